@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs what steadywatch's build, lint and tests need on a bare Debian 12
+# machine (CI runs it as root in a fresh clone). Idempotent: a second run
+# changes nothing, and `apt-get update` runs only when a package is missing.
+#
+# Go itself is not installed here: it is expected at /usr/local/go (the Go
+# tools pinned in tools/go.mod -- golangci-lint, gofumpt, govulncheck,
+# benchstat -- are built on demand by `go tool -modfile=tools/go.mod NAME`).
+set -euo pipefail
+
+readonly GO_MIN_MAJOR=1
+readonly GO_MIN_MINOR=26
+
+export PATH="/usr/local/go/bin:${PATH}"
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf 'install-tools: %s\n' "$*"; }
+die() { printf 'install-tools: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# as_root runs a command as root, through sudo when not already root.
+as_root() {
+	if [[ ${EUID} -eq 0 ]]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root (or sudo) to run: $*"
+	fi
+}
+
+# pkg_installed PKG succeeds when the Debian package PKG is installed.
+pkg_installed() {
+	[[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == installed ]]
+}
+
+apt_updated=0
+
+# apt_install PKG... installs those of the given Debian packages that are not
+# installed yet; it runs `apt-get update` first, once per run, and only when
+# something is missing.
+apt_install() {
+	local pkg missing=()
+	for pkg in "$@"; do
+		pkg_installed "${pkg}" || missing+=("${pkg}")
+	done
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		log "already installed: $*"
+		return 0
+	fi
+	if [[ ${apt_updated} -eq 0 ]]; then
+		log "apt-get update"
+		as_root apt-get update -qq
+		apt_updated=1
+	fi
+	log "apt-get install ${missing[*]}"
+	as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# check_go fails with a clear message unless go >= GO_MIN_MAJOR.GO_MIN_MINOR
+# is on PATH.
+check_go() {
+	local want="go${GO_MIN_MAJOR}.${GO_MIN_MINOR}"
+	if ! command -v go >/dev/null 2>&1; then
+		die "go not found on PATH (looked in /usr/local/go/bin too); steadywatch needs ${want} or newer: install it to /usr/local/go"
+	fi
+	local v
+	v="$(go env GOVERSION 2>/dev/null || true)"
+	# go1.26.8, go1.27rc1, go1.26 ...; anything else (devel builds) is taken as new enough.
+	if [[ ${v} =~ ^go([0-9]+)\.([0-9]+) ]]; then
+		local major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
+		if ((major < GO_MIN_MAJOR || (major == GO_MIN_MAJOR && minor < GO_MIN_MINOR))); then
+			die "$(command -v go) is ${v}; steadywatch needs ${want} or newer (install it to /usr/local/go)"
+		fi
+	fi
+	log "using ${v:-go (unknown version)} at $(command -v go)"
+}
+
+main() {
+	if ! command -v dpkg-query >/dev/null 2>&1; then
+		die "this script targets Debian (dpkg/apt-get not found)"
+	fi
+
+	check_go
+
+	# Build and test basics.
+	apt_install git make ca-certificates
+
+	# TODO: services the e2e suite will run locally, once it needs them:
+	# apt_install prometheus prometheus-alertmanager
+	# apt_install postgresql
+
+	log "done"
+}
+
+main "$@"
