@@ -1,0 +1,514 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
+	got, err := Load(filepath.Join("testdata", "good.yml"))
+	require.NoError(t, err)
+	want := Config{
+		Kubernetes: Kubernetes{
+			Kubeconfig: "/etc/steadywatch/kubeconfig",
+			Context:    "chaos-lab",
+			QPS:        25.5,
+			Burst:      40,
+			Timeout:    model.Duration(time.Minute),
+		},
+		Listen:  "0.0.0.0:9100",
+		DataDir: "/var/lib/steadywatch",
+		Watch: Watch{
+			Namespaces:         []string{"shop", "payments"},
+			Selector:           "tier in (frontend, backend),!canary",
+			NodeSelector:       "node-role.kubernetes.io/worker=",
+			ServiceLabel:       "app",
+			GroupLabel:         "example.com/chaos-group",
+			ControlValue:       "baseline",
+			ExperimentalValue:  "canary",
+			Services:           []string{"cart", "checkout", "frontend"},
+			Resync:             model.Duration(5 * time.Minute),
+			CheckpointInterval: model.Duration(24 * time.Hour),
+		},
+	}
+	require.Equal(t, want, got)
+}
+
+func TestParseFillsWhatTheMinimalFileLeavesOutWithDefaults(t *testing.T) {
+	got, err := Load(filepath.Join("testdata", "minimal.yml"))
+	require.NoError(t, err)
+	want := Default()
+	want.Watch.Namespaces = []string{"shop"}
+	require.Equal(t, want, got)
+}
+
+func TestParseOfAnEmptyDocumentGivesTheDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+	}{
+		{"an empty file", ""},
+		{"a file of blank lines", "\n\n  \n"},
+		{"a file of comments", "# nothing to see\n# here\n"},
+		{"an explicit empty document", "---\n"},
+		{"an explicit empty document with an end marker", "---\n...\n"},
+		{"a null document", "~\n"},
+		{"a null document spelt out", "null\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse([]byte(tc.data), "steadywatch.yml")
+			require.NoError(t, err)
+			require.Equal(t, Default(), got)
+		})
+	}
+	got, err := Load(filepath.Join("testdata", "empty.yml"))
+	require.NoError(t, err)
+	require.Equal(t, Default(), got)
+}
+
+// invalidFiles maps every testdata/invalid-*.yml file to its exact error.
+var invalidFiles = []struct {
+	name string
+	file string
+	want string
+}{
+	{
+		"an unknown top-level field is rejected",
+		"invalid-unknown-field.yml",
+		"testdata/invalid-unknown-field.yml:3: field listne not found in type config.Config",
+	},
+	{
+		"an unknown nested field is rejected with its section",
+		"invalid-unknown-nested-field.yml",
+		"testdata/invalid-unknown-nested-field.yml:3: watch: field selectr not found in type config.Watch",
+	},
+	{
+		"a string where a number is expected is rejected",
+		"invalid-wrong-type.yml",
+		"testdata/invalid-wrong-type.yml:2: kubernetes.qps: cannot unmarshal !!str `fast` into float32",
+	},
+	{
+		"a string where a list is expected is rejected",
+		"invalid-wrong-type-list.yml",
+		"testdata/invalid-wrong-type-list.yml:2: watch.namespaces: cannot unmarshal !!str `shop` into []string",
+	},
+	{
+		"a string where a section is expected is rejected",
+		"invalid-wrong-type-section.yml",
+		"testdata/invalid-wrong-type-section.yml:1: kubernetes: cannot unmarshal !!str `in-cluster` into config.Kubernetes",
+	},
+	{
+		"a list as the whole document is rejected",
+		"invalid-top-level-list.yml",
+		"testdata/invalid-top-level-list.yml:1: cannot unmarshal !!seq into config.Config",
+	},
+	{
+		"a fractional burst is rejected rather than truncated",
+		"invalid-fractional-burst.yml",
+		"testdata/invalid-fractional-burst.yml:2: kubernetes.burst: cannot unmarshal !!float `1.5` into int",
+	},
+	{
+		"a duration without a unit is rejected",
+		"invalid-bad-duration.yml",
+		`testdata/invalid-bad-duration.yml:2: kubernetes.timeout: not a valid duration string: "30"`,
+	},
+	{
+		"a duration with an unknown unit is rejected",
+		"invalid-bad-duration-unit.yml",
+		`testdata/invalid-bad-duration-unit.yml:2: watch.checkpoint_interval: unknown unit " seconds" in duration "10 seconds"`,
+	},
+	{
+		"a negative resync period is rejected",
+		"invalid-negative-resync.yml",
+		`testdata/invalid-negative-resync.yml:2: watch.resync: not a valid duration string: "-1m"`,
+	},
+	{
+		"a negative qps is rejected",
+		"invalid-negative-qps.yml",
+		"testdata/invalid-negative-qps.yml:2: kubernetes.qps: must be a number greater than 0, got -5",
+	},
+	{
+		"a zero burst is rejected",
+		"invalid-zero-burst.yml",
+		"testdata/invalid-zero-burst.yml:3: kubernetes.burst: must be at least 1, got 0",
+	},
+	{
+		"a zero timeout is rejected",
+		"invalid-zero-timeout.yml",
+		"testdata/invalid-zero-timeout.yml:2: kubernetes.timeout: must be greater than 0, got 0s",
+	},
+	{
+		"a listen address without a port is rejected",
+		"invalid-listen-missing-port.yml",
+		`testdata/invalid-listen-missing-port.yml:1: listen: "localhost" is not a valid host:port address: missing port in address`,
+	},
+	{
+		"a listen port above 65535 is rejected",
+		"invalid-listen-bad-port.yml",
+		`testdata/invalid-listen-bad-port.yml:1: listen: invalid port "99999" in "[::1]:99999": must be a number between 0 and 65535`,
+	},
+	{
+		"an empty data directory is rejected",
+		"invalid-empty-data-dir.yml",
+		"testdata/invalid-empty-data-dir.yml:1: data_dir: must not be empty",
+	},
+	{
+		"a namespace that is not a DNS-1123 label is rejected with its index",
+		"invalid-namespace.yml",
+		`testdata/invalid-namespace.yml:4: watch.namespaces[1]: "Bad_NS" is not a valid namespace name: ` +
+			`a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', ` +
+			`and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', ` +
+			`regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+	},
+	{
+		"a namespace listed twice is rejected at its second occurrence",
+		"invalid-duplicate-namespace.yml",
+		`testdata/invalid-duplicate-namespace.yml:5: watch.namespaces[2]: duplicate namespace "shop" (also watch.namespaces[0])`,
+	},
+	{
+		"an unparsable selector is rejected",
+		"invalid-selector.yml",
+		`testdata/invalid-selector.yml:2: watch.selector: unable to parse requirement: found '', expected: ',' or ')'`,
+	},
+	{
+		"an unparsable node selector is rejected",
+		"invalid-node-selector.yml",
+		`testdata/invalid-node-selector.yml:3: watch.node_selector: unable to parse requirement: found 'gpu', expected: in, notin, =, ==, !=, gt, lt`,
+	},
+	{
+		"a label key with a space is rejected",
+		"invalid-label-key.yml",
+		`testdata/invalid-label-key.yml:2: watch.service_label: "app name" is not a valid label key: ` +
+			`name part must consist of alphanumeric characters, '-', '_' or '.', ` +
+			`and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', ` +
+			`regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
+	},
+	{
+		"the same label for services and groups is rejected",
+		"invalid-same-labels.yml",
+		`testdata/invalid-same-labels.yml:3: watch.group_label: must differ from watch.service_label (both are "app")`,
+	},
+	{
+		"a control value equal to the experimental value is rejected at the line that set it",
+		"invalid-equal-group-values.yml",
+		`testdata/invalid-equal-group-values.yml:3: watch.experimental_value: must differ from watch.control_value (both are "experimental")`,
+	},
+	{
+		"a control value that is not a label value is rejected",
+		"invalid-control-value.yml",
+		`testdata/invalid-control-value.yml:2: watch.control_value: "control group" is not a valid label value: ` +
+			`a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', ` +
+			`and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', ` +
+			`regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+	},
+	{
+		"an empty experimental value is rejected",
+		"invalid-empty-experimental-value.yml",
+		"testdata/invalid-empty-experimental-value.yml:2: watch.experimental_value: must not be empty",
+	},
+	{
+		"a service listed twice is rejected",
+		"invalid-duplicate-service.yml",
+		`testdata/invalid-duplicate-service.yml:4: watch.services[1]: duplicate service "cart" (also watch.services[0])`,
+	},
+	{
+		"two YAML documents are rejected",
+		"invalid-two-documents.yml",
+		"testdata/invalid-two-documents.yml:2: multiple YAML documents are not allowed",
+	},
+	{
+		"a zero checkpoint interval is rejected",
+		"invalid-zero-checkpoint-interval.yml",
+		"testdata/invalid-zero-checkpoint-interval.yml:2: watch.checkpoint_interval: must be greater than 0, got 0s",
+	},
+	{
+		"a key given twice is rejected",
+		"invalid-duplicate-key.yml",
+		`testdata/invalid-duplicate-key.yml:4: watch: mapping key "selector" already defined at line 2`,
+	},
+	{
+		"a YAML syntax error is reported without the yaml prefix",
+		"invalid-syntax.yml",
+		"testdata/invalid-syntax.yml:1: did not find expected ',' or ']'",
+	},
+	{
+		"a mapping that merges itself is rejected",
+		"invalid-merge-itself.yml",
+		`testdata/invalid-merge-itself.yml:3: watch: anchor "watch" value contains itself`,
+	},
+}
+
+func TestParseRejectsEachInvalidFileWithItsExactMessage(t *testing.T) {
+	for _, tc := range invalidFiles {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join("testdata", tc.file)
+			_, err := Load(path)
+			require.EqualError(t, err, tc.want)
+
+			var cerr *Error
+			require.ErrorAs(t, err, &cerr)
+			require.Equal(t, path, cerr.File)
+			require.Positive(t, cerr.Line)
+		})
+	}
+}
+
+func TestEveryInvalidFileHasAnExpectedMessage(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "invalid-*.yml"))
+	require.NoError(t, err)
+	tested := make(map[string]bool)
+	for _, tc := range invalidFiles {
+		require.False(t, tested[tc.file], "%s is tested twice", tc.file)
+		tested[tc.file] = true
+	}
+	require.GreaterOrEqual(t, len(files), 15)
+	for _, f := range files {
+		require.True(t, tested[filepath.Base(f)], "%s has no test case", f)
+	}
+	require.Len(t, tested, len(files))
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+		want string
+	}{
+		{
+			"a bad value in a flow mapping names its field",
+			"kubernetes: {qps: 5, burst: many}\n",
+			"steadywatch.yml:1: kubernetes.burst: cannot unmarshal !!str `many` into int",
+		},
+		{
+			"a list where a duration is expected names the duration type",
+			"watch:\n  resync: [1m]\n",
+			"steadywatch.yml:2: watch.resync: cannot unmarshal !!seq into model.Duration",
+		},
+		{
+			"a list where a string is expected is rejected",
+			"listen: [a, b]\n",
+			"steadywatch.yml:1: listen: cannot unmarshal !!seq into string",
+		},
+		{
+			"a list inside a string list is rejected with its index",
+			"watch:\n  services:\n    - cart\n    - [a]\n",
+			"steadywatch.yml:4: watch.services[1]: cannot unmarshal !!seq into string",
+		},
+		{
+			"a null namespace is an empty one",
+			"watch:\n  namespaces:\n    - shop\n    -\n",
+			`steadywatch.yml:4: watch.namespaces[1]: "" is not a valid namespace name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		},
+		{
+			"an infinite qps is rejected",
+			"kubernetes:\n  qps: .inf\n",
+			"steadywatch.yml:2: kubernetes.qps: must be a number greater than 0, got +Inf",
+		},
+		{
+			"a burst too large for an int is rejected",
+			"kubernetes:\n  burst: 100000000000000000000\n",
+			"steadywatch.yml:2: kubernetes.burst: cannot unmarshal !!float `1000000...` into int",
+		},
+		{
+			"a mapping key that is a list is rejected",
+			"? [a]\n: 1\n",
+			"steadywatch.yml:1: mapping key must be a scalar, not !!seq",
+		},
+		{
+			"an unknown field brought in by a merge is rejected at its own line",
+			"kubernetes: &k\n  qps: 3\nwatch:\n  <<: *k\n",
+			"steadywatch.yml:2: watch: field qps not found in type config.Watch",
+		},
+		{
+			"a merge of a scalar is rejected",
+			"watch:\n  <<: 5\n",
+			"steadywatch.yml:2: watch: map merge requires map or sequence of maps as the value",
+		},
+		{
+			"an unknown anchor is reported without a line",
+			"listen: *nowhere\n",
+			"steadywatch.yml: unknown anchor 'nowhere' referenced",
+		},
+		{
+			"a second empty document is still a second document",
+			"listen: 127.0.0.1:1\n---\n",
+			"steadywatch.yml:2: multiple YAML documents are not allowed",
+		},
+		{
+			"a syntax error in a second document is reported",
+			"listen: 127.0.0.1:1\n---\n[\n",
+			"steadywatch.yml:3: did not find expected node content",
+		},
+		{
+			"a clash of group values set only through the control value points at it",
+			"watch:\n  group_label: chaos\n\n  control_value: experimental\n",
+			`steadywatch.yml:4: watch.experimental_value: must differ from watch.control_value (both are "experimental")`,
+		},
+		{
+			"an error through an alias points at the alias",
+			"watch:\n  selector: &sel 'a in ('\n  node_selector: *sel\n",
+			"steadywatch.yml:2: watch.selector: unable to parse requirement: found '', expected: ',', ')' or identifier",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.data), "steadywatch.yml")
+			require.EqualError(t, err, tc.want)
+			var cerr *Error
+			require.ErrorAs(t, err, &cerr)
+		})
+	}
+}
+
+func TestParseWithoutAFilenameNamesOnlyTheLine(t *testing.T) {
+	_, err := Parse([]byte("watch:\n  selector: 'a in ('\n"), "")
+	require.EqualError(t, err, "line 2: watch.selector: unable to parse requirement: found '', expected: ',', ')' or identifier")
+}
+
+func TestParseKeepsDefaultsForNullValues(t *testing.T) {
+	data := "kubernetes:\n  qps:\n  timeout: ~\nlisten:\nwatch:\n  namespaces: ~\n  services: []\n  selector: null\n"
+	got, err := Parse([]byte(data), "steadywatch.yml")
+	require.NoError(t, err)
+	require.Equal(t, Default(), got)
+
+	got, err = Parse([]byte("kubernetes:\nwatch:\n"), "steadywatch.yml")
+	require.NoError(t, err)
+	require.Equal(t, Default(), got)
+}
+
+func TestParseFollowsAnchorsAliasesAndMergeKeys(t *testing.T) {
+	data := `
+kubernetes: &kube
+  qps: 10
+  burst: 20
+watch:
+  namespaces: &names [shop, payments]
+  services: *names
+  <<: [{selector: from-first=1, control_value: first}, {selector: from-second=1, node_selector: from-second=1}]
+  control_value: explicit
+`
+	got, err := Parse([]byte(data), "steadywatch.yml")
+	require.NoError(t, err)
+	want := Default()
+	want.Kubernetes.QPS = 10
+	want.Kubernetes.Burst = 20
+	want.Watch.Namespaces = []string{"shop", "payments"}
+	want.Watch.Services = []string{"shop", "payments"}
+	want.Watch.Selector = "from-first=1"      // earlier merged mappings win
+	want.Watch.NodeSelector = "from-second=1" // ... but later ones still fill gaps
+	want.Watch.ControlValue = "explicit"      // explicit keys win over merged ones
+	require.Equal(t, want, got)
+}
+
+func TestParseBoundsExponentialMerges(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+	}{
+		{"nested merges that would expand ten billion entries are cut short", func() string {
+			// Each mapping merges the previous one ten times.
+			var b strings.Builder
+			b.WriteString("watch:\n  <<:\n    - &l0 {selector: x=y}\n")
+			for i := 1; i <= 10; i++ {
+				fmt.Fprintf(&b, "    - &l%d {<<: [%s*l%d]}\n", i, strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 9), i-1)
+			}
+			return b.String()
+		}()},
+		{"a merge of twenty thousand aliases is cut short", "watch:\n  <<: [&m {selector: x=y}, " + strings.Repeat("*m, ", 20000) + "*m]\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := Parse([]byte(tc.data), "steadywatch.yml")
+			require.ErrorContains(t, err, "document contains excessive aliasing")
+			require.Less(t, time.Since(start), 5*time.Second)
+		})
+	}
+}
+
+func TestLoadReturnsTheErrorOfAMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yml"))
+	require.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+func TestTheExampleFileParsesToTheDefaultsPlusItsExamples(t *testing.T) {
+	got, err := Load("example.yml")
+	require.NoError(t, err)
+	want := Default()
+	want.Watch.Namespaces = []string{"shop", "payments"}
+	want.Watch.Services = []string{"cart", "checkout"}
+	require.Equal(t, want, got)
+}
+
+func TestTheExampleFileSetsEveryField(t *testing.T) {
+	data, err := os.ReadFile("example.yml")
+	require.NoError(t, err)
+	root, err := parseDocument(data, "example.yml")
+	require.NoError(t, err)
+	cfg := Default()
+	d := &decoder{file: "example.yml", lines: make(map[string]int)}
+	require.Nil(t, d.decode(root, "", reflect.ValueOf(&cfg).Elem()))
+	for _, path := range fieldPaths(reflect.TypeFor[Config](), "") {
+		require.Contains(t, d.lines, path, "example.yml does not set %s", path)
+	}
+}
+
+func TestTheGoodFileSetsEveryFieldToANonDefaultValue(t *testing.T) {
+	got, err := Load(filepath.Join("testdata", "good.yml"))
+	require.NoError(t, err)
+	def := reflect.ValueOf(Default())
+	var walk func(v, d reflect.Value, path string)
+	walk = func(v, d reflect.Value, path string) {
+		for i := range v.NumField() {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+			if v.Field(i).Kind() == reflect.Struct && v.Field(i).Type() != reflect.TypeFor[model.Duration]() {
+				walk(v.Field(i), d.Field(i), joinPath(path, name))
+				continue
+			}
+			require.NotEqual(t, d.Field(i).Interface(), v.Field(i).Interface(), "%s has its default value", joinPath(path, name))
+		}
+	}
+	walk(reflect.ValueOf(got), def, "")
+}
+
+// fieldPaths lists the YAML paths of the leaf fields of t.
+func fieldPaths(t reflect.Type, prefix string) []string {
+	var paths []string
+	for name, i := range structFields(t) {
+		path := joinPath(prefix, name)
+		if ft := t.Field(i).Type; ft.Kind() == reflect.Struct {
+			paths = append(paths, fieldPaths(ft, path)...)
+		} else {
+			paths = append(paths, path)
+		}
+	}
+	return paths
+}
+
+func TestErrorMessagesLeaveOutUnknownParts(t *testing.T) {
+	inner := errors.New("boom")
+	for _, tc := range []struct {
+		name string
+		err  *Error
+		want string
+	}{
+		{"a full error has every part", &Error{File: "f.yml", Line: 3, Path: "watch.selector", Err: inner}, "f.yml:3: watch.selector: boom"},
+		{"an error without a line names the file", &Error{File: "f.yml", Path: "listen", Err: inner}, "f.yml: listen: boom"},
+		{"an error without a file names the line", &Error{Line: 3, Err: inner}, "line 3: boom"},
+		{"an error without a location names the path", &Error{Path: "listen", Err: inner}, "listen: boom"},
+		{"an error without a cause still says something", &Error{Path: "listen"}, "listen: invalid configuration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.EqualError(t, tc.err, tc.want)
+		})
+	}
+	require.ErrorIs(t, &Error{Err: inner}, inner)
+}
