@@ -1,0 +1,609 @@
+package testbed
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Versions built by default. etcd is not listed: it is whatever 3.5.x the
+// k8s.io/kubernetes module graph requires, so it always matches what that
+// apiserver was tested against.
+const (
+	DefaultK8sVersion           = "v1.33.13"
+	DefaultKwokVersion          = "v0.8.0"
+	DefaultMetricsServerVersion = "v0.9.0"
+)
+
+// Names of the components, as used for binaries and log files.
+const (
+	Etcd                  = "etcd"
+	KubeAPIServer         = "kube-apiserver"
+	KubeControllerManager = "kube-controller-manager"
+	KubeScheduler         = "kube-scheduler"
+	Kwok                  = "kwok"
+	MetricsServer         = "metrics-server"
+)
+
+const (
+	completeMarker  = "complete"
+	kwokStagesFile  = "kwok-stages.yaml"
+	binSubdir       = "bin"
+	wrapperModule   = "steadywatch-testbed-bin"
+	outputTailLines = 30
+)
+
+// kwokStageFiles are the stage definitions (relative to the kwok module's
+// kustomize/ directory) the testbed needs: without them kwok never marks nodes
+// or pods Ready, and metrics-server gets nothing to scrape.
+var kwokStageFiles = []string{
+	"stage/node/fast/node-initialize.yaml",
+	"stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+	"stage/node/chaos/node-not-ready.yaml",
+	"stage/pod/fast/pod-ready.yaml",
+	"stage/pod/fast/pod-complete.yaml",
+	"stage/pod/fast/pod-delete.yaml",
+	"metrics/resource/metrics-resource.yaml",
+	"metrics/usage/usage-from-annotation.yaml",
+}
+
+// BuildOptions selects what Ensure builds and where it caches it. Zero fields
+// take the defaults.
+type BuildOptions struct {
+	K8sVersion           string // default DefaultK8sVersion
+	KwokVersion          string // default DefaultKwokVersion
+	MetricsServerVersion string // default DefaultMetricsServerVersion
+
+	// CacheDir is the root that holds one directory per version set.
+	// Default: $STEADYWATCH_CACHE_DIR, else os.UserCacheDir()/steadywatch/testbed.
+	CacheDir string
+
+	// GoCommand is the go tool used to build. Default: "go" from PATH.
+	GoCommand string
+}
+
+func (o BuildOptions) withDefaults() BuildOptions {
+	if o.K8sVersion == "" {
+		o.K8sVersion = DefaultK8sVersion
+	}
+	if o.KwokVersion == "" {
+		o.KwokVersion = DefaultKwokVersion
+	}
+	if o.MetricsServerVersion == "" {
+		o.MetricsServerVersion = DefaultMetricsServerVersion
+	}
+	if o.GoCommand == "" {
+		o.GoCommand = "go"
+	}
+	return o
+}
+
+func (o BuildOptions) cacheRoot() (string, error) {
+	root := o.CacheDir
+	if root == "" {
+		root = os.Getenv("STEADYWATCH_CACHE_DIR")
+	}
+	if root == "" {
+		ucd, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("locating user cache dir (set STEADYWATCH_CACHE_DIR): %w", err)
+		}
+		root = filepath.Join(ucd, "steadywatch", "testbed")
+	}
+	// GOBIN must be absolute, and the rename into place assumes one filesystem.
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("resolving cache dir %q: %w", root, err)
+	}
+	return abs, nil
+}
+
+// Binaries are the paths of a complete, cached build.
+type Binaries struct {
+	Dir                   string // the versioned cache directory
+	Etcd                  string
+	KubeAPIServer         string
+	KubeControllerManager string
+	KubeScheduler         string
+	Kwok                  string
+	MetricsServer         string
+	KwokStages            string // kwok stage configuration, for kwok --config
+}
+
+func binariesIn(dir string) Binaries {
+	bin := filepath.Join(dir, binSubdir)
+	return Binaries{
+		Dir:                   dir,
+		Etcd:                  filepath.Join(bin, Etcd),
+		KubeAPIServer:         filepath.Join(bin, KubeAPIServer),
+		KubeControllerManager: filepath.Join(bin, KubeControllerManager),
+		KubeScheduler:         filepath.Join(bin, KubeScheduler),
+		Kwok:                  filepath.Join(bin, Kwok),
+		MetricsServer:         filepath.Join(bin, MetricsServer),
+		KwokStages:            filepath.Join(dir, kwokStagesFile),
+	}
+}
+
+func (b Binaries) executables() []string {
+	return []string{b.Etcd, b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kwok, b.MetricsServer}
+}
+
+// complete reports whether a previous build finished. The marker is written
+// last, but the files are checked too so a hand-pruned cache is rebuilt
+// rather than failing later at start-up.
+func (b Binaries) complete() bool {
+	if b.Dir == "" {
+		return false
+	}
+	for _, p := range append(b.executables(), b.KwokStages, filepath.Join(b.Dir, completeMarker)) {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
+}
+
+// buildInfo is written to the completion marker, for whoever looks at the cache.
+type buildInfo struct {
+	K8sVersion           string    `json:"k8sVersion"`
+	EtcdVersion          string    `json:"etcdVersion"`
+	KwokVersion          string    `json:"kwokVersion"`
+	MetricsServerVersion string    `json:"metricsServerVersion"`
+	GoVersion            string    `json:"goVersion"`
+	Built                time.Time `json:"built"`
+	Took                 string    `json:"took"`
+}
+
+// Ensure returns the testbed binaries, building them into the cache first if
+// this version set has not been built yet. Concurrent callers (several test
+// packages) serialise on a lock file; the loser waits and then reuses the
+// winner's build. A cold build takes about ten minutes on two cores.
+func Ensure(ctx context.Context, opts BuildOptions, log *slog.Logger) (Binaries, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts = opts.withDefaults()
+	root, err := opts.cacheRoot()
+	if err != nil {
+		return Binaries{}, err
+	}
+	goVersion, err := goVersion(ctx, opts.GoCommand)
+	if err != nil {
+		return Binaries{}, err
+	}
+	// The go version is part of the key because kwok and metrics-server need a
+	// recent toolchain and a toolchain upgrade should not silently keep stale binaries.
+	key := strings.Join([]string{opts.K8sVersion, opts.KwokVersion, opts.MetricsServerVersion, goVersion}, "-")
+	dir := filepath.Join(root, key)
+	bins := binariesIn(dir)
+	if bins.complete() {
+		return bins, nil
+	}
+
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return Binaries{}, fmt.Errorf("creating cache dir: %w", err)
+	}
+	unlock, err := lockFile(ctx, filepath.Join(root, key+".lock"), log)
+	if err != nil {
+		return Binaries{}, err
+	}
+	defer unlock()
+	if bins.complete() {
+		log.Info("testbed binaries were built by another process", "dir", dir)
+		return bins, nil
+	}
+
+	// Holding the lock means no build is running, so leftovers are from killed ones.
+	stale, _ := filepath.Glob(filepath.Join(root, key+".tmp-*"))
+	for _, s := range stale {
+		log.Debug("removing stale partial build", "dir", s)
+		_ = os.RemoveAll(s)
+	}
+
+	tmp, err := os.MkdirTemp(root, key+".tmp-")
+	if err != nil {
+		return Binaries{}, fmt.Errorf("creating build dir: %w", err)
+	}
+	defer func() { _ = os.RemoveAll(tmp) }() // already gone after a successful rename
+	// MkdirTemp's 0700 would otherwise become the cache dir's mode.
+	if err := os.Chmod(tmp, 0o755); err != nil { //nolint:gosec // G302 targets files; a directory needs its x bits
+		return Binaries{}, fmt.Errorf("creating build dir: %w", err)
+	}
+
+	start := time.Now()
+	log.Info("building testbed binaries (first run only; ~10 min on 2 cores)",
+		"k8s", opts.K8sVersion, "kwok", opts.KwokVersion, "metrics-server", opts.MetricsServerVersion, "go", goVersion, "dir", dir)
+	etcdVersion, err := build(ctx, opts, tmp, log)
+	if err != nil {
+		return Binaries{}, fmt.Errorf("building testbed binaries: %w", err)
+	}
+	info, err := json.MarshalIndent(buildInfo{
+		K8sVersion: opts.K8sVersion, EtcdVersion: etcdVersion, KwokVersion: opts.KwokVersion,
+		MetricsServerVersion: opts.MetricsServerVersion, GoVersion: goVersion,
+		Built: time.Now().UTC(), Took: time.Since(start).Round(time.Second).String(),
+	}, "", "  ")
+	if err != nil {
+		return Binaries{}, fmt.Errorf("encoding build info: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, completeMarker), append(info, '\n'), 0o644); err != nil {
+		return Binaries{}, fmt.Errorf("writing completion marker: %w", err)
+	}
+	// An incomplete dir can only exist if someone pruned the cache by hand;
+	// rename cannot replace a non-empty directory.
+	if err := os.RemoveAll(dir); err != nil {
+		return Binaries{}, fmt.Errorf("removing incomplete cache dir: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return Binaries{}, fmt.Errorf("moving build into cache: %w", err)
+	}
+	log.Info("built testbed binaries", "dir", dir, "took", time.Since(start).Round(time.Second))
+	if !bins.complete() {
+		return Binaries{}, fmt.Errorf("build finished but %s is incomplete", dir)
+	}
+	return bins, nil
+}
+
+// build produces everything under tmp and returns the etcd version it used.
+// It mirrors build() in the shared testbed.sh recipe.
+func build(ctx context.Context, opts BuildOptions, tmp string, log *slog.Logger) (string, error) {
+	g := goRunner{goCmd: opts.GoCommand, dir: filepath.Join(tmp, "src"), log: log}
+	bin := filepath.Join(tmp, binSubdir)
+	for _, d := range []string{g.dir, bin} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	// A module of our own isolates the go commands from any module or
+	// workspace the caller happens to be in.
+	if err := os.WriteFile(filepath.Join(g.dir, "go.mod"), []byte("module "+wrapperModule+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("writing wrapper go.mod: %w", err)
+	}
+
+	// `go install k8s.io/kubernetes/cmd/...@v` is refused because k8s.io/kubernetes
+	// replaces its staging repos with local paths; a wrapper module that
+	// replaces them with the published v0.X.Y tags builds the same code.
+	var kmod struct{ GoMod, Error string }
+	if err := g.json(ctx, &kmod, "list", "-m", "-json", "k8s.io/kubernetes@"+opts.K8sVersion); err != nil {
+		return "", err
+	}
+	if kmod.Error != "" || kmod.GoMod == "" {
+		return "", fmt.Errorf("resolving k8s.io/kubernetes@%s: %s", opts.K8sVersion, kmod.Error)
+	}
+	kgomod, err := os.ReadFile(kmod.GoMod)
+	if err != nil {
+		return "", fmt.Errorf("reading k8s go.mod: %w", err)
+	}
+	staging, err := stagingVersion(opts.K8sVersion)
+	if err != nil {
+		return "", err
+	}
+	wrapper, nrepl := wrapperGoMod(kgomod, staging)
+	if nrepl == 0 {
+		return "", fmt.Errorf("no ./staging replace directives found in %s", kmod.GoMod)
+	}
+	log.Debug("writing wrapper module", "staging_replaces", nrepl, "staging_version", staging)
+	if err := os.WriteFile(filepath.Join(g.dir, "go.mod"), wrapper, 0o644); err != nil {
+		return "", fmt.Errorf("writing wrapper go.mod: %w", err)
+	}
+	kcmds := []string{
+		"k8s.io/kubernetes/cmd/" + KubeAPIServer,
+		"k8s.io/kubernetes/cmd/" + KubeControllerManager,
+		"k8s.io/kubernetes/cmd/" + KubeScheduler,
+	}
+	args := []string{"get", "-tool"}
+	for _, c := range kcmds {
+		args = append(args, c+"@"+opts.K8sVersion)
+	}
+	if err := g.run(ctx, nil, args...); err != nil {
+		return "", err
+	}
+	// etcd's own go.mod replace directives are ignored inside our module, so
+	// the server builds against the client libraries k8s already pins.
+	etcdVersion, err := g.output(ctx, "list", "-m", "-f", "{{.Version}}", "go.etcd.io/etcd/client/v3")
+	if err != nil {
+		return "", err
+	}
+	etcdVersion = strings.TrimSpace(etcdVersion)
+	log.Debug("etcd version from k8s module graph", "version", etcdVersion)
+	if err := g.run(ctx, nil, "get", "-tool", "go.etcd.io/etcd/server/v3@"+etcdVersion); err != nil {
+		return "", err
+	}
+
+	minor, _, _ := strings.Cut(strings.TrimPrefix(opts.K8sVersion, "v1."), ".")
+	ld := []string{"-s", "-w"}
+	for _, p := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		ld = append(ld,
+			"-X", p+".gitVersion="+opts.K8sVersion,
+			"-X", p+".gitMajor=1",
+			"-X", p+".gitMinor="+minor,
+			"-X", p+".gitTreeState=clean")
+	}
+	// One go build for the three k8s commands lets the go tool share and
+	// parallelise their (mostly common) dependency graph.
+	log.Info("building kube-apiserver, kube-controller-manager, kube-scheduler", "version", opts.K8sVersion)
+	args = append([]string{"build", "-trimpath", "-ldflags", strings.Join(ld, " "), "-o", bin + string(filepath.Separator)}, kcmds...)
+	if err := g.run(ctx, nil, args...); err != nil {
+		return "", err
+	}
+	log.Info("building etcd", "version", etcdVersion)
+	if err := g.run(ctx, nil, "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(bin, Etcd), "go.etcd.io/etcd/server/v3"); err != nil {
+		return "", err
+	}
+	for _, p := range []string{
+		"sigs.k8s.io/kwok/cmd/kwok@" + opts.KwokVersion,
+		"sigs.k8s.io/metrics-server/cmd/metrics-server@" + opts.MetricsServerVersion,
+	} {
+		log.Info("installing " + p)
+		if err := g.run(ctx, []string{"GOBIN=" + bin}, "install", "-trimpath", "-ldflags", "-s -w", p); err != nil {
+			return "", err
+		}
+	}
+
+	var kwokMod struct{ Dir, Error string }
+	if err := g.json(ctx, &kwokMod, "mod", "download", "-json", "sigs.k8s.io/kwok@"+opts.KwokVersion); err != nil {
+		return "", err
+	}
+	if kwokMod.Error != "" || kwokMod.Dir == "" {
+		return "", fmt.Errorf("downloading kwok module: %s", kwokMod.Error)
+	}
+	if err := writeKwokStages(filepath.Join(tmp, kwokStagesFile), kwokMod.Dir); err != nil {
+		return "", err
+	}
+	return etcdVersion, nil
+}
+
+// stagingVersion maps v1.X.Y to the v0.X.Y tag of the staging repos.
+func stagingVersion(k8sVersion string) (string, error) {
+	rest, ok := strings.CutPrefix(k8sVersion, "v1.")
+	if !ok || !strings.Contains(rest, ".") {
+		return "", fmt.Errorf("unsupported kubernetes version %q (want v1.X.Y)", k8sVersion)
+	}
+	return "v0." + rest, nil
+}
+
+// wrapperGoMod derives the wrapper module's go.mod from k8s.io/kubernetes'
+// go.mod: same go and godebug lines (they change runtime defaults), and every
+// "=> ./staging/..." replace pointed at the published tag instead.
+func wrapperGoMod(kgomod []byte, stagingVersion string) ([]byte, int) {
+	var head, repl []string
+	inGodebug := false
+	sc := bufio.NewScanner(bytes.NewReader(kgomod))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		f := strings.Fields(line)
+		switch {
+		case inGodebug:
+			head = append(head, line)
+			inGodebug = line != ")"
+		case len(f) >= 2 && (f[0] == "go" || f[0] == "godebug"):
+			head = append(head, line)
+			inGodebug = f[0] == "godebug" && f[1] == "("
+		case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "./staging"):
+			repl = append(repl, fmt.Sprintf("\t%s => %s %s", f[0], f[0], stagingVersion))
+		case len(f) >= 4 && f[0] == "replace" && f[2] == "=>" && strings.HasPrefix(f[3], "./staging"):
+			repl = append(repl, fmt.Sprintf("\t%s => %s %s", f[1], f[1], stagingVersion))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "module %s\n\n", wrapperModule)
+	for _, h := range head {
+		b.WriteString(h + "\n")
+	}
+	b.WriteString("\nreplace (\n")
+	for _, r := range repl {
+		b.WriteString(r + "\n")
+	}
+	b.WriteString(")\n")
+	return []byte(b.String()), len(repl)
+}
+
+func writeKwokStages(dst, kwokDir string) error {
+	var b bytes.Buffer
+	for _, f := range kwokStageFiles {
+		data, err := os.ReadFile(filepath.Join(kwokDir, "kustomize", f))
+		if err != nil {
+			return fmt.Errorf("reading kwok stage: %w", err)
+		}
+		b.Write(bytes.TrimRight(data, "\n"))
+		b.WriteString("\n---\n")
+	}
+	if err := os.WriteFile(dst, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing kwok stages: %w", err)
+	}
+	return nil
+}
+
+func goVersion(ctx context.Context, goCmd string) (string, error) {
+	out, err := exec.CommandContext(ctx, goCmd, "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("running %s env GOVERSION (the testbed is built with the go tool): %w", goCmd, err)
+	}
+	v := strings.TrimSpace(string(out))
+	if v == "" {
+		return "", errors.New("go env GOVERSION printed nothing")
+	}
+	// Development toolchains report things like "devel go1.27-abcdef +X:foo".
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_':
+			return r
+		}
+		return '_'
+	}, v), nil
+}
+
+// goRunner runs the go tool in the wrapper module directory.
+type goRunner struct {
+	goCmd string
+	dir   string
+	log   *slog.Logger
+}
+
+func (g goRunner) command(ctx context.Context, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, g.goCmd, args...)
+	cmd.Dir = g.dir
+	// Static binaries need no C toolchain; GOWORK=off keeps a go.work in a
+	// parent directory from capturing the wrapper module.
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off"), env...)
+	cmd.SysProcAttr = childSysProcAttr()
+	// Kill the whole group: compile and link run as children of the go command.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// run streams the command's output to the debug log and includes its tail in
+// the error.
+func (g goRunner) run(ctx context.Context, env []string, args ...string) error {
+	out := newLineLogger(g.log, "go "+args[0])
+	cmd := g.command(ctx, env, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	g.log.Debug("running go", "args", args)
+	err := cmd.Run()
+	out.flush()
+	if err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.tail())
+	}
+	return nil
+}
+
+// output returns stdout; stderr goes to the debug log.
+func (g goRunner) output(ctx context.Context, args ...string) (string, error) {
+	errOut := newLineLogger(g.log, "go "+args[0])
+	var stdout bytes.Buffer
+	cmd := g.command(ctx, nil, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, errOut
+	g.log.Debug("running go", "args", args)
+	err := cmd.Run()
+	errOut.flush()
+	if err != nil {
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, errOut.tail())
+	}
+	return stdout.String(), nil
+}
+
+// json decodes the command's stdout even when it fails, because go list and
+// go mod download report per-module problems in an Error field.
+func (g goRunner) json(ctx context.Context, v any, args ...string) error {
+	errOut := newLineLogger(g.log, "go "+args[0])
+	var stdout bytes.Buffer
+	cmd := g.command(ctx, nil, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, errOut
+	g.log.Debug("running go", "args", args)
+	runErr := cmd.Run()
+	errOut.flush()
+	if jerr := json.Unmarshal(stdout.Bytes(), v); jerr != nil {
+		if runErr != nil {
+			return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), runErr, errOut.tail())
+		}
+		return fmt.Errorf("decoding output of go %s: %w", strings.Join(args, " "), jerr)
+	}
+	return nil
+}
+
+// lineLogger is an io.Writer that logs each complete line at debug level and
+// remembers the last few for error messages.
+type lineLogger struct {
+	mu    sync.Mutex
+	log   *slog.Logger
+	src   string
+	buf   []byte
+	lines []string
+}
+
+var _ io.Writer = (*lineLogger)(nil)
+
+func newLineLogger(log *slog.Logger, src string) *lineLogger {
+	return &lineLogger{log: log, src: src}
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.emit(string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func (l *lineLogger) emit(line string) {
+	line = strings.TrimRight(line, "\r")
+	if line == "" {
+		return
+	}
+	l.log.Debug(line, "src", l.src)
+	l.lines = append(l.lines, line)
+	if len(l.lines) > outputTailLines {
+		l.lines = l.lines[len(l.lines)-outputTailLines:]
+	}
+}
+
+func (l *lineLogger) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.emit(string(l.buf))
+		l.buf = nil
+	}
+}
+
+func (l *lineLogger) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.lines) == 0 {
+		return "(no output)"
+	}
+	return strings.Join(l.lines, "\n")
+}
+
+// lockFile takes an exclusive flock on path, polling so that ctx can cancel
+// the wait. The returned func releases it.
+func lockFile(ctx context.Context, path string, log *slog.Logger) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening build lock: %w", err)
+	}
+	waiting := false
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() {
+				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				_ = f.Close()
+			}, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			_ = f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if !waiting {
+			log.Info("another process is building the testbed binaries; waiting for it", "lock", path)
+			waiting = true
+		}
+		select {
+		case <-ctx.Done():
+			_ = f.Close()
+			return nil, fmt.Errorf("waiting for build lock %s: %w", path, context.Cause(ctx))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
