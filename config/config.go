@@ -12,9 +12,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,7 +173,7 @@ func validateListen(addr string) *Error {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		msg := err.Error()
-		if ae, ok := err.(*net.AddrError); ok {
+		if ae, ok := errors.AsType[*net.AddrError](err); ok {
 			msg = ae.Err
 		}
 		return fieldErrorf(path, "%q is not a valid host:port address: %s", addr, msg)
@@ -256,12 +258,12 @@ func validateLabelValue(path, v string) *Error {
 // Group classifies a pod by the value of its Watch.GroupLabel label: it
 // returns [GroupControl], [GroupExperimental] or [GroupNone].
 func (c Config) Group(value string) string {
-	switch {
-	case value == "":
+	switch value {
+	case "":
 		return GroupNone
-	case value == c.Watch.ControlValue:
+	case c.Watch.ControlValue:
 		return GroupControl
-	case value == c.Watch.ExperimentalValue:
+	case c.Watch.ExperimentalValue:
 		return GroupExperimental
 	default:
 		return GroupNone
@@ -281,10 +283,8 @@ func (c Config) Service(value string) string {
 	if len(c.Watch.Services) == 0 {
 		return value
 	}
-	for _, s := range c.Watch.Services {
-		if s == value {
-			return value
-		}
+	if slices.Contains(c.Watch.Services, value) {
+		return value
 	}
 	return ServiceOther
 }

@@ -15,7 +15,7 @@ func TestTheDefaultConfigurationIsValid(t *testing.T) {
 	require.NoError(t, c.Validate())
 	require.Equal(t, "127.0.0.1:9477", c.Listen)
 	require.Equal(t, "./data", c.DataDir)
-	require.Equal(t, float32(50), c.Kubernetes.QPS)
+	require.InDelta(t, float32(50), c.Kubernetes.QPS, 0)
 	require.Equal(t, 100, c.Kubernetes.Burst)
 	require.Equal(t, model.Duration(30*time.Second), c.Kubernetes.Timeout)
 	require.Equal(t, "app.kubernetes.io/name", c.Watch.ServiceLabel)

@@ -36,8 +36,7 @@ func FuzzParse(f *testing.F) {
 			if strings.TrimSpace(err.Error()) == "" {
 				t.Fatalf("empty error message for %q", data)
 			}
-			var cerr *Error
-			if !errors.As(err, &cerr) {
+			if _, ok := errors.AsType[*Error](err); !ok {
 				t.Fatalf("error %q is a %T, not a *config.Error", err, err)
 			}
 			if !strings.HasPrefix(err.Error(), "fuzz.yml") {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -101,8 +102,7 @@ func stripYAML(msg string) (string, int) {
 func syntaxError(filename string, err error) *Error {
 	var msgs []string
 	line := 0
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
 		for _, e := range te.Errors {
 			m, l := stripYAML(e)
 			if line == 0 {
@@ -201,8 +201,7 @@ func (d *decoder) leaf(n *yaml.Node, path string, v reflect.Value) *Error {
 	if err == nil {
 		return nil
 	}
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
 		msgs := make([]string, len(te.Errors))
 		for i, e := range te.Errors {
 			msgs[i], _ = stripYAML(e)
@@ -296,10 +295,8 @@ func (d *decoder) mapping(m *yaml.Node, path string, v reflect.Value, fields map
 			if er.Kind != yaml.MappingNode {
 				return d.errorf(e, path, "map merge requires map or sequence of maps as the value")
 			}
-			for _, s := range stack {
-				if s == er {
-					return d.errorf(e, path, "anchor %q value contains itself", er.Anchor)
-				}
+			if slices.Contains(stack, er) {
+				return d.errorf(e, path, "anchor %q value contains itself", er.Anchor)
 			}
 			if err := d.mapping(er, path, v, fields, set, append(stack, er)); err != nil {
 				return err
