@@ -1,0 +1,64 @@
+package incident
+
+import (
+	"time"
+
+	"github.com/steadywatch/steadywatch/chaos"
+)
+
+// The watcher converts Kubernetes objects into these states, so the tracker
+// never sees an API type. Each carries only what incident logic needs.
+
+// Pod is a pod's state as far as incidents are concerned.
+type Pod struct {
+	UID     string
+	Ref     chaos.Ref
+	Subject chaos.Subject
+	// Workload is the owning Deployment or StatefulSet; zero for bare pods.
+	Workload chaos.Ref
+	Node     string
+	Created  time.Time
+	Ready    bool
+	// ReadyAt is when the Ready condition last changed.
+	ReadyAt chaos.Timestamp
+	// Deleting is non-zero once deletion was requested; its cluster time is
+	// the request time (deletionTimestamp minus the grace period).
+	Deleting chaos.Timestamp
+	// Reason is why the pod is being removed, from its DisruptionTarget
+	// condition: "eviction_api", "taint_manager", "preemption", "kubelet";
+	// "deleted" when the cluster gave no reason.
+	Reason string
+}
+
+func (p *Pod) terminating() bool {
+	return !p.Deleting.Cluster.IsZero() || !p.Deleting.Observed.IsZero()
+}
+
+// Workload is a Deployment's or StatefulSet's availability.
+type Workload struct {
+	Ref     chaos.Ref
+	Subject chaos.Subject
+	Desired int32
+	// Ready is status.readyReplicas as the controller reports it.
+	Ready int32
+}
+
+// Node is a node's readiness.
+type Node struct {
+	Name    string
+	Subject chaos.Subject
+	Ready   bool
+	// Since is the Ready condition's last transition.
+	Since  chaos.Timestamp
+	Reason string
+}
+
+// HPA is a HorizontalPodAutoscaler's scaling state.
+type HPA struct {
+	Ref     chaos.Ref
+	Subject chaos.Subject
+	// Desired is status.desiredReplicas; 0 until the controller first computes it.
+	Desired int32
+	// ScaledAt is status.lastScaleTime.
+	ScaledAt chaos.Timestamp
+}

@@ -1,0 +1,577 @@
+// Package incident turns the states the watcher observes into chaos events
+// and incidents (fault start → recovery), and measures MTTR and MTBF.
+package incident
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/steadywatch/steadywatch/chaos"
+)
+
+// Recorder receives what the tracker concludes; the exporter implements it.
+// It is called with the tracker's lock held and must not call back into it.
+type Recorder interface {
+	Event(e chaos.Event)
+	Recovered(inc chaos.Incident)
+	TimeBetweenFailures(s chaos.Subject, d time.Duration)
+}
+
+// Tracker keeps the minimal state needed to decide when faults start and end.
+// Its methods are safe for concurrent use by the informers' handlers.
+type Tracker struct {
+	log   *slog.Logger
+	store Store
+	rec   Recorder
+	now   func() time.Time
+	// started is when this tracker began watching: events the cluster dated
+	// before it were not seen happening and are marked missed.
+	started time.Time
+
+	mu        sync.Mutex
+	pods      map[string]*podEntry
+	workloads map[chaos.Ref]*workloadEntry
+	nodes     map[string]*nodeEntry
+	hpas      map[chaos.Ref]*hpaEntry
+	open      map[string]*chaos.Incident
+	// lastFailure is the start of the latest failure per service and group, for MTBF.
+	lastFailure map[serviceGroup]time.Time
+	lastEvent   time.Time
+	// pending holds what Restore brought back and the informers have not
+	// listed again yet; Reconcile treats what is left as gone.
+	pending *pending
+}
+
+type serviceGroup struct {
+	service string
+	group   chaos.Group
+}
+
+type podEntry struct {
+	ref         chaos.Ref
+	subject     chaos.Subject
+	workload    *workloadEntry
+	node        string
+	created     time.Time
+	ready       bool // counted in workload.readyPods
+	terminating bool
+	reported    bool // pod_deleted already emitted
+}
+
+type workloadEntry struct {
+	ref     chaos.Ref
+	subject chaos.Subject
+	// known is set once the workload itself was seen, so desired is valid.
+	known       bool
+	desired     int32
+	statusReady int32
+	readyPods   int32
+	pods        int32
+	lastReadyAt time.Time
+	// available is set once the workload had all desired replicas ready since
+	// its last scale-up; only then does losing one count as degradation.
+	available bool
+	// gone is set once the workload was deleted, or found missing by a
+	// full list: its pods going away then are the deletion's cascade, not
+	// a fault, and nothing would ever report it recovered.
+	gone bool
+	// statusBehind is set when the pods in view showed a recovery before the
+	// controller's status did; the status is stale until it shows it too.
+	statusBehind bool
+	incident     *chaos.Incident
+}
+
+type nodeEntry struct {
+	subject chaos.Subject
+	ready   bool
+	// seen is when the watcher last saw the node's state, to tell a
+	// transition's cluster time from an impossible one.
+	seen     time.Time
+	incident *chaos.Incident
+}
+
+type hpaEntry struct {
+	subject  chaos.Subject
+	desired  int32
+	incident *chaos.Incident
+}
+
+// Options configure a Tracker.
+type Options struct {
+	Logger   *slog.Logger
+	Store    Store
+	Recorder Recorder
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// NewTracker returns a Tracker with no state.
+func NewTracker(o Options) *Tracker {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Store == nil {
+		o.Store = NewMemoryStore()
+	}
+	if o.Recorder == nil {
+		o.Recorder = nopRecorder{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Tracker{
+		log:         o.Logger,
+		store:       o.Store,
+		rec:         o.Recorder,
+		now:         o.Now,
+		started:     o.Now(),
+		pods:        map[string]*podEntry{},
+		workloads:   map[chaos.Ref]*workloadEntry{},
+		nodes:       map[string]*nodeEntry{},
+		hpas:        map[chaos.Ref]*hpaEntry{},
+		open:        map[string]*chaos.Incident{},
+		lastFailure: map[serviceGroup]time.Time{},
+	}
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) Event(chaos.Event)                                {}
+func (nopRecorder) Recovered(chaos.Incident)                         {}
+func (nopRecorder) TimeBetweenFailures(chaos.Subject, time.Duration) {}
+
+// PodChanged records a pod as listed or updated.
+func (t *Tracker) PodChanged(p Pod) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.pods[p.UID]
+	if e == nil {
+		e = &podEntry{ref: p.Ref, created: p.Created}
+		if p.Workload.Name != "" {
+			e.workload = t.workload(p.Workload, p.Subject)
+			e.workload.pods++
+		}
+		t.pods[p.UID] = e
+	}
+	t.listed(podKey, p.UID)
+	e.subject = p.Subject
+	e.node = p.Node
+	if p.terminating() {
+		t.setReady(e, false, time.Time{})
+		if !e.terminating {
+			e.terminating = true
+			t.podDeleted(e, p.Deleting, p.Reason)
+		}
+		return
+	}
+	t.setReady(e, p.Ready, p.ReadyAt.Plausible(time.Time{}).Best())
+}
+
+// PodGone records a pod that left the cluster. missed is set when the
+// watcher learnt of it from a relist rather than a watch event.
+func (t *Tracker) PodGone(p Pod, missed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.pods[p.UID]
+	if e == nil {
+		// Created and deleted between two lists: nothing depended on it.
+		return
+	}
+	t.setReady(e, false, time.Time{})
+	if !e.reported {
+		at := p.Deleting
+		if at == (chaos.Timestamp{}) {
+			at = chaos.Timestamp{Observed: t.now()}
+		}
+		if missed {
+			at.Observed = time.Time{} // the observation time says nothing about when it happened
+			if at.Cluster.IsZero() {
+				at.Cluster = t.now()
+			}
+		}
+		t.podDeletedMarked(e, at, p.Reason, missed)
+	}
+	t.forgetPod(p.UID, e)
+}
+
+func (t *Tracker) forgetPod(uid string, e *podEntry) {
+	delete(t.pods, uid)
+	if w := e.workload; w != nil {
+		w.pods--
+		t.gcWorkload(w)
+	}
+}
+
+func (t *Tracker) setReady(e *podEntry, ready bool, at time.Time) {
+	if e.ready == ready {
+		return
+	}
+	e.ready = ready
+	w := e.workload
+	if !ready {
+		if w != nil {
+			w.readyPods--
+		}
+		return
+	}
+	if w != nil {
+		w.readyPods++
+		if at.After(w.lastReadyAt) {
+			w.lastReadyAt = at
+		}
+		t.checkRecovered(w, at)
+	}
+}
+
+func (t *Tracker) podDeleted(e *podEntry, at chaos.Timestamp, reason string) {
+	t.podDeletedMarked(e, at, reason, false)
+}
+
+func (t *Tracker) podDeletedMarked(e *podEntry, at chaos.Timestamp, reason string, missed bool) {
+	e.reported = true
+	if reason == "" {
+		reason = "deleted"
+	}
+	ev := chaos.Event{
+		Kind: chaos.PodDeleted, Subject: e.subject, Object: e.ref, Node: e.node,
+		At: at, Reason: reason, Missed: missed || t.before(at),
+	}
+	if e.workload != nil {
+		ev.Workload = e.workload.ref
+	}
+	t.emit(ev)
+	if n := t.nodes[e.node]; n != nil && n.incident != nil {
+		n.incident.Evicted++
+		n.incident.Events++
+		t.save(n.incident)
+	}
+	if w := e.workload; w != nil && !w.gone && (!w.known || w.readyPods < w.desired) {
+		t.openOrJoin(w, ev)
+	}
+}
+
+// WorkloadChanged records a Deployment's or StatefulSet's replica counts.
+// settled reports whether the workload's controller considers its rollout
+// complete; a workload first seen below its desired replicas only counts as
+// degraded if it is settled.
+func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// A workload restored from the inventory and listed again for the first
+	// time is found in a state nobody saw it reach, as one seen first is.
+	relisted := t.pending != nil && t.pending.has(workloadKey, wl.Ref.String())
+	t.listed(workloadKey, wl.Ref.String())
+	w := t.workload(wl.Ref, wl.Subject)
+	w.subject = wl.Subject
+	first := !w.known
+	w.known, w.gone = true, false
+	prevDesired := w.desired
+	w.desired, w.statusReady = wl.Desired, wl.Ready
+	now := t.now()
+	if w.incident != nil && w.readyPods >= w.desired {
+		t.recover(w, t.lastReady(w))
+	}
+	if wl.Ready >= wl.Desired {
+		w.statusBehind = false
+		if w.incident != nil {
+			// The controller says it is whole although not every pod is in
+			// view (the pod selector may exclude some): trust it.
+			t.recover(w, now)
+		}
+		w.available = true
+		return
+	}
+	switch {
+	case w.statusBehind && w.readyPods >= wl.Desired:
+		// The pods showed a recovery the controller has not counted yet:
+		// this status is a late report of the fault that just ended.
+		return
+	case first && !settled:
+		return
+	case !first && wl.Desired > prevDesired:
+		// Scaling up: below desired while the new replicas start is not a fault.
+		w.available = false
+		return
+	case !first && !w.available:
+		return
+	}
+	w.available = false
+	if w.incident != nil {
+		// The open incident (a pod deletion) explains the degradation: it
+		// is that fault's effect, not a second one.
+		return
+	}
+	ev := chaos.Event{
+		Kind: chaos.WorkloadDegraded, Subject: w.subject, Object: w.ref, Workload: w.ref,
+		At: chaos.Timestamp{Observed: now}, Reason: fmt.Sprintf("%d/%d ready", wl.Ready, wl.Desired),
+		Missed: first || relisted,
+	}
+	t.emit(ev)
+	t.openOrJoin(w, ev)
+}
+
+// WorkloadGone records a deleted Deployment or StatefulSet. Its open
+// incident ends without a recovery.
+func (t *Tracker) WorkloadGone(ref chaos.Ref) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.workloads[ref]
+	if w == nil {
+		return
+	}
+	if w.incident != nil {
+		t.end(w.incident, t.now(), false)
+		w.incident = nil
+	}
+	w.known, w.gone = false, true
+	t.gcWorkload(w)
+}
+
+// lastReady is when the workload's latest pod became ready: when it got
+// back to its desired ready replicas.
+func (t *Tracker) lastReady(w *workloadEntry) time.Time {
+	if w.lastReadyAt.IsZero() {
+		return t.now()
+	}
+	return w.lastReadyAt
+}
+
+func (t *Tracker) checkRecovered(w *workloadEntry, at time.Time) {
+	if w.incident != nil && w.known && w.readyPods >= w.desired {
+		t.recover(w, at)
+		// The controller counts the replacement only after the watcher
+		// saw it, and may not even have reported the loss yet.
+		w.statusBehind = true
+	}
+}
+
+func (t *Tracker) recover(w *workloadEntry, at time.Time) {
+	t.end(w.incident, at, true)
+	w.incident = nil
+	w.available = true
+}
+
+func (t *Tracker) workload(ref chaos.Ref, s chaos.Subject) *workloadEntry {
+	w := t.workloads[ref]
+	if w == nil {
+		w = &workloadEntry{ref: ref, subject: s}
+		t.workloads[ref] = w
+	}
+	return w
+}
+
+func (t *Tracker) gcWorkload(w *workloadEntry) {
+	if !w.known && w.pods <= 0 && w.incident == nil {
+		delete(t.workloads, w.ref)
+	}
+}
+
+// NodeChanged records a node's readiness.
+func (t *Tracker) NodeChanged(n Node) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.listed(nodeKey, n.Name)
+	e := t.nodes[n.Name]
+	if e == nil {
+		// A node first seen not ready is only a fault if it went down before
+		// we started watching (a node joining starts not ready).
+		e = &nodeEntry{ready: n.Ready || t.before(n.Since)}
+		t.nodes[n.Name] = e
+	}
+	e.subject = n.Subject
+	since := n.Since.Plausible(e.seen)
+	switch {
+	case e.ready && !n.Ready:
+		ev := chaos.Event{
+			Kind: chaos.NodeNotReady, Subject: n.Subject, Object: chaos.Ref{Kind: "Node", Name: n.Name},
+			Node: n.Name, At: since, Reason: n.Reason, Missed: t.before(since),
+		}
+		t.emit(ev)
+		e.incident = t.openIncident(chaos.NodeNotReady, n.Subject, ev.Object, since.Best(), ev.Missed)
+	case !e.ready && n.Ready && e.incident != nil:
+		t.end(e.incident, since.Best(), true)
+		e.incident = nil
+	}
+	e.ready = n.Ready
+	if !n.Since.Observed.IsZero() {
+		e.seen = n.Since.Observed
+	}
+}
+
+// NodeGone records a deleted node; an open incident ends without recovery.
+func (t *Tracker) NodeGone(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.nodes[name]; e != nil && e.incident != nil {
+		t.end(e.incident, t.now(), false)
+	}
+	delete(t.nodes, name)
+}
+
+// HPAChanged records an autoscaler's desired replicas.
+func (t *Tracker) HPAChanged(h HPA) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.listed(hpaKey, h.Ref.String())
+	e := t.hpas[h.Ref]
+	if e == nil {
+		t.hpas[h.Ref] = &hpaEntry{subject: h.Subject, desired: h.Desired}
+		return
+	}
+	e.subject = h.Subject
+	from := e.desired
+	if h.Desired == 0 || from == h.Desired {
+		return
+	}
+	e.desired = h.Desired
+	if from == 0 {
+		return // the controller's first computation, not a scaling
+	}
+	kind := chaos.HPAScaledUp
+	if h.Desired < from {
+		kind = chaos.HPAScaledDown
+	}
+	ev := chaos.Event{
+		Kind: kind, Subject: h.Subject, Object: h.Ref, At: h.ScaledAt,
+		FromReplicas: from, ToReplicas: h.Desired, Missed: t.before(h.ScaledAt),
+	}
+	t.emit(ev)
+	switch {
+	case e.incident == nil && kind == chaos.HPAScaledUp:
+		e.incident = t.openIncident(chaos.HPAScaledUp, h.Subject, h.Ref, h.ScaledAt.Best(), ev.Missed)
+		e.incident.Baseline = from
+		t.save(e.incident)
+	case e.incident != nil && h.Desired <= e.incident.Baseline:
+		t.end(e.incident, h.ScaledAt.Best(), true)
+		e.incident = nil
+	case e.incident != nil:
+		e.incident.Events++
+		t.save(e.incident)
+	}
+}
+
+// HPAGone records a deleted autoscaler.
+func (t *Tracker) HPAGone(ref chaos.Ref) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.hpas[ref]; e != nil && e.incident != nil {
+		t.end(e.incident, t.now(), false)
+	}
+	delete(t.hpas, ref)
+}
+
+// before reports whether the cluster dated ts before this tracker started.
+func (t *Tracker) before(ts chaos.Timestamp) bool {
+	return !ts.Cluster.IsZero() && ts.Cluster.Add(time.Second).Before(t.started)
+}
+
+func (t *Tracker) openOrJoin(w *workloadEntry, ev chaos.Event) {
+	start := ev.At.Best()
+	if inc := w.incident; inc != nil {
+		inc.Events++
+		// A pod deletion is the cause of the degradation it brings, so it
+		// names the incident whichever the watcher happened to see first.
+		if ev.Kind == chaos.PodDeleted && inc.Kind == chaos.WorkloadDegraded {
+			inc.Kind = chaos.PodDeleted
+			if start.Before(inc.Start) {
+				inc.Start = start
+			}
+		}
+		t.save(inc)
+		return
+	}
+	w.incident = t.openIncident(ev.Kind, w.subject, w.ref, start, ev.Missed)
+}
+
+func (t *Tracker) openIncident(kind chaos.Kind, s chaos.Subject, obj chaos.Ref, start time.Time, missed bool) *chaos.Incident {
+	inc := &chaos.Incident{
+		ID:   fmt.Sprintf("%s:%s@%d", kind, obj, start.UnixNano()),
+		Kind: kind, Subject: s, Object: obj, Start: start, Events: 1, Missed: missed,
+	}
+	if kind.IsFailure() {
+		key := serviceGroup{s.Service, s.Group}
+		prev, ok := t.lastFailure[key]
+		if ok && start.After(prev) {
+			t.rec.TimeBetweenFailures(s, start.Sub(prev))
+		}
+		if !ok || start.After(prev) {
+			t.lastFailure[key] = start
+		}
+	}
+	t.open[inc.ID] = inc
+	t.save(inc)
+	t.log.Info("incident opened", "id", inc.ID, "kind", kind, "service", s.Service, "group", s.Group, "missed", missed)
+	return inc
+}
+
+func (t *Tracker) end(inc *chaos.Incident, at time.Time, recovered bool) {
+	if at.Before(inc.Start) {
+		at = inc.Start // whole-second cluster times can precede a refined start
+	}
+	inc.End = at
+	delete(t.open, inc.ID)
+	t.save(inc)
+	if recovered {
+		t.rec.Recovered(*inc)
+	}
+	t.log.Info("incident closed", "id", inc.ID, "recovered", recovered, "duration", inc.TimeToRecover())
+}
+
+func (t *Tracker) emit(ev chaos.Event) {
+	t.lastEvent = t.now()
+	t.rec.Event(ev)
+	if err := t.store.SaveEvent(context.Background(), ev); err != nil {
+		t.log.Error("saving event", "event", ev.String(), "err", err)
+	}
+	t.log.Debug("chaos event", "event", ev) // formatted only if debug is on
+}
+
+func (t *Tracker) save(inc *chaos.Incident) {
+	// The memory store cannot fail; durable stores retry internally and
+	// report what they could not keep through their own metrics.
+	if err := t.store.Save(context.Background(), *inc); err != nil {
+		t.log.Error("saving incident", "id", inc.ID, "err", err)
+	}
+}
+
+// OpenIncidents returns copies of the incidents not yet recovered.
+func (t *Tracker) OpenIncidents() []chaos.Incident {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]chaos.Incident, 0, len(t.open))
+	for _, inc := range t.open {
+		out = append(out, *inc)
+	}
+	return out
+}
+
+// WorkloadStatus is a workload's availability, for the ready-ratio gauge.
+type WorkloadStatus struct {
+	Ref     chaos.Ref
+	Subject chaos.Subject
+	Desired int32
+	Ready   int32
+}
+
+// Workloads returns every known workload's availability.
+func (t *Tracker) Workloads() []WorkloadStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]WorkloadStatus, 0, len(t.workloads))
+	for _, w := range t.workloads {
+		if w.known {
+			out = append(out, WorkloadStatus{Ref: w.ref, Subject: w.subject, Desired: w.desired, Ready: w.statusReady})
+		}
+	}
+	return out
+}
+
+// LastEvent is when the latest chaos event was recorded; zero if none.
+func (t *Tracker) LastEvent() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastEvent
+}

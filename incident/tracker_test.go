@@ -1,0 +1,626 @@
+package incident_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/incident"
+)
+
+const ms = time.Millisecond
+
+func TestDeletingAReadyPodOpensAnIncidentThatItsReplacementCloses(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	require.Empty(t, f.rec.Events(), "listing a healthy workload is no event")
+
+	gone := deletingAt(webPod(2), 10*time.Second+300*ms)
+	f.at(10*time.Second + 310*ms).PodChanged(gone)
+
+	require.Equal(t, []chaos.Event{{
+		Kind: chaos.PodDeleted, Subject: podSubject,
+		Object:   chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "web-2"},
+		Workload: web, Node: "node-2", At: gone.Deleting, Reason: "deleted",
+	}}, f.rec.Events())
+	start := t0.Add(10*time.Second + 300*ms) // Deleting.Best(): the observation refines the second
+	open := f.tr.OpenIncidents()
+	require.Equal(t, []chaos.Incident{{
+		ID:   fmt.Sprintf("pod_deleted:Deployment/shop/web@%d", start.UnixNano()),
+		Kind: chaos.PodDeleted, Subject: webSubject, Object: web, Start: start, Events: 1,
+	}}, open)
+	require.Equal(t, open, f.incidents(t, incident.Filter{}), "the store holds what the tracker holds")
+
+	f.at(11 * time.Second).PodChanged(replacement(4, 11*time.Second))
+	require.Len(t, f.tr.OpenIncidents(), 1, "a replacement that is not ready yet recovers nothing")
+
+	f.at(14*time.Second + 200*ms).PodChanged(readyAt(replacement(4, 11*time.Second), 14*time.Second+200*ms))
+	require.Empty(t, f.tr.OpenIncidents())
+	recovered := f.rec.Recoveries()
+	require.Len(t, recovered, 1)
+	require.Equal(t, t0.Add(14*time.Second+200*ms), recovered[0].End, "closed when the replacement became ready")
+	require.Equal(t, 3900*ms, recovered[0].TimeToRecover())
+	require.Equal(t, recovered, f.incidents(t, incident.Filter{}))
+	require.Empty(t, f.rec.Between(), "a first failure has nothing to be measured from")
+
+	f.at(20*time.Second).PodGone(gone, false)
+	require.Len(t, f.rec.Events(), 1, "the pod leaving after terminating is the same deletion")
+	require.Empty(t, f.tr.OpenIncidents())
+}
+
+func TestASecondFailureOfTheSameServiceAndGroupMeasuresTheTimeBetweenFailures(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+
+	f.at(10 * time.Second).PodChanged(deletingAt(webPod(1), 10*time.Second))
+	f.at(15 * time.Second).PodChanged(readyAt(replacement(4, 11*time.Second), 15*time.Second))
+	f.at(70*time.Second + 500*ms).PodChanged(deletingAt(webPod(2), 70*time.Second+500*ms))
+
+	require.Equal(t, []between{{webSubject, 60*time.Second + 500*ms}}, f.rec.Between())
+	require.Len(t, f.tr.OpenIncidents(), 1)
+
+	f.at(80 * time.Second).PodChanged(readyAt(replacement(5, 71*time.Second), 80*time.Second))
+	require.Len(t, f.rec.Recoveries(), 2)
+	require.Len(t, f.incidents(t, incident.Filter{}), 2)
+}
+
+func TestAPodGoneWithoutBeingSeenTerminatingIsStillOneEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		pod    incident.Pod
+		missed bool
+		want   chaos.Timestamp
+	}{
+		{
+			"a pod force-deleted is dated by its deletion request",
+			deletingAt(webPod(1), 10*time.Second+200*ms), false,
+			ts(10*time.Second + 200*ms),
+		},
+		{
+			"a pod gone without a deletion time is dated when it was seen gone",
+			webPod(1), false,
+			chaos.Timestamp{Observed: t0.Add(10*time.Second + 500*ms)},
+		},
+		{
+			"a pod found gone by a relist is dated by the cluster alone",
+			deletingAt(webPod(1), 10*time.Second+200*ms), true,
+			chaos.Timestamp{Cluster: t0.Add(10 * time.Second)},
+		},
+		{
+			"a pod found gone by a relist without a deletion time is dated when the relist found it",
+			webPod(1), true,
+			chaos.Timestamp{Cluster: t0.Add(10*time.Second + 500*ms)},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.healthyWeb()
+			f.at(10*time.Second+500*ms).PodGone(tc.pod, tc.missed)
+
+			events := f.rec.Events()
+			require.Len(t, events, 1)
+			require.Equal(t, chaos.PodDeleted, events[0].Kind)
+			require.Equal(t, tc.want, events[0].At)
+			require.Equal(t, tc.missed, events[0].Missed)
+			require.Len(t, f.tr.OpenIncidents(), 1)
+
+			f.at(time.Minute).PodGone(tc.pod, tc.missed)
+			require.Len(t, f.rec.Events(), 1, "a pod is only gone once")
+		})
+	}
+}
+
+func TestAPodThatWasNeverSeenGoingAwayIsNoEvent(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(time.Second).PodGone(deletingAt(replacement(9, 0), time.Second), false)
+	require.Empty(t, f.rec.Events())
+	require.Empty(t, f.tr.OpenIncidents())
+}
+
+func TestRepeatedUpdatesOfATerminatingPodAreOneEvent(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	gone := deletingAt(webPod(3), 10*time.Second)
+	f.at(10 * time.Second).PodChanged(gone)
+	gone.Ready = false
+	f.at(11 * time.Second).PodChanged(gone)
+	f.at(12 * time.Second).PodChanged(gone)
+	f.at(13*time.Second).PodGone(gone, false)
+	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds())
+}
+
+func TestADeletionThatLeavesEnoughReplicasIsAnEventButNoIncident(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pod  incident.Pod
+		prep func(f *fixture)
+	}{
+		{
+			"a scale-down deleting a pod above the new desired count",
+			webPod(3),
+			func(f *fixture) {
+				f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 3}, false)
+			},
+		},
+		{
+			"a surplus pod of a rollout deleted while the others are ready",
+			webPod(4),
+			func(f *fixture) { f.tr.PodChanged(webPod(4)) },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.healthyWeb()
+			tc.prep(f)
+			f.at(10 * time.Second).PodChanged(deletingAt(tc.pod, 10*time.Second))
+			require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds())
+			require.Empty(t, f.tr.OpenIncidents())
+			require.Empty(t, f.incidents(t, incident.Filter{}))
+		})
+	}
+}
+
+func TestDeletingABarePodIsAnEventButNoIncident(t *testing.T) {
+	f := newFixture(t)
+	bare := webPod(1)
+	bare.Workload = chaos.Ref{}
+	f.tr.PodChanged(bare)
+	f.at(10 * time.Second).PodChanged(deletingAt(bare, 10*time.Second))
+	events := f.rec.Events()
+	require.Len(t, events, 1)
+	require.Equal(t, chaos.PodDeleted, events[0].Kind)
+	require.Zero(t, events[0].Workload)
+	require.Empty(t, f.tr.OpenIncidents())
+}
+
+func TestADeletionKeepsTheReasonTheClusterGave(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	p := deletingAt(webPod(1), 10*time.Second)
+	p.Reason = "eviction_api"
+	f.at(10 * time.Second).PodChanged(p)
+	require.Equal(t, "eviction_api", f.rec.Events()[0].Reason)
+}
+
+func TestAPodAlreadyTerminatingWhenTheWatchStartedIsMissed(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.tr.PodChanged(deletingAt(webPod(4), -time.Minute))
+	events := f.rec.Events()
+	require.Len(t, events, 1)
+	require.True(t, events[0].Missed)
+}
+
+func TestWorkloadDegradation(t *testing.T) {
+	wl := func(desired, ready int32) incident.Workload {
+		return incident.Workload{Ref: web, Subject: webSubject, Desired: desired, Ready: ready}
+	}
+	type step struct {
+		w       incident.Workload
+		settled bool
+	}
+	for _, tc := range []struct {
+		name       string
+		steps      []step
+		wantEvents []chaos.Kind
+		wantMissed bool
+		wantOpen   int
+	}{
+		{
+			name:       "a workload that loses a ready replica after being available is degraded",
+			steps:      []step{{wl(3, 3), true}, {wl(3, 2), true}},
+			wantEvents: []chaos.Kind{chaos.WorkloadDegraded}, wantOpen: 1,
+		},
+		{
+			name:  "a workload first seen below desired while rolling out is not degraded",
+			steps: []step{{wl(3, 1), false}},
+		},
+		{
+			name:       "a workload first seen below desired although settled is degraded, as missed",
+			steps:      []step{{wl(3, 1), true}},
+			wantEvents: []chaos.Kind{chaos.WorkloadDegraded}, wantMissed: true, wantOpen: 1,
+		},
+		{
+			name:  "a workload scaling up is not degraded while its new replicas start",
+			steps: []step{{wl(3, 3), true}, {wl(5, 3), false}, {wl(5, 4), false}},
+		},
+		{
+			name:  "a workload that never became available is not degraded by losing more",
+			steps: []step{{wl(3, 1), false}, {wl(3, 0), false}},
+		},
+		{
+			name:       "a workload that reached its new size after scaling up can be degraded again",
+			steps:      []step{{wl(3, 3), true}, {wl(5, 3), false}, {wl(5, 5), true}, {wl(5, 4), true}},
+			wantEvents: []chaos.Kind{chaos.WorkloadDegraded}, wantOpen: 1,
+		},
+		{
+			name:       "a degraded workload back at its desired replicas recovers",
+			steps:      []step{{wl(3, 3), true}, {wl(3, 2), true}, {wl(3, 3), true}},
+			wantEvents: []chaos.Kind{chaos.WorkloadDegraded},
+		},
+		{
+			name:       "a degraded workload losing more is still one degradation",
+			steps:      []step{{wl(3, 3), true}, {wl(3, 2), true}, {wl(3, 1), true}},
+			wantEvents: []chaos.Kind{chaos.WorkloadDegraded}, wantOpen: 1,
+		},
+		{
+			name:       "a degraded workload scaled down to what is ready recovers",
+			steps:      []step{{wl(3, 3), true}, {wl(3, 2), true}, {wl(2, 2), true}},
+			wantEvents: []chaos.Kind{chaos.WorkloadDegraded},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			for i, s := range tc.steps {
+				f.at(time.Duration(i+1)*10*time.Second).WorkloadChanged(s.w, s.settled)
+			}
+			if tc.wantEvents == nil {
+				tc.wantEvents = []chaos.Kind{}
+			}
+			require.Equal(t, tc.wantEvents, f.rec.Kinds())
+			for _, e := range f.rec.Events() {
+				require.Equal(t, tc.wantMissed, e.Missed)
+				require.Equal(t, webSubject, e.Subject)
+				require.Equal(t, web, e.Object)
+			}
+			require.Len(t, f.tr.OpenIncidents(), tc.wantOpen)
+			require.Len(t, f.incidents(t, incident.Filter{}), len(tc.wantEvents))
+			require.Len(t, f.rec.Recoveries(), len(tc.wantEvents)-tc.wantOpen)
+		})
+	}
+}
+
+func TestADegradationRecoversWhenTheControllerReportsTheWorkloadWhole(t *testing.T) {
+	f := newFixture(t)
+	f.at(0).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	f.at(10*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.at(25*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+
+	recovered := f.rec.Recoveries()
+	require.Len(t, recovered, 1)
+	require.Equal(t, chaos.WorkloadDegraded, recovered[0].Kind)
+	require.Equal(t, 15*time.Second, recovered[0].TimeToRecover())
+	require.Empty(t, f.tr.OpenIncidents())
+}
+
+func TestAPodDeletionNamesTheDegradationItCaused(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		requested time.Duration
+		wantStart time.Duration
+		wantMTTR  time.Duration
+	}{
+		{
+			"a deletion requested before the degradation was seen starts the incident earlier",
+			10*time.Second + 100*ms, 10*time.Second + 100*ms, 4900 * ms,
+		},
+		{
+			"a deletion requested after the degradation was seen keeps the degradation's start",
+			10*time.Second + 850*ms, 10*time.Second + 800*ms, 4200 * ms,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.healthyWeb()
+			// The Deployment's status reached the watcher before the pod's update.
+			f.at(10*time.Second+800*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+			f.at(10*time.Second + 900*ms).PodChanged(deletingAt(webPod(1), tc.requested))
+
+			require.Equal(t, []chaos.Kind{chaos.WorkloadDegraded, chaos.PodDeleted}, f.rec.Kinds())
+			open := f.tr.OpenIncidents()
+			require.Len(t, open, 1)
+			require.Equal(t, chaos.PodDeleted, open[0].Kind, "the deletion names the fault")
+			require.Equal(t, t0.Add(tc.wantStart), open[0].Start)
+			require.Equal(t, 2, open[0].Events)
+			require.Equal(t, open, f.incidents(t, incident.Filter{}), "the store holds the renamed incident")
+
+			f.at(15 * time.Second).PodChanged(readyAt(replacement(4, 11*time.Second), 15*time.Second))
+			recovered := f.rec.Recoveries()
+			require.Len(t, recovered, 1)
+			require.Equal(t, chaos.PodDeleted, recovered[0].Kind)
+			require.Equal(t, tc.wantMTTR, recovered[0].TimeToRecover())
+			require.Len(t, f.incidents(t, incident.Filter{}), 1, "one fault, one incident")
+		})
+	}
+}
+
+func TestAStatusReportArrivingAfterTheReplacementWasReadyOpensNoSecondIncident(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(10 * time.Second).PodChanged(deletingAt(webPod(1), 10*time.Second))
+	f.at(12 * time.Second).PodChanged(readyAt(replacement(4, 10*time.Second), 12*time.Second))
+	require.Len(t, f.rec.Recoveries(), 1)
+
+	// The Deployment informer lags the pod informer: its 2/3 status about
+	// the deletion arrives after the pods have shown the recovery.
+	f.at(12*time.Second+100*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.at(12*time.Second+200*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+
+	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds())
+	require.Len(t, f.rec.Recoveries(), 1)
+	require.Empty(t, f.rec.Between())
+	require.Empty(t, f.tr.OpenIncidents())
+}
+
+func TestDeletingAWorkload(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(f *fixture)
+	}{
+		{
+			"a workload deleted before its pods (background propagation) leaves no incident open",
+			func(f *fixture) {
+				f.at(10 * time.Second).WorkloadGone(web)
+				for i := 1; i <= 3; i++ {
+					f.at(11 * time.Second).PodChanged(deletingAt(webPod(i), 11*time.Second))
+				}
+			},
+		},
+		{
+			"a workload deleted after its pods (foreground propagation) ends its incident",
+			func(f *fixture) {
+				for i := 1; i <= 3; i++ {
+					f.at(10 * time.Second).PodChanged(deletingAt(webPod(i), 10*time.Second))
+				}
+				f.at(11 * time.Second).WorkloadGone(web)
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.healthyWeb()
+			tc.run(f)
+			for i := 1; i <= 3; i++ {
+				f.at(12*time.Second).PodGone(deletingAt(webPod(i), 10*time.Second), false)
+			}
+			require.Len(t, f.rec.Events(), 3, "each pod was deleted")
+			require.Empty(t, f.tr.OpenIncidents())
+			require.Empty(t, f.rec.Recoveries(), "a deleted workload does not recover")
+			require.Empty(t, f.tr.Workloads())
+		})
+	}
+}
+
+func TestAWorkloadRecreatedAfterDeletionIsWatchedAgain(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(10 * time.Second).WorkloadGone(web)
+	for i := 1; i <= 3; i++ {
+		f.at(11 * time.Second).PodChanged(deletingAt(webPod(i), 11*time.Second))
+	}
+	f.at(12*time.Second).PodGone(deletingAt(webPod(1), 11*time.Second), false)
+	require.Empty(t, f.tr.OpenIncidents())
+
+	f.at(20*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 2}, true)
+	f.tr.PodChanged(readyAt(replacement(5, 20*time.Second), 21*time.Second))
+	f.tr.PodChanged(readyAt(replacement(6, 20*time.Second), 21*time.Second))
+	f.at(30 * time.Second).PodChanged(deletingAt(replacement(5, 20*time.Second), 30*time.Second))
+
+	require.Len(t, f.tr.OpenIncidents(), 1, "the new workload's pod deletion is a fault")
+}
+
+func TestNodeReadiness(t *testing.T) {
+	node := func(ready bool, since time.Duration) incident.Node {
+		return incident.Node{
+			Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: ready,
+			Since: ts(since), Reason: "KubeletNotReady",
+		}
+	}
+	nodeRef := chaos.Ref{Kind: "Node", Name: "node-1"}
+
+	t.Run("a ready node going not ready is a fault until it is ready again", func(t *testing.T) {
+		f := newFixture(t)
+		f.at(0).NodeChanged(node(true, -time.Hour))
+		f.at(10*time.Second + 400*ms).NodeChanged(node(false, 10*time.Second+400*ms))
+
+		require.Equal(t, []chaos.Event{{
+			Kind: chaos.NodeNotReady, Subject: chaos.Subject{Group: chaos.NoGroup}, Object: nodeRef,
+			Node: "node-1", At: ts(10*time.Second + 400*ms), Reason: "KubeletNotReady",
+		}}, f.rec.Events())
+		open := f.tr.OpenIncidents()
+		require.Len(t, open, 1)
+		require.Equal(t, chaos.NodeNotReady, open[0].Kind)
+		require.Equal(t, nodeRef, open[0].Object)
+		require.Equal(t, t0.Add(10*time.Second+400*ms), open[0].Start)
+
+		f.at(20 * time.Second).NodeChanged(node(false, 10*time.Second+400*ms))
+		require.Len(t, f.rec.Events(), 1, "staying not ready is no new event")
+
+		f.at(70 * time.Second).NodeChanged(node(true, 70*time.Second))
+		recovered := f.rec.Recoveries()
+		require.Len(t, recovered, 1)
+		require.Equal(t, 59*time.Second+600*ms, recovered[0].TimeToRecover())
+		require.Empty(t, f.tr.OpenIncidents())
+	})
+
+	t.Run("a transition the cluster dates before the node was last seen ready is timed by the watch", func(t *testing.T) {
+		// kwok dates every node transition at the node's creation; kubelets
+		// use their own clocks. Neither may make an MTTR of zero.
+		f := newFixture(t)
+		created := t0.Add(-time.Hour)
+		seen := func(ready bool, d time.Duration) incident.Node {
+			n := node(ready, 0)
+			n.Since = chaos.Timestamp{Cluster: created, Observed: t0.Add(d)}
+			return n
+		}
+		f.at(0).NodeChanged(seen(true, 0))
+		f.at(30 * time.Second).NodeChanged(seen(true, 30*time.Second))
+		f.at(40 * time.Second).NodeChanged(seen(false, 40*time.Second))
+		require.Equal(t, t0.Add(40*time.Second), f.tr.OpenIncidents()[0].Start)
+		f.at(52*time.Second + 250*ms).NodeChanged(seen(true, 52*time.Second+250*ms))
+		recovered := f.rec.Recoveries()
+		require.Len(t, recovered, 1)
+		require.Equal(t, 12*time.Second+250*ms, recovered[0].TimeToRecover())
+	})
+
+	t.Run("pods deleted from a node while it is not ready count as evicted", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		f.at(0).NodeChanged(node(true, -time.Hour))
+		f.at(10 * time.Second).NodeChanged(node(false, 10*time.Second))
+		f.at(5 * time.Minute).PodChanged(deletingAt(webPod(1), 5*time.Minute)) // on node-1
+		f.at(5 * time.Minute).PodChanged(deletingAt(webPod(2), 5*time.Minute)) // on node-2
+
+		var nodeInc chaos.Incident
+		for _, inc := range f.tr.OpenIncidents() {
+			if inc.Kind == chaos.NodeNotReady {
+				nodeInc = inc
+			}
+		}
+		require.Equal(t, 1, nodeInc.Evicted)
+		require.Equal(t, 2, nodeInc.Events)
+
+		f.at(6 * time.Minute).NodeChanged(node(true, 6*time.Minute))
+		f.at(7 * time.Minute).PodChanged(deletingAt(webPod(4), 7*time.Minute))
+		stored := f.incidents(t, incident.Filter{Service: ""})
+		for _, inc := range stored {
+			if inc.Kind == chaos.NodeNotReady {
+				require.Equal(t, 1, inc.Evicted, "deletions after the node recovered are not evictions")
+			}
+		}
+	})
+
+	t.Run("a deleted node's incident ends without recovering", func(t *testing.T) {
+		f := newFixture(t)
+		f.at(0).NodeChanged(node(true, -time.Hour))
+		f.at(10 * time.Second).NodeChanged(node(false, 10*time.Second))
+		f.at(time.Minute).NodeGone("node-1")
+		require.Empty(t, f.tr.OpenIncidents())
+		require.Empty(t, f.rec.Recoveries())
+		stored := f.incidents(t, incident.Filter{})
+		require.Len(t, stored, 1)
+		require.Equal(t, t0.Add(time.Minute), stored[0].End)
+	})
+
+	for _, tc := range []struct {
+		name       string
+		first      incident.Node
+		wantEvents int
+		wantMissed bool
+	}{
+		{"a node first seen not ready since before the watch started went down unseen", node(false, -10*time.Minute), 1, true},
+		{"a node first seen not ready since just now is joining", node(false, -500*ms), 0, false},
+		{"a node first seen ready is no event", node(true, -10*time.Minute), 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.at(time.Second).NodeChanged(tc.first)
+			events := f.rec.Events()
+			require.Len(t, events, tc.wantEvents)
+			require.Len(t, f.tr.OpenIncidents(), tc.wantEvents)
+			for _, e := range events {
+				require.Equal(t, chaos.NodeNotReady, e.Kind)
+				require.Equal(t, tc.wantMissed, e.Missed)
+				require.Equal(t, tc.first.Since.Cluster, e.At.Best(), "a late observation leaves the cluster's time")
+			}
+
+			f.at(time.Minute).NodeChanged(node(true, time.Minute))
+			require.Empty(t, f.tr.OpenIncidents())
+			require.Len(t, f.rec.Recoveries(), tc.wantEvents)
+		})
+	}
+}
+
+func TestAutoscaling(t *testing.T) {
+	hpaRef := chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web"}
+	hpa := func(desired int32, scaled time.Duration) incident.HPA {
+		return incident.HPA{Ref: hpaRef, Subject: webSubject, Desired: desired, ScaledAt: ts(scaled)}
+	}
+
+	t.Run("scaling up opens an incident that scaling back to the baseline recovers", func(t *testing.T) {
+		f := newFixture(t)
+		f.at(0).HPAChanged(hpa(3, -time.Hour))
+		require.Empty(t, f.rec.Events(), "first sight is no scaling")
+
+		f.at(10 * time.Second).HPAChanged(hpa(6, 10*time.Second))
+		require.Equal(t, []chaos.Event{{
+			Kind: chaos.HPAScaledUp, Subject: webSubject, Object: hpaRef, At: ts(10 * time.Second),
+			FromReplicas: 3, ToReplicas: 6,
+		}}, f.rec.Events())
+		open := f.tr.OpenIncidents()
+		require.Len(t, open, 1)
+		require.Equal(t, chaos.HPAScaledUp, open[0].Kind)
+		require.Equal(t, int32(3), open[0].Baseline)
+		require.Equal(t, open, f.incidents(t, incident.Filter{OpenOnly: true}), "the stored incident has its baseline")
+
+		f.at(5 * time.Minute).HPAChanged(hpa(4, 5*time.Minute))
+		require.Len(t, f.tr.OpenIncidents(), 1, "above the baseline it has not recovered")
+		require.Equal(t, 2, f.tr.OpenIncidents()[0].Events)
+
+		f.at(10 * time.Minute).HPAChanged(hpa(3, 10*time.Minute))
+		require.Equal(t, []chaos.Kind{chaos.HPAScaledUp, chaos.HPAScaledDown, chaos.HPAScaledDown}, f.rec.Kinds())
+		last := f.rec.Events()[2]
+		require.Equal(t, int32(4), last.FromReplicas)
+		require.Equal(t, int32(3), last.ToReplicas)
+		require.Empty(t, f.tr.OpenIncidents())
+		recovered := f.rec.Recoveries()
+		require.Len(t, recovered, 1)
+		require.Equal(t, 9*time.Minute+50*time.Second, recovered[0].TimeToRecover())
+		require.Empty(t, f.rec.Between(), "scaling is no failure")
+	})
+
+	for _, tc := range []struct {
+		name  string
+		steps []incident.HPA
+		want  []chaos.Kind
+	}{
+		{"a first sight is ignored", []incident.HPA{hpa(6, -time.Hour)}, []chaos.Kind{}},
+		{"the controller's first computation from zero is ignored", []incident.HPA{hpa(0, 0), hpa(3, time.Second)}, []chaos.Kind{}},
+		{"an unchanged desired count is ignored", []incident.HPA{hpa(3, 0), hpa(3, time.Second)}, []chaos.Kind{}},
+		{"a desired count of zero is ignored", []incident.HPA{hpa(3, 0), hpa(0, time.Second), hpa(3, 2*time.Second)}, []chaos.Kind{}},
+		{"scaling down below the first count opens nothing", []incident.HPA{hpa(6, 0), hpa(3, time.Second)}, []chaos.Kind{chaos.HPAScaledDown}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			for i, h := range tc.steps {
+				f.at(time.Duration(i) * time.Second).HPAChanged(h)
+			}
+			require.Equal(t, tc.want, f.rec.Kinds())
+			require.Empty(t, f.tr.OpenIncidents())
+		})
+	}
+
+	t.Run("a deleted autoscaler's incident ends without recovering", func(t *testing.T) {
+		f := newFixture(t)
+		f.at(0).HPAChanged(hpa(3, -time.Hour))
+		f.at(10 * time.Second).HPAChanged(hpa(6, 10*time.Second))
+		f.at(time.Minute).HPAGone(hpaRef)
+		require.Empty(t, f.tr.OpenIncidents())
+		require.Empty(t, f.rec.Recoveries())
+	})
+}
+
+func TestLastEventIsWhenTheLatestEventWasRecorded(t *testing.T) {
+	f := newFixture(t)
+	require.True(t, f.tr.LastEvent().IsZero())
+	f.healthyWeb()
+	f.at(42 * time.Second).PodChanged(deletingAt(webPod(1), 40*time.Second))
+	require.Equal(t, t0.Add(42*time.Second), f.tr.LastEvent())
+}
+
+func TestWorkloadsReportsTheControllersReadyCount(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(10*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+
+	require.Equal(t, []incident.WorkloadStatus{{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}}, f.tr.Workloads())
+}
+
+func TestAPodsOwnWorkloadIsNotKnownUntilListed(t *testing.T) {
+	f := newFixture(t)
+	f.tr.PodChanged(webPod(1))
+	require.Empty(t, f.tr.Workloads(), "a workload known only from its pods has no desired count to report")
+}
+
+func TestADegradationThatAnOpenIncidentExplainsIsNoSecondEvent(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(10 * time.Second).PodChanged(deletingAt(webPod(1), 10*time.Second))
+	f.at(10*time.Second+50*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "the deletion's effect is not a second fault")
+	require.Len(t, f.tr.OpenIncidents(), 1)
+}
