@@ -1,0 +1,143 @@
+package watcher
+
+import (
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/incident"
+)
+
+// podTemplateHashLabel is set by the Deployment controller on its pods; the
+// ReplicaSet's name is the Deployment's name plus "-" and this hash.
+const podTemplateHashLabel = "pod-template-hash"
+
+// transformPod keeps only what the watcher reads, so the informer's cache
+// costs a fraction of the full object per pod.
+func transformPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	out := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:                       p.Name,
+			Namespace:                  p.Namespace,
+			UID:                        p.UID,
+			ResourceVersion:            p.ResourceVersion,
+			CreationTimestamp:          p.CreationTimestamp,
+			DeletionTimestamp:          p.DeletionTimestamp,
+			DeletionGracePeriodSeconds: p.DeletionGracePeriodSeconds,
+			Labels:                     p.Labels,
+		},
+		Spec:   corev1.PodSpec{NodeName: p.Spec.NodeName},
+		Status: corev1.PodStatus{Phase: p.Status.Phase},
+	}
+	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
+		out.OwnerReferences = []metav1.OwnerReference{{Kind: ref.Kind, Name: ref.Name, Controller: ref.Controller}}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady || c.Type == corev1.DisruptionTarget {
+			out.Status.Conditions = append(out.Status.Conditions, corev1.PodCondition{
+				Type: c.Type, Status: c.Status, Reason: c.Reason, LastTransitionTime: c.LastTransitionTime,
+			})
+		}
+	}
+	return out, nil
+}
+
+func (w *Watcher) podHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if p, ok := obj.(*corev1.Pod); ok {
+				w.opts.Sink.PodChanged(w.pod(p))
+			}
+		},
+		UpdateFunc: func(_, obj any) {
+			if p, ok := obj.(*corev1.Pod); ok {
+				w.opts.Sink.PodChanged(w.pod(p))
+			}
+		},
+		DeleteFunc: func(obj any) {
+			obj, missed := tombstone(obj)
+			if p, ok := obj.(*corev1.Pod); ok {
+				w.opts.Sink.PodGone(w.pod(p), missed)
+			}
+		},
+	}
+}
+
+func (w *Watcher) pod(p *corev1.Pod) incident.Pod {
+	now := w.opts.Now()
+	out := incident.Pod{
+		UID:      string(p.UID),
+		Ref:      chaos.Ref{Kind: "Pod", Namespace: p.Namespace, Name: p.Name},
+		Subject:  w.opts.Subjects.subject(p.Namespace, p.Labels, nil),
+		Workload: podWorkload(p),
+		Node:     p.Spec.NodeName,
+		Created:  p.CreationTimestamp.Time,
+	}
+	for _, c := range p.Status.Conditions {
+		switch c.Type {
+		case corev1.PodReady:
+			out.Ready = c.Status == corev1.ConditionTrue
+			out.ReadyAt = chaos.Timestamp{Cluster: c.LastTransitionTime.Time, Observed: now}
+		case corev1.DisruptionTarget:
+			if c.Status == corev1.ConditionTrue {
+				out.Reason = disruptionReason(c.Reason)
+			}
+		}
+	}
+	if p.DeletionTimestamp != nil {
+		// deletionTimestamp is when the grace period ends; the deletion was
+		// requested that many seconds earlier.
+		requested := p.DeletionTimestamp.Time
+		if g := p.DeletionGracePeriodSeconds; g != nil {
+			requested = requested.Add(-time.Duration(*g) * time.Second)
+		}
+		out.Deleting = chaos.Timestamp{Cluster: requested, Observed: now}
+	}
+	return out
+}
+
+// podWorkload names the Deployment or StatefulSet that keeps the pod's
+// replica count, read from its controller reference. Pods of other
+// controllers are treated as bare: nothing tells when they are replaced.
+func podWorkload(p *corev1.Pod) chaos.Ref {
+	ref := metav1.GetControllerOfNoCopy(p)
+	if ref == nil {
+		return chaos.Ref{}
+	}
+	switch ref.Kind {
+	case "StatefulSet":
+		return chaos.Ref{Kind: "StatefulSet", Namespace: p.Namespace, Name: ref.Name}
+	case "ReplicaSet":
+		hash := p.Labels[podTemplateHashLabel]
+		if name, ok := strings.CutSuffix(ref.Name, "-"+hash); ok && hash != "" {
+			return chaos.Ref{Kind: "Deployment", Namespace: p.Namespace, Name: name}
+		}
+	}
+	return chaos.Ref{}
+}
+
+// disruptionReason maps the DisruptionTarget condition's reasons to the
+// closed set steadywatch reports.
+func disruptionReason(r string) string {
+	switch r {
+	case "EvictionByEvictionAPI":
+		return "eviction_api"
+	case "DeletionByTaintManager":
+		return "taint_manager"
+	case "PreemptionByScheduler", "PreemptionByKubeScheduler":
+		return "preemption"
+	case "TerminationByKubelet":
+		return "kubelet"
+	case "DeletionByPodGC":
+		return "pod_gc"
+	}
+	return "other"
+}

@@ -1,0 +1,162 @@
+package watcher
+
+import (
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/incident"
+)
+
+// workloadIndex remembers each workload's subject, so an autoscaler without
+// labels of its own is exported under the workload it scales.
+type workloadIndex struct {
+	mu       sync.RWMutex
+	subjects map[chaos.Ref]chaos.Subject
+}
+
+func newWorkloadIndex() *workloadIndex {
+	return &workloadIndex{subjects: map[chaos.Ref]chaos.Subject{}}
+}
+
+func (x *workloadIndex) set(ref chaos.Ref, s chaos.Subject) {
+	x.mu.Lock()
+	x.subjects[ref] = s
+	x.mu.Unlock()
+}
+
+func (x *workloadIndex) del(ref chaos.Ref) {
+	x.mu.Lock()
+	delete(x.subjects, ref)
+	x.mu.Unlock()
+}
+
+func (x *workloadIndex) get(ref chaos.Ref) (chaos.Subject, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	s, ok := x.subjects[ref]
+	return s, ok
+}
+
+// slimMeta keeps the metadata the watcher reads.
+func slimMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		Generation: m.Generation, Labels: m.Labels,
+	}
+}
+
+func slimTemplate(t *corev1.PodTemplateSpec) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: t.Labels}}
+}
+
+func transformDeployment(obj any) (any, error) {
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return obj, nil
+	}
+	out := &appsv1.Deployment{
+		ObjectMeta: slimMeta(&d.ObjectMeta),
+		Spec:       appsv1.DeploymentSpec{Replicas: d.Spec.Replicas, Template: slimTemplate(&d.Spec.Template)},
+		Status: appsv1.DeploymentStatus{
+			ObservedGeneration: d.Status.ObservedGeneration, ReadyReplicas: d.Status.ReadyReplicas,
+		},
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing {
+			out.Status.Conditions = []appsv1.DeploymentCondition{{Type: c.Type, Status: c.Status, Reason: c.Reason}}
+		}
+	}
+	return out, nil
+}
+
+func transformStatefulSet(obj any) (any, error) {
+	s, ok := obj.(*appsv1.StatefulSet)
+	if !ok {
+		return obj, nil
+	}
+	return &appsv1.StatefulSet{
+		ObjectMeta: slimMeta(&s.ObjectMeta),
+		Spec:       appsv1.StatefulSetSpec{Replicas: s.Spec.Replicas, Template: slimTemplate(&s.Spec.Template)},
+		Status: appsv1.StatefulSetStatus{
+			ObservedGeneration: s.Status.ObservedGeneration, ReadyReplicas: s.Status.ReadyReplicas,
+			CurrentRevision: s.Status.CurrentRevision, UpdateRevision: s.Status.UpdateRevision,
+		},
+	}, nil
+}
+
+func replicas(r *int32) int32 {
+	if r == nil {
+		return 1 // the API server's default
+	}
+	return *r
+}
+
+// deploymentReason is the Progressing reason of a Deployment whose latest
+// rollout finished.
+const deploymentReason = "NewReplicaSetAvailable"
+
+func (w *Watcher) deployment(d *appsv1.Deployment) (incident.Workload, bool) {
+	ref := chaos.Ref{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}
+	s := w.opts.Subjects.subject(d.Namespace, d.Labels, d.Spec.Template.Labels)
+	w.workloads.set(ref, s)
+	settled := false
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == deploymentReason {
+			settled = true
+		}
+	}
+	return incident.Workload{Ref: ref, Subject: s, Desired: replicas(d.Spec.Replicas), Ready: d.Status.ReadyReplicas}, settled
+}
+
+func (w *Watcher) statefulSet(st *appsv1.StatefulSet) (incident.Workload, bool) {
+	ref := chaos.Ref{Kind: "StatefulSet", Namespace: st.Namespace, Name: st.Name}
+	s := w.opts.Subjects.subject(st.Namespace, st.Labels, st.Spec.Template.Labels)
+	w.workloads.set(ref, s)
+	settled := st.Status.ObservedGeneration == st.Generation && st.Status.CurrentRevision == st.Status.UpdateRevision
+	return incident.Workload{Ref: ref, Subject: s, Desired: replicas(st.Spec.Replicas), Ready: st.Status.ReadyReplicas}, settled
+}
+
+func (w *Watcher) deploymentHandler() cache.ResourceEventHandler {
+	changed := func(obj any) {
+		if d, ok := obj.(*appsv1.Deployment); ok {
+			w.opts.Sink.WorkloadChanged(w.deployment(d))
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    changed,
+		UpdateFunc: func(_, obj any) { changed(obj) },
+		DeleteFunc: func(obj any) {
+			obj, _ = tombstone(obj)
+			if d, ok := obj.(*appsv1.Deployment); ok {
+				ref := chaos.Ref{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}
+				w.workloads.del(ref)
+				w.opts.Sink.WorkloadGone(ref)
+			}
+		},
+	}
+}
+
+func (w *Watcher) statefulSetHandler() cache.ResourceEventHandler {
+	changed := func(obj any) {
+		if s, ok := obj.(*appsv1.StatefulSet); ok {
+			w.opts.Sink.WorkloadChanged(w.statefulSet(s))
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    changed,
+		UpdateFunc: func(_, obj any) { changed(obj) },
+		DeleteFunc: func(obj any) {
+			obj, _ = tombstone(obj)
+			if s, ok := obj.(*appsv1.StatefulSet); ok {
+				ref := chaos.Ref{Kind: "StatefulSet", Namespace: s.Namespace, Name: s.Name}
+				w.workloads.del(ref)
+				w.opts.Sink.WorkloadGone(ref)
+			}
+		},
+	}
+}
