@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	iofs "io/fs"
+
+	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/server"
+)
+
+// serveFlags override the configuration file; an unset flag leaves the
+// file's value.
+type serveFlags struct {
+	configFile   string
+	kubeconfig   string
+	kubeContext  string
+	listen       string
+	dataDir      string
+	namespaces   stringList
+	selector     string
+	nodeSelector string
+	log          logFlags
+}
+
+func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	var f serveFlags
+	fs.StringVar(&f.configFile, "config", "", "configuration file (YAML); flags override it")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, $KUBECONFIG, ~/.kube/config)")
+	fs.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
+	fs.StringVar(&f.listen, "listen", "", "address of the HTTP server (default "+config.DefaultListen+")")
+	fs.StringVar(&f.dataDir, "data-dir", "", "directory for state (default "+config.DefaultDataDir+")")
+	fs.Var(&f.namespaces, "namespace", "namespace to watch; repeat for several (default: all)")
+	fs.StringVar(&f.selector, "selector", "", "label selector for watched pods")
+	fs.StringVar(&f.nodeSelector, "node-selector", "", "label selector for watched nodes")
+	f.log.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := f.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config(fs)
+	if err != nil {
+		return err
+	}
+	return server.Run(ctx, server.Options{Config: cfg, Logger: log})
+}
+
+// config loads the file, then applies the flags that were set.
+func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
+	cfg := config.Default()
+	if f.configFile != "" {
+		var err error
+		cfg, err = config.Load(f.configFile)
+		if errors.Is(err, iofs.ErrNotExist) {
+			return cfg, usagef("--config: %v", err)
+		}
+		if err != nil {
+			return cfg, usageError{err}
+		}
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "kubeconfig":
+			cfg.Kubernetes.Kubeconfig = f.kubeconfig
+		case "context":
+			cfg.Kubernetes.Context = f.kubeContext
+		case "listen":
+			cfg.Listen = f.listen
+		case "data-dir":
+			cfg.DataDir = f.dataDir
+		case "namespace":
+			cfg.Watch.Namespaces = f.namespaces
+		case "selector":
+			cfg.Watch.Selector = f.selector
+		case "node-selector":
+			cfg.Watch.NodeSelector = f.nodeSelector
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}

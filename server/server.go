@@ -1,0 +1,243 @@
+// Package server wires the parts of `steadywatch serve` together: the
+// watcher feeding the incident tracker, the exporter and the HTTP endpoints.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/watcher"
+)
+
+// Options configure Run.
+type Options struct {
+	Config config.Config
+	Logger *slog.Logger
+	// RESTConfig, if set, is used instead of the kubeconfig in Config.
+	RESTConfig *rest.Config
+	// Listener, if set, is served instead of listening on Config.Listen.
+	Listener net.Listener
+	// Started, if set, is called once the HTTP server is listening, with the
+	// parts tests want to inspect.
+	Started func(*Server)
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Server is a running steadywatch serve.
+type Server struct {
+	Addr     net.Addr
+	Tracker  *incident.Tracker
+	Store    incident.Store
+	Watcher  *watcher.Watcher
+	Registry *prometheus.Registry
+}
+
+// Run serves until ctx ends, then shuts down gracefully: the HTTP server
+// drains, the informers stop and the inventory is saved.
+func Run(ctx context.Context, o Options) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	klog.SetSlogLogger(log.With("component", "client-go"))
+
+	restCfg, address, err := restConfig(o, cfg)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client for %s: %w", address, err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("steadywatch"),
+	)
+	metrics := exporter.NewMetrics(reg)
+	store := incident.NewMemoryStore()
+	tracker := incident.NewTracker(incident.Options{
+		Logger: log.With("component", "incident"), Store: store, Recorder: metrics, Now: o.Now,
+	})
+
+	selector, _ := labels.Parse(cfg.Watch.Selector)         // validated above
+	nodeSelector, _ := labels.Parse(cfg.Watch.NodeSelector) // validated above
+	subjects := watcher.Subjects{
+		ServiceLabel: cfg.Watch.ServiceLabel, GroupLabel: cfg.Watch.GroupLabel,
+		ControlValue: cfg.Watch.ControlValue, ExperimentalValue: cfg.Watch.ExperimentalValue,
+	}
+	if len(cfg.Watch.Services) > 0 {
+		subjects.Services = map[string]struct{}{}
+		for _, s := range cfg.Watch.Services {
+			subjects.Services[s] = struct{}{}
+		}
+	}
+	w, err := watcher.New(watcher.Options{
+		Client: client, Address: address, Sink: tracker, Subjects: subjects,
+		Namespaces: cfg.Watch.Namespaces, Selector: selector, NodeSelector: nodeSelector,
+		Resync: time.Duration(cfg.Watch.Resync), Logger: log.With("component", "watcher"), Now: o.Now,
+		OnWatchError: metrics.WatchError,
+	})
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(exporter.NewStateCollector(tracker, w))
+
+	lis := o.Listener
+	if lis == nil {
+		lis, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	mux := exporter.Handler(reg, func() (bool, string) {
+		if w.Synced() {
+			return true, ""
+		}
+		return false, "informers have not synced with the Kubernetes API at " + address
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(lis) }()
+	log.Info("serving", "address", lis.Addr().String())
+	if o.Started != nil {
+		o.Started(&Server{Addr: lis.Addr(), Tracker: tracker, Store: store, Watcher: w, Registry: reg})
+	}
+
+	runErr := run(ctx, log, cfg, client, address, tracker, w)
+
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	if err := <-httpErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		runErr = errors.Join(runErr, fmt.Errorf("http server: %w", err))
+	}
+	return runErr
+}
+
+// run waits for the cluster, restores the inventory, watches, and saves the
+// inventory periodically and on the way out.
+func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubernetes.Interface,
+	address string, tracker *incident.Tracker, w *watcher.Watcher,
+) error {
+	if err := w.WaitForAPI(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // asked to stop while waiting: not a failure
+		}
+		return err
+	}
+	cluster := clusterID(ctx, client, address)
+	inv := incident.FileInventory{Path: filepath.Join(cfg.DataDir, "inventory.json")}
+	saved, ok, err := inv.Load()
+	switch {
+	case err != nil:
+		log.Warn("ignoring unreadable inventory; vanished objects will not be reported", "err", err)
+	case ok && saved.Cluster != cluster:
+		log.Warn("ignoring inventory of another cluster", "saved", saved.Cluster, "now", cluster)
+	case ok:
+		tracker.Restore(saved)
+		log.Info("restored inventory", "saved_at", saved.SavedAt, "pods", len(saved.Pods))
+	}
+
+	var wg sync.WaitGroup
+	watchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var watchErr error
+	wg.Go(func() { watchErr = w.Run(watchCtx) })
+
+	checkpoint := func() {
+		snap := tracker.Snapshot()
+		snap.Cluster = cluster
+		if err := inv.Save(snap); err != nil {
+			log.Error("saving inventory", "err", err)
+		}
+	}
+	tick := time.NewTicker(time.Duration(cfg.Watch.CheckpointInterval))
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			if w.Synced() {
+				checkpoint()
+			}
+		}
+	}
+	stop()
+	wg.Wait()
+	if w.Synced() || watchErr == nil {
+		checkpoint()
+	}
+	return watchErr
+}
+
+// clusterID names the cluster by its kube-system namespace's UID, which
+// survives API server address changes, so an inventory is never compared
+// with another cluster's objects.
+func clusterID(ctx context.Context, client kubernetes.Interface, address string) string {
+	ns, err := client.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		return address
+	}
+	return string(ns.UID)
+}
+
+func restConfig(o Options, cfg config.Config) (*rest.Config, string, error) {
+	rc := o.RESTConfig
+	if rc == nil {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		if cfg.Kubernetes.Kubeconfig != "" {
+			rules.ExplicitPath = cfg.Kubernetes.Kubeconfig
+		}
+		overrides := &clientcmd.ConfigOverrides{CurrentContext: cfg.Kubernetes.Context}
+		var err error
+		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+		if err != nil {
+			where := cfg.Kubernetes.Kubeconfig
+			if where == "" {
+				where = "in-cluster config, $KUBECONFIG or ~/.kube/config"
+			}
+			return nil, "", fmt.Errorf("kubernetes.kubeconfig: loading %s: %w", where, err)
+		}
+	}
+	rc = rest.CopyConfig(rc)
+	rc.QPS = cfg.Kubernetes.QPS
+	rc.Burst = cfg.Kubernetes.Burst
+	rc.Timeout = time.Duration(cfg.Kubernetes.Timeout)
+	rc.UserAgent = "steadywatch"
+	return rc, rc.Host, nil
+}
