@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// steadywatchBinary builds cmd/steadywatch once for the package.
+func steadywatchBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "steadywatch-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "steadywatch")
+		out, err := exec.CommandContext(context.Background(), "go", "build", "-o", binary, "github.com/steadywatch/steadywatch/cmd/steadywatch").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binary
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// serveProcess starts the steadywatch binary's serve command.
+func serveProcess(t *testing.T, args ...string) (cmd *exec.Cmd, url string, stderr *syncBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	stderr = &syncBuffer{}
+	cmd = exec.CommandContext(context.Background(), steadywatchBinary(t), append([]string{"serve", "--listen", addr}, args...)...)
+	cmd.Stderr = stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("steadywatch stderr:\n%s", stderr)
+		}
+	})
+	return cmd, "http://" + addr, stderr
+}
+
+// terminate sends SIGTERM and waits for a clean exit.
+func terminate(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "exit status after SIGTERM")
+	case <-time.After(20 * time.Second):
+		t.Fatal("steadywatch did not exit within 20s of SIGTERM")
+	}
+}
+
+func TestServeAgainstTheTestbedIsReadyAfterSyncAndStopsCleanlyOnSIGTERM(t *testing.T) {
+	b := needBed(t)
+	dataDir := t.TempDir()
+	cmd, url, _ := serveProcess(t, "--kubeconfig", b.Kubeconfig(), "--data-dir", dataDir)
+	waitFor(t, 60*time.Second, "/readyz", func() (bool, error) {
+		code, _, err := httpGet(url + "/readyz")
+		return code == http.StatusOK, err
+	})
+	code, body, err := httpGet(url + "/metrics")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+	for _, want := range []string{
+		`steadywatch_informer_synced{resource="pods"} 1`,
+		`steadywatch_informer_synced{resource="nodes"} 1`,
+		`steadywatch_build_info{`,
+		`steadywatch_last_event_timestamp_seconds`,
+	} {
+		require.Contains(t, body, want)
+	}
+	terminate(t, cmd)
+	_, err = os.Stat(filepath.Join(dataDir, "inventory.json"))
+	require.NoError(t, err, "the inventory is saved on the way out")
+}
+
+func TestServeWithAnUnreachableAPIServerRetriesAndIsNotReady(t *testing.T) {
+	dead := freeAddr(t) // nothing listens here
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: dead, cluster: {server: "https://`+dead+`", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: dead, context: {cluster: dead, user: u}}]
+current-context: dead
+`), 0o600))
+	cmd, url, stderr := serveProcess(t, "--kubeconfig", kubeconfig, "--data-dir", t.TempDir())
+	waitFor(t, 30*time.Second, "two failed attempts logged", func() (bool, error) {
+		return strings.Count(stderr.String(), "Kubernetes API unreachable; retrying") >= 2, nil
+	})
+	require.Contains(t, stderr.String(), "https://"+dead, "the log names the address")
+	require.Contains(t, stderr.String(), "retry_in=1s", "backoff grows")
+	code, body, err := httpGet(url + "/readyz")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, body, "https://"+dead)
+	code, _, err = httpGet(url + "/healthz")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code, "alive while waiting")
+	terminate(t, cmd)
+}
+
+func TestServeRejectsBadInputWithTheFieldNamed(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		file string
+		want string
+	}{
+		{name: "a selector that does not parse", args: []string{"--selector", "app in (a"}, want: "watch.selector: "},
+		{name: "a node selector that does not parse", args: []string{"--node-selector", "=x"}, want: "watch.node_selector: "},
+		{name: "a namespace that is not a DNS label", args: []string{"--namespace", "Bad_NS"}, want: `watch.namespaces[0]: "Bad_NS" is not a valid namespace name`},
+		{name: "a listen address without a port", args: []string{"--listen", "localhost"}, want: "listen: "},
+		{name: "a config file with an unknown field", file: "watch:\n  selectr: a=b\n", want: "config.yml:2: watch: field selectr not found"},
+		{name: "a config file that does not exist", args: []string{"--config", "/nonexistent/steadywatch.yml"}, want: "--config: open /nonexistent/steadywatch.yml"},
+		{name: "an unknown flag", args: []string{"--no-such-flag"}, want: "flag provided but not defined: -no-such-flag"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"serve"}, tc.args...)
+			if tc.file != "" {
+				path := filepath.Join(t.TempDir(), "config.yml")
+				require.NoError(t, os.WriteFile(path, []byte(tc.file), 0o600))
+				args = append(args, "--config", path)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, steadywatchBinary(t), args...).CombinedOutput()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "output: %s", out)
+			require.Equal(t, 3, exit.ExitCode(), "usage errors exit 3; output: %s", out)
+			require.Contains(t, string(out), tc.want)
+		})
+	}
+}
