@@ -1,0 +1,65 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/cli"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = cli.Run(t.Context(), args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestTheCommandLine(t *testing.T) {
+	badConfig := filepath.Join(t.TempDir(), "steadywatch.yml")
+	require.NoError(t, os.WriteFile(badConfig, []byte("listen: 127.0.0.1:9477\nwatch:\n  namespaces: [shop, shop]\n"), 0o600))
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{"no command prints usage and is a usage error", nil, cli.ExitUsage, "", "Usage: steadywatch <command>"},
+		{"help prints usage and succeeds", []string{"help"}, cli.ExitOK, "", "serve "},
+		{"an unknown command is a usage error", []string{"frobnicate"}, cli.ExitUsage, "", `unknown command "frobnicate"`},
+		{"version prints the program's version", []string{"version"}, cli.ExitOK, "steadywatch, version", ""},
+		{"serve -h prints its flags and succeeds", []string{"serve", "-h"}, cli.ExitOK, "", "-node-selector"},
+		{"serve with a bad selector names the field", []string{"serve", "--selector", "a in (b"}, cli.ExitUsage, "", "watch.selector: "},
+		{"serve with a bad log level names the flag", []string{"serve", "--log.level", "loud"}, cli.ExitUsage, "", `--log.level: "loud" is not one of`},
+		{"serve with a bad log format names the flag", []string{"serve", "--log.format", "xml"}, cli.ExitUsage, "", `--log.format: "xml" is not one of`},
+		{"serve with a stray argument is a usage error", []string{"serve", "extra"}, cli.ExitUsage, "", `unexpected argument "extra"`},
+		{
+			"serve with a bad config file names its line and field",
+			[]string{"serve", "--config", badConfig},
+			cli.ExitUsage, "",
+			`steadywatch.yml:3: watch.namespaces[1]: duplicate namespace "shop"`,
+		},
+		{
+			"a bad file is refused even when a flag overrides the bad field",
+			[]string{"serve", "--config", badConfig, "--namespace", "shop"},
+			cli.ExitUsage, "", "steadywatch.yml:3: watch.namespaces[1]",
+		},
+		{
+			"a kubeconfig that cannot be loaded is named",
+			[]string{"serve", "--kubeconfig", "/nonexistent"},
+			cli.ExitError, "", "kubernetes.kubeconfig: loading /nonexistent",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, tc.args...)
+			require.Equal(t, tc.wantCode, code, "stderr: %s", stderr)
+			require.Contains(t, stdout, tc.wantStdout)
+			require.Contains(t, stderr, tc.wantStderr)
+		})
+	}
+}
