@@ -1,0 +1,40 @@
+// Package store keeps what steadywatch must not forget: incidents, chaos
+// events, the alerts Alertmanager sent, and the watcher's inventory. SQLite
+// (embedded, the default) and PostgreSQL (servers, HA) implement one
+// interface and pass one test suite (storetest).
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/incident"
+)
+
+// Store is a durable incident.Store that also keeps alerts and the inventory.
+// Every method returns only once what it wrote is durable (committed and
+// synced), so a caller may acknowledge it.
+type Store interface {
+	incident.Store
+	// SaveAlerts stores a notification's alerts in one transaction. An alert
+	// already stored (same fingerprint and startsAt) is updated (status,
+	// endsAt, annotations) rather than duplicated, so retried notifications
+	// are idempotent. It returns how many alerts were new.
+	SaveAlerts(ctx context.Context, alerts []alert.Alert) (inserted int, err error)
+	// Alerts returns the stored alerts matching f, oldest start first.
+	Alerts(ctx context.Context, f AlertFilter) ([]alert.Alert, error)
+	// SaveInventory replaces the saved inventory.
+	SaveInventory(ctx context.Context, inv incident.Inventory) error
+	// LoadInventory returns the saved inventory; ok is false if none was saved.
+	LoadInventory(ctx context.Context) (inv incident.Inventory, ok bool, err error)
+	Close() error
+}
+
+// AlertFilter selects alerts; zero fields match everything.
+type AlertFilter struct {
+	// Labels must all be present with these values.
+	Labels map[string]string
+	// Since and Until bound StartsAt.
+	Since, Until time.Time
+}
