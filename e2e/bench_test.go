@@ -51,21 +51,17 @@ func scaleCluster(b *testing.B) kubernetes.Interface {
 		parallel(b, scaleDeployments, 8, func(i int) error {
 			d := deployment(scaleNamespace, fmt.Sprintf("svc-%02d", i), fmt.Sprintf("svc-%02d", i),
 				[]string{"control", "experimental"}[i%2], scaleNamespace, scalePerDeploy)
+			// The default 300s not-ready toleration: a node slow to renew its
+			// lease under this load must not set off an eviction storm.
+			d.Spec.Template.Spec.Tolerations = d.Spec.Template.Spec.Tolerations[:1]
 			_, err := c.AppsV1().Deployments(scaleNamespace).Create(ctx, d, metav1.CreateOptions{})
 			return err
 		})
-		waitFor(b, 15*time.Minute, "10,000 ready pods", func() (bool, error) {
-			ds, err := c.AppsV1().Deployments(scaleNamespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, err
-			}
-			ready := 0
-			for _, d := range ds.Items {
-				ready += int(d.Status.ReadyReplicas)
-			}
-			return ready == scaleDeployments*scalePerDeploy, nil
+		waitFor(b, 20*time.Minute, "10,000 running pods", func() (bool, error) {
+			pods, err := c.CoreV1().Pods(scaleNamespace).List(ctx, metav1.ListOptions{FieldSelector: "status.phase=Running"})
+			return err == nil && len(pods.Items) >= scaleDeployments*scalePerDeploy, err
 		})
-		b.Logf("%d pods ready after %s", scaleDeployments*scalePerDeploy, time.Since(t0).Round(time.Second))
+		b.Logf("%d pods running after %s", scaleDeployments*scalePerDeploy, time.Since(t0).Round(time.Second))
 	})
 	return c
 }

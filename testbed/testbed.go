@@ -573,7 +573,8 @@ kind: KwokConfiguration
 options:
   podPlayStageParallelism: 32
   nodePlayStageParallelism: 8
-  # A configuration document replaces kwok's defaults for these too.
-  nodeLeaseParallelism: 4
+  # A configuration document replaces kwok's defaults for these too. With
+  # 4 lease workers, 500 busy nodes miss renewals and go Unknown.
+  nodeLeaseParallelism: 16
   podsOnNodeSyncParallelism: 1
 `
