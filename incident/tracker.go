@@ -428,7 +428,14 @@ func (t *Tracker) HPAChanged(h HPA) {
 	}
 	e.desired = h.Desired
 	if from == 0 {
-		return // the controller's first computation, not a scaling
+		// The controller's first computation, not a scaling; or the first
+		// sight of an HPA whose scale-up a previous run saw: if it is back at
+		// its baseline, that happened while nobody watched.
+		if inc := e.incident; inc != nil && h.Desired <= inc.Baseline {
+			t.end(inc, h.ScaledAt.Best(), true)
+			e.incident = nil
+		}
+		return
 	}
 	kind := chaos.HPAScaledUp
 	if h.Desired < from {
