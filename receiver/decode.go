@@ -1,0 +1,327 @@
+package receiver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/alertmanager/notify/webhook"
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/steadywatch/steadywatch/alert"
+)
+
+// Version is the only webhook protocol version Alertmanager has sent since
+// 0.x; the receiver rejects any other rather than guess at its meaning.
+const Version = "4"
+
+// Source is what Decode puts in alert.Alert.Source.
+const Source = "webhook"
+
+// Decode decodes, validates and converts an Alertmanager webhook body to
+// domain alerts received at receivedAt. It uses Alertmanager's own wire
+// types, so it reads what Alertmanager writes. Fields it does not know are
+// ignored: newer Alertmanagers may add some, and the protocol version
+// would change if their meaning did.
+//
+// The whole body is checked before anything is returned, so a caller never
+// stores half a notification. Errors name the offending field by its JSON
+// path, e.g. "alerts[2].fingerprint: missing".
+func Decode(body []byte, receivedAt time.Time) ([]alert.Alert, error) {
+	if len(body) == 0 {
+		return nil, errors.New("empty body: want an Alertmanager webhook notification (a JSON object)")
+	}
+	// encoding/json would silently turn invalid UTF-8 into U+FFFD, which
+	// would then be stored as if Alertmanager had sent it.
+	if !utf8.Valid(body) {
+		return nil, fmt.Errorf("invalid UTF-8 at byte offset %d", invalidUTF8Offset(body))
+	}
+	var msg webhook.Message
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return nil, explain(body, err)
+	}
+	if err := validate(&msg); err != nil {
+		return nil, err
+	}
+	return convert(&msg, receivedAt), nil
+}
+
+func validate(msg *webhook.Message) error {
+	switch msg.Version {
+	case Version:
+	case "":
+		return fmt.Errorf("version: missing: want %q", Version)
+	default:
+		return fmt.Errorf("unsupported webhook version %q: want %q", msg.Version, Version)
+	}
+	if msg.Data == nil || msg.Alerts == nil {
+		return errors.New("alerts: missing")
+	}
+	for i := range msg.Alerts {
+		a := &msg.Alerts[i]
+		path := "alerts[" + strconv.Itoa(i) + "]"
+		switch {
+		case a.Fingerprint == "":
+			return errors.New(path + ".fingerprint: missing")
+		case a.Status == "":
+			return errors.New(path + ".status: missing")
+		case a.Status != string(alert.Firing) && a.Status != string(alert.Resolved):
+			return fmt.Errorf("%s.status: %q is neither %q nor %q", path, a.Status, alert.Firing, alert.Resolved)
+		case len(a.Labels) == 0:
+			// Alertmanager refuses alerts without labels; one without them
+			// could not be matched to anything.
+			return errors.New(path + ".labels: missing")
+		case a.StartsAt.IsZero():
+			return errors.New(path + ".startsAt: missing")
+		}
+	}
+	return nil
+}
+
+func convert(msg *webhook.Message, receivedAt time.Time) []alert.Alert {
+	alerts := make([]alert.Alert, len(msg.Alerts))
+	for i := range msg.Alerts {
+		a := &msg.Alerts[i]
+		alerts[i] = alert.Alert{
+			Fingerprint:  a.Fingerprint,
+			Status:       alert.Status(a.Status),
+			Labels:       a.Labels,
+			Annotations:  a.Annotations,
+			StartsAt:     a.StartsAt.UTC(),
+			EndsAt:       utcOrZero(a.EndsAt),
+			GeneratorURL: a.GeneratorURL,
+			Receiver:     msg.Receiver,
+			GroupKey:     msg.GroupKey,
+			ReceivedAt:   receivedAt,
+			Source:       Source,
+		}
+	}
+	return alerts
+}
+
+// utcOrZero maps Alertmanager's "no end yet" (0001-01-01T00:00:00Z, Go's
+// zero time) to the zero time.Time, and everything else to UTC.
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func invalidUTF8Offset(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+// explain turns an encoding/json error into one that names the field by its
+// JSON path with the alert's index. encoding/json leaves the index out
+// ("Go struct field Alert.Data.alerts.labels") and, for errors from a
+// field's own UnmarshalJSON such as time.Time's, the field too, so the
+// body is decoded again piece by piece to find it. This only runs for bodies
+// already known to be bad.
+func explain(body []byte, err error) error {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		line, col := position(body, syntax.Offset)
+		return fmt.Errorf("invalid JSON at line %d, column %d (byte offset %d): %s", line, col, syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return fmt.Errorf("body: want a JSON object (an Alertmanager webhook notification), got %s", typeErr.Value)
+		}
+		return err
+	}
+	// The envelope without the alerts: Alertmanager's own type, with its
+	// alerts shadowed by a shallower field so they can be decoded one by one.
+	var envelope struct {
+		webhook.Message
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	if err := json.Unmarshal(body, &envelope); err != nil {
+		return fieldError("", err)
+	}
+	for i, raw := range envelope.Alerts {
+		var a template.Alert
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return fieldError("alerts["+strconv.Itoa(i)+"]", timeError(raw, err))
+		}
+	}
+	// Not localised; encoding/json's own message is still the best there is.
+	return err
+}
+
+// timeError finds which of an alert's times time.Time.UnmarshalJSON
+// rejected, as its error does not say.
+func timeError(raw json.RawMessage, err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return err
+	}
+	var times struct {
+		StartsAt json.RawMessage `json:"startsAt"`
+		EndsAt   json.RawMessage `json:"endsAt"`
+	}
+	if json.Unmarshal(raw, &times) != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"startsAt", times.StartsAt}, {"endsAt", times.EndsAt}} {
+		if f.raw == nil {
+			continue
+		}
+		var t time.Time
+		if terr := json.Unmarshal(f.raw, &t); terr != nil {
+			return &pathError{path: f.name, msg: timeMessage(f.raw, terr)}
+		}
+	}
+	return err
+}
+
+func timeMessage(raw json.RawMessage, err error) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "want an RFC 3339 time string, got " + jsonKind(raw)
+	}
+	var perr *time.ParseError
+	if errors.As(err, &perr) {
+		return fmt.Sprintf("want an RFC 3339 time, got %q", s)
+	}
+	return err.Error()
+}
+
+// jsonKind names the JSON type of a valid JSON value.
+func jsonKind(raw json.RawMessage) string {
+	s := strings.TrimLeft(string(raw), " \t\r\n")
+	if s == "" {
+		return "nothing"
+	}
+	switch s[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+type pathError struct {
+	path string
+	msg  string
+}
+
+func (e *pathError) Error() string { return e.path + ": " + e.msg }
+
+// fieldError prefixes err with the JSON path of the field it is about.
+func fieldError(prefix string, err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var pe *pathError
+	var path, msg string
+	switch {
+	case errors.As(err, &typeErr):
+		path = jsonPath(typeErr.Field)
+		msg = fmt.Sprintf("want %s, got %s (byte offset %d)", goKind(typeErr.Type), typeErr.Value, typeErr.Offset)
+		if prefix != "" {
+			// The offset is within the alert, not the body: leave it out.
+			msg = fmt.Sprintf("want %s, got %s", goKind(typeErr.Type), typeErr.Value)
+		}
+	case errors.As(err, &pe):
+		path, msg = pe.path, pe.msg
+	default:
+		if prefix == "" {
+			return err
+		}
+		return errors.New(prefix + ": " + err.Error())
+	}
+	switch {
+	case prefix == "":
+	case path == "":
+		path = prefix
+	default:
+		path = prefix + "." + path
+	}
+	if path == "" {
+		return errors.New(msg)
+	}
+	return errors.New(path + ": " + msg)
+}
+
+// jsonPath turns encoding/json's field path ("Data.alerts", with the names
+// of embedded structs) into the JSON one ("alerts").
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p == "Data" || p == "Message" {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ".")
+}
+
+// goKind describes a Go type as the JSON it decodes from.
+func goKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "an RFC 3339 time string"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return goKind(t.Elem())
+	default:
+		return "a value of type " + t.String()
+	}
+}
+
+// position converts a byte offset into a 1-based line and column.
+func position(body []byte, offset int64) (line, col int) {
+	if offset > int64(len(body)) {
+		offset = int64(len(body))
+	}
+	line, col = 1, 1
+	for _, b := range body[:offset] {
+		if b == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

@@ -1,0 +1,135 @@
+package receiver
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/steadywatch/steadywatch/alert"
+)
+
+// MaxLabelValueLength bounds the label values taken from alerts. It is a
+// Kubernetes label value's limit, which service names usually are.
+const MaxLabelValueLength = 63
+
+// OtherAlertName is the alertname label of alerts whose name came after
+// Options.MaxAlertNames others.
+const OtherAlertName = "other"
+
+type metrics struct {
+	alerts   *prometheus.CounterVec
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+
+	serviceLabels []string
+	severityLabel string
+	maxNames      int
+
+	mu    sync.Mutex
+	names map[string]struct{}
+}
+
+func newMetrics(reg prometheus.Registerer, o *Options) *metrics {
+	f := promauto.With(reg)
+	return &metrics{
+		alerts: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "steadywatch",
+			Name:      "alerts_received_total",
+			Help:      "Alerts received from Alertmanager's webhook and stored, by name, service, severity and status; an alert notified again is counted again.",
+		}, []string{"alertname", "service", "severity", "status"}),
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "steadywatch",
+			Name:      "webhook_requests_total",
+			Help:      "Requests to the Alertmanager webhook receiver, by HTTP status code.",
+		}, []string{"code"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "steadywatch",
+			Name:      "webhook_request_duration_seconds",
+			Help:      "Time to answer a request to the Alertmanager webhook receiver, storing its alerts included.",
+			Buckets:   prometheus.DefBuckets,
+		}, nil),
+		serviceLabels: o.ServiceLabels,
+		severityLabel: o.SeverityLabel,
+		maxNames:      o.MaxAlertNames,
+		names:         make(map[string]struct{}),
+	}
+}
+
+// stored counts alerts once they are stored.
+func (m *metrics) stored(alerts []alert.Alert) {
+	for i := range alerts {
+		a := &alerts[i]
+		m.alerts.WithLabelValues(
+			m.alertName(sanitize(a.Name())),
+			sanitize(m.service(a.Labels)),
+			sanitize(a.Labels[m.severityLabel]),
+			string(a.Status),
+		).Inc()
+	}
+}
+
+// alertName lets the first maxNames names through and folds the rest into
+// OtherAlertName, so a rule generating names cannot grow the series without
+// bound.
+func (m *metrics) alertName(name string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.names[name]; ok {
+		return name
+	}
+	if len(m.names) >= m.maxNames {
+		return OtherAlertName
+	}
+	m.names[name] = struct{}{}
+	return name
+}
+
+func (m *metrics) service(labels map[string]string) string {
+	for _, l := range m.serviceLabels {
+		if v := labels[l]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// sanitize keeps the characters of names and identifiers, replaces any
+// other with '_' and cuts the result to MaxLabelValueLength: label values
+// come from whatever the alerting rules put in their labels.
+func sanitize(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if !allowed(s[i]) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s[:min(len(s), MaxLabelValueLength)]
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == MaxLabelValueLength {
+			break
+		}
+		if r < 0x80 && allowed(byte(r)) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+		n++
+	}
+	return b.String()
+}
+
+func allowed(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	default:
+		return c == '_' || c == '-' || c == '.' || c == ':' || c == '/'
+	}
+}

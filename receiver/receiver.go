@@ -1,0 +1,229 @@
+// Package receiver is the HTTP endpoint Alertmanager's webhook notifier
+// posts alerts to: it validates a notification, stores its alerts and only
+// then acknowledges it, so Alertmanager retries whatever was not stored.
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/steadywatch/steadywatch/alert"
+)
+
+// Path is where the receiver is served; Alertmanager's webhook_config url
+// points here.
+const Path = "/api/v1/alertmanager/webhook"
+
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultSeverityLabel = "severity"
+	DefaultMaxAlertNames = 1000
+)
+
+// DefaultServiceLabels are the alert labels tried, in order, for the service
+// label of steadywatch_alerts_received_total.
+var DefaultServiceLabels = []string{"service", "app_kubernetes_io_name", "app"}
+
+// maxMessageBytes bounds the error messages sent back, which may quote the
+// request (a version string, a time that does not parse).
+const maxMessageBytes = 1024
+
+// Sink stores alerts; store.Store is one. SaveAlerts must return nil only
+// once the alerts are durable, and must treat an alert it already has (same
+// fingerprint and startsAt) as an update, since Alertmanager retries.
+type Sink interface {
+	SaveAlerts(ctx context.Context, alerts []alert.Alert) (inserted int, err error)
+}
+
+// Options configure a Receiver. Only Sink is required.
+type Options struct {
+	Sink Sink
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Registerer gets the receiver's metrics; nil leaves them unregistered.
+	Registerer prometheus.Registerer
+	// MaxBodyBytes bounds a notification's size; larger ones get 413.
+	// It defaults to DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Now stamps alert.Alert.ReceivedAt; it defaults to time.Now.
+	Now func() time.Time
+	// ServiceLabels are the alert labels tried, in order, for the service
+	// label of the alert counter. They default to DefaultServiceLabels.
+	ServiceLabels []string
+	// SeverityLabel is the alert label counted as severity. It defaults to
+	// DefaultSeverityLabel.
+	SeverityLabel string
+	// MaxAlertNames is how many distinct alert names are counted apart;
+	// later ones count as OtherAlertName. It defaults to
+	// DefaultMaxAlertNames.
+	MaxAlertNames int
+	// Auth, if set, authenticates requests before anything else; the 401s
+	// it answers are counted in steadywatch_webhook_requests_total.
+	Auth *Auth
+}
+
+// Receiver is the webhook endpoint, an http.Handler for Path.
+type Receiver struct {
+	sink    Sink
+	log     *slog.Logger
+	maxBody int64
+	now     func() time.Time
+	metrics *metrics
+	handler http.Handler
+}
+
+// New returns a Receiver.
+func New(o Options) (*Receiver, error) {
+	if o.Sink == nil {
+		return nil, errors.New("receiver: no Sink")
+	}
+	if o.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("receiver: MaxBodyBytes %d is negative", o.MaxBodyBytes)
+	}
+	if o.MaxAlertNames < 0 {
+		return nil, fmt.Errorf("receiver: MaxAlertNames %d is negative", o.MaxAlertNames)
+	}
+	for i, l := range o.ServiceLabels {
+		if l == "" {
+			return nil, fmt.Errorf("receiver: ServiceLabels[%d] is empty", i)
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ServiceLabels == nil {
+		o.ServiceLabels = DefaultServiceLabels
+	}
+	if o.SeverityLabel == "" {
+		o.SeverityLabel = DefaultSeverityLabel
+	}
+	if o.MaxAlertNames == 0 {
+		o.MaxAlertNames = DefaultMaxAlertNames
+	}
+	r := &Receiver{
+		sink:    o.Sink,
+		log:     o.Logger,
+		maxBody: o.MaxBodyBytes,
+		now:     o.Now,
+		metrics: newMetrics(o.Registerer, &o),
+	}
+	var h http.Handler = http.HandlerFunc(r.serve)
+	if o.Auth != nil {
+		h = o.Auth.Wrap(h)
+	}
+	r.handler = promhttp.InstrumentHandlerCounter(r.metrics.requests,
+		promhttp.InstrumentHandlerDuration(r.metrics.duration, h))
+	return r, nil
+}
+
+// ServeHTTP answers 200 once every alert of the notification is stored, 503
+// if storing failed (Alertmanager retries), and 4xx for requests that no
+// retry would fix; then nothing is stored.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.handler.ServeHTTP(w, req)
+}
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		r.fail(w, req, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed: want POST", req.Method))
+		return
+	}
+	if err := checkContentType(req.Header.Get("Content-Type")); err != nil {
+		r.fail(w, req, http.StatusUnsupportedMediaType, err)
+		return
+	}
+	body, err := r.read(w, req)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			r.fail(w, req, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", tooLarge.Limit))
+			return
+		}
+		r.fail(w, req, http.StatusBadRequest, fmt.Errorf("reading body: %w", err))
+		return
+	}
+	alerts, err := Decode(body, r.now())
+	if err != nil {
+		r.fail(w, req, http.StatusBadRequest, err)
+		return
+	}
+	if len(alerts) == 0 {
+		writeText(w, http.StatusOK, "no alerts")
+		return
+	}
+	inserted, err := r.sink.SaveAlerts(req.Context(), alerts)
+	if err != nil {
+		r.log.Error("Storing alerts failed; Alertmanager will retry", "alerts", len(alerts), "remote", req.RemoteAddr, "err", err)
+		writeText(w, http.StatusServiceUnavailable, "alerts not stored, retry later: "+err.Error())
+		return
+	}
+	r.metrics.stored(alerts)
+	r.log.Debug("Stored alerts", "alerts", len(alerts), "new", inserted, "receiver", alerts[0].Receiver)
+	writeText(w, http.StatusOK, "stored "+strconv.Itoa(len(alerts))+" alerts ("+strconv.Itoa(inserted)+" new)")
+}
+
+func (r *Receiver) read(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+	if req.ContentLength > r.maxBody {
+		return nil, &http.MaxBytesError{Limit: r.maxBody}
+	}
+	return io.ReadAll(http.MaxBytesReader(w, req.Body, r.maxBody))
+}
+
+func (r *Receiver) fail(w http.ResponseWriter, req *http.Request, code int, err error) {
+	r.log.Warn("Rejected webhook request", "code", code, "remote", req.RemoteAddr, "err", err)
+	writeText(w, code, err.Error())
+}
+
+// checkContentType accepts what Alertmanager sends, application/json, and
+// no content type at all, as curl and some proxies send.
+func checkContentType(ct string) error {
+	if ct == "" {
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return fmt.Errorf("content type %s: %w", truncate(strconv.Quote(ct)), err)
+	}
+	if mt != "application/json" {
+		return fmt.Errorf("content type %s not supported: want application/json", truncate(strconv.Quote(mt)))
+	}
+	if cs, ok := params["charset"]; ok && cs != "utf-8" && cs != "UTF-8" {
+		return fmt.Errorf("charset %s not supported: want utf-8", truncate(strconv.Quote(cs)))
+	}
+	return nil
+}
+
+func writeText(w http.ResponseWriter, code int, msg string) {
+	http.Error(w, truncate(msg), code)
+}
+
+// truncate cuts s to maxMessageBytes on a rune boundary.
+func truncate(s string) string {
+	if len(s) <= maxMessageBytes {
+		return s
+	}
+	cut := maxMessageBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

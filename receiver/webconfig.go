@@ -1,0 +1,257 @@
+package receiver
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/prometheus/exporter-toolkit/web"
+	yamlv2 "go.yaml.in/yaml/v2"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/time/rate"
+)
+
+// WebConfig is how the receiver is served: an exporter-toolkit web
+// configuration file (tls_server_config, http_server_config, rate_limit,
+// basic_auth_users), read with exporter-toolkit's own validation and types
+// so that the same file works for every Prometheus exporter and for
+// `promtool check web-config`, plus steadywatch's bearer tokens, which that
+// format lacks and which live in a file of their own (see
+// LoadBearerTokens).
+type WebConfig struct {
+	web.Config
+	BearerTokens []string
+}
+
+// LoadWebConfig reads an exporter-toolkit web configuration file and, if
+// bearerTokenFile is not empty, a bearer token file. Either path may be
+// empty; with both empty the result serves plain HTTP without
+// authentication.
+func LoadWebConfig(webConfigFile, bearerTokenFile string) (*WebConfig, error) {
+	c := &WebConfig{Config: defaultWebConfig()}
+	if webConfigFile != "" {
+		// Validate checks what Serve would otherwise find out late: the
+		// password hashes, the headers and the certificate files.
+		if err := web.Validate(webConfigFile); err != nil {
+			return nil, fmt.Errorf("%s: %w", webConfigFile, err)
+		}
+		data, err := os.ReadFile(webConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		// The same decoding as exporter-toolkit's, whose loader is not
+		// exported.
+		if err := yamlv2.UnmarshalStrict(data, &c.Config); err != nil {
+			return nil, fmt.Errorf("%s: %w", webConfigFile, err)
+		}
+		c.TLSConfig.SetDirectory(filepath.Dir(webConfigFile))
+	}
+	if bearerTokenFile != "" {
+		tokens, err := LoadBearerTokens(bearerTokenFile)
+		if err != nil {
+			return nil, err
+		}
+		c.BearerTokens = tokens
+	}
+	return c, nil
+}
+
+// defaultWebConfig holds exporter-toolkit's defaults.
+func defaultWebConfig() web.Config {
+	return web.Config{
+		TLSConfig: web.TLSConfig{
+			MinVersion: tls.VersionTLS12,
+			MaxVersion: tls.VersionTLS13,
+		},
+		HTTPConfig: web.HTTPConfig{HTTP2: true},
+	}
+}
+
+// BasicAuthUsers returns the users and their bcrypt password hashes.
+func (c *WebConfig) BasicAuthUsers() map[string]string {
+	users := make(map[string]string, len(c.Users))
+	for u, h := range c.Users {
+		users[u] = string(h)
+	}
+	return users
+}
+
+// TLS returns the server's TLS configuration, or nil if tls_server_config
+// is empty. The certificate and key files are read again at each
+// handshake, so a renewed certificate is picked up without a restart.
+func (c *WebConfig) TLS() (*tls.Config, error) {
+	if !c.TLSConfig.IsEnabled() {
+		return nil, nil
+	}
+	return web.ConfigToTLSConfig(&c.TLSConfig)
+}
+
+// Auth returns the authentication middleware for the configured users and
+// tokens.
+func (c *WebConfig) Auth(log *slog.Logger) (*Auth, error) {
+	return NewAuth(AuthOptions{BasicAuthUsers: c.BasicAuthUsers(), BearerTokens: c.BearerTokens, Logger: log})
+}
+
+// Serve serves srv on l as exporter-toolkit's web.Serve does — TLS,
+// HTTP/2 on or off, the extra headers and the rate limit — and, in place of
+// its basic-auth-only check, authenticates every request with Auth, which
+// also takes bearer tokens. It returns what srv.Serve or srv.ServeTLS
+// returns: http.ErrServerClosed after srv.Shutdown.
+func (c *WebConfig) Serve(srv *http.Server, l net.Listener, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	auth, err := c.Auth(log)
+	if err != nil {
+		return err
+	}
+	h := srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	h = auth.Wrap(h)
+	if c.RateLimiterConfig.Interval != 0 {
+		h = rateLimit(rate.NewLimiter(rate.Every(c.RateLimiterConfig.Interval), c.RateLimiterConfig.Burst), h)
+	}
+	if len(c.HTTPConfig.Header) > 0 {
+		h = headers(c.HTTPConfig.Header, h)
+	}
+	srv.Handler = h
+
+	tlsConfig, err := c.TLS()
+	if err != nil {
+		return err
+	}
+	if tlsConfig == nil {
+		log.Info("Serving without TLS", "address", l.Addr().String(), "authentication", auth.Enabled())
+		return srv.Serve(l)
+	}
+	if !c.HTTPConfig.HTTP2 {
+		srv.TLSNextProto = make(map[string]func(*http.Server, *tls.Conn, http.Handler))
+	}
+	srv.TLSConfig = tlsConfig
+	log.Info("Serving with TLS", "address", l.Addr().String(), "http2", c.HTTPConfig.HTTP2, "authentication", auth.Enabled())
+	return srv.ServeTLS(l, "", "")
+}
+
+func rateLimit(l *rate.Limiter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !l.Allow() {
+			http.Error(w, http.StatusText(http.StatusTooManyRequests), http.StatusTooManyRequests)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func headers(hs map[string]string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range hs {
+			w.Header().Set(k, v)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearerTokenFile is the format of a bearer token file:
+//
+//	bearer_tokens:
+//	  - 8c0e4d3b0a5f4f1e9d7c6b5a4f3e2d1c
+//	bearer_token_file: /var/run/secrets/steadywatch/webhook-token
+type bearerTokenFile struct {
+	BearerTokens []string `yaml:"bearer_tokens"`
+	// BearerTokenFile holds one more token, such as a mounted Kubernetes
+	// Secret; white space around it is ignored. A relative path is relative
+	// to the bearer token file.
+	BearerTokenFile string `yaml:"bearer_token_file"`
+}
+
+// LoadBearerTokens reads a bearer token file:
+//
+//	bearer_tokens: [<token>, ...]
+//	bearer_token_file: <path of a file holding one token>
+//
+// Unknown fields are errors, and so are tokens shorter than
+// MinBearerTokenLength or containing white space. Errors name the file, the
+// line and the field.
+func LoadBearerTokens(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f bearerTokenFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // decoded above already; only for line numbers
+	lines := tokenLines(&root)
+
+	tokens := make([]string, 0, len(f.BearerTokens)+1)
+	for i, t := range f.BearerTokens {
+		if err := checkToken(t); err != nil {
+			return nil, fmt.Errorf("%s:%d: bearer_tokens[%d]: %w", path, lines.item(i), i, err)
+		}
+		tokens = append(tokens, t)
+	}
+	if f.BearerTokenFile != "" {
+		file := f.BearerTokenFile
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(filepath.Dir(path), file)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: bearer_token_file: %w", path, lines.file, err)
+		}
+		t := strings.TrimSpace(string(b))
+		if err := checkToken(t); err != nil {
+			return nil, fmt.Errorf("%s:%d: bearer_token_file: token in %s: %w", path, lines.file, file, err)
+		}
+		tokens = append(tokens, t)
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("%s: no bearer_tokens and no bearer_token_file", path)
+	}
+	return tokens, nil
+}
+
+type lines struct {
+	tokens []int
+	file   int
+}
+
+func (l lines) item(i int) int {
+	if i < len(l.tokens) {
+		return l.tokens[i]
+	}
+	return 0
+}
+
+func tokenLines(root *yaml.Node) lines {
+	var l lines
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return l
+	}
+	m := root.Content[0].Content
+	for i := 0; i+1 < len(m); i += 2 {
+		switch m[i].Value {
+		case "bearer_tokens":
+			for _, n := range m[i+1].Content {
+				l.tokens = append(l.tokens, n.Line)
+			}
+		case "bearer_token_file":
+			l.file = m[i+1].Line
+		}
+	}
+	return l
+}
