@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,15 +133,19 @@ func invalidUTF8Offset(b []byte) int {
 // body is decoded again piece by piece to find it. This only runs for bodies
 // already known to be bad.
 func explain(body []byte, err error) error {
-	var syntax *json.SyntaxError
-	if errors.As(err, &syntax) {
-		line, col := position(body, syntax.Offset)
-		return fmt.Errorf("invalid JSON at line %d, column %d (byte offset %d): %s", line, col, syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
+	if syntax, ok := errors.AsType[*json.SyntaxError](err); ok {
+		// encoding/json's offset is past the offending byte, or the length
+		// of the body if it ended too soon.
+		at := syntax.Offset
+		if at > 0 && at <= int64(len(body)) && !strings.Contains(syntax.Error(), "unexpected end") {
+			at--
+		}
+		line, col := position(body, at)
+		return fmt.Errorf("invalid JSON at line %d, column %d (byte offset %d): %s", line, col, at, strings.TrimPrefix(syntax.Error(), "json: "))
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
+		if typeErr, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 			return fmt.Errorf("body: want a JSON object (an Alertmanager webhook notification), got %s", typeErr.Value)
 		}
 		return err
@@ -156,18 +162,21 @@ func explain(body []byte, err error) error {
 	for i, raw := range envelope.Alerts {
 		var a template.Alert
 		if err := json.Unmarshal(raw, &a); err != nil {
-			return fieldError("alerts["+strconv.Itoa(i)+"]", timeError(raw, err))
+			return fieldError("alerts["+strconv.Itoa(i)+"]", locate(raw, err))
 		}
 	}
 	// Not localised; encoding/json's own message is still the best there is.
 	return err
 }
 
-// timeError finds which of an alert's times time.Time.UnmarshalJSON
-// rejected, as its error does not say.
-func timeError(raw json.RawMessage, err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
+// locate finds what in an alert encoding/json's error is about when the
+// error does not say: the label (or annotation) whose value is not a
+// string, or which of the times time.Time.UnmarshalJSON rejected.
+func locate(raw json.RawMessage, err error) error {
+	if typeErr, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		if typeErr.Field == "labels" || typeErr.Field == "annotations" {
+			return kvError(raw, typeErr)
+		}
 		return err
 	}
 	var times struct {
@@ -192,13 +201,53 @@ func timeError(raw json.RawMessage, err error) error {
 	return err
 }
 
+// kvError names the first key, in sorted order, of the labels or
+// annotations whose value is not a string.
+func kvError(raw json.RawMessage, typeErr *json.UnmarshalTypeError) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return typeErr
+	}
+	var kv map[string]json.RawMessage
+	for k, v := range fields {
+		if strings.EqualFold(k, typeErr.Field) && json.Unmarshal(v, &kv) == nil {
+			break
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		var s string
+		if json.Unmarshal(kv[k], &s) != nil {
+			return &pathError{
+				path: typeErr.Field + key(k),
+				msg:  "want a string, got " + jsonKind(kv[k]),
+			}
+		}
+	}
+	return typeErr
+}
+
+// key is the JSON path element of a map key: .name, or ["a.b/c"] for keys
+// that are not identifiers.
+func key(k string) string {
+	ident := k != ""
+	for i := 0; i < len(k) && ident; i++ {
+		c := k[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		digit := '0' <= c && c <= '9'
+		ident = letter || i > 0 && digit
+	}
+	if ident {
+		return "." + k
+	}
+	return "[" + strconv.Quote(k) + "]"
+}
+
 func timeMessage(raw json.RawMessage, err error) string {
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
 		return "want an RFC 3339 time string, got " + jsonKind(raw)
 	}
-	var perr *time.ParseError
-	if errors.As(err, &perr) {
+	if _, ok := errors.AsType[*time.ParseError](err); ok {
 		return fmt.Sprintf("want an RFC 3339 time, got %q", s)
 	}
 	return err.Error()
@@ -298,9 +347,11 @@ func goKind(t reflect.Type) string {
 		return "an object"
 	case reflect.Bool:
 		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
 		return "a number"
 	case reflect.Pointer:
 		return goKind(t.Elem())

@@ -99,14 +99,7 @@ func (m *metrics) service(labels map[string]string) string {
 // other with '_' and cuts the result to MaxLabelValueLength: label values
 // come from whatever the alerting rules put in their labels.
 func sanitize(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if !allowed(s[i]) {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if !strings.ContainsFunc(s, func(r rune) bool { return !allowed(r) }) {
 		return s[:min(len(s), MaxLabelValueLength)]
 	}
 	var b strings.Builder
@@ -115,7 +108,7 @@ func sanitize(s string) string {
 		if n == MaxLabelValueLength {
 			break
 		}
-		if r < 0x80 && allowed(byte(r)) {
+		if allowed(r) {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('_')
@@ -125,7 +118,7 @@ func sanitize(s string) string {
 	return b.String()
 }
 
-func allowed(c byte) bool {
+func allowed(c rune) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		return true

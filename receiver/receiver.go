@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -147,14 +148,13 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, req, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed: want POST", req.Method))
 		return
 	}
-	if err := checkContentType(req.Header.Get("Content-Type")); err != nil {
+	if err := checkContentType(req.Header.Get("Content-Type"), req.Header.Get("Content-Encoding")); err != nil {
 		r.fail(w, req, http.StatusUnsupportedMediaType, err)
 		return
 	}
 	body, err := r.read(w, req)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			r.fail(w, req, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", tooLarge.Limit))
 			return
 		}
@@ -193,9 +193,13 @@ func (r *Receiver) fail(w http.ResponseWriter, req *http.Request, code int, err 
 	writeText(w, code, err.Error())
 }
 
-// checkContentType accepts what Alertmanager sends, application/json, and
-// no content type at all, as curl and some proxies send.
-func checkContentType(ct string) error {
+// checkContentType accepts what Alertmanager sends, uncompressed
+// application/json, and no content type at all, as curl and some proxies
+// send.
+func checkContentType(ct, encoding string) error {
+	if encoding != "" && !strings.EqualFold(encoding, "identity") {
+		return fmt.Errorf("content encoding %s not supported: send the body uncompressed", truncate(strconv.Quote(encoding)))
+	}
 	if ct == "" {
 		return nil
 	}

@@ -125,6 +125,11 @@ func (c *WebConfig) Serve(srv *http.Server, l net.Listener, log *slog.Logger) er
 		h = headers(c.HTTPConfig.Header, h)
 	}
 	srv.Handler = h
+	if srv.ErrorLog == nil {
+		// TLS handshake failures and the like, which net/http would
+		// otherwise print to the standard logger.
+		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	}
 
 	tlsConfig, err := c.TLS()
 	if err != nil {
@@ -191,7 +196,7 @@ func LoadBearerTokens(path string) ([]string, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, yamlError(path, err)
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root) // decoded above already; only for line numbers
@@ -223,6 +228,22 @@ func LoadBearerTokens(path string) ([]string, error) {
 		return nil, fmt.Errorf("%s: no bearer_tokens and no bearer_token_file", path)
 	}
 	return tokens, nil
+}
+
+// yamlError turns go-yaml's "line 3: field x not found" into
+// "file:3: field x not found", reporting the first problem only.
+func yamlError(path string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var typeErr *yaml.TypeError
+	if errors.As(err, &typeErr) && len(typeErr.Errors) > 0 {
+		msg = typeErr.Errors[0]
+	}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, msg, ok := strings.Cut(rest, ": "); ok {
+			return fmt.Errorf("%s:%s: %s", path, n, msg)
+		}
+	}
+	return fmt.Errorf("%s: %s", path, msg)
 }
 
 type lines struct {
