@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/tools/cache"
+
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -222,24 +224,18 @@ func fullPod() *corev1.Pod {
 func TestTransformsKeepOnlyWhatIsRead(t *testing.T) {
 	w := newTestWatcher(t)
 
-	t.Run("a pod keeps its identity, owner, node, phase and the Ready and DisruptionTarget conditions", func(t *testing.T) {
+	t.Run("a pod is cached as its identity and the tracker's view of it", func(t *testing.T) {
 		full := fullPod()
-		got, err := transformPod(full)
+		got, err := w.transformPod(full)
 		require.NoError(t, err)
-		require.Equal(t, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{
-				Name: full.Name, Namespace: "shop", UID: full.UID, ResourceVersion: "4711",
-				CreationTimestamp: full.CreationTimestamp, DeletionTimestamp: full.DeletionTimestamp,
-				DeletionGracePeriodSeconds: full.DeletionGracePeriodSeconds, Labels: full.Labels,
-				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-7d9f8b6c5", Controller: new(true)}},
-			},
-			Spec: corev1.PodSpec{NodeName: "node-1"},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
-				{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: full.Status.Conditions[1].LastTransitionTime},
-				{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "EvictionByEvictionAPI", LastTransitionTime: metav1.NewTime(t0)},
-			}},
-		}, got)
-		require.Equal(t, w.pod(full), w.pod(got.(*corev1.Pod)), "the tracker is handed the same from the slim pod")
+		obj, ok := got.(*podObject)
+		require.True(t, ok, "cached as %T", got)
+		require.Equal(t, identity{namespace: "shop", name: full.Name, uid: string(full.UID), resourceVersion: "4711"}, obj.identity)
+		require.Equal(t, w.pod(full), obj.pod, "the tracker is handed what the full pod says")
+		key, err := cache.MetaNamespaceKeyFunc(got)
+		require.NoError(t, err)
+		require.Equal(t, "shop/"+full.Name, key, "the informer keys it as it keys the pod")
+		require.Equal(t, obj, obj.DeepCopyObject())
 	})
 
 	t.Run("a Deployment keeps its replicas, template labels and Progressing condition", func(t *testing.T) {
@@ -335,7 +331,7 @@ func TestTransformsKeepOnlyWhatIsRead(t *testing.T) {
 
 	t.Run("what is not the transform's type passes through", func(t *testing.T) {
 		tomb := cacheTombstone("shop/web", fullPod())
-		for _, transform := range []func(any) (any, error){transformPod, transformDeployment, transformStatefulSet, transformNode, transformHPA} {
+		for _, transform := range []func(any) (any, error){w.transformPod, transformDeployment, transformStatefulSet, transformNode, transformHPA} {
 			got, err := transform(tomb)
 			require.NoError(t, err)
 			require.Equal(t, tomb, got)

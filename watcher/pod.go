@@ -16,59 +16,47 @@ import (
 // ReplicaSet's name is the Deployment's name plus "-" and this hash.
 const podTemplateHashLabel = "pod-template-hash"
 
-// transformPod keeps only what the watcher reads, so the informer's cache
-// costs a fraction of the full object per pod.
-func transformPod(obj any) (any, error) {
+// transformPod converts a pod to the compact form the informer caches, at
+// the moment the watch delivers it: its observation time is that moment.
+func (w *Watcher) transformPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
 		return obj, nil
 	}
-	out := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:                       p.Name,
-			Namespace:                  p.Namespace,
-			UID:                        p.UID,
-			ResourceVersion:            p.ResourceVersion,
-			CreationTimestamp:          p.CreationTimestamp,
-			DeletionTimestamp:          p.DeletionTimestamp,
-			DeletionGracePeriodSeconds: p.DeletionGracePeriodSeconds,
-			Labels:                     p.Labels,
-		},
-		Spec:   corev1.PodSpec{NodeName: p.Spec.NodeName},
-		Status: corev1.PodStatus{Phase: p.Status.Phase},
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		out.OwnerReferences = []metav1.OwnerReference{{Kind: ref.Kind, Name: ref.Name, Controller: ref.Controller}}
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady || c.Type == corev1.DisruptionTarget {
-			out.Status.Conditions = append(out.Status.Conditions, corev1.PodCondition{
-				Type: c.Type, Status: c.Status, Reason: c.Reason, LastTransitionTime: c.LastTransitionTime,
-			})
-		}
-	}
-	return out, nil
+	return &podObject{identity: identityOf(&p.ObjectMeta), pod: w.pod(p)}, nil
 }
 
 func (w *Watcher) podHandler() cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
-			if p, ok := obj.(*corev1.Pod); ok {
-				w.opts.Sink.PodChanged(w.pod(p))
+			if p, ok := w.podOf(obj); ok {
+				w.opts.Sink.PodChanged(p)
 			}
 		},
 		UpdateFunc: func(_, obj any) {
-			if p, ok := obj.(*corev1.Pod); ok {
-				w.opts.Sink.PodChanged(w.pod(p))
+			if p, ok := w.podOf(obj); ok {
+				w.opts.Sink.PodChanged(p)
 			}
 		},
 		DeleteFunc: func(obj any) {
 			obj, missed := tombstone(obj)
-			if p, ok := obj.(*corev1.Pod); ok {
-				w.opts.Sink.PodGone(w.pod(p), missed)
+			if p, ok := w.podOf(obj); ok {
+				w.opts.Sink.PodGone(p, missed)
 			}
 		},
 	}
+}
+
+// podOf reads what the pod informer hands over: the compact form its
+// transform caches, or a pod it did not transform.
+func (w *Watcher) podOf(obj any) (incident.Pod, bool) {
+	switch p := obj.(type) {
+	case *podObject:
+		return p.pod, true
+	case *corev1.Pod:
+		return w.pod(p), true
+	}
+	return incident.Pod{}, false
 }
 
 func (w *Watcher) pod(p *corev1.Pod) incident.Pod {

@@ -172,7 +172,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			transform cache.TransformFunc
 			handler   cache.ResourceEventHandler
 		}{
-			{"pods", podFactory.Core().V1().Pods().Informer(), transformPod, w.podHandler()},
+			{"pods", podFactory.Core().V1().Pods().Informer(), w.transformPod, w.podHandler()},
 			{"deployments", wlFactory.Apps().V1().Deployments().Informer(), transformDeployment, w.deploymentHandler()},
 			{"statefulsets", wlFactory.Apps().V1().StatefulSets().Informer(), transformStatefulSet, w.statefulSetHandler()},
 			{"horizontalpodautoscalers", wlFactory.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), transformHPA, w.hpaHandler()},
