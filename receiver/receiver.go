@@ -189,8 +189,9 @@ func (r *Receiver) read(w http.ResponseWriter, req *http.Request) ([]byte, error
 }
 
 func (r *Receiver) fail(w http.ResponseWriter, req *http.Request, code int, err error) {
-	r.log.Warn("Rejected webhook request", "code", code, "remote", req.RemoteAddr, "err", err)
-	writeText(w, code, err.Error())
+	msg := truncate(err.Error())
+	r.log.Warn("Rejected webhook request", "code", code, "remote", req.RemoteAddr, "err", msg)
+	writeText(w, code, msg)
 }
 
 // checkContentType accepts what Alertmanager sends, uncompressed

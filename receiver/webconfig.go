@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/exporter-toolkit/web"
 	yamlv2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 )
 
@@ -23,9 +26,24 @@ import (
 // configuration file (tls_server_config, http_server_config, rate_limit,
 // basic_auth_users), read with exporter-toolkit's own validation and types
 // so that the same file works for every Prometheus exporter and for
-// `promtool check web-config`, plus steadywatch's bearer tokens, which that
-// format lacks and which live in a file of their own (see
-// LoadBearerTokens).
+// `promtool check web-config`,
+//
+//	tls_server_config:
+//	  cert_file: tls.crt            # relative to this file
+//	  key_file: tls.key
+//	basic_auth_users:
+//	  alertmanager: $2y$10$...      # bcrypt hash (htpasswd -nBC 10 "")
+//
+// plus steadywatch's bearer tokens, which that format lacks and which live
+// in a file of their own, so that the web configuration stays valid for
+// exporter-toolkit (see LoadBearerTokens):
+//
+//	bearer_tokens:
+//	  - 8c0e4d3b0a5f4f1e9d7c6b5a4f3e2d1c
+//	bearer_token_file: /var/run/secrets/steadywatch/webhook-token
+//
+// The files are read once; the certificate and key files at each TLS
+// handshake.
 type WebConfig struct {
 	web.Config
 	BearerTokens []string
@@ -38,11 +56,6 @@ type WebConfig struct {
 func LoadWebConfig(webConfigFile, bearerTokenFile string) (*WebConfig, error) {
 	c := &WebConfig{Config: defaultWebConfig()}
 	if webConfigFile != "" {
-		// Validate checks what Serve would otherwise find out late: the
-		// password hashes, the headers and the certificate files.
-		if err := web.Validate(webConfigFile); err != nil {
-			return nil, fmt.Errorf("%s: %w", webConfigFile, err)
-		}
 		data, err := os.ReadFile(webConfigFile)
 		if err != nil {
 			return nil, err
@@ -50,9 +63,21 @@ func LoadWebConfig(webConfigFile, bearerTokenFile string) (*WebConfig, error) {
 		// The same decoding as exporter-toolkit's, whose loader is not
 		// exported.
 		if err := yamlv2.UnmarshalStrict(data, &c.Config); err != nil {
-			return nil, fmt.Errorf("%s: %w", webConfigFile, err)
+			return nil, yamlError(webConfigFile, err)
 		}
 		c.TLSConfig.SetDirectory(filepath.Dir(webConfigFile))
+		// Checked here too, as exporter-toolkit's message does not say
+		// which user's hash is wrong.
+		for _, user := range slices.Sorted(maps.Keys(c.Users)) {
+			if _, err := bcrypt.Cost([]byte(c.Users[user])); err != nil {
+				return nil, fmt.Errorf("%s: basic_auth_users.%s: not a bcrypt hash: %w", webConfigFile, user, err)
+			}
+		}
+		// What Serve would otherwise find out late: the headers and the
+		// certificate files.
+		if err := web.Validate(webConfigFile); err != nil {
+			return nil, yamlError(webConfigFile, err)
+		}
 	}
 	if bearerTokenFile != "" {
 		tokens, err := LoadBearerTokens(bearerTokenFile)
@@ -231,11 +256,14 @@ func LoadBearerTokens(path string) ([]string, error) {
 }
 
 // yamlError turns go-yaml's "line 3: field x not found" into
-// "file:3: field x not found", reporting the first problem only.
+// "file:3: field x not found", reporting the first problem only. Both
+// go-yaml v2 (exporter-toolkit's) and v3 errors are understood.
 func yamlError(path string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var typeErr *yaml.TypeError
-	if errors.As(err, &typeErr) && len(typeErr.Errors) > 0 {
+	if typeErr, ok := errors.AsType[*yaml.TypeError](err); ok && len(typeErr.Errors) > 0 {
+		msg = typeErr.Errors[0]
+	}
+	if typeErr, ok := errors.AsType[*yamlv2.TypeError](err); ok && len(typeErr.Errors) > 0 {
 		msg = typeErr.Errors[0]
 	}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {

@@ -48,17 +48,22 @@ func TestBadWebConfigsAreRefusedWithTheFileAndTheProblem(t *testing.T) {
 		{
 			name: "a password in clear instead of a bcrypt hash",
 			yaml: "basic_auth_users:\n  alertmanager: secret\n",
-			want: "web.yml: crypto/bcrypt: hashedSecret too short to be a bcrypted password",
+			want: "web.yml: basic_auth_users.alertmanager: not a bcrypt hash: crypto/bcrypt: hashedSecret too short to be a bcrypted password",
 		},
 		{
 			name: "an unknown field, such as steadywatch's bearer tokens, which have a file of their own",
 			yaml: "bearer_tokens: [" + token + "]\n",
-			want: "web.yml: yaml: unmarshal errors:\n  line 1: field bearer_tokens not found in type web.Config",
+			want: "web.yml:1: field bearer_tokens not found in type web.Config",
 		},
 		{
 			name: "a certificate file that does not exist",
 			yaml: "tls_server_config:\n  cert_file: missing.crt\n  key_file: tls.key\n",
 			want: "web.yml: failed to read cert_file (" + filepath.Join(dir, "missing.crt") + "): open " + filepath.Join(dir, "missing.crt") + ": no such file or directory",
+		},
+		{
+			name: "a header exporter-toolkit does not allow",
+			yaml: "http_server_config:\n  headers:\n    Server: steadywatch\n",
+			want: `web.yml: HTTP header "Server" can not be configured`,
 		},
 		{
 			name: "a certificate without its key",
