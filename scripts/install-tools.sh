@@ -85,9 +85,13 @@ main() {
 	# Build and test basics.
 	apt_install git make ca-certificates
 
+	# PostgreSQL server binaries (/usr/lib/postgresql/*/bin) for the store's
+	# tests: pgtest runs its own throwaway cluster on a free port, so the
+	# cluster the package may create and start on 5432 is not needed.
+	apt_install postgresql
+
 	# TODO: services the e2e suite will run locally, once it needs them:
 	# apt_install prometheus prometheus-alertmanager
-	# apt_install postgresql
 
 	log "done"
 }
