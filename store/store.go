@@ -20,7 +20,8 @@ type Store interface {
 	// SaveAlerts stores a notification's alerts in one transaction. An alert
 	// already stored (same fingerprint and startsAt) is updated (status,
 	// endsAt, annotations) rather than duplicated, so retried notifications
-	// are idempotent. It returns how many alerts were new.
+	// are idempotent. It returns how many alerts were new. A save that
+	// fails stores none of the batch.
 	SaveAlerts(ctx context.Context, alerts []alert.Alert) (inserted int, err error)
 	// Alerts returns the stored alerts matching f, oldest start first.
 	Alerts(ctx context.Context, f AlertFilter) ([]alert.Alert, error)

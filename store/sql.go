@@ -1,0 +1,590 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/incident"
+)
+
+// dialect is what differs between the SQL databases. The statements
+// themselves are shared: both take $N parameters (SQLite ? as well), upsert
+// with ON CONFLICT and return rows with RETURNING.
+type dialect struct {
+	name string
+	// createMigrations creates the schema_migrations table if missing.
+	createMigrations string
+	// migrateLock, if set, runs first in the migration transaction.
+	migrateLock string
+	// numbered says parameters are written $1, $2, …, not ?. SQLite takes
+	// both, but looks a $N up among the statement's parameters by name,
+	// which makes preparing a statement with thousands of them take
+	// seconds.
+	numbered bool
+	// labelsContain, if set, is the condition (with one %s for the
+	// parameter holding a JSON object) that selects alerts by label in SQL;
+	// otherwise alerts are selected by label in Go.
+	labelsContain string
+}
+
+// sqlStore is the Store on a database/sql database.
+type sqlStore struct {
+	d *dialect
+	// writer runs every write. For SQLite it holds one connection, SQLite's
+	// one writer, so writers queue in Go rather than spin on SQLITE_BUSY.
+	writer *sql.DB
+	// reader runs every read; for PostgreSQL it is the writer.
+	reader *sql.DB
+	// upsertAlert, if set, upserts one alert; SaveAlerts runs it once per
+	// alert rather than one statement for the batch. Set for SQLite, where
+	// a statement costs no round trip but parsing a new one costs more
+	// than running a prepared one ten times.
+	upsertAlert *sql.Stmt
+}
+
+var _ Store = (*sqlStore)(nil)
+
+func (s *sqlStore) Close() error {
+	var errs []error
+	if s.upsertAlert != nil {
+		errs = append(errs, s.upsertAlert.Close())
+	}
+	if s.reader != s.writer {
+		errs = append(errs, s.reader.Close())
+	}
+	errs = append(errs, s.writer.Close())
+	return errors.Join(errs...)
+}
+
+// txTimeout bounds a write transaction, which its caller's context does not
+// end once it commits.
+const txTimeout = time.Minute
+
+// inTx runs f in a write transaction and commits it, or rolls it back if f
+// fails. ctx bounds the wait for the writer and f's statements, and a ctx
+// that ends before the commit rolls the transaction back; but the commit
+// itself is not cancelled: cancelled, it could take effect and yet report an
+// error, and a caller would save again what is already saved. So an error
+// means nothing was stored, and nil that all was.
+func (s *sqlStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	conn, err := s.writer.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close() //nolint:errcheck // returns the connection to the pool
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), txTimeout)
+	defer cancel()
+	tx, err := conn.BeginTx(txCtx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil || ctx.Err() != nil {
+		tx.Rollback() //nolint:errcheck,gosec // f's error is the one to report
+		// A statement cancelled under f fails with whatever it was doing
+		// ("interrupted"): the context's error says why.
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			return ctxErr
+		}
+		return err
+	}
+	return tx.Commit()
+}
+
+// exec runs one write statement in a transaction of its own (inTx).
+func (s *sqlStore) exec(ctx context.Context, query string, args ...any) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	})
+}
+
+// where collects the conditions of a query and their parameters.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add adds a condition whose %s is the next parameter, holding arg.
+func (w *where) add(cond string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, fmt.Sprintf(cond, "$"+strconv.Itoa(len(w.args))))
+}
+
+// query returns the statement selectFrom WHERE conditions orderBy. Every
+// piece is a constant of this package; values travel as parameters.
+func (w *where) query(selectFrom, orderBy string) string {
+	if len(w.conds) == 0 {
+		return selectFrom + " " + orderBy
+	}
+	return selectFrom + " WHERE " + strings.Join(w.conds, " AND ") + " " + orderBy
+}
+
+// timeRange adds since <= column < until for the bounds that are set.
+func (w *where) timeRange(column string, since, until time.Time) error {
+	if !since.IsZero() {
+		ns, err := nanos("since", clampTime(since))
+		if err != nil {
+			return err
+		}
+		w.add(column+" >= %s", ns)
+	}
+	if !until.IsZero() {
+		ns, err := nanos("until", clampTime(until))
+		if err != nil {
+			return err
+		}
+		w.add(column+" < %s", ns)
+	}
+	return nil
+}
+
+// clampTime brings a filter bound into the stored range: no stored time lies
+// outside it, so a bound beyond it selects the same rows as the range's end.
+func clampTime(t time.Time) time.Time {
+	switch {
+	case t.Before(minTime):
+		return minTime
+	case t.After(maxTime):
+		return maxTime
+	}
+	return t
+}
+
+const upsertIncident = `INSERT INTO incidents (id, kind, namespace, service, subject_group,
+	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace,
+	service = excluded.service, subject_group = excluded.subject_group,
+	object_kind = excluded.object_kind, object_namespace = excluded.object_namespace,
+	object_name = excluded.object_name, start_ns = excluded.start_ns, end_ns = excluded.end_ns,
+	events = excluded.events, evicted = excluded.evicted, baseline = excluded.baseline,
+	missed = excluded.missed`
+
+// Save implements incident.Store.
+func (s *sqlStore) Save(ctx context.Context, inc chaos.Incident) error {
+	if inc.ID == "" {
+		return errors.New("store: saving incident: no ID")
+	}
+	start, err := nanos("start", inc.Start)
+	if err != nil {
+		return fmt.Errorf("store: saving incident %s: %w", inc.ID, err)
+	}
+	end, err := optNanos("end", inc.End)
+	if err != nil {
+		return fmt.Errorf("store: saving incident %s: %w", inc.ID, err)
+	}
+	err = s.exec(ctx, upsertIncident, inc.ID, string(inc.Kind),
+		inc.Subject.Namespace, inc.Subject.Service, string(inc.Subject.Group),
+		inc.Object.Kind, inc.Object.Namespace, inc.Object.Name, start, end,
+		inc.Events, inc.Evicted, inc.Baseline, inc.Missed)
+	if err != nil {
+		return fmt.Errorf("store: saving incident %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// List implements incident.Store.
+func (s *sqlStore) List(ctx context.Context, f incident.Filter) ([]chaos.Incident, error) {
+	var w where
+	if f.Service != "" {
+		w.add("service = %s", f.Service)
+	}
+	if f.OpenOnly {
+		w.conds = append(w.conds, "end_ns IS NULL")
+	}
+	if err := w.timeRange("start_ns", f.Since, f.Until); err != nil {
+		return nil, fmt.Errorf("store: listing incidents: %w", err)
+	}
+	rows, err := s.reader.QueryContext(ctx, w.query(`SELECT id, kind, namespace, service, subject_group,
+	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed
+FROM incidents`, `ORDER BY start_ns, id`), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing incidents: %w", err)
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
+	var out []chaos.Incident
+	for rows.Next() {
+		var (
+			inc       chaos.Incident
+			kind, grp string
+			start     int64
+			end       sql.NullInt64
+		)
+		if err := rows.Scan(&inc.ID, &kind, &inc.Subject.Namespace, &inc.Subject.Service, &grp,
+			&inc.Object.Kind, &inc.Object.Namespace, &inc.Object.Name, &start, &end,
+			&inc.Events, &inc.Evicted, &inc.Baseline, &inc.Missed); err != nil {
+			return nil, fmt.Errorf("store: listing incidents: %w", err)
+		}
+		inc.Kind, inc.Subject.Group = chaos.Kind(kind), chaos.Group(grp)
+		inc.Start, inc.End = timeOf(start), optTime(end)
+		out = append(out, inc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: listing incidents: %w", err)
+	}
+	return out, nil
+}
+
+const insertEvent = `INSERT INTO events (kind, namespace, service, subject_group,
+	object_kind, object_namespace, object_name, workload_kind, workload_namespace, workload_name,
+	node, cluster_ns, observed_ns, at_ns, reason, from_replicas, to_replicas, missed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+
+// SaveEvent implements incident.Store.
+func (s *sqlStore) SaveEvent(ctx context.Context, e chaos.Event) error {
+	at, err := nanos("time", e.At.Best())
+	if err != nil {
+		return fmt.Errorf("store: saving event %s: %w", e.Object, err)
+	}
+	cluster, err := optNanos("cluster time", e.At.Cluster)
+	if err != nil {
+		return fmt.Errorf("store: saving event %s: %w", e.Object, err)
+	}
+	observed, err := optNanos("observed time", e.At.Observed)
+	if err != nil {
+		return fmt.Errorf("store: saving event %s: %w", e.Object, err)
+	}
+	err = s.exec(ctx, insertEvent, string(e.Kind),
+		e.Subject.Namespace, e.Subject.Service, string(e.Subject.Group),
+		e.Object.Kind, e.Object.Namespace, e.Object.Name,
+		e.Workload.Kind, e.Workload.Namespace, e.Workload.Name,
+		e.Node, cluster, observed, at, e.Reason, e.FromReplicas, e.ToReplicas, e.Missed)
+	if err != nil {
+		return fmt.Errorf("store: saving event %s: %w", e.Object, err)
+	}
+	return nil
+}
+
+// Events implements incident.Store.
+func (s *sqlStore) Events(ctx context.Context, f incident.Filter) ([]chaos.Event, error) {
+	var w where
+	if f.Service != "" {
+		w.add("service = %s", f.Service)
+	}
+	if err := w.timeRange("at_ns", f.Since, f.Until); err != nil {
+		return nil, fmt.Errorf("store: listing events: %w", err)
+	}
+	rows, err := s.reader.QueryContext(ctx, w.query(`SELECT kind, namespace, service, subject_group,
+	object_kind, object_namespace, object_name, workload_kind, workload_namespace, workload_name,
+	node, cluster_ns, observed_ns, reason, from_replicas, to_replicas, missed
+FROM events`, `ORDER BY at_ns, id`), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing events: %w", err)
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
+	var out []chaos.Event
+	for rows.Next() {
+		var (
+			e                 chaos.Event
+			kind, grp         string
+			cluster, observed sql.NullInt64
+		)
+		if err := rows.Scan(&kind, &e.Subject.Namespace, &e.Subject.Service, &grp,
+			&e.Object.Kind, &e.Object.Namespace, &e.Object.Name,
+			&e.Workload.Kind, &e.Workload.Namespace, &e.Workload.Name,
+			&e.Node, &cluster, &observed, &e.Reason, &e.FromReplicas, &e.ToReplicas, &e.Missed); err != nil {
+			return nil, fmt.Errorf("store: listing events: %w", err)
+		}
+		e.Kind, e.Subject.Group = chaos.Kind(kind), chaos.Group(grp)
+		e.At = chaos.Timestamp{Cluster: optTime(cluster), Observed: optTime(observed)}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: listing events: %w", err)
+	}
+	return out, nil
+}
+
+// alertColumns are the columns SaveAlerts writes, in the order alertRow
+// returns their values.
+const alertColumns = 11
+
+// maxAlertsPerStatement keeps a statement's parameters within SQLite's
+// limit (32766) and PostgreSQL's (65535).
+const maxAlertsPerStatement = 1000
+
+// alertUpsertTail updates an alert stored before. received_at_ns and source
+// describe the first receipt and stay; receiver, group key and generator URL
+// are filled in if the first receipt lacked them (an alert pulled from the
+// API before its notification came). deliveries is 1 only on insert, which
+// is how SaveAlerts counts the new ones: RETURNING gives it for inserted and
+// updated rows alike, on both databases, and it stays right when concurrent
+// transactions insert the same alert (PostgreSQL makes the second update).
+const alertUpsertTail = `
+ON CONFLICT (fingerprint, starts_at_ns) DO UPDATE SET
+	status = excluded.status,
+	annotations = excluded.annotations,
+	ends_at_ns = excluded.ends_at_ns,
+	generator_url = CASE WHEN alerts.generator_url = '' THEN excluded.generator_url ELSE alerts.generator_url END,
+	receiver = CASE WHEN alerts.receiver = '' THEN excluded.receiver ELSE alerts.receiver END,
+	group_key = CASE WHEN alerts.group_key = '' THEN excluded.group_key ELSE alerts.group_key END,
+	deliveries = alerts.deliveries + 1
+RETURNING deliveries`
+
+// upsertAlerts returns the statement that upserts n alerts.
+func (d *dialect) upsertAlerts(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO alerts (fingerprint, starts_at_ns, status, labels, annotations,
+	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source) VALUES `)
+	p := 1
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range alertColumns {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			if d.numbered {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(p))
+			} else {
+				b.WriteByte('?')
+			}
+			p++
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(alertUpsertTail)
+	return b.String()
+}
+
+type alertRow struct {
+	fingerprint string
+	startsAt    int64
+	values      []any
+}
+
+// alertRows validates and encodes alerts for upsertAlerts. An alert given
+// twice is saved once, as given last. The rows are sorted by key, so that
+// concurrent saves lock shared rows in the same order and cannot deadlock.
+func alertRows(alerts []alert.Alert, now time.Time) ([]alertRow, error) {
+	rows := make([]alertRow, 0, len(alerts))
+	for i := range alerts {
+		a := &alerts[i]
+		r, err := encodeAlert(a, now)
+		if err != nil {
+			return nil, fmt.Errorf("alerts[%d] (%s %s): %w", i, a.Name(), a.Fingerprint, err)
+		}
+		rows = append(rows, r)
+	}
+	slices.SortStableFunc(rows, func(a, b alertRow) int {
+		return cmp.Or(strings.Compare(a.fingerprint, b.fingerprint), cmp.Compare(a.startsAt, b.startsAt))
+	})
+	// Keep the last of each run of equal keys.
+	out := rows[:0]
+	for i, r := range rows {
+		if i+1 < len(rows) && rows[i+1].fingerprint == r.fingerprint && rows[i+1].startsAt == r.startsAt {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func encodeAlert(a *alert.Alert, now time.Time) (alertRow, error) {
+	if a.Fingerprint == "" {
+		return alertRow{}, errors.New("no fingerprint")
+	}
+	startsAt, err := nanos("startsAt", a.StartsAt)
+	if err != nil {
+		return alertRow{}, err
+	}
+	endsAt, err := optNanos("endsAt", a.EndsAt)
+	if err != nil {
+		return alertRow{}, err
+	}
+	receivedAt := a.ReceivedAt
+	if receivedAt.IsZero() {
+		receivedAt = now
+	}
+	received, err := nanos("receivedAt", receivedAt)
+	if err != nil {
+		return alertRow{}, err
+	}
+	labels, err := encodeMap(a.Labels)
+	if err != nil {
+		return alertRow{}, fmt.Errorf("labels: %w", err)
+	}
+	annotations, err := encodeMap(a.Annotations)
+	if err != nil {
+		return alertRow{}, fmt.Errorf("annotations: %w", err)
+	}
+	return alertRow{
+		fingerprint: a.Fingerprint,
+		startsAt:    startsAt,
+		values: []any{
+			a.Fingerprint, startsAt, string(a.Status), labels, annotations,
+			endsAt, a.GeneratorURL, a.Receiver, a.GroupKey, received, a.Source,
+		},
+	}, nil
+}
+
+// SaveAlerts implements Store.
+func (s *sqlStore) SaveAlerts(ctx context.Context, alerts []alert.Alert) (int, error) {
+	if len(alerts) == 0 {
+		return 0, nil
+	}
+	rows, err := alertRows(alerts, time.Now())
+	if err != nil {
+		return 0, fmt.Errorf("store: saving alerts: %w", err)
+	}
+	inserted := 0
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.upsertAlert != nil {
+			upsert := tx.StmtContext(ctx, s.upsertAlert)
+			for _, r := range rows {
+				var deliveries int64
+				if err := upsert.QueryRowContext(ctx, r.values...).Scan(&deliveries); err != nil {
+					return err
+				}
+				if deliveries == 1 {
+					inserted++
+				}
+			}
+			return nil
+		}
+		args := make([]any, 0, min(len(rows), maxAlertsPerStatement)*alertColumns)
+		for chunk := range slices.Chunk(rows, maxAlertsPerStatement) {
+			args = args[:0]
+			for _, r := range chunk {
+				args = append(args, r.values...)
+			}
+			n, err := countInserted(ctx, tx, s.d.upsertAlerts(len(chunk)), args)
+			if err != nil {
+				return err
+			}
+			inserted += n
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: saving %d alerts: %w", len(alerts), err)
+	}
+	return inserted, nil
+}
+
+// countInserted runs an alert upsert and counts the rows it inserted.
+func countInserted(ctx context.Context, tx *sql.Tx, query string, args []any) (int, error) {
+	res, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Close() //nolint:errcheck // res.Err reports what went wrong reading
+	n := 0
+	for res.Next() {
+		var deliveries int64
+		if err := res.Scan(&deliveries); err != nil {
+			return 0, err
+		}
+		if deliveries == 1 {
+			n++
+		}
+	}
+	return n, res.Err()
+}
+
+// Alerts implements Store.
+func (s *sqlStore) Alerts(ctx context.Context, f AlertFilter) ([]alert.Alert, error) {
+	var w where
+	if err := w.timeRange("starts_at_ns", f.Since, f.Until); err != nil {
+		return nil, fmt.Errorf("store: listing alerts: %w", err)
+	}
+	labelsInGo := len(f.Labels) > 0 && s.d.labelsContain == ""
+	if len(f.Labels) > 0 && !labelsInGo {
+		want, err := json.Marshal(f.Labels)
+		if err != nil {
+			return nil, fmt.Errorf("store: listing alerts: %w", err)
+		}
+		w.add(s.d.labelsContain, string(want))
+	}
+	rows, err := s.reader.QueryContext(ctx, w.query(`SELECT fingerprint, starts_at_ns, status, labels, annotations,
+	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source
+FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing alerts: %w", err)
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
+	var out []alert.Alert
+	for rows.Next() {
+		var (
+			a                    alert.Alert
+			status               string
+			labels, annotations  string
+			startsAt, receivedAt int64
+			endsAt               sql.NullInt64
+		)
+		if err := rows.Scan(&a.Fingerprint, &startsAt, &status, &labels, &annotations,
+			&endsAt, &a.GeneratorURL, &a.Receiver, &a.GroupKey, &receivedAt, &a.Source); err != nil {
+			return nil, fmt.Errorf("store: listing alerts: %w", err)
+		}
+		if a.Labels, err = decodeMap(labels); err != nil {
+			return nil, fmt.Errorf("store: alert %s: labels: %w", a.Fingerprint, err)
+		}
+		if labelsInGo && !containsAll(a.Labels, f.Labels) {
+			continue
+		}
+		if a.Annotations, err = decodeMap(annotations); err != nil {
+			return nil, fmt.Errorf("store: alert %s: annotations: %w", a.Fingerprint, err)
+		}
+		a.Status = alert.Status(status)
+		a.StartsAt, a.EndsAt, a.ReceivedAt = timeOf(startsAt), optTime(endsAt), timeOf(receivedAt)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: listing alerts: %w", err)
+	}
+	return out, nil
+}
+
+// SaveInventory implements Store.
+func (s *sqlStore) SaveInventory(ctx context.Context, inv incident.Inventory) error {
+	data, err := json.Marshal(inv)
+	if err != nil {
+		return fmt.Errorf("store: saving inventory: %w", err)
+	}
+	savedAt, err := optNanos("savedAt", inv.SavedAt)
+	if err != nil {
+		return fmt.Errorf("store: saving inventory: %w", err)
+	}
+	err = s.exec(ctx, `INSERT INTO inventory (id, saved_at_ns, data) VALUES (1, $1, $2)
+ON CONFLICT (id) DO UPDATE SET saved_at_ns = excluded.saved_at_ns, data = excluded.data`, savedAt, string(data))
+	if err != nil {
+		return fmt.Errorf("store: saving inventory: %w", err)
+	}
+	return nil
+}
+
+// LoadInventory implements Store.
+func (s *sqlStore) LoadInventory(ctx context.Context) (incident.Inventory, bool, error) {
+	var data string
+	err := s.reader.QueryRowContext(ctx, `SELECT data FROM inventory WHERE id = 1`).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return incident.Inventory{}, false, nil
+	}
+	if err != nil {
+		return incident.Inventory{}, false, fmt.Errorf("store: loading inventory: %w", err)
+	}
+	var inv incident.Inventory
+	if err := json.Unmarshal([]byte(data), &inv); err != nil {
+		return incident.Inventory{}, false, fmt.Errorf("store: loading inventory: stored inventory is corrupt: %w", err)
+	}
+	return inv, true, nil
+}
+
+// logOpened logs the store Open returns.
+func logOpened(logger *slog.Logger, backend, where string) {
+	logger.Info("store opened", "backend", backend, "database", where)
+}

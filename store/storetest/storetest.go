@@ -1,0 +1,586 @@
+// Package storetest is the test suite every store.Store backend passes, so
+// that SQLite and PostgreSQL keep what they are given the same way.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/store"
+)
+
+// Database is an empty database the suite may open any number of times.
+type Database struct {
+	// DSN is what store.Open is given.
+	DSN string
+	// Exec runs one SQL statement on the database behind the store's back,
+	// for what no Store method may do: make the schema look newer.
+	Exec func(ctx context.Context, query string) error
+}
+
+// Run runs the suite. newDatabase returns a new, empty database each call.
+func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
+	tests := []struct {
+		name string
+		test func(t *testing.T, db Database)
+	}{
+		{"incidents are upserted by ID and listed by filter, oldest start first", testIncidents},
+		{"events keep every field and are listed by service and time, oldest first", testEvents},
+		{"alerts are counted when new and updated when notified again", testAlertRedelivery},
+		{"alerts are listed by label and start time, oldest start first", testAlertFilters},
+		{"alerts saved from many goroutines at once are each stored once", testConcurrentAlerts},
+		{"the inventory is replaced as a whole and read back", testInventory},
+		{"everything written is read back after close and reopen", testReopen},
+		{"a database with a newer schema is refused and left as it was", testSchemaTooNew},
+		{"a cancelled context stores nothing", testCancelled},
+		{"a cancelled batch of alerts is stored whole or not at all", testCancelledMidBatch},
+		{"input the store cannot keep is refused with the field named", testInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.test(t, newDatabase(t))
+		})
+	}
+}
+
+// open opens db and closes it when the test ends.
+func open(t *testing.T, db Database) store.Store {
+	t.Helper()
+	s, err := store.Open(t.Context(), db.DSN, store.Options{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+// at is a time n seconds into the test's day, with nanoseconds that a store
+// keeping only microseconds would lose.
+func at(n int) time.Time {
+	return time.Date(2026, 3, 14, 9, 0, 0, 123456789, time.UTC).Add(time.Duration(n) * time.Second)
+}
+
+func newIncident(id, service string, start int) chaos.Incident {
+	return chaos.Incident{
+		ID:      id,
+		Kind:    chaos.PodDeleted,
+		Subject: chaos.Subject{Namespace: "shop", Service: service, Group: chaos.Experimental},
+		Object:  chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: service},
+		Start:   at(start),
+		Events:  1,
+	}
+}
+
+func testIncidents(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	closedAPI := newIncident("b", "api", 10)
+	closedAPI.End = at(40)
+	openAPI := newIncident("c", "api", 20)
+	openAPI.Kind = chaos.HPAScaledUp
+	openAPI.Baseline = 3
+	openAPI.Missed = true
+	sameStart := newIncident("a", "api", 20)
+	sameStart.Subject.Group = chaos.Control
+	node := chaos.Incident{
+		ID: "n", Kind: chaos.NodeNotReady, Subject: chaos.Subject{Group: chaos.NoGroup},
+		Object: chaos.Ref{Kind: "Node", Name: "node-1"}, Start: at(30), Events: 1, Evicted: 7,
+	}
+	web := newIncident("w", "web", 5)
+	for _, inc := range []chaos.Incident{openAPI, node, closedAPI, web, sameStart} {
+		require.NoError(t, s.Save(ctx, inc))
+	}
+
+	tests := []struct {
+		name   string
+		filter incident.Filter
+		want   []chaos.Incident
+	}{
+		{"no filter lists all, by start then ID", incident.Filter{}, []chaos.Incident{web, closedAPI, sameStart, openAPI, node}},
+		{"a service lists only its incidents", incident.Filter{Service: "api"}, []chaos.Incident{closedAPI, sameStart, openAPI}},
+		{"open only leaves out recovered ones", incident.Filter{OpenOnly: true}, []chaos.Incident{web, sameStart, openAPI, node}},
+		{"since includes a start at the bound", incident.Filter{Since: at(20)}, []chaos.Incident{sameStart, openAPI, node}},
+		{"until excludes a start at the bound", incident.Filter{Until: at(20)}, []chaos.Incident{web, closedAPI}},
+		{"all filters combine", incident.Filter{Service: "api", OpenOnly: true, Since: at(0), Until: at(30)}, []chaos.Incident{sameStart, openAPI}},
+		{"a service with no incidents lists none", incident.Filter{Service: "db"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.List(ctx, tt.filter)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+
+	t.Run("saving an incident again replaces it", func(t *testing.T) {
+		recovered := openAPI
+		recovered.End = at(90)
+		recovered.Events = 4
+		recovered.Missed = false
+		require.NoError(t, s.Save(ctx, recovered))
+		got, err := s.List(ctx, incident.Filter{Service: "api"})
+		require.NoError(t, err)
+		require.Equal(t, []chaos.Incident{closedAPI, sameStart, recovered}, got)
+	})
+}
+
+func testEvents(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	deleted := chaos.Event{
+		Kind:     chaos.PodDeleted,
+		Subject:  chaos.Subject{Namespace: "shop", Service: "api", Group: chaos.Experimental},
+		Object:   chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "api-7d9f-x2"},
+		Workload: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "api"},
+		Node:     "node-1",
+		// Observed within the cluster's second refines it: Best is Observed.
+		At:     chaos.Timestamp{Cluster: at(10).Truncate(time.Second), Observed: at(10)},
+		Reason: "eviction_api",
+	}
+	scaled := chaos.Event{
+		Kind:         chaos.HPAScaledUp,
+		Subject:      chaos.Subject{Namespace: "shop", Service: "api", Group: chaos.Experimental},
+		Object:       chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "api"},
+		At:           chaos.Timestamp{Observed: at(20)},
+		FromReplicas: 2, ToReplicas: 5,
+	}
+	// Seen late: Best is the cluster's time, before the others.
+	missed := chaos.Event{
+		Kind:    chaos.PodDeleted,
+		Subject: chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Control},
+		Object:  chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "web-1"},
+		At:      chaos.Timestamp{Cluster: at(5), Observed: at(300)},
+		Reason:  "deleted",
+		Missed:  true,
+	}
+	node := chaos.Event{
+		Kind:    chaos.NodeNotReady,
+		Subject: chaos.Subject{Group: chaos.NoGroup},
+		Object:  chaos.Ref{Kind: "Node", Name: "node-1"},
+		At:      chaos.Timestamp{Cluster: at(20)},
+		Reason:  "NodeStatusUnknown",
+	}
+	for _, e := range []chaos.Event{deleted, scaled, missed, node} {
+		require.NoError(t, s.SaveEvent(ctx, e))
+	}
+
+	tests := []struct {
+		name   string
+		filter incident.Filter
+		want   []chaos.Event
+	}{
+		{"no filter lists all by best time, ties in the order saved", incident.Filter{}, []chaos.Event{missed, deleted, scaled, node}},
+		{"a service lists only its events", incident.Filter{Service: "api"}, []chaos.Event{deleted, scaled}},
+		{"since includes an event at the bound", incident.Filter{Since: at(10)}, []chaos.Event{deleted, scaled, node}},
+		{"until excludes an event at the bound", incident.Filter{Until: at(20)}, []chaos.Event{missed, deleted}},
+		{"service and time combine", incident.Filter{Service: "api", Since: at(11), Until: at(21)}, []chaos.Event{scaled}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Events(ctx, tt.filter)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func newAlert(fp, name, service string, start int) alert.Alert {
+	return alert.Alert{
+		Fingerprint:  fp,
+		Status:       alert.Firing,
+		Labels:       map[string]string{"alertname": name, "service": service, "severity": "page"},
+		Annotations:  map[string]string{"summary": name + " on " + service},
+		StartsAt:     at(start),
+		GeneratorURL: "http://prometheus:9090/graph?g0.expr=up",
+		Receiver:     "steadywatch",
+		GroupKey:     `{}:{alertname="` + name + `"}`,
+		ReceivedAt:   at(start + 1),
+		Source:       "webhook",
+	}
+}
+
+func testAlertRedelivery(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	high := newAlert("f1", "HighErrorRate", "api", 0)
+	slow := newAlert("f2", "SlowRequests", "api", 5)
+	n, err := s.SaveAlerts(ctx, []alert.Alert{high, slow})
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "both alerts are new")
+
+	// Alertmanager retries the notification, then resolves one alert.
+	n, err = s.SaveAlerts(ctx, []alert.Alert{high, slow})
+	require.NoError(t, err)
+	require.Zero(t, n, "a retried notification adds nothing")
+
+	resolved := high
+	resolved.Status = alert.Resolved
+	resolved.EndsAt = at(60)
+	resolved.Annotations = map[string]string{"summary": "resolved"}
+	resolved.ReceivedAt = at(61)
+	again := newAlert("f1", "HighErrorRate", "api", 120) // fired again: a new start
+	n, err = s.SaveAlerts(ctx, []alert.Alert{resolved, again})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "only the alert with a new start is new")
+
+	got, err := s.Alerts(ctx, store.AlertFilter{})
+	require.NoError(t, err)
+	want := resolved
+	want.ReceivedAt = high.ReceivedAt // the first receipt
+	require.Equal(t, []alert.Alert{want, slow, again}, got)
+
+	t.Run("an alert given twice in one batch is stored once, as given last", func(t *testing.T) {
+		first := newAlert("f3", "DiskFull", "db", 200)
+		last := first
+		last.Status = alert.Resolved
+		last.EndsAt = at(230)
+		n, err := s.SaveAlerts(ctx, []alert.Alert{first, last})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		got, err := s.Alerts(ctx, store.AlertFilter{Labels: map[string]string{"alertname": "DiskFull"}})
+		require.NoError(t, err)
+		require.Equal(t, []alert.Alert{last}, got)
+	})
+
+	t.Run("an alert pulled from the API gets the receiver of a later notification", func(t *testing.T) {
+		pulled := newAlert("f4", "Silenced", "db", 300)
+		pulled.Receiver, pulled.GroupKey, pulled.Source = "", "", "api"
+		notified := newAlert("f4", "Silenced", "db", 300)
+		notified.ReceivedAt = at(400)
+		n, err := s.SaveAlerts(ctx, []alert.Alert{pulled})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		n, err = s.SaveAlerts(ctx, []alert.Alert{notified})
+		require.NoError(t, err)
+		require.Zero(t, n)
+		got, err := s.Alerts(ctx, store.AlertFilter{Since: at(300), Until: at(301)})
+		require.NoError(t, err)
+		want := notified
+		want.ReceivedAt, want.Source = pulled.ReceivedAt, "api"
+		require.Equal(t, []alert.Alert{want}, got)
+	})
+
+	t.Run("an empty batch stores nothing", func(t *testing.T) {
+		n, err := s.SaveAlerts(ctx, nil)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
+
+	t.Run("an alert without a receipt time is dated when it is saved", func(t *testing.T) {
+		undated := newAlert("f5", "Undated", "db", 500)
+		undated.ReceivedAt = time.Time{}
+		undated.Labels, undated.Annotations = nil, nil
+		before := time.Now()
+		_, err := s.SaveAlerts(ctx, []alert.Alert{undated})
+		require.NoError(t, err)
+		got, err := s.Alerts(ctx, store.AlertFilter{Since: at(500)})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.WithinRange(t, got[0].ReceivedAt, before, time.Now())
+		require.Nil(t, got[0].Labels)
+		require.Nil(t, got[0].Annotations)
+	})
+}
+
+func testAlertFilters(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	apiPage := newAlert("a1", "HighErrorRate", "api", 10)
+	apiTicket := newAlert("a2", "HighLatency", "api", 20)
+	apiTicket.Labels["severity"] = "ticket"
+	webPage := newAlert("a3", "HighErrorRate", "web", 20)
+	dbPage := newAlert("a0", "DiskFull", "db", 30)
+	// Saved out of order, in two batches.
+	_, err := s.SaveAlerts(ctx, []alert.Alert{dbPage, webPage})
+	require.NoError(t, err)
+	_, err = s.SaveAlerts(ctx, []alert.Alert{apiTicket, apiPage})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name   string
+		filter store.AlertFilter
+		want   []alert.Alert
+	}{
+		{"no filter lists all, by start then fingerprint", store.AlertFilter{}, []alert.Alert{apiPage, apiTicket, webPage, dbPage}},
+		{"one label selects the alerts that have it", store.AlertFilter{Labels: map[string]string{"service": "api"}}, []alert.Alert{apiPage, apiTicket}},
+		{"every label must match", store.AlertFilter{Labels: map[string]string{"service": "api", "severity": "page"}}, []alert.Alert{apiPage}},
+		{"a label no alert has selects none", store.AlertFilter{Labels: map[string]string{"team": "storage"}}, nil},
+		{"an empty label value is not a wildcard", store.AlertFilter{Labels: map[string]string{"service": ""}}, nil},
+		{"since includes a start at the bound", store.AlertFilter{Since: at(20)}, []alert.Alert{apiTicket, webPage, dbPage}},
+		{"until excludes a start at the bound", store.AlertFilter{Until: at(20)}, []alert.Alert{apiPage}},
+		{"labels and time combine", store.AlertFilter{Labels: map[string]string{"alertname": "HighErrorRate"}, Since: at(11)}, []alert.Alert{webPage}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Alerts(ctx, tt.filter)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func testConcurrentAlerts(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	// Every goroutine saves the shared alerts, in its own order, and its
+	// own ones, 10 to a batch, as concurrent notifications would.
+	const goroutines, shared, own = 8, 40, 30
+	inserted := make([]int, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			var batch []alert.Alert
+			for i := range shared {
+				j := (i + 7*g) % shared
+				batch = append(batch, newAlert(fmt.Sprintf("shared-%02d", j), "Shared", "api", j))
+			}
+			for i := range own {
+				batch = append(batch, newAlert(fmt.Sprintf("own-%d-%02d", g, i), "Own", "web", i))
+			}
+			for len(batch) > 0 {
+				n, err := s.SaveAlerts(ctx, batch[:10])
+				if !assertNoError(t, err) {
+					return
+				}
+				inserted[g] += n
+				batch = batch[10:]
+			}
+		})
+	}
+	wg.Wait()
+
+	total := 0
+	for _, n := range inserted {
+		total += n
+	}
+	require.Equal(t, shared+goroutines*own, total, "each alert counted new exactly once")
+	got, err := s.Alerts(ctx, store.AlertFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, shared+goroutines*own)
+}
+
+// assertNoError is require.NoError for goroutines other than the test's.
+func assertNoError(t *testing.T, err error) bool {
+	t.Helper()
+	if err != nil {
+		t.Errorf("unexpected error: %v", err)
+		return false
+	}
+	return true
+}
+
+func testInventory(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	_, ok, err := s.LoadInventory(ctx)
+	require.NoError(t, err)
+	require.False(t, ok, "nothing saved yet")
+
+	inv := incident.Inventory{
+		Cluster: "kind-chaos",
+		SavedAt: at(0),
+		Pods: []incident.InventoryPod{{
+			UID: "7f0c", Ref: chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "api-1"},
+			Subject:  chaos.Subject{Namespace: "shop", Service: "api", Group: chaos.Experimental},
+			Workload: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "api"},
+			Node:     "node-1", Created: at(-60), Ready: true,
+		}},
+		Nodes:     []incident.InventoryNode{{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true}},
+		HPAs:      []incident.InventoryHPA{{Ref: chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "api"}, Desired: 3}},
+		Workloads: []incident.InventoryWorkload{{Ref: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "api"}, Desired: 3, Ready: 2}},
+	}
+	require.NoError(t, s.SaveInventory(ctx, inv))
+	got, ok, err := s.LoadInventory(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, inv, got)
+
+	smaller := incident.Inventory{Cluster: "kind-chaos", SavedAt: at(60)}
+	require.NoError(t, s.SaveInventory(ctx, smaller))
+	got, ok, err = s.LoadInventory(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, smaller, got, "saving replaces the whole inventory")
+}
+
+func testReopen(t *testing.T, db Database) {
+	ctx := t.Context()
+	s, err := store.Open(ctx, db.DSN, store.Options{})
+	require.NoError(t, err)
+	inc := newIncident("i1", "api", 0)
+	ev := chaos.Event{Kind: chaos.PodDeleted, Object: chaos.Ref{Kind: "Pod", Name: "p"}, At: chaos.Timestamp{Observed: at(1)}}
+	al := newAlert("f1", "HighErrorRate", "api", 2)
+	inv := incident.Inventory{Cluster: "c", SavedAt: at(3)}
+	require.NoError(t, s.Save(ctx, inc))
+	require.NoError(t, s.SaveEvent(ctx, ev))
+	_, err = s.SaveAlerts(ctx, []alert.Alert{al})
+	require.NoError(t, err)
+	require.NoError(t, s.SaveInventory(ctx, inv))
+	require.NoError(t, s.Close())
+
+	s = open(t, db)
+	incs, err := s.List(ctx, incident.Filter{})
+	require.NoError(t, err)
+	require.Equal(t, []chaos.Incident{inc}, incs)
+	evs, err := s.Events(ctx, incident.Filter{})
+	require.NoError(t, err)
+	require.Equal(t, []chaos.Event{ev}, evs)
+	als, err := s.Alerts(ctx, store.AlertFilter{})
+	require.NoError(t, err)
+	require.Equal(t, []alert.Alert{al}, als)
+	gotInv, ok, err := s.LoadInventory(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, inv, gotInv)
+
+	n, err := s.SaveAlerts(ctx, []alert.Alert{al})
+	require.NoError(t, err)
+	require.Zero(t, n, "an alert saved before the restart is not new after it")
+}
+
+func testSchemaTooNew(t *testing.T, db Database) {
+	ctx := t.Context()
+	s, err := store.Open(ctx, db.DSN, store.Options{})
+	require.NoError(t, err)
+	inc := newIncident("i1", "api", 0)
+	require.NoError(t, s.Save(ctx, inc))
+	require.NoError(t, s.Close())
+
+	// A newer steadywatch migrated the database.
+	require.NoError(t, db.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES (99)"))
+	_, err = store.Open(ctx, db.DSN, store.Options{})
+	require.ErrorIs(t, err, store.ErrSchemaTooNew)
+	var tooNew *store.SchemaTooNewError
+	require.ErrorAs(t, err, &tooNew)
+	require.Equal(t, 99, tooNew.Database)
+	require.Less(t, tooNew.Supported, 99)
+	require.ErrorContains(t, err, fmt.Sprintf(
+		"database schema version 99 is newer than this steadywatch supports (%d); upgrade steadywatch", tooNew.Supported))
+	require.ErrorContains(t, err, store.RedactDSN(db.DSN), "the error names the database")
+	if u, perr := url.Parse(db.DSN); perr == nil {
+		if pw, set := u.User.Password(); set {
+			require.NotContains(t, err.Error(), pw, "the error does not show the password")
+		}
+	}
+
+	// Downgraded again, the database holds what it held.
+	require.NoError(t, db.Exec(ctx, "DELETE FROM schema_migrations WHERE version = 99"))
+	s = open(t, db)
+	got, err := s.List(ctx, incident.Filter{})
+	require.NoError(t, err)
+	require.Equal(t, []chaos.Incident{inc}, got)
+}
+
+func testCancelled(t *testing.T, db Database) {
+	s := open(t, db)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	_, err := s.SaveAlerts(ctx, []alert.Alert{newAlert("f1", "HighErrorRate", "api", 0)})
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, s.Save(ctx, newIncident("i1", "api", 0)), context.Canceled)
+	require.ErrorIs(t, s.SaveEvent(ctx, chaos.Event{Kind: chaos.PodDeleted, At: chaos.Timestamp{Observed: at(0)}}), context.Canceled)
+	require.ErrorIs(t, s.SaveInventory(ctx, incident.Inventory{Cluster: "c"}), context.Canceled)
+	_, err = s.Alerts(ctx, store.AlertFilter{})
+	require.ErrorIs(t, err, context.Canceled)
+
+	alerts, err := s.Alerts(t.Context(), store.AlertFilter{})
+	require.NoError(t, err)
+	require.Empty(t, alerts)
+	incs, err := s.List(t.Context(), incident.Filter{})
+	require.NoError(t, err)
+	require.Empty(t, incs)
+	evs, err := s.Events(t.Context(), incident.Filter{})
+	require.NoError(t, err)
+	require.Empty(t, evs)
+	_, ok, err := s.LoadInventory(t.Context())
+	require.NoError(t, err)
+	require.False(t, ok)
+}
+
+func testCancelledMidBatch(t *testing.T, db Database) {
+	s := open(t, db)
+	// Deadlines from before the save starts to after it ends, so that some
+	// fall while the batch is on its way: however the race goes, a failed
+	// save stored nothing and a successful one everything.
+	const size = 1500 // more than one statement's worth on PostgreSQL
+	stored, rolledBack, rounds := 0, 0, 0
+	for timeout := 250 * time.Microsecond; timeout < 16*time.Second; timeout *= 2 {
+		rounds++
+		batch := make([]alert.Alert, size)
+		for i := range batch {
+			batch[i] = newAlert(fmt.Sprintf("r%d-%04d", rounds, i), "Storm", "api", i)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), timeout)
+		_, err := s.SaveAlerts(ctx, batch)
+		cancel()
+		got, lerr := s.Alerts(t.Context(), store.AlertFilter{})
+		require.NoError(t, lerr)
+		added := len(got) - stored
+		stored = len(got)
+		if err != nil {
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			require.Zero(t, added, "deadline %s: the save failed, yet stored alerts", timeout)
+			rolledBack++
+			continue
+		}
+		require.Equal(t, size, added, "deadline %s: the save succeeded", timeout)
+		break // longer deadlines change nothing
+	}
+	t.Logf("%d of %d saves ran out of time and were rolled back", rolledBack, rounds)
+}
+
+func testInvalid(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	unsaved := newAlert("f2", "HighErrorRate", "api", 0)
+	noFingerprint := newAlert("", "NoFingerprint", "api", 0)
+	noStart := newAlert("f3", "NoStart", "api", 0)
+	noStart.StartsAt = time.Time{}
+	tooLate := newIncident("i2", "api", 0)
+	tooLate.Start = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	tests := []struct {
+		name string
+		save func() error
+		want string
+	}{
+		{"an alert without a fingerprint", func() error {
+			_, err := s.SaveAlerts(ctx, []alert.Alert{unsaved, noFingerprint})
+			return err
+		}, "alerts[1] (NoFingerprint ): no fingerprint"},
+		{"an alert without a start", func() error {
+			_, err := s.SaveAlerts(ctx, []alert.Alert{unsaved, noStart})
+			return err
+		}, "alerts[1] (NoStart f3): startsAt is not set"},
+		{"an incident without an ID", func() error { return s.Save(ctx, newIncident("", "api", 0)) }, "saving incident: no ID"},
+		{"an incident that starts beyond the stored range", func() error { return s.Save(ctx, tooLate) }, "saving incident i2: start 2300-01-01T00:00:00Z is out of range"},
+		{"an event without a time", func() error {
+			return s.SaveEvent(ctx, chaos.Event{Kind: chaos.PodDeleted, Object: chaos.Ref{Kind: "Pod", Name: "p"}})
+		}, "saving event Pod/p: time is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.ErrorContains(t, tt.save(), tt.want)
+		})
+	}
+
+	alerts, err := s.Alerts(ctx, store.AlertFilter{})
+	require.NoError(t, err)
+	require.Empty(t, alerts, "a batch with one bad alert stores none")
+}
