@@ -23,7 +23,7 @@ func (w *Watcher) transformPod(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	return &podObject{identity: identityOf(&p.ObjectMeta), pod: w.pod(p)}, nil
+	return &podObject{pod: w.pod(p), resourceVersion: p.ResourceVersion}, nil
 }
 
 func (w *Watcher) podHandler() cache.ResourceEventHandler {
