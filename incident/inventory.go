@@ -205,11 +205,33 @@ func (t *Tracker) Reconcile() {
 		}
 	}
 	for _, w := range t.workloads {
+		if w.recheck {
+			w.recheck = false
+			t.recheckDegraded(w, now)
+		}
 		if w.incident != nil && w.known && w.readyPods >= w.desired {
 			t.recover(w, t.lastReady(w))
 		}
 		t.gcWorkload(w)
 	}
+}
+
+// recheckDegraded judges a restored workload that was listed below its
+// desired replicas: degraded while nobody watched only if its pods agree;
+// a status that lags pods already replaced is no fault (and an incident a
+// missed pod deletion opened already explains it).
+func (t *Tracker) recheckDegraded(w *workloadEntry, now time.Time) {
+	if !w.known || w.gone || w.incident != nil || w.statusReady >= w.desired || w.readyPods >= w.desired {
+		return
+	}
+	w.available = false
+	ev := chaos.Event{
+		Kind: chaos.WorkloadDegraded, Subject: w.subject, Object: w.ref, Workload: w.ref,
+		At: chaos.Timestamp{Observed: now}, Reason: fmt.Sprintf("%d/%d ready", w.statusReady, w.desired),
+		Missed: true,
+	}
+	t.emit(ev)
+	t.openOrJoin(w, ev)
 }
 
 func (t *Tracker) reconcilePods(p *pending, now time.Time) {

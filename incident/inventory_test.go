@@ -122,11 +122,10 @@ func TestAPodDeletedWhileNobodyWatchedAndNotReplacedYetStaysAnOpenIncident(t *te
 	f.tr.PodChanged(webPod(2))
 	f.tr.Reconcile()
 
-	require.Equal(t, []chaos.Kind{chaos.WorkloadDegraded, chaos.PodDeleted}, f.rec.Kinds())
+	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "the deletion explains the degradation: one event")
 	events := f.rec.Events()
-	require.True(t, events[0].Missed, "the degradation happened while nobody watched")
-	require.True(t, events[1].Missed)
-	require.Equal(t, chaos.Timestamp{Cluster: t0.Add(10 * time.Minute)}, events[1].At, "without a replacement, only the reconciliation dates it")
+	require.True(t, events[0].Missed)
+	require.Equal(t, chaos.Timestamp{Cluster: t0.Add(10 * time.Minute)}, events[0].At, "without a replacement, only the reconciliation dates it")
 	open := f.tr.OpenIncidents()
 	require.Len(t, open, 1)
 	require.Equal(t, chaos.PodDeleted, open[0].Kind, "the deletion explains the degradation")
@@ -261,4 +260,39 @@ func TestAReplacementCreatedWithinTheSecondOfTheSaveIsFound(t *testing.T) {
 	recovered := f.rec.Recoveries()
 	require.Len(t, recovered, 1)
 	require.Equal(t, 2*time.Second, recovered[0].TimeToRecover())
+}
+
+func TestARestoredWorkloadWhoseStatusLagsItsReplacedPodsIsNotDegraded(t *testing.T) {
+	inv := savedInventory(t)
+	f := newFixtureAt(t, 10*time.Minute)
+	f.tr.Restore(inv)
+	// The controller has not counted the replacement yet; the pods have.
+	f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.tr.PodChanged(webPod(1))
+	f.tr.PodChanged(webPod(2))
+	f.tr.PodChanged(readyAt(replacement(4, 9*time.Minute), 9*time.Minute+2*time.Second))
+	f.tr.Reconcile()
+	f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+
+	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "no degradation from a lagging status")
+	recovered := f.rec.Recoveries()
+	require.Len(t, recovered, 1, "one incident, from the missed deletion")
+	require.Equal(t, 2*time.Second, recovered[0].TimeToRecover())
+}
+
+func TestARestoredWorkloadDegradedWhileNobodyWatchedIsAMissedDegradation(t *testing.T) {
+	inv := savedInventory(t)
+	f := newFixtureAt(t, 10*time.Minute)
+	f.tr.Restore(inv)
+	notReady := webPod(3)
+	notReady.Ready = false
+	f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.tr.PodChanged(webPod(1))
+	f.tr.PodChanged(webPod(2))
+	f.tr.PodChanged(notReady)
+	f.tr.Reconcile()
+
+	require.Equal(t, []chaos.Kind{chaos.WorkloadDegraded}, f.rec.Kinds())
+	require.True(t, f.rec.Events()[0].Missed)
+	require.Len(t, f.tr.OpenIncidents(), 1)
 }

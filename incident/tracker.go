@@ -71,6 +71,9 @@ type workloadEntry struct {
 	readyPods   int32
 	pods        int32
 	lastReadyAt time.Time
+	// recheck is set for a restored workload first listed below its
+	// desired replicas, for Reconcile to judge.
+	recheck bool
 	// available is set once the workload had all desired replicas ready since
 	// its last scale-up; only then does losing one count as degradation.
 	available bool
@@ -288,6 +291,12 @@ func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 	case w.statusBehind && w.readyPods >= wl.Desired:
 		// The pods showed a recovery the controller has not counted yet:
 		// this status is a late report of the fault that just ended.
+		return
+	case relisted:
+		// Whether a restored workload found below its desired replicas is
+		// degraded, or its status lags what its pods show, is decided in
+		// Reconcile, once every pod has been listed too.
+		w.recheck = true
 		return
 	case first && !settled:
 		return
