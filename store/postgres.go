@@ -26,9 +26,11 @@ var postgresDialect = dialect{
 	// Taken in the migration transaction, released when it ends: two
 	// replicas starting together migrate one after the other, and the
 	// second finds nothing left to do.
-	migrateLock:   "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(migrateLockKey, 10) + ")",
-	numbered:      true,
-	labelsContain: "labels @> %s::jsonb",
+	migrateLock: "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(migrateLockKey, 10) + ")",
+	numbered:    true,
+	// One statement, one round trip, for all but the largest batches.
+	maxAlertsPerStatement: 1000,
+	labelsContain:         "labels @> %s::jsonb",
 }
 
 // maxPostgresConns bounds the connections one steadywatch opens.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steadywatch/steadywatch/alert"
@@ -32,6 +33,10 @@ type dialect struct {
 	// which makes preparing a statement with thousands of them take
 	// seconds.
 	numbered bool
+	// maxAlertsPerStatement keeps a statement's parameters within the
+	// database's limit (SQLite 32766, PostgreSQL 65535), and the number of
+	// statements a stmtCache may prepare small.
+	maxAlertsPerStatement int
 	// labelsContain, if set, is the condition (with one %s for the
 	// parameter holding a JSON object) that selects alerts by label in SQL;
 	// otherwise alerts are selected by label in Go.
@@ -46,19 +51,70 @@ type sqlStore struct {
 	writer *sql.DB
 	// reader runs every read; for PostgreSQL it is the writer.
 	reader *sql.DB
-	// upsertAlert, if set, upserts one alert; SaveAlerts runs it once per
-	// alert rather than one statement for the batch. Set for SQLite, where
-	// a statement costs no round trip but parsing a new one costs more
-	// than running a prepared one ten times.
-	upsertAlert *sql.Stmt
+	// upserts, if set, holds the alert upserts prepared so far, by the
+	// number of alerts: SQLite (unlike pgx) does not cache prepared
+	// statements, and parsing one costs as much as running it.
+	upserts *stmtCache
+}
+
+// stmtCache prepares statements on a database once. Statements are
+// prepared outside any transaction (for SQLite, preparing needs the writer's
+// one connection, which a transaction holds), and no lock is held while
+// preparing, so a lookup never waits for the database.
+type stmtCache struct {
+	db    *sql.DB
+	mu    sync.Mutex
+	stmts map[int]*sql.Stmt
+}
+
+// lookup returns the statement prepared for key, or nil.
+func (c *stmtCache) lookup(key int) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[key]
+}
+
+// prepare prepares query() for key unless it is already.
+func (c *stmtCache) prepare(ctx context.Context, key int, query func() string) error {
+	if c.lookup(key) != nil {
+		return nil
+	}
+	st, err := c.db.PrepareContext(ctx, query())
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stmts == nil {
+		c.stmts = map[int]*sql.Stmt{}
+	}
+	if _, raced := c.stmts[key]; raced {
+		return st.Close()
+	}
+	c.stmts[key] = st
+	return nil
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.stmts {
+		errs = append(errs, st.Close())
+	}
+	c.stmts = nil
+	return errors.Join(errs...)
 }
 
 var _ Store = (*sqlStore)(nil)
 
 func (s *sqlStore) Close() error {
 	var errs []error
-	if s.upsertAlert != nil {
-		errs = append(errs, s.upsertAlert.Close())
+	if s.upserts != nil {
+		errs = append(errs, s.upserts.close())
 	}
 	if s.reader != s.writer {
 		errs = append(errs, s.reader.Close())
@@ -310,10 +366,6 @@ FROM events`, `ORDER BY at_ns, id`), w.args...)
 // returns their values.
 const alertColumns = 11
 
-// maxAlertsPerStatement keeps a statement's parameters within SQLite's
-// limit (32766) and PostgreSQL's (65535).
-const maxAlertsPerStatement = 1000
-
 // alertUpsertTail updates an alert stored before. received_at_ns and source
 // describe the first receipt and stay; receiver, group key and generator URL
 // are filled in if the first receipt lacked them (an alert pulled from the
@@ -441,28 +493,26 @@ func (s *sqlStore) SaveAlerts(ctx context.Context, alerts []alert.Alert) (int, e
 	if err != nil {
 		return 0, fmt.Errorf("store: saving alerts: %w", err)
 	}
+	chunk := s.d.maxAlertsPerStatement
+	if s.upserts != nil {
+		for _, n := range []int{min(len(rows), chunk), len(rows) % chunk} {
+			if n == 0 {
+				continue
+			}
+			if err := s.upserts.prepare(ctx, n, func() string { return s.d.upsertAlerts(n) }); err != nil {
+				return 0, fmt.Errorf("store: saving %d alerts: %w", len(alerts), err)
+			}
+		}
+	}
 	inserted := 0
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if s.upsertAlert != nil {
-			upsert := tx.StmtContext(ctx, s.upsertAlert)
-			for _, r := range rows {
-				var deliveries int64
-				if err := upsert.QueryRowContext(ctx, r.values...).Scan(&deliveries); err != nil {
-					return err
-				}
-				if deliveries == 1 {
-					inserted++
-				}
-			}
-			return nil
-		}
-		args := make([]any, 0, min(len(rows), maxAlertsPerStatement)*alertColumns)
-		for chunk := range slices.Chunk(rows, maxAlertsPerStatement) {
+		args := make([]any, 0, min(len(rows), chunk)*alertColumns)
+		for part := range slices.Chunk(rows, chunk) {
 			args = args[:0]
-			for _, r := range chunk {
+			for _, r := range part {
 				args = append(args, r.values...)
 			}
-			n, err := countInserted(ctx, tx, s.d.upsertAlerts(len(chunk)), args)
+			n, err := s.upsertChunk(ctx, tx, len(part), args)
 			if err != nil {
 				return err
 			}
@@ -476,24 +526,33 @@ func (s *sqlStore) SaveAlerts(ctx context.Context, alerts []alert.Alert) (int, e
 	return inserted, nil
 }
 
-// countInserted runs an alert upsert and counts the rows it inserted.
-func countInserted(ctx context.Context, tx *sql.Tx, query string, args []any) (int, error) {
-	res, err := tx.QueryContext(ctx, query, args...)
+// upsertChunk upserts n alerts, args holding their values, and counts the
+// rows it inserted.
+func (s *sqlStore) upsertChunk(ctx context.Context, tx *sql.Tx, n int, args []any) (int, error) {
+	var (
+		res *sql.Rows
+		err error
+	)
+	if st := s.upserts.lookup(n); st != nil {
+		res, err = tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	} else {
+		res, err = tx.QueryContext(ctx, s.d.upsertAlerts(n), args...)
+	}
 	if err != nil {
 		return 0, err
 	}
 	defer res.Close() //nolint:errcheck // res.Err reports what went wrong reading
-	n := 0
+	inserted := 0
 	for res.Next() {
 		var deliveries int64
 		if err := res.Scan(&deliveries); err != nil {
 			return 0, err
 		}
 		if deliveries == 1 {
-			n++
+			inserted++
 		}
 	}
-	return n, res.Err()
+	return inserted, res.Err()
 }
 
 // Alerts implements Store.

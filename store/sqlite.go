@@ -13,7 +13,8 @@ import (
 )
 
 var sqliteDialect = dialect{
-	name: "sqlite",
+	name:                  "sqlite",
+	maxAlertsPerStatement: 100,
 	createMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER NOT NULL PRIMARY KEY,
 	applied_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
@@ -85,11 +86,6 @@ func openSQLite(ctx context.Context, path string, logger *slog.Logger) (s *sqlSt
 		reader.Close() //nolint:errcheck,gosec // the ping error is the one to report
 		return nil, err
 	}
-	upsert, err := writer.PrepareContext(ctx, sqliteDialect.upsertAlerts(1))
-	if err != nil {
-		reader.Close() //nolint:errcheck,gosec // the prepare error is the one to report
-		return nil, err
-	}
 	logOpened(logger, "sqlite", path)
-	return &sqlStore{d: &sqliteDialect, writer: writer, reader: reader, upsertAlert: upsert}, nil
+	return &sqlStore{d: &sqliteDialect, writer: writer, reader: reader, upserts: &stmtCache{db: writer}}, nil
 }
