@@ -22,7 +22,7 @@ build: ## build bin/steadywatch
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/steadywatch ./cmd/steadywatch
 
 .PHONY: test
-test: ## unit tests with the race detector (no control plane needed)
+test: ## unit tests with the race detector (no control plane; store tests start a real PostgreSQL via pgtest)
 	STEADYWATCH_SKIP_TESTBED=1 $(GO) test -race -count=1 ./...
 
 .PHONY: testbed-build
@@ -43,8 +43,9 @@ fmt: ## format with gofumpt and goimports
 	$(TOOL) golangci-lint fmt ./...
 
 .PHONY: bench
-bench: testbed-build ## benchmarks: event pipeline (unit) and the testbed ones (memory per pod, deletion→/metrics latency)
+bench: testbed-build ## benchmarks: event pipeline, store and webhook decoding, and the testbed ones (memory per pod, deletion→/metrics latency)
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./watcher/ ./incident/
+	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./receiver/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
 .PHONY: fuzz
