@@ -122,29 +122,23 @@ func (w *Watcher) statefulSet(st *appsv1.StatefulSet) (incident.Workload, bool) 
 }
 
 func (w *Watcher) deploymentHandler() cache.ResourceEventHandler {
-	changed := func(obj any) {
-		if d, ok := obj.(*appsv1.Deployment); ok {
-			w.opts.Sink.WorkloadChanged(w.deployment(d))
-		}
-	}
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    changed,
-		UpdateFunc: func(_, obj any) { changed(obj) },
-		DeleteFunc: func(obj any) {
-			obj, _ = tombstone(obj)
-			if d, ok := obj.(*appsv1.Deployment); ok {
-				ref := chaos.Ref{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}
-				w.workloads.del(ref)
-				w.opts.Sink.WorkloadGone(ref)
-			}
-		},
-	}
+	return workloadHandler(w, "Deployment", w.deployment)
 }
 
 func (w *Watcher) statefulSetHandler() cache.ResourceEventHandler {
+	return workloadHandler(w, "StatefulSet", w.statefulSet)
+}
+
+// workloadHandler hands a Deployment's or StatefulSet's informer events to
+// the sink.
+func workloadHandler[T interface {
+	*appsv1.Deployment | *appsv1.StatefulSet
+	GetNamespace() string
+	GetName() string
+}](w *Watcher, kind string, convert func(T) (incident.Workload, bool)) cache.ResourceEventHandler {
 	changed := func(obj any) {
-		if s, ok := obj.(*appsv1.StatefulSet); ok {
-			w.opts.Sink.WorkloadChanged(w.statefulSet(s))
+		if o, ok := obj.(T); ok {
+			w.opts.Sink.WorkloadChanged(convert(o))
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{
@@ -152,8 +146,8 @@ func (w *Watcher) statefulSetHandler() cache.ResourceEventHandler {
 		UpdateFunc: func(_, obj any) { changed(obj) },
 		DeleteFunc: func(obj any) {
 			obj, _ = tombstone(obj)
-			if s, ok := obj.(*appsv1.StatefulSet); ok {
-				ref := chaos.Ref{Kind: "StatefulSet", Namespace: s.Namespace, Name: s.Name}
+			if o, ok := obj.(T); ok {
+				ref := chaos.Ref{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
 				w.workloads.del(ref)
 				w.opts.Sink.WorkloadGone(ref)
 			}
