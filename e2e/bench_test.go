@@ -62,18 +62,6 @@ func scaleCluster(b *testing.B) kubernetes.Interface {
 			return err == nil && len(pods.Items) >= scaleDeployments*scalePerDeploy, err
 		})
 		b.Logf("%d pods running after %s", scaleDeployments*scalePerDeploy, time.Since(t0).Round(time.Second))
-		// Measure a settled cluster, not kwok still turning pods Ready: that
-		// churn saturates both cores and the latency would be the control
-		// plane's, not the watcher's.
-		waitFor(b, 20*time.Minute, "10,000 ready pods", func() (bool, error) {
-			ds, err := c.AppsV1().Deployments(scaleNamespace).List(ctx, metav1.ListOptions{})
-			ready := 0
-			for _, d := range ds.Items {
-				ready += int(d.Status.ReadyReplicas)
-			}
-			return err == nil && ready >= scaleDeployments*scalePerDeploy, err
-		})
-		b.Logf("%d pods ready after %s", scaleDeployments*scalePerDeploy, time.Since(t0).Round(time.Second))
 	})
 	return c
 }
