@@ -288,15 +288,17 @@ func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 		return
 	}
 	switch {
-	case w.statusBehind && w.readyPods >= wl.Desired:
-		// The pods showed a recovery the controller has not counted yet:
-		// this status is a late report of the fault that just ended.
-		return
 	case relisted:
 		// Whether a restored workload found below its desired replicas is
 		// degraded, or its status lags what its pods show, is decided in
 		// Reconcile, once every pod has been listed too.
 		w.recheck = true
+		return
+	case w.readyPods >= wl.Desired:
+		// The pods in view are all ready: the controller's status lags them
+		// (a late report of a fault that already ended). Pods are the ground
+		// truth; a workload whose pods the selector hides has none in view
+		// and is judged by its status alone.
 		return
 	case first && !settled:
 		return
@@ -392,6 +394,13 @@ func (t *Tracker) NodeChanged(n Node) {
 	}
 	e.subject = n.Subject
 	since := n.Since.Plausible(e.seen)
+	at := since.Best()
+	if !e.seen.IsZero() && !since.Observed.IsZero() {
+		// A transition seen live is timed by the watch: the Ready
+		// condition is stamped by the kubelet's clock (kwok: the node's
+		// creation), which can be wrong and still look plausible.
+		at = since.Observed
+	}
 	switch {
 	case e.ready && !n.Ready:
 		ev := chaos.Event{
@@ -399,9 +408,9 @@ func (t *Tracker) NodeChanged(n Node) {
 			Node: n.Name, At: since, Reason: n.Reason, Missed: t.before(since),
 		}
 		t.emit(ev)
-		e.incident = t.openIncident(chaos.NodeNotReady, n.Subject, ev.Object, since.Best(), ev.Missed)
+		e.incident = t.openIncident(chaos.NodeNotReady, n.Subject, ev.Object, at, ev.Missed)
 	case !e.ready && n.Ready && e.incident != nil:
-		t.end(e.incident, since.Best(), true)
+		t.end(e.incident, at, true)
 		e.incident = nil
 	}
 	e.ready = n.Ready
