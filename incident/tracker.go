@@ -80,11 +80,8 @@ type workloadEntry struct {
 	// gone is set once the workload was deleted, or found missing by a
 	// full list: its pods going away then are the deletion's cascade, not
 	// a fault, and nothing would ever report it recovered.
-	gone bool
-	// statusBehind is set when the pods in view showed a recovery before the
-	// controller's status did; the status is stale until it shows it too.
-	statusBehind bool
-	incident     *chaos.Incident
+	gone     bool
+	incident *chaos.Incident
 }
 
 type nodeEntry struct {
@@ -278,7 +275,6 @@ func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 		t.recover(w, t.lastReady(w))
 	}
 	if wl.Ready >= wl.Desired {
-		w.statusBehind = false
 		if w.incident != nil {
 			// The controller says it is whole although not every pod is in
 			// view (the pod selector may exclude some): trust it.
@@ -353,9 +349,6 @@ func (t *Tracker) lastReady(w *workloadEntry) time.Time {
 func (t *Tracker) checkRecovered(w *workloadEntry, at time.Time) {
 	if w.incident != nil && w.known && w.readyPods >= w.desired {
 		t.recover(w, at)
-		// The controller counts the replacement only after the watcher
-		// saw it, and may not even have reported the loss yet.
-		w.statusBehind = true
 	}
 }
 
