@@ -186,6 +186,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 	}
 	tick := time.NewTicker(time.Duration(cfg.Watch.CheckpointInterval))
 	defer tick.Stop()
+	// Only a tracker that has seen the whole cluster may replace the saved
+	// inventory: one stopped during its first list knows only part of it.
+	synced := false
 loop:
 	for {
 		select {
@@ -193,13 +196,15 @@ loop:
 			break loop
 		case <-tick.C:
 			if w.Synced() {
+				synced = true
 				checkpoint()
 			}
 		}
 	}
+	synced = synced || w.Synced()
 	stop()
 	wg.Wait()
-	if w.Synced() || watchErr == nil {
+	if synced {
 		checkpoint()
 	}
 	return watchErr
