@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,27 @@ const (
 	DefaultExperimentalValue  = "experimental"
 	DefaultResync             = model.Duration(0)
 	DefaultCheckpointInterval = model.Duration(10 * time.Second)
+	DefaultMaxBodyBytes       = 1 << 20
+	DefaultSeverityLabel      = "severity"
+	DefaultDetectionWindow    = model.Duration(10 * time.Minute)
+	DefaultPullInterval       = model.Duration(30 * time.Second)
+)
+
+// Values of Detection.From.
+const (
+	DetectFromStartsAt = "starts_at"
+	DetectFromReceived = "received"
+)
+
+// Default alert label names, tried in order, that carry an incident's
+// service, namespace, group and node. They are Prometheus label names: the
+// Kubernetes label app.kubernetes.io/name becomes app_kubernetes_io_name
+// once kube-state-metrics or a relabelling has exported it.
+var (
+	DefaultServiceLabels   = []string{"service", "app_kubernetes_io_name", "app"}
+	DefaultNamespaceLabels = []string{"namespace", "kubernetes_namespace", "exported_namespace"}
+	DefaultGroupLabels     = []string{"group", "steadywatch_io_group", "steadywatch_group"}
+	DefaultNodeLabels      = []string{"node", "kubernetes_node"}
 )
 
 // Config is the whole configuration file.
@@ -64,7 +86,69 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// DataDir is where checkpoints are written. It must not be empty.
 	DataDir string `yaml:"data_dir"`
-	Watch   Watch  `yaml:"watch"`
+	// Store is where incidents, events and alerts are kept: empty for the
+	// SQLite file steadywatch.db in DataDir, a SQLite file path
+	// ("sqlite:///var/lib/steadywatch/sw.db"), or a PostgreSQL URL
+	// ("postgres://user:pass@host:5432/db").
+	Store string `yaml:"store"`
+	// Web secures the HTTP server: TLS and authentication.
+	Web    Web    `yaml:"web"`
+	Watch  Watch  `yaml:"watch"`
+	Alerts Alerts `yaml:"alerts"`
+}
+
+// Web configures TLS and authentication of the HTTP server, for the
+// Alertmanager webhook, the API and /metrics alike (/healthz and /readyz
+// stay open for probes).
+type Web struct {
+	// ConfigFile is an exporter-toolkit web configuration file
+	// (tls_server_config, basic_auth_users, http_server_config, rate_limit).
+	ConfigFile string `yaml:"config_file"`
+	// BearerTokenFile lists the bearer tokens accepted (bearer_tokens, or
+	// bearer_token_file naming a file holding one).
+	BearerTokenFile string `yaml:"bearer_token_file"`
+}
+
+// Alerts configures the Alertmanager receiver and how alerts are joined to
+// incidents to measure the time to detect.
+type Alerts struct {
+	// MaxBodyBytes bounds a webhook notification's size (> 0); larger ones
+	// are refused with 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ServiceLabels, NamespaceLabels, GroupLabels and NodeLabels are the
+	// alert label names tried, in order, for an alert's service, namespace,
+	// group and node.
+	ServiceLabels   []string `yaml:"service_labels"`
+	NamespaceLabels []string `yaml:"namespace_labels"`
+	GroupLabels     []string `yaml:"group_labels"`
+	NodeLabels      []string `yaml:"node_labels"`
+	// SeverityLabel is the alert label counted as severity.
+	SeverityLabel string    `yaml:"severity_label"`
+	Detection     Detection `yaml:"detection"`
+	Pull          Pull      `yaml:"pull"`
+}
+
+// Detection configures the join of alerts to incidents.
+type Detection struct {
+	// Window is how long after a fault starts an alert may start and still
+	// count as its detection (> 0). An incident with no alert by then is
+	// undetected.
+	Window model.Duration `yaml:"window"`
+	// From is the alert time MTTD is measured to: DetectFromStartsAt (the
+	// alert's startsAt, when Prometheus found the condition true) or
+	// DetectFromReceived (when steadywatch received it, after Alertmanager's
+	// group_wait).
+	From string `yaml:"from"`
+}
+
+// Pull configures the optional polling of Alertmanager's v2 API, which also
+// sees silenced and inhibited alerts that never reach a webhook.
+type Pull struct {
+	// AlertmanagerURL is Alertmanager's base URL, e.g. http://alertmanager:9093.
+	// Empty disables pulling.
+	AlertmanagerURL string `yaml:"alertmanager_url"`
+	// Interval between pulls (> 0).
+	Interval model.Duration `yaml:"interval"`
 }
 
 // Kubernetes configures the connection to the Kubernetes API server.
@@ -130,6 +214,19 @@ func Default() Config {
 			Resync:             DefaultResync,
 			CheckpointInterval: DefaultCheckpointInterval,
 		},
+		Alerts: Alerts{
+			MaxBodyBytes:    DefaultMaxBodyBytes,
+			ServiceLabels:   slices.Clone(DefaultServiceLabels),
+			NamespaceLabels: slices.Clone(DefaultNamespaceLabels),
+			GroupLabels:     slices.Clone(DefaultGroupLabels),
+			NodeLabels:      slices.Clone(DefaultNodeLabels),
+			SeverityLabel:   DefaultSeverityLabel,
+			Detection: Detection{
+				Window: DefaultDetectionWindow,
+				From:   DetectFromStartsAt,
+			},
+			Pull: Pull{Interval: DefaultPullInterval},
+		},
 	}
 }
 
@@ -162,7 +259,91 @@ func (c *Config) validate() *Error {
 	if c.DataDir == "" {
 		return fieldErrorf("data_dir", "must not be empty")
 	}
-	return c.Watch.validate()
+	if err := validateStore(c.Store); err != nil {
+		return err
+	}
+	if err := c.Watch.validate(); err != nil {
+		return err
+	}
+	return c.Alerts.validate()
+}
+
+// validateStore checks the shape of a store DSN; the store itself says
+// more when it is opened.
+func validateStore(dsn string) *Error {
+	if dsn == "" || !strings.Contains(dsn, "://") {
+		return nil
+	}
+	scheme, _, _ := strings.Cut(dsn, "://")
+	switch scheme {
+	case "sqlite", "postgres", "postgresql":
+		return nil
+	}
+	return fieldErrorf("store", "unsupported scheme %q: want sqlite:// or postgres://", scheme)
+}
+
+func (a *Alerts) validate() *Error {
+	if a.MaxBodyBytes <= 0 {
+		return fieldErrorf("alerts.max_body_bytes", "must be greater than 0, got %d", a.MaxBodyBytes)
+	}
+	for _, l := range []struct {
+		path  string
+		names []string
+	}{
+		{"alerts.service_labels", a.ServiceLabels},
+		{"alerts.namespace_labels", a.NamespaceLabels},
+		{"alerts.group_labels", a.GroupLabels},
+		{"alerts.node_labels", a.NodeLabels},
+	} {
+		seen := make(map[string]int, len(l.names))
+		for i, n := range l.names {
+			path := fmt.Sprintf("%s[%d]", l.path, i)
+			if err := validateLabelName(path, n); err != nil {
+				return err
+			}
+			if j, ok := seen[n]; ok {
+				return fieldErrorf(path, "duplicate label %q (also %s[%d])", n, l.path, j)
+			}
+			seen[n] = i
+		}
+	}
+	if err := validateLabelName("alerts.severity_label", a.SeverityLabel); err != nil {
+		return err
+	}
+	if a.Detection.Window <= 0 {
+		return fieldErrorf("alerts.detection.window", "must be greater than 0, got %s", a.Detection.Window)
+	}
+	switch a.Detection.From {
+	case DetectFromStartsAt, DetectFromReceived:
+	default:
+		return fieldErrorf("alerts.detection.from", "%q is not one of %s, %s", a.Detection.From, DetectFromStartsAt, DetectFromReceived)
+	}
+	if u := a.Pull.AlertmanagerURL; u != "" {
+		parsed, err := url.Parse(u)
+		switch {
+		case err != nil:
+			return &Error{Path: "alerts.pull.alertmanager_url", Err: err}
+		case parsed.Scheme != "http" && parsed.Scheme != "https":
+			return fieldErrorf("alerts.pull.alertmanager_url", "%q: want an http:// or https:// URL", u)
+		case parsed.Host == "":
+			return fieldErrorf("alerts.pull.alertmanager_url", "%q has no host", u)
+		}
+	}
+	if a.Pull.Interval <= 0 {
+		return fieldErrorf("alerts.pull.interval", "must be greater than 0, got %s", a.Pull.Interval)
+	}
+	return nil
+}
+
+// validateLabelName checks a Prometheus label name.
+func validateLabelName(path, n string) *Error {
+	if n == "" {
+		return fieldErrorf(path, "must not be empty")
+	}
+	if !model.LegacyValidation.IsValidLabelName(n) {
+		return fieldErrorf(path, "%q is not a valid Prometheus label name: want [a-zA-Z_][a-zA-Z0-9_]*", n)
+	}
+	return nil
 }
 
 func validateListen(addr string) *Error {

@@ -40,6 +40,18 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			Resync:             model.Duration(5 * time.Minute),
 			CheckpointInterval: model.Duration(24 * time.Hour),
 		},
+		Store: "postgres://steadywatch@db.example.com:5432/steadywatch",
+		Web:   Web{ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml"},
+		Alerts: Alerts{
+			MaxBodyBytes:    2 << 20,
+			ServiceLabels:   []string{"svc"},
+			NamespaceLabels: []string{"ns", "kube_namespace"},
+			GroupLabels:     []string{"chaos_group"},
+			NodeLabels:      []string{"hostname"},
+			SeverityLabel:   "priority",
+			Detection:       Detection{Window: model.Duration(15 * time.Minute), From: DetectFromReceived},
+			Pull:            Pull{AlertmanagerURL: "https://alertmanager.example.com:9093", Interval: model.Duration(time.Minute)},
+		},
 	}
 	require.Equal(t, want, got)
 }
@@ -246,6 +258,51 @@ var invalidFiles = []struct {
 		"invalid-merge-itself.yml",
 		`testdata/invalid-merge-itself.yml:3: watch: anchor "watch" value contains itself`,
 	},
+	{
+		"a zero webhook body limit is rejected",
+		"invalid-zero-max-body.yml",
+		"testdata/invalid-zero-max-body.yml:2: alerts.max_body_bytes: must be greater than 0, got 0",
+	},
+	{
+		"a Kubernetes label key is not an alert label name",
+		"invalid-alert-label-name.yml",
+		`testdata/invalid-alert-label-name.yml:4: alerts.service_labels[1]: "app.kubernetes.io/name" is not a valid Prometheus label name: want [a-zA-Z_][a-zA-Z0-9_]*`,
+	},
+	{
+		"an alert label listed twice names both places",
+		"invalid-duplicate-alert-label.yml",
+		`testdata/invalid-duplicate-alert-label.yml:2: alerts.node_labels[1]: duplicate label "node" (also alerts.node_labels[0])`,
+	},
+	{
+		"an empty severity label is rejected",
+		"invalid-empty-severity-label.yml",
+		"testdata/invalid-empty-severity-label.yml:2: alerts.severity_label: must not be empty",
+	},
+	{
+		"a zero detection window is rejected",
+		"invalid-zero-detection-window.yml",
+		"testdata/invalid-zero-detection-window.yml:3: alerts.detection.window: must be greater than 0, got 0s",
+	},
+	{
+		"an unknown detection time is rejected with the choices",
+		"invalid-detection-from.yml",
+		`testdata/invalid-detection-from.yml:3: alerts.detection.from: "ends_at" is not one of starts_at, received`,
+	},
+	{
+		"an Alertmanager address without a scheme is rejected",
+		"invalid-pull-url.yml",
+		`testdata/invalid-pull-url.yml:3: alerts.pull.alertmanager_url: "alertmanager:9093": want an http:// or https:// URL`,
+	},
+	{
+		"a zero pull interval is rejected",
+		"invalid-pull-interval.yml",
+		"testdata/invalid-pull-interval.yml:4: alerts.pull.interval: must be greater than 0, got 0s",
+	},
+	{
+		"an unsupported store is rejected with the supported schemes",
+		"invalid-store-scheme.yml",
+		`testdata/invalid-store-scheme.yml:1: store: unsupported scheme "mysql": want sqlite:// or postgres://`,
+	},
 }
 
 func TestParseRejectsEachInvalidFileWithItsExactMessage(t *testing.T) {
@@ -445,6 +502,7 @@ func TestTheExampleFileParsesToTheDefaultsPlusItsExamples(t *testing.T) {
 	want := Default()
 	want.Watch.Namespaces = []string{"shop", "payments"}
 	want.Watch.Services = []string{"cart", "checkout"}
+	want.Alerts.Pull.AlertmanagerURL = "http://127.0.0.1:9093"
 	require.Equal(t, want, got)
 }
 
