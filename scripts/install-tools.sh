@@ -56,6 +56,53 @@ apt_install() {
 	as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+readonly POLICY_RC_D=/usr/sbin/policy-rc.d
+policy_rc_d_ours=0
+
+# remove_policy_rc_d removes the policy-rc.d that without_service_starts put
+# in place, and only that one.
+remove_policy_rc_d() {
+	if [[ ${policy_rc_d_ours} -eq 1 ]]; then
+		as_root rm -f "${POLICY_RC_D}"
+		policy_rc_d_ours=0
+	fi
+}
+
+# without_service_starts CMD... runs CMD with invoke-rc.d told (through a
+# policy-rc.d that exits 101, "action forbidden") not to start or restart
+# services, so that package maintainer scripts do not start daemons: there is
+# no init system to run them in a container, and tests start their own. An
+# existing policy-rc.d (Docker images ship one) is left as it is.
+without_service_starts() {
+	if [[ ! -e ${POLICY_RC_D} ]]; then
+		log "temporary ${POLICY_RC_D}: no service starts during the install"
+		printf '#!/bin/sh\n# install-tools.sh: no service starts during the install\nexit 101\n' |
+			as_root tee "${POLICY_RC_D}" >/dev/null
+		as_root chmod 0755 "${POLICY_RC_D}"
+		policy_rc_d_ours=1
+		trap remove_policy_rc_d EXIT
+	fi
+	local rc=0
+	"$@" || rc=$?
+	remove_policy_rc_d
+	return "${rc}"
+}
+
+# stop_package_daemons SERVICE... stops those of the packages' own daemons
+# that run anyway (a policy-rc.d that allows starts, or an earlier install),
+# through their init scripts, which stop only the daemon they started (by its
+# pid file), never a test's server.
+stop_package_daemons() {
+	local svc
+	for svc in "$@"; do
+		[[ -x /etc/init.d/${svc} ]] || continue
+		if as_root "/etc/init.d/${svc}" status >/dev/null 2>&1; then
+			log "stopping the ${svc} daemon the package started"
+			as_root "/etc/init.d/${svc}" stop >/dev/null || die "could not stop the ${svc} daemon (/etc/init.d/${svc} stop)"
+		fi
+	done
+}
+
 # check_go fails with a clear message unless go >= GO_MIN_MAJOR.GO_MIN_MINOR
 # is on PATH.
 check_go() {
@@ -90,8 +137,12 @@ main() {
 	# cluster the package may create and start on 5432 is not needed.
 	apt_install postgresql
 
-	# TODO: services the e2e suite will run locally, once it needs them:
-	# apt_install prometheus prometheus-alertmanager
+	# Prometheus and Alertmanager (/usr/bin/prometheus, promtool,
+	# prometheus-alertmanager, amtool) for promtest, which runs its own
+	# servers on free ports: the packages' daemons are kept from starting and
+	# stopped if they run anyway, so nothing holds 9090/9093/9094.
+	without_service_starts apt_install prometheus prometheus-alertmanager
+	stop_package_daemons prometheus prometheus-alertmanager
 
 	log "done"
 }
