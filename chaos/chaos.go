@@ -4,6 +4,7 @@
 package chaos
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -164,10 +165,52 @@ type Incident struct {
 	Baseline int32
 	// Missed is set when the fault start was inferred rather than seen.
 	Missed bool
+	// Detection is how the fault was detected; zero while undecided. The
+	// detector sets it once and for all (see incident.DetectionStore), never
+	// the tracker, which owns every other field.
+	Detection Detection
+}
+
+// Detection is the alert that detected an incident's fault, or the verdict
+// that none did in time.
+type Detection struct {
+	// At is when the fault was detected: the alert's start or its receipt,
+	// as the detector is configured. Zero if undetected.
+	At time.Time
+	// Alert is the detecting alert's alertname, Fingerprint its fingerprint.
+	Alert       string
+	Fingerprint string
+	// Undetected is set when the detection window passed with no alert.
+	Undetected bool
+}
+
+// Decided reports whether the detection is settled: detected or undetected.
+func (d Detection) Decided() bool { return d.Undetected || !d.At.IsZero() }
+
+// Validate reports what makes d unfit to record as an incident's detection.
+func (d Detection) Validate() error {
+	switch {
+	case d.Undetected && (!d.At.IsZero() || d.Alert != "" || d.Fingerprint != ""):
+		return errors.New("detection: undetected, yet names a time or an alert")
+	case !d.Undetected && d.At.IsZero():
+		return errors.New("detection.at: not set")
+	case !d.Undetected && d.Fingerprint == "":
+		return errors.New("detection.fingerprint: not set")
+	}
+	return nil
 }
 
 // Open reports whether the incident has not recovered yet.
 func (i *Incident) Open() bool { return i.End.IsZero() }
+
+// TimeToDetect is Detection.At − Start; ok is false while undecided or if
+// the fault went undetected.
+func (i *Incident) TimeToDetect() (d time.Duration, ok bool) {
+	if i.Detection.Undetected || i.Detection.At.IsZero() {
+		return 0, false
+	}
+	return i.Detection.At.Sub(i.Start), true
+}
 
 // TimeToRecover is End − Start, or 0 while open.
 func (i *Incident) TimeToRecover() time.Duration {

@@ -112,3 +112,52 @@ func TestPlausibleDropsClusterTimesThatContradictTheWatch(t *testing.T) {
 		})
 	}
 }
+
+func TestTimeToDetectOnlyOnceDetected(t *testing.T) {
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		d       Detection
+		want    time.Duration
+		ok      bool
+		decided bool
+	}{
+		{"an undecided incident has no time to detect", Detection{}, 0, false, false},
+		{"an undetected incident has none either", Detection{Undetected: true}, 0, false, true},
+		{"a detected incident's is the detection time less the start", Detection{At: start.Add(90 * time.Second), Alert: "HighErrorRate", Fingerprint: "f1"}, 90 * time.Second, true, true},
+		{"a detection at the very start takes no time", Detection{At: start, Fingerprint: "f1"}, 0, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inc := Incident{Start: start, Detection: tc.d}
+			got, ok := inc.TimeToDetect()
+			require.Equal(t, tc.ok, ok)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.decided, tc.d.Decided())
+		})
+	}
+}
+
+func TestDetectionValidateNamesTheField(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		d    Detection
+		want string
+	}{
+		{"a detection with its alert is valid", Detection{At: at, Alert: "HighErrorRate", Fingerprint: "f1"}, ""},
+		{"an undetected verdict alone is valid", Detection{Undetected: true}, ""},
+		{"a detection needs a time", Detection{Alert: "HighErrorRate", Fingerprint: "f1"}, "detection.at: not set"},
+		{"a detection needs the alert's fingerprint", Detection{At: at, Alert: "HighErrorRate"}, "detection.fingerprint: not set"},
+		{"undetected cannot name an alert", Detection{Undetected: true, Fingerprint: "f1"}, "detection: undetected, yet names a time or an alert"},
+		{"undetected cannot have a time", Detection{Undetected: true, At: at}, "detection: undetected, yet names a time or an alert"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.d.Validate()
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -13,7 +14,10 @@ import (
 // Store keeps incidents. The tracker writes every change through it; the
 // durable implementations (SQLite, PostgreSQL) come with the store issue.
 type Store interface {
-	// Save inserts or replaces the incident with the same ID.
+	// Save inserts or replaces the incident with the same ID, all but its
+	// Detection: that is SetDetection's alone, so that a tracker saving
+	// its own copy cannot undo a detection recorded meanwhile. A new
+	// incident starts undecided whatever inc.Detection holds.
 	Save(ctx context.Context, inc chaos.Incident) error
 	// List returns the incidents matching f, oldest start first.
 	List(ctx context.Context, f Filter) ([]chaos.Incident, error)
@@ -24,12 +28,31 @@ type Store interface {
 	Events(ctx context.Context, f Filter) ([]chaos.Event, error)
 }
 
+// DetectionStore is a Store that also records how incidents were detected
+// (store.Store and MemoryStore are). It is apart from Store, which the
+// tracker needs and test doubles implement, because only the detector
+// records detections.
+type DetectionStore interface {
+	// List returns the incidents matching f, oldest start first.
+	List(ctx context.Context, f Filter) ([]chaos.Incident, error)
+	// SetDetection records d as the detection of incident id if it has
+	// none yet, and reports whether it did. A detection, once recorded, is
+	// final: of two callers racing to decide one incident, only one gets
+	// updated, so each may count what it recorded. An unknown id updates
+	// nothing; an invalid d is an error.
+	SetDetection(ctx context.Context, id string, d chaos.Detection) (updated bool, err error)
+}
+
 // Filter selects incidents; zero fields match everything.
 type Filter struct {
 	Service  string
 	OpenOnly bool
 	// Since and Until bound the incident's start.
 	Since, Until time.Time
+	// Kinds, if set, are the kinds to list.
+	Kinds []chaos.Kind
+	// Undecided lists only incidents whose detection is not recorded yet.
+	Undecided bool
 }
 
 func (f Filter) match(inc *chaos.Incident) bool {
@@ -37,6 +60,10 @@ func (f Filter) match(inc *chaos.Incident) bool {
 	case f.Service != "" && inc.Subject.Service != f.Service:
 		return false
 	case f.OpenOnly && !inc.Open():
+		return false
+	case len(f.Kinds) > 0 && !slices.Contains(f.Kinds, inc.Kind):
+		return false
+	case f.Undecided && inc.Detection.Decided():
 		return false
 	case !f.Since.IsZero() && inc.Start.Before(f.Since):
 		return false
@@ -62,12 +89,31 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{incidents: map[string]chaos.Incident{}}
 }
 
+var _ DetectionStore = (*MemoryStore)(nil)
+
 // Save implements Store.
 func (s *MemoryStore) Save(_ context.Context, inc chaos.Incident) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	inc.Detection = s.incidents[inc.ID].Detection
 	s.incidents[inc.ID] = inc
 	return nil
+}
+
+// SetDetection implements DetectionStore.
+func (s *MemoryStore) SetDetection(_ context.Context, id string, d chaos.Detection) (bool, error) {
+	if err := d.Validate(); err != nil {
+		return false, fmt.Errorf("incident %s: %w", id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inc, ok := s.incidents[id]
+	if !ok || inc.Detection.Decided() {
+		return false, nil
+	}
+	inc.Detection = d
+	s.incidents[id] = inc
+	return true, nil
 }
 
 // List implements Store.
