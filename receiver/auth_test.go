@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -298,4 +299,38 @@ func TestServeWithoutAWebConfigServesPlainHTTPWithoutAuthentication(t *testing.T
 
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.ErrorIs(t, <-done, http.ErrServerClosed)
+}
+
+func TestServeLetsOpenPathsThroughWithoutAuthentication(t *testing.T) {
+	dir := t.TempDir()
+	webConfig := writeFile(t, filepath.Join(dir, "web.yml"), "basic_auth_users:\n  alertmanager: "+bcryptHash(t, password)+"\n")
+	wc, err := receiver.LoadWebConfig(webConfig, "")
+	require.NoError(t, err)
+	wc.OpenPaths = []string{"/healthz"}
+	mux := http.NewServeMux()
+	for _, p := range []string{"/healthz", "/metrics"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- wc.Serve(srv, l, nil) }()
+	t.Cleanup(func() {
+		require.NoError(t, srv.Close())
+		require.ErrorIs(t, <-done, http.ErrServerClosed)
+	})
+	for path, want := range map[string]int{
+		"/healthz":         http.StatusOK,
+		"/metrics":         http.StatusUnauthorized,
+		"/healthz/../x":    http.StatusUnauthorized,
+		"/healthz?probe=1": http.StatusOK,
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+l.Addr().String()+path, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, want, resp.StatusCode, path)
+	}
 }

@@ -47,6 +47,10 @@ import (
 type WebConfig struct {
 	web.Config
 	BearerTokens []string
+	// OpenPaths are request paths Serve lets through without
+	// authentication: health probes, and handlers that authenticate by
+	// themselves (a Receiver with Options.Auth, which counts its 401s).
+	OpenPaths []string
 }
 
 // LoadWebConfig reads an exporter-toolkit web configuration file and, if
@@ -142,7 +146,19 @@ func (c *WebConfig) Serve(srv *http.Server, l net.Listener, log *slog.Logger) er
 	if h == nil {
 		h = http.DefaultServeMux
 	}
-	h = auth.Wrap(h)
+	if open := c.OpenPaths; len(open) > 0 && auth.Enabled() {
+		authed := auth.Wrap(h)
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if slices.Contains(open, r.URL.Path) {
+				inner.ServeHTTP(w, r)
+				return
+			}
+			authed.ServeHTTP(w, r)
+		})
+	} else {
+		h = auth.Wrap(h)
+	}
 	if c.RateLimiterConfig.Interval != 0 {
 		h = rateLimit(rate.NewLimiter(rate.Every(c.RateLimiterConfig.Interval), c.RateLimiterConfig.Burst), h)
 	}
