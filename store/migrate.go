@@ -76,10 +76,19 @@ func loadMigrations(dialect string) ([]migration, error) {
 // so a failure leaves the schema as it was. The dialect's migrateLock, if
 // set, runs first in the transaction to serialise replicas migrating the
 // same database.
-func migrate(ctx context.Context, db *sql.DB, d *dialect, logger *slog.Logger) (err error) {
+func migrate(ctx context.Context, db *sql.DB, d *dialect, logger *slog.Logger) error {
+	return migrateTo(ctx, db, d, logger, 0)
+}
+
+// migrateTo is migrate up to version, or to the newest if version is 0: an
+// older steadywatch, for the tests of upgrades.
+func migrateTo(ctx context.Context, db *sql.DB, d *dialect, logger *slog.Logger, version int) (err error) {
 	ms, err := loadMigrations(d.name)
 	if err != nil {
 		return err
+	}
+	if version > 0 {
+		ms = ms[:version]
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {

@@ -177,6 +177,16 @@ func (w *where) add(cond string, arg any) {
 	w.conds = append(w.conds, fmt.Sprintf(cond, "$"+strconv.Itoa(len(w.args))))
 }
 
+// in adds column IN (values…), values being at least one.
+func (w *where) in(column string, values []any) {
+	ps := make([]string, len(values))
+	for i, v := range values {
+		w.args = append(w.args, v)
+		ps[i] = "$" + strconv.Itoa(len(w.args))
+	}
+	w.conds = append(w.conds, column+" IN ("+strings.Join(ps, ", ")+")")
+}
+
 // query returns the statement selectFrom WHERE conditions orderBy. Every
 // piece is a constant of this package; values travel as parameters.
 func (w *where) query(selectFrom, orderBy string) string {
@@ -250,6 +260,10 @@ func (s *sqlStore) Save(ctx context.Context, inc chaos.Incident) error {
 	return nil
 }
 
+// undecided is the condition of an incident whose detection is not
+// recorded yet; incidents_undecided_start indexes it.
+const undecided = "detected_at_ns IS NULL AND NOT undetected"
+
 // List implements incident.Store.
 func (s *sqlStore) List(ctx context.Context, f incident.Filter) ([]chaos.Incident, error) {
 	var w where
@@ -259,11 +273,22 @@ func (s *sqlStore) List(ctx context.Context, f incident.Filter) ([]chaos.Inciden
 	if f.OpenOnly {
 		w.conds = append(w.conds, "end_ns IS NULL")
 	}
+	if len(f.Kinds) > 0 {
+		kinds := make([]any, len(f.Kinds))
+		for i, k := range f.Kinds {
+			kinds[i] = string(k)
+		}
+		w.in("kind", kinds)
+	}
+	if f.Undecided {
+		w.conds = append(w.conds, undecided)
+	}
 	if err := w.timeRange("start_ns", f.Since, f.Until); err != nil {
 		return nil, fmt.Errorf("store: listing incidents: %w", err)
 	}
 	rows, err := s.reader.QueryContext(ctx, w.query(`SELECT id, kind, namespace, service, subject_group,
-	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed
+	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed,
+	detected_at_ns, detected_alert, detected_fingerprint, undetected
 FROM incidents`, `ORDER BY start_ns, id`), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing incidents: %w", err)
@@ -272,24 +297,54 @@ FROM incidents`, `ORDER BY start_ns, id`), w.args...)
 	var out []chaos.Incident
 	for rows.Next() {
 		var (
-			inc       chaos.Incident
-			kind, grp string
-			start     int64
-			end       sql.NullInt64
+			inc           chaos.Incident
+			kind, grp     string
+			start         int64
+			end, detected sql.NullInt64
 		)
 		if err := rows.Scan(&inc.ID, &kind, &inc.Subject.Namespace, &inc.Subject.Service, &grp,
 			&inc.Object.Kind, &inc.Object.Namespace, &inc.Object.Name, &start, &end,
-			&inc.Events, &inc.Evicted, &inc.Baseline, &inc.Missed); err != nil {
+			&inc.Events, &inc.Evicted, &inc.Baseline, &inc.Missed,
+			&detected, &inc.Detection.Alert, &inc.Detection.Fingerprint, &inc.Detection.Undetected); err != nil {
 			return nil, fmt.Errorf("store: listing incidents: %w", err)
 		}
 		inc.Kind, inc.Subject.Group = chaos.Kind(kind), chaos.Group(grp)
 		inc.Start, inc.End = timeOf(start), optTime(end)
+		inc.Detection.At = optTime(detected)
 		out = append(out, inc)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: listing incidents: %w", err)
 	}
 	return out, nil
+}
+
+// SetDetection implements incident.DetectionStore. The condition on the
+// row makes it final: PostgreSQL re-checks it on the row a concurrent
+// update committed, SQLite has one writer.
+func (s *sqlStore) SetDetection(ctx context.Context, id string, d chaos.Detection) (bool, error) {
+	if err := d.Validate(); err != nil {
+		return false, fmt.Errorf("store: recording detection of incident %s: %w", id, err)
+	}
+	at, err := optNanos("detection.at", d.At)
+	if err != nil {
+		return false, fmt.Errorf("store: recording detection of incident %s: %w", id, err)
+	}
+	var n int64
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE incidents SET detected_at_ns = $2, detected_alert = $3,
+	detected_fingerprint = $4, undetected = $5
+WHERE id = $1 AND `+undecided, id, at, d.Alert, d.Fingerprint, d.Undetected)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: recording detection of incident %s: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 const insertEvent = `INSERT INTO events (kind, namespace, service, subject_group,

@@ -17,6 +17,7 @@ import (
 // synced), so a caller may acknowledge it.
 type Store interface {
 	incident.Store
+	incident.DetectionStore
 	// SaveAlerts stores a notification's alerts in one transaction. An alert
 	// already stored (same fingerprint and startsAt) is updated (status,
 	// endsAt, annotations) rather than duplicated, so retried notifications

@@ -20,7 +20,8 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func sqliteDatabase(t *testing.T) storetest.Database {
 	path := filepath.Join(t.TempDir(), "steadywatch.db")
 	return storetest.Database{
-		DSN: "sqlite://" + path,
+		DSN:     "sqlite://" + path,
+		Migrate: func(ctx context.Context, version int) error { return store.MigrateTo(ctx, "sqlite://"+path, version) },
 		Exec: func(ctx context.Context, query string) error {
 			db, err := sql.Open("sqlite", path)
 			if err != nil {
@@ -37,7 +38,8 @@ func sqliteDatabase(t *testing.T) storetest.Database {
 func postgresDatabase(t *testing.T) storetest.Database {
 	dsn := pgtest.New(t)
 	return storetest.Database{
-		DSN: dsn,
+		DSN:     dsn,
+		Migrate: func(ctx context.Context, version int) error { return store.MigrateTo(ctx, dsn, version) },
 		Exec: func(ctx context.Context, query string) error {
 			conn, err := pgx.Connect(ctx, dsn)
 			if err != nil {

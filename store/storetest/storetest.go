@@ -26,6 +26,9 @@ type Database struct {
 	// Exec runs one SQL statement on the database behind the store's back,
 	// for what no Store method may do: make the schema look newer.
 	Exec func(ctx context.Context, query string) error
+	// Migrate brings the empty database to a schema version, as an older
+	// steadywatch would have left it.
+	Migrate func(ctx context.Context, version int) error
 }
 
 // Run runs the suite. newDatabase returns a new, empty database each call.
@@ -42,6 +45,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"the inventory is replaced as a whole and read back", testInventory},
 		{"everything written is read back after close and reopen", testReopen},
 		{"a database with a newer schema is refused and left as it was", testSchemaTooNew},
+		{"a database of schema version 1 is upgraded in place, keeping its incidents", testUpgradeFromV1},
+		{"a detection is recorded once, listed, and kept by later saves", testDetection},
+		{"of detections racing the tracker's saves exactly one is recorded", testConcurrentDetection},
 		{"a cancelled context stores nothing", testCancelled},
 		{"a cancelled batch of alerts is stored whole or not at all", testCancelledMidBatch},
 		{"input the store cannot keep is refused with the field named", testInvalid},
@@ -426,6 +432,10 @@ func testReopen(t *testing.T, db Database) {
 	al := newAlert("f1", "HighErrorRate", "api", 2)
 	inv := incident.Inventory{Cluster: "c", SavedAt: at(3)}
 	require.NoError(t, s.Save(ctx, inc))
+	inc.Detection = chaos.Detection{At: at(2), Alert: "HighErrorRate", Fingerprint: "f1"}
+	updated, err := s.SetDetection(ctx, inc.ID, inc.Detection)
+	require.NoError(t, err)
+	require.True(t, updated)
 	require.NoError(t, s.SaveEvent(ctx, ev))
 	_, err = s.SaveAlerts(ctx, []alert.Alert{al})
 	require.NoError(t, err)
@@ -583,4 +593,170 @@ func testInvalid(t *testing.T, db Database) {
 	alerts, err := s.Alerts(ctx, store.AlertFilter{})
 	require.NoError(t, err)
 	require.Empty(t, alerts, "a batch with one bad alert stores none")
+}
+
+func testUpgradeFromV1(t *testing.T, db Database) {
+	ctx := t.Context()
+	require.NotNil(t, db.Migrate, "the backend's Database has no Migrate")
+	require.NoError(t, db.Migrate(ctx, 1))
+	// Written by the steadywatch that knew schema 1 only.
+	require.NoError(t, db.Exec(ctx, fmt.Sprintf(`INSERT INTO incidents (id, kind, namespace, service, subject_group,
+	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed)
+VALUES ('old', 'pod_deleted', 'shop', 'api', 'experimental', 'Deployment', 'shop', 'api', %d, %d, 2, 0, 0, false)`,
+		at(0).UnixNano(), at(30).UnixNano())))
+
+	s := open(t, db)
+	old := newIncident("old", "api", 0)
+	old.End, old.Events = at(30), 2
+	got, err := s.List(ctx, incident.Filter{Undecided: true})
+	require.NoError(t, err)
+	require.Equal(t, []chaos.Incident{old}, got, "the incident is intact and undecided")
+
+	d := chaos.Detection{At: at(12), Alert: "HighErrorRate", Fingerprint: "f1"}
+	updated, err := s.SetDetection(ctx, "old", d)
+	require.NoError(t, err)
+	require.True(t, updated)
+	got, err = s.List(ctx, incident.Filter{})
+	require.NoError(t, err)
+	old.Detection = d
+	require.Equal(t, []chaos.Incident{old}, got)
+
+	require.NoError(t, db.Migrate(ctx, 0), "migrating again finds nothing to do")
+}
+
+func testDetection(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	deleted := newIncident("deleted", "api", 0)
+	scaled := newIncident("scaled", "api", 10)
+	scaled.Kind = chaos.HPAScaledUp
+	node := chaos.Incident{
+		ID: "node", Kind: chaos.NodeNotReady, Subject: chaos.Subject{Group: chaos.NoGroup},
+		Object: chaos.Ref{Kind: "Node", Name: "node-1"}, Start: at(20), Events: 1,
+	}
+	degraded := newIncident("degraded", "web", 30)
+	degraded.Kind = chaos.WorkloadDegraded
+	// A new incident starts undecided, whatever the caller's copy says.
+	degraded.Detection = chaos.Detection{Undetected: true}
+	for _, inc := range []chaos.Incident{deleted, scaled, node, degraded} {
+		require.NoError(t, s.Save(ctx, inc))
+	}
+	degraded.Detection = chaos.Detection{}
+
+	detected := chaos.Detection{At: at(45), Alert: "HighErrorRate", Fingerprint: "f1"}
+	updated, err := s.SetDetection(ctx, "deleted", detected)
+	require.NoError(t, err)
+	require.True(t, updated, "an undecided incident takes a detection")
+	updated, err = s.SetDetection(ctx, "node", chaos.Detection{Undetected: true})
+	require.NoError(t, err)
+	require.True(t, updated, "an undecided incident takes the undetected verdict")
+
+	for _, tt := range []struct {
+		name string
+		id   string
+		d    chaos.Detection
+	}{
+		{"a detected incident keeps its detection, even against an earlier one", "deleted", chaos.Detection{At: at(5), Alert: "Earlier", Fingerprint: "f0"}},
+		{"a detected incident cannot become undetected", "deleted", chaos.Detection{Undetected: true}},
+		{"an undetected incident cannot become detected", "node", detected},
+		{"an unknown incident is not created", "unknown", detected},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			updated, err := s.SetDetection(ctx, tt.id, tt.d)
+			require.NoError(t, err)
+			require.False(t, updated)
+		})
+	}
+
+	// The tracker saves its copies, which never carry a detection.
+	deleted.End, deleted.Events = at(60), 3
+	require.NoError(t, s.Save(ctx, deleted))
+	require.NoError(t, s.Save(ctx, node))
+	deleted.Detection = detected
+	node.Detection = chaos.Detection{Undetected: true}
+
+	failures := []chaos.Kind{chaos.PodDeleted, chaos.NodeNotReady, chaos.WorkloadDegraded}
+	for _, tt := range []struct {
+		name   string
+		filter incident.Filter
+		want   []chaos.Incident
+	}{
+		{"every incident is listed with its detection", incident.Filter{}, []chaos.Incident{deleted, scaled, node, degraded}},
+		{"undecided leaves out detected and undetected incidents", incident.Filter{Undecided: true}, []chaos.Incident{scaled, degraded}},
+		{"kinds list only those kinds", incident.Filter{Kinds: []chaos.Kind{chaos.HPAScaledUp, chaos.NodeNotReady}}, []chaos.Incident{scaled, node}},
+		{"undecided failures since a time combine", incident.Filter{Undecided: true, Kinds: failures, Since: at(1)}, []chaos.Incident{degraded}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.List(ctx, tt.filter)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+
+	for _, tt := range []struct {
+		name string
+		d    chaos.Detection
+		want string
+	}{
+		{"a detection without a time", chaos.Detection{Alert: "A", Fingerprint: "f"}, "recording detection of incident degraded: detection.at: not set"},
+		{"a detection without a fingerprint", chaos.Detection{At: at(31), Alert: "A"}, "recording detection of incident degraded: detection.fingerprint: not set"},
+		{"an undetected verdict naming an alert", chaos.Detection{Undetected: true, Fingerprint: "f"}, "recording detection of incident degraded: detection: undetected, yet names a time or an alert"},
+		{"a detection beyond the stored range", chaos.Detection{At: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), Fingerprint: "f"}, "recording detection of incident degraded: detection.at 2300-01-01T00:00:00Z is out of range"},
+	} {
+		t.Run("refused: "+tt.name, func(t *testing.T) {
+			updated, err := s.SetDetection(ctx, "degraded", tt.d)
+			require.ErrorContains(t, err, tt.want)
+			require.False(t, updated)
+		})
+	}
+	got, err := s.List(ctx, incident.Filter{Undecided: true, Kinds: failures})
+	require.NoError(t, err)
+	require.Equal(t, []chaos.Incident{degraded}, got, "a refused detection records nothing")
+}
+
+func testConcurrentDetection(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+	inc := newIncident("i", "api", 0)
+	require.NoError(t, s.Save(ctx, inc))
+
+	// The tracker keeps saving its copy while the webhook and the sweep
+	// both try to record a detection.
+	const detectors = 6
+	var wg sync.WaitGroup
+	saved := inc
+	wg.Go(func() {
+		for i := range 20 {
+			saved.Events = i + 1
+			if !assertNoError(t, s.Save(ctx, saved)) {
+				return
+			}
+		}
+	})
+	recorded := make(chan chaos.Detection, detectors)
+	for g := range detectors {
+		wg.Go(func() {
+			d := chaos.Detection{At: at(10 + g), Alert: "HighErrorRate", Fingerprint: fmt.Sprintf("f%d", g)}
+			if g%3 == 0 {
+				d = chaos.Detection{Undetected: true}
+			}
+			updated, err := s.SetDetection(ctx, "i", d)
+			if assertNoError(t, err) && updated {
+				recorded <- d
+			}
+		})
+	}
+	wg.Wait()
+	close(recorded)
+	var won []chaos.Detection
+	for d := range recorded {
+		won = append(won, d)
+	}
+	require.Len(t, won, 1, "exactly one detection is recorded")
+	got, err := s.List(ctx, incident.Filter{})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, won[0], got[0].Detection)
+	require.Equal(t, 20, got[0].Events, "the tracker's saves went through")
 }

@@ -1,0 +1,31 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// MigrateTo brings the database dsn names to schema version, as the
+// steadywatch that knew no newer one would: the start of an upgrade test.
+func MigrateTo(ctx context.Context, dsn string, version int) error {
+	kind, target, err := parseDSN(dsn, "")
+	if err != nil {
+		return err
+	}
+	db, d := (*sql.DB)(nil), &sqliteDialect
+	if kind == postgresKind {
+		cfg, err := pgx.ParseConfig(target)
+		if err != nil {
+			return err
+		}
+		db, d = stdlib.OpenDB(*cfg), &postgresDialect
+	} else if db, err = sql.Open("sqlite", target+"?"+sqliteWriter); err != nil {
+		return err
+	}
+	defer db.Close()
+	return migrateTo(ctx, db, d, slog.New(slog.DiscardHandler), version)
+}
