@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/store"
 )
 
 var (
@@ -124,8 +126,13 @@ func TestServeAgainstTheTestbedIsReadyAfterSyncAndStopsCleanlyOnSIGTERM(t *testi
 		require.Contains(t, body, want)
 	}
 	terminate(t, cmd)
-	_, err = os.Stat(filepath.Join(dataDir, "inventory.json"))
-	require.NoError(t, err, "the inventory is saved on the way out")
+	db, err := store.Open(t.Context(), "", store.Options{DataDir: dataDir})
+	require.NoError(t, err)
+	defer db.Close()
+	inv, ok, err := db.LoadInventory(t.Context())
+	require.NoError(t, err)
+	require.True(t, ok, "the inventory is saved on the way out")
+	require.NotEmpty(t, inv.Cluster)
 }
 
 func TestServeWithAnUnreachableAPIServerRetriesAndIsNotReady(t *testing.T) {

@@ -1,5 +1,6 @@
 // Package server wires the parts of `steadywatch serve` together: the
-// watcher feeding the incident tracker, the exporter and the HTTP endpoints.
+// watcher feeding the incident tracker, the durable store, the Alertmanager
+// receiver, the exporter and the HTTP endpoints.
 package server
 
 import (
@@ -9,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -23,9 +23,13 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/steadywatch/steadywatch/api"
+	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/watcher"
 )
 
@@ -46,12 +50,20 @@ type Options struct {
 
 // Server is a running steadywatch serve.
 type Server struct {
-	Addr     net.Addr
-	Tracker  *incident.Tracker
-	Store    incident.Store
+	Addr    net.Addr
+	Tracker *incident.Tracker
+	// Store is the tracker's view of the store: reads wait until the
+	// incidents and events recorded before them are written.
+	Store incident.Store
+	// DB is the durable store itself (alerts, inventory).
+	DB       store.Store
 	Watcher  *watcher.Watcher
 	Registry *prometheus.Registry
 }
+
+// historyHorizon is how far back closed incidents are read at start, for
+// MTBF to continue: a service that failed longer ago starts afresh.
+const historyHorizon = 30 * 24 * time.Hour
 
 // Run serves until ctx ends, then shuts down gracefully: the HTTP server
 // drains, the informers stop and the inventory is saved.
@@ -77,6 +89,24 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client for %s: %w", address, err)
 	}
+	webCfg, err := receiver.LoadWebConfig(cfg.Web.ConfigFile, cfg.Web.BearerTokenFile)
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	auth, err := webCfg.Auth(log.With("component", "auth"))
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+
+	db, err := store.Open(ctx, cfg.Store, store.Options{Logger: log.With("component", "store"), DataDir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -85,10 +115,30 @@ func Run(ctx context.Context, o Options) error {
 		versioncollector.NewCollector("steadywatch"),
 	)
 	metrics := exporter.NewMetrics(reg)
-	store := incident.NewMemoryStore()
+	writes := newWriteBehind(db, log.With("component", "store"), reg)
+	// The queue is written until the very end: after the informers stopped,
+	// what is left gets 10 more seconds.
+	writesCtx, stopWrites := context.WithCancel(context.WithoutCancel(ctx))
+	writesDone := make(chan struct{})
+	go func() {
+		defer close(writesDone)
+		writes.run(writesCtx, 10*time.Second)
+	}()
+	defer func() {
+		stopWrites()
+		<-writesDone
+	}()
 	tracker := incident.NewTracker(incident.Options{
-		Logger: log.With("component", "incident"), Store: store, Recorder: metrics, Now: o.Now,
+		Logger: log.With("component", "incident"), Store: writes, Recorder: metrics, Now: o.Now,
 	})
+	rcv, err := receiver.New(receiver.Options{
+		Sink: db, Logger: log.With("component", "receiver"), Registerer: reg, Now: o.Now,
+		MaxBodyBytes: cfg.Alerts.MaxBodyBytes, ServiceLabels: cfg.Alerts.ServiceLabels,
+		SeverityLabel: cfg.Alerts.SeverityLabel, Auth: auth,
+	})
+	if err != nil {
+		return err
+	}
 
 	selector, _ := labels.Parse(cfg.Watch.Selector)         // validated above
 	nodeSelector, _ := labels.Parse(cfg.Watch.NodeSelector) // validated above
@@ -126,15 +176,19 @@ func Run(ctx context.Context, o Options) error {
 		}
 		return false, "informers have not synced with the Kubernetes API at " + address
 	})
+	mux.Handle(receiver.Path, rcv)
+	mux.Handle("GET "+api.IncidentsPath, api.Incidents(writes, log.With("component", "api")))
+	// Probes stay open; the receiver authenticates by itself, counting
+	// what it refuses.
+	webCfg.OpenPaths = []string{"/healthz", "/readyz", receiver.Path}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	httpErr := make(chan error, 1)
-	go func() { httpErr <- srv.Serve(lis) }()
-	log.Info("serving", "address", lis.Addr().String())
+	go func() { httpErr <- webCfg.Serve(srv, lis, log.With("component", "http")) }()
 	if o.Started != nil {
-		o.Started(&Server{Addr: lis.Addr(), Tracker: tracker, Store: store, Watcher: w, Registry: reg})
+		o.Started(&Server{Addr: lis.Addr(), Tracker: tracker, Store: writes, DB: db, Watcher: w, Registry: reg})
 	}
 
-	runErr := run(ctx, log, cfg, client, address, tracker, w)
+	runErr := run(ctx, log, cfg, client, address, tracker, w, db)
 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -150,7 +204,7 @@ func Run(ctx context.Context, o Options) error {
 // run waits for the cluster, restores the inventory, watches, and saves the
 // inventory periodically and on the way out.
 func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubernetes.Interface,
-	address string, tracker *incident.Tracker, w *watcher.Watcher,
+	address string, tracker *incident.Tracker, w *watcher.Watcher, db store.Store,
 ) error {
 	if err := w.WaitForAPI(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -159,8 +213,7 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 		return err
 	}
 	cluster := clusterID(ctx, client, address)
-	inv := incident.FileInventory{Path: filepath.Join(cfg.DataDir, "inventory.json")}
-	saved, ok, err := inv.Load()
+	saved, ok, err := db.LoadInventory(ctx)
 	switch {
 	case err != nil:
 		log.Warn("ignoring unreadable inventory; vanished objects will not be reported", "err", err)
@@ -169,6 +222,20 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 	case ok:
 		tracker.Restore(saved)
 		log.Info("restored inventory", "saved_at", saved.SavedAt, "pods", len(saved.Pods))
+	}
+	history, err := loadHistory(ctx, db)
+	if err != nil {
+		return fmt.Errorf("reading incidents from the store: %w", err)
+	}
+	tracker.RestoreHistory(history)
+	if len(history) > 0 {
+		open := 0
+		for i := range history {
+			if history[i].Open() {
+				open++
+			}
+		}
+		log.Info("restored incidents", "open", open, "since", time.Now().Add(-historyHorizon).Format(time.RFC3339))
 	}
 
 	var wg sync.WaitGroup
@@ -180,7 +247,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 	checkpoint := func() {
 		snap := tracker.Snapshot()
 		snap.Cluster = cluster
-		if err := inv.Save(snap); err != nil {
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := db.SaveInventory(saveCtx, snap); err != nil {
 			log.Error("saving inventory", "err", err)
 		}
 	}
@@ -208,6 +277,29 @@ loop:
 		checkpoint()
 	}
 	return watchErr
+}
+
+// loadHistory returns the open incidents and those that started within
+// historyHorizon.
+func loadHistory(ctx context.Context, db store.Store) ([]chaos.Incident, error) {
+	open, err := db.List(ctx, incident.Filter{OpenOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	recent, err := db.List(ctx, incident.Filter{Since: time.Now().Add(-historyHorizon)})
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(open))
+	for i := range open {
+		seen[open[i].ID] = true
+	}
+	for i := range recent {
+		if !seen[recent[i].ID] {
+			open = append(open, recent[i])
+		}
+	}
+	return open, nil
 }
 
 // clusterID names the cluster by its kube-system namespace's UID, which
