@@ -50,6 +50,21 @@ func TestTheCommandLine(t *testing.T) {
 			cli.ExitUsage, "", "steadywatch.yml:3: watch.namespaces[1]",
 		},
 		{
+			"serve with an unsupported store names the field",
+			[]string{"serve", "--store", "mysql://root@db/sw"},
+			cli.ExitUsage, "", `store: unsupported scheme "mysql"`,
+		},
+		{
+			"serve with an Alertmanager address without a scheme names the field",
+			[]string{"serve", "--alertmanager.url", "alertmanager:9093"},
+			cli.ExitUsage, "", `alerts.pull.alertmanager_url: "alertmanager:9093": want an http:// or https:// URL`,
+		},
+		{
+			"a web config file that cannot be read is named",
+			[]string{"serve", "--web.config.file", "/nonexistent/web.yml"},
+			cli.ExitError, "", "web: open /nonexistent/web.yml: no such file or directory",
+		},
+		{
 			"a kubeconfig that cannot be loaded is named",
 			[]string{"serve", "--kubeconfig", "/nonexistent"},
 			cli.ExitError, "", "kubernetes.kubeconfig: loading /nonexistent",

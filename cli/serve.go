@@ -22,6 +22,10 @@ type serveFlags struct {
 	namespaces   stringList
 	selector     string
 	nodeSelector string
+	store        string
+	webConfig    string
+	bearerTokens string
+	alertmanager string
 	log          logFlags
 }
 
@@ -36,6 +40,10 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.Var(&f.namespaces, "namespace", "namespace to watch; repeat for several (default: all)")
 	fs.StringVar(&f.selector, "selector", "", "label selector for watched pods")
 	fs.StringVar(&f.nodeSelector, "node-selector", "", "label selector for watched nodes")
+	fs.StringVar(&f.store, "store", "", "store DSN: a SQLite file or postgres://user:pass@host/db (default: steadywatch.db in the data directory)")
+	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file: TLS and basic auth")
+	fs.StringVar(&f.bearerTokens, "web.bearer-token-file", "", "YAML file of accepted bearer tokens (bearer_tokens or bearer_token_file)")
+	fs.StringVar(&f.alertmanager, "alertmanager.url", "", "Alertmanager base URL to pull alerts from its v2 API, silenced and inhibited ones too (default: no pull)")
 	f.log.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -80,6 +88,14 @@ func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
 			cfg.Watch.Selector = f.selector
 		case "node-selector":
 			cfg.Watch.NodeSelector = f.nodeSelector
+		case "store":
+			cfg.Store = f.store
+		case "web.config.file":
+			cfg.Web.ConfigFile = f.webConfig
+		case "web.bearer-token-file":
+			cfg.Web.BearerTokenFile = f.bearerTokens
+		case "alertmanager.url":
+			cfg.Alerts.Pull.AlertmanagerURL = f.alertmanager
 		}
 	})
 	if err := cfg.Validate(); err != nil {

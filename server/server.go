@@ -81,14 +81,6 @@ func Run(ctx context.Context, o Options) error {
 	}
 	klog.SetSlogLogger(log.With("component", "client-go"))
 
-	restCfg, address, err := restConfig(o, cfg)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return fmt.Errorf("kubernetes client for %s: %w", address, err)
-	}
 	webCfg, err := receiver.LoadWebConfig(cfg.Web.ConfigFile, cfg.Web.BearerTokenFile)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
@@ -96,6 +88,14 @@ func Run(ctx context.Context, o Options) error {
 	auth, err := webCfg.Auth(log.With("component", "auth"))
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
+	}
+	restCfg, address, err := restConfig(o, cfg)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client for %s: %w", address, err)
 	}
 
 	db, err := store.Open(ctx, cfg.Store, store.Options{Logger: log.With("component", "store"), DataDir: cfg.DataDir})
