@@ -45,6 +45,21 @@ type Incident struct {
 	// Missed is set when the fault happened while steadywatch was not
 	// watching and its start was inferred.
 	Missed bool `json:"missed"`
+	// Detection is the alert that detected the fault: null while
+	// undecided (within the detection window), {"undetected": true} once
+	// the window passed without one. Only failures are detected.
+	Detection *Detection `json:"detection"`
+}
+
+// Detection is how an incident's fault was detected.
+type Detection struct {
+	// At is the alert's start or its receipt, as configured.
+	At *time.Time `json:"at,omitempty"`
+	// DetectionSeconds (MTTD sample) is At − the incident's start.
+	DetectionSeconds *float64 `json:"detection_seconds,omitempty"`
+	Alert            string   `json:"alertname,omitempty"`
+	Fingerprint      string   `json:"fingerprint,omitempty"`
+	Undetected       bool     `json:"undetected"`
 }
 
 // Object is what an incident is about.
@@ -214,6 +229,13 @@ func toIncident(inc *chaos.Incident) Incident {
 		end := inc.End.UTC()
 		secs := inc.TimeToRecover().Seconds()
 		out.End, out.RecoverySeconds = &end, &secs
+	}
+	if d := inc.Detection; d.Decided() {
+		out.Detection = &Detection{Alert: d.Alert, Fingerprint: d.Fingerprint, Undetected: d.Undetected}
+		if ttd, ok := inc.TimeToDetect(); ok {
+			at, secs := d.At.UTC(), ttd.Seconds()
+			out.Detection.At, out.Detection.DetectionSeconds = &at, &secs
+		}
 	}
 	return out
 }

@@ -18,7 +18,7 @@ import (
 
 var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
-func seed(t *testing.T) incident.Store {
+func seed(t *testing.T) *incident.MemoryStore {
 	t.Helper()
 	s := incident.NewMemoryStore()
 	for _, inc := range []chaos.Incident{
@@ -26,11 +26,13 @@ func seed(t *testing.T) incident.Store {
 			ID: "a", Kind: chaos.PodDeleted, Subject: chaos.Subject{Namespace: "shop", Service: "cart", Group: chaos.Experimental},
 			Object: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "cart-exp"},
 			Start:  t0, End: t0.Add(1500 * time.Millisecond), Events: 1,
+			Detection: chaos.Detection{At: t0.Add(750 * time.Millisecond), Alert: "CartDown", Fingerprint: "f00d"},
 		},
 		{
 			ID: "b", Kind: chaos.NodeNotReady, Subject: chaos.Subject{Service: "", Group: chaos.NoGroup},
 			Object: chaos.Ref{Kind: "Node", Name: "node-1"},
 			Start:  t0.Add(time.Minute), Events: 3, Evicted: 2,
+			Detection: chaos.Detection{Undetected: true},
 		},
 		{
 			ID: "c", Kind: chaos.PodDeleted, Subject: chaos.Subject{Namespace: "shop", Service: "cart", Group: chaos.Control},
@@ -39,6 +41,11 @@ func seed(t *testing.T) incident.Store {
 		},
 	} {
 		require.NoError(t, s.Save(t.Context(), inc))
+		if inc.Detection.Decided() { // Save leaves detections to SetDetection
+			ok, err := s.SetDetection(t.Context(), inc.ID, inc.Detection)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
 	}
 	return s
 }
@@ -103,8 +110,13 @@ func TestIncidentsShowsRecoveryAndOpenIncidents(t *testing.T) {
 		"object": map[string]any{"kind": "Deployment", "namespace": "shop", "name": "cart-exp"},
 		"start":  "2026-11-21T12:00:00Z", "end": "2026-11-21T12:00:01.5Z", "recovery_seconds": 1.5,
 		"events": 1.0, "missed": false,
+		"detection": map[string]any{
+			"at": "2026-11-21T12:00:00.75Z", "detection_seconds": 0.75, "alertname": "CartDown",
+			"fingerprint": "f00d", "undetected": false,
+		},
 	}, closed)
 	require.Nil(t, open["end"])
+	require.Equal(t, map[string]any{"undetected": true}, open["detection"])
 	require.Nil(t, open["recovery_seconds"])
 	require.EqualValues(t, 2, open["evicted"])
 }

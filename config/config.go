@@ -59,6 +59,7 @@ const (
 	DefaultMaxBodyBytes       = 1 << 20
 	DefaultSeverityLabel      = "severity"
 	DefaultDetectionWindow    = model.Duration(10 * time.Minute)
+	DefaultDetectionGrace     = model.Duration(5 * time.Minute)
 	DefaultPullInterval       = model.Duration(30 * time.Second)
 )
 
@@ -72,10 +73,13 @@ const (
 // service, namespace, group and node. They are Prometheus label names: the
 // Kubernetes label app.kubernetes.io/name becomes app_kubernetes_io_name
 // once kube-state-metrics or a relabelling has exported it.
+// exported_namespace comes first: it is the series' own namespace when the
+// scrape target's namespace took the name. No generic "group" label: an
+// alert's unrelated group="frontend" would keep it from ever matching.
 var (
 	DefaultServiceLabels   = []string{"service", "app_kubernetes_io_name", "app"}
-	DefaultNamespaceLabels = []string{"namespace", "kubernetes_namespace", "exported_namespace"}
-	DefaultGroupLabels     = []string{"group", "steadywatch_io_group", "steadywatch_group"}
+	DefaultNamespaceLabels = []string{"exported_namespace", "namespace", "kubernetes_namespace"}
+	DefaultGroupLabels     = []string{"steadywatch_io_group", "steadywatch_group"}
 	DefaultNodeLabels      = []string{"node", "kubernetes_node"}
 )
 
@@ -134,6 +138,13 @@ type Detection struct {
 	// count as its detection (> 0). An incident with no alert by then is
 	// undetected.
 	Window model.Duration `yaml:"window"`
+	// Grace is how late Alertmanager may deliver an alert after it starts
+	// (> 0): its group_wait, or group_interval for an alert joining a group
+	// that already notified. An incident is undetected once Window and
+	// Grace have passed with no alert; measured to starts_at, a detection
+	// is final once Grace has passed since the alert started, so an earlier
+	// alert delivered later still wins.
+	Grace model.Duration `yaml:"grace"`
 	// From is the alert time MTTD is measured to: DetectFromStartsAt (the
 	// alert's startsAt, when Prometheus found the condition true) or
 	// DetectFromReceived (when steadywatch received it, after Alertmanager's
@@ -223,6 +234,7 @@ func Default() Config {
 			SeverityLabel:   DefaultSeverityLabel,
 			Detection: Detection{
 				Window: DefaultDetectionWindow,
+				Grace:  DefaultDetectionGrace,
 				From:   DetectFromStartsAt,
 			},
 			Pull: Pull{Interval: DefaultPullInterval},
@@ -312,6 +324,9 @@ func (a *Alerts) validate() *Error {
 	}
 	if a.Detection.Window <= 0 {
 		return fieldErrorf("alerts.detection.window", "must be greater than 0, got %s", a.Detection.Window)
+	}
+	if a.Detection.Grace <= 0 {
+		return fieldErrorf("alerts.detection.grace", "must be greater than 0, got %s", a.Detection.Grace)
 	}
 	switch a.Detection.From {
 	case DetectFromStartsAt, DetectFromReceived:

@@ -49,7 +49,7 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			GroupLabels:     []string{"chaos_group"},
 			NodeLabels:      []string{"hostname"},
 			SeverityLabel:   "priority",
-			Detection:       Detection{Window: model.Duration(15 * time.Minute), From: DetectFromReceived},
+			Detection:       Detection{Window: model.Duration(15 * time.Minute), Grace: model.Duration(time.Minute), From: DetectFromReceived},
 			Pull:            Pull{AlertmanagerURL: "https://alertmanager.example.com:9093", Interval: model.Duration(time.Minute)},
 		},
 	}
@@ -282,6 +282,11 @@ var invalidFiles = []struct {
 		"a zero detection window is rejected",
 		"invalid-zero-detection-window.yml",
 		"testdata/invalid-zero-detection-window.yml:3: alerts.detection.window: must be greater than 0, got 0s",
+	},
+	{
+		"a zero detection grace is rejected",
+		"invalid-zero-detection-grace.yml",
+		"testdata/invalid-zero-detection-grace.yml:3: alerts.detection.grace: must be greater than 0, got 0s",
 	},
 	{
 		"an unknown detection time is rejected with the choices",

@@ -52,9 +52,9 @@ type Labels struct {
 // becomes app_kubernetes_io_name). They are config's defaults; job is left
 // out on purpose: it names the scrape job, not the service an alert is about.
 var DefaultLabels = Labels{
-	Namespace: []string{"namespace", "kubernetes_namespace", "exported_namespace"},
+	Namespace: []string{"exported_namespace", "namespace", "kubernetes_namespace"},
 	Service:   []string{"service", "app_kubernetes_io_name", "app"},
-	Group:     []string{"group", "steadywatch_io_group", "steadywatch_group"},
+	Group:     []string{"steadywatch_io_group", "steadywatch_group"},
 	Node:      []string{"node", "kubernetes_node"},
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/receiver"
@@ -131,8 +132,35 @@ func Run(ctx context.Context, o Options) error {
 	tracker := incident.NewTracker(incident.Options{
 		Logger: log.With("component", "incident"), Store: writes, Recorder: metrics, Now: o.Now,
 	})
+	detector, err := detect.New(detect.Options{
+		Store: db, Alerts: db,
+		Window: time.Duration(cfg.Alerts.Detection.Window), Grace: time.Duration(cfg.Alerts.Detection.Grace),
+		From: detect.From(cfg.Alerts.Detection.From),
+		Labels: detect.Labels{
+			Namespace: cfg.Alerts.NamespaceLabels, Service: cfg.Alerts.ServiceLabels,
+			Group: cfg.Alerts.GroupLabels, Node: cfg.Alerts.NodeLabels,
+		},
+		GroupValues: map[string]chaos.Group{
+			cfg.Watch.ControlValue: chaos.Control, cfg.Watch.ExperimentalValue: chaos.Experimental,
+		},
+		Registerer: reg, Logger: log.With("component", "detect"), Now: o.Now,
+	})
+	if err != nil {
+		return err
+	}
+	detectCtx, stopDetect := context.WithCancel(ctx)
+	detectDone := make(chan struct{})
+	go func() {
+		defer close(detectDone)
+		detector.Run(detectCtx)
+	}()
+	defer func() {
+		stopDetect()
+		<-detectDone
+	}()
+	sink := detector.Sink(db)
 	rcv, err := receiver.New(receiver.Options{
-		Sink: db, Logger: log.With("component", "receiver"), Registerer: reg, Now: o.Now,
+		Sink: sink, Logger: log.With("component", "receiver"), Registerer: reg, Now: o.Now,
 		MaxBodyBytes: cfg.Alerts.MaxBodyBytes, ServiceLabels: cfg.Alerts.ServiceLabels,
 		SeverityLabel: cfg.Alerts.SeverityLabel, Auth: auth,
 	})
