@@ -74,12 +74,12 @@ const (
 // Kubernetes label app.kubernetes.io/name becomes app_kubernetes_io_name
 // once kube-state-metrics or a relabelling has exported it.
 // exported_namespace comes first: it is the series' own namespace when the
-// scrape target's namespace took the name. No generic "group" label: an
-// alert's unrelated group="frontend" would keep it from ever matching.
+// scrape target's namespace took the name. A group label whose value names
+// no group (an unrelated group="frontend") is not compared.
 var (
 	DefaultServiceLabels   = []string{"service", "app_kubernetes_io_name", "app"}
 	DefaultNamespaceLabels = []string{"exported_namespace", "namespace", "kubernetes_namespace"}
-	DefaultGroupLabels     = []string{"steadywatch_io_group", "steadywatch_group"}
+	DefaultGroupLabels     = []string{"steadywatch_io_group", "steadywatch_group", "group"}
 	DefaultNodeLabels      = []string{"node", "kubernetes_node"}
 )
 

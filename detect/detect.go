@@ -263,7 +263,7 @@ func (d *Detector) detects(a *alert.Alert, inc *chaos.Incident) bool {
 		d.at(a).Before(inc.Start) {
 		return false
 	}
-	if g := d.value(a, d.o.Labels.Group); g != "" && d.group(g) != inc.Subject.Group {
+	if g, ok := d.group(d.value(a, d.o.Labels.Group)); ok && g != inc.Subject.Group {
 		return false
 	}
 	if inc.Kind == chaos.NodeNotReady {
@@ -285,9 +285,16 @@ func (d *Detector) value(a *alert.Alert, names []string) string {
 	return ""
 }
 
-func (d *Detector) group(v string) chaos.Group {
+// group maps an alert's group label value to a group; ok is false for a
+// value that names none (empty, or an unrelated "group" label such as
+// group="frontend"), which is then not compared.
+func (d *Detector) group(v string) (chaos.Group, bool) {
 	if g, ok := d.o.GroupValues[v]; ok {
-		return g
+		return g, true
 	}
-	return chaos.Group(v)
+	switch g := chaos.Group(v); g {
+	case chaos.Control, chaos.Experimental, chaos.NoGroup:
+		return g, true
+	}
+	return "", false
 }

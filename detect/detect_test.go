@@ -221,6 +221,20 @@ func TestWhichAlertDetectsAnIncident(t *testing.T) {
 			detected("a", time.Minute),
 		},
 		{
+			"a group label naming no group is not compared",
+			detect.Options{},
+			podDeleted("i"),
+			[]alert.Alert{firing("a", time.Minute, "service", "web", "group", "frontend")},
+			detected("a", time.Minute),
+		},
+		{
+			"steadywatch's own group label is compared",
+			detect.Options{},
+			podDeleted("i"),
+			[]alert.Alert{firing("a", time.Minute, "service", "web", "group", "control")},
+			undetected,
+		},
+		{
 			"an empty group label list compares no group",
 			detect.Options{Labels: detect.Labels{Group: []string{}}},
 			podDeleted("i"),

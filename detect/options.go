@@ -54,7 +54,7 @@ type Labels struct {
 var DefaultLabels = Labels{
 	Namespace: []string{"exported_namespace", "namespace", "kubernetes_namespace"},
 	Service:   []string{"service", "app_kubernetes_io_name", "app"},
-	Group:     []string{"steadywatch_io_group", "steadywatch_group"},
+	Group:     []string{"steadywatch_io_group", "steadywatch_group", "group"},
 	Node:      []string{"node", "kubernetes_node"},
 }
 
