@@ -37,13 +37,16 @@ type instance struct {
 
 // startSteadywatch runs `steadywatch serve` in-process against the testbed,
 // watching namespace ns, and waits until it is ready.
-func startSteadywatch(t testing.TB, ns, dataDir string) *instance {
+func startSteadywatch(t testing.TB, ns, dataDir string, configure ...func(*config.Config)) *instance {
 	t.Helper()
 	b := needBed(t)
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Watch.Namespaces = []string{ns}
 	cfg.Watch.CheckpointInterval = model.Duration(time.Second)
+	for _, f := range configure {
+		f(&cfg)
+	}
 	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
