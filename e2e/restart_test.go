@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/incident"
 )
@@ -69,4 +72,85 @@ func TestAPodDeletedWhileTheWatcherWasDownIsFoundAndMarkedMissed(t *testing.T) {
 	require.False(t, incidents[0].Open())
 	requireValue(t, 1, value(mfs, "steadywatch_recovery_seconds",
 		map[string]string{"kind": "pod_deleted", "service": "cache"}))
+}
+
+// TestAnOpenIncidentSurvivesACrashAndClosesAfterwards kills steadywatch
+// (SIGKILL: no shutdown, no final checkpoint) while an incident is open,
+// starts it again on the same store, and sees the incident close at the
+// recovery with its original start, and MTBF continue from it.
+func TestAnOpenIncidentSurvivesACrashAndClosesAfterwards(t *testing.T) {
+	b := needBed(t)
+	c := b.Client()
+	const ns = "crash-open"
+	namespace(t, ns)
+	nodes := []string{"crash-open-1", "crash-open-2"}
+	for _, n := range nodes {
+		node(t, n, map[string]string{"pool": ns})
+	}
+	createDeployment(t, c, deployment(ns, "queue", "queue", "experimental", ns, 3))
+	dataDir := t.TempDir()
+
+	cmd, url, _ := serveProcess(t, "--kubeconfig", b.Kubeconfig(), "--data-dir", dataDir, "--namespace", ns)
+	waitFor(t, 60*time.Second, "/readyz", func() (bool, error) {
+		code, _, err := httpGet(url + "/readyz")
+		return code == http.StatusOK, err
+	})
+
+	// The fault, with a replacement that cannot be scheduled.
+	for _, n := range nodes {
+		setUnschedulable(t, c, n, true)
+	}
+	pods, err := c.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=queue"})
+	require.NoError(t, err)
+	require.NoError(t, c.CoreV1().Pods(ns).Delete(t.Context(), pods.Items[0].Name, metav1.DeleteOptions{}))
+	var before api.IncidentList
+	waitFor(t, 30*time.Second, "the open incident in the store", func() (bool, error) {
+		code, body, err := httpGet(url + api.IncidentsPath + "?service=queue&open=true")
+		if err != nil || code != http.StatusOK {
+			return false, err
+		}
+		return json.Unmarshal([]byte(body), &before) == nil && len(before.Incidents) == 1, nil
+	})
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait() // killed: its exit status says so
+
+	second := startSteadywatch(t, ns, dataDir)
+	open := second.Tracker.OpenIncidents()
+	require.Len(t, open, 1, "the open incident is restored, and no second one opened for the same degradation")
+	require.Equal(t, before.Incidents[0].ID, open[0].ID)
+	requireValue(t, 1, value(scrape(t, second.url), "steadywatch_incidents_open",
+		map[string]string{"kind": "pod_deleted", "service": "queue", "group": "experimental"}))
+
+	// Recovery after the restart closes it, timed from the original start.
+	for _, n := range nodes {
+		setUnschedulable(t, c, n, false)
+	}
+	waitFor(t, 60*time.Second, "the restored incident closed", func() (bool, error) {
+		return len(second.Tracker.OpenIncidents()) == 0, nil
+	})
+	list, err := second.Store.List(t.Context(), incident.Filter{Service: "queue"})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	first := list[0]
+	require.Equal(t, before.Incidents[0].ID, first.ID)
+	require.True(t, first.Start.Equal(before.Incidents[0].Start), "start kept: %v, was %v", first.Start, before.Incidents[0].Start)
+	require.False(t, first.Open())
+	require.False(t, first.Missed, "the fault was seen happening")
+	mfs := scrape(t, second.url)
+	recovery := series(mfs, "steadywatch_recovery_seconds", map[string]string{"kind": "pod_deleted", "service": "queue"}).GetHistogram()
+	require.Equal(t, uint64(1), recovery.GetSampleCount())
+	requireValue(t, first.TimeToRecover().Seconds(), recovery.GetSampleSum())
+
+	// MTBF continues from the failure before the crash.
+	pods, err = c.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=queue"})
+	require.NoError(t, err)
+	require.NoError(t, c.CoreV1().Pods(ns).Delete(t.Context(), pods.Items[0].Name, metav1.DeleteOptions{}))
+	waitFor(t, 30*time.Second, "the second incident", func() (bool, error) {
+		list, err = second.Store.List(t.Context(), incident.Filter{Service: "queue"})
+		return len(list) == 2, err
+	})
+	mtbf := series(scrape(t, second.url), "steadywatch_time_between_failures_seconds",
+		map[string]string{"service": "queue", "group": "experimental"}).GetHistogram()
+	require.Equal(t, uint64(1), mtbf.GetSampleCount())
+	requireValue(t, list[1].Start.Sub(list[0].Start).Seconds(), mtbf.GetSampleSum())
 }
