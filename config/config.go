@@ -160,6 +160,31 @@ type Pull struct {
 	AlertmanagerURL string `yaml:"alertmanager_url"`
 	// Interval between pulls (> 0).
 	Interval model.Duration `yaml:"interval"`
+	// BearerTokenFile holds the token sent as "Authorization: Bearer".
+	BearerTokenFile string `yaml:"bearer_token_file"`
+	// BasicAuth is sent instead of a bearer token; at most one of them.
+	BasicAuth BasicAuth `yaml:"basic_auth"`
+	// TLS configures https:// URLs.
+	TLS TLS `yaml:"tls"`
+}
+
+// BasicAuth are HTTP basic-auth credentials; the password is read from a
+// file so that it stays out of the configuration.
+type BasicAuth struct {
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// TLS configures a TLS client.
+type TLS struct {
+	// CAFile verifies the server; empty uses the system's roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate, both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name the certificate is checked against.
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // Kubernetes configures the connection to the Kubernetes API server.
@@ -346,6 +371,20 @@ func (a *Alerts) validate() *Error {
 	}
 	if a.Pull.Interval <= 0 {
 		return fieldErrorf("alerts.pull.interval", "must be greater than 0, got %s", a.Pull.Interval)
+	}
+	ba := a.Pull.BasicAuth
+	switch {
+	case ba.Username != "" && a.Pull.BearerTokenFile != "":
+		err := fieldErrorf("alerts.pull.basic_auth", "at most one of basic_auth and bearer_token_file may be set")
+		err.alt = []string{"alerts.pull.bearer_token_file"}
+		return err
+	case ba.Username == "" && ba.PasswordFile != "":
+		return fieldErrorf("alerts.pull.basic_auth.username", "must be set with password_file")
+	case ba.Username != "" && ba.PasswordFile == "":
+		return fieldErrorf("alerts.pull.basic_auth.password_file", "must be set with username")
+	}
+	if t := a.Pull.TLS; (t.CertFile == "") != (t.KeyFile == "") {
+		return fieldErrorf("alerts.pull.tls.key_file", "cert_file and key_file must be set together")
 	}
 	return nil
 }

@@ -124,7 +124,7 @@ func TestValidateNamesTheFieldOfValuesSetProgrammaticallyWithoutALine(t *testing
 		{
 			"a bad selector from a flag is rejected",
 			func(c *Config) { c.Watch.Selector = "app=" + strings.Repeat("x", 64) },
-			`watch.selector: unable to parse requirement: values[0][app]: Invalid value: "` + strings.Repeat("x", 64) + `": must be no more than 63 characters`,
+			`watch.selector: unable to parse requirement: values[0][app]: Invalid value: "` + strings.Repeat("x", 64) + `": must be no more than 63 bytes`,
 		},
 		{
 			"a bad node selector from a flag is rejected",
@@ -154,7 +154,7 @@ func TestValidateNamesTheFieldOfValuesSetProgrammaticallyWithoutALine(t *testing
 		{
 			"an experimental value longer than a label value is rejected",
 			func(c *Config) { c.Watch.ExperimentalValue = strings.Repeat("e", 64) },
-			`watch.experimental_value: "` + strings.Repeat("e", 64) + `" is not a valid label value: must be no more than 63 characters`,
+			`watch.experimental_value: "` + strings.Repeat("e", 64) + `" is not a valid label value: must be no more than 63 bytes`,
 		},
 		{
 			"equal control and experimental values are rejected",

@@ -50,7 +50,14 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			NodeLabels:      []string{"hostname"},
 			SeverityLabel:   "priority",
 			Detection:       Detection{Window: model.Duration(15 * time.Minute), Grace: model.Duration(time.Minute), From: DetectFromReceived},
-			Pull:            Pull{AlertmanagerURL: "https://alertmanager.example.com:9093", Interval: model.Duration(time.Minute)},
+			Pull: Pull{
+				AlertmanagerURL: "https://alertmanager.example.com:9093", Interval: model.Duration(time.Minute),
+				BasicAuth: BasicAuth{Username: "steadywatch", PasswordFile: "/etc/steadywatch/am-password"},
+				TLS: TLS{
+					CAFile: "/etc/steadywatch/ca.crt", CertFile: "/etc/steadywatch/client.crt", KeyFile: "/etc/steadywatch/client.key",
+					ServerName: "alertmanager.internal", InsecureSkipVerify: true,
+				},
+			},
 		},
 	}
 	require.Equal(t, want, got)
@@ -299,6 +306,16 @@ var invalidFiles = []struct {
 		`testdata/invalid-pull-url.yml:3: alerts.pull.alertmanager_url: "alertmanager:9093": want an http:// or https:// URL`,
 	},
 	{
+		"basic auth and a bearer token for the pull are exclusive",
+		"invalid-pull-two-auths.yml",
+		"testdata/invalid-pull-two-auths.yml:4: alerts.pull.basic_auth: at most one of basic_auth and bearer_token_file may be set",
+	},
+	{
+		"a client certificate without its key is rejected",
+		"invalid-pull-cert-without-key.yml",
+		"testdata/invalid-pull-cert-without-key.yml:4: alerts.pull.tls.key_file: cert_file and key_file must be set together",
+	},
+	{
 		"a zero pull interval is rejected",
 		"invalid-pull-interval.yml",
 		"testdata/invalid-pull-interval.yml:4: alerts.pull.interval: must be greater than 0, got 0s",
@@ -528,6 +545,8 @@ func TestTheGoodFileSetsEveryFieldToANonDefaultValue(t *testing.T) {
 	got, err := Load(filepath.Join("testdata", "good.yml"))
 	require.NoError(t, err)
 	def := reflect.ValueOf(Default())
+	// Exclusive with a field good.yml sets; read by the test after this one.
+	exclusive := map[string]bool{"alerts.pull.bearer_token_file": true}
 	var walk func(v, d reflect.Value, path string)
 	walk = func(v, d reflect.Value, path string) {
 		for i := range v.NumField() {
@@ -536,10 +555,19 @@ func TestTheGoodFileSetsEveryFieldToANonDefaultValue(t *testing.T) {
 				walk(v.Field(i), d.Field(i), joinPath(path, name))
 				continue
 			}
+			if exclusive[joinPath(path, name)] {
+				continue
+			}
 			require.NotEqual(t, d.Field(i).Interface(), v.Field(i).Interface(), "%s has its default value", joinPath(path, name))
 		}
 	}
 	walk(reflect.ValueOf(got), def, "")
+}
+
+func TestThePullReadsABearerTokenFile(t *testing.T) {
+	got, err := Parse([]byte("alerts:\n  pull:\n    alertmanager_url: http://am:9093\n    bearer_token_file: /etc/sw/am-token\n"), "steadywatch.yml")
+	require.NoError(t, err)
+	require.Equal(t, "/etc/sw/am-token", got.Alerts.Pull.BearerTokenFile)
 }
 
 // fieldPaths lists the YAML paths of the leaf fields of t.
