@@ -159,6 +159,23 @@ func Run(ctx context.Context, o Options) error {
 		<-detectDone
 	}()
 	sink := detector.Sink(db)
+	puller, err := newPuller(cfg.Alerts.Pull, sink, log.With("component", "alertpull"), reg)
+	if err != nil {
+		return err
+	}
+	if puller != nil {
+		pullDone := make(chan struct{})
+		go func() {
+			defer close(pullDone)
+			if err := puller.Run(detectCtx); err != nil && detectCtx.Err() == nil {
+				log.Error("pulling alerts from Alertmanager stopped", "err", err)
+			}
+		}()
+		defer func() {
+			stopDetect()
+			<-pullDone
+		}()
+	}
 	rcv, err := receiver.New(receiver.Options{
 		Sink: sink, Logger: log.With("component", "receiver"), Registerer: reg, Now: o.Now,
 		MaxBodyBytes: cfg.Alerts.MaxBodyBytes, ServiceLabels: cfg.Alerts.ServiceLabels,
