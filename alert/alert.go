@@ -30,10 +30,20 @@ type Alert struct {
 	GroupKey string
 	// ReceivedAt is when steadywatch first received it.
 	ReceivedAt time.Time
-	// Source is "webhook" or "api" (pulled from Alertmanager's v2 API, which
-	// also sees silenced and inhibited alerts).
+	// Source is SourceWebhook or SourceAPI.
 	Source string
 }
+
+// Where an alert came from.
+const (
+	// SourceWebhook is an Alertmanager webhook notification.
+	SourceWebhook = "webhook"
+	// SourceAPI is a pull from Alertmanager's v2 API, which also sees
+	// silenced and inhibited alerts. An alert that left the API is saved
+	// resolved at an estimated time, which never overrides the exact
+	// resolution a notification brought.
+	SourceAPI = "api"
+)
 
 // Name is the alertname label.
 func (a *Alert) Name() string { return a.Labels["alertname"] }

@@ -35,7 +35,7 @@ import (
 )
 
 // Source is what the puller puts in alert.Alert.Source.
-const Source = "api"
+const Source = alert.SourceAPI
 
 // Alertmanager's alert states, as the API names them.
 const (

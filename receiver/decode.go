@@ -23,7 +23,7 @@ import (
 const Version = "4"
 
 // Source is what Decode puts in alert.Alert.Source.
-const Source = "webhook"
+const Source = alert.SourceWebhook
 
 // Decode decodes, validates and converts an Alertmanager webhook body to
 // domain alerts received at receivedAt. It uses Alertmanager's own wire

@@ -428,11 +428,14 @@ const alertColumns = 11
 // is how SaveAlerts counts the new ones: RETURNING gives it for inserted and
 // updated rows alike, on both databases, and it stays right when concurrent
 // transactions insert the same alert (PostgreSQL makes the second update).
+// A pull (source 'api') that finds the alert gone saves it resolved at an
+// estimated time: that never replaces a resolution already stored, which
+// may be a notification's exact one.
 const alertUpsertTail = `
 ON CONFLICT (fingerprint, starts_at_ns) DO UPDATE SET
-	status = excluded.status,
+	status = CASE WHEN alerts.status = 'resolved' AND excluded.source = 'api' THEN alerts.status ELSE excluded.status END,
 	annotations = excluded.annotations,
-	ends_at_ns = excluded.ends_at_ns,
+	ends_at_ns = CASE WHEN alerts.status = 'resolved' AND excluded.source = 'api' THEN alerts.ends_at_ns ELSE excluded.ends_at_ns END,
 	generator_url = CASE WHEN alerts.generator_url = '' THEN excluded.generator_url ELSE alerts.generator_url END,
 	receiver = CASE WHEN alerts.receiver = '' THEN excluded.receiver ELSE alerts.receiver END,
 	group_key = CASE WHEN alerts.group_key = '' THEN excluded.group_key ELSE alerts.group_key END,

@@ -277,6 +277,36 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		require.Equal(t, []alert.Alert{want}, got)
 	})
 
+	t.Run("a pull's estimated resolution never replaces a stored one", func(t *testing.T) {
+		notified := newAlert("f6", "Flapping", "db", 600)
+		notified.Status, notified.EndsAt = alert.Resolved, at(630)
+		pulledGone := notified
+		pulledGone.Source, pulledGone.Receiver, pulledGone.GroupKey = alert.SourceAPI, "", ""
+		pulledGone.EndsAt = at(650) // the last pull that still saw it, say
+		_, err := s.SaveAlerts(ctx, []alert.Alert{notified})
+		require.NoError(t, err)
+		_, err = s.SaveAlerts(ctx, []alert.Alert{pulledGone})
+		require.NoError(t, err)
+		got, err := s.Alerts(ctx, store.AlertFilter{Since: at(600), Until: at(601)})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, alert.Resolved, got[0].Status)
+		require.Equal(t, at(630), got[0].EndsAt, "the notification's exact end stays")
+
+		// The other way round, a notification corrects the estimate.
+		estimated := newAlert("f7", "Flapping", "db", 700)
+		estimated.Source, estimated.Status, estimated.EndsAt = alert.SourceAPI, alert.Resolved, at(760)
+		exact := newAlert("f7", "Flapping", "db", 700)
+		exact.Status, exact.EndsAt = alert.Resolved, at(745)
+		_, err = s.SaveAlerts(ctx, []alert.Alert{estimated})
+		require.NoError(t, err)
+		_, err = s.SaveAlerts(ctx, []alert.Alert{exact})
+		require.NoError(t, err)
+		got, err = s.Alerts(ctx, store.AlertFilter{Since: at(700), Until: at(701)})
+		require.NoError(t, err)
+		require.Equal(t, at(745), got[0].EndsAt)
+	})
+
 	t.Run("an empty batch stores nothing", func(t *testing.T) {
 		n, err := s.SaveAlerts(ctx, nil)
 		require.NoError(t, err)
@@ -290,7 +320,7 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		before := time.Now()
 		_, err := s.SaveAlerts(ctx, []alert.Alert{undated})
 		require.NoError(t, err)
-		got, err := s.Alerts(ctx, store.AlertFilter{Since: at(500)})
+		got, err := s.Alerts(ctx, store.AlertFilter{Since: at(500), Until: at(501)})
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		require.WithinRange(t, got[0].ReceivedAt, before, time.Now())
