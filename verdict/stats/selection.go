@@ -1,0 +1,327 @@
+package stats
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// diffSelector finds order statistics of the differences x_i − y_j of two
+// sorted samples. Row i of the implicit n×m matrix holds x_i − y_j in
+// increasing order (rank r ↔ j = m−1−r); rows and columns are both sorted,
+// and they stay sorted after rounding, since a computed difference is
+// monotone in each operand, so selection works on the very float64 values
+// a brute-force sort of the differences would produce.
+//
+// Each row keeps the range [lo, hi) of ranks that may still hold the answer.
+// A round takes a systematic sample of the remaining cells, picks two of its
+// order statistics that bracket the wanted ranks with high probability
+// (Floyd and Rivest's idea), counts the cells below each with one staircase
+// walk in O(n+m), and shrinks every row to the bracket: up to ~40× fewer
+// cells per round, so a 10⁵×10⁵ matrix needs three or four rounds. A bracket
+// that misses costs a round, never the answer. If a round makes no progress
+// (many equal differences) the next partitions three ways around a single
+// random cell, which always does. Once at most n+m cells remain they are
+// copied out and quickselected.
+type diffSelector struct {
+	xs, ys     []float64
+	lo, hi     []int
+	cntA, cntB []int
+	prefix     []int64
+	sample     []float64
+	buf        []float64
+	rng        *rand.Rand
+	// gather is the number of remaining cells at which they are copied out
+	// (n+m; tests lower it to drive the rounds on small matrices).
+	gather int64
+	// passes counts the staircase walks, the unit of the selection's cost.
+	passes int
+}
+
+// maxSample bounds a round's sample: larger ones cost more to draw than the
+// round they could save.
+const maxSample = 16384
+
+func newDiffSelector(xs, ys []float64) *diffSelector {
+	n := len(xs)
+	return &diffSelector{
+		xs: xs, ys: ys,
+		lo: make([]int, n), hi: make([]int, n),
+		cntA: make([]int, n), cntB: make([]int, n),
+		prefix: make([]int64, n+1),
+		gather: int64(n + len(ys)),
+		// The pivots only decide how fast the answer is found, never what it
+		// is; a fixed seed keeps the running time reproducible.
+		rng: rand.New(rand.NewPCG(0x5eed, 0x57a75)), //nolint:gosec // pivot choice, not security
+	}
+}
+
+func (s *diffSelector) at(i, r int) float64 { return s.xs[i] - s.ys[len(s.ys)-1-r] }
+
+// count sets lt[i] to the number of cells of row i below p and le[i] to the
+// number at or below q (p ≤ q), in one walk down the rows: in row i,
+// x_i − y_l < p exactly for l ≥ a, and a only grows with i; likewise for b.
+// A nil slice skips its count.
+func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE int64) {
+	s.passes++
+	xs, ys := s.xs, s.ys
+	m := len(ys)
+	if lt != nil {
+		lt = lt[:len(xs)]
+		a := 0
+		for i, xv := range xs {
+			for a < m && xv-ys[a] >= p {
+				a++
+			}
+			lt[i] = m - a
+			nLT += int64(m - a)
+		}
+	}
+	if le != nil {
+		le = le[:len(xs)]
+		b := 0
+		for i, xv := range xs {
+			for b < m && xv-ys[b] > q {
+				b++
+			}
+			le[i] = m - b
+			nLE += int64(m - b)
+		}
+	}
+	return nLT, nLE
+}
+
+// active fills the prefix sums of the rows' remaining cells and returns
+// their number and the number of cells left of the ranges.
+func (s *diffSelector) active() (active, below int64) {
+	for i := range s.lo {
+		s.prefix[i] = active
+		if s.hi[i] > s.lo[i] {
+			active += int64(s.hi[i] - s.lo[i])
+		}
+		below += int64(s.lo[i])
+	}
+	s.prefix[len(s.lo)] = active
+	return active, below
+}
+
+// systematicSample draws every (active/size)-th remaining cell from a
+// random start, walking the rows once.
+func (s *diffSelector) systematicSample(active int64, size int) {
+	s.sample = s.sample[:0]
+	step := float64(active) / float64(size)
+	pos := s.rng.Float64() * step
+	i := 0
+	for range size {
+		r := min(int64(pos), active-1)
+		for s.prefix[i+1] <= r {
+			i++
+		}
+		s.sample = append(s.sample, s.at(i, s.lo[i]+int(r-s.prefix[i])))
+		pos += step
+	}
+}
+
+// randomCell draws one of the remaining cells uniformly.
+func (s *diffSelector) randomCell(active int64) float64 {
+	r := s.rng.Int64N(active)
+	i, found := slices.BinarySearch(s.prefix, r)
+	if !found {
+		i--
+	}
+	for s.prefix[i+1] == s.prefix[i] { // skip empty rows starting at r
+		i++
+	}
+	return s.at(i, s.lo[i]+int(r-s.prefix[i]))
+}
+
+// kth returns the k-th smallest difference (1-based).
+func (s *diffSelector) kth(k int64) float64 {
+	return s.kths(k)[0]
+}
+
+// kths returns the differences of ranks ks (ascending, 1-based). Rounds that
+// can bracket all of them at once are shared; a rank right after another
+// costs one pass instead of a selection.
+func (s *diffSelector) kths(ks ...int64) []float64 {
+	m := len(s.ys)
+	for i := range s.lo {
+		s.lo[i], s.hi[i] = 0, m
+	}
+	out := make([]float64, len(ks))
+	if len(ks) > 1 {
+		s.narrow(ks[0], ks[len(ks)-1])
+	}
+	lo0, hi0 := slices.Clone(s.lo), slices.Clone(s.hi)
+	prev := int64(-1)
+	for j, k := range ks {
+		if k == prev+1 && j > 0 {
+			out[j] = s.successor(out[j-1], k)
+			prev = k
+			continue
+		}
+		prev = k
+		copy(s.lo, lo0)
+		copy(s.hi, hi0)
+		v, found := s.narrow(k, k)
+		if !found {
+			panic("stats: selection ended without the answer") // unreachable
+		}
+		out[j] = v
+	}
+	return out
+}
+
+// successor returns the k-th difference given v, the (k−1)-th.
+func (s *diffSelector) successor(v float64, k int64) float64 {
+	if _, le := s.count(0, nil, v, s.cntB); k <= le {
+		return v
+	}
+	next := math.Inf(1)
+	for i, c := range s.cntB {
+		if c < len(s.ys) {
+			next = min(next, s.at(i, c))
+		}
+	}
+	return next
+}
+
+// narrow shrinks the rows' ranges around the ranks kMin..kMax. For a single
+// rank it runs to the answer; for several it stops once they span a
+// quarter of the remaining cells, or a round makes no progress.
+func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
+	single := kMin == kMax
+	prev := int64(-1)
+	for {
+		active, below := s.active()
+		stalled := active == prev
+		prev = active
+		if !single && (active <= s.gather || kMax-kMin >= active/4 || stalled) {
+			return 0, false
+		}
+		if active <= s.gather {
+			return s.gatherSelect(kMin - below), true
+		}
+		if stalled {
+			if v, ok := s.splitAt(s.randomCell(active), kMin); ok {
+				return v, true
+			}
+			continue
+		}
+		// a sample of active^(2/3) cells, as Floyd and Rivest
+		size := int(min(maxSample, max(64, math.Pow(float64(active), 2.0/3))))
+		s.systematicSample(active, size)
+		ns := float64(size)
+		fLo := float64(kMin-below) / float64(active)
+		fHi := float64(kMax-below) / float64(active)
+		iLo := int(math.Floor(fLo*ns - 3*math.Sqrt(ns*fLo*(1-fLo)) - 1))
+		iHi := int(math.Ceil(fHi*ns + 3*math.Sqrt(ns*fHi*(1-fHi)) + 1))
+		var (
+			lt, le []int
+			p, q   float64
+		)
+		if iLo >= 0 {
+			p, lt = quickselect(s.sample, iLo, s.rng), s.cntA
+		}
+		if iHi < size {
+			q, le = quickselect(s.sample, iHi, s.rng), s.cntB
+		}
+		if lt == nil && le == nil {
+			// the sample cannot bracket: split around one cell instead
+			if v, ok := s.splitAt(s.randomCell(active), kMin); ok && single {
+				return v, true
+			}
+			continue
+		}
+		nLT, nLE := s.count(p, lt, q, le)
+		// A bracket that missed (rarely) still tells on which side the
+		// ranks lie; a bound only moves past cells none of them can be.
+		lowOK, highOK := lt != nil && kMin > nLT, le != nil && kMax <= nLE
+		switch {
+		case single && lt != nil && !lowOK:
+			clampHi(s.hi, s.cntA)
+			continue
+		case single && le != nil && !highOK:
+			clampLo(s.lo, s.cntB)
+			continue
+		case single && lowOK && highOK && p == q:
+			return p, true
+		}
+		if lowOK {
+			clampLo(s.lo, s.cntA)
+		}
+		if highOK {
+			clampHi(s.hi, s.cntB)
+		}
+	}
+}
+
+// splitAt partitions the remaining cells around p: it returns p if it is the
+// k-th difference, otherwise drops the side that cannot hold it.
+func (s *diffSelector) splitAt(p float64, k int64) (float64, bool) {
+	nLT, nLE := s.count(p, s.cntA, p, s.cntB)
+	switch {
+	case k <= nLT:
+		clampHi(s.hi, s.cntA)
+		return 0, false
+	case k <= nLE:
+		return p, true
+	}
+	clampLo(s.lo, s.cntB)
+	return 0, false
+}
+
+func clampLo(lo, c []int) {
+	for i, v := range c {
+		lo[i] = max(lo[i], v)
+	}
+}
+
+func clampHi(hi, c []int) {
+	for i, v := range c {
+		hi[i] = min(hi[i], v)
+	}
+}
+
+// gatherSelect copies the remaining cells out and returns the k-th smallest.
+func (s *diffSelector) gatherSelect(k int64) float64 {
+	s.buf = s.buf[:0]
+	for i := range s.lo {
+		for r := s.lo[i]; r < s.hi[i]; r++ {
+			s.buf = append(s.buf, s.at(i, r))
+		}
+	}
+	return quickselect(s.buf, int(k-1), s.rng)
+}
+
+// quickselect returns the k-th smallest (0-based) of a, reordering it.
+func quickselect(a []float64, k int, rng *rand.Rand) float64 {
+	for len(a) > 16 {
+		p := a[rng.IntN(len(a))]
+		// three-way partition: [< p | == p | > p]
+		lt, i, gt := 0, 0, len(a)
+		for i < gt {
+			switch {
+			case a[i] < p:
+				a[lt], a[i] = a[i], a[lt]
+				lt++
+				i++
+			case a[i] > p:
+				gt--
+				a[i], a[gt] = a[gt], a[i]
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			a = a[:lt]
+		case k < gt:
+			return p
+		default:
+			a, k = a[gt:], k-gt
+		}
+	}
+	slices.Sort(a)
+	return a[k]
+}

@@ -1,0 +1,146 @@
+package stats
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// naiveDifferences is the O(n·m) oracle: every x_i − y_j, sorted.
+func naiveDifferences(x, y []float64) []float64 {
+	d := make([]float64, 0, len(x)*len(y))
+	for _, a := range x {
+		for _, b := range y {
+			d = append(d, a-b)
+		}
+	}
+	slices.Sort(d)
+	return d
+}
+
+// requireSameFloat fails unless got is want to the bit: selection must
+// return the very float64 that sorting all differences puts at that rank.
+func requireSameFloat(t *testing.T, want, got float64, msg string, args ...any) {
+	t.Helper()
+	require.Equalf(t, math.Float64bits(want), math.Float64bits(got), msg+": want %v, got %v", append(args, want, got)...)
+}
+
+// naiveShift is the Hodges–Lehmann estimate and interval from the sorted
+// differences, given the rank K of the lower end.
+func naiveShift(d []float64, k int64) (est, lo, hi float64) {
+	nm := int64(len(d))
+	if nm%2 == 1 {
+		est = d[nm/2]
+	} else {
+		a, b := d[nm/2-1], d[nm/2]
+		est = a + (b-a)/2
+	}
+	if k == 0 {
+		return est, math.Inf(-1), math.Inf(1)
+	}
+	return est, d[k-1], d[nm-k]
+}
+
+type sampleKind struct {
+	name string
+	draw func(r *rand.Rand, n int) []float64
+}
+
+var sampleKinds = []sampleKind{
+	{"continuous", func(r *rand.Rand, n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = math.Exp(r.NormFloat64())
+		}
+		return v
+	}},
+	{"few distinct values", func(r *rand.Rand, n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(r.IntN(4))
+		}
+		return v
+	}},
+	{"mostly zeros", func(r *rand.Rand, n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			if r.IntN(10) == 0 {
+				v[i] = float64(1 + r.IntN(3))
+			}
+		}
+		return v
+	}},
+	{"all equal", func(_ *rand.Rand, n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = 0.25
+		}
+		return v
+	}},
+	{"rounded to 0.1", func(r *rand.Rand, n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = math.Round(r.NormFloat64()*10) / 10
+		}
+		return v
+	}},
+}
+
+func TestKthDifferenceMatchesSortingAllDifferences(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	sizes := [][2]int{{1, 1}, {1, 7}, {7, 1}, {2, 3}, {5, 5}, {13, 40}, {40, 13}, {97, 101}, {300, 200}, {1000, 3}}
+	for _, kind := range sampleKinds {
+		for _, sz := range sizes {
+			for range 3 {
+				x, y := kind.draw(r, sz[0]), kind.draw(r, sz[1])
+				d := naiveDifferences(x, y)
+				ks := []int64{1, int64(len(d)), int64(len(d)+1) / 2, 1 + r.Int64N(int64(len(d)))}
+				for _, k := range ks {
+					got, err := KthDifference(x, y, k)
+					require.NoError(t, err)
+					requireSameFloat(t, d[k-1], got, "%s, n=%d m=%d, k=%d", kind.name, sz[0], sz[1], k)
+				}
+			}
+		}
+	}
+}
+
+func TestHodgesLehmannMatchesTheBruteForceInterval(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	sizes := [][2]int{{3, 3}, {4, 9}, {8, 200}, {30, 45}, {51, 60}, {240, 240}, {500, 120}}
+	for _, kind := range sampleKinds {
+		for _, sz := range sizes {
+			for _, conf := range []float64{0.8, 0.95, DefaultConfidence} {
+				x, y := kind.draw(r, sz[0]), kind.draw(r, sz[1])
+				got, err := HodgesLehmann(x, y, conf)
+				require.NoError(t, err)
+				est, lo, hi := naiveShift(naiveDifferences(x, y), got.K)
+				requireSameFloat(t, est, got.Estimate, "%s %v", kind.name, sz)
+				requireSameFloat(t, lo, got.Lo, "%s %v", kind.name, sz)
+				requireSameFloat(t, hi, got.Hi, "%s %v", kind.name, sz)
+			}
+		}
+	}
+}
+
+func TestSelectionRoundsFindTheSameDifferenceAsSorting(t *testing.T) {
+	// Copying out only the last cell makes every selection go through the
+	// sampled rounds, and the tied kinds through the three-way fallback.
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, kind := range sampleKinds {
+		for _, sz := range [][2]int{{2, 2}, {3, 50}, {60, 7}, {120, 130}} {
+			x, y := kind.draw(r, sz[0]), kind.draw(r, sz[1])
+			d := naiveDifferences(x, y)
+			xs, ys := slices.Sorted(slices.Values(x)), slices.Sorted(slices.Values(y))
+			sel := newDiffSelector(xs, ys)
+			sel.gather = 1
+			for range 20 {
+				k := 1 + r.Int64N(int64(len(d)))
+				requireSameFloat(t, d[k-1], sel.kth(k), "%s %v k=%d", kind.name, sz, k)
+			}
+		}
+	}
+}
