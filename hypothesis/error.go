@@ -1,0 +1,67 @@
+package hypothesis
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Error is a problem in a hypothesis file. Its message reads
+//
+//	file:line: path: message
+//
+// where the parts that are unknown are left out: File is empty for data
+// parsed without a name, Line is 0 when the problem has no place in the file
+// (or for some YAML syntax errors) and Path is empty for errors about a
+// document as a whole, e.g. "kill.yaml:3: field kidn not found" for a
+// misspelt top-level key. Path is relative to the document, e.g.
+// "spec.metrics[0].query".
+type Error struct {
+	// File is the name given to Parse or the path Load read.
+	File string
+	// Line is the 1-based line of the offending value, or 0.
+	Line int
+	// Path is the YAML path of the field within its document.
+	Path string
+	// Err is the underlying problem.
+	Err error
+
+	// alt lists other fields whose line also locates the problem, used when
+	// Path itself is not in the file.
+	alt []string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	switch {
+	case e.File != "" && e.Line > 0:
+		b.WriteString(e.File)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(e.Line))
+		b.WriteString(": ")
+	case e.File != "":
+		b.WriteString(e.File)
+		b.WriteString(": ")
+	case e.Line > 0:
+		b.WriteString("line ")
+		b.WriteString(strconv.Itoa(e.Line))
+		b.WriteString(": ")
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString("invalid hypothesis")
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+func fieldErrorf(path, format string, args ...any) *Error {
+	return &Error{Path: path, Err: fmt.Errorf(format, args...)}
+}

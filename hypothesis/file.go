@@ -1,0 +1,563 @@
+package hypothesis
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/steadywatch/steadywatch/chaos"
+)
+
+// The apiVersion and kind of a hypothesis document.
+const (
+	APIVersion = "steadywatch.io/v1alpha1"
+	Kind       = "Hypothesis"
+)
+
+// The wire types mirror the file (and the custom resource it is to
+// become); build converts them once into the domain types, validating as it
+// goes. Fields that may be absent and whose zero value is meaningful are
+// pointers.
+
+type fileHypothesis struct {
+	APIVersion string       `yaml:"apiVersion"`
+	Kind       string       `yaml:"kind"`
+	Metadata   fileMetadata `yaml:"metadata"`
+	Spec       fileSpec     `yaml:"spec"`
+}
+
+type fileMetadata struct {
+	Name string `yaml:"name"`
+}
+
+type fileSpec struct {
+	Description string         `yaml:"description"`
+	Service     string         `yaml:"service"`
+	Namespace   string         `yaml:"namespace"`
+	Groups      fileGroups     `yaml:"groups"`
+	Window      fileWindow     `yaml:"window"`
+	Baseline    fileBaseline   `yaml:"baseline"`
+	Step        model.Duration `yaml:"step"`
+	Metrics     []fileMetric   `yaml:"metrics"`
+	Recovery    fileRecovery   `yaml:"recovery"`
+	Judgement   fileJudgement  `yaml:"judgement"`
+}
+
+type fileGroups struct {
+	Control      string `yaml:"control"`
+	Experimental string `yaml:"experimental"`
+}
+
+type fileWindow struct {
+	Fixed  *fileFixed  `yaml:"fixed"`
+	Events *fileEvents `yaml:"events"`
+}
+
+type fileFixed struct {
+	Start timestamp `yaml:"start"`
+	End   timestamp `yaml:"end"`
+}
+
+type fileEvents struct {
+	Kinds    []string       `yaml:"kinds"`
+	Lookback model.Duration `yaml:"lookback"`
+	Before   model.Duration `yaml:"before"`
+	After    model.Duration `yaml:"after"`
+}
+
+func (e *fileEvents) setDefaults() {
+	e.Lookback = model.Duration(DefaultLookback)
+	e.After = model.Duration(DefaultAfter)
+}
+
+type fileBaseline struct {
+	Duration model.Duration `yaml:"duration"`
+}
+
+type fileMetric struct {
+	Name          string     `yaml:"name"`
+	Query         string     `yaml:"query"`
+	Ratio         *fileRatio `yaml:"ratio"`
+	Direction     string     `yaml:"direction"`
+	AllowedEffect *percent   `yaml:"allowedEffect"`
+	Critical      bool       `yaml:"critical"`
+	Weight        float64    `yaml:"weight"`
+	SLO           *fileBound `yaml:"slo"`
+}
+
+func (m *fileMetric) setDefaults() { m.Weight = DefaultWeight }
+
+type fileRatio struct {
+	Errors   string  `yaml:"errors"`
+	Total    string  `yaml:"total"`
+	MinTotal float64 `yaml:"minTotal"`
+}
+
+func (r *fileRatio) setDefaults() { r.MinTotal = DefaultMinTotal }
+
+type fileBound struct {
+	Min *float64 `yaml:"min"`
+	Max *float64 `yaml:"max"`
+}
+
+type fileRecovery struct {
+	MTTR             *model.Duration `yaml:"mttr"`
+	Alerts           []fileAlert     `yaml:"alerts"`
+	HPA              *fileHPA        `yaml:"hpa"`
+	ReplacementReady *model.Duration `yaml:"replacementReady"`
+}
+
+type fileAlert struct {
+	Name   string         `yaml:"name"`
+	Within model.Duration `yaml:"within"`
+}
+
+type fileHPA struct {
+	Name           string         `yaml:"name"`
+	MinReplicas    int64          `yaml:"minReplicas"`
+	Within         model.Duration `yaml:"within"`
+	BaselineWithin model.Duration `yaml:"baselineWithin"`
+}
+
+type fileJudgement struct {
+	Confidence       float64 `yaml:"confidence"`
+	PassScore        float64 `yaml:"passScore"`
+	MarginalScore    float64 `yaml:"marginalScore"`
+	MinJudged        float64 `yaml:"minJudged"`
+	AbortOnHardBound bool    `yaml:"abortOnHardBound"`
+}
+
+func defaultFile() fileHypothesis {
+	return fileHypothesis{Spec: fileSpec{
+		Baseline: fileBaseline{Duration: model.Duration(DefaultBaseline)},
+		Step:     model.Duration(DefaultStep),
+		Judgement: fileJudgement{
+			Confidence:       DefaultConfidence,
+			PassScore:        DefaultPassScore,
+			MarginalScore:    DefaultMarginalScore,
+			MinJudged:        DefaultMinJudged,
+			AbortOnHardBound: DefaultAbortOnHardBound,
+		},
+	}}
+}
+
+// percent is a relative effect: "20%" or the fraction 0.2.
+type percent float64
+
+func (percent) yamlType() string { return `a percentage ("20%") or a fraction (0.2)` }
+
+func (p *percent) UnmarshalYAML(n *yaml.Node) error {
+	n = resolve(n)
+	switch n.ShortTag() {
+	case "!!int", "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return err
+		}
+		if f > 1 {
+			return fmt.Errorf("%s would be %s%%: write %s%% for %s percent, or a fraction of at most 1",
+				n.Value, strconv.FormatFloat(f*100, 'g', -1, 64), n.Value, n.Value)
+		}
+		*p = percent(f)
+		return nil
+	case "!!str":
+		num, ok := strings.CutSuffix(strings.TrimSpace(n.Value), "%")
+		if ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			if err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				*p = percent(f / 100)
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("want %s, got %s", p.yamlType(), describe(n))
+}
+
+// timestamp is an RFC 3339 time with its offset.
+type timestamp struct{ time.Time }
+
+func (timestamp) yamlType() string { return "an RFC 3339 time" }
+
+func (t *timestamp) UnmarshalYAML(n *yaml.Node) error {
+	n = resolve(n)
+	v, err := time.Parse(time.RFC3339Nano, n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time such as 2026-11-21T10:00:00Z", n.Value)
+	}
+	t.Time = v
+	return nil
+}
+
+// build validates f and converts it into a Hypothesis. It returns the first
+// problem found, in field order.
+func (f *fileHypothesis) build() (Hypothesis, *Error) {
+	switch f.APIVersion {
+	case APIVersion:
+	case "":
+		return Hypothesis{}, fieldErrorf("apiVersion", "missing, want %s", APIVersion)
+	default:
+		return Hypothesis{}, fieldErrorf("apiVersion", "%q is not supported, want %s", f.APIVersion, APIVersion)
+	}
+	switch f.Kind {
+	case Kind:
+	case "":
+		return Hypothesis{}, fieldErrorf("kind", "missing, want %s", Kind)
+	default:
+		return Hypothesis{}, fieldErrorf("kind", "%q is not supported, want %s", f.Kind, Kind)
+	}
+	if err := validateName("metadata.name", f.Metadata.Name); err != nil {
+		return Hypothesis{}, err
+	}
+	s := &f.Spec
+	h := Hypothesis{
+		Name:        f.Metadata.Name,
+		Description: s.Description,
+		Service:     s.Service,
+		Namespace:   s.Namespace,
+		Groups:      Groups{Control: s.Groups.Control, Experimental: s.Groups.Experimental},
+	}
+	if h.Service == "" {
+		return Hypothesis{}, fieldErrorf("spec.service", "missing: name the service whose chaos the hypothesis is about")
+	}
+	if errs := validation.IsValidLabelValue(h.Service); len(errs) > 0 {
+		return Hypothesis{}, fieldErrorf("spec.service", "%q is not a valid label value: %s", h.Service, strings.Join(errs, "; "))
+	}
+	if h.Namespace != "" {
+		if errs := validation.IsDNS1123Label(h.Namespace); len(errs) > 0 {
+			return Hypothesis{}, fieldErrorf("spec.namespace", "%q is not a valid namespace name: %s", h.Namespace, strings.Join(errs, "; "))
+		}
+	}
+	if err := s.Groups.validate(); err != nil {
+		return Hypothesis{}, err
+	}
+	var err *Error
+	if h.Window, err = s.Window.build(); err != nil {
+		return Hypothesis{}, err
+	}
+	if h.Baseline = time.Duration(s.Baseline.Duration); h.Baseline <= 0 {
+		return Hypothesis{}, fieldErrorf("spec.baseline.duration", "must be greater than 0, got %s", s.Baseline.Duration)
+	}
+	if h.Step = time.Duration(s.Step); h.Step <= 0 {
+		return Hypothesis{}, fieldErrorf("spec.step", "must be greater than 0, got %s", s.Step)
+	}
+	groups := []namedSelector{{string(chaos.Control), h.Groups.Control}, {string(chaos.Experimental), h.Groups.Experimental}}
+	names := make(map[string]int, len(s.Metrics))
+	for i := range s.Metrics {
+		path := fmt.Sprintf("spec.metrics[%d]", i)
+		m, err := s.Metrics[i].build(path, groups)
+		if err != nil {
+			return Hypothesis{}, err
+		}
+		if j, dup := names[m.Name]; dup {
+			return Hypothesis{}, fieldErrorf(path+".name", "duplicate metric %q (also spec.metrics[%d])", m.Name, j)
+		}
+		names[m.Name] = i
+		m.groups = h.Groups
+		h.Metrics = append(h.Metrics, m)
+	}
+	if h.Recovery, err = s.Recovery.build(); err != nil {
+		return Hypothesis{}, err
+	}
+	if len(h.Metrics) == 0 && h.Recovery.empty() {
+		return Hypothesis{}, fieldErrorf("spec", "nothing to judge: want at least one of metrics and recovery expectations")
+	}
+	if h.Judgement, err = s.Judgement.build(); err != nil {
+		return Hypothesis{}, err
+	}
+	return h, nil
+}
+
+func validateName(path, name string) *Error {
+	if name == "" {
+		return fieldErrorf(path, "missing")
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return fieldErrorf(path, "%q is not a valid name: %s", name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func (g *fileGroups) validate() *Error {
+	control, err := parseSelector("spec.groups.control", g.Control)
+	if err != nil {
+		return err
+	}
+	experimental, err := parseSelector("spec.groups.experimental", g.Experimental)
+	if err != nil {
+		return err
+	}
+	if control == experimental {
+		err := fieldErrorf("spec.groups.experimental", "must select other series than spec.groups.control (both are {%s})", control)
+		err.alt = []string{"spec.groups.control"}
+		return err
+	}
+	return nil
+}
+
+func (w *fileWindow) build() (Window, *Error) {
+	switch {
+	case w.Fixed == nil && w.Events == nil:
+		return Window{}, fieldErrorf("spec.window", "missing: want fixed (start and end) or events")
+	case w.Fixed != nil && w.Events != nil:
+		err := fieldErrorf("spec.window.events", "fixed and events are exclusive: set one")
+		return Window{}, err
+	case w.Fixed != nil:
+		f := w.Fixed
+		switch {
+		case f.Start.IsZero():
+			return Window{}, fieldErrorf("spec.window.fixed.start", "missing")
+		case f.End.IsZero():
+			return Window{}, fieldErrorf("spec.window.fixed.end", "missing")
+		case !f.End.After(f.Start.Time):
+			return Window{}, fieldErrorf("spec.window.fixed.end", "must be after start (%s), got %s",
+				f.Start.Format(time.RFC3339), f.End.Format(time.RFC3339))
+		}
+		return Window{Fixed: &FixedWindow{Start: f.Start.Time, End: f.End.Time}}, nil
+	}
+	e := w.Events
+	ew := &EventWindow{Lookback: time.Duration(e.Lookback), Before: time.Duration(e.Before), After: time.Duration(e.After)}
+	for i, k := range e.Kinds {
+		path := fmt.Sprintf("spec.window.events.kinds[%d]", i)
+		if !slices.Contains(chaos.Kinds, chaos.Kind(k)) {
+			return Window{}, fieldErrorf(path, "unknown event kind %q, want one of %s", k, kindList())
+		}
+		if j := slices.Index(ew.Kinds, chaos.Kind(k)); j >= 0 {
+			return Window{}, fieldErrorf(path, "duplicate kind %q (also spec.window.events.kinds[%d])", k, j)
+		}
+		ew.Kinds = append(ew.Kinds, chaos.Kind(k))
+	}
+	if len(ew.Kinds) == 0 {
+		ew.Kinds = slices.Clone(chaos.Kinds)
+	}
+	if ew.Lookback <= 0 {
+		return Window{}, fieldErrorf("spec.window.events.lookback", "must be greater than 0, got %s", e.Lookback)
+	}
+	return Window{Events: ew}, nil
+}
+
+func kindList() string {
+	s := make([]string, len(chaos.Kinds))
+	for i, k := range chaos.Kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (m *fileMetric) build(path string, groups []namedSelector) (Metric, *Error) {
+	if err := validateName(path+".name", m.Name); err != nil {
+		return Metric{}, err
+	}
+	out := Metric{Name: m.Name, Critical: m.Critical, Weight: m.Weight}
+	switch {
+	case m.Query == "" && m.Ratio == nil:
+		return Metric{}, fieldErrorf(path, "want query or ratio")
+	case m.Query != "" && m.Ratio != nil:
+		return Metric{}, fieldErrorf(path+".ratio", "query and ratio are exclusive: set one")
+	case m.Query != "":
+		t, err := parseTemplate(path+".query", m.Query)
+		if err != nil {
+			return Metric{}, err
+		}
+		if err := checkQuery(path+".query", t, groups); err != nil {
+			return Metric{}, err
+		}
+		out.Value = t
+	default:
+		r, err := m.Ratio.build(path+".ratio", groups)
+		if err != nil {
+			return Metric{}, err
+		}
+		out.Ratio = r
+	}
+	switch Direction(m.Direction) {
+	case HigherIsWorse, LowerIsWorse, Either:
+		if m.AllowedEffect == nil {
+			return Metric{}, fieldErrorf(path+".allowedEffect", "missing: a direction needs the effect it allows")
+		}
+	case "":
+		if m.AllowedEffect != nil {
+			return Metric{}, fieldErrorf(path+".direction", "missing: want %s, %s or %s with allowedEffect", HigherIsWorse, LowerIsWorse, Either)
+		}
+	default:
+		return Metric{}, fieldErrorf(path+".direction", "%q is not one of %s, %s, %s", m.Direction, HigherIsWorse, LowerIsWorse, Either)
+	}
+	out.Direction = Direction(m.Direction)
+	if m.AllowedEffect != nil {
+		if e := float64(*m.AllowedEffect); !(e > 0) {
+			return Metric{}, fieldErrorf(path+".allowedEffect", "must be greater than 0%%, got %s%%", strconv.FormatFloat(e*100, 'g', -1, 64))
+		}
+		out.AllowedEffect = float64(*m.AllowedEffect)
+	}
+	if !(m.Weight > 0) || math.IsInf(m.Weight, 0) {
+		return Metric{}, fieldErrorf(path+".weight", "must be a number greater than 0, got %s", strconv.FormatFloat(m.Weight, 'g', -1, 64))
+	}
+	if m.SLO != nil {
+		b, err := m.SLO.build(path+".slo", out.Ratio != nil)
+		if err != nil {
+			return Metric{}, err
+		}
+		out.SLO = &b
+	}
+	if !out.Compared() && out.SLO == nil {
+		return Metric{}, fieldErrorf(path, "nothing to judge: want direction and allowedEffect, an slo, or both")
+	}
+	return out, nil
+}
+
+func (r *fileRatio) build(path string, groups []namedSelector) (*Ratio, *Error) {
+	out := &Ratio{MinTotal: r.MinTotal}
+	for _, q := range []struct {
+		name string
+		text string
+		dst  *Template
+	}{{"errors", r.Errors, &out.Errors}, {"total", r.Total, &out.Total}} {
+		p := path + "." + q.name
+		if q.text == "" {
+			return nil, fieldErrorf(p, "missing")
+		}
+		t, err := parseTemplate(p, q.text)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkQuery(p, t, groups); err != nil {
+			return nil, err
+		}
+		*q.dst = t
+	}
+	if !(r.MinTotal > 0) || math.IsInf(r.MinTotal, 0) {
+		return nil, fieldErrorf(path+".minTotal", "must be a number greater than 0, got %s", strconv.FormatFloat(r.MinTotal, 'g', -1, 64))
+	}
+	return out, nil
+}
+
+func (b *fileBound) build(path string, ratio bool) (Bound, *Error) {
+	out := unbounded()
+	if b.Min == nil && b.Max == nil {
+		return Bound{}, fieldErrorf(path, "want min, max or both")
+	}
+	for _, v := range []struct {
+		name string
+		val  *float64
+		dst  *float64
+	}{{"min", b.Min, &out.Min}, {"max", b.Max, &out.Max}} {
+		if v.val == nil {
+			continue
+		}
+		f := *v.val
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return Bound{}, fieldErrorf(path+"."+v.name, "must be a finite number, got %s", strconv.FormatFloat(f, 'g', -1, 64))
+		}
+		if ratio && (f < 0 || f > 1) {
+			return Bound{}, fieldErrorf(path+"."+v.name, "a ratio is between 0 and 1 (1%% is 0.01), got %s", strconv.FormatFloat(f, 'g', -1, 64))
+		}
+		*v.dst = f
+	}
+	if out.Min >= out.Max {
+		return Bound{}, fieldErrorf(path+".max", "must be greater than min (%s), got %s",
+			strconv.FormatFloat(out.Min, 'g', -1, 64), strconv.FormatFloat(out.Max, 'g', -1, 64))
+	}
+	return out, nil
+}
+
+func (r *fileRecovery) build() (Recovery, *Error) {
+	var out Recovery
+	if r.MTTR != nil {
+		if *r.MTTR <= 0 {
+			return Recovery{}, fieldErrorf("spec.recovery.mttr", "must be greater than 0, got %s", *r.MTTR)
+		}
+		out.MTTR = time.Duration(*r.MTTR)
+	}
+	names := make(map[string]int, len(r.Alerts))
+	for i, a := range r.Alerts {
+		path := fmt.Sprintf("spec.recovery.alerts[%d]", i)
+		if a.Name == "" {
+			return Recovery{}, fieldErrorf(path+".name", "missing")
+		}
+		if !utf8.ValidString(a.Name) {
+			return Recovery{}, fieldErrorf(path+".name", "%q is not a valid alert name", a.Name)
+		}
+		if j, dup := names[a.Name]; dup {
+			return Recovery{}, fieldErrorf(path+".name", "duplicate alert %q (also spec.recovery.alerts[%d])", a.Name, j)
+		}
+		names[a.Name] = i
+		if a.Within <= 0 {
+			return Recovery{}, fieldErrorf(path+".within", "must be greater than 0, got %s", a.Within)
+		}
+		out.Alerts = append(out.Alerts, AlertExpectation{Name: a.Name, Within: time.Duration(a.Within)})
+	}
+	if h := r.HPA; h != nil {
+		const path = "spec.recovery.hpa"
+		if h.Name == "" {
+			return Recovery{}, fieldErrorf(path+".name", "missing")
+		}
+		if errs := validation.IsDNS1123Subdomain(h.Name); len(errs) > 0 {
+			return Recovery{}, fieldErrorf(path+".name", "%q is not a valid HorizontalPodAutoscaler name: %s", h.Name, strings.Join(errs, "; "))
+		}
+		if h.MinReplicas < 1 || h.MinReplicas > math.MaxInt32 {
+			return Recovery{}, fieldErrorf(path+".minReplicas", "must be between 1 and %d, got %d", math.MaxInt32, h.MinReplicas)
+		}
+		if h.Within <= 0 {
+			return Recovery{}, fieldErrorf(path+".within", "must be greater than 0, got %s", h.Within)
+		}
+		if h.BaselineWithin <= 0 {
+			return Recovery{}, fieldErrorf(path+".baselineWithin", "must be greater than 0, got %s", h.BaselineWithin)
+		}
+		out.HPA = &HPAExpectation{
+			Name:           h.Name,
+			MinReplicas:    int32(h.MinReplicas),
+			Within:         time.Duration(h.Within),
+			BaselineWithin: time.Duration(h.BaselineWithin),
+		}
+	}
+	if r.ReplacementReady != nil {
+		if *r.ReplacementReady <= 0 {
+			return Recovery{}, fieldErrorf("spec.recovery.replacementReady", "must be greater than 0, got %s", *r.ReplacementReady)
+		}
+		out.ReplacementReady = time.Duration(*r.ReplacementReady)
+	}
+	return out, nil
+}
+
+func (r *Recovery) empty() bool {
+	return r.MTTR == 0 && len(r.Alerts) == 0 && r.HPA == nil && r.ReplacementReady == 0
+}
+
+func (j *fileJudgement) build() (Judgement, *Error) {
+	const path = "spec.judgement"
+	if !(j.Confidence > 0.5 && j.Confidence < 1) {
+		return Judgement{}, fieldErrorf(path+".confidence", "must be between 0.5 and 1 (exclusive), got %s", formatFloat(j.Confidence))
+	}
+	for _, s := range []struct {
+		name string
+		v    float64
+	}{{"passScore", j.PassScore}, {"marginalScore", j.MarginalScore}} {
+		if !(s.v >= 0 && s.v <= 100) {
+			return Judgement{}, fieldErrorf(path+"."+s.name, "must be between 0 and 100, got %s", formatFloat(s.v))
+		}
+	}
+	if j.MarginalScore > j.PassScore {
+		err := fieldErrorf(path+".marginalScore", "must not be greater than passScore (%s), got %s", formatFloat(j.PassScore), formatFloat(j.MarginalScore))
+		err.alt = []string{path + ".passScore"}
+		return Judgement{}, err
+	}
+	if !(j.MinJudged > 0 && j.MinJudged <= 1) {
+		return Judgement{}, fieldErrorf(path+".minJudged", "must be a fraction greater than 0 and at most 1, got %s", formatFloat(j.MinJudged))
+	}
+	return Judgement{
+		Confidence:       j.Confidence,
+		PassScore:        j.PassScore,
+		MarginalScore:    j.MarginalScore,
+		MinJudged:        j.MinJudged,
+		AbortOnHardBound: j.AbortOnHardBound,
+	}, nil
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

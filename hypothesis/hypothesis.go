@@ -1,0 +1,308 @@
+// Package hypothesis reads chaos-experiment hypotheses: the steady-state
+// metrics (PromQL templates judged experimental group against control
+// group), the experiment window and the recovery expectations that the
+// verdict service judges.
+//
+// Files are YAML, Kubernetes-shaped so that they can become a custom
+// resource later (see examples/ at the top of the repository). [Load] and
+// [Parse] decode them strictly into validated [Hypothesis] values; every
+// error is an [*Error] naming the file, line and field:
+//
+//	kill-postgres.yaml:21: spec.metrics[0].query: parse error at char 37: unexpected "}" in label matching, expected string
+package hypothesis
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steadywatch/steadywatch/chaos"
+)
+
+// Hypothesis is one validated hypothesis.
+type Hypothesis struct {
+	// Name is unique among the hypotheses loaded (a DNS-1123 label).
+	Name        string
+	Description string
+	// Service is the service (steadywatch's service label value) whose chaos
+	// events in the experimental group define the window and the incidents
+	// the recovery expectations are about.
+	Service string
+	// Namespace narrows Service to one namespace; empty means any.
+	Namespace string
+	Groups    Groups
+	Window    Window
+	// Baseline is the length of the period just before the window that
+	// serves as the reference: where an HPA's replica count returns to, and
+	// how the groups compared before the chaos.
+	Baseline time.Duration
+	// Step is the resolution of the range queries.
+	Step      time.Duration
+	Metrics   []Metric
+	Recovery  Recovery
+	Judgement Judgement
+	// Source is where the hypothesis starts in its file.
+	Source Source
+
+	lines map[string]int // field path -> line, for Position
+}
+
+// Position returns where the field at path (e.g. "spec.metrics[1].query")
+// is written, or its closest enclosing field that is; the hypothesis's own
+// Source when none is.
+func (h *Hypothesis) Position(path string) Source {
+	for p := path; p != ""; {
+		if l, ok := h.lines[p]; ok {
+			return Source{File: h.Source.File, Line: l}
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return h.Source
+}
+
+// Source is a place in a hypothesis file.
+type Source struct {
+	File string
+	Line int
+}
+
+// String returns "file:line", leaving out what is unknown.
+func (s Source) String() string {
+	switch {
+	case s.Line <= 0:
+		return s.File
+	case s.File == "":
+		return "line " + strconv.Itoa(s.Line)
+	}
+	return s.File + ":" + strconv.Itoa(s.Line)
+}
+
+// Groups holds the PromQL label matchers that select each group's series,
+// e.g. `steadywatch_io_group="control"`. They differ.
+type Groups struct {
+	Control      string
+	Experimental string
+}
+
+// Selector returns the label matchers of g, which must be [chaos.Control]
+// or [chaos.Experimental]; it panics for any other group.
+func (g Groups) Selector(group chaos.Group) string {
+	switch group {
+	case chaos.Control:
+		return g.Control
+	case chaos.Experimental:
+		return g.Experimental
+	}
+	panic("hypothesis: no selector for group " + strconv.Quote(string(group)))
+}
+
+// Window is the experiment window: exactly one of Fixed and Events is set.
+type Window struct {
+	Fixed  *FixedWindow
+	Events *EventWindow
+}
+
+// FixedWindow is a window given by its times; End is after Start.
+type FixedWindow struct {
+	Start, End time.Time
+}
+
+// EventWindow takes the window from the chaos events steadywatch recorded
+// for the hypothesis's service in the experimental group: from the first
+// event within Lookback of the time of judgement, minus Before, to the last
+// one, plus After.
+type EventWindow struct {
+	// Kinds are the event kinds that count; never empty (all kinds when the
+	// file lists none).
+	Kinds    []chaos.Kind
+	Lookback time.Duration
+	Before   time.Duration
+	After    time.Duration
+}
+
+// Span is a resolved experiment window.
+type Span struct {
+	// Start and End bound the window judged.
+	Start, End time.Time
+	// ChaosStart and ChaosEnd bound the chaos itself: the fixed window, or
+	// the first and last event without the Before and After margins.
+	// Recovery expectations are measured from them.
+	ChaosStart, ChaosEnd time.Time
+}
+
+// Resolve returns the window for a judgement at now, given the times of
+// the recorded chaos events that match the hypothesis (its service,
+// namespace, the experimental group and EventWindow.Kinds), in any order.
+// ok is false for an event window with no event within its lookback.
+func (w Window) Resolve(now time.Time, events []time.Time) (s Span, ok bool) {
+	if w.Fixed != nil {
+		return Span{Start: w.Fixed.Start, End: w.Fixed.End, ChaosStart: w.Fixed.Start, ChaosEnd: w.Fixed.End}, true
+	}
+	if w.Events == nil {
+		return Span{}, false
+	}
+	from := now.Add(-w.Events.Lookback)
+	for _, t := range events {
+		if t.Before(from) || t.After(now) {
+			continue
+		}
+		if !ok || t.Before(s.ChaosStart) {
+			s.ChaosStart = t
+		}
+		if !ok || t.After(s.ChaosEnd) {
+			s.ChaosEnd = t
+		}
+		ok = true
+	}
+	if !ok {
+		return Span{}, false
+	}
+	s.Start = s.ChaosStart.Add(-w.Events.Before)
+	s.End = s.ChaosEnd.Add(w.Events.After)
+	return s, true
+}
+
+// Direction says which change of a metric is a deterioration.
+type Direction string
+
+// The directions.
+const (
+	HigherIsWorse Direction = "higherIsWorse"
+	LowerIsWorse  Direction = "lowerIsWorse"
+	Either        Direction = "either"
+)
+
+// Metric is a steady-state metric, compared between the groups and/or
+// bounded in the experimental group.
+type Metric struct {
+	// Name is unique within the hypothesis (a DNS-1123 label).
+	Name string
+	// Value is the metric's query; it is zero for a ratio metric.
+	Value Template
+	// Ratio is set for an error (or success) ratio, judged with a
+	// count-based test on its two counts.
+	Ratio *Ratio
+	// Direction and AllowedEffect define the relative comparison with the
+	// control group: a change in the worse direction greater than
+	// AllowedEffect, a fraction of the control's value (0.2 for +20 %), is
+	// a failure. AllowedEffect is 0 and Direction empty for a metric judged
+	// only by its SLO.
+	Direction     Direction
+	AllowedEffect float64
+	// Critical fails the whole hypothesis when this metric fails.
+	Critical bool
+	// Weight is the metric's share in the score (> 0; 1 by default).
+	Weight float64
+	// SLO is an absolute bound on the experimental group's value, a hard
+	// bound whose violation may abort the experiment; nil if none.
+	SLO *Bound
+
+	groups Groups
+}
+
+// Compared reports whether the metric is compared between the groups, as
+// opposed to only bounded by its SLO.
+func (m *Metric) Compared() bool { return m.AllowedEffect > 0 }
+
+// Query returns the query of the metric's value for a group (see
+// [Groups.Selector]): Value expanded, or for a ratio errors / total.
+func (m *Metric) Query(group chaos.Group) string {
+	sel := m.groups.Selector(group)
+	if m.Ratio != nil {
+		return "(" + m.Ratio.Errors.Expand(sel) + ") / (" + m.Ratio.Total.Expand(sel) + ")"
+	}
+	return m.Value.Expand(sel)
+}
+
+// Ratio is an error ratio given by its counts, as per-second rates: the
+// judge multiplies each sample by the step and sums them to count errors
+// and requests over the window.
+type Ratio struct {
+	Errors Template
+	Total  Template
+	// MinTotal is the least number of requests (total, counted over the
+	// window, in each group) for the ratio to be judged; with less traffic
+	// it is inconclusive.
+	MinTotal float64
+}
+
+// Bound is a closed interval; an unset side is infinite.
+type Bound struct {
+	Min, Max float64
+}
+
+// Contains reports whether v is within the bound; NaN is not.
+func (b Bound) Contains(v float64) bool { return v >= b.Min && v <= b.Max }
+
+func unbounded() Bound { return Bound{Min: math.Inf(-1), Max: math.Inf(1)} }
+
+// Recovery lists the recovery expectations; a zero duration or nil field
+// is no expectation. Durations are measured from the chaos: from
+// Span.ChaosStart, or from the start of each incident for MTTR and
+// ReplacementReady.
+type Recovery struct {
+	// MTTR bounds each incident's time to recover.
+	MTTR time.Duration
+	// Alerts must each fire within their time (MTTD).
+	Alerts []AlertExpectation
+	// HPA must scale up and back.
+	HPA *HPAExpectation
+	// ReplacementReady bounds the time from a pod's deletion to its
+	// replacement being Ready.
+	ReplacementReady time.Duration
+}
+
+// AlertExpectation is "the alert Name fires within Within".
+type AlertExpectation struct {
+	Name   string
+	Within time.Duration
+}
+
+// HPAExpectation is "HorizontalPodAutoscaler Name reaches at least
+// MinReplicas within Within of the chaos start, and returns to its
+// baseline replica count within BaselineWithin of the chaos end".
+type HPAExpectation struct {
+	Name           string
+	MinReplicas    int32
+	Within         time.Duration
+	BaselineWithin time.Duration
+}
+
+// Judgement holds how metric results add up to a verdict, as Kayenta
+// does: each metric's weight counts towards a score out of 100 if it
+// passes; at PassScore or above the hypothesis passes, below MarginalScore
+// it fails, and in between it is marginal (inconclusive).
+type Judgement struct {
+	// Confidence of the statistical tests, in (0.5, 1).
+	Confidence float64
+	// PassScore and MarginalScore are in [0, 100], MarginalScore <= PassScore.
+	PassScore     float64
+	MarginalScore float64
+	// MinJudged is the least fraction of the metrics' weight that must be
+	// judgeable (enough data) for a verdict other than inconclusive, in
+	// (0, 1].
+	MinJudged float64
+	// AbortOnHardBound raises the abort signal when an SLO bound is
+	// violated during the experiment.
+	AbortOnHardBound bool
+}
+
+// Default judgement settings.
+const (
+	DefaultConfidence       = 0.98
+	DefaultPassScore        = 95
+	DefaultMarginalScore    = 75
+	DefaultMinJudged        = 1
+	DefaultAbortOnHardBound = true
+	DefaultStep             = 15 * time.Second
+	DefaultBaseline         = 30 * time.Minute
+	DefaultLookback         = time.Hour
+	DefaultAfter            = 10 * time.Minute
+	DefaultMinTotal         = 100
+	DefaultWeight           = 1
+)
