@@ -2,6 +2,7 @@ package hypothesis
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -433,4 +434,33 @@ func TestErrorMessagesLeaveOutUnknownParts(t *testing.T) {
 		})
 	}
 	require.ErrorIs(t, &Error{Err: inner}, inner)
+}
+
+func TestParseBoundsWhatAFileCanMakeItDo(t *testing.T) {
+	nestedMerges := func() string {
+		// Each mapping merges the previous one ten times.
+		var b strings.Builder
+		b.WriteString("spec:\n  <<:\n    - &l0 {service: x}\n")
+		for i := 1; i <= 10; i++ {
+			fmt.Fprintf(&b, "    - &l%d {<<: [%s*l%d]}\n", i, strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 9), i-1)
+		}
+		return b.String()
+	}()
+	placeholders := strings.Replace(minimalWith("  metrics:\n    - {name: m, query: 'x{ "+strings.Repeat("{{ .Group }},", 6000)+" }', slo: {max: 1}}\n"),
+		`experimental: 'g="e"'`, `experimental: 'g="`+strings.Repeat("e", 20)+`"'`, 1)
+	for _, tc := range []struct {
+		name string
+		data string
+		want string
+	}{
+		{"nested merges that would expand ten billion entries are cut short", nestedMerges, "document contains excessive aliasing"},
+		{"a placeholder repeated thousands of times is cut short", placeholders, "spec.metrics[0].query: is 150005 bytes long once expanded for the experimental group, more than 65536"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := Parse([]byte(tc.data), "h.yaml")
+			require.ErrorContains(t, err, tc.want)
+			require.Less(t, time.Since(start), 5*time.Second)
+		})
+	}
 }

@@ -121,11 +121,28 @@ func parseTemplate(path, s string) (Template, *Error) {
 
 var promql = parser.NewParser(parser.Options{})
 
+// MaxQueryBytes bounds the length of an expanded query: many placeholders
+// and long matchers would otherwise multiply into a query too large to
+// send (and to hold).
+const MaxQueryBytes = 64 << 10
+
+// expandedLen is the length of t.Expand(sel), computed without expanding.
+func (t Template) expandedLen(sel string) int {
+	n := len(t.text)
+	for _, h := range t.holes {
+		n += len(sel) - (h.end - h.start)
+	}
+	return n
+}
+
 // checkQuery parses t expanded with each group's matchers. The query must
 // be one a range query can evaluate: an instant vector or a scalar.
 func checkQuery(path string, t Template, groups []namedSelector) *Error {
 	var firstErr error
 	for i, g := range groups {
+		if n := t.expandedLen(g.sel); n > MaxQueryBytes {
+			return fieldErrorf(path, "is %d bytes long once expanded for the %s group, more than %d", n, g.name, MaxQueryBytes)
+		}
 		q := t.Expand(g.sel)
 		expr, err := promql.ParseExpr(q)
 		if err != nil {
