@@ -1,0 +1,119 @@
+// Package verdict judges chaos hypotheses: for each steady-state metric it
+// compares the experimental group with the control group over the
+// experiment window, checks the absolute SLO bounds and the recovery
+// expectations, and adds the results up to pass, fail or inconclusive, with
+// the evidence. Missing data is never a pass.
+package verdict
+
+import (
+	"time"
+
+	"github.com/steadywatch/steadywatch/hypothesis"
+)
+
+// Result is the outcome of a hypothesis, a metric or an expectation.
+type Result string
+
+// Results. A metric compared with the control fails as High or Low (the
+// direction of its deterioration); a hypothesis only passes, fails or is
+// inconclusive.
+const (
+	Pass         Result = "pass"
+	Fail         Result = "fail"
+	High         Result = "high"
+	Low          Result = "low"
+	Inconclusive Result = "inconclusive"
+)
+
+// Results lists the results a hypothesis can have, in exposition order.
+var Results = []Result{Pass, Fail, Inconclusive}
+
+// Verdict is the judgement of one hypothesis at one time.
+type Verdict struct {
+	Hypothesis string `json:"hypothesis"`
+	// Source is where the hypothesis is written (file:line).
+	Source string `json:"source,omitempty"`
+	// At is the time of judgement: the end of the data considered.
+	At     time.Time `json:"at"`
+	Result Result    `json:"result"`
+	// Reason explains the result in one sentence: the critical failure, the
+	// score against the thresholds, or why too little could be judged.
+	Reason string `json:"reason"`
+	// Score is the weighted share of the judged metrics that passed, 0–100;
+	// NaN (null in JSON) when none could be judged.
+	Score float64 `json:"score"`
+	// Running is set while the experiment window is still open: the verdict
+	// is provisional.
+	Running bool            `json:"running"`
+	Window  hypothesis.Span `json:"window"`
+	Metrics []Metric        `json:"metrics"`
+	// Recovery holds one result per recovery expectation.
+	Recovery []Expectation `json:"recovery,omitempty"`
+	// Abort is set when a hard bound (an SLO) was violated during the
+	// experiment and the hypothesis asks to abort on it; AbortReasons say
+	// which.
+	Abort        bool     `json:"abort"`
+	AbortReasons []string `json:"abort_reasons,omitempty"`
+}
+
+// Metric is the judgement of one steady-state metric.
+type Metric struct {
+	Name     string  `json:"name"`
+	Result   Result  `json:"result"`
+	Reason   string  `json:"reason,omitempty"`
+	Critical bool    `json:"critical"`
+	Weight   float64 `json:"weight"`
+	// Control and Experimental summarise each group's samples over the
+	// window.
+	Control      Summary `json:"control"`
+	Experimental Summary `json:"experimental"`
+	// Effect is the experimental group's shift from the control (Hodges–
+	// Lehmann estimate and interval for values; the difference of the
+	// rates for ratios), with the allowed effect in the same unit; nil
+	// when the metric is only bounded by its SLO or could not be compared.
+	Effect *Effect `json:"effect,omitempty"`
+	// PValue of the two-sample (or count) test; NaN if none ran.
+	PValue float64 `json:"p_value"`
+	// SLO is the result of the absolute bound on the experimental group,
+	// empty if the metric has none.
+	SLO Result `json:"slo,omitempty"`
+}
+
+// Summary describes one group's data for a metric.
+type Summary struct {
+	// Samples is how many samples were judged (NaN samples excluded);
+	// NaNs how many were dropped.
+	Samples int `json:"samples"`
+	NaNs    int `json:"nans,omitempty"`
+	// Value is the group's value over the window: the median of the
+	// samples, or for a ratio the errors over the total.
+	Value float64 `json:"value"`
+	// Errors and Total are a ratio's counts over the window.
+	Errors float64 `json:"errors,omitempty"`
+	Total  float64 `json:"total,omitempty"`
+}
+
+// Effect is a shift of the experimental group from the control with its
+// confidence interval and what is allowed, all in the metric's unit.
+type Effect struct {
+	Estimate float64 `json:"estimate"`
+	Low      float64 `json:"ci_low"`
+	High     float64 `json:"ci_high"`
+	// Allowed is the largest shift in the worse direction that passes:
+	// AllowedEffect times the control's value.
+	Allowed float64 `json:"allowed"`
+	// Confidence of the interval, e.g. 0.98.
+	Confidence float64 `json:"confidence"`
+}
+
+// Expectation is the judgement of one recovery expectation.
+type Expectation struct {
+	// Name says which: "mttr", "alert/NAME", "hpa/NAME", "replacement_ready".
+	Name   string `json:"name"`
+	Result Result `json:"result"`
+	Reason string `json:"reason"`
+	// Observed is the measured time, in seconds (NaN if none).
+	Observed float64 `json:"observed_seconds"`
+	// Bound is the expected maximum, in seconds.
+	Bound float64 `json:"bound_seconds"`
+}
