@@ -6,6 +6,8 @@
 package verdict
 
 import (
+	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/steadywatch/steadywatch/hypothesis"
@@ -116,4 +118,64 @@ type Expectation struct {
 	Observed float64 `json:"observed_seconds"`
 	// Bound is the expected maximum, in seconds.
 	Bound float64 `json:"bound_seconds"`
+}
+
+// JSON has no NaN: the numbers that are NaN when unknown are written as
+// null.
+
+// num returns nil for NaN or ±Inf, else &f.
+func num(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+// MarshalJSON writes a NaN score as null.
+func (v Verdict) MarshalJSON() ([]byte, error) {
+	type plain Verdict
+	return json.Marshal(struct {
+		plain
+		Score *float64 `json:"score"`
+	}{plain(v), num(v.Score)})
+}
+
+// MarshalJSON writes a NaN p-value as null.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	type plain Metric
+	return json.Marshal(struct {
+		plain
+		PValue *float64 `json:"p_value"`
+	}{plain(m), num(m.PValue)})
+}
+
+// MarshalJSON writes a NaN value as null.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	type plain Summary
+	return json.Marshal(struct {
+		plain
+		Value *float64 `json:"value"`
+	}{plain(s), num(s.Value)})
+}
+
+// MarshalJSON writes NaN or infinite bounds as null.
+func (e Effect) MarshalJSON() ([]byte, error) {
+	type plain Effect
+	return json.Marshal(struct {
+		plain
+		Estimate *float64 `json:"estimate"`
+		Low      *float64 `json:"ci_low"`
+		High     *float64 `json:"ci_high"`
+		Allowed  *float64 `json:"allowed"`
+	}{plain(e), num(e.Estimate), num(e.Low), num(e.High), num(e.Allowed)})
+}
+
+// MarshalJSON writes NaN times as null.
+func (x Expectation) MarshalJSON() ([]byte, error) {
+	type plain Expectation
+	return json.Marshal(struct {
+		plain
+		Observed *float64 `json:"observed_seconds"`
+		Bound    *float64 `json:"bound_seconds"`
+	}{plain(x), num(x.Observed), num(x.Bound)})
 }
