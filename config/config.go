@@ -61,6 +61,7 @@ const (
 	DefaultDetectionWindow    = model.Duration(10 * time.Minute)
 	DefaultDetectionGrace     = model.Duration(5 * time.Minute)
 	DefaultPullInterval       = model.Duration(30 * time.Second)
+	DefaultVerdictInterval    = model.Duration(30 * time.Second)
 )
 
 // Values of Detection.From.
@@ -96,9 +97,27 @@ type Config struct {
 	// ("postgres://user:pass@host:5432/db").
 	Store string `yaml:"store"`
 	// Web secures the HTTP server: TLS and authentication.
-	Web    Web    `yaml:"web"`
-	Watch  Watch  `yaml:"watch"`
-	Alerts Alerts `yaml:"alerts"`
+	Web      Web      `yaml:"web"`
+	Watch    Watch    `yaml:"watch"`
+	Alerts   Alerts   `yaml:"alerts"`
+	Verdicts Verdicts `yaml:"verdicts"`
+}
+
+// Verdicts configures the continuous judgement of hypotheses by serve.
+type Verdicts struct {
+	// Hypotheses are hypothesis files or directories of them; empty
+	// judges nothing.
+	Hypotheses []string `yaml:"hypotheses"`
+	// PrometheusURL is the Prometheus (or Thanos, Mimir) HTTP API the
+	// steady-state metrics are queried from; required with Hypotheses.
+	PrometheusURL string `yaml:"prometheus_url"`
+	// Interval between judgements of each hypothesis (> 0).
+	Interval model.Duration `yaml:"interval"`
+	// AbortAlertmanagerURL, if set, receives the SteadywatchAbortExperiment
+	// alert (through its v2 API) while a hypothesis's hard bound is
+	// violated during its experiment, so that the chaos tool or a person
+	// halts it. The steadywatch_hypothesis_abort metric says it either way.
+	AbortAlertmanagerURL string `yaml:"abort_alertmanager_url"`
 }
 
 // Web configures TLS and authentication of the HTTP server, for the
@@ -264,6 +283,7 @@ func Default() Config {
 			},
 			Pull: Pull{Interval: DefaultPullInterval},
 		},
+		Verdicts: Verdicts{Interval: DefaultVerdictInterval},
 	}
 }
 
@@ -302,7 +322,50 @@ func (c *Config) validate() *Error {
 	if err := c.Watch.validate(); err != nil {
 		return err
 	}
-	return c.Alerts.validate()
+	if err := c.Alerts.validate(); err != nil {
+		return err
+	}
+	return c.Verdicts.validate()
+}
+
+func (v *Verdicts) validate() *Error {
+	for i, p := range v.Hypotheses {
+		if p == "" {
+			return fieldErrorf(fmt.Sprintf("verdicts.hypotheses[%d]", i), "must not be empty")
+		}
+	}
+	if len(v.Hypotheses) > 0 && v.PrometheusURL == "" {
+		err := fieldErrorf("verdicts.prometheus_url", "must be set to judge verdicts.hypotheses")
+		err.alt = []string{"verdicts.hypotheses"}
+		return err
+	}
+	if err := validateURL("verdicts.prometheus_url", v.PrometheusURL); err != nil {
+		return err
+	}
+	if err := validateURL("verdicts.abort_alertmanager_url", v.AbortAlertmanagerURL); err != nil {
+		return err
+	}
+	if v.Interval <= 0 {
+		return fieldErrorf("verdicts.interval", "must be greater than 0, got %s", v.Interval)
+	}
+	return nil
+}
+
+// validateURL checks an optional http(s) URL.
+func validateURL(path, u string) *Error {
+	if u == "" {
+		return nil
+	}
+	parsed, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return &Error{Path: path, Err: err}
+	case parsed.Scheme != "http" && parsed.Scheme != "https":
+		return fieldErrorf(path, "%q: want an http:// or https:// URL", u)
+	case parsed.Host == "":
+		return fieldErrorf(path, "%q has no host", u)
+	}
+	return nil
 }
 
 // validateStore checks the shape of a store DSN; the store itself says
@@ -358,16 +421,8 @@ func (a *Alerts) validate() *Error {
 	default:
 		return fieldErrorf("alerts.detection.from", "%q is not one of %s, %s", a.Detection.From, DetectFromStartsAt, DetectFromReceived)
 	}
-	if u := a.Pull.AlertmanagerURL; u != "" {
-		parsed, err := url.Parse(u)
-		switch {
-		case err != nil:
-			return &Error{Path: "alerts.pull.alertmanager_url", Err: err}
-		case parsed.Scheme != "http" && parsed.Scheme != "https":
-			return fieldErrorf("alerts.pull.alertmanager_url", "%q: want an http:// or https:// URL", u)
-		case parsed.Host == "":
-			return fieldErrorf("alerts.pull.alertmanager_url", "%q has no host", u)
-		}
+	if err := validateURL("alerts.pull.alertmanager_url", a.Pull.AlertmanagerURL); err != nil {
+		return err
 	}
 	if a.Pull.Interval <= 0 {
 		return fieldErrorf("alerts.pull.interval", "must be greater than 0, got %s", a.Pull.Interval)

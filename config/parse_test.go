@@ -59,6 +59,11 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 				},
 			},
 		},
+		Verdicts: Verdicts{
+			Hypotheses:    []string{"/etc/steadywatch/hypotheses", "/srv/more.yaml"},
+			PrometheusURL: "http://prometheus.monitoring:9090", Interval: model.Duration(time.Minute),
+			AbortAlertmanagerURL: "http://alertmanager.monitoring:9093",
+		},
 	}
 	require.Equal(t, want, got)
 }
@@ -316,6 +321,21 @@ var invalidFiles = []struct {
 		"testdata/invalid-pull-cert-without-key.yml:4: alerts.pull.tls.key_file: cert_file and key_file must be set together",
 	},
 	{
+		"hypotheses without a Prometheus to judge them against are rejected",
+		"invalid-verdicts-no-prometheus.yml",
+		"testdata/invalid-verdicts-no-prometheus.yml:2: verdicts.prometheus_url: must be set to judge verdicts.hypotheses",
+	},
+	{
+		"a zero verdict interval is rejected",
+		"invalid-verdicts-interval.yml",
+		"testdata/invalid-verdicts-interval.yml:3: verdicts.interval: must be greater than 0, got 0s",
+	},
+	{
+		"an abort Alertmanager without a host is rejected",
+		"invalid-verdicts-abort-url.yml",
+		`testdata/invalid-verdicts-abort-url.yml:2: verdicts.abort_alertmanager_url: "http://" has no host`,
+	},
+	{
 		"a zero pull interval is rejected",
 		"invalid-pull-interval.yml",
 		"testdata/invalid-pull-interval.yml:4: alerts.pull.interval: must be greater than 0, got 0s",
@@ -525,6 +545,8 @@ func TestTheExampleFileParsesToTheDefaultsPlusItsExamples(t *testing.T) {
 	want.Watch.Namespaces = []string{"shop", "payments"}
 	want.Watch.Services = []string{"cart", "checkout"}
 	want.Alerts.Pull.AlertmanagerURL = "http://127.0.0.1:9093"
+	want.Verdicts.Hypotheses = []string{"/etc/steadywatch/hypotheses"}
+	want.Verdicts.PrometheusURL = "http://127.0.0.1:9090"
 	require.Equal(t, want, got)
 }
 
