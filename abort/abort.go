@@ -1,0 +1,157 @@
+// Package abort raises the signal that halts a chaos experiment whose
+// hypothesis violated a hard bound: an alert, SteadywatchAbortExperiment,
+// posted to Alertmanager's v2 API, so that it reaches the chaos tool's
+// webhook or a person the way every alert does.
+package abort
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-openapi/runtime"
+	httptransport "github.com/go-openapi/runtime/client"
+	"github.com/go-openapi/strfmt"
+	amclient "github.com/prometheus/alertmanager/api/v2/client"
+	amalert "github.com/prometheus/alertmanager/api/v2/client/alert"
+	"github.com/prometheus/alertmanager/api/v2/models"
+
+	"github.com/steadywatch/steadywatch/verdict"
+)
+
+// AlertName is the abort alert's alertname.
+const AlertName = "SteadywatchAbortExperiment"
+
+// Labels of the abort alert besides alertname.
+const (
+	HypothesisLabel = "hypothesis"
+	SeverityLabel   = "severity"
+	Severity        = "critical"
+)
+
+// Poster posts and resolves abort alerts. Alertmanager resolves an alert
+// whose endsAt has passed, so a Poster posts again at every judgement that
+// still aborts, each time with endsAt a few intervals ahead: if
+// steadywatch stops, the alert resolves by itself.
+type Poster struct {
+	api          *amclient.AlertmanagerAPI
+	url          string
+	generatorURL string
+
+	mu      sync.Mutex
+	started map[string]time.Time // hypothesis -> startsAt of its abort alert
+}
+
+// Options configure a Poster.
+type Options struct {
+	// URL is Alertmanager's base URL (with its route prefix, if any).
+	URL string
+	// HTTPClient makes the requests; nil means http.DefaultClient's
+	// settings.
+	HTTPClient *http.Client
+	// GeneratorURL links the alert back to steadywatch, e.g. its
+	// /api/v1/verdicts/NAME; "{hypothesis}" in it is replaced.
+	GeneratorURL string
+}
+
+// New returns a Poster, or an error naming what is wrong with o.URL.
+func New(o Options) (*Poster, error) {
+	u, err := url.Parse(o.URL)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("abort: Alertmanager URL: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("abort: Alertmanager URL %q: want http:// or https://", o.URL)
+	case u.Host == "":
+		return nil, fmt.Errorf("abort: Alertmanager URL %q has no host", o.URL)
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	rt := httptransport.NewWithClient(u.Host, strings.TrimSuffix(u.Path, "/")+amclient.DefaultBasePath, []string{u.Scheme}, hc)
+	rt.Consumers[runtime.JSONMime] = runtime.JSONConsumer()
+	return &Poster{
+		api:          amclient.New(rt, strfmt.Default),
+		url:          strings.TrimSuffix(o.URL, "/"),
+		generatorURL: o.GeneratorURL,
+		started:      map[string]time.Time{},
+	}, nil
+}
+
+// Post posts (or posts again) the abort alert of v's hypothesis, ending at
+// now+hold unless posted again. The alert names the hypothesis and says
+// why in its annotations.
+func (p *Poster) Post(ctx context.Context, v verdict.Verdict, now time.Time, hold time.Duration) error {
+	p.mu.Lock()
+	start, ok := p.started[v.Hypothesis]
+	if !ok {
+		start = now
+		p.started[v.Hypothesis] = now
+	}
+	p.mu.Unlock()
+	reasons := strings.Join(v.AbortReasons, "; ")
+	if reasons == "" {
+		reasons = v.Reason
+	}
+	return p.post(ctx, v.Hypothesis, start, now.Add(hold), models.LabelSet{
+		"summary": fmt.Sprintf("Abort the chaos experiment of hypothesis %s: a hard bound is violated", v.Hypothesis),
+		"description": fmt.Sprintf("%s. Verdict %s at %s (%s).", reasons, v.Result,
+			v.At.UTC().Format(time.RFC3339), v.Source),
+	})
+}
+
+// Resolve resolves the abort alert of hypothesis, if one was posted.
+func (p *Poster) Resolve(ctx context.Context, hypothesis string, now time.Time) error {
+	p.mu.Lock()
+	start, ok := p.started[hypothesis]
+	p.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	err := p.post(ctx, hypothesis, start, now, models.LabelSet{
+		"summary": fmt.Sprintf("The chaos experiment of hypothesis %s no longer needs aborting", hypothesis),
+	})
+	if err == nil {
+		p.mu.Lock()
+		delete(p.started, hypothesis)
+		p.mu.Unlock()
+	}
+	return err
+}
+
+// Aborting reports whether an abort alert of hypothesis is posted and not
+// resolved.
+func (p *Poster) Aborting(hypothesis string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.started[hypothesis]
+	return ok
+}
+
+func (p *Poster) post(ctx context.Context, hypothesis string, start, end time.Time, annotations models.LabelSet) error {
+	a := &models.PostableAlert{
+		Alert: models.Alert{
+			Labels: models.LabelSet{
+				"alertname": AlertName, HypothesisLabel: hypothesis, SeverityLabel: Severity,
+			},
+			GeneratorURL: strfmt.URI(strings.ReplaceAll(p.generatorURL, "{hypothesis}", url.PathEscape(hypothesis))),
+		},
+		Annotations: annotations,
+		StartsAt:    strfmt.DateTime(start),
+		EndsAt:      strfmt.DateTime(end),
+	}
+	_, err := p.api.Alert.PostAlerts(amalert.NewPostAlertsParamsWithContext(ctx).WithAlerts(models.PostableAlerts{a}))
+	if err != nil {
+		if bad, ok := errors.AsType[*amalert.PostAlertsBadRequest](err); ok {
+			return fmt.Errorf("abort: Alertmanager at %s refused the alert: %s", p.url, bad.Payload)
+		}
+		return fmt.Errorf("abort: posting to Alertmanager at %s: %w", p.url, err)
+	}
+	return nil
+}
