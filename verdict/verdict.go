@@ -87,6 +87,9 @@ type Summary struct {
 	// NaNs how many were dropped.
 	Samples int `json:"samples"`
 	NaNs    int `json:"nans,omitempty"`
+	// Series is how many series the group's query returned (a ratio's
+	// total query); their samples are pooled.
+	Series int `json:"series"`
 	// Value is the group's value over the window: the median of the
 	// samples, or for a ratio the errors over the total.
 	Value float64 `json:"value"`
@@ -102,7 +105,8 @@ type Effect struct {
 	Low      float64 `json:"ci_low"`
 	High     float64 `json:"ci_high"`
 	// Allowed is the largest shift in the worse direction that passes:
-	// AllowedEffect times the control's value.
+	// AllowedEffect times the control's value (for a ratio, at least the
+	// error ratio the control's traffic cannot tell from 0; see Judge).
 	Allowed float64 `json:"allowed"`
 	// Confidence of the interval, e.g. 0.98.
 	Confidence float64 `json:"confidence"`

@@ -1,0 +1,332 @@
+package verdict
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/store"
+)
+
+// Defaults of Options.
+const (
+	// DefaultMinSamples is the least number of finite samples a group needs
+	// for a value metric to be compared (and the experimental group for its
+	// SLO): 2.5 minutes at the default 15 s step. Fewer make the
+	// Hodges–Lehmann interval too wide to show anything, and a judge that
+	// passes what it cannot see passes too much.
+	DefaultMinSamples = 10
+	// DefaultQueryTimeout bounds each attempt of a range query.
+	DefaultQueryTimeout = 30 * time.Second
+	// DefaultRetries is how often a transient query error is retried.
+	DefaultRetries = 3
+	// DefaultRetryBackoff is the wait before the first retry; it doubles
+	// for each further one, up to maxBackoff.
+	DefaultRetryBackoff = 250 * time.Millisecond
+	// DefaultSLOTolerance is the share of the experimental group's samples
+	// of a value metric that may lie outside its SLO bound.
+	DefaultSLOTolerance = 0.05
+	// DefaultConcurrency is how many metrics are queried at once.
+	DefaultConcurrency = 4
+)
+
+const maxBackoff = 5 * time.Second
+
+// TracerName is the instrumentation scope of the judge's spans.
+const TracerName = "github.com/steadywatch/steadywatch/verdict"
+
+// AlertSource lists stored alerts (store.Store is one).
+type AlertSource interface {
+	Alerts(ctx context.Context, f store.AlertFilter) ([]alert.Alert, error)
+}
+
+// Options configure a Judge.
+type Options struct {
+	// Prometheus answers the range queries; required.
+	Prometheus v1.API
+	// Store holds the chaos events that define event windows and the
+	// incidents and HPA events the recovery expectations are measured on.
+	// Without it, those are inconclusive ("no store").
+	Store incident.Store
+	// Alerts holds the alerts for "alert X fires within T"; without it
+	// those expectations are inconclusive.
+	Alerts AlertSource
+	// QueryTimeout bounds each attempt of a range query, on the server too
+	// (the query's timeout parameter); 0 means DefaultQueryTimeout.
+	QueryTimeout time.Duration
+	// Retries is how often a transient query error (timeout, 5xx, network)
+	// is retried, with exponential backoff from RetryBackoff; a bad query
+	// (bad_data, execution, another 4xx) is never retried. 0 means
+	// DefaultRetries, a negative value none.
+	Retries      int
+	RetryBackoff time.Duration
+	// MinSamples is the least number of finite samples per group for a
+	// value metric; 0 means DefaultMinSamples.
+	MinSamples int
+	// SLOTolerance is the share of a value metric's experimental samples
+	// that may lie outside its SLO bound before the bound counts as
+	// violated (a scrape's glitch is not a breach); 0 means
+	// DefaultSLOTolerance, a negative value none (one sample outside
+	// violates).
+	SLOTolerance float64
+	// Concurrency is how many metrics are queried and judged at once; 0
+	// means DefaultConcurrency.
+	Concurrency int
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Now is the time of judgement when Judge is given a zero time;
+	// time.Now by default.
+	Now func() time.Time
+	// Tracer defaults to otel.Tracer(TracerName).
+	Tracer trace.Tracer
+}
+
+// Judge judges hypotheses against Prometheus data and the incident store.
+// It is safe for concurrent use.
+type Judge struct {
+	prom         v1.API
+	store        incident.Store
+	alerts       AlertSource
+	queryTimeout time.Duration
+	retries      int
+	backoff      time.Duration
+	minSamples   int
+	sloTolerance float64
+	concurrency  int
+	log          *slog.Logger
+	now          func() time.Time
+	tracer       trace.Tracer
+}
+
+// New returns a Judge with o's defaults filled in.
+func New(o Options) (*Judge, error) {
+	switch {
+	case o.Prometheus == nil:
+		return nil, errors.New("verdict: Options.Prometheus is required")
+	case o.MinSamples < 0:
+		return nil, fmt.Errorf("verdict: Options.MinSamples %d: must be ≥ 0", o.MinSamples)
+	case o.QueryTimeout < 0:
+		return nil, fmt.Errorf("verdict: Options.QueryTimeout %s: must be ≥ 0", o.QueryTimeout)
+	case o.RetryBackoff < 0:
+		return nil, fmt.Errorf("verdict: Options.RetryBackoff %s: must be ≥ 0", o.RetryBackoff)
+	case o.Concurrency < 0:
+		return nil, fmt.Errorf("verdict: Options.Concurrency %d: must be ≥ 0", o.Concurrency)
+	case math.IsNaN(o.SLOTolerance) || o.SLOTolerance >= 1:
+		return nil, fmt.Errorf("verdict: Options.SLOTolerance %g: must be below 1", o.SLOTolerance)
+	}
+	j := &Judge{
+		prom:         o.Prometheus,
+		store:        o.Store,
+		alerts:       o.Alerts,
+		queryTimeout: cmpOr(o.QueryTimeout, DefaultQueryTimeout),
+		retries:      cmpOr(o.Retries, DefaultRetries),
+		backoff:      cmpOr(o.RetryBackoff, DefaultRetryBackoff),
+		minSamples:   cmpOr(o.MinSamples, DefaultMinSamples),
+		sloTolerance: cmpOr(o.SLOTolerance, DefaultSLOTolerance),
+		concurrency:  cmpOr(o.Concurrency, DefaultConcurrency),
+		log:          o.Logger,
+		now:          o.Now,
+		tracer:       o.Tracer,
+	}
+	j.retries = max(j.retries, 0)
+	j.sloTolerance = max(j.sloTolerance, 0)
+	if j.log == nil {
+		j.log = slog.New(slog.DiscardHandler)
+	}
+	if j.now == nil {
+		j.now = time.Now
+	}
+	if j.tracer == nil {
+		j.tracer = otel.Tracer(TracerName)
+	}
+	return j, nil
+}
+
+// cmpOr is cmp.Or for the zero value meaning "default".
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Judge judges h at time at (Options.Now when at is zero): the window is
+// resolved, each metric's groups are queried over it up to at and compared,
+// the SLOs and recovery expectations are checked, and the results add up to
+// the verdict as described on Overall.
+//
+// The error is only for what makes judging impossible at all: ctx ending.
+// Everything about the data — failed queries, no or too few samples, NaN, no
+// chaos events, no traffic, no store — makes a metric, an expectation or the
+// verdict inconclusive with the reason, never a pass.
+func (j *Judge) Judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (Verdict, error) {
+	if at.IsZero() {
+		at = j.now()
+	}
+	ctx, span := j.tracer.Start(ctx, "verdict.Judge", trace.WithAttributes(
+		attribute.String("hypothesis", h.Name),
+		attribute.String("at", at.UTC().Format(time.RFC3339)),
+	))
+	defer span.End()
+	v, err := j.judge(ctx, h, at)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		return Verdict{}, err
+	}
+	span.SetAttributes(attribute.String("result", string(v.Result)), attribute.Float64("score", v.Score),
+		attribute.Bool("running", v.Running), attribute.Bool("abort", v.Abort))
+	j.log.DebugContext(ctx, "hypothesis judged", "hypothesis", h.Name, "result", v.Result, "score", v.Score, "reason", v.Reason)
+	return v, nil
+}
+
+func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (Verdict, error) {
+	if err := ctx.Err(); err != nil {
+		return Verdict{}, err
+	}
+	v := Verdict{Hypothesis: h.Name, Source: h.Source.String(), At: at, Score: math.NaN(), Metrics: []Metric{}}
+	w, why, err := j.window(ctx, h, at)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if why != "" {
+		v.Result, v.Reason = Inconclusive, why
+		for i := range h.Metrics {
+			v.Metrics = append(v.Metrics, unjudged(&h.Metrics[i], why))
+		}
+		return v, nil
+	}
+	v.Window = w
+	v.Running = at.Before(w.End)
+	if at.Before(w.Start) {
+		v.Result = Inconclusive
+		v.Reason = fmt.Sprintf("the window starts at %s, after the time of judgement", w.Start.UTC().Format(time.RFC3339))
+		for i := range h.Metrics {
+			v.Metrics = append(v.Metrics, unjudged(&h.Metrics[i], "the window has not started"))
+		}
+		return v, nil
+	}
+	end := w.End
+	if at.Before(end) {
+		end = at
+	}
+	metrics, violations, err := j.judgeMetrics(ctx, h, w.Start, end)
+	if err != nil {
+		return Verdict{}, err
+	}
+	v.Metrics = metrics
+	v.Recovery, err = j.recovery(ctx, h, w, at)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if h.Judgement.AbortOnHardBound && v.Running && len(violations) > 0 {
+		v.Abort, v.AbortReasons = true, violations
+	}
+	v.Result, v.Score, v.Reason = Overall(h, v.Metrics, v.Recovery)
+	return v, nil
+}
+
+// unjudged is a metric that could not be judged at all.
+func unjudged(m *hypothesis.Metric, why string) Metric {
+	return Metric{
+		Name: m.Name, Result: Inconclusive, Reason: why, Critical: m.Critical, Weight: m.Weight,
+		PValue: math.NaN(), Control: noSummary(), Experimental: noSummary(),
+	}
+}
+
+func noSummary() Summary { return Summary{Value: math.NaN()} }
+
+// window resolves h's window at at. why, if set, is why it cannot be.
+func (j *Judge) window(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (s hypothesis.Span, why string, err error) {
+	ew := h.Window.Events
+	if ew == nil {
+		s, ok := h.Window.Resolve(at, nil)
+		if !ok {
+			return s, "the hypothesis has no window", nil
+		}
+		return s, "", nil
+	}
+	if j.store == nil {
+		return s, "no store: the window is defined by chaos events, and there is no store of them", nil
+	}
+	events, err := j.store.Events(ctx, incident.Filter{Service: h.Service, Since: at.Add(-ew.Lookback), Until: at.Add(time.Nanosecond)})
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return s, "", ctxErr
+		}
+		return s, fmt.Sprintf("reading the chaos events: %v", err), nil
+	}
+	var times []time.Time
+	for i := range events {
+		e := &events[i]
+		if e.Subject.Group == chaos.Experimental && (h.Namespace == "" || e.Subject.Namespace == h.Namespace) &&
+			slices.Contains(ew.Kinds, e.Kind) {
+			times = append(times, e.At.Best())
+		}
+	}
+	s, ok := h.Window.Resolve(at, times)
+	if !ok {
+		return s, fmt.Sprintf("no chaos events (%s) of service %s%s in the experimental group in the %s before %s",
+			kindList(ew.Kinds), h.Service, inNamespace(h.Namespace), ew.Lookback, at.UTC().Format(time.RFC3339)), nil
+	}
+	return s, "", nil
+}
+
+func kindList(kinds []chaos.Kind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+func inNamespace(ns string) string {
+	if ns == "" {
+		return ""
+	}
+	return " in namespace " + ns
+}
+
+// judgeMetrics judges every metric, Concurrency at a time, in h's order.
+// violations are the SLO violations, one sentence each.
+func (j *Judge) judgeMetrics(ctx context.Context, h *hypothesis.Hypothesis, start, end time.Time) (ms []Metric, violations []string, err error) {
+	ms = make([]Metric, len(h.Metrics))
+	slos := make([]string, len(h.Metrics))
+	errs := make([]error, len(h.Metrics))
+	sem := make(chan struct{}, j.concurrency)
+	var wg sync.WaitGroup
+	for i := range h.Metrics {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ms[i], slos[i], errs[i] = j.judgeMetric(ctx, h, &h.Metrics[i], start, end)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	for _, s := range slos {
+		if s != "" {
+			violations = append(violations, s)
+		}
+	}
+	return ms, violations, nil
+}

@@ -1,0 +1,390 @@
+package verdict
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/verdict/stats"
+)
+
+// failing reports whether a metric result is a failure.
+func failing(r Result) bool { return r == Fail || r == High || r == Low }
+
+// judgeMetric judges one metric over [start, end]. violation names an SLO
+// violation (for Verdict.AbortReasons); err is only ctx's.
+func (j *Judge) judgeMetric(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	start, end time.Time,
+) (out Metric, violation string, err error) {
+	out = unjudged(m, "")
+	var parts []part
+	if m.Ratio != nil {
+		parts, violation, err = j.judgeRatio(ctx, h, m, start, end, &out)
+	} else {
+		parts, violation, err = j.judgeValue(ctx, h, m, start, end, &out)
+	}
+	if err != nil {
+		return out, "", err
+	}
+	out.Result, out.Reason = combine(parts)
+	return out, violation, nil
+}
+
+// part is the result of one check of a metric: the comparison with the
+// control, or the SLO.
+type part struct {
+	name   string
+	result Result
+	reason string
+}
+
+// combine adds a metric's checks up: a comparison's High or Low is the
+// metric's result, an SLO failure without one makes it Fail; otherwise
+// any inconclusive check makes it Inconclusive, and only passing checks a
+// Pass. The reason lists every check's.
+func combine(parts []part) (Result, string) {
+	result := Pass
+	for _, p := range parts {
+		switch {
+		case p.result == High || p.result == Low:
+			result = p.result
+		case p.result == Fail && !failing(result):
+			result = Fail
+		case p.result == Inconclusive && result == Pass:
+			result = Inconclusive
+		}
+	}
+	reasons := make([]string, len(parts))
+	for i, p := range parts {
+		reasons[i] = p.name + ": " + p.reason
+	}
+	return result, strings.Join(reasons, "; ")
+}
+
+func alternative(d hypothesis.Direction) (stats.Alternative, stats.Direction) {
+	switch d {
+	case hypothesis.LowerIsWorse:
+		return stats.Less, stats.Decrease
+	case hypothesis.Either:
+		return stats.TwoSided, stats.Either
+	}
+	return stats.Greater, stats.Increase
+}
+
+func classResult(c stats.Class) Result {
+	switch c {
+	case stats.High:
+		return High
+	case stats.Low:
+		return Low
+	case stats.Inconclusive:
+		return Inconclusive
+	}
+	return Pass
+}
+
+// judgeValue compares a value metric's groups with Mann-Whitney and the
+// Hodges–Lehmann shift (classified against the control's median) and
+// checks its SLO on the experimental group's samples.
+func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	start, end time.Time, out *Metric,
+) (parts []part, violation string, err error) {
+	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), start, end, h.Step)
+	if err != nil {
+		return nil, "", err
+	}
+	out.Experimental = valueSummary(&exp)
+	if expWhy == "" {
+		expWhy = exp.problem(chaos.Experimental, j.minSamples)
+	} else {
+		expWhy = "experimental group: " + expWhy
+	}
+	if m.Compared() {
+		ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), start, end, h.Step)
+		if err != nil {
+			return nil, "", err
+		}
+		out.Control = valueSummary(&ctl)
+		if ctlWhy == "" {
+			ctlWhy = ctl.problem(chaos.Control, j.minSamples)
+		} else {
+			ctlWhy = "control group: " + ctlWhy
+		}
+		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
+		if p.reason == "" {
+			p = j.compareValues(ctx, h, m, exp.values, ctl.values, out)
+		}
+		parts = append(parts, p)
+	}
+	if m.SLO != nil {
+		p := part{name: "SLO", result: Inconclusive, reason: expWhy}
+		if p.reason == "" {
+			p, violation = j.valueSLO(m, exp.values)
+		}
+		out.SLO = p.result
+		parts = append(parts, p)
+	}
+	return parts, violation, nil
+}
+
+func valueSummary(s *samples) Summary {
+	v := math.NaN()
+	if len(s.values) > 0 {
+		v = median(s.values)
+	}
+	return Summary{Samples: len(s.values), NaNs: s.nans, Series: s.series, Value: v}
+}
+
+// median of xs, which it leaves alone.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	exp, ctl []float64, out *Metric,
+) part {
+	_, span := j.tracer.Start(ctx, "verdict.test", trace.WithAttributes(
+		attribute.String("metric", m.Name), attribute.String("test", "mann-whitney-hodges-lehmann"),
+		attribute.Int("n", len(exp)), attribute.Int("m", len(ctl))))
+	defer span.End()
+	alt, dir := alternative(m.Direction)
+	c, err := stats.Compare(exp, ctl, alt, h.Judgement.Confidence)
+	if err != nil {
+		span.RecordError(err)
+		return part{name: "vs control", result: Inconclusive, reason: "the comparison failed: " + err.Error()}
+	}
+	out.PValue = c.Test.PValue
+	e := stats.Effect{Estimate: c.Shift.Estimate, Lo: c.Shift.Lo, Hi: c.Shift.Hi}
+	cl, err := stats.Classify(e, out.Control.Value, stats.Criteria{Direction: dir, AllowedRelative: m.AllowedEffect})
+	if err != nil {
+		span.RecordError(err)
+		return part{name: "vs control", result: Inconclusive, reason: "the classification failed: " + err.Error()}
+	}
+	out.Effect = &Effect{Estimate: e.Estimate, Low: e.Lo, High: e.Hi, Allowed: cl.Allowed, Confidence: h.Judgement.Confidence}
+	r := classResult(cl.Class)
+	span.SetAttributes(attribute.Float64("p_value", c.Test.PValue), attribute.Float64("estimate", e.Estimate),
+		attribute.Float64("ci_low", e.Lo), attribute.Float64("ci_high", e.Hi), attribute.String("class", cl.Class.String()))
+	return part{name: "vs control", result: r, reason: cl.Reason + fmt.Sprintf(" (p = %.3g)", c.Test.PValue)}
+}
+
+// valueSLO checks a value metric's SLO: it is violated when more than the
+// SLO tolerance of the experimental group's samples lie outside the bound.
+func (j *Judge) valueSLO(m *hypothesis.Metric, values []float64) (p part, violation string) {
+	var above, below int
+	worst, furthest := math.NaN(), 0.0
+	for _, v := range values {
+		d := 0.0
+		switch {
+		case v > m.SLO.Max:
+			above++
+			d = v - m.SLO.Max
+		case v < m.SLO.Min:
+			below++
+			d = m.SLO.Min - v
+		default:
+			continue
+		}
+		if d > furthest || math.IsNaN(worst) {
+			worst, furthest = v, d
+		}
+	}
+	outside := above + below
+	share := float64(outside) / float64(len(values))
+	p = part{name: "SLO", result: Pass}
+	where := describeOutside(m.SLO, above, below)
+	if outside == 0 {
+		p.reason = fmt.Sprintf("all %d samples of the experimental group within %s", len(values), boundString(m.SLO))
+		return p, ""
+	}
+	detail := fmt.Sprintf("%d of %d samples (%.3g %%) of the experimental group %s (worst %.6g)",
+		outside, len(values), 100*share, where, worst)
+	if share <= j.sloTolerance {
+		p.reason = fmt.Sprintf("%s, within the tolerance of %.3g %%", detail, 100*j.sloTolerance)
+		return p, ""
+	}
+	p.result = Fail
+	p.reason = fmt.Sprintf("%s, more than the tolerance of %.3g %%", detail, 100*j.sloTolerance)
+	return p, fmt.Sprintf("metric %s violates its SLO %s: %s", m.Name, boundString(m.SLO), detail)
+}
+
+func describeOutside(b *hypothesis.Bound, above, below int) string {
+	switch {
+	case below == 0:
+		return fmt.Sprintf("above the max %g", b.Max)
+	case above == 0:
+		return fmt.Sprintf("below the min %g", b.Min)
+	}
+	return "outside " + boundString(b)
+}
+
+// boundString writes a bound as "max 0.5", "min 3" or "[3, 5]".
+func boundString(b *hypothesis.Bound) string {
+	switch {
+	case math.IsInf(b.Min, -1):
+		return fmt.Sprintf("max %g", b.Max)
+	case math.IsInf(b.Max, 1):
+		return fmt.Sprintf("min %g", b.Min)
+	}
+	return fmt.Sprintf("[%g, %g]", b.Min, b.Max)
+}
+
+// judgeRatio compares a ratio metric's error counts with RateTest and
+// checks its SLO on the experimental group's errors/total.
+func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	start, end time.Time, out *Metric,
+) (parts []part, violation string, err error) {
+	exp, expWhy, err := j.counts(ctx, h, m, chaos.Experimental, start, end)
+	if err != nil {
+		return nil, "", err
+	}
+	out.Experimental = exp.summary()
+	if m.Compared() {
+		ctl, ctlWhy, err := j.counts(ctx, h, m, chaos.Control, start, end)
+		if err != nil {
+			return nil, "", err
+		}
+		out.Control = ctl.summary()
+		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
+		if p.reason == "" {
+			p = j.compareRates(ctx, h, m, exp, ctl, out)
+		}
+		parts = append(parts, p)
+	}
+	if m.SLO != nil {
+		p := part{name: "SLO", result: Inconclusive, reason: expWhy}
+		if p.reason == "" {
+			ratio := exp.errors / exp.total
+			p = part{name: "SLO", result: Pass, reason: fmt.Sprintf("the experimental group's ratio %.6g (%.0f of %.0f) is within %s",
+				ratio, exp.errors, exp.total, boundString(m.SLO))}
+			if !m.SLO.Contains(ratio) {
+				p.result = Fail
+				p.reason = fmt.Sprintf("the experimental group's ratio %.6g (%.0f of %.0f) is outside %s",
+					ratio, exp.errors, exp.total, boundString(m.SLO))
+				violation = fmt.Sprintf("metric %s violates its SLO %s: ratio %.6g (%.0f of %.0f)",
+					m.Name, boundString(m.SLO), ratio, exp.errors, exp.total)
+			}
+		}
+		out.SLO = p.result
+		parts = append(parts, p)
+	}
+	return parts, violation, nil
+}
+
+// ratioCounts are one group's counts over the window.
+type ratioCounts struct {
+	errors, total float64
+	// samples and nans are the total query's finite and dropped samples,
+	// plus the errors query's dropped ones.
+	samples, nans, series int
+	// noErrorSeries is set when the errors query returned no series.
+	noErrorSeries bool
+}
+
+func (c *ratioCounts) summary() Summary {
+	v := math.NaN()
+	if c.total > 0 {
+		v = c.errors / c.total
+	}
+	return Summary{Samples: c.samples, NaNs: c.nans, Series: c.series, Value: v, Errors: c.errors, Total: c.total}
+}
+
+// counts queries a group's errors and total and counts them over the
+// window: Σ sample × step, the per-second rates' integral. An errors query
+// that returns no series counts no errors, as long as the total has data:
+// services commonly export no error series until their first error (a
+// counter with a status label), and that is the zero-error case a count
+// test exists for. why says why the group cannot be judged.
+func (j *Judge) counts(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric, g chaos.Group,
+	start, end time.Time,
+) (c ratioCounts, why string, err error) {
+	sel := h.Groups.Selector(g)
+	total, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Total.Expand(sel), start, end, h.Step)
+	if err != nil || why != "" {
+		return c, prefix(g, "total", why), err
+	}
+	errs, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Errors.Expand(sel), start, end, h.Step)
+	if err != nil || why != "" {
+		return c, prefix(g, "errors", why), err
+	}
+	step := h.Step.Seconds()
+	c = ratioCounts{
+		errors: errs.sum * step, total: total.sum * step,
+		samples: len(total.values), nans: total.nans + errs.nans, series: total.series,
+		noErrorSeries: errs.series == 0,
+	}
+	switch {
+	case total.series == 0:
+		return c, fmt.Sprintf("no data for the %s group: the total query returned no series", g), nil
+	case len(total.values) == 0:
+		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are all NaN", g, total.nans), nil
+	case c.total < m.Ratio.MinTotal:
+		return c, fmt.Sprintf("too little traffic in the %s group (%.0f < minTotal %g)", g, c.total, m.Ratio.MinTotal), nil
+	}
+	// A rate's extrapolation can count a few more errors than requests
+	// when nearly every request fails.
+	c.errors = min(max(c.errors, 0), c.total)
+	return c, "", nil
+}
+
+func prefix(g chaos.Group, query, why string) string {
+	if why == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s group, %s query: %s", g, query, why)
+}
+
+// compareRates judges the difference of the error ratios. The allowance is
+// AllowedEffect times the control's ratio, but never less than the ratio
+// that zero errors in the control's traffic could not rule out at the
+// hypothesis's confidence — the exact (Clopper–Pearson) upper bound for 0
+// errors of T, 1 − (1−c)^(1/T), the bound stats.MinTotal inverts. So a
+// control without errors has an allowance the size of what its traffic
+// can resolve, not 0 (where any single error would fail) nor undefined;
+// with plenty of traffic it shrinks, and the relative allowance rules.
+func (j *Judge) compareRates(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	exp, ctl ratioCounts, out *Metric,
+) part {
+	_, span := j.tracer.Start(ctx, "verdict.test", trace.WithAttributes(
+		attribute.String("metric", m.Name), attribute.String("test", "fisher-newcombe"),
+		attribute.Float64("experimental_total", exp.total), attribute.Float64("control_total", ctl.total)))
+	defer span.End()
+	alt, dir := alternative(m.Direction)
+	x := stats.Counts{Errors: int64(math.Round(exp.errors)), Total: int64(math.Round(exp.total))}
+	y := stats.Counts{Errors: int64(math.Round(ctl.errors)), Total: int64(math.Round(ctl.total))}
+	conf := h.Judgement.Confidence
+	r, err := stats.RateTest(x, y, alt, conf)
+	if err != nil {
+		span.RecordError(err)
+		return part{name: "vs control", result: Inconclusive, reason: "the rate test failed: " + err.Error()}
+	}
+	out.PValue = r.PValue
+	floor := -math.Expm1(math.Log1p(-conf) / float64(y.Total))
+	e := stats.Effect{Estimate: r.Diff, Lo: r.Lo, Hi: r.Hi}
+	cl, err := stats.Classify(e, r.Control, stats.Criteria{Direction: dir, AllowedRelative: m.AllowedEffect, AllowedAbsolute: floor})
+	if err != nil {
+		span.RecordError(err)
+		return part{name: "vs control", result: Inconclusive, reason: "the classification failed: " + err.Error()}
+	}
+	out.Effect = &Effect{Estimate: r.Diff, Low: r.Lo, High: r.Hi, Allowed: cl.Allowed, Confidence: conf}
+	span.SetAttributes(attribute.Float64("p_value", r.PValue), attribute.Float64("estimate", r.Diff),
+		attribute.Float64("ci_low", r.Lo), attribute.Float64("ci_high", r.Hi), attribute.String("class", cl.Class.String()))
+	reason := fmt.Sprintf("%d of %d vs %d of %d: %s (p = %.3g)", x.Errors, x.Total, y.Errors, y.Total, cl.Reason, r.PValue)
+	if ctl.noErrorSeries || exp.noErrorSeries {
+		reason += "; an errors query with no series counted as 0 errors"
+	}
+	return part{name: "vs control", result: classResult(cl.Class), reason: reason}
+}

@@ -1,0 +1,379 @@
+package verdict
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/store"
+)
+
+// AlertDelay is how long after an alert starts it may take to be stored:
+// Alertmanager's default group_wait (30 s) plus the webhook. An expected
+// alert that has not been seen fails only this long after its deadline, so
+// a verdict issued right at the deadline does not fail an alert still on
+// its way.
+const AlertDelay = 45 * time.Second
+
+// recovery judges h's recovery expectations for the window w at at. err is
+// only ctx's.
+func (j *Judge) recovery(ctx context.Context, h *hypothesis.Hypothesis, w hypothesis.Span, at time.Time) ([]Expectation, error) {
+	r := &h.Recovery
+	if r.MTTR == 0 && len(r.Alerts) == 0 && r.HPA == nil && r.ReplacementReady == 0 {
+		return nil, nil
+	}
+	ctx, span := j.tracer.Start(ctx, "verdict.recovery", trace.WithAttributes(attribute.String("hypothesis", h.Name)))
+	defer span.End()
+	rc := recoveryCheck{j: j, h: h, w: w, at: at}
+	var out []Expectation
+	if r.MTTR > 0 {
+		x, err := rc.incidents(ctx, "mttr", r.MTTR, chaos.Kind.IsFailure)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	if r.ReplacementReady > 0 {
+		x, err := rc.incidents(ctx, "replacement_ready", r.ReplacementReady, func(k chaos.Kind) bool { return k == chaos.PodDeleted })
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	for _, a := range r.Alerts {
+		x, err := rc.alert(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	if r.HPA != nil {
+		xs, err := rc.hpa(ctx, r.HPA)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, xs...)
+	}
+	return out, nil
+}
+
+type recoveryCheck struct {
+	j  *Judge
+	h  *hypothesis.Hypothesis
+	w  hypothesis.Span
+	at time.Time
+	// listed caches the incidents in the chaos span.
+	listed    []chaos.Incident
+	listedErr error
+	listedOK  bool
+}
+
+func expectation(name string, bound time.Duration) Expectation {
+	return Expectation{Name: name, Result: Inconclusive, Observed: math.NaN(), Bound: bound.Seconds()}
+}
+
+// storeFailed turns a store error into ctx's error, if ctx ended, or an
+// inconclusive reason.
+func storeFailed(ctx context.Context, x *Expectation, what string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	x.Reason = fmt.Sprintf("reading the %s: %v", what, err)
+	return nil
+}
+
+// experimental reports whether s is the hypothesis's service's
+// experimental group (in its namespace, if it names one).
+func (rc *recoveryCheck) experimental(s chaos.Subject) bool {
+	return s.Group == chaos.Experimental && (rc.h.Namespace == "" || s.Namespace == rc.h.Namespace)
+}
+
+// incidentsInSpan lists the incidents of the service's experimental group
+// that started within the chaos span (and by the time of judgement).
+func (rc *recoveryCheck) incidentsInSpan(ctx context.Context) ([]chaos.Incident, error) {
+	if rc.listedOK {
+		return rc.listed, rc.listedErr
+	}
+	until := rc.w.ChaosEnd
+	if rc.at.Before(until) {
+		until = rc.at
+	}
+	all, err := rc.j.store.List(ctx, incident.Filter{Service: rc.h.Service, Since: rc.w.ChaosStart, Until: until.Add(time.Nanosecond)})
+	for _, inc := range all {
+		if rc.experimental(inc.Subject) {
+			rc.listed = append(rc.listed, inc)
+		}
+	}
+	rc.listedErr, rc.listedOK = err, true
+	return rc.listed, err
+}
+
+// incidents checks that each incident of the kinds keep recovered within
+// bound of its start: MTTR, or a deleted pod's replacement becoming Ready
+// (a pod_deleted incident ends when its workload is ready again).
+func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.Duration, keep func(chaos.Kind) bool) (Expectation, error) {
+	x := expectation(name, bound)
+	if rc.j.store == nil {
+		x.Reason = "no store of incidents"
+		return x, nil
+	}
+	all, err := rc.incidentsInSpan(ctx)
+	if err != nil {
+		return x, storeFailed(ctx, &x, "incidents", err)
+	}
+	var (
+		n                int
+		slowest          time.Duration
+		slowestInc       string
+		failed, pendings []string
+	)
+	for i := range all {
+		inc := &all[i]
+		if !keep(inc.Kind) {
+			continue
+		}
+		n++
+		what := fmt.Sprintf("%s %s at %s", inc.Kind, inc.Object, inc.Start.UTC().Format(time.RFC3339))
+		took := inc.TimeToRecover()
+		if inc.Open() || inc.End.After(rc.at) {
+			took = rc.at.Sub(inc.Start)
+			if took <= bound {
+				pendings = append(pendings, fmt.Sprintf("%s open for %s", what, took))
+				continue
+			}
+			what += " (still open)"
+		}
+		if took > slowest || slowestInc == "" {
+			slowest, slowestInc = took, what
+		}
+		if took > bound {
+			failed = append(failed, fmt.Sprintf("%s took %s", what, took))
+		}
+	}
+	if slowestInc != "" {
+		x.Observed = slowest.Seconds()
+	}
+	switch {
+	case n == 0:
+		x.Reason = fmt.Sprintf("no incident of service %s%s in the experimental group between %s and %s",
+			rc.h.Service, inNamespace(rc.h.Namespace), rc.w.ChaosStart.UTC().Format(time.RFC3339), rc.w.ChaosEnd.UTC().Format(time.RFC3339))
+	case len(failed) > 0:
+		x.Result = Fail
+		x.Reason = fmt.Sprintf("%d of %d incidents not recovered within %s: %s", len(failed), n, bound, joinFirst(failed, 3))
+	case len(pendings) > 0:
+		x.Reason = fmt.Sprintf("%d of %d incidents not recovered yet, within %s so far: %s", len(pendings), n, bound, joinFirst(pendings, 3))
+	default:
+		x.Result = Pass
+		x.Reason = fmt.Sprintf("all %d incidents recovered within %s (slowest %s: %s)", n, bound, slowest, slowestInc)
+	}
+	return x, nil
+}
+
+func joinFirst(s []string, n int) string {
+	if len(s) <= n {
+		return strings.Join(s, "; ")
+	}
+	return strings.Join(s[:n], "; ") + fmt.Sprintf(" and %d more", len(s)-n)
+}
+
+// alert checks that an alert named a.Name started within a.Within of the
+// chaos start. Alerts are matched by alertname alone: the hypothesis names
+// the alert, and its labels are the rule's to choose.
+func (rc *recoveryCheck) alert(ctx context.Context, a hypothesis.AlertExpectation) (Expectation, error) {
+	x := expectation("alert/"+a.Name, a.Within)
+	if rc.j.alerts == nil {
+		x.Reason = "no store of alerts"
+		return x, nil
+	}
+	deadline := rc.w.ChaosStart.Add(a.Within)
+	until := deadline
+	if rc.at.Before(until) {
+		until = rc.at
+	}
+	alerts, err := rc.j.alerts.Alerts(ctx, store.AlertFilter{
+		Labels: map[string]string{"alertname": a.Name},
+		Since:  rc.w.ChaosStart, Until: until.Add(time.Nanosecond),
+	})
+	if err != nil {
+		return x, storeFailed(ctx, &x, "alerts", err)
+	}
+	if len(alerts) > 0 {
+		first := alerts[0]
+		for _, al := range alerts[1:] {
+			if al.StartsAt.Before(first.StartsAt) {
+				first = al
+			}
+		}
+		took := first.StartsAt.Sub(rc.w.ChaosStart)
+		x.Result, x.Observed = Pass, took.Seconds()
+		x.Reason = fmt.Sprintf("%s started %s after the chaos start (within %s)", a.Name, took, a.Within)
+		return x, nil
+	}
+	if rc.at.Before(deadline.Add(AlertDelay)) {
+		x.Reason = fmt.Sprintf("%s has not started yet; it may until %s (and take %s to arrive)",
+			a.Name, deadline.UTC().Format(time.RFC3339), AlertDelay)
+		return x, nil
+	}
+	x.Result = Fail
+	x.Reason = fmt.Sprintf("%s did not start within %s of the chaos start", a.Name, a.Within)
+	return x, nil
+}
+
+// hpa checks that the HPA reached MinReplicas within Within of the chaos
+// start ("hpa/NAME") and, if BaselineWithin is set, that it was back at its
+// baseline — the first scale-up's FromReplicas, or the Baseline of the
+// HPA's scaling incident — within BaselineWithin of the chaos end
+// ("hpa/NAME/baseline"). Both are measured on the hpa_scaled_up and
+// hpa_scaled_down events the watcher recorded since the chaos start.
+func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) ([]Expectation, error) {
+	up := expectation("hpa/"+e.Name, e.Within)
+	back := expectation("hpa/"+e.Name+"/baseline", e.BaselineWithin)
+	out := []Expectation{up}
+	if e.BaselineWithin > 0 {
+		out = append(out, back)
+	}
+	if rc.j.store == nil {
+		for i := range out {
+			out[i].Reason = "no store of chaos events"
+		}
+		return out, nil
+	}
+	upBy := rc.w.ChaosStart.Add(e.Within)
+	backBy := rc.w.ChaosEnd.Add(e.BaselineWithin)
+	until := upBy
+	if backBy.After(until) {
+		until = backBy
+	}
+	if rc.at.Before(until) {
+		until = rc.at
+	}
+	all, err := rc.j.store.Events(ctx, incident.Filter{Service: rc.h.Service, Since: rc.w.ChaosStart, Until: until.Add(time.Nanosecond)})
+	if err != nil {
+		for i := range out {
+			if err := storeFailed(ctx, &out[i], "chaos events", err); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	var events []chaos.Event
+	for _, ev := range all {
+		if (ev.Kind == chaos.HPAScaledUp || ev.Kind == chaos.HPAScaledDown) && ev.Object.Name == e.Name &&
+			(rc.h.Namespace == "" || ev.Object.Namespace == rc.h.Namespace) {
+			events = append(events, ev)
+		}
+	}
+
+	// Scaling up.
+	reached := int32(0)
+	var firstUp *chaos.Event
+	for i := range events {
+		ev := &events[i]
+		if ev.Kind != chaos.HPAScaledUp || ev.At.Best().After(upBy) {
+			continue
+		}
+		if firstUp == nil {
+			firstUp = ev
+		}
+		reached = max(reached, ev.ToReplicas)
+		if ev.ToReplicas >= e.MinReplicas && up.Result != Pass {
+			took := ev.At.Best().Sub(rc.w.ChaosStart)
+			up.Result, up.Observed = Pass, took.Seconds()
+			up.Reason = fmt.Sprintf("%s scaled %d→%d replicas %s after the chaos start (at least %d within %s)",
+				e.Name, ev.FromReplicas, ev.ToReplicas, took, e.MinReplicas, e.Within)
+		}
+	}
+	if up.Result != Pass {
+		switch {
+		case rc.at.Before(upBy):
+			up.Reason = fmt.Sprintf("%s has not reached %d replicas yet (at most %d so far); it may until %s",
+				e.Name, e.MinReplicas, reached, upBy.UTC().Format(time.RFC3339))
+		case firstUp == nil:
+			up.Result = Fail
+			up.Reason = fmt.Sprintf("%s did not scale up within %s of the chaos start", e.Name, e.Within)
+		default:
+			up.Result = Fail
+			up.Reason = fmt.Sprintf("%s reached only %d replicas within %s of the chaos start, fewer than %d",
+				e.Name, reached, e.Within, e.MinReplicas)
+		}
+	}
+	out[0] = up
+	if e.BaselineWithin == 0 {
+		return out, nil
+	}
+
+	// Back to the baseline.
+	baseline := int32(-1)
+	var incEnd time.Time // the end of the scaling incident the baseline came from
+	if firstUp != nil {
+		baseline = firstUp.FromReplicas
+	} else {
+		incs, err := rc.j.store.List(ctx, incident.Filter{
+			Service: rc.h.Service, Kinds: []chaos.Kind{chaos.HPAScaledUp},
+			Since: rc.w.Start.Add(-rc.h.Baseline), Until: rc.w.ChaosEnd.Add(time.Nanosecond),
+		})
+		if err != nil {
+			if err := storeFailed(ctx, &back, "incidents", err); err != nil {
+				return nil, err
+			}
+			out[1] = back
+			return out, nil
+		}
+		for _, inc := range incs {
+			if inc.Object.Name == e.Name && (rc.h.Namespace == "" || inc.Object.Namespace == rc.h.Namespace) {
+				baseline, incEnd = inc.Baseline, inc.End
+			}
+		}
+	}
+	if baseline < 0 {
+		back.Reason = fmt.Sprintf("%s did not scale up: there is no baseline to return to", e.Name)
+		out[1] = back
+		return out, nil
+	}
+	current, returned := int32(-1), time.Time{}
+	if firstUp == nil && !incEnd.IsZero() && !incEnd.After(rc.at) {
+		// Scaled up before the chaos; its incident says when it came back.
+		current, returned = baseline, incEnd
+	}
+	for i := range events {
+		ev := &events[i]
+		t := ev.At.Best()
+		if t.After(backBy) || t.After(rc.at) {
+			break
+		}
+		current = ev.ToReplicas
+		switch {
+		case current <= baseline && returned.IsZero():
+			returned = t
+		case current > baseline:
+			returned = time.Time{}
+		}
+	}
+	switch {
+	case !returned.IsZero():
+		took := max(returned.Sub(rc.w.ChaosEnd), 0)
+		back.Result, back.Observed = Pass, took.Seconds()
+		back.Reason = fmt.Sprintf("%s was back at %d replicas (baseline %d) %s after the chaos end (within %s)",
+			e.Name, current, baseline, took, e.BaselineWithin)
+	case rc.at.Before(backBy):
+		back.Reason = fmt.Sprintf("%s is not back at its baseline of %d replicas yet; it may until %s",
+			e.Name, baseline, backBy.UTC().Format(time.RFC3339))
+	default:
+		back.Result = Fail
+		back.Reason = fmt.Sprintf("%s was not back at its baseline of %d replicas %s after the chaos end",
+			e.Name, baseline, e.BaselineWithin)
+		if current >= 0 {
+			back.Reason += fmt.Sprintf(" (at %d)", current)
+		}
+	}
+	out[1] = back
+	return out, nil
+}
