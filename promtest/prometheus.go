@@ -60,6 +60,44 @@ type PrometheusOptions struct {
 	// --web.listen-address, --web.enable-lifecycle. The harness also sets
 	// --rules.alert.resend-delay=1s unless Args set it.
 	Args []string
+	// OpenMetrics, if set, is data the server starts with: OpenMetrics
+	// text (timestamps in seconds, ending with "# EOF") that the harness
+	// turns into TSDB blocks with `promtool tsdb create-blocks-from
+	// openmetrics` before it starts the server, so that tests query
+	// deterministic series at their own, past, times. The harness then
+	// also sets --storage.tsdb.retention.time=10y unless Args set it:
+	// Prometheus drops the blocks older than the retention counted back
+	// from its newest block, so data spread over more than the default
+	// 15 days, or old data next to the block the head writes after a few
+	// hours, would otherwise go. A configuration that scrapes nothing
+	// (e.g. "global: {}") keeps the data alone in the TSDB.
+	OpenMetrics string
+}
+
+// retentionFlag is Prometheus' time retention flag, set for OpenMetrics
+// data unless Args set it.
+const retentionFlag = "--storage.tsdb.retention.time"
+
+// openMetricsFile is where the harness writes PrometheusOptions.OpenMetrics
+// in the server's directory.
+const openMetricsFile = "backfill.om"
+
+// backfill turns OpenMetrics text into TSDB blocks in dataDir with promtool.
+func backfill(ctx context.Context, dir, dataDir, text string) error {
+	bin, err := binary(promtoolBin)
+	if err != nil {
+		return err
+	}
+	path, err := writeFile(dir, openMetricsFile, text)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
+	defer cancel()
+	if out, err := run(ctx, bin, []string{"tsdb", "create-blocks-from", "openmetrics", path, dataDir}); err != nil {
+		return fmt.Errorf("loading the OpenMetrics data: %w\n%s", err, out)
+	}
+	return nil
 }
 
 // Prometheus is a running Prometheus server.
@@ -124,6 +162,12 @@ func NewPrometheus(ctx context.Context, dir string, o PrometheusOptions) (*Prome
 	if err := os.MkdirAll(p.RulesDir, 0o755); err != nil {
 		return nil, err
 	}
+	dataDir := filepath.Join(dir, "data")
+	if o.OpenMetrics != "" {
+		if err := backfill(ctx, dir, dataDir, o.OpenMetrics); err != nil {
+			return nil, err
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(o.Rules)) {
 		if name == "" || filepath.Base(name) != name {
 			return nil, fmt.Errorf("rule file name %q: want a file name, without directories", name)
@@ -142,12 +186,15 @@ func NewPrometheus(ctx context.Context, dir string, o PrometheusOptions) (*Prome
 		}
 		argv := []string{
 			"--config.file=" + p.ConfigPath,
-			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+			"--storage.tsdb.path=" + dataDir,
 			"--web.listen-address=" + addr,
 			"--web.enable-lifecycle",
 		}
 		if !slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, resendDelayFlag) }) {
 			argv = append(argv, resendDelayFlag+"=1s")
+		}
+		if o.OpenMetrics != "" && !slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, retentionFlag) }) {
+			argv = append(argv, retentionFlag+"=10y")
 		}
 		return append(argv, o.Args...), nil
 	}
