@@ -43,14 +43,18 @@ fmt: ## format with gofumpt and goimports
 	$(TOOL) golangci-lint fmt ./...
 
 .PHONY: bench
-bench: testbed-build ## benchmarks: event pipeline, store and webhook decoding, and the testbed ones (memory per pod, deletion→/metrics latency)
+bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, statistics and judging, and the testbed ones (memory per pod, deletion→/metrics latency)
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./watcher/ ./incident/
-	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./receiver/
+	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./receiver/ ./verdict/...
+	$(GO) test -run '^$$' -bench . -benchtime 3s -benchmem ./bench/ingest/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for a while (FUZZTIME, default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s} ./config/
+	$(GO) test -run '^$$' -fuzz FuzzWebhook -fuzztime $${FUZZTIME:-30s} ./receiver/
+	$(GO) test -run '^$$' -fuzz FuzzPullOnce -fuzztime $${FUZZTIME:-30s} ./alertpull/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s} ./hypothesis/
 
 .PHONY: vuln
 vuln: ## govulncheck (needs the vulnerability database, not reachable from every machine)
