@@ -167,15 +167,56 @@ func cmpOr[T comparable](v, def T) T {
 	return v
 }
 
-// Judge judges h at time at (Options.Now when at is zero): the window is
-// resolved, each metric's groups are queried over it up to at and compared,
-// the SLOs and recovery expectations are checked, and the results add up to
-// the verdict as described on Overall.
+// Judge judges h at time at (Options.Now when at is zero).
+//
+// The window is h's fixed window, or spans the chaos events of h's service
+// in the experimental group (and h's namespace and event kinds) recorded
+// within the lookback before at. While at is before the window's end the
+// verdict is Running and judges the data up to at.
+//
+// Each metric's query is run for each group over [window start, min(end,
+// at)] at h.Step. When a query returns several series, their samples are
+// pooled (Summary.Series says how many there were): per-pod series of one
+// group are draws of the same steady state. NaN and ±Inf samples are
+// dropped and counted (Summary.NaNs).
+//
+//   - A value metric needs MinSamples finite samples in each group. The
+//     groups are compared with Mann-Whitney (one-sided in the harmful
+//     direction, two-sided for either) and the Hodges–Lehmann shift with
+//     its interval at h.Judgement.Confidence, classified by stats.Classify
+//     against AllowedEffect times the control's median: High or Low when
+//     the interval excludes 0 in a harmful direction and the shift exceeds
+//     the allowance. A significant harmful shift from a control whose
+//     median is 0 is Inconclusive: a relative allowance cannot size it.
+//   - A ratio metric counts each group's errors and requests as Σ sample ×
+//     step of their per-second rates; fewer than MinTotal requests in a
+//     group is Inconclusive ("too little traffic"). An errors query with
+//     no series counts 0 errors. The counts are compared with
+//     stats.RateTest (Fisher's exact test, Newcombe's interval of the
+//     difference) and the difference classified against AllowedEffect
+//     times the control's ratio, but never against less than the ratio
+//     zero errors in the control's traffic cannot rule out, 1 −
+//     (1−confidence)^(1/total): so a zero-error control is judged on what
+//     its traffic can resolve — a few errors against none pass, a few
+//     percent fail.
+//   - An SLO bounds the experimental group: a ratio's errors/total over
+//     the window must lie within it (with at least MinTotal requests); a
+//     value metric violates it when more than SLOTolerance of its samples
+//     lie outside (one scrape's glitch is no breach, a sustained one is).
+//     A violation fails the metric, and while the experiment runs with
+//     AbortOnHardBound it sets Abort, with a reason naming the metric,
+//     the bound and the values.
+//
+// A metric's result is High or Low if its comparison says so, Fail if only
+// its SLO fails, Inconclusive if a check could not be made, else Pass. The
+// recovery expectations are measured on the store (see AlertDelay and the
+// Expectation names), and everything adds up as Overall documents.
 //
 // The error is only for what makes judging impossible at all: ctx ending.
-// Everything about the data — failed queries, no or too few samples, NaN, no
-// chaos events, no traffic, no store — makes a metric, an expectation or the
-// verdict inconclusive with the reason, never a pass.
+// Everything about the data — failed queries (after Retries for transient
+// errors), no or too few samples, NaN, no chaos events, no traffic, no
+// store — makes a metric, an expectation or the verdict Inconclusive with
+// the reason, never a pass.
 func (j *Judge) Judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (Verdict, error) {
 	if at.IsZero() {
 		at = j.now()
@@ -207,21 +248,13 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 		return Verdict{}, err
 	}
 	if why != "" {
-		v.Result, v.Reason = Inconclusive, why
-		for i := range h.Metrics {
-			v.Metrics = append(v.Metrics, unjudged(&h.Metrics[i], why))
-		}
-		return v, nil
+		return unjudgedVerdict(v, h, why, why), nil
 	}
 	v.Window = w
 	v.Running = at.Before(w.End)
 	if at.Before(w.Start) {
-		v.Result = Inconclusive
-		v.Reason = fmt.Sprintf("the window starts at %s, after the time of judgement", w.Start.UTC().Format(time.RFC3339))
-		for i := range h.Metrics {
-			v.Metrics = append(v.Metrics, unjudged(&h.Metrics[i], "the window has not started"))
-		}
-		return v, nil
+		return unjudgedVerdict(v, h, fmt.Sprintf("the window starts at %s, after the time of judgement",
+			w.Start.UTC().Format(time.RFC3339)), "the window has not started"), nil
 	}
 	end := w.End
 	if at.Before(end) {
@@ -241,6 +274,37 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 	}
 	v.Result, v.Score, v.Reason = Overall(h, v.Metrics, v.Recovery)
 	return v, nil
+}
+
+// unjudgedVerdict is v when nothing could be judged: inconclusive for
+// reason, and each metric and recovery expectation for why.
+func unjudgedVerdict(v Verdict, h *hypothesis.Hypothesis, reason, why string) Verdict {
+	v.Result, v.Reason = Inconclusive, reason
+	for i := range h.Metrics {
+		v.Metrics = append(v.Metrics, unjudged(&h.Metrics[i], why))
+	}
+	r := &h.Recovery
+	add := func(name string, bound time.Duration) {
+		x := expectation(name, bound)
+		x.Reason = why
+		v.Recovery = append(v.Recovery, x)
+	}
+	if r.MTTR > 0 {
+		add("mttr", r.MTTR)
+	}
+	if r.ReplacementReady > 0 {
+		add("replacement_ready", r.ReplacementReady)
+	}
+	for _, a := range r.Alerts {
+		add("alert/"+a.Name, a.Within)
+	}
+	if r.HPA != nil {
+		add("hpa/"+r.HPA.Name, r.HPA.Within)
+		if r.HPA.BaselineWithin > 0 {
+			add("hpa/"+r.HPA.Name+"/baseline", r.HPA.BaselineWithin)
+		}
+	}
+	return v
 }
 
 // unjudged is a metric that could not be judged at all.

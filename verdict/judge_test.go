@@ -133,6 +133,16 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 			want: verdict.Fail, metric: verdict.Low,
 		},
 		{
+			name: "a queue growing from a control at 0 is inconclusive: 20 % of 0 cannot size it",
+			spec: metrics(queueMetric),
+			data: func(f *fakeProm) {
+				f.set("queue", chaos.Control, constant(nSamples, 0))
+				f.set("queue", chaos.Experimental, lognormal(1, nSamples, 5, 0.3))
+			},
+			want: verdict.Inconclusive, metric: verdict.Inconclusive,
+			metricReason: "but the control's location is 0: a relative allowance of 0.2 cannot size it",
+		},
+		{
 			name: "series are pooled and counted",
 			spec: metrics(latencyMetric),
 			data: func(f *fakeProm) {
@@ -323,12 +333,23 @@ func TestJudgeWindows(t *testing.T) {
 		}
 	}
 
-	t.Run("an event window without a store is inconclusive", func(t *testing.T) {
-		v, err := newJudge(t, verdict.Options{Prometheus: data()}).Judge(t.Context(), hyp(t, eventWindow, metrics(latencyMetric)), after)
+	t.Run("an event window without a store is inconclusive, and so is every metric and expectation", func(t *testing.T) {
+		h := hyp(t, eventWindow, metrics(latencyMetric)+"  recovery: {mttr: 3m, hpa: {name: api, minReplicas: 4, within: 3m, baselineWithin: 10m}}\n")
+		v, err := newJudge(t, verdict.Options{Prometheus: data()}).Judge(t.Context(), h, after)
 		require.NoError(t, err)
 		require.Equal(t, verdict.Inconclusive, v.Result)
-		require.Equal(t, "no store: the window is defined by chaos events, and there is no store of them", v.Reason)
+		const why = "no store: the window is defined by chaos events, and there is no store of them"
+		require.Equal(t, why, v.Reason)
 		require.Equal(t, verdict.Inconclusive, v.Metrics[0].Result)
+		require.Equal(t, why, v.Metrics[0].Reason)
+		require.True(t, math.IsNaN(v.Score))
+		var names []string
+		for _, x := range v.Recovery {
+			names = append(names, x.Name)
+			require.Equal(t, verdict.Inconclusive, x.Result)
+			require.Equal(t, why, x.Reason)
+		}
+		require.Equal(t, []string{"mttr", "hpa/api", "hpa/api/baseline"}, names)
 	})
 
 	t.Run("an event window without matching events is inconclusive", func(t *testing.T) {

@@ -114,7 +114,9 @@ type Effect struct {
 
 // Expectation is the judgement of one recovery expectation.
 type Expectation struct {
-	// Name says which: "mttr", "alert/NAME", "hpa/NAME", "replacement_ready".
+	// Name says which: "mttr", "alert/NAME", "hpa/NAME" (scaled up in
+	// time), "hpa/NAME/baseline" (back at its baseline in time),
+	// "replacement_ready".
 	Name   string `json:"name"`
 	Result Result `json:"result"`
 	Reason string `json:"reason"`
