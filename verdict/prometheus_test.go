@@ -1,11 +1,7 @@
 package verdict_test
 
 import (
-	"fmt"
-	"math"
-	"math/rand/v2"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,120 +12,8 @@ import (
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/promtest"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
-
-// groupSim is how one group of a scenario behaves: Poisson-ish traffic of
-// rps requests a second, lognormal latencies and independent errors. A zero
-// errorRate exports no code="500" series at all, as a service does before
-// its first error; rps 0 exports flat counters.
-type groupSim struct {
-	rps, median, sigma, errorRate float64
-}
-
-// scenario is a pair of groups; a group left out has no series.
-type scenario struct {
-	name   string
-	groups map[chaos.Group]groupSim
-}
-
-// buckets are the latency histogram's upper bounds (without +Inf), fine
-// enough for histogram_quantile to see a 50 % shift of the p99.
-var buckets = []float64{0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.8, 1, 2.5}
-
-// series is one generated series: its labels and one value per scrape.
-type series struct {
-	labels string
-	values []float64
-}
-
-// simulate scrapes a group every 15 s for steps scrapes.
-func simulate(rng *rand.Rand, s scenario, g chaos.Group, sim groupSim, steps int) (hist, counters []series) {
-	labels := fmt.Sprintf(`scenario="%s",group="%s"`, s.name, g)
-	bucketCounts := make([]series, len(buckets)+1)
-	for i := range bucketCounts {
-		le := "+Inf"
-		if i < len(buckets) {
-			le = strconv.FormatFloat(buckets[i], 'g', -1, 64)
-		}
-		bucketCounts[i] = series{labels: labels + `,le="` + le + `"`}
-	}
-	count, sum := series{labels: labels}, series{labels: labels}
-	ok, failed := series{labels: labels + `,code="200"`}, series{labels: labels + `,code="500"`}
-	cum := make([]float64, len(buckets)+1)
-	var n, total, errs, oks float64
-	for range steps {
-		lambda := sim.rps * 15
-		k := max(0, math.Round(lambda+math.Sqrt(lambda)*rng.NormFloat64()))
-		for range int(k) {
-			lat := sim.median * math.Exp(sim.sigma*rng.NormFloat64())
-			for i := range cum {
-				if i == len(buckets) || lat <= buckets[i] {
-					cum[i]++
-				}
-			}
-			n++
-			total += lat
-			if rng.Float64() < sim.errorRate {
-				errs++
-			} else {
-				oks++
-			}
-		}
-		for i := range cum {
-			bucketCounts[i].values = append(bucketCounts[i].values, cum[i])
-		}
-		count.values = append(count.values, n)
-		sum.values = append(sum.values, total)
-		ok.values = append(ok.values, oks)
-		failed.values = append(failed.values, errs)
-	}
-	hist = append(bucketCounts, count, sum)
-	counters = []series{ok}
-	if sim.errorRate > 0 {
-		counters = append(counters, failed)
-	}
-	return hist, counters
-}
-
-// openMetrics generates the scenarios' data from a seeded generator, from
-// start every 15 s for steps scrapes, as OpenMetrics text.
-func openMetrics(seed uint64, start time.Time, steps int, scenarios []scenario) string {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	var hist, buckets, counts, sums, counters []series
-	for _, s := range scenarios {
-		for _, g := range []chaos.Group{chaos.Control, chaos.Experimental} {
-			sim, ok := s.groups[g]
-			if !ok {
-				continue
-			}
-			h, c := simulate(rng, s, g, sim, steps)
-			n := len(h)
-			buckets = append(buckets, h[:n-2]...)
-			counts = append(counts, h[n-2])
-			sums = append(sums, h[n-1])
-			counters = append(counters, c...)
-		}
-	}
-	hist = append(append(buckets, counts...), sums...)
-	var b strings.Builder
-	write := func(name string, ss []series) {
-		for _, s := range ss {
-			for i, v := range s.values {
-				fmt.Fprintf(&b, "%s{%s} %s %d\n", name, s.labels, strconv.FormatFloat(v, 'g', -1, 64),
-					start.Add(time.Duration(i)*15*time.Second).Unix())
-			}
-		}
-	}
-	b.WriteString("# HELP http_request_duration_seconds Request latency.\n# TYPE http_request_duration_seconds histogram\n")
-	nb := len(buckets)
-	write("http_request_duration_seconds_bucket", hist[:nb])
-	write("http_request_duration_seconds_count", hist[nb:nb+len(counts)])
-	write("http_request_duration_seconds_sum", hist[nb+len(counts):])
-	b.WriteString("# HELP http_requests Requests.\n# TYPE http_requests counter\n")
-	write("http_requests_total", counters)
-	b.WriteString("# EOF\n")
-	return b.String()
-}
 
 // e2eHypothesis is testdata/e2e.yaml for a scenario and a window.
 func e2eHypothesis(t *testing.T, scenario, window string) *hypothesis.Hypothesis {
@@ -147,18 +31,18 @@ func e2eHypothesis(t *testing.T, scenario, window string) *hypothesis.Hypothesis
 // Prometheus 2.42 and real PromQL: rate, histogram_quantile, sum by.
 func TestJudgeAgainstPrometheus(t *testing.T) {
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	healthy := groupSim{rps: 20, median: 0.1, sigma: 0.5, errorRate: 0.001}
+	healthy := verdicttest.GroupSim{RPS: 20, Median: 0.1, Sigma: 0.5, ErrorRate: 0.001}
 	slow := healthy
-	slow.median *= 1.5
+	slow.Median *= 1.5
 	noErrors, failing := healthy, healthy
-	noErrors.errorRate, failing.errorRate = 0, 0.03
-	idle := groupSim{median: 0.1, sigma: 0.5}
-	om := openMetrics(42, start, 2*240+1, []scenario{
-		{"aa", map[chaos.Group]groupSim{chaos.Control: healthy, chaos.Experimental: healthy}},
-		{"slow", map[chaos.Group]groupSim{chaos.Control: healthy, chaos.Experimental: slow}},
-		{"errors", map[chaos.Group]groupSim{chaos.Control: noErrors, chaos.Experimental: failing}},
-		{"idle", map[chaos.Group]groupSim{chaos.Control: idle, chaos.Experimental: idle}},
-		{"half", map[chaos.Group]groupSim{chaos.Control: healthy}},
+	noErrors.ErrorRate, failing.ErrorRate = 0, 0.03
+	idle := verdicttest.GroupSim{Median: 0.1, Sigma: 0.5}
+	om := verdicttest.OpenMetrics(42, start, 2*240+1, []verdicttest.Scenario{
+		{Name: "aa", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy, chaos.Experimental: healthy}},
+		{Name: "slow", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy, chaos.Experimental: slow}},
+		{Name: "errors", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: noErrors, chaos.Experimental: failing}},
+		{Name: "idle", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: idle, chaos.Experimental: idle}},
+		{Name: "half", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy}},
 	})
 	p := promtest.StartPrometheus(t, promtest.PrometheusOptions{Config: "global: {}\n", OpenMetrics: om})
 	j := newJudge(t, verdict.Options{Prometheus: p.API()})
