@@ -39,6 +39,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "watch the cluster and serve metrics, health and the API", runServe},
+		{"verdict", "judge chaos hypotheses now: exit 0 pass, 1 fail, 2 inconclusive", runVerdict},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -61,6 +62,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		switch {
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return ExitOK
+		case errors.As(err, new(exitCode)):
+			var code exitCode
+			errors.As(err, &code)
+			return int(code)
 		case errors.As(err, new(usageError)):
 			fmt.Fprintf(stderr, "steadywatch %s: %v\n", c.name, err)
 			return ExitUsage

@@ -1,0 +1,294 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/verdict"
+)
+
+// Exit codes of verdict, so that CI jobs and Argo can gate on it.
+const (
+	ExitFail         = 1
+	ExitInconclusive = 2
+)
+
+// exitCode ends a command with a code and no further message: what it had
+// to say is on stdout.
+type exitCode int
+
+func (e exitCode) Error() string { return "exit " + strconv.Itoa(int(e)) }
+
+type verdictFlags struct {
+	files      stringList
+	names      stringList
+	prometheus string
+	at         string
+	output     string
+	store      string
+	dataDir    string
+	timeout    time.Duration
+	log        logFlags
+}
+
+func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("verdict", stderr)
+	var f verdictFlags
+	fs.Var(&f.files, "f", "hypothesis file or directory; repeat for several (required)")
+	fs.Var(&f.names, "hypothesis", "judge only this hypothesis; repeat for several (default: all in the files)")
+	fs.StringVar(&f.prometheus, "prometheus", "", "Prometheus base URL, e.g. http://127.0.0.1:9090 (required)")
+	fs.StringVar(&f.at, "at", "", "time of judgement, RFC 3339 or Unix seconds (default: now)")
+	fs.StringVar(&f.output, "output", "table", "output format: table or json")
+	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents and alerts, for event windows and recovery expectations (default: the SQLite file in --data-dir, if given)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound on the whole judgement")
+	f.log.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: steadywatch verdict -f FILE --prometheus URL [flags]
+
+Judges each hypothesis: pass, fail or inconclusive, with the evidence.
+Exit code: 0 all passed, 1 one failed, 2 none failed but one was
+inconclusive, 3 bad flags or hypothesis files.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := f.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if len(f.files) == 0 {
+		return usagef("-f: a hypothesis file or directory is required")
+	}
+	if f.output != "table" && f.output != "json" {
+		return usagef("--output: %q is not one of table, json", f.output)
+	}
+	at := time.Now()
+	if f.at != "" {
+		if at, err = parseAt(f.at); err != nil {
+			return usagef("--at: %v", err)
+		}
+	}
+	if f.prometheus == "" {
+		return usagef("--prometheus: the Prometheus URL is required")
+	}
+	client, err := promapi.NewClient(promapi.Config{Address: f.prometheus})
+	if err != nil {
+		return usagef("--prometheus: %v", err)
+	}
+	hyps, err := hypothesis.Load(f.files...)
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		return usagef("-f: %v", err)
+	case err != nil:
+		return usageError{err}
+	}
+	if hyps, err = selectHypotheses(hyps, f.names); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	opts := verdict.Options{Prometheus: v1.NewAPI(client), Logger: log}
+	if f.store != "" || f.dataDir != "" {
+		db, err := store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := db.Close(); err != nil {
+				log.Warn("closing the store", "err", err)
+			}
+		}()
+		opts.Store, opts.Alerts = db, db
+	}
+	judge, err := verdict.New(opts)
+	if err != nil {
+		return err
+	}
+	verdicts := make([]verdict.Verdict, 0, len(hyps))
+	for i := range hyps {
+		v, err := judge.Judge(ctx, &hyps[i], at)
+		if err != nil {
+			return fmt.Errorf("judging %s: %w", hyps[i].Name, err)
+		}
+		verdicts = append(verdicts, v)
+	}
+	if f.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Verdicts []verdict.Verdict `json:"verdicts"`
+		}{verdicts}); err != nil {
+			return err
+		}
+	} else {
+		writeVerdicts(stdout, verdicts)
+	}
+	return verdictsExit(verdicts)
+}
+
+// verdictsExit is the exit status of a set of verdicts: fail wins over
+// inconclusive, which wins over pass.
+func verdictsExit(vs []verdict.Verdict) error {
+	code := ExitOK
+	for _, v := range vs {
+		switch v.Result {
+		case verdict.Fail:
+			return exitCode(ExitFail)
+		case verdict.Inconclusive:
+			code = ExitInconclusive
+		}
+	}
+	if code == ExitOK {
+		return nil
+	}
+	return exitCode(code)
+}
+
+func selectHypotheses(hyps []hypothesis.Hypothesis, names []string) ([]hypothesis.Hypothesis, error) {
+	if len(names) == 0 {
+		return hyps, nil
+	}
+	var out []hypothesis.Hypothesis
+	for _, n := range names {
+		i := slices.IndexFunc(hyps, func(h hypothesis.Hypothesis) bool { return h.Name == n })
+		if i < 0 {
+			have := make([]string, len(hyps))
+			for j := range hyps {
+				have[j] = hyps[j].Name
+			}
+			return nil, usagef("--hypothesis: no hypothesis %q in the files (they have %s)", n, strings.Join(have, ", "))
+		}
+		out = append(out, hyps[i])
+	}
+	return out, nil
+}
+
+// parseAt reads RFC 3339 or Unix seconds.
+func parseAt(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f < 1e11 {
+		sec := int64(f)
+		return time.Unix(sec, int64((f-float64(sec))*1e9)), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor Unix seconds", s)
+}
+
+// writeVerdicts writes verdicts as readable tables: per hypothesis its
+// result and reason, then one row per metric and per recovery expectation.
+func writeVerdicts(w io.Writer, vs []verdict.Verdict) {
+	for i, v := range vs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		state := strings.ToUpper(string(v.Result))
+		if v.Running {
+			state += " (running: provisional)"
+		}
+		fmt.Fprintf(w, "%s  %s  score %s", v.Hypothesis, state, number(v.Score))
+		if v.Source != "" {
+			fmt.Fprintf(w, "  (%s)", v.Source)
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "window %s – %s, at %s\n", stamp(v.Window.Start), stamp(v.Window.End), stamp(v.At))
+		if v.Reason != "" {
+			fmt.Fprintf(w, "reason: %s\n", v.Reason)
+		}
+		if v.Abort {
+			fmt.Fprintf(w, "ABORT: %s\n", strings.Join(v.AbortReasons, "; "))
+		}
+		if len(v.Metrics) > 0 {
+			fmt.Fprintln(w)
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "METRIC\tRESULT\tCONTROL\tEXPERIMENTAL\tEFFECT\tINTERVAL\tALLOWED\tSLO\tREASON")
+			for _, m := range v.Metrics {
+				effect, interval, allowed := "-", "-", "-"
+				if e := m.Effect; e != nil {
+					effect = signed(e.Estimate)
+					interval = fmt.Sprintf("[%s, %s] %s%%", signed(e.Low), signed(e.High), number(100*e.Confidence))
+					allowed = signed(e.Allowed)
+				}
+				slo := string(m.SLO)
+				if slo == "" {
+					slo = "-"
+				}
+				name := m.Name
+				if m.Critical {
+					name += " (critical)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, m.Result,
+					summary(m.Control), summary(m.Experimental), effect, interval, allowed, slo, m.Reason)
+			}
+			tw.Flush() //nolint:errcheck,gosec // w reports its own errors
+		}
+		if len(v.Recovery) > 0 {
+			fmt.Fprintln(w)
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RECOVERY\tRESULT\tOBSERVED\tBOUND\tREASON")
+			for _, x := range v.Recovery {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.Name, x.Result, seconds(x.Observed), seconds(x.Bound), x.Reason)
+			}
+			tw.Flush() //nolint:errcheck,gosec // w reports its own errors
+		}
+	}
+}
+
+func summary(s verdict.Summary) string {
+	if s.Samples == 0 && s.Total == 0 {
+		return "no data"
+	}
+	return fmt.Sprintf("%s (n=%d)", number(s.Value), s.Samples)
+}
+
+func number(f float64) string {
+	if math.IsNaN(f) {
+		return "-"
+	}
+	return strconv.FormatFloat(f, 'g', 4, 64)
+}
+
+func signed(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return number(f)
+	}
+	if f >= 0 {
+		return "+" + number(f)
+	}
+	return number(f)
+}
+
+func seconds(f float64) string {
+	if math.IsNaN(f) {
+		return "-"
+	}
+	return time.Duration(f * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,158 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/cli"
+	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/verdict/verdicttest"
+)
+
+// hypothesisFor is a hypothesis on one scenario of the generated data.
+func hypothesisFor(scenario string) string {
+	return `apiVersion: steadywatch.io/v1alpha1
+kind: Hypothesis
+metadata:
+  name: ` + scenario + `
+spec:
+  service: api
+  groups:
+    control: scenario="` + scenario + `", group="control"
+    experimental: scenario="` + scenario + `", group="experimental"
+  window:
+    fixed: {start: 2026-11-01T00:30:00Z, end: 2026-11-01T01:30:00Z}
+  metrics:
+    - name: p99-latency
+      query: |
+        histogram_quantile(0.99,
+          sum by (le) (rate(http_request_duration_seconds_bucket{ {{ .Group }} }[1m])))
+      direction: higherIsWorse
+      allowedEffect: 20%
+      critical: true
+    - name: error-ratio
+      ratio:
+        errors: sum(rate(http_requests_total{code=~"5..", {{ .Group }} }[1m]))
+        total: sum(rate(http_requests_total{ {{ .Group }} }[1m]))
+        minTotal: 1000
+      direction: higherIsWorse
+      allowedEffect: 50%
+      critical: true
+`
+}
+
+func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	healthy := verdicttest.GroupSim{RPS: 20, Median: 0.1, Sigma: 0.5, ErrorRate: 0.001}
+	slow := healthy
+	slow.Median *= 1.5
+	idle := verdicttest.GroupSim{Median: 0.1, Sigma: 0.5}
+	both := func(c, e verdicttest.GroupSim) map[chaos.Group]verdicttest.GroupSim {
+		return map[chaos.Group]verdicttest.GroupSim{chaos.Control: c, chaos.Experimental: e}
+	}
+	prom := promtest.StartPrometheus(t, promtest.PrometheusOptions{
+		Config: "global: {}\n",
+		OpenMetrics: verdicttest.OpenMetrics(7, start, 2*240+1, []verdicttest.Scenario{
+			{Name: "steady", Groups: both(healthy, healthy)},
+			{Name: "slow", Groups: both(healthy, slow)},
+			{Name: "idle", Groups: both(idle, idle)},
+		}),
+	})
+	dir := t.TempDir()
+	for _, s := range []string{"steady", "slow", "idle"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, s+".yaml"), []byte(hypothesisFor(s)), 0o600))
+	}
+	file := func(s string) string { return filepath.Join(dir, s+".yaml") }
+	at := "2026-11-01T02:00:00Z"
+
+	t.Run("a passing hypothesis exits 0 with its table", func(t *testing.T) {
+		code, out, stderr := run(t, "verdict", "-f", file("steady"), "--prometheus", prom.URL(), "--at", at)
+		require.Equal(t, cli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+		require.Contains(t, out, "steady  PASS  score 100")
+		require.Contains(t, out, "window 2026-11-01T00:30:00Z – 2026-11-01T01:30:00Z, at 2026-11-01T02:00:00Z")
+		require.Regexp(t, `METRIC +RESULT +CONTROL +EXPERIMENTAL +EFFECT +INTERVAL +ALLOWED +SLO +REASON`, out)
+		require.Regexp(t, `p99-latency \(critical\) +pass +0\.\d+ \(n=241\) +0\.\d+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +\+0\.\d+`, out)
+		require.Regexp(t, `error-ratio \(critical\) +pass `, out)
+	})
+	t.Run("a failing hypothesis exits 1 and says why", func(t *testing.T) {
+		code, out, _ := run(t, "verdict", "-f", file("slow"), "--prometheus", prom.URL(), "--at", at)
+		require.Equal(t, cli.ExitFail, code, out)
+		require.Contains(t, out, "slow  FAIL")
+		require.Contains(t, out, "reason: critical metric p99-latency failed (high)")
+		require.Regexp(t, `p99-latency \(critical\) +high `, out)
+	})
+	t.Run("an inconclusive hypothesis exits 2 with the reason", func(t *testing.T) {
+		code, out, _ := run(t, "verdict", "-f", file("idle"), "--prometheus", prom.URL(), "--at", at)
+		require.Equal(t, cli.ExitInconclusive, code, out)
+		require.Contains(t, out, "idle  INCONCLUSIVE  score -")
+		require.Contains(t, out, "no data for the experimental group: its 241 samples are all NaN")
+		require.Contains(t, out, "too little traffic")
+	})
+	t.Run("of several, a failure wins; JSON carries every verdict", func(t *testing.T) {
+		code, out, _ := run(t, "verdict", "-f", dir, "--prometheus", prom.URL(), "--at", at, "--output", "json")
+		require.Equal(t, cli.ExitFail, code, out)
+		var got struct {
+			Verdicts []struct {
+				Hypothesis string   `json:"hypothesis"`
+				Result     string   `json:"result"`
+				Score      *float64 `json:"score"`
+				Metrics    []struct {
+					Name   string `json:"name"`
+					Result string `json:"result"`
+				} `json:"metrics"`
+			} `json:"verdicts"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		results := map[string]string{}
+		for _, v := range got.Verdicts {
+			results[v.Hypothesis] = v.Result
+			require.Len(t, v.Metrics, 2)
+		}
+		require.Equal(t, map[string]string{"idle": "inconclusive", "slow": "fail", "steady": "pass"}, results)
+	})
+	t.Run("--hypothesis picks one: inconclusive without the failure exits 2", func(t *testing.T) {
+		code, _, _ := run(t, "verdict", "-f", dir, "--hypothesis", "idle", "--hypothesis", "steady",
+			"--prometheus", prom.URL(), "--at", at)
+		require.Equal(t, cli.ExitInconclusive, code)
+	})
+	t.Run("an unreachable Prometheus is inconclusive, never a pass", func(t *testing.T) {
+		code, out, _ := run(t, "verdict", "-f", file("steady"), "--prometheus", "http://127.0.0.1:1", "--at", at, "--timeout", "20s")
+		require.Equal(t, cli.ExitInconclusive, code, out)
+		require.Contains(t, out, "127.0.0.1:1")
+	})
+}
+
+func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	require.NoError(t, os.WriteFile(good, []byte(hypothesisFor("steady")), 0o600))
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(hypothesisFor("x"), "allowedEffect: 20%", "allowedEffect: lots", 1)), 0o600))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no file", []string{"--prometheus", "http://p:9090"}, "-f: a hypothesis file or directory is required"},
+		{"a missing file", []string{"-f", filepath.Join(dir, "nope.yaml"), "--prometheus", "http://p:9090"}, "-f: stat " + filepath.Join(dir, "nope.yaml") + ": no such file or directory"},
+		{"a bad file names its line and field", []string{"-f", bad, "--prometheus", "http://p:9090"}, bad + `:18: spec.metrics[0].allowedEffect: want a percentage ("20%") or a fraction (0.2), got !!str ` + "`lots`"},
+		{"no Prometheus", []string{"-f", good}, "--prometheus: the Prometheus URL is required"},
+		{"a bad time", []string{"-f", good, "--prometheus", "http://p:9090", "--at", "noon"}, `--at: "noon" is neither an RFC 3339 time nor Unix seconds`},
+		{"a bad output", []string{"-f", good, "--prometheus", "http://p:9090", "--output", "yaml"}, `--output: "yaml" is not one of table, json`},
+		{"an unknown hypothesis", []string{"-f", good, "--prometheus", "http://p:9090", "--hypothesis", "other"}, `--hypothesis: no hypothesis "other" in the files (they have steady)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := run(t, append([]string{"verdict"}, tc.args...)...)
+			require.Equal(t, cli.ExitUsage, code, "stdout: %s", out)
+			require.Contains(t, stderr, tc.want)
+			require.Empty(t, out)
+		})
+	}
+}
