@@ -221,7 +221,26 @@ func Run(ctx context.Context, o Options) error {
 		}
 		return false, "informers have not synced with the Kubernetes API at " + address
 	})
+	verdicts := exporter.NewVerdicts(reg)
+	if len(cfg.Verdicts.Hypotheses) > 0 {
+		loop, err := newVerdictLoop(cfg.Verdicts, writes, db, verdicts, log.With("component", "verdict"), o.Now)
+		if err != nil {
+			return err
+		}
+		loopCtx, stopLoop := context.WithCancel(ctx)
+		loopDone := make(chan struct{})
+		go func() {
+			defer close(loopDone)
+			loop.run(loopCtx)
+		}()
+		defer func() {
+			stopLoop()
+			<-loopDone
+		}()
+	}
 	mux.Handle(receiver.Path, rcv)
+	mux.Handle("GET "+api.VerdictsPath, api.Verdicts(verdicts))
+	mux.Handle("GET "+api.VerdictPath, api.Verdict(verdicts))
 	mux.Handle("GET "+api.IncidentsPath, api.Incidents(writes, log.With("component", "api")))
 	// Probes stay open; the receiver authenticates by itself, counting
 	// what it refuses.

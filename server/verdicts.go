@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/steadywatch/steadywatch/abort"
+	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/verdict"
+)
+
+// newVerdictLoop loads the hypotheses and builds their judge. Bad
+// hypothesis files are an error, naming the file, line and field.
+func newVerdictLoop(cfg config.Verdicts, events incident.Store, db store.Store, verdicts *exporter.Verdicts,
+	log *slog.Logger, now func() time.Time,
+) (*verdictLoop, error) {
+	hyps, err := hypothesis.Load(cfg.Hypotheses...)
+	if err != nil {
+		return nil, fmt.Errorf("verdicts.hypotheses: %w", err)
+	}
+	client, err := promapi.NewClient(promapi.Config{Address: cfg.PrometheusURL})
+	if err != nil {
+		return nil, fmt.Errorf("verdicts.prometheus_url: %w", err)
+	}
+	judge, err := verdict.New(verdict.Options{
+		Prometheus: v1.NewAPI(client), Store: events, Alerts: db, Logger: log, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	l := &verdictLoop{
+		judge: judge, hypotheses: hyps, verdicts: verdicts,
+		interval: time.Duration(cfg.Interval), log: log, now: now,
+	}
+	if cfg.AbortAlertmanagerURL != "" {
+		if l.abort, err = abort.New(abort.Options{URL: cfg.AbortAlertmanagerURL}); err != nil {
+			return nil, fmt.Errorf("verdicts.abort_alertmanager_url: %w", err)
+		}
+	}
+	names := make([]string, len(hyps))
+	for i := range hyps {
+		names[i] = hyps[i].Name
+	}
+	log.Info("judging hypotheses", "hypotheses", names, "prometheus", cfg.PrometheusURL, "interval", l.interval,
+		"abort_alertmanager", cfg.AbortAlertmanagerURL)
+	return l, nil
+}
+
+// Judger judges a hypothesis at a time; *verdict.Judge is one.
+type Judger interface {
+	Judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (verdict.Verdict, error)
+}
+
+// verdictLoop judges every hypothesis each interval, records the verdicts
+// for the metrics and the API, and raises or resolves the abort alert.
+// A hypothesis whose fixed window is over is judged once more after it
+// ended and then kept: its verdict is final, and judging it again after
+// Prometheus' retention dropped the data would turn it inconclusive.
+type verdictLoop struct {
+	judge      Judger
+	hypotheses []hypothesis.Hypothesis
+	verdicts   *exporter.Verdicts
+	abort      *abort.Poster // nil: the metric only
+	interval   time.Duration
+	log        *slog.Logger
+	now        func() time.Time
+
+	final map[string]bool
+}
+
+func (l *verdictLoop) run(ctx context.Context) {
+	l.final = map[string]bool{}
+	names := make([]string, len(l.hypotheses))
+	for i := range l.hypotheses {
+		names[i] = l.hypotheses[i].Name
+	}
+	l.verdicts.Keep(names)
+	tick := time.NewTicker(l.interval)
+	defer tick.Stop()
+	for {
+		l.judgeAll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (l *verdictLoop) judgeAll(ctx context.Context) {
+	for i := range l.hypotheses {
+		if ctx.Err() != nil {
+			return
+		}
+		h := &l.hypotheses[i]
+		if l.final[h.Name] {
+			continue
+		}
+		now := l.now()
+		v, err := l.judge.Judge(ctx, h, now)
+		if err != nil {
+			if ctx.Err() == nil {
+				l.log.Error("judging failed", "hypothesis", h.Name, "err", err)
+			}
+			continue
+		}
+		l.verdicts.Record(v)
+		l.log.Debug("judged", "hypothesis", h.Name, "result", v.Result, "score", v.Score, "running", v.Running)
+		if h.Window.Fixed != nil && !v.Running && !v.At.Before(h.Window.Fixed.End) {
+			l.final[h.Name] = true
+			l.log.Info("final verdict", "hypothesis", h.Name, "result", v.Result, "reason", v.Reason)
+		}
+		l.signal(ctx, v, now)
+	}
+}
+
+// signal posts the abort alert while v aborts, and resolves it after.
+func (l *verdictLoop) signal(ctx context.Context, v verdict.Verdict, now time.Time) {
+	if l.abort == nil {
+		return
+	}
+	switch {
+	case v.Abort:
+		// Held for three judgements: one missed post does not resolve it.
+		if err := l.abort.Post(ctx, v, now, 3*l.interval); err != nil {
+			l.log.Error("posting the abort alert failed; retrying at the next judgement", "hypothesis", v.Hypothesis, "err", err)
+			return
+		}
+		l.log.Warn("experiment abort signalled", "hypothesis", v.Hypothesis, "reasons", v.AbortReasons)
+	case l.abort.Aborting(v.Hypothesis):
+		if err := l.abort.Resolve(ctx, v.Hypothesis, now); err != nil {
+			l.log.Error("resolving the abort alert failed; retrying at the next judgement", "hypothesis", v.Hypothesis, "err", err)
+		}
+	}
+}
