@@ -31,3 +31,24 @@ func BenchmarkCompare(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRateTest is one error-ratio comparison: an hour of a small
+// service, and a million requests per group.
+func BenchmarkRateTest(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		ex, ctl Counts
+	}{
+		{"requests=24000", Counts{Errors: 5, Total: 24_000}, Counts{Errors: 1, Total: 24_000}},
+		{"requests=1000000", Counts{Errors: 5200, Total: 1_000_000}, Counts{Errors: 5000, Total: 1_000_000}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := RateTest(c.ex, c.ctl, TwoSided, DefaultConfidence); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -208,8 +208,8 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 			}
 			continue
 		}
-		// a sample of active^(2/3) cells, as Floyd and Rivest
-		size := int(min(maxSample, max(64, math.Pow(float64(active), 2.0/3))))
+		// 2·√active cells: a round then costs about what its count does
+		size := int(min(maxSample, max(64, 2*math.Sqrt(float64(active)))))
 		s.systematicSample(active, size)
 		ns := float64(size)
 		fLo := float64(kMin-below) / float64(active)
