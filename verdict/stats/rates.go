@@ -51,6 +51,11 @@ type RateResult struct {
 
 // RateTest compares the experiment's error rate with the control's.
 //
+// Judge errors on their counts summed over the window, not on a series of
+// per-interval error counts with Mann-Whitney: when most intervals have no
+// error the median of the differences is 0 whatever the change, so the
+// Hodges–Lehmann interval is [0, 0] even where the U test is significant.
+//
 // Zero errors anywhere are fine: the p-value is exact and the interval is
 // for the difference of rates, not their ratio (undefined at a zero
 // control). Fisher's test is conservative for small counts, never liberal.

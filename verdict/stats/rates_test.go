@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,4 +44,33 @@ func TestZeroErrorsAreJudgedOnTheDifference(t *testing.T) {
 	v, err := Classify(Effect{some.Diff, some.Lo, some.Hi}, some.Control, Criteria{Direction: Increase, AllowedRelative: 0.2, AllowedAbsolute: 0.001})
 	require.NoError(t, err)
 	require.Equal(t, High, v.Class, v.Reason)
+}
+
+func TestMostlyZeroErrorSeriesNeedTheCountTest(t *testing.T) {
+	// 240 intervals of 100 requests; the experiment's error rate is 5× the
+	// control's, yet most intervals of both have no error at all.
+	r := rand.New(rand.NewPCG(23, 24))
+	const intervals, requests = 240, 100
+	series := func(rate float64) ([]float64, Counts) {
+		v := make([]float64, intervals)
+		c := Counts{Total: intervals * requests}
+		for i := range v {
+			e := binomial(r, requests, rate)
+			v[i] = float64(e)
+			c.Errors += e
+		}
+		return v, c
+	}
+	xs, ex := series(0.0025)
+	ys, ctl := series(0.0005)
+
+	shift, err := HodgesLehmann(xs, ys, DefaultConfidence)
+	require.NoError(t, err)
+	require.Zero(t, shift.Lo, "the median of mostly-zero differences hides the change")
+	require.Zero(t, shift.Hi)
+
+	res, err := RateTest(ex, ctl, Greater, DefaultConfidence)
+	require.NoError(t, err)
+	require.Less(t, res.PValue, 0.01, "%v against %v", ex, ctl)
+	require.Positive(t, res.Lo)
 }
