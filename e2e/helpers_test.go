@@ -47,7 +47,13 @@ func startSteadywatch(t testing.TB, ns, dataDir string, configure ...func(*confi
 	for _, f := range configure {
 		f(&cfg)
 	}
-	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	// A test that set an address (one a Prometheus already scrapes) gets
+	// it; the others a free port.
+	addr := "127.0.0.1:0"
+	if cfg.Listen != config.DefaultListen {
+		addr = cfg.Listen
+	}
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", addr)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *server.Server, 1)
