@@ -136,6 +136,18 @@ scrape_configs:
 	requireValue(t, 1, value(scrape(t, sw.url), "steadywatch_hypothesis_abort",
 		map[string]string{"hypothesis": "web-survives-a-pod-kill"}))
 
+	// Degraded for long enough that more than the SLO's tolerance (5 %) of
+	// the window's samples violate it: 3 of about 26.
+	waitFor(t, 60*time.Second, "3 degraded samples in Prometheus", func() (bool, error) {
+		val, _, _, err := prom.API().Query(t.Context(),
+			`sum_over_time((min(steadywatch_workload_ready_ratio{namespace="verdict",group="experimental"}) < bool 0.9)[30s:1s])`, time.Now())
+		if err != nil {
+			return false, err
+		}
+		vec, ok := val.(model.Vector)
+		return ok && len(vec) == 1 && vec[0].Value >= 3, nil
+	})
+
 	// Recovery; then, once the window (15 s after the fault) is over, the
 	// verdict: the SLO failed, the recovery expectations held.
 	for _, n := range nodes {
@@ -148,7 +160,7 @@ scrape_configs:
 	v, _ = current()
 	require.Equal(t, verdict.Fail, v.Result, "reason: %s", v.Reason)
 	require.Len(t, v.Metrics, 1)
-	require.Equal(t, verdict.Fail, v.Metrics[0].SLO)
+	require.Equal(t, verdict.Fail, v.Metrics[0].SLO, v.Metrics[0].Reason)
 	require.Len(t, v.Recovery, 2)
 	for _, x := range v.Recovery {
 		require.Equal(t, verdict.Pass, x.Result, "%s: %s", x.Name, x.Reason)

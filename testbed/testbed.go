@@ -156,6 +156,11 @@ func (tb *Testbed) start(ctx context.Context, withMetrics bool) error {
 				"--listen-client-urls", client, "--advertise-client-urls", client,
 				"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 				"--initial-cluster", "testbed=" + peer,
+				// A throwaway cluster: no fsync, as kind and k3d clusters
+				// on tmpfs, so that the shared disk's sync latency does not
+				// make every API write (and the latencies measured
+				// through them) wait on it.
+				"--unsafe-no-fsync",
 			}
 		},
 		health: func(p []int) string { return localURL("http", p[0]) + "/health" },
