@@ -6,9 +6,14 @@ import (
 	"flag"
 	"io"
 	iofs "io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/common/version"
 
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/server"
+	"github.com/steadywatch/steadywatch/tracing"
 )
 
 // serveFlags override the configuration file; an unset flag leaves the
@@ -56,7 +61,21 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	shutdown, err := tracing.Setup(ctx, version.Version)
+	if err != nil {
+		return err
+	}
+	defer flushTraces(shutdown, log)
 	return server.Run(ctx, server.Options{Config: cfg, Logger: log})
+}
+
+// flushTraces sends the spans not yet exported, for at most 5 seconds.
+func flushTraces(shutdown func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		log.Warn("exporting the last spans", "err", err)
+	}
 }
 
 // config loads the file, then applies the flags that were set.

@@ -16,9 +16,11 @@ import (
 
 	promapi "github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/version"
 
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracing"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -106,6 +108,11 @@ Flags:
 		return err
 	}
 
+	shutdown, err := tracing.Setup(ctx, version.Version)
+	if err != nil {
+		return err
+	}
+	defer flushTraces(shutdown, log)
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	opts := verdict.Options{Prometheus: v1.NewAPI(client), Logger: log}
