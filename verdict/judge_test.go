@@ -105,7 +105,7 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 			name: "a lower latency passes a metric where higher is worse",
 			spec: metrics(latencyMetric),
 			data: func(f *fakeProm) { aa(f, "latency", 1, 0.5) },
-			want: verdict.Pass, metric: verdict.Pass, metricReason: "only a increase is harmful",
+			want: verdict.Pass, metric: verdict.Pass, metricReason: "only increases are harmful",
 		},
 		{
 			name: "a throughput 50 % lower fails low",
