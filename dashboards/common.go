@@ -281,9 +281,9 @@ func byVariable(label, variable string) string {
 func mean(histogram, matchers, window string, by ...string) string {
 	agg := "sum"
 	if len(by) > 0 {
-		agg = "sum by (" + strings.Join(by, ", ") + ")"
+		agg = "sum by (" + strings.Join(by, ", ") + ") "
 	}
-	return fmt.Sprintf("%[1]s (rate(%[2]s_sum{%[3]s}[%[4]s]))\n/\n%[1]s (rate(%[2]s_count{%[3]s}[%[4]s]))",
+	return fmt.Sprintf("%[1]s(rate(%[2]s_sum{%[3]s}[%[4]s]))\n/\n%[1]s(rate(%[2]s_count{%[3]s}[%[4]s]))",
 		agg, histogram, matchers, window)
 }
 

@@ -280,7 +280,7 @@ func metricPanel(h *hypothesis.Hypothesis, m *hypothesis.Metric) *timeseries.Pan
 
 	desc := fmt.Sprintf("%s of the control and the experimental group, from the hypothesis's query; dashed: the value each group was judged by over the experiment window", m.Name)
 	if m.Compared() {
-		desc += fmt.Sprintf(", and the limit an effect of %s%% of the control's value in the worse direction (%s) sets", formatFloat(m.AllowedEffect*100), m.Direction)
+		desc += fmt.Sprintf(", and the limit an effect of %s%% of the control's value in the worse direction (%s) sets", percent(m.AllowedEffect), m.Direction)
 	}
 	desc += "."
 	if m.SLO != nil {
@@ -326,7 +326,7 @@ func effectPanel(h *hypothesis.Hypothesis, m *hypothesis.Metric) *timeseries.Pan
 	}
 	p := timeseriesPanel(m.Name+": effect",
 		fmt.Sprintf("The experimental group's shift from the control (experimental − control) with its %s%% confidence interval (dotted), and the largest shift allowed in the worse direction (%s). Beyond it, with the whole interval, the metric fails.",
-			formatFloat(h.Judgement.Confidence*100), m.Direction),
+			percent(h.Judgement.Confidence), m.Direction),
 		queries...).
 		WithOverride(byName("estimate"), []dashboard.DynamicConfigValue{fixedColor(colorExperimental)}).
 		WithOverride(byName("ci_low"), []dashboard.DynamicConfigValue{dotted(), fixedColor(colorExperimental)}).
@@ -367,6 +367,12 @@ func sloText(b hypothesis.Bound) string {
 	default:
 		return "unbounded"
 	}
+}
+
+// percent writes a fraction as a percentage, without the float noise of
+// the multiplication (0.07 → 7, not 7.000000000000001).
+func percent(f float64) string {
+	return strconv.FormatFloat(f*100, 'g', 6, 64)
 }
 
 func formatFloat(f float64) string {
