@@ -199,3 +199,12 @@ func TestWriteCreatesTheFiles(t *testing.T) {
 		require.Equal(t, want, got)
 	}
 }
+
+func TestTooManyHypothesesForAConfigMapAreAnError(t *testing.T) {
+	o := goldenOptions(t)
+	for range 40 {
+		o.Hypotheses = append(o.Hypotheses, examples(t)...)
+	}
+	_, err := dashboards.Generate(o)
+	require.ErrorContains(t, err, "more than a ConfigMap holds")
+}
