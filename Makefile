@@ -49,6 +49,17 @@ bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, stati
 	$(GO) test -run '^$$' -bench . -benchtime 3s -benchmem ./bench/ingest/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
+.PHONY: generate
+generate: ## regenerate dashboards/generated, rules/generated and deploy/generated from deploy/steadywatch.yml and examples/
+	scripts/generate.sh .
+
+.PHONY: check-generated
+check-generated: ## fail if the committed generated files differ from what make generate would write
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && scripts/generate.sh "$$tmp" && \
+	for d in dashboards/generated rules/generated deploy/generated; do \
+		diff -r "$$d" "$$tmp/$$d" || { echo "$$d is stale: run make generate and commit it" >&2; exit 1; }; \
+	done
+
 .PHONY: fuzz
 fuzz: ## run each fuzz target for a while (FUZZTIME, default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s} ./config/
@@ -69,4 +80,4 @@ serve-local: build testbed-build ## start a local control plane and `steadywatch
 	bash scripts/serve-local.sh
 
 .PHONY: ci
-ci: lint test e2e ## everything CI runs
+ci: lint check-generated test e2e ## everything CI runs

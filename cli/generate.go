@@ -13,8 +13,10 @@ import (
 	"strings"
 
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/dashboards"
 	"github.com/steadywatch/steadywatch/generate"
 	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/rules"
 )
 
 type generateFlags struct {
@@ -25,6 +27,9 @@ type generateFlags struct {
 	credentialsFile string
 	matchers        stringList
 	abortReceiver   string
+	namespace       string
+	image           string
+	configData      []byte
 }
 
 // generators are the kinds of output, in the order "all" writes them.
@@ -32,6 +37,24 @@ var generators = []struct {
 	name string
 	run  func(f *generateFlags, cfg config.Config, hyps []hypothesis.Hypothesis) (map[string][]byte, error)
 }{
+	{"rules", func(f *generateFlags, cfg config.Config, hyps []hypothesis.Hypothesis) (map[string][]byte, error) {
+		files, err := rules.Generate(cfg, hyps, rules.Options{Namespace: f.namespace})
+		if err != nil {
+			return nil, usagef("rules: %v", err)
+		}
+		out := map[string][]byte{}
+		for _, file := range files {
+			out[file.Name] = file.Data
+		}
+		return out, nil
+	}},
+	{"dashboards", func(f *generateFlags, cfg config.Config, hyps []hypothesis.Hypothesis) (map[string][]byte, error) {
+		files, err := dashboards.Generate(dashboards.Options{Config: cfg, Hypotheses: hyps, Namespace: f.namespace})
+		if err != nil {
+			return nil, usagef("dashboards: %v", err)
+		}
+		return files, nil
+	}},
 	{"alertmanager", func(f *generateFlags, _ config.Config, _ []hypothesis.Hypothesis) (map[string][]byte, error) {
 		out, err := generate.Alertmanager(generate.AlertmanagerOptions{
 			ExternalURL: f.externalURL, CredentialsFile: f.credentialsFile,
@@ -40,7 +63,28 @@ var generators = []struct {
 		if err != nil {
 			return nil, usagef("alertmanager: %v", err)
 		}
-		return map[string][]byte{"alertmanager/alertmanager.yml": out}, nil
+		return map[string][]byte{"alertmanager.yml": out}, nil
+	}},
+	{"kubernetes", func(f *generateFlags, cfg config.Config, _ []hypothesis.Hypothesis) (map[string][]byte, error) {
+		port, err := generate.ListenPort(cfg.Listen)
+		if err != nil {
+			return nil, usagef("listen %q: %v", cfg.Listen, err)
+		}
+		data := f.configData
+		if data == nil {
+			data = []byte("# The defaults: see config/example.yml.\n")
+		}
+		files, err := hypothesisFiles(f.hypotheses)
+		if err != nil {
+			return nil, err
+		}
+		out, err := generate.Kubernetes(generate.KubernetesOptions{
+			Namespace: f.namespace, Image: f.image, Config: data, Port: port, Hypotheses: files,
+		})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return map[string][]byte{"steadywatch.yaml": out}, nil
 	}},
 }
 
@@ -56,12 +100,14 @@ func runGenerate(_ context.Context, args []string, _ io.Reader, stdout, stderr i
 	fs := newFlagSet("generate", stderr)
 	var f generateFlags
 	fs.StringVar(&f.configFile, "config", "", "steadywatch configuration file (default: the defaults)")
-	fs.Var(&f.hypotheses, "hypotheses", "hypothesis file or directory; repeat for several")
+	fs.Var(&f.hypotheses, "hypotheses", "hypothesis file or directory; repeat for several (default: the configuration's verdicts.hypotheses)")
 	fs.StringVar(&f.out, "out", "", `output directory, or "-" for stdout (required)`)
 	fs.StringVar(&f.externalURL, "external-url", "http://steadywatch:9477", "steadywatch's URL as Alertmanager and Prometheus reach it")
 	fs.StringVar(&f.credentialsFile, "alertmanager.credentials-file", "", "file on Alertmanager's side holding a bearer token steadywatch accepts")
 	fs.Var(&f.matchers, "alertmanager.matcher", `Alertmanager matcher selecting the alerts sent to steadywatch, e.g. 'severity=~"page|ticket"'; repeat for several (default: every alert)`)
 	fs.StringVar(&f.abortReceiver, "abort-receiver", generate.DefaultAbortReceiver, "the Alertmanager receiver of the people who halt an experiment")
+	fs.StringVar(&f.namespace, "namespace", "monitoring", "Kubernetes namespace steadywatch runs in")
+	fs.StringVar(&f.image, "image", "ghcr.io/steadywatch/steadywatch:latest", "steadywatch's container image")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: steadywatch generate %s --out DIR|- [flags]
 
@@ -97,8 +143,14 @@ Flags:
 			}
 			return usageError{err}
 		}
+		if f.configData, err = os.ReadFile(f.configFile); err != nil {
+			return err
+		}
 	}
 	var hyps []hypothesis.Hypothesis
+	if len(f.hypotheses) == 0 {
+		f.hypotheses = cfg.Verdicts.Hypotheses // those serve judges
+	}
 	if len(f.hypotheses) > 0 {
 		var err error
 		hyps, err = hypothesis.Load(f.hypotheses...)
@@ -117,6 +169,12 @@ Flags:
 		out, err := g.run(&f, cfg, hyps)
 		if err != nil {
 			return err
+		}
+		if what == "all" { // each kind in a directory of its own
+			for name, data := range out {
+				files[g.name+"/"+name] = data
+			}
+			continue
 		}
 		maps.Copy(files, out)
 	}
@@ -148,4 +206,36 @@ func writeFiles(dir string, files map[string][]byte, stdout io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// hypothesisFiles reads the hypothesis files of paths (files, or the
+// *.yaml and *.yml of directories, as hypothesis.Load does) by base name.
+func hypothesisFiles(paths []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, p := range paths {
+		names := []string{p}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return nil, err
+			}
+			names = names[:0]
+			for _, e := range entries {
+				if ext := filepath.Ext(e.Name()); !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && (ext == ".yaml" || ext == ".yml") {
+					names = append(names, filepath.Join(p, e.Name()))
+				}
+			}
+		}
+		for _, n := range names {
+			data, err := os.ReadFile(n)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := out[filepath.Base(n)]; dup {
+				return nil, usagef("--hypotheses: two files named %s", filepath.Base(n))
+			}
+			out[filepath.Base(n)] = data
+		}
+	}
+	return out, nil
 }

@@ -18,6 +18,15 @@ func TestGenerateWritesDeterministicFiles(t *testing.T) {
 	first, err := os.ReadFile(filepath.Join(dir, "alertmanager", "alertmanager.yml"))
 	require.NoError(t, err)
 	require.Contains(t, string(first), "credentials_file: /run/secrets/token")
+	manifests, err := os.ReadFile(filepath.Join(dir, "kubernetes", "steadywatch.yaml"))
+	require.NoError(t, err)
+	require.Contains(t, string(manifests), "- :9477")
+	ruleFile, err := os.ReadFile(filepath.Join(dir, "rules", "steadywatch.rules.yml"))
+	require.NoError(t, err)
+	require.Contains(t, string(ruleFile), "alert: SteadywatchHypothesisFailed")
+	require.FileExists(t, filepath.Join(dir, "rules", "steadywatch.prometheusrule.yaml"))
+	require.FileExists(t, filepath.Join(dir, "dashboards", "steadywatch-experiment.json"))
+	require.FileExists(t, filepath.Join(dir, "dashboards", "steadywatch-reliability-configmap.yaml"))
 
 	code, out, stderr := run(t, "generate", "alertmanager", "--out", "-", "--alertmanager.credentials-file", "/run/secrets/token")
 	require.Equal(t, cli.ExitOK, code, stderr)
@@ -30,8 +39,8 @@ func TestGenerateRefusesBadInputWithExitCode3(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"nothing to generate", []string{"generate"}, "what to generate: one of alertmanager, all"},
-		{"an unknown output", []string{"generate", "grafana", "--out", "-"}, `unknown output "grafana": want one of alertmanager, all`},
+		{"nothing to generate", []string{"generate"}, "what to generate: one of rules, dashboards, alertmanager, kubernetes, all"},
+		{"an unknown output", []string{"generate", "grafana", "--out", "-"}, `unknown output "grafana": want one of rules, dashboards, alertmanager, kubernetes, all`},
 		{"no --out", []string{"generate", "all"}, "--out: an output directory, or - for stdout, is required"},
 		{"a missing hypothesis directory", []string{"generate", "all", "--out", "-", "--hypotheses", "/nonexistent"}, "--hypotheses: "},
 		{"a bad matcher", []string{"generate", "alertmanager", "--out", "-", "--alertmanager.matcher", "a=~("}, `alertmanager: matchers[0] "a=~(": `},

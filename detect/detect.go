@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/steadywatch/steadywatch/alert"
@@ -254,7 +255,15 @@ func (d *Detector) earlier(a, b *alert.Alert) bool {
 	return cmp.Or(d.at(a).Compare(d.at(b)), a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.Fingerprint, b.Fingerprint)) < 0
 }
 
-func (d *Detector) named(a *alert.Alert) bool { return d.names == nil || d.names[a.Name()] }
+// named reports whether a's name may detect a fault: steadywatch's own
+// alerts (Steadywatch*, about its verdicts, incidents and itself) never
+// do — an alert about an incident is not its detection.
+func (d *Detector) named(a *alert.Alert) bool {
+	if strings.HasPrefix(a.Name(), "Steadywatch") {
+		return false
+	}
+	return d.names == nil || d.names[a.Name()]
+}
 
 // detects reports whether a qualifies as inc's detection.
 func (d *Detector) detects(a *alert.Alert, inc *chaos.Incident) bool {

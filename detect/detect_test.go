@@ -221,6 +221,17 @@ func TestWhichAlertDetectsAnIncident(t *testing.T) {
 			detected("a", time.Minute),
 		},
 		{
+			"steadywatch's own alerts about the incident do not detect it",
+			detect.Options{},
+			podDeleted("i"),
+			[]alert.Alert{func() alert.Alert {
+				a := firing("a", time.Minute, "service", "web")
+				a.Labels["alertname"] = "SteadywatchRecoveryTooSlow"
+				return a
+			}()},
+			undetected,
+		},
+		{
 			"a group label naming no group is not compared",
 			detect.Options{},
 			podDeleted("i"),
