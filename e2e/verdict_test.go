@@ -16,7 +16,9 @@ import (
 	"github.com/steadywatch/steadywatch/abort"
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/rules"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -65,16 +67,25 @@ func TestServeJudgesAHypothesisFromTheWatchedChaosAndAbortsOnItsHardBound(t *tes
 
 	am := promtest.StartAlertmanager(t, promtest.AlertmanagerOptions{})
 	swAddr := freeAddr(t)
-	prom := promtest.StartPrometheus(t, promtest.PrometheusOptions{Config: fmt.Sprintf(`global:
+	hypotheses := filepath.Join(t.TempDir(), "web.yaml")
+	require.NoError(t, os.WriteFile(hypotheses, []byte(podKillHypothesis), 0o600))
+	// Prometheus evaluates the rules steadywatch generates for this
+	// hypothesis.
+	hyps, err := hypothesis.Load(hypotheses)
+	require.NoError(t, err)
+	ruleFiles, err := rules.Generate(config.Default(), hyps, rules.Options{})
+	require.NoError(t, err)
+	prom := promtest.StartPrometheus(t, promtest.PrometheusOptions{
+		Config: fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
 scrape_configs:
   - job_name: steadywatch
     static_configs:
       - targets: [%q]
-`, swAddr)})
-	hypotheses := filepath.Join(t.TempDir(), "web.yaml")
-	require.NoError(t, os.WriteFile(hypotheses, []byte(podKillHypothesis), 0o600))
+`, swAddr),
+		Rules: map[string]string{rules.RuleFileName: string(ruleFiles[0].Data)},
+	})
 	sw := startSteadywatch(t, ns, t.TempDir(), func(cfg *config.Config) {
 		cfg.Listen = swAddr
 		cfg.Verdicts = config.Verdicts{
@@ -135,6 +146,8 @@ scrape_configs:
 	require.Equal(t, "web-survives-a-pod-kill", alerts.Payload[0].Labels["hypothesis"])
 	requireValue(t, 1, value(scrape(t, sw.url), "steadywatch_hypothesis_abort",
 		map[string]string{"hypothesis": "web-survives-a-pod-kill"}))
+	// The generated rules see the deviation while the experiment runs.
+	waitForAlert(t, prom, "SteadywatchSteadyStateDeviation")
 
 	// Degraded for long enough that more than the SLO's tolerance (5 %) of
 	// the window's samples violate it: 3 of about 26.
@@ -172,9 +185,25 @@ scrape_configs:
 	requireValue(t, 1, value(mfs, "steadywatch_hypothesis_verdict",
 		map[string]string{"hypothesis": "web-survives-a-pod-kill", "verdict": "fail"}))
 	requireValue(t, 0, value(mfs, "steadywatch_hypothesis_abort", map[string]string{"hypothesis": "web-survives-a-pod-kill"}))
+	// The generated rules page on the failed hypothesis.
+	waitForAlert(t, prom, "SteadywatchHypothesisFailed")
 	// The abort alert was resolved: Alertmanager no longer lists it.
 	waitFor(t, 30*time.Second, "the abort alert resolved", func() (bool, error) {
 		alerts, err := am.Client().Alert.GetAlerts(amalert.NewGetAlertsParamsWithContext(t.Context()))
 		return err == nil && len(alerts.Payload) == 0, err
+	})
+}
+
+// waitForAlert waits until Prometheus has the alert firing.
+func waitForAlert(t *testing.T, prom *promtest.Prometheus, name string) {
+	t.Helper()
+	waitFor(t, 60*time.Second, name+" firing in Prometheus", func() (bool, error) {
+		val, _, _, err := prom.API().Query(t.Context(),
+			fmt.Sprintf(`ALERTS{alertname=%q, alertstate="firing", hypothesis="web-survives-a-pod-kill"}`, name), time.Now())
+		if err != nil {
+			return false, err
+		}
+		vec, ok := val.(model.Vector)
+		return ok && len(vec) > 0, nil
 	})
 }
