@@ -29,6 +29,9 @@ type generateFlags struct {
 	abortReceiver   string
 	namespace       string
 	image           string
+	sev             stringList
+	ruleLabels      stringList
+	job             string
 	configData      []byte
 }
 
@@ -38,7 +41,20 @@ var generators = []struct {
 	run  func(f *generateFlags, cfg config.Config, hyps []hypothesis.Hypothesis) (map[string][]byte, error)
 }{
 	{"rules", func(f *generateFlags, cfg config.Config, hyps []hypothesis.Hypothesis) (map[string][]byte, error) {
-		files, err := rules.Generate(cfg, hyps, rules.Options{Namespace: f.namespace})
+		sev, err := keyValues("--sev", f.sev)
+		if err != nil {
+			return nil, err
+		}
+		for k := range sev {
+			if k != "page" && k != "ticket" {
+				return nil, usagef("--sev %s=…: the severities are page and ticket", k)
+			}
+		}
+		labels, err := keyValues("--rule-label", f.ruleLabels)
+		if err != nil {
+			return nil, err
+		}
+		files, err := rules.Generate(cfg, hyps, rules.Options{Namespace: f.namespace, SEV: sev, Labels: labels, Job: f.job})
 		if err != nil {
 			return nil, usagef("rules: %v", err)
 		}
@@ -108,6 +124,9 @@ func runGenerate(_ context.Context, args []string, _ io.Reader, stdout, stderr i
 	fs.StringVar(&f.abortReceiver, "abort-receiver", generate.DefaultAbortReceiver, "the Alertmanager receiver of the people who halt an experiment")
 	fs.StringVar(&f.namespace, "namespace", "monitoring", "Kubernetes namespace steadywatch runs in")
 	fs.StringVar(&f.image, "image", "ghcr.io/steadywatch/steadywatch:latest", "steadywatch's container image")
+	fs.Var(&f.sev, "sev", "SEV level of a severity in the generated alerts, e.g. page=sev1; repeat (default page=sev2, ticket=sev4)")
+	fs.Var(&f.ruleLabels, "rule-label", "label of the PrometheusRule object, e.g. release=prometheus for an operator's ruleSelector; repeat")
+	fs.StringVar(&f.job, "job", "steadywatch", "job label of Prometheus' scrape of steadywatch, for SteadywatchWatcherDown")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: steadywatch generate %s --out DIR|- [flags]
 
@@ -236,6 +255,22 @@ func hypothesisFiles(paths []string) (map[string][]byte, error) {
 			}
 			out[filepath.Base(n)] = data
 		}
+	}
+	return out, nil
+}
+
+// keyValues parses repeated key=value flags.
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, usagef("%s %q: want key=value", flag, kv)
+		}
+		out[k] = v
 	}
 	return out, nil
 }

@@ -33,6 +33,14 @@ func TestGenerateWritesDeterministicFiles(t *testing.T) {
 	require.Equal(t, string(first), out, "the same input gives the same bytes")
 }
 
+func TestGenerateRulesTakesTheSEVLevels(t *testing.T) {
+	code, out, stderr := run(t, "generate", "rules", "--out", "-", "--hypotheses", "../examples", "--sev", "page=sev1", "--rule-label", "release=prometheus")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Contains(t, out, "sev: sev1")
+	require.Contains(t, out, "sev: sev4")
+	require.Contains(t, out, "release: prometheus")
+}
+
 func TestGenerateRefusesBadInputWithExitCode3(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -44,6 +52,8 @@ func TestGenerateRefusesBadInputWithExitCode3(t *testing.T) {
 		{"no --out", []string{"generate", "all"}, "--out: an output directory, or - for stdout, is required"},
 		{"a missing hypothesis directory", []string{"generate", "all", "--out", "-", "--hypotheses", "/nonexistent"}, "--hypotheses: "},
 		{"a bad matcher", []string{"generate", "alertmanager", "--out", "-", "--alertmanager.matcher", "a=~("}, `alertmanager: matchers[0] "a=~(": `},
+		{"a bad SEV mapping", []string{"generate", "rules", "--out", "-", "--sev", "page"}, `--sev "page": want key=value`},
+		{"an unknown severity", []string{"generate", "rules", "--out", "-", "--sev", "urgent=sev1"}, "--sev urgent=…: the severities are page and ticket"},
 		{"a bad URL", []string{"generate", "alertmanager", "--out", "-", "--external-url", "steadywatch:9477"}, `alertmanager: external URL "steadywatch:9477": want http:// or https://`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
