@@ -75,9 +75,14 @@ vuln: ## govulncheck (needs the vulnerability database, not reachable from every
 testbed: ## start a local control plane by hand; prints export KUBECONFIG=...; Ctrl-C stops it
 	$(GO) run ./cmd/testbed up
 
+.PHONY: demo
+demo: testbed-build ## the main job: a pod-kill experiment on a local cluster, recorded, detected by a real alert and judged (SQLite store in demo-data/)
+	bash scripts/install-tools.sh
+	$(GO) run ./cmd/demo -data-dir $${DEMO_DATA:-demo-data}
+
 .PHONY: serve-local
 serve-local: build testbed-build ## start a local control plane and `steadywatch serve` against it (Ctrl-C stops both)
 	bash scripts/serve-local.sh
 
 .PHONY: ci
-ci: lint check-generated test e2e ## everything CI runs
+ci: lint check-generated test e2e demo ## everything CI runs
