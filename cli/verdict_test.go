@@ -61,7 +61,8 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 		Config: "global: {}\n",
 		OpenMetrics: verdicttest.OpenMetrics(7, start, 2*240+1, []verdicttest.Scenario{
 			{Name: "steady", Groups: both(healthy, healthy)},
-			{Name: "slow", Groups: both(healthy, slow)},
+			// Slow during the window, [30m, 90m), only.
+			{Name: "slow", Groups: both(healthy, healthy), Chaos: &verdicttest.Chaos{From: 30 * time.Minute, To: 90 * time.Minute, Experimental: slow}},
 			{Name: "idle", Groups: both(idle, idle)},
 		}),
 	})

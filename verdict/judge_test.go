@@ -707,3 +707,47 @@ func TestNewChecksItsOptions(t *testing.T) {
 		require.EqualError(t, err, tc.err)
 	}
 }
+
+// TestJudgeLooksAtTheBaselineBeforeFailingAComparison: a failing
+// comparison whose groups already differed as much in the baseline (the 30
+// min before the window) is inconclusive; one that grew beyond the allowed
+// effect still fails.
+func TestJudgeLooksAtTheBaselineBeforeFailingAComparison(t *testing.T) {
+	// Series from base: 30 min of baseline (121 samples, the last shared
+	// with the window), then the hour of the window.
+	const baselineSamples = 120
+	window := `window: {fixed: {start: 2026-03-01T12:30:00Z, end: 2026-03-01T13:30:00Z}}`
+	at := base.Add(2 * time.Hour)
+	series := func(seed uint64, before, during float64) []float64 {
+		xs := lognormal(seed, baselineSamples+nSamples, 0.1, 0.3)
+		for i := range xs {
+			if i < baselineSamples {
+				xs[i] *= before
+			} else {
+				xs[i] *= during
+			}
+		}
+		return xs
+	}
+	for _, tc := range []struct {
+		name           string
+		before, during float64
+		want           verdict.Result
+		reason         string
+	}{
+		{"as much higher before: inconclusive", 1.5, 1.5, verdict.Inconclusive, "the groups already differed before the experiment: in the baseline (30m0s before the window) the experimental group was higher by"},
+		{"the same before, higher during: fails", 1, 1.5, verdict.High, "significant increase"},
+		{"higher before, much higher during: fails", 1.3, 2, verdict.High, "(the groups already differed before the experiment, by"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeProm().
+				set("latency", chaos.Control, series(1, 1, 1)).
+				set("latency", chaos.Experimental, series(2, tc.before, tc.during))
+			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, window, metrics(latencyMetric)), at)
+			require.NoError(t, err)
+			m := v.Metrics[0]
+			require.Equal(t, tc.want, m.Result, m.Reason)
+			require.Contains(t, m.Reason, tc.reason)
+		})
+	}
+}

@@ -122,6 +122,11 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		if p.reason == "" {
 			p = j.compareValues(ctx, h, m, exp.values, ctl.values, out)
 		}
+		if failing(p.result) {
+			if p, err = j.againstBaseline(ctx, h, m, start, p, out); err != nil {
+				return nil, "", err
+			}
+		}
 		parts = append(parts, p)
 	}
 	if m.SLO != nil {
@@ -179,6 +184,53 @@ func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *
 	span.SetAttributes(attribute.Float64("p_value", c.Test.PValue), attribute.Float64("estimate", e.Estimate),
 		attribute.Float64("ci_low", e.Lo), attribute.Float64("ci_high", e.Hi), attribute.String("class", cl.Class.String()))
 	return part{name: "vs control", result: r, reason: cl.Reason + fmt.Sprintf(" (p = %.3g)", c.Test.PValue)}
+}
+
+// againstBaseline looks at a failed comparison (p) again in the light of
+// the baseline, the h.Baseline before the window: if the groups already
+// differed the same way then, by at least as much (within the allowed
+// effect), the chaos is not what set them apart, and the comparison is
+// inconclusive — a confounded experiment, not a failed one. This is what
+// Kayenta's judge cannot see: it compares the canary with its baseline only
+// during the canary. Without enough baseline data the failure stands.
+func (j *Judge) againstBaseline(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	start time.Time, p part, out *Metric,
+) (part, error) {
+	if h.Baseline <= 0 || out.Effect == nil {
+		return p, nil
+	}
+	from := start.Add(-h.Baseline)
+	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), from, start, h.Step)
+	if err != nil {
+		return p, err
+	}
+	ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), from, start, h.Step)
+	if err != nil {
+		return p, err
+	}
+	if expWhy != "" || ctlWhy != "" || exp.problem(chaos.Experimental, j.minSamples) != "" ||
+		ctl.problem(chaos.Control, j.minSamples) != "" {
+		return p, nil
+	}
+	before := Metric{Control: valueSummary(&ctl)}
+	b := j.compareValues(ctx, h, m, exp.values, ctl.values, &before)
+	if b.result != p.result || before.Effect == nil {
+		return p, nil
+	}
+	// Did the chaos make it worse than it already was, beyond what is
+	// allowed? Then the failure stands.
+	worse := out.Effect.Estimate - before.Effect.Estimate
+	if p.result == Low {
+		worse = -worse
+	}
+	if worse > math.Abs(out.Effect.Allowed) {
+		p.reason += fmt.Sprintf(" (the groups already differed before the experiment, by %.4g, but the shift grew by %.4g)",
+			before.Effect.Estimate, worse)
+		return p, nil
+	}
+	return part{name: "vs control", result: Inconclusive, reason: fmt.Sprintf(
+		"the groups already differed before the experiment: in the baseline (%s before the window) the experimental group was %s by %.4g (%s); during the window by %.4g",
+		h.Baseline, map[Result]string{High: "higher", Low: "lower"}[p.result], before.Effect.Estimate, b.reason, out.Effect.Estimate)}, nil
 }
 
 // valueSLO checks a value metric's SLO: it is violated when more than the

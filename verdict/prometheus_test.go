@@ -39,7 +39,13 @@ func TestJudgeAgainstPrometheus(t *testing.T) {
 	idle := verdicttest.GroupSim{Median: 0.1, Sigma: 0.5}
 	om := verdicttest.OpenMetrics(42, start, 2*240+1, []verdicttest.Scenario{
 		{Name: "aa", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy, chaos.Experimental: healthy}},
-		{Name: "slow", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy, chaos.Experimental: slow}},
+		// Slow during the chaos only, the window's [30m, 90m).
+		{
+			Name: "slow", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy, chaos.Experimental: healthy},
+			Chaos: &verdicttest.Chaos{From: 30 * time.Minute, To: 90 * time.Minute, Experimental: slow},
+		},
+		// Slow all along: the groups differed before the chaos.
+		{Name: "slow-before", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy, chaos.Experimental: slow}},
 		{Name: "errors", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: noErrors, chaos.Experimental: failing}},
 		{Name: "idle", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: idle, chaos.Experimental: idle}},
 		{Name: "half", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy}},
@@ -92,6 +98,14 @@ func TestJudgeAgainstPrometheus(t *testing.T) {
 			want: verdict.Fail, reason: "critical metric p99-latency failed (high)",
 			metrics: map[string]metricWant{"p99-latency": {verdict.High, "of 121 samples"}},
 			abort:   "metric p99-latency violates its SLO max 0.45: ",
+		},
+		{
+			name: "groups that differed before the experiment are inconclusive, not failed", scenario: "slow-before", window: window, at: at,
+			want: verdict.Fail, reason: "critical metric p99-latency failed (fail)",
+			metrics: map[string]metricWant{
+				"p99-latency":  {verdict.Fail, "vs control: the groups already differed before the experiment: in the baseline (30m0s before the window) the experimental group was higher by"},
+				"mean-latency": {verdict.Inconclusive, "vs control: the groups already differed before the experiment"},
+			},
 		},
 		{
 			name: "errors up from a control without any fails", scenario: "errors", window: window, at: at,

@@ -27,6 +27,16 @@ type GroupSim struct {
 type Scenario struct {
 	Name   string
 	Groups map[chaos.Group]GroupSim
+	// Chaos, if set, is how the experimental group behaves during the
+	// chaos, [From, To) from the first scrape; before and after it behaves
+	// as Groups says.
+	Chaos *Chaos
+}
+
+// Chaos is a period in which the experimental group behaves differently.
+type Chaos struct {
+	From, To     time.Duration
+	Experimental GroupSim
 }
 
 // buckets are the latency histogram's upper bounds (without +Inf), fine
@@ -54,7 +64,14 @@ func simulate(rng *rand.Rand, s Scenario, g chaos.Group, sim GroupSim, steps int
 	ok, failed := series{labels: labels + `,code="200"`}, series{labels: labels + `,code="500"`}
 	cum := make([]float64, len(buckets)+1)
 	var n, total, errs, oks float64
-	for range steps {
+	normal := sim
+	for step := range steps {
+		sim := normal
+		if c := s.Chaos; c != nil && g == chaos.Experimental {
+			if at := time.Duration(step) * 15 * time.Second; at >= c.From && at < c.To {
+				sim = c.Experimental
+			}
+		}
 		lambda := sim.RPS * 15
 		k := max(0, math.Round(lambda+math.Sqrt(lambda)*rng.NormFloat64()))
 		for range int(k) {
