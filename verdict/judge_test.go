@@ -751,3 +751,20 @@ func TestJudgeLooksAtTheBaselineBeforeFailingAComparison(t *testing.T) {
 		})
 	}
 }
+
+func TestComparedSamplesAreThinnedToTheQuerysRange(t *testing.T) {
+	for query, want := range map[string]int{
+		`latency{ {{ .Group }} }`:                                                    1,
+		`sum(rate(requests_total{ {{ .Group }} }[1m]))`:                              4,
+		`histogram_quantile(0.99, sum by (le) (rate(h_bucket{ {{ .Group }} }[2m])))`: 8,
+		`max_over_time(rate(x{ {{ .Group }} }[1m])[5m:30s])`:                         20,
+		`rate(x{ {{ .Group }} }[10s])`:                                               1,
+	} {
+		h := hyp(t, fixedWindow, metrics(`
+    - name: m
+      query: '`+query+`'
+      direction: higherIsWorse
+      allowedEffect: 20%`))
+		require.Equal(t, want, verdict.Thinning(h, &h.Metrics[0]), query)
+	}
+}

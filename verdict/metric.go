@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/promql/parser"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -120,7 +122,10 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		}
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
 		if p.reason == "" {
-			p = j.compareValues(ctx, h, m, exp.values, ctl.values, out)
+			p = j.compareValues(ctx, h, m, thin(exp.values, h, m), thin(ctl.values, h, m), out)
+			if k := thinning(h, m); k > 1 {
+				p.reason += fmt.Sprintf(" [compared on one sample in %d: the query's range covers %d steps]", k, k)
+			}
 		}
 		if failing(p.result) {
 			if p, err = j.againstBaseline(ctx, h, m, start, p, out); err != nil {
@@ -186,6 +191,45 @@ func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *
 	return part{name: "vs control", result: r, reason: cl.Reason + fmt.Sprintf(" (p = %.3g)", c.Test.PValue)}
 }
 
+// thinning is how many steps apart the samples of m's query must be to
+// share no data: a query over rate(x[1m]) at a 15 s step gives samples
+// whose minute-long ranges overlap four by four, so neighbours are not
+// independent, and a rank test on all of them finds "significant" shifts
+// that are the same noise counted four times. The longest range (of a
+// range selector or a subquery) in the query sets it.
+func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) int {
+	expr, err := promql.ParseExpr(m.Query(chaos.Experimental))
+	if err != nil || h.Step <= 0 {
+		return 1
+	}
+	var longest time.Duration
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.MatrixSelector:
+			longest = max(longest, n.Range)
+		case *parser.SubqueryExpr:
+			longest = max(longest, n.Range)
+		}
+		return nil
+	})
+	return max(1, int((longest+h.Step-1)/h.Step))
+}
+
+var promql = parser.NewParser(parser.Options{})
+
+// thin keeps every thinning(h, m)-th sample.
+func thin(xs []float64, h *hypothesis.Hypothesis, m *hypothesis.Metric) []float64 {
+	k := thinning(h, m)
+	if k <= 1 {
+		return xs
+	}
+	out := make([]float64, 0, len(xs)/k+1)
+	for i := 0; i < len(xs); i += k {
+		out = append(out, xs[i])
+	}
+	return out
+}
+
 // againstBaseline looks at a failed comparison (p) again in the light of
 // the baseline, the h.Baseline before the window: if the groups already
 // differed the same way then, by at least as much (within the allowed
@@ -213,7 +257,7 @@ func (j *Judge) againstBaseline(ctx context.Context, h *hypothesis.Hypothesis, m
 		return p, nil
 	}
 	before := Metric{Control: valueSummary(&ctl)}
-	b := j.compareValues(ctx, h, m, exp.values, ctl.values, &before)
+	b := j.compareValues(ctx, h, m, thin(exp.values, h, m), thin(ctl.values, h, m), &before)
 	if b.result != p.result || before.Effect == nil {
 		return p, nil
 	}

@@ -1,0 +1,4 @@
+package verdict
+
+// Thinning is thinning, for the tests.
+var Thinning = thinning
