@@ -2,8 +2,8 @@ package config
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
 // Error is a configuration error. Its message reads
@@ -33,31 +33,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	switch {
-	case e.File != "" && e.Line > 0:
-		b.WriteString(e.File)
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(e.Line))
-		b.WriteString(": ")
-	case e.File != "":
-		b.WriteString(e.File)
-		b.WriteString(": ")
-	case e.Line > 0:
-		b.WriteString("line ")
-		b.WriteString(strconv.Itoa(e.Line))
-		b.WriteString(": ")
-	}
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	if e.Err != nil {
-		b.WriteString(e.Err.Error())
-	} else {
-		b.WriteString("invalid configuration")
-	}
-	return b.String()
+	return yamlnode.Message(e.File, e.Line, e.Path, e.Err, "invalid configuration")
 }
 
 // Unwrap returns the underlying error.

@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
 // Load reads the configuration file at path and parses it with [Parse].
@@ -78,50 +78,15 @@ func parseDocument(data []byte, filename string) (*yaml.Node, error) {
 	default:
 		return nil, &Error{File: filename, Line: next.Line, Err: errors.New("multiple YAML documents are not allowed")}
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(resolve(doc.Content[0])) {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || yamlnode.IsNull(yamlnode.Resolve(doc.Content[0])) {
 		return nil, nil
 	}
 	return doc.Content[0], nil
 }
 
-// yamlLine matches the location yaml.v3 puts in front of its messages.
-var yamlLine = regexp.MustCompile(`^line (\d+): `)
-
-// stripYAML removes the "yaml: " and "line N: " prefixes of a yaml.v3 error
-// message and returns the line number, or 0.
-func stripYAML(msg string) (string, int) {
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	line := 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	}
-	return msg, line
-}
-
 func syntaxError(filename string, err error) *Error {
-	var msgs []string
-	line := 0
-	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
-		for _, e := range te.Errors {
-			m, l := stripYAML(e)
-			if line == 0 {
-				line = l
-			}
-			msgs = append(msgs, m)
-		}
-	} else {
-		m, l := stripYAML(err.Error())
-		msgs, line = []string{m}, l
-	}
-	return &Error{File: filename, Line: line, Err: errors.New(nonEmpty(strings.Join(msgs, "; "), err))}
-}
-
-func nonEmpty(msg string, err error) string {
-	if strings.TrimSpace(msg) == "" {
-		return err.Error()
-	}
-	return msg
+	msg, line := yamlnode.Syntax(err)
+	return &Error{File: filename, Line: line, Err: errors.New(msg)}
 }
 
 // maxSteps bounds the number of mapping entries visited, so that nested merge
@@ -189,13 +154,13 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) *Error {
 
 // leaf decodes a scalar with yaml.v3 itself.
 func (d *decoder) leaf(n *yaml.Node, path string, v reflect.Value) *Error {
-	if r := resolve(n); r.Kind != yaml.ScalarNode {
+	if r := yamlnode.Resolve(n); r.Kind != yaml.ScalarNode {
 		// yaml.v3 would name the innermost Go type (e.g. string for a
 		// model.Duration); name the field's type instead.
-		return d.errorf(n, path, "cannot unmarshal %s into %s", describe(r), v.Type())
-	} else if r.ShortTag() == "!!float" && isInteger(v.Kind()) {
+		return d.errorf(n, path, "cannot unmarshal %s into %s", yamlnode.Describe(r), v.Type())
+	} else if r.ShortTag() == "!!float" && yamlnode.IsInteger(v.Kind()) {
 		// yaml.v3 truncates floats into integers ("1.5" becomes 1).
-		return d.errorf(n, path, "cannot unmarshal %s into %s", describe(r), v.Type())
+		return d.errorf(n, path, "cannot unmarshal %s into %s", yamlnode.Describe(r), v.Type())
 	}
 	err := n.Decode(v.Addr().Interface())
 	if err == nil {
@@ -204,24 +169,24 @@ func (d *decoder) leaf(n *yaml.Node, path string, v reflect.Value) *Error {
 	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
 		msgs := make([]string, len(te.Errors))
 		for i, e := range te.Errors {
-			msgs[i], _ = stripYAML(e)
+			msgs[i], _ = yamlnode.StripYAML(e)
 		}
-		return &Error{File: d.file, Line: n.Line, Path: path, Err: errors.New(nonEmpty(strings.Join(msgs, "; "), err))}
+		return &Error{File: d.file, Line: n.Line, Path: path, Err: errors.New(yamlnode.NonEmpty(strings.Join(msgs, "; "), err))}
 	}
-	if msg, _ := stripYAML(err.Error()); msg != err.Error() {
-		err = errors.New(nonEmpty(msg, err))
+	if msg, _ := yamlnode.StripYAML(err.Error()); msg != err.Error() {
+		err = errors.New(yamlnode.NonEmpty(msg, err))
 	}
 	return &Error{File: d.file, Line: n.Line, Path: path, Err: err}
 }
 
 func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) *Error {
-	r := resolve(n)
-	if isNull(r) {
+	r := yamlnode.Resolve(n)
+	if yamlnode.IsNull(r) {
 		v.Set(reflect.Zero(v.Type()))
 		return nil
 	}
 	if r.Kind != yaml.SequenceNode {
-		return d.errorf(n, path, "cannot unmarshal %s into %s", describe(r), v.Type())
+		return d.errorf(n, path, "cannot unmarshal %s into %s", yamlnode.Describe(r), v.Type())
 	}
 	if len(r.Content) == 0 {
 		v.Set(reflect.Zero(v.Type()))
@@ -238,12 +203,12 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) *Error
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) *Error {
-	r := resolve(n)
-	if isNull(r) {
+	r := yamlnode.Resolve(n)
+	if yamlnode.IsNull(r) {
 		return nil // keep the defaults
 	}
 	if r.Kind != yaml.MappingNode {
-		return d.errorf(n, path, "cannot unmarshal %s into %s", describe(r), v.Type())
+		return d.errorf(n, path, "cannot unmarshal %s into %s", yamlnode.Describe(r), v.Type())
 	}
 	fields := structFields(v.Type())
 	return d.mapping(r, path, v, fields, make(map[string]bool), []*yaml.Node{r})
@@ -260,7 +225,7 @@ func (d *decoder) mapping(m *yaml.Node, path string, v reflect.Value, fields map
 			return d.errorf(m.Content[i], path, "document contains excessive aliasing")
 		}
 		k, val := m.Content[i], m.Content[i+1]
-		kr := resolve(k)
+		kr := yamlnode.Resolve(k)
 		if kr.Kind != yaml.ScalarNode {
 			return d.errorf(k, path, "mapping key must be a scalar, not %s", kr.ShortTag())
 		}
@@ -269,7 +234,7 @@ func (d *decoder) mapping(m *yaml.Node, path string, v reflect.Value, fields map
 			return d.errorf(k, path, "mapping key %q already defined at line %d", name, line)
 		}
 		seen[name] = k.Line
-		if isMerge(kr) {
+		if yamlnode.IsMerge(kr) {
 			merges = append(merges, val)
 			continue
 		}
@@ -281,17 +246,17 @@ func (d *decoder) mapping(m *yaml.Node, path string, v reflect.Value, fields map
 			continue
 		}
 		set[name] = true
-		if err := d.decode(val, joinPath(path, name), v.Field(idx)); err != nil {
+		if err := d.decode(val, yamlnode.JoinPath(path, name), v.Field(idx)); err != nil {
 			return err
 		}
 	}
 	for _, mv := range merges {
 		list := []*yaml.Node{mv}
-		if r := resolve(mv); r.Kind == yaml.SequenceNode {
+		if r := yamlnode.Resolve(mv); r.Kind == yaml.SequenceNode {
 			list = r.Content
 		}
 		for _, e := range list {
-			er := resolve(e)
+			er := yamlnode.Resolve(e)
 			if er.Kind != yaml.MappingNode {
 				return d.errorf(e, path, "map merge requires map or sequence of maps as the value")
 			}
@@ -324,50 +289,4 @@ func structFields(t reflect.Type) map[string]int {
 		fields[name] = i
 	}
 	return fields
-}
-
-func joinPath(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-// resolve follows aliases.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func isInteger(k reflect.Kind) bool {
-	switch k {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return true
-	}
-	return false
-}
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-// isMerge reports whether n is a merge key, as yaml.v3 does.
-func isMerge(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Value == "<<" &&
-		(n.Tag == "" || n.Tag == "!" || n.ShortTag() == "!!merge")
-}
-
-// describe names a node in yaml.v3's style: "!!str `abc`" or "!!seq".
-func describe(n *yaml.Node) string {
-	if n.Kind != yaml.ScalarNode {
-		return n.ShortTag()
-	}
-	v := []rune(n.Value)
-	if len(v) > 10 {
-		return n.ShortTag() + " `" + string(v[:7]) + "...`"
-	}
-	return n.ShortTag() + " `" + string(v) + "`"
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
 func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
@@ -574,13 +576,13 @@ func TestTheGoodFileSetsEveryFieldToANonDefaultValue(t *testing.T) {
 		for i := range v.NumField() {
 			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
 			if v.Field(i).Kind() == reflect.Struct && v.Field(i).Type() != reflect.TypeFor[model.Duration]() {
-				walk(v.Field(i), d.Field(i), joinPath(path, name))
+				walk(v.Field(i), d.Field(i), yamlnode.JoinPath(path, name))
 				continue
 			}
-			if exclusive[joinPath(path, name)] {
+			if exclusive[yamlnode.JoinPath(path, name)] {
 				continue
 			}
-			require.NotEqual(t, d.Field(i).Interface(), v.Field(i).Interface(), "%s has its default value", joinPath(path, name))
+			require.NotEqual(t, d.Field(i).Interface(), v.Field(i).Interface(), "%s has its default value", yamlnode.JoinPath(path, name))
 		}
 	}
 	walk(reflect.ValueOf(got), def, "")
@@ -596,7 +598,7 @@ func TestThePullReadsABearerTokenFile(t *testing.T) {
 func fieldPaths(t reflect.Type, prefix string) []string {
 	var paths []string
 	for name, i := range structFields(t) {
-		path := joinPath(prefix, name)
+		path := yamlnode.JoinPath(prefix, name)
 		if ft := t.Field(i).Type; ft.Kind() == reflect.Struct {
 			paths = append(paths, fieldPaths(ft, path)...)
 		} else {

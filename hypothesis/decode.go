@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
 // The decoder follows config's: it walks yaml.v3's node tree itself so that
@@ -20,44 +20,9 @@ import (
 // expected YAML type ("a duration", "a list") rather than the Go one: the
 // Go types are the file's unexported wire types.
 
-// yamlLine matches the location yaml.v3 puts in front of its messages.
-var yamlLine = regexp.MustCompile(`^line (\d+): `)
-
-// stripYAML removes the "yaml: " and "line N: " prefixes of a yaml.v3 error
-// message and returns the line number, or 0.
-func stripYAML(msg string) (string, int) {
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	line := 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	}
-	return msg, line
-}
-
 func syntaxError(filename string, err error) *Error {
-	var msgs []string
-	line := 0
-	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
-		for _, e := range te.Errors {
-			m, l := stripYAML(e)
-			if line == 0 {
-				line = l
-			}
-			msgs = append(msgs, m)
-		}
-	} else {
-		m, l := stripYAML(err.Error())
-		msgs, line = []string{m}, l
-	}
-	return &Error{File: filename, Line: line, Err: errors.New(nonEmpty(strings.Join(msgs, "; "), err))}
-}
-
-func nonEmpty(msg string, err error) string {
-	if strings.TrimSpace(msg) == "" {
-		return err.Error()
-	}
-	return msg
+	msg, line := yamlnode.Syntax(err)
+	return &Error{File: filename, Line: line, Err: errors.New(msg)}
 }
 
 // maxSteps bounds the number of mapping entries visited per document, so
@@ -163,7 +128,7 @@ func want(t reflect.Type) string {
 		return "a string"
 	case t.Kind() == reflect.Bool:
 		return "true or false"
-	case isInteger(t.Kind()):
+	case yamlnode.IsInteger(t.Kind()):
 		return "an integer"
 	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
 		return "a number"
@@ -172,7 +137,7 @@ func want(t reflect.Type) string {
 }
 
 func (d *decoder) mismatch(n *yaml.Node, path string, t reflect.Type) *Error {
-	return d.errorf(n, path, "want %s, got %s", want(t), describe(resolve(n)))
+	return d.errorf(n, path, "want %s, got %s", want(t), yamlnode.Describe(yamlnode.Resolve(n)))
 }
 
 // decode decodes n into v, which must be addressable.
@@ -185,7 +150,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) *Error {
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
-		if isNull(resolve(n)) {
+		if yamlnode.IsNull(yamlnode.Resolve(n)) {
 			v.Set(reflect.Zero(v.Type()))
 			return nil
 		}
@@ -208,17 +173,17 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) *Error {
 // leaf decodes a scalar with yaml.v3 itself, after checking its tag:
 // yaml.v3 would truncate floats into integers and name Go types.
 func (d *decoder) leaf(n *yaml.Node, path string, v reflect.Value) *Error {
-	r := resolve(n)
+	r := yamlnode.Resolve(n)
 	if r.Kind != yaml.ScalarNode {
 		return d.mismatch(n, path, v.Type())
 	}
 	pt := reflect.PointerTo(v.Type())
 	custom := pt.Implements(unmarshalerType) || pt.Implements(obsoleteUnmarshalerType)
-	if !custom && !isNull(r) {
+	if !custom && !yamlnode.IsNull(r) {
 		tag := r.ShortTag()
 		switch k := v.Kind(); {
 		case k == reflect.Bool && tag != "!!bool",
-			isInteger(k) && tag != "!!int",
+			yamlnode.IsInteger(k) && tag != "!!int",
 			(k == reflect.Float32 || k == reflect.Float64) && tag != "!!int" && tag != "!!float":
 			return d.mismatch(n, path, v.Type())
 		}
@@ -230,23 +195,23 @@ func (d *decoder) leaf(n *yaml.Node, path string, v reflect.Value) *Error {
 	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
 		msgs := make([]string, len(te.Errors))
 		for i, e := range te.Errors {
-			msgs[i], _ = stripYAML(e)
+			msgs[i], _ = yamlnode.StripYAML(e)
 		}
 		if len(msgs) == 1 && strings.HasPrefix(msgs[0], "cannot unmarshal ") {
 			// An integer too large for its field.
 			return d.mismatch(n, path, v.Type())
 		}
-		return &Error{File: d.file, Line: n.Line, Path: path, Err: errors.New(nonEmpty(strings.Join(msgs, "; "), err))}
+		return &Error{File: d.file, Line: n.Line, Path: path, Err: errors.New(yamlnode.NonEmpty(strings.Join(msgs, "; "), err))}
 	}
-	if msg, _ := stripYAML(err.Error()); msg != err.Error() {
-		err = errors.New(nonEmpty(msg, err))
+	if msg, _ := yamlnode.StripYAML(err.Error()); msg != err.Error() {
+		err = errors.New(yamlnode.NonEmpty(msg, err))
 	}
 	return &Error{File: d.file, Line: n.Line, Path: path, Err: err}
 }
 
 func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) *Error {
-	r := resolve(n)
-	if isNull(r) {
+	r := yamlnode.Resolve(n)
+	if yamlnode.IsNull(r) {
 		v.Set(reflect.Zero(v.Type()))
 		return nil
 	}
@@ -272,8 +237,8 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) *Error
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) *Error {
-	r := resolve(n)
-	if isNull(r) {
+	r := yamlnode.Resolve(n)
+	if yamlnode.IsNull(r) {
 		return nil // keep the defaults
 	}
 	if r.Kind != yaml.MappingNode {
@@ -294,7 +259,7 @@ func (d *decoder) mapping(m *yaml.Node, path string, v reflect.Value, set map[st
 			return d.errorf(m.Content[i], path, "document contains excessive aliasing")
 		}
 		k, val := m.Content[i], m.Content[i+1]
-		kr := resolve(k)
+		kr := yamlnode.Resolve(k)
 		if kr.Kind != yaml.ScalarNode {
 			return d.errorf(k, path, "mapping key must be a scalar, not %s", kr.ShortTag())
 		}
@@ -303,7 +268,7 @@ func (d *decoder) mapping(m *yaml.Node, path string, v reflect.Value, set map[st
 			return d.errorf(k, path, "mapping key %q already defined at line %d", name, line)
 		}
 		seen[name] = k.Line
-		if isMerge(kr) {
+		if yamlnode.IsMerge(kr) {
 			merges = append(merges, val)
 			continue
 		}
@@ -315,20 +280,20 @@ func (d *decoder) mapping(m *yaml.Node, path string, v reflect.Value, set map[st
 			continue
 		}
 		set[name] = true
-		if r := resolve(val); r.Kind == yaml.MappingNode || r.Kind == yaml.SequenceNode {
-			d.keys[joinPath(path, name)] = k.Line
+		if r := yamlnode.Resolve(val); r.Kind == yaml.MappingNode || r.Kind == yaml.SequenceNode {
+			d.keys[yamlnode.JoinPath(path, name)] = k.Line
 		}
-		if err := d.decode(val, joinPath(path, name), v.Field(idx)); err != nil {
+		if err := d.decode(val, yamlnode.JoinPath(path, name), v.Field(idx)); err != nil {
 			return err
 		}
 	}
 	for _, mv := range merges {
 		list := []*yaml.Node{mv}
-		if r := resolve(mv); r.Kind == yaml.SequenceNode {
+		if r := yamlnode.Resolve(mv); r.Kind == yaml.SequenceNode {
 			list = r.Content
 		}
 		for _, e := range list {
-			er := resolve(e)
+			er := yamlnode.Resolve(e)
 			if er.Kind != yaml.MappingNode {
 				return d.errorf(e, path, "map merge requires map or sequence of maps as the value")
 			}
@@ -400,50 +365,4 @@ func structFields(t reflect.Type) (map[string]int, []string) {
 		names = append(names, name)
 	}
 	return fields, names
-}
-
-func joinPath(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-// resolve follows aliases.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func isInteger(k reflect.Kind) bool {
-	switch k {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return true
-	}
-	return false
-}
-
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-// isMerge reports whether n is a merge key, as yaml.v3 does.
-func isMerge(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Value == "<<" &&
-		(n.Tag == "" || n.Tag == "!" || n.ShortTag() == "!!merge")
-}
-
-// describe names a node in yaml.v3's style: "!!str `abc`" or "!!seq".
-func describe(n *yaml.Node) string {
-	if n.Kind != yaml.ScalarNode {
-		return n.ShortTag()
-	}
-	v := []rune(n.Value)
-	if len(v) > 10 {
-		return n.ShortTag() + " `" + string(v[:7]) + "...`"
-	}
-	return n.ShortTag() + " `" + string(v) + "`"
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
 // The apiVersion and kind of a hypothesis document.
@@ -155,7 +156,7 @@ type percent float64
 func (percent) yamlType() string { return `a percentage ("20%") or a fraction (0.2)` }
 
 func (p *percent) UnmarshalYAML(n *yaml.Node) error {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	switch n.ShortTag() {
 	case "!!int", "!!float":
 		var f float64
@@ -178,7 +179,7 @@ func (p *percent) UnmarshalYAML(n *yaml.Node) error {
 			}
 		}
 	}
-	return fmt.Errorf("want %s, got %s", p.yamlType(), describe(n))
+	return fmt.Errorf("want %s, got %s", p.yamlType(), yamlnode.Describe(n))
 }
 
 // timestamp is an RFC 3339 time with its offset.
@@ -187,7 +188,7 @@ type timestamp struct{ time.Time }
 func (timestamp) yamlType() string { return "an RFC 3339 time" }
 
 func (t *timestamp) UnmarshalYAML(n *yaml.Node) error {
-	n = resolve(n)
+	n = yamlnode.Resolve(n)
 	v, err := time.Parse(time.RFC3339Nano, n.Value)
 	if err != nil {
 		return fmt.Errorf("%q is not an RFC 3339 time such as 2026-11-21T10:00:00Z", n.Value)

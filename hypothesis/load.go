@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
 // Load reads hypotheses from files and directories. A directory stands for
@@ -120,7 +122,7 @@ func Parse(data []byte, filename string) ([]Hypothesis, error) {
 		} else if err != nil {
 			return nil, syntaxError(filename, err)
 		}
-		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(resolve(doc.Content[0])) {
+		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || yamlnode.IsNull(yamlnode.Resolve(doc.Content[0])) {
 			continue
 		}
 		if src == nil {

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
 func TestLoadRejectsEachInvalidFileWithItsExactMessage(t *testing.T) {
@@ -162,7 +163,7 @@ func fieldPaths(t reflect.Type, prefix string) []string {
 	var paths []string
 	fields, _ := structFields(t)
 	for name, i := range fields {
-		path := joinPath(prefix, name)
+		path := yamlnode.JoinPath(prefix, name)
 		ft := t.Field(i).Type
 		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
 			ft = ft.Elem()

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
 // valuePosition returns the file line and the column on it (both 1-based)
@@ -13,7 +15,7 @@ import (
 // layout in the file cannot be traced back (escapes in quoted scalars,
 // more-indented lines of folded ones, ...).
 func valuePosition(n *yaml.Node, pos int, src []string) (line, col int, ok bool) {
-	r := resolve(n)
+	r := yamlnode.Resolve(n)
 	v := r.Value
 	if r.Kind != yaml.ScalarNode || pos < 0 || pos > len(v) || r.Line < 1 || r.Line > len(src) {
 		return 0, 0, false
