@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -117,8 +119,9 @@ type fileRecovery struct {
 }
 
 type fileAlert struct {
-	Name   string         `yaml:"name"`
-	Within model.Duration `yaml:"within"`
+	Name     string         `yaml:"name"`
+	Matchers []string       `yaml:"matchers"`
+	Within   model.Duration `yaml:"within"`
 }
 
 type fileHPA struct {
@@ -485,14 +488,27 @@ func (r *fileRecovery) build() (Recovery, *Error) {
 		if !utf8.ValidString(a.Name) {
 			return Recovery{}, fieldErrorf(path+".name", "%q is not a valid alert name", a.Name)
 		}
-		if j, dup := names[a.Name]; dup {
-			return Recovery{}, fieldErrorf(path+".name", "duplicate alert %q (also spec.recovery.alerts[%d])", a.Name, j)
+		var ms labels.Matchers
+		for k, text := range a.Matchers {
+			m, err := labels.ParseMatcher(text)
+			if err != nil {
+				return Recovery{}, fieldErrorf(fmt.Sprintf("%s.matchers[%d]", path, k), "%s is not an Alertmanager matcher: %v", text, err)
+			}
+			if m.Name == model.AlertNameLabel {
+				return Recovery{}, fieldErrorf(fmt.Sprintf("%s.matchers[%d]", path, k), "alertname is set by name, not by a matcher")
+			}
+			ms = append(ms, m)
 		}
-		names[a.Name] = i
+		sort.Sort(ms)
+		exp := AlertExpectation{Name: a.Name, Matchers: ms, Within: time.Duration(a.Within)}
+		if j, dup := names[exp.String()]; dup {
+			return Recovery{}, fieldErrorf(path+".name", "duplicate alert %s (also spec.recovery.alerts[%d])", exp, j)
+		}
+		names[exp.String()] = i
 		if a.Within <= 0 {
 			return Recovery{}, fieldErrorf(path+".within", "must be greater than 0, got %s", a.Within)
 		}
-		out.Alerts = append(out.Alerts, AlertExpectation{Name: a.Name, Within: time.Duration(a.Within)})
+		out.Alerts = append(out.Alerts, exp)
 	}
 	if h := r.HPA; h != nil {
 		const path = "spec.recovery.hpa"

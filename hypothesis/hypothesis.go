@@ -17,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+
 	"github.com/steadywatch/steadywatch/chaos"
 )
 
@@ -257,10 +260,37 @@ type Recovery struct {
 	ReplacementReady time.Duration
 }
 
-// AlertExpectation is "the alert Name fires within Within".
+// AlertExpectation is "the alert Name, with labels that satisfy Matchers,
+// fires within Within".
 type AlertExpectation struct {
-	Name   string
-	Within time.Duration
+	Name string
+	// Matchers narrow the alerts named Name to this experiment's, e.g.
+	// service="checkout" (Alertmanager's matcher syntax), sorted. None:
+	// any alert of that name counts.
+	Matchers labels.Matchers
+	Within   time.Duration
+}
+
+// String is the expectation's alert selector in Alertmanager's syntax:
+// Name, or Name{matchers}.
+func (a AlertExpectation) String() string {
+	if len(a.Matchers) == 0 {
+		return a.Name
+	}
+	return a.Name + a.Matchers.String()
+}
+
+// Matches reports whether an alert's labels satisfy the expectation.
+func (a AlertExpectation) Matches(ls map[string]string) bool {
+	if ls[model.AlertNameLabel] != a.Name {
+		return false
+	}
+	for _, m := range a.Matchers {
+		if !m.Matches(ls[m.Name]) {
+			return false
+		}
+	}
+	return true
 }
 
 // HPAExpectation is "HorizontalPodAutoscaler Name reaches at least

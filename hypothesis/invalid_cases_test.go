@@ -39,7 +39,22 @@ var invalidFiles = []struct {
 	{
 		"an alert expected twice is rejected at its second entry",
 		"invalid-duplicate-alert.yaml",
-		`testdata/invalid-duplicate-alert.yaml:21: spec.recovery.alerts[1].name: duplicate alert "PostgresReplicaDown" (also spec.recovery.alerts[0])`,
+		`testdata/invalid-duplicate-alert.yaml:21: spec.recovery.alerts[1].name: duplicate alert PostgresReplicaDown (also spec.recovery.alerts[0])`,
+	},
+	{
+		"an alert expected twice with the same matchers, written differently, is rejected",
+		"invalid-duplicate-alert-matchers.yaml",
+		`testdata/invalid-duplicate-alert-matchers.yaml:22: spec.recovery.alerts[2].name: duplicate alert PostgresReplicaDown{service="a"} (also spec.recovery.alerts[0])`,
+	},
+	{
+		"an alert matcher that does not parse is rejected at its line",
+		"invalid-alert-matcher.yaml",
+		`testdata/invalid-alert-matcher.yaml:21: spec.recovery.alerts[0].matchers[1]: severity=~"page|(" is not an Alertmanager matcher: error parsing regexp: missing closing ): ` + "`^(?:page|()$`",
+	},
+	{
+		"an alertname matcher is rejected: the name says it",
+		"invalid-alert-matcher-alertname.yaml",
+		`testdata/invalid-alert-matcher-alertname.yaml:20: spec.recovery.alerts[0].matchers[0]: alertname is set by name, not by a matcher`,
 	},
 	{
 		"an event kind listed twice is rejected",

@@ -3,6 +3,7 @@ package hypothesis
 import (
 	"errors"
 	"fmt"
+	"github.com/prometheus/alertmanager/pkg/labels"
 	"io/fs"
 	"math"
 	"os"
@@ -101,7 +102,10 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			MTTR: 2 * time.Minute,
 			Alerts: []AlertExpectation{
 				{Name: "PostgresReplicaDown", Within: 5 * time.Minute},
-				{Name: "ScaleAppErrors", Within: 3 * time.Minute},
+				{Name: "ScaleAppErrors", Matchers: labels.Matchers{
+					mustMatcher(t, labels.MatchEqual, "service", "scale-app"),
+					mustMatcher(t, labels.MatchRegexp, "severity", "page|critical"),
+				}, Within: 3 * time.Minute},
 			},
 			HPA:              &HPAExpectation{Name: "scale-app", MinReplicas: 6, Within: 3 * time.Minute, BaselineWithin: 10 * time.Minute},
 			ReplacementReady: time.Minute,
@@ -111,6 +115,13 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 	}
 	h.lines = nil
 	require.Equal(t, want, h)
+}
+
+func mustMatcher(t *testing.T, mt labels.MatchType, name, value string) *labels.Matcher {
+	t.Helper()
+	m, err := labels.NewMatcher(mt, name, value)
+	require.NoError(t, err)
+	return m
 }
 
 func mustTemplate(t *testing.T, s string) Template {

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/incident"
@@ -184,11 +185,12 @@ func joinFirst(s []string, n int) string {
 	return strings.Join(s[:n], "; ") + fmt.Sprintf(" and %d more", len(s)-n)
 }
 
-// alert checks that an alert named a.Name started within a.Within of the
-// chaos start. Alerts are matched by alertname alone: the hypothesis names
-// the alert, and its labels are the rule's to choose.
+// alert checks that an alert named a.Name, with labels that satisfy
+// a.Matchers, started within a.Within of the chaos start. Without matchers
+// any alert of that name counts: the hypothesis names the alert, and its
+// labels are the rule's to choose.
 func (rc *recoveryCheck) alert(ctx context.Context, a hypothesis.AlertExpectation) (Expectation, error) {
-	x := expectation("alert/"+a.Name, a.Within)
+	x := expectation("alert/"+a.String(), a.Within)
 	if rc.j.alerts == nil {
 		x.Reason = "no store of alerts"
 		return x, nil
@@ -205,25 +207,36 @@ func (rc *recoveryCheck) alert(ctx context.Context, a hypothesis.AlertExpectatio
 	if err != nil {
 		return x, storeFailed(ctx, &x, "alerts", err)
 	}
-	if len(alerts) > 0 {
-		first := alerts[0]
-		for _, al := range alerts[1:] {
-			if al.StartsAt.Before(first.StartsAt) {
-				first = al
-			}
+	var first *alert.Alert
+	others := 0
+	for i, al := range alerts {
+		if !a.Matches(al.Labels) {
+			others++
+			continue
 		}
+		if first == nil || al.StartsAt.Before(first.StartsAt) {
+			first = &alerts[i]
+		}
+	}
+	if first != nil {
 		took := first.StartsAt.Sub(rc.w.ChaosStart)
 		x.Result, x.Observed = Pass, took.Seconds()
-		x.Reason = fmt.Sprintf("%s started %s after the chaos start (within %s)", a.Name, took, a.Within)
+		x.Reason = fmt.Sprintf("%s started %s after the chaos start (within %s)", a, took, a.Within)
 		return x, nil
 	}
+	// Alerts of the name that the matchers ruled out are worth saying:
+	// a matcher with a typo looks like an alert that never fired.
+	unmatched := ""
+	if others > 0 {
+		unmatched = fmt.Sprintf(" (%d %s alerts with other labels did)", others, a.Name)
+	}
 	if rc.at.Before(deadline.Add(AlertDelay)) {
-		x.Reason = fmt.Sprintf("%s has not started yet; it may until %s (and take %s to arrive)",
-			a.Name, deadline.UTC().Format(time.RFC3339), AlertDelay)
+		x.Reason = fmt.Sprintf("%s has not started yet%s; it may until %s (and take %s to arrive)",
+			a, unmatched, deadline.UTC().Format(time.RFC3339), AlertDelay)
 		return x, nil
 	}
 	x.Result = Fail
-	x.Reason = fmt.Sprintf("%s did not start within %s of the chaos start", a.Name, a.Within)
+	x.Reason = fmt.Sprintf("%s did not start within %s of the chaos start%s", a, a.Within, unmatched)
 	return x, nil
 }
 

@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -41,6 +42,15 @@ func scaled3(kind chaos.Kind, at time.Duration, from, to int32) chaos.Event {
 
 func firing(name string, at time.Duration) alert.Alert {
 	return alert.Alert{Fingerprint: name + at.String(), Status: alert.Firing, Labels: map[string]string{"alertname": name}, StartsAt: base.Add(at)}
+}
+
+// withLabels is a with more labels.
+func withLabels(a alert.Alert, kv ...string) alert.Alert {
+	for i := 0; i+1 < len(kv); i += 2 {
+		a.Labels[kv[i]] = kv[i+1]
+	}
+	a.Fingerprint += fmt.Sprint(kv)
+	return a
 }
 
 func TestJudgeRecovery(t *testing.T) {
@@ -186,6 +196,43 @@ func TestJudgeRecovery(t *testing.T) {
 				Reason: "ApiDown did not start within 5m0s of the chaos start",
 			}},
 			verdict: verdict.Fail,
+		},
+		{
+			name:     "an alert's matchers pick this experiment's alerts",
+			recovery: `alerts: [{name: ApiDown, matchers: ['service="api"', 'severity=~"page|critical"'], within: 5m}]`,
+			alerts: []alert.Alert{
+				withLabels(firing("ApiDown", time.Minute), "service", "web", "severity", "page"),
+				withLabels(firing("ApiDown", 2*time.Minute), "service", "api", "severity", "ticket"),
+				withLabels(firing("ApiDown", 3*time.Minute), "service", "api", "severity", "critical"),
+			},
+			at: after,
+			want: []verdict.Expectation{{
+				Name: `alert/ApiDown{service="api",severity=~"page|critical"}`, Result: verdict.Pass, Observed: 180,
+				Reason: `ApiDown{service="api",severity=~"page|critical"} started 3m0s after the chaos start (within 5m0s)`,
+			}},
+			verdict: verdict.Pass,
+		},
+		{
+			name:     "alerts of the name that the matchers rule out do not count, and are said",
+			recovery: `alerts: [{name: ApiDown, matchers: ['service="api"'], within: 5m}]`,
+			alerts:   []alert.Alert{withLabels(firing("ApiDown", time.Minute), "service", "web"), firing("ApiDown", 2*time.Minute)},
+			at:       after,
+			want: []verdict.Expectation{{
+				Name: `alert/ApiDown{service="api"}`, Result: verdict.Fail, Observed: math.NaN(),
+				Reason: `ApiDown{service="api"} did not start within 5m0s of the chaos start (2 ApiDown alerts with other labels did)`,
+			}},
+			verdict: verdict.Fail,
+		},
+		{
+			name:     "a negative matcher excludes",
+			recovery: `alerts: [{name: ApiDown, matchers: ['env!="staging"'], within: 5m}]`,
+			alerts:   []alert.Alert{withLabels(firing("ApiDown", time.Minute), "env", "staging"), firing("ApiDown", 4*time.Minute)},
+			at:       after,
+			want: []verdict.Expectation{{
+				Name: `alert/ApiDown{env!="staging"}`, Result: verdict.Pass, Observed: 240,
+				Reason: `started 4m0s after`,
+			}},
+			verdict: verdict.Pass,
 		},
 		{
 			name:     "an alert not seen yet is pending until its time and delivery have passed",
