@@ -752,6 +752,52 @@ func TestJudgeLooksAtTheBaselineBeforeFailingAComparison(t *testing.T) {
 	}
 }
 
+// TestJudgeLooksAtTheBaselineBeforeFailingARatio: the same for an error
+// ratio, compared with Fisher's test on the counts.
+func TestJudgeLooksAtTheBaselineBeforeFailingARatio(t *testing.T) {
+	const baselineSamples = 120
+	window := `window: {fixed: {start: 2026-03-01T12:30:00Z, end: 2026-03-01T13:30:00Z}}`
+	at := base.Add(2 * time.Hour)
+	rate := func(before, during float64) []float64 {
+		xs := make([]float64, baselineSamples+nSamples)
+		for i := range xs {
+			xs[i] = during
+			if i < baselineSamples {
+				xs[i] = before
+			}
+		}
+		return xs
+	}
+	for _, tc := range []struct {
+		name           string
+		before, during float64 // the experimental group's errors/s; the control's are 0.2 of 20 requests/s
+		want           verdict.Result
+		reason         string
+	}{
+		{"as many more errors before: inconclusive", 0.6, 0.6, verdict.Inconclusive, "vs control: the groups already differed before the experiment: in the baseline (30m0s before the window) the experimental group was higher by 0.02 ("},
+		{"the same before, more errors during: fails", 0.2, 0.6, verdict.High, "significant increase of 0.02"},
+		{"more before, many more during: fails", 0.4, 1.2, verdict.High, "but the shift grew to 0.05 ["},
+		{"no baseline data: the failure stands", math.NaN(), 0.6, verdict.High, "significant increase"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeProm().
+				set("requests_rate", chaos.Control, rate(20, 20)).
+				set("errors_rate", chaos.Control, rate(0.2, 0.2)).
+				set("errors_rate", chaos.Experimental, rate(tc.before, tc.during))
+			if math.IsNaN(tc.before) {
+				f.set("requests_rate", chaos.Experimental, rate(math.NaN(), 20))
+			} else {
+				f.set("requests_rate", chaos.Experimental, rate(20, 20))
+			}
+			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, window, metrics(errorRatioMetric)), at)
+			require.NoError(t, err)
+			m := v.Metrics[0]
+			require.Equal(t, tc.want, m.Result, m.Reason)
+			require.Contains(t, m.Reason, tc.reason)
+		})
+	}
+}
+
 func TestComparedSamplesAreThinnedToTheQuerysRange(t *testing.T) {
 	for query, want := range map[string]int{
 		`latency{ {{ .Group }} }`:                                                    1,

@@ -128,7 +128,7 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 			}
 		}
 		if failing(p.result) {
-			if p, err = j.againstBaseline(ctx, h, m, start, p, out); err != nil {
+			if p, err = j.againstBaseline(ctx, h, m, start, p, out, j.compareValuesOver); err != nil {
 				return nil, "", err
 			}
 		}
@@ -230,46 +230,77 @@ func thin(xs []float64, h *hypothesis.Hypothesis, m *hypothesis.Metric) []float6
 	return out
 }
 
+// compareOver compares m's groups over [from, to] into out, as the window
+// is compared; ok is false when the data there cannot be judged.
+type compareOver func(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	from, to time.Time, out *Metric) (p part, ok bool, err error)
+
+// compareValuesOver is compareOver for a value metric.
+func (j *Judge) compareValuesOver(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	from, to time.Time, out *Metric,
+) (part, bool, error) {
+	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), from, to, h.Step)
+	if err != nil {
+		return part{}, false, err
+	}
+	ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), from, to, h.Step)
+	if err != nil {
+		return part{}, false, err
+	}
+	if expWhy != "" || ctlWhy != "" || exp.problem(chaos.Experimental, j.minSamples) != "" ||
+		ctl.problem(chaos.Control, j.minSamples) != "" {
+		return part{}, false, nil
+	}
+	out.Control = valueSummary(&ctl)
+	return j.compareValues(ctx, h, m, thin(exp.values, h, m), thin(ctl.values, h, m), out), true, nil
+}
+
+// compareRatesOver is compareOver for a ratio metric.
+func (j *Judge) compareRatesOver(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
+	from, to time.Time, out *Metric,
+) (part, bool, error) {
+	exp, expWhy, err := j.counts(ctx, h, m, chaos.Experimental, from, to)
+	if err != nil {
+		return part{}, false, err
+	}
+	ctl, ctlWhy, err := j.counts(ctx, h, m, chaos.Control, from, to)
+	if err != nil || expWhy != "" || ctlWhy != "" || exp.samples < j.minSamples || ctl.samples < j.minSamples {
+		return part{}, false, err
+	}
+	return j.compareRates(ctx, h, m, exp, ctl, out), true, nil
+}
+
 // againstBaseline looks at a failed comparison (p) again in the light of
 // the baseline, the h.Baseline before the window: if the groups already
 // differed the same way then, by at least as much (within the allowed
-// effect), the chaos is not what set them apart, and the comparison is
+// effect and the noise), the chaos is not what set them apart, and the comparison is
 // inconclusive — a confounded experiment, not a failed one. This is what
 // Kayenta's judge cannot see: it compares the canary with its baseline only
 // during the canary. Without enough baseline data the failure stands.
+// compare is the comparison the window had, run on the baseline.
 func (j *Judge) againstBaseline(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
-	start time.Time, p part, out *Metric,
+	start time.Time, p part, out *Metric, compare compareOver,
 ) (part, error) {
 	if h.Baseline <= 0 || out.Effect == nil {
 		return p, nil
 	}
-	from := start.Add(-h.Baseline)
-	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), from, start, h.Step)
-	if err != nil {
+	var before Metric
+	b, ok, err := compare(ctx, h, m, start.Add(-h.Baseline), start, &before)
+	if err != nil || !ok || b.result != p.result || before.Effect == nil {
 		return p, err
-	}
-	ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), from, start, h.Step)
-	if err != nil {
-		return p, err
-	}
-	if expWhy != "" || ctlWhy != "" || exp.problem(chaos.Experimental, j.minSamples) != "" ||
-		ctl.problem(chaos.Control, j.minSamples) != "" {
-		return p, nil
-	}
-	before := Metric{Control: valueSummary(&ctl)}
-	b := j.compareValues(ctx, h, m, thin(exp.values, h, m), thin(ctl.values, h, m), &before)
-	if b.result != p.result || before.Effect == nil {
-		return p, nil
 	}
 	// Did the chaos make it worse than it already was, beyond what is
-	// allowed? Then the failure stands.
-	worse := out.Effect.Estimate - before.Effect.Estimate
+	// allowed and beyond the noise? Then the failure stands: the window's
+	// interval lies past the baseline's by more than the allowance. Both
+	// intervals are at the hypothesis's confidence, so this errs towards
+	// inconclusive, as a confounded experiment should.
+	beyond := out.Effect.Low - before.Effect.High
 	if p.result == Low {
-		worse = -worse
+		beyond = before.Effect.Low - out.Effect.High
 	}
-	if worse > math.Abs(out.Effect.Allowed) {
-		p.reason += fmt.Sprintf(" (the groups already differed before the experiment, by %.4g, but the shift grew by %.4g)",
-			before.Effect.Estimate, worse)
+	if beyond > math.Abs(out.Effect.Allowed) {
+		p.reason += fmt.Sprintf(" (the groups already differed before the experiment, by %.4g [%.4g, %.4g], but the shift grew to %.4g [%.4g, %.4g])",
+			before.Effect.Estimate, before.Effect.Low, before.Effect.High, out.Effect.Estimate, out.Effect.Low, out.Effect.High)
 		return p, nil
 	}
 	return part{name: "vs control", result: Inconclusive, reason: fmt.Sprintf(
@@ -357,6 +388,11 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
 		if p.reason == "" {
 			p = j.compareRates(ctx, h, m, exp, ctl, out)
+		}
+		if failing(p.result) {
+			if p, err = j.againstBaseline(ctx, h, m, start, p, out, j.compareRatesOver); err != nil {
+				return nil, "", err
+			}
 		}
 		parts = append(parts, p)
 	}

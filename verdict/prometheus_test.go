@@ -46,7 +46,12 @@ func TestJudgeAgainstPrometheus(t *testing.T) {
 		},
 		// Slow all along: the groups differed before the chaos.
 		{Name: "slow-before", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy, chaos.Experimental: slow}},
-		{Name: "errors", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: noErrors, chaos.Experimental: failing}},
+		// Errors in the experimental group during the chaos only, and all along.
+		{
+			Name: "errors", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: noErrors, chaos.Experimental: noErrors},
+			Chaos: &verdicttest.Chaos{From: 30 * time.Minute, To: 90 * time.Minute, Experimental: failing},
+		},
+		{Name: "errors-before", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: noErrors, chaos.Experimental: failing}},
 		{Name: "idle", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: idle, chaos.Experimental: idle}},
 		{Name: "half", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy}},
 	})
@@ -115,6 +120,13 @@ func TestJudgeAgainstPrometheus(t *testing.T) {
 			metrics: map[string]metricWant{
 				"p99-latency": {verdict.Pass, ""},
 				"error-ratio": {verdict.High, "vs 0 of"},
+			},
+		},
+		{
+			name: "errors that were there before the experiment are inconclusive, not failed", scenario: "errors-before", window: window, at: at,
+			want: verdict.Inconclusive, reason: "only 75 % of the metrics' weight could be judged",
+			metrics: map[string]metricWant{
+				"error-ratio": {verdict.Inconclusive, "vs control: the groups already differed before the experiment: in the baseline (30m0s before the window) the experimental group was higher by 0.0289"},
 			},
 		},
 		{

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,9 +17,9 @@ import (
 )
 
 // GroupSim is how one group of a scenario behaves: Poisson-ish traffic of
-// rps requests a second, lognormal latencies and independent errors. A zero
-// ErrorRate exports no code="500" series at all, as a service does before
-// its first error; RPS 0 exports flat counters.
+// rps requests a second, lognormal latencies and independent errors. The
+// code="500" series starts at the first error, as a service's does: a group
+// without errors exports none at all. RPS 0 exports flat counters.
 type GroupSim struct {
 	RPS, Median, Sigma, ErrorRate float64
 }
@@ -47,6 +48,9 @@ var buckets = []float64{0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 
 type series struct {
 	labels string
 	values []float64
+	// from is the first scrape the series exists at: a service's error
+	// counter appears at its first error.
+	from int
 }
 
 // simulate scrapes a group every 15 s for steps scrapes.
@@ -99,7 +103,8 @@ func simulate(rng *rand.Rand, s Scenario, g chaos.Group, sim GroupSim, steps int
 	}
 	hist = append(bucketCounts, count, sum)
 	counters = []series{ok}
-	if sim.ErrorRate > 0 {
+	if first := slices.IndexFunc(failed.values, func(v float64) bool { return v > 0 }); first >= 0 {
+		failed.from = first
 		counters = append(counters, failed)
 	}
 	return hist, counters
@@ -128,7 +133,8 @@ func OpenMetrics(seed uint64, start time.Time, steps int, scenarios []Scenario) 
 	var b strings.Builder
 	write := func(name string, ss []series) {
 		for _, s := range ss {
-			for i, v := range s.values {
+			for i, v := range s.values[s.from:] {
+				i += s.from
 				fmt.Fprintf(&b, "%s{%s} %s %d\n", name, s.labels, strconv.FormatFloat(v, 'g', -1, 64),
 					start.Add(time.Duration(i)*15*time.Second).Unix())
 			}
