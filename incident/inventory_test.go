@@ -296,3 +296,45 @@ func TestARestoredWorkloadDegradedWhileNobodyWatchedIsAMissedDegradation(t *test
 	require.True(t, f.rec.Events()[0].Missed)
 	require.Len(t, f.tr.OpenIncidents(), 1)
 }
+
+// TestSameStateIgnoresOnlyWhenTheSnapshotWasTaken: the checkpoint skips a
+// write when nothing but the time changed, and only then.
+func TestSameStateIgnoresOnlyWhenTheSnapshotWasTaken(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.tr.NodeChanged(webNode)
+	f.tr.HPAChanged(webHPA)
+	before := f.tr.Snapshot()
+	f.clock.Set(t0.Add(time.Minute))
+	f.tr.PodChanged(webPod(1)) // an update that changes nothing kept
+	f.tr.NodeChanged(webNode)
+	later := f.tr.Snapshot()
+	require.NotEqual(t, before.SavedAt, later.SavedAt)
+	require.True(t, later.SameState(before))
+
+	for name, change := range map[string]func(f *fixture){
+		"a pod not ready": func(f *fixture) {
+			p := webPod(2)
+			p.Ready = false
+			f.tr.PodChanged(p)
+		},
+		"a new pod":         func(f *fixture) { f.tr.PodChanged(replacement(7, 0)) },
+		"a pod gone":        func(f *fixture) { f.tr.PodGone(webPod(3), false) },
+		"a node not ready":  func(f *fixture) { n := webNode; n.Ready = false; f.tr.NodeChanged(n) },
+		"an HPA scaled":     func(f *fixture) { h := webHPA; h.Desired = 5; f.tr.HPAChanged(h) },
+		"a workload scaled": func(f *fixture) { w := webWL; w.Desired = 4; f.tr.WorkloadChanged(w, true) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.healthyWeb()
+			f.tr.NodeChanged(webNode)
+			f.tr.HPAChanged(webHPA)
+			before := f.tr.Snapshot()
+			change(f)
+			require.False(t, f.tr.Snapshot().SameState(before))
+		})
+	}
+	other := later
+	other.Cluster = "another"
+	require.False(t, other.SameState(later), "another cluster's")
+}
