@@ -3,7 +3,6 @@ package hypothesis
 import (
 	"errors"
 	"fmt"
-	"github.com/prometheus/alertmanager/pkg/labels"
 	"io/fs"
 	"math"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
