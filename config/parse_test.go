@@ -558,10 +558,11 @@ func TestTheExampleFileSetsEveryField(t *testing.T) {
 	root, err := parseDocument(data, "example.yml")
 	require.NoError(t, err)
 	cfg := Default()
-	d := &decoder{file: "example.yml", lines: make(map[string]int)}
+	d := newDecoder("example.yml")
 	require.Nil(t, d.decode(root, "", reflect.ValueOf(&cfg).Elem()))
+	lines := d.Lines()
 	for _, path := range fieldPaths(reflect.TypeFor[Config](), "") {
-		require.Contains(t, d.lines, path, "example.yml does not set %s", path)
+		require.Contains(t, lines, path, "example.yml does not set %s", path)
 	}
 }
 
@@ -597,7 +598,8 @@ func TestThePullReadsABearerTokenFile(t *testing.T) {
 // fieldPaths lists the YAML paths of the leaf fields of t.
 func fieldPaths(t reflect.Type, prefix string) []string {
 	var paths []string
-	for name, i := range structFields(t) {
+	fields, _ := yamlnode.StructFields(t)
+	for name, i := range fields {
 		path := yamlnode.JoinPath(prefix, name)
 		if ft := t.Field(i).Type; ft.Kind() == reflect.Struct {
 			paths = append(paths, fieldPaths(ft, path)...)

@@ -76,7 +76,7 @@ type fileEvents struct {
 	After    model.Duration `yaml:"after"`
 }
 
-func (e *fileEvents) setDefaults() {
+func (e *fileEvents) SetDefaults() {
 	e.Lookback = model.Duration(DefaultLookback)
 	e.After = model.Duration(DefaultAfter)
 }
@@ -96,7 +96,7 @@ type fileMetric struct {
 	SLO           *fileBound `yaml:"slo"`
 }
 
-func (m *fileMetric) setDefaults() { m.Weight = DefaultWeight }
+func (m *fileMetric) SetDefaults() { m.Weight = DefaultWeight }
 
 type fileRatio struct {
 	Errors   string  `yaml:"errors"`
@@ -104,7 +104,7 @@ type fileRatio struct {
 	MinTotal float64 `yaml:"minTotal"`
 }
 
-func (r *fileRatio) setDefaults() { r.MinTotal = DefaultMinTotal }
+func (r *fileRatio) SetDefaults() { r.MinTotal = DefaultMinTotal }
 
 type fileBound struct {
 	Min *float64 `yaml:"min"`

@@ -156,7 +156,7 @@ func parseDocument(root *yaml.Node, filename string, src []string) (Hypothesis, 
 		return Hypothesis{}, err
 	}
 	h.Source = Source{File: filename, Line: root.Line}
-	h.lines = d.lines()
+	h.lines = d.Lines()
 	return h, nil
 }
 
@@ -164,11 +164,11 @@ func parseDocument(root *yaml.Node, filename string, src []string) (Hypothesis, 
 // refined to the line inside a multi-line value for an error at an offset
 // of the value, else the document's.
 func (d *decoder) locate(err *Error, root *yaml.Node, src []string) {
-	if err.Line = d.line(err.Path, err.alt); err.Line == 0 {
+	if err.Line = d.Line(err.Path, err.alt); err.Line == 0 {
 		err.Line = root.Line
 	}
 	pe, ok := errors.AsType[*posError](err.Err)
-	n := d.nodes[err.Path]
+	n := d.Node(err.Path)
 	if !ok || n == nil {
 		return
 	}

@@ -140,7 +140,7 @@ func TestTheGoodFileSetsEveryField(t *testing.T) {
 	d := newDecoder("good.yaml")
 	require.Nil(t, d.decode(doc.Content[0], "", reflect.ValueOf(&f).Elem()))
 	set := make(map[string]bool)
-	for p := range d.nodes {
+	for p := range d.Lines() {
 		set[indexless(p)] = true
 	}
 	for _, path := range fieldPaths(reflect.TypeFor[fileHypothesis](), "") {
@@ -172,7 +172,7 @@ func indexless(p string) string {
 // without their index.
 func fieldPaths(t reflect.Type, prefix string) []string {
 	var paths []string
-	fields, _ := structFields(t)
+	fields, _ := yamlnode.StructFields(t)
 	for name, i := range fields {
 		path := yamlnode.JoinPath(prefix, name)
 		ft := t.Field(i).Type
