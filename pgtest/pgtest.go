@@ -34,7 +34,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +44,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/steadywatch/steadywatch/internal/childproc"
 )
 
 // SkipEnv, set to 1, makes New skip the test rather than start PostgreSQL.
@@ -133,9 +134,7 @@ type Server struct {
 	Dir string
 
 	password string
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the server process has exited
-	waitErr  error         // cmd.Wait's error, once exited is closed
+	proc     *childproc.Process
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -152,7 +151,7 @@ func (s *Server) adminDSN() string {
 }
 
 // Pid is the server process's (the postmaster's) ID.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
+func (s *Server) Pid() int { return s.proc.Pid() }
 
 func (s *Server) port() string {
 	_, port, _ := net.SplitHostPort(s.Addr)
@@ -224,7 +223,7 @@ func Start(ctx context.Context) (s *Server, err error) {
 	}()
 	pw := make([]byte, 16)
 	_, _ = rand.Read(pw)
-	s = &Server{Dir: dir, password: hex.EncodeToString(pw), exited: make(chan struct{})}
+	s = &Server{Dir: dir, password: hex.EncodeToString(pw)}
 	pwFile := filepath.Join(dir, "pwfile")
 	if err := os.WriteFile(pwFile, []byte(s.password+"\n"), 0o600); err != nil {
 		return nil, err
@@ -303,69 +302,35 @@ func run(ctx context.Context, cred *syscall.Credential, name string, args ...str
 	return out.String(), nil
 }
 
-func freePort(ctx context.Context) (int, error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close() //nolint:errcheck // only the port was wanted
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // start starts postgres on a free port and waits until it accepts
 // connections.
 func (s *Server) start(ctx context.Context, bin, data string, cred *syscall.Credential) error {
-	port, err := freePort(ctx)
+	port, err := childproc.FreePort(ctx)
 	if err != nil {
 		return err
 	}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	logPath := filepath.Join(s.Dir, "postgres.log")
-	logFile, err := os.Create(logPath)
+	s.proc, err = childproc.Start(ctx, childproc.Options{
+		Name: "postgres", Bin: filepath.Join(bin, "postgres"), LogPath: logPath, Cred: cred,
+		Args: []string{
+			"-D", data,
+			"-c", "listen_addresses=127.0.0.1",
+			"-c", "port=" + strconv.Itoa(port),
+			"-c", "unix_socket_directories=" + s.Dir,
+			"-c", "fsync=on",
+			"-c", "synchronous_commit=on",
+			"-c", "full_page_writes=on",
+			"-c", "max_connections=200",
+			"-c", "log_min_messages=warning",
+		},
+		// SIGQUIT is PostgreSQL's immediate shutdown: the postmaster stops
+		// its backends and exits, without the checkpoint a test cluster
+		// never needs.
+		Deathsig: syscall.SIGQUIT,
+	})
 	if err != nil {
 		return err
-	}
-	defer logFile.Close() //nolint:errcheck // the server has its own descriptor
-	if cred != nil {
-		if err := logFile.Chown(int(cred.Uid), int(cred.Gid)); err != nil {
-			return err
-		}
-	}
-	// The server outlives ctx; Stop or Pdeathsig end it.
-	s.cmd = exec.CommandContext(context.WithoutCancel(ctx), filepath.Join(bin, "postgres"), //nolint:gosec // a binary found under BinGlob
-		"-D", data,
-		"-c", "listen_addresses=127.0.0.1",
-		"-c", "port="+strconv.Itoa(port),
-		"-c", "unix_socket_directories="+s.Dir,
-		"-c", "fsync=on",
-		"-c", "synchronous_commit=on",
-		"-c", "full_page_writes=on",
-		"-c", "max_connections=200",
-		"-c", "log_min_messages=warning",
-	)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	// SIGQUIT is PostgreSQL's immediate shutdown: the postmaster stops its
-	// backends and exits, without the checkpoint a test cluster never needs.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
-	s.exited = make(chan struct{})
-
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the thread that started the child exits, not
-		// the process: keep this goroutine on its thread until the server
-		// is gone, so Go never retires that thread under it.
-		runtime.LockOSThread()
-		if err := s.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
-	if err := <-started; err != nil {
-		return fmt.Errorf("starting postgres: %w", err)
 	}
 	if err := s.waitReady(ctx); err != nil {
 		s.kill()
@@ -392,8 +357,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		lastErr = err
 		select {
-		case <-s.exited:
-			return fmt.Errorf("postgres exited while starting: %w", cmp.Or(s.waitErr, errors.New("exit status 0")))
+		case <-s.proc.Exited():
+			return fmt.Errorf("postgres exited while starting: %w", cmp.Or(s.proc.WaitErr(), errors.New("exit status 0")))
 		case <-ctx.Done():
 			return fmt.Errorf("postgres did not accept connections within %s: %w", startTimeout, lastErr)
 		case <-tick.C:
@@ -401,18 +366,15 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
-func (s *Server) kill() {
-	_ = s.cmd.Process.Kill()
-	<-s.exited
-}
+func (s *Server) kill() { s.proc.Kill() }
 
 // Stop shuts the server down (PostgreSQL's fast shutdown: disconnect the
 // clients, checkpoint, exit) and removes its directory.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
-		if err := s.cmd.Process.Signal(syscall.SIGINT); err == nil {
+		if err := s.proc.Cmd.Process.Signal(syscall.SIGINT); err == nil {
 			select {
-			case <-s.exited:
+			case <-s.proc.Exited():
 			case <-time.After(stopTimeout):
 				s.kill()
 				s.stopErr = fmt.Errorf("postgres did not stop within %s; killed it", stopTimeout)

@@ -133,7 +133,7 @@ func (am *Alertmanager) URL() string { return "http://" + am.Addr }
 func (am *Alertmanager) Client() *client.AlertmanagerAPI { return am.client }
 
 // Pid is the server's process ID.
-func (am *Alertmanager) Pid() int { return am.proc.cmd.Process.Pid }
+func (am *Alertmanager) Pid() int { return am.proc.Pid() }
 
 // Log returns the end of the server's log.
 func (am *Alertmanager) Log() string { return am.proc.logTail() }

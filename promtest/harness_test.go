@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/internal/childproc"
 )
 
 func TestPrometheusConfig(t *testing.T) {
@@ -135,14 +137,14 @@ func TestAPortTakenByAnotherServerIsRetried(t *testing.T) {
 
 	var picked []int
 	pickPort = func(ctx context.Context) (int, error) {
-		port, err := freePort(ctx)
+		port, err := childproc.FreePort(ctx)
 		if len(picked) == 0 {
 			port = takenPort
 		}
 		picked = append(picked, port)
 		return port, err
 	}
-	t.Cleanup(func() { pickPort = freePort })
+	t.Cleanup(func() { pickPort = childproc.FreePort })
 
 	am := StartAlertmanager(t, AlertmanagerOptions{})
 	require.Len(t, picked, 2, "one retry")

@@ -138,7 +138,7 @@ func StartPrometheus(t testing.TB, o PrometheusOptions) *Prometheus {
 func cleanup(t testing.TB, p *process) {
 	t.Helper()
 	if t.Failed() {
-		t.Logf("promtest: %s log (%s):\n%s", p.name, p.logPath, p.logTail())
+		t.Logf("promtest: %s log (%s):\n%s", p.Name, p.LogPath, p.logTail())
 	}
 	if err := p.stop(); err != nil {
 		t.Errorf("promtest: %v", err)
@@ -308,7 +308,7 @@ func (p *Prometheus) URL() string { return "http://" + p.Addr }
 func (p *Prometheus) API() v1.API { return p.api }
 
 // Pid is the server's process ID.
-func (p *Prometheus) Pid() int { return p.proc.cmd.Process.Pid }
+func (p *Prometheus) Pid() int { return p.proc.Pid() }
 
 // Log returns the end of the server's log.
 func (p *Prometheus) Log() string { return p.proc.logTail() }

@@ -36,13 +36,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/steadywatch/steadywatch/internal/childproc"
 )
 
 // SkipEnv, set to 1, makes the Start functions, Promtool and Amtool skip the
@@ -105,70 +106,28 @@ func skipIfDisabled(t testing.TB) {
 	}
 }
 
-// process is a running server. Its output goes to a file, so it never
-// blocks on a pipe nobody reads, and outlives the process for error
-// messages.
+// process is a running server, with what the harness adds: reloads,
+// a stop that escalates, the log in errors.
 type process struct {
-	name     string
-	logPath  string
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the process has exited
-	waitErr  error         // cmd.Wait's error, once exited is closed
+	*childproc.Process
 	stopOnce sync.Once
 	stopErr  error
 }
 
 func startProcess(ctx context.Context, name, logPath, bin string, args []string) (*process, error) {
-	logFile, err := os.Create(logPath)
+	p, err := childproc.Start(ctx, childproc.Options{Name: name, Bin: bin, Args: args, LogPath: logPath})
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close() //nolint:errcheck // the server has its own descriptor
-	// The server outlives ctx: Stop or Pdeathsig end it.
-	cmd := exec.CommandContext(context.WithoutCancel(ctx), bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &process{name: name, logPath: logPath, cmd: cmd, exited: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the thread that started the child exits, not
-		// the process: keep this goroutine on its thread until the server
-		// is gone, so Go never retires that thread under it.
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.waitErr = cmd.Wait()
-		close(p.exited)
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	return p, nil
+	return &process{Process: p}, nil
 }
 
 // logTail returns the end of the server's log.
-func (p *process) logTail() string {
-	f, err := os.Open(p.logPath)
-	if err != nil {
-		return fmt.Sprintf("(cannot read the log: %v)", err)
-	}
-	defer f.Close() //nolint:errcheck // read-only
-	if fi, err := f.Stat(); err == nil && fi.Size() > logTailBytes {
-		_, _ = f.Seek(-logTailBytes, io.SeekEnd)
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return fmt.Sprintf("(cannot read the log: %v)", err)
-	}
-	return strings.TrimRight(string(b), "\n")
-}
+func (p *process) logTail() string { return p.LogTail(logTailBytes) }
 
 // logSize is the log's current size, for logSince.
 func (p *process) logSize() int64 {
-	fi, err := os.Stat(p.logPath)
+	fi, err := os.Stat(p.LogPath)
 	if err != nil {
 		return 0
 	}
@@ -177,7 +136,7 @@ func (p *process) logSize() int64 {
 
 // logSince returns what the server logged after the log had size offset.
 func (p *process) logSince(offset int64) string {
-	f, err := os.Open(p.logPath)
+	f, err := os.Open(p.LogPath)
 	if err != nil {
 		return fmt.Sprintf("(cannot read the log: %v)", err)
 	}
@@ -198,33 +157,30 @@ func (p *process) logSince(offset int64) string {
 func (p *process) reload(ctx context.Context, baseURL, user, password string) error {
 	offset := p.logSize()
 	if err := post(ctx, user, password, baseURL+"/-/reload"); err != nil {
-		return fmt.Errorf("%w\n%s log:\n%s", err, p.name, p.logSince(offset))
+		return fmt.Errorf("%w\n%s log:\n%s", err, p.Name, p.logSince(offset))
 	}
 	return nil
 }
 
 func (p *process) withLog(err error) error {
-	return fmt.Errorf("%w\n%s log (%s):\n%s", err, p.name, p.logPath, p.logTail())
+	return fmt.Errorf("%w\n%s log (%s):\n%s", err, p.Name, p.LogPath, p.logTail())
 }
 
-func (p *process) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.exited
-}
+func (p *process) kill() { p.Kill() }
 
 // stop sends SIGTERM, and SIGKILL if the server is still running after
 // stopTimeout.
 func (p *process) stop() error {
 	p.stopOnce.Do(func() {
-		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			<-p.exited // it had exited already
+		if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			<-p.Exited() // it had exited already
 			return
 		}
 		select {
-		case <-p.exited:
+		case <-p.Exited():
 		case <-time.After(stopTimeout):
 			p.kill()
-			p.stopErr = p.withLog(fmt.Errorf("%s did not stop within %s of SIGTERM; killed it", p.name, stopTimeout))
+			p.stopErr = p.withLog(fmt.Errorf("%s did not stop within %s of SIGTERM; killed it", p.Name, stopTimeout))
 		}
 	})
 	return p.stopErr
@@ -274,7 +230,7 @@ func (p *process) waitReady(ctx context.Context, port int, ready func(ctx contex
 	baseURL := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for {
 		err := fmt.Errorf("not listening on port %d", port)
-		if listens(p.cmd.Process.Pid, port) {
+		if listens(p.Pid(), port) {
 			attempt, cancelAttempt := context.WithTimeout(ctx, 2*time.Second)
 			err = ready(attempt, baseURL)
 			cancelAttempt()
@@ -283,10 +239,10 @@ func (p *process) waitReady(ctx context.Context, port int, ready func(ctx contex
 			}
 		}
 		select {
-		case <-p.exited:
-			return fmt.Errorf("%s exited while starting: %w", p.name, cmp.Or(p.waitErr, errors.New("exit status 0")))
+		case <-p.Exited():
+			return fmt.Errorf("%s exited while starting: %w", p.Name, cmp.Or(p.WaitErr(), errors.New("exit status 0")))
 		case <-ctx.Done():
-			return fmt.Errorf("%s was not ready within %s: %w", p.name, startTimeout, err)
+			return fmt.Errorf("%s was not ready within %s: %w", p.Name, startTimeout, err)
 		case <-tick.C:
 		}
 	}
@@ -351,18 +307,9 @@ func getOK(path, user, password string) func(ctx context.Context, baseURL string
 	}
 }
 
-// pickPort is freePort; a test replaces it to hand out a taken port.
-var pickPort = freePort
-
-func freePort(ctx context.Context) (int, error) {
-	var lc net.ListenConfig
-	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close() //nolint:errcheck // only the port was wanted
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// pickPort is childproc.FreePort; a test replaces it to hand out a taken
+// port.
+var pickPort = childproc.FreePort
 
 // writeFile writes content to dir/name, creating dir.
 func writeFile(dir, name, content string) (string, error) {

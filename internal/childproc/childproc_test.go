@@ -1,0 +1,52 @@
+package childproc_test
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/internal/childproc"
+)
+
+func TestStartLogsWaitsAndKills(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "out.log")
+	p, err := childproc.Start(t.Context(), childproc.Options{
+		Name: "sh", Bin: "/bin/sh", LogPath: log,
+		Args: []string{"-c", "echo first; echo second >&2; exec sleep 60"},
+	})
+	require.NoError(t, err)
+	require.Positive(t, p.Pid())
+	require.Eventually(t, func() bool { return strings.HasSuffix(p.LogTail(1<<10), "second") },
+		10*time.Second, 5*time.Millisecond, "the output reaches the log")
+	select {
+	case <-p.Exited():
+		t.Fatal("exited early")
+	default:
+	}
+	p.Kill()
+	<-p.Exited()
+	require.Error(t, p.WaitErr(), "killed")
+	require.Equal(t, "first\nsecond", p.LogTail(1<<10), "stdout and stderr go to the log")
+	require.Equal(t, "ond", p.LogTail(4), "the tail only")
+}
+
+func TestStartSaysWhatFailedToStart(t *testing.T) {
+	_, err := childproc.Start(context.Background(), childproc.Options{
+		Name: "nothing", Bin: filepath.Join(t.TempDir(), "missing"), LogPath: filepath.Join(t.TempDir(), "log"),
+	})
+	require.ErrorContains(t, err, "starting nothing: ")
+}
+
+func TestFreePortIsFree(t *testing.T) {
+	port, err := childproc.FreePort(t.Context())
+	require.NoError(t, err)
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+}
