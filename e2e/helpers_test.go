@@ -241,13 +241,56 @@ func createDeployment(t *testing.T, c kubernetes.Interface, d *appsv1.Deployment
 	t.Helper()
 	_, err := c.AppsV1().Deployments(d.Namespace).Create(t.Context(), d, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitFor(t, 60*time.Second, fmt.Sprintf("deployment %s/%s ready", d.Namespace, d.Name), func() (bool, error) {
-		got, err := c.AppsV1().Deployments(d.Namespace).Get(t.Context(), d.Name, metav1.GetOptions{})
+	err = wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		got, err := c.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
 		if err != nil {
-			return false, err
+			return false, nil //nolint:nilerr // retried until the deadline
 		}
 		return got.Status.ReadyReplicas == *d.Spec.Replicas && got.Status.ObservedGeneration == got.Generation, nil
 	})
+	if err != nil {
+		t.Fatalf("deployment %s/%s not ready within 60s: %v\n%s", d.Namespace, d.Name, err, describePods(c, d.Namespace))
+	}
+}
+
+// describePods says where each pod of ns stands and how the nodes are,
+// for a test that waited for them in vain.
+func describePods(c kubernetes.Interface, ns string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "listing pods: " + err.Error()
+	}
+	for _, p := range pods.Items {
+		ready, _ := podReady(&p)
+		fmt.Fprintf(&b, "pod %s: phase %s, node %q, ready %t", p.Name, p.Status.Phase, p.Spec.NodeName, ready)
+		for _, cond := range p.Status.Conditions {
+			if cond.Status != corev1.ConditionTrue && cond.Message != "" {
+				fmt.Fprintf(&b, ", %s: %s", cond.Type, cond.Message)
+			}
+		}
+		b.WriteString("\n")
+	}
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return b.String() + "listing nodes: " + err.Error()
+	}
+	for _, n := range nodes.Items {
+		status := "unknown"
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				status = fmt.Sprintf("%s since %s (%s)", cond.Status, cond.LastTransitionTime.Format(time.RFC3339), cond.Reason)
+			}
+		}
+		var taints []string
+		for _, tn := range n.Spec.Taints {
+			taints = append(taints, tn.Key+":"+string(tn.Effect))
+		}
+		fmt.Fprintf(&b, "node %s: Ready %s, taints %v\n", n.Name, status, taints)
+	}
+	return b.String()
 }
 
 func podReady(p *corev1.Pod) (bool, time.Time) {
