@@ -1,16 +1,9 @@
 package pgtest_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/pgtest"
+
+	"github.com/steadywatch/steadywatch/internal/childproc"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -90,48 +85,5 @@ func TestServerDiesWithTheTestBinary(t *testing.T) {
 		t.Skipf("%s=1", pgtest.SkipEnv)
 	}
 
-	child := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestServerDiesWithTheTestBinary$") //nolint:gosec // this test binary
-	child.Env = append(os.Environ(), childEnv+"=1")
-	child.Stderr = os.Stderr
-	out, err := child.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, child.Start())
-	line, err := bufio.NewReader(out).ReadString('\n')
-	require.NoError(t, err, "the child's output is above")
-	fields := strings.Fields(line)
-	require.Len(t, fields, 3, "child said %q", line)
-	require.Equal(t, "server", fields[0], "child said %q", line)
-	pid, err := strconv.Atoi(fields[1])
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(fields[2]) }) //nolint:errcheck,gosec // test cleanup; nobody else removes it
-	require.True(t, alive(pid), "the server runs")
-
-	require.NoError(t, child.Process.Kill())
-	require.Error(t, child.Wait())
-
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for alive(pid) {
-		select {
-		case <-deadline:
-			t.Fatalf("postgres (pid %d) outlived its test binary by 30s", pid)
-		case <-tick.C:
-		}
-	}
-}
-
-// alive reports whether process pid runs: exists and is not a zombie left
-// for a parent that does not reap.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...: the state follows the last ')'.
-	rest := stat[bytes.LastIndexByte(stat, ')')+1:]
-	return !bytes.HasPrefix(bytes.TrimSpace(rest), []byte("Z"))
+	childproc.RequireDiesWithTestBinary(t, "TestServerDiesWithTheTestBinary", childEnv, 30*time.Second)
 }

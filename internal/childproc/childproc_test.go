@@ -2,7 +2,9 @@ package childproc_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -49,4 +51,28 @@ func TestFreePortIsFree(t *testing.T) {
 	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	require.NoError(t, err)
 	require.NoError(t, l.Close())
+}
+
+// childEnv makes the test binary, started again by
+// TestAServerDiesWithTheTestBinary, start a server and wait to be killed.
+const childEnv = "CHILDPROC_CHILD"
+
+func TestAServerDiesWithTheTestBinary(t *testing.T) {
+	if os.Getenv(childEnv) == "1" {
+		dir, err := os.MkdirTemp("", "childproc-")
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		p, err := childproc.Start(context.Background(), childproc.Options{
+			Name: "sleep", Bin: "/bin/sleep", Args: []string{"600"}, LogPath: filepath.Join(dir, "log"),
+		})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println("server", p.Pid(), dir)
+		select {} // until killed
+	}
+	childproc.RequireDiesWithTestBinary(t, "TestAServerDiesWithTheTestBinary", childEnv, 10*time.Second)
 }
