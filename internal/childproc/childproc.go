@@ -67,8 +67,13 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	go func() {
 		// Pdeathsig fires when the thread that started the child exits, not
 		// the process: keep this goroutine on its thread until the server
-		// is gone, so Go never retires that thread under it.
+		// is gone, so Go never retires that thread under it. And unlock
+		// before returning: a goroutine that exits locked takes its thread
+		// with it, and so every other child once forked from that thread
+		// (the testbed's, whose start is not locked) would get its death
+		// signal too.
 		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		if err := cmd.Start(); err != nil {
 			started <- err
 			return

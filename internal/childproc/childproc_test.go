@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,4 +77,48 @@ func TestAServerDiesWithTheTestBinary(t *testing.T) {
 		select {} // until killed
 	}
 	childproc.RequireDiesWithTestBinary(t, "TestAServerDiesWithTheTestBinary", childEnv, 10*time.Second)
+}
+
+// TestAServerEndingKillsNoOtherChild: Pdeathsig fires when the thread that
+// forked a child exits, and Go ends a thread only when a goroutine exits
+// locked to it. Start keeps its goroutine locked while the server runs; if
+// it exited locked, the thread would go, and with it every other child
+// once forked from that thread — the testbed's kwok, in one CI run.
+func TestAServerEndingKillsNoOtherChild(t *testing.T) {
+	var sentinels []*exec.Cmd
+	for range 20 {
+		c := exec.CommandContext(t.Context(), "/bin/sleep", "600")
+		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		require.NoError(t, c.Start())
+		sentinels = append(sentinels, c)
+	}
+	t.Cleanup(func() {
+		for _, c := range sentinels {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	})
+	for range 5 {
+		var ps []*childproc.Process
+		for i := range 20 {
+			p, err := childproc.Start(t.Context(), childproc.Options{
+				Name: "true", Bin: "/bin/true", LogPath: filepath.Join(t.TempDir(), fmt.Sprint(i)),
+			})
+			require.NoError(t, err)
+			ps = append(ps, p)
+		}
+		for _, p := range ps {
+			<-p.Exited()
+		}
+		// A thread ends just after its goroutine returns, which nothing
+		// signals: watch the sentinels for a while. (Without the fix this
+		// failed in 2 of 3 runs, most often at the first look.)
+		until := time.Now().Add(100 * time.Millisecond)
+		for time.Now().Before(until) {
+			for _, c := range sentinels {
+				require.True(t, childproc.Alive(c.Process.Pid), "sentinel %d was killed with a thread", c.Process.Pid)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
