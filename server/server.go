@@ -331,7 +331,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 	defer tick.Stop()
 	// Only a tracker that has seen the whole cluster may replace the saved
 	// inventory: one stopped during its first list knows only part of it.
-	synced := false
+	// ListedOnce, not Synced: the watcher stops being synced as soon as
+	// ctx ends, which raced with the last checkpoint of a serve stopped
+	// within its first interval.
 loop:
 	for {
 		select {
@@ -339,15 +341,13 @@ loop:
 			break loop
 		case <-tick.C:
 			if w.Synced() {
-				synced = true
 				checkpoint()
 			}
 		}
 	}
-	synced = synced || w.Synced()
 	stop()
 	wg.Wait()
-	if synced {
+	if w.ListedOnce() {
 		checkpoint()
 	}
 	return watchErr

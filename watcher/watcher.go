@@ -66,6 +66,9 @@ type Watcher struct {
 	opts   Options
 	log    *slog.Logger
 	synced atomic.Bool
+	// listed is set with synced and never cleared: the sink has seen the
+	// whole cluster once.
+	listed atomic.Bool
 	// resourceSynced holds, per resource, whether all its informers synced.
 	mu             sync.Mutex
 	resourceSynced map[string]bool
@@ -106,6 +109,11 @@ func New(o Options) (*Watcher, error) {
 // Synced reports whether every informer has listed and the first list was
 // reconciled with what was known before.
 func (w *Watcher) Synced() bool { return w.synced.Load() }
+
+// ListedOnce reports whether every informer has listed and been reconciled
+// at least once: unlike Synced, it stays true once the watcher stops, so
+// whoever saves the sink's state at shutdown knows it covers the cluster.
+func (w *Watcher) ListedOnce() bool { return w.listed.Load() }
 
 // ResourcesSynced reports, per resource, whether its informers have synced.
 func (w *Watcher) ResourcesSynced() map[string]bool {
@@ -218,6 +226,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return nil
 	}
 	w.opts.Sink.Reconcile()
+	w.listed.Store(true)
 	w.synced.Store(true)
 	w.log.Info("informers synced; watching", "namespaces", w.opts.Namespaces)
 	<-ctx.Done()

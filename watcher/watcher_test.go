@@ -308,6 +308,7 @@ func TestAWatcherStoppedBeforeItsInformersSyncedDoesNotReconcile(t *testing.T) {
 	require.NoError(t, <-done)
 
 	require.False(t, w.Synced())
+	require.False(t, w.ListedOnce(), "a watcher that never listed everything never did")
 	for _, c := range s.Calls() {
 		require.NotEqual(t, "Reconcile", c.Method, "nothing may be taken for deleted before every informer listed")
 	}
@@ -354,6 +355,7 @@ func TestReconcilingWaitsForTheHandlersNotJustTheInformers(t *testing.T) {
 		synctest.Wait()
 		require.Empty(t, s.Calls(), "the tracker was handed nothing yet, so nothing was reconciled")
 		require.False(t, w.Synced())
+		require.False(t, w.ListedOnce())
 		require.False(t, w.ResourcesSynced()["pods"])
 
 		release()
@@ -363,6 +365,12 @@ func TestReconcilingWaitsForTheHandlersNotJustTheInformers(t *testing.T) {
 		require.Len(t, calls, 3)
 		require.Equal(t, "Reconcile", calls[2].Method, "reconciled once the pods were handed over")
 		require.True(t, w.Synced())
+		require.True(t, w.ListedOnce())
+		cancel()
+		require.NoError(t, <-done)
+		require.False(t, w.Synced(), "not synced once stopped")
+		require.True(t, w.ListedOnce(), "but it did list everything")
+		done <- nil // for the deferred stop
 	})
 }
 
