@@ -42,3 +42,11 @@ func (e *Error) Unwrap() error { return e.Err }
 func fieldErrorf(path, format string, args ...any) *Error {
 	return &Error{Path: path, Err: fmt.Errorf(format, args...)}
 }
+
+// fromYAML is yamlnode's error as this package's, nil as nil.
+func fromYAML(e *yamlnode.FieldError) *Error {
+	if e == nil {
+		return nil
+	}
+	return &Error{File: e.File, Line: e.Line, Path: e.Path, Err: e.Err}
+}

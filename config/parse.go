@@ -45,7 +45,7 @@ func Parse(data []byte, filename string) (Config, error) {
 	cfg := Default()
 	d := newDecoder(filename)
 	if root != nil {
-		if err := d.decode(root, "", reflect.ValueOf(&cfg).Elem()); err != nil {
+		if err := decode(d, root, "", reflect.ValueOf(&cfg).Elem()); err != nil {
 			return Config{}, err
 		}
 	}
@@ -66,13 +66,13 @@ func parseDocument(data []byte, filename string) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, syntaxError(filename, err)
+		return nil, fromYAML(yamlnode.SyntaxError(filename, err))
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, syntaxError(filename, err)
+		return nil, fromYAML(yamlnode.SyntaxError(filename, err))
 	default:
 		return nil, &Error{File: filename, Line: next.Line, Err: errors.New("multiple YAML documents are not allowed")}
 	}
@@ -82,21 +82,7 @@ func parseDocument(data []byte, filename string) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
-func syntaxError(filename string, err error) *Error {
-	msg, line := yamlnode.Syntax(err)
-	return &Error{File: filename, Line: line, Err: errors.New(msg)}
-}
-
-// decoder is yamlnode's strict decoder, its errors worded for the
-// configuration (Go types, as yaml.v3 words them) and placed in file.
-type decoder struct {
-	*yamlnode.Decoder
-	file string
-}
-
-func newDecoder(file string) *decoder {
-	return &decoder{Decoder: yamlnode.NewDecoder(style), file: file}
-}
+func newDecoder(file string) *yamlnode.Decoder { return yamlnode.NewDecoder(file, style) }
 
 var style = yamlnode.Style{
 	Mismatch: func(n *yaml.Node, t reflect.Type) string {
@@ -108,9 +94,6 @@ var style = yamlnode.Style{
 }
 
 // decode decodes n into v, which must be addressable.
-func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) *Error {
-	if err := d.Decode(n, path, v); err != nil {
-		return &Error{File: d.file, Line: err.Line, Path: err.Path, Err: err.Err}
-	}
-	return nil
+func decode(d *yamlnode.Decoder, n *yaml.Node, path string, v reflect.Value) *Error {
+	return fromYAML(d.Decode(n, path, v))
 }

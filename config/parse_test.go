@@ -559,7 +559,7 @@ func TestTheExampleFileSetsEveryField(t *testing.T) {
 	require.NoError(t, err)
 	cfg := Default()
 	d := newDecoder("example.yml")
-	require.Nil(t, d.decode(root, "", reflect.ValueOf(&cfg).Elem()))
+	require.Nil(t, decode(d, root, "", reflect.ValueOf(&cfg).Elem()))
 	lines := d.Lines()
 	for _, path := range fieldPaths(reflect.TypeFor[Config](), "") {
 		require.Contains(t, lines, path, "example.yml does not set %s", path)

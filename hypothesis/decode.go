@@ -1,7 +1,6 @@
 package hypothesis
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -18,21 +17,7 @@ import (
 // file's unexported wire types, and suggest the field a misspelt key
 // likely meant.
 
-func syntaxError(filename string, err error) *Error {
-	msg, line := yamlnode.Syntax(err)
-	return &Error{File: filename, Line: line, Err: errors.New(msg)}
-}
-
-// decoder is yamlnode's strict decoder, its errors worded for hypothesis
-// files (see style) and placed in file.
-type decoder struct {
-	*yamlnode.Decoder
-	file string
-}
-
-func newDecoder(file string) *decoder {
-	return &decoder{Decoder: yamlnode.NewDecoder(style), file: file}
-}
+func newDecoder(file string) *yamlnode.Decoder { return yamlnode.NewDecoder(file, style) }
 
 var style = yamlnode.Style{
 	Mismatch: func(n *yaml.Node, t reflect.Type) string {
@@ -42,11 +27,8 @@ var style = yamlnode.Style{
 }
 
 // decode decodes n into v, which must be addressable.
-func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) *Error {
-	if err := d.Decode(n, path, v); err != nil {
-		return &Error{File: d.file, Line: err.Line, Path: err.Path, Err: err.Err}
-	}
-	return nil
+func decode(d *yamlnode.Decoder, n *yaml.Node, path string, v reflect.Value) *Error {
+	return fromYAML(d.Decode(n, path, v))
 }
 
 var durationType = reflect.TypeFor[model.Duration]()

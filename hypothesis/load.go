@@ -120,7 +120,7 @@ func Parse(data []byte, filename string) ([]Hypothesis, error) {
 		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, syntaxError(filename, err)
+			return nil, fromYAML(yamlnode.SyntaxError(filename, err))
 		}
 		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || yamlnode.IsNull(yamlnode.Resolve(doc.Content[0])) {
 			continue
@@ -146,13 +146,13 @@ func Parse(data []byte, filename string) ([]Hypothesis, error) {
 func parseDocument(root *yaml.Node, filename string, src []string) (Hypothesis, *Error) {
 	f := defaultFile()
 	d := newDecoder(filename)
-	if err := d.decode(root, "", reflect.ValueOf(&f).Elem()); err != nil {
+	if err := decode(d, root, "", reflect.ValueOf(&f).Elem()); err != nil {
 		return Hypothesis{}, err
 	}
 	h, err := f.build()
 	if err != nil {
 		err.File = filename
-		d.locate(err, root, src)
+		locate(d, err, root, src)
 		return Hypothesis{}, err
 	}
 	h.Source = Source{File: filename, Line: root.Line}
@@ -163,7 +163,7 @@ func parseDocument(root *yaml.Node, filename string, src []string) (Hypothesis, 
 // locate sets the line of a validation error: that of the field it names,
 // refined to the line inside a multi-line value for an error at an offset
 // of the value, else the document's.
-func (d *decoder) locate(err *Error, root *yaml.Node, src []string) {
+func locate(d *yamlnode.Decoder, err *Error, root *yaml.Node, src []string) {
 	if err.Line = d.Line(err.Path, err.alt); err.Line == 0 {
 		err.Line = root.Line
 	}

@@ -138,7 +138,7 @@ func TestTheGoodFileSetsEveryField(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal(data, &doc))
 	f := defaultFile()
 	d := newDecoder("good.yaml")
-	require.Nil(t, d.decode(doc.Content[0], "", reflect.ValueOf(&f).Elem()))
+	require.Nil(t, decode(d, doc.Content[0], "", reflect.ValueOf(&f).Elem()))
 	set := make(map[string]bool)
 	for p := range d.Lines() {
 		set[indexless(p)] = true

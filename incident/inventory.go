@@ -88,8 +88,8 @@ func (t *Tracker) listed(k pendingKind, key string) {
 }
 
 // Snapshot returns the tracker's inventory, sorted. It holds the tracker
-// only while it copies: informer events wait for the copy of 10,000 pods
-// (≈ 1 ms), not for the sort.
+// only while it copies: informer events wait for the copy, not for the
+// sort, about half of a 10,000-pod snapshot's 3.6 ms.
 func (t *Tracker) Snapshot() Inventory {
 	inv := t.copyInventory()
 	slices.SortFunc(inv.Pods, func(a, b InventoryPod) int { return cmp.Compare(a.UID, b.UID) })

@@ -26,12 +26,21 @@ type Style struct {
 	UnknownField func(name string, names []string, t reflect.Type) string
 }
 
-// FieldError is a problem at a place in the document: the line of the
-// offending node and the field path.
+// FieldError is a problem at a place in a document: its file, the line of
+// the offending node and the field path. Each user turns it into its own
+// error type.
 type FieldError struct {
+	File string
 	Line int
 	Path string
 	Err  error
+}
+
+// SyntaxError is yaml.v3's err as a FieldError of file, with yaml.v3's
+// wording taken off and its line taken out.
+func SyntaxError(file string, err error) *FieldError {
+	msg, line := Syntax(err)
+	return &FieldError{File: file, Line: line, Err: errors.New(msg)}
 }
 
 // Defaulter is implemented by types with defaults other than their zero
@@ -47,6 +56,7 @@ type Defaulter interface{ SetDefaults() }
 // merge keys are supported. A null keeps a struct's defaults and makes a
 // list empty and a pointer nil; optional sections are pointers.
 type Decoder struct {
+	file  string
 	style Style
 	nodes map[string]*yaml.Node // field path -> its value node
 	// keys holds the line of the key of each section (mapping or list):
@@ -56,9 +66,10 @@ type Decoder struct {
 	steps int
 }
 
-// NewDecoder returns a Decoder that words its errors as s says.
-func NewDecoder(s Style) *Decoder {
-	return &Decoder{style: s, nodes: make(map[string]*yaml.Node), keys: make(map[string]int)}
+// NewDecoder returns a Decoder for a document of file that words its
+// errors as s says.
+func NewDecoder(file string, s Style) *Decoder {
+	return &Decoder{file: file, style: s, nodes: make(map[string]*yaml.Node), keys: make(map[string]int)}
 }
 
 // Node returns the value node of the field at path, or nil.
@@ -106,12 +117,12 @@ func (d *Decoder) Lines() map[string]int {
 	return lines
 }
 
-func errorf(n *yaml.Node, path, format string, args ...any) *FieldError {
-	return &FieldError{Line: n.Line, Path: path, Err: fmt.Errorf(format, args...)}
+func (d *Decoder) errorf(n *yaml.Node, path, format string, args ...any) *FieldError {
+	return &FieldError{File: d.file, Line: n.Line, Path: path, Err: fmt.Errorf(format, args...)}
 }
 
 func (d *Decoder) mismatch(n *yaml.Node, path string, t reflect.Type) *FieldError {
-	return &FieldError{Line: n.Line, Path: path, Err: errors.New(d.style.Mismatch(Resolve(n), t))}
+	return d.errorf(n, path, "%s", d.style.Mismatch(Resolve(n), t))
 }
 
 var (
@@ -193,12 +204,12 @@ func (d *Decoder) leaf(n *yaml.Node, path string, v reflect.Value) *FieldError {
 			// An integer too large for its field.
 			return d.mismatch(n, path, v.Type())
 		}
-		return &FieldError{Line: n.Line, Path: path, Err: errors.New(NonEmpty(strings.Join(msgs, "; "), err))}
+		return &FieldError{File: d.file, Line: n.Line, Path: path, Err: errors.New(NonEmpty(strings.Join(msgs, "; "), err))}
 	}
 	if msg, _ := StripYAML(err.Error()); msg != err.Error() {
 		err = errors.New(NonEmpty(msg, err))
 	}
-	return &FieldError{Line: n.Line, Path: path, Err: err}
+	return &FieldError{File: d.file, Line: n.Line, Path: path, Err: err}
 }
 
 func (d *Decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) *FieldError {
@@ -217,7 +228,7 @@ func (d *Decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) *Field
 	s := reflect.MakeSlice(v.Type(), len(r.Content), len(r.Content))
 	for i, e := range r.Content {
 		if d.steps++; d.steps > MaxSteps {
-			return errorf(e, path, "document contains excessive aliasing")
+			return d.errorf(e, path, "document contains excessive aliasing")
 		}
 		setDefaults(s.Index(i).Addr())
 		if err := d.Decode(e, fmt.Sprintf("%s[%d]", path, i), s.Index(i)); err != nil {
@@ -248,16 +259,16 @@ func (d *Decoder) mapping(m *yaml.Node, path string, v reflect.Value, set map[st
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if d.steps++; d.steps > MaxSteps {
-			return errorf(m.Content[i], path, "document contains excessive aliasing")
+			return d.errorf(m.Content[i], path, "document contains excessive aliasing")
 		}
 		k, val := m.Content[i], m.Content[i+1]
 		kr := Resolve(k)
 		if kr.Kind != yaml.ScalarNode {
-			return errorf(k, path, "mapping key must be a scalar, not %s", kr.ShortTag())
+			return d.errorf(k, path, "mapping key must be a scalar, not %s", kr.ShortTag())
 		}
 		name := kr.Value
 		if line, dup := seen[name]; dup {
-			return errorf(k, path, "mapping key %q already defined at line %d", name, line)
+			return d.errorf(k, path, "mapping key %q already defined at line %d", name, line)
 		}
 		seen[name] = k.Line
 		if IsMerge(kr) {
@@ -266,7 +277,7 @@ func (d *Decoder) mapping(m *yaml.Node, path string, v reflect.Value, set map[st
 		}
 		idx, ok := fields[name]
 		if !ok {
-			return errorf(k, path, "%s", d.style.UnknownField(name, names, v.Type()))
+			return d.errorf(k, path, "%s", d.style.UnknownField(name, names, v.Type()))
 		}
 		if set[name] {
 			continue
@@ -287,10 +298,10 @@ func (d *Decoder) mapping(m *yaml.Node, path string, v reflect.Value, set map[st
 		for _, e := range list {
 			er := Resolve(e)
 			if er.Kind != yaml.MappingNode {
-				return errorf(e, path, "map merge requires map or sequence of maps as the value")
+				return d.errorf(e, path, "map merge requires map or sequence of maps as the value")
 			}
 			if slices.Contains(stack, er) {
-				return errorf(e, path, "anchor %q value contains itself", er.Anchor)
+				return d.errorf(e, path, "anchor %q value contains itself", er.Anchor)
 			}
 			if err := d.mapping(er, path, v, set, append(stack, er)); err != nil {
 				return err

@@ -40,7 +40,7 @@ func decode(t *testing.T, src string) (doc, *yamlnode.Decoder, *yamlnode.FieldEr
 	t.Helper()
 	var n yaml.Node
 	require.NoError(t, yaml.Unmarshal([]byte(src), &n))
-	d := yamlnode.NewDecoder(testStyle)
+	d := yamlnode.NewDecoder("test.yml", testStyle)
 	var out doc
 	out.Title = "default"
 	err := d.Decode(n.Content[0], "", reflect.ValueOf(&out).Elem())
