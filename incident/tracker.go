@@ -77,6 +77,10 @@ type workloadEntry struct {
 	// available is set once the workload had all desired replicas ready since
 	// its last scale-up; only then does losing one count as degradation.
 	available bool
+	// podsShowAll is set once the pods in view were seen covering every
+	// desired replica: from then on the pods are the ground truth and a
+	// status report never ends an incident they contradict.
+	podsShowAll bool
 	// gone is set once the workload was deleted, or found missing by a
 	// full list: its pods going away then are the deletion's cascade, not
 	// a fault, and nothing would ever report it recovered.
@@ -270,17 +274,27 @@ func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 	w.known, w.gone = true, false
 	prevDesired := w.desired
 	w.desired, w.statusReady = wl.Desired, wl.Ready
+	if w.readyPods >= w.desired {
+		w.podsShowAll = true
+	}
 	now := t.now()
 	if w.incident != nil && w.readyPods >= w.desired {
 		t.recover(w, t.lastReady(w))
 	}
 	if wl.Ready >= wl.Desired {
-		if w.incident != nil {
-			// The controller says it is whole although not every pod is in
-			// view (the pod selector may exclude some): trust it.
+		if w.incident != nil && !w.podsShowAll {
+			// The controller says it is whole and the pods in view never
+			// showed the whole workload (the pod selector excludes some):
+			// its status is all there is to go by.
 			t.recover(w, now)
 		}
-		w.available = true
+		// Otherwise a status that says whole while the pods in view do not
+		// lags them: a StatefulSet counts a terminating pod that is still
+		// Ready, so during a graceful deletion it reports the set whole
+		// while its replacement has not even been created. The pods decide.
+		if w.incident == nil {
+			w.available = true
+		}
 		return
 	}
 	switch {
@@ -347,6 +361,9 @@ func (t *Tracker) lastReady(w *workloadEntry) time.Time {
 }
 
 func (t *Tracker) checkRecovered(w *workloadEntry, at time.Time) {
+	if w.known && w.readyPods >= w.desired {
+		w.podsShowAll = true
+	}
 	if w.incident != nil && w.known && w.readyPods >= w.desired {
 		t.recover(w, at)
 	}

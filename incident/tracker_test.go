@@ -617,3 +617,75 @@ func TestADegradationThatAnOpenIncidentExplainsIsNoSecondEvent(t *testing.T) {
 	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "the deletion's effect is not a second fault")
 	require.Len(t, f.tr.OpenIncidents(), 1)
 }
+
+// db is a StatefulSet with a primary and a replica, as the seeds' Postgres.
+var (
+	db        = chaos.Ref{Kind: "StatefulSet", Namespace: "shop", Name: "db"}
+	dbSubject = chaos.Subject{Namespace: "shop", Service: "db", Group: chaos.Experimental}
+)
+
+func dbPod(i int) incident.Pod {
+	return incident.Pod{
+		UID:      fmt.Sprintf("uid-db-%d", i),
+		Ref:      chaos.Ref{Kind: "Pod", Namespace: "shop", Name: fmt.Sprintf("db-%d", i)},
+		Subject:  dbSubject,
+		Workload: db,
+		Node:     fmt.Sprintf("node-%d", i+1),
+		Created:  t0.Add(-time.Hour),
+		Ready:    true,
+		ReadyAt:  chaos.Timestamp{Cluster: t0.Add(-59 * time.Minute)},
+	}
+}
+
+// Issue 11 #1 and #3: a StatefulSet counts a terminating pod that is still
+// Ready in its status, so during a graceful deletion its controller reports
+// the set whole while the pod is going away; the replacement then sits
+// Pending. One fault is one incident, from the deletion to the
+// replacement's own Ready, and one failure for MTBF.
+func TestAGracefulStatefulSetPodKillIsOneIncidentUntilTheReplacementIsReady(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status []int32 // status.readyReplicas reports after the deletion, 10 ms apart from 10.04 s
+	}{
+		{"the status lags with the terminating pod still counted ready", []int32{2}},
+		{"the status lags, then drops when the pod is gone", []int32{2, 1}},
+		{"the status drops at once", []int32{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.tr.WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 2}, true)
+			f.tr.PodChanged(dbPod(0))
+			f.tr.PodChanged(dbPod(1))
+
+			killed := deletingAt(dbPod(0), 10*time.Second)
+			f.at(10*time.Second + 5*ms).PodChanged(killed)
+			for i, ready := range tc.status {
+				f.at(10*time.Second+40*ms+time.Duration(i)*10*ms).WorkloadChanged(
+					incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: ready}, true)
+			}
+			require.Len(t, f.tr.OpenIncidents(), 1, "a status that still counts the terminating pod is no recovery")
+
+			f.at(10*time.Second+500*ms).PodGone(killed, false)
+			f.at(11*time.Second).WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 1}, true)
+			// The replacement has the same name and a new UID; it stays
+			// Pending for 20 s (no node to schedule it on).
+			repl := dbPod(0)
+			repl.UID, repl.Created, repl.Ready = "uid-db-0-new", t0.Add(11*time.Second), false
+			repl.ReadyAt = chaos.Timestamp{Cluster: t0.Add(11 * time.Second)}
+			f.at(11*time.Second + 10*ms).PodChanged(repl)
+			require.Len(t, f.tr.OpenIncidents(), 1)
+
+			f.at(31*time.Second + 200*ms).PodChanged(readyAt(repl, 31*time.Second+200*ms))
+			f.at(31*time.Second+250*ms).WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 2}, true)
+
+			require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "one fault, one event")
+			incs := f.incidents(t, incident.Filter{})
+			require.Len(t, incs, 1, "one fault, one incident")
+			require.Equal(t, chaos.PodDeleted, incs[0].Kind)
+			require.Equal(t, 21*time.Second+200*ms, incs[0].TimeToRecover(), "from the kill to the replacement's own Ready")
+			require.Len(t, f.rec.Recoveries(), 1)
+			require.Empty(t, f.rec.Between(), "one fault is one failure: no time between failures")
+			require.Empty(t, f.tr.OpenIncidents())
+		})
+	}
+}
