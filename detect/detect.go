@@ -15,6 +15,9 @@
 //   - it started within [start, start+Window] of the fault, whatever its
 //     status: an alert first delivered resolved (it fired and resolved
 //     within group_wait) did fire;
+//   - it started while the fault was still open, or within
+//     Options.AfterRecovery of its recovery: an alert starting after the
+//     fault was over did not detect it;
 //   - its name is in Options.AlertNames, if set.
 //
 // Of those, the earliest (by the From time, then start, then fingerprint)
@@ -269,7 +272,8 @@ func (d *Detector) named(a *alert.Alert) bool {
 func (d *Detector) detects(a *alert.Alert, inc *chaos.Incident) bool {
 	if !d.named(a) || a.Fingerprint == "" ||
 		a.StartsAt.Before(inc.Start) || a.StartsAt.After(inc.Start.Add(d.o.Window)) ||
-		d.at(a).Before(inc.Start) {
+		d.at(a).Before(inc.Start) ||
+		!inc.End.IsZero() && a.StartsAt.After(inc.End.Add(d.o.AfterRecovery)) {
 		return false
 	}
 	if g, ok := d.group(d.value(a, d.o.Labels.Group)); ok && g != inc.Subject.Group {

@@ -105,6 +105,12 @@ func podDeleted(id string) chaos.Incident {
 	}
 }
 
+// recoveredAfter is incident inc ended d after the fault.
+func recoveredAfter(inc chaos.Incident, d time.Duration) chaos.Incident {
+	inc.End = t0.Add(d)
+	return inc
+}
+
 func nodeNotReady(id, node string) chaos.Incident {
 	return chaos.Incident{
 		ID: id, Kind: chaos.NodeNotReady, Subject: chaos.Subject{Group: chaos.NoGroup},
@@ -278,6 +284,34 @@ func TestWhichAlertDetectsAnIncident(t *testing.T) {
 			detect.Options{},
 			podDeleted("i"),
 			[]alert.Alert{firing("a", window+time.Nanosecond, "service", "web")},
+			undetected,
+		},
+		{
+			"an alert starting before the fault recovered detects it",
+			detect.Options{},
+			recoveredAfter(podDeleted("i"), 30*time.Second),
+			[]alert.Alert{firing("a", 30*time.Second, "service", "web")},
+			detected("a", 30*time.Second),
+		},
+		{
+			"an alert starting after the fault recovered does not (issue 11 #2: 32 s late)",
+			detect.Options{},
+			recoveredAfter(podDeleted("i"), 30*time.Second),
+			[]alert.Alert{firing("a", 62*time.Second, "service", "web")},
+			undetected,
+		},
+		{
+			"an alert starting within AfterRecovery of the recovery detects it",
+			detect.Options{AfterRecovery: 32 * time.Second},
+			recoveredAfter(podDeleted("i"), 30*time.Second),
+			[]alert.Alert{firing("a", 62*time.Second, "service", "web")},
+			detected("a", 62*time.Second),
+		},
+		{
+			"an alert starting just past AfterRecovery does not",
+			detect.Options{AfterRecovery: 32*time.Second - time.Nanosecond},
+			recoveredAfter(podDeleted("i"), 30*time.Second),
+			[]alert.Alert{firing("a", 62*time.Second, "service", "web")},
 			undetected,
 		},
 		{
