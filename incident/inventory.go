@@ -160,10 +160,13 @@ func (t *Tracker) Restore(inv Inventory) {
 			e.workload.pods++
 		}
 		if ip.Ready {
-			e.ready = true
+			e.ready, e.condReady = true, true
 			if e.workload != nil {
 				e.workload.readyPods++
 			}
+		}
+		if e.workload != nil {
+			e.workload.notePodsInView()
 		}
 		t.pods[ip.UID] = e
 		p.keys[podKey][ip.UID] = struct{}{}

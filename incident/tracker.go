@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,7 +58,11 @@ type podEntry struct {
 	workload    *workloadEntry
 	node        string
 	created     time.Time
-	ready       bool // counted in workload.readyPods
+	// condReady is the pod's own Ready condition; ready is whether it
+	// serves: condReady on a node that is not down. Only ready pods are
+	// counted in workload.readyPods.
+	condReady   bool
+	ready       bool
 	terminating bool
 	reported    bool // pod_deleted already emitted
 }
@@ -78,8 +84,9 @@ type workloadEntry struct {
 	// its last scale-up; only then does losing one count as degradation.
 	available bool
 	// podsShowAll is set once the pods in view were seen covering every
-	// desired replica: from then on the pods are the ground truth and a
-	// status report never ends an incident they contradict.
+	// desired replica (the pod selector does not hide some): from then on
+	// the pods are the ground truth and a status report never ends an
+	// incident they contradict.
 	podsShowAll bool
 	// gone is set once the workload was deleted, or found missing by a
 	// full list: its pods going away then are the deletion's cascade, not
@@ -157,6 +164,7 @@ func (t *Tracker) PodChanged(p Pod) {
 		if p.Workload.Name != "" {
 			e.workload = t.workload(p.Workload, p.Subject)
 			e.workload.pods++
+			e.workload.notePodsInView()
 		}
 		t.pods[p.UID] = e
 	}
@@ -171,7 +179,15 @@ func (t *Tracker) PodChanged(p Pod) {
 		}
 		return
 	}
-	t.setReady(e, p.Ready, p.ReadyAt.Plausible(time.Time{}).Best())
+	e.condReady = p.Ready
+	t.setReady(e, p.Ready && t.nodeUp(e.node), p.ReadyAt.Plausible(time.Time{}).Best())
+}
+
+// nodeUp reports whether a pod on the named node can serve: the node is
+// not known to be down.
+func (t *Tracker) nodeUp(name string) bool {
+	n := t.nodes[name]
+	return n == nil || n.ready
 }
 
 // PodGone records a pod that left the cluster. missed is set when the
@@ -274,9 +290,7 @@ func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 	w.known, w.gone = true, false
 	prevDesired := w.desired
 	w.desired, w.statusReady = wl.Desired, wl.Ready
-	if w.readyPods >= w.desired {
-		w.podsShowAll = true
-	}
+	w.notePodsInView()
 	now := t.now()
 	if w.incident != nil && w.readyPods >= w.desired {
 		t.recover(w, t.lastReady(w))
@@ -360,10 +374,13 @@ func (t *Tracker) lastReady(w *workloadEntry) time.Time {
 	return w.lastReadyAt
 }
 
-func (t *Tracker) checkRecovered(w *workloadEntry, at time.Time) {
-	if w.known && w.readyPods >= w.desired {
+func (w *workloadEntry) notePodsInView() {
+	if w.known && w.pods >= w.desired {
 		w.podsShowAll = true
 	}
+}
+
+func (t *Tracker) checkRecovered(w *workloadEntry, at time.Time) {
 	if w.incident != nil && w.known && w.readyPods >= w.desired {
 		t.recover(w, at)
 	}
@@ -419,13 +436,67 @@ func (t *Tracker) NodeChanged(n Node) {
 		}
 		t.emit(ev)
 		e.incident = t.openIncident(chaos.NodeNotReady, n.Subject, ev.Object, at, ev.Missed)
-	case !e.ready && n.Ready && e.incident != nil:
-		t.end(e.incident, at, true)
-		e.incident = nil
+		e.ready = false
+		t.nodeDown(ev, at)
+	case !e.ready && n.Ready:
+		if e.incident != nil {
+			t.end(e.incident, at, true)
+			e.incident = nil
+		}
+		e.ready = true
+		t.nodeBack(n.Name, at)
 	}
 	e.ready = n.Ready
 	if !n.Since.Observed.IsZero() {
 		e.seen = n.Since.Observed
+	}
+}
+
+// nodeDown takes the pods on the node that went down (ev) out of service
+// and gives the fault to every workload it left below its desired ready
+// replicas: one incident per workload, from the node going down to the
+// workload being whole again, which the evictions that follow join.
+func (t *Tracker) nodeDown(ev chaos.Event, at time.Time) {
+	affected := map[*workloadEntry]bool{}
+	for _, p := range t.pods {
+		if p.node != ev.Node || p.terminating {
+			continue
+		}
+		t.setReady(p, false, time.Time{})
+		if p.workload != nil {
+			affected[p.workload] = true
+		}
+	}
+	ws := make([]*workloadEntry, 0, len(affected))
+	for w := range affected {
+		ws = append(ws, w)
+	}
+	// A stable order, so events and incidents are recorded alike each run.
+	slices.SortFunc(ws, func(a, b *workloadEntry) int { return strings.Compare(a.ref.String(), b.ref.String()) })
+	for _, w := range ws {
+		if w.gone || !w.known || w.readyPods >= w.desired {
+			continue
+		}
+		wev := ev
+		wev.Subject, wev.Workload = w.subject, w.ref
+		t.emit(wev)
+		if w.incident != nil {
+			t.openOrJoin(w, wev)
+			continue
+		}
+		w.incident = t.openIncident(chaos.NodeNotReady, w.subject, w.ref, at, wev.Missed)
+	}
+}
+
+// nodeBack puts the pods on the node that is ready again back in service
+// if their own condition says ready: the node lifecycle controller marks
+// them not ready only after its grace period, so a short outage leaves
+// them ready all along.
+func (t *Tracker) nodeBack(name string, at time.Time) {
+	for _, p := range t.pods {
+		if p.node == name && p.condReady && !p.terminating {
+			t.setReady(p, true, at)
+		}
 	}
 }
 

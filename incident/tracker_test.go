@@ -460,7 +460,7 @@ func TestNodeReadiness(t *testing.T) {
 
 		var nodeInc chaos.Incident
 		for _, inc := range f.tr.OpenIncidents() {
-			if inc.Kind == chaos.NodeNotReady {
+			if inc.Object == nodeRef {
 				nodeInc = inc
 			}
 		}
@@ -471,7 +471,7 @@ func TestNodeReadiness(t *testing.T) {
 		f.at(7 * time.Minute).PodChanged(deletingAt(webPod(4), 7*time.Minute))
 		stored := f.incidents(t, incident.Filter{Service: ""})
 		for _, inc := range stored {
-			if inc.Kind == chaos.NodeNotReady {
+			if inc.Object == nodeRef {
 				require.Equal(t, 1, inc.Evicted, "deletions after the node recovered are not evictions")
 			}
 		}
@@ -688,4 +688,112 @@ func TestAGracefulStatefulSetPodKillIsOneIncidentUntilTheReplacementIsReady(t *t
 			require.Empty(t, f.tr.OpenIncidents())
 		})
 	}
+}
+
+// Issue 11 #4: a node fault belongs to the services whose pods ran on the
+// node when it failed; each such workload has one incident, from the node
+// going down to the workload being whole again, that the evictions join.
+func TestANodeFaultIsAttributedToTheWorkloadsWithPodsOnIt(t *testing.T) {
+	node := func(name string, ready bool, since time.Duration) incident.Node {
+		return incident.Node{
+			Name: name, Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: ready,
+			Since: ts(since), Reason: "KubeletNotReady",
+		}
+	}
+	nodeRef := chaos.Ref{Kind: "Node", Name: "node-1"}
+	serviceIncidents := func(t *testing.T, f *fixture) []chaos.Incident {
+		t.Helper()
+		return f.incidents(t, incident.Filter{Service: "web"})
+	}
+
+	t.Run("evicted and replaced elsewhere: the service recovers when the replacement is ready, the node later", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		for i := 1; i <= 3; i++ {
+			f.at(0).NodeChanged(node(fmt.Sprintf("node-%d", i), true, -time.Hour))
+		}
+		f.at(10 * time.Second).NodeChanged(node("node-1", false, 10*time.Second))
+
+		var attributed []chaos.Event
+		for _, e := range f.rec.Events() {
+			if e.Subject.Service == "web" {
+				attributed = append(attributed, e)
+			}
+		}
+		require.Equal(t, []chaos.Event{{
+			Kind: chaos.NodeNotReady, Subject: webSubject, Object: nodeRef, Workload: web,
+			Node: "node-1", At: ts(10 * time.Second), Reason: "KubeletNotReady",
+		}}, attributed, "the service whose pod ran on the node has the node's fault")
+		incs := serviceIncidents(t, f)
+		require.Len(t, incs, 1)
+		require.Equal(t, chaos.NodeNotReady, incs[0].Kind)
+		require.Equal(t, webSubject, incs[0].Subject)
+		require.Equal(t, t0.Add(10*time.Second), incs[0].Start)
+
+		// The taint manager evicts web-1 after its toleration; the
+		// replacement starts on node-2.
+		f.at(5*time.Minute).PodChanged(deletingAt(webPod(1), 5*time.Minute))
+		f.at(5*time.Minute+100*ms).PodGone(deletingAt(webPod(1), 5*time.Minute), false)
+		repl := replacement(4, 5*time.Minute+time.Second)
+		repl.Node = "node-2"
+		f.at(5*time.Minute + time.Second).PodChanged(repl)
+		f.at(5*time.Minute + 4*time.Second).PodChanged(readyAt(repl, 5*time.Minute+4*time.Second))
+
+		incs = serviceIncidents(t, f)
+		require.Len(t, incs, 1, "the eviction joins the node's fault: one fault, one incident")
+		require.Equal(t, chaos.NodeNotReady, incs[0].Kind)
+		require.Equal(t, 2, incs[0].Events)
+		require.Equal(t, 4*time.Minute+54*time.Second, incs[0].TimeToRecover())
+		require.Empty(t, f.rec.Between(), "one fault is one failure")
+		require.Len(t, f.tr.OpenIncidents(), 1, "the node itself is still down")
+
+		f.at(6 * time.Minute).NodeChanged(node("node-1", true, 6*time.Minute))
+		require.Empty(t, f.tr.OpenIncidents())
+		require.Len(t, serviceIncidents(t, f), 1)
+	})
+
+	t.Run("back before any eviction: the service recovers with the node, or when its pod is ready again", func(t *testing.T) {
+		for _, tc := range []struct {
+			name         string
+			markNotReady bool // the node lifecycle controller marked the pod not ready
+			wantMTTR     time.Duration
+		}{
+			{"pods never marked not ready", false, 30 * time.Second},
+			{"pods marked not ready, ready again after the node", true, 32 * time.Second},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				f := newFixture(t)
+				f.healthyWeb()
+				f.at(0).NodeChanged(node("node-1", true, -time.Hour))
+				f.at(10 * time.Second).NodeChanged(node("node-1", false, 10*time.Second))
+				// The controller's status for the workload may still say whole.
+				f.at(11*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+				require.Len(t, serviceIncidents(t, f), 1)
+				require.True(t, serviceIncidents(t, f)[0].End.IsZero(), "a pod on a node that is down serves nothing")
+				if tc.markNotReady {
+					p := webPod(1)
+					p.Ready, p.ReadyAt = false, ts(25*time.Second)
+					f.at(25 * time.Second).PodChanged(p)
+				}
+				f.at(40 * time.Second).NodeChanged(node("node-1", true, 40*time.Second))
+				if tc.markNotReady {
+					require.True(t, serviceIncidents(t, f)[0].End.IsZero(), "the pod is not ready yet")
+					f.at(42 * time.Second).PodChanged(readyAt(webPod(1), 42*time.Second))
+				}
+				incs := serviceIncidents(t, f)
+				require.Len(t, incs, 1)
+				require.Equal(t, tc.wantMTTR, incs[0].TimeToRecover())
+				require.Empty(t, f.tr.OpenIncidents())
+			})
+		}
+	})
+
+	t.Run("a node with no pods of a workload on it affects no service", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		f.at(0).NodeChanged(node("node-9", true, -time.Hour))
+		f.at(10 * time.Second).NodeChanged(node("node-9", false, 10*time.Second))
+		require.Empty(t, serviceIncidents(t, f))
+		require.Len(t, f.rec.Events(), 1, "the node's own event only")
+	})
 }
