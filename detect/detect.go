@@ -6,8 +6,9 @@
 //
 //   - the incident is a failure (chaos.Kind.IsFailure): an autoscaler
 //     scaling is no fault to detect;
-//   - the alert names the incident's service, or for a node_not_ready
-//     incident its node, through Options.Labels;
+//   - the alert names the incident's service, or for a node's own
+//     node_not_ready incident its node, through Options.Labels (a
+//     service's share of a node fault is the service's);
 //   - every other label the alert carries for the incident's namespace and
 //     group (service incidents) or group (node incidents) agrees with it;
 //     a node alert's namespace and service are usually the exporter's
@@ -279,7 +280,7 @@ func (d *Detector) detects(a *alert.Alert, inc *chaos.Incident) bool {
 	if g, ok := d.group(d.value(a, d.o.Labels.Group)); ok && g != inc.Subject.Group {
 		return false
 	}
-	if inc.Kind == chaos.NodeNotReady {
+	if inc.Kind == chaos.NodeNotReady && inc.Object.Kind == "Node" {
 		return inc.Object.Name != "" && d.value(a, d.o.Labels.Node) == inc.Object.Name
 	}
 	if ns := d.value(a, d.o.Labels.Namespace); ns != "" && ns != inc.Subject.Namespace {

@@ -357,6 +357,13 @@ func TestWhichAlertDetectsAnIncident(t *testing.T) {
 			detected("a", time.Minute),
 		},
 		{
+			"a service's share of a node fault is detected by an alert naming the service",
+			detect.Options{},
+			func() chaos.Incident { i := podDeleted("i"); i.Kind = chaos.NodeNotReady; return i }(),
+			[]alert.Alert{firing("a", time.Minute, "service", "web", "node", "worker-1")},
+			detected("a", time.Minute),
+		},
+		{
 			"an alert naming another node does not detect it",
 			detect.Options{},
 			nodeNotReady("n", "worker-1"),
