@@ -99,7 +99,7 @@ var invalidFiles = []struct {
 	{
 		"an unknown event kind is rejected with the kinds",
 		"invalid-event-kind.yaml",
-		`testdata/invalid-event-kind.yaml:11: spec.window.events.kinds[1]: unknown event kind "pod_killed", want one of pod_deleted, node_not_ready, hpa_scaled_up, hpa_scaled_down, workload_degraded`,
+		`testdata/invalid-event-kind.yaml:11: spec.window.events.kinds[1]: unknown event kind "pod_killed", want one of pod_deleted, node_not_ready, hpa_scaled_up, hpa_scaled_down, workload_degraded, container_restarted`,
 	},
 	{
 		"a fixed window ending before it starts is rejected",

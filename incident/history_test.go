@@ -95,3 +95,26 @@ func TestAnInheritedShareOfANodeFaultClosesWithItsWorkload(t *testing.T) {
 	}
 	require.Empty(t, g.tr.OpenIncidents())
 }
+
+func TestARestoredPodsPastRestartsAreNoEvents(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	inv := f.tr.Snapshot()
+
+	g := newFixture(t)
+	g.at(20 * time.Second)
+	g.tr.Restore(inv)
+	g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	for i := 1; i <= 3; i++ {
+		p := webPod(i)
+		p.Restarts = 3
+		g.tr.PodChanged(p)
+	}
+	g.tr.Reconcile()
+	require.Empty(t, g.rec.Events(), "restarts counted before are history")
+
+	p := webPod(1)
+	p.Restarts, p.Ready, p.Down, p.ReadyAt = 3, false, incident.ContainerOOMKilled, ts(30*time.Second)
+	g.at(30 * time.Second).PodChanged(p)
+	require.Equal(t, []chaos.Kind{chaos.ContainerRestarted}, g.rec.Kinds(), "a new crash after the restart is one")
+}

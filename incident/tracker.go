@@ -65,6 +65,10 @@ type podEntry struct {
 	ready       bool
 	terminating bool
 	reported    bool // pod_deleted already emitted
+	// crashes is the count of container crashes seen or inferred: the
+	// restarts plus one while a container is down. Those it had when first
+	// seen are history, not events.
+	crashes int32
 }
 
 type workloadEntry struct {
@@ -159,8 +163,9 @@ func (t *Tracker) PodChanged(p Pod) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.pods[p.UID]
-	if e == nil {
-		e = &podEntry{ref: p.Ref, created: p.Created}
+	first := e == nil
+	if first {
+		e = &podEntry{ref: p.Ref, created: p.Created, crashes: crashes(&p)}
 		if p.Workload.Name != "" {
 			e.workload = t.workload(p.Workload, p.Subject)
 			e.workload.pods++
@@ -171,9 +176,22 @@ func (t *Tracker) PodChanged(p Pod) {
 	t.listed(podKey, p.UID)
 	e.subject = p.Subject
 	e.node = p.Node
-	if p.terminating() {
+	if p.terminating() || p.Failed {
 		t.setReady(e, false, time.Time{})
-		if !e.terminating {
+		switch {
+		case e.terminating:
+		case p.Failed && !p.terminating() && first:
+			// Failed before it was first seen: evicted pods linger for
+			// days, and would be reported again at every start.
+			e.terminating, e.reported = true, true
+		case p.Failed && !p.terminating():
+			e.terminating = true
+			reason := p.Reason
+			if reason == "" {
+				reason = "failed"
+			}
+			t.podDeleted(e, lossTime(&p, t.now()), reason)
+		default:
 			e.terminating = true
 			t.podDeleted(e, p.Deleting, p.Reason)
 		}
@@ -181,6 +199,54 @@ func (t *Tracker) PodChanged(p Pod) {
 	}
 	e.condReady = p.Ready
 	t.setReady(e, p.Ready && t.nodeUp(e.node), p.ReadyAt.Plausible(time.Time{}).Best())
+	if n := crashes(&p); e.crashes < 0 {
+		e.crashes = n
+	} else if n > e.crashes {
+		t.containersCrashed(e, &p, n-e.crashes)
+		e.crashes = n
+	}
+}
+
+// crashes counts the container crashes p shows: each restart followed one,
+// and a container down now is one more.
+func crashes(p *Pod) int32 {
+	n := p.Restarts
+	if p.Down != ContainerUp {
+		n++
+	}
+	return n
+}
+
+// lossTime dates a pod's failure by its readiness drop, if the pod says
+// when it became not ready; else by when the watcher saw it.
+func lossTime(p *Pod, now time.Time) chaos.Timestamp {
+	if !p.Ready && p.ReadyAt != (chaos.Timestamp{}) {
+		return p.ReadyAt.Plausible(time.Time{})
+	}
+	return chaos.Timestamp{Observed: now}
+}
+
+// containersCrashed records n container crashes of pod e, the latest as
+// p shows it; those the watcher did not see one by one are marked missed.
+func (t *Tracker) containersCrashed(e *podEntry, p *Pod, n int32) {
+	reason := p.Down.String()
+	if reason == "" {
+		reason = "restarted"
+	}
+	at := lossTime(p, t.now())
+	for i := n; i > 0; i-- {
+		ev := chaos.Event{
+			Kind: chaos.ContainerRestarted, Subject: e.subject, Object: e.ref, Node: e.node,
+			At: at, Reason: reason, Missed: i > 1 || t.before(at),
+		}
+		if e.workload != nil {
+			ev.Workload = e.workload.ref
+		}
+		t.emit(ev)
+		if w := e.workload; w != nil && !w.gone && (!w.known || w.readyPods < w.desired) {
+			t.openOrJoin(w, ev)
+		}
+	}
 }
 
 // nodeUp reports whether a pod on the named node can serve: the node is
@@ -578,10 +644,11 @@ func (t *Tracker) openOrJoin(w *workloadEntry, ev chaos.Event) {
 	start := ev.At.Best()
 	if inc := w.incident; inc != nil {
 		inc.Events++
-		// A pod deletion is the cause of the degradation it brings, so it
-		// names the incident whichever the watcher happened to see first.
-		if ev.Kind == chaos.PodDeleted && inc.Kind == chaos.WorkloadDegraded {
-			inc.Kind = chaos.PodDeleted
+		// A pod deletion or a container crash is the cause of the
+		// degradation it brings, so it names the incident whichever the
+		// watcher happened to see first.
+		if (ev.Kind == chaos.PodDeleted || ev.Kind == chaos.ContainerRestarted) && inc.Kind == chaos.WorkloadDegraded {
+			inc.Kind = ev.Kind
 			if start.Before(inc.Start) {
 				inc.Start = start
 			}

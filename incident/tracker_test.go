@@ -797,3 +797,84 @@ func TestANodeFaultIsAttributedToTheWorkloadsWithPodsOnIt(t *testing.T) {
 		require.Len(t, f.rec.Events(), 1, "the node's own event only")
 	})
 }
+
+// Issue 11 #5: resource exhaustion kills containers and has the kubelet
+// evict pods; each is a fault of the workload, with the pod's own Ready as
+// the recovery.
+func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
+	crashed := func(p incident.Pod, down incident.ContainerDown, restarts int32, d time.Duration) incident.Pod {
+		p.Ready, p.ReadyAt, p.Down, p.Restarts = false, ts(d), down, restarts
+		return p
+	}
+	runningAgain := func(p incident.Pod, restarts int32, d time.Duration) incident.Pod {
+		p = readyAt(p, d)
+		p.Down, p.Restarts = incident.ContainerUp, restarts
+		return p
+	}
+
+	t.Run("an OOM kill is one event and one incident, until the pod is ready again", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		f.at(10*time.Second + 20*ms).PodChanged(crashed(webPod(1), incident.ContainerOOMKilled, 0, 10*time.Second))
+		f.at(11 * time.Second).PodChanged(func() incident.Pod {
+			p := crashed(webPod(1), incident.ContainerUp, 1, 10*time.Second) // restarted, not ready yet
+			return p
+		}())
+		f.at(13*time.Second + 500*ms).PodChanged(runningAgain(webPod(1), 1, 13*time.Second+500*ms))
+
+		events := f.rec.Events()
+		require.Len(t, events, 1, "the kill and the restart it brought are one event")
+		require.Equal(t, chaos.ContainerRestarted, events[0].Kind)
+		require.Equal(t, "OOMKilled", events[0].Reason)
+		require.Equal(t, ts(10*time.Second), events[0].At, "dated by the pod's readiness drop")
+		incs := f.incidents(t, incident.Filter{})
+		require.Len(t, incs, 1)
+		require.Equal(t, chaos.ContainerRestarted, incs[0].Kind)
+		require.Equal(t, webSubject, incs[0].Subject)
+		require.Equal(t, 3*time.Second+500*ms, incs[0].TimeToRecover())
+	})
+
+	t.Run("a crash loop is one incident with an event per crash", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		f.at(10 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerError, 0, 10*time.Second))
+		// Backing off: the count goes up when the next container starts.
+		f.at(11 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 0, 10*time.Second))
+		f.at(21 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerError, 1, 10*time.Second))
+		f.at(22 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 1, 10*time.Second))
+		// Two more crashes the watcher did not see one by one.
+		f.at(60 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 3, 10*time.Second))
+		require.Equal(t, []chaos.Kind{chaos.ContainerRestarted, chaos.ContainerRestarted, chaos.ContainerRestarted, chaos.ContainerRestarted}, f.rec.Kinds())
+		open := f.tr.OpenIncidents()
+		require.Len(t, open, 1)
+		require.Equal(t, 4, open[0].Events)
+		require.Empty(t, f.rec.Between(), "one crash loop is one failure")
+	})
+
+	t.Run("restarts a pod had when first listed are history, not events", func(t *testing.T) {
+		f := newFixture(t)
+		f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+		for i := 1; i <= 3; i++ {
+			p := webPod(i)
+			p.Restarts = 7
+			f.tr.PodChanged(p)
+		}
+		require.Empty(t, f.rec.Events())
+	})
+
+	t.Run("a pod evicted by the kubelet for pressure is lost until its replacement is ready", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		evicted := crashed(webPod(1), incident.ContainerError, 0, 10*time.Second)
+		evicted.Failed, evicted.Reason = true, "kubelet"
+		f.at(10*time.Second + 30*ms).PodChanged(evicted)
+		f.at(12 * time.Second).PodChanged(evicted)
+		require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "one loss, not also a container failure")
+		require.Equal(t, "kubelet", f.rec.Events()[0].Reason)
+		require.Equal(t, ts(10*time.Second), f.rec.Events()[0].At)
+		f.at(15 * time.Second).PodChanged(readyAt(replacement(4, 10*time.Second+500*ms), 15*time.Second))
+		incs := f.incidents(t, incident.Filter{})
+		require.Len(t, incs, 1)
+		require.Equal(t, 5*time.Second, incs[0].TimeToRecover())
+	})
+}
