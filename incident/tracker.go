@@ -53,11 +53,11 @@ type serviceGroup struct {
 }
 
 type podEntry struct {
-	ref         chaos.Ref
-	subject     chaos.Subject
-	workload    *workloadEntry
-	node        string
-	created     time.Time
+	ref      chaos.Ref
+	subject  chaos.Subject
+	workload *workloadEntry
+	node     string
+	created  time.Time
 	// condReady is the pod's own Ready condition; ready is whether it
 	// serves: condReady on a node that is not down. Only ready pods are
 	// counted in workload.readyPods.

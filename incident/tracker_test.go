@@ -732,7 +732,7 @@ func TestANodeFaultIsAttributedToTheWorkloadsWithPodsOnIt(t *testing.T) {
 
 		// The taint manager evicts web-1 after its toleration; the
 		// replacement starts on node-2.
-		f.at(5*time.Minute).PodChanged(deletingAt(webPod(1), 5*time.Minute))
+		f.at(5 * time.Minute).PodChanged(deletingAt(webPod(1), 5*time.Minute))
 		f.at(5*time.Minute+100*ms).PodGone(deletingAt(webPod(1), 5*time.Minute), false)
 		repl := replacement(4, 5*time.Minute+time.Second)
 		repl.Node = "node-2"
