@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/go-openapi/strfmt"
-	dto "github.com/prometheus/client_model/go"
 	amalert "github.com/prometheus/alertmanager/api/v2/client/alert"
 	"github.com/prometheus/alertmanager/api/v2/models"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
