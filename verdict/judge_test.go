@@ -811,6 +811,7 @@ func TestComparedSamplesAreThinnedToTheQuerysRange(t *testing.T) {
       query: '`+query+`'
       direction: higherIsWorse
       allowedEffect: 20%`))
-		require.Equal(t, want, verdict.Thinning(h, &h.Metrics[0]), query)
+		k, _ := verdict.Thinning(h, &h.Metrics[0])
+		require.Equal(t, want, k, query)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -122,9 +123,14 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		}
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
 		if p.reason == "" {
-			p = j.compareValues(ctx, h, m, thin(exp.values, h, m), thin(ctl.values, h, m), out)
-			if k := thinning(h, m); k > 1 {
-				p.reason += fmt.Sprintf(" [compared on one sample in %d: the query's range covers %d steps]", k, k)
+			te, tc := thin(exp.values, h, m), thin(ctl.values, h, m)
+			if why := j.thinnedProblem(h, m, len(exp.values), len(ctl.values), len(te), len(tc)); why != "" {
+				p.reason = why
+			} else {
+				p = j.compareValues(ctx, h, m, te, tc, out)
+				if k, _ := thinning(h, m); k > 1 {
+					p.reason += fmt.Sprintf(" [compared on one sample in %d: the query's range covers %d steps]", k, k)
+				}
 			}
 		}
 		if failing(p.result) {
@@ -178,6 +184,13 @@ func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *
 		return part{name: "vs control", result: Inconclusive, reason: "the comparison failed: " + err.Error()}
 	}
 	out.PValue = c.Test.PValue
+	if c.Shift.K == 0 || math.IsInf(c.Shift.Lo, 0) || math.IsInf(c.Shift.Hi, 0) {
+		// An interval that cannot exclude anything shows nothing: passing
+		// it would pass whatever the data.
+		return part{name: "vs control", result: Inconclusive, reason: fmt.Sprintf(
+			"the %.3g %% interval of the shift is unbounded with %d and %d independent samples: they cannot show any change; widen the window or shorten the query's range",
+			100*h.Judgement.Confidence, len(exp), len(ctl))}
+	}
 	e := stats.Effect{Estimate: c.Shift.Estimate, Lo: c.Shift.Lo, Hi: c.Shift.Hi}
 	cl, err := stats.Classify(e, out.Control.Value, stats.Criteria{Direction: dir, AllowedRelative: m.AllowedEffect})
 	if err != nil {
@@ -197,12 +210,13 @@ func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *
 // independent, and a rank test on all of them finds "significant" shifts
 // that are the same noise counted four times. The longest range (of a
 // range selector or a subquery) in the query sets it.
-func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) int {
+//
+// longest is that range (0 if the query has none).
+func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) (k int, longest time.Duration) {
 	expr, err := promql.ParseExpr(m.Query(chaos.Experimental))
 	if err != nil || h.Step <= 0 {
-		return 1
+		return 1, 0
 	}
-	var longest time.Duration
 	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 		switch n := n.(type) {
 		case *parser.MatrixSelector:
@@ -212,14 +226,40 @@ func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) int {
 		}
 		return nil
 	})
-	return max(1, int((longest+h.Step-1)/h.Step))
+	return max(1, int((longest+h.Step-1)/h.Step)), longest
+}
+
+// thinnedProblem says why the samples left after thinning (te and tc of
+// the raw ne and nc) are too few to compare, or "". The minimum applies to
+// the samples compared: 41 samples of a rate(…[5m]) at 15 s are 3
+// independent ones, and 3 against 3 cannot show a shift at any useful
+// confidence.
+func (j *Judge) thinnedProblem(h *hypothesis.Hypothesis, m *hypothesis.Metric, ne, nc, te, tc int) string {
+	if min(te, tc) >= j.minSamples {
+		return ""
+	}
+	k, longest := thinning(h, m)
+	n, raw, who := te, ne, "per group"
+	switch {
+	case te < tc:
+		who = "in the experimental group"
+	case tc < te:
+		n, raw, who = tc, nc, "in the control group"
+	}
+	why := fmt.Sprintf("only %d independent samples %s after thinning to the query's %s range (one sample in %d of %d at the %s step); a comparison needs at least %d: widen the window to at least %s",
+		n, who, model.Duration(longest), k, raw, model.Duration(h.Step), j.minSamples,
+		model.Duration(time.Duration(j.minSamples-1)*time.Duration(k)*h.Step))
+	if kmax := (raw - 1) / max(1, j.minSamples-1); kmax >= 1 {
+		why += fmt.Sprintf(" or shorten the query's range to at most %s", model.Duration(time.Duration(kmax)*h.Step))
+	}
+	return why
 }
 
 var promql = parser.NewParser(parser.Options{})
 
 // thin keeps every thinning(h, m)-th sample.
 func thin(xs []float64, h *hypothesis.Hypothesis, m *hypothesis.Metric) []float64 {
-	k := thinning(h, m)
+	k, _ := thinning(h, m)
 	if k <= 1 {
 		return xs
 	}
@@ -251,8 +291,13 @@ func (j *Judge) compareValuesOver(ctx context.Context, h *hypothesis.Hypothesis,
 		ctl.problem(chaos.Control, j.minSamples) != "" {
 		return part{}, false, nil
 	}
+	te, tc := thin(exp.values, h, m), thin(ctl.values, h, m)
+	if j.thinnedProblem(h, m, len(exp.values), len(ctl.values), len(te), len(tc)) != "" {
+		return part{}, false, nil
+	}
 	out.Control = valueSummary(&ctl)
-	return j.compareValues(ctx, h, m, thin(exp.values, h, m), thin(ctl.values, h, m), out), true, nil
+	p := j.compareValues(ctx, h, m, te, tc, out)
+	return p, p.result != Inconclusive, nil
 }
 
 // compareRatesOver is compareOver for a ratio metric.
