@@ -354,10 +354,10 @@ const (
 	// MaxPoints is the most steps a range query may span over the longest
 	// period a hypothesis queries (its window, at most, or its baseline):
 	// Prometheus refuses more than 11,000 points per series.
-	MaxPoints = 11_000
-	DefaultBaseline         = 30 * time.Minute
-	DefaultLookback         = time.Hour
-	DefaultAfter            = 10 * time.Minute
-	DefaultMinTotal         = 100
-	DefaultWeight           = 1
+	MaxPoints       = 11_000
+	DefaultBaseline = 30 * time.Minute
+	DefaultLookback = time.Hour
+	DefaultAfter    = 10 * time.Minute
+	DefaultMinTotal = 100
+	DefaultWeight   = 1
 )

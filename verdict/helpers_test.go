@@ -64,10 +64,18 @@ type fakeProm struct {
 	errs   map[string][]error // returned, in order, before the data
 	calls  map[string]int
 	ranges []v1.Range
+	// warnings are returned with every answer to a query of the key.
+	warnings map[string]v1.Warnings
+	// spill widens every answer by this much on both sides of the range
+	// asked for, as a misbehaving proxy might.
+	spill time.Duration
 }
 
 func newFakeProm() *fakeProm {
-	return &fakeProm{data: map[string][][]float64{}, errs: map[string][]error{}, calls: map[string]int{}}
+	return &fakeProm{
+		data: map[string][][]float64{}, errs: map[string][]error{}, calls: map[string]int{},
+		warnings: map[string]v1.Warnings{},
+	}
 }
 
 func key(name string, g chaos.Group) string { return name + "|" + string(g) }
@@ -118,9 +126,12 @@ func (f *fakeProm) QueryRange(ctx context.Context, q string, r v1.Range, _ ...v1
 		f.mu.Unlock()
 		return nil, nil, nil, errs[0]
 	}
-	data := f.data[k]
+	data, warnings := f.data[k], f.warnings[k]
 	f.mu.Unlock()
-	return matrix(data, r), nil, nil, nil
+	if f.spill > 0 {
+		r.Start, r.End = r.Start.Add(-f.spill), r.End.Add(f.spill)
+	}
+	return matrix(data, r), warnings, nil, nil
 }
 
 func matrix(data [][]float64, r v1.Range) model.Matrix {

@@ -79,6 +79,10 @@ type Metric struct {
 	// SLO is the result of the absolute bound on the experimental group,
 	// empty if the metric has none.
 	SLO Result `json:"slo,omitempty"`
+	// Warnings are what Prometheus warned about in its answers ("control
+	// group: partial response …"): the data may be incomplete, and the
+	// metric is inconclusive.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Summary describes one group's data for a metric.
