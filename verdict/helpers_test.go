@@ -34,9 +34,12 @@ const fixedWindow = `window: {fixed: {start: 2026-03-01T12:00:00Z, end: 2026-03-
 
 // hyp parses a hypothesis of service api in namespace shop with groups
 // group="control" and group="experimental", window and spec (YAML indented
-// as spec's fields).
+// as spec's fields). The step is 15s unless window sets one.
 func hyp(t testing.TB, window, spec string) *hypothesis.Hypothesis {
 	t.Helper()
+	if !strings.Contains(window, "step:") {
+		window += "\n  step: 15s"
+	}
 	doc := fmt.Sprintf(`apiVersion: steadywatch.io/v1alpha1
 kind: Hypothesis
 metadata: {name: test}
@@ -45,7 +48,6 @@ spec:
   namespace: shop
   groups: {control: group="control", experimental: group="experimental"}
   %s
-  step: 15s
 %s`, window, spec)
 	hs, err := hypothesis.Parse([]byte(doc), "test.yaml")
 	require.NoError(t, err, doc)

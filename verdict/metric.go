@@ -19,6 +19,10 @@ import (
 	"github.com/steadywatch/steadywatch/verdict/stats"
 )
 
+// maxCount is the largest count a ratio's test takes: 2⁵³, the last of the
+// float64 integers.
+const maxCount = 1 << 53
+
 // failing reports whether a metric result is a failure.
 func failing(r Result) bool { return r == Fail || r == High || r == Low }
 
@@ -38,7 +42,24 @@ func (j *Judge) judgeMetric(ctx context.Context, h *hypothesis.Hypothesis, m *hy
 		return out, "", err
 	}
 	out.Result, out.Reason = combine(parts)
+	if len(out.Warnings) > 0 {
+		// A partial answer can hide what would fail the metric as well as
+		// what would pass it: neither is a verdict on the data.
+		out.Result = Inconclusive
+		out.Reason = fmt.Sprintf("Prometheus warned that its answer may be partial: %s; judge again once the warning is gone (on the data it gave: %s)",
+			strings.Join(out.Warnings, "; "), out.Reason)
+		violation = ""
+	}
 	return out, violation, nil
+}
+
+// warn adds a group's warnings to out's, once each.
+func warn(out *Metric, g chaos.Group, warnings []string) {
+	for _, w := range warnings {
+		if w := string(g) + " group: " + w; !slices.Contains(out.Warnings, w) {
+			out.Warnings = append(out.Warnings, w)
+		}
+	}
 }
 
 // part is the result of one check of a metric: the comparison with the
@@ -100,22 +121,24 @@ func classResult(c stats.Class) Result {
 func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
 	start, end time.Time, out *Metric,
 ) (parts []part, violation string, err error) {
-	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), start, end, h.Step)
+	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), m.Aggregate, start, end, h.Step)
 	if err != nil {
 		return nil, "", err
 	}
 	out.Experimental = valueSummary(&exp)
+	warn(out, chaos.Experimental, exp.warnings)
 	if expWhy == "" {
 		expWhy = exp.problem(chaos.Experimental, j.minSamples)
 	} else {
 		expWhy = "experimental group: " + expWhy
 	}
 	if m.Compared() {
-		ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), start, end, h.Step)
+		ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), m.Aggregate, start, end, h.Step)
 		if err != nil {
 			return nil, "", err
 		}
 		out.Control = valueSummary(&ctl)
+		warn(out, chaos.Control, ctl.warnings)
 		if ctlWhy == "" {
 			ctlWhy = ctl.problem(chaos.Control, j.minSamples)
 		} else {
@@ -279,16 +302,16 @@ type compareOver func(ctx context.Context, h *hypothesis.Hypothesis, m *hypothes
 func (j *Judge) compareValuesOver(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
 	from, to time.Time, out *Metric,
 ) (part, bool, error) {
-	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), from, to, h.Step)
+	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), m.Aggregate, from, to, h.Step)
 	if err != nil {
 		return part{}, false, err
 	}
-	ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), from, to, h.Step)
+	ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), m.Aggregate, from, to, h.Step)
 	if err != nil {
 		return part{}, false, err
 	}
 	if expWhy != "" || ctlWhy != "" || exp.problem(chaos.Experimental, j.minSamples) != "" ||
-		ctl.problem(chaos.Control, j.minSamples) != "" {
+		ctl.problem(chaos.Control, j.minSamples) != "" || len(exp.warnings)+len(ctl.warnings) > 0 {
 		return part{}, false, nil
 	}
 	te, tc := thin(exp.values, h, m), thin(ctl.values, h, m)
@@ -309,7 +332,8 @@ func (j *Judge) compareRatesOver(ctx context.Context, h *hypothesis.Hypothesis, 
 		return part{}, false, err
 	}
 	ctl, ctlWhy, err := j.counts(ctx, h, m, chaos.Control, from, to)
-	if err != nil || expWhy != "" || ctlWhy != "" || exp.samples < j.minSamples || ctl.samples < j.minSamples {
+	if err != nil || expWhy != "" || ctlWhy != "" || exp.samples < j.minSamples || ctl.samples < j.minSamples ||
+		len(exp.warnings)+len(ctl.warnings) > 0 {
 		return part{}, false, err
 	}
 	return j.compareRates(ctx, h, m, exp, ctl, out), true, nil
@@ -424,12 +448,14 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		return nil, "", err
 	}
 	out.Experimental = exp.summary()
+	warn(out, chaos.Experimental, exp.warnings)
 	if m.Compared() {
 		ctl, ctlWhy, err := j.counts(ctx, h, m, chaos.Control, start, end)
 		if err != nil {
 			return nil, "", err
 		}
 		out.Control = ctl.summary()
+		warn(out, chaos.Control, ctl.warnings)
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
 		if p.reason == "" {
 			p = j.compareRates(ctx, h, m, exp, ctl, out)
@@ -464,11 +490,13 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 // ratioCounts are one group's counts over the window.
 type ratioCounts struct {
 	errors, total float64
-	// samples and nans are the total query's finite and dropped samples,
-	// plus the errors query's dropped ones.
+	// samples are the steps counted: those where the total (and the
+	// errors, if they have a sample there) are finite; nans the steps
+	// dropped because one of them was not.
 	samples, nans, series int
 	// noErrorSeries is set when the errors query returned no series.
 	noErrorSeries bool
+	warnings      []string
 }
 
 func (c *ratioCounts) summary() Summary {
@@ -480,34 +508,60 @@ func (c *ratioCounts) summary() Summary {
 }
 
 // counts queries a group's errors and total and counts them over the
-// window: Σ sample × step, the per-second rates' integral. An errors query
-// that returns no series counts no errors, as long as the total has data:
-// services commonly export no error series until their first error (a
-// counter with a status label), and that is the zero-error case a count
-// test exists for. why says why the group cannot be judged.
+// window: Σ sample × step, the per-second rates' integral, over the steps
+// both can be counted at. A step whose total or errors sample is NaN or
+// ±Inf is dropped from both: its errors are unknown, and counting its
+// requests without them would dilute the ratio. A step where the errors
+// query has no sample counts no errors, and so does an errors query that
+// returns no series, as long as the total has data: services commonly
+// export no error series until their first error (a counter with a status
+// label), and that is the zero-error case a count test exists for. why
+// says why the group cannot be judged.
 func (j *Judge) counts(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric, g chaos.Group,
 	start, end time.Time,
 ) (c ratioCounts, why string, err error) {
 	sel := h.Groups.Selector(g)
-	total, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Total.Expand(sel), start, end, h.Step)
+	total, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Total.Expand(sel), m.Aggregate, start, end, h.Step)
+	c.warnings = total.warnings
 	if err != nil || why != "" {
 		return c, prefix(g, "total", why), err
 	}
-	errs, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Errors.Expand(sel), start, end, h.Step)
+	errs, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Errors.Expand(sel), m.Aggregate, start, end, h.Step)
+	for _, w := range errs.warnings {
+		if !slices.Contains(c.warnings, w) {
+			c.warnings = append(c.warnings, w)
+		}
+	}
 	if err != nil || why != "" {
 		return c, prefix(g, "errors", why), err
 	}
-	step := h.Step.Seconds()
-	c = ratioCounts{
-		errors: errs.sum * step, total: total.sum * step,
-		samples: len(total.values), nans: total.nans + errs.nans, series: total.series,
-		noErrorSeries: errs.series == 0,
+	errAt := make(map[model.Time]float64, len(errs.points))
+	for _, p := range errs.points {
+		errAt[p.t] = p.v
 	}
+	var sumErrs, sumTotal float64
+	for _, p := range total.points {
+		e, ok := errAt[p.t]
+		if !finite(p.v) || (ok && !finite(e)) {
+			c.nans++
+			continue
+		}
+		sumTotal += p.v
+		sumErrs += e
+		c.samples++
+	}
+	step := h.Step.Seconds()
+	c.errors, c.total = sumErrs*step, sumTotal*step
+	c.series, c.noErrorSeries = total.series, errs.series == 0
 	switch {
 	case total.series == 0:
 		return c, fmt.Sprintf("no data for the %s group: the total query returned no series", g), nil
 	case len(total.values) == 0:
-		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are all NaN", g, total.nans), nil
+		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are all NaN or infinite", g, total.nans), nil
+	case errs.series > 0 && len(errs.values) == 0:
+		return c, fmt.Sprintf("no data for the %s group: the errors query's %d samples are all NaN or infinite; check that the errors query divides nothing by zero", g, errs.nans), nil
+	case c.samples == 0:
+		return c, fmt.Sprintf("no data for the %s group: no step has both a finite total and a finite errors sample (%d steps dropped)", g, c.nans), nil
 	case c.total < m.Ratio.MinTotal:
 		return c, fmt.Sprintf("too little traffic in the %s group (%.0f < minTotal %g)", g, c.total, m.Ratio.MinTotal), nil
 	}
@@ -540,6 +594,18 @@ func (j *Judge) compareRates(ctx context.Context, h *hypothesis.Hypothesis, m *h
 		attribute.Float64("experimental_total", exp.total), attribute.Float64("control_total", ctl.total)))
 	defer span.End()
 	alt, dir := alternative(m.Direction)
+	// Counts beyond 2⁵³ are not integers in a float64, and beyond 2⁶³ they
+	// wrap in an int64: no count test can be run on them.
+	for _, c := range []struct {
+		g chaos.Group
+		n float64
+	}{{chaos.Control, ctl.total}, {chaos.Experimental, exp.total}} {
+		if !(c.n <= maxCount) {
+			return part{name: "vs control", result: Inconclusive, reason: fmt.Sprintf(
+				"counts too large to test exactly: %.4g requests in the %s group (the most is %.4g); check the total query's unit (it must be a per-second rate)",
+				c.n, c.g, float64(maxCount))}
+		}
+	}
 	x := stats.Counts{Errors: int64(math.Round(exp.errors)), Total: int64(math.Round(exp.total))}
 	y := stats.Counts{Errors: int64(math.Round(ctl.errors)), Total: int64(math.Round(ctl.total))}
 	conf := h.Judgement.Confidence

@@ -152,7 +152,7 @@ func TestJudgeRatioRefusesCountsOutOfRange(t *testing.T) {
 		reason   string
 	}{
 		{"1e300 requests a second cannot be counted", 1e300, verdict.Inconclusive,
-			"counts too large to test exactly: 1.08e+303 requests in the control group (the most is 9.007e+15); check the total query's unit (it must be a per-second rate)"},
+			"counts too large to test exactly: 3.615e+303 requests in the control group (the most is 9.007e+15); check the total query's unit (it must be a per-second rate)"},
 		{"1e10 requests a second can", 1e10, verdict.Pass, "no significant change"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,7 +234,7 @@ func TestJudgeSeveralSeriesPerGroup(t *testing.T) {
 		{
 			name: "two series per group without an aggregate are inconclusive", metric: with(""), factor: 1,
 			want:   verdict.Inconclusive,
-			reason: `the query returned 2 series for the experimental group ({series="0"}, {series="1"}): a comparison needs one per group; aggregate them in the query (sum, avg, …) or set the metric's aggregate to sum, avg, max or min`,
+			reason: `experimental group: the query returned 2 series ({series="0"}, {series="1"}): a comparison needs one per group; aggregate them in the query (sum, avg, …) or set the metric's aggregate to sum, avg, max or min`,
 		},
 		{
 			name: "with aggregate: avg they are averaged at each step and pass an A/A", metric: with("\n      aggregate: avg"), factor: 1,
