@@ -50,6 +50,14 @@ func TestJudgeDoesNotPassWhatItCannotSee(t *testing.T) {
 	at := start.Add(2 * time.Hour)
 	const (
 		tenMinutes = "{start: 2026-11-01T00:30:00Z, end: 2026-11-01T00:40:00Z}"
+		anHour     = "{start: 2026-11-01T00:00:00Z, end: 2026-11-01T01:00:00Z}"
+		// one series per code: 200 and 500
+		requestsByCode = `
+    - name: requests
+      query: rate(http_requests_total{ {{ .Group }} }[1m])
+      direction: lowerIsWorse
+      allowedEffect: 20%
+      critical: true`
 		meanOver5m = `
     - name: mean-latency
       query: |
@@ -63,23 +71,36 @@ func TestJudgeDoesNotPassWhatItCannotSee(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		scenario string
+		window   string
 		metric   string
 		want     verdict.Result
 		reason   string
 	}{
 		{
 			name:     "an experiment 10× slower over 10 minutes of rate(…[5m]) at 15 s is inconclusive, not a pass",
-			scenario: "tenfold", metric: meanOver5m, want: verdict.Inconclusive,
+			scenario: "tenfold", window: tenMinutes, metric: meanOver5m, want: verdict.Inconclusive,
 			reason: "only 3 independent samples per group after thinning to the query's 5m range (one sample in 20 of 41 at the 15s step); a comparison needs at least 10: widen the window to at least 45m or shorten the query's range to at most 1m",
+		},
+		{
+			name:     "two series per group (one per status code) are not pooled: inconclusive, naming them",
+			scenario: "same", window: anHour, metric: requestsByCode, want: verdict.Inconclusive,
+			reason: `vs control: experimental group: the query returned 2 series ({code="200", group="experimental", scenario="same"}, {code="500", group="experimental", scenario="same"}): a comparison needs one per group; aggregate them in the query (sum, avg, …) or set the metric's aggregate to sum, avg, max or min`,
+		},
+		{
+			name:     "the same two series summed by the metric's aggregate pass the A/A",
+			scenario: "same", window: anHour, metric: requestsByCode + "\n      aggregate: sum", want: verdict.Pass,
+			reason: "no significant change",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := j.Judge(t.Context(), truthHypothesis(t, tc.scenario, tenMinutes, tc.metric), at)
+			v, err := j.Judge(t.Context(), truthHypothesis(t, tc.scenario, tc.window, tc.metric), at)
 			require.NoError(t, err)
 			m := v.Metrics[0]
 			require.Equal(t, tc.want, m.Result, m.Reason)
 			require.Contains(t, m.Reason, tc.reason)
-			require.NotEqual(t, verdict.Pass, v.Result, v.Reason)
+			if tc.want != verdict.Pass {
+				require.NotEqual(t, verdict.Pass, v.Result, v.Reason)
+			}
 			t.Logf("%s: %s", v.Result, v.Reason)
 		})
 	}
