@@ -220,11 +220,12 @@ func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *
 		span.RecordError(err)
 		return part{name: "vs control", result: Inconclusive, reason: "the classification failed: " + err.Error()}
 	}
-	out.Effect = &Effect{Estimate: e.Estimate, Low: e.Lo, High: e.Hi, Allowed: cl.Allowed, Confidence: h.Judgement.Confidence}
+	a := c.Test.Superiority
+	out.Effect = &Effect{Estimate: e.Estimate, Low: e.Lo, High: e.Hi, Allowed: cl.Allowed, Confidence: h.Judgement.Confidence, Superiority: &a}
 	r := classResult(cl.Class)
 	span.SetAttributes(attribute.Float64("p_value", c.Test.PValue), attribute.Float64("estimate", e.Estimate),
 		attribute.Float64("ci_low", e.Lo), attribute.Float64("ci_high", e.Hi), attribute.String("class", cl.Class.String()))
-	return part{name: "vs control", result: r, reason: cl.Reason + fmt.Sprintf(" (p = %.3g)", c.Test.PValue)}
+	return part{name: "vs control", result: r, reason: cl.Reason + fmt.Sprintf(" (p = %.3g; P(experimental > control) = %.2f)", c.Test.PValue, a)}
 }
 
 // thinning is how many steps apart the samples of m's query must be to

@@ -1,6 +1,8 @@
 package verdict_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -278,5 +280,57 @@ func TestJudgeSeveralSeriesPerGroup(t *testing.T) {
 		m := v.Metrics[0]
 		require.InDelta(t, 0.2*15*nSamples, m.Control.Errors, 1e-9)
 		require.Equal(t, verdict.Pass, m.Result, m.Reason)
+	})
+}
+
+// The standardized effect beside the shift: the probability that an
+// experimental sample exceeds a control one, ties half, counted here over
+// every pair of the samples compared.
+func TestJudgeReportsTheProbabilityOfSuperiority(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		factor float64
+	}{
+		{"an A/A is near a coin toss", 1},
+		{"a 10 % shift is a modest one", 1.1},
+		{"a 50 % shift is a large one", 1.5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctl, exp := lognormal(1, nSamples, 0.1, 0.3), scaled(lognormal(2, nSamples, 0.1, 0.3), tc.factor)
+			f := newFakeProm()
+			f.set("latency", chaos.Control, ctl)
+			f.set("latency", chaos.Experimental, exp)
+			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
+			require.NoError(t, err)
+			m := v.Metrics[0]
+			require.NotNil(t, m.Effect)
+			require.NotNil(t, m.Effect.Superiority)
+			var above float64
+			for _, x := range exp {
+				for _, y := range ctl {
+					switch {
+					case x > y:
+						above++
+					case x == y:
+						above += 0.5
+					}
+				}
+			}
+			want := above / float64(nSamples*nSamples)
+			require.InDelta(t, want, *m.Effect.Superiority, 1e-12)
+			t.Logf("factor %g: P(experimental > control) = %.4f, shift %.4g [%.4g, %.4g], %s", tc.factor, want, m.Effect.Estimate, m.Effect.Low, m.Effect.High, m.Result)
+			require.Contains(t, m.Reason, fmt.Sprintf("P(experimental > control) = %.2f", want))
+			data, err := json.Marshal(m)
+			require.NoError(t, err)
+			require.Contains(t, string(data), fmt.Sprintf(`"superiority":%v`, *m.Effect.Superiority))
+		})
+	}
+	t.Run("a ratio has none", func(t *testing.T) {
+		f := newFakeProm()
+		ratioData(f, constant(nSamples, 0), constant(nSamples, 0), 10)
+		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
+		require.NoError(t, err)
+		require.NotNil(t, v.Metrics[0].Effect)
+		require.Nil(t, v.Metrics[0].Effect.Superiority)
 	})
 }

@@ -114,6 +114,14 @@ type Effect struct {
 	Allowed float64 `json:"allowed"`
 	// Confidence of the interval, e.g. 0.98.
 	Confidence float64 `json:"confidence"`
+	// Superiority is the standardized effect of a value metric: the
+	// probability that an experimental sample exceeds a control sample,
+	// ties counting half (Mann-Whitney's U/(n·m) on the samples compared,
+	// the common-language effect size). 0.5 is no effect, 1 every
+	// experimental sample above every control one. It tells a
+	// small-but-significant shift (0.55) from a large one (0.9) whatever
+	// the metric's unit; nil for a ratio.
+	Superiority *float64 `json:"superiority,omitempty"`
 }
 
 // Expectation is the judgement of one recovery expectation.
