@@ -142,7 +142,7 @@ func matrix(data [][]float64, r v1.Range) model.Matrix {
 		ss := &model.SampleStream{Metric: model.Metric{"series": model.LabelValue(fmt.Sprint(s))}}
 		for t := r.Start; !t.After(r.End); t = t.Add(r.Step) {
 			i := int(t.Sub(base) / step)
-			if t.Before(base) || i >= len(values) || (t.Sub(base)%step) != 0 {
+			if t.Before(base) || i >= len(values) || (t.Sub(base)%step) != 0 || isAbsent(values[i]) {
 				continue
 			}
 			ss.Values = append(ss.Values, model.SamplePair{Timestamp: model.TimeFromUnixNano(t.UnixNano()), Value: model.SampleValue(values[i])})
@@ -153,6 +153,12 @@ func matrix(data [][]float64, r v1.Range) model.Matrix {
 	}
 	return m
 }
+
+// absent marks a step at which a series has no sample at all (a gap in
+// the answer, unlike NaN, which is a sample): a NaN with its own payload.
+var absent = math.Float64frombits(0x7ff8_0000_dead_beef)
+
+func isAbsent(v float64) bool { return math.Float64bits(v) == math.Float64bits(absent) }
 
 // lognormal returns n samples of a lognormal distribution with the given
 // median and shape, from a generator seeded with seed.

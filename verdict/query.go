@@ -132,6 +132,9 @@ func (j *Judge) rangeQuery(ctx context.Context, metric string, group chaos.Group
 		}
 		from = to.Add(step)
 	}
+	// A series with samples only outside the window is not in it, as
+	// Prometheus would not have returned it for the window alone.
+	all = slices.DeleteFunc(all, func(q *queried) bool { return len(q.points) == 0 })
 	s.series = len(all)
 	span.SetAttributes(attribute.Int("attempts", attempts), attribute.Int("series", s.series), attribute.Int("outside", s.outside))
 	switch {
