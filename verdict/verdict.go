@@ -87,12 +87,13 @@ type Metric struct {
 
 // Summary describes one group's data for a metric.
 type Summary struct {
-	// Samples is how many samples were judged (NaN samples excluded);
-	// NaNs how many were dropped.
+	// Samples is how many samples (steps) were judged, before any
+	// thinning, NaN samples excluded; NaNs how many were dropped (for a
+	// ratio, the steps whose total or errors were NaN or ±Inf).
 	Samples int `json:"samples"`
 	NaNs    int `json:"nans,omitempty"`
 	// Series is how many series the group's query returned (a ratio's
-	// total query); their samples are pooled.
+	// total query); more than one only with the metric's aggregate.
 	Series int `json:"series"`
 	// Value is the group's value over the window: the median of the
 	// samples, or for a ratio the errors over the total.
