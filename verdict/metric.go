@@ -563,6 +563,9 @@ func (j *Judge) counts(ctx context.Context, h *hypothesis.Hypothesis, m *hypothe
 		return c, fmt.Sprintf("no data for the %s group: the errors query's %d samples are all NaN or infinite; check that the errors query divides nothing by zero", g, errs.nans), nil
 	case c.samples == 0:
 		return c, fmt.Sprintf("no data for the %s group: no step has both a finite total and a finite errors sample (%d steps dropped)", g, c.nans), nil
+	case !finite(c.errors) || !finite(c.total):
+		// finite rates whose sum overflows: errors/+Inf would be 0
+		return c, fmt.Sprintf("the %s group's counts overflow (errors %g, total %g): check that the queries are per-second rates", g, c.errors, c.total), nil
 	case c.total < m.Ratio.MinTotal:
 		return c, fmt.Sprintf("too little traffic in the %s group (%.0f < minTotal %g)", g, c.total, m.Ratio.MinTotal), nil
 	}

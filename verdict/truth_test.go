@@ -334,3 +334,23 @@ func TestJudgeReportsTheProbabilityOfSuperiority(t *testing.T) {
 		require.Nil(t, v.Metrics[0].Effect.Superiority)
 	})
 }
+
+// Rates so large that their sum overflows to +Inf count nothing: an SLO
+// on errors/+Inf = 0 would pass whatever the errors.
+func TestJudgeRatioRefusesCountsThatOverflow(t *testing.T) {
+	f := newFakeProm()
+	ratioData(f, constant(nSamples, 0), constant(nSamples, 0), 1e307)
+	sloOnly := `
+    - name: error-ratio
+      ratio:
+        errors: sum(rate(errors_rate{ {{ .Group }} }[1m]))
+        total: sum(rate(requests_rate{ {{ .Group }} }[1m]))
+      slo: {max: 0.01}
+      critical: true`
+	v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(sloOnly)), after)
+	require.NoError(t, err)
+	m := v.Metrics[0]
+	require.Equal(t, verdict.Inconclusive, m.Result, m.Reason)
+	require.Contains(t, m.Reason, "SLO: the experimental group's counts overflow (errors 0, total +Inf): check that the queries are per-second rates")
+	require.Equal(t, verdict.Inconclusive, v.Result)
+}
