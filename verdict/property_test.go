@@ -151,7 +151,7 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 	type tally struct{ short, enough, passed int }
 	for _, kind := range []string{"value", "ratio"} {
 		t.Run(kind, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(2026, map[string]uint64{"value": 11, "ratio": 12}[kind])) //nolint:gosec // fixed seed, on purpose
+			rng := rand.New(rand.NewPCG(2026, map[string]uint64{"value": 11, "ratio": 12}[kind]))
 			var seen tally
 			for it := range iterations {
 				from := rng.IntN(n + 20)
@@ -224,8 +224,10 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 						g    chaos.Group
 						d    genGroup
 					}{
-						{"requests_rate", chaos.Control, ctlTot}, {"requests_rate", chaos.Experimental, expTot},
-						{"errors_rate", chaos.Control, ctlErr}, {"errors_rate", chaos.Experimental, expErr},
+						{"requests_rate", chaos.Control, ctlTot},
+						{"requests_rate", chaos.Experimental, expTot},
+						{"errors_rate", chaos.Control, ctlErr},
+						{"errors_rate", chaos.Experimental, expErr},
 					} {
 						if w.d.warning {
 							f.warnings[key(w.name, w.g)] = v1.Warnings{"partial response"}

@@ -153,8 +153,10 @@ func TestJudgeRatioRefusesCountsOutOfRange(t *testing.T) {
 		want     verdict.Result
 		reason   string
 	}{
-		{"1e300 requests a second cannot be counted", 1e300, verdict.Inconclusive,
-			"counts too large to test exactly: 3.615e+303 requests in the control group (the most is 9.007e+15); check the total query's unit (it must be a per-second rate)"},
+		{
+			"1e300 requests a second cannot be counted", 1e300, verdict.Inconclusive,
+			"counts too large to test exactly: 3.615e+303 requests in the control group (the most is 9.007e+15); check the total query's unit (it must be a per-second rate)",
+		},
 		{"1e10 requests a second can", 1e10, verdict.Pass, "no significant change"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
