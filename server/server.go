@@ -94,6 +94,21 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("steadywatch"),
+	)
+	metrics := exporter.NewMetrics(reg)
+	// The health of the watches is read on the wire: client-go's reflector
+	// retries a refused watch without telling anyone.
+	health := watcher.NewHealth(watcher.HealthOptions{
+		Tolerance: time.Duration(cfg.Watch.HealthTolerance), Logger: log.With("component", "watcher"), Now: o.Now,
+		OnError: metrics.WatchError,
+	})
+	reg.MustRegister(exporter.NewWatchHealthCollector(health))
+	restCfg.Wrap(health.WrapTransport)
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return fmt.Errorf("kubernetes client for %s: %w", address, err)
@@ -109,13 +124,6 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector("steadywatch"),
-	)
-	metrics := exporter.NewMetrics(reg)
 	writes := newWriteBehind(db, log.With("component", "store"), reg)
 	// The queue is written until the very end: after the informers stopped,
 	// what is left gets 10 more seconds.
@@ -201,7 +209,7 @@ func Run(ctx context.Context, o Options) error {
 		Client: client, Address: address, Sink: tracker, Subjects: subjects,
 		Namespaces: cfg.Watch.Namespaces, Selector: selector, NodeSelector: nodeSelector,
 		Resync: time.Duration(cfg.Watch.Resync), Logger: log.With("component", "watcher"), Now: o.Now,
-		OnWatchError: metrics.WatchError,
+		Health: health,
 	})
 	if err != nil {
 		return err
@@ -216,10 +224,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	mux := exporter.Handler(reg, func() (bool, string) {
-		if w.Synced() {
-			return true, ""
+		if !w.Synced() {
+			return false, "informers have not synced with the Kubernetes API at " + address
 		}
-		return false, "informers have not synced with the Kubernetes API at " + address
+		if ok, why := health.Ready(); !ok {
+			return false, why + " (Kubernetes API at " + address + ")"
+		}
+		return true, ""
 	})
 	verdicts := exporter.NewVerdicts(reg)
 	if len(cfg.Verdicts.Hypotheses) > 0 {

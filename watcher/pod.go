@@ -41,6 +41,9 @@ func (w *Watcher) podHandler() cache.ResourceEventHandler {
 		DeleteFunc: func(obj any) {
 			obj, missed := tombstone(obj)
 			if p, ok := w.podOf(obj); ok {
+				if missed && w.opts.Health != nil {
+					p.SeenUntil = w.opts.Health.LastBreak("pods")
+				}
 				w.opts.Sink.PodGone(p, missed)
 			}
 		},
