@@ -2,6 +2,10 @@ package chaos
 
 import "time"
 
+// WatchedResources names the resources steadywatch watches, as its metrics
+// and watch coverage name them.
+var WatchedResources = []string{"pods", "nodes", "horizontalpodautoscalers", "deployments", "statefulsets"}
+
 // How a WatchSpan ended.
 const (
 	// SpanOpen: steadywatch still watched at To, its latest heartbeat;

@@ -66,7 +66,7 @@ type Options struct {
 }
 
 // Resources names the watched resources, as in the synced metric.
-var Resources = []string{"pods", "nodes", "horizontalpodautoscalers", "deployments", "statefulsets"}
+var Resources = chaos.WatchedResources
 
 // Watcher runs the informers.
 type Watcher struct {
