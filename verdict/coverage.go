@@ -110,8 +110,13 @@ func holes(resource string, spans []chaos.WatchSpan, from, to time.Time) []hole 
 	return out
 }
 
+// sameGapSlack is how far apart the holes of several resources may begin
+// and end to be told as one: their watches break and come back within
+// milliseconds of each other.
+const sameGapSlack = time.Second
+
 // gaps returns the uncovered times of [from, to], holes of several
-// resources with the same times and cause told once.
+// resources with (about) the same times and cause told once.
 func gaps(spans []chaos.WatchSpan, from, to time.Time) []Gap {
 	if !to.After(from) {
 		return nil
@@ -122,8 +127,9 @@ func gaps(spans []chaos.WatchSpan, from, to time.Time) []Gap {
 		for _, h := range holes(r, spans, from, to) {
 			for i := range out {
 				g := &out[i]
-				if g.From.Equal(h.from) && g.To.Equal(h.to) && g.Why == h.why {
+				if g.Why == h.why && near(g.From, h.from) && near(g.To, h.to) {
 					g.Resources = append(g.Resources, r)
+					g.From, g.To = minTime(g.From, h.from), maxTime(g.To, h.to)
 					continue next
 				}
 			}
@@ -135,6 +141,11 @@ func gaps(spans []chaos.WatchSpan, from, to time.Time) []Gap {
 		out[i].Reason = gapReason(out[i])
 	}
 	return out
+}
+
+func near(a, b time.Time) bool {
+	d := a.Sub(b)
+	return d <= sameGapSlack && d >= -sameGapSlack
 }
 
 func gapReason(g Gap) string {
@@ -291,6 +302,8 @@ func unwatchedVerdict(result Result, reason string, gs []Gap) (Result, string) {
 		return result, reason
 	case result == Pass:
 		return Inconclusive, fmt.Sprintf("%s; a window steadywatch did not wholly watch cannot pass (without it: %s)", gapReasons(gs), reason)
+	case strings.Contains(reason, gs[0].Reason):
+		return result, reason
 	default:
 		return result, fmt.Sprintf("%s (and %s)", reason, gapReasons(gs))
 	}

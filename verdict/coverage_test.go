@@ -274,3 +274,34 @@ func TestNoVerdictPassesOverAGap(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11, #9: an incident whose start was inferred (a relist found its
+// pod gone) took an estimated time; it is no evidence for an MTTR bound.
+func TestAnIncidentWhoseStartWasNotSeenIsNoEvidence(t *testing.T) {
+	missed := inc(chaos.PodDeleted, 5*time.Minute, time.Nanosecond)
+	missed.Missed = true
+	slow := inc(chaos.PodDeleted, 10*time.Minute, 5*time.Minute)
+	for _, tc := range []struct {
+		name      string
+		incidents []chaos.Incident
+		want      verdict.Result
+		reason    string
+	}{
+		{"alone: inconclusive", []chaos.Incident{missed}, verdict.Inconclusive,
+			"1 of 1 incidents started while steadywatch was not watching; how long they took is unknown: pod_deleted Deployment/shop/api at 2026-03-01T12:05:00Z"},
+		{"beside a slow one seen: the failure stands", []chaos.Incident{missed, slow}, verdict.Fail,
+			"1 of 2 incidents not recovered within 3m0s: pod_deleted Deployment/shop/api at 2026-03-01T12:10:00Z took 5m0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := incident.NewMemoryStore()
+			for _, i := range tc.incidents {
+				require.NoError(t, s.Save(t.Context(), i))
+			}
+			v, err := newJudge(t, verdict.Options{Prometheus: newFakeProm(), Store: s}).
+				Judge(t.Context(), hyp(t, fixedWindow, "  recovery: {mttr: 3m}\n"), after)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, v.Recovery[0].Result)
+			require.Equal(t, tc.reason, v.Recovery[0].Reason)
+		})
+	}
+}
