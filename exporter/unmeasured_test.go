@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
@@ -40,6 +41,11 @@ steadywatch_incidents_unmeasured_total{group="experimental",kind="pod_deleted",r
 `, "steadywatch_incidents_unmeasured_total")
 	count := testutilCount(t, p.reg, "steadywatch_recovery_seconds")
 	require.Equal(t, uint64(1), count, "only the fault seen live is an MTTR sample")
+	mfs, err := p.reg.Gather()
+	require.NoError(t, err)
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	require.NoError(t, err)
+	require.Empty(t, problems)
 }
 
 func TestAZeroRecoveryIsNoMTTRSample(t *testing.T) {
@@ -64,4 +70,3 @@ func testutilCount(t *testing.T, g prometheus.Gatherer, name string) uint64 {
 	}
 	return n
 }
-

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/exporter"
@@ -45,4 +47,9 @@ steadywatch_watch_relists_total{resource="deployments"} 0
 steadywatch_watch_relists_total{resource="nodes"} 0
 steadywatch_watch_relists_total{resource="pods"} 2
 `)
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	require.NoError(t, err)
+	require.Empty(t, problems)
 }
