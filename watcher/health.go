@@ -61,8 +61,8 @@ type resourceHealth struct {
 	// lastBreak is when the latest outage began, ended or not.
 	lastBreak time.Time
 	lastErr   error
-	listed      map[string]bool
-	relists     uint64
+	listed    map[string]bool
+	relists   uint64
 }
 
 // NewHealth returns a Health with every watched resource up and never
@@ -136,6 +136,10 @@ func (t *healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.h.failed(resource, path, err)
 		}
 		return res, err
+	case watching && q.Get("sendInitialEvents") == "true" && res.StatusCode == http.StatusUnprocessableEntity:
+		// An API server without streaming lists: client-go falls back
+		// to a plain list at once.
+		return res, nil
 	case res.StatusCode >= 400 && res.StatusCode != http.StatusGone:
 		// 410 Gone is an expired resource version: client-go relists.
 		t.h.failed(resource, path, fmt.Errorf("%s %s: %s", req.Method, path, res.Status))

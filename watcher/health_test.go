@@ -255,9 +255,20 @@ func TestHealthCountsEveryErrorStatusButGone(t *testing.T) {
 			require.Equal(t, !tc.broken, h.Snapshot()[1].Up)
 		})
 	}
+	t.Run("a streaming list refused: client-go lists instead", func(t *testing.T) {
+		h := NewHealth(HealthOptions{Now: (&clock{now: t0}).Now})
+		rt := h.WrapTransport(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusUnprocessableEntity, Body: http.NoBody, Request: req}, nil
+		}))
+		_, err := request(t, rt, "/api/v1/nodes?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan")
+		require.NoError(t, err)
+		require.True(t, h.Snapshot()[1].Up)
+		_, err = request(t, rt, "/api/v1/nodes?watch=true")
+		require.NoError(t, err)
+		require.False(t, h.Snapshot()[1].Up, "any other refusal is")
+	})
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
