@@ -58,8 +58,9 @@ type resourceHealth struct {
 	// the resource is broken while any path is.
 	broken      map[string]time.Time
 	brokenSince time.Time
-	// lastBreak is when the latest outage began, ended or not.
-	lastBreak time.Time
+	// lastBreak and lastRestore are when the latest outage began and
+	// ended (zero while it lasts).
+	lastBreak, lastRestore time.Time
 	lastErr   error
 	listed    map[string]bool
 	relists   uint64
@@ -200,7 +201,7 @@ func (h *Health) failed(resource, path string, err error) {
 	if !r.brokenSince.IsZero() {
 		return
 	}
-	r.brokenSince, r.lastBreak = now, now
+	r.brokenSince, r.lastBreak, r.lastRestore = now, now, time.Time{}
 	h.log.Warn("watch of the Kubernetes API broken; steadywatch misses what happens to this resource until it is back",
 		"resource", resource, "err", err)
 	if h.opts.OnBreak != nil {
@@ -228,7 +229,7 @@ func (h *Health) contacted(resource, path string, list bool) {
 		return
 	}
 	since := r.brokenSince
-	r.brokenSince, r.lastErr = time.Time{}, nil
+	r.brokenSince, r.lastErr, r.lastRestore = time.Time{}, nil, now
 	h.log.Info("watch of the Kubernetes API back", "resource", resource,
 		"broken_since", since, "outage", now.Sub(since).Round(time.Millisecond))
 	if h.opts.OnRestore != nil {
@@ -266,16 +267,16 @@ func (h *Health) BrokenSince(resource string) time.Time {
 	return time.Time{}
 }
 
-// LastBreak returns when the resource's latest outage began, whether or
-// not it is over; zero if its watch never broke. What vanished meanwhile
-// was last seen then.
-func (h *Health) LastBreak(resource string) time.Time {
+// LastOutage returns when the resource's latest outage began and ended
+// (to is zero while it lasts); both zero if its watch never broke. What
+// vanished meanwhile was last seen when it began.
+func (h *Health) LastOutage(resource string) (from, to time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if r := h.res[resource]; r != nil {
-		return r.lastBreak
+		return r.lastBreak, r.lastRestore
 	}
-	return time.Time{}
+	return time.Time{}, time.Time{}
 }
 
 // Ready reports whether every resource's watch is whole, or broken for less

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 // fakeAPI answers the health transport's requests as a test tells it.
@@ -164,7 +165,9 @@ func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
 	require.Equal(t, t0.Add(time.Second), brokeAt)
 	require.Equal(t, 6, errs, "the broken stream and five refused watches")
 	require.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), "one warning per outage, not per retry: %s", logs.String())
-	require.Equal(t, t0.Add(time.Second), h.LastBreak("pods"))
+	from, to := h.LastOutage("pods")
+	require.Equal(t, t0.Add(time.Second), from)
+	require.True(t, to.IsZero(), "not over")
 	for _, wh := range h.Snapshot()[1:] {
 		require.True(t, wh.Up, "%s is not broken by the pods watch", wh.Resource)
 	}
@@ -183,7 +186,9 @@ func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
 	require.Equal(t, t0.Add(7*time.Second), backAt)
 	require.Equal(t, 6*time.Second, restoredOutageLen)
 	require.Contains(t, logs.String(), `level=INFO msg="watch of the Kubernetes API back" resource=pods broken_since=2025-03-01T12:00:01.000Z outage=6s`)
-	require.Equal(t, t0.Add(time.Second), h.LastBreak("pods"), "the last outage stays known after it ended")
+	from, to = h.LastOutage("pods")
+	require.Equal(t, t0.Add(time.Second), from, "the last outage stays known after it ended")
+	require.Equal(t, t0.Add(7*time.Second), to)
 	ready, _ = h.Ready()
 	require.True(t, ready)
 }
@@ -272,3 +277,42 @@ func TestHealthCountsEveryErrorStatusButGone(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestATombstoneAfterAnOutageTellsWhenThePodWasLastInView(t *testing.T) {
+	clk := &clock{now: t0}
+	for _, tc := range []struct {
+		name      string
+		restored  time.Duration // after the break at t0; <0: still broken
+		relist    time.Duration
+		seenUntil time.Time
+	}{
+		{"right after the outage", 15 * time.Second, 16 * time.Second, t0},
+		{"during it", -1, 10 * time.Second, t0},
+		{"long after it: an expired watch, not the outage", 15 * time.Second, 15*time.Second + relistAfterOutage, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk.mu.Lock()
+			clk.now = t0
+			clk.mu.Unlock()
+			h := NewHealth(HealthOptions{Now: clk.Now})
+			h.failed("pods", "/api/v1/namespaces/shop/pods", io.ErrUnexpectedEOF)
+			if tc.restored >= 0 {
+				clk.advance(tc.restored)
+				h.contacted("pods", "/api/v1/namespaces/shop/pods", true)
+			}
+			clk.mu.Lock()
+			clk.now = t0.Add(tc.relist)
+			clk.mu.Unlock()
+			s := &sink{}
+			o := testOptions(fake.NewClientset(), s)
+			o.Health, o.Now = h, clk.Now
+			w, err := New(o)
+			require.NoError(t, err)
+			w.podHandler().OnDelete(cacheTombstone("shop/web-1", readyPod("web-1", "StatefulSet", "web", "")))
+			calls := s.Calls()
+			require.Len(t, calls, 1)
+			require.True(t, calls[0].Missed)
+			require.Equal(t, tc.seenUntil, calls[0].Pod.SeenUntil)
+		})
+	}
+}
