@@ -61,9 +61,9 @@ type resourceHealth struct {
 	// lastBreak and lastRestore are when the latest outage began and
 	// ended (zero while it lasts).
 	lastBreak, lastRestore time.Time
-	lastErr   error
-	listed    map[string]bool
-	relists   uint64
+	lastErr                error
+	listed                 map[string]bool
+	relists                uint64
 }
 
 // NewHealth returns a Health with every watched resource up and never
@@ -133,7 +133,7 @@ func (t *healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	res, err := t.next.RoundTrip(req)
 	switch {
 	case err != nil:
-		if req.Context().Err() == nil {
+		if !stoppedByClient(req) {
 			t.h.failed(resource, path, err)
 		}
 		return res, err
@@ -169,10 +169,23 @@ func (b *watchBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.h.touch(b.resource)
 	}
-	if err != nil && !errors.Is(err, io.EOF) && !b.closed.Load() && b.req.Context().Err() == nil {
+	if err != nil && !errors.Is(err, io.EOF) && !b.closed.Load() && !stoppedByClient(b.req) {
 		b.h.failed(b.resource, b.path, fmt.Errorf("watch %s: %w", b.path, err))
 	}
 	return n, err
+}
+
+// stoppedByClient reports whether the client ended the request itself: its
+// context was cancelled, or its deadline passed — kubernetes.timeout bounds
+// watches too (http.Client.Timeout), so client-go's watches end every 30 s
+// with "request canceled", and resume.
+func stoppedByClient(req *http.Request) bool {
+	ctx := req.Context()
+	if ctx.Err() != nil {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
 }
 
 func (b *watchBody) Close() error {

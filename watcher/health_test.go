@@ -3,6 +3,7 @@ package watcher
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -316,3 +317,33 @@ func TestATombstoneAfterAnOutageTellsWhenThePodWasLastInView(t *testing.T) {
 		})
 	}
 }
+
+func TestAWatchTheClientTimedOutIsNoOutage(t *testing.T) {
+	h := NewHealth(HealthOptions{Now: (&clock{now: t0}).Now})
+	api := &fakeAPI{}
+	rt := h.WrapTransport(api)
+	// http.Client.Timeout gives the request a deadline; when it passes,
+	// the transport's read fails with "request canceled", and the context
+	// may not say so yet: its own timer races the client's.
+	ctx := passedDeadline{Context: t.Context(), deadline: time.Now().Add(-time.Millisecond)}
+	req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), http.MethodGet, "https://10.0.0.1:6443/api/v1/pods?watch=true", nil)
+	require.NoError(t, err)
+	res, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	res.Body.(*watchBody).req = req.WithContext(ctx)
+	api.mu.Lock()
+	api.streams[0].CloseWithError(errors.New("net/http: request canceled"))
+	api.mu.Unlock()
+	_, err = res.Body.Read(make([]byte, 1))
+	require.Error(t, err)
+	require.True(t, h.Snapshot()[0].Up, "the client's own timeout is no outage")
+}
+
+// passedDeadline is a context whose deadline passed a moment ago and whose
+// timer has not fired yet.
+type passedDeadline struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c passedDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
