@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -45,7 +46,7 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 	var wg sync.WaitGroup
 	wg.Go(func() { p.serve(&wg) })
 	t.Cleanup(func() {
-		lis.Close()
+		_ = lis.Close()
 		p.Cut()
 		wg.Wait()
 	})
@@ -61,7 +62,7 @@ func (p *cutProxy) serve(wg *sync.WaitGroup) {
 		p.mu.Lock()
 		if p.cut {
 			p.mu.Unlock()
-			c.Close()
+			_ = c.Close()
 			continue
 		}
 		p.conns[c] = struct{}{}
@@ -72,14 +73,16 @@ func (p *cutProxy) serve(wg *sync.WaitGroup) {
 
 func (p *cutProxy) forward(c net.Conn) {
 	defer p.drop(c)
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	up, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.target)
 	if err != nil {
 		return
 	}
 	p.mu.Lock()
 	if p.cut {
 		p.mu.Unlock()
-		up.Close()
+		_ = up.Close()
 		return
 	}
 	p.conns[up] = struct{}{}
@@ -92,7 +95,7 @@ func (p *cutProxy) forward(c net.Conn) {
 }
 
 func (p *cutProxy) drop(c net.Conn) {
-	c.Close()
+	_ = c.Close()
 	p.mu.Lock()
 	delete(p.conns, c)
 	p.mu.Unlock()
@@ -103,7 +106,7 @@ func (p *cutProxy) Cut() {
 	defer p.mu.Unlock()
 	p.cut = true
 	for c := range p.conns {
-		c.Close()
+		_ = c.Close()
 	}
 }
 

@@ -51,8 +51,10 @@ func TestTheCoverageRecorderCutsTheSpanWhereTheWatchBroke(t *testing.T) {
 	require.NoError(t, err)
 	pods := spansOf(live, "pods")
 	require.Len(t, pods, 1)
-	require.Equal(t, chaos.WatchSpan{Session: c.session, Resource: "pods", From: t0, To: t0.Add(12 * time.Second),
-		Ended: chaos.SpanBroken, Err: "connection refused"}, pods[0])
+	require.Equal(t, chaos.WatchSpan{
+		Session: c.session, Resource: "pods", From: t0, To: t0.Add(12 * time.Second),
+		Ended: chaos.SpanBroken, Err: "connection refused",
+	}, pods[0])
 	deps := spansOf(live, "deployments")
 	require.Equal(t, t0.Add(20*time.Second), deps[0].To, "the live span reaches now")
 

@@ -277,7 +277,8 @@ func Run(ctx context.Context, o Options) error {
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- webCfg.Serve(srv, lis, log.With("component", "http")) }()
 	if o.Started != nil {
-		o.Started(&Server{Addr: lis.Addr(), Tracker: tracker, Store: writes, DB: db, Watcher: w, Registry: reg,
+		o.Started(&Server{
+			Addr: lis.Addr(), Tracker: tracker, Store: writes, DB: db, Watcher: w, Registry: reg,
 			Health: health, Coverage: coverage,
 		})
 	}

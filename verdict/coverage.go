@@ -274,8 +274,10 @@ func (j *Judge) checkCoverage(ctx context.Context, h *hypothesis.Hypothesis, w h
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		gs := []Gap{{From: w.Start, To: until, Resources: chaos.WatchedResources, Why: GapNotRecorded,
-			Reason: fmt.Sprintf("reading steadywatch's watch coverage: %v", err)}}
+		gs := []Gap{{
+			From: w.Start, To: until, Resources: chaos.WatchedResources, Why: GapNotRecorded,
+			Reason: fmt.Sprintf("reading steadywatch's watch coverage: %v", err),
+		}}
 		for _, c := range checks {
 			c.x.Result, c.x.Reason = Inconclusive, gs[0].Reason
 		}

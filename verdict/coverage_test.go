@@ -53,10 +53,14 @@ func TestAnExampleWindowSteadywatchNeverWatchedIsInconclusive(t *testing.T) {
 	for _, tc := range []struct {
 		file, expectation, reason string
 	}{
-		{"cpu-autoscaling.yaml", "hpa/scale-app-experimental",
-			"steadywatch has no record of 2026-11-22 14:00:00–14:03:00 UTC: it was not running (without it: fail, scale-app-experimental did not scale up within 3m0s of the chaos start)"},
-		{"resource-exhaustion.yaml", "alert/ScaleAppHighLatency",
-			"steadywatch has no record of 2026-11-21 10:00:00–10:05:00 UTC: it was not running (without it: fail, ScaleAppHighLatency did not start within 5m0s of the chaos start)"},
+		{
+			"cpu-autoscaling.yaml", "hpa/scale-app-experimental",
+			"steadywatch has no record of 2026-11-22 14:00:00–14:03:00 UTC: it was not running (without it: fail, scale-app-experimental did not scale up within 3m0s of the chaos start)",
+		},
+		{
+			"resource-exhaustion.yaml", "alert/ScaleAppHighLatency",
+			"steadywatch has no record of 2026-11-21 10:00:00–10:05:00 UTC: it was not running (without it: fail, ScaleAppHighLatency did not start within 5m0s of the chaos start)",
+		},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			hs, err := hypothesis.Load(filepath.Join("..", "examples", tc.file))
@@ -209,8 +213,10 @@ func TestAFailureSeenStandsOverAGap(t *testing.T) {
 	aa(f, "latency", 1, 1)
 	h := hyp(t, fixedWindow, metrics(latencyMetric))
 	f.set("latency", chaos.Experimental, scaled(lognormal(2, nSamples, 1, 0.1), 3))
-	o := verdict.Options{Prometheus: f, Store: s,
-		Coverage: concat(watched("a", -time.Minute, 20*time.Minute, chaos.SpanStopped, ""), watched("b", 21*time.Minute, 2*time.Hour, chaos.SpanOpen, ""))}
+	o := verdict.Options{
+		Prometheus: f, Store: s,
+		Coverage: concat(watched("a", -time.Minute, 20*time.Minute, chaos.SpanStopped, ""), watched("b", 21*time.Minute, 2*time.Hour, chaos.SpanOpen, "")),
+	}
 	v, err := newJudge(t, o).Judge(t.Context(), h, after)
 	require.NoError(t, err)
 	require.Equal(t, verdict.Fail, v.Result, v.Reason)
@@ -287,10 +293,18 @@ func TestAnIncidentWhoseStartWasNotSeenIsNoEvidence(t *testing.T) {
 		want      verdict.Result
 		reason    string
 	}{
-		{"alone: inconclusive", []chaos.Incident{missed}, verdict.Inconclusive,
-			"1 of 1 incidents started while steadywatch was not watching; how long they took is unknown: pod_deleted Deployment/shop/api at 2026-03-01T12:05:00Z"},
-		{"beside a slow one seen: the failure stands", []chaos.Incident{missed, slow}, verdict.Fail,
-			"1 of 2 incidents not recovered within 3m0s: pod_deleted Deployment/shop/api at 2026-03-01T12:10:00Z took 5m0s"},
+		{
+			"alone: inconclusive",
+			[]chaos.Incident{missed},
+			verdict.Inconclusive,
+			"1 of 1 incidents started while steadywatch was not watching; how long they took is unknown: pod_deleted Deployment/shop/api at 2026-03-01T12:05:00Z",
+		},
+		{
+			"beside a slow one seen: the failure stands",
+			[]chaos.Incident{missed, slow},
+			verdict.Fail,
+			"1 of 2 incidents not recovered within 3m0s: pod_deleted Deployment/shop/api at 2026-03-01T12:10:00Z took 5m0s",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := incident.NewMemoryStore()

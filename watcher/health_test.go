@@ -46,7 +46,7 @@ func (f *fakeAPI) cut() {
 	defer f.mu.Unlock()
 	f.down = true
 	for _, w := range f.streams {
-		w.CloseWithError(io.ErrUnexpectedEOF)
+		_ = w.CloseWithError(io.ErrUnexpectedEOF)
 	}
 	f.streams = nil
 }
@@ -133,7 +133,7 @@ func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
 	res, err := request(t, rt, "/api/v1/namespaces/shop/pods?limit=500")
 	require.NoError(t, err)
 	require.NoError(t, res.Body.Close())
-	res, err = request(t, rt, "/api/v1/namespaces/shop/pods?watch=true&resourceVersion=10")
+	res, err = request(t, rt, "/api/v1/namespaces/shop/pods?watch=true&resourceVersion=10") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 	require.NoError(t, err)
 	stream := res.Body
 	ready, _ := h.Ready()
@@ -156,7 +156,7 @@ func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
 	// client-go retries the watch, refused each time.
 	for range 5 {
 		clk.advance(time.Second)
-		_, err := request(t, rt, "/api/v1/namespaces/shop/pods?watch=true&resourceVersion=10")
+		_, err := request(t, rt, "/api/v1/namespaces/shop/pods?watch=true&resourceVersion=10") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 		require.Error(t, err)
 	}
 	ready, why := h.Ready()
@@ -200,14 +200,14 @@ func TestHealthTellsAnEndedOrStoppedWatchFromABrokenOne(t *testing.T) {
 	api := &fakeAPI{}
 	rt := h.WrapTransport(api)
 
-	res, err := request(t, rt, "/apis/apps/v1/deployments?watch=true")
+	res, err := request(t, rt, "/apis/apps/v1/deployments?watch=true") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 	require.NoError(t, err)
 	api.mu.Lock()
 	w := api.streams[0]
 	api.mu.Unlock()
 	go func() {
 		_, _ = w.Write([]byte(`{"type":"BOOKMARK"}`))
-		w.Close() // the API server's watch timeout: a clean end
+		_ = w.Close() // the API server's watch timeout: a clean end
 	}()
 	clk.advance(time.Second)
 	_, err = io.ReadAll(res.Body)
@@ -229,11 +229,11 @@ func TestHealthTellsAnEndedOrStoppedWatchFromABrokenOne(t *testing.T) {
 	api.cut()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://10.0.0.1:6443/apis/apps/v1/deployments?watch=true", nil)
 	require.NoError(t, err)
-	_, err = rt.RoundTrip(req)
+	_, err = rt.RoundTrip(req) //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 	require.Error(t, err)
 	require.True(t, h.Snapshot()[3].Up, "a request of a watcher that stops is no outage")
 
-	_, err = request(t, rt, "/api/v1/namespaces/kube-system")
+	_, err = request(t, rt, "/api/v1/namespaces/kube-system") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 	require.Error(t, err)
 	for _, wh := range h.Snapshot() {
 		require.True(t, wh.Up, "other requests say nothing about the watches: %s", wh.Resource)
@@ -256,7 +256,7 @@ func TestHealthCountsEveryErrorStatusButGone(t *testing.T) {
 			rt := h.WrapTransport(roundTripFunc(func(req *http.Request) (*http.Response, error) {
 				return &http.Response{StatusCode: tc.status, Status: http.StatusText(tc.status), Body: http.NoBody, Request: req}, nil
 			}))
-			_, err := request(t, rt, "/api/v1/nodes?limit=500")
+			_, err := request(t, rt, "/api/v1/nodes?limit=500") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 			require.NoError(t, err)
 			require.Equal(t, !tc.broken, h.Snapshot()[1].Up)
 		})
@@ -266,10 +266,10 @@ func TestHealthCountsEveryErrorStatusButGone(t *testing.T) {
 		rt := h.WrapTransport(roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: http.StatusUnprocessableEntity, Body: http.NoBody, Request: req}, nil
 		}))
-		_, err := request(t, rt, "/api/v1/nodes?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan")
+		_, err := request(t, rt, "/api/v1/nodes?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 		require.NoError(t, err)
 		require.True(t, h.Snapshot()[1].Up)
-		_, err = request(t, rt, "/api/v1/nodes?watch=true")
+		_, err = request(t, rt, "/api/v1/nodes?watch=true") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 		require.NoError(t, err)
 		require.False(t, h.Snapshot()[1].Up, "any other refusal is")
 	})
@@ -328,11 +328,11 @@ func TestAWatchTheClientTimedOutIsNoOutage(t *testing.T) {
 	ctx := passedDeadline{Context: t.Context(), deadline: time.Now().Add(-time.Millisecond)}
 	req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), http.MethodGet, "https://10.0.0.1:6443/api/v1/pods?watch=true", nil)
 	require.NoError(t, err)
-	res, err := rt.RoundTrip(req)
+	res, err := rt.RoundTrip(req) //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 	require.NoError(t, err)
 	res.Body.(*watchBody).req = req.WithContext(ctx)
 	api.mu.Lock()
-	api.streams[0].CloseWithError(errors.New("net/http: request canceled"))
+	require.NoError(t, api.streams[0].CloseWithError(errors.New("net/http: request canceled")))
 	api.mu.Unlock()
 	_, err = res.Body.Read(make([]byte, 1))
 	require.Error(t, err)

@@ -831,10 +831,14 @@ func testCoverage(t *testing.T, db Database) {
 		err  string
 	}{
 		{chaos.WatchSpan{Resource: "pods", From: at(0), To: at(1)}, "store: saving watch coverage: spans[0] ( pods): session: not set"},
-		{chaos.WatchSpan{Session: "s", Resource: "pods", From: at(1), To: at(0)},
-			"store: saving watch coverage: spans[0] (s pods): to: 2026-03-14T09:00:00.123456789Z is before from, 2026-03-14T09:00:01.123456789Z"},
-		{chaos.WatchSpan{Session: "s", Resource: "pods", From: at(0), To: at(1), Ended: "crashed"},
-			`store: saving watch coverage: spans[0] (s pods): ended: "crashed" is not one of "", broken, stopped`},
+		{
+			chaos.WatchSpan{Session: "s", Resource: "pods", From: at(1), To: at(0)},
+			"store: saving watch coverage: spans[0] (s pods): to: 2026-03-14T09:00:00.123456789Z is before from, 2026-03-14T09:00:01.123456789Z",
+		},
+		{
+			chaos.WatchSpan{Session: "s", Resource: "pods", From: at(0), To: at(1), Ended: "crashed"},
+			`store: saving watch coverage: spans[0] (s pods): ended: "crashed" is not one of "", broken, stopped`,
+		},
 	} {
 		require.EqualError(t, s.SaveCoverage(ctx, []chaos.WatchSpan{tt.span}), tt.err)
 	}
