@@ -275,12 +275,40 @@ func (t *Tracker) PodGone(p Pod, missed bool) {
 		if missed {
 			at.Observed = time.Time{} // the observation time says nothing about when it happened
 			if at.Cluster.IsZero() {
-				at.Cluster = t.now()
+				at.Cluster = t.missedDeletion(e, p)
 			}
 		}
 		t.podDeletedMarked(e, at, p.Reason, missed)
 	}
 	t.forgetPod(p.UID, e)
+}
+
+// missedDeletion dates the deletion of a pod the watch did not see go and
+// whose deletion request it never saw: by the newest pod of its workload
+// created since the pod was last in view (its replacement), else by the
+// time the watch broke, else by now. The event is marked missed either
+// way; the relist's own time, used before, made MTTRs of 0 (issue 11, #9).
+func (t *Tracker) missedDeletion(e *podEntry, p Pod) time.Time {
+	var replaced time.Time
+	if w := e.workload; w != nil && !p.SeenUntil.IsZero() {
+		// Creation times are whole seconds: one in the second the pod was
+		// last seen may be after it.
+		since := p.SeenUntil.Truncate(time.Second)
+		for _, o := range t.pods {
+			if o != e && o.workload == w && !o.created.Before(since) && o.created.After(e.created) &&
+				o.created.After(replaced) {
+				replaced = o.created
+			}
+		}
+	}
+	now := t.now()
+	switch {
+	case !replaced.IsZero() && !replaced.After(now):
+		return replaced
+	case !p.SeenUntil.IsZero() && !p.SeenUntil.After(now):
+		return p.SeenUntil
+	}
+	return now
 }
 
 func (t *Tracker) forgetPod(uid string, e *podEntry) {
@@ -651,6 +679,7 @@ func (t *Tracker) openOrJoin(w *workloadEntry, ev chaos.Event) {
 			inc.Kind = ev.Kind
 			if start.Before(inc.Start) {
 				inc.Start = start
+				inc.Missed = inc.Missed || ev.Missed // the start is now the estimate
 			}
 		}
 		t.save(inc)
