@@ -86,15 +86,20 @@ func TestADeletionTheWatchMissedIsDatedByTheBestEvidence(t *testing.T) {
 }
 
 func TestAMissedDeletionRecoveredByTheWorkloadsStatusIsMarkedMissed(t *testing.T) {
-	// The case: the tombstones come before the replacements are
-	// ready, and the Deployment's relisted status (3/3) ends the incident
-	// at the relist: 0 s.
+	// The case: the relist brings the tombstones, the Deployment's
+	// status (3/3) and the replacements, ready since 14 s; it used to end
+	// the incident at the relist: 0 s.
 	f := newFixture(t)
 	f.healthyWeb()
 	tr := f.at(25 * time.Second)
 	tr.PodGone(goneDuringOutage(1, 10*time.Second), true)
 	tr.PodGone(goneDuringOutage(2, 10*time.Second), true)
 	tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	for i := 4; i <= 5; i++ {
+		p := replacement(i, 11*time.Second)
+		p.Ready, p.ReadyAt = true, chaos.Timestamp{Cluster: t0.Add(14 * time.Second), Observed: t0.Add(25 * time.Second)}
+		tr.PodChanged(p)
+	}
 
 	rec := f.rec.Recoveries()
 	require.Len(t, rec, 1)
