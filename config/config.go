@@ -223,7 +223,7 @@ type Kubernetes struct {
 	QPS float32 `yaml:"qps"`
 	// Burst is the client-side burst of API requests (>= 1).
 	Burst int `yaml:"burst"`
-	// Timeout bounds every API request (> 0).
+	// Timeout bounds every API request but the watches (> 0).
 	Timeout model.Duration `yaml:"timeout"`
 }
 

@@ -440,7 +440,10 @@ func restConfig(o Options, cfg config.Config) (*rest.Config, string, error) {
 	rc = rest.CopyConfig(rc)
 	rc.QPS = cfg.Kubernetes.QPS
 	rc.Burst = cfg.Kubernetes.Burst
-	rc.Timeout = time.Duration(cfg.Kubernetes.Timeout)
+	// kubernetes.timeout bounds each request but the watches, which last
+	// minutes by design (client-go's reflector asks for 5–10 minutes).
+	rc.Timeout = 0
+	rc.Wrap(requestTimeout(time.Duration(cfg.Kubernetes.Timeout)))
 	rc.UserAgent = "steadywatch"
 	return rc, rc.Host, nil
 }
