@@ -39,12 +39,18 @@ type Tracker struct {
 	nodes     map[string]*nodeEntry
 	hpas      map[chaos.Ref]*hpaEntry
 	open      map[string]*chaos.Incident
-	// lastFailure is the start of the latest failure per service and group, for MTBF.
-	lastFailure map[serviceGroup]time.Time
+	// lastFailure is the latest failure per service and group, for MTBF.
+	lastFailure map[serviceGroup]failure
 	lastEvent   time.Time
 	// pending holds what Restore brought back and the informers have not
 	// listed again yet; Reconcile treats what is left as gone.
 	pending *pending
+}
+
+// failure is a failure's start, and whether that start is an estimate.
+type failure struct {
+	start  time.Time
+	missed bool
 }
 
 type serviceGroup struct {
@@ -148,7 +154,7 @@ func NewTracker(o Options) *Tracker {
 		nodes:       map[string]*nodeEntry{},
 		hpas:        map[chaos.Ref]*hpaEntry{},
 		open:        map[string]*chaos.Incident{},
-		lastFailure: map[serviceGroup]time.Time{},
+		lastFailure: map[serviceGroup]failure{},
 	}
 }
 
@@ -696,11 +702,13 @@ func (t *Tracker) openIncident(kind chaos.Kind, s chaos.Subject, obj chaos.Ref, 
 	if kind.IsFailure() {
 		key := serviceGroup{s.Service, s.Group}
 		prev, ok := t.lastFailure[key]
-		if ok && start.After(prev) {
-			t.rec.TimeBetweenFailures(s, start.Sub(prev))
+		// A start steadywatch did not see is an estimate: the time from or
+		// to it is no sample, as its recovery time is none.
+		if ok && start.After(prev.start) && !missed && !prev.missed {
+			t.rec.TimeBetweenFailures(s, start.Sub(prev.start))
 		}
-		if !ok || start.After(prev) {
-			t.lastFailure[key] = start
+		if !ok || start.After(prev.start) {
+			t.lastFailure[key] = failure{start, missed}
 		}
 	}
 	t.open[inc.ID] = inc
