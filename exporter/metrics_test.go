@@ -98,7 +98,7 @@ const (
 # TYPE steadywatch_incidents_open gauge
 `
 	ratioHelp = `
-# HELP steadywatch_workload_ready_ratio Ready replicas over desired replicas of each Deployment and StatefulSet (1 when none are desired); workload is kind/name, e.g. deployment/web.
+# HELP steadywatch_workload_ready_ratio Ready replicas over desired replicas of each Deployment, StatefulSet and DaemonSet (1 when none are desired); workload is kind/name, e.g. deployment/web.
 # TYPE steadywatch_workload_ready_ratio gauge
 `
 	lastEventHelp = `
