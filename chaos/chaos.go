@@ -83,18 +83,30 @@ type Timestamp struct {
 // clusterResolution is the precision of metav1.Time as stored by the API server.
 const clusterResolution = time.Second
 
+// LateObservation is how long after the cluster's second has ended a watch
+// may still deliver a change live: its delivery delay, tens of
+// milliseconds (hundreds on a loaded API server).
+const LateObservation = 500 * time.Millisecond
+
 // Best is the most precise estimate of when the thing happened: the
 // observation refines the cluster's whole-second timestamp when it falls
-// within that second (a live watch); otherwise the event was seen late
+// within that second (a live watch); one that falls just after it, within
+// LateObservation, was the watch's delivery delay, and the thing happened
+// by the second's end — dated there, it is off by at most that delay, as
+// an observation within the second is (dated at the second's start, it
+// would be off by up to a second). Otherwise the event was seen late
 // (relist, restart) and the cluster's own time is the better one.
 func (t Timestamp) Best() time.Time {
+	end := t.Cluster.Add(clusterResolution)
 	switch {
 	case t.Cluster.IsZero():
 		return t.Observed
 	case t.Observed.IsZero():
 		return t.Cluster
-	case !t.Observed.Before(t.Cluster) && t.Observed.Before(t.Cluster.Add(clusterResolution)):
+	case !t.Observed.Before(t.Cluster) && t.Observed.Before(end):
 		return t.Observed
+	case !t.Observed.Before(end) && t.Observed.Before(end.Add(LateObservation)):
+		return end.Add(-time.Millisecond)
 	default:
 		return t.Cluster
 	}

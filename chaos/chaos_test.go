@@ -17,7 +17,11 @@ func TestTimestampBestPicksTheMorePreciseTime(t *testing.T) {
 		{"an observation within the cluster's second refines it", Timestamp{Cluster: second, Observed: second.Add(420 * time.Millisecond)}, second.Add(420 * time.Millisecond)},
 		{"an observation at the very start of the second refines it", Timestamp{Cluster: second, Observed: second}, second},
 		{"an observation just before the next second refines it", Timestamp{Cluster: second, Observed: second.Add(time.Second - time.Nanosecond)}, second.Add(time.Second - time.Nanosecond)},
-		{"an observation a second later was late, so the cluster's time wins", Timestamp{Cluster: second, Observed: second.Add(time.Second)}, second},
+		// Issue 11: a kill at :00.983 received at :01.003 was dated :00.000.
+		{"an observation just after the second (the watch's delay) dates it at the second's end", Timestamp{Cluster: second, Observed: second.Add(time.Second + 20*time.Millisecond)}, second.Add(999 * time.Millisecond)},
+		{"an observation at the next second's start dates it at the second's end", Timestamp{Cluster: second, Observed: second.Add(time.Second)}, second.Add(999 * time.Millisecond)},
+		{"an observation just within the allowance for delivery dates it at the second's end", Timestamp{Cluster: second, Observed: second.Add(time.Second + LateObservation - time.Nanosecond)}, second.Add(999 * time.Millisecond)},
+		{"an observation later than the allowance was late, so the cluster's time wins", Timestamp{Cluster: second, Observed: second.Add(time.Second + LateObservation)}, second},
 		{"an observation minutes later (a relist) leaves the cluster's time", Timestamp{Cluster: second, Observed: second.Add(5 * time.Minute)}, second},
 		{"an observation before the cluster's time (clock skew) leaves the cluster's time", Timestamp{Cluster: second, Observed: second.Add(-time.Millisecond)}, second},
 		{"without a cluster time the observation is all there is", Timestamp{Observed: second.Add(3 * time.Millisecond)}, second.Add(3 * time.Millisecond)},
