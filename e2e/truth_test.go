@@ -505,7 +505,7 @@ func scaleHPA(e *truthEnv, _ int) fault {
 				d.Milliseconds(), d.Milliseconds()+end.Sub(unload.before).Milliseconds()-reached.Sub(load.before).Milliseconds())
 		},
 		windowStart: load.before, windowEnd: unload.before,
-		boundTruth:  reached.Sub(load.before),
+		boundTruth: reached.Sub(load.before),
 	}
 }
 
