@@ -278,6 +278,36 @@ func (o *oracle) await(t *testing.T, timeout time.Duration, what string, from ti
 	}
 }
 
+// quiet waits until the oracle has received no change of a pod for d:
+// what the last fault set off is over.
+func (o *oracle) quiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		o.mu.Lock()
+		var last time.Time
+		for i := len(o.records) - 1; i >= 0; i-- {
+			if _, ok := o.records[i].obj.(*corev1.Pod); ok {
+				last = o.records[i].at
+				break
+			}
+		}
+		changed := o.changed
+		o.mu.Unlock()
+		left := time.Until(last.Add(d))
+		if left <= 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("oracle: the pods never stayed unchanged for %s within 60s", d)
+		}
+		select {
+		case <-changed:
+		case <-time.After(left):
+		}
+	}
+}
+
 // now is the state after every record received so far.
 func (o *oracle) now() *clusterState {
 	_, s, _ := o.scan(time.Now().Add(time.Hour), func(*clusterState, *record) bool { return false })

@@ -40,6 +40,11 @@ import (
 // that fault.
 const truthTolerance = 100 * time.Millisecond
 
+// truthGap is how long the pods of a case stay unchanged between two
+// faults, so that each incident can only belong to one: incidents are
+// matched to the fault they start within a second of.
+const truthGap = 2500 * time.Millisecond
+
 // truthEnv is one case's namespace, nodes, oracle and steadywatch.
 type truthEnv struct {
 	t       *testing.T
@@ -94,13 +99,42 @@ type truthCase struct {
 // truth passes, just below fails.
 func TestEveryInjectedFaultIsOneIncidentWithTheOraclesMTTRAndAnHonestVerdict(t *testing.T) {
 	b := needBed(t)
+	c := b.Client()
 	table := &errorTable{}
 	began := time.Now()
+	// One steadywatch watches every case: server.Run sets client-go's
+	// process-wide klog logger, which races with the client-go calls of
+	// anything already running, so a second one cannot start beside the
+	// first. Each case has its own service, namespace and nodes.
+	cases := truthCases()
+	envs := make([]*truthEnv, len(cases))
+	var namespaces []string
+	for i, tc := range cases {
+		e := &truthEnv{
+			t: t, c: c, ns: "truth-" + tc.name, service: strings.ReplaceAll(tc.name, "-", ""),
+		}
+		e.nodes = []string{e.ns + "-1", e.ns + "-2"}
+		namespace(t, e.ns)
+		// The first node only, so that the workload starts on it (the node
+		// faults need its pods there), then the second.
+		node(t, e.nodes[0], map[string]string{"pool": e.ns, "truth": "yes"})
+		tc.setup(e)
+		node(t, e.nodes[1], map[string]string{"pool": e.ns, "truth": "yes"})
+		envs[i] = e
+		namespaces = append(namespaces, e.ns)
+	}
+	sw := startSteadywatch(t, namespaces[0], t.TempDir(), func(cfg *config.Config) {
+		cfg.Watch.Namespaces = namespaces
+		cfg.Watch.NodeSelector = "truth=yes"
+	})
+	t.Logf("set up in %s", time.Since(began).Round(time.Second))
 	t.Run("cases", func(t *testing.T) {
-		for _, tc := range truthCases() {
+		for i, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
-				runTruthCase(t, b.Client(), tc, table)
+				e := envs[i]
+				e.t, e.sw = t, sw
+				runTruthCase(e, tc, table)
 			})
 		}
 	})
@@ -182,11 +216,12 @@ func truthCases() []truthCase {
 			setup:  setupHPA,
 			inject: scaleHPA,
 			settle: func(e *truthEnv) {
-				e.o.await(e.t, 90*time.Second, "the HPA back at 3 and the pods whole", time.Time{}, func(s *clusterState, _ *record) bool {
+				e.o.await(e.t, 150*time.Second, "the HPA reading CPU metrics, at 3 replicas, the pods whole", time.Time{}, func(s *clusterState, _ *record) bool {
 					h := s.hpas["api"]
-					return h != nil && h.Status.DesiredReplicas == 3 && s.whole(e.w)
+					return h != nil && hpaScalingActive(h) && h.Status.DesiredReplicas == 3 && s.whole(e.w)
 				})
 				e.noOpenIncidents()
+				e.o.quiet(e.t, truthGap)
 			},
 		},
 		{
@@ -208,19 +243,9 @@ func truthCases() []truthCase {
 	}
 }
 
-func runTruthCase(t *testing.T, c kubernetes.Interface, tc truthCase, table *errorTable) {
-	ns := "truth-" + tc.name
-	namespace(t, ns)
-	e := &truthEnv{t: t, c: c, ns: ns, service: strings.ReplaceAll(tc.name, "-", ""), nodes: []string{ns + "-1", ns + "-2"}}
-	// The first node only, so that the workload starts on it (the node
-	// faults need its pods there), then the second.
-	node(t, e.nodes[0], map[string]string{"pool": ns})
-	tc.setup(e)
-	node(t, e.nodes[1], map[string]string{"pool": ns})
-	e.o = startOracle(t, c, ns, ns)
-	e.sw = startSteadywatch(t, ns, t.TempDir(), func(cfg *config.Config) {
-		cfg.Watch.NodeSelector = "pool=" + ns
-	})
+func runTruthCase(e *truthEnv, tc truthCase, table *errorTable) {
+	t := e.t
+	e.o = startOracle(t, e.c, e.ns, e.ns)
 	settle := tc.settle
 	if settle == nil {
 		settle = func(e *truthEnv) {
@@ -228,6 +253,7 @@ func runTruthCase(t *testing.T, c kubernetes.Interface, tc truthCase, table *err
 				return s.whole(e.w)
 			})
 			e.noOpenIncidents()
+			e.o.quiet(t, truthGap)
 		}
 	}
 	var faults []fault
@@ -263,7 +289,14 @@ func (e *truthEnv) incidents() []api.Incident {
 	var list api.IncidentList
 	require.NoError(e.t, json.Unmarshal([]byte(body), &list))
 	require.False(e.t, list.Truncated)
-	return list.Incidents
+	// The case's own: of its service, or of its nodes.
+	var out []api.Incident
+	for _, inc := range list.Incidents {
+		if inc.Service == e.service || inc.Object.Kind == "Node" && slices.Contains(e.nodes, inc.Object.Name) {
+			out = append(out, inc)
+		}
+	}
+	return out
 }
 
 func (e *truthEnv) cordon(on bool) {
@@ -472,10 +505,7 @@ func setupHPA(e *truthEnv) {
 	}
 	_, err := e.c.AutoscalingV2().HorizontalPodAutoscalers(e.ns).Create(t.Context(), hpa, metav1.CreateOptions{})
 	require.NoError(t, err)
-	waitFor(t, 120*time.Second, "the HPA to read CPU metrics", func() (bool, error) {
-		h, err := e.c.AutoscalingV2().HorizontalPodAutoscalers(e.ns).Get(t.Context(), "api", metav1.GetOptions{})
-		return err == nil && hpaScalingActive(h) && h.Status.DesiredReplicas == 3, err
-	})
+	// The case's settle waits until the HPA reads CPU metrics.
 }
 
 // scaleHPA loads the pods until the real HPA controller scales the
@@ -541,8 +571,8 @@ func (e *truthEnv) check(tc truthCase, faults []fault, table *errorTable) {
 		m := matches[i]
 		tol := truthTolerance + max(f.delay, 0)
 		name := fmt.Sprintf("fault #%d (%s at %s, oracle MTTR %.3fs)", i+1, tc.what, f.start.UTC().Format("15:04:05.000"), f.mttr().Seconds())
-		if !assert.Len(t, m.all, 1, "%s: one incident, not %s", name, describeIncidents(m.all)) || m.inc == nil {
-			assert.NotNil(t, m.inc, "%s: an incident of kind %v", name, f.kinds)
+		assert.Len(t, m.all, 1, "%s: one incident, not %s", name, describeIncidents(m.all))
+		if !assert.NotNil(t, m.inc, "%s: an incident of kind %v", name, f.kinds) {
 			continue
 		}
 		inc := m.inc
