@@ -143,7 +143,7 @@ func (q *incidentQuery) match(inc *chaos.Incident) bool {
 	return true
 }
 
-var kinds = []chaos.Kind{chaos.PodDeleted, chaos.NodeNotReady, chaos.HPAScaledUp, chaos.HPAScaledDown, chaos.WorkloadDegraded}
+var kinds = chaos.Kinds
 
 func parseIncidentQuery(r *http.Request) (incidentQuery, error) {
 	q := incidentQuery{limit: DefaultLimit}

@@ -131,7 +131,7 @@ func TestIncidentsRejectsBadParametersByName(t *testing.T) {
 		{"?limit=0", `query parameter limit: "0" is not a number from 1 to 10000`},
 		{"?limit=100000", `query parameter limit: "100000" is not a number from 1 to 10000`},
 		{"?group=canary", `query parameter group: "canary" is not one of control, experimental, none`},
-		{"?kind=pod_killed", `query parameter kind: "pod_killed" is not one of pod_deleted, node_not_ready, hpa_scaled_up, hpa_scaled_down, workload_degraded`},
+		{"?kind=pod_killed", `query parameter kind: "pod_killed" is not one of pod_deleted, node_not_ready, hpa_scaled_up, hpa_scaled_down, workload_degraded, container_restarted`},
 		{"?servce=cart", `unknown query parameter "servce": want service, namespace, group, kind, open, since, until or limit`},
 		{"?service=a&service=b", "query parameter service: given 2 times, want at most once"},
 	} {

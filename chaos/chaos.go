@@ -20,16 +20,19 @@ const (
 	HPAScaledUp      Kind = "hpa_scaled_up"
 	HPAScaledDown    Kind = "hpa_scaled_down"
 	WorkloadDegraded Kind = "workload_degraded"
+	// ContainerRestarted is a container of a workload's pod killed or
+	// crashed (OOMKilled, an error exit, a crash loop): resource exhaustion.
+	ContainerRestarted Kind = "container_restarted"
 )
 
 // Kinds lists every Kind, in a stable order, for pre-declaring metric series.
-var Kinds = []Kind{PodDeleted, NodeNotReady, HPAScaledUp, HPAScaledDown, WorkloadDegraded}
+var Kinds = []Kind{PodDeleted, NodeNotReady, HPAScaledUp, HPAScaledDown, WorkloadDegraded, ContainerRestarted}
 
 // IsFailure reports whether an incident of this kind counts as a failure for
 // MTBF. HPA scaling is the system adapting, not failing, so it has a
 // time-to-baseline (recorded as recovery) but no place in MTBF.
 func (k Kind) IsFailure() bool {
-	return k == PodDeleted || k == NodeNotReady || k == WorkloadDegraded
+	return k == PodDeleted || k == NodeNotReady || k == WorkloadDegraded || k == ContainerRestarted
 }
 
 // Group is the experiment arm an object belongs to.

@@ -38,6 +38,7 @@ func TestOnlyFaultsCountAsFailures(t *testing.T) {
 		{PodDeleted, true},
 		{NodeNotReady, true},
 		{WorkloadDegraded, true},
+		{ContainerRestarted, true},
 		{HPAScaledUp, false},
 		{HPAScaledDown, false},
 	} {
@@ -45,7 +46,7 @@ func TestOnlyFaultsCountAsFailures(t *testing.T) {
 			require.Equal(t, tc.want, tc.kind.IsFailure())
 		})
 	}
-	require.Len(t, Kinds, 5, "every kind is listed for pre-declared series")
+	require.Len(t, Kinds, 6, "every kind is listed for pre-declared series")
 }
 
 func TestRefNamesNamespacedAndClusterObjects(t *testing.T) {

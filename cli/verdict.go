@@ -229,13 +229,18 @@ func writeVerdicts(w io.Writer, vs []verdict.Verdict) {
 		if len(v.Metrics) > 0 {
 			fmt.Fprintln(w)
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "METRIC\tRESULT\tCONTROL\tEXPERIMENTAL\tEFFECT\tINTERVAL\tALLOWED\tSLO\tREASON")
+			// P(E>C) is the standardized effect: the probability that an
+			// experimental sample exceeds a control one (0.5: none).
+			fmt.Fprintln(tw, "METRIC\tRESULT\tCONTROL\tEXPERIMENTAL\tEFFECT\tINTERVAL\tP(E>C)\tALLOWED\tSLO\tREASON")
 			for _, m := range v.Metrics {
-				effect, interval, allowed := "-", "-", "-"
+				effect, interval, superiority, allowed := "-", "-", "-", "-"
 				if e := m.Effect; e != nil {
 					effect = signed(e.Estimate)
 					interval = fmt.Sprintf("[%s, %s] %s%%", signed(e.Low), signed(e.High), number(100*e.Confidence))
 					allowed = signed(e.Allowed)
+					if e.Superiority != nil {
+						superiority = strconv.FormatFloat(*e.Superiority, 'f', 2, 64)
+					}
 				}
 				slo := string(m.SLO)
 				if slo == "" {
@@ -245,8 +250,8 @@ func writeVerdicts(w io.Writer, vs []verdict.Verdict) {
 				if m.Critical {
 					name += " (critical)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, m.Result,
-					summary(m.Control), summary(m.Experimental), effect, interval, allowed, slo, m.Reason)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, m.Result,
+					summary(m.Control), summary(m.Experimental), effect, interval, superiority, allowed, slo, m.Reason)
 			}
 			tw.Flush() //nolint:errcheck,gosec // w reports its own errors
 		}

@@ -164,6 +164,11 @@ type Detection struct {
 	// is final once Grace has passed since the alert started, so an earlier
 	// alert delivered later still wins.
 	Grace model.Duration `yaml:"grace"`
+	// AfterRecovery is how long after a fault recovered an alert may still
+	// start and detect it (default 0: only an alert starting while the
+	// fault is open detects it). Rules over lagging expressions (a rate
+	// over minutes) may need a few scrape intervals.
+	AfterRecovery model.Duration `yaml:"after_recovery"`
 	// From is the alert time MTTD is measured to: DetectFromStartsAt (the
 	// alert's startsAt, when Prometheus found the condition true) or
 	// DetectFromReceived (when steadywatch received it, after Alertmanager's

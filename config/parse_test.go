@@ -51,7 +51,7 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			GroupLabels:     []string{"chaos_group"},
 			NodeLabels:      []string{"hostname"},
 			SeverityLabel:   "priority",
-			Detection:       Detection{Window: model.Duration(15 * time.Minute), Grace: model.Duration(time.Minute), From: DetectFromReceived},
+			Detection:       Detection{Window: model.Duration(15 * time.Minute), Grace: model.Duration(time.Minute), AfterRecovery: model.Duration(30 * time.Second), From: DetectFromReceived},
 			Pull: Pull{
 				AlertmanagerURL: "https://alertmanager.example.com:9093", Interval: model.Duration(time.Minute),
 				BasicAuth: BasicAuth{Username: "steadywatch", PasswordFile: "/etc/steadywatch/am-password"},

@@ -6,8 +6,9 @@
 //
 //   - the incident is a failure (chaos.Kind.IsFailure): an autoscaler
 //     scaling is no fault to detect;
-//   - the alert names the incident's service, or for a node_not_ready
-//     incident its node, through Options.Labels;
+//   - the alert names the incident's service, or for a node's own
+//     node_not_ready incident its node, through Options.Labels (a
+//     service's share of a node fault is the service's);
 //   - every other label the alert carries for the incident's namespace and
 //     group (service incidents) or group (node incidents) agrees with it;
 //     a node alert's namespace and service are usually the exporter's
@@ -15,6 +16,9 @@
 //   - it started within [start, start+Window] of the fault, whatever its
 //     status: an alert first delivered resolved (it fired and resolved
 //     within group_wait) did fire;
+//   - it started while the fault was still open, or within
+//     Options.AfterRecovery of its recovery: an alert starting after the
+//     fault was over did not detect it;
 //   - its name is in Options.AlertNames, if set.
 //
 // Of those, the earliest (by the From time, then start, then fingerprint)
@@ -269,13 +273,14 @@ func (d *Detector) named(a *alert.Alert) bool {
 func (d *Detector) detects(a *alert.Alert, inc *chaos.Incident) bool {
 	if !d.named(a) || a.Fingerprint == "" ||
 		a.StartsAt.Before(inc.Start) || a.StartsAt.After(inc.Start.Add(d.o.Window)) ||
-		d.at(a).Before(inc.Start) {
+		d.at(a).Before(inc.Start) ||
+		!inc.End.IsZero() && a.StartsAt.After(inc.End.Add(d.o.AfterRecovery)) {
 		return false
 	}
 	if g, ok := d.group(d.value(a, d.o.Labels.Group)); ok && g != inc.Subject.Group {
 		return false
 	}
-	if inc.Kind == chaos.NodeNotReady {
+	if inc.Kind == chaos.NodeNotReady && inc.Object.Kind == "Node" {
 		return inc.Object.Name != "" && d.value(a, d.o.Labels.Node) == inc.Object.Name
 	}
 	if ns := d.value(a, d.o.Labels.Namespace); ns != "" && ns != inc.Subject.Namespace {

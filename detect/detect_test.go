@@ -105,6 +105,12 @@ func podDeleted(id string) chaos.Incident {
 	}
 }
 
+// recoveredAfter is incident inc ended d after the fault.
+func recoveredAfter(inc chaos.Incident, d time.Duration) chaos.Incident {
+	inc.End = t0.Add(d)
+	return inc
+}
+
 func nodeNotReady(id, node string) chaos.Incident {
 	return chaos.Incident{
 		ID: id, Kind: chaos.NodeNotReady, Subject: chaos.Subject{Group: chaos.NoGroup},
@@ -281,6 +287,34 @@ func TestWhichAlertDetectsAnIncident(t *testing.T) {
 			undetected,
 		},
 		{
+			"an alert starting before the fault recovered detects it",
+			detect.Options{},
+			recoveredAfter(podDeleted("i"), 30*time.Second),
+			[]alert.Alert{firing("a", 30*time.Second, "service", "web")},
+			detected("a", 30*time.Second),
+		},
+		{
+			"an alert starting after the fault recovered does not (issue 11 #2: 32 s late)",
+			detect.Options{},
+			recoveredAfter(podDeleted("i"), 30*time.Second),
+			[]alert.Alert{firing("a", 62*time.Second, "service", "web")},
+			undetected,
+		},
+		{
+			"an alert starting within AfterRecovery of the recovery detects it",
+			detect.Options{AfterRecovery: 32 * time.Second},
+			recoveredAfter(podDeleted("i"), 30*time.Second),
+			[]alert.Alert{firing("a", 62*time.Second, "service", "web")},
+			detected("a", 62*time.Second),
+		},
+		{
+			"an alert starting just past AfterRecovery does not",
+			detect.Options{AfterRecovery: 32*time.Second - time.Nanosecond},
+			recoveredAfter(podDeleted("i"), 30*time.Second),
+			[]alert.Alert{firing("a", 62*time.Second, "service", "web")},
+			undetected,
+		},
+		{
 			"an alert that started before the fault does not",
 			detect.Options{},
 			podDeleted("i"),
@@ -320,6 +354,13 @@ func TestWhichAlertDetectsAnIncident(t *testing.T) {
 			detect.Options{},
 			nodeNotReady("n", "worker-1"),
 			[]alert.Alert{firing("a", time.Minute, "node", "worker-1", "namespace", "monitoring", "service", "kube-state-metrics")},
+			detected("a", time.Minute),
+		},
+		{
+			"a service's share of a node fault is detected by an alert naming the service",
+			detect.Options{},
+			func() chaos.Incident { i := podDeleted("i"); i.Kind = chaos.NodeNotReady; return i }(),
+			[]alert.Alert{firing("a", time.Minute, "service", "web", "node", "worker-1")},
 			detected("a", time.Minute),
 		},
 		{

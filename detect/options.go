@@ -81,6 +81,11 @@ type Options struct {
 	// from FromStartsAt, an alert detects only once Grace has passed since
 	// it started, so that an earlier one delivered later still wins.
 	Grace time.Duration
+	// AfterRecovery is how long after a fault recovered an alert may still
+	// start and detect it (>= 0; default 0: an alert detects only a fault
+	// still open when it starts). Rules whose expression lags the cluster
+	// (a rate over minutes) may need a few scrape intervals.
+	AfterRecovery time.Duration
 	// From is the alert time MTTD is measured to (default FromStartsAt).
 	From From
 	// Labels map alert labels to an incident's (default DefaultLabels).
@@ -125,6 +130,9 @@ func (o Options) withDefaults() (Options, error) {
 		case *d.v < 0:
 			return o, fmt.Errorf("detect: Options.%s: must be greater than 0, got %s", d.name, *d.v)
 		}
+	}
+	if o.AfterRecovery < 0 {
+		return o, fmt.Errorf("detect: Options.AfterRecovery: must not be negative, got %s", o.AfterRecovery)
 	}
 	switch o.From {
 	case "":

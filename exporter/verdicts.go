@@ -20,6 +20,7 @@ import (
 //	steadywatch_hypothesis_metric_result{hypothesis,metric,result}    1 for each metric's current result
 //	steadywatch_steady_state_value{hypothesis,metric,group}           each group's value over the window
 //	steadywatch_hypothesis_effect{hypothesis,metric,bound}            estimate, ci_low, ci_high, allowed
+//	steadywatch_hypothesis_superiority_ratio{hypothesis,metric}       P(experimental sample > control sample), ties half; value metrics only
 //	steadywatch_hypothesis_p_value{hypothesis,metric}                 the test's p-value
 //	steadywatch_verdicts_total{hypothesis,verdict}                    verdicts issued
 //
@@ -56,6 +57,9 @@ var (
 	effectDesc = prometheus.NewDesc("steadywatch_hypothesis_effect",
 		"The experimental group's shift from the control for a metric (estimate and confidence interval) and the largest shift allowed, in the metric's unit.",
 		[]string{"hypothesis", "metric", "bound"}, nil)
+	superiorityDesc = prometheus.NewDesc("steadywatch_hypothesis_superiority_ratio",
+		"The standardized effect of a value metric: the probability that an experimental sample exceeds a control sample, ties counting half (0.5: no effect); absent for ratios.",
+		[]string{"hypothesis", "metric"}, nil)
 	pValueDesc = prometheus.NewDesc("steadywatch_hypothesis_p_value",
 		"p-value of the two-sample or count test comparing the groups for a metric.",
 		[]string{"hypothesis", "metric"}, nil)
@@ -124,7 +128,7 @@ func (v *Verdicts) Get(name string) (verdict.Verdict, bool) {
 func (v *Verdicts) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		verdictDesc, runningDesc, scoreDesc, abortDesc, verdictTimeDesc,
-		metricResultDesc, steadyStateDesc, effectDesc, pValueDesc,
+		metricResultDesc, steadyStateDesc, effectDesc, superiorityDesc, pValueDesc,
 	} {
 		ch <- d
 	}
@@ -159,6 +163,9 @@ func (v *Verdicts) Collect(ch chan<- prometheus.Metric) {
 				gauge(effectDesc, e.Low, h, m.Name, "ci_low")
 				gauge(effectDesc, e.High, h, m.Name, "ci_high")
 				gauge(effectDesc, e.Allowed, h, m.Name, "allowed")
+				if e.Superiority != nil {
+					gauge(superiorityDesc, *e.Superiority, h, m.Name)
+				}
 			}
 			gauge(pValueDesc, m.PValue, h, m.Name)
 		}

@@ -15,6 +15,7 @@ import (
 )
 
 func failing(at time.Time) verdict.Verdict {
+	superiority := 0.83
 	return verdict.Verdict{
 		Hypothesis: "kill-postgres", At: at, Result: verdict.Fail, Score: 50, Running: true, Abort: true,
 		Metrics: []verdict.Metric{
@@ -22,7 +23,13 @@ func failing(at time.Time) verdict.Verdict {
 				Name: "latency", Result: verdict.High, PValue: 0.001,
 				Control:      verdict.Summary{Samples: 240, Value: 0.2},
 				Experimental: verdict.Summary{Samples: 240, Value: 0.3},
-				Effect:       &verdict.Effect{Estimate: 0.1, Low: 0.08, High: 0.12, Allowed: 0.04, Confidence: 0.98},
+				Effect:       &verdict.Effect{Estimate: 0.1, Low: 0.08, High: 0.12, Allowed: 0.04, Confidence: 0.98, Superiority: &superiority},
+			},
+			{
+				Name: "error-ratio", Result: verdict.Pass, PValue: 0.5,
+				Control:      verdict.Summary{Samples: 240, Value: 0.001},
+				Experimental: verdict.Summary{Samples: 240, Value: 0.001},
+				Effect:       &verdict.Effect{Estimate: 0, Low: -0.001, High: 0.001, Allowed: 0.002, Confidence: 0.98},
 			},
 			{
 				Name: "errors", Result: verdict.Inconclusive, PValue: math.NaN(),
@@ -51,12 +58,19 @@ steadywatch_hypothesis_effect{bound="allowed",hypothesis="kill-postgres",metric=
 steadywatch_hypothesis_effect{bound="ci_high",hypothesis="kill-postgres",metric="latency"} 0.12
 steadywatch_hypothesis_effect{bound="ci_low",hypothesis="kill-postgres",metric="latency"} 0.08
 steadywatch_hypothesis_effect{bound="estimate",hypothesis="kill-postgres",metric="latency"} 0.1
+steadywatch_hypothesis_effect{bound="allowed",hypothesis="kill-postgres",metric="error-ratio"} 0.002
+steadywatch_hypothesis_effect{bound="ci_high",hypothesis="kill-postgres",metric="error-ratio"} 0.001
+steadywatch_hypothesis_effect{bound="ci_low",hypothesis="kill-postgres",metric="error-ratio"} -0.001
+steadywatch_hypothesis_effect{bound="estimate",hypothesis="kill-postgres",metric="error-ratio"} 0
 # HELP steadywatch_hypothesis_running 1 while the hypothesis's experiment window is open and its verdict provisional.
 # TYPE steadywatch_hypothesis_running gauge
 steadywatch_hypothesis_running{hypothesis="kill-postgres"} 1
 # HELP steadywatch_hypothesis_score Weighted share of the judged metrics that passed, 0-100; NaN if none could be judged.
 # TYPE steadywatch_hypothesis_score gauge
 steadywatch_hypothesis_score{hypothesis="kill-postgres"} 50
+# HELP steadywatch_hypothesis_superiority_ratio The standardized effect of a value metric: the probability that an experimental sample exceeds a control sample, ties counting half (0.5: no effect); absent for ratios.
+# TYPE steadywatch_hypothesis_superiority_ratio gauge
+steadywatch_hypothesis_superiority_ratio{hypothesis="kill-postgres",metric="latency"} 0.83
 # HELP steadywatch_hypothesis_verdict The current verdict of each hypothesis: 1 for it, 0 for the other verdicts.
 # TYPE steadywatch_hypothesis_verdict gauge
 steadywatch_hypothesis_verdict{hypothesis="kill-postgres",verdict="fail"} 1
@@ -69,12 +83,14 @@ steadywatch_hypothesis_verdict_timestamp_seconds{hypothesis="kill-postgres"} 1.7
 # TYPE steadywatch_steady_state_value gauge
 steadywatch_steady_state_value{group="control",hypothesis="kill-postgres",metric="latency"} 0.2
 steadywatch_steady_state_value{group="experimental",hypothesis="kill-postgres",metric="latency"} 0.3
+steadywatch_steady_state_value{group="control",hypothesis="kill-postgres",metric="error-ratio"} 0.001
+steadywatch_steady_state_value{group="experimental",hypothesis="kill-postgres",metric="error-ratio"} 0.001
 # HELP steadywatch_verdicts_total Verdicts issued, by hypothesis and verdict; a hypothesis judged continuously counts every judgement.
 # TYPE steadywatch_verdicts_total counter
 steadywatch_verdicts_total{hypothesis="kill-postgres",verdict="fail"} 1
 steadywatch_verdicts_total{hypothesis="kill-postgres",verdict="inconclusive"} 1
 `), "steadywatch_hypothesis_abort", "steadywatch_hypothesis_effect", "steadywatch_hypothesis_running",
-		"steadywatch_hypothesis_score", "steadywatch_hypothesis_verdict", "steadywatch_hypothesis_verdict_timestamp_seconds",
+		"steadywatch_hypothesis_score", "steadywatch_hypothesis_superiority_ratio", "steadywatch_hypothesis_verdict", "steadywatch_hypothesis_verdict_timestamp_seconds",
 		"steadywatch_steady_state_value", "steadywatch_verdicts_total"))
 
 	// Per-metric results and p-values, NaN for a metric not tested.

@@ -94,6 +94,7 @@ type fileMetric struct {
 	Critical      bool       `yaml:"critical"`
 	Weight        float64    `yaml:"weight"`
 	SLO           *fileBound `yaml:"slo"`
+	Aggregate     string     `yaml:"aggregate"`
 }
 
 func (m *fileMetric) SetDefaults() { m.Weight = DefaultWeight }
@@ -251,6 +252,9 @@ func (f *fileHypothesis) build() (Hypothesis, *Error) {
 	}
 	if h.Step = time.Duration(s.Step); h.Step <= 0 {
 		return Hypothesis{}, fieldErrorf("spec.step", "must be greater than 0, got %s", s.Step)
+	}
+	if err := checkStep(h.Step, h.Window, h.Baseline); err != nil {
+		return Hypothesis{}, err
 	}
 	groups := []namedSelector{{string(chaos.Control), h.Groups.Control}, {string(chaos.Experimental), h.Groups.Experimental}}
 	names := make(map[string]int, len(s.Metrics))
@@ -413,7 +417,42 @@ func (m *fileMetric) build(path string, groups []namedSelector) (Metric, *Error)
 	if !out.Compared() && out.SLO == nil {
 		return Metric{}, fieldErrorf(path, "nothing to judge: want direction and allowedEffect, an slo, or both")
 	}
+	switch a := Aggregate(m.Aggregate); a {
+	case "":
+	case AggregateSum, AggregateAvg, AggregateMax, AggregateMin:
+		if out.Ratio != nil && a != AggregateSum {
+			return Metric{}, fieldErrorf(path+".aggregate", "%q cannot combine a ratio's counts: they add up, want %s", a, AggregateSum)
+		}
+		out.Aggregate = a
+	default:
+		return Metric{}, fieldErrorf(path+".aggregate", "%q is not one of %s, %s, %s, %s", m.Aggregate, AggregateSum, AggregateAvg, AggregateMax, AggregateMin)
+	}
 	return out, nil
+}
+
+// checkStep refuses a step below MinStep, and one that makes more than
+// MaxPoints points per query over the longest period queried: the fixed
+// window, or the longest an event window can be (before + lookback +
+// after), or the baseline.
+func checkStep(step time.Duration, w Window, baseline time.Duration) *Error {
+	if step < MinStep {
+		return fieldErrorf("spec.step", "must be at least %s, got %s: a step shorter than the scrape interval only repeats the same samples",
+			model.Duration(MinStep), model.Duration(step))
+	}
+	span, what := baseline, "baseline"
+	switch {
+	case w.Fixed != nil && w.Fixed.End.Sub(w.Fixed.Start) > span:
+		span, what = w.Fixed.End.Sub(w.Fixed.Start), "window"
+	case w.Events != nil && w.Events.Before+w.Events.Lookback+w.Events.After > span:
+		span, what = w.Events.Before+w.Events.Lookback+w.Events.After, "longest window (before + lookback + after)"
+	}
+	if points := int64(span/step) + 1; points > MaxPoints {
+		least := (span + MaxPoints - 2) / (MaxPoints - 1)
+		least = (least + time.Second - 1).Truncate(time.Second)
+		return fieldErrorf("spec.step", "%s makes %d points per query over the %s of %s, more than the %d Prometheus allows: use a step of at least %s",
+			model.Duration(step), points, what, model.Duration(span), MaxPoints, model.Duration(least))
+	}
+	return nil
 }
 
 func (r *fileRatio) build(path string, groups []namedSelector) (*Ratio, *Error) {

@@ -204,9 +204,26 @@ type Metric struct {
 	// SLO is an absolute bound on the experimental group's value, a hard
 	// bound whose violation may abort the experiment; nil if none.
 	SLO *Bound
+	// Aggregate says how several series of one group's query become one,
+	// step by step; empty means they must not: a query that returns more
+	// than one series for a group cannot be judged. A ratio's counts can
+	// only be summed.
+	Aggregate Aggregate
 
 	groups Groups
 }
+
+// Aggregate is how the series of one group's query are combined at each
+// step.
+type Aggregate string
+
+// The aggregates.
+const (
+	AggregateSum Aggregate = "sum"
+	AggregateAvg Aggregate = "avg"
+	AggregateMax Aggregate = "max"
+	AggregateMin Aggregate = "min"
+)
 
 // Compared reports whether the metric is compared between the groups, as
 // opposed to only bounded by its SLO.
@@ -330,9 +347,17 @@ const (
 	DefaultMinJudged        = 1
 	DefaultAbortOnHardBound = true
 	DefaultStep             = 15 * time.Second
-	DefaultBaseline         = 30 * time.Minute
-	DefaultLookback         = time.Hour
-	DefaultAfter            = 10 * time.Minute
-	DefaultMinTotal         = 100
-	DefaultWeight           = 1
+	// MinStep is the shortest step a hypothesis may ask for: no scrape
+	// interval is shorter in practice, and a shorter step only repeats
+	// the same samples (and multiplies the queries).
+	MinStep = time.Second
+	// MaxPoints is the most steps a range query may span over the longest
+	// period a hypothesis queries (its window, at most, or its baseline):
+	// Prometheus refuses more than 11,000 points per series.
+	MaxPoints       = 11_000
+	DefaultBaseline = 30 * time.Minute
+	DefaultLookback = time.Hour
+	DefaultAfter    = 10 * time.Minute
+	DefaultMinTotal = 100
+	DefaultWeight   = 1
 )

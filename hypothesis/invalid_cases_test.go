@@ -99,7 +99,7 @@ var invalidFiles = []struct {
 	{
 		"an unknown event kind is rejected with the kinds",
 		"invalid-event-kind.yaml",
-		`testdata/invalid-event-kind.yaml:11: spec.window.events.kinds[1]: unknown event kind "pod_killed", want one of pod_deleted, node_not_ready, hpa_scaled_up, hpa_scaled_down, workload_degraded`,
+		`testdata/invalid-event-kind.yaml:11: spec.window.events.kinds[1]: unknown event kind "pod_killed", want one of pod_deleted, node_not_ready, hpa_scaled_up, hpa_scaled_down, workload_degraded, container_restarted`,
 	},
 	{
 		"a fixed window ending before it starts is rejected",
@@ -385,5 +385,25 @@ var invalidFiles = []struct {
 		"a zero step is rejected",
 		"invalid-zero-step.yaml",
 		`testdata/invalid-zero-step.yaml:12: spec.step: must be greater than 0, got 0s`,
+	},
+	{
+		"a step below a second is refused: it repeats samples hundreds of times",
+		"invalid-step-below-floor.yaml",
+		`testdata/invalid-step-below-floor.yaml:12: spec.step: must be at least 1s, got 1ms: a step shorter than the scrape interval only repeats the same samples`,
+	},
+	{
+		"a step that makes more points per query than Prometheus allows is refused, with the least that fits",
+		"invalid-step-too-many-points.yaml",
+		`testdata/invalid-step-too-many-points.yaml:12: spec.step: 1s makes 11701 points per query over the longest window (before + lookback + after) of 3h15m, more than the 11000 Prometheus allows: use a step of at least 2s`,
+	},
+	{
+		"an unknown aggregate is rejected with the choices",
+		"invalid-aggregate.yaml",
+		`testdata/invalid-aggregate.yaml:18: spec.metrics[0].aggregate: "median" is not one of sum, avg, max, min`,
+	},
+	{
+		"a ratio's series can only be summed",
+		"invalid-ratio-aggregate.yaml",
+		`testdata/invalid-ratio-aggregate.yaml:20: spec.metrics[0].aggregate: "max" cannot combine a ratio's counts: they add up, want sum`,
 	},
 }

@@ -95,6 +95,7 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 				AllowedEffect: 0.5,
 				Weight:        1,
 				SLO:           &Bound{Min: math.Inf(-1), Max: 0.01},
+				Aggregate:     AggregateSum,
 				groups:        groups,
 			},
 		},

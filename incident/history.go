@@ -24,19 +24,21 @@ func (t *Tracker) RestoreHistory(incidents []chaos.Incident) {
 			continue
 		}
 		open := &inc
-		switch inc.Kind {
-		case chaos.PodDeleted, chaos.WorkloadDegraded:
+		switch {
+		case inc.Kind == chaos.PodDeleted || inc.Kind == chaos.WorkloadDegraded ||
+			inc.Kind == chaos.NodeNotReady && inc.Object.Kind != "Node":
+			// A workload's own fault, or its share of a node's.
 			w := t.workload(inc.Object, inc.Subject)
 			w.incident = open
 			w.available = false
-		case chaos.NodeNotReady:
+		case inc.Kind == chaos.NodeNotReady:
 			e := t.nodes[inc.Object.Name]
 			if e == nil {
 				e = &nodeEntry{subject: inc.Subject}
 				t.nodes[inc.Object.Name] = e
 			}
 			e.ready, e.incident = false, open
-		case chaos.HPAScaledUp:
+		case inc.Kind == chaos.HPAScaledUp:
 			e := t.hpas[inc.Object]
 			if e == nil {
 				// Scaled up at least once from the baseline; the informer's

@@ -65,3 +65,56 @@ func TestAnInheritedScaleUpThatEndedWhileNobodyWatchedCloses(t *testing.T) {
 	require.Len(t, recovered, 1)
 	require.Equal(t, 90*time.Second, recovered[0].TimeToRecover())
 }
+
+func TestAnInheritedShareOfANodeFaultClosesWithItsWorkload(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(0).NodeChanged(incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true, Since: ts(-time.Hour)})
+	f.at(10 * time.Second).NodeChanged(incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Since: ts(10 * time.Second)})
+	inherited := f.tr.OpenIncidents()
+	require.Len(t, inherited, 2, "the node's own and web's share")
+	inv := f.tr.Snapshot()
+
+	g := newFixture(t)
+	g.at(20 * time.Second)
+	g.tr.Restore(inv)
+	g.tr.RestoreHistory(inherited)
+	g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	g.tr.NodeChanged(incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Since: ts(10 * time.Second)})
+	for i := 1; i <= 3; i++ {
+		g.tr.PodChanged(webPod(i))
+	}
+	g.tr.Reconcile()
+	require.Len(t, g.tr.OpenIncidents(), 2, "web's pod on node-1 still serves nothing")
+
+	g.at(30 * time.Second).NodeChanged(incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true, Since: ts(30 * time.Second)})
+	recovered := g.rec.Recoveries()
+	require.Len(t, recovered, 2, "both close, no new one")
+	for _, inc := range recovered {
+		require.Equal(t, 20*time.Second, inc.TimeToRecover(), inc.ID)
+	}
+	require.Empty(t, g.tr.OpenIncidents())
+}
+
+func TestARestoredPodsPastRestartsAreNoEvents(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	inv := f.tr.Snapshot()
+
+	g := newFixture(t)
+	g.at(20 * time.Second)
+	g.tr.Restore(inv)
+	g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	for i := 1; i <= 3; i++ {
+		p := webPod(i)
+		p.Restarts = 3
+		g.tr.PodChanged(p)
+	}
+	g.tr.Reconcile()
+	require.Empty(t, g.rec.Events(), "restarts counted before are history")
+
+	p := webPod(1)
+	p.Restarts, p.Ready, p.Down, p.ReadyAt = 3, false, incident.ContainerOOMKilled, ts(30*time.Second)
+	g.at(30 * time.Second).PodChanged(p)
+	require.Equal(t, []chaos.Kind{chaos.ContainerRestarted}, g.rec.Kinds(), "a new crash after the restart is one")
+}

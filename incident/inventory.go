@@ -154,16 +154,21 @@ func (t *Tracker) Restore(inv Inventory) {
 		p.keys[workloadKey][iw.Ref.String()] = struct{}{}
 	}
 	for _, ip := range inv.Pods {
-		e := &podEntry{ref: ip.Ref, subject: ip.Subject, node: ip.Node, created: ip.Created}
+		// crashes unknown (-1): the first list sets it, so restarts from
+		// before the restart are not reported as new.
+		e := &podEntry{ref: ip.Ref, subject: ip.Subject, node: ip.Node, created: ip.Created, crashes: -1}
 		if ip.Workload.Name != "" {
 			e.workload = t.workload(ip.Workload, ip.Subject)
 			e.workload.pods++
 		}
 		if ip.Ready {
-			e.ready = true
+			e.ready, e.condReady = true, true
 			if e.workload != nil {
 				e.workload.readyPods++
 			}
+		}
+		if e.workload != nil {
+			e.workload.notePodsInView()
 		}
 		t.pods[ip.UID] = e
 		p.keys[podKey][ip.UID] = struct{}{}

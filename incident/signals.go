@@ -19,6 +19,13 @@ type Pod struct {
 	Node     string
 	Created  time.Time
 	Ready    bool
+	// Failed is set once the pod's phase is Failed (a kubelet eviction for
+	// node pressure leaves the pod there, Failed, with reason Evicted).
+	Failed bool
+	// Down is why a container of the pod is not running, if one is not.
+	Down ContainerDown
+	// Restarts is the sum of its containers' restart counts.
+	Restarts int32
 	// ReadyAt is when the Ready condition last changed.
 	ReadyAt chaos.Timestamp
 	// Deleting is non-zero once deletion was requested; its cluster time is
@@ -28,6 +35,31 @@ type Pod struct {
 	// condition: "eviction_api", "taint_manager", "preemption", "kubelet";
 	// "deleted" when the cluster gave no reason.
 	Reason string
+}
+
+// ContainerDown is why a pod's container is not running: a closed set, so
+// the watcher's cache holds a byte rather than a string per pod.
+type ContainerDown uint8
+
+// The reasons a container is down.
+const (
+	ContainerUp ContainerDown = iota
+	ContainerOOMKilled
+	ContainerError
+	ContainerCrashLoop
+)
+
+// String is the kubelet's reason: OOMKilled, Error, CrashLoopBackOff.
+func (d ContainerDown) String() string {
+	switch d {
+	case ContainerOOMKilled:
+		return "OOMKilled"
+	case ContainerError:
+		return "Error"
+	case ContainerCrashLoop:
+		return "CrashLoopBackOff"
+	}
+	return ""
 }
 
 func (p *Pod) terminating() bool {

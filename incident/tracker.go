@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,14 +53,22 @@ type serviceGroup struct {
 }
 
 type podEntry struct {
-	ref         chaos.Ref
-	subject     chaos.Subject
-	workload    *workloadEntry
-	node        string
-	created     time.Time
-	ready       bool // counted in workload.readyPods
+	ref      chaos.Ref
+	subject  chaos.Subject
+	workload *workloadEntry
+	node     string
+	created  time.Time
+	// condReady is the pod's own Ready condition; ready is whether it
+	// serves: condReady on a node that is not down. Only ready pods are
+	// counted in workload.readyPods.
+	condReady   bool
+	ready       bool
 	terminating bool
 	reported    bool // pod_deleted already emitted
+	// crashes is the count of container crashes seen or inferred: the
+	// restarts plus one while a container is down. Those it had when first
+	// seen are history, not events.
+	crashes int32
 }
 
 type workloadEntry struct {
@@ -77,6 +87,11 @@ type workloadEntry struct {
 	// available is set once the workload had all desired replicas ready since
 	// its last scale-up; only then does losing one count as degradation.
 	available bool
+	// podsShowAll is set once the pods in view were seen covering every
+	// desired replica (the pod selector does not hide some): from then on
+	// the pods are the ground truth and a status report never ends an
+	// incident they contradict.
+	podsShowAll bool
 	// gone is set once the workload was deleted, or found missing by a
 	// full list: its pods going away then are the deletion's cascade, not
 	// a fault, and nothing would ever report it recovered.
@@ -148,26 +163,97 @@ func (t *Tracker) PodChanged(p Pod) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.pods[p.UID]
-	if e == nil {
-		e = &podEntry{ref: p.Ref, created: p.Created}
+	first := e == nil
+	if first {
+		e = &podEntry{ref: p.Ref, created: p.Created, crashes: crashes(&p)}
 		if p.Workload.Name != "" {
 			e.workload = t.workload(p.Workload, p.Subject)
 			e.workload.pods++
+			e.workload.notePodsInView()
 		}
 		t.pods[p.UID] = e
 	}
 	t.listed(podKey, p.UID)
 	e.subject = p.Subject
 	e.node = p.Node
-	if p.terminating() {
+	if p.terminating() || p.Failed {
 		t.setReady(e, false, time.Time{})
-		if !e.terminating {
+		switch {
+		case e.terminating:
+		case p.Failed && !p.terminating() && first:
+			// Failed before it was first seen: evicted pods linger for
+			// days, and would be reported again at every start.
+			e.terminating, e.reported = true, true
+		case p.Failed && !p.terminating():
+			e.terminating = true
+			reason := p.Reason
+			if reason == "" {
+				reason = "failed"
+			}
+			t.podDeleted(e, lossTime(&p, t.now()), reason)
+		default:
 			e.terminating = true
 			t.podDeleted(e, p.Deleting, p.Reason)
 		}
 		return
 	}
-	t.setReady(e, p.Ready, p.ReadyAt.Plausible(time.Time{}).Best())
+	e.condReady = p.Ready
+	t.setReady(e, p.Ready && t.nodeUp(e.node), p.ReadyAt.Plausible(time.Time{}).Best())
+	if n := crashes(&p); e.crashes < 0 {
+		e.crashes = n
+	} else if n > e.crashes {
+		t.containersCrashed(e, &p, n-e.crashes)
+		e.crashes = n
+	}
+}
+
+// crashes counts the container crashes p shows: each restart followed one,
+// and a container down now is one more.
+func crashes(p *Pod) int32 {
+	n := p.Restarts
+	if p.Down != ContainerUp {
+		n++
+	}
+	return n
+}
+
+// lossTime dates a pod's failure by its readiness drop, if the pod says
+// when it became not ready; else by when the watcher saw it.
+func lossTime(p *Pod, now time.Time) chaos.Timestamp {
+	if !p.Ready && p.ReadyAt != (chaos.Timestamp{}) {
+		return p.ReadyAt.Plausible(time.Time{})
+	}
+	return chaos.Timestamp{Observed: now}
+}
+
+// containersCrashed records n container crashes of pod e, the latest as
+// p shows it; those the watcher did not see one by one are marked missed.
+func (t *Tracker) containersCrashed(e *podEntry, p *Pod, n int32) {
+	reason := p.Down.String()
+	if reason == "" {
+		reason = "restarted"
+	}
+	at := lossTime(p, t.now())
+	for i := n; i > 0; i-- {
+		ev := chaos.Event{
+			Kind: chaos.ContainerRestarted, Subject: e.subject, Object: e.ref, Node: e.node,
+			At: at, Reason: reason, Missed: i > 1 || t.before(at),
+		}
+		if e.workload != nil {
+			ev.Workload = e.workload.ref
+		}
+		t.emit(ev)
+		if w := e.workload; w != nil && !w.gone && (!w.known || w.readyPods < w.desired) {
+			t.openOrJoin(w, ev)
+		}
+	}
+}
+
+// nodeUp reports whether a pod on the named node can serve: the node is
+// not known to be down.
+func (t *Tracker) nodeUp(name string) bool {
+	n := t.nodes[name]
+	return n == nil || n.ready
 }
 
 // PodGone records a pod that left the cluster. missed is set when the
@@ -270,17 +356,25 @@ func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 	w.known, w.gone = true, false
 	prevDesired := w.desired
 	w.desired, w.statusReady = wl.Desired, wl.Ready
+	w.notePodsInView()
 	now := t.now()
 	if w.incident != nil && w.readyPods >= w.desired {
 		t.recover(w, t.lastReady(w))
 	}
 	if wl.Ready >= wl.Desired {
-		if w.incident != nil {
-			// The controller says it is whole although not every pod is in
-			// view (the pod selector may exclude some): trust it.
+		if w.incident != nil && !w.podsShowAll {
+			// The controller says it is whole and the pods in view never
+			// showed the whole workload (the pod selector excludes some):
+			// its status is all there is to go by.
 			t.recover(w, now)
 		}
-		w.available = true
+		// Otherwise a status that says whole while the pods in view do not
+		// lags them: a StatefulSet counts a terminating pod that is still
+		// Ready, so during a graceful deletion it reports the set whole
+		// while its replacement has not even been created. The pods decide.
+		if w.incident == nil {
+			w.available = true
+		}
 		return
 	}
 	switch {
@@ -346,6 +440,12 @@ func (t *Tracker) lastReady(w *workloadEntry) time.Time {
 	return w.lastReadyAt
 }
 
+func (w *workloadEntry) notePodsInView() {
+	if w.known && w.pods >= w.desired {
+		w.podsShowAll = true
+	}
+}
+
 func (t *Tracker) checkRecovered(w *workloadEntry, at time.Time) {
 	if w.incident != nil && w.known && w.readyPods >= w.desired {
 		t.recover(w, at)
@@ -402,13 +502,67 @@ func (t *Tracker) NodeChanged(n Node) {
 		}
 		t.emit(ev)
 		e.incident = t.openIncident(chaos.NodeNotReady, n.Subject, ev.Object, at, ev.Missed)
-	case !e.ready && n.Ready && e.incident != nil:
-		t.end(e.incident, at, true)
-		e.incident = nil
+		e.ready = false
+		t.nodeDown(ev, at)
+	case !e.ready && n.Ready:
+		if e.incident != nil {
+			t.end(e.incident, at, true)
+			e.incident = nil
+		}
+		e.ready = true
+		t.nodeBack(n.Name, at)
 	}
 	e.ready = n.Ready
 	if !n.Since.Observed.IsZero() {
 		e.seen = n.Since.Observed
+	}
+}
+
+// nodeDown takes the pods on the node that went down (ev) out of service
+// and gives the fault to every workload it left below its desired ready
+// replicas: one incident per workload, from the node going down to the
+// workload being whole again, which the evictions that follow join.
+func (t *Tracker) nodeDown(ev chaos.Event, at time.Time) {
+	affected := map[*workloadEntry]bool{}
+	for _, p := range t.pods {
+		if p.node != ev.Node || p.terminating {
+			continue
+		}
+		t.setReady(p, false, time.Time{})
+		if p.workload != nil {
+			affected[p.workload] = true
+		}
+	}
+	ws := make([]*workloadEntry, 0, len(affected))
+	for w := range affected {
+		ws = append(ws, w)
+	}
+	// A stable order, so events and incidents are recorded alike each run.
+	slices.SortFunc(ws, func(a, b *workloadEntry) int { return strings.Compare(a.ref.String(), b.ref.String()) })
+	for _, w := range ws {
+		if w.gone || !w.known || w.readyPods >= w.desired {
+			continue
+		}
+		wev := ev
+		wev.Subject, wev.Workload = w.subject, w.ref
+		t.emit(wev)
+		if w.incident != nil {
+			t.openOrJoin(w, wev)
+			continue
+		}
+		w.incident = t.openIncident(chaos.NodeNotReady, w.subject, w.ref, at, wev.Missed)
+	}
+}
+
+// nodeBack puts the pods on the node that is ready again back in service
+// if their own condition says ready: the node lifecycle controller marks
+// them not ready only after its grace period, so a short outage leaves
+// them ready all along.
+func (t *Tracker) nodeBack(name string, at time.Time) {
+	for _, p := range t.pods {
+		if p.node == name && p.condReady && !p.terminating {
+			t.setReady(p, true, at)
+		}
 	}
 }
 
@@ -490,10 +644,11 @@ func (t *Tracker) openOrJoin(w *workloadEntry, ev chaos.Event) {
 	start := ev.At.Best()
 	if inc := w.incident; inc != nil {
 		inc.Events++
-		// A pod deletion is the cause of the degradation it brings, so it
-		// names the incident whichever the watcher happened to see first.
-		if ev.Kind == chaos.PodDeleted && inc.Kind == chaos.WorkloadDegraded {
-			inc.Kind = chaos.PodDeleted
+		// A pod deletion or a container crash is the cause of the
+		// degradation it brings, so it names the incident whichever the
+		// watcher happened to see first.
+		if (ev.Kind == chaos.PodDeleted || ev.Kind == chaos.ContainerRestarted) && inc.Kind == chaos.WorkloadDegraded {
+			inc.Kind = ev.Kind
 			if start.Before(inc.Start) {
 				inc.Start = start
 			}

@@ -460,7 +460,7 @@ func TestNodeReadiness(t *testing.T) {
 
 		var nodeInc chaos.Incident
 		for _, inc := range f.tr.OpenIncidents() {
-			if inc.Kind == chaos.NodeNotReady {
+			if inc.Object == nodeRef {
 				nodeInc = inc
 			}
 		}
@@ -471,7 +471,7 @@ func TestNodeReadiness(t *testing.T) {
 		f.at(7 * time.Minute).PodChanged(deletingAt(webPod(4), 7*time.Minute))
 		stored := f.incidents(t, incident.Filter{Service: ""})
 		for _, inc := range stored {
-			if inc.Kind == chaos.NodeNotReady {
+			if inc.Object == nodeRef {
 				require.Equal(t, 1, inc.Evicted, "deletions after the node recovered are not evictions")
 			}
 		}
@@ -616,4 +616,265 @@ func TestADegradationThatAnOpenIncidentExplainsIsNoSecondEvent(t *testing.T) {
 	f.at(10*time.Second+50*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "the deletion's effect is not a second fault")
 	require.Len(t, f.tr.OpenIncidents(), 1)
+}
+
+// db is a StatefulSet with a primary and a replica, as the seeds' Postgres.
+var (
+	db        = chaos.Ref{Kind: "StatefulSet", Namespace: "shop", Name: "db"}
+	dbSubject = chaos.Subject{Namespace: "shop", Service: "db", Group: chaos.Experimental}
+)
+
+func dbPod(i int) incident.Pod {
+	return incident.Pod{
+		UID:      fmt.Sprintf("uid-db-%d", i),
+		Ref:      chaos.Ref{Kind: "Pod", Namespace: "shop", Name: fmt.Sprintf("db-%d", i)},
+		Subject:  dbSubject,
+		Workload: db,
+		Node:     fmt.Sprintf("node-%d", i+1),
+		Created:  t0.Add(-time.Hour),
+		Ready:    true,
+		ReadyAt:  chaos.Timestamp{Cluster: t0.Add(-59 * time.Minute)},
+	}
+}
+
+// Issue 11 #1 and #3: a StatefulSet counts a terminating pod that is still
+// Ready in its status, so during a graceful deletion its controller reports
+// the set whole while the pod is going away; the replacement then sits
+// Pending. One fault is one incident, from the deletion to the
+// replacement's own Ready, and one failure for MTBF.
+func TestAGracefulStatefulSetPodKillIsOneIncidentUntilTheReplacementIsReady(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status []int32 // status.readyReplicas reports after the deletion, 10 ms apart from 10.04 s
+	}{
+		{"the status lags with the terminating pod still counted ready", []int32{2}},
+		{"the status lags, then drops when the pod is gone", []int32{2, 1}},
+		{"the status drops at once", []int32{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.tr.WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 2}, true)
+			f.tr.PodChanged(dbPod(0))
+			f.tr.PodChanged(dbPod(1))
+
+			killed := deletingAt(dbPod(0), 10*time.Second)
+			f.at(10*time.Second + 5*ms).PodChanged(killed)
+			for i, ready := range tc.status {
+				f.at(10*time.Second+40*ms+time.Duration(i)*10*ms).WorkloadChanged(
+					incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: ready}, true)
+			}
+			require.Len(t, f.tr.OpenIncidents(), 1, "a status that still counts the terminating pod is no recovery")
+
+			f.at(10*time.Second+500*ms).PodGone(killed, false)
+			f.at(11*time.Second).WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 1}, true)
+			// The replacement has the same name and a new UID; it stays
+			// Pending for 20 s (no node to schedule it on).
+			repl := dbPod(0)
+			repl.UID, repl.Created, repl.Ready = "uid-db-0-new", t0.Add(11*time.Second), false
+			repl.ReadyAt = chaos.Timestamp{Cluster: t0.Add(11 * time.Second)}
+			f.at(11*time.Second + 10*ms).PodChanged(repl)
+			require.Len(t, f.tr.OpenIncidents(), 1)
+
+			f.at(31*time.Second + 200*ms).PodChanged(readyAt(repl, 31*time.Second+200*ms))
+			f.at(31*time.Second+250*ms).WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 2}, true)
+
+			require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "one fault, one event")
+			incs := f.incidents(t, incident.Filter{})
+			require.Len(t, incs, 1, "one fault, one incident")
+			require.Equal(t, chaos.PodDeleted, incs[0].Kind)
+			require.Equal(t, 21*time.Second+200*ms, incs[0].TimeToRecover(), "from the kill to the replacement's own Ready")
+			require.Len(t, f.rec.Recoveries(), 1)
+			require.Empty(t, f.rec.Between(), "one fault is one failure: no time between failures")
+			require.Empty(t, f.tr.OpenIncidents())
+		})
+	}
+}
+
+// Issue 11 #4: a node fault belongs to the services whose pods ran on the
+// node when it failed; each such workload has one incident, from the node
+// going down to the workload being whole again, that the evictions join.
+func TestANodeFaultIsAttributedToTheWorkloadsWithPodsOnIt(t *testing.T) {
+	node := func(name string, ready bool, since time.Duration) incident.Node {
+		return incident.Node{
+			Name: name, Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: ready,
+			Since: ts(since), Reason: "KubeletNotReady",
+		}
+	}
+	nodeRef := chaos.Ref{Kind: "Node", Name: "node-1"}
+	serviceIncidents := func(t *testing.T, f *fixture) []chaos.Incident {
+		t.Helper()
+		return f.incidents(t, incident.Filter{Service: "web"})
+	}
+
+	t.Run("evicted and replaced elsewhere: the service recovers when the replacement is ready, the node later", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		for i := 1; i <= 3; i++ {
+			f.at(0).NodeChanged(node(fmt.Sprintf("node-%d", i), true, -time.Hour))
+		}
+		f.at(10 * time.Second).NodeChanged(node("node-1", false, 10*time.Second))
+
+		var attributed []chaos.Event
+		for _, e := range f.rec.Events() {
+			if e.Subject.Service == "web" {
+				attributed = append(attributed, e)
+			}
+		}
+		require.Equal(t, []chaos.Event{{
+			Kind: chaos.NodeNotReady, Subject: webSubject, Object: nodeRef, Workload: web,
+			Node: "node-1", At: ts(10 * time.Second), Reason: "KubeletNotReady",
+		}}, attributed, "the service whose pod ran on the node has the node's fault")
+		incs := serviceIncidents(t, f)
+		require.Len(t, incs, 1)
+		require.Equal(t, chaos.NodeNotReady, incs[0].Kind)
+		require.Equal(t, webSubject, incs[0].Subject)
+		require.Equal(t, t0.Add(10*time.Second), incs[0].Start)
+
+		// The taint manager evicts web-1 after its toleration; the
+		// replacement starts on node-2.
+		f.at(5 * time.Minute).PodChanged(deletingAt(webPod(1), 5*time.Minute))
+		f.at(5*time.Minute+100*ms).PodGone(deletingAt(webPod(1), 5*time.Minute), false)
+		repl := replacement(4, 5*time.Minute+time.Second)
+		repl.Node = "node-2"
+		f.at(5*time.Minute + time.Second).PodChanged(repl)
+		f.at(5*time.Minute + 4*time.Second).PodChanged(readyAt(repl, 5*time.Minute+4*time.Second))
+
+		incs = serviceIncidents(t, f)
+		require.Len(t, incs, 1, "the eviction joins the node's fault: one fault, one incident")
+		require.Equal(t, chaos.NodeNotReady, incs[0].Kind)
+		require.Equal(t, 2, incs[0].Events)
+		require.Equal(t, 4*time.Minute+54*time.Second, incs[0].TimeToRecover())
+		require.Empty(t, f.rec.Between(), "one fault is one failure")
+		require.Len(t, f.tr.OpenIncidents(), 1, "the node itself is still down")
+
+		f.at(6 * time.Minute).NodeChanged(node("node-1", true, 6*time.Minute))
+		require.Empty(t, f.tr.OpenIncidents())
+		require.Len(t, serviceIncidents(t, f), 1)
+	})
+
+	t.Run("back before any eviction: the service recovers with the node, or when its pod is ready again", func(t *testing.T) {
+		for _, tc := range []struct {
+			name         string
+			markNotReady bool // the node lifecycle controller marked the pod not ready
+			wantMTTR     time.Duration
+		}{
+			{"pods never marked not ready", false, 30 * time.Second},
+			{"pods marked not ready, ready again after the node", true, 32 * time.Second},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				f := newFixture(t)
+				f.healthyWeb()
+				f.at(0).NodeChanged(node("node-1", true, -time.Hour))
+				f.at(10 * time.Second).NodeChanged(node("node-1", false, 10*time.Second))
+				// The controller's status for the workload may still say whole.
+				f.at(11*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+				require.Len(t, serviceIncidents(t, f), 1)
+				require.True(t, serviceIncidents(t, f)[0].End.IsZero(), "a pod on a node that is down serves nothing")
+				if tc.markNotReady {
+					p := webPod(1)
+					p.Ready, p.ReadyAt = false, ts(25*time.Second)
+					f.at(25 * time.Second).PodChanged(p)
+				}
+				f.at(40 * time.Second).NodeChanged(node("node-1", true, 40*time.Second))
+				if tc.markNotReady {
+					require.True(t, serviceIncidents(t, f)[0].End.IsZero(), "the pod is not ready yet")
+					f.at(42 * time.Second).PodChanged(readyAt(webPod(1), 42*time.Second))
+				}
+				incs := serviceIncidents(t, f)
+				require.Len(t, incs, 1)
+				require.Equal(t, tc.wantMTTR, incs[0].TimeToRecover())
+				require.Empty(t, f.tr.OpenIncidents())
+			})
+		}
+	})
+
+	t.Run("a node with no pods of a workload on it affects no service", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		f.at(0).NodeChanged(node("node-9", true, -time.Hour))
+		f.at(10 * time.Second).NodeChanged(node("node-9", false, 10*time.Second))
+		require.Empty(t, serviceIncidents(t, f))
+		require.Len(t, f.rec.Events(), 1, "the node's own event only")
+	})
+}
+
+// Issue 11 #5: resource exhaustion kills containers and has the kubelet
+// evict pods; each is a fault of the workload, with the pod's own Ready as
+// the recovery.
+func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
+	crashed := func(p incident.Pod, down incident.ContainerDown, restarts int32, d time.Duration) incident.Pod {
+		p.Ready, p.ReadyAt, p.Down, p.Restarts = false, ts(d), down, restarts
+		return p
+	}
+	runningAgain := func(p incident.Pod, restarts int32, d time.Duration) incident.Pod {
+		p = readyAt(p, d)
+		p.Down, p.Restarts = incident.ContainerUp, restarts
+		return p
+	}
+
+	t.Run("an OOM kill is one event and one incident, until the pod is ready again", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		f.at(10*time.Second + 20*ms).PodChanged(crashed(webPod(1), incident.ContainerOOMKilled, 0, 10*time.Second))
+		f.at(11 * time.Second).PodChanged(func() incident.Pod {
+			p := crashed(webPod(1), incident.ContainerUp, 1, 10*time.Second) // restarted, not ready yet
+			return p
+		}())
+		f.at(13*time.Second + 500*ms).PodChanged(runningAgain(webPod(1), 1, 13*time.Second+500*ms))
+
+		events := f.rec.Events()
+		require.Len(t, events, 1, "the kill and the restart it brought are one event")
+		require.Equal(t, chaos.ContainerRestarted, events[0].Kind)
+		require.Equal(t, "OOMKilled", events[0].Reason)
+		require.Equal(t, ts(10*time.Second), events[0].At, "dated by the pod's readiness drop")
+		incs := f.incidents(t, incident.Filter{})
+		require.Len(t, incs, 1)
+		require.Equal(t, chaos.ContainerRestarted, incs[0].Kind)
+		require.Equal(t, webSubject, incs[0].Subject)
+		require.Equal(t, 3*time.Second+500*ms, incs[0].TimeToRecover())
+	})
+
+	t.Run("a crash loop is one incident with an event per crash", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		f.at(10 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerError, 0, 10*time.Second))
+		// Backing off: the count goes up when the next container starts.
+		f.at(11 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 0, 10*time.Second))
+		f.at(21 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerError, 1, 10*time.Second))
+		f.at(22 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 1, 10*time.Second))
+		// Two more crashes the watcher did not see one by one.
+		f.at(60 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 3, 10*time.Second))
+		require.Equal(t, []chaos.Kind{chaos.ContainerRestarted, chaos.ContainerRestarted, chaos.ContainerRestarted, chaos.ContainerRestarted}, f.rec.Kinds())
+		open := f.tr.OpenIncidents()
+		require.Len(t, open, 1)
+		require.Equal(t, 4, open[0].Events)
+		require.Empty(t, f.rec.Between(), "one crash loop is one failure")
+	})
+
+	t.Run("restarts a pod had when first listed are history, not events", func(t *testing.T) {
+		f := newFixture(t)
+		f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+		for i := 1; i <= 3; i++ {
+			p := webPod(i)
+			p.Restarts = 7
+			f.tr.PodChanged(p)
+		}
+		require.Empty(t, f.rec.Events())
+	})
+
+	t.Run("a pod evicted by the kubelet for pressure is lost until its replacement is ready", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		evicted := crashed(webPod(1), incident.ContainerError, 0, 10*time.Second)
+		evicted.Failed, evicted.Reason = true, "kubelet"
+		f.at(10*time.Second + 30*ms).PodChanged(evicted)
+		f.at(12 * time.Second).PodChanged(evicted)
+		require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "one loss, not also a container failure")
+		require.Equal(t, "kubelet", f.rec.Events()[0].Reason)
+		require.Equal(t, ts(10*time.Second), f.rec.Events()[0].At)
+		f.at(15 * time.Second).PodChanged(readyAt(replacement(4, 10*time.Second+500*ms), 15*time.Second))
+		incs := f.incidents(t, incident.Filter{})
+		require.Len(t, incs, 1)
+		require.Equal(t, 5*time.Second, incs[0].TimeToRecover())
+	})
 }

@@ -50,7 +50,15 @@ var BurnRates = []BurnRate{
 }
 
 // failureKinds are the incidents MTTR is judged on (chaos.Kind.IsFailure).
-var failureKinds = []chaos.Kind{chaos.PodDeleted, chaos.NodeNotReady, chaos.WorkloadDegraded}
+var failureKinds = func() []chaos.Kind {
+	var out []chaos.Kind
+	for _, k := range chaos.Kinds {
+		if k.IsFailure() {
+			out = append(out, k)
+		}
+	}
+	return out
+}()
 
 func (g *generator) alert(name, severity, expr string, labels map[string]string, forDur time.Duration, summary, description string) rulefmt.Rule {
 	l := map[string]string{

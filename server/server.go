@@ -135,7 +135,8 @@ func Run(ctx context.Context, o Options) error {
 	detector, err := detect.New(detect.Options{
 		Store: db, Alerts: db,
 		Window: time.Duration(cfg.Alerts.Detection.Window), Grace: time.Duration(cfg.Alerts.Detection.Grace),
-		From: detect.From(cfg.Alerts.Detection.From),
+		AfterRecovery: time.Duration(cfg.Alerts.Detection.AfterRecovery),
+		From:          detect.From(cfg.Alerts.Detection.From),
 		Labels: detect.Labels{
 			Namespace: cfg.Alerts.NamespaceLabels, Service: cfg.Alerts.ServiceLabels,
 			Group: cfg.Alerts.GroupLabels, Node: cfg.Alerts.NodeLabels,

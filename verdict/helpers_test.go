@@ -34,9 +34,12 @@ const fixedWindow = `window: {fixed: {start: 2026-03-01T12:00:00Z, end: 2026-03-
 
 // hyp parses a hypothesis of service api in namespace shop with groups
 // group="control" and group="experimental", window and spec (YAML indented
-// as spec's fields).
+// as spec's fields). The step is 15s unless window sets one.
 func hyp(t testing.TB, window, spec string) *hypothesis.Hypothesis {
 	t.Helper()
+	if !strings.Contains(window, "step:") {
+		window += "\n  step: 15s"
+	}
 	doc := fmt.Sprintf(`apiVersion: steadywatch.io/v1alpha1
 kind: Hypothesis
 metadata: {name: test}
@@ -45,7 +48,6 @@ spec:
   namespace: shop
   groups: {control: group="control", experimental: group="experimental"}
   %s
-  step: 15s
 %s`, window, spec)
 	hs, err := hypothesis.Parse([]byte(doc), "test.yaml")
 	require.NoError(t, err, doc)
@@ -64,10 +66,18 @@ type fakeProm struct {
 	errs   map[string][]error // returned, in order, before the data
 	calls  map[string]int
 	ranges []v1.Range
+	// warnings are returned with every answer to a query of the key.
+	warnings map[string]v1.Warnings
+	// spill widens every answer by this much on both sides of the range
+	// asked for, as a misbehaving proxy might.
+	spill time.Duration
 }
 
 func newFakeProm() *fakeProm {
-	return &fakeProm{data: map[string][][]float64{}, errs: map[string][]error{}, calls: map[string]int{}}
+	return &fakeProm{
+		data: map[string][][]float64{}, errs: map[string][]error{}, calls: map[string]int{},
+		warnings: map[string]v1.Warnings{},
+	}
 }
 
 func key(name string, g chaos.Group) string { return name + "|" + string(g) }
@@ -118,9 +128,12 @@ func (f *fakeProm) QueryRange(ctx context.Context, q string, r v1.Range, _ ...v1
 		f.mu.Unlock()
 		return nil, nil, nil, errs[0]
 	}
-	data := f.data[k]
+	data, warnings := f.data[k], f.warnings[k]
 	f.mu.Unlock()
-	return matrix(data, r), nil, nil, nil
+	if f.spill > 0 {
+		r.Start, r.End = r.Start.Add(-f.spill), r.End.Add(f.spill)
+	}
+	return matrix(data, r), warnings, nil, nil
 }
 
 func matrix(data [][]float64, r v1.Range) model.Matrix {
@@ -129,7 +142,7 @@ func matrix(data [][]float64, r v1.Range) model.Matrix {
 		ss := &model.SampleStream{Metric: model.Metric{"series": model.LabelValue(fmt.Sprint(s))}}
 		for t := r.Start; !t.After(r.End); t = t.Add(r.Step) {
 			i := int(t.Sub(base) / step)
-			if t.Before(base) || i >= len(values) || (t.Sub(base)%step) != 0 {
+			if t.Before(base) || i >= len(values) || (t.Sub(base)%step) != 0 || isAbsent(values[i]) {
 				continue
 			}
 			ss.Values = append(ss.Values, model.SamplePair{Timestamp: model.TimeFromUnixNano(t.UnixNano()), Value: model.SampleValue(values[i])})
@@ -140,6 +153,12 @@ func matrix(data [][]float64, r v1.Range) model.Matrix {
 	}
 	return m
 }
+
+// absent marks a step at which a series has no sample at all (a gap in
+// the answer, unlike NaN, which is a sample): a NaN with its own payload.
+var absent = math.Float64frombits(0x7ff8_0000_dead_beef)
+
+func isAbsent(v float64) bool { return math.Float64bits(v) == math.Float64bits(absent) }
 
 // lognormal returns n samples of a lognormal distribution with the given
 // median and shape, from a generator seeded with seed.

@@ -27,8 +27,9 @@ import (
 // Defaults of Options.
 const (
 	// DefaultMinSamples is the least number of finite samples a group needs
-	// for a value metric to be compared (and the experimental group for its
-	// SLO): 2.5 minutes at the default 15 s step. Fewer make the
+	// for a value metric to be compared — counted after thinning to the
+	// query's longest range — and the experimental group for its SLO: 2.5
+	// minutes at the default 15 s step of a query without a range. Fewer make the
 	// Hodges–Lehmann interval too wide to show anything, and a judge that
 	// passes what it cannot see passes too much.
 	DefaultMinSamples = 10
@@ -175,12 +176,19 @@ func cmpOr[T comparable](v, def T) T {
 // verdict is Running and judges the data up to at.
 //
 // Each metric's query is run for each group over [window start, min(end,
-// at)] at h.Step. When a query returns several series, their samples are
-// pooled (Summary.Series says how many there were): per-pod series of one
-// group are draws of the same steady state. NaN and ±Inf samples are
-// dropped and counted (Summary.NaNs).
+// at)] at h.Step; samples Prometheus returns outside that range are
+// dropped. A query must return one series per group: several are
+// inconclusive ("the query returned 3 series (…)") unless the metric's
+// Aggregate combines them step by step (Summary.Series says how many there
+// were); pooled, per-pod series would be a mixture counted as independent
+// draws. NaN and ±Inf samples are dropped and counted (Summary.NaNs).
+// Warnings in Prometheus's answer (a partial response) make the metric
+// inconclusive and are listed in Metric.Warnings.
 //
-//   - A value metric needs MinSamples finite samples in each group. The
+//   - A value metric needs MinSamples finite samples in each group, after
+//     thinning to one sample per query range (see thinning): 41 samples of
+//     a rate(…[5m]) at 15 s are 3 independent ones, and are inconclusive
+//     with what to change; so is a shift interval that is unbounded. The
 //     groups are compared with Mann-Whitney (one-sided in the harmful
 //     direction, two-sided for either) and the Hodges–Lehmann shift with
 //     its interval at h.Judgement.Confidence, classified by stats.Classify
@@ -189,9 +197,10 @@ func cmpOr[T comparable](v, def T) T {
 //     the allowance. A significant harmful shift from a control whose
 //     median is 0 is Inconclusive: a relative allowance cannot size it.
 //   - A ratio metric counts each group's errors and requests as Σ sample ×
-//     step of their per-second rates; fewer than MinTotal requests in a
-//     group is Inconclusive ("too little traffic"). An errors query with
-//     no series counts 0 errors. The counts are compared with
+//     step of their per-second rates, over the steps where both are
+//     finite; fewer than MinTotal requests in a group is Inconclusive ("too
+//     little traffic"), and so are errors that are all NaN and counts past
+//     2⁵³. An errors query with no series counts 0 errors. The counts are compared with
 //     stats.RateTest (Fisher's exact test, Newcombe's interval of the
 //     difference) and the difference classified against AllowedEffect
 //     times the control's ratio, but never against less than the ratio

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -17,6 +18,10 @@ import (
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/verdict/stats"
 )
+
+// maxCount is the largest count a ratio's test takes: 2⁵³, the last of the
+// float64 integers.
+const maxCount = 1 << 53
 
 // failing reports whether a metric result is a failure.
 func failing(r Result) bool { return r == Fail || r == High || r == Low }
@@ -37,7 +42,24 @@ func (j *Judge) judgeMetric(ctx context.Context, h *hypothesis.Hypothesis, m *hy
 		return out, "", err
 	}
 	out.Result, out.Reason = combine(parts)
+	if len(out.Warnings) > 0 {
+		// A partial answer can hide what would fail the metric as well as
+		// what would pass it: neither is a verdict on the data.
+		out.Result = Inconclusive
+		out.Reason = fmt.Sprintf("Prometheus warned that its answer may be partial: %s; judge again once the warning is gone (on the data it gave: %s)",
+			strings.Join(out.Warnings, "; "), out.Reason)
+		violation = ""
+	}
 	return out, violation, nil
+}
+
+// warn adds a group's warnings to out's, once each.
+func warn(out *Metric, g chaos.Group, warnings []string) {
+	for _, w := range warnings {
+		if w := string(g) + " group: " + w; !slices.Contains(out.Warnings, w) {
+			out.Warnings = append(out.Warnings, w)
+		}
+	}
 }
 
 // part is the result of one check of a metric: the comparison with the
@@ -99,22 +121,24 @@ func classResult(c stats.Class) Result {
 func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
 	start, end time.Time, out *Metric,
 ) (parts []part, violation string, err error) {
-	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), start, end, h.Step)
+	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), m.Aggregate, start, end, h.Step)
 	if err != nil {
 		return nil, "", err
 	}
 	out.Experimental = valueSummary(&exp)
+	warn(out, chaos.Experimental, exp.warnings)
 	if expWhy == "" {
 		expWhy = exp.problem(chaos.Experimental, j.minSamples)
 	} else {
 		expWhy = "experimental group: " + expWhy
 	}
 	if m.Compared() {
-		ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), start, end, h.Step)
+		ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), m.Aggregate, start, end, h.Step)
 		if err != nil {
 			return nil, "", err
 		}
 		out.Control = valueSummary(&ctl)
+		warn(out, chaos.Control, ctl.warnings)
 		if ctlWhy == "" {
 			ctlWhy = ctl.problem(chaos.Control, j.minSamples)
 		} else {
@@ -122,9 +146,14 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		}
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
 		if p.reason == "" {
-			p = j.compareValues(ctx, h, m, thin(exp.values, h, m), thin(ctl.values, h, m), out)
-			if k := thinning(h, m); k > 1 {
-				p.reason += fmt.Sprintf(" [compared on one sample in %d: the query's range covers %d steps]", k, k)
+			te, tc := thin(exp.values, h, m), thin(ctl.values, h, m)
+			if why := j.thinnedProblem(h, m, len(exp.values), len(ctl.values), len(te), len(tc)); why != "" {
+				p.reason = why
+			} else {
+				p = j.compareValues(ctx, h, m, te, tc, out)
+				if k, _ := thinning(h, m); k > 1 {
+					p.reason += fmt.Sprintf(" [compared on one sample in %d: the query's range covers %d steps]", k, k)
+				}
 			}
 		}
 		if failing(p.result) {
@@ -178,17 +207,25 @@ func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *
 		return part{name: "vs control", result: Inconclusive, reason: "the comparison failed: " + err.Error()}
 	}
 	out.PValue = c.Test.PValue
+	if c.Shift.K == 0 || math.IsInf(c.Shift.Lo, 0) || math.IsInf(c.Shift.Hi, 0) {
+		// An interval that cannot exclude anything shows nothing: passing
+		// it would pass whatever the data.
+		return part{name: "vs control", result: Inconclusive, reason: fmt.Sprintf(
+			"the %.3g %% interval of the shift is unbounded with %d and %d independent samples: they cannot show any change; widen the window or shorten the query's range",
+			100*h.Judgement.Confidence, len(exp), len(ctl))}
+	}
 	e := stats.Effect{Estimate: c.Shift.Estimate, Lo: c.Shift.Lo, Hi: c.Shift.Hi}
 	cl, err := stats.Classify(e, out.Control.Value, stats.Criteria{Direction: dir, AllowedRelative: m.AllowedEffect})
 	if err != nil {
 		span.RecordError(err)
 		return part{name: "vs control", result: Inconclusive, reason: "the classification failed: " + err.Error()}
 	}
-	out.Effect = &Effect{Estimate: e.Estimate, Low: e.Lo, High: e.Hi, Allowed: cl.Allowed, Confidence: h.Judgement.Confidence}
+	a := c.Test.Superiority
+	out.Effect = &Effect{Estimate: e.Estimate, Low: e.Lo, High: e.Hi, Allowed: cl.Allowed, Confidence: h.Judgement.Confidence, Superiority: &a}
 	r := classResult(cl.Class)
 	span.SetAttributes(attribute.Float64("p_value", c.Test.PValue), attribute.Float64("estimate", e.Estimate),
 		attribute.Float64("ci_low", e.Lo), attribute.Float64("ci_high", e.Hi), attribute.String("class", cl.Class.String()))
-	return part{name: "vs control", result: r, reason: cl.Reason + fmt.Sprintf(" (p = %.3g)", c.Test.PValue)}
+	return part{name: "vs control", result: r, reason: cl.Reason + fmt.Sprintf(" (p = %.3g; P(experimental > control) = %.2f)", c.Test.PValue, a)}
 }
 
 // thinning is how many steps apart the samples of m's query must be to
@@ -197,12 +234,13 @@ func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *
 // independent, and a rank test on all of them finds "significant" shifts
 // that are the same noise counted four times. The longest range (of a
 // range selector or a subquery) in the query sets it.
-func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) int {
+//
+// longest is that range (0 if the query has none).
+func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) (k int, longest time.Duration) {
 	expr, err := promql.ParseExpr(m.Query(chaos.Experimental))
 	if err != nil || h.Step <= 0 {
-		return 1
+		return 1, 0
 	}
-	var longest time.Duration
 	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 		switch n := n.(type) {
 		case *parser.MatrixSelector:
@@ -212,14 +250,40 @@ func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) int {
 		}
 		return nil
 	})
-	return max(1, int((longest+h.Step-1)/h.Step))
+	return max(1, int((longest+h.Step-1)/h.Step)), longest
+}
+
+// thinnedProblem says why the samples left after thinning (te and tc of
+// the raw ne and nc) are too few to compare, or "". The minimum applies to
+// the samples compared: 41 samples of a rate(…[5m]) at 15 s are 3
+// independent ones, and 3 against 3 cannot show a shift at any useful
+// confidence.
+func (j *Judge) thinnedProblem(h *hypothesis.Hypothesis, m *hypothesis.Metric, ne, nc, te, tc int) string {
+	if min(te, tc) >= j.minSamples {
+		return ""
+	}
+	k, longest := thinning(h, m)
+	n, raw, who := te, ne, "per group"
+	switch {
+	case te < tc:
+		who = "in the experimental group"
+	case tc < te:
+		n, raw, who = tc, nc, "in the control group"
+	}
+	why := fmt.Sprintf("only %d independent samples %s after thinning to the query's %s range (one sample in %d of %d at the %s step); a comparison needs at least %d: widen the window to at least %s",
+		n, who, model.Duration(longest), k, raw, model.Duration(h.Step), j.minSamples,
+		model.Duration(time.Duration(j.minSamples-1)*time.Duration(k)*h.Step))
+	if kmax := (raw - 1) / max(1, j.minSamples-1); kmax >= 1 {
+		why += fmt.Sprintf(" or shorten the query's range to at most %s", model.Duration(time.Duration(kmax)*h.Step))
+	}
+	return why
 }
 
 var promql = parser.NewParser(parser.Options{})
 
 // thin keeps every thinning(h, m)-th sample.
 func thin(xs []float64, h *hypothesis.Hypothesis, m *hypothesis.Metric) []float64 {
-	k := thinning(h, m)
+	k, _ := thinning(h, m)
 	if k <= 1 {
 		return xs
 	}
@@ -239,20 +303,25 @@ type compareOver func(ctx context.Context, h *hypothesis.Hypothesis, m *hypothes
 func (j *Judge) compareValuesOver(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
 	from, to time.Time, out *Metric,
 ) (part, bool, error) {
-	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), from, to, h.Step)
+	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), m.Aggregate, from, to, h.Step)
 	if err != nil {
 		return part{}, false, err
 	}
-	ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), from, to, h.Step)
+	ctl, ctlWhy, err := j.rangeQuery(ctx, m.Name, chaos.Control, m.Query(chaos.Control), m.Aggregate, from, to, h.Step)
 	if err != nil {
 		return part{}, false, err
 	}
 	if expWhy != "" || ctlWhy != "" || exp.problem(chaos.Experimental, j.minSamples) != "" ||
-		ctl.problem(chaos.Control, j.minSamples) != "" {
+		ctl.problem(chaos.Control, j.minSamples) != "" || len(exp.warnings)+len(ctl.warnings) > 0 {
+		return part{}, false, nil
+	}
+	te, tc := thin(exp.values, h, m), thin(ctl.values, h, m)
+	if j.thinnedProblem(h, m, len(exp.values), len(ctl.values), len(te), len(tc)) != "" {
 		return part{}, false, nil
 	}
 	out.Control = valueSummary(&ctl)
-	return j.compareValues(ctx, h, m, thin(exp.values, h, m), thin(ctl.values, h, m), out), true, nil
+	p := j.compareValues(ctx, h, m, te, tc, out)
+	return p, p.result != Inconclusive, nil
 }
 
 // compareRatesOver is compareOver for a ratio metric.
@@ -264,7 +333,8 @@ func (j *Judge) compareRatesOver(ctx context.Context, h *hypothesis.Hypothesis, 
 		return part{}, false, err
 	}
 	ctl, ctlWhy, err := j.counts(ctx, h, m, chaos.Control, from, to)
-	if err != nil || expWhy != "" || ctlWhy != "" || exp.samples < j.minSamples || ctl.samples < j.minSamples {
+	if err != nil || expWhy != "" || ctlWhy != "" || exp.samples < j.minSamples || ctl.samples < j.minSamples ||
+		len(exp.warnings)+len(ctl.warnings) > 0 {
 		return part{}, false, err
 	}
 	return j.compareRates(ctx, h, m, exp, ctl, out), true, nil
@@ -379,12 +449,14 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		return nil, "", err
 	}
 	out.Experimental = exp.summary()
+	warn(out, chaos.Experimental, exp.warnings)
 	if m.Compared() {
 		ctl, ctlWhy, err := j.counts(ctx, h, m, chaos.Control, start, end)
 		if err != nil {
 			return nil, "", err
 		}
 		out.Control = ctl.summary()
+		warn(out, chaos.Control, ctl.warnings)
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
 		if p.reason == "" {
 			p = j.compareRates(ctx, h, m, exp, ctl, out)
@@ -419,11 +491,13 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 // ratioCounts are one group's counts over the window.
 type ratioCounts struct {
 	errors, total float64
-	// samples and nans are the total query's finite and dropped samples,
-	// plus the errors query's dropped ones.
+	// samples are the steps counted: those where the total (and the
+	// errors, if they have a sample there) are finite; nans the steps
+	// dropped because one of them was not.
 	samples, nans, series int
 	// noErrorSeries is set when the errors query returned no series.
 	noErrorSeries bool
+	warnings      []string
 }
 
 func (c *ratioCounts) summary() Summary {
@@ -435,34 +509,63 @@ func (c *ratioCounts) summary() Summary {
 }
 
 // counts queries a group's errors and total and counts them over the
-// window: Σ sample × step, the per-second rates' integral. An errors query
-// that returns no series counts no errors, as long as the total has data:
-// services commonly export no error series until their first error (a
-// counter with a status label), and that is the zero-error case a count
-// test exists for. why says why the group cannot be judged.
+// window: Σ sample × step, the per-second rates' integral, over the steps
+// both can be counted at. A step whose total or errors sample is NaN or
+// ±Inf is dropped from both: its errors are unknown, and counting its
+// requests without them would dilute the ratio. A step where the errors
+// query has no sample counts no errors, and so does an errors query that
+// returns no series, as long as the total has data: services commonly
+// export no error series until their first error (a counter with a status
+// label), and that is the zero-error case a count test exists for. why
+// says why the group cannot be judged.
 func (j *Judge) counts(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric, g chaos.Group,
 	start, end time.Time,
 ) (c ratioCounts, why string, err error) {
 	sel := h.Groups.Selector(g)
-	total, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Total.Expand(sel), start, end, h.Step)
+	total, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Total.Expand(sel), m.Aggregate, start, end, h.Step)
+	c.warnings = total.warnings
 	if err != nil || why != "" {
 		return c, prefix(g, "total", why), err
 	}
-	errs, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Errors.Expand(sel), start, end, h.Step)
+	errs, why, err := j.rangeQuery(ctx, m.Name, g, m.Ratio.Errors.Expand(sel), m.Aggregate, start, end, h.Step)
+	for _, w := range errs.warnings {
+		if !slices.Contains(c.warnings, w) {
+			c.warnings = append(c.warnings, w)
+		}
+	}
 	if err != nil || why != "" {
 		return c, prefix(g, "errors", why), err
 	}
-	step := h.Step.Seconds()
-	c = ratioCounts{
-		errors: errs.sum * step, total: total.sum * step,
-		samples: len(total.values), nans: total.nans + errs.nans, series: total.series,
-		noErrorSeries: errs.series == 0,
+	errAt := make(map[model.Time]float64, len(errs.points))
+	for _, p := range errs.points {
+		errAt[p.t] = p.v
 	}
+	var sumErrs, sumTotal float64
+	for _, p := range total.points {
+		e, ok := errAt[p.t]
+		if !finite(p.v) || (ok && !finite(e)) {
+			c.nans++
+			continue
+		}
+		sumTotal += p.v
+		sumErrs += e
+		c.samples++
+	}
+	step := h.Step.Seconds()
+	c.errors, c.total = sumErrs*step, sumTotal*step
+	c.series, c.noErrorSeries = total.series, errs.series == 0
 	switch {
 	case total.series == 0:
 		return c, fmt.Sprintf("no data for the %s group: the total query returned no series", g), nil
 	case len(total.values) == 0:
-		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are all NaN", g, total.nans), nil
+		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are all NaN or infinite", g, total.nans), nil
+	case errs.series > 0 && len(errs.values) == 0:
+		return c, fmt.Sprintf("no data for the %s group: the errors query's %d samples are all NaN or infinite; check that the errors query divides nothing by zero", g, errs.nans), nil
+	case c.samples == 0:
+		return c, fmt.Sprintf("no data for the %s group: no step has both a finite total and a finite errors sample (%d steps dropped)", g, c.nans), nil
+	case !finite(c.errors) || !finite(c.total):
+		// finite rates whose sum overflows: errors/+Inf would be 0
+		return c, fmt.Sprintf("the %s group's counts overflow (errors %g, total %g): check that the queries are per-second rates", g, c.errors, c.total), nil
 	case c.total < m.Ratio.MinTotal:
 		return c, fmt.Sprintf("too little traffic in the %s group (%.0f < minTotal %g)", g, c.total, m.Ratio.MinTotal), nil
 	}
@@ -495,6 +598,18 @@ func (j *Judge) compareRates(ctx context.Context, h *hypothesis.Hypothesis, m *h
 		attribute.Float64("experimental_total", exp.total), attribute.Float64("control_total", ctl.total)))
 	defer span.End()
 	alt, dir := alternative(m.Direction)
+	// Counts beyond 2⁵³ are not integers in a float64, and beyond 2⁶³ they
+	// wrap in an int64: no count test can be run on them.
+	for _, c := range []struct {
+		g chaos.Group
+		n float64
+	}{{chaos.Control, ctl.total}, {chaos.Experimental, exp.total}} {
+		if !(c.n <= maxCount) {
+			return part{name: "vs control", result: Inconclusive, reason: fmt.Sprintf(
+				"counts too large to test exactly: %.4g requests in the %s group (the most is %.4g); check the total query's unit (it must be a per-second rate)",
+				c.n, c.g, float64(maxCount))}
+		}
+	}
 	x := stats.Counts{Errors: int64(math.Round(exp.errors)), Total: int64(math.Round(exp.total))}
 	y := stats.Counts{Errors: int64(math.Round(ctl.errors)), Total: int64(math.Round(ctl.total))}
 	conf := h.Judgement.Confidence

@@ -1,10 +1,12 @@
 package verdict
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/hypothesis"
 )
 
 // maxPoints is how many steps one range query may span: Prometheus refuses
@@ -22,18 +25,34 @@ import (
 // pieces.
 const maxPoints = 10_000
 
-// samples is what one query returned for one group: every series' finite
-// samples pooled.
+// samples is what one query returned for one group: its one series, or
+// its series aggregated step by step.
 type samples struct {
 	// series is how many series the query returned.
 	series int
-	// values are the finite samples of all series.
+	// points are the series' samples in the window, in time order, NaN
+	// and ±Inf included.
+	points []point
+	// values are the finite samples of points.
 	values []float64
 	// nans counts the NaN and ±Inf samples dropped.
 	nans int
 	// sum is the sum of values.
 	sum float64
+	// warnings are Prometheus's warnings about its answers.
+	warnings []string
+	// outside counts the samples Prometheus returned outside the window
+	// asked for, which were dropped.
+	outside int
 }
+
+// point is one sample.
+type point struct {
+	t model.Time
+	v float64
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // problem says why s cannot be judged for a group, or "".
 func (s *samples) problem(group chaos.Group, minSamples int) string {
@@ -48,10 +67,19 @@ func (s *samples) problem(group chaos.Group, minSamples int) string {
 	return ""
 }
 
+// queried is one series as the pieces of a range query returned it.
+type queried struct {
+	labels model.Metric
+	points []point
+}
+
 // rangeQuery runs query over [start, end] at step, in pieces of at most
-// maxPoints steps, retrying transient errors. why says why there is no
-// data if the query failed; err is only ctx's.
-func (j *Judge) rangeQuery(ctx context.Context, metric string, group chaos.Group, query string,
+// maxPoints steps, retrying transient errors, and makes one series of the
+// answer: the only one, or the series aggregated by agg at each step.
+// Samples outside [start, end] are dropped (s.outside). why says why there
+// is no data: the query failed, or it returned several series and agg is
+// empty; err is only ctx's.
+func (j *Judge) rangeQuery(ctx context.Context, metric string, group chaos.Group, query string, agg hypothesis.Aggregate,
 	start, end time.Time, step time.Duration,
 ) (s samples, why string, err error) {
 	ctx, span := j.tracer.Start(ctx, "verdict.query", trace.WithAttributes(
@@ -60,15 +88,22 @@ func (j *Judge) rangeQuery(ctx context.Context, metric string, group chaos.Group
 		attribute.String("query", query),
 	))
 	defer span.End()
-	seen := map[model.Fingerprint]struct{}{}
+	var all []*queried
+	byPrint := map[model.Fingerprint]*queried{}
 	attempts := 0
+	lo, hi := model.TimeFromUnixNano(start.UnixNano()), model.TimeFromUnixNano(end.UnixNano())
 	for from := start; !from.After(end); {
 		to := from.Add(time.Duration(maxPoints-1) * step)
 		if to.After(end) {
 			to = end
 		}
-		m, n, why, err := j.queryPiece(ctx, query, v1.Range{Start: from, End: to, Step: step})
+		m, warnings, n, why, err := j.queryPiece(ctx, query, v1.Range{Start: from, End: to, Step: step})
 		attempts += n
+		for _, w := range warnings {
+			if !slices.Contains(s.warnings, w) {
+				s.warnings = append(s.warnings, w)
+			}
+		}
 		if err != nil {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
@@ -80,72 +115,163 @@ func (j *Judge) rangeQuery(ctx context.Context, metric string, group chaos.Group
 			return s, why, nil
 		}
 		for _, ss := range m {
-			seen[ss.Metric.Fingerprint()] = struct{}{}
+			fp := ss.Metric.Fingerprint()
+			q := byPrint[fp]
+			if q == nil {
+				q = &queried{labels: ss.Metric}
+				byPrint[fp] = q
+				all = append(all, q)
+			}
 			for _, p := range ss.Values {
-				f := float64(p.Value)
-				if math.IsNaN(f) || math.IsInf(f, 0) {
-					s.nans++
+				if p.Timestamp.Before(lo) || p.Timestamp.After(hi) {
+					s.outside++
 					continue
 				}
-				s.values = append(s.values, f)
-				s.sum += f
+				q.points = append(q.points, point{t: p.Timestamp, v: float64(p.Value)})
 			}
 		}
 		from = to.Add(step)
 	}
-	s.series = len(seen)
-	span.SetAttributes(attribute.Int("attempts", attempts), attribute.Int("series", s.series),
-		attribute.Int("samples", len(s.values)), attribute.Int("nans", s.nans))
+	// A series with samples only outside the window is not in it, as
+	// Prometheus would not have returned it for the window alone.
+	all = slices.DeleteFunc(all, func(q *queried) bool { return len(q.points) == 0 })
+	s.series = len(all)
+	span.SetAttributes(attribute.Int("attempts", attempts), attribute.Int("series", s.series), attribute.Int("outside", s.outside))
+	switch {
+	case len(all) == 1:
+		s.points = all[0].points
+	case len(all) > 1 && agg == "":
+		return s, severalSeries(all), nil
+	case len(all) > 1:
+		s.points = aggregate(all, agg)
+	}
+	for _, p := range s.points {
+		if !finite(p.v) {
+			s.nans++
+			continue
+		}
+		s.values = append(s.values, p.v)
+		s.sum += p.v
+	}
+	span.SetAttributes(attribute.Int("samples", len(s.values)), attribute.Int("nans", s.nans))
 	return s, "", nil
 }
 
-// queryPiece runs one range query with retries; n is the attempts made.
-func (j *Judge) queryPiece(ctx context.Context, query string, r v1.Range) (m model.Matrix, n int, why string, err error) {
+// severalSeries says why a query's several series are not compared:
+// pooled, they would be a mixture of steady states (per-pod series, or a
+// query missing a label matcher), and their samples would count as
+// independent when they are not.
+func severalSeries(all []*queried) string {
+	const shown = 3
+	names := make([]string, 0, shown+1)
+	for i, q := range all {
+		if i == shown {
+			names = append(names, fmt.Sprintf("and %d more", len(all)-shown))
+			break
+		}
+		names = append(names, q.labels.String())
+	}
+	return fmt.Sprintf("the query returned %d series (%s): a comparison needs one per group; aggregate them in the query (sum, avg, …) or set the metric's aggregate to sum, avg, max or min",
+		len(all), strings.Join(names, ", "))
+}
+
+// aggregate combines the series step by step: at each time, agg of the
+// samples the series have there; a NaN or ±Inf among them makes the step's
+// NaN (dropped and counted), as Prometheus's own sum would be.
+func aggregate(all []*queried, agg hypothesis.Aggregate) []point {
+	type acc struct {
+		v   float64
+		n   int
+		bad bool
+	}
+	at := map[model.Time]*acc{}
+	for _, q := range all {
+		for _, p := range q.points {
+			a := at[p.t]
+			if a == nil {
+				a = &acc{}
+				at[p.t] = a
+			}
+			switch {
+			case !finite(p.v):
+				a.bad = true
+			case a.n == 0:
+				a.v = p.v
+			case agg == hypothesis.AggregateMax:
+				a.v = max(a.v, p.v)
+			case agg == hypothesis.AggregateMin:
+				a.v = min(a.v, p.v)
+			default:
+				a.v += p.v
+			}
+			a.n++
+		}
+	}
+	out := make([]point, 0, len(at))
+	for t, a := range at {
+		v := a.v
+		switch {
+		case a.bad:
+			v = math.NaN()
+		case agg == hypothesis.AggregateAvg:
+			v /= float64(a.n)
+		}
+		out = append(out, point{t: t, v: v})
+	}
+	slices.SortFunc(out, func(a, b point) int { return cmp.Compare(a.t, b.t) })
+	return out
+}
+
+// queryPiece runs one range query with retries; n is the attempts made,
+// warnings those of the answer used.
+func (j *Judge) queryPiece(ctx context.Context, query string, r v1.Range) (m model.Matrix, warnings v1.Warnings, n int, why string, err error) {
 	backoff := j.backoff
 	for {
 		n++
-		m, err := j.queryOnce(ctx, query, r)
+		m, warnings, err := j.queryOnce(ctx, query, r)
 		if err == nil {
-			return m, n, "", nil
+			return m, warnings, n, "", nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, n, "", ctxErr
+			return nil, nil, n, "", ctxErr
 		}
 		if !transient(err) {
-			return nil, n, "query failed: " + err.Error(), nil
+			return nil, nil, n, "query failed: " + err.Error(), nil
 		}
 		if n > j.retries {
-			return nil, n, fmt.Sprintf("query failed %d times: %v", n, err), nil
+			return nil, nil, n, fmt.Sprintf("query failed %d times: %v", n, err), nil
 		}
 		j.log.WarnContext(ctx, "range query failed; retrying", "query", query, "err", err, "backoff", backoff)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, n, "", ctx.Err()
+			return nil, nil, n, "", ctx.Err()
 		case <-t.C:
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
-func (j *Judge) queryOnce(ctx context.Context, query string, r v1.Range) (model.Matrix, error) {
+// queryOnce runs one range query. Prometheus's warnings (a partial
+// response, a limit hit) are returned: they make the metric inconclusive.
+func (j *Judge) queryOnce(ctx context.Context, query string, r v1.Range) (model.Matrix, v1.Warnings, error) {
 	ctx, cancel := context.WithTimeout(ctx, j.queryTimeout)
 	defer cancel()
 	v, warnings, _, err := j.prom.QueryRange(ctx, query, r, v1.WithTimeout(j.queryTimeout))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(warnings) > 0 {
 		j.log.WarnContext(ctx, "range query warnings", "query", query, "warnings", strings.Join(warnings, "; "))
 	}
 	switch v := v.(type) {
 	case model.Matrix:
-		return v, nil
+		return v, warnings, nil
 	case nil:
-		return nil, nil
+		return nil, warnings, nil
 	default:
-		return nil, &v1.Error{Type: v1.ErrBadResponse, Msg: fmt.Sprintf("a range query returned a %s, not a matrix", v.Type())}
+		return nil, nil, &v1.Error{Type: v1.ErrBadResponse, Msg: fmt.Sprintf("a range query returned a %s, not a matrix", v.Type())}
 	}
 }
 

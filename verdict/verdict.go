@@ -79,16 +79,21 @@ type Metric struct {
 	// SLO is the result of the absolute bound on the experimental group,
 	// empty if the metric has none.
 	SLO Result `json:"slo,omitempty"`
+	// Warnings are what Prometheus warned about in its answers ("control
+	// group: partial response …"): the data may be incomplete, and the
+	// metric is inconclusive.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Summary describes one group's data for a metric.
 type Summary struct {
-	// Samples is how many samples were judged (NaN samples excluded);
-	// NaNs how many were dropped.
+	// Samples is how many samples (steps) were judged, before any
+	// thinning, NaN samples excluded; NaNs how many were dropped (for a
+	// ratio, the steps whose total or errors were NaN or ±Inf).
 	Samples int `json:"samples"`
 	NaNs    int `json:"nans,omitempty"`
 	// Series is how many series the group's query returned (a ratio's
-	// total query); their samples are pooled.
+	// total query); more than one only with the metric's aggregate.
 	Series int `json:"series"`
 	// Value is the group's value over the window: the median of the
 	// samples, or for a ratio the errors over the total.
@@ -110,6 +115,14 @@ type Effect struct {
 	Allowed float64 `json:"allowed"`
 	// Confidence of the interval, e.g. 0.98.
 	Confidence float64 `json:"confidence"`
+	// Superiority is the standardized effect of a value metric: the
+	// probability that an experimental sample exceeds a control sample,
+	// ties counting half (Mann-Whitney's U/(n·m) on the samples compared,
+	// the common-language effect size). 0.5 is no effect, 1 every
+	// experimental sample above every control one. It tells a
+	// small-but-significant shift (0.55) from a large one (0.9) whatever
+	// the metric's unit; nil for a ratio.
+	Superiority *float64 `json:"superiority,omitempty"`
 }
 
 // Expectation is the judgement of one recovery expectation.

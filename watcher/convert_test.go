@@ -339,3 +339,50 @@ func TestTransformsKeepOnlyWhatIsRead(t *testing.T) {
 		}
 	})
 }
+
+// Issue 11 #5: what a resource-exhaustion experiment does to a pod —
+// containers killed and restarted, crash loops, kubelet evictions — is read
+// from its status.
+func TestPodConversionReadsContainerFailures(t *testing.T) {
+	w := newTestWatcher(t)
+	withContainers := func(statuses ...corev1.ContainerStatus) *corev1.Pod {
+		p := readyPod("web-1", "StatefulSet", "web", "")
+		p.Status.ContainerStatuses = statuses
+		return p
+	}
+	terminated := func(reason string) corev1.ContainerState {
+		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: reason, ExitCode: 137}}
+	}
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	for _, tc := range []struct {
+		name         string
+		pod          *corev1.Pod
+		wantRestarts int32
+		wantDown     incident.ContainerDown
+		wantFailed   bool
+	}{
+		{"a healthy pod", withContainers(corev1.ContainerStatus{Name: "app", State: running}), 0, incident.ContainerUp, false},
+		{"a container just OOM-killed", withContainers(corev1.ContainerStatus{Name: "app", State: terminated("OOMKilled")}), 0, incident.ContainerOOMKilled, false},
+		{"a container that exited with an error", withContainers(corev1.ContainerStatus{Name: "app", State: terminated("Error")}), 0, incident.ContainerError, false},
+		{"a container in a crash loop, restarts summed over containers", withContainers(
+			corev1.ContainerStatus{Name: "side", State: running, RestartCount: 1},
+			corev1.ContainerStatus{Name: "app", RestartCount: 4, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}, LastTerminationState: terminated("OOMKilled")},
+		), 5, incident.ContainerCrashLoop, false},
+		{"a container restarted and running again", withContainers(corev1.ContainerStatus{Name: "app", State: running, RestartCount: 1, LastTerminationState: terminated("OOMKilled")}), 1, incident.ContainerUp, false},
+		{"a pod evicted by the kubelet for pressure", func() *corev1.Pod {
+			p := withContainers(corev1.ContainerStatus{Name: "app", State: terminated("ContainerStatusUnknown")})
+			p.Status.Phase, p.Status.Reason = corev1.PodFailed, "Evicted"
+			return p
+		}(), 0, incident.ContainerError, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := w.pod(tc.pod)
+			require.Equal(t, tc.wantRestarts, got.Restarts)
+			require.Equal(t, tc.wantDown, got.Down)
+			require.Equal(t, tc.wantFailed, got.Failed)
+			if tc.wantFailed {
+				require.Equal(t, "kubelet", got.Reason, "an eviction for pressure is the kubelet's")
+			}
+		})
+	}
+}

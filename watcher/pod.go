@@ -80,6 +80,19 @@ func (w *Watcher) pod(p *corev1.Pod) incident.Pod {
 			}
 		}
 	}
+	for i := range p.Status.ContainerStatuses {
+		c := &p.Status.ContainerStatuses[i]
+		out.Restarts += c.RestartCount
+		if out.Down == incident.ContainerUp {
+			out.Down = containerDown(&c.State)
+		}
+	}
+	if p.Status.Phase == corev1.PodFailed {
+		out.Failed = true
+		if out.Reason == "" && p.Status.Reason == "Evicted" {
+			out.Reason = "kubelet" // evicted for node pressure
+		}
+	}
 	if p.DeletionTimestamp != nil {
 		// deletionTimestamp is when the grace period ends; the deletion was
 		// requested that many seconds earlier.
@@ -90,6 +103,19 @@ func (w *Watcher) pod(p *corev1.Pod) incident.Pod {
 		out.Deleting = chaos.Timestamp{Cluster: requested, Observed: now}
 	}
 	return out
+}
+
+// containerDown is why a container in state s is not running.
+func containerDown(s *corev1.ContainerState) incident.ContainerDown {
+	switch {
+	case s.Terminated != nil && s.Terminated.Reason == "OOMKilled":
+		return incident.ContainerOOMKilled
+	case s.Terminated != nil:
+		return incident.ContainerError
+	case s.Waiting != nil && s.Waiting.Reason == "CrashLoopBackOff":
+		return incident.ContainerCrashLoop
+	}
+	return incident.ContainerUp
 }
 
 // podWorkload names the Deployment or StatefulSet that keeps the pod's

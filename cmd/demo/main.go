@@ -239,7 +239,10 @@ receivers:
 	kill := time.Now()
 	step(5, "chaos: killed pod %s, its replacement unschedulable (nodes cordoned)", victim)
 	if err := waitFor(ctx, 60*time.Second, func() (bool, error) {
-		return promValue(ctx, prom, `sum_over_time((min(steadywatch_workload_ready_ratio{namespace="shop",group="experimental"}) < bool 0.9)[30s:1s])`) >= 4, nil
+		// The fault lasts until the team's alert fires: only an alert that
+		// starts while the fault is open detects it.
+		return promValue(ctx, prom, `sum_over_time((min(steadywatch_workload_ready_ratio{namespace="shop",group="experimental"}) < bool 0.9)[30s:1s])`) >= 4 &&
+			promValue(ctx, prom, `count(ALERTS{alertname="WebReplicasDown",alertstate="firing"})`) >= 1, nil
 	}); err != nil {
 		return err
 	}

@@ -75,6 +75,13 @@ type MWResult struct {
 	// U is x's statistic: #{x_i > y_j} + ½·#{x_i = y_j}, in [0, n·m]
 	// (scipy's U1). n·m − U is y's.
 	U float64
+	// Superiority is U/(n·m): the probability that a value drawn from x
+	// exceeds one drawn from y, ties counting half — the common-language
+	// effect size (McGraw and Wong; Vargha and Delaney's A). 0.5 is no
+	// effect, 1 every x above every y. Unlike a p-value it does not grow
+	// with the sample, so it tells a small-but-significant shift from a
+	// large one.
+	Superiority float64
 	// PValue under the requested alternative.
 	PValue float64
 	// Method actually used: Exact or Asymptotic.
@@ -161,8 +168,8 @@ func mannWhitneySorted(xs, ys []float64, alt Alternative, method Method) (MWResu
 	}
 	n, m := len(xs), len(ys)
 	u, tieTerm, ties := rankSums(xs, ys)
-	res := MWResult{U: u, Ties: ties, N: n, M: m}
 	nm := float64(n) * float64(m)
+	res := MWResult{U: u, Superiority: u / nm, Ties: ties, N: n, M: m}
 	exactOK := float64(n)*float64(m) <= ExactMaxCells
 	switch method {
 	case Auto:
