@@ -75,6 +75,10 @@ type fault struct {
 	// boundTruth is the true value recovery's bound is measured against;
 	// zero: the MTTR.
 	boundTruth time.Duration
+	// node, for a node fault, is the node, which has an incident of its
+	// own beside the service's, ending at nodeEnd (Ready again).
+	node    string
+	nodeEnd time.Time
 }
 
 type truthCase struct {
@@ -222,6 +226,16 @@ func truthCases() []truthCase {
 				})
 				e.noOpenIncidents()
 				e.o.quiet(e.t, truthGap)
+			},
+		},
+		{
+			name: "crash", what: "container OOMKilled / crash loop, back after 2 s (#5)", reps: 3,
+			setup: func(e *truthEnv) {
+				e.w = workloadRef{"Deployment", "worker"}
+				createDeployment(e.t, e.c, deployment(e.ns, "worker", e.service, "experimental", e.ns, 2))
+			},
+			inject: func(e *truthEnv, rep int) fault {
+				return e.crashContainer(rep%2 == 1)
 			},
 		},
 		{
@@ -392,6 +406,11 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 			return s.whole(e.w)
 		})
 		extra["workload whole"] = r.at
+		if p, ok := r.obj.(*corev1.Pod); ok {
+			if ready, at := podReady(p); ready {
+				extra["workload whole"] = clamp(r.at, at)
+			}
+		}
 		time.Sleep(time.Second) // the node stays down a while longer
 	} else {
 		time.Sleep(time.Until(start.Add(2 * time.Second)))
@@ -402,9 +421,12 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 		e.reReady(name)
 		extra["workload whole"] = e.o.back(t, e.w, end, 60*time.Second)
 	}
+	// The service's incident lasts until its workload is whole again; the
+	// node's own (of no service: a node serves many) until it is Ready.
 	return fault{
-		truth: truth{start: start, end: end, delay: delay, extra: extra},
-		kinds: []chaos.Kind{chaos.NodeNotReady}, object: api.Object{Kind: "Node", Name: name},
+		truth: truth{start: start, end: extra["workload whole"], delay: delay},
+		kinds: []chaos.Kind{chaos.NodeNotReady}, object: api.Object{Kind: e.w.Kind, Namespace: e.ns, Name: e.w.Name},
+		node: name, nodeEnd: end,
 		recovery: mttrRecovery,
 	}
 }
@@ -436,6 +458,97 @@ func (e *truthEnv) reReady(name string) {
 			return err
 		})
 		require.NoError(t, err)
+	}
+}
+
+// kubelet writes a pod's status as its kubelet would: kwok's stages make
+// containers run and never crash, so the test plays the kubelet of a
+// container that is OOM-killed or crash-loops. It returns the stopwatch
+// around the write that succeeded.
+func (e *truthEnv) kubelet(name string, state corev1.ContainerState, restarts int32, ready bool) (sw stopwatch) {
+	t := e.t
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		p, err := e.c.CoreV1().Pods(e.ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		require.NotEmpty(t, p.Status.ContainerStatuses, "pod %s has no container status", name)
+		cs := &p.Status.ContainerStatuses[0]
+		if cs.State.Terminated != nil {
+			cs.LastTerminationState = cs.State
+		}
+		cs.State, cs.RestartCount, cs.Ready = state, restarts, ready
+		status := corev1.ConditionFalse
+		if ready {
+			status = corev1.ConditionTrue
+		}
+		now := metav1.Now()
+		for i := range p.Status.Conditions {
+			if c := &p.Status.Conditions[i]; (c.Type == corev1.PodReady || c.Type == corev1.ContainersReady) && c.Status != status {
+				c.Status, c.LastTransitionTime = status, now
+			}
+		}
+		sw = timed(func() { _, err = e.c.CoreV1().Pods(e.ns).UpdateStatus(t.Context(), p, metav1.UpdateOptions{}) })
+		return err
+	})
+	require.NoError(t, err)
+	return sw
+}
+
+// crashContainer kills the container of one pod of the workload: OOMKilled
+// and restarted 2 s later, or, loop, crashing twice more in
+// CrashLoopBackOff before it runs again. The pod stays; it is one fault.
+func (e *truthEnv) crashContainer(loop bool) fault {
+	t := e.t
+	var victim *corev1.Pod
+	for _, p := range e.o.now().podsOf(e.w) {
+		if victim == nil || p.Name < victim.Name {
+			victim = p
+		}
+	}
+	require.NotNil(t, victim)
+	restarts := victim.Status.ContainerStatuses[0].RestartCount
+	terminated := func(reason string, code int32) corev1.ContainerState {
+		now := metav1.Now()
+		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			Reason: reason, ExitCode: code, StartedAt: now, FinishedAt: now,
+		}}
+	}
+	running := func() corev1.ContainerState {
+		return corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}
+	}
+	backOff := corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	var sw stopwatch
+	if loop {
+		sw = e.kubelet(victim.Name, terminated("Error", 1), restarts, false)
+		for range 2 {
+			time.Sleep(500 * time.Millisecond) // the kubelet's back-off, shortened
+			restarts++
+			e.kubelet(victim.Name, backOff, restarts, false)
+			time.Sleep(500 * time.Millisecond)
+			e.kubelet(victim.Name, terminated("Error", 1), restarts, false)
+		}
+		time.Sleep(500 * time.Millisecond)
+	} else {
+		sw = e.kubelet(victim.Name, terminated("OOMKilled", 137), restarts, false)
+		time.Sleep(2 * time.Second) // the fault's duration
+	}
+	delay := e.o.received(t, sw, "the crash", func(obj runtime.Object) bool {
+		p, ok := obj.(*corev1.Pod)
+		if !ok || p.UID != victim.UID {
+			return false
+		}
+		ready, _ := podReady(p)
+		return !ready
+	})
+	start := sw.before
+	e.kubelet(victim.Name, running(), restarts+1, true)
+	end := e.o.back(t, e.w, start, 30*time.Second)
+	return fault{
+		truth:    truth{start: start, end: end, delay: delay},
+		kinds:    []chaos.Kind{chaos.ContainerRestarted},
+		object:   api.Object{Kind: e.w.Kind, Namespace: e.ns, Name: e.w.Name},
+		recovery: mttrRecovery,
 	}
 }
 
@@ -551,12 +664,21 @@ func (e *truthEnv) check(tc truthCase, faults []fault, table *errorTable) {
 	}
 	matches := make([]match, len(faults))
 	for i, f := range faults {
+		var nodeIncs []api.Incident
 		for k := range incs {
 			inc := &incs[k]
-			if !inc.Start.Before(f.start.Add(-time.Second)) && !inc.Start.After(f.end.Add(time.Second)) {
-				explained[k] = true
-				matches[i].all = append(matches[i].all, *inc)
+			if inc.Start.Before(f.start.Add(-time.Second)) || inc.Start.After(f.end.Add(time.Second)) {
+				continue
 			}
+			explained[k] = true
+			if f.node != "" && inc.Object == (api.Object{Kind: "Node", Name: f.node}) {
+				nodeIncs = append(nodeIncs, *inc)
+				continue
+			}
+			matches[i].all = append(matches[i].all, *inc)
+		}
+		if f.node != "" {
+			e.checkNodeIncident(tc, i, f, nodeIncs, table)
 		}
 		for k := range matches[i].all {
 			if slices.Contains(f.kinds, matches[i].all[k].Kind) && matches[i].inc == nil {
@@ -597,6 +719,26 @@ func (e *truthEnv) check(tc truthCase, faults []fault, table *errorTable) {
 	for i, f := range faults {
 		e.checkVerdict(i, f)
 	}
+}
+
+// checkNodeIncident checks the node's own incident of a node fault: one,
+// from NotReady to Ready as the oracle saw them.
+func (e *truthEnv) checkNodeIncident(tc truthCase, i int, f fault, incs []api.Incident, table *errorTable) {
+	t := e.t
+	name := fmt.Sprintf("fault #%d (%s at %s), node %s", i+1, tc.what, f.start.UTC().Format("15:04:05.000"), f.node)
+	if !assert.Len(t, incs, 1, "%s: one incident of the node, not %s", name, describeIncidents(incs)) {
+		return
+	}
+	inc := incs[0]
+	assert.Equal(t, chaos.NodeNotReady, inc.Kind, "%s: kind", name)
+	if !assert.NotNil(t, inc.RecoverySeconds, "%s: recovered", name) {
+		return
+	}
+	truthMTTR := f.nodeEnd.Sub(f.start)
+	got := time.Duration(*inc.RecoverySeconds * float64(time.Second))
+	table.add(tc.what+" — the node's own incident", inc.Start.Sub(f.start), got-truthMTTR, f.delay)
+	tol := truthTolerance + max(f.delay, 0)
+	assert.InDelta(t, truthMTTR.Seconds(), *inc.RecoverySeconds, tol.Seconds(), "%s: MTTR (NotReady → Ready) within %s of the oracle's %s", name, tol, truthMTTR)
 }
 
 func describeIncidents(incs []api.Incident) string {
