@@ -12,6 +12,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -233,7 +234,7 @@ func (s *clusterState) apply(r *record) {
 // after from after which cond holds, with the state it left.
 func (o *oracle) scan(from time.Time, cond func(s *clusterState, r *record) bool) (record, *clusterState, bool) {
 	o.mu.Lock()
-	records := o.records[:len(o.records):len(o.records)]
+	records := slices.Clip(o.records)
 	o.mu.Unlock()
 	s := &clusterState{
 		pods:         map[types.UID]*corev1.Pod{},
@@ -286,9 +287,9 @@ func (o *oracle) quiet(t *testing.T, d time.Duration) {
 	for {
 		o.mu.Lock()
 		var last time.Time
-		for i := len(o.records) - 1; i >= 0; i-- {
-			if _, ok := o.records[i].obj.(*corev1.Pod); ok {
-				last = o.records[i].at
+		for _, r := range slices.Backward(o.records) {
+			if _, ok := r.obj.(*corev1.Pod); ok {
+				last = r.at
 				break
 			}
 		}
@@ -402,21 +403,6 @@ func (s *clusterState) whole(w workloadRef) bool {
 			return false
 		}
 		ready++
-	}
-	return ready >= desired
-}
-
-// available reports whether w has at least its desired ready pods.
-func (s *clusterState) available(w workloadRef) bool {
-	_, desired, ok := s.spec(w)
-	if !ok {
-		return false
-	}
-	var ready int32
-	for _, p := range s.podsOf(w) {
-		if r, _ := podReady(p); r {
-			ready++
-		}
 	}
 	return ready >= desired
 }

@@ -778,11 +778,13 @@ func (e *truthEnv) checkMTBF(faults []fault) {
 	if m != nil {
 		count, sum = m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
 	}
+	// One sample between each two consecutive failures; together they
+	// span the first to the last.
 	var want uint64
 	var wantSum float64
-	if len(starts) > 1 {
-		want = uint64(len(starts) - 1)
-		wantSum = starts[len(starts)-1].Sub(starts[0]).Seconds()
+	for i := 1; i < len(starts); i++ {
+		want++
+		wantSum += starts[i].Sub(starts[i-1]).Seconds()
 	}
 	t.Logf("MTBF: %d samples summing %.3fs; oracle %d, %.3fs", count, sum, want, wantSum)
 	assert.Equal(t, want, count, "MTBF samples: one between each two consecutive faults")
