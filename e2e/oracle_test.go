@@ -425,9 +425,6 @@ type truth struct {
 	// test made (receipt − the API call's return): the lag any watch,
 	// steadywatch's too, has on this machine at this time.
 	delay time.Duration
-	// extra is a time the test reports beside the truth (the workload
-	// back after a node fault, for instance).
-	extra map[string]time.Time
 }
 
 func (tr truth) mttr() time.Duration { return tr.end.Sub(tr.start) }

@@ -394,7 +394,7 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 		return ok && n.Name == name && n.Labels[notReadyLabel] == on
 	})
 	start := e.o.nodeReadiness(t, name, false, sw.before, 30*time.Second)
-	extra := map[string]time.Time{}
+	var whole time.Time // the workload whole again
 	if lost {
 		// Evicted: the workload whole again with no pod on the node.
 		r, _ := e.o.await(t, 90*time.Second, "the pods evicted and replaced", start, func(s *clusterState, _ *record) bool {
@@ -405,10 +405,10 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 			}
 			return s.whole(e.w)
 		})
-		extra["workload whole"] = r.at
+		whole = r.at
 		if p, ok := r.obj.(*corev1.Pod); ok {
 			if ready, at := podReady(p); ready {
-				extra["workload whole"] = clamp(r.at, at)
+				whole = clamp(r.at, at)
 			}
 		}
 		time.Sleep(time.Second) // the node stays down a while longer
@@ -419,12 +419,12 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 	end := e.o.nodeReadiness(t, name, true, start, 30*time.Second)
 	if !lost {
 		e.reReady(name)
-		extra["workload whole"] = e.o.back(t, e.w, end, 60*time.Second)
+		whole = e.o.back(t, e.w, end, 60*time.Second)
 	}
 	// The service's incident lasts until its workload is whole again; the
 	// node's own (of no service: a node serves many) until it is Ready.
 	return fault{
-		truth: truth{start: start, end: extra["workload whole"], delay: delay},
+		truth: truth{start: start, end: whole, delay: delay},
 		kinds: []chaos.Kind{chaos.NodeNotReady}, object: api.Object{Kind: e.w.Kind, Namespace: e.ns, Name: e.w.Name},
 		node: name, nodeEnd: end,
 		recovery: mttrRecovery,
@@ -693,6 +693,7 @@ func (e *truthEnv) check(tc truthCase, faults []fault, table *errorTable) {
 		m := matches[i]
 		tol := truthTolerance + max(f.delay, 0)
 		name := fmt.Sprintf("fault #%d (%s at %s, oracle MTTR %.3fs)", i+1, tc.what, f.start.UTC().Format("15:04:05.000"), f.mttr().Seconds())
+		t.Logf("%s: steadywatch: %s", name, describeIncidents(m.all))
 		assert.Len(t, m.all, 1, "%s: one incident, not %s", name, describeIncidents(m.all))
 		if !assert.NotNil(t, m.inc, "%s: an incident of kind %v", name, f.kinds) {
 			continue
@@ -705,12 +706,9 @@ func (e *truthEnv) check(tc truthCase, faults []fault, table *errorTable) {
 		if !assert.NotNil(t, inc.RecoverySeconds, "%s: recovered", name) {
 			continue
 		}
-		assert.InDelta(t, f.start.Sub(time.Time{}).Seconds(), inc.Start.Sub(time.Time{}).Seconds(), tol.Seconds(),
+		assert.InDelta(t, 0, inc.Start.Sub(f.start).Seconds(), tol.Seconds(),
 			"%s: fault start %s within %s of the oracle's %s", name, inc.Start.UTC().Format("15:04:05.000"), tol, f.start.UTC().Format("15:04:05.000"))
 		assert.InDelta(t, f.mttr().Seconds(), *inc.RecoverySeconds, tol.Seconds(), "%s: MTTR within %s of the oracle's", name, tol)
-		for what, at := range f.extra {
-			t.Logf("%s: %s %.3fs after the fault", name, what, at.Sub(f.start).Seconds())
-		}
 	}
 	for k, inc := range incs {
 		assert.True(t, explained[k], "an incident no fault explains: %s", describeIncidents([]api.Incident{inc}))
@@ -738,6 +736,7 @@ func (e *truthEnv) checkNodeIncident(tc truthCase, i int, f fault, incs []api.In
 	got := time.Duration(*inc.RecoverySeconds * float64(time.Second))
 	table.add(tc.what+" — the node's own incident", inc.Start.Sub(f.start), got-truthMTTR, f.delay)
 	tol := truthTolerance + max(f.delay, 0)
+	assert.InDelta(t, 0, inc.Start.Sub(f.start).Seconds(), tol.Seconds(), "%s: NotReady within %s of the oracle's", name, tol)
 	assert.InDelta(t, truthMTTR.Seconds(), *inc.RecoverySeconds, tol.Seconds(), "%s: MTTR (NotReady → Ready) within %s of the oracle's %s", name, tol, truthMTTR)
 }
 
