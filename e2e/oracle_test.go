@@ -421,6 +421,9 @@ type truth struct {
 	// start is when the fault happened; end when the affected workload
 	// (or node, or autoscaler) was back.
 	start, end time.Time
+	// endEarliest, if set, is the earliest end the evidence allows, when
+	// it cannot tell the end to better than a second (see readyMoment).
+	endEarliest time.Time
 	// delay is how long the oracle's watch took to deliver the change the
 	// test made (receipt − the API call's return): the lag any watch,
 	// steadywatch's too, has on this machine at this time.
@@ -428,6 +431,27 @@ type truth struct {
 }
 
 func (tr truth) mttr() time.Duration { return tr.end.Sub(tr.start) }
+
+// mttrRange is the least and the greatest MTTR the evidence allows.
+func (tr truth) mttrRange() (lo, hi time.Duration) {
+	if tr.endEarliest.IsZero() || !tr.endEarliest.Before(tr.end) {
+		return tr.mttr(), tr.mttr()
+	}
+	return tr.endEarliest.Sub(tr.start), tr.mttr()
+}
+
+// off is how far d lies outside the range the evidence allows: 0 inside,
+// negative below, positive above.
+func (tr truth) off(d time.Duration) time.Duration {
+	lo, hi := tr.mttrRange()
+	switch {
+	case d < lo:
+		return d - lo
+	case d > hi:
+		return d - hi
+	}
+	return 0
+}
 
 // podsKilled waits until every victim is terminating or gone and returns
 // when the first was deleted: the time the API server stamped on the
@@ -491,20 +515,38 @@ func (o *oracle) degraded(t *testing.T, w workloadRef, from time.Time) time.Time
 }
 
 // back waits for the first change after from that leaves w whole (every
-// pod Ready, at least the desired number) and returns its time: the
-// receipt of the last replacement's Ready transition, refined within the
-// whole second its Ready condition was stamped with.
-func (o *oracle) back(t *testing.T, w workloadRef, from time.Time, timeout time.Duration) time.Time {
+// pod Ready, at least the desired number) and returns when that was (see
+// readyMoment).
+func (o *oracle) back(t *testing.T, w workloadRef, from time.Time, timeout time.Duration) (at, earliest time.Time) {
 	t.Helper()
 	r, _ := o.await(t, timeout, w.Name+" whole again", from, func(s *clusterState, _ *record) bool {
 		return s.whole(w)
 	})
-	if p, ok := r.obj.(*corev1.Pod); ok {
-		if ready, at := podReady(p); ready && !at.IsZero() {
-			return clamp(r.at, at)
-		}
+	return readyMoment(&r)
+}
+
+// readyMoment is when the pod of r became Ready: the oracle's receipt of
+// the status write that made it so. The kubelet (here kwok) stamps the
+// Ready condition in whole seconds when it decides, and writes it later;
+// a receipt within the stamped second is as precise as it gets, but one a
+// second or more after it leaves the truth anywhere from the stamp (when
+// the pod says it was ready) to the receipt (when the cluster knew):
+// earliest is then the stamp.
+func readyMoment(r *record) (at, earliest time.Time) {
+	at, earliest = r.at, r.at
+	p, ok := r.obj.(*corev1.Pod)
+	if !ok {
+		return at, earliest
 	}
-	return r.at
+	ready, stamp := podReady(p)
+	switch {
+	case !ready || stamp.IsZero():
+	case r.at.Before(stamp):
+		return stamp, stamp
+	case !r.at.Before(stamp.Add(time.Second)):
+		return r.at, stamp
+	}
+	return at, earliest
 }
 
 // nodeReadiness waits for the first change after from in which the node's
