@@ -328,6 +328,58 @@ func (s *clusterState) describe() string {
 	return b.String()
 }
 
+// history lists what the oracle received from from to to, one change a
+// line, for a test that disagrees with steadywatch to show why.
+func (o *oracle) history(from, to time.Time) string {
+	o.mu.Lock()
+	records := slices.Clip(o.records)
+	o.mu.Unlock()
+	var b strings.Builder
+	for i := range records {
+		r := &records[i]
+		if r.at.Before(from) || r.at.After(to) {
+			continue
+		}
+		fmt.Fprintf(&b, "%s ", r.at.UTC().Format("15:04:05.000"))
+		if r.deleted {
+			b.WriteString("deleted ")
+		}
+		switch obj := r.obj.(type) {
+		case *corev1.Pod:
+			ready, at := podReady(obj)
+			fmt.Fprintf(&b, "pod %s (%s): %s on %q, ready %t since %s, terminating %t",
+				obj.Name, obj.UID[:8], obj.Status.Phase, obj.Spec.NodeName, ready, at.UTC().Format("15:04:05"), obj.DeletionTimestamp != nil)
+		case *corev1.Node:
+			var taints []string
+			for _, tn := range obj.Spec.Taints {
+				taints = append(taints, tn.Key+":"+string(tn.Effect))
+			}
+			fmt.Fprintf(&b, "node %s: ready %t, taints %v", obj.Name, nodeIsReady(obj), taints)
+		case *appsv1.Deployment:
+			fmt.Fprintf(&b, "deployment %s: replicas %d, status ready %d available %d updated %d, generation %d observed %d",
+				obj.Name, ptrValue(obj.Spec.Replicas), obj.Status.ReadyReplicas, obj.Status.AvailableReplicas,
+				obj.Status.UpdatedReplicas, obj.Generation, obj.Status.ObservedGeneration)
+		case *appsv1.StatefulSet:
+			fmt.Fprintf(&b, "statefulset %s: replicas %d, status ready %d available %d, generation %d observed %d",
+				obj.Name, ptrValue(obj.Spec.Replicas), obj.Status.ReadyReplicas, obj.Status.AvailableReplicas,
+				obj.Generation, obj.Status.ObservedGeneration)
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			fmt.Fprintf(&b, "hpa %s: desired %d current %d", obj.Name, obj.Status.DesiredReplicas, obj.Status.CurrentReplicas)
+		default:
+			fmt.Fprintf(&b, "%T", obj)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func ptrValue(p *int32) int32 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
 func nodeIsReady(n *corev1.Node) bool {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {

@@ -710,8 +710,10 @@ func (e *truthEnv) check(tc truthCase, faults []fault, table *errorTable) {
 			"%s: fault start %s within %s of the oracle's %s", name, inc.Start.UTC().Format("15:04:05.000"), tol, f.start.UTC().Format("15:04:05.000"))
 		lo, hi := f.mttrRange()
 		off := f.off(time.Duration(*inc.RecoverySeconds * float64(time.Second)))
-		assert.InDelta(t, 0, off.Seconds(), tol.Seconds(), "%s: MTTR %.3fs within %s of the oracle's %.3f–%.3fs",
-			name, *inc.RecoverySeconds, tol, lo.Seconds(), hi.Seconds())
+		if !assert.InDelta(t, 0, off.Seconds(), tol.Seconds(), "%s: MTTR %.3fs within %s of the oracle's %.3f–%.3fs",
+			name, *inc.RecoverySeconds, tol, lo.Seconds(), hi.Seconds()) {
+			t.Logf("%s: what the oracle saw:\n%s", name, e.o.history(f.start.Add(-time.Second), f.end.Add(time.Second)))
+		}
 	}
 	for k, inc := range incs {
 		assert.True(t, explained[k], "an incident no fault explains: %s", describeIncidents([]api.Incident{inc}))
