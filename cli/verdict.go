@@ -56,7 +56,7 @@ func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	fs.StringVar(&f.prometheus, "prometheus", "", "Prometheus base URL, e.g. http://127.0.0.1:9090 (required)")
 	fs.StringVar(&f.at, "at", "", "time of judgement, RFC 3339 or Unix seconds (default: now)")
 	fs.StringVar(&f.output, "output", "table", "output format: table or json")
-	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents and alerts, for event windows and recovery expectations (default: the SQLite file in --data-dir, if given)")
+	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents, alerts and watch coverage, for event windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound on the whole judgement")
 	f.log.register(fs)
@@ -126,7 +126,7 @@ Flags:
 				log.Warn("closing the store", "err", err)
 			}
 		}()
-		opts.Store, opts.Alerts = db, db
+		opts.Store, opts.Alerts, opts.Coverage = db, db, db
 	}
 	judge, err := verdict.New(opts)
 	if err != nil {

@@ -56,6 +56,7 @@ const (
 	DefaultExperimentalValue  = "experimental"
 	DefaultResync             = model.Duration(0)
 	DefaultCheckpointInterval = model.Duration(10 * time.Second)
+	DefaultHealthTolerance    = model.Duration(5 * time.Second)
 	DefaultMaxBodyBytes       = 1 << 20
 	DefaultSeverityLabel      = "severity"
 	DefaultDetectionWindow    = model.Duration(10 * time.Minute)
@@ -222,7 +223,7 @@ type Kubernetes struct {
 	QPS float32 `yaml:"qps"`
 	// Burst is the client-side burst of API requests (>= 1).
 	Burst int `yaml:"burst"`
-	// Timeout bounds every API request (> 0).
+	// Timeout bounds every API request but the watches (> 0).
 	Timeout model.Duration `yaml:"timeout"`
 }
 
@@ -254,6 +255,9 @@ type Watch struct {
 	Resync model.Duration `yaml:"resync"`
 	// CheckpointInterval is how often state is written to DataDir (> 0).
 	CheckpointInterval model.Duration `yaml:"checkpoint_interval"`
+	// HealthTolerance is how long a resource's watch may be broken before
+	// /readyz fails (≥ 0; 0 means the default).
+	HealthTolerance model.Duration `yaml:"health_tolerance"`
 }
 
 // Default returns the default configuration. It is valid.
@@ -273,6 +277,7 @@ func Default() Config {
 			ExperimentalValue:  DefaultExperimentalValue,
 			Resync:             DefaultResync,
 			CheckpointInterval: DefaultCheckpointInterval,
+			HealthTolerance:    DefaultHealthTolerance,
 		},
 		Alerts: Alerts{
 			MaxBodyBytes:    DefaultMaxBodyBytes,
@@ -535,6 +540,9 @@ func (w *Watch) validate() *Error {
 	}
 	if w.CheckpointInterval <= 0 {
 		return fieldErrorf("watch.checkpoint_interval", "must be greater than 0, got %s", w.CheckpointInterval)
+	}
+	if w.HealthTolerance < 0 {
+		return fieldErrorf("watch.health_tolerance", "must not be negative, got %s", w.HealthTolerance)
 	}
 	return nil
 }

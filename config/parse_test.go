@@ -41,6 +41,7 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			Services:           []string{"cart", "checkout", "frontend"},
 			Resync:             model.Duration(5 * time.Minute),
 			CheckpointInterval: model.Duration(24 * time.Hour),
+			HealthTolerance:    model.Duration(30 * time.Second),
 		},
 		Store: "postgres://steadywatch@db.example.com:5432/steadywatch",
 		Web:   Web{ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml"},

@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/server"
@@ -39,7 +40,13 @@ type instance struct {
 // watching namespace ns, and waits until it is ready.
 func startSteadywatch(t testing.TB, ns, dataDir string, configure ...func(*config.Config)) *instance {
 	t.Helper()
-	b := needBed(t)
+	return startSteadywatchVia(t, needBed(t).RESTConfig(), ns, dataDir, configure...)
+}
+
+// startSteadywatchVia is startSteadywatch talking to the API server as rc
+// says (through a proxy, say).
+func startSteadywatchVia(t testing.TB, rc *rest.Config, ns, dataDir string, configure ...func(*config.Config)) *instance {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Watch.Namespaces = []string{ns}
@@ -60,7 +67,7 @@ func startSteadywatch(t testing.TB, ns, dataDir string, configure ...func(*confi
 	done := make(chan error, 1)
 	go func() {
 		done <- server.Run(ctx, server.Options{
-			Config: cfg, Logger: testbed.TestLogger(t), RESTConfig: b.RESTConfig(), Listener: lis,
+			Config: cfg, Logger: testbed.TestLogger(t), RESTConfig: rc, Listener: lis,
 			Started: func(s *server.Server) { started <- s },
 		})
 	}()

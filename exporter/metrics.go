@@ -28,6 +28,7 @@ type Metrics struct {
 	recovery    *prometheus.HistogramVec
 	between     *prometheus.HistogramVec
 	watchErrors *prometheus.CounterVec
+	unmeasured  *prometheus.CounterVec
 }
 
 // NewMetrics registers the event metrics with reg.
@@ -61,8 +62,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:      "watch_errors_total",
 			Help:      "Failed lists or watches of the Kubernetes API, by resource.",
 		}, []string{"resource"}),
+		unmeasured: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "incidents_unmeasured_total",
+			Help: "Incidents that recovered but whose time to recover is unknown, so not in steadywatch_recovery_seconds: " +
+				UnmeasuredStartNotSeen + " (the fault happened while steadywatch was not watching; its start is an estimate), " +
+				UnmeasuredNoDuration + " (recovered no later than it was seen to start).",
+		}, []string{"kind", "service", "group", "reason"}),
 	}
 }
+
+// Why an incident's recovery is not an MTTR sample
+// (steadywatch_incidents_unmeasured_total's reason).
+const (
+	UnmeasuredStartNotSeen = "start_not_seen"
+	UnmeasuredNoDuration   = "no_duration"
+)
 
 // Event implements incident.Recorder.
 func (m *Metrics) Event(e chaos.Event) {
@@ -73,7 +88,22 @@ func (m *Metrics) Event(e chaos.Event) {
 }
 
 // Recovered implements incident.Recorder.
+// An incident whose start was not seen (Missed) or that took no time has
+// no measured time to recover: a made-up sample would pull MTTR down
+// (issue 11, #9: deletions found by a relist recovered in "0 s"). It is
+// counted in steadywatch_incidents_unmeasured_total instead.
 func (m *Metrics) Recovered(inc chaos.Incident) {
+	reason := ""
+	switch {
+	case inc.Missed:
+		reason = UnmeasuredStartNotSeen
+	case inc.TimeToRecover() <= 0:
+		reason = UnmeasuredNoDuration
+	}
+	if reason != "" {
+		m.unmeasured.WithLabelValues(string(inc.Kind), inc.Subject.Service, string(inc.Subject.Group), reason).Inc()
+		return
+	}
 	m.recovery.WithLabelValues(string(inc.Kind), inc.Subject.Service, string(inc.Subject.Group)).
 		Observe(inc.TimeToRecover().Seconds())
 }

@@ -16,8 +16,8 @@ func (t *Tracker) RestoreHistory(incidents []chaos.Incident) {
 		inc := incidents[i]
 		if inc.Kind.IsFailure() {
 			key := serviceGroup{inc.Subject.Service, inc.Subject.Group}
-			if prev, ok := t.lastFailure[key]; !ok || inc.Start.After(prev) {
-				t.lastFailure[key] = inc.Start
+			if prev, ok := t.lastFailure[key]; !ok || inc.Start.After(prev.start) {
+				t.lastFailure[key] = failure{inc.Start, inc.Missed}
 			}
 		}
 		if !inc.Open() {

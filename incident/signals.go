@@ -35,6 +35,9 @@ type Pod struct {
 	// condition: "eviction_api", "taint_manager", "preemption", "kubelet";
 	// "deleted" when the cluster gave no reason.
 	Reason string
+	// SeenUntil, on a deletion the watch missed (a relist's tombstone), is
+	// when the watch last broke: the pod was in view until then.
+	SeenUntil time.Time
 }
 
 // ContainerDown is why a pod's container is not running: a closed set, so

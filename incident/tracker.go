@@ -39,12 +39,18 @@ type Tracker struct {
 	nodes     map[string]*nodeEntry
 	hpas      map[chaos.Ref]*hpaEntry
 	open      map[string]*chaos.Incident
-	// lastFailure is the start of the latest failure per service and group, for MTBF.
-	lastFailure map[serviceGroup]time.Time
+	// lastFailure is the latest failure per service and group, for MTBF.
+	lastFailure map[serviceGroup]failure
 	lastEvent   time.Time
 	// pending holds what Restore brought back and the informers have not
 	// listed again yet; Reconcile treats what is left as gone.
 	pending *pending
+}
+
+// failure is a failure's start, and whether that start is an estimate.
+type failure struct {
+	start  time.Time
+	missed bool
 }
 
 type serviceGroup struct {
@@ -148,7 +154,7 @@ func NewTracker(o Options) *Tracker {
 		nodes:       map[string]*nodeEntry{},
 		hpas:        map[chaos.Ref]*hpaEntry{},
 		open:        map[string]*chaos.Incident{},
-		lastFailure: map[serviceGroup]time.Time{},
+		lastFailure: map[serviceGroup]failure{},
 	}
 }
 
@@ -275,12 +281,40 @@ func (t *Tracker) PodGone(p Pod, missed bool) {
 		if missed {
 			at.Observed = time.Time{} // the observation time says nothing about when it happened
 			if at.Cluster.IsZero() {
-				at.Cluster = t.now()
+				at.Cluster = t.missedDeletion(e, p)
 			}
 		}
 		t.podDeletedMarked(e, at, p.Reason, missed)
 	}
 	t.forgetPod(p.UID, e)
+}
+
+// missedDeletion dates the deletion of a pod the watch did not see go and
+// whose deletion request it never saw: by the newest pod of its workload
+// created since the pod was last in view (its replacement), else by the
+// time the watch broke, else by now. The event is marked missed either
+// way; the relist's own time, used before, made MTTRs of 0 (issue 11, #9).
+func (t *Tracker) missedDeletion(e *podEntry, p Pod) time.Time {
+	var replaced time.Time
+	if w := e.workload; w != nil && !p.SeenUntil.IsZero() {
+		// Creation times are whole seconds: one in the second the pod was
+		// last seen may be after it.
+		since := p.SeenUntil.Truncate(time.Second)
+		for _, o := range t.pods {
+			if o != e && o.workload == w && !o.created.Before(since) && o.created.After(e.created) &&
+				o.created.After(replaced) {
+				replaced = o.created
+			}
+		}
+	}
+	now := t.now()
+	switch {
+	case !replaced.IsZero() && !replaced.After(now):
+		return replaced
+	case !p.SeenUntil.IsZero() && !p.SeenUntil.After(now):
+		return p.SeenUntil
+	}
+	return now
 }
 
 func (t *Tracker) forgetPod(uid string, e *podEntry) {
@@ -651,6 +685,7 @@ func (t *Tracker) openOrJoin(w *workloadEntry, ev chaos.Event) {
 			inc.Kind = ev.Kind
 			if start.Before(inc.Start) {
 				inc.Start = start
+				inc.Missed = inc.Missed || ev.Missed // the start is now the estimate
 			}
 		}
 		t.save(inc)
@@ -667,11 +702,13 @@ func (t *Tracker) openIncident(kind chaos.Kind, s chaos.Subject, obj chaos.Ref, 
 	if kind.IsFailure() {
 		key := serviceGroup{s.Service, s.Group}
 		prev, ok := t.lastFailure[key]
-		if ok && start.After(prev) {
-			t.rec.TimeBetweenFailures(s, start.Sub(prev))
+		// A start steadywatch did not see is an estimate: the time from or
+		// to it is no sample, as its recovery time is none.
+		if ok && start.After(prev.start) && !missed && !prev.missed {
+			t.rec.TimeBetweenFailures(s, start.Sub(prev.start))
 		}
-		if !ok || start.After(prev) {
-			t.lastFailure[key] = start
+		if !ok || start.After(prev.start) {
+			t.lastFailure[key] = failure{start, missed}
 		}
 	}
 	t.open[inc.ID] = inc

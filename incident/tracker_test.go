@@ -878,3 +878,19 @@ func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
 		require.Equal(t, 5*time.Second, incs[0].TimeToRecover())
 	})
 }
+
+func TestATimeBetweenFailuresIsMeasuredOnlyBetweenStartsThatWereSeen(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(10 * time.Second).PodChanged(deletingAt(webPod(1), 10*time.Second))
+	f.at(15 * time.Second).PodChanged(readyAt(replacement(4, 11*time.Second), 15*time.Second))
+	// Found gone by a relist: its start is an estimate.
+	f.at(70*time.Second).PodGone(deletingAt(webPod(2), 60*time.Second), true)
+	f.at(75 * time.Second).PodChanged(readyAt(replacement(5, 61*time.Second), 75*time.Second))
+	require.Empty(t, f.rec.Between(), "no sample to an estimated start")
+	f.at(130 * time.Second).PodChanged(deletingAt(webPod(3), 130*time.Second))
+	require.Empty(t, f.rec.Between(), "nor from one")
+	f.at(135 * time.Second).PodChanged(readyAt(replacement(6, 131*time.Second), 135*time.Second))
+	f.at(200 * time.Second).PodChanged(deletingAt(webPod(4), 200*time.Second))
+	require.Equal(t, []between{{webSubject, 70 * time.Second}}, f.rec.Between(), "between two starts that were seen")
+}

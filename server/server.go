@@ -31,6 +31,7 @@ import (
 	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/watcher"
 )
 
@@ -60,6 +61,10 @@ type Server struct {
 	DB       store.Store
 	Watcher  *watcher.Watcher
 	Registry *prometheus.Registry
+	// Health follows the watches; Coverage is what the verdicts are told
+	// of the times steadywatch watched (the store's spans and the live ones).
+	Health   *watcher.Health
+	Coverage verdict.CoverageSource
 }
 
 // historyHorizon is how far back closed incidents are read at start, for
@@ -94,6 +99,22 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("steadywatch"),
+	)
+	metrics := exporter.NewMetrics(reg)
+	// The health of the watches is read on the wire: client-go's reflector
+	// retries a refused watch without telling anyone.
+	coverage := newCoverageRecorder(nil, log.With("component", "coverage"), o.Now)
+	health := watcher.NewHealth(watcher.HealthOptions{
+		Tolerance: time.Duration(cfg.Watch.HealthTolerance), Logger: log.With("component", "watcher"), Now: o.Now,
+		OnError: metrics.WatchError, OnBreak: coverage.broke, OnRestore: coverage.restored,
+	})
+	reg.MustRegister(exporter.NewWatchHealthCollector(health))
+	restCfg.Wrap(health.WrapTransport)
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return fmt.Errorf("kubernetes client for %s: %w", address, err)
@@ -108,14 +129,8 @@ func Run(ctx context.Context, o Options) error {
 			log.Error("closing the store", "err", err)
 		}
 	}()
+	coverage.db = db // before anything reads it: the recorder runs once the watcher exists
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector("steadywatch"),
-	)
-	metrics := exporter.NewMetrics(reg)
 	writes := newWriteBehind(db, log.With("component", "store"), reg)
 	// The queue is written until the very end: after the informers stopped,
 	// what is left gets 10 more seconds.
@@ -202,12 +217,22 @@ func Run(ctx context.Context, o Options) error {
 		Client: client, Address: address, Sink: tracker, Subjects: subjects,
 		Namespaces: cfg.Watch.Namespaces, Selector: selector, NodeSelector: nodeSelector,
 		Resync: time.Duration(cfg.Watch.Resync), Logger: log.With("component", "watcher"), Now: o.Now,
-		OnWatchError: metrics.WatchError,
+		Health: health,
 	})
 	if err != nil {
 		return err
 	}
 	reg.MustRegister(exporter.NewStateCollector(tracker, w))
+	coverageCtx, stopCoverage := context.WithCancel(ctx)
+	coverageDone := make(chan struct{})
+	go func() {
+		defer close(coverageDone)
+		coverage.run(coverageCtx, time.Duration(cfg.Watch.CheckpointInterval), w.Synced)
+	}()
+	defer func() {
+		stopCoverage()
+		<-coverageDone
+	}()
 
 	lis := o.Listener
 	if lis == nil {
@@ -217,14 +242,17 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	mux := exporter.Handler(reg, func() (bool, string) {
-		if w.Synced() {
-			return true, ""
+		if !w.Synced() {
+			return false, "informers have not synced with the Kubernetes API at " + address
 		}
-		return false, "informers have not synced with the Kubernetes API at " + address
+		if ok, why := health.Ready(); !ok {
+			return false, why + " (Kubernetes API at " + address + ")"
+		}
+		return true, ""
 	})
 	verdicts := exporter.NewVerdicts(reg)
 	if len(cfg.Verdicts.Hypotheses) > 0 {
-		loop, err := newVerdictLoop(cfg.Verdicts, writes, db, verdicts, log.With("component", "verdict"), o.Now)
+		loop, err := newVerdictLoop(cfg.Verdicts, writes, db, coverage, verdicts, log.With("component", "verdict"), o.Now)
 		if err != nil {
 			return err
 		}
@@ -250,7 +278,10 @@ func Run(ctx context.Context, o Options) error {
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- webCfg.Serve(srv, lis, log.With("component", "http")) }()
 	if o.Started != nil {
-		o.Started(&Server{Addr: lis.Addr(), Tracker: tracker, Store: writes, DB: db, Watcher: w, Registry: reg})
+		o.Started(&Server{
+			Addr: lis.Addr(), Tracker: tracker, Store: writes, DB: db, Watcher: w, Registry: reg,
+			Health: health, Coverage: coverage,
+		})
 	}
 
 	runErr := run(ctx, log, cfg, client, address, tracker, w, db)
@@ -409,7 +440,10 @@ func restConfig(o Options, cfg config.Config) (*rest.Config, string, error) {
 	rc = rest.CopyConfig(rc)
 	rc.QPS = cfg.Kubernetes.QPS
 	rc.Burst = cfg.Kubernetes.Burst
-	rc.Timeout = time.Duration(cfg.Kubernetes.Timeout)
+	// kubernetes.timeout bounds each request but the watches, which last
+	// minutes by design (client-go's reflector asks for 5–10 minutes).
+	rc.Timeout = 0
+	rc.Wrap(requestTimeout(time.Duration(cfg.Kubernetes.Timeout)))
 	rc.UserAgent = "steadywatch"
 	return rc, rc.Host, nil
 }

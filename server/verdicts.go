@@ -20,7 +20,7 @@ import (
 
 // newVerdictLoop loads the hypotheses and builds their judge. Bad
 // hypothesis files are an error, naming the file, line and field.
-func newVerdictLoop(cfg config.Verdicts, events incident.Store, db store.Store, verdicts *exporter.Verdicts,
+func newVerdictLoop(cfg config.Verdicts, events incident.Store, db store.Store, coverage verdict.CoverageSource, verdicts *exporter.Verdicts,
 	log *slog.Logger, now func() time.Time,
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)
@@ -32,7 +32,7 @@ func newVerdictLoop(cfg config.Verdicts, events incident.Store, db store.Store, 
 		return nil, fmt.Errorf("verdicts.prometheus_url: %w", err)
 	}
 	judge, err := verdict.New(verdict.Options{
-		Prometheus: v1.NewAPI(client), Store: events, Alerts: db, Logger: log, Now: now,
+		Prometheus: v1.NewAPI(client), Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
 	})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/incident"
 )
 
@@ -30,6 +31,12 @@ type Store interface {
 	SaveInventory(ctx context.Context, inv incident.Inventory) error
 	// LoadInventory returns the saved inventory; ok is false if none was saved.
 	LoadInventory(ctx context.Context) (inv incident.Inventory, ok bool, err error)
+	// SaveCoverage upserts spans of watch coverage, keyed by session,
+	// resource and From, in one transaction.
+	SaveCoverage(ctx context.Context, spans []chaos.WatchSpan) error
+	// Coverage returns the spans that reach into [since, until] (zero bounds
+	// are open), oldest From first.
+	Coverage(ctx context.Context, since, until time.Time) ([]chaos.WatchSpan, error)
 	Close() error
 }
 

@@ -68,6 +68,10 @@ type Options struct {
 	// Alerts holds the alerts for "alert X fires within T"; without it
 	// those expectations are inconclusive.
 	Alerts AlertSource
+	// Coverage tells when steadywatch was watching (see checkCoverage);
+	// without it the watch is not asked about, and only what the store
+	// holds is judged.
+	Coverage CoverageSource
 	// QueryTimeout bounds each attempt of a range query, on the server too
 	// (the query's timeout parameter); 0 means DefaultQueryTimeout.
 	QueryTimeout time.Duration
@@ -104,6 +108,7 @@ type Judge struct {
 	prom         v1.API
 	store        incident.Store
 	alerts       AlertSource
+	coverage     CoverageSource
 	queryTimeout time.Duration
 	retries      int
 	backoff      time.Duration
@@ -135,6 +140,7 @@ func New(o Options) (*Judge, error) {
 		prom:         o.Prometheus,
 		store:        o.Store,
 		alerts:       o.Alerts,
+		coverage:     o.Coverage,
 		queryTimeout: cmpOr(o.QueryTimeout, DefaultQueryTimeout),
 		retries:      cmpOr(o.Retries, DefaultRetries),
 		backoff:      cmpOr(o.RetryBackoff, DefaultRetryBackoff),
@@ -278,10 +284,14 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 	if err != nil {
 		return Verdict{}, err
 	}
+	if v.Unwatched, err = j.checkCoverage(ctx, h, w, at, v.Recovery); err != nil {
+		return Verdict{}, err
+	}
 	if h.Judgement.AbortOnHardBound && v.Running && len(violations) > 0 {
 		v.Abort, v.AbortReasons = true, violations
 	}
 	v.Result, v.Score, v.Reason = Overall(h, v.Metrics, v.Recovery)
+	v.Result, v.Reason = unwatchedVerdict(v.Result, v.Reason, v.Unwatched)
 	return v, nil
 }
 

@@ -135,6 +135,7 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 		slowest          time.Duration
 		slowestInc       string
 		failed, pendings []string
+		estimated        []string
 	)
 	for i := range all {
 		inc := &all[i]
@@ -143,6 +144,12 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 		}
 		n++
 		what := fmt.Sprintf("%s %s at %s", inc.Kind, inc.Object, inc.Start.UTC().Format(time.RFC3339))
+		if inc.Missed {
+			// Its start was inferred (a relist, a restart): the time it took
+			// is an estimate, no evidence either way (issue 11, #9).
+			estimated = append(estimated, what)
+			continue
+		}
 		took := inc.TimeToRecover()
 		if inc.Open() || inc.End.After(rc.at) {
 			took = rc.at.Sub(inc.Start)
@@ -171,6 +178,9 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 		x.Reason = fmt.Sprintf("%d of %d incidents not recovered within %s: %s", len(failed), n, bound, joinFirst(failed, 3))
 	case len(pendings) > 0:
 		x.Reason = fmt.Sprintf("%d of %d incidents not recovered yet, within %s so far: %s", len(pendings), n, bound, joinFirst(pendings, 3))
+	case len(estimated) > 0:
+		x.Reason = fmt.Sprintf("%d of %d incidents started while steadywatch was not watching; how long they took is unknown: %s",
+			len(estimated), n, joinFirst(estimated, 3))
 	default:
 		x.Result = Pass
 		x.Reason = fmt.Sprintf("all %d incidents recovered within %s (slowest %s: %s)", n, bound, slowest, slowestInc)

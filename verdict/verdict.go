@@ -51,6 +51,10 @@ type Verdict struct {
 	Metrics []Metric        `json:"metrics"`
 	// Recovery holds one result per recovery expectation.
 	Recovery []Expectation `json:"recovery,omitempty"`
+	// Unwatched lists the times of the window steadywatch has no record of
+	// watching (only when the judge has a CoverageSource): a verdict over
+	// them does not pass.
+	Unwatched []Gap `json:"unwatched,omitempty"`
 	// Abort is set when a hard bound (an SLO) was violated during the
 	// experiment and the hypothesis asks to abort on it; AbortReasons say
 	// which.

@@ -12,6 +12,10 @@ import (
 	"github.com/steadywatch/steadywatch/incident"
 )
 
+// relistAfterOutage bounds how long after an outage of the pod watch a
+// relist's tombstones are taken for what vanished during it.
+const relistAfterOutage = time.Minute
+
 // podTemplateHashLabel is set by the Deployment controller on its pods; the
 // ReplicaSet's name is the Deployment's name plus "-" and this hash.
 const podTemplateHashLabel = "pod-template-hash"
@@ -41,6 +45,14 @@ func (w *Watcher) podHandler() cache.ResourceEventHandler {
 		DeleteFunc: func(obj any) {
 			obj, missed := tombstone(obj)
 			if p, ok := w.podOf(obj); ok {
+				if missed && w.opts.Health != nil {
+					// A relist right after an outage: the pod was in view
+					// until the watch broke. An older outage says nothing.
+					from, to := w.opts.Health.LastOutage("pods")
+					if !from.IsZero() && (to.IsZero() || w.opts.Now().Sub(to) < relistAfterOutage) {
+						p.SeenUntil = from
+					}
+				}
 				w.opts.Sink.PodGone(p, missed)
 			}
 		},

@@ -54,12 +54,19 @@ type Options struct {
 	Logger       *slog.Logger
 	// Now defaults to time.Now; the observation time of every state.
 	Now func() time.Time
-	// OnWatchError, if set, is told about every broken list or watch.
+	// OnWatchError, if set, is told about every broken list or watch that
+	// client-go's reflector reports (it retries a refused watch without
+	// reporting it: Health sees those).
 	OnWatchError func(resource string, err error)
+	// Health, if set, follows the watches on the wire (its WrapTransport
+	// must wrap Client's transport); it logs each outage once, so the
+	// reflector's errors are then logged at debug level only, and it dates
+	// the deletions a relist finds.
+	Health *Health
 }
 
 // Resources names the watched resources, as in the synced metric.
-var Resources = []string{"pods", "nodes", "horizontalpodautoscalers", "deployments", "statefulsets"}
+var Resources = chaos.WatchedResources
 
 // Watcher runs the informers.
 type Watcher struct {
@@ -203,7 +210,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 	for _, s := range sets {
 		resource := s.resource
 		if err := s.inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			w.log.Warn("list/watch failed; client-go retries with backoff", "resource", resource, "address", w.opts.Address, "err", err)
+			level := slog.LevelWarn
+			if w.opts.Health != nil {
+				level = slog.LevelDebug
+			}
+			w.log.Log(ctx, level, "list/watch failed; client-go retries with backoff", "resource", resource, "address", w.opts.Address, "err", err)
 			if w.opts.OnWatchError != nil {
 				w.opts.OnWatchError(resource, err)
 			}

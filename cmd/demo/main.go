@@ -85,6 +85,9 @@ const alertRule = `groups:
         annotations: {summary: '{{ $labels.workload }} has {{ $value }} of its replicas ready'}
 `
 
+// checkpoint is serve's checkpoint interval in the demo.
+const checkpoint = time.Second
+
 func main() {
 	dataDir := flag.String("data-dir", "demo-data", "steadywatch's data directory (its SQLite store)")
 	keep := flag.Bool("keep", false, "keep everything running after the experiment, until Ctrl-C")
@@ -193,6 +196,9 @@ receivers:
 	cfg.Listen, cfg.DataDir = swAddr, dataDir
 	cfg.Watch.Namespaces = []string{ns}
 	cfg.Alerts.Detection.Grace = model.Duration(5 * time.Second)
+	// The record of what steadywatch watched is written each checkpoint: the
+	// verdict below may only judge time that is on record.
+	cfg.Watch.CheckpointInterval = model.Duration(checkpoint)
 	cfg.Verdicts = config.Verdicts{
 		Hypotheses: []string{hypFile}, PrometheusURL: prom.URL(), Interval: model.Duration(time.Second),
 		AbortAlertmanagerURL: am.URL(),
@@ -263,11 +269,11 @@ receivers:
 	// The verdict is final 15 s after the fault; the detection once the
 	// grace has passed.
 	var incidents api.IncidentList
+	var vd struct {
+		Running bool      `json:"running"`
+		At      time.Time `json:"at"`
+	}
 	if err := waitFor(ctx, 90*time.Second, func() (bool, error) {
-		var vd struct {
-			Running bool      `json:"running"`
-			At      time.Time `json:"at"`
-		}
 		if err := get(ctx, sw+api.VerdictsPath+"/web-survives-a-pod-kill", &vd); err != nil || vd.Running {
 			return false, nil //nolint:nilerr // not judged yet
 		}
@@ -287,8 +293,14 @@ receivers:
 		fmt.Println()
 	}
 	fmt.Println()
-	code := cli.Run(ctx, []string{"verdict", "-f", hypFile, "--prometheus", prom.URL(), "--data-dir", dataDir, "--log.level", "warn"},
-		os.Stdin, os.Stdout, os.Stderr)
+	// Judged as of serve's final verdict, once the watch record covers it.
+	if err := waitFor(ctx, 10*time.Second, func() (bool, error) {
+		return time.Since(vd.At) > 2*checkpoint, nil
+	}); err != nil {
+		return err
+	}
+	code := cli.Run(ctx, []string{"verdict", "-f", hypFile, "--prometheus", prom.URL(), "--data-dir", dataDir, "--log.level", "warn",
+		"--at", vd.At.Format(time.RFC3339Nano)}, os.Stdin, os.Stdout, os.Stderr)
 	fmt.Printf("\n`steadywatch verdict` exit code %d (0 pass, 1 fail, 2 inconclusive); demo took %s\n", code, time.Since(t0).Round(time.Second))
 	if keep {
 		fmt.Printf("\nStill running: %s/metrics, %s/api/v1/incidents, Prometheus %s. Ctrl-C stops everything.\n", sw, sw, prom.URL())

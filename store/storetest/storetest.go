@@ -51,6 +51,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"a cancelled context stores nothing", testCancelled},
 		{"a cancelled batch of alerts is stored whole or not at all", testCancelledMidBatch},
 		{"input the store cannot keep is refused with the field named", testInvalid},
+		{"watch coverage is upserted by session, resource and start, and listed by overlap", testCoverage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -789,4 +790,59 @@ func testConcurrentDetection(t *testing.T, db Database) {
 	require.Len(t, got, 1)
 	require.Equal(t, won[0], got[0].Detection)
 	require.Equal(t, 20, got[0].Events, "the tracker's saves went through")
+}
+
+func testCoverage(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+	first := chaos.WatchSpan{Session: "s1", Resource: "pods", From: at(0), To: at(10)}
+	require.NoError(t, s.SaveCoverage(ctx, []chaos.WatchSpan{first, {Session: "s1", Resource: "nodes", From: at(0), To: at(10)}}))
+
+	// A heartbeat moves it on, then the watch breaks; it comes back later,
+	// and a second process watches after the first stopped.
+	first.To = at(20)
+	require.NoError(t, s.SaveCoverage(ctx, []chaos.WatchSpan{first}))
+	first.To, first.Ended, first.Err = at(25), chaos.SpanBroken, "connection refused"
+	back := chaos.WatchSpan{Session: "s1", Resource: "pods", From: at(40), To: at(60), Ended: chaos.SpanStopped}
+	second := chaos.WatchSpan{Session: "s2", Resource: "pods", From: at(100), To: at(110)}
+	require.NoError(t, s.SaveCoverage(ctx, []chaos.WatchSpan{first, back, second}))
+
+	for _, tt := range []struct {
+		name         string
+		since, until time.Time
+		want         []chaos.WatchSpan
+	}{
+		{"all", time.Time{}, time.Time{}, []chaos.WatchSpan{
+			{Session: "s1", Resource: "nodes", From: at(0), To: at(10)}, first, back, second,
+		}},
+		{"spans reaching into the range, at either end", at(25), at(40), []chaos.WatchSpan{first, back}},
+		{"none in a gap", at(61), at(99), nil},
+		{"open bounds", at(60), time.Time{}, []chaos.WatchSpan{back, second}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Coverage(ctx, tt.since, tt.until)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+
+	for _, tt := range []struct {
+		span chaos.WatchSpan
+		err  string
+	}{
+		{chaos.WatchSpan{Resource: "pods", From: at(0), To: at(1)}, "store: saving watch coverage: spans[0] ( pods): session: not set"},
+		{
+			chaos.WatchSpan{Session: "s", Resource: "pods", From: at(1), To: at(0)},
+			"store: saving watch coverage: spans[0] (s pods): to: 2026-03-14T09:00:00.123456789Z is before from, 2026-03-14T09:00:01.123456789Z",
+		},
+		{
+			chaos.WatchSpan{Session: "s", Resource: "pods", From: at(0), To: at(1), Ended: "crashed"},
+			`store: saving watch coverage: spans[0] (s pods): ended: "crashed" is not one of "", broken, stopped`,
+		},
+	} {
+		require.EqualError(t, s.SaveCoverage(ctx, []chaos.WatchSpan{tt.span}), tt.err)
+	}
+	got, err := s.Coverage(ctx, time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, got, 4, "nothing refused was stored")
 }

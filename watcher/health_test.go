@@ -1,0 +1,349 @@
+package watcher
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// fakeAPI answers the health transport's requests as a test tells it.
+type fakeAPI struct {
+	mu sync.Mutex
+	// down refuses every request.
+	down bool
+	// streams are the bodies of the watches it answered, to break.
+	streams []*io.PipeWriter
+}
+
+func (f *fakeAPI) RoundTrip(req *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, &netError{syscall.ECONNREFUSED}
+	}
+	if req.URL.Query().Get("watch") == "true" {
+		r, w := io.Pipe()
+		f.streams = append(f.streams, w)
+		return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Body: r, Request: req}, nil
+	}
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Body: io.NopCloser(strings.NewReader("{}")), Request: req}, nil
+}
+
+// cut breaks every open watch stream and refuses new requests.
+func (f *fakeAPI) cut() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = true
+	for _, w := range f.streams {
+		_ = w.CloseWithError(io.ErrUnexpectedEOF)
+	}
+	f.streams = nil
+}
+
+func (f *fakeAPI) restore() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = false
+}
+
+type netError struct{ errno syscall.Errno }
+
+func (e *netError) Error() string { return "dial tcp 127.0.0.1:6443: connect: " + e.errno.Error() }
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func request(t *testing.T, rt http.RoundTripper, url string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://10.0.0.1:6443"+url, nil)
+	require.NoError(t, err)
+	return rt.RoundTrip(req)
+}
+
+func TestResourceOfAPath(t *testing.T) {
+	for _, tc := range []struct {
+		path, resource string
+	}{
+		{"/api/v1/pods", "pods"},
+		{"/api/v1/namespaces/shop/pods", "pods"},
+		{"/api/v1/nodes", "nodes"},
+		{"/apis/apps/v1/namespaces/shop/deployments", "deployments"},
+		{"/apis/apps/v1/statefulsets", "statefulsets"},
+		{"/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers", "horizontalpodautoscalers"},
+		{"/api/v1/namespaces/shop/pods/pods", ""}, // a pod named pods
+		{"/api/v1/namespaces/kube-system", ""},
+		{"/api/v1/namespaces/shop/configmaps", ""},
+		{"/version", ""},
+	} {
+		got, ok := resourceOf(tc.path)
+		require.Equal(t, tc.resource != "", ok, tc.path)
+		require.Equal(t, tc.resource, got, tc.path)
+	}
+}
+
+func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
+	clk := &clock{now: t0}
+	var logs bytes.Buffer
+	var (
+		mu                sync.Mutex
+		errs              int
+		breaks, restores  []string
+		brokeAt, backAt   time.Time
+		restoredOutageLen time.Duration
+	)
+	h := NewHealth(HealthOptions{
+		Tolerance: 5 * time.Second, Now: clk.Now,
+		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		OnError: func(string, error) { mu.Lock(); errs++; mu.Unlock() },
+		OnBreak: func(r string, at time.Time, _ error) { breaks = append(breaks, r); brokeAt = at },
+		OnRestore: func(r string, from, at time.Time) {
+			restores = append(restores, r)
+			backAt, restoredOutageLen = at, at.Sub(from)
+		},
+	})
+	api := &fakeAPI{}
+	rt := h.WrapTransport(api)
+
+	// An informer lists, then watches.
+	res, err := request(t, rt, "/api/v1/namespaces/shop/pods?limit=500")
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	res, err = request(t, rt, "/api/v1/namespaces/shop/pods?watch=true&resourceVersion=10") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+	require.NoError(t, err)
+	stream := res.Body
+	ready, _ := h.Ready()
+	require.True(t, ready)
+	require.Equal(t, t0, h.Snapshot()[0].LastContact)
+
+	clk.advance(time.Second)
+	api.cut()
+	_, err = stream.Read(make([]byte, 10))
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+
+	pods := h.Snapshot()[0]
+	require.Equal(t, "pods", pods.Resource)
+	require.False(t, pods.Up, "the broken stream is an outage")
+	require.Equal(t, t0.Add(time.Second), pods.BrokenSince)
+	require.Equal(t, t0, pods.LastContact)
+	ready, _ = h.Ready()
+	require.True(t, ready, "within the tolerance")
+
+	// client-go retries the watch, refused each time.
+	for range 5 {
+		clk.advance(time.Second)
+		_, err := request(t, rt, "/api/v1/namespaces/shop/pods?watch=true&resourceVersion=10") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+		require.Error(t, err)
+	}
+	ready, why := h.Ready()
+	require.False(t, ready, "broken for 5 s, the tolerance")
+	require.Equal(t, "the pods watch has been broken since 2025-03-01T12:00:01Z (5s): dial tcp 127.0.0.1:6443: connect: connection refused", why)
+	require.Equal(t, []string{"pods"}, breaks, "one break per outage")
+	require.Equal(t, t0.Add(time.Second), brokeAt)
+	require.Equal(t, 6, errs, "the broken stream and five refused watches")
+	require.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), "one warning per outage, not per retry: %s", logs.String())
+	from, to := h.LastOutage("pods")
+	require.Equal(t, t0.Add(time.Second), from)
+	require.True(t, to.IsZero(), "not over")
+	for _, wh := range h.Snapshot()[1:] {
+		require.True(t, wh.Up, "%s is not broken by the pods watch", wh.Resource)
+	}
+
+	// Back: the reflector relists.
+	api.restore()
+	clk.advance(time.Second)
+	res, err = request(t, rt, "/api/v1/namespaces/shop/pods?limit=500")
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	pods = h.Snapshot()[0]
+	require.True(t, pods.Up)
+	require.Equal(t, uint64(1), pods.Relists)
+	require.Equal(t, t0.Add(7*time.Second), pods.LastContact)
+	require.Equal(t, []string{"pods"}, restores)
+	require.Equal(t, t0.Add(7*time.Second), backAt)
+	require.Equal(t, 6*time.Second, restoredOutageLen)
+	require.Contains(t, logs.String(), `level=INFO msg="watch of the Kubernetes API back" resource=pods broken_since=2025-03-01T12:00:01.000Z outage=6s`)
+	from, to = h.LastOutage("pods")
+	require.Equal(t, t0.Add(time.Second), from, "the last outage stays known after it ended")
+	require.Equal(t, t0.Add(7*time.Second), to)
+	ready, _ = h.Ready()
+	require.True(t, ready)
+}
+
+func TestHealthTellsAnEndedOrStoppedWatchFromABrokenOne(t *testing.T) {
+	clk := &clock{now: t0}
+	h := NewHealth(HealthOptions{Now: clk.Now})
+	api := &fakeAPI{}
+	rt := h.WrapTransport(api)
+
+	res, err := request(t, rt, "/apis/apps/v1/deployments?watch=true") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+	require.NoError(t, err)
+	api.mu.Lock()
+	w := api.streams[0]
+	api.mu.Unlock()
+	go func() {
+		_, _ = w.Write([]byte(`{"type":"BOOKMARK"}`))
+		_ = w.Close() // the API server's watch timeout: a clean end
+	}()
+	clk.advance(time.Second)
+	_, err = io.ReadAll(res.Body)
+	require.NoError(t, err)
+	dep := h.Snapshot()[3]
+	require.Equal(t, "deployments", dep.Resource)
+	require.True(t, dep.Up)
+	require.Equal(t, t0.Add(time.Second), dep.LastContact, "a bookmark is contact")
+
+	res, err = request(t, rt, "/apis/apps/v1/deployments?watch=true")
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close(), "client-go stops the watch")
+	_, err = res.Body.Read(make([]byte, 1))
+	require.Error(t, err)
+	require.True(t, h.Snapshot()[3].Up, "a watch client-go stopped is no outage")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	api.cut()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://10.0.0.1:6443/apis/apps/v1/deployments?watch=true", nil)
+	require.NoError(t, err)
+	_, err = rt.RoundTrip(req) //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+	require.Error(t, err)
+	require.True(t, h.Snapshot()[3].Up, "a request of a watcher that stops is no outage")
+
+	_, err = request(t, rt, "/api/v1/namespaces/kube-system") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+	require.Error(t, err)
+	for _, wh := range h.Snapshot() {
+		require.True(t, wh.Up, "other requests say nothing about the watches: %s", wh.Resource)
+	}
+}
+
+func TestHealthCountsEveryErrorStatusButGone(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		broken bool
+	}{
+		{http.StatusOK, false},
+		{http.StatusGone, false},
+		{http.StatusForbidden, true},
+		{http.StatusTooManyRequests, true},
+		{http.StatusServiceUnavailable, true},
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			h := NewHealth(HealthOptions{Now: (&clock{now: t0}).Now})
+			rt := h.WrapTransport(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: tc.status, Status: http.StatusText(tc.status), Body: http.NoBody, Request: req}, nil
+			}))
+			_, err := request(t, rt, "/api/v1/nodes?limit=500") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+			require.NoError(t, err)
+			require.Equal(t, !tc.broken, h.Snapshot()[1].Up)
+		})
+	}
+	t.Run("a streaming list refused: client-go lists instead", func(t *testing.T) {
+		h := NewHealth(HealthOptions{Now: (&clock{now: t0}).Now})
+		rt := h.WrapTransport(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusUnprocessableEntity, Body: http.NoBody, Request: req}, nil
+		}))
+		_, err := request(t, rt, "/api/v1/nodes?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+		require.NoError(t, err)
+		require.True(t, h.Snapshot()[1].Up)
+		_, err = request(t, rt, "/api/v1/nodes?watch=true") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+		require.NoError(t, err)
+		require.False(t, h.Snapshot()[1].Up, "any other refusal is")
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestATombstoneAfterAnOutageTellsWhenThePodWasLastInView(t *testing.T) {
+	clk := &clock{now: t0}
+	for _, tc := range []struct {
+		name      string
+		restored  time.Duration // after the break at t0; <0: still broken
+		relist    time.Duration
+		seenUntil time.Time
+	}{
+		{"right after the outage", 15 * time.Second, 16 * time.Second, t0},
+		{"during it", -1, 10 * time.Second, t0},
+		{"long after it: an expired watch, not the outage", 15 * time.Second, 15*time.Second + relistAfterOutage, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk.mu.Lock()
+			clk.now = t0
+			clk.mu.Unlock()
+			h := NewHealth(HealthOptions{Now: clk.Now})
+			h.failed("pods", "/api/v1/namespaces/shop/pods", io.ErrUnexpectedEOF)
+			if tc.restored >= 0 {
+				clk.advance(tc.restored)
+				h.contacted("pods", "/api/v1/namespaces/shop/pods", true)
+			}
+			clk.mu.Lock()
+			clk.now = t0.Add(tc.relist)
+			clk.mu.Unlock()
+			s := &sink{}
+			o := testOptions(fake.NewClientset(), s)
+			o.Health, o.Now = h, clk.Now
+			w, err := New(o)
+			require.NoError(t, err)
+			w.podHandler().OnDelete(cacheTombstone("shop/web-1", readyPod("web-1", "StatefulSet", "web", "")))
+			calls := s.Calls()
+			require.Len(t, calls, 1)
+			require.True(t, calls[0].Missed)
+			require.Equal(t, tc.seenUntil, calls[0].Pod.SeenUntil)
+		})
+	}
+}
+
+func TestAWatchTheClientTimedOutIsNoOutage(t *testing.T) {
+	h := NewHealth(HealthOptions{Now: (&clock{now: t0}).Now})
+	api := &fakeAPI{}
+	rt := h.WrapTransport(api)
+	// http.Client.Timeout gives the request a deadline; when it passes,
+	// the transport's read fails with "request canceled", and the context
+	// may not say so yet: its own timer races the client's.
+	ctx := passedDeadline{Context: t.Context(), deadline: time.Now().Add(-time.Millisecond)}
+	req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), http.MethodGet, "https://10.0.0.1:6443/api/v1/pods?watch=true", nil)
+	require.NoError(t, err)
+	res, err := rt.RoundTrip(req) //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
+	require.NoError(t, err)
+	res.Body.(*watchBody).req = req.WithContext(ctx)
+	api.mu.Lock()
+	require.NoError(t, api.streams[0].CloseWithError(errors.New("net/http: request canceled")))
+	api.mu.Unlock()
+	_, err = res.Body.Read(make([]byte, 1))
+	require.Error(t, err)
+	require.True(t, h.Snapshot()[0].Up, "the client's own timeout is no outage")
+}
+
+// passedDeadline is a context whose deadline passed a moment ago and whose
+// timer has not fired yet.
+type passedDeadline struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c passedDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
