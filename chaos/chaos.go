@@ -56,7 +56,7 @@ type Subject struct {
 }
 
 // Ref names a Kubernetes object without importing Kubernetes types.
-// Kind is "Deployment", "StatefulSet", "Node", "HorizontalPodAutoscaler" or "Pod".
+// Kind is "Deployment", "StatefulSet", "DaemonSet", "Node", "HorizontalPodAutoscaler" or "Pod".
 type Ref struct {
 	Kind      string
 	Namespace string

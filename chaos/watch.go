@@ -4,7 +4,7 @@ import "time"
 
 // WatchedResources names the resources steadywatch watches, as its metrics
 // and watch coverage name them.
-var WatchedResources = []string{"pods", "nodes", "horizontalpodautoscalers", "deployments", "statefulsets"}
+var WatchedResources = []string{"pods", "nodes", "horizontalpodautoscalers", "deployments", "statefulsets", "daemonsets"}
 
 // How a WatchSpan ended.
 const (

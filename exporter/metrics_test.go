@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/internal/testclock"
 )
 
 var (
@@ -24,22 +24,10 @@ var (
 	webSubject = chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Experimental}
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the pipeline's time, set relative to t0.
+type clock struct{ *testclock.Clock }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) at(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t0.Add(d)
-}
+func (c clock) at(d time.Duration) { c.Set(t0.Add(d)) }
 
 type syncState map[string]bool
 
@@ -70,13 +58,13 @@ func readyAt(p incident.Pod, d time.Duration) incident.Pod {
 
 type pipeline struct {
 	reg   *prometheus.Registry
-	clock *clock
+	clock clock
 	tr    *incident.Tracker
 	m     *exporter.Metrics
 }
 
 func newPipeline(sync exporter.SyncSource) *pipeline {
-	p := &pipeline{reg: prometheus.NewRegistry(), clock: &clock{now: t0}}
+	p := &pipeline{reg: prometheus.NewRegistry(), clock: clock{testclock.New(t0)}}
 	p.m = exporter.NewMetrics(p.reg)
 	p.tr = incident.NewTracker(incident.Options{Recorder: p.m, Now: p.clock.Now})
 	p.reg.MustRegister(exporter.NewStateCollector(p.tr, sync))
@@ -98,7 +86,7 @@ const (
 # TYPE steadywatch_incidents_open gauge
 `
 	ratioHelp = `
-# HELP steadywatch_workload_ready_ratio Ready replicas over desired replicas of each Deployment and StatefulSet (1 when none are desired); workload is kind/name, e.g. deployment/web.
+# HELP steadywatch_workload_ready_ratio Ready replicas over desired replicas of each Deployment, StatefulSet and DaemonSet (1 when none are desired); workload is kind/name, e.g. deployment/web.
 # TYPE steadywatch_workload_ready_ratio gauge
 `
 	lastEventHelp = `

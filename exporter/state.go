@@ -40,7 +40,7 @@ func NewStateCollector(state StateSource, sync SyncSource) *StateCollector {
 		open: prometheus.NewDesc(namespace+"_incidents_open",
 			"Incidents that have not recovered yet.", []string{"kind", "service", "group"}, nil),
 		readyRatio: prometheus.NewDesc(namespace+"_workload_ready_ratio",
-			"Ready replicas over desired replicas of each Deployment and StatefulSet (1 when none are desired); workload is kind/name, e.g. deployment/web.",
+			"Ready replicas over desired replicas of each Deployment, StatefulSet and DaemonSet (1 when none are desired); workload is kind/name, e.g. deployment/web.",
 			[]string{"namespace", "workload", "service", "group"}, nil),
 		synced: prometheus.NewDesc(namespace+"_informer_synced",
 			"Whether the informers of a watched resource have synced (1) or not (0).", []string{"resource"}, nil),

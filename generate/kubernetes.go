@@ -70,7 +70,7 @@ func Kubernetes(o KubernetesOptions) ([]byte, error) {
 			Rules: []rbacv1.PolicyRule{
 				{APIGroups: []string{""}, Resources: []string{"pods", "nodes"}, Verbs: readOnly},
 				{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"kube-system"}, Verbs: []string{"get"}},
-				{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: readOnly},
+				{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets"}, Verbs: readOnly},
 				{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: readOnly},
 			},
 		},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/internal/testclock"
 )
 
 // t0 is when every test's tracker starts watching.
@@ -23,24 +24,6 @@ var (
 	// event or incident was given.
 	podSubject = chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Control}
 )
-
-// clock is the tracker's injected Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 type between struct {
 	Subject chaos.Subject
@@ -102,7 +85,7 @@ func (r *recorder) Between() []between {
 }
 
 type fixture struct {
-	clock *clock
+	clock *testclock.Clock
 	rec   *recorder
 	store *incident.MemoryStore
 	tr    *incident.Tracker
@@ -117,7 +100,7 @@ func newFixture(t *testing.T) *fixture {
 // newFixtureAt returns a tracker that started watching at t0+d.
 func newFixtureAt(t *testing.T, d time.Duration) *fixture {
 	t.Helper()
-	f := &fixture{clock: &clock{now: t0.Add(d)}, rec: &recorder{}, store: incident.NewMemoryStore()}
+	f := &fixture{clock: testclock.New(t0.Add(d)), rec: &recorder{}, store: incident.NewMemoryStore()}
 	f.tr = incident.NewTracker(incident.Options{Store: f.store, Recorder: f.rec, Now: f.clock.Now})
 	return f
 }

@@ -2,48 +2,31 @@ package server
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/testclock"
 	"github.com/steadywatch/steadywatch/store"
 )
-
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 func TestTheCoverageRecorderCutsTheSpanWhereTheWatchBroke(t *testing.T) {
 	t0 := time.Date(2026, 11, 12, 10, 0, 0, 0, time.UTC)
 	db, err := store.Open(t.Context(), "", store.Options{DataDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	clk := &testClock{now: t0}
+	clk := testclock.New(t0)
 	c := newCoverageRecorder(db, nil, clk.Now)
 
 	c.broke("nodes", t0.Add(-time.Second), errors.New("forbidden")) // before the sync: no span yet
 	c.start(t0)
 	c.restored("nodes", t0.Add(-time.Second), t0.Add(time.Second))
-	clk.set(t0.Add(10 * time.Second))
+	clk.Set(t0.Add(10 * time.Second))
 	c.flush(t.Context(), false)
 	c.broke("pods", t0.Add(12*time.Second), errors.New("connection refused"))
-	clk.set(t0.Add(20 * time.Second))
+	clk.Set(t0.Add(20 * time.Second))
 	c.flush(t.Context(), false)
 
 	// While the pod watch is broken, the live coverage shows the hole.
@@ -59,7 +42,7 @@ func TestTheCoverageRecorderCutsTheSpanWhereTheWatchBroke(t *testing.T) {
 	require.Equal(t, t0.Add(20*time.Second), deps[0].To, "the live span reaches now")
 
 	c.restored("pods", t0.Add(12*time.Second), t0.Add(26*time.Second))
-	clk.set(t0.Add(30 * time.Second))
+	clk.Set(t0.Add(30 * time.Second))
 	c.flush(t.Context(), true)
 
 	stored, err := db.Coverage(t.Context(), time.Time{}, time.Time{})

@@ -140,7 +140,7 @@ func TestPodWorkload(t *testing.T) {
 		{"a ReplicaSet pod without a template hash has no Deployment", readyPod("rs-x", "ReplicaSet", "rs", ""), chaos.Ref{}},
 		{"a ReplicaSet not named after the hash has no Deployment", readyPod("rs-x", "ReplicaSet", "rs", "7d9f"), chaos.Ref{}},
 		{"a StatefulSet names itself", readyPod("db-0", "StatefulSet", "db", ""), chaos.Ref{Kind: "StatefulSet", Namespace: "shop", Name: "db"}},
-		{"a DaemonSet's pod is treated as bare", readyPod("agent-x", "DaemonSet", "agent", ""), chaos.Ref{}},
+		{"a DaemonSet names itself", readyPod("agent-x", "DaemonSet", "agent", ""), chaos.Ref{Kind: "DaemonSet", Namespace: "shop", Name: "agent"}},
 		{"an owner that is not the controller is ignored", notController, chaos.Ref{}},
 		{"a bare pod has no workload", readyPod("debug", "", "", ""), chaos.Ref{}},
 	} {

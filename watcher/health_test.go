@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/steadywatch/steadywatch/internal/testclock"
 )
 
 // fakeAPI answers the health transport's requests as a test tells it.
@@ -61,23 +63,6 @@ type netError struct{ errno syscall.Errno }
 
 func (e *netError) Error() string { return "dial tcp 127.0.0.1:6443: connect: " + e.errno.Error() }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func request(t *testing.T, rt http.RoundTripper, url string) (*http.Response, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://10.0.0.1:6443"+url, nil)
@@ -107,7 +92,7 @@ func TestResourceOfAPath(t *testing.T) {
 }
 
 func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
-	clk := &clock{now: t0}
+	clk := testclock.New(t0)
 	var logs bytes.Buffer
 	var (
 		mu                sync.Mutex
@@ -140,7 +125,7 @@ func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
 	require.True(t, ready)
 	require.Equal(t, t0, h.Snapshot()[0].LastContact)
 
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	api.cut()
 	_, err = stream.Read(make([]byte, 10))
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
@@ -155,7 +140,7 @@ func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
 
 	// client-go retries the watch, refused each time.
 	for range 5 {
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 		_, err := request(t, rt, "/api/v1/namespaces/shop/pods?watch=true&resourceVersion=10") //nolint:bodyclose // a refused request has no body; the test closes or breaks the others
 		require.Error(t, err)
 	}
@@ -175,7 +160,7 @@ func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
 
 	// Back: the reflector relists.
 	api.restore()
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	res, err = request(t, rt, "/api/v1/namespaces/shop/pods?limit=500")
 	require.NoError(t, err)
 	require.NoError(t, res.Body.Close())
@@ -195,7 +180,7 @@ func TestHealthSeesAnOutageClientGoRetriesSilently(t *testing.T) {
 }
 
 func TestHealthTellsAnEndedOrStoppedWatchFromABrokenOne(t *testing.T) {
-	clk := &clock{now: t0}
+	clk := testclock.New(t0)
 	h := NewHealth(HealthOptions{Now: clk.Now})
 	api := &fakeAPI{}
 	rt := h.WrapTransport(api)
@@ -209,7 +194,7 @@ func TestHealthTellsAnEndedOrStoppedWatchFromABrokenOne(t *testing.T) {
 		_, _ = w.Write([]byte(`{"type":"BOOKMARK"}`))
 		_ = w.Close() // the API server's watch timeout: a clean end
 	}()
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	_, err = io.ReadAll(res.Body)
 	require.NoError(t, err)
 	dep := h.Snapshot()[3]
@@ -252,7 +237,7 @@ func TestHealthCountsEveryErrorStatusButGone(t *testing.T) {
 		{http.StatusServiceUnavailable, true},
 	} {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
-			h := NewHealth(HealthOptions{Now: (&clock{now: t0}).Now})
+			h := NewHealth(HealthOptions{Now: testclock.New(t0).Now})
 			rt := h.WrapTransport(roundTripFunc(func(req *http.Request) (*http.Response, error) {
 				return &http.Response{StatusCode: tc.status, Status: http.StatusText(tc.status), Body: http.NoBody, Request: req}, nil
 			}))
@@ -262,7 +247,7 @@ func TestHealthCountsEveryErrorStatusButGone(t *testing.T) {
 		})
 	}
 	t.Run("a streaming list refused: client-go lists instead", func(t *testing.T) {
-		h := NewHealth(HealthOptions{Now: (&clock{now: t0}).Now})
+		h := NewHealth(HealthOptions{Now: testclock.New(t0).Now})
 		rt := h.WrapTransport(roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: http.StatusUnprocessableEntity, Body: http.NoBody, Request: req}, nil
 		}))
@@ -280,7 +265,7 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestATombstoneAfterAnOutageTellsWhenThePodWasLastInView(t *testing.T) {
-	clk := &clock{now: t0}
+	clk := testclock.New(t0)
 	for _, tc := range []struct {
 		name      string
 		restored  time.Duration // after the break at t0; <0: still broken
@@ -292,18 +277,14 @@ func TestATombstoneAfterAnOutageTellsWhenThePodWasLastInView(t *testing.T) {
 		{"long after it: an expired watch, not the outage", 15 * time.Second, 15*time.Second + relistAfterOutage, time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk.mu.Lock()
-			clk.now = t0
-			clk.mu.Unlock()
+			clk.Set(t0)
 			h := NewHealth(HealthOptions{Now: clk.Now})
 			h.failed("pods", "/api/v1/namespaces/shop/pods", io.ErrUnexpectedEOF)
 			if tc.restored >= 0 {
-				clk.advance(tc.restored)
+				clk.Advance(tc.restored)
 				h.contacted("pods", "/api/v1/namespaces/shop/pods", true)
 			}
-			clk.mu.Lock()
-			clk.now = t0.Add(tc.relist)
-			clk.mu.Unlock()
+			clk.Set(t0.Add(tc.relist))
 			s := &sink{}
 			o := testOptions(fake.NewClientset(), s)
 			o.Health, o.Now = h, clk.Now
@@ -319,7 +300,7 @@ func TestATombstoneAfterAnOutageTellsWhenThePodWasLastInView(t *testing.T) {
 }
 
 func TestAWatchTheClientTimedOutIsNoOutage(t *testing.T) {
-	h := NewHealth(HealthOptions{Now: (&clock{now: t0}).Now})
+	h := NewHealth(HealthOptions{Now: testclock.New(t0).Now})
 	api := &fakeAPI{}
 	rt := h.WrapTransport(api)
 	// http.Client.Timeout gives the request a deadline; when it passes,

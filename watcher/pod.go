@@ -130,7 +130,7 @@ func containerDown(s *corev1.ContainerState) incident.ContainerDown {
 	return incident.ContainerUp
 }
 
-// podWorkload names the Deployment or StatefulSet that keeps the pod's
+// podWorkload names the Deployment, StatefulSet or DaemonSet that keeps the pod's
 // replica count, read from its controller reference. Pods of other
 // controllers are treated as bare: nothing tells when they are replaced.
 func podWorkload(p *corev1.Pod) chaos.Ref {
@@ -139,8 +139,8 @@ func podWorkload(p *corev1.Pod) chaos.Ref {
 		return chaos.Ref{}
 	}
 	switch ref.Kind {
-	case "StatefulSet":
-		return chaos.Ref{Kind: "StatefulSet", Namespace: p.Namespace, Name: ref.Name}
+	case "StatefulSet", "DaemonSet":
+		return chaos.Ref{Kind: ref.Kind, Namespace: p.Namespace, Name: ref.Name}
 	case "ReplicaSet":
 		hash := p.Labels[podTemplateHashLabel]
 		if name, ok := strings.CutSuffix(ref.Name, "-"+hash); ok && hash != "" {

@@ -190,6 +190,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			{"pods", podFactory.Core().V1().Pods().Informer(), w.transformPod, w.podHandler()},
 			{"deployments", wlFactory.Apps().V1().Deployments().Informer(), transformDeployment, w.deploymentHandler()},
 			{"statefulsets", wlFactory.Apps().V1().StatefulSets().Informer(), transformStatefulSet, w.statefulSetHandler()},
+			{"daemonsets", wlFactory.Apps().V1().DaemonSets().Informer(), transformDaemonSet, w.daemonSetHandler()},
 			{"horizontalpodautoscalers", wlFactory.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), transformHPA, w.hpaHandler()},
 		} {
 			set, err := w.setup(s.resource, s.inf, s.transform, s.handler)

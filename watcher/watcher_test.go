@@ -118,7 +118,7 @@ func TestTheWatcherTellsEachPodsWorkload(t *testing.T) {
 		i := slices.IndexFunc(calls, func(c call) bool { return c.Method == "Reconcile" })
 		require.Equal(t, 6, i, "five pods and a Deployment listed before")
 		require.Equal(t, map[string]bool{
-			"pods": true, "nodes": true, "deployments": true, "statefulsets": true, "horizontalpodautoscalers": true,
+			"pods": true, "nodes": true, "deployments": true, "statefulsets": true, "daemonsets": true, "horizontalpodautoscalers": true,
 		}, r.w.ResourcesSynced())
 	})
 }
@@ -411,4 +411,34 @@ func TestTombstonesOfOtherResourcesAreUnwrapped(t *testing.T) {
 		{Method: "WorkloadGone", Ref: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"}},
 		{Method: "WorkloadGone", Ref: chaos.Ref{Kind: "StatefulSet", Namespace: "shop", Name: "db"}},
 	}, s.Calls())
+}
+
+func TestTheWatcherFollowsDaemonSets(t *testing.T) {
+	agent := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: "shop", Generation: 3},
+		Spec: appsv1.DaemonSetSpec{
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labelsOf("agent", "experimental")}},
+		},
+		Status: appsv1.DaemonSetStatus{ObservedGeneration: 3, DesiredNumberScheduled: 4, NumberReady: 3, UpdatedNumberScheduled: 4},
+	}
+	r := startWatcher(t, agent)
+	c := r.sink.waitFor(t, "the DaemonSet", func(c call) bool { return c.Method == "WorkloadChanged" && c.Workload.Ref.Name == "agent" })
+	require.Equal(t, incident.Workload{
+		Ref:     chaos.Ref{Kind: "DaemonSet", Namespace: "shop", Name: "agent"},
+		Subject: chaos.Subject{Namespace: "shop", Service: "agent", Group: chaos.Experimental},
+		Desired: 4, Ready: 3,
+	}, c.Workload, "desired is one pod per node it should run on")
+	require.True(t, c.Settled)
+
+	rolling := agent.DeepCopy()
+	rolling.Status.UpdatedNumberScheduled = 2
+	_, err := r.client.AppsV1().DaemonSets("shop").Update(t.Context(), rolling, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	r.sink.waitFor(t, "the DaemonSet rolling out", func(c call) bool {
+		return c.Method == "WorkloadChanged" && c.Workload.Ref.Name == "agent" && !c.Settled
+	})
+	require.NoError(t, r.client.AppsV1().DaemonSets("shop").Delete(t.Context(), "agent", metav1.DeleteOptions{}))
+	r.sink.waitFor(t, "the DaemonSet gone", func(c call) bool {
+		return c.Method == "WorkloadGone" && c.Ref == chaos.Ref{Kind: "DaemonSet", Namespace: "shop", Name: "agent"}
+	})
 }

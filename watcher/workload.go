@@ -89,6 +89,21 @@ func transformStatefulSet(obj any) (any, error) {
 	}, nil
 }
 
+func transformDaemonSet(obj any) (any, error) {
+	d, ok := obj.(*appsv1.DaemonSet)
+	if !ok {
+		return obj, nil
+	}
+	return &appsv1.DaemonSet{
+		ObjectMeta: slimMeta(&d.ObjectMeta),
+		Spec:       appsv1.DaemonSetSpec{Template: slimTemplate(&d.Spec.Template)},
+		Status: appsv1.DaemonSetStatus{
+			ObservedGeneration: d.Status.ObservedGeneration, DesiredNumberScheduled: d.Status.DesiredNumberScheduled,
+			NumberReady: d.Status.NumberReady, UpdatedNumberScheduled: d.Status.UpdatedNumberScheduled,
+		},
+	}, nil
+}
+
 func replicas(r *int32) int32 {
 	if r == nil {
 		return 1 // the API server's default
@@ -121,6 +136,21 @@ func (w *Watcher) statefulSet(st *appsv1.StatefulSet) (incident.Workload, bool) 
 	return incident.Workload{Ref: ref, Subject: s, Desired: replicas(st.Spec.Replicas), Ready: st.Status.ReadyReplicas}, settled
 }
 
+// daemonSet is a DaemonSet as a workload: one pod desired on each node it
+// should run on, settled once every one of them runs the latest template.
+func (w *Watcher) daemonSet(d *appsv1.DaemonSet) (incident.Workload, bool) {
+	ref := chaos.Ref{Kind: "DaemonSet", Namespace: d.Namespace, Name: d.Name}
+	s := w.opts.Subjects.subject(d.Namespace, d.Labels, d.Spec.Template.Labels)
+	w.workloads.set(ref, s)
+	st := &d.Status
+	settled := st.ObservedGeneration == d.Generation && st.UpdatedNumberScheduled == st.DesiredNumberScheduled
+	return incident.Workload{Ref: ref, Subject: s, Desired: st.DesiredNumberScheduled, Ready: st.NumberReady}, settled
+}
+
+func (w *Watcher) daemonSetHandler() cache.ResourceEventHandler {
+	return workloadHandler(w, "DaemonSet", w.daemonSet)
+}
+
 func (w *Watcher) deploymentHandler() cache.ResourceEventHandler {
 	return workloadHandler(w, "Deployment", w.deployment)
 }
@@ -129,10 +159,10 @@ func (w *Watcher) statefulSetHandler() cache.ResourceEventHandler {
 	return workloadHandler(w, "StatefulSet", w.statefulSet)
 }
 
-// workloadHandler hands a Deployment's or StatefulSet's informer events to
+// workloadHandler hands a Deployment's, StatefulSet's or DaemonSet's informer events to
 // the sink.
 func workloadHandler[T interface {
-	*appsv1.Deployment | *appsv1.StatefulSet
+	*appsv1.Deployment | *appsv1.StatefulSet | *appsv1.DaemonSet
 	GetNamespace() string
 	GetName() string
 }](w *Watcher, kind string, convert func(T) (incident.Workload, bool)) cache.ResourceEventHandler {

@@ -299,8 +299,10 @@ receivers:
 	}); err != nil {
 		return err
 	}
-	code := cli.Run(ctx, []string{"verdict", "-f", hypFile, "--prometheus", prom.URL(), "--data-dir", dataDir, "--log.level", "warn",
-		"--at", vd.At.Format(time.RFC3339Nano)}, os.Stdin, os.Stdout, os.Stderr)
+	code := cli.Run(ctx, []string{
+		"verdict", "-f", hypFile, "--prometheus", prom.URL(), "--data-dir", dataDir, "--log.level", "warn",
+		"--at", vd.At.Format(time.RFC3339Nano),
+	}, os.Stdin, os.Stdout, os.Stderr)
 	fmt.Printf("\n`steadywatch verdict` exit code %d (0 pass, 1 fail, 2 inconclusive); demo took %s\n", code, time.Since(t0).Round(time.Second))
 	if keep {
 		fmt.Printf("\nStill running: %s/metrics, %s/api/v1/incidents, Prometheus %s. Ctrl-C stops everything.\n", sw, sw, prom.URL())
