@@ -2,7 +2,7 @@ package e2e
 
 // The oracle is the ground truth the fault tests check steadywatch against:
 // a plain watch of the API of the test's own, recording every change of the
-// pods, nodes, Deployments, StatefulSets and HPAs of one test namespace with
+// pods, nodes, Deployments, StatefulSets, DaemonSets and HPAs of one test namespace with
 // the time this process received it, and answering from that history when a
 // fault happened and when its workload was really back. Like the checkers of
 // Jepsen and the Kubernetes e2e framework's own watches, it shares no code
@@ -115,6 +115,15 @@ func startOracle(t *testing.T, c kubernetes.Interface, ns, pool string) *oracle 
 			},
 		},
 		{
+			"daemonsets",
+			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+				return c.AppsV1().DaemonSets(ns).List(ctx, lo)
+			},
+			func(ctx context.Context, lo metav1.ListOptions) (watch.Interface, error) {
+				return c.AppsV1().DaemonSets(ns).Watch(ctx, lo)
+			},
+		},
+		{
 			"hpas",
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 				return c.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, lo)
@@ -192,6 +201,7 @@ type clusterState struct {
 	nodes        map[string]*corev1.Node
 	deployments  map[string]*appsv1.Deployment
 	statefulSets map[string]*appsv1.StatefulSet
+	daemonSets   map[string]*appsv1.DaemonSet
 	hpas         map[string]*autoscalingv2.HorizontalPodAutoscaler
 }
 
@@ -221,6 +231,12 @@ func (s *clusterState) apply(r *record) {
 		} else {
 			s.statefulSets[obj.Name] = obj
 		}
+	case *appsv1.DaemonSet:
+		if r.deleted {
+			delete(s.daemonSets, obj.Name)
+		} else {
+			s.daemonSets[obj.Name] = obj
+		}
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		if r.deleted {
 			delete(s.hpas, obj.Name)
@@ -241,6 +257,7 @@ func (o *oracle) scan(from time.Time, cond func(s *clusterState, r *record) bool
 		nodes:        map[string]*corev1.Node{},
 		deployments:  map[string]*appsv1.Deployment{},
 		statefulSets: map[string]*appsv1.StatefulSet{},
+		daemonSets:   map[string]*appsv1.DaemonSet{},
 		hpas:         map[string]*autoscalingv2.HorizontalPodAutoscaler{},
 	}
 	for i := range records {
@@ -363,6 +380,9 @@ func (o *oracle) history(from, to time.Time) string {
 			fmt.Fprintf(&b, "statefulset %s: replicas %d, status ready %d available %d, generation %d observed %d",
 				obj.Name, ptrValue(obj.Spec.Replicas), obj.Status.ReadyReplicas, obj.Status.AvailableReplicas,
 				obj.Generation, obj.Status.ObservedGeneration)
+		case *appsv1.DaemonSet:
+			fmt.Fprintf(&b, "daemonset %s: status desired %d ready %d, generation %d observed %d",
+				obj.Name, obj.Status.DesiredNumberScheduled, obj.Status.NumberReady, obj.Generation, obj.Status.ObservedGeneration)
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			fmt.Fprintf(&b, "hpa %s: desired %d current %d", obj.Name, obj.Status.DesiredReplicas, obj.Status.CurrentReplicas)
 		default:
@@ -389,9 +409,10 @@ func nodeIsReady(n *corev1.Node) bool {
 	return false
 }
 
-// workloadRef names a Deployment or StatefulSet of the oracle's namespace.
+// workloadRef names a Deployment, StatefulSet or DaemonSet of the
+// oracle's namespace.
 type workloadRef struct {
-	Kind string // "Deployment" or "StatefulSet"
+	Kind string // "Deployment", "StatefulSet" or "DaemonSet"
 	Name string
 }
 
@@ -412,6 +433,23 @@ func (s *clusterState) spec(w workloadRef) (labels.Selector, int32, bool) {
 			return nil, 0, false
 		}
 		sel, replicas = ss.Spec.Selector, ss.Spec.Replicas
+	case "DaemonSet":
+		// One pod on each node its pods select (they tolerate the
+		// taints of this testbed's nodes): counted from the nodes, not
+		// from the controller's status.
+		ds := s.daemonSets[w.Name]
+		if ds == nil {
+			return nil, 0, false
+		}
+		sel = ds.Spec.Selector
+		onNodes := labels.SelectorFromSet(ds.Spec.Template.Spec.NodeSelector)
+		var n int32
+		for _, node := range s.nodes {
+			if onNodes.Matches(labels.Set(node.Labels)) {
+				n++
+			}
+		}
+		replicas = &n
 	default:
 		return nil, 0, false
 	}

@@ -190,6 +190,22 @@ func truthCases() []truthCase {
 			},
 		},
 		{
+			name: "daemonset", what: "DaemonSet pod kill (1 of 2), default grace or 0", reps: 3,
+			setup: func(e *truthEnv) {
+				e.w = workloadRef{"DaemonSet", "agent"}
+				createDaemonSet(e.t, e.c, daemonSet(e.ns, "agent", e.service, "experimental", e.ns))
+			},
+			inject: func(e *truthEnv, rep int) fault {
+				// Cordoning holds no DaemonSet pod back (they tolerate
+				// it): a plain kill, with its grace period or without.
+				var grace *int64
+				if rep%2 == 1 {
+					grace = new(int64(0))
+				}
+				return e.killPods(1, 0, grace)
+			},
+		},
+		{
 			name: "node-blip", what: "node NotReady 2 s and back (#4)", reps: 3,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "cache"}
@@ -916,6 +932,33 @@ func statefulSet(ns, name, service, group, pool string, replicas int32) *appsv1.
 		Spec: appsv1.StatefulSetSpec{
 			Replicas: &replicas, Selector: d.Spec.Selector, Template: d.Spec.Template, ServiceName: name,
 		},
+	}
+}
+
+// daemonSet builds a DaemonSet of fake pods like deployment's, on the
+// nodes labelled pool=<pool>.
+func daemonSet(ns, name, service, group, pool string) *appsv1.DaemonSet {
+	d := deployment(ns, name, service, group, pool, 1)
+	return &appsv1.DaemonSet{
+		ObjectMeta: d.ObjectMeta,
+		Spec:       appsv1.DaemonSetSpec{Selector: d.Spec.Selector, Template: d.Spec.Template},
+	}
+}
+
+func createDaemonSet(t *testing.T, c kubernetes.Interface, d *appsv1.DaemonSet) {
+	t.Helper()
+	_, err := c.AppsV1().DaemonSets(d.Namespace).Create(t.Context(), d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	err = wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		got, err := c.AppsV1().DaemonSets(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil //nolint:nilerr // retried until the deadline
+		}
+		st := &got.Status
+		return st.DesiredNumberScheduled > 0 && st.NumberReady == st.DesiredNumberScheduled && st.ObservedGeneration == got.Generation, nil
+	})
+	if err != nil {
+		t.Fatalf("daemonset %s/%s not ready within 60s: %v\n%s", d.Namespace, d.Name, err, describePods(c, d.Namespace))
 	}
 }
 
