@@ -527,7 +527,9 @@ func (tr truth) mttrRange() (lo, hi time.Duration) {
 	if tr.endEarliest.IsZero() || !tr.endEarliest.Before(tr.end) {
 		return tr.mttr(), tr.mttr()
 	}
-	return tr.endEarliest.Sub(tr.start), tr.mttr()
+	// Not before the fault: a replacement cannot be Ready before it,
+	// whatever the whole second of its stamp allows.
+	return max(tr.endEarliest.Sub(tr.start), 0), tr.mttr()
 }
 
 // off is how far d lies outside the range the evidence allows: 0 inside,

@@ -56,6 +56,12 @@ type truthEnv struct {
 	sw      *instance
 	// w is the case's workload.
 	w workloadRef
+	// killLate, if set, makes killPods time its DELETE to return that
+	// long after a second ends: the API server dates the deletion in the
+	// second that ends, a watch receives it in the next.
+	killLate time.Duration
+	// killLatency is how long the last DELETE took.
+	killLatency time.Duration
 }
 
 // fault is one injected fault, the oracle's truth about it and the
@@ -149,12 +155,19 @@ func TestEveryInjectedFaultIsOneIncidentWithTheOraclesMTTRAndAnHonestVerdict(t *
 func truthCases() []truthCase {
 	return []truthCase{
 		{
-			name: "kill-one", what: "pod kill (Deployment, 1 of 3)", reps: 3,
+			name: "kill-one", what: "pod kill (Deployment, 1 of 3; #2–#4 at a second's end)", reps: 5,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "web"}
 				createDeployment(e.t, e.c, deployment(e.ns, "web", e.service, "experimental", e.ns, 3))
 			},
-			inject: func(e *truthEnv, _ int) fault {
+			inject: func(e *truthEnv, rep int) fault {
+				// The API server dates a deletion in whole seconds; one
+				// requested in a second's last milliseconds is seen by any
+				// watch in the next (killLate).
+				e.killLate = 0
+				if rep >= 1 && rep <= 3 {
+					e.killLate = time.Duration(2*rep-1) * time.Millisecond
+				}
 				return e.killPods(1, 0, nil)
 			},
 		},
@@ -369,6 +382,10 @@ func (e *truthEnv) killPods(n int, hold time.Duration, grace *int64) fault {
 	if hold > 0 {
 		e.cordon(true)
 	}
+	if e.killLate > 0 {
+		now := time.Now()
+		time.Sleep(now.Truncate(time.Second).Add(time.Second + e.killLate - e.killLatency).Sub(now))
+	}
 	sw := timed(func() {
 		var wg sync.WaitGroup
 		for _, p := range victims {
@@ -378,6 +395,7 @@ func (e *truthEnv) killPods(n int, hold time.Duration, grace *int64) fault {
 		}
 		wg.Wait()
 	})
+	e.killLatency = sw.after.Sub(sw.before)
 	start, delay, deleted := e.o.podsKilled(t, uids, sw)
 	if hold > 0 {
 		// Held from when every replacement exists, unscheduled.
