@@ -894,3 +894,29 @@ func TestATimeBetweenFailuresIsMeasuredOnlyBetweenStartsThatWereSeen(t *testing.
 	f.at(200 * time.Second).PodChanged(deletingAt(webPod(4), 200*time.Second))
 	require.Equal(t, []between{{webSubject, 70 * time.Second}}, f.rec.Between(), "between two starts that were seen")
 }
+
+// Found by the oracle (issue 11): a node blip's service incident closed a
+// second early. The pod marked not ready while the node was down is made
+// Ready again with a condition stamped at the end of a second (12.990 s,
+// stored as 12 s) and received just after it; dated at the stamp's whole
+// second, the recovery preceded the node's own.
+func TestARecoveryReceivedJustAfterItsStampedSecondIsNotDatedASecondEarly(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	node := func(ready bool, d time.Duration) incident.Node {
+		return incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: ready, Since: ts(d)}
+	}
+	f.at(0).NodeChanged(node(true, -time.Hour))
+	f.at(10*time.Second + 900*ms).NodeChanged(node(false, 10*time.Second+900*ms))
+	p := webPod(1)
+	p.Ready, p.ReadyAt = false, ts(11*time.Second+800*ms)
+	f.at(11*time.Second + 800*ms).PodChanged(p)
+	f.at(12*time.Second + 950*ms).NodeChanged(node(true, 12*time.Second+950*ms))
+	p.Ready, p.ReadyAt = true, chaos.Timestamp{Cluster: t0.Add(12 * time.Second), Observed: t0.Add(13*time.Second + 5*ms)}
+	f.at(13*time.Second + 5*ms).PodChanged(p)
+
+	incs := f.incidents(t, incident.Filter{Service: "web"})
+	require.Len(t, incs, 1)
+	require.Equal(t, t0.Add(12*time.Second+999*ms), incs[0].End, "by the end of the stamped second, not its start")
+	require.GreaterOrEqual(t, incs[0].TimeToRecover(), 2*time.Second, "not before the node itself was back")
+}
