@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// ErrAPIServerRunning is returned by StartAPIServer when the kube-apiserver
+// is already running.
+var ErrAPIServerRunning = errors.New("kube-apiserver is already running")
+
 // errAPIServerStopped is returned by StopAPIServer when there is no
 // kube-apiserver running.
 var errAPIServerStopped = errors.New("kube-apiserver is not running")
@@ -63,7 +67,7 @@ func (tb *Testbed) StartAPIServer(ctx context.Context) error {
 	}
 	if p := tb.apiServerProcess(); p != nil {
 		if !p.exited() {
-			return errors.New("kube-apiserver is already running")
+			return ErrAPIServerRunning
 		}
 		tb.untrack(p) // it died on its own
 	}

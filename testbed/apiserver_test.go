@@ -29,7 +29,7 @@ func TestAPIServerStopsAndStartsOnItsOwnPortKeepingItsObjects(t *testing.T) {
 	require.NoError(t, err)
 	old := tb.apiServerProcess()
 	require.NotNil(t, old)
-	require.ErrorContains(t, tb.StartAPIServer(ctx), "already running", "a running apiserver is not started twice")
+	require.ErrorIs(t, tb.StartAPIServer(ctx), ErrAPIServerRunning, "a running apiserver is not started twice")
 
 	t0 := time.Now()
 	require.NoError(t, tb.StopAPIServer(ctx))
