@@ -172,8 +172,22 @@ func (t *healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // resourceVersion is answered at once.
 const resumeGrace = time.Second
 
-// errorEvent is how a JSON watch stream that fails begins.
-var errorEvent = []byte(`{"type":"ERROR"`)
+// isErrorEvent reports whether a watch stream begins with an ERROR event,
+// in JSON or in protobuf (a 4-byte length, then the event's type as its
+// field 1); false while head is too short to tell.
+func isErrorEvent(head []byte) (isErr, decided bool) {
+	const jsonError, protoError = `{"type":"ERROR"`, "\n\x05ERROR"
+	if trimmed := bytes.TrimLeft(head, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+		if len(trimmed) < len(jsonError) {
+			return false, false
+		}
+		return bytes.HasPrefix(trimmed, []byte(jsonError)), true
+	}
+	if len(head) < 4+len(protoError) {
+		return false, false
+	}
+	return string(head[4:4+len(protoError)]) == protoError, true
+}
 
 // watchBody reports a watch stream that breaks, as opposed to one the API
 // server ends (its watch timeout: io.EOF) or client-go stops (Close).
@@ -191,6 +205,7 @@ type watchBody struct {
 	pending  atomic.Bool
 	answered time.Time
 	timer    *time.Timer
+	head     []byte // the stream's first bytes while pending
 }
 
 // resumed marks a resumed watch back, as of its answer.
@@ -200,26 +215,36 @@ func (b *watchBody) resumed() {
 	}
 }
 
-// settle decides a resumed watch by the first data it delivered.
-func (b *watchBody) settle(first []byte) {
+// settle decides a resumed watch by the first event it delivers; ended
+// says the stream ended before telling. Reads of one body do not overlap.
+func (b *watchBody) settle(data []byte, ended bool) {
 	if b.timer == nil || !b.pending.Load() {
 		return
 	}
-	b.timer.Stop()
-	if len(first) > 0 && !bytes.HasPrefix(bytes.TrimLeft(first, " \t\r\n"), errorEvent) {
+	b.head = append(b.head, data...)
+	isErr, decided := isErrorEvent(b.head)
+	switch {
+	case decided && !isErr:
+		b.timer.Stop()
 		b.resumed()
+	case decided || ended:
+		// An error or the end: client-go lists again, and that list is
+		// the watch's return.
+		b.timer.Stop()
+		b.pending.Store(false)
+	default:
 		return
 	}
-	b.pending.Store(false) // an error or the end: client-go lists again
+	b.head = nil
 }
 
 func (b *watchBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
 		b.h.touch(b.resource)
-		b.settle(p[:n])
-	} else if err != nil {
-		b.settle(nil)
+	}
+	if n > 0 || err != nil {
+		b.settle(p[:n], err != nil)
 	}
 	if err != nil && !errors.Is(err, io.EOF) && !b.closed.Load() && !stoppedByClient(b.req) {
 		b.h.failed(b.resource, b.path, fmt.Errorf("watch %s: %w", b.path, err))

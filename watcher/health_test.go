@@ -338,17 +338,28 @@ func (c passedDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
 // TestFaultsAroundAnAPIServerRestartAreMeasuredOrFlaggedMissed: MTTR 0.5 s
 // late). A resumed watch is back once it delivers an event, or stays open.
 func TestAWatchResumedAfterAnOutageIsBackOnlyOnceItDelivers(t *testing.T) {
-	const expired = `{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 10 (20)","reason":"Expired","code":410}}` + "\n"
-	const added = `{"type":"ADDED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a","resourceVersion":"21"}}}` + "\n"
+	const (
+		jsonExpired = `{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 10 (20)","reason":"Expired","code":410}}` + "\n"
+		jsonAdded   = `{"type":"ADDED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a","resourceVersion":"21"}}}` + "\n"
+		// Protobuf, as client-go asks for: a 4-byte length, then the
+		// WatchEvent with its type as field 1; client-go reads the length
+		// on its own first.
+		protoLength  = "\x00\x00\x00e"
+		protoExpired = "\n\x05ERROR\x12\\\nZk8s\x00\n\f\n\x02v1\x12\x06Status\x12B\n\x06\n\x00\x12\x00\x1a\x00\x12\aFailure\x1a#too old resource version"
+		protoAdded   = "\n\x05ADDED\x12\\\nZk8s\x00\n\t\n\x02v1\x12\x03Pod\x12\xe2\x14\n\xce\r\n\x17before-59f9988965-pkxj"
+	)
 	for _, tc := range []struct {
 		name string
-		// first is what the resumed watch delivers first; "" for nothing.
-		first string
-		back  bool
+		// chunks is what the resumed watch delivers first, read by read;
+		// none for nothing.
+		chunks []string
+		back   bool
 	}{
-		{"an expired resourceVersion is not back: client-go relists", expired, false},
-		{"an event is back, dated at the answer", added, true},
-		{"a watch that stays open without a word is back, dated at the answer", "", true},
+		{"an expired resourceVersion (JSON) is not back: client-go relists", []string{jsonExpired}, false},
+		{"an expired resourceVersion (protobuf) is not back: client-go relists", []string{protoLength, protoExpired}, false},
+		{"an event (JSON) is back, dated at the answer", []string{jsonAdded}, true},
+		{"an event (protobuf) is back, dated at the answer", []string{protoLength, protoAdded}, true},
+		{"a watch that stays open without a word is back, dated at the answer", nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -388,31 +399,26 @@ func TestAWatchResumedAfterAnOutageIsBackOnlyOnceItDelivers(t *testing.T) {
 				res, err := request(t, rt, watchURL)
 				require.NoError(t, err)
 				defer func() { _ = res.Body.Close() }()
-				read := make(chan string, 1)
-				go func() {
-					buf := make([]byte, 4096)
-					n, _ := res.Body.Read(buf)
-					read <- string(buf[:n])
-				}()
+				go func() { _, _ = io.Copy(io.Discard, res.Body) }() // client-go's decoder
 				clk.Advance(100 * time.Millisecond)
-				if tc.first != "" {
-					mu.Lock()
-					w := streams[len(streams)-1]
-					mu.Unlock()
-					go func() { _, _ = w.Write([]byte(tc.first)) }()
-					require.Equal(t, tc.first, <-read)
-					if tc.first == expired {
-						_ = w.Close() // the API server ends the stream
-					}
-				} else {
-					time.Sleep(2 * time.Second) // fake time: the watch stays open
+				mu.Lock()
+				w := streams[len(streams)-1]
+				mu.Unlock()
+				for _, c := range tc.chunks {
+					_, err := w.Write([]byte(c))
+					require.NoError(t, err)
 				}
+				if !tc.back {
+					_ = w.Close() // the API server ends the stream after the error
+				}
+				time.Sleep(2 * time.Second) // fake time: past the grace of a silent watch
 				synctest.Wait()
 				pods := h.Snapshot()[0]
 				require.Equal(t, tc.back, pods.Up, "%+v", pods)
 				_, to := h.LastOutage("pods")
 				if tc.back {
 					require.Equal(t, answered, to, "back when the API server answered")
+					_ = w.Close()
 					return
 				}
 				require.True(t, to.IsZero())
@@ -428,11 +434,6 @@ func TestAWatchResumedAfterAnOutageIsBackOnlyOnceItDelivers(t *testing.T) {
 				require.True(t, h.Snapshot()[0].Up)
 				_, to = h.LastOutage("pods")
 				require.Equal(t, relisted, to)
-				mu.Lock()
-				for _, w := range streams {
-					_ = w.Close()
-				}
-				mu.Unlock()
 			})
 		})
 	}
