@@ -81,6 +81,14 @@ type Testbed struct {
 
 	mu    sync.Mutex
 	procs []*process
+	// apiServer is how the kube-apiserver was started, so that
+	// StartAPIServer can start it again the same way on the same port.
+	apiServer      component
+	apiServerPorts []int
+	apiRestarts    int
+	// apiMu serializes StopAPIServer, StartAPIServer and Stop.
+	apiMu   sync.Mutex
+	stopped bool // guarded by mu
 
 	stopOnce sync.Once
 	stopErr  error
@@ -168,7 +176,7 @@ func (tb *Testbed) start(ctx context.Context, withMetrics bool) error {
 		return err
 	}
 
-	if _, err := tb.launch(ctx, t0, component{
+	apiServer := component{
 		name: KubeAPIServer, bin: tb.bins.KubeAPIServer, ports: 1, timeout: 2 * time.Minute,
 		args: func(p []int) []string {
 			tb.apiURL = localURL("https", p[0])
@@ -185,6 +193,11 @@ func (tb *Testbed) start(ctx context.Context, withMetrics bool) error {
 				"--service-cluster-ip-range", "10.96.0.0/16",
 				// No kubernetes Service endpoints: nothing in-cluster dials the apiserver.
 				"--endpoint-reconciler-type", "none",
+				// Close open watches on SIGTERM (within 2 s) rather than
+				// wait for them to end: with clients still connected (a
+				// restart, not Stop) the apiserver otherwise outlives the
+				// stop grace and is killed.
+				"--shutdown-watch-termination-grace-period", "2s",
 				"--requestheader-client-ca-file", pki.frontProxyCA,
 				"--requestheader-allowed-names", pki.frontProxyClient,
 				"--requestheader-username-headers", "X-Remote-User",
@@ -195,9 +208,14 @@ func (tb *Testbed) start(ctx context.Context, withMetrics bool) error {
 			}
 		},
 		health: func(p []int) string { return localURL("https", p[0]) + "/readyz" },
-	}); err != nil {
+	}
+	apiPorts, err := tb.launch(ctx, t0, apiServer)
+	if err != nil {
 		return err
 	}
+	tb.mu.Lock()
+	tb.apiServer, tb.apiServerPorts = apiServer, apiPorts
+	tb.mu.Unlock()
 	if err := tb.initClients(); err != nil {
 		return err
 	}
@@ -366,6 +384,12 @@ func (tb *Testbed) untrack(p *process) {
 	}
 }
 
+func (tb *Testbed) closed() bool {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return tb.stopped
+}
+
 func (tb *Testbed) processes() []*process {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
@@ -530,6 +554,11 @@ func (tb *Testbed) Stop() error {
 }
 
 func (tb *Testbed) stop() error {
+	tb.apiMu.Lock()
+	defer tb.apiMu.Unlock()
+	tb.mu.Lock()
+	tb.stopped = true
+	tb.mu.Unlock()
 	// etcd goes last so the apiserver can shut down cleanly; the rest stop
 	// together because the apiserver's and metrics-server's graceful
 	// shutdowns take about a second each.

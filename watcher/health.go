@@ -1,6 +1,7 @@
 package watcher
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -146,11 +147,46 @@ func (t *healthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.h.failed(resource, path, fmt.Errorf("%s %s: %s", req.Method, path, res.Status))
 		return res, nil
 	}
-	t.h.contacted(resource, path, list)
+	if watching && !list && t.h.isBroken(resource, path) {
+		// A watch resumed after an outage is back once it delivers an
+		// event or stays open: an API server that restarted answers the
+		// old resourceVersion with 200 and at once an ERROR event (410
+		// Expired), and client-go lists again only after a backoff;
+		// until then nothing is watched.
+		t.h.touch(resource)
+		b := &watchBody{ReadCloser: res.Body, h: t.h, resource: resource, path: path, req: req, answered: t.h.opts.Now()}
+		b.pending.Store(true)
+		b.timer = time.AfterFunc(resumeGrace, b.resumed)
+		res.Body = b
+		return res, nil
+	}
+	t.h.contacted(resource, path, list, t.h.opts.Now())
 	if watching {
 		res.Body = &watchBody{ReadCloser: res.Body, h: t.h, resource: resource, path: path, req: req}
 	}
 	return res, nil
+}
+
+// resumeGrace is how long a watch resumed after an outage must stay open
+// without an error to count as back when it delivers nothing: an expired
+// resourceVersion is answered at once.
+const resumeGrace = time.Second
+
+// isErrorEvent reports whether a watch stream begins with an ERROR event,
+// in JSON or in protobuf (a 4-byte length, then the event's type as its
+// field 1); false while head is too short to tell.
+func isErrorEvent(head []byte) (isErr, decided bool) {
+	const jsonError, protoError = `{"type":"ERROR"`, "\n\x05ERROR"
+	if trimmed := bytes.TrimLeft(head, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+		if len(trimmed) < len(jsonError) {
+			return false, false
+		}
+		return bytes.HasPrefix(trimmed, []byte(jsonError)), true
+	}
+	if len(head) < 4+len(protoError) {
+		return false, false
+	}
+	return string(head[4:4+len(protoError)]) == protoError, true
 }
 
 // watchBody reports a watch stream that breaks, as opposed to one the API
@@ -162,12 +198,53 @@ type watchBody struct {
 	path     string
 	req      *http.Request
 	closed   atomic.Bool
+	// pending is set on a watch resumed after an outage until it is known
+	// to be back (its first event, or resumeGrace without an error) or not
+	// (an ERROR event, or its end); answered is when the API server
+	// answered it.
+	pending  atomic.Bool
+	answered time.Time
+	timer    *time.Timer
+	head     []byte // the stream's first bytes while pending
+}
+
+// resumed marks a resumed watch back, as of its answer.
+func (b *watchBody) resumed() {
+	if b.pending.CompareAndSwap(true, false) {
+		b.h.contacted(b.resource, b.path, false, b.answered)
+	}
+}
+
+// settle decides a resumed watch by the first event it delivers; ended
+// says the stream ended before telling. Reads of one body do not overlap.
+func (b *watchBody) settle(data []byte, ended bool) {
+	if b.timer == nil || !b.pending.Load() {
+		return
+	}
+	b.head = append(b.head, data...)
+	isErr, decided := isErrorEvent(b.head)
+	switch {
+	case decided && !isErr:
+		b.timer.Stop()
+		b.resumed()
+	case decided || ended:
+		// An error or the end: client-go lists again, and that list is
+		// the watch's return.
+		b.timer.Stop()
+		b.pending.Store(false)
+	default:
+		return
+	}
+	b.head = nil
 }
 
 func (b *watchBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
 		b.h.touch(b.resource)
+	}
+	if n > 0 || err != nil {
+		b.settle(p[:n], err != nil)
 	}
 	if err != nil && !errors.Is(err, io.EOF) && !b.closed.Load() && !stoppedByClient(b.req) {
 		b.h.failed(b.resource, b.path, fmt.Errorf("watch %s: %w", b.path, err))
@@ -190,6 +267,9 @@ func stoppedByClient(req *http.Request) bool {
 
 func (b *watchBody) Close() error {
 	b.closed.Store(true)
+	if b.timer != nil && b.pending.CompareAndSwap(true, false) {
+		b.timer.Stop()
+	}
 	return b.ReadCloser.Close()
 }
 
@@ -222,12 +302,21 @@ func (h *Health) failed(resource, path string, err error) {
 	}
 }
 
-func (h *Health) contacted(resource, path string, list bool) {
-	now := h.opts.Now()
+// isBroken reports whether the requests on path are in an outage.
+func (h *Health) isBroken(resource, path string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, broken := h.res[resource].broken[path]
+	return broken
+}
+
+func (h *Health) contacted(resource, path string, list bool, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.res[resource]
-	r.lastContact.Store(now.UnixNano())
+	if now.UnixNano() > r.lastContact.Load() {
+		r.lastContact.Store(now.UnixNano())
+	}
 	if list {
 		if r.listed[path] {
 			r.relists++
