@@ -93,6 +93,10 @@ type workloadEntry struct {
 	// available is set once the workload had all desired replicas ready since
 	// its last scale-up; only then does losing one count as degradation.
 	available bool
+	// brokeAt, while an incident opened by a deletion the watch missed is
+	// dated by the time the watch broke (its replacement not listed yet),
+	// is that time: the replacement's creation, once listed, dates it better.
+	brokeAt time.Time
 	// podsShowAll is set once the pods in view were seen covering every
 	// desired replica (the pod selector does not hide some): from then on
 	// the pods are the ground truth and a status report never ends an
@@ -176,6 +180,7 @@ func (t *Tracker) PodChanged(p Pod) {
 			e.workload = t.workload(p.Workload, p.Subject)
 			e.workload.pods++
 			e.workload.notePodsInView()
+			t.replacementListed(e.workload, p.Created)
 		}
 		t.pods[p.UID] = e
 	}
@@ -278,13 +283,18 @@ func (t *Tracker) PodGone(p Pod, missed bool) {
 		if at == (chaos.Timestamp{}) {
 			at = chaos.Timestamp{Observed: t.now()}
 		}
+		byBreak := false
 		if missed {
 			at.Observed = time.Time{} // the observation time says nothing about when it happened
 			if at.Cluster.IsZero() {
 				at.Cluster = t.missedDeletion(e, p)
+				byBreak = at.Cluster.Equal(p.SeenUntil)
 			}
 		}
 		t.podDeletedMarked(e, at, p.Reason, missed)
+		if w := e.workload; byBreak && w != nil && w.incident != nil && w.incident.Missed && w.brokeAt.IsZero() {
+			w.brokeAt = p.SeenUntil
+		}
 	}
 	t.forgetPod(p.UID, e)
 }
@@ -315,6 +325,29 @@ func (t *Tracker) missedDeletion(e *podEntry, p Pod) time.Time {
 		return p.SeenUntil
 	}
 	return now
+}
+
+// replacementListed dates an incident opened by a deletion the watch
+// missed, and dated by the break for want of better, by the creation of the
+// first pod of the workload created since: the replacement the controller
+// made once the pod was gone. client-go hands over a relist's tombstones
+// before the pods it lists, so the replacement comes after the deletion.
+func (t *Tracker) replacementListed(w *workloadEntry, created time.Time) {
+	inc := w.incident
+	if inc == nil || w.brokeAt.IsZero() || created.Before(w.brokeAt.Truncate(time.Second)) || created.After(t.now()) {
+		return
+	}
+	// Creation times are whole seconds: never before the break.
+	inc.Start = maxTime(created, w.brokeAt)
+	w.brokeAt = time.Time{}
+	t.save(inc)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (t *Tracker) forgetPod(uid string, e *podEntry) {
@@ -461,6 +494,7 @@ func (t *Tracker) WorkloadGone(ref chaos.Ref) {
 		t.end(w.incident, t.now(), false)
 		w.incident = nil
 	}
+	w.brokeAt = time.Time{}
 	w.known, w.gone = false, true
 	t.gcWorkload(w)
 }
@@ -488,7 +522,7 @@ func (t *Tracker) checkRecovered(w *workloadEntry, at time.Time) {
 
 func (t *Tracker) recover(w *workloadEntry, at time.Time) {
 	t.end(w.incident, at, true)
-	w.incident = nil
+	w.incident, w.brokeAt = nil, time.Time{}
 	w.available = true
 }
 
