@@ -45,6 +45,7 @@ type verdictFlags struct {
 	store      string
 	dataDir    string
 	timeout    time.Duration
+	scrape     time.Duration
 	log        logFlags
 }
 
@@ -59,6 +60,7 @@ func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents, alerts and watch coverage, for event windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound on the whole judgement")
+	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval, if known: a hypothesis whose step is shorter is refused (default: unknown)")
 	f.log.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: steadywatch verdict -f FILE --prometheus URL [flags]
@@ -106,6 +108,11 @@ Flags:
 	}
 	if hyps, err = selectHypotheses(hyps, f.names); err != nil {
 		return err
+	}
+	for i := range hyps {
+		if err := hyps[i].CheckScrapeInterval(f.scrape); err != nil {
+			return usageError{fmt.Errorf("%w (--scrape-interval)", err)}
+		}
 	}
 
 	shutdown, err := tracing.Setup(ctx, version.Version)

@@ -148,6 +148,7 @@ func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
 		{"a bad time", []string{"-f", good, "--prometheus", "http://p:9090", "--at", "noon"}, `--at: "noon" is neither an RFC 3339 time nor Unix seconds`},
 		{"a bad output", []string{"-f", good, "--prometheus", "http://p:9090", "--output", "yaml"}, `--output: "yaml" is not one of table, json`},
 		{"an unknown hypothesis", []string{"-f", good, "--prometheus", "http://p:9090", "--hypothesis", "other"}, `--hypothesis: no hypothesis "other" in the files (they have steady)`},
+		{"a step shorter than the scrape interval names the file, line, step and interval", []string{"-f", good, "--prometheus", "http://p:9090", "--scrape-interval", "1m"}, good + ":5: spec.step: 15s is shorter than the scrape interval of 1m: the samples between two scrapes repeat the same value; use a step of at least 1m (--scrape-interval)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, stderr := run(t, append([]string{"verdict"}, tc.args...)...)

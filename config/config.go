@@ -119,6 +119,10 @@ type Verdicts struct {
 	// violated during its experiment, so that the chaos tool or a person
 	// halts it. The steadywatch_hypothesis_abort metric says it either way.
 	AbortAlertmanagerURL string `yaml:"abort_alertmanager_url"`
+	// ScrapeInterval is the scrape interval of that Prometheus, if known
+	// (0: unknown): a hypothesis whose step is shorter is refused, since
+	// the samples between two scrapes only repeat the last.
+	ScrapeInterval model.Duration `yaml:"scrape_interval"`
 }
 
 // Web configures TLS and authentication of the HTTP server, for the

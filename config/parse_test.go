@@ -65,7 +65,7 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 		Verdicts: Verdicts{
 			Hypotheses:    []string{"/etc/steadywatch/hypotheses", "/srv/more.yaml"},
 			PrometheusURL: "http://prometheus.monitoring:9090", Interval: model.Duration(time.Minute),
-			AbortAlertmanagerURL: "http://alertmanager.monitoring:9093",
+			AbortAlertmanagerURL: "http://alertmanager.monitoring:9093", ScrapeInterval: model.Duration(30 * time.Second),
 		},
 	}
 	require.Equal(t, want, got)

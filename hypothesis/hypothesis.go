@@ -12,6 +12,7 @@
 package hypothesis
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -361,3 +362,18 @@ const (
 	DefaultMinTotal = 100
 	DefaultWeight   = 1
 )
+
+// CheckScrapeInterval refuses a step shorter than the scrape interval of
+// the Prometheus the hypothesis is judged against (0: unknown, nothing to
+// check): the samples between two scrapes only repeat the last one, and
+// the query count grows for nothing. The error names the file and line of
+// spec.step.
+func (h *Hypothesis) CheckScrapeInterval(scrape time.Duration) error {
+	if scrape <= 0 || h.Step >= scrape {
+		return nil
+	}
+	at := h.Position("spec.step")
+	return &Error{File: at.File, Line: at.Line, Path: "spec.step", Err: fmt.Errorf(
+		"%s is shorter than the scrape interval of %s: the samples between two scrapes repeat the same value; use a step of at least %s",
+		model.Duration(h.Step), model.Duration(scrape), model.Duration(scrape))}
+}

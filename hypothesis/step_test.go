@@ -1,7 +1,9 @@
 package hypothesis
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -44,6 +46,36 @@ func TestStepBounds(t *testing.T) {
 				return
 			}
 			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// Issue 11 #11: a step below the scrape interval of the Prometheus judged
+// against is refused, from both sides, naming the file and line.
+func TestStepAgainstTheScrapeInterval(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		step   string
+		scrape time.Duration
+		want   string
+	}{
+		{"a step equal to the scrape interval is accepted", "15s", 15 * time.Second, ""},
+		{"a step longer than it is accepted", "30s", 15 * time.Second, ""},
+		{"a step a millisecond shorter is refused", "14999ms", 15 * time.Second, `spec.step: 14s999ms is shorter than the scrape interval of 15s: the samples between two scrapes repeat the same value; use a step of at least 15s`},
+		{"an unknown scrape interval checks nothing", "1s", 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs, err := Parse([]byte(minimalWith("  step: "+tc.step+"\n")), "h.yaml")
+			require.NoError(t, err)
+			require.Len(t, hs, 1)
+			err = hs[0].CheckScrapeInterval(tc.scrape)
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			line := hs[0].Position("spec.step").Line
+			require.Positive(t, line)
+			require.EqualError(t, err, fmt.Sprintf("h.yaml:%d: %s", line, tc.want))
 		})
 	}
 }

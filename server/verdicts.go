@@ -27,6 +27,11 @@ func newVerdictLoop(cfg config.Verdicts, events incident.Store, db store.Store, 
 	if err != nil {
 		return nil, fmt.Errorf("verdicts.hypotheses: %w", err)
 	}
+	for i := range hyps {
+		if err := hyps[i].CheckScrapeInterval(time.Duration(cfg.ScrapeInterval)); err != nil {
+			return nil, fmt.Errorf("verdicts.hypotheses: %w (verdicts.scrape_interval)", err)
+		}
+	}
 	client, err := promapi.NewClient(promapi.Config{Address: cfg.PrometheusURL})
 	if err != nil {
 		return nil, fmt.Errorf("verdicts.prometheus_url: %w", err)
