@@ -920,3 +920,40 @@ func TestARecoveryReceivedJustAfterItsStampedSecondIsNotDatedASecondEarly(t *tes
 	require.Equal(t, t0.Add(12*time.Second+999*ms), incs[0].End, "by the end of the stamped second, not its start")
 	require.GreaterOrEqual(t, incs[0].TimeToRecover(), 2*time.Second, "not before the node itself was back")
 }
+
+func TestAPodAlreadyFailedWhenFirstListedIsNoEventButOneFailedWhileDownIs(t *testing.T) {
+	evicted := func(p incident.Pod) incident.Pod {
+		p.Failed, p.Ready, p.Reason = true, false, "kubelet"
+		p.ReadyAt = chaos.Timestamp{Cluster: t0.Add(-2 * time.Hour)}
+		return p
+	}
+	t.Run("evicted days ago and lingering: history", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		old := evicted(webPod(9))
+		f.tr.PodChanged(old)
+		require.Empty(t, f.rec.Events())
+		require.Empty(t, f.tr.OpenIncidents())
+	})
+	t.Run("evicted while a restarted steadywatch was down: reported, as missed", func(t *testing.T) {
+		f := newFixture(t)
+		f.healthyWeb()
+		inv := f.tr.Snapshot()
+		g := newFixture(t)
+		g.at(time.Minute)
+		g.tr.Restore(inv)
+		g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+		p := evicted(webPod(1))
+		p.ReadyAt = chaos.Timestamp{Cluster: t0.Add(30 * time.Second)}
+		g.tr.PodChanged(p)
+		g.tr.PodChanged(webPod(2))
+		g.tr.PodChanged(webPod(3))
+		g.tr.Reconcile()
+		events := g.rec.Events()
+		require.Len(t, events, 1)
+		require.Equal(t, chaos.PodDeleted, events[0].Kind)
+		require.Equal(t, "kubelet", events[0].Reason)
+		require.Equal(t, t0.Add(30*time.Second), events[0].At.Best(), "dated by its readiness drop")
+		require.True(t, events[0].Missed, "it failed before this run started")
+	})
+}
