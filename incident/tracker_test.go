@@ -939,8 +939,7 @@ func TestAPodAlreadyFailedWhenFirstListedIsNoEventButOneFailedWhileDownIs(t *tes
 		f := newFixture(t)
 		f.healthyWeb()
 		inv := f.tr.Snapshot()
-		g := newFixture(t)
-		g.at(time.Minute)
+		g := newFixtureAt(t, time.Minute) // restarted a minute later
 		g.tr.Restore(inv)
 		g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 		p := evicted(webPod(1))
