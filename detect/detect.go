@@ -46,7 +46,6 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/incident"
-	"github.com/steadywatch/steadywatch/store"
 )
 
 // Detector joins alerts to incidents. Its methods are safe for concurrent
@@ -187,7 +186,7 @@ func (d *Detector) decide(ctx context.Context, incs []chaos.Incident, now time.T
 			end = incs[n].Start.Add(d.o.Window)
 			n++
 		}
-		alerts, err := d.o.Alerts.Alerts(ctx, store.AlertFilter{Since: incs[0].Start, Until: end.Add(time.Nanosecond)})
+		alerts, err := d.o.Alerts.Alerts(ctx, alert.Filter{Since: incs[0].Start, Until: end.Add(time.Nanosecond)})
 		if err != nil {
 			d.m.errors.Inc()
 			errs = append(errs, fmt.Errorf("detect: reading alerts from %s: %w", incs[0].Start.Format(time.RFC3339), err))

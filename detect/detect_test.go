@@ -47,7 +47,7 @@ func (s *alerts) SaveAlerts(_ context.Context, as []alert.Alert) (int, error) {
 	return len(as), nil
 }
 
-func (s *alerts) Alerts(_ context.Context, f store.AlertFilter) ([]alert.Alert, error) {
+func (s *alerts) Alerts(_ context.Context, f alert.Filter) ([]alert.Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.read++

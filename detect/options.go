@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/incident"
-	"github.com/steadywatch/steadywatch/store"
 )
 
 // From is the alert time MTTD is measured to. Its values are the
@@ -58,11 +56,6 @@ var DefaultLabels = Labels{
 	Node:      []string{"node", "kubernetes_node"},
 }
 
-// AlertSource returns stored alerts; store.Store is one.
-type AlertSource interface {
-	Alerts(ctx context.Context, f store.AlertFilter) ([]alert.Alert, error)
-}
-
 // Options configure a Detector. Store and Alerts are required.
 type Options struct {
 	// Store holds the incidents and records their detection; the
@@ -70,7 +63,7 @@ type Options struct {
 	// metrics are not observed twice.
 	Store incident.DetectionStore
 	// Alerts is where the alerts Alertmanager sent are stored.
-	Alerts AlertSource
+	Alerts alert.Source
 	// Window is how long after a fault starts an alert may start and still
 	// detect it (> 0; default DefaultWindow).
 	Window time.Duration

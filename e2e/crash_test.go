@@ -344,9 +344,9 @@ func verifyStore(t *testing.T, dsn, dataDir string, l *ledger, cycle int) (sent,
 		for j < len(notes) && notes[j].n == notes[j-1].n+1 {
 			j++
 		}
-		f := store.AlertFilter{Since: noteStart(notes[i].n), Until: noteStart(notes[j-1].n + 1)}
+		f := alert.Filter{Since: noteStart(notes[i].n), Until: noteStart(notes[j-1].n + 1)}
 		if cycle == allCycles {
-			f = store.AlertFilter{} // everything, to find what was never sent
+			f = alert.Filter{} // everything, to find what was never sent
 		}
 		alerts, err := db.Alerts(t.Context(), f)
 		require.NoError(t, err)

@@ -20,7 +20,6 @@ import (
 	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/promtest"
 	"github.com/steadywatch/steadywatch/receiver"
-	"github.com/steadywatch/steadywatch/store"
 )
 
 // The alerting pipeline's settings, which bound the MTTD the test expects.
@@ -146,7 +145,7 @@ scrape_configs:
 	require.LessOrEqual(t, mttd, ruleFor+scrapeInterval+evalInterval+slack)
 
 	// Its receipt, Alertmanager's group_wait later.
-	alerts, err := sw.DB.Alerts(t.Context(), store.AlertFilter{Labels: map[string]string{"alertname": "ExperimentalReplicasDown"}})
+	alerts, err := sw.DB.Alerts(t.Context(), alert.Filter{Labels: map[string]string{"alertname": "ExperimentalReplicasDown"}})
 	require.NoError(t, err)
 	require.NotEmpty(t, alerts)
 	var first alert.Alert

@@ -19,7 +19,6 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/promtest"
 	"github.com/steadywatch/steadywatch/receiver"
-	"github.com/steadywatch/steadywatch/store"
 )
 
 // TestServePullsSilencedAlertsThatNeverReachTheWebhook runs serve with
@@ -73,7 +72,7 @@ receivers:
 	require.NoError(t, err)
 
 	byName := func() map[string]alert.Alert {
-		stored, err := sw.DB.Alerts(t.Context(), store.AlertFilter{Labels: map[string]string{"service": "web"}})
+		stored, err := sw.DB.Alerts(t.Context(), alert.Filter{Labels: map[string]string{"service": "web"}})
 		require.NoError(t, err)
 		out := map[string]alert.Alert{}
 		for _, a := range stored {

@@ -614,7 +614,7 @@ func (s *sqlStore) upsertChunk(ctx context.Context, tx *sql.Tx, n int, args []an
 }
 
 // Alerts implements Store.
-func (s *sqlStore) Alerts(ctx context.Context, f AlertFilter) ([]alert.Alert, error) {
+func (s *sqlStore) Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, error) {
 	var w where
 	if err := w.timeRange("starts_at_ns", f.Since, f.Until); err != nil {
 		return nil, fmt.Errorf("store: listing alerts: %w", err)

@@ -26,7 +26,7 @@ type Store interface {
 	// fails stores none of the batch.
 	SaveAlerts(ctx context.Context, alerts []alert.Alert) (inserted int, err error)
 	// Alerts returns the stored alerts matching f, oldest start first.
-	Alerts(ctx context.Context, f AlertFilter) ([]alert.Alert, error)
+	Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, error)
 	// SaveInventory replaces the saved inventory.
 	SaveInventory(ctx context.Context, inv incident.Inventory) error
 	// LoadInventory returns the saved inventory; ok is false if none was saved.
@@ -38,12 +38,4 @@ type Store interface {
 	// are open), oldest From first.
 	Coverage(ctx context.Context, since, until time.Time) ([]chaos.WatchSpan, error)
 	Close() error
-}
-
-// AlertFilter selects alerts; zero fields match everything.
-type AlertFilter struct {
-	// Labels must all be present with these values.
-	Labels map[string]string
-	// Since and Until bound StartsAt.
-	Since, Until time.Time
 }

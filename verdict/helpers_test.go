@@ -17,7 +17,6 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/store"
 )
 
 // The fixed window of the test hypotheses: an hour at 15 s, 241 samples a
@@ -191,7 +190,7 @@ func scaled(xs []float64, f float64) []float64 {
 // fakeAlerts is an AlertSource over a fixed list.
 type fakeAlerts struct{ alerts []alert.Alert }
 
-func (f *fakeAlerts) Alerts(_ context.Context, flt store.AlertFilter) ([]alert.Alert, error) {
+func (f *fakeAlerts) Alerts(_ context.Context, flt alert.Filter) ([]alert.Alert, error) {
 	var out []alert.Alert
 	for _, a := range f.alerts {
 		match := !a.StartsAt.Before(flt.Since) && a.StartsAt.Before(flt.Until)

@@ -21,7 +21,6 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/incident"
-	"github.com/steadywatch/steadywatch/store"
 )
 
 // Defaults of Options.
@@ -52,11 +51,6 @@ const maxBackoff = 5 * time.Second
 // TracerName is the instrumentation scope of the judge's spans.
 const TracerName = "github.com/steadywatch/steadywatch/verdict"
 
-// AlertSource lists stored alerts (store.Store is one).
-type AlertSource interface {
-	Alerts(ctx context.Context, f store.AlertFilter) ([]alert.Alert, error)
-}
-
 // Options configure a Judge.
 type Options struct {
 	// Prometheus answers the range queries; required.
@@ -67,7 +61,7 @@ type Options struct {
 	Store incident.Store
 	// Alerts holds the alerts for "alert X fires within T"; without it
 	// those expectations are inconclusive.
-	Alerts AlertSource
+	Alerts alert.Source
 	// Coverage tells when steadywatch was watching (see checkCoverage);
 	// without it the watch is not asked about, and only what the store
 	// holds is judged.
@@ -107,7 +101,7 @@ type Options struct {
 type Judge struct {
 	prom         v1.API
 	store        incident.Store
-	alerts       AlertSource
+	alerts       alert.Source
 	coverage     CoverageSource
 	queryTimeout time.Duration
 	retries      int

@@ -14,7 +14,6 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/incident"
-	"github.com/steadywatch/steadywatch/store"
 )
 
 // AlertDelay is how long after an alert starts it may take to be stored:
@@ -210,7 +209,7 @@ func (rc *recoveryCheck) alert(ctx context.Context, a hypothesis.AlertExpectatio
 	if rc.at.Before(until) {
 		until = rc.at
 	}
-	alerts, err := rc.j.alerts.Alerts(ctx, store.AlertFilter{
+	alerts, err := rc.j.alerts.Alerts(ctx, alert.Filter{
 		Labels: map[string]string{"alertname": a.Name},
 		Since:  rc.w.ChaosStart, Until: until.Add(time.Nanosecond),
 	})

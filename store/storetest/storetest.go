@@ -241,7 +241,7 @@ func testAlertRedelivery(t *testing.T, db Database) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "only the alert with a new start is new")
 
-	got, err := s.Alerts(ctx, store.AlertFilter{})
+	got, err := s.Alerts(ctx, alert.Filter{})
 	require.NoError(t, err)
 	want := resolved
 	want.ReceivedAt = high.ReceivedAt // the first receipt
@@ -255,7 +255,7 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		n, err := s.SaveAlerts(ctx, []alert.Alert{first, last})
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
-		got, err := s.Alerts(ctx, store.AlertFilter{Labels: map[string]string{"alertname": "DiskFull"}})
+		got, err := s.Alerts(ctx, alert.Filter{Labels: map[string]string{"alertname": "DiskFull"}})
 		require.NoError(t, err)
 		require.Equal(t, []alert.Alert{last}, got)
 	})
@@ -271,7 +271,7 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		n, err = s.SaveAlerts(ctx, []alert.Alert{notified})
 		require.NoError(t, err)
 		require.Zero(t, n)
-		got, err := s.Alerts(ctx, store.AlertFilter{Since: at(300), Until: at(301)})
+		got, err := s.Alerts(ctx, alert.Filter{Since: at(300), Until: at(301)})
 		require.NoError(t, err)
 		want := notified
 		want.ReceivedAt, want.Source = pulled.ReceivedAt, "api"
@@ -288,7 +288,7 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		require.NoError(t, err)
 		_, err = s.SaveAlerts(ctx, []alert.Alert{pulledGone})
 		require.NoError(t, err)
-		got, err := s.Alerts(ctx, store.AlertFilter{Since: at(600), Until: at(601)})
+		got, err := s.Alerts(ctx, alert.Filter{Since: at(600), Until: at(601)})
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		require.Equal(t, alert.Resolved, got[0].Status)
@@ -303,7 +303,7 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		require.NoError(t, err)
 		_, err = s.SaveAlerts(ctx, []alert.Alert{exact})
 		require.NoError(t, err)
-		got, err = s.Alerts(ctx, store.AlertFilter{Since: at(700), Until: at(701)})
+		got, err = s.Alerts(ctx, alert.Filter{Since: at(700), Until: at(701)})
 		require.NoError(t, err)
 		require.Equal(t, at(745), got[0].EndsAt)
 	})
@@ -321,7 +321,7 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		before := time.Now()
 		_, err := s.SaveAlerts(ctx, []alert.Alert{undated})
 		require.NoError(t, err)
-		got, err := s.Alerts(ctx, store.AlertFilter{Since: at(500), Until: at(501)})
+		got, err := s.Alerts(ctx, alert.Filter{Since: at(500), Until: at(501)})
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		require.WithinRange(t, got[0].ReceivedAt, before, time.Now())
@@ -347,17 +347,17 @@ func testAlertFilters(t *testing.T, db Database) {
 
 	tests := []struct {
 		name   string
-		filter store.AlertFilter
+		filter alert.Filter
 		want   []alert.Alert
 	}{
-		{"no filter lists all, by start then fingerprint", store.AlertFilter{}, []alert.Alert{apiPage, apiTicket, webPage, dbPage}},
-		{"one label selects the alerts that have it", store.AlertFilter{Labels: map[string]string{"service": "api"}}, []alert.Alert{apiPage, apiTicket}},
-		{"every label must match", store.AlertFilter{Labels: map[string]string{"service": "api", "severity": "page"}}, []alert.Alert{apiPage}},
-		{"a label no alert has selects none", store.AlertFilter{Labels: map[string]string{"team": "storage"}}, nil},
-		{"an empty label value is not a wildcard", store.AlertFilter{Labels: map[string]string{"service": ""}}, nil},
-		{"since includes a start at the bound", store.AlertFilter{Since: at(20)}, []alert.Alert{apiTicket, webPage, dbPage}},
-		{"until excludes a start at the bound", store.AlertFilter{Until: at(20)}, []alert.Alert{apiPage}},
-		{"labels and time combine", store.AlertFilter{Labels: map[string]string{"alertname": "HighErrorRate"}, Since: at(11)}, []alert.Alert{webPage}},
+		{"no filter lists all, by start then fingerprint", alert.Filter{}, []alert.Alert{apiPage, apiTicket, webPage, dbPage}},
+		{"one label selects the alerts that have it", alert.Filter{Labels: map[string]string{"service": "api"}}, []alert.Alert{apiPage, apiTicket}},
+		{"every label must match", alert.Filter{Labels: map[string]string{"service": "api", "severity": "page"}}, []alert.Alert{apiPage}},
+		{"a label no alert has selects none", alert.Filter{Labels: map[string]string{"team": "storage"}}, nil},
+		{"an empty label value is not a wildcard", alert.Filter{Labels: map[string]string{"service": ""}}, nil},
+		{"since includes a start at the bound", alert.Filter{Since: at(20)}, []alert.Alert{apiTicket, webPage, dbPage}},
+		{"until excludes a start at the bound", alert.Filter{Until: at(20)}, []alert.Alert{apiPage}},
+		{"labels and time combine", alert.Filter{Labels: map[string]string{"alertname": "HighErrorRate"}, Since: at(11)}, []alert.Alert{webPage}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -404,7 +404,7 @@ func testConcurrentAlerts(t *testing.T, db Database) {
 		total += n
 	}
 	require.Equal(t, shared+goroutines*own, total, "each alert counted new exactly once")
-	got, err := s.Alerts(ctx, store.AlertFilter{})
+	got, err := s.Alerts(ctx, alert.Filter{})
 	require.NoError(t, err)
 	require.Len(t, got, shared+goroutines*own)
 }
@@ -480,7 +480,7 @@ func testReopen(t *testing.T, db Database) {
 	evs, err := s.Events(ctx, incident.Filter{})
 	require.NoError(t, err)
 	require.Equal(t, []chaos.Event{ev}, evs)
-	als, err := s.Alerts(ctx, store.AlertFilter{})
+	als, err := s.Alerts(ctx, alert.Filter{})
 	require.NoError(t, err)
 	require.Equal(t, []alert.Alert{al}, als)
 	gotInv, ok, err := s.LoadInventory(ctx)
@@ -536,10 +536,10 @@ func testCancelled(t *testing.T, db Database) {
 	require.ErrorIs(t, s.Save(ctx, newIncident("i1", "api", 0)), context.Canceled)
 	require.ErrorIs(t, s.SaveEvent(ctx, chaos.Event{Kind: chaos.PodDeleted, At: chaos.Timestamp{Observed: at(0)}}), context.Canceled)
 	require.ErrorIs(t, s.SaveInventory(ctx, incident.Inventory{Cluster: "c"}), context.Canceled)
-	_, err = s.Alerts(ctx, store.AlertFilter{})
+	_, err = s.Alerts(ctx, alert.Filter{})
 	require.ErrorIs(t, err, context.Canceled)
 
-	alerts, err := s.Alerts(t.Context(), store.AlertFilter{})
+	alerts, err := s.Alerts(t.Context(), alert.Filter{})
 	require.NoError(t, err)
 	require.Empty(t, alerts)
 	incs, err := s.List(t.Context(), incident.Filter{})
@@ -569,7 +569,7 @@ func testCancelledMidBatch(t *testing.T, db Database) {
 		ctx, cancel := context.WithTimeout(t.Context(), timeout)
 		_, err := s.SaveAlerts(ctx, batch)
 		cancel()
-		got, lerr := s.Alerts(t.Context(), store.AlertFilter{})
+		got, lerr := s.Alerts(t.Context(), alert.Filter{})
 		require.NoError(t, lerr)
 		added := len(got) - stored
 		stored = len(got)
@@ -621,7 +621,7 @@ func testInvalid(t *testing.T, db Database) {
 		})
 	}
 
-	alerts, err := s.Alerts(ctx, store.AlertFilter{})
+	alerts, err := s.Alerts(ctx, alert.Filter{})
 	require.NoError(t, err)
 	require.Empty(t, alerts, "a batch with one bad alert stores none")
 }
