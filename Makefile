@@ -9,7 +9,7 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 	-X github.com/prometheus/common/version.Revision=$(REVISION) \
 	-X github.com/prometheus/common/version.Branch=main
 # Packages whose tests need the real control plane.
-E2E_PKGS := ./e2e/ ./testbed/
+E2E_PKGS := ./e2e/ ./internal/testenv/testbed/
 
 .DEFAULT_GOAL := help
 

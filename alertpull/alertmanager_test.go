@@ -19,7 +19,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/alertpull"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 )
 
 // A critical alert inhibits the warnings of its service.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/cli"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
 

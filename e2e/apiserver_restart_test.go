@@ -22,7 +22,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/incident"
-	"github.com/steadywatch/steadywatch/testbed"
+	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 )
 
 // podTrace is what the test's own watch saw of one pod.

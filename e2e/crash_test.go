@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/alert"
-	"github.com/steadywatch/steadywatch/pgtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
 )

@@ -11,7 +11,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/incident"
-	"github.com/steadywatch/steadywatch/testbed"
+	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 )
 
 // TestAKilledDaemonSetPodIsOneIncidentUntilItsReplacementIsReady kills a

@@ -25,8 +25,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/server"
-	"github.com/steadywatch/steadywatch/testbed"
 )
 
 // instance is a steadywatch serve running in the test process.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steadywatch/steadywatch/testbed"
+	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 )
 
 // bed is the control plane shared by every test of the package; each test

@@ -18,7 +18,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/incident"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/receiver"
 )
 

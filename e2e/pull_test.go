@@ -17,7 +17,7 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/alertpull"
 	"github.com/steadywatch/steadywatch/config"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/receiver"
 )
 

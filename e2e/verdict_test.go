@@ -17,7 +17,7 @@ import (
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/rules"
 	"github.com/steadywatch/steadywatch/verdict"
 )

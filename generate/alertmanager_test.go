@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/generate"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 )
 
 func TestTheAlertmanagerSnippetIsValidForAlertmanager025(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/exporter"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 

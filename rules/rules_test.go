@@ -18,7 +18,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")

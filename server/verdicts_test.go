@@ -13,7 +13,7 @@ import (
 	"github.com/steadywatch/steadywatch/abort"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 

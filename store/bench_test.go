@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/steadywatch/steadywatch/alert"
-	"github.com/steadywatch/steadywatch/pgtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 )
 
 // batchSize is the alerts a notification typically carries.

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadywatch/steadywatch/pgtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/store/storetest"
 )

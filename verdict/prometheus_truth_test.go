@@ -8,7 +8,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )

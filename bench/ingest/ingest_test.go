@@ -31,7 +31,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/steadywatch/steadywatch/pgtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
 )

@@ -38,11 +38,11 @@ import (
 	"github.com/steadywatch/steadywatch/cli"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/rules"
 	"github.com/steadywatch/steadywatch/server"
-	"github.com/steadywatch/steadywatch/testbed"
 )
 
 const ns = "shop"

@@ -15,7 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/steadywatch/steadywatch/testbed"
+	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 )
 
 func main() {

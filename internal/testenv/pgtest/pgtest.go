@@ -45,7 +45,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/steadywatch/steadywatch/internal/childproc"
+	"github.com/steadywatch/steadywatch/internal/testenv/childproc"
 )
 
 // SkipEnv, set to 1, makes New skip the test rather than start PostgreSQL.

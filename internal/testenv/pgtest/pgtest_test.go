@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadywatch/steadywatch/pgtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 
-	"github.com/steadywatch/steadywatch/internal/childproc"
+	"github.com/steadywatch/steadywatch/internal/testenv/childproc"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -20,9 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/steadywatch/steadywatch/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 
-	"github.com/steadywatch/steadywatch/internal/childproc"
+	"github.com/steadywatch/steadywatch/internal/testenv/childproc"
 )
 
 const waitTimeout = 30 * time.Second

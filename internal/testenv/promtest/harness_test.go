@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadywatch/steadywatch/internal/childproc"
+	"github.com/steadywatch/steadywatch/internal/testenv/childproc"
 )
 
 func TestPrometheusConfig(t *testing.T) {

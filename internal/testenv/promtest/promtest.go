@@ -43,7 +43,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steadywatch/steadywatch/internal/childproc"
+	"github.com/steadywatch/steadywatch/internal/testenv/childproc"
 )
 
 // SkipEnv, set to 1, makes the Start functions, Promtool and Amtool skip the
