@@ -44,7 +44,7 @@ fmt: ## format with gofumpt and goimports
 
 .PHONY: bench
 bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, statistics and judging, and the testbed ones (memory per pod, deletion→/metrics latency)
-	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./watcher/ ./incident/
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./watcher/ ./tracker/
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./receiver/ ./verdict/...
 	$(GO) test -run '^$$' -bench . -benchtime 3s -benchmem ./bench/ingest/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // IncidentsPath lists incidents.
@@ -91,7 +91,7 @@ type Error struct {
 //	limit                            at most this many (default 1000, max 10000)
 //
 // A bad parameter gets 400 naming it.
-func Incidents(s incident.Store, log *slog.Logger) http.Handler {
+func Incidents(s tracker.Store, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +123,7 @@ func Incidents(s incident.Store, log *slog.Logger) http.Handler {
 }
 
 type incidentQuery struct {
-	filter                 incident.Filter
+	filter                 tracker.Filter
 	namespace, group, kind string
 	closedOnly             bool
 	limit                  int

@@ -13,14 +13,14 @@ import (
 
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
-func seed(t *testing.T) *incident.MemoryStore {
+func seed(t *testing.T) *tracker.MemoryStore {
 	t.Helper()
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	for _, inc := range []chaos.Incident{
 		{
 			ID: "a", Kind: chaos.PodDeleted, Subject: chaos.Subject{Namespace: "shop", Service: "cart", Group: chaos.Experimental},
@@ -145,9 +145,9 @@ func TestIncidentsRejectsBadParametersByName(t *testing.T) {
 	}
 }
 
-type failingStore struct{ incident.Store }
+type failingStore struct{ tracker.Store }
 
-func (failingStore) List(context.Context, incident.Filter) ([]chaos.Incident, error) {
+func (failingStore) List(context.Context, tracker.Filter) ([]chaos.Incident, error) {
 	return nil, errors.New("database is locked")
 }
 

@@ -181,7 +181,7 @@ type Incident struct {
 	// Missed is set when the fault start was inferred rather than seen.
 	Missed bool
 	// Detection is how the fault was detected; zero while undecided. The
-	// detector sets it once and for all (see incident.DetectionStore), never
+	// detector sets it once and for all (see tracker.DetectionStore), never
 	// the tracker, which owns every other field.
 	Detection Detection
 }

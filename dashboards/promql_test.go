@@ -23,9 +23,9 @@ import (
 	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 var promql = parser.NewParser(parser.Options{})
@@ -57,10 +57,10 @@ func (r *recordingRegisterer) MustRegister(cs ...prometheus.Collector) {
 // idle is a watcher that has synced and seen nothing.
 type idle struct{}
 
-func (idle) OpenIncidents() []chaos.Incident      { return nil }
-func (idle) Workloads() []incident.WorkloadStatus { return nil }
-func (idle) LastEvent() time.Time                 { return time.Time{} }
-func (idle) ResourcesSynced() map[string]bool     { return map[string]bool{"pods": true} }
+func (idle) OpenIncidents() []chaos.Incident     { return nil }
+func (idle) Workloads() []tracker.WorkloadStatus { return nil }
+func (idle) LastEvent() time.Time                { return time.Time{} }
+func (idle) ResourcesSynced() map[string]bool    { return map[string]bool{"pods": true} }
 
 var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
 

@@ -24,7 +24,7 @@
 // Of those, the earliest (by the From time, then start, then fingerprint)
 // is the detection. An incident with none once Window and Grace have passed
 // is undetected. The store records either once and for all
-// (incident.DetectionStore), and the histogram and counter are observed by
+// (tracker.DetectionStore), and the histogram and counter are observed by
 // the one caller that recorded it, so restarts and replicas sharing a
 // PostgreSQL store never count an incident twice.
 //
@@ -45,7 +45,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // Detector joins alerts to incidents. Its methods are safe for concurrent
@@ -167,7 +167,7 @@ func (s sink) SaveAlerts(ctx context.Context, alerts []alert.Alert) (int, error)
 }
 
 func (d *Detector) undecided(ctx context.Context) ([]chaos.Incident, error) {
-	incs, err := d.o.Store.List(ctx, incident.Filter{Undecided: true, Kinds: d.failure})
+	incs, err := d.o.Store.List(ctx, tracker.Filter{Undecided: true, Kinds: d.failure})
 	if err != nil {
 		d.m.errors.Inc()
 		return nil, fmt.Errorf("detect: listing undecided incidents: %w", err)

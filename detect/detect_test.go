@@ -17,8 +17,8 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/detect"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -119,7 +119,7 @@ func nodeNotReady(id, node string) chaos.Incident {
 }
 
 type fixture struct {
-	store  *incident.MemoryStore
+	store  *tracker.MemoryStore
 	alerts *alerts
 	reg    *prometheus.Registry
 	d      *detect.Detector
@@ -127,7 +127,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, o detect.Options, incs ...chaos.Incident) *fixture {
 	t.Helper()
-	f := &fixture{store: incident.NewMemoryStore(), alerts: &alerts{}, reg: prometheus.NewRegistry()}
+	f := &fixture{store: tracker.NewMemoryStore(), alerts: &alerts{}, reg: prometheus.NewRegistry()}
 	for _, inc := range incs {
 		require.NoError(t, f.store.Save(t.Context(), inc))
 	}
@@ -147,7 +147,7 @@ func newFixture(t *testing.T, o detect.Options, incs ...chaos.Incident) *fixture
 // detection returns the stored detection of incident id.
 func (f *fixture) detection(t *testing.T, id string) chaos.Detection {
 	t.Helper()
-	incs, err := f.store.List(t.Context(), incident.Filter{})
+	incs, err := f.store.List(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	for _, inc := range incs {
 		if inc.ID == id {
@@ -551,7 +551,7 @@ func TestARestartDoesNotCountAgain(t *testing.T) {
 		d, err := detect.New(detect.Options{Store: s, Alerts: src, Registerer: reg, Window: window, Grace: grace})
 		require.NoError(t, err)
 		require.NoError(t, d.Sweep(ctx, t0.Add(time.Hour)))
-		incs, err := s.List(ctx, incident.Filter{})
+		incs, err := s.List(ctx, tracker.Filter{})
 		require.NoError(t, err)
 		require.Len(t, incs, 2)
 		require.Equal(t, undetected, incs[0].Detection, "cart")
@@ -574,11 +574,11 @@ func TestARestartDoesNotCountAgain(t *testing.T) {
 // listedEarly is a store whose List answers what it held when the test
 // began: every detector listed before any recorded, the race at its worst.
 type listedEarly struct {
-	*incident.MemoryStore
+	*tracker.MemoryStore
 	incs []chaos.Incident
 }
 
-func (s listedEarly) List(context.Context, incident.Filter) ([]chaos.Incident, error) {
+func (s listedEarly) List(context.Context, tracker.Filter) ([]chaos.Incident, error) {
 	return slices.Clone(s.incs), nil
 }
 
@@ -639,9 +639,9 @@ func TestDetectorsRacingTheTrackerCountOnce(t *testing.T) {
 }
 
 // failingStore fails List, as a store that lost its database would.
-type failingStore struct{ *incident.MemoryStore }
+type failingStore struct{ *tracker.MemoryStore }
 
-func (failingStore) List(context.Context, incident.Filter) ([]chaos.Incident, error) {
+func (failingStore) List(context.Context, tracker.Filter) ([]chaos.Incident, error) {
 	return nil, errors.New("database is gone")
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // From is the alert time MTTD is measured to. Its values are the
@@ -61,7 +61,7 @@ type Options struct {
 	// Store holds the incidents and records their detection; the
 	// durable store.Store, so that detections survive restarts and the
 	// metrics are not observed twice.
-	Store incident.DetectionStore
+	Store tracker.DetectionStore
 	// Alerts is where the alerts Alertmanager sent are stored.
 	Alerts alert.Source
 	// Window is how long after a fault starts an alert may start and still

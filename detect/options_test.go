@@ -9,11 +9,11 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/detect"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 func TestNewRefusesOptionsNamingTheField(t *testing.T) {
-	s, src := incident.NewMemoryStore(), &alerts{}
+	s, src := tracker.NewMemoryStore(), &alerts{}
 	for _, tc := range []struct {
 		name string
 		opts detect.Options
@@ -44,7 +44,7 @@ func TestNewRefusesOptionsNamingTheField(t *testing.T) {
 func TestRunSweepsEveryInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now() // the bubble's clock
-		s, src := incident.NewMemoryStore(), &alerts{}
+		s, src := tracker.NewMemoryStore(), &alerts{}
 		inc := podDeleted("i")
 		inc.Start = start
 		require.NoError(t, s.Save(t.Context(), inc))
@@ -54,7 +54,7 @@ func TestRunSweepsEveryInterval(t *testing.T) {
 		done := make(chan struct{})
 		go func() { d.Run(t.Context()); close(done) }()
 		decision := func() chaos.Detection {
-			incs, err := s.List(t.Context(), incident.Filter{})
+			incs, err := s.List(t.Context(), tracker.Filter{})
 			require.NoError(t, err)
 			return incs[0].Detection
 		}

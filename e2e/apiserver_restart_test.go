@@ -21,8 +21,8 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // podTrace is what the test's own watch saw of one pod.
@@ -328,7 +328,7 @@ func TestFaultsAroundAnAPIServerRestartAreMeasuredOrFlaggedMissed(t *testing.T) 
 	})
 	var incs []chaos.Incident
 	waitFor(t, 30*time.Second, "steadywatch to close both incidents", func() (bool, error) {
-		incs, err = sw.Store.List(t.Context(), incident.Filter{})
+		incs, err = sw.Store.List(t.Context(), tracker.Filter{})
 		open := 0
 		for _, inc := range incs {
 			if inc.Open() {
@@ -339,7 +339,7 @@ func TestFaultsAroundAnAPIServerRestartAreMeasuredOrFlaggedMissed(t *testing.T) 
 	})
 	mfs = scrape(t, sw.url)
 
-	evs, err := sw.Store.Events(t.Context(), incident.Filter{})
+	evs, err := sw.Store.Events(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	for _, e := range evs {
 		t.Logf("event %s", e)

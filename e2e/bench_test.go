@@ -25,7 +25,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/exporter"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/watcher"
 )
 
@@ -171,7 +171,7 @@ func BenchmarkWatcherMemoryPerPod(b *testing.B) {
 	c := scaleCluster(b)
 	for b.Loop() {
 		before := heapInUse()
-		tracker := incident.NewTracker(incident.Options{Recorder: exporter.NewMetrics(prometheus.NewRegistry())})
+		tracker := tracker.New(tracker.Options{Recorder: exporter.NewMetrics(prometheus.NewRegistry())})
 		w, err := watcher.New(watcher.Options{Client: c, Sink: tracker, Subjects: watcher.DefaultSubjects()})
 		require.NoError(b, err)
 		ctx, cancel := context.WithCancel(b.Context())

@@ -10,8 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // TestAKilledDaemonSetPodIsOneIncidentUntilItsReplacementIsReady kills a
@@ -65,7 +65,7 @@ func TestAKilledDaemonSetPodIsOneIncidentUntilItsReplacementIsReady(t *testing.T
 	})
 	var incs []chaos.Incident
 	waitFor(t, 30*time.Second, "steadywatch's incident closed", func() (bool, error) {
-		incs, err = sw.Store.List(t.Context(), incident.Filter{Service: "agent"})
+		incs, err = sw.Store.List(t.Context(), tracker.Filter{Service: "agent"})
 		return len(incs) > 0 && !incs[0].Open(), err
 	})
 	require.Len(t, incs, 1, "one fault, one incident: %v", incs)

@@ -20,9 +20,9 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // readyWatch is the test's own record of when a Deployment's pods were all
@@ -140,7 +140,7 @@ receivers:
 		require.NoError(t, c.CoreV1().Pods(ns).Delete(t.Context(), pods.Items[0].Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}))
 		after = time.Now()
 		waitFor(t, 30*time.Second, "steadywatch sees the fault", func() (bool, error) {
-			open, err := sw.Store.List(t.Context(), incident.Filter{Service: "web", OpenOnly: true})
+			open, err := sw.Store.List(t.Context(), tracker.Filter{Service: "web", OpenOnly: true})
 			return len(open) == 1, err
 		})
 		during()
@@ -159,7 +159,7 @@ receivers:
 	// service 2 s after it recovered, well inside the window.
 	before1, after1, whole1 := kill(func() { fire("DbDown", "db") })
 	waitFor(t, 30*time.Second, "steadywatch sees the recovery", func() (bool, error) {
-		open, err := sw.Store.List(t.Context(), incident.Filter{Service: "web", OpenOnly: true})
+		open, err := sw.Store.List(t.Context(), tracker.Filter{Service: "web", OpenOnly: true})
 		return len(open) == 0, err
 	})
 	time.Sleep(time.Until(whole1.Add(2 * time.Second))) // the alert's start, by design after the recovery
@@ -176,7 +176,7 @@ receivers:
 	var incs []chaos.Incident
 	waitFor(t, window+grace+30*time.Second, "both faults decided", func() (bool, error) {
 		var err error
-		incs, err = sw.Store.List(t.Context(), incident.Filter{Service: "web"})
+		incs, err = sw.Store.List(t.Context(), tracker.Filter{Service: "web"})
 		if err != nil || len(incs) != 2 {
 			return false, err
 		}

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // setCPUUsage sets kwok's fake CPU usage of every pod of app, which
@@ -99,7 +99,7 @@ func TestARealHPAScalingUpAndBackIsRecordedWithItsReplicaCounts(t *testing.T) {
 			map[string]string{"kind": "hpa_scaled_up", "service": "api"}) == 1, nil
 	})
 
-	events, err := sw.Store.Events(t.Context(), incident.Filter{Service: "api"})
+	events, err := sw.Store.Events(t.Context(), tracker.Filter{Service: "api"})
 	require.NoError(t, err)
 	var scaling [][2]int32
 	for _, e := range events {
@@ -113,7 +113,7 @@ func TestARealHPAScalingUpAndBackIsRecordedWithItsReplicaCounts(t *testing.T) {
 
 	// The scale-down removed three pods while the Deployment wanted three:
 	// events, but no incident for the workload.
-	incidents, err := sw.Store.List(t.Context(), incident.Filter{Service: "api"})
+	incidents, err := sw.Store.List(t.Context(), tracker.Filter{Service: "api"})
 	require.NoError(t, err)
 	require.Len(t, incidents, 1, "only the scaling incident: %+v", incidents)
 	require.Equal(t, chaos.HPAScaledUp, incidents[0].Kind)

@@ -17,9 +17,9 @@ import (
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // The alerting pipeline's settings, which bound the MTTD the test expects.
@@ -120,13 +120,13 @@ scrape_configs:
 	require.NoError(t, c.CoreV1().Pods(ns).Delete(t.Context(), pods.Items[0].Name, metav1.DeleteOptions{}))
 
 	web := func() chaos.Incident {
-		list, err := sw.Store.List(t.Context(), incident.Filter{Service: "web"})
+		list, err := sw.Store.List(t.Context(), tracker.Filter{Service: "web"})
 		require.NoError(t, err)
 		require.Len(t, list, 1, "one incident for service web: %v", list)
 		return list[0]
 	}
 	waitFor(t, 60*time.Second, "the incident detected", func() (bool, error) {
-		list, err := sw.Store.List(t.Context(), incident.Filter{Service: "web"})
+		list, err := sw.Store.List(t.Context(), tracker.Filter{Service: "web"})
 		return len(list) > 0 && list[0].Detection.Decided(), err
 	})
 	inc := web()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 func TestAPodDeletedWhileTheWatcherWasDownIsFoundAndMarkedMissed(t *testing.T) {
@@ -49,7 +49,7 @@ func TestAPodDeletedWhileTheWatcherWasDownIsFoundAndMarkedMissed(t *testing.T) {
 		"the deletion is found once the informers have synced")
 	requireValue(t, 1, value(mfs, "steadywatch_chaos_events_missed_total", map[string]string{"kind": "pod_deleted"}))
 
-	all, err := second.Store.Events(t.Context(), incident.Filter{Service: "cache"})
+	all, err := second.Store.Events(t.Context(), tracker.Filter{Service: "cache"})
 	require.NoError(t, err)
 	// Depending on how far the Deployment's status had caught up when the
 	// watcher came back, a (missed) workload_degraded may precede it.
@@ -66,7 +66,7 @@ func TestAPodDeletedWhileTheWatcherWasDownIsFoundAndMarkedMissed(t *testing.T) {
 
 	// Its time comes from the replacement's creation, and the incident is
 	// already closed at the replacement's readiness.
-	incidents, err := second.Store.List(t.Context(), incident.Filter{Service: "cache"})
+	incidents, err := second.Store.List(t.Context(), tracker.Filter{Service: "cache"})
 	require.NoError(t, err)
 	require.Len(t, incidents, 1)
 	require.True(t, incidents[0].Missed)
@@ -132,7 +132,7 @@ func TestAnOpenIncidentSurvivesACrashAndClosesAfterwards(t *testing.T) {
 	waitFor(t, 60*time.Second, "the restored incident closed", func() (bool, error) {
 		return len(second.Tracker.OpenIncidents()) == 0, nil
 	})
-	list, err := second.Store.List(t.Context(), incident.Filter{Service: "queue"})
+	list, err := second.Store.List(t.Context(), tracker.Filter{Service: "queue"})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	first := list[0]
@@ -150,7 +150,7 @@ func TestAnOpenIncidentSurvivesACrashAndClosesAfterwards(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.CoreV1().Pods(ns).Delete(t.Context(), pods.Items[0].Name, metav1.DeleteOptions{}))
 	waitFor(t, 30*time.Second, "the second incident", func() (bool, error) {
-		list, err = second.Store.List(t.Context(), incident.Filter{Service: "queue"})
+		list, err = second.Store.List(t.Context(), tracker.Filter{Service: "queue"})
 		return len(list) == 2, err
 	})
 	mtbf := series(scrape(t, second.url), "steadywatch_time_between_failures_seconds",

@@ -22,7 +22,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -194,7 +194,7 @@ func TestAWatchCutIsVisibleAndWhatItHidIsNotMeasured(t *testing.T) {
 
 	var deleted []chaos.Event
 	waitFor(t, 30*time.Second, "both deletions recorded", func() (bool, error) {
-		all, err := sw.Store.Events(t.Context(), incident.Filter{Service: "cut"})
+		all, err := sw.Store.Events(t.Context(), tracker.Filter{Service: "cut"})
 		deleted = deleted[:0]
 		for _, e := range all {
 			if e.Kind == chaos.PodDeleted {
@@ -210,7 +210,7 @@ func TestAWatchCutIsVisibleAndWhatItHidIsNotMeasured(t *testing.T) {
 		require.False(t, at.Before(cutAt.Truncate(time.Second)), "%s: dated after the cut began (%s)", e, cutAt)
 		require.True(t, at.Before(restoreAt), "%s: dated before the watch came back (%s), not at the relist", e, restoreAt)
 	}
-	incs, err := sw.Store.List(t.Context(), incident.Filter{Service: "cut"})
+	incs, err := sw.Store.List(t.Context(), tracker.Filter{Service: "cut"})
 	require.NoError(t, err)
 	for _, inc := range incs {
 		require.True(t, inc.Missed, "an incident the cut hid is marked missed: %+v", inc)

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // barrier deletes a pod of the sentinel deployment and waits until
@@ -119,7 +119,7 @@ func TestDeletingAnExperimentalPodRecordsOneIncidentWithMeasuredMTTR(t *testing.
 	require.Nil(t, series(mfs, "steadywatch_recovery_seconds", map[string]string{"group": "control"}))
 	require.Zero(t, sum(mfs, "steadywatch_chaos_events_missed_total", nil), "a live deletion is not missed")
 
-	incidents, err := sw.Store.List(t.Context(), incident.Filter{Service: "web"})
+	incidents, err := sw.Store.List(t.Context(), tracker.Filter{Service: "web"})
 	require.NoError(t, err)
 	require.Len(t, incidents, 1)
 	inc := incidents[0]
@@ -190,7 +190,7 @@ func TestANodeGoingNotReadyIsAnIncidentThatCountsItsEvictions(t *testing.T) {
 	}
 	require.Equal(t, chaos.Ref{Kind: "Node", Name: failing}, open.Object)
 	require.Equal(t, 2, open.Evicted, "pods deleted from the failed node are counted on its incident")
-	events, err := sw.Store.Events(t.Context(), incident.Filter{Service: "db"})
+	events, err := sw.Store.Events(t.Context(), tracker.Filter{Service: "db"})
 	require.NoError(t, err)
 	for _, e := range events {
 		if e.Kind == chaos.PodDeleted {
@@ -208,7 +208,7 @@ func TestANodeGoingNotReadyIsAnIncidentThatCountsItsEvictions(t *testing.T) {
 	t.Logf("node MTTR: steadywatch %.3fs, this test's watch %.3fs", mttr, up.Sub(down).Seconds())
 	require.InDelta(t, up.Sub(down).Seconds(), mttr, 0.100, "MTTR within 100ms of the watched transitions")
 
-	incidents, err := sw.Store.List(t.Context(), incident.Filter{})
+	incidents, err := sw.Store.List(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	var byService []chaos.Incident
 	for _, inc := range incidents {

@@ -21,7 +21,7 @@ var RecoveryBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 // BetweenFailuresBuckets span back-to-back experiments to a month.
 var BetweenFailuresBuckets = []float64{1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 172800, 604800, 2592000}
 
-// Metrics are the watcher's event metrics. It implements incident.Recorder.
+// Metrics are the watcher's event metrics. It implements tracker.Recorder.
 type Metrics struct {
 	events      *prometheus.CounterVec
 	missed      *prometheus.CounterVec
@@ -79,7 +79,7 @@ const (
 	UnmeasuredNoDuration   = "no_duration"
 )
 
-// Event implements incident.Recorder.
+// Event implements tracker.Recorder.
 func (m *Metrics) Event(e chaos.Event) {
 	m.events.WithLabelValues(string(e.Kind), e.Subject.Namespace, e.Subject.Service, string(e.Subject.Group)).Inc()
 	if e.Missed {
@@ -87,7 +87,7 @@ func (m *Metrics) Event(e chaos.Event) {
 	}
 }
 
-// Recovered implements incident.Recorder.
+// Recovered implements tracker.Recorder.
 // An incident whose start was not seen (Missed) or that took no time has
 // no measured time to recover: a made-up sample would pull MTTR down
 // (issue 11, #9: deletions found by a relist recovered in "0 s"). It is
@@ -108,7 +108,7 @@ func (m *Metrics) Recovered(inc chaos.Incident) {
 		Observe(inc.TimeToRecover().Seconds())
 }
 
-// TimeBetweenFailures implements incident.Recorder.
+// TimeBetweenFailures implements tracker.Recorder.
 func (m *Metrics) TimeBetweenFailures(s chaos.Subject, d time.Duration) {
 	m.between.WithLabelValues(s.Service, string(s.Group)).Observe(d.Seconds())
 }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/exporter"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/internal/testclock"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 var (
@@ -33,8 +33,8 @@ type syncState map[string]bool
 
 func (s syncState) ResourcesSynced() map[string]bool { return s }
 
-func pod(i int, created time.Duration) incident.Pod {
-	return incident.Pod{
+func pod(i int, created time.Duration) tracker.Pod {
+	return tracker.Pod{
 		UID:      "uid-" + strconv.Itoa(i),
 		Ref:      chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "web-" + strconv.Itoa(i)},
 		Subject:  webSubject,
@@ -46,12 +46,12 @@ func pod(i int, created time.Duration) incident.Pod {
 	}
 }
 
-func deleting(p incident.Pod, d time.Duration) incident.Pod {
+func deleting(p tracker.Pod, d time.Duration) tracker.Pod {
 	p.Deleting = chaos.Timestamp{Cluster: t0.Add(d), Observed: t0.Add(d)}
 	return p
 }
 
-func readyAt(p incident.Pod, d time.Duration) incident.Pod {
+func readyAt(p tracker.Pod, d time.Duration) tracker.Pod {
 	p.ReadyAt = chaos.Timestamp{Cluster: t0.Add(d).Truncate(time.Second), Observed: t0.Add(d)}
 	return p
 }
@@ -59,14 +59,14 @@ func readyAt(p incident.Pod, d time.Duration) incident.Pod {
 type pipeline struct {
 	reg   *prometheus.Registry
 	clock clock
-	tr    *incident.Tracker
+	tr    *tracker.Tracker
 	m     *exporter.Metrics
 }
 
 func newPipeline(sync exporter.SyncSource) *pipeline {
 	p := &pipeline{reg: prometheus.NewRegistry(), clock: clock{testclock.New(t0)}}
 	p.m = exporter.NewMetrics(p.reg)
-	p.tr = incident.NewTracker(incident.Options{Recorder: p.m, Now: p.clock.Now})
+	p.tr = tracker.New(tracker.Options{Recorder: p.m, Now: p.clock.Now})
 	p.reg.MustRegister(exporter.NewStateCollector(p.tr, sync))
 	return p
 }
@@ -101,7 +101,7 @@ func TestMetricsFollowAPodDeletionFromFaultToRecovery(t *testing.T) {
 	p.requireExposition(t, lastEventHelp+`steadywatch_last_event_timestamp_seconds 0
 `, "steadywatch_last_event_timestamp_seconds", "steadywatch_chaos_events_total", "steadywatch_recovery_seconds", "steadywatch_incidents_open")
 
-	p.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	p.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 	for i := 1; i <= 3; i++ {
 		p.tr.PodChanged(pod(i, -time.Hour))
 	}
@@ -111,7 +111,7 @@ func TestMetricsFollowAPodDeletionFromFaultToRecovery(t *testing.T) {
 	p.clock.at(10 * time.Second)
 	p.tr.PodChanged(deleting(pod(1, -time.Hour), 10*time.Second))
 	p.clock.at(10*time.Second + 50*time.Millisecond)
-	p.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	p.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 
 	p.requireExposition(t, eventsHelp+`
 steadywatch_chaos_events_total{group="experimental",kind="pod_deleted",namespace="shop",service="web"} 1
@@ -127,7 +127,7 @@ steadywatch_last_event_timestamp_seconds 1.74083041e+09
 	// The replacement is ready 3.5s after the deletion: the first MTTR sample.
 	p.clock.at(13*time.Second + 500*time.Millisecond)
 	p.tr.PodChanged(readyAt(pod(4, 11*time.Second), 13*time.Second+500*time.Millisecond))
-	p.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	p.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 
 	// A minute after the first, a second deletion recovers in 200ms.
 	p.clock.at(70 * time.Second)
@@ -137,7 +137,7 @@ steadywatch_last_event_timestamp_seconds 1.74083041e+09
 
 	// A node found down since before the watch started: a missed event.
 	p.clock.at(80 * time.Second)
-	p.tr.NodeChanged(incident.Node{
+	p.tr.NodeChanged(tracker.Node{
 		Name: "node-9", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: false,
 		Since: chaos.Timestamp{Cluster: t0.Add(-time.Hour), Observed: t0.Add(80 * time.Second)}, Reason: "NodeStatusUnknown",
 	})
@@ -215,8 +215,8 @@ steadywatch_last_event_timestamp_seconds 1.74083048e+09
 func TestHPAScalingIsARecoveryButNoFailure(t *testing.T) {
 	p := newPipeline(nil)
 	ref := chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web"}
-	hpa := func(desired int32, d time.Duration) incident.HPA {
-		return incident.HPA{Ref: ref, Subject: webSubject, Desired: desired, ScaledAt: chaos.Timestamp{Cluster: t0.Add(d), Observed: t0.Add(d)}}
+	hpa := func(desired int32, d time.Duration) tracker.HPA {
+		return tracker.HPA{Ref: ref, Subject: webSubject, Desired: desired, ScaledAt: chaos.Timestamp{Cluster: t0.Add(d), Observed: t0.Add(d)}}
 	}
 	p.tr.HPAChanged(hpa(3, -time.Hour))
 	p.clock.at(10 * time.Second)
@@ -258,7 +258,7 @@ steadywatch_recovery_seconds_count{group="experimental",kind="hpa_scaled_up",ser
 
 func TestTheReadyRatioOfAWorkloadScaledToZeroIsOne(t *testing.T) {
 	p := newPipeline(nil)
-	p.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 0, Ready: 0}, true)
+	p.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 0, Ready: 0}, true)
 	p.requireExposition(t, ratioHelp+`
 steadywatch_workload_ready_ratio{group="experimental",namespace="shop",service="web",workload="deployment/web"} 1
 `, "steadywatch_workload_ready_ratio")

@@ -7,13 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // StateSource is what the state collector reads at scrape time.
 type StateSource interface {
 	OpenIncidents() []chaos.Incident
-	Workloads() []incident.WorkloadStatus
+	Workloads() []tracker.WorkloadStatus
 	LastEvent() time.Time
 }
 

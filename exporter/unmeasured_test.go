@@ -10,14 +10,14 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/exporter"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // Issue 11, #9: a deletion found by a relist went into the MTTR histogram
 // with a made-up 0 s.
 func TestAnIncidentWhoseStartWasNotSeenIsCountedNotMeasured(t *testing.T) {
 	p := newPipeline(nil)
-	p.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 2}, true)
+	p.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 2}, true)
 	p.tr.PodChanged(pod(1, -time.Hour))
 	p.tr.PodChanged(pod(2, -time.Hour))
 	// The watch broke at t0+10s; the relist at t0+25s finds pod 1 gone.
@@ -26,7 +26,7 @@ func TestAnIncidentWhoseStartWasNotSeenIsCountedNotMeasured(t *testing.T) {
 	gone.SeenUntil = t0.Add(10 * time.Second)
 	p.tr.PodGone(gone, true)
 	p.tr.PodChanged(pod(4, 12*time.Second))
-	p.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 2}, true)
+	p.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 2}, true)
 
 	// A fault seen live is measured as before.
 	p.clock.at(time.Minute)

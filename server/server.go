@@ -28,9 +28,9 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/watcher"
 )
@@ -53,10 +53,10 @@ type Options struct {
 // Server is a running steadywatch serve.
 type Server struct {
 	Addr    net.Addr
-	Tracker *incident.Tracker
+	Tracker *tracker.Tracker
 	// Store is the tracker's view of the store: reads wait until the
 	// incidents and events recorded before them are written.
-	Store incident.Store
+	Store tracker.Store
 	// DB is the durable store itself (alerts, inventory).
 	DB       store.Store
 	Watcher  *watcher.Watcher
@@ -144,7 +144,7 @@ func Run(ctx context.Context, o Options) error {
 		stopWrites()
 		<-writesDone
 	}()
-	tracker := incident.NewTracker(incident.Options{
+	incidents := tracker.New(tracker.Options{
 		Logger: log.With("component", "incident"), Store: writes, Recorder: metrics, Now: o.Now,
 	})
 	detector, err := detect.New(detect.Options{
@@ -214,7 +214,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	w, err := watcher.New(watcher.Options{
-		Client: client, Address: address, Sink: tracker, Subjects: subjects,
+		Client: client, Address: address, Sink: incidents, Subjects: subjects,
 		Namespaces: cfg.Watch.Namespaces, Selector: selector, NodeSelector: nodeSelector,
 		Resync: time.Duration(cfg.Watch.Resync), Logger: log.With("component", "watcher"), Now: o.Now,
 		Health: health,
@@ -222,7 +222,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	reg.MustRegister(exporter.NewStateCollector(tracker, w))
+	reg.MustRegister(exporter.NewStateCollector(incidents, w))
 	coverageCtx, stopCoverage := context.WithCancel(ctx)
 	coverageDone := make(chan struct{})
 	go func() {
@@ -279,12 +279,12 @@ func Run(ctx context.Context, o Options) error {
 	go func() { httpErr <- webCfg.Serve(srv, lis, log.With("component", "http")) }()
 	if o.Started != nil {
 		o.Started(&Server{
-			Addr: lis.Addr(), Tracker: tracker, Store: writes, DB: db, Watcher: w, Registry: reg,
+			Addr: lis.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Registry: reg,
 			Health: health, Coverage: coverage,
 		})
 	}
 
-	runErr := run(ctx, log, cfg, client, address, tracker, w, db)
+	runErr := run(ctx, log, cfg, client, address, incidents, w, db)
 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -300,7 +300,7 @@ func Run(ctx context.Context, o Options) error {
 // run waits for the cluster, restores the inventory, watches, and saves the
 // inventory periodically and on the way out.
 func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubernetes.Interface,
-	address string, tracker *incident.Tracker, w *watcher.Watcher, db store.Store,
+	address string, incidents *tracker.Tracker, w *watcher.Watcher, db store.Store,
 ) error {
 	if err := w.WaitForAPI(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -316,14 +316,14 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 	case ok && saved.Cluster != cluster:
 		log.Warn("ignoring inventory of another cluster", "saved", saved.Cluster, "now", cluster)
 	case ok:
-		tracker.Restore(saved)
+		incidents.Restore(saved)
 		log.Info("restored inventory", "saved_at", saved.SavedAt, "pods", len(saved.Pods))
 	}
 	history, err := loadHistory(ctx, db)
 	if err != nil {
 		return fmt.Errorf("reading incidents from the store: %w", err)
 	}
-	tracker.RestoreHistory(history)
+	incidents.RestoreHistory(history)
 	if len(history) > 0 {
 		open := 0
 		for i := range history {
@@ -343,9 +343,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 	// A checkpoint that would write what the last one wrote is skipped: on
 	// 10,000 pods the write (3.2 MB of JSON into SQLite) was a quarter of
 	// serve's CPU in the deletion benchmark, CPU the informers share.
-	var written *incident.Inventory
+	var written *tracker.Inventory
 	checkpoint := func() {
-		snap := tracker.Snapshot()
+		snap := incidents.Snapshot()
 		snap.Cluster = cluster
 		if written != nil && snap.SameState(*written) {
 			return
@@ -388,11 +388,11 @@ loop:
 // loadHistory returns the open incidents and those that started within
 // historyHorizon.
 func loadHistory(ctx context.Context, db store.Store) ([]chaos.Incident, error) {
-	open, err := db.List(ctx, incident.Filter{OpenOnly: true})
+	open, err := db.List(ctx, tracker.Filter{OpenOnly: true})
 	if err != nil {
 		return nil, err
 	}
-	recent, err := db.List(ctx, incident.Filter{Since: time.Now().Add(-historyHorizon)})
+	recent, err := db.List(ctx, tracker.Filter{Since: time.Now().Add(-historyHorizon)})
 	if err != nil {
 		return nil, err
 	}

@@ -13,14 +13,14 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
 // newVerdictLoop loads the hypotheses and builds their judge. Bad
 // hypothesis files are an error, naming the file, line and field.
-func newVerdictLoop(cfg config.Verdicts, events incident.Store, db store.Store, coverage verdict.CoverageSource, verdicts *exporter.Verdicts,
+func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource, verdicts *exporter.Verdicts,
 	log *slog.Logger, now func() time.Time,
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)

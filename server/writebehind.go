@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // maxQueuedEvents bounds the events waiting for a store that keeps failing;
@@ -18,7 +18,7 @@ import (
 // dropped: they are few, and each is queued once however often it changes.
 const maxQueuedEvents = 100_000
 
-// writeBehind is the tracker's incident.Store: Save and SaveEvent queue the
+// writeBehind is the tracker's tracker.Store: Save and SaveEvent queue the
 // write and return at once, so the tracker — which holds its lock while it
 // saves — never waits for a disk sync or a database round trip, and a
 // burst of events (a node failing with hundreds of pods) costs the watch
@@ -31,7 +31,7 @@ const maxQueuedEvents = 100_000
 // rediscover the pods that vanished meanwhile, marked missed. Reads flush
 // first, so whoever reads after a write sees it.
 type writeBehind struct {
-	store incident.Store
+	store tracker.Store
 	log   *slog.Logger
 
 	mu         sync.Mutex
@@ -50,7 +50,7 @@ type writeBehind struct {
 	dropped prometheus.Counter
 }
 
-func newWriteBehind(s incident.Store, log *slog.Logger, reg prometheus.Registerer) *writeBehind {
+func newWriteBehind(s tracker.Store, log *slog.Logger, reg prometheus.Registerer) *writeBehind {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -84,7 +84,7 @@ func newWriteBehind(s incident.Store, log *slog.Logger, reg prometheus.Registere
 	return w
 }
 
-// Save implements incident.Store: it queues the incident.
+// Save implements tracker.Store: it queues the incident.
 func (w *writeBehind) Save(_ context.Context, inc chaos.Incident) error {
 	w.mu.Lock()
 	if _, ok := w.incidents[inc.ID]; !ok {
@@ -97,7 +97,7 @@ func (w *writeBehind) Save(_ context.Context, inc chaos.Incident) error {
 	return nil
 }
 
-// SaveEvent implements incident.Store: it queues the event.
+// SaveEvent implements tracker.Store: it queues the event.
 func (w *writeBehind) SaveEvent(_ context.Context, e chaos.Event) error {
 	w.mu.Lock()
 	if len(w.events) >= maxQueuedEvents {
@@ -112,16 +112,16 @@ func (w *writeBehind) SaveEvent(_ context.Context, e chaos.Event) error {
 	return nil
 }
 
-// List implements incident.Store, after flushing the queue.
-func (w *writeBehind) List(ctx context.Context, f incident.Filter) ([]chaos.Incident, error) {
+// List implements tracker.Store, after flushing the queue.
+func (w *writeBehind) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident, error) {
 	if err := w.Flush(ctx); err != nil {
 		return nil, err
 	}
 	return w.store.List(ctx, f)
 }
 
-// Events implements incident.Store, after flushing the queue.
-func (w *writeBehind) Events(ctx context.Context, f incident.Filter) ([]chaos.Event, error) {
+// Events implements tracker.Store, after flushing the queue.
+func (w *writeBehind) Events(ctx context.Context, f tracker.Filter) ([]chaos.Event, error) {
 	if err := w.Flush(ctx); err != nil {
 		return nil, err
 	}

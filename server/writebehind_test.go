@@ -14,13 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // flakyStore fails while failing is set, and can hold writes until
 // released.
 type flakyStore struct {
-	*incident.MemoryStore
+	*tracker.MemoryStore
 	mu      sync.Mutex
 	failing bool
 	calls   int
@@ -75,7 +75,7 @@ func event(i int) chaos.Event {
 	}
 }
 
-func startWriteBehind(t *testing.T, s incident.Store) (*writeBehind, *prometheus.Registry, func()) {
+func startWriteBehind(t *testing.T, s tracker.Store) (*writeBehind, *prometheus.Registry, func()) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	w := newWriteBehind(s, nil, reg)
@@ -96,7 +96,7 @@ func startWriteBehind(t *testing.T, s incident.Store) (*writeBehind, *prometheus
 }
 
 func TestWriteBehindWritesEventsInOrderAndTheLatestIncident(t *testing.T) {
-	s := &flakyStore{MemoryStore: incident.NewMemoryStore()}
+	s := &flakyStore{MemoryStore: tracker.NewMemoryStore()}
 	w, _, _ := startWriteBehind(t, s)
 	inc := chaos.Incident{ID: "i1", Kind: chaos.PodDeleted, Start: t0, Events: 1}
 	for i := range 500 {
@@ -104,20 +104,20 @@ func TestWriteBehindWritesEventsInOrderAndTheLatestIncident(t *testing.T) {
 		inc.Events = i + 1
 		require.NoError(t, w.Save(t.Context(), inc))
 	}
-	events, err := w.Events(t.Context(), incident.Filter{}) // flushes first
+	events, err := w.Events(t.Context(), tracker.Filter{}) // flushes first
 	require.NoError(t, err)
 	require.Len(t, events, 500)
 	for i, e := range events {
 		require.Equal(t, event(i).Object, e.Object)
 	}
-	list, err := w.List(t.Context(), incident.Filter{})
+	list, err := w.List(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Equal(t, 500, list[0].Events)
 }
 
 func TestWriteBehindRetriesUntilTheStoreRecoversAndLosesNothing(t *testing.T) {
-	s := &flakyStore{MemoryStore: incident.NewMemoryStore()}
+	s := &flakyStore{MemoryStore: tracker.NewMemoryStore()}
 	s.set(true)
 	w, reg, _ := startWriteBehind(t, s)
 	for i := range 10 {
@@ -138,20 +138,20 @@ func TestWriteBehindRetriesUntilTheStoreRecoversAndLosesNothing(t *testing.T) {
 	require.NoError(t, w.SaveEvent(t.Context(), event(10)))
 	require.NoError(t, w.Save(t.Context(), chaos.Incident{ID: "i1", Start: t0, Events: 2}))
 	s.set(false)
-	events, err := w.Events(t.Context(), incident.Filter{})
+	events, err := w.Events(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Len(t, events, 11)
 	for i, e := range events {
 		require.Equal(t, event(i).Object, e.Object, "event %d", i)
 	}
-	list, err := w.List(t.Context(), incident.Filter{})
+	list, err := w.List(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Equal(t, 2, list[0].Events)
 	require.InDelta(t, 0.0, gaugeValue(t, reg, "steadywatch_store_queued_writes"), 0)
 }
 
 func TestWriteBehindWritesWhatIsQueuedWhenStopped(t *testing.T) {
-	s := &flakyStore{MemoryStore: incident.NewMemoryStore(), gate: make(chan struct{})}
+	s := &flakyStore{MemoryStore: tracker.NewMemoryStore(), gate: make(chan struct{})}
 	w, _, stop := startWriteBehind(t, s)
 	for i := range 100 {
 		require.NoError(t, w.SaveEvent(t.Context(), event(i)))
@@ -165,13 +165,13 @@ func TestWriteBehindWritesWhatIsQueuedWhenStopped(t *testing.T) {
 	}()
 	close(s.gate)
 	<-stopped
-	events, err := s.Events(t.Context(), incident.Filter{})
+	events, err := s.Events(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Len(t, events, 100)
 }
 
 func TestWriteBehindDropsTheOldestEventsOnlyBeyondItsBound(t *testing.T) {
-	s := &flakyStore{MemoryStore: incident.NewMemoryStore()}
+	s := &flakyStore{MemoryStore: tracker.NewMemoryStore()}
 	w := newWriteBehind(s, slog.New(slog.DiscardHandler), nil) // not running: everything stays queued
 	for i := range maxQueuedEvents + 5 {
 		require.NoError(t, w.SaveEvent(t.Context(), event(i)))

@@ -16,7 +16,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // dialect is what differs between the SQL databases. The statements
@@ -237,7 +237,7 @@ ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namesp
 	events = excluded.events, evicted = excluded.evicted, baseline = excluded.baseline,
 	missed = excluded.missed`
 
-// Save implements incident.Store.
+// Save implements tracker.Store.
 func (s *sqlStore) Save(ctx context.Context, inc chaos.Incident) error {
 	if inc.ID == "" {
 		return errors.New("store: saving incident: no ID")
@@ -264,8 +264,8 @@ func (s *sqlStore) Save(ctx context.Context, inc chaos.Incident) error {
 // recorded yet; incidents_undecided_start indexes it.
 const undecided = "detected_at_ns IS NULL AND NOT undetected"
 
-// List implements incident.Store.
-func (s *sqlStore) List(ctx context.Context, f incident.Filter) ([]chaos.Incident, error) {
+// List implements tracker.Store.
+func (s *sqlStore) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident, error) {
 	var w where
 	if f.Service != "" {
 		w.add("service = %s", f.Service)
@@ -319,7 +319,7 @@ FROM incidents`, `ORDER BY start_ns, id`), w.args...)
 	return out, nil
 }
 
-// SetDetection implements incident.DetectionStore. The condition on the
+// SetDetection implements tracker.DetectionStore. The condition on the
 // row makes it final: PostgreSQL re-checks it on the row a concurrent
 // update committed, SQLite has one writer.
 func (s *sqlStore) SetDetection(ctx context.Context, id string, d chaos.Detection) (bool, error) {
@@ -352,7 +352,7 @@ const insertEvent = `INSERT INTO events (kind, namespace, service, subject_group
 	node, cluster_ns, observed_ns, at_ns, reason, from_replicas, to_replicas, missed)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 
-// SaveEvent implements incident.Store.
+// SaveEvent implements tracker.Store.
 func (s *sqlStore) SaveEvent(ctx context.Context, e chaos.Event) error {
 	at, err := nanos("time", e.At.Best())
 	if err != nil {
@@ -377,8 +377,8 @@ func (s *sqlStore) SaveEvent(ctx context.Context, e chaos.Event) error {
 	return nil
 }
 
-// Events implements incident.Store.
-func (s *sqlStore) Events(ctx context.Context, f incident.Filter) ([]chaos.Event, error) {
+// Events implements tracker.Store.
+func (s *sqlStore) Events(ctx context.Context, f tracker.Filter) ([]chaos.Event, error) {
 	var w where
 	if f.Service != "" {
 		w.add("service = %s", f.Service)
@@ -667,7 +667,7 @@ FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args...)
 }
 
 // SaveInventory implements Store.
-func (s *sqlStore) SaveInventory(ctx context.Context, inv incident.Inventory) error {
+func (s *sqlStore) SaveInventory(ctx context.Context, inv tracker.Inventory) error {
 	data, err := json.Marshal(inv)
 	if err != nil {
 		return fmt.Errorf("store: saving inventory: %w", err)
@@ -685,18 +685,18 @@ ON CONFLICT (id) DO UPDATE SET saved_at_ns = excluded.saved_at_ns, data = exclud
 }
 
 // LoadInventory implements Store.
-func (s *sqlStore) LoadInventory(ctx context.Context) (incident.Inventory, bool, error) {
+func (s *sqlStore) LoadInventory(ctx context.Context) (tracker.Inventory, bool, error) {
 	var data string
 	err := s.reader.QueryRowContext(ctx, `SELECT data FROM inventory WHERE id = 1`).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return incident.Inventory{}, false, nil
+		return tracker.Inventory{}, false, nil
 	}
 	if err != nil {
-		return incident.Inventory{}, false, fmt.Errorf("store: loading inventory: %w", err)
+		return tracker.Inventory{}, false, fmt.Errorf("store: loading inventory: %w", err)
 	}
-	var inv incident.Inventory
+	var inv tracker.Inventory
 	if err := json.Unmarshal([]byte(data), &inv); err != nil {
-		return incident.Inventory{}, false, fmt.Errorf("store: loading inventory: stored inventory is corrupt: %w", err)
+		return tracker.Inventory{}, false, fmt.Errorf("store: loading inventory: stored inventory is corrupt: %w", err)
 	}
 	return inv, true, nil
 }

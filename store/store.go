@@ -10,15 +10,15 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
-// Store is a durable incident.Store that also keeps alerts and the inventory.
+// Store is a durable tracker.Store that also keeps alerts and the inventory.
 // Every method returns only once what it wrote is durable (committed and
 // synced), so a caller may acknowledge it.
 type Store interface {
-	incident.Store
-	incident.DetectionStore
+	tracker.Store
+	tracker.DetectionStore
 	// SaveAlerts stores a notification's alerts in one transaction. An alert
 	// already stored (same fingerprint and startsAt) is updated (status,
 	// endsAt, annotations) rather than duplicated, so retried notifications
@@ -28,9 +28,9 @@ type Store interface {
 	// Alerts returns the stored alerts matching f, oldest start first.
 	Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, error)
 	// SaveInventory replaces the saved inventory.
-	SaveInventory(ctx context.Context, inv incident.Inventory) error
+	SaveInventory(ctx context.Context, inv tracker.Inventory) error
 	// LoadInventory returns the saved inventory; ok is false if none was saved.
-	LoadInventory(ctx context.Context) (inv incident.Inventory, ok bool, err error)
+	LoadInventory(ctx context.Context) (inv tracker.Inventory, ok bool, err error)
 	// SaveCoverage upserts spans of watch coverage, keyed by session,
 	// resource and From, in one transaction.
 	SaveCoverage(ctx context.Context, spans []chaos.WatchSpan) error

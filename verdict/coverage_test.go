@@ -12,7 +12,7 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -76,7 +76,7 @@ func TestAnExampleWindowSteadywatchNeverWatchedIsInconclusive(t *testing.T) {
 					chaos.WatchSpan{Session: "b", Resource: r, From: at.Add(-time.Minute), To: at})
 			}
 			for _, withCoverage := range []bool{false, true} {
-				o := verdict.Options{Prometheus: newFakeProm(), Store: incident.NewMemoryStore(), Alerts: &fakeAlerts{}}
+				o := verdict.Options{Prometheus: newFakeProm(), Store: tracker.NewMemoryStore(), Alerts: &fakeAlerts{}}
 				if withCoverage {
 					o.Coverage = cov
 				}
@@ -186,7 +186,7 @@ func TestRecoveryExpectationsOverTimeSteadywatchDidNotWatch(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := incident.NewMemoryStore()
+			s := tracker.NewMemoryStore()
 			for _, i := range recovered {
 				require.NoError(t, s.Save(t.Context(), i))
 			}
@@ -207,7 +207,7 @@ func TestRecoveryExpectationsOverTimeSteadywatchDidNotWatch(t *testing.T) {
 }
 
 func TestAFailureSeenStandsOverAGap(t *testing.T) {
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	require.NoError(t, s.Save(t.Context(), inc(chaos.PodDeleted, 5*time.Minute, 0)))
 	f := newFakeProm()
 	aa(f, "latency", 1, 1)
@@ -228,7 +228,7 @@ func TestAFailureSeenStandsOverAGap(t *testing.T) {
 // windows and random gaps").
 func TestNoVerdictPassesOverAGap(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 8))
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	require.NoError(t, s.Save(t.Context(), inc(chaos.PodDeleted, 5*time.Minute, 30*time.Second)))
 	h := hyp(t, fixedWindow, "  recovery: {mttr: 3m}\n")
 	for i := range 300 {
@@ -307,7 +307,7 @@ func TestAnIncidentWhoseStartWasNotSeenIsNoEvidence(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := incident.NewMemoryStore()
+			s := tracker.NewMemoryStore()
 			for _, i := range tc.incidents {
 				require.NoError(t, s.Save(t.Context(), i))
 			}

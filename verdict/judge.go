@@ -20,7 +20,7 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // Defaults of Options.
@@ -58,7 +58,7 @@ type Options struct {
 	// Store holds the chaos events that define event windows and the
 	// incidents and HPA events the recovery expectations are measured on.
 	// Without it, those are inconclusive ("no store").
-	Store incident.Store
+	Store tracker.Store
 	// Alerts holds the alerts for "alert X fires within T"; without it
 	// those expectations are inconclusive.
 	Alerts alert.Source
@@ -100,7 +100,7 @@ type Options struct {
 // It is safe for concurrent use.
 type Judge struct {
 	prom         v1.API
-	store        incident.Store
+	store        tracker.Store
 	alerts       alert.Source
 	coverage     CoverageSource
 	queryTimeout time.Duration
@@ -343,7 +343,7 @@ func (j *Judge) window(ctx context.Context, h *hypothesis.Hypothesis, at time.Ti
 	if j.store == nil {
 		return s, "no store: the window is defined by chaos events, and there is no store of them", nil
 	}
-	events, err := j.store.Events(ctx, incident.Filter{Service: h.Service, Since: at.Add(-ew.Lookback), Until: at.Add(time.Nanosecond)})
+	events, err := j.store.Events(ctx, tracker.Filter{Service: h.Service, Since: at.Add(-ew.Lookback), Until: at.Add(time.Nanosecond)})
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return s, "", ctxErr

@@ -13,7 +13,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -355,7 +355,7 @@ func TestJudgeWindows(t *testing.T) {
 	})
 
 	t.Run("an event window without matching events is inconclusive", func(t *testing.T) {
-		s := incident.NewMemoryStore()
+		s := tracker.NewMemoryStore()
 		for _, e := range []chaos.Event{
 			event(chaos.PodDeleted, "shop", chaos.Control, base.Add(10*time.Minute)),
 			event(chaos.PodDeleted, "other", chaos.Experimental, base.Add(10*time.Minute)),
@@ -372,7 +372,7 @@ func TestJudgeWindows(t *testing.T) {
 	})
 
 	t.Run("an event window spans the events with its margins, and is running until its end", func(t *testing.T) {
-		s := incident.NewMemoryStore()
+		s := tracker.NewMemoryStore()
 		require.NoError(t, s.SaveEvent(t.Context(), event(chaos.PodDeleted, "shop", chaos.Experimental, base.Add(20*time.Minute))))
 		require.NoError(t, s.SaveEvent(t.Context(), event(chaos.PodDeleted, "shop", chaos.Experimental, base.Add(30*time.Minute))))
 		f := data()

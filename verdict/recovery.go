@@ -13,7 +13,7 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // AlertDelay is how long after an alert starts it may take to be stored:
@@ -106,7 +106,7 @@ func (rc *recoveryCheck) incidentsInSpan(ctx context.Context) ([]chaos.Incident,
 	if rc.at.Before(until) {
 		until = rc.at
 	}
-	all, err := rc.j.store.List(ctx, incident.Filter{Service: rc.h.Service, Since: rc.w.ChaosStart, Until: until.Add(time.Nanosecond)})
+	all, err := rc.j.store.List(ctx, tracker.Filter{Service: rc.h.Service, Since: rc.w.ChaosStart, Until: until.Add(time.Nanosecond)})
 	for _, inc := range all {
 		if rc.experimental(inc.Subject) {
 			rc.listed = append(rc.listed, inc)
@@ -277,7 +277,7 @@ func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) 
 	if rc.at.Before(until) {
 		until = rc.at
 	}
-	all, err := rc.j.store.Events(ctx, incident.Filter{Service: rc.h.Service, Since: rc.w.ChaosStart, Until: until.Add(time.Nanosecond)})
+	all, err := rc.j.store.Events(ctx, tracker.Filter{Service: rc.h.Service, Since: rc.w.ChaosStart, Until: until.Add(time.Nanosecond)})
 	if err != nil {
 		for i := range out {
 			if err := storeFailed(ctx, &out[i], "chaos events", err); err != nil {
@@ -338,7 +338,7 @@ func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) 
 	if firstUp != nil {
 		baseline = firstUp.FromReplicas
 	} else {
-		incs, err := rc.j.store.List(ctx, incident.Filter{
+		incs, err := rc.j.store.List(ctx, tracker.Filter{
 			Service: rc.h.Service, Kinds: []chaos.Kind{chaos.HPAScaledUp},
 			Since: rc.w.Start.Add(-rc.h.Baseline), Until: rc.w.ChaosEnd.Add(time.Nanosecond),
 		})

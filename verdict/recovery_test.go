@@ -10,7 +10,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -310,7 +310,7 @@ func TestJudgeRecovery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := verdict.Options{Prometheus: newFakeProm()}
 			if !tc.noStore {
-				s := incident.NewMemoryStore()
+				s := tracker.NewMemoryStore()
 				for _, i := range tc.incidents {
 					require.NoError(t, s.Save(t.Context(), i))
 				}
@@ -340,7 +340,7 @@ func TestJudgeRecovery(t *testing.T) {
 }
 
 func TestJudgeRecoveryWithMetrics(t *testing.T) {
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	require.NoError(t, s.Save(t.Context(), inc(chaos.PodDeleted, 5*time.Minute, 0)))
 	f := newFakeProm()
 	aa(f, "latency", 1, 1)

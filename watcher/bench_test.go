@@ -15,7 +15,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/exporter"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // discardStore keeps nothing, so that a long benchmark measures the
@@ -23,11 +23,11 @@ import (
 type discardStore struct{}
 
 func (discardStore) Save(context.Context, chaos.Incident) error { return nil }
-func (discardStore) List(context.Context, incident.Filter) ([]chaos.Incident, error) {
+func (discardStore) List(context.Context, tracker.Filter) ([]chaos.Incident, error) {
 	return nil, nil
 }
 func (discardStore) SaveEvent(context.Context, chaos.Event) error { return nil }
-func (discardStore) Events(context.Context, incident.Filter) ([]chaos.Event, error) {
+func (discardStore) Events(context.Context, tracker.Filter) ([]chaos.Event, error) {
 	return nil, nil
 }
 
@@ -52,10 +52,10 @@ type pipelineBench struct {
 	base time.Time
 }
 
-func newPipelineBench(b *testing.B, store incident.Store) *pipelineBench {
+func newPipelineBench(b *testing.B, store tracker.Store) *pipelineBench {
 	b.Helper()
 	reg := prometheus.NewRegistry()
-	tr := incident.NewTracker(incident.Options{Store: store, Recorder: exporter.NewMetrics(reg)})
+	tr := tracker.New(tracker.Options{Store: store, Recorder: exporter.NewMetrics(reg)})
 	w, err := New(Options{Client: fake.NewClientset(), Sink: tr, Subjects: DefaultSubjects()})
 	if err != nil {
 		b.Fatal(err)
@@ -126,10 +126,10 @@ func benchPod(name string) *corev1.Pod {
 func BenchmarkEventPipeline(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
-		store incident.Store
+		store tracker.Store
 	}{
 		{"store=discard", discardStore{}},
-		{"store=memory", incident.NewMemoryStore()},
+		{"store=memory", tracker.NewMemoryStore()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			p := newPipelineBench(b, bc.store)

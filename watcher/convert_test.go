@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 func newTestWatcher(t *testing.T) *Watcher {
@@ -171,7 +171,7 @@ func TestNodeConversion(t *testing.T) {
 	t.Run("a node that has not reported yet is taken as ready", func(t *testing.T) {
 		n := node("node-1", corev1.ConditionFalse, t0)
 		n.Status.Conditions = nil
-		require.Equal(t, incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true}, w.node(n))
+		require.Equal(t, tracker.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true}, w.node(n))
 	})
 }
 
@@ -358,22 +358,22 @@ func TestPodConversionReadsContainerFailures(t *testing.T) {
 		name         string
 		pod          *corev1.Pod
 		wantRestarts int32
-		wantDown     incident.ContainerDown
+		wantDown     tracker.ContainerDown
 		wantFailed   bool
 	}{
-		{"a healthy pod", withContainers(corev1.ContainerStatus{Name: "app", State: running}), 0, incident.ContainerUp, false},
-		{"a container just OOM-killed", withContainers(corev1.ContainerStatus{Name: "app", State: terminated("OOMKilled")}), 0, incident.ContainerOOMKilled, false},
-		{"a container that exited with an error", withContainers(corev1.ContainerStatus{Name: "app", State: terminated("Error")}), 0, incident.ContainerError, false},
+		{"a healthy pod", withContainers(corev1.ContainerStatus{Name: "app", State: running}), 0, tracker.ContainerUp, false},
+		{"a container just OOM-killed", withContainers(corev1.ContainerStatus{Name: "app", State: terminated("OOMKilled")}), 0, tracker.ContainerOOMKilled, false},
+		{"a container that exited with an error", withContainers(corev1.ContainerStatus{Name: "app", State: terminated("Error")}), 0, tracker.ContainerError, false},
 		{"a container in a crash loop, restarts summed over containers", withContainers(
 			corev1.ContainerStatus{Name: "side", State: running, RestartCount: 1},
 			corev1.ContainerStatus{Name: "app", RestartCount: 4, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}, LastTerminationState: terminated("OOMKilled")},
-		), 5, incident.ContainerCrashLoop, false},
-		{"a container restarted and running again", withContainers(corev1.ContainerStatus{Name: "app", State: running, RestartCount: 1, LastTerminationState: terminated("OOMKilled")}), 1, incident.ContainerUp, false},
+		), 5, tracker.ContainerCrashLoop, false},
+		{"a container restarted and running again", withContainers(corev1.ContainerStatus{Name: "app", State: running, RestartCount: 1, LastTerminationState: terminated("OOMKilled")}), 1, tracker.ContainerUp, false},
 		{"a pod evicted by the kubelet for pressure", func() *corev1.Pod {
 			p := withContainers(corev1.ContainerStatus{Name: "app", State: terminated("ContainerStatusUnknown")})
 			p.Status.Phase, p.Status.Reason = corev1.PodFailed, "Evicted"
 			return p
-		}(), 0, incident.ContainerError, true},
+		}(), 0, tracker.ContainerError, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := w.pod(tc.pod)

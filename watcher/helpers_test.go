@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // t0 is the watcher's clock: every observation is made at t0.
@@ -34,14 +34,14 @@ const (
 // call is one call the watcher made to its Sink.
 type call struct {
 	Method   string
-	Pod      incident.Pod
+	Pod      tracker.Pod
 	Missed   bool
-	Workload incident.Workload
+	Workload tracker.Workload
 	Settled  bool
 	Ref      chaos.Ref
-	Node     incident.Node
+	Node     tracker.Node
 	Name     string
-	HPA      incident.HPA
+	HPA      tracker.HPA
 }
 
 // sink records what the watcher hands the tracker.
@@ -56,20 +56,20 @@ func (s *sink) add(c call) {
 	s.calls = append(s.calls, c)
 }
 
-func (s *sink) PodChanged(p incident.Pod) { s.add(call{Method: "PodChanged", Pod: p}) }
-func (s *sink) PodGone(p incident.Pod, missed bool) {
+func (s *sink) PodChanged(p tracker.Pod) { s.add(call{Method: "PodChanged", Pod: p}) }
+func (s *sink) PodGone(p tracker.Pod, missed bool) {
 	s.add(call{Method: "PodGone", Pod: p, Missed: missed})
 }
 
-func (s *sink) WorkloadChanged(w incident.Workload, settled bool) {
+func (s *sink) WorkloadChanged(w tracker.Workload, settled bool) {
 	s.add(call{Method: "WorkloadChanged", Workload: w, Settled: settled})
 }
-func (s *sink) WorkloadGone(ref chaos.Ref)  { s.add(call{Method: "WorkloadGone", Ref: ref}) }
-func (s *sink) NodeChanged(n incident.Node) { s.add(call{Method: "NodeChanged", Node: n}) }
-func (s *sink) NodeGone(name string)        { s.add(call{Method: "NodeGone", Name: name}) }
-func (s *sink) HPAChanged(h incident.HPA)   { s.add(call{Method: "HPAChanged", HPA: h}) }
-func (s *sink) HPAGone(ref chaos.Ref)       { s.add(call{Method: "HPAGone", Ref: ref}) }
-func (s *sink) Reconcile()                  { s.add(call{Method: "Reconcile"}) }
+func (s *sink) WorkloadGone(ref chaos.Ref) { s.add(call{Method: "WorkloadGone", Ref: ref}) }
+func (s *sink) NodeChanged(n tracker.Node) { s.add(call{Method: "NodeChanged", Node: n}) }
+func (s *sink) NodeGone(name string)       { s.add(call{Method: "NodeGone", Name: name}) }
+func (s *sink) HPAChanged(h tracker.HPA)   { s.add(call{Method: "HPAChanged", HPA: h}) }
+func (s *sink) HPAGone(ref chaos.Ref)      { s.add(call{Method: "HPAGone", Ref: ref}) }
+func (s *sink) Reconcile()                 { s.add(call{Method: "Reconcile"}) }
 
 func (s *sink) Calls() []call {
 	s.mu.Lock()
@@ -94,7 +94,7 @@ func (s *sink) waitFor(t *testing.T, what string, match func(c call) bool) call 
 	return found
 }
 
-func (s *sink) podCall(t *testing.T, method, name string, match func(p incident.Pod) bool) incident.Pod {
+func (s *sink) podCall(t *testing.T, method, name string, match func(p tracker.Pod) bool) tracker.Pod {
 	t.Helper()
 	return s.waitFor(t, method+" of pod "+name, func(c call) bool {
 		return c.Method == method && c.Pod.Ref.Name == name && (match == nil || match(c.Pod))

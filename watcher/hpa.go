@@ -5,7 +5,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 func transformHPA(obj any) (any, error) {
@@ -45,7 +45,7 @@ func (w *Watcher) hpaHandler() cache.ResourceEventHandler {
 
 // hpa takes the subject from the autoscaler's labels, else from the
 // workload it scales.
-func (w *Watcher) hpa(h *autoscalingv2.HorizontalPodAutoscaler) incident.HPA {
+func (w *Watcher) hpa(h *autoscalingv2.HorizontalPodAutoscaler) tracker.HPA {
 	s := w.opts.Subjects.subject(h.Namespace, h.Labels, nil)
 	if s.Service == "" || s.Group == chaos.NoGroup {
 		target := chaos.Ref{Kind: h.Spec.ScaleTargetRef.Kind, Namespace: h.Namespace, Name: h.Spec.ScaleTargetRef.Name}
@@ -58,7 +58,7 @@ func (w *Watcher) hpa(h *autoscalingv2.HorizontalPodAutoscaler) incident.HPA {
 			}
 		}
 	}
-	out := incident.HPA{
+	out := tracker.HPA{
 		Ref:     chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: h.Namespace, Name: h.Name},
 		Subject: s, Desired: h.Status.DesiredReplicas,
 	}

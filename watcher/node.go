@@ -6,7 +6,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 func transformNode(obj any) (any, error) {
@@ -52,8 +52,8 @@ func (w *Watcher) nodeHandler() cache.ResourceEventHandler {
 // verdict on a silent kubelet) are both not ready. A node without the
 // condition has not reported yet and is taken as ready, so that joining
 // nodes raise nothing.
-func (w *Watcher) node(n *corev1.Node) incident.Node {
-	out := incident.Node{Name: n.Name, Subject: w.opts.Subjects.subject("", n.Labels, nil), Ready: true}
+func (w *Watcher) node(n *corev1.Node) tracker.Node {
+	out := tracker.Node{Name: n.Name, Subject: w.opts.Subjects.subject("", n.Labels, nil), Ready: true}
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			out.Ready = c.Status == corev1.ConditionTrue

@@ -6,7 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // podObject is what the pod informer caches: the pod already converted to
@@ -15,7 +15,7 @@ import (
 // the converted pod rather than kept twice: every byte here is paid 10,000
 // times in the memory benchmark.
 type podObject struct {
-	pod             incident.Pod
+	pod             tracker.Pod
 	resourceVersion string
 }
 

@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // relistAfterOutage bounds how long after an outage of the pod watch a
@@ -61,19 +61,19 @@ func (w *Watcher) podHandler() cache.ResourceEventHandler {
 
 // podOf reads what the pod informer hands over: the compact form its
 // transform caches, or a pod it did not transform.
-func (w *Watcher) podOf(obj any) (incident.Pod, bool) {
+func (w *Watcher) podOf(obj any) (tracker.Pod, bool) {
 	switch p := obj.(type) {
 	case *podObject:
 		return p.pod, true
 	case *corev1.Pod:
 		return w.pod(p), true
 	}
-	return incident.Pod{}, false
+	return tracker.Pod{}, false
 }
 
-func (w *Watcher) pod(p *corev1.Pod) incident.Pod {
+func (w *Watcher) pod(p *corev1.Pod) tracker.Pod {
 	now := w.opts.Now()
-	out := incident.Pod{
+	out := tracker.Pod{
 		UID:      string(p.UID),
 		Ref:      chaos.Ref{Kind: "Pod", Namespace: p.Namespace, Name: p.Name},
 		Subject:  w.opts.Subjects.subject(p.Namespace, p.Labels, nil),
@@ -95,7 +95,7 @@ func (w *Watcher) pod(p *corev1.Pod) incident.Pod {
 	for i := range p.Status.ContainerStatuses {
 		c := &p.Status.ContainerStatuses[i]
 		out.Restarts += c.RestartCount
-		if out.Down == incident.ContainerUp {
+		if out.Down == tracker.ContainerUp {
 			out.Down = containerDown(&c.State)
 		}
 	}
@@ -118,16 +118,16 @@ func (w *Watcher) pod(p *corev1.Pod) incident.Pod {
 }
 
 // containerDown is why a container in state s is not running.
-func containerDown(s *corev1.ContainerState) incident.ContainerDown {
+func containerDown(s *corev1.ContainerState) tracker.ContainerDown {
 	switch {
 	case s.Terminated != nil && s.Terminated.Reason == "OOMKilled":
-		return incident.ContainerOOMKilled
+		return tracker.ContainerOOMKilled
 	case s.Terminated != nil:
-		return incident.ContainerError
+		return tracker.ContainerError
 	case s.Waiting != nil && s.Waiting.Reason == "CrashLoopBackOff":
-		return incident.ContainerCrashLoop
+		return tracker.ContainerCrashLoop
 	}
-	return incident.ContainerUp
+	return tracker.ContainerUp
 }
 
 // podWorkload names the Deployment, StatefulSet or DaemonSet that keeps the pod's

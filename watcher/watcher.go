@@ -20,18 +20,18 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
-// Sink receives the watched states; *incident.Tracker implements it.
+// Sink receives the watched states; *tracker.Tracker implements it.
 type Sink interface {
-	PodChanged(p incident.Pod)
-	PodGone(p incident.Pod, missed bool)
-	WorkloadChanged(w incident.Workload, settled bool)
+	PodChanged(p tracker.Pod)
+	PodGone(p tracker.Pod, missed bool)
+	WorkloadChanged(w tracker.Workload, settled bool)
 	WorkloadGone(ref chaos.Ref)
-	NodeChanged(n incident.Node)
+	NodeChanged(n tracker.Node)
 	NodeGone(name string)
-	HPAChanged(h incident.HPA)
+	HPAChanged(h tracker.HPA)
 	HPAGone(ref chaos.Ref)
 	Reconcile()
 }

@@ -19,7 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 func TestNewRejectsIncompleteOptions(t *testing.T) {
@@ -101,7 +101,7 @@ func TestTheWatcherTellsEachPodsWorkload(t *testing.T) {
 
 	t.Run("the listed pod is handed over with what the tracker reads", func(t *testing.T) {
 		p := r.sink.podCall(t, "PodChanged", "web-7d9f8b6c5-abcde", nil)
-		require.Equal(t, incident.Pod{
+		require.Equal(t, tracker.Pod{
 			UID:      "uid-web-7d9f8b6c5-abcde",
 			Ref:      chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "web-7d9f8b6c5-abcde"},
 			Subject:  chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Control},
@@ -140,7 +140,7 @@ func TestTheWatcherFollowsAPodThroughItsDeletion(t *testing.T) {
 	_, err := r.client.CoreV1().Pods("shop").Update(ctx, evicted, metav1.UpdateOptions{})
 	require.NoError(t, err)
 
-	p := r.sink.podCall(t, "PodChanged", pod.Name, func(p incident.Pod) bool { return p.Reason != "" })
+	p := r.sink.podCall(t, "PodChanged", pod.Name, func(p tracker.Pod) bool { return p.Reason != "" })
 	require.Equal(t, chaos.Timestamp{Cluster: t0, Observed: t0}, p.Deleting, "requested a grace period before the deletionTimestamp")
 	require.Equal(t, "eviction_api", p.Reason)
 
@@ -170,7 +170,7 @@ func TestTheWatcherFollowsWorkloadsNodesAndAutoscalers(t *testing.T) {
 
 	t.Run("a Deployment is handed over with its replicas and whether its rollout finished", func(t *testing.T) {
 		c := r.sink.waitFor(t, "the Deployment", func(c call) bool { return c.Method == "WorkloadChanged" && c.Workload.Ref.Name == "web" })
-		require.Equal(t, incident.Workload{
+		require.Equal(t, tracker.Workload{
 			Ref:     chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"},
 			Subject: chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Experimental},
 			Desired: 3, Ready: 2,
@@ -185,7 +185,7 @@ func TestTheWatcherFollowsWorkloadsNodesAndAutoscalers(t *testing.T) {
 
 	t.Run("a StatefulSet takes what its own labels lack from its pod template", func(t *testing.T) {
 		c := r.sink.waitFor(t, "the StatefulSet", func(c call) bool { return c.Method == "WorkloadChanged" && c.Workload.Ref.Name == "db" })
-		require.Equal(t, incident.Workload{
+		require.Equal(t, tracker.Workload{
 			Ref:     chaos.Ref{Kind: "StatefulSet", Namespace: "shop", Name: "db"},
 			Subject: chaos.Subject{Namespace: "shop", Service: "postgres", Group: chaos.Control},
 			Desired: 3, Ready: 2,
@@ -206,7 +206,7 @@ func TestTheWatcherFollowsWorkloadsNodesAndAutoscalers(t *testing.T) {
 		_, err := r.client.CoreV1().Nodes().Update(ctx, silent, metav1.UpdateOptions{})
 		require.NoError(t, err)
 		c := r.sink.waitFor(t, "the silent node", func(c call) bool { return c.Method == "NodeChanged" && !c.Node.Ready })
-		require.Equal(t, incident.Node{
+		require.Equal(t, tracker.Node{
 			Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: false,
 			Since: chaos.Timestamp{Cluster: t0.Add(-2 * time.Second), Observed: t0}, Reason: "NodeStatusUnknown",
 		}, c.Node)
@@ -217,7 +217,7 @@ func TestTheWatcherFollowsWorkloadsNodesAndAutoscalers(t *testing.T) {
 		_, err := r.client.AutoscalingV2().HorizontalPodAutoscalers("shop").Update(ctx, scaled, metav1.UpdateOptions{})
 		require.NoError(t, err)
 		c := r.sink.waitFor(t, "the scaled autoscaler", func(c call) bool { return c.Method == "HPAChanged" && c.HPA.Desired == 6 })
-		require.Equal(t, incident.HPA{
+		require.Equal(t, tracker.HPA{
 			Ref:     chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web"},
 			Subject: chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Experimental},
 			Desired: 6, ScaledAt: chaos.Timestamp{Cluster: t0.Add(-time.Second), Observed: t0},
@@ -246,11 +246,11 @@ func TestTheWatcherFollowsWorkloadsNodesAndAutoscalers(t *testing.T) {
 
 func TestTheWatcherFeedsARealTracker(t *testing.T) {
 	rec := &countingRecorder{}
-	tr := incident.NewTracker(incident.Options{Recorder: rec, Now: func() time.Time { return t0 }})
+	tr := tracker.New(tracker.Options{Recorder: rec, Now: func() time.Time { return t0 }})
 	r := startWatcherWith(t, tr, deployment("web", 2, 2, true),
 		readyPod("web-7d9f8b6c5-aaaaa", "ReplicaSet", "web-7d9f8b6c5", "7d9f8b6c5"),
 		readyPod("web-7d9f8b6c5-bbbbb", "ReplicaSet", "web-7d9f8b6c5", "7d9f8b6c5"))
-	require.Equal(t, []incident.WorkloadStatus{{
+	require.Equal(t, []tracker.WorkloadStatus{{
 		Ref:     chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"},
 		Subject: chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Experimental},
 		Desired: 2, Ready: 2,
@@ -324,7 +324,7 @@ type blockingSink struct {
 	release chan struct{}
 }
 
-func (s *blockingSink) PodChanged(p incident.Pod) {
+func (s *blockingSink) PodChanged(p tracker.Pod) {
 	<-s.release
 	s.sink.PodChanged(p)
 }
@@ -423,7 +423,7 @@ func TestTheWatcherFollowsDaemonSets(t *testing.T) {
 	}
 	r := startWatcher(t, agent)
 	c := r.sink.waitFor(t, "the DaemonSet", func(c call) bool { return c.Method == "WorkloadChanged" && c.Workload.Ref.Name == "agent" })
-	require.Equal(t, incident.Workload{
+	require.Equal(t, tracker.Workload{
 		Ref:     chaos.Ref{Kind: "DaemonSet", Namespace: "shop", Name: "agent"},
 		Subject: chaos.Subject{Namespace: "shop", Service: "agent", Group: chaos.Experimental},
 		Desired: 4, Ready: 3,

@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // workloadIndex remembers each workload's subject, so an autoscaler without
@@ -115,7 +115,7 @@ func replicas(r *int32) int32 {
 // rollout finished.
 const deploymentReason = "NewReplicaSetAvailable"
 
-func (w *Watcher) deployment(d *appsv1.Deployment) (incident.Workload, bool) {
+func (w *Watcher) deployment(d *appsv1.Deployment) (tracker.Workload, bool) {
 	ref := chaos.Ref{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}
 	s := w.opts.Subjects.subject(d.Namespace, d.Labels, d.Spec.Template.Labels)
 	w.workloads.set(ref, s)
@@ -125,26 +125,26 @@ func (w *Watcher) deployment(d *appsv1.Deployment) (incident.Workload, bool) {
 			settled = true
 		}
 	}
-	return incident.Workload{Ref: ref, Subject: s, Desired: replicas(d.Spec.Replicas), Ready: d.Status.ReadyReplicas}, settled
+	return tracker.Workload{Ref: ref, Subject: s, Desired: replicas(d.Spec.Replicas), Ready: d.Status.ReadyReplicas}, settled
 }
 
-func (w *Watcher) statefulSet(st *appsv1.StatefulSet) (incident.Workload, bool) {
+func (w *Watcher) statefulSet(st *appsv1.StatefulSet) (tracker.Workload, bool) {
 	ref := chaos.Ref{Kind: "StatefulSet", Namespace: st.Namespace, Name: st.Name}
 	s := w.opts.Subjects.subject(st.Namespace, st.Labels, st.Spec.Template.Labels)
 	w.workloads.set(ref, s)
 	settled := st.Status.ObservedGeneration == st.Generation && st.Status.CurrentRevision == st.Status.UpdateRevision
-	return incident.Workload{Ref: ref, Subject: s, Desired: replicas(st.Spec.Replicas), Ready: st.Status.ReadyReplicas}, settled
+	return tracker.Workload{Ref: ref, Subject: s, Desired: replicas(st.Spec.Replicas), Ready: st.Status.ReadyReplicas}, settled
 }
 
 // daemonSet is a DaemonSet as a workload: one pod desired on each node it
 // should run on, settled once every one of them runs the latest template.
-func (w *Watcher) daemonSet(d *appsv1.DaemonSet) (incident.Workload, bool) {
+func (w *Watcher) daemonSet(d *appsv1.DaemonSet) (tracker.Workload, bool) {
 	ref := chaos.Ref{Kind: "DaemonSet", Namespace: d.Namespace, Name: d.Name}
 	s := w.opts.Subjects.subject(d.Namespace, d.Labels, d.Spec.Template.Labels)
 	w.workloads.set(ref, s)
 	st := &d.Status
 	settled := st.ObservedGeneration == d.Generation && st.UpdatedNumberScheduled == st.DesiredNumberScheduled
-	return incident.Workload{Ref: ref, Subject: s, Desired: st.DesiredNumberScheduled, Ready: st.NumberReady}, settled
+	return tracker.Workload{Ref: ref, Subject: s, Desired: st.DesiredNumberScheduled, Ready: st.NumberReady}, settled
 }
 
 func (w *Watcher) daemonSetHandler() cache.ResourceEventHandler {
@@ -165,7 +165,7 @@ func workloadHandler[T interface {
 	*appsv1.Deployment | *appsv1.StatefulSet | *appsv1.DaemonSet
 	GetNamespace() string
 	GetName() string
-}](w *Watcher, kind string, convert func(T) (incident.Workload, bool)) cache.ResourceEventHandler {
+}](w *Watcher, kind string, convert func(T) (tracker.Workload, bool)) cache.ResourceEventHandler {
 	changed := func(obj any) {
 		if o, ok := obj.(T); ok {
 			w.opts.Sink.WorkloadChanged(convert(o))

@@ -15,8 +15,8 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // Database is an empty database the suite may open any number of times.
@@ -109,16 +109,16 @@ func testIncidents(t *testing.T, db Database) {
 
 	tests := []struct {
 		name   string
-		filter incident.Filter
+		filter tracker.Filter
 		want   []chaos.Incident
 	}{
-		{"no filter lists all, by start then ID", incident.Filter{}, []chaos.Incident{web, closedAPI, sameStart, openAPI, node}},
-		{"a service lists only its incidents", incident.Filter{Service: "api"}, []chaos.Incident{closedAPI, sameStart, openAPI}},
-		{"open only leaves out recovered ones", incident.Filter{OpenOnly: true}, []chaos.Incident{web, sameStart, openAPI, node}},
-		{"since includes a start at the bound", incident.Filter{Since: at(20)}, []chaos.Incident{sameStart, openAPI, node}},
-		{"until excludes a start at the bound", incident.Filter{Until: at(20)}, []chaos.Incident{web, closedAPI}},
-		{"all filters combine", incident.Filter{Service: "api", OpenOnly: true, Since: at(0), Until: at(30)}, []chaos.Incident{sameStart, openAPI}},
-		{"a service with no incidents lists none", incident.Filter{Service: "db"}, nil},
+		{"no filter lists all, by start then ID", tracker.Filter{}, []chaos.Incident{web, closedAPI, sameStart, openAPI, node}},
+		{"a service lists only its incidents", tracker.Filter{Service: "api"}, []chaos.Incident{closedAPI, sameStart, openAPI}},
+		{"open only leaves out recovered ones", tracker.Filter{OpenOnly: true}, []chaos.Incident{web, sameStart, openAPI, node}},
+		{"since includes a start at the bound", tracker.Filter{Since: at(20)}, []chaos.Incident{sameStart, openAPI, node}},
+		{"until excludes a start at the bound", tracker.Filter{Until: at(20)}, []chaos.Incident{web, closedAPI}},
+		{"all filters combine", tracker.Filter{Service: "api", OpenOnly: true, Since: at(0), Until: at(30)}, []chaos.Incident{sameStart, openAPI}},
+		{"a service with no incidents lists none", tracker.Filter{Service: "db"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,7 +134,7 @@ func testIncidents(t *testing.T, db Database) {
 		recovered.Events = 4
 		recovered.Missed = false
 		require.NoError(t, s.Save(ctx, recovered))
-		got, err := s.List(ctx, incident.Filter{Service: "api"})
+		got, err := s.List(ctx, tracker.Filter{Service: "api"})
 		require.NoError(t, err)
 		require.Equal(t, []chaos.Incident{closedAPI, sameStart, recovered}, got)
 	})
@@ -183,14 +183,14 @@ func testEvents(t *testing.T, db Database) {
 
 	tests := []struct {
 		name   string
-		filter incident.Filter
+		filter tracker.Filter
 		want   []chaos.Event
 	}{
-		{"no filter lists all by best time, ties in the order saved", incident.Filter{}, []chaos.Event{missed, deleted, scaled, node}},
-		{"a service lists only its events", incident.Filter{Service: "api"}, []chaos.Event{deleted, scaled}},
-		{"since includes an event at the bound", incident.Filter{Since: at(10)}, []chaos.Event{deleted, scaled, node}},
-		{"until excludes an event at the bound", incident.Filter{Until: at(20)}, []chaos.Event{missed, deleted}},
-		{"service and time combine", incident.Filter{Service: "api", Since: at(11), Until: at(21)}, []chaos.Event{scaled}},
+		{"no filter lists all by best time, ties in the order saved", tracker.Filter{}, []chaos.Event{missed, deleted, scaled, node}},
+		{"a service lists only its events", tracker.Filter{Service: "api"}, []chaos.Event{deleted, scaled}},
+		{"since includes an event at the bound", tracker.Filter{Since: at(10)}, []chaos.Event{deleted, scaled, node}},
+		{"until excludes an event at the bound", tracker.Filter{Until: at(20)}, []chaos.Event{missed, deleted}},
+		{"service and time combine", tracker.Filter{Service: "api", Since: at(11), Until: at(21)}, []chaos.Event{scaled}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -427,18 +427,18 @@ func testInventory(t *testing.T, db Database) {
 	require.NoError(t, err)
 	require.False(t, ok, "nothing saved yet")
 
-	inv := incident.Inventory{
+	inv := tracker.Inventory{
 		Cluster: "kind-chaos",
 		SavedAt: at(0),
-		Pods: []incident.InventoryPod{{
+		Pods: []tracker.InventoryPod{{
 			UID: "7f0c", Ref: chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "api-1"},
 			Subject:  chaos.Subject{Namespace: "shop", Service: "api", Group: chaos.Experimental},
 			Workload: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "api"},
 			Node:     "node-1", Created: at(-60), Ready: true,
 		}},
-		Nodes:     []incident.InventoryNode{{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true}},
-		HPAs:      []incident.InventoryHPA{{Ref: chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "api"}, Desired: 3}},
-		Workloads: []incident.InventoryWorkload{{Ref: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "api"}, Desired: 3, Ready: 2}},
+		Nodes:     []tracker.InventoryNode{{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true}},
+		HPAs:      []tracker.InventoryHPA{{Ref: chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "api"}, Desired: 3}},
+		Workloads: []tracker.InventoryWorkload{{Ref: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "api"}, Desired: 3, Ready: 2}},
 	}
 	require.NoError(t, s.SaveInventory(ctx, inv))
 	got, ok, err := s.LoadInventory(ctx)
@@ -446,7 +446,7 @@ func testInventory(t *testing.T, db Database) {
 	require.True(t, ok)
 	require.Equal(t, inv, got)
 
-	smaller := incident.Inventory{Cluster: "kind-chaos", SavedAt: at(60)}
+	smaller := tracker.Inventory{Cluster: "kind-chaos", SavedAt: at(60)}
 	require.NoError(t, s.SaveInventory(ctx, smaller))
 	got, ok, err = s.LoadInventory(ctx)
 	require.NoError(t, err)
@@ -461,7 +461,7 @@ func testReopen(t *testing.T, db Database) {
 	inc := newIncident("i1", "api", 0)
 	ev := chaos.Event{Kind: chaos.PodDeleted, Object: chaos.Ref{Kind: "Pod", Name: "p"}, At: chaos.Timestamp{Observed: at(1)}}
 	al := newAlert("f1", "HighErrorRate", "api", 2)
-	inv := incident.Inventory{Cluster: "c", SavedAt: at(3)}
+	inv := tracker.Inventory{Cluster: "c", SavedAt: at(3)}
 	require.NoError(t, s.Save(ctx, inc))
 	inc.Detection = chaos.Detection{At: at(2), Alert: "HighErrorRate", Fingerprint: "f1"}
 	updated, err := s.SetDetection(ctx, inc.ID, inc.Detection)
@@ -474,10 +474,10 @@ func testReopen(t *testing.T, db Database) {
 	require.NoError(t, s.Close())
 
 	s = open(t, db)
-	incs, err := s.List(ctx, incident.Filter{})
+	incs, err := s.List(ctx, tracker.Filter{})
 	require.NoError(t, err)
 	require.Equal(t, []chaos.Incident{inc}, incs)
-	evs, err := s.Events(ctx, incident.Filter{})
+	evs, err := s.Events(ctx, tracker.Filter{})
 	require.NoError(t, err)
 	require.Equal(t, []chaos.Event{ev}, evs)
 	als, err := s.Alerts(ctx, alert.Filter{})
@@ -521,7 +521,7 @@ func testSchemaTooNew(t *testing.T, db Database) {
 	// Downgraded again, the database holds what it held.
 	require.NoError(t, db.Exec(ctx, "DELETE FROM schema_migrations WHERE version = 99"))
 	s = open(t, db)
-	got, err := s.List(ctx, incident.Filter{})
+	got, err := s.List(ctx, tracker.Filter{})
 	require.NoError(t, err)
 	require.Equal(t, []chaos.Incident{inc}, got)
 }
@@ -535,17 +535,17 @@ func testCancelled(t *testing.T, db Database) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorIs(t, s.Save(ctx, newIncident("i1", "api", 0)), context.Canceled)
 	require.ErrorIs(t, s.SaveEvent(ctx, chaos.Event{Kind: chaos.PodDeleted, At: chaos.Timestamp{Observed: at(0)}}), context.Canceled)
-	require.ErrorIs(t, s.SaveInventory(ctx, incident.Inventory{Cluster: "c"}), context.Canceled)
+	require.ErrorIs(t, s.SaveInventory(ctx, tracker.Inventory{Cluster: "c"}), context.Canceled)
 	_, err = s.Alerts(ctx, alert.Filter{})
 	require.ErrorIs(t, err, context.Canceled)
 
 	alerts, err := s.Alerts(t.Context(), alert.Filter{})
 	require.NoError(t, err)
 	require.Empty(t, alerts)
-	incs, err := s.List(t.Context(), incident.Filter{})
+	incs, err := s.List(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Empty(t, incs)
-	evs, err := s.Events(t.Context(), incident.Filter{})
+	evs, err := s.Events(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Empty(t, evs)
 	_, ok, err := s.LoadInventory(t.Context())
@@ -639,7 +639,7 @@ VALUES ('old', 'pod_deleted', 'shop', 'api', 'experimental', 'Deployment', 'shop
 	s := open(t, db)
 	old := newIncident("old", "api", 0)
 	old.End, old.Events = at(30), 2
-	got, err := s.List(ctx, incident.Filter{Undecided: true})
+	got, err := s.List(ctx, tracker.Filter{Undecided: true})
 	require.NoError(t, err)
 	require.Equal(t, []chaos.Incident{old}, got, "the incident is intact and undecided")
 
@@ -647,7 +647,7 @@ VALUES ('old', 'pod_deleted', 'shop', 'api', 'experimental', 'Deployment', 'shop
 	updated, err := s.SetDetection(ctx, "old", d)
 	require.NoError(t, err)
 	require.True(t, updated)
-	got, err = s.List(ctx, incident.Filter{})
+	got, err = s.List(ctx, tracker.Filter{})
 	require.NoError(t, err)
 	old.Detection = d
 	require.Equal(t, []chaos.Incident{old}, got)
@@ -710,13 +710,13 @@ func testDetection(t *testing.T, db Database) {
 	failures := []chaos.Kind{chaos.PodDeleted, chaos.NodeNotReady, chaos.WorkloadDegraded}
 	for _, tt := range []struct {
 		name   string
-		filter incident.Filter
+		filter tracker.Filter
 		want   []chaos.Incident
 	}{
-		{"every incident is listed with its detection", incident.Filter{}, []chaos.Incident{deleted, scaled, node, degraded}},
-		{"undecided leaves out detected and undetected incidents", incident.Filter{Undecided: true}, []chaos.Incident{scaled, degraded}},
-		{"kinds list only those kinds", incident.Filter{Kinds: []chaos.Kind{chaos.HPAScaledUp, chaos.NodeNotReady}}, []chaos.Incident{scaled, node}},
-		{"undecided failures since a time combine", incident.Filter{Undecided: true, Kinds: failures, Since: at(1)}, []chaos.Incident{degraded}},
+		{"every incident is listed with its detection", tracker.Filter{}, []chaos.Incident{deleted, scaled, node, degraded}},
+		{"undecided leaves out detected and undetected incidents", tracker.Filter{Undecided: true}, []chaos.Incident{scaled, degraded}},
+		{"kinds list only those kinds", tracker.Filter{Kinds: []chaos.Kind{chaos.HPAScaledUp, chaos.NodeNotReady}}, []chaos.Incident{scaled, node}},
+		{"undecided failures since a time combine", tracker.Filter{Undecided: true, Kinds: failures, Since: at(1)}, []chaos.Incident{degraded}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := s.List(ctx, tt.filter)
@@ -741,7 +741,7 @@ func testDetection(t *testing.T, db Database) {
 			require.False(t, updated)
 		})
 	}
-	got, err := s.List(ctx, incident.Filter{Undecided: true, Kinds: failures})
+	got, err := s.List(ctx, tracker.Filter{Undecided: true, Kinds: failures})
 	require.NoError(t, err)
 	require.Equal(t, []chaos.Incident{degraded}, got, "a refused detection records nothing")
 }
@@ -785,7 +785,7 @@ func testConcurrentDetection(t *testing.T, db Database) {
 		won = append(won, d)
 	}
 	require.Len(t, won, 1, "exactly one detection is recorded")
-	got, err := s.List(ctx, incident.Filter{})
+	got, err := s.List(ctx, tracker.Filter{})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, won[0], got[0].Detection)

@@ -1,4 +1,4 @@
-package incident_test
+package tracker_test
 
 import (
 	"os"
@@ -9,19 +9,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 var (
 	hpaRef  = chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web"}
-	webNode = incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true, Since: chaos.Timestamp{Cluster: t0.Add(-time.Hour)}}
-	webHPA  = incident.HPA{Ref: hpaRef, Subject: webSubject, Desired: 3, ScaledAt: chaos.Timestamp{Cluster: t0.Add(-time.Hour)}}
-	webWL   = incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}
+	webNode = tracker.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true, Since: chaos.Timestamp{Cluster: t0.Add(-time.Hour)}}
+	webHPA  = tracker.HPA{Ref: hpaRef, Subject: webSubject, Desired: 3, ScaledAt: chaos.Timestamp{Cluster: t0.Add(-time.Hour)}}
+	webWL   = tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}
 )
 
 // savedInventory is what a tracker watching a healthy web saved a minute
 // after t0.
-func savedInventory(t *testing.T) incident.Inventory {
+func savedInventory(t *testing.T) tracker.Inventory {
 	t.Helper()
 	f := newFixture(t)
 	f.healthyWeb()
@@ -38,19 +38,19 @@ func savedInventory(t *testing.T) incident.Inventory {
 
 func TestSnapshotHoldsWhatARestartedWatcherNeeds(t *testing.T) {
 	inv := savedInventory(t)
-	var pods []incident.InventoryPod
+	var pods []tracker.InventoryPod
 	for i := 1; i <= 3; i++ {
 		p := webPod(i)
-		pods = append(pods, incident.InventoryPod{
+		pods = append(pods, tracker.InventoryPod{
 			UID: p.UID, Ref: p.Ref, Subject: p.Subject, Workload: web, Node: p.Node, Created: p.Created, Ready: true,
 		})
 	}
-	require.Equal(t, incident.Inventory{
+	require.Equal(t, tracker.Inventory{
 		SavedAt:   t0.Add(time.Minute),
 		Pods:      pods,
-		Nodes:     []incident.InventoryNode{{Name: "node-1", Subject: webNode.Subject, Ready: true}},
-		HPAs:      []incident.InventoryHPA{{Ref: hpaRef, Subject: webSubject, Desired: 3}},
-		Workloads: []incident.InventoryWorkload{{Ref: web, Subject: webSubject, Desired: 3, Ready: 3, Available: true}},
+		Nodes:     []tracker.InventoryNode{{Name: "node-1", Subject: webNode.Subject, Ready: true}},
+		HPAs:      []tracker.InventoryHPA{{Ref: hpaRef, Subject: webSubject, Desired: 3}},
+		Workloads: []tracker.InventoryWorkload{{Ref: web, Subject: webSubject, Desired: 3, Ready: 3, Available: true}},
 	}, inv)
 }
 
@@ -68,7 +68,7 @@ func TestARestartedWatcherThatListsEverythingAgainReportsNothing(t *testing.T) {
 
 	require.Empty(t, f.rec.Events())
 	require.Empty(t, f.tr.OpenIncidents())
-	require.Empty(t, f.incidents(t, incident.Filter{}))
+	require.Empty(t, f.incidents(t, tracker.Filter{}))
 	after := f.tr.Snapshot()
 	after.SavedAt = inv.SavedAt
 	require.Equal(t, inv, after, "the restored state is the saved state")
@@ -107,7 +107,7 @@ func TestAPodDeletedWhileNobodyWatchedIsReportedAsMissed(t *testing.T) {
 	require.True(t, recovered[0].Missed)
 	require.Equal(t, t0.Add(5*time.Minute), recovered[0].Start, "started when the replacement was created")
 	require.Equal(t, t0.Add(5*time.Minute+3*time.Second), recovered[0].End, "ended when the replacement became ready")
-	require.Equal(t, recovered, f.incidents(t, incident.Filter{}))
+	require.Equal(t, recovered, f.incidents(t, tracker.Filter{}))
 
 	f.tr.Reconcile()
 	require.Len(t, f.rec.Events(), 1, "reconciling twice reports nothing new")
@@ -117,7 +117,7 @@ func TestAPodDeletedWhileNobodyWatchedAndNotReplacedYetStaysAnOpenIncident(t *te
 	inv := savedInventory(t)
 	f := newFixtureAt(t, 10*time.Minute)
 	f.tr.Restore(inv)
-	f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 	f.tr.PodChanged(webPod(1))
 	f.tr.PodChanged(webPod(2))
 	f.tr.Reconcile()
@@ -146,7 +146,7 @@ func TestObjectsDeletedWhileNobodyWatchedAreForgotten(t *testing.T) {
 
 	require.Equal(t, []chaos.Kind{chaos.PodDeleted, chaos.PodDeleted, chaos.PodDeleted}, f.rec.Kinds())
 	require.Empty(t, f.tr.OpenIncidents(), "a deleted workload has nothing to recover")
-	require.Empty(t, f.incidents(t, incident.Filter{}))
+	require.Empty(t, f.incidents(t, tracker.Filter{}))
 	require.Empty(t, f.tr.Workloads())
 	snap := f.tr.Snapshot()
 	require.Empty(t, snap.Pods)
@@ -184,7 +184,7 @@ func TestFileInventory(t *testing.T) {
 		inv := savedInventory(t)
 		inv.Cluster = "3f0c-kube-system-uid"
 		dir := filepath.Join(t.TempDir(), "data", "nested")
-		fi := incident.FileInventory{Path: filepath.Join(dir, "inventory.json")}
+		fi := tracker.FileInventory{Path: filepath.Join(dir, "inventory.json")}
 		require.NoError(t, fi.Save(inv))
 
 		got, ok, err := fi.Load()
@@ -195,9 +195,9 @@ func TestFileInventory(t *testing.T) {
 
 	t.Run("saving again replaces the inventory and leaves no temporary file", func(t *testing.T) {
 		dir := t.TempDir()
-		fi := incident.FileInventory{Path: filepath.Join(dir, "inventory.json")}
-		require.NoError(t, fi.Save(incident.Inventory{Cluster: "a"}))
-		require.NoError(t, fi.Save(incident.Inventory{Cluster: "b"}))
+		fi := tracker.FileInventory{Path: filepath.Join(dir, "inventory.json")}
+		require.NoError(t, fi.Save(tracker.Inventory{Cluster: "a"}))
+		require.NoError(t, fi.Save(tracker.Inventory{Cluster: "b"}))
 
 		got, ok, err := fi.Load()
 		require.NoError(t, err)
@@ -209,7 +209,7 @@ func TestFileInventory(t *testing.T) {
 	})
 
 	t.Run("a missing file is no inventory yet, not an error", func(t *testing.T) {
-		fi := incident.FileInventory{Path: filepath.Join(t.TempDir(), "inventory.json")}
+		fi := tracker.FileInventory{Path: filepath.Join(t.TempDir(), "inventory.json")}
 		got, ok, err := fi.Load()
 		require.NoError(t, err)
 		require.False(t, ok)
@@ -219,13 +219,13 @@ func TestFileInventory(t *testing.T) {
 	t.Run("a corrupt file is an error naming it", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "inventory.json")
 		require.NoError(t, os.WriteFile(path, []byte(`{"cluster": "a", "pods": [`), 0o600))
-		_, ok, err := incident.FileInventory{Path: path}.Load()
+		_, ok, err := tracker.FileInventory{Path: path}.Load()
 		require.ErrorContains(t, err, "inventory "+path+" is corrupt: ")
 		require.False(t, ok)
 	})
 
 	t.Run("an unreadable path is an error", func(t *testing.T) {
-		_, ok, err := incident.FileInventory{Path: t.TempDir()}.Load()
+		_, ok, err := tracker.FileInventory{Path: t.TempDir()}.Load()
 		require.ErrorContains(t, err, "reading inventory: ")
 		require.False(t, ok)
 	})
@@ -267,12 +267,12 @@ func TestARestoredWorkloadWhoseStatusLagsItsReplacedPodsIsNotDegraded(t *testing
 	f := newFixtureAt(t, 10*time.Minute)
 	f.tr.Restore(inv)
 	// The controller has not counted the replacement yet; the pods have.
-	f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 	f.tr.PodChanged(webPod(1))
 	f.tr.PodChanged(webPod(2))
 	f.tr.PodChanged(readyAt(replacement(4, 9*time.Minute), 9*time.Minute+2*time.Second))
 	f.tr.Reconcile()
-	f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 
 	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "no degradation from a lagging status")
 	recovered := f.rec.Recoveries()
@@ -286,7 +286,7 @@ func TestARestoredWorkloadDegradedWhileNobodyWatchedIsAMissedDegradation(t *test
 	f.tr.Restore(inv)
 	notReady := webPod(3)
 	notReady.Ready = false
-	f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 	f.tr.PodChanged(webPod(1))
 	f.tr.PodChanged(webPod(2))
 	f.tr.PodChanged(notReady)

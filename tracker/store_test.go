@@ -1,4 +1,4 @@
-package incident_test
+package tracker_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 func TestMemoryStoreListFiltersAndOrdersByStart(t *testing.T) {
@@ -20,24 +20,24 @@ func TestMemoryStoreListFiltersAndOrdersByStart(t *testing.T) {
 		{ID: "cart-open", Subject: cart, Start: t0},
 		{ID: "web-early", Subject: webSubject, Start: t0, End: t0.Add(time.Minute)},
 	}
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	for _, inc := range incs {
 		require.NoError(t, s.Save(context.Background(), inc))
 	}
 
 	for _, tc := range []struct {
 		name   string
-		filter incident.Filter
+		filter tracker.Filter
 		want   []string
 	}{
-		{"no filter lists everything, oldest start first and by ID on a tie", incident.Filter{}, []string{"cart-open", "web-early", "web-open", "web-late"}},
-		{"a service lists only its incidents", incident.Filter{Service: "web"}, []string{"web-early", "web-open", "web-late"}},
-		{"open only lists those not recovered", incident.Filter{OpenOnly: true}, []string{"cart-open", "web-open"}},
-		{"since includes incidents starting at that instant", incident.Filter{Since: t0.Add(time.Hour)}, []string{"web-open", "web-late"}},
-		{"until excludes incidents starting at that instant", incident.Filter{Until: t0.Add(time.Hour)}, []string{"cart-open", "web-early"}},
-		{"since and until bound a window", incident.Filter{Since: t0.Add(time.Minute), Until: t0.Add(2*time.Hour + time.Nanosecond)}, []string{"web-open", "web-late"}},
-		{"filters combine", incident.Filter{Service: "web", OpenOnly: true, Since: t0}, []string{"web-open"}},
-		{"an unknown service lists nothing", incident.Filter{Service: "search"}, nil},
+		{"no filter lists everything, oldest start first and by ID on a tie", tracker.Filter{}, []string{"cart-open", "web-early", "web-open", "web-late"}},
+		{"a service lists only its incidents", tracker.Filter{Service: "web"}, []string{"web-early", "web-open", "web-late"}},
+		{"open only lists those not recovered", tracker.Filter{OpenOnly: true}, []string{"cart-open", "web-open"}},
+		{"since includes incidents starting at that instant", tracker.Filter{Since: t0.Add(time.Hour)}, []string{"web-open", "web-late"}},
+		{"until excludes incidents starting at that instant", tracker.Filter{Until: t0.Add(time.Hour)}, []string{"cart-open", "web-early"}},
+		{"since and until bound a window", tracker.Filter{Since: t0.Add(time.Minute), Until: t0.Add(2*time.Hour + time.Nanosecond)}, []string{"web-open", "web-late"}},
+		{"filters combine", tracker.Filter{Service: "web", OpenOnly: true, Since: t0}, []string{"web-open"}},
+		{"an unknown service lists nothing", tracker.Filter{Service: "search"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.List(context.Background(), tc.filter)
@@ -52,21 +52,21 @@ func TestMemoryStoreListFiltersAndOrdersByStart(t *testing.T) {
 }
 
 func TestMemoryStoreSaveReplacesTheIncidentWithTheSameID(t *testing.T) {
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	open := chaos.Incident{ID: "a", Subject: webSubject, Start: t0}
 	require.NoError(t, s.Save(context.Background(), open))
 	closed := open
 	closed.End = t0.Add(time.Minute)
 	require.NoError(t, s.Save(context.Background(), closed))
 
-	got, err := s.List(context.Background(), incident.Filter{})
+	got, err := s.List(context.Background(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Equal(t, []chaos.Incident{closed}, got)
 }
 
 func TestMemoryStoreListsByKindAndUndecidedDetection(t *testing.T) {
 	ctx := context.Background()
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	for _, inc := range []chaos.Incident{
 		{ID: "deleted", Kind: chaos.PodDeleted, Subject: webSubject, Start: t0},
 		{ID: "scaled", Kind: chaos.HPAScaledUp, Subject: webSubject, Start: t0.Add(time.Second)},
@@ -84,12 +84,12 @@ func TestMemoryStoreListsByKindAndUndecidedDetection(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		filter incident.Filter
+		filter tracker.Filter
 		want   []string
 	}{
-		{"kinds list only those kinds", incident.Filter{Kinds: []chaos.Kind{chaos.NodeNotReady, chaos.HPAScaledUp}}, []string{"scaled", "node"}},
-		{"undecided leaves out detected and undetected incidents", incident.Filter{Undecided: true}, []string{"scaled", "degraded"}},
-		{"undecided failures combine", incident.Filter{Undecided: true, Kinds: []chaos.Kind{chaos.PodDeleted, chaos.NodeNotReady, chaos.WorkloadDegraded}}, []string{"degraded"}},
+		{"kinds list only those kinds", tracker.Filter{Kinds: []chaos.Kind{chaos.NodeNotReady, chaos.HPAScaledUp}}, []string{"scaled", "node"}},
+		{"undecided leaves out detected and undetected incidents", tracker.Filter{Undecided: true}, []string{"scaled", "degraded"}},
+		{"undecided failures combine", tracker.Filter{Undecided: true, Kinds: []chaos.Kind{chaos.PodDeleted, chaos.NodeNotReady, chaos.WorkloadDegraded}}, []string{"degraded"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.List(ctx, tc.filter)
@@ -105,7 +105,7 @@ func TestMemoryStoreListsByKindAndUndecidedDetection(t *testing.T) {
 
 func TestMemoryStoreRecordsADetectionOnceAndSaveKeepsIt(t *testing.T) {
 	ctx := context.Background()
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	inc := chaos.Incident{ID: "a", Kind: chaos.PodDeleted, Subject: webSubject, Start: t0}
 	require.NoError(t, s.Save(ctx, inc))
 
@@ -125,7 +125,7 @@ func TestMemoryStoreRecordsADetectionOnceAndSaveKeepsIt(t *testing.T) {
 	closed := inc
 	closed.End = t0.Add(time.Minute)
 	require.NoError(t, s.Save(ctx, closed))
-	got, err := s.List(ctx, incident.Filter{})
+	got, err := s.List(ctx, tracker.Filter{})
 	require.NoError(t, err)
 	want := closed
 	want.Detection = first
@@ -141,10 +141,10 @@ func TestMemoryStoreRecordsADetectionOnceAndSaveKeepsIt(t *testing.T) {
 
 func TestMemoryStoreNewIncidentStartsUndecided(t *testing.T) {
 	ctx := context.Background()
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	inc := chaos.Incident{ID: "a", Subject: webSubject, Start: t0, Detection: chaos.Detection{Undetected: true}}
 	require.NoError(t, s.Save(ctx, inc))
-	got, err := s.List(ctx, incident.Filter{Undecided: true})
+	got, err := s.List(ctx, tracker.Filter{Undecided: true})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.False(t, got[0].Detection.Decided())
@@ -152,7 +152,7 @@ func TestMemoryStoreNewIncidentStartsUndecided(t *testing.T) {
 
 func TestMemoryStoreSavesRacingADetectionKeepIt(t *testing.T) {
 	ctx := context.Background()
-	s := incident.NewMemoryStore()
+	s := tracker.NewMemoryStore()
 	inc := chaos.Incident{ID: "a", Kind: chaos.PodDeleted, Subject: webSubject, Start: t0}
 	require.NoError(t, s.Save(ctx, inc))
 	d := chaos.Detection{At: t0.Add(time.Second), Alert: "Down", Fingerprint: "f1"}
@@ -186,7 +186,7 @@ func TestMemoryStoreSavesRacingADetectionKeepIt(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, n, "exactly one caller records the detection")
-	got, err := s.List(ctx, incident.Filter{})
+	got, err := s.List(ctx, tracker.Filter{})
 	require.NoError(t, err)
 	require.Equal(t, d, got[0].Detection)
 	require.Equal(t, 999, got[0].Events)

@@ -1,4 +1,4 @@
-package incident_test
+package tracker_test
 
 import (
 	"testing"
@@ -7,12 +7,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // goneDuringOutage is web's pod i as the relist's tombstone shows it: its
 // last state before the watch broke at t0+broke.
-func goneDuringOutage(i int, broke time.Duration) incident.Pod {
+func goneDuringOutage(i int, broke time.Duration) tracker.Pod {
 	p := webPod(i)
 	p.SeenUntil = t0.Add(broke)
 	return p
@@ -24,7 +24,7 @@ func TestADeletionTheWatchMissedIsDatedByTheBestEvidence(t *testing.T) {
 	const broke, relist = 10 * time.Second, 25 * time.Second
 	// The replacements were created at t0+12s and ready at t0+18s; the
 	// relist sees them at t0+25s.
-	replaced := func(i int) incident.Pod {
+	replaced := func(i int) tracker.Pod {
 		p := replacement(i, 12*time.Second+300*ms)
 		p.Created = p.Created.Truncate(time.Second)
 		p.Ready = true
@@ -36,7 +36,7 @@ func TestADeletionTheWatchMissedIsDatedByTheBestEvidence(t *testing.T) {
 		// replacementsFirst: the relist hands over the new pods before the
 		// tombstones of the old.
 		replacementsFirst bool
-		gone              incident.Pod
+		gone              tracker.Pod
 		want              time.Time
 		// wantIncident, if set, is the incident's start when it differs
 		// from the event's.
@@ -55,7 +55,7 @@ func TestADeletionTheWatchMissedIsDatedByTheBestEvidence(t *testing.T) {
 		},
 		{
 			name: "with its deletion request still in view: by that", replacementsFirst: true,
-			gone: func() incident.Pod {
+			gone: func() tracker.Pod {
 				p := goneDuringOutage(1, broke)
 				p.Deleting = chaos.Timestamp{Cluster: t0.Add(11 * time.Second)}
 				return p
@@ -86,9 +86,9 @@ func TestADeletionTheWatchMissedIsDatedByTheBestEvidence(t *testing.T) {
 			if tc.wantIncident.IsZero() {
 				tc.wantIncident = tc.want
 			} else {
-				require.Len(t, f.incidents(t, incident.Filter{}), 1)
+				require.Len(t, f.incidents(t, tracker.Filter{}), 1)
 			}
-			for _, inc := range f.incidents(t, incident.Filter{}) {
+			for _, inc := range f.incidents(t, tracker.Filter{}) {
 				require.True(t, inc.Missed, "an incident dated by an estimate is marked so: %+v", inc)
 				require.Equal(t, tc.wantIncident, inc.Start)
 				require.Equal(t, t0.Add(18*time.Second), inc.End)
@@ -106,7 +106,7 @@ func TestAMissedDeletionRecoveredByTheWorkloadsStatusIsMarkedMissed(t *testing.T
 	tr := f.at(25 * time.Second)
 	tr.PodGone(goneDuringOutage(1, 10*time.Second), true)
 	tr.PodGone(goneDuringOutage(2, 10*time.Second), true)
-	tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 	for i := 4; i <= 5; i++ {
 		p := replacement(i, 11*time.Second)
 		p.Ready, p.ReadyAt = true, chaos.Timestamp{Cluster: t0.Add(14 * time.Second), Observed: t0.Add(25 * time.Second)}

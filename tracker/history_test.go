@@ -1,4 +1,4 @@
-package incident_test
+package tracker_test
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 func TestARestartedTrackerClosesTheIncidentsItInherited(t *testing.T) {
@@ -24,7 +24,7 @@ func TestARestartedTrackerClosesTheIncidentsItInherited(t *testing.T) {
 	g.tr.Restore(inv)
 	g.tr.RestoreHistory(inherited)
 	require.Equal(t, inherited, g.tr.OpenIncidents(), "open again before the informers list")
-	g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	g.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 	for i := 2; i <= 3; i++ {
 		g.tr.PodChanged(webPod(i))
 	}
@@ -60,7 +60,7 @@ func TestAnInheritedScaleUpThatEndedWhileNobodyWatchedCloses(t *testing.T) {
 	f.tr.RestoreHistory([]chaos.Incident{{
 		ID: "up", Kind: chaos.HPAScaledUp, Subject: webSubject, Object: hpaRef, Start: t0.Add(-time.Minute), Baseline: 3,
 	}})
-	f.at(time.Minute).HPAChanged(incident.HPA{Ref: hpaRef, Subject: webSubject, Desired: 3, ScaledAt: chaos.Timestamp{Cluster: t0.Add(30 * time.Second)}})
+	f.at(time.Minute).HPAChanged(tracker.HPA{Ref: hpaRef, Subject: webSubject, Desired: 3, ScaledAt: chaos.Timestamp{Cluster: t0.Add(30 * time.Second)}})
 	recovered := f.rec.Recoveries()
 	require.Len(t, recovered, 1)
 	require.Equal(t, 90*time.Second, recovered[0].TimeToRecover())
@@ -69,8 +69,8 @@ func TestAnInheritedScaleUpThatEndedWhileNobodyWatchedCloses(t *testing.T) {
 func TestAnInheritedShareOfANodeFaultClosesWithItsWorkload(t *testing.T) {
 	f := newFixture(t)
 	f.healthyWeb()
-	f.at(0).NodeChanged(incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true, Since: ts(-time.Hour)})
-	f.at(10 * time.Second).NodeChanged(incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Since: ts(10 * time.Second)})
+	f.at(0).NodeChanged(tracker.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true, Since: ts(-time.Hour)})
+	f.at(10 * time.Second).NodeChanged(tracker.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Since: ts(10 * time.Second)})
 	inherited := f.tr.OpenIncidents()
 	require.Len(t, inherited, 2, "the node's own and web's share")
 	inv := f.tr.Snapshot()
@@ -79,15 +79,15 @@ func TestAnInheritedShareOfANodeFaultClosesWithItsWorkload(t *testing.T) {
 	g.at(20 * time.Second)
 	g.tr.Restore(inv)
 	g.tr.RestoreHistory(inherited)
-	g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
-	g.tr.NodeChanged(incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Since: ts(10 * time.Second)})
+	g.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	g.tr.NodeChanged(tracker.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Since: ts(10 * time.Second)})
 	for i := 1; i <= 3; i++ {
 		g.tr.PodChanged(webPod(i))
 	}
 	g.tr.Reconcile()
 	require.Len(t, g.tr.OpenIncidents(), 2, "web's pod on node-1 still serves nothing")
 
-	g.at(30 * time.Second).NodeChanged(incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true, Since: ts(30 * time.Second)})
+	g.at(30 * time.Second).NodeChanged(tracker.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: true, Since: ts(30 * time.Second)})
 	recovered := g.rec.Recoveries()
 	require.Len(t, recovered, 2, "both close, no new one")
 	for _, inc := range recovered {
@@ -104,7 +104,7 @@ func TestARestoredPodsPastRestartsAreNoEvents(t *testing.T) {
 	g := newFixture(t)
 	g.at(20 * time.Second)
 	g.tr.Restore(inv)
-	g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	g.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 	for i := 1; i <= 3; i++ {
 		p := webPod(i)
 		p.Restarts = 3
@@ -114,7 +114,7 @@ func TestARestoredPodsPastRestartsAreNoEvents(t *testing.T) {
 	require.Empty(t, g.rec.Events(), "restarts counted before are history")
 
 	p := webPod(1)
-	p.Restarts, p.Ready, p.Down, p.ReadyAt = 3, false, incident.ContainerOOMKilled, ts(30*time.Second)
+	p.Restarts, p.Ready, p.Down, p.ReadyAt = 3, false, tracker.ContainerOOMKilled, ts(30*time.Second)
 	g.at(30 * time.Second).PodChanged(p)
 	require.Equal(t, []chaos.Kind{chaos.ContainerRestarted}, g.rec.Kinds(), "a new crash after the restart is one")
 }

@@ -1,6 +1,6 @@
-// Package incident turns the states the watcher observes into chaos events
+// Package tracker turns the states the watcher observes into chaos events
 // and incidents (fault start → recovery), and measures MTTR and MTBF.
-package incident
+package tracker
 
 import (
 	"context"
@@ -133,8 +133,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// NewTracker returns a Tracker with no state.
-func NewTracker(o Options) *Tracker {
+// New returns a Tracker with no state.
+func New(o Options) *Tracker {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,4 +1,4 @@
-package incident_test
+package tracker_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
 	"github.com/steadywatch/steadywatch/internal/testclock"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // t0 is when every test's tracker starts watching.
@@ -87,8 +87,8 @@ func (r *recorder) Between() []between {
 type fixture struct {
 	clock *testclock.Clock
 	rec   *recorder
-	store *incident.MemoryStore
-	tr    *incident.Tracker
+	store *tracker.MemoryStore
+	tr    *tracker.Tracker
 }
 
 // newFixture returns a tracker that started watching at t0.
@@ -100,18 +100,18 @@ func newFixture(t *testing.T) *fixture {
 // newFixtureAt returns a tracker that started watching at t0+d.
 func newFixtureAt(t *testing.T, d time.Duration) *fixture {
 	t.Helper()
-	f := &fixture{clock: testclock.New(t0.Add(d)), rec: &recorder{}, store: incident.NewMemoryStore()}
-	f.tr = incident.NewTracker(incident.Options{Store: f.store, Recorder: f.rec, Now: f.clock.Now})
+	f := &fixture{clock: testclock.New(t0.Add(d)), rec: &recorder{}, store: tracker.NewMemoryStore()}
+	f.tr = tracker.New(tracker.Options{Store: f.store, Recorder: f.rec, Now: f.clock.Now})
 	return f
 }
 
 // at moves the clock to t0+d.
-func (f *fixture) at(d time.Duration) *incident.Tracker {
+func (f *fixture) at(d time.Duration) *tracker.Tracker {
 	f.clock.Set(t0.Add(d))
 	return f.tr
 }
 
-func (f *fixture) incidents(t *testing.T, filter incident.Filter) []chaos.Incident {
+func (f *fixture) incidents(t *testing.T, filter tracker.Filter) []chaos.Incident {
 	t.Helper()
 	incs, err := f.store.List(context.Background(), filter)
 	require.NoError(t, err)
@@ -121,15 +121,15 @@ func (f *fixture) incidents(t *testing.T, filter incident.Filter) []chaos.Incide
 // healthyWeb shows the tracker web at 3/3 with its three pods ready, on
 // nodes node-1, node-2 and node-3.
 func (f *fixture) healthyWeb() {
-	f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 	for i := 1; i <= 3; i++ {
 		f.tr.PodChanged(webPod(i))
 	}
 }
 
 // webPod is a ready pod of web, created an hour before t0.
-func webPod(i int) incident.Pod {
-	return incident.Pod{
+func webPod(i int) tracker.Pod {
+	return tracker.Pod{
 		UID:      fmt.Sprintf("uid-web-%d", i),
 		Ref:      chaos.Ref{Kind: "Pod", Namespace: "shop", Name: fmt.Sprintf("web-%d", i)},
 		Subject:  podSubject,
@@ -142,7 +142,7 @@ func webPod(i int) incident.Pod {
 }
 
 // replacement is a new pod of web created at t0+created, not ready yet.
-func replacement(i int, created time.Duration) incident.Pod {
+func replacement(i int, created time.Duration) tracker.Pod {
 	p := webPod(i)
 	p.Created = t0.Add(created)
 	p.Ready = false
@@ -152,14 +152,14 @@ func replacement(i int, created time.Duration) incident.Pod {
 
 // readyAt is p seeing its Ready condition turn true at t0+d (cluster time
 // truncated to the second, observed at once).
-func readyAt(p incident.Pod, d time.Duration) incident.Pod {
+func readyAt(p tracker.Pod, d time.Duration) tracker.Pod {
 	p.Ready = true
 	p.ReadyAt = ts(d)
 	return p
 }
 
 // deletingAt is p asked to be deleted at t0+d, seen at once.
-func deletingAt(p incident.Pod, d time.Duration) incident.Pod {
+func deletingAt(p tracker.Pod, d time.Duration) tracker.Pod {
 	p.Deleting = ts(d)
 	return p
 }

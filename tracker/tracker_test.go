@@ -1,4 +1,4 @@
-package incident_test
+package tracker_test
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
-	"github.com/steadywatch/steadywatch/incident"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 const ms = time.Millisecond
@@ -32,7 +32,7 @@ func TestDeletingAReadyPodOpensAnIncidentThatItsReplacementCloses(t *testing.T) 
 		ID:   fmt.Sprintf("pod_deleted:Deployment/shop/web@%d", start.UnixNano()),
 		Kind: chaos.PodDeleted, Subject: webSubject, Object: web, Start: start, Events: 1,
 	}}, open)
-	require.Equal(t, open, f.incidents(t, incident.Filter{}), "the store holds what the tracker holds")
+	require.Equal(t, open, f.incidents(t, tracker.Filter{}), "the store holds what the tracker holds")
 
 	f.at(11 * time.Second).PodChanged(replacement(4, 11*time.Second))
 	require.Len(t, f.tr.OpenIncidents(), 1, "a replacement that is not ready yet recovers nothing")
@@ -43,7 +43,7 @@ func TestDeletingAReadyPodOpensAnIncidentThatItsReplacementCloses(t *testing.T) 
 	require.Len(t, recovered, 1)
 	require.Equal(t, t0.Add(14*time.Second+200*ms), recovered[0].End, "closed when the replacement became ready")
 	require.Equal(t, 3900*ms, recovered[0].TimeToRecover())
-	require.Equal(t, recovered, f.incidents(t, incident.Filter{}))
+	require.Equal(t, recovered, f.incidents(t, tracker.Filter{}))
 	require.Empty(t, f.rec.Between(), "a first failure has nothing to be measured from")
 
 	f.at(20*time.Second).PodGone(gone, false)
@@ -64,13 +64,13 @@ func TestASecondFailureOfTheSameServiceAndGroupMeasuresTheTimeBetweenFailures(t 
 
 	f.at(80 * time.Second).PodChanged(readyAt(replacement(5, 71*time.Second), 80*time.Second))
 	require.Len(t, f.rec.Recoveries(), 2)
-	require.Len(t, f.incidents(t, incident.Filter{}), 2)
+	require.Len(t, f.incidents(t, tracker.Filter{}), 2)
 }
 
 func TestAPodGoneWithoutBeingSeenTerminatingIsStillOneEvent(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		pod    incident.Pod
+		pod    tracker.Pod
 		missed bool
 		want   chaos.Timestamp
 	}{
@@ -136,14 +136,14 @@ func TestRepeatedUpdatesOfATerminatingPodAreOneEvent(t *testing.T) {
 func TestADeletionThatLeavesEnoughReplicasIsAnEventButNoIncident(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		pod  incident.Pod
+		pod  tracker.Pod
 		prep func(f *fixture)
 	}{
 		{
 			"a scale-down deleting a pod above the new desired count",
 			webPod(3),
 			func(f *fixture) {
-				f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 3}, false)
+				f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 3}, false)
 			},
 		},
 		{
@@ -159,7 +159,7 @@ func TestADeletionThatLeavesEnoughReplicasIsAnEventButNoIncident(t *testing.T) {
 			f.at(10 * time.Second).PodChanged(deletingAt(tc.pod, 10*time.Second))
 			require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds())
 			require.Empty(t, f.tr.OpenIncidents())
-			require.Empty(t, f.incidents(t, incident.Filter{}))
+			require.Empty(t, f.incidents(t, tracker.Filter{}))
 		})
 	}
 }
@@ -196,11 +196,11 @@ func TestAPodAlreadyTerminatingWhenTheWatchStartedIsMissed(t *testing.T) {
 }
 
 func TestWorkloadDegradation(t *testing.T) {
-	wl := func(desired, ready int32) incident.Workload {
-		return incident.Workload{Ref: web, Subject: webSubject, Desired: desired, Ready: ready}
+	wl := func(desired, ready int32) tracker.Workload {
+		return tracker.Workload{Ref: web, Subject: webSubject, Desired: desired, Ready: ready}
 	}
 	type step struct {
-		w       incident.Workload
+		w       tracker.Workload
 		settled bool
 	}
 	for _, tc := range []struct {
@@ -268,7 +268,7 @@ func TestWorkloadDegradation(t *testing.T) {
 				require.Equal(t, web, e.Object)
 			}
 			require.Len(t, f.tr.OpenIncidents(), tc.wantOpen)
-			require.Len(t, f.incidents(t, incident.Filter{}), len(tc.wantEvents))
+			require.Len(t, f.incidents(t, tracker.Filter{}), len(tc.wantEvents))
 			require.Len(t, f.rec.Recoveries(), len(tc.wantEvents)-tc.wantOpen)
 		})
 	}
@@ -276,9 +276,9 @@ func TestWorkloadDegradation(t *testing.T) {
 
 func TestADegradationRecoversWhenTheControllerReportsTheWorkloadWhole(t *testing.T) {
 	f := newFixture(t)
-	f.at(0).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
-	f.at(10*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
-	f.at(25*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	f.at(0).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	f.at(10*time.Second).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.at(25*time.Second).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 
 	recovered := f.rec.Recoveries()
 	require.Len(t, recovered, 1)
@@ -302,7 +302,7 @@ func TestAStatusReportThatRunsAheadOfThePodsIsNoFault(t *testing.T) {
 			// The Deployment's status reached the watcher before the pod's
 			// update: the pods in view are all still ready, so the pods, the
 			// ground truth, do not agree yet and it is not a fault by itself.
-			f.at(10*time.Second+800*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+			f.at(10*time.Second+800*ms).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 			require.Empty(t, f.rec.Kinds())
 			f.at(10*time.Second + 900*ms).PodChanged(deletingAt(webPod(1), tc.requested))
 
@@ -316,7 +316,7 @@ func TestAStatusReportThatRunsAheadOfThePodsIsNoFault(t *testing.T) {
 			require.Len(t, recovered, 1)
 			require.Equal(t, chaos.PodDeleted, recovered[0].Kind)
 			require.Equal(t, tc.wantMTTR, recovered[0].TimeToRecover())
-			require.Len(t, f.incidents(t, incident.Filter{}), 1)
+			require.Len(t, f.incidents(t, tracker.Filter{}), 1)
 		})
 	}
 }
@@ -330,8 +330,8 @@ func TestAStatusReportArrivingAfterTheReplacementWasReadyOpensNoSecondIncident(t
 
 	// The Deployment informer lags the pod informer: its 2/3 status about
 	// the deletion arrives after the pods have shown the recovery.
-	f.at(12*time.Second+100*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
-	f.at(12*time.Second+200*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+	f.at(12*time.Second+100*ms).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.at(12*time.Second+200*ms).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 
 	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds())
 	require.Len(t, f.rec.Recoveries(), 1)
@@ -388,7 +388,7 @@ func TestAWorkloadRecreatedAfterDeletionIsWatchedAgain(t *testing.T) {
 	f.at(12*time.Second).PodGone(deletingAt(webPod(1), 11*time.Second), false)
 	require.Empty(t, f.tr.OpenIncidents())
 
-	f.at(20*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 2}, true)
+	f.at(20*time.Second).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 2}, true)
 	f.tr.PodChanged(readyAt(replacement(5, 20*time.Second), 21*time.Second))
 	f.tr.PodChanged(readyAt(replacement(6, 20*time.Second), 21*time.Second))
 	f.at(30 * time.Second).PodChanged(deletingAt(replacement(5, 20*time.Second), 30*time.Second))
@@ -397,8 +397,8 @@ func TestAWorkloadRecreatedAfterDeletionIsWatchedAgain(t *testing.T) {
 }
 
 func TestNodeReadiness(t *testing.T) {
-	node := func(ready bool, since time.Duration) incident.Node {
-		return incident.Node{
+	node := func(ready bool, since time.Duration) tracker.Node {
+		return tracker.Node{
 			Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: ready,
 			Since: ts(since), Reason: "KubeletNotReady",
 		}
@@ -435,7 +435,7 @@ func TestNodeReadiness(t *testing.T) {
 		// use their own clocks. Neither may make an MTTR of zero.
 		f := newFixture(t)
 		created := t0.Add(-time.Hour)
-		seen := func(ready bool, d time.Duration) incident.Node {
+		seen := func(ready bool, d time.Duration) tracker.Node {
 			n := node(ready, 0)
 			n.Since = chaos.Timestamp{Cluster: created, Observed: t0.Add(d)}
 			return n
@@ -469,7 +469,7 @@ func TestNodeReadiness(t *testing.T) {
 
 		f.at(6 * time.Minute).NodeChanged(node(true, 6*time.Minute))
 		f.at(7 * time.Minute).PodChanged(deletingAt(webPod(4), 7*time.Minute))
-		stored := f.incidents(t, incident.Filter{Service: ""})
+		stored := f.incidents(t, tracker.Filter{Service: ""})
 		for _, inc := range stored {
 			if inc.Object == nodeRef {
 				require.Equal(t, 1, inc.Evicted, "deletions after the node recovered are not evictions")
@@ -484,14 +484,14 @@ func TestNodeReadiness(t *testing.T) {
 		f.at(time.Minute).NodeGone("node-1")
 		require.Empty(t, f.tr.OpenIncidents())
 		require.Empty(t, f.rec.Recoveries())
-		stored := f.incidents(t, incident.Filter{})
+		stored := f.incidents(t, tracker.Filter{})
 		require.Len(t, stored, 1)
 		require.Equal(t, t0.Add(time.Minute), stored[0].End)
 	})
 
 	for _, tc := range []struct {
 		name       string
-		first      incident.Node
+		first      tracker.Node
 		wantEvents int
 		wantMissed bool
 	}{
@@ -520,8 +520,8 @@ func TestNodeReadiness(t *testing.T) {
 
 func TestAutoscaling(t *testing.T) {
 	hpaRef := chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web"}
-	hpa := func(desired int32, scaled time.Duration) incident.HPA {
-		return incident.HPA{Ref: hpaRef, Subject: webSubject, Desired: desired, ScaledAt: ts(scaled)}
+	hpa := func(desired int32, scaled time.Duration) tracker.HPA {
+		return tracker.HPA{Ref: hpaRef, Subject: webSubject, Desired: desired, ScaledAt: ts(scaled)}
 	}
 
 	t.Run("scaling up opens an incident that scaling back to the baseline recovers", func(t *testing.T) {
@@ -538,7 +538,7 @@ func TestAutoscaling(t *testing.T) {
 		require.Len(t, open, 1)
 		require.Equal(t, chaos.HPAScaledUp, open[0].Kind)
 		require.Equal(t, int32(3), open[0].Baseline)
-		require.Equal(t, open, f.incidents(t, incident.Filter{OpenOnly: true}), "the stored incident has its baseline")
+		require.Equal(t, open, f.incidents(t, tracker.Filter{OpenOnly: true}), "the stored incident has its baseline")
 
 		f.at(5 * time.Minute).HPAChanged(hpa(4, 5*time.Minute))
 		require.Len(t, f.tr.OpenIncidents(), 1, "above the baseline it has not recovered")
@@ -558,14 +558,14 @@ func TestAutoscaling(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		steps []incident.HPA
+		steps []tracker.HPA
 		want  []chaos.Kind
 	}{
-		{"a first sight is ignored", []incident.HPA{hpa(6, -time.Hour)}, []chaos.Kind{}},
-		{"the controller's first computation from zero is ignored", []incident.HPA{hpa(0, 0), hpa(3, time.Second)}, []chaos.Kind{}},
-		{"an unchanged desired count is ignored", []incident.HPA{hpa(3, 0), hpa(3, time.Second)}, []chaos.Kind{}},
-		{"a desired count of zero is ignored", []incident.HPA{hpa(3, 0), hpa(0, time.Second), hpa(3, 2*time.Second)}, []chaos.Kind{}},
-		{"scaling down below the first count opens nothing", []incident.HPA{hpa(6, 0), hpa(3, time.Second)}, []chaos.Kind{chaos.HPAScaledDown}},
+		{"a first sight is ignored", []tracker.HPA{hpa(6, -time.Hour)}, []chaos.Kind{}},
+		{"the controller's first computation from zero is ignored", []tracker.HPA{hpa(0, 0), hpa(3, time.Second)}, []chaos.Kind{}},
+		{"an unchanged desired count is ignored", []tracker.HPA{hpa(3, 0), hpa(3, time.Second)}, []chaos.Kind{}},
+		{"a desired count of zero is ignored", []tracker.HPA{hpa(3, 0), hpa(0, time.Second), hpa(3, 2*time.Second)}, []chaos.Kind{}},
+		{"scaling down below the first count opens nothing", []tracker.HPA{hpa(6, 0), hpa(3, time.Second)}, []chaos.Kind{chaos.HPAScaledDown}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -598,9 +598,9 @@ func TestLastEventIsWhenTheLatestEventWasRecorded(t *testing.T) {
 func TestWorkloadsReportsTheControllersReadyCount(t *testing.T) {
 	f := newFixture(t)
 	f.healthyWeb()
-	f.at(10*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.at(10*time.Second).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 
-	require.Equal(t, []incident.WorkloadStatus{{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}}, f.tr.Workloads())
+	require.Equal(t, []tracker.WorkloadStatus{{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}}, f.tr.Workloads())
 }
 
 func TestAPodsOwnWorkloadIsNotKnownUntilListed(t *testing.T) {
@@ -613,7 +613,7 @@ func TestADegradationThatAnOpenIncidentExplainsIsNoSecondEvent(t *testing.T) {
 	f := newFixture(t)
 	f.healthyWeb()
 	f.at(10 * time.Second).PodChanged(deletingAt(webPod(1), 10*time.Second))
-	f.at(10*time.Second+50*ms).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+	f.at(10*time.Second+50*ms).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 	require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "the deletion's effect is not a second fault")
 	require.Len(t, f.tr.OpenIncidents(), 1)
 }
@@ -624,8 +624,8 @@ var (
 	dbSubject = chaos.Subject{Namespace: "shop", Service: "db", Group: chaos.Experimental}
 )
 
-func dbPod(i int) incident.Pod {
-	return incident.Pod{
+func dbPod(i int) tracker.Pod {
+	return tracker.Pod{
 		UID:      fmt.Sprintf("uid-db-%d", i),
 		Ref:      chaos.Ref{Kind: "Pod", Namespace: "shop", Name: fmt.Sprintf("db-%d", i)},
 		Subject:  dbSubject,
@@ -653,7 +653,7 @@ func TestAGracefulStatefulSetPodKillIsOneIncidentUntilTheReplacementIsReady(t *t
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.tr.WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 2}, true)
+			f.tr.WorkloadChanged(tracker.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 2}, true)
 			f.tr.PodChanged(dbPod(0))
 			f.tr.PodChanged(dbPod(1))
 
@@ -661,12 +661,12 @@ func TestAGracefulStatefulSetPodKillIsOneIncidentUntilTheReplacementIsReady(t *t
 			f.at(10*time.Second + 5*ms).PodChanged(killed)
 			for i, ready := range tc.status {
 				f.at(10*time.Second+40*ms+time.Duration(i)*10*ms).WorkloadChanged(
-					incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: ready}, true)
+					tracker.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: ready}, true)
 			}
 			require.Len(t, f.tr.OpenIncidents(), 1, "a status that still counts the terminating pod is no recovery")
 
 			f.at(10*time.Second+500*ms).PodGone(killed, false)
-			f.at(11*time.Second).WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 1}, true)
+			f.at(11*time.Second).WorkloadChanged(tracker.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 1}, true)
 			// The replacement has the same name and a new UID; it stays
 			// Pending for 20 s (no node to schedule it on).
 			repl := dbPod(0)
@@ -676,10 +676,10 @@ func TestAGracefulStatefulSetPodKillIsOneIncidentUntilTheReplacementIsReady(t *t
 			require.Len(t, f.tr.OpenIncidents(), 1)
 
 			f.at(31*time.Second + 200*ms).PodChanged(readyAt(repl, 31*time.Second+200*ms))
-			f.at(31*time.Second+250*ms).WorkloadChanged(incident.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 2}, true)
+			f.at(31*time.Second+250*ms).WorkloadChanged(tracker.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: 2}, true)
 
 			require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "one fault, one event")
-			incs := f.incidents(t, incident.Filter{})
+			incs := f.incidents(t, tracker.Filter{})
 			require.Len(t, incs, 1, "one fault, one incident")
 			require.Equal(t, chaos.PodDeleted, incs[0].Kind)
 			require.Equal(t, 21*time.Second+200*ms, incs[0].TimeToRecover(), "from the kill to the replacement's own Ready")
@@ -694,8 +694,8 @@ func TestAGracefulStatefulSetPodKillIsOneIncidentUntilTheReplacementIsReady(t *t
 // node when it failed; each such workload has one incident, from the node
 // going down to the workload being whole again, that the evictions join.
 func TestANodeFaultIsAttributedToTheWorkloadsWithPodsOnIt(t *testing.T) {
-	node := func(name string, ready bool, since time.Duration) incident.Node {
-		return incident.Node{
+	node := func(name string, ready bool, since time.Duration) tracker.Node {
+		return tracker.Node{
 			Name: name, Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: ready,
 			Since: ts(since), Reason: "KubeletNotReady",
 		}
@@ -703,7 +703,7 @@ func TestANodeFaultIsAttributedToTheWorkloadsWithPodsOnIt(t *testing.T) {
 	nodeRef := chaos.Ref{Kind: "Node", Name: "node-1"}
 	serviceIncidents := func(t *testing.T, f *fixture) []chaos.Incident {
 		t.Helper()
-		return f.incidents(t, incident.Filter{Service: "web"})
+		return f.incidents(t, tracker.Filter{Service: "web"})
 	}
 
 	t.Run("evicted and replaced elsewhere: the service recovers when the replacement is ready, the node later", func(t *testing.T) {
@@ -767,7 +767,7 @@ func TestANodeFaultIsAttributedToTheWorkloadsWithPodsOnIt(t *testing.T) {
 				f.at(0).NodeChanged(node("node-1", true, -time.Hour))
 				f.at(10 * time.Second).NodeChanged(node("node-1", false, 10*time.Second))
 				// The controller's status for the workload may still say whole.
-				f.at(11*time.Second).WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+				f.at(11*time.Second).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 				require.Len(t, serviceIncidents(t, f), 1)
 				require.True(t, serviceIncidents(t, f)[0].End.IsZero(), "a pod on a node that is down serves nothing")
 				if tc.markNotReady {
@@ -802,22 +802,22 @@ func TestANodeFaultIsAttributedToTheWorkloadsWithPodsOnIt(t *testing.T) {
 // evict pods; each is a fault of the workload, with the pod's own Ready as
 // the recovery.
 func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
-	crashed := func(p incident.Pod, down incident.ContainerDown, restarts int32, d time.Duration) incident.Pod {
+	crashed := func(p tracker.Pod, down tracker.ContainerDown, restarts int32, d time.Duration) tracker.Pod {
 		p.Ready, p.ReadyAt, p.Down, p.Restarts = false, ts(d), down, restarts
 		return p
 	}
-	runningAgain := func(p incident.Pod, restarts int32, d time.Duration) incident.Pod {
+	runningAgain := func(p tracker.Pod, restarts int32, d time.Duration) tracker.Pod {
 		p = readyAt(p, d)
-		p.Down, p.Restarts = incident.ContainerUp, restarts
+		p.Down, p.Restarts = tracker.ContainerUp, restarts
 		return p
 	}
 
 	t.Run("an OOM kill is one event and one incident, until the pod is ready again", func(t *testing.T) {
 		f := newFixture(t)
 		f.healthyWeb()
-		f.at(10*time.Second + 20*ms).PodChanged(crashed(webPod(1), incident.ContainerOOMKilled, 0, 10*time.Second))
-		f.at(11 * time.Second).PodChanged(func() incident.Pod {
-			p := crashed(webPod(1), incident.ContainerUp, 1, 10*time.Second) // restarted, not ready yet
+		f.at(10*time.Second + 20*ms).PodChanged(crashed(webPod(1), tracker.ContainerOOMKilled, 0, 10*time.Second))
+		f.at(11 * time.Second).PodChanged(func() tracker.Pod {
+			p := crashed(webPod(1), tracker.ContainerUp, 1, 10*time.Second) // restarted, not ready yet
 			return p
 		}())
 		f.at(13*time.Second + 500*ms).PodChanged(runningAgain(webPod(1), 1, 13*time.Second+500*ms))
@@ -827,7 +827,7 @@ func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
 		require.Equal(t, chaos.ContainerRestarted, events[0].Kind)
 		require.Equal(t, "OOMKilled", events[0].Reason)
 		require.Equal(t, ts(10*time.Second), events[0].At, "dated by the pod's readiness drop")
-		incs := f.incidents(t, incident.Filter{})
+		incs := f.incidents(t, tracker.Filter{})
 		require.Len(t, incs, 1)
 		require.Equal(t, chaos.ContainerRestarted, incs[0].Kind)
 		require.Equal(t, webSubject, incs[0].Subject)
@@ -837,13 +837,13 @@ func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
 	t.Run("a crash loop is one incident with an event per crash", func(t *testing.T) {
 		f := newFixture(t)
 		f.healthyWeb()
-		f.at(10 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerError, 0, 10*time.Second))
+		f.at(10 * time.Second).PodChanged(crashed(webPod(1), tracker.ContainerError, 0, 10*time.Second))
 		// Backing off: the count goes up when the next container starts.
-		f.at(11 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 0, 10*time.Second))
-		f.at(21 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerError, 1, 10*time.Second))
-		f.at(22 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 1, 10*time.Second))
+		f.at(11 * time.Second).PodChanged(crashed(webPod(1), tracker.ContainerCrashLoop, 0, 10*time.Second))
+		f.at(21 * time.Second).PodChanged(crashed(webPod(1), tracker.ContainerError, 1, 10*time.Second))
+		f.at(22 * time.Second).PodChanged(crashed(webPod(1), tracker.ContainerCrashLoop, 1, 10*time.Second))
 		// Two more crashes the watcher did not see one by one.
-		f.at(60 * time.Second).PodChanged(crashed(webPod(1), incident.ContainerCrashLoop, 3, 10*time.Second))
+		f.at(60 * time.Second).PodChanged(crashed(webPod(1), tracker.ContainerCrashLoop, 3, 10*time.Second))
 		require.Equal(t, []chaos.Kind{chaos.ContainerRestarted, chaos.ContainerRestarted, chaos.ContainerRestarted, chaos.ContainerRestarted}, f.rec.Kinds())
 		open := f.tr.OpenIncidents()
 		require.Len(t, open, 1)
@@ -853,7 +853,7 @@ func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
 
 	t.Run("restarts a pod had when first listed are history, not events", func(t *testing.T) {
 		f := newFixture(t)
-		f.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
+		f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 3}, true)
 		for i := 1; i <= 3; i++ {
 			p := webPod(i)
 			p.Restarts = 7
@@ -865,7 +865,7 @@ func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
 	t.Run("a pod evicted by the kubelet for pressure is lost until its replacement is ready", func(t *testing.T) {
 		f := newFixture(t)
 		f.healthyWeb()
-		evicted := crashed(webPod(1), incident.ContainerError, 0, 10*time.Second)
+		evicted := crashed(webPod(1), tracker.ContainerError, 0, 10*time.Second)
 		evicted.Failed, evicted.Reason = true, "kubelet"
 		f.at(10*time.Second + 30*ms).PodChanged(evicted)
 		f.at(12 * time.Second).PodChanged(evicted)
@@ -873,7 +873,7 @@ func TestContainerFailuresAndKubeletEvictions(t *testing.T) {
 		require.Equal(t, "kubelet", f.rec.Events()[0].Reason)
 		require.Equal(t, ts(10*time.Second), f.rec.Events()[0].At)
 		f.at(15 * time.Second).PodChanged(readyAt(replacement(4, 10*time.Second+500*ms), 15*time.Second))
-		incs := f.incidents(t, incident.Filter{})
+		incs := f.incidents(t, tracker.Filter{})
 		require.Len(t, incs, 1)
 		require.Equal(t, 5*time.Second, incs[0].TimeToRecover())
 	})
@@ -903,8 +903,8 @@ func TestATimeBetweenFailuresIsMeasuredOnlyBetweenStartsThatWereSeen(t *testing.
 func TestARecoveryReceivedJustAfterItsStampedSecondIsNotDatedASecondEarly(t *testing.T) {
 	f := newFixture(t)
 	f.healthyWeb()
-	node := func(ready bool, d time.Duration) incident.Node {
-		return incident.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: ready, Since: ts(d)}
+	node := func(ready bool, d time.Duration) tracker.Node {
+		return tracker.Node{Name: "node-1", Subject: chaos.Subject{Group: chaos.NoGroup}, Ready: ready, Since: ts(d)}
 	}
 	f.at(0).NodeChanged(node(true, -time.Hour))
 	f.at(10*time.Second + 900*ms).NodeChanged(node(false, 10*time.Second+900*ms))
@@ -915,14 +915,14 @@ func TestARecoveryReceivedJustAfterItsStampedSecondIsNotDatedASecondEarly(t *tes
 	p.Ready, p.ReadyAt = true, chaos.Timestamp{Cluster: t0.Add(12 * time.Second), Observed: t0.Add(13*time.Second + 5*ms)}
 	f.at(13*time.Second + 5*ms).PodChanged(p)
 
-	incs := f.incidents(t, incident.Filter{Service: "web"})
+	incs := f.incidents(t, tracker.Filter{Service: "web"})
 	require.Len(t, incs, 1)
 	require.Equal(t, t0.Add(12*time.Second+999*ms), incs[0].End, "by the end of the stamped second, not its start")
 	require.GreaterOrEqual(t, incs[0].TimeToRecover(), 2*time.Second, "not before the node itself was back")
 }
 
 func TestAPodAlreadyFailedWhenFirstListedIsNoEventButOneFailedWhileDownIs(t *testing.T) {
-	evicted := func(p incident.Pod) incident.Pod {
+	evicted := func(p tracker.Pod) tracker.Pod {
 		p.Failed, p.Ready, p.Reason = true, false, "kubelet"
 		p.ReadyAt = chaos.Timestamp{Cluster: t0.Add(-2 * time.Hour)}
 		return p
@@ -941,7 +941,7 @@ func TestAPodAlreadyFailedWhenFirstListedIsNoEventButOneFailedWhileDownIs(t *tes
 		inv := f.tr.Snapshot()
 		g := newFixtureAt(t, time.Minute) // restarted a minute later
 		g.tr.Restore(inv)
-		g.tr.WorkloadChanged(incident.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
+		g.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 		p := evicted(webPod(1))
 		p.ReadyAt = chaos.Timestamp{Cluster: t0.Add(30 * time.Second)}
 		g.tr.PodChanged(p)
