@@ -350,7 +350,7 @@ func (v *Verdicts) validate() *Error {
 	}
 	if len(v.Hypotheses) > 0 && v.PrometheusURL == "" {
 		err := fieldErrorf("verdicts.prometheus_url", "must be set to judge verdicts.hypotheses")
-		err.alt = []string{"verdicts.hypotheses"}
+		err.Alt = []string{"verdicts.hypotheses"}
 		return err
 	}
 	if err := validateURL("verdicts.prometheus_url", v.PrometheusURL); err != nil {
@@ -445,7 +445,7 @@ func (a *Alerts) validate() *Error {
 	switch {
 	case ba.Username != "" && a.Pull.BearerTokenFile != "":
 		err := fieldErrorf("alerts.pull.basic_auth", "at most one of basic_auth and bearer_token_file may be set")
-		err.alt = []string{"alerts.pull.bearer_token_file"}
+		err.Alt = []string{"alerts.pull.bearer_token_file"}
 		return err
 	case ba.Username == "" && ba.PasswordFile != "":
 		return fieldErrorf("alerts.pull.basic_auth.username", "must be set with password_file")
@@ -514,7 +514,7 @@ func (w *Watch) validate() *Error {
 	}
 	if w.GroupLabel == w.ServiceLabel {
 		err := fieldErrorf("watch.group_label", "must differ from watch.service_label (both are %q)", w.GroupLabel)
-		err.alt = []string{"watch.service_label"}
+		err.Alt = []string{"watch.service_label"}
 		return err
 	}
 	if err := validateLabelValue("watch.control_value", w.ControlValue); err != nil {
@@ -525,7 +525,7 @@ func (w *Watch) validate() *Error {
 	}
 	if w.ExperimentalValue == w.ControlValue {
 		err := fieldErrorf("watch.experimental_value", "must differ from watch.control_value (both are %q)", w.ControlValue)
-		err.alt = []string{"watch.control_value"}
+		err.Alt = []string{"watch.control_value"}
 		return err
 	}
 	services := make(map[string]int, len(w.Services))

@@ -51,7 +51,7 @@ func Parse(data []byte, filename string) (Config, error) {
 	}
 	if err := cfg.validate(); err != nil {
 		err.File = filename
-		err.Line = d.Line(err.Path, err.alt)
+		err.Line = d.Line(err.Path, err.Alt)
 		return Config{}, err
 	}
 	return cfg, nil
@@ -66,13 +66,13 @@ func parseDocument(data []byte, filename string) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, fromYAML(yamlnode.SyntaxError(filename, err))
+		return nil, yamlnode.As[configuration](yamlnode.SyntaxError(filename, err))
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, fromYAML(yamlnode.SyntaxError(filename, err))
+		return nil, yamlnode.As[configuration](yamlnode.SyntaxError(filename, err))
 	default:
 		return nil, &Error{File: filename, Line: next.Line, Err: errors.New("multiple YAML documents are not allowed")}
 	}
@@ -95,5 +95,5 @@ var style = yamlnode.Style{
 
 // decode decodes n into v, which must be addressable.
 func decode(d *yamlnode.Decoder, n *yaml.Node, path string, v reflect.Value) *Error {
-	return fromYAML(d.Decode(n, path, v))
+	return yamlnode.As[configuration](d.Decode(n, path, v))
 }

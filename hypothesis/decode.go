@@ -28,7 +28,7 @@ var style = yamlnode.Style{
 
 // decode decodes n into v, which must be addressable.
 func decode(d *yamlnode.Decoder, n *yaml.Node, path string, v reflect.Value) *Error {
-	return fromYAML(d.Decode(n, path, v))
+	return yamlnode.As[hypothesisFile](d.Decode(n, path, v))
 }
 
 var durationType = reflect.TypeFor[model.Duration]()

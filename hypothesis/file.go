@@ -304,7 +304,7 @@ func (g *fileGroups) validate() *Error {
 	}
 	if control == experimental {
 		err := fieldErrorf("spec.groups.experimental", "must select other series than spec.groups.control (both are {%s})", control)
-		err.alt = []string{"spec.groups.control"}
+		err.Alt = []string{"spec.groups.control"}
 		return err
 	}
 	return nil
@@ -601,7 +601,7 @@ func (j *fileJudgement) build() (Judgement, *Error) {
 	}
 	if j.MarginalScore > j.PassScore {
 		err := fieldErrorf(path+".marginalScore", "must not be greater than passScore (%s), got %s", formatFloat(j.PassScore), formatFloat(j.MarginalScore))
-		err.alt = []string{path + ".passScore"}
+		err.Alt = []string{path + ".passScore"}
 		return Judgement{}, err
 	}
 	if !(j.MinJudged > 0 && j.MinJudged <= 1) {

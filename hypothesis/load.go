@@ -120,7 +120,7 @@ func Parse(data []byte, filename string) ([]Hypothesis, error) {
 		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, fromYAML(yamlnode.SyntaxError(filename, err))
+			return nil, yamlnode.As[hypothesisFile](yamlnode.SyntaxError(filename, err))
 		}
 		if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || yamlnode.IsNull(yamlnode.Resolve(doc.Content[0])) {
 			continue
@@ -164,7 +164,7 @@ func parseDocument(root *yaml.Node, filename string, src []string) (Hypothesis, 
 // refined to the line inside a multi-line value for an error at an offset
 // of the value, else the document's.
 func locate(d *yamlnode.Decoder, err *Error, root *yaml.Node, src []string) {
-	if err.Line = d.Line(err.Path, err.alt); err.Line == 0 {
+	if err.Line = d.Line(err.Path, err.Alt); err.Line == 0 {
 		err.Line = root.Line
 	}
 	pe, ok := errors.AsType[*posError](err.Err)

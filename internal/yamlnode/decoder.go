@@ -27,8 +27,8 @@ type Style struct {
 }
 
 // FieldError is a problem at a place in a document: its file, the line of
-// the offending node and the field path. Each user turns it into its own
-// error type.
+// the offending node and the field path. Each user turns it into an [Error]
+// of its kind of document (see [As]).
 type FieldError struct {
 	File string
 	Line int
