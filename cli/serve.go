@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/version"
+	"k8s.io/klog/v2"
 
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/server"
@@ -66,6 +67,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		return err
 	}
 	defer flushTraces(shutdown, log)
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	return server.Run(ctx, server.Options{Config: cfg, Logger: log})
 }
 

@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
@@ -38,6 +37,10 @@ import (
 // Options configure Run.
 type Options struct {
 	Config config.Config
+	// Logger is this Run's. client-go logs through klog's process-wide
+	// logger, which the process sets once before it uses client-go (cli's
+	// serve does): set here, it raced with the informers of another Run in
+	// the same process.
 	Logger *slog.Logger
 	// RESTConfig, if set, is used instead of the kubeconfig in Config.
 	RESTConfig *rest.Config
@@ -85,7 +88,6 @@ func Run(ctx context.Context, o Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	klog.SetSlogLogger(log.With("component", "client-go"))
 
 	webCfg, err := receiver.LoadWebConfig(cfg.Web.ConfigFile, cfg.Web.BearerTokenFile)
 	if err != nil {

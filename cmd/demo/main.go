@@ -34,6 +34,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"k8s.io/klog/v2"
+
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/cli"
 	"github.com/steadywatch/steadywatch/config"
@@ -106,6 +108,7 @@ func step(n int, format string, a ...any) {
 
 func run(ctx context.Context, dataDir string, keep bool) error {
 	quiet := slog.New(slog.DiscardHandler)
+	klog.SetSlogLogger(quiet) // client-go's retries are not the demo's story
 	t0 := time.Now()
 	// Each run is an experiment of its own, on a cluster of its own: the
 	// previous run's incidents would be in its window.
