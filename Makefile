@@ -31,7 +31,8 @@ testbed-build: ## build (once, then cached) the control-plane binaries
 
 .PHONY: e2e
 e2e: testbed-build ## tests against a real local control plane (etcd, kube-apiserver, KCM, scheduler, kwok, metrics-server)
-	$(GO) test -race -count=1 -timeout 30m -v $(E2E_PKGS) 2>&1 | tee e2e.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go:)' ; exit $${PIPESTATUS[0]}
+	$(GO) test -race -count=1 -timeout 30m -v $(E2E_PKGS) 2>&1 | tee e2e.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go:)' ; \
+	rc=$${PIPESTATUS[0]}; if [ $$rc -ne 0 ]; then scripts/failures.sh e2e.out; fi; exit $$rc
 
 .PHONY: lint
 lint: ## golangci-lint (config in .golangci.yml) and go vet
