@@ -287,23 +287,7 @@ func listens(pid, port int) bool {
 // password, if set, are sent as basic-auth credentials.
 func getOK(path, user, password string) func(ctx context.Context, baseURL string) error {
 	return func(ctx context.Context, baseURL string) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+path, http.NoBody)
-		if err != nil {
-			return err
-		}
-		if user != "" {
-			req.SetBasicAuth(user, password)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()               //nolint:errcheck // read-only
-		_, _ = io.Copy(io.Discard, resp.Body) // lets the connection be reused
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", path, resp.Status)
-		}
-		return nil
+		return do(ctx, http.MethodGet, user, password, baseURL+path)
 	}
 }
 
@@ -323,7 +307,13 @@ func writeFile(dir, name, content string) (string, error) {
 // post POSTs to url, with basic-auth credentials if user is set, and returns the response body in the error of a
 // non-2xx answer.
 func post(ctx context.Context, user, password, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, http.NoBody)
+	return do(ctx, http.MethodPost, user, password, url)
+}
+
+// do sends an empty request, with basic-auth credentials if user is set, and
+// returns the response body in the error of a non-2xx answer.
+func do(ctx context.Context, method, user, password, url string) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, http.NoBody)
 	if err != nil {
 		return err
 	}
@@ -337,7 +327,7 @@ func post(ctx context.Context, user, password, url string) error {
 	defer resp.Body.Close() //nolint:errcheck // read-only
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, logTailBytes))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
 }

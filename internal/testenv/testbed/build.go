@@ -482,6 +482,30 @@ func (g goRunner) run(ctx context.Context, env []string, args ...string) error {
 
 // output returns stdout; stderr goes to the debug log.
 func (g goRunner) output(ctx context.Context, args ...string) (string, error) {
+	stdout, err := g.capture(ctx, args...)
+	if err != nil {
+		return "", err
+	}
+	return string(stdout), nil
+}
+
+// json decodes the command's stdout even when it fails, because go list and
+// go mod download report per-module problems in an Error field.
+func (g goRunner) json(ctx context.Context, v any, args ...string) error {
+	stdout, runErr := g.capture(ctx, args...)
+	if jerr := json.Unmarshal(stdout, v); jerr != nil {
+		if runErr != nil {
+			return runErr
+		}
+		return fmt.Errorf("decoding output of go %s: %w", strings.Join(args, " "), jerr)
+	}
+	return nil
+}
+
+// capture runs go with args and returns its stdout, also when it fails; the
+// error names the command and ends with the last lines of its stderr, which
+// goes to the debug log.
+func (g goRunner) capture(ctx context.Context, args ...string) ([]byte, error) {
 	errOut := newLineLogger(g.log, "go "+args[0])
 	var stdout bytes.Buffer
 	cmd := g.command(ctx, nil, args...)
@@ -490,28 +514,9 @@ func (g goRunner) output(ctx context.Context, args ...string) (string, error) {
 	err := cmd.Run()
 	errOut.flush()
 	if err != nil {
-		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, errOut.tail())
+		err = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, errOut.tail())
 	}
-	return stdout.String(), nil
-}
-
-// json decodes the command's stdout even when it fails, because go list and
-// go mod download report per-module problems in an Error field.
-func (g goRunner) json(ctx context.Context, v any, args ...string) error {
-	errOut := newLineLogger(g.log, "go "+args[0])
-	var stdout bytes.Buffer
-	cmd := g.command(ctx, nil, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, errOut
-	g.log.Debug("running go", "args", args)
-	runErr := cmd.Run()
-	errOut.flush()
-	if jerr := json.Unmarshal(stdout.Bytes(), v); jerr != nil {
-		if runErr != nil {
-			return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), runErr, errOut.tail())
-		}
-		return fmt.Errorf("decoding output of go %s: %w", strings.Join(args, " "), jerr)
-	}
-	return nil
+	return stdout.Bytes(), err
 }
 
 // lineLogger is an io.Writer that logs each complete line at debug level and
