@@ -77,26 +77,12 @@ func (s *sqlStore) Coverage(ctx context.Context, since, until time.Time) ([]chao
 		}
 		w.add("from_ns <= %s", ns)
 	}
-	rows, err := s.reader.QueryContext(ctx, w.query(`SELECT session, resource, from_ns, to_ns, ended, error
-FROM watch_coverage`, `ORDER BY from_ns, resource, session`), w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: reading watch coverage: %w", err)
-	}
-	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
-	var out []chaos.WatchSpan
-	for rows.Next() {
-		var (
-			sp       chaos.WatchSpan
-			from, to int64
-		)
-		if err := rows.Scan(&sp.Session, &sp.Resource, &from, &to, &sp.Ended, &sp.Err); err != nil {
-			return nil, fmt.Errorf("store: reading watch coverage: %w", err)
-		}
-		sp.From, sp.To = timeOf(from), timeOf(to)
-		out = append(out, sp)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: reading watch coverage: %w", err)
-	}
-	return out, nil
+	return list(ctx, s.reader, "reading watch coverage", w.query(`SELECT session, resource, from_ns, to_ns, ended, error
+FROM watch_coverage`, `ORDER BY from_ns, resource, session`), w.args,
+		func(rows *sql.Rows) (sp chaos.WatchSpan, keep bool, err error) {
+			var from, to int64
+			err = rows.Scan(&sp.Session, &sp.Resource, &from, &to, &sp.Ended, &sp.Err)
+			sp.From, sp.To = timeOf(from), timeOf(to)
+			return sp, err == nil, err
+		})
 }

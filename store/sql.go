@@ -286,37 +286,28 @@ func (s *sqlStore) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident
 	if err := w.timeRange("start_ns", f.Since, f.Until); err != nil {
 		return nil, fmt.Errorf("store: listing incidents: %w", err)
 	}
-	rows, err := s.reader.QueryContext(ctx, w.query(`SELECT id, kind, namespace, service, subject_group,
+	return list(ctx, s.reader, "listing incidents", w.query(`SELECT id, kind, namespace, service, subject_group,
 	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed,
 	detected_at_ns, detected_alert, detected_fingerprint, undetected
-FROM incidents`, `ORDER BY start_ns, id`), w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: listing incidents: %w", err)
+FROM incidents`, `ORDER BY start_ns, id`), w.args, scanIncident)
+}
+
+func scanIncident(rows *sql.Rows) (inc chaos.Incident, keep bool, err error) {
+	var (
+		kind, grp     string
+		start         int64
+		end, detected sql.NullInt64
+	)
+	if err := rows.Scan(&inc.ID, &kind, &inc.Subject.Namespace, &inc.Subject.Service, &grp,
+		&inc.Object.Kind, &inc.Object.Namespace, &inc.Object.Name, &start, &end,
+		&inc.Events, &inc.Evicted, &inc.Baseline, &inc.Missed,
+		&detected, &inc.Detection.Alert, &inc.Detection.Fingerprint, &inc.Detection.Undetected); err != nil {
+		return inc, false, err
 	}
-	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
-	var out []chaos.Incident
-	for rows.Next() {
-		var (
-			inc           chaos.Incident
-			kind, grp     string
-			start         int64
-			end, detected sql.NullInt64
-		)
-		if err := rows.Scan(&inc.ID, &kind, &inc.Subject.Namespace, &inc.Subject.Service, &grp,
-			&inc.Object.Kind, &inc.Object.Namespace, &inc.Object.Name, &start, &end,
-			&inc.Events, &inc.Evicted, &inc.Baseline, &inc.Missed,
-			&detected, &inc.Detection.Alert, &inc.Detection.Fingerprint, &inc.Detection.Undetected); err != nil {
-			return nil, fmt.Errorf("store: listing incidents: %w", err)
-		}
-		inc.Kind, inc.Subject.Group = chaos.Kind(kind), chaos.Group(grp)
-		inc.Start, inc.End = timeOf(start), optTime(end)
-		inc.Detection.At = optTime(detected)
-		out = append(out, inc)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: listing incidents: %w", err)
-	}
-	return out, nil
+	inc.Kind, inc.Subject.Group = chaos.Kind(kind), chaos.Group(grp)
+	inc.Start, inc.End = timeOf(start), optTime(end)
+	inc.Detection.At = optTime(detected)
+	return inc, true, nil
 }
 
 // SetDetection implements tracker.DetectionStore. The condition on the
@@ -386,35 +377,26 @@ func (s *sqlStore) Events(ctx context.Context, f tracker.Filter) ([]chaos.Event,
 	if err := w.timeRange("at_ns", f.Since, f.Until); err != nil {
 		return nil, fmt.Errorf("store: listing events: %w", err)
 	}
-	rows, err := s.reader.QueryContext(ctx, w.query(`SELECT kind, namespace, service, subject_group,
+	return list(ctx, s.reader, "listing events", w.query(`SELECT kind, namespace, service, subject_group,
 	object_kind, object_namespace, object_name, workload_kind, workload_namespace, workload_name,
 	node, cluster_ns, observed_ns, reason, from_replicas, to_replicas, missed
-FROM events`, `ORDER BY at_ns, id`), w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: listing events: %w", err)
+FROM events`, `ORDER BY at_ns, id`), w.args, scanEvent)
+}
+
+func scanEvent(rows *sql.Rows) (e chaos.Event, keep bool, err error) {
+	var (
+		kind, grp         string
+		cluster, observed sql.NullInt64
+	)
+	if err := rows.Scan(&kind, &e.Subject.Namespace, &e.Subject.Service, &grp,
+		&e.Object.Kind, &e.Object.Namespace, &e.Object.Name,
+		&e.Workload.Kind, &e.Workload.Namespace, &e.Workload.Name,
+		&e.Node, &cluster, &observed, &e.Reason, &e.FromReplicas, &e.ToReplicas, &e.Missed); err != nil {
+		return e, false, err
 	}
-	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
-	var out []chaos.Event
-	for rows.Next() {
-		var (
-			e                 chaos.Event
-			kind, grp         string
-			cluster, observed sql.NullInt64
-		)
-		if err := rows.Scan(&kind, &e.Subject.Namespace, &e.Subject.Service, &grp,
-			&e.Object.Kind, &e.Object.Namespace, &e.Object.Name,
-			&e.Workload.Kind, &e.Workload.Namespace, &e.Workload.Name,
-			&e.Node, &cluster, &observed, &e.Reason, &e.FromReplicas, &e.ToReplicas, &e.Missed); err != nil {
-			return nil, fmt.Errorf("store: listing events: %w", err)
-		}
-		e.Kind, e.Subject.Group = chaos.Kind(kind), chaos.Group(grp)
-		e.At = chaos.Timestamp{Cluster: optTime(cluster), Observed: optTime(observed)}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: listing events: %w", err)
-	}
-	return out, nil
+	e.Kind, e.Subject.Group = chaos.Kind(kind), chaos.Group(grp)
+	e.At = chaos.Timestamp{Cluster: optTime(cluster), Observed: optTime(observed)}
+	return e, true, nil
 }
 
 // alertColumns are the columns SaveAlerts writes, in the order alertRow
@@ -627,41 +609,58 @@ func (s *sqlStore) Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, e
 		}
 		w.add(s.d.labelsContain, string(want))
 	}
-	rows, err := s.reader.QueryContext(ctx, w.query(`SELECT fingerprint, starts_at_ns, status, labels, annotations,
+	return list(ctx, s.reader, "listing alerts", w.query(`SELECT fingerprint, starts_at_ns, status, labels, annotations,
 	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source
-FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args...)
+FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args, func(rows *sql.Rows) (alert.Alert, bool, error) {
+		a, err := scanAlert(rows)
+		return a, err == nil && (!labelsInGo || containsAll(a.Labels, f.Labels)), err
+	})
+}
+
+func scanAlert(rows *sql.Rows) (a alert.Alert, err error) {
+	var (
+		status               string
+		labels, annotations  string
+		startsAt, receivedAt int64
+		endsAt               sql.NullInt64
+	)
+	if err := rows.Scan(&a.Fingerprint, &startsAt, &status, &labels, &annotations,
+		&endsAt, &a.GeneratorURL, &a.Receiver, &a.GroupKey, &receivedAt, &a.Source); err != nil {
+		return a, err
+	}
+	if a.Labels, err = decodeMap(labels); err != nil {
+		return a, fmt.Errorf("alert %s: labels: %w", a.Fingerprint, err)
+	}
+	if a.Annotations, err = decodeMap(annotations); err != nil {
+		return a, fmt.Errorf("alert %s: annotations: %w", a.Fingerprint, err)
+	}
+	a.Status = alert.Status(status)
+	a.StartsAt, a.EndsAt, a.ReceivedAt = timeOf(startsAt), optTime(endsAt), timeOf(receivedAt)
+	return a, nil
+}
+
+// list runs a query on db and returns its rows as scan converts them,
+// leaving out those it does not keep; every error reads "store: " + what.
+func list[T any](ctx context.Context, db *sql.DB, what, query string, args []any,
+	scan func(*sql.Rows) (T, bool, error),
+) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: listing alerts: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
-	var out []alert.Alert
+	var out []T
 	for rows.Next() {
-		var (
-			a                    alert.Alert
-			status               string
-			labels, annotations  string
-			startsAt, receivedAt int64
-			endsAt               sql.NullInt64
-		)
-		if err := rows.Scan(&a.Fingerprint, &startsAt, &status, &labels, &annotations,
-			&endsAt, &a.GeneratorURL, &a.Receiver, &a.GroupKey, &receivedAt, &a.Source); err != nil {
-			return nil, fmt.Errorf("store: listing alerts: %w", err)
+		v, keep, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
-		if a.Labels, err = decodeMap(labels); err != nil {
-			return nil, fmt.Errorf("store: alert %s: labels: %w", a.Fingerprint, err)
+		if keep {
+			out = append(out, v)
 		}
-		if labelsInGo && !containsAll(a.Labels, f.Labels) {
-			continue
-		}
-		if a.Annotations, err = decodeMap(annotations); err != nil {
-			return nil, fmt.Errorf("store: alert %s: annotations: %w", a.Fingerprint, err)
-		}
-		a.Status = alert.Status(status)
-		a.StartsAt, a.EndsAt, a.ReceivedAt = timeOf(startsAt), optTime(endsAt), timeOf(receivedAt)
-		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: listing alerts: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return out, nil
 }
