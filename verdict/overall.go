@@ -19,10 +19,13 @@ import (
 //     of the metrics' weight could be judged");
 //  4. score = 100 × Σ weight(passing) / Σ weight(judged); below
 //     MarginalScore → Fail;
-//  5. at or above PassScore → Pass, unless a recovery expectation is
-//     inconclusive (pending, or not measurable): then Inconclusive, for
-//     every expectation the hypothesis states must hold for a pass;
-//  6. in between → Inconclusive ("marginal").
+//  5. in between → Inconclusive ("marginal");
+//  6. at or above PassScore, a critical metric that could not be judged →
+//     Inconclusive: the hypothesis says it must hold and nothing says it
+//     did, whatever minJudged lets the others decide;
+//  7. otherwise Pass, unless a recovery expectation is inconclusive
+//     (pending, or not measurable): then Inconclusive, for every
+//     expectation the hypothesis states must hold for a pass.
 //
 // The score is NaN when no metric could be judged (or there are none; then
 // the recovery expectations alone decide).
@@ -74,6 +77,11 @@ func Overall(h *hypothesis.Hypothesis, metrics []Metric, recovery []Expectation)
 		if score < j.PassScore {
 			return Inconclusive, score, fmt.Sprintf("marginal: score %.3g between the marginal score %g and the pass score %g (%s failed)",
 				score, j.MarginalScore, j.PassScore, strings.Join(failed, ", "))
+		}
+	}
+	for i := range metrics {
+		if m := &metrics[i]; m.Critical && m.Result == Inconclusive {
+			return Inconclusive, score, fmt.Sprintf("critical metric %s could not be judged: %s", m.Name, m.Reason)
 		}
 	}
 	passing := fmt.Sprintf("score %.3g at or above the pass score %g", score, j.PassScore)
