@@ -341,7 +341,7 @@ func (j *Judge) window(ctx context.Context, h *hypothesis.Hypothesis, at time.Ti
 		return s, "", nil
 	}
 	if j.store == nil {
-		return s, "no store: the window is defined by chaos events, and there is no store of them", nil
+		return s, "no store: the window is defined by chaos events, and there is no store of them: give steadywatch verdict --store or --data-dir (serve judges with its own)", nil
 	}
 	events, err := j.store.Events(ctx, tracker.Filter{Service: h.Service, Since: at.Add(-ew.Lookback), Until: at.Add(time.Nanosecond)})
 	if err != nil {

@@ -340,7 +340,7 @@ func TestJudgeWindows(t *testing.T) {
 		v, err := newJudge(t, verdict.Options{Prometheus: data()}).Judge(t.Context(), h, after)
 		require.NoError(t, err)
 		require.Equal(t, verdict.Inconclusive, v.Result)
-		const why = "no store: the window is defined by chaos events, and there is no store of them"
+		const why = "no store: the window is defined by chaos events, and there is no store of them: give steadywatch verdict --store or --data-dir (serve judges with its own)"
 		require.Equal(t, why, v.Reason)
 		require.Equal(t, verdict.Inconclusive, v.Metrics[0].Result)
 		require.Equal(t, why, v.Metrics[0].Reason)

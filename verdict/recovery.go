@@ -122,7 +122,7 @@ func (rc *recoveryCheck) incidentsInSpan(ctx context.Context) ([]chaos.Incident,
 func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.Duration, keep func(chaos.Kind) bool) (Expectation, error) {
 	x := expectation(name, bound)
 	if rc.j.store == nil {
-		x.Reason = "no store of incidents"
+		x.Reason = noStore("incidents")
 		return x, nil
 	}
 	all, err := rc.incidentsInSpan(ctx)
@@ -187,6 +187,13 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 	return x, nil
 }
 
+// noStore says that what a recovery expectation is measured on is not
+// there, and how to give it: serve judges with its own store; the verdict
+// command needs to be told where one is.
+func noStore(what string) string {
+	return "no store of " + what + " to measure it on: give steadywatch verdict --store or --data-dir (serve judges with its own)"
+}
+
 func joinFirst(s []string, n int) string {
 	if len(s) <= n {
 		return strings.Join(s, "; ")
@@ -201,7 +208,7 @@ func joinFirst(s []string, n int) string {
 func (rc *recoveryCheck) alert(ctx context.Context, a hypothesis.AlertExpectation) (Expectation, error) {
 	x := expectation("alert/"+a.String(), a.Within)
 	if rc.j.alerts == nil {
-		x.Reason = "no store of alerts"
+		x.Reason = noStore("alerts")
 		return x, nil
 	}
 	deadline := rc.w.ChaosStart.Add(a.Within)
@@ -264,7 +271,7 @@ func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) 
 	}
 	if rc.j.store == nil {
 		for i := range out {
-			out[i].Reason = "no store of chaos events"
+			out[i].Reason = noStore("chaos events")
 		}
 		return out, nil
 	}
