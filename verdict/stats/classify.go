@@ -18,15 +18,7 @@ const (
 )
 
 func (d Direction) String() string {
-	switch d {
-	case Increase:
-		return "increase"
-	case Decrease:
-		return "decrease"
-	case Either:
-		return "either"
-	}
-	return fmt.Sprintf("Direction(%d)", int(d))
+	return enumName(d, "Direction", "increase", "decrease", "either")
 }
 
 // Class is a metric's verdict.
@@ -45,17 +37,7 @@ const (
 )
 
 func (c Class) String() string {
-	switch c {
-	case Pass:
-		return "pass"
-	case High:
-		return "high"
-	case Low:
-		return "low"
-	case Inconclusive:
-		return "inconclusive"
-	}
-	return fmt.Sprintf("Class(%d)", int(c))
+	return enumName(c, "Class", "pass", "high", "low", "inconclusive")
 }
 
 // Effect is an estimated change of the experiment against the control and
@@ -157,4 +139,13 @@ func relative(size, reference float64) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%.3g %% of the control's %.6g)", 100*size/math.Abs(reference), reference)
+}
+
+// enumName is v's name: names[v], in the order of v's constants, or
+// "Type(v)" for a value out of range.
+func enumName[T ~int](v T, typ string, names ...string) string {
+	if v >= 0 && int(v) < len(names) {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", typ, int(v))
 }

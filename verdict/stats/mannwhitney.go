@@ -20,15 +20,7 @@ const (
 )
 
 func (a Alternative) String() string {
-	switch a {
-	case TwoSided:
-		return "two-sided"
-	case Less:
-		return "less"
-	case Greater:
-		return "greater"
-	}
-	return fmt.Sprintf("Alternative(%d)", int(a))
+	return enumName(a, "Alternative", "two-sided", "less", "greater")
 }
 
 func (a Alternative) valid() bool { return a >= TwoSided && a <= Greater }
@@ -47,15 +39,7 @@ const (
 )
 
 func (m Method) String() string {
-	switch m {
-	case Auto:
-		return "auto"
-	case Exact:
-		return "exact"
-	case Asymptotic:
-		return "asymptotic"
-	}
-	return fmt.Sprintf("Method(%d)", int(m))
+	return enumName(m, "Method", "auto", "exact", "asymptotic")
 }
 
 // ExactMaxSmaller is the largest size of the smaller sample for which Auto
