@@ -252,7 +252,8 @@ func Run(ctx context.Context, o Options) error {
 		}
 		return true, ""
 	})
-	verdicts := exporter.NewVerdicts(reg)
+	verdicts := verdict.NewBoard()
+	reg.MustRegister(exporter.NewVerdictCollector(verdicts))
 	if len(cfg.Verdicts.Hypotheses) > 0 {
 		loop, err := newVerdictLoop(cfg.Verdicts, writes, db, coverage, verdicts, log.With("component", "verdict"), o.Now)
 		if err != nil {
