@@ -32,6 +32,7 @@ import (
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/watcher"
+	"github.com/steadywatch/steadywatch/web"
 )
 
 // Options configure Run.
@@ -89,7 +90,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	webCfg, err := receiver.LoadWebConfig(cfg.Web.ConfigFile, cfg.Web.BearerTokenFile)
+	webCfg, err := web.LoadConfig(cfg.Web.ConfigFile, cfg.Web.BearerTokenFile)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -243,7 +244,7 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("listen: %w", err)
 		}
 	}
-	mux := exporter.Handler(reg, func() (bool, string) {
+	mux := web.Handler(reg, func() (bool, string) {
 		if !w.Synced() {
 			return false, "informers have not synced with the Kubernetes API at " + address
 		}
