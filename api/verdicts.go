@@ -13,7 +13,7 @@ const (
 	VerdictPath  = "/api/v1/verdicts/{hypothesis}"
 )
 
-// VerdictSource holds the current verdicts; exporter.Verdicts is one.
+// VerdictSource holds the current verdicts; *verdict.Board is one.
 type VerdictSource interface {
 	Latest() []verdict.Verdict
 	Get(name string) (verdict.Verdict, bool)

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/api"
-	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -27,7 +26,7 @@ func serveVerdicts(t *testing.T, path string, s api.VerdictSource) (int, []byte)
 }
 
 func TestVerdictsAreServedWholeAndOneByOne(t *testing.T) {
-	s := exporter.NewVerdicts(nil)
+	s := verdict.NewBoard()
 	code, body := serveVerdicts(t, api.VerdictsPath, s)
 	require.Equal(t, http.StatusOK, code)
 	require.JSONEq(t, `{"verdicts": []}`, string(body))

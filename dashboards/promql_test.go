@@ -26,6 +26,7 @@ import (
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
 )
 
 var promql = parser.NewParser(parser.Options{})
@@ -78,7 +79,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	)
 	exporter.NewMetrics(reg)
 	reg.MustRegister(exporter.NewStateCollector(idle{}, idle{}))
-	exporter.NewVerdicts(reg)
+	reg.MustRegister(exporter.NewVerdictCollector(verdict.NewBoard()))
 
 	db, err := store.Open(t.Context(), "", store.Options{DataDir: t.TempDir()})
 	require.NoError(t, err)

@@ -1,16 +1,13 @@
 package exporter
 
 import (
-	"maps"
-	"slices"
-	"sync"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
-// Verdicts keeps the latest verdict of each hypothesis and exports it:
+// VerdictCollector publishes the verdicts on a verdict.Board, read at
+// scrape time:
 //
 //	steadywatch_hypothesis_verdict{hypothesis,verdict}                1 for the current verdict, 0 for the others
 //	steadywatch_hypothesis_running{hypothesis}                        1 while the experiment window is open (provisional verdict)
@@ -25,11 +22,10 @@ import (
 //	steadywatch_verdicts_total{hypothesis,verdict}                    verdicts issued
 //
 // Label values are bounded by the hypothesis files: one series set per
-// hypothesis and metric.
-type Verdicts struct {
-	mu     sync.Mutex
-	latest map[string]verdict.Verdict
-	total  *prometheus.CounterVec
+// hypothesis and metric; a hypothesis the board no longer keeps leaves no
+// series.
+type VerdictCollector struct {
+	board *verdict.Board
 }
 
 var (
@@ -63,83 +59,34 @@ var (
 	pValueDesc = prometheus.NewDesc("steadywatch_hypothesis_p_value",
 		"p-value of the two-sample or count test comparing the groups for a metric.",
 		[]string{"hypothesis", "metric"}, nil)
+	verdictsTotalDesc = prometheus.NewDesc("steadywatch_verdicts_total",
+		"Verdicts issued, by hypothesis and verdict; a hypothesis judged continuously counts every judgement.",
+		[]string{"hypothesis", "verdict"}, nil)
 )
 
 var metricResults = []verdict.Result{verdict.Pass, verdict.High, verdict.Low, verdict.Fail, verdict.Inconclusive}
 
-// NewVerdicts returns an empty Verdicts registered with reg (if not nil).
-func NewVerdicts(reg prometheus.Registerer) *Verdicts {
-	v := &Verdicts{
-		latest: map[string]verdict.Verdict{},
-		total: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "steadywatch_verdicts_total",
-			Help: "Verdicts issued, by hypothesis and verdict; a hypothesis judged continuously counts every judgement.",
-		}, []string{"hypothesis", "verdict"}),
-	}
-	if reg != nil {
-		reg.MustRegister(v, v.total)
-	}
-	return v
-}
-
-// Record makes vd the current verdict of its hypothesis.
-func (v *Verdicts) Record(vd verdict.Verdict) {
-	v.mu.Lock()
-	v.latest[vd.Hypothesis] = vd
-	v.mu.Unlock()
-	v.total.WithLabelValues(vd.Hypothesis, string(vd.Result)).Inc()
-}
-
-// Keep forgets the verdicts of hypotheses not in names (after a reload
-// dropped them), so their series disappear.
-func (v *Verdicts) Keep(names []string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for name := range v.latest {
-		if !slices.Contains(names, name) {
-			delete(v.latest, name)
-			for _, r := range verdict.Results {
-				v.total.DeleteLabelValues(name, string(r))
-			}
-		}
-	}
-}
-
-// Latest returns the current verdicts, by hypothesis name.
-func (v *Verdicts) Latest() []verdict.Verdict {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	out := make([]verdict.Verdict, 0, len(v.latest))
-	for _, name := range slices.Sorted(maps.Keys(v.latest)) {
-		out = append(out, v.latest[name])
-	}
-	return out
-}
-
-// Get returns the current verdict of a hypothesis.
-func (v *Verdicts) Get(name string) (verdict.Verdict, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	vd, ok := v.latest[name]
-	return vd, ok
+// NewVerdictCollector returns a collector of the verdicts on board.
+func NewVerdictCollector(board *verdict.Board) *VerdictCollector {
+	return &VerdictCollector{board: board}
 }
 
 // Describe implements prometheus.Collector.
-func (v *Verdicts) Describe(ch chan<- *prometheus.Desc) {
+func (c *VerdictCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		verdictDesc, runningDesc, scoreDesc, abortDesc, verdictTimeDesc,
-		metricResultDesc, steadyStateDesc, effectDesc, superiorityDesc, pValueDesc,
+		metricResultDesc, steadyStateDesc, effectDesc, superiorityDesc, pValueDesc, verdictsTotalDesc,
 	} {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector.
-func (v *Verdicts) Collect(ch chan<- prometheus.Metric) {
+func (c *VerdictCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, val float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, val, labels...)
 	}
-	for _, vd := range v.Latest() {
+	for _, vd := range c.board.Latest() {
 		h := vd.Hypothesis
 		for _, r := range verdict.Results {
 			gauge(verdictDesc, flag(vd.Result == r), h, string(r))
@@ -168,6 +115,11 @@ func (v *Verdicts) Collect(ch chan<- prometheus.Metric) {
 				}
 			}
 			gauge(pValueDesc, m.PValue, h, m.Name)
+		}
+	}
+	for h, counts := range c.board.Issued() {
+		for r, n := range counts {
+			ch <- prometheus.MustNewConstMetric(verdictsTotalDesc, prometheus.CounterValue, float64(n), h, string(r))
 		}
 	}
 }

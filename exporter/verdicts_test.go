@@ -41,7 +41,8 @@ func failing(at time.Time) verdict.Verdict {
 
 func TestVerdictsExportTheCurrentVerdictWithItsEvidence(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	v := exporter.NewVerdicts(reg)
+	v := verdict.NewBoard()
+	reg.MustRegister(exporter.NewVerdictCollector(v))
 	at := time.Unix(1795262400, 0)
 	first := failing(at.Add(-time.Minute))
 	first.Result = verdict.Inconclusive

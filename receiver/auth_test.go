@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/web"
 )
 
 const (
@@ -87,7 +87,7 @@ basic_auth_users:
 `)
 	writeFile(t, filepath.Join(dir, "token"), token+"\n")
 	tokens := writeFile(t, filepath.Join(dir, "tokens.yml"), "bearer_token_file: token\n")
-	wc, err := receiver.LoadWebConfig(webConfig, tokens)
+	wc, err := web.LoadConfig(webConfig, tokens)
 	require.NoError(t, err)
 
 	f := newFixture(t, receiver.Options{})
@@ -214,7 +214,7 @@ func TestPlainHTTPIsNotServedWhenTLSIsConfigured(t *testing.T) {
 }
 
 func TestAuthInTheReceiverCountsRefusedRequests(t *testing.T) {
-	auth, err := receiver.NewAuth(receiver.AuthOptions{BearerTokens: []string{token}})
+	auth, err := web.NewAuth(web.AuthOptions{BearerTokens: []string{token}})
 	require.NoError(t, err)
 	f := newFixture(t, receiver.Options{Auth: auth})
 
@@ -236,7 +236,7 @@ steadywatch_webhook_requests_total{code="401"} 1
 }
 
 func TestAuthWithoutUsersOrTokensLetsEveryoneIn(t *testing.T) {
-	auth, err := receiver.NewAuth(receiver.AuthOptions{})
+	auth, err := web.NewAuth(web.AuthOptions{})
 	require.NoError(t, err)
 	f := newFixture(t, receiver.Options{Auth: auth})
 
@@ -246,42 +246,8 @@ func TestAuthWithoutUsersOrTokensLetsEveryoneIn(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 }
 
-func TestNewAuthRefusesWeakOrBrokenCredentials(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		o    receiver.AuthOptions
-		want string
-	}{
-		{
-			name: "a password in clear instead of its bcrypt hash",
-			o:    receiver.AuthOptions{BasicAuthUsers: map[string]string{"alertmanager": "secret"}},
-			want: "basic_auth_users.alertmanager: not a bcrypt hash: crypto/bcrypt: hashedSecret too short to be a bcrypted password",
-		},
-		{
-			name: "a short bearer token",
-			o:    receiver.AuthOptions{BearerTokens: []string{token, "short"}},
-			want: "bearer_tokens[1]: shorter than 16 characters",
-		},
-		{
-			name: "an empty bearer token",
-			o:    receiver.AuthOptions{BearerTokens: []string{""}},
-			want: "bearer_tokens[0]: empty",
-		},
-		{
-			name: "a bearer token with a space in it",
-			o:    receiver.AuthOptions{BearerTokens: []string{"0123456789 abcdefgh"}},
-			want: "bearer_tokens[0]: contains white space or control characters",
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := receiver.NewAuth(tc.o)
-			require.EqualError(t, err, tc.want)
-		})
-	}
-}
-
 func TestServeWithoutAWebConfigServesPlainHTTPWithoutAuthentication(t *testing.T) {
-	wc, err := receiver.LoadWebConfig("", "")
+	wc, err := web.LoadConfig("", "")
 	require.NoError(t, err)
 	f := newFixture(t, receiver.Options{})
 	srv := &http.Server{Handler: f.rcv, ReadHeaderTimeout: 10 * time.Second}
@@ -299,38 +265,4 @@ func TestServeWithoutAWebConfigServesPlainHTTPWithoutAuthentication(t *testing.T
 
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.ErrorIs(t, <-done, http.ErrServerClosed)
-}
-
-func TestServeLetsOpenPathsThroughWithoutAuthentication(t *testing.T) {
-	dir := t.TempDir()
-	webConfig := writeFile(t, filepath.Join(dir, "web.yml"), "basic_auth_users:\n  alertmanager: "+bcryptHash(t, password)+"\n")
-	wc, err := receiver.LoadWebConfig(webConfig, "")
-	require.NoError(t, err)
-	wc.OpenPaths = []string{"/healthz"}
-	mux := http.NewServeMux()
-	for _, p := range []string{"/healthz", "/metrics"} {
-		mux.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- wc.Serve(srv, l, nil) }()
-	t.Cleanup(func() {
-		require.NoError(t, srv.Close())
-		require.ErrorIs(t, <-done, http.ErrServerClosed)
-	})
-	for path, want := range map[string]int{
-		"/healthz":         http.StatusOK,
-		"/metrics":         http.StatusUnauthorized,
-		"/healthz/../x":    http.StatusUnauthorized,
-		"/healthz?probe=1": http.StatusOK,
-	} {
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+l.Addr().String()+path, nil)
-		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		require.NoError(t, resp.Body.Close())
-		require.Equal(t, want, resp.StatusCode, path)
-	}
 }

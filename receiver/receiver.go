@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/web"
 )
 
 // Path is where the receiver is served; Alertmanager's webhook_config url
@@ -72,7 +73,7 @@ type Options struct {
 	MaxAlertNames int
 	// Auth, if set, authenticates requests before anything else; the 401s
 	// it answers are counted in steadywatch_webhook_requests_total.
-	Auth *Auth
+	Auth *web.Auth
 }
 
 // Receiver is the webhook endpoint, an http.Handler for Path.

@@ -20,14 +20,15 @@ import (
 
 // TestPrometheusFiresHypothesisFailedOnAFailingVerdict loads the rules
 // generated from examples/ into a real Prometheus 2.42 that scrapes
-// steadywatch's verdict metrics, as exporter.Verdicts publishes them: a
+// steadywatch's verdict metrics, as exporter.VerdictCollector publishes them: a
 // passing verdict fires nothing, a failing one SteadywatchHypothesisFailed.
 func TestPrometheusFiresHypothesisFailedOnAFailingVerdict(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus")
 	}
 	reg := prometheus.NewRegistry()
-	verdicts := exporter.NewVerdicts(reg)
+	verdicts := verdict.NewBoard()
+	reg.MustRegister(exporter.NewVerdictCollector(verdicts))
 	const name = "kill-postgres-replica"
 	verdicts.Record(verdict.Verdict{Hypothesis: name, At: time.Now(), Result: verdict.Pass, Score: 100})
 	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

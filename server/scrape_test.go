@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/config"
-	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/verdict"
 )
 
 func TestServeRefusesAHypothesisWhoseStepIsShorterThanTheScrapeInterval(t *testing.T) {
@@ -17,11 +17,11 @@ func TestServeRefusesAHypothesisWhoseStepIsShorterThanTheScrapeInterval(t *testi
 	cfg := config.Verdicts{Hypotheses: []string{file}, PrometheusURL: "http://127.0.0.1:9090", Interval: model.Duration(time.Second)}
 
 	cfg.ScrapeInterval = model.Duration(15 * time.Second)
-	_, err := newVerdictLoop(cfg, nil, nil, nil, exporter.NewVerdicts(nil), slog.New(slog.DiscardHandler), time.Now)
+	_, err := newVerdictLoop(cfg, nil, nil, nil, verdict.NewBoard(), slog.New(slog.DiscardHandler), time.Now)
 	require.NoError(t, err, "a step equal to the scrape interval")
 
 	cfg.ScrapeInterval = model.Duration(15*time.Second + time.Millisecond)
-	_, err = newVerdictLoop(cfg, nil, nil, nil, exporter.NewVerdicts(nil), slog.New(slog.DiscardHandler), time.Now)
+	_, err = newVerdictLoop(cfg, nil, nil, nil, verdict.NewBoard(), slog.New(slog.DiscardHandler), time.Now)
 	require.ErrorContains(t, err, file+":")
 	require.ErrorContains(t, err, "spec.step: 15s is shorter than the scrape interval of 15s1ms")
 	require.ErrorContains(t, err, "(verdicts.scrape_interval)")

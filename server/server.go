@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -32,6 +31,7 @@ import (
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/watcher"
+	"github.com/steadywatch/steadywatch/web"
 )
 
 // Options configure Run.
@@ -89,11 +89,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	webCfg, err := receiver.LoadWebConfig(cfg.Web.ConfigFile, cfg.Web.BearerTokenFile)
+	webCfg, err := web.LoadConfig(cfg.Web.ConfigFile, cfg.Web.BearerTokenFile)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
-	auth, err := webCfg.Auth(log.With("component", "auth"))
+	httpSrv, err := web.New(web.Options{Config: webCfg, Address: cfg.Listen, Listener: o.Listener, Logger: log})
 	if err != nil {
 		return fmt.Errorf("web: %w", err)
 	}
@@ -197,7 +197,7 @@ func Run(ctx context.Context, o Options) error {
 	rcv, err := receiver.New(receiver.Options{
 		Sink: sink, Logger: log.With("component", "receiver"), Registerer: reg, Now: o.Now,
 		MaxBodyBytes: cfg.Alerts.MaxBodyBytes, ServiceLabels: cfg.Alerts.ServiceLabels,
-		SeverityLabel: cfg.Alerts.SeverityLabel, Auth: auth,
+		SeverityLabel: cfg.Alerts.SeverityLabel, Auth: httpSrv.Auth(),
 	})
 	if err != nil {
 		return err
@@ -236,23 +236,8 @@ func Run(ctx context.Context, o Options) error {
 		<-coverageDone
 	}()
 
-	lis := o.Listener
-	if lis == nil {
-		lis, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("listen: %w", err)
-		}
-	}
-	mux := exporter.Handler(reg, func() (bool, string) {
-		if !w.Synced() {
-			return false, "informers have not synced with the Kubernetes API at " + address
-		}
-		if ok, why := health.Ready(); !ok {
-			return false, why + " (Kubernetes API at " + address + ")"
-		}
-		return true, ""
-	})
-	verdicts := exporter.NewVerdicts(reg)
+	verdicts := verdict.NewBoard()
+	reg.MustRegister(exporter.NewVerdictCollector(verdicts))
 	if len(cfg.Verdicts.Hypotheses) > 0 {
 		loop, err := newVerdictLoop(cfg.Verdicts, writes, db, coverage, verdicts, log.With("component", "verdict"), o.Now)
 		if err != nil {
@@ -269,32 +254,42 @@ func Run(ctx context.Context, o Options) error {
 			<-loopDone
 		}()
 	}
-	mux.Handle(receiver.Path, rcv)
-	mux.Handle("GET "+api.VerdictsPath, api.Verdicts(verdicts))
-	mux.Handle("GET "+api.VerdictPath, api.Verdict(verdicts))
-	mux.Handle("GET "+api.IncidentsPath, api.Incidents(writes, log.With("component", "api")))
-	// Probes stay open; the receiver authenticates by itself, counting
-	// what it refuses.
-	webCfg.OpenPaths = []string{"/healthz", "/readyz", receiver.Path}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- webCfg.Serve(srv, lis, log.With("component", "http")) }()
+	err = httpSrv.Start(ctx, web.Routes{
+		Metrics: web.MetricsHandler(reg),
+		Ready: func() (bool, string) {
+			if !w.Synced() {
+				return false, "informers have not synced with the Kubernetes API at " + address
+			}
+			if ok, why := health.Ready(); !ok {
+				return false, why + " (Kubernetes API at " + address + ")"
+			}
+			return true, ""
+		},
+		Handlers: []web.Route{
+			// The receiver authenticates by itself, counting what it
+			// refuses.
+			{Pattern: receiver.Path, Handler: rcv, Open: true},
+			{Pattern: "GET " + api.VerdictsPath, Handler: api.Verdicts(verdicts)},
+			{Pattern: "GET " + api.VerdictPath, Handler: api.Verdict(verdicts)},
+			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, log.With("component", "api"))},
+		},
+	})
+	if err != nil {
+		return err
+	}
 	if o.Started != nil {
 		o.Started(&Server{
-			Addr: lis.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Registry: reg,
+			Addr: httpSrv.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Registry: reg,
 			Health: health, Coverage: coverage,
 		})
 	}
 
 	runErr := run(ctx, log, cfg, client, address, incidents, w, db)
 
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("HTTP shutdown", "err", err)
-	}
-	if err := <-httpErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		runErr = errors.Join(runErr, fmt.Errorf("http server: %w", err))
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		runErr = errors.Join(runErr, err)
 	}
 	return runErr
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/steadywatch/steadywatch/abort"
 	"github.com/steadywatch/steadywatch/config"
-	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
@@ -20,7 +19,7 @@ import (
 
 // newVerdictLoop loads the hypotheses and builds their judge. Bad
 // hypothesis files are an error, naming the file, line and field.
-func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource, verdicts *exporter.Verdicts,
+func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource, verdicts *verdict.Board,
 	log *slog.Logger, now func() time.Time,
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)
@@ -73,7 +72,7 @@ type Judger interface {
 type verdictLoop struct {
 	judge      Judger
 	hypotheses []hypothesis.Hypothesis
-	verdicts   *exporter.Verdicts
+	verdicts   *verdict.Board
 	abort      *abort.Poster // nil: the metric only
 	interval   time.Duration
 	log        *slog.Logger

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/abort"
-	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/verdict"
@@ -60,7 +59,7 @@ spec:
 	var clock sync.Mutex
 	now := start
 	l := &verdictLoop{
-		judge: judge, hypotheses: hs, verdicts: exporter.NewVerdicts(nil), abort: poster,
+		judge: judge, hypotheses: hs, verdicts: verdict.NewBoard(), abort: poster,
 		interval: time.Minute, log: slog.New(slog.DiscardHandler),
 		now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now },
 	}

@@ -1,4 +1,4 @@
-package receiver
+package web
 
 import (
 	"crypto/sha256"
@@ -31,7 +31,7 @@ const maxCachedLogins = 256
 type AuthOptions struct {
 	// BasicAuthUsers maps user names to bcrypt hashes of their passwords:
 	// the basic_auth_users of an exporter-toolkit web configuration file
-	// (see WebConfig.BasicAuthUsers).
+	// (see Config.BasicAuthUsers).
 	BasicAuthUsers map[string]string
 	// BearerTokens are accepted in "Authorization: Bearer <token>", the
 	// authorization.credentials of Alertmanager's webhook http_config (see

@@ -1,4 +1,4 @@
-package exporter_test
+package web_test
 
 import (
 	"io"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/web"
 )
 
 func get(t *testing.T, h http.Handler, path string, header ...string) (int, http.Header, string) {
@@ -32,7 +33,7 @@ func TestHandler(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := exporter.NewMetrics(reg)
 	var synced atomic.Bool
-	h := exporter.Handler(reg, func() (bool, string) {
+	h := web.Handler(reg, func() (bool, string) {
 		if synced.Load() {
 			return true, ""
 		}

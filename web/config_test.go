@@ -1,4 +1,4 @@
-package receiver_test
+package web_test
 
 import (
 	"crypto/tls"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/web"
 )
 
 func TestAWebConfigIsReadWithExporterToolkitsTypesAndDefaults(t *testing.T) {
@@ -26,7 +26,7 @@ basic_auth_users:
   alertmanager: `+hash+`
 `)
 
-	wc, err := receiver.LoadWebConfig(path, "")
+	wc, err := web.LoadConfig(path, "")
 
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"alertmanager": hash}, wc.BasicAuthUsers())
@@ -74,7 +74,7 @@ func TestBadWebConfigsAreRefusedWithTheFileAndTheProblem(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, filepath.Join(dir, "web.yml"), tc.yaml)
 
-			_, err := receiver.LoadWebConfig(path, "")
+			_, err := web.LoadConfig(path, "")
 
 			require.EqualError(t, err, filepath.Join(dir, tc.want))
 		})
@@ -86,7 +86,7 @@ func TestBearerTokensAreReadFromTheListAndTheTokenFile(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "token"), "  second-token-0123456789\n")
 	path := writeFile(t, filepath.Join(dir, "tokens.yml"), "bearer_tokens:\n  - "+token+"\nbearer_token_file: token\n")
 
-	tokens, err := receiver.LoadBearerTokens(path)
+	tokens, err := web.LoadBearerTokens(path)
 
 	require.NoError(t, err)
 	require.Equal(t, []string{token, "second-token-0123456789"}, tokens)
@@ -106,7 +106,7 @@ func TestBadBearerTokenFilesAreRefusedWithTheFileLineAndField(t *testing.T) {
 		{
 			name: "a misspelt field is refused",
 			yaml: "bearer_token:\n  - " + token + "\n",
-			want: "tokens.yml:1: field bearer_token not found in type receiver.bearerTokenFile",
+			want: "tokens.yml:1: field bearer_token not found in type web.bearerTokenFile",
 		},
 		{
 			name: "a token file that does not exist names the field",
@@ -132,7 +132,7 @@ func TestBadBearerTokenFilesAreRefusedWithTheFileLineAndField(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, filepath.Join(dir, "tokens.yml"), tc.yaml)
 
-			_, err := receiver.LoadBearerTokens(path)
+			_, err := web.LoadBearerTokens(path)
 
 			require.EqualError(t, err, filepath.Join(dir, tc.want))
 		})
@@ -140,7 +140,7 @@ func TestBadBearerTokenFilesAreRefusedWithTheFileLineAndField(t *testing.T) {
 }
 
 func TestAMissingBearerTokenFileIsAnErrorOfItsOwn(t *testing.T) {
-	_, err := receiver.LoadWebConfig("", filepath.Join(t.TempDir(), "absent.yml"))
+	_, err := web.LoadConfig("", filepath.Join(t.TempDir(), "absent.yml"))
 
 	require.ErrorIs(t, err, os.ErrNotExist)
 }

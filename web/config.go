@@ -1,4 +1,4 @@
-package receiver
+package web
 
 import (
 	"bytes"
@@ -15,14 +15,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/prometheus/exporter-toolkit/web"
+	toolkit "github.com/prometheus/exporter-toolkit/web"
 	yamlv2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 )
 
-// WebConfig is how the receiver is served: an exporter-toolkit web
+// Config is how steadywatch is served: an exporter-toolkit web
 // configuration file (tls_server_config, http_server_config, rate_limit,
 // basic_auth_users), read with exporter-toolkit's own validation and types
 // so that the same file works for every Prometheus exporter and for
@@ -44,21 +44,22 @@ import (
 //
 // The files are read once; the certificate and key files at each TLS
 // handshake.
-type WebConfig struct {
-	web.Config
+type Config struct {
+	toolkit.Config
 	BearerTokens []string
 	// OpenPaths are request paths Serve lets through without
 	// authentication: health probes, and handlers that authenticate by
-	// themselves (a Receiver with Options.Auth, which counts its 401s).
+	// themselves (a receiver.Receiver with Options.Auth, which counts its
+	// 401s). A Server sets them from its Routes.
 	OpenPaths []string
 }
 
-// LoadWebConfig reads an exporter-toolkit web configuration file and, if
+// LoadConfig reads an exporter-toolkit web configuration file and, if
 // bearerTokenFile is not empty, a bearer token file. Either path may be
 // empty; with both empty the result serves plain HTTP without
 // authentication.
-func LoadWebConfig(webConfigFile, bearerTokenFile string) (*WebConfig, error) {
-	c := &WebConfig{Config: defaultWebConfig()}
+func LoadConfig(webConfigFile, bearerTokenFile string) (*Config, error) {
+	c := &Config{Config: defaultConfig()}
 	if webConfigFile != "" {
 		data, err := os.ReadFile(webConfigFile)
 		if err != nil {
@@ -79,7 +80,7 @@ func LoadWebConfig(webConfigFile, bearerTokenFile string) (*WebConfig, error) {
 		}
 		// What Serve would otherwise find out late: the headers and the
 		// certificate files.
-		if err := web.Validate(webConfigFile); err != nil {
+		if err := toolkit.Validate(webConfigFile); err != nil {
 			return nil, yamlError(webConfigFile, err)
 		}
 	}
@@ -93,19 +94,19 @@ func LoadWebConfig(webConfigFile, bearerTokenFile string) (*WebConfig, error) {
 	return c, nil
 }
 
-// defaultWebConfig holds exporter-toolkit's defaults.
-func defaultWebConfig() web.Config {
-	return web.Config{
-		TLSConfig: web.TLSConfig{
+// defaultConfig holds exporter-toolkit's defaults.
+func defaultConfig() toolkit.Config {
+	return toolkit.Config{
+		TLSConfig: toolkit.TLSConfig{
 			MinVersion: tls.VersionTLS12,
 			MaxVersion: tls.VersionTLS13,
 		},
-		HTTPConfig: web.HTTPConfig{HTTP2: true},
+		HTTPConfig: toolkit.HTTPConfig{HTTP2: true},
 	}
 }
 
 // BasicAuthUsers returns the users and their bcrypt password hashes.
-func (c *WebConfig) BasicAuthUsers() map[string]string {
+func (c *Config) BasicAuthUsers() map[string]string {
 	users := make(map[string]string, len(c.Users))
 	for u, h := range c.Users {
 		users[u] = string(h)
@@ -116,25 +117,25 @@ func (c *WebConfig) BasicAuthUsers() map[string]string {
 // TLS returns the server's TLS configuration, or nil if tls_server_config
 // is empty. The certificate and key files are read again at each
 // handshake, so a renewed certificate is picked up without a restart.
-func (c *WebConfig) TLS() (*tls.Config, error) {
+func (c *Config) TLS() (*tls.Config, error) {
 	if !c.TLSConfig.IsEnabled() {
 		return nil, nil
 	}
-	return web.ConfigToTLSConfig(&c.TLSConfig)
+	return toolkit.ConfigToTLSConfig(&c.TLSConfig)
 }
 
 // Auth returns the authentication middleware for the configured users and
 // tokens.
-func (c *WebConfig) Auth(log *slog.Logger) (*Auth, error) {
+func (c *Config) Auth(log *slog.Logger) (*Auth, error) {
 	return NewAuth(AuthOptions{BasicAuthUsers: c.BasicAuthUsers(), BearerTokens: c.BearerTokens, Logger: log})
 }
 
-// Serve serves srv on l as exporter-toolkit's web.Serve does — TLS,
+// Serve serves srv on l as exporter-toolkit's Serve does — TLS,
 // HTTP/2 on or off, the extra headers and the rate limit — and, in place of
 // its basic-auth-only check, authenticates every request with Auth, which
 // also takes bearer tokens. It returns what srv.Serve or srv.ServeTLS
 // returns: http.ErrServerClosed after srv.Shutdown.
-func (c *WebConfig) Serve(srv *http.Server, l net.Listener, log *slog.Logger) error {
+func (c *Config) Serve(srv *http.Server, l net.Listener, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
