@@ -153,11 +153,24 @@ func (t *Tracker) workloadUpdated(w *workloadEntry, prevDesired, prevReady int32
 
 // hpaScaledDown decides the held deletions of the workload an autoscaler
 // scaled down to desired: the HPA status is written after the scale, so it
-// may arrive before the workload's update does.
+// may arrive before the workload's update does. The deletions of the same
+// scale-down that arrive after it, within the bound, are judged by it too.
 func (t *Tracker) hpaScaledDown(target chaos.Ref, desired int32) {
-	if w := t.workloads[target]; w != nil && t.holding(w) {
+	w := t.workloads[target]
+	if w == nil {
+		return
+	}
+	w.hpaScaledTo, w.hpaScaledUntil = desired, t.now().Add(ScaleDownHold)
+	if t.holding(w) {
 		t.decideHeld(w, w.readyPods < desired)
 	}
+}
+
+// hpaCovers reports whether an autoscaler scaled w down, within the bound,
+// to a count its ready pods still cover: a deletion then is that
+// scale-down's, and no incident.
+func (t *Tracker) hpaCovers(w *workloadEntry) bool {
+	return w.hpaScaledTo > 0 && t.now().Before(w.hpaScaledUntil) && w.readyPods >= w.hpaScaledTo
 }
 
 // HeldDeletions returns how many pod deletions wait for the evidence that

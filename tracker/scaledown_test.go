@@ -72,6 +72,34 @@ func TestAScaleDownWhosePodDeletionsArriveFirstIsNoIncident(t *testing.T) {
 	}
 }
 
+func TestTheDeletionsOfAnHPAScaleDownThatArriveAfterItAreNoIncident(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(0).HPAChanged(tracker.HPA{Ref: hpaRef, Subject: webSubject, Target: web, Desired: 3, ScaledAt: ts(-time.Hour)})
+	f.at(10 * time.Second).PodChanged(deletingAt(webPod(1), 10*time.Second))
+	f.at(10*time.Second + 10*ms).HPAChanged(tracker.HPA{Ref: hpaRef, Subject: webSubject, Target: web, Desired: 1, ScaledAt: ts(10 * time.Second)})
+	f.at(10*time.Second + 20*ms).PodChanged(deletingAt(webPod(2), 10*time.Second+20*ms))
+	require.Zero(t, f.tr.HeldDeletions(), "the scale-down the HPA announced covers it")
+	require.Equal(t, 2, countKind(f.rec.Kinds(), chaos.PodDeleted))
+
+	f.at(10*time.Second + 30*ms).PodChanged(deletingAt(webPod(3), 10*time.Second+30*ms))
+	require.Equal(t, 1, f.tr.HeldDeletions(), "one more than the scale-down: held")
+	f.at(time.Minute)
+	require.Len(t, f.tr.OpenIncidents(), 1)
+	incs := f.incidents(t, tracker.Filter{Kinds: []chaos.Kind{chaos.PodDeleted}})
+	require.Len(t, incs, 1, "the one pod too many is a fault")
+	require.Equal(t, t0.Add(10*time.Second+30*ms), incs[0].Start)
+}
+
+func TestAnHPAScaleDownCoversOnlyDeletionsWithinTheBound(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	f.at(0).HPAChanged(tracker.HPA{Ref: hpaRef, Subject: webSubject, Target: web, Desired: 3, ScaledAt: ts(-time.Hour)})
+	f.at(10 * time.Second).HPAChanged(tracker.HPA{Ref: hpaRef, Subject: webSubject, Target: web, Desired: 2, ScaledAt: ts(10 * time.Second)})
+	f.at(10*time.Second + tracker.ScaleDownHold).PodChanged(deletingAt(webPod(1), 10*time.Second+tracker.ScaleDownHold))
+	require.Equal(t, 1, f.tr.HeldDeletions(), "an old scale-down says nothing of this deletion")
+}
+
 func countKind(kinds []chaos.Kind, k chaos.Kind) int {
 	n := 0
 	for _, have := range kinds {

@@ -112,8 +112,12 @@ type workloadEntry struct {
 	// gone is set once the workload was deleted, or found missing by a
 	// full list: its pods going away then are the deletion's cascade, not
 	// a fault, and nothing would ever report it recovered.
-	gone     bool
-	incident *chaos.Incident
+	gone bool
+	// hpaScaledTo, until hpaScaledUntil, is the count an autoscaler just
+	// scaled the workload down to, while its own update may lag (held.go).
+	hpaScaledTo    int32
+	hpaScaledUntil time.Time
+	incident       *chaos.Incident
 }
 
 type nodeEntry struct {
@@ -416,7 +420,9 @@ func (t *Tracker) podDeletedMarked(e *podEntry, at chaos.Timestamp, reason strin
 	}
 	if w := e.workload; w != nil && !w.gone && (!w.known || w.readyPods < w.desired) {
 		if holdable(w, named, missed) {
-			t.hold(w, ev)
+			if !t.hpaCovers(w) {
+				t.hold(w, ev)
+			}
 			return
 		}
 		t.openOrJoin(w, ev)
