@@ -112,7 +112,10 @@ func TestARealHPAScalingUpAndBackIsRecordedWithItsReplicaCounts(t *testing.T) {
 	require.Equal(t, [][2]int32{{3, 6}, {6, 3}}, scaling, "scaled 3→6 then back 6→3")
 
 	// The scale-down removed three pods while the Deployment wanted three:
-	// events, but no incident for the workload.
+	// events, but no incident for the workload. Their deletions may reach
+	// steadywatch before the Deployment's update does: listed only once it
+	// saw all three and decided those it held.
+	waitDeletionsDecided(t, sw, "api", 3)
 	incidents, err := sw.Store.List(t.Context(), tracker.Filter{Service: "api"})
 	require.NoError(t, err)
 	require.Len(t, incidents, 1, "only the scaling incident: %+v", incidents)

@@ -127,6 +127,14 @@ func (f *fixture) healthyWeb() {
 	}
 }
 
+// lossCounted is web's status counting ready pods of its 3 desired: the
+// update a pod deletion that did not lower the desired count brings. It is
+// the evidence that decides a deletion held as a possible scale-down
+// (tracker.ScaleDownHold) to be a fault.
+func (f *fixture) lossCounted(ready int32) {
+	f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: ready}, true)
+}
+
 // webPod is a ready pod of web, created an hour before t0.
 func webPod(i int) tracker.Pod {
 	return tracker.Pod{

@@ -12,6 +12,7 @@ import (
 func (t *Tracker) RestoreHistory(incidents []chaos.Incident) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	for i := range incidents {
 		inc := incidents[i]
 		if inc.Kind.IsFailure() {

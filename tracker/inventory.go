@@ -102,6 +102,7 @@ func (t *Tracker) Snapshot() Inventory {
 func (t *Tracker) copyInventory() Inventory {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	inv := Inventory{SavedAt: t.now(), Pods: make([]InventoryPod, 0, len(t.pods))}
 	for uid, e := range t.pods {
 		if e.terminating || e.workload == nil {
@@ -144,6 +145,7 @@ func (inv Inventory) SameState(o Inventory) bool {
 func (t *Tracker) Restore(inv Inventory) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	p := &pending{savedAt: inv.SavedAt, pods: map[string]InventoryPod{}}
 	for i := range p.keys {
 		p.keys[i] = map[string]struct{}{}
@@ -193,6 +195,7 @@ func (t *Tracker) Restore(inv Inventory) {
 func (t *Tracker) Reconcile() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	p := t.pending
 	t.pending = nil
 	now := t.now()

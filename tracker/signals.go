@@ -92,6 +92,8 @@ type Node struct {
 type HPA struct {
 	Ref     chaos.Ref
 	Subject chaos.Subject
+	// Target is the workload it scales (spec.scaleTargetRef).
+	Target chaos.Ref
 	// Desired is status.desiredReplicas; 0 until the controller first computes it.
 	Desired int32
 	// ScaledAt is status.lastScaleTime.

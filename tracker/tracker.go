@@ -45,6 +45,13 @@ type Tracker struct {
 	// pending holds what Restore brought back and the informers have not
 	// listed again yet; Reconcile treats what is left as gone.
 	pending *pending
+	// held are the pod deletions that may be scale-downs, oldest first,
+	// waiting for the evidence that decides them (held.go).
+	held []heldDeletion
+	// holdArmed is set while a timer will settle the held deletions that
+	// expire by holdArmedUntil.
+	holdArmed      bool
+	holdArmedUntil time.Time
 }
 
 // failure is a failure's start, and whether that start is an estimate.
@@ -105,8 +112,12 @@ type workloadEntry struct {
 	// gone is set once the workload was deleted, or found missing by a
 	// full list: its pods going away then are the deletion's cascade, not
 	// a fault, and nothing would ever report it recovered.
-	gone     bool
-	incident *chaos.Incident
+	gone bool
+	// hpaScaledTo, until hpaScaledUntil, is the count an autoscaler just
+	// scaled the workload down to, while its own update may lag (held.go).
+	hpaScaledTo    int32
+	hpaScaledUntil time.Time
+	incident       *chaos.Incident
 }
 
 type nodeEntry struct {
@@ -172,6 +183,7 @@ func (nopRecorder) TimeBetweenFailures(chaos.Subject, time.Duration) {}
 func (t *Tracker) PodChanged(p Pod) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	e := t.pods[p.UID]
 	first := e == nil
 	if first {
@@ -181,6 +193,9 @@ func (t *Tracker) PodChanged(p Pod) {
 			e.workload.pods++
 			e.workload.notePodsInView()
 			t.replacementListed(e.workload, p.Created)
+			if !p.terminating() && !p.Failed {
+				t.replacementSeen(e.workload)
+			}
 		}
 		t.pods[p.UID] = e
 	}
@@ -272,6 +287,7 @@ func (t *Tracker) nodeUp(name string) bool {
 func (t *Tracker) PodGone(p Pod, missed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	e := t.pods[p.UID]
 	if e == nil {
 		// Created and deleted between two lists: nothing depended on it.
@@ -385,6 +401,7 @@ func (t *Tracker) podDeleted(e *podEntry, at chaos.Timestamp, reason string) {
 
 func (t *Tracker) podDeletedMarked(e *podEntry, at chaos.Timestamp, reason string, missed bool) {
 	e.reported = true
+	named := reason
 	if reason == "" {
 		reason = "deleted"
 	}
@@ -402,6 +419,12 @@ func (t *Tracker) podDeletedMarked(e *podEntry, at chaos.Timestamp, reason strin
 		t.save(n.incident)
 	}
 	if w := e.workload; w != nil && !w.gone && (!w.known || w.readyPods < w.desired) {
+		if holdable(w, named, missed) {
+			if !t.hpaCovers(w) {
+				t.hold(w, ev)
+			}
+			return
+		}
 		t.openOrJoin(w, ev)
 	}
 }
@@ -413,6 +436,7 @@ func (t *Tracker) podDeletedMarked(e *podEntry, at chaos.Timestamp, reason strin
 func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	// A workload restored from the inventory and listed again for the first
 	// time is found in a state nobody saw it reach, as one seen first is.
 	relisted := t.pending != nil && t.pending.has(workloadKey, wl.Ref.String())
@@ -421,9 +445,12 @@ func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 	w.subject = wl.Subject
 	first := !w.known
 	w.known, w.gone = true, false
-	prevDesired := w.desired
+	prevDesired, prevReady := w.desired, w.statusReady
 	w.desired, w.statusReady = wl.Desired, wl.Ready
 	w.notePodsInView()
+	if !first {
+		t.workloadUpdated(w, prevDesired, prevReady)
+	}
 	now := t.now()
 	if w.incident != nil && w.readyPods >= w.desired {
 		t.recover(w, t.lastReady(w))
@@ -486,6 +513,7 @@ func (t *Tracker) WorkloadChanged(wl Workload, settled bool) {
 func (t *Tracker) WorkloadGone(ref chaos.Ref) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	w := t.workloads[ref]
 	if w == nil {
 		return
@@ -494,6 +522,8 @@ func (t *Tracker) WorkloadGone(ref chaos.Ref) {
 		t.end(w.incident, t.now(), false)
 		w.incident = nil
 	}
+	// Its pods' deletions held till now are the deletion's cascade.
+	t.decideHeld(w, false)
 	w.brokeAt = time.Time{}
 	w.known, w.gone = false, true
 	t.gcWorkload(w)
@@ -545,6 +575,7 @@ func (t *Tracker) gcWorkload(w *workloadEntry) {
 func (t *Tracker) NodeChanged(n Node) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	t.listed(nodeKey, n.Name)
 	e := t.nodes[n.Name]
 	if e == nil {
@@ -638,6 +669,7 @@ func (t *Tracker) nodeBack(name string, at time.Time) {
 func (t *Tracker) NodeGone(name string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	if e := t.nodes[name]; e != nil && e.incident != nil {
 		t.end(e.incident, t.now(), false)
 	}
@@ -648,6 +680,7 @@ func (t *Tracker) NodeGone(name string) {
 func (t *Tracker) HPAChanged(h HPA) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	t.listed(hpaKey, h.Ref.String())
 	e := t.hpas[h.Ref]
 	if e == nil {
@@ -679,6 +712,9 @@ func (t *Tracker) HPAChanged(h HPA) {
 		FromReplicas: from, ToReplicas: h.Desired, Missed: t.before(h.ScaledAt),
 	}
 	t.emit(ev)
+	if kind == chaos.HPAScaledDown && h.Target.Name != "" {
+		t.hpaScaledDown(h.Target, h.Desired)
+	}
 	switch {
 	case e.incident == nil && kind == chaos.HPAScaledUp:
 		e.incident = t.openIncident(chaos.HPAScaledUp, h.Subject, h.Ref, h.ScaledAt.Best(), ev.Missed)
@@ -697,6 +733,7 @@ func (t *Tracker) HPAChanged(h HPA) {
 func (t *Tracker) HPAGone(ref chaos.Ref) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	if e := t.hpas[ref]; e != nil && e.incident != nil {
 		t.end(e.incident, t.now(), false)
 	}
@@ -785,6 +822,7 @@ func (t *Tracker) save(inc *chaos.Incident) {
 func (t *Tracker) OpenIncidents() []chaos.Incident {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	out := make([]chaos.Incident, 0, len(t.open))
 	for _, inc := range t.open {
 		out = append(out, *inc)
@@ -804,6 +842,7 @@ type WorkloadStatus struct {
 func (t *Tracker) Workloads() []WorkloadStatus {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	out := make([]WorkloadStatus, 0, len(t.workloads))
 	for _, w := range t.workloads {
 		if w.known {
@@ -817,5 +856,6 @@ func (t *Tracker) Workloads() []WorkloadStatus {
 func (t *Tracker) LastEvent() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.settle()
 	return t.lastEvent
 }

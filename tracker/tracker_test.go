@@ -20,6 +20,7 @@ func TestDeletingAReadyPodOpensAnIncidentThatItsReplacementCloses(t *testing.T) 
 
 	gone := deletingAt(webPod(2), 10*time.Second+300*ms)
 	f.at(10*time.Second + 310*ms).PodChanged(gone)
+	f.lossCounted(2)
 
 	require.Equal(t, []chaos.Event{{
 		Kind: chaos.PodDeleted, Subject: podSubject,
@@ -58,6 +59,7 @@ func TestASecondFailureOfTheSameServiceAndGroupMeasuresTheTimeBetweenFailures(t 
 	f.at(10 * time.Second).PodChanged(deletingAt(webPod(1), 10*time.Second))
 	f.at(15 * time.Second).PodChanged(readyAt(replacement(4, 11*time.Second), 15*time.Second))
 	f.at(70*time.Second + 500*ms).PodChanged(deletingAt(webPod(2), 70*time.Second+500*ms))
+	f.lossCounted(2)
 
 	require.Equal(t, []between{{webSubject, 60*time.Second + 500*ms}}, f.rec.Between())
 	require.Len(t, f.tr.OpenIncidents(), 1)
@@ -99,6 +101,7 @@ func TestAPodGoneWithoutBeingSeenTerminatingIsStillOneEvent(t *testing.T) {
 			f := newFixture(t)
 			f.healthyWeb()
 			f.at(10*time.Second+500*ms).PodGone(tc.pod, tc.missed)
+			f.lossCounted(2)
 
 			events := f.rec.Events()
 			require.Len(t, events, 1)
@@ -305,6 +308,9 @@ func TestAStatusReportThatRunsAheadOfThePodsIsNoFault(t *testing.T) {
 			f.at(10*time.Second+800*ms).WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 3, Ready: 2}, true)
 			require.Empty(t, f.rec.Kinds())
 			f.at(10*time.Second + 900*ms).PodChanged(deletingAt(webPod(1), tc.requested))
+			// The status already counted the loss: the replacement's
+			// creation is the evidence that decides the deletion a fault.
+			f.at(11 * time.Second).PodChanged(replacement(4, 11*time.Second))
 
 			require.Equal(t, []chaos.Kind{chaos.PodDeleted}, f.rec.Kinds(), "one fault, named by its cause")
 			open := f.tr.OpenIncidents()
@@ -392,6 +398,7 @@ func TestAWorkloadRecreatedAfterDeletionIsWatchedAgain(t *testing.T) {
 	f.tr.PodChanged(readyAt(replacement(5, 20*time.Second), 21*time.Second))
 	f.tr.PodChanged(readyAt(replacement(6, 20*time.Second), 21*time.Second))
 	f.at(30 * time.Second).PodChanged(deletingAt(replacement(5, 20*time.Second), 30*time.Second))
+	f.tr.WorkloadChanged(tracker.Workload{Ref: web, Subject: webSubject, Desired: 2, Ready: 1}, true)
 
 	require.Len(t, f.tr.OpenIncidents(), 1, "the new workload's pod deletion is a fault")
 }
@@ -663,6 +670,11 @@ func TestAGracefulStatefulSetPodKillIsOneIncidentUntilTheReplacementIsReady(t *t
 				f.at(10*time.Second+40*ms+time.Duration(i)*10*ms).WorkloadChanged(
 					tracker.Workload{Ref: db, Subject: dbSubject, Desired: 2, Ready: ready}, true)
 			}
+			// A status that still counts the terminating pod changes no count
+			// and decides nothing: the kill may be a scale-down until
+			// tracker.ScaleDownHold passes. Read then; the clock goes back for
+			// the events that follow.
+			f.at(10*time.Second + 5*ms + tracker.ScaleDownHold)
 			require.Len(t, f.tr.OpenIncidents(), 1, "a status that still counts the terminating pod is no recovery")
 
 			f.at(10*time.Second+500*ms).PodGone(killed, false)
@@ -892,6 +904,7 @@ func TestATimeBetweenFailuresIsMeasuredOnlyBetweenStartsThatWereSeen(t *testing.
 	require.Empty(t, f.rec.Between(), "nor from one")
 	f.at(135 * time.Second).PodChanged(readyAt(replacement(6, 131*time.Second), 135*time.Second))
 	f.at(200 * time.Second).PodChanged(deletingAt(webPod(4), 200*time.Second))
+	f.lossCounted(2)
 	require.Equal(t, []between{{webSubject, 70 * time.Second}}, f.rec.Between(), "between two starts that were seen")
 }
 

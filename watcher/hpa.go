@@ -47,8 +47,8 @@ func (w *Watcher) hpaHandler() cache.ResourceEventHandler {
 // workload it scales.
 func (w *Watcher) hpa(h *autoscalingv2.HorizontalPodAutoscaler) tracker.HPA {
 	s := w.opts.Subjects.subject(h.Namespace, h.Labels, nil)
+	target := chaos.Ref{Kind: h.Spec.ScaleTargetRef.Kind, Namespace: h.Namespace, Name: h.Spec.ScaleTargetRef.Name}
 	if s.Service == "" || s.Group == chaos.NoGroup {
-		target := chaos.Ref{Kind: h.Spec.ScaleTargetRef.Kind, Namespace: h.Namespace, Name: h.Spec.ScaleTargetRef.Name}
 		if ts, ok := w.workloads.get(target); ok {
 			if s.Service == "" {
 				s.Service = ts.Service
@@ -60,7 +60,7 @@ func (w *Watcher) hpa(h *autoscalingv2.HorizontalPodAutoscaler) tracker.HPA {
 	}
 	out := tracker.HPA{
 		Ref:     chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: h.Namespace, Name: h.Name},
-		Subject: s, Desired: h.Status.DesiredReplicas,
+		Subject: s, Target: target, Desired: h.Status.DesiredReplicas,
 	}
 	if h.Status.LastScaleTime != nil {
 		out.ScaledAt = chaos.Timestamp{Cluster: h.Status.LastScaleTime.Time, Observed: w.opts.Now()}

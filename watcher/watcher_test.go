@@ -19,6 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/testclock"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -220,6 +221,7 @@ func TestTheWatcherFollowsWorkloadsNodesAndAutoscalers(t *testing.T) {
 		require.Equal(t, tracker.HPA{
 			Ref:     chaos.Ref{Kind: "HorizontalPodAutoscaler", Namespace: "shop", Name: "web"},
 			Subject: chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Experimental},
+			Target:  chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"},
 			Desired: 6, ScaledAt: chaos.Timestamp{Cluster: t0.Add(-time.Second), Observed: t0},
 		}, c.HPA)
 	})
@@ -246,7 +248,8 @@ func TestTheWatcherFollowsWorkloadsNodesAndAutoscalers(t *testing.T) {
 
 func TestTheWatcherFeedsARealTracker(t *testing.T) {
 	rec := &countingRecorder{}
-	tr := tracker.New(tracker.Options{Recorder: rec, Now: func() time.Time { return t0 }})
+	clock := testclock.New(t0)
+	tr := tracker.New(tracker.Options{Recorder: rec, Now: clock.Now})
 	r := startWatcherWith(t, tr, deployment("web", 2, 2, true),
 		readyPod("web-7d9f8b6c5-aaaaa", "ReplicaSet", "web-7d9f8b6c5", "7d9f8b6c5"),
 		readyPod("web-7d9f8b6c5-bbbbb", "ReplicaSet", "web-7d9f8b6c5", "7d9f8b6c5"))
@@ -259,6 +262,9 @@ func TestTheWatcherFeedsARealTracker(t *testing.T) {
 	// Deleted outright (grace period zero): the watch only sees it gone.
 	require.NoError(t, r.client.CoreV1().Pods("shop").Delete(t.Context(), "web-7d9f8b6c5-aaaaa", metav1.DeleteOptions{}))
 	require.Eventually(t, func() bool { return rec.events.Load() == 1 }, 10*time.Second, 5*time.Millisecond)
+	// No controller replaces it here, and the Deployment's status stays: the
+	// deletion may be a scale-down until tracker.ScaleDownHold passes.
+	clock.Advance(tracker.ScaleDownHold)
 	open := tr.OpenIncidents()
 	require.Len(t, open, 1)
 	require.Equal(t, chaos.PodDeleted, open[0].Kind)
