@@ -51,7 +51,7 @@ bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, stati
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
 .PHONY: generate
-generate: ## regenerate dashboards/generated, rules/generated and deploy/generated from deploy/steadywatch.yml and examples/
+generate: ## regenerate dashboards/generated, rules/generated and deploy/generated from deploy/steadywatch.yml and examples/, and README.md's metrics table from contract/
 	scripts/generate.sh .
 
 .PHONY: check-generated
@@ -59,7 +59,8 @@ check-generated: ## fail if the committed generated files differ from what make 
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && scripts/generate.sh "$$tmp" && \
 	for d in dashboards/generated rules/generated deploy/generated; do \
 		diff -r "$$d" "$$tmp/$$d" || { echo "$$d is stale: run make generate and commit it" >&2; exit 1; }; \
-	done
+	done && \
+	diff README.md "$$tmp/README.md" || { echo "README.md's metrics table is stale: run make generate and commit it" >&2; exit 1; }
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for a while (FUZZTIME, default 30s)

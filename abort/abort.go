@@ -21,15 +21,16 @@ import (
 	amalert "github.com/prometheus/alertmanager/api/v2/client/alert"
 	"github.com/prometheus/alertmanager/api/v2/models"
 
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
 // AlertName is the abort alert's alertname.
-const AlertName = "SteadywatchAbortExperiment"
+const AlertName = contract.AbortAlertName
 
 // Labels of the abort alert besides alertname.
 const (
-	HypothesisLabel = "hypothesis"
+	HypothesisLabel = contract.LabelHypothesis
 	SeverityLabel   = "severity"
 	Severity        = "critical"
 )

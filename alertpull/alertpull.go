@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/alertmanager/api/v2/models"
 
 	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/contract"
 )
 
 // Source is what the puller puts in alert.Alert.Source.
@@ -39,9 +40,9 @@ const Source = alert.SourceAPI
 
 // Alertmanager's alert states, as the API names them.
 const (
-	StateActive      = "active"
-	StateSuppressed  = "suppressed"
-	StateUnprocessed = "unprocessed"
+	StateActive      = contract.AlertStateActive
+	StateSuppressed  = contract.AlertStateSuppressed
+	StateUnprocessed = contract.AlertStateUnprocessed
 )
 
 // key identifies an alert as the store does.

@@ -6,6 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/contractprom"
 )
 
 // metrics are a Puller's metrics.
@@ -20,36 +23,19 @@ type metrics struct {
 	pulled bool           // whether a pull succeeded yet
 }
 
-var alertsDesc = prometheus.NewDesc(
-	"steadywatch_alertmanager_pull_alerts",
-	"Alerts Alertmanager listed at the last successful pull, by state (active, suppressed: silenced or inhibited, unprocessed).",
-	[]string{"state"}, nil,
-)
+var alertsDesc = contractprom.Desc(contract.AlertmanagerPullAlerts)
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
-		pulls: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "steadywatch_alertmanager_pulls_total",
-			Help: "Pulls of alerts from Alertmanager's v2 API, by result (success, error).",
-		}, []string{"result"}),
-		duration: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "steadywatch_alertmanager_pull_duration_seconds",
-			Help:    "How long a pull of alerts from Alertmanager took, saving them included.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 4, 7), // 5ms to 20s
-		}),
-		lastSuccess: f.NewGauge(prometheus.GaugeOpts{
-			Name: "steadywatch_alertmanager_last_successful_pull_timestamp_seconds",
-			Help: "When the last successful pull of alerts from Alertmanager ended, in seconds since the epoch.",
-		}),
-		vanished: f.NewCounter(prometheus.CounterOpts{
-			Name: "steadywatch_alertmanager_pull_resolved_alerts_total",
-			Help: "Alerts saved as resolved because Alertmanager's API no longer listed them.",
-		}),
+		pulls:       contractprom.CounterVec(f, contract.AlertmanagerPulls),
+		duration:    contractprom.Histogram(f, contract.AlertmanagerPullDuration),
+		lastSuccess: contractprom.Gauge(f, contract.AlertmanagerLastSuccessfulPull),
+		vanished:    contractprom.Counter(f, contract.AlertmanagerPullResolvedAlerts),
 	}
 	// Both results exist from the start, so rate() sees the first error.
-	m.pulls.WithLabelValues("success")
-	m.pulls.WithLabelValues("error")
+	m.pulls.WithLabelValues(contract.PullSuccess)
+	m.pulls.WithLabelValues(contract.PullError)
 	if reg != nil {
 		reg.MustRegister(m)
 	}
@@ -61,10 +47,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) observe(ended time.Time, took time.Duration, counts map[string]int, err error) {
 	m.duration.Observe(took.Seconds())
 	if err != nil {
-		m.pulls.WithLabelValues("error").Inc()
+		m.pulls.WithLabelValues(contract.PullError).Inc()
 		return
 	}
-	m.pulls.WithLabelValues("success").Inc()
+	m.pulls.WithLabelValues(contract.PullSuccess).Inc()
 	m.lastSuccess.Set(float64(ended.UnixNano()) / 1e9)
 	m.mu.Lock()
 	m.counts, m.pulled = counts, true

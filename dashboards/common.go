@@ -16,6 +16,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/contract"
 )
 
 // Template variables shared by the dashboards. Queries refer to them as
@@ -340,7 +341,7 @@ func serviceVariable(cfg config.Config) cog.Builder[dashboard.VariableModel] {
 		values := append(append([]string(nil), cfg.Watch.Services...), config.ServiceOther)
 		return customVariable(varService, "Service", help, values, true)
 	}
-	return labelValuesVariable(varService, "Service", "steadywatch_chaos_events_total", help)
+	return labelValuesVariable(varService, "Service", contract.ChaosEvents.Name, help)
 }
 
 // groupVariable offers the experiment arms.
@@ -354,7 +355,7 @@ func groupVariable(groups []string) cog.Builder[dashboard.VariableModel] {
 // first event creates its series at 1, which increase() cannot see, so a
 // series that just appeared counts too.
 func chaosAnnotation(matchers string) *dashboard.AnnotationQueryBuilder {
-	sel := "steadywatch_chaos_events_total{" + matchers + "}"
+	sel := contract.ChaosEvents.Name + "{" + matchers + "}"
 	expr := fmt.Sprintf("sum by (kind, namespace, service, group) (\n  increase(%[1]s[$__rate_interval]) > 0\n  or (%[1]s unless %[1]s offset $__rate_interval)\n)", sel)
 	return dashboard.NewAnnotationQueryBuilder().
 		Name("Chaos events").

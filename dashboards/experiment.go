@@ -13,8 +13,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/hypothesis"
-	"github.com/steadywatch/steadywatch/verdict"
 )
 
 // ExperimentUID is the experiment dashboard's uid, stable so that links to
@@ -25,16 +25,16 @@ const ExperimentUID = "steadywatch-experiment"
 // (see codedStates). Names are the exported label values.
 var (
 	verdictStates = []state{
-		{1, string(verdict.Pass), colorGood},
-		{2, string(verdict.Inconclusive), colorUnsure},
-		{3, string(verdict.Fail), colorBad},
+		{1, contract.ResultPass, colorGood},
+		{2, contract.ResultInconclusive, colorUnsure},
+		{3, contract.ResultFail, colorBad},
 	}
 	metricResultStates = []state{
-		{1, string(verdict.Pass), colorGood},
-		{2, string(verdict.Inconclusive), colorUnsure},
-		{3, string(verdict.High), colorBad},
-		{4, string(verdict.Low), colorBad},
-		{5, string(verdict.Fail), colorAbort},
+		{1, contract.ResultPass, colorGood},
+		{2, contract.ResultInconclusive, colorUnsure},
+		{3, contract.ResultHigh, colorBad},
+		{4, contract.ResultLow, colorBad},
+		{5, contract.ResultFail, colorAbort},
 	}
 	// Lanes of the verdict timeline besides the verdict itself.
 	runningState = state{10, "window open", "blue"}
@@ -61,7 +61,7 @@ func Experiment(o Options) (Dashboard, error) {
 		Time("now-3h", "now").
 		Refresh("30s").
 		WithVariable(datasourceVariable()).
-		WithVariable(labelValuesVariable(varHypothesis, "Hypothesis", "steadywatch_hypothesis_verdict",
+		WithVariable(labelValuesVariable(varHypothesis, "Hypothesis", contract.HypothesisVerdict.Name,
 			"Hypotheses in the overview; each loaded hypothesis also has its own row below.")).
 		WithVariable(serviceVariable(o.Config)).
 		WithVariable(groupVariable(groupNames())).
@@ -71,7 +71,7 @@ func Experiment(o Options) (Dashboard, error) {
 			Datasource(datasourceRef()).
 			Enable(true).
 			IconColor(colorAbort).
-			Expr(`steadywatch_hypothesis_abort{hypothesis=~"$hypothesis"} == 1`).
+			Expr(contract.HypothesisAbort.Name + `{hypothesis=~"$hypothesis"} == 1`).
 			Step("$__rate_interval").
 			TitleFormat("abort: {{hypothesis}}").
 			TextFormat("A hard bound of {{hypothesis}} is violated during its experiment").
@@ -100,30 +100,30 @@ func overview(b *dashboardBuilder) {
 	b.WithRow(dashboard.NewRowBuilder("Overview"))
 	b.WithPanel(stateTimelinePanel("Verdicts",
 		"The verdict of each hypothesis over time; while its experiment window is open it is provisional.",
-		query(codedStates("steadywatch_hypothesis_verdict", byVariable("hypothesis", varHypothesis), "verdict",
+		query(codedStates(contract.HypothesisVerdict.Name, byVariable("hypothesis", varHypothesis), "verdict",
 			[]string{"hypothesis"}, verdictStates), "{{hypothesis}}")).
 		Mappings(stateMappings(verdictStates)).
 		Span(16).Height(7))
 	b.WithPanel(timeseriesPanel("Scores",
 		"Weighted share of each hypothesis's judged metrics that passed, out of 100.",
-		query(`steadywatch_hypothesis_score{hypothesis=~"$hypothesis"}`, "{{hypothesis}}")).
+		query(contract.HypothesisScore.Name+`{hypothesis=~"$hypothesis"}`, "{{hypothesis}}")).
 		Min(0).Max(100).
 		Span(8).Height(7))
 	b.WithPanel(barsPanel("Chaos events",
 		"Chaos events seen in the cluster, whoever caused them: pod deletions, nodes not ready, autoscaling, degraded workloads.",
-		query(fmt.Sprintf("sum by (kind, service, group) (increase(steadywatch_chaos_events_total{%s}[$__rate_interval]))", sel),
+		query(fmt.Sprintf("sum by (kind, service, group) (increase(%s{%s}[$__rate_interval]))", contract.ChaosEvents.Name, sel),
 			"{{kind}} {{service}} ({{group}})")).
 		Span(8).Height(8))
 	b.WithPanel(timeseriesPanel("Open incidents",
 		"Incidents that have not recovered yet.",
-		query(fmt.Sprintf("sum by (kind, service, group) (steadywatch_incidents_open{%s})", sel),
+		query(fmt.Sprintf("sum by (kind, service, group) (%s{%s})", contract.IncidentsOpen.Name, sel),
 			"{{kind}} {{service}} ({{group}})")).
 		Decimals(0).Min(0).
 		Span(8).Height(8))
 	b.WithPanel(pointsPanel("Time to recover and to detect",
 		"Mean time from fault start to recovery (MTTR) and to the alert that detected it (MTTD), of the incidents that recovered or were detected at each point.",
-		query(mean("steadywatch_recovery_seconds", sel, "$__rate_interval", "service", "group"), "MTTR {{service}} ({{group}})"),
-		query(mean("steadywatch_detection_seconds", sel, "$__rate_interval", "service", "group"), "MTTD {{service}} ({{group}})")).
+		query(mean(contract.RecoverySeconds.Name, sel, "$__rate_interval", "service", "group"), "MTTR {{service}} ({{group}})"),
+		query(mean(contract.DetectionSeconds.Name, sel, "$__rate_interval", "service", "group"), "MTTD {{service}} ({{group}})")).
 		Unit("s").
 		Span(8).Height(8))
 }
@@ -143,57 +143,57 @@ func hypothesisRow(b *dashboardBuilder, h *hypothesis.Hypothesis) {
 
 	b.WithPanel(statPanel("Verdict",
 		"The current verdict; provisional while the experiment window is open. "+h.Description,
-		query(codedStates("steadywatch_hypothesis_verdict", hyp, "verdict", []string{"hypothesis"}, verdictStates), "verdict").Instant()).
+		query(codedStates(contract.HypothesisVerdict.Name, hyp, "verdict", []string{"hypothesis"}, verdictStates), "verdict").Instant()).
 		Mappings(stateMappings(verdictStates)).
 		Span(4).Height(5))
 	b.WithPanel(statPanel("Score",
 		fmt.Sprintf("Weighted share of the judged metrics that passed: passes at %g, inconclusive from %g.",
 			h.Judgement.PassScore, h.Judgement.MarginalScore),
-		query(fmt.Sprintf("steadywatch_hypothesis_score{%s}", hyp), "score").Instant()).
+		query(fmt.Sprintf("%s{%s}", contract.HypothesisScore.Name, hyp), "score").Instant()).
 		Thresholds(thresholds(colorBad, step(h.Judgement.MarginalScore, colorUnsure), step(h.Judgement.PassScore, colorGood))).
 		Min(0).Max(100).Decimals(1).
 		Span(3).Height(5))
 	b.WithPanel(statPanel("Window",
 		"Whether the experiment window is open (the verdict is provisional) or over.",
-		query(fmt.Sprintf("steadywatch_hypothesis_running{%s}", hyp), "window").Instant()).
+		query(fmt.Sprintf("%s{%s}", contract.HypothesisRunning.Name, hyp), "window").Instant()).
 		Mappings(stateMappings([]state{{0, "over", colorNeutral}, {1, "open", "blue"}})).
 		Span(3).Height(5))
 	b.WithPanel(statPanel("Chaos events",
 		fmt.Sprintf("Chaos events of %s in the experimental group over the time range.", h.Service),
-		query(fmt.Sprintf("sum(increase(steadywatch_chaos_events_total{%s}[$__range])) or vector(0)", chaosMatchers(h)), "events").Instant()).
+		query(fmt.Sprintf("sum(increase(%s{%s}[$__range])) or vector(0)", contract.ChaosEvents.Name, chaosMatchers(h)), "events").Instant()).
 		Thresholds(thresholds(colorNeutral)).
 		Decimals(0).
 		Span(3).Height(5))
 	b.WithPanel(statPanel("Open incidents",
 		fmt.Sprintf("Incidents of %s in the experimental group not recovered yet.", h.Service),
-		query(fmt.Sprintf("sum(steadywatch_incidents_open{%s}) or vector(0)", subject), "open").Instant()).
+		query(fmt.Sprintf("sum(%s{%s}) or vector(0)", contract.IncidentsOpen.Name, subject), "open").Instant()).
 		Thresholds(thresholds(colorGood, step(1, colorUnsure))).
 		Decimals(0).
 		Span(3).Height(5))
 	b.WithPanel(statPanel("MTTR",
 		boundDescription("Mean time to recover of the incidents over the time range", h.Recovery.MTTR, "the hypothesis's MTTR bound"),
-		query(mean("steadywatch_recovery_seconds", subject, "$__range"), "MTTR").Instant()).
+		query(mean(contract.RecoverySeconds.Name, subject, "$__range"), "MTTR").Instant()).
 		Thresholds(boundThresholds(h.Recovery.MTTR)).
 		Unit("s").
 		Span(4).Height(5))
 	mttd := slowestAlert(h)
 	b.WithPanel(statPanel("MTTD",
 		boundDescription("Mean time to detect the incidents over the time range", mttd, "the longest time an expected alert may take"),
-		query(mean("steadywatch_detection_seconds", subject, "$__range"), "MTTD").Instant()).
+		query(mean(contract.DetectionSeconds.Name, subject, "$__range"), "MTTD").Instant()).
 		Thresholds(boundThresholds(mttd)).
 		Unit("s").
 		Span(4).Height(5))
 
 	b.WithPanel(stateTimelinePanel("Verdict over time",
 		"The verdict, the experiment window and the abort signal (a hard bound violated during the experiment).",
-		query(codedStates("steadywatch_hypothesis_verdict", hyp, "verdict", []string{"hypothesis"}, verdictStates), "verdict"),
-		query(fmt.Sprintf("(steadywatch_hypothesis_running{%s} == 1) * %d", hyp, runningState.value), runningState.text),
-		query(fmt.Sprintf("(steadywatch_hypothesis_abort{%s} == 1) * %d", hyp, abortState.value), abortState.text)).
+		query(codedStates(contract.HypothesisVerdict.Name, hyp, "verdict", []string{"hypothesis"}, verdictStates), "verdict"),
+		query(fmt.Sprintf("(%s{%s} == 1) * %d", contract.HypothesisRunning.Name, hyp, runningState.value), runningState.text),
+		query(fmt.Sprintf("(%s{%s} == 1) * %d", contract.HypothesisAbort.Name, hyp, abortState.value), abortState.text)).
 		Mappings(stateMappings(append(append([]state(nil), verdictStates...), runningState, abortState))).
 		Span(12).Height(6))
 	b.WithPanel(stateTimelinePanel("Metric results",
 		"Each steady-state metric's result: pass, high or low (worse than allowed compared with the control), fail (its SLO violated) or inconclusive.",
-		query(codedStates("steadywatch_hypothesis_metric_result", hyp, "result", []string{"hypothesis", "metric"}, metricResultStates), "{{metric}}")).
+		query(codedStates(contract.HypothesisMetricResult.Name, hyp, "result", []string{"hypothesis", "metric"}, metricResultStates), "{{metric}}")).
 		Mappings(stateMappings(metricResultStates)).
 		Span(12).Height(6))
 
@@ -257,9 +257,9 @@ func boundThresholds(bound time.Duration) *dashboard.ThresholdsConfigBuilder {
 func metricPanel(h *hypothesis.Hypothesis, m *hypothesis.Metric) *timeseries.PanelBuilder {
 	hm := joinMatchers(eq("hypothesis", h.Name), eq("metric", m.Name))
 	judged := func(g chaos.Group) string {
-		return fmt.Sprintf("steadywatch_steady_state_value{%s}", joinMatchers(hm, eq("group", string(g))))
+		return fmt.Sprintf("%s{%s}", contract.SteadyStateValue.Name, joinMatchers(hm, eq("group", string(g))))
 	}
-	allowed := fmt.Sprintf("steadywatch_hypothesis_effect{%s}", joinMatchers(hm, eq("bound", "allowed")))
+	allowed := fmt.Sprintf("%s{%s}", contract.HypothesisEffect.Name, joinMatchers(hm, eq(contract.LabelBound, contract.BoundAllowed)))
 	queries := []*prometheus.DataqueryBuilder{
 		query(m.Query(chaos.Control), string(chaos.Control)),
 		query(m.Query(chaos.Experimental), string(chaos.Experimental)),
@@ -311,12 +311,12 @@ func metricPanel(h *hypothesis.Hypothesis, m *hypothesis.Metric) *timeseries.Pan
 func effectPanel(h *hypothesis.Hypothesis, m *hypothesis.Metric) *timeseries.PanelBuilder {
 	hm := joinMatchers(eq("hypothesis", h.Name), eq("metric", m.Name))
 	bound := func(b string) string {
-		return fmt.Sprintf("steadywatch_hypothesis_effect{%s}", joinMatchers(hm, eq("bound", b)))
+		return fmt.Sprintf("%s{%s}", contract.HypothesisEffect.Name, joinMatchers(hm, eq(contract.LabelBound, b)))
 	}
 	queries := []*prometheus.DataqueryBuilder{
-		query(bound("estimate"), "estimate"),
-		query(bound("ci_low"), "ci_low"),
-		query(bound("ci_high"), "ci_high"),
+		query(bound(contract.BoundEstimate), contract.BoundEstimate),
+		query(bound(contract.BoundCILow), contract.BoundCILow),
+		query(bound(contract.BoundCIHigh), contract.BoundCIHigh),
 	}
 	if m.Direction != hypothesis.LowerIsWorse {
 		queries = append(queries, query(bound("allowed"), "allowed max"))

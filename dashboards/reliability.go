@@ -5,6 +5,8 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/steadywatch/steadywatch/contract"
 )
 
 // ReliabilityUID is the reliability overview's uid.
@@ -36,15 +38,15 @@ func Reliability(o Options) (Dashboard, error) {
 				Text:     dashboard.StringOrArrayOfString{String: new("7d")},
 				Value:    dashboard.StringOrArrayOfString{String: new("7d")},
 			})).
-		WithVariable(labelValuesVariable(varJob, "Job", "steadywatch_build_info",
+		WithVariable(labelValuesVariable(varJob, "Job", contract.BuildInfo.Name,
 			"The scrape jobs of steadywatch, for its up series.")).
 		Annotation(chaosAnnotation(sel).Enable(false))
 
 	b.WithRow(dashboard.NewRowBuilder("Detect, recover, fail again"))
 	for _, p := range []struct{ title, desc, histogram string }{
-		{"MTTD by service", "Mean time to detect: from fault start to the alert that detected it, over the window.", "steadywatch_detection_seconds"},
-		{"MTTR by service", "Mean time to recover: from fault start to recovery, over the window.", "steadywatch_recovery_seconds"},
-		{"MTBF by service", "Mean time between failures: between the starts of consecutive failures of a service and group, over the window.", "steadywatch_time_between_failures_seconds"},
+		{"MTTD by service", "Mean time to detect: from fault start to the alert that detected it, over the window.", contract.DetectionSeconds.Name},
+		{"MTTR by service", "Mean time to recover: from fault start to recovery, over the window.", contract.RecoverySeconds.Name},
+		{"MTBF by service", "Mean time between failures: between the starts of consecutive failures of a service and group, over the window.", contract.TimeBetweenFailuresSeconds.Name},
 	} {
 		b.WithPanel(timeseriesPanel(p.title, p.desc,
 			query(mean(p.histogram, sel, "$"+varWindow, "service"), "{{service}}")).
@@ -55,27 +57,27 @@ func Reliability(o Options) (Dashboard, error) {
 	b.WithRow(dashboard.NewRowBuilder("Incidents"))
 	b.WithPanel(barsPanel("Incidents by kind",
 		"Incidents that recovered, by kind: pod deletions, nodes not ready, degraded workloads, and autoscaler scale-ups back at their baseline.",
-		query(fmt.Sprintf("sum by (kind) (increase(steadywatch_recovery_seconds_count{%s}[$__rate_interval]))", sel), "{{kind}}")).
+		query(fmt.Sprintf("sum by (kind) (increase(%s_count{%s}[$__rate_interval]))", contract.RecoverySeconds.Name, sel), "{{kind}}")).
 		Span(8).Height(8))
 	b.WithPanel(timeseriesPanel("Open incidents by kind",
 		"Incidents that have not recovered yet.",
-		query(fmt.Sprintf("sum by (kind) (steadywatch_incidents_open{%s})", sel), "{{kind}}")).
+		query(fmt.Sprintf("sum by (kind) (%s{%s})", contract.IncidentsOpen.Name, sel), "{{kind}}")).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 		Decimals(0).Min(0).
 		Span(8).Height(8))
 	b.WithPanel(barsPanel("Undetected incidents by service",
 		"Failures no alert detected within the detection window: the gaps in alerting.",
-		query(fmt.Sprintf("sum by (service, kind) (increase(steadywatch_incidents_undetected_total{%s}[$__rate_interval]))", sel), "{{service}} {{kind}}")).
+		query(fmt.Sprintf("sum by (service, kind) (increase(%s{%s}[$__rate_interval]))", contract.IncidentsUndetected.Name, sel), "{{service}} {{kind}}")).
 		Span(8).Height(8))
 
 	b.WithRow(dashboard.NewRowBuilder("Alerts"))
 	b.WithPanel(barsPanel("Alerts received by service and severity",
 		"Firing alerts in Alertmanager's notifications, by the service and severity labels (a repeated notification counts its alerts again).",
-		query(fmt.Sprintf("sum by (service, severity) (increase(steadywatch_alerts_received_total{%s}[$__rate_interval]))", alerts), "{{service}} {{severity}}")).
+		query(fmt.Sprintf("sum by (service, severity) (increase(%s{%s}[$__rate_interval]))", contract.AlertsReceived.Name, alerts), "{{service}} {{severity}}")).
 		Span(12).Height(8))
 	b.WithPanel(tablePanel("Noisiest alerts",
 		"The 20 alerts notified most often over the time range.",
-		instantTable(fmt.Sprintf("topk(20, sum by (alertname, service, severity) (increase(steadywatch_alerts_received_total{%s}[$__range])))", alerts))).
+		instantTable(fmt.Sprintf("topk(20, sum by (alertname, service, severity) (increase(%s{%s}[$__range])))", contract.AlertsReceived.Name, alerts))).
 		WithTransformation(dashboard.DataTransformerConfig{
 			Id: "organize",
 			Options: map[string]any{
@@ -99,13 +101,13 @@ func Reliability(o Options) (Dashboard, error) {
 		Span(8).Height(6))
 	b.WithPanel(stateTimelinePanel("Informers synced",
 		"Whether the informers of each watched resource have synced with the Kubernetes API; until they have, events may be missing.",
-		query("min by (resource) (steadywatch_informer_synced)", "{{resource}}")).
+		query("min by (resource) ("+contract.InformerSynced.Name+")", "{{resource}}")).
 		Mappings(stateMappings([]state{{0, "not synced", colorBad}, {1, "synced", colorGood}})).
 		Span(8).Height(6))
 	b.WithPanel(timeseriesPanel("Watch errors and missed events",
 		"Failed lists and watches of the Kubernetes API (client-go retries them), and chaos events inferred after a relist or restart rather than seen happening.",
-		query("sum by (resource) (rate(steadywatch_watch_errors_total[$__rate_interval]))", "watch errors {{resource}}"),
-		query("sum by (kind) (rate(steadywatch_chaos_events_missed_total[$__rate_interval]))", "missed {{kind}}")).
+		query("sum by (resource) (rate("+contract.WatchErrors.Name+"[$__rate_interval]))", "watch errors {{resource}}"),
+		query("sum by (kind) (rate("+contract.ChaosEventsMissed.Name+"[$__rate_interval]))", "missed {{kind}}")).
 		Unit("ops").Min(0).
 		Span(8).Height(6))
 

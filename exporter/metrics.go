@@ -1,6 +1,5 @@
 // Package exporter publishes what steadywatch observes as Prometheus
-// metrics. The metric names and labels here are the contract that the
-// generated dashboards and rules rely on.
+// metrics, the families package contract names.
 package exporter
 
 import (
@@ -10,16 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/contractprom"
 )
-
-const namespace = "steadywatch"
-
-// RecoveryBuckets span pod restarts (sub-second on a fast cluster) to
-// day-long outages.
-var RecoveryBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400}
-
-// BetweenFailuresBuckets span back-to-back experiments to a month.
-var BetweenFailuresBuckets = []float64{1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 172800, 604800, 2592000}
 
 // Metrics are the watcher's event metrics. It implements tracker.Recorder.
 type Metrics struct {
@@ -35,49 +27,14 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	return &Metrics{
-		events: f.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "chaos_events_total",
-			Help:      "Chaos events observed in the cluster, whoever caused them.",
-		}, []string{"kind", "namespace", "service", "group"}),
-		missed: f.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "chaos_events_missed_total",
-			Help:      "Chaos events inferred from a relist or at start rather than seen as they happened; also counted in steadywatch_chaos_events_total.",
-		}, []string{"kind"}),
-		recovery: f.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace,
-			Name:      "recovery_seconds",
-			Help:      "Time from fault start to recovery of each incident (MTTR samples).",
-			Buckets:   RecoveryBuckets,
-		}, []string{"kind", "service", "group"}),
-		between: f.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace,
-			Name:      "time_between_failures_seconds",
-			Help:      "Time between the starts of consecutive failures of one service and group (MTBF samples).",
-			Buckets:   BetweenFailuresBuckets,
-		}, []string{"service", "group"}),
-		watchErrors: f.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "watch_errors_total",
-			Help:      "Failed lists or watches of the Kubernetes API, by resource.",
-		}, []string{"resource"}),
-		unmeasured: f.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "incidents_unmeasured_total",
-			Help: "Incidents that recovered but whose time to recover is unknown, so not in steadywatch_recovery_seconds: " +
-				UnmeasuredStartNotSeen + " (the fault happened while steadywatch was not watching; its start is an estimate), " +
-				UnmeasuredNoDuration + " (recovered no later than it was seen to start).",
-		}, []string{"kind", "service", "group", "reason"}),
+		events:      contractprom.CounterVec(f, contract.ChaosEvents),
+		missed:      contractprom.CounterVec(f, contract.ChaosEventsMissed),
+		recovery:    contractprom.HistogramVec(f, contract.RecoverySeconds),
+		between:     contractprom.HistogramVec(f, contract.TimeBetweenFailuresSeconds),
+		watchErrors: contractprom.CounterVec(f, contract.WatchErrors),
+		unmeasured:  contractprom.CounterVec(f, contract.IncidentsUnmeasured),
 	}
 }
-
-// Why an incident's recovery is not an MTTR sample
-// (steadywatch_incidents_unmeasured_total's reason).
-const (
-	UnmeasuredStartNotSeen = "start_not_seen"
-	UnmeasuredNoDuration   = "no_duration"
-)
 
 // Event implements tracker.Recorder.
 func (m *Metrics) Event(e chaos.Event) {
@@ -96,9 +53,9 @@ func (m *Metrics) Recovered(inc chaos.Incident) {
 	reason := ""
 	switch {
 	case inc.Missed:
-		reason = UnmeasuredStartNotSeen
+		reason = contract.UnmeasuredStartNotSeen
 	case inc.TimeToRecover() <= 0:
-		reason = UnmeasuredNoDuration
+		reason = contract.UnmeasuredNoDuration
 	}
 	if reason != "" {
 		m.unmeasured.WithLabelValues(string(inc.Kind), inc.Subject.Service, string(inc.Subject.Group), reason).Inc()

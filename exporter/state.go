@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/contractprom"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -35,17 +37,12 @@ type StateCollector struct {
 // NewStateCollector returns a collector reading state and sync.
 func NewStateCollector(state StateSource, sync SyncSource) *StateCollector {
 	return &StateCollector{
-		state: state,
-		sync:  sync,
-		open: prometheus.NewDesc(namespace+"_incidents_open",
-			"Incidents that have not recovered yet.", []string{"kind", "service", "group"}, nil),
-		readyRatio: prometheus.NewDesc(namespace+"_workload_ready_ratio",
-			"Ready replicas over desired replicas of each Deployment, StatefulSet and DaemonSet (1 when none are desired); workload is kind/name, e.g. deployment/web.",
-			[]string{"namespace", "workload", "service", "group"}, nil),
-		synced: prometheus.NewDesc(namespace+"_informer_synced",
-			"Whether the informers of a watched resource have synced (1) or not (0).", []string{"resource"}, nil),
-		lastEvent: prometheus.NewDesc(namespace+"_last_event_timestamp_seconds",
-			"Unix time of the latest chaos event observed; 0 before the first.", nil, nil),
+		state:      state,
+		sync:       sync,
+		open:       contractprom.Desc(contract.IncidentsOpen),
+		readyRatio: contractprom.Desc(contract.WorkloadReadyRatio),
+		synced:     contractprom.Desc(contract.InformerSynced),
+		lastEvent:  contractprom.Desc(contract.LastEventTimestamp),
 	}
 }
 

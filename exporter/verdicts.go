@@ -3,6 +3,8 @@ package exporter
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/contractprom"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -29,39 +31,17 @@ type VerdictCollector struct {
 }
 
 var (
-	verdictDesc = prometheus.NewDesc("steadywatch_hypothesis_verdict",
-		"The current verdict of each hypothesis: 1 for it, 0 for the other verdicts.",
-		[]string{"hypothesis", "verdict"}, nil)
-	runningDesc = prometheus.NewDesc("steadywatch_hypothesis_running",
-		"1 while the hypothesis's experiment window is open and its verdict provisional.",
-		[]string{"hypothesis"}, nil)
-	scoreDesc = prometheus.NewDesc("steadywatch_hypothesis_score",
-		"Weighted share of the judged metrics that passed, 0-100; NaN if none could be judged.",
-		[]string{"hypothesis"}, nil)
-	abortDesc = prometheus.NewDesc("steadywatch_hypothesis_abort",
-		"1 while a hard bound (SLO) of the hypothesis is violated during its experiment and it asks to abort.",
-		[]string{"hypothesis"}, nil)
-	verdictTimeDesc = prometheus.NewDesc("steadywatch_hypothesis_verdict_timestamp_seconds",
-		"Time of the hypothesis's current verdict.",
-		[]string{"hypothesis"}, nil)
-	metricResultDesc = prometheus.NewDesc("steadywatch_hypothesis_metric_result",
-		"The current result of each steady-state metric of a hypothesis: 1 for it, 0 for the others.",
-		[]string{"hypothesis", "metric", "result"}, nil)
-	steadyStateDesc = prometheus.NewDesc("steadywatch_steady_state_value",
-		"Each group's value of a steady-state metric over the experiment window: the median of its samples, or errors/total for a ratio.",
-		[]string{"hypothesis", "metric", "group"}, nil)
-	effectDesc = prometheus.NewDesc("steadywatch_hypothesis_effect",
-		"The experimental group's shift from the control for a metric (estimate and confidence interval) and the largest shift allowed, in the metric's unit.",
-		[]string{"hypothesis", "metric", "bound"}, nil)
-	superiorityDesc = prometheus.NewDesc("steadywatch_hypothesis_superiority_ratio",
-		"The standardized effect of a value metric: the probability that an experimental sample exceeds a control sample, ties counting half (0.5: no effect); absent for ratios.",
-		[]string{"hypothesis", "metric"}, nil)
-	pValueDesc = prometheus.NewDesc("steadywatch_hypothesis_p_value",
-		"p-value of the two-sample or count test comparing the groups for a metric.",
-		[]string{"hypothesis", "metric"}, nil)
-	verdictsTotalDesc = prometheus.NewDesc("steadywatch_verdicts_total",
-		"Verdicts issued, by hypothesis and verdict; a hypothesis judged continuously counts every judgement.",
-		[]string{"hypothesis", "verdict"}, nil)
+	verdictDesc       = contractprom.Desc(contract.HypothesisVerdict)
+	runningDesc       = contractprom.Desc(contract.HypothesisRunning)
+	scoreDesc         = contractprom.Desc(contract.HypothesisScore)
+	abortDesc         = contractprom.Desc(contract.HypothesisAbort)
+	verdictTimeDesc   = contractprom.Desc(contract.HypothesisVerdictTimestamp)
+	metricResultDesc  = contractprom.Desc(contract.HypothesisMetricResult)
+	steadyStateDesc   = contractprom.Desc(contract.SteadyStateValue)
+	effectDesc        = contractprom.Desc(contract.HypothesisEffect)
+	superiorityDesc   = contractprom.Desc(contract.HypothesisSuperiorityRatio)
+	pValueDesc        = contractprom.Desc(contract.HypothesisPValue)
+	verdictsTotalDesc = contractprom.Desc(contract.VerdictsTotal)
 )
 
 var metricResults = []verdict.Result{verdict.Pass, verdict.High, verdict.Low, verdict.Fail, verdict.Inconclusive}
@@ -100,16 +80,16 @@ func (c *VerdictCollector) Collect(ch chan<- prometheus.Metric) {
 				gauge(metricResultDesc, flag(m.Result == r), h, m.Name, string(r))
 			}
 			if m.Control.Samples > 0 {
-				gauge(steadyStateDesc, m.Control.Value, h, m.Name, "control")
+				gauge(steadyStateDesc, m.Control.Value, h, m.Name, contract.GroupControl)
 			}
 			if m.Experimental.Samples > 0 {
-				gauge(steadyStateDesc, m.Experimental.Value, h, m.Name, "experimental")
+				gauge(steadyStateDesc, m.Experimental.Value, h, m.Name, contract.GroupExperimental)
 			}
 			if e := m.Effect; e != nil {
-				gauge(effectDesc, e.Estimate, h, m.Name, "estimate")
-				gauge(effectDesc, e.Low, h, m.Name, "ci_low")
-				gauge(effectDesc, e.High, h, m.Name, "ci_high")
-				gauge(effectDesc, e.Allowed, h, m.Name, "allowed")
+				gauge(effectDesc, e.Estimate, h, m.Name, contract.BoundEstimate)
+				gauge(effectDesc, e.Low, h, m.Name, contract.BoundCILow)
+				gauge(effectDesc, e.High, h, m.Name, contract.BoundCIHigh)
+				gauge(effectDesc, e.Allowed, h, m.Name, contract.BoundAllowed)
 				if e.Superiority != nil {
 					gauge(superiorityDesc, *e.Superiority, h, m.Name)
 				}

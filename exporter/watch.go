@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/contractprom"
 )
 
 // WatchHealthSource reports the health of the watch of each resource;
@@ -24,18 +26,11 @@ type WatchHealthCollector struct {
 // NewWatchHealthCollector returns a collector reading src.
 func NewWatchHealthCollector(src WatchHealthSource) *WatchHealthCollector {
 	return &WatchHealthCollector{
-		src: src,
-		up: prometheus.NewDesc(namespace+"_watch_up",
-			"Whether the lists and watches of a resource reach the Kubernetes API (1) or fail (0): while 0, steadywatch misses what happens to it.",
-			[]string{"resource"}, nil),
-		brokenSince: prometheus.NewDesc(namespace+"_watch_broken_since_timestamp_seconds",
-			"Unix time the current outage of a resource's watch began; 0 while it is up.", []string{"resource"}, nil),
-		lastContact: prometheus.NewDesc(namespace+"_watch_last_contact_timestamp_seconds",
-			"Unix time the Kubernetes API last answered a list or watch of a resource or sent an event or bookmark on it; 0 before the first.",
-			[]string{"resource"}, nil),
-		relists: prometheus.NewDesc(namespace+"_watch_relists_total",
-			"Lists of a resource after the first: each follows a broken or expired watch, and whatever vanished meanwhile is a missed event.",
-			[]string{"resource"}, nil),
+		src:         src,
+		up:          contractprom.Desc(contract.WatchUp),
+		brokenSince: contractprom.Desc(contract.WatchBrokenSince),
+		lastContact: contractprom.Desc(contract.WatchLastContact),
+		relists:     contractprom.Desc(contract.WatchRelists),
 	}
 }
 

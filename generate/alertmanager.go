@@ -14,8 +14,7 @@ import (
 	"github.com/prometheus/alertmanager/matcher/compat"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/steadywatch/steadywatch/abort"
-	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/contract"
 )
 
 // AlertmanagerOptions configure the Alertmanager snippet.
@@ -117,7 +116,7 @@ func Alertmanager(o AlertmanagerOptions) ([]byte, error) {
 		people = DefaultAbortReceiver
 	}
 	hook := amWebhook{
-		URL:          strings.TrimSuffix(o.ExternalURL, "/") + receiver.Path,
+		URL:          strings.TrimSuffix(o.ExternalURL, "/") + contract.WebhookPath,
 		SendResolved: true,
 	}
 	if o.CredentialsFile != "" {
@@ -131,8 +130,8 @@ func Alertmanager(o AlertmanagerOptions) ([]byte, error) {
 					// Abort alerts at once, to people, and again until
 					// resolved: an experiment is hurting its service.
 					Receiver:       people,
-					Matchers:       []string{fmt.Sprintf("alertname=%q", abort.AlertName)},
-					GroupBy:        []string{"alertname", abort.HypothesisLabel},
+					Matchers:       []string{fmt.Sprintf("alertname=%q", contract.AbortAlertName)},
+					GroupBy:        []string{contract.LabelAlertname, contract.LabelHypothesis},
 					GroupWait:      "0s",
 					GroupInterval:  "1m",
 					RepeatInterval: "15m",

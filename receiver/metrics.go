@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/contractprom"
 )
 
 // MaxLabelValueLength bounds the label values taken from alerts. It is a
@@ -16,7 +18,7 @@ const MaxLabelValueLength = 63
 
 // OtherAlertName is the alertname label of alerts whose name came after
 // Options.MaxAlertNames others.
-const OtherAlertName = "other"
+const OtherAlertName = contract.OtherAlertName
 
 type metrics struct {
 	alerts   *prometheus.CounterVec
@@ -34,22 +36,9 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer, o *Options) *metrics {
 	f := promauto.With(reg)
 	return &metrics{
-		alerts: f.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "steadywatch",
-			Name:      "alerts_received_total",
-			Help:      "Alerts received from Alertmanager's webhook and stored, by name, service, severity and status; an alert notified again is counted again.",
-		}, []string{"alertname", "service", "severity", "status"}),
-		requests: f.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "steadywatch",
-			Name:      "webhook_requests_total",
-			Help:      "Requests to the Alertmanager webhook receiver, by HTTP status code.",
-		}, []string{"code"}),
-		duration: f.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "steadywatch",
-			Name:      "webhook_request_duration_seconds",
-			Help:      "Time to answer a request to the Alertmanager webhook receiver, storing its alerts included.",
-			Buckets:   prometheus.DefBuckets,
-		}, nil),
+		alerts:        contractprom.CounterVec(f, contract.AlertsReceived),
+		requests:      contractprom.CounterVec(f, contract.WebhookRequests),
+		duration:      contractprom.HistogramVec(f, contract.WebhookRequestDuration),
 		serviceLabels: o.ServiceLabels,
 		severityLabel: o.SeverityLabel,
 		maxNames:      o.MaxAlertNames,

@@ -20,12 +20,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/web"
 )
 
 // Path is where the receiver is served; Alertmanager's webhook_config url
 // points here.
-const Path = "/api/v1/alertmanager/webhook"
+const Path = contract.WebhookPath
 
 // Defaults of Options.
 const (

@@ -11,18 +11,19 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/hypothesis"
 )
 
 // Alert names.
 const (
-	HypothesisFailed      = "SteadywatchHypothesisFailed"
-	SteadyStateDeviation  = "SteadywatchSteadyStateDeviation"
-	RecoveryTooSlow       = "SteadywatchRecoveryTooSlow"
-	ChaosWithoutDetection = "SteadywatchChaosWithoutDetection"
-	ErrorBudgetBurn       = "SteadywatchErrorBudgetBurn"
-	WatcherDown           = "SteadywatchWatcherDown"
-	InformerNotSynced     = "SteadywatchInformerNotSynced"
+	HypothesisFailed      = contract.AlertNamePrefix + "HypothesisFailed"
+	SteadyStateDeviation  = contract.AlertNamePrefix + "SteadyStateDeviation"
+	RecoveryTooSlow       = contract.AlertNamePrefix + "RecoveryTooSlow"
+	ChaosWithoutDetection = contract.AlertNamePrefix + "ChaosWithoutDetection"
+	ErrorBudgetBurn       = contract.AlertNamePrefix + "ErrorBudgetBurn"
+	WatcherDown           = contract.AlertNamePrefix + "WatcherDown"
+	InformerNotSynced     = contract.AlertNamePrefix + "InformerNotSynced"
 )
 
 const (
@@ -82,7 +83,7 @@ func (g *generator) alert(name, severity, expr string, labels map[string]string,
 func (g *generator) alerts(hs []hypothesis.Hypothesis) rulefmt.RuleGroup {
 	rules := []rulefmt.Rule{
 		g.alert(HypothesisFailed, Ticket,
-			fmt.Sprintf("%s%s == 1", hypothesisVerdict, matchers("verdict", "fail")), nil, 0,
+			fmt.Sprintf("%s%s == 1", contract.HypothesisVerdict.Name, matchers(contract.LabelVerdict, contract.ResultFail)), nil, 0,
 			"Hypothesis {{ $labels.hypothesis }} failed.",
 			"The verdict of hypothesis {{ $labels.hypothesis }} is fail: the system did not keep its steady state under chaos as the hypothesis expects. `steadywatch verdict` or /api/v1/verdicts/{{ $labels.hypothesis }} gives the evidence."),
 	}
@@ -108,7 +109,7 @@ func (g *generator) alerts(hs []hypothesis.Hypothesis) rulefmt.RuleGroup {
 			"steadywatch is down.",
 			"Prometheus has not scraped steadywatch (job "+g.o.Job+") for "+duration(watcherDownFor)+": chaos goes unrecorded, and hypotheses are neither judged nor aborted on."),
 		g.alert(InformerNotSynced, Ticket,
-			fmt.Sprintf("%s == 0", informerSynced), nil, informerNotSyncedFor,
+			fmt.Sprintf("%s == 0", contract.InformerSynced.Name), nil, informerNotSyncedFor,
 			"steadywatch's {{ $labels.resource }} informers have not synced.",
 			"steadywatch {{ $labels.instance }} has not listed the {{ $labels.resource }} resources of the cluster for "+duration(informerNotSyncedFor)+": it sees no chaos on them. Its /readyz says why (often the API server or RBAC)."),
 	)
@@ -132,8 +133,8 @@ func (g *generator) deviation(h *hypothesis.Hypothesis) []rulefmt.Rule {
 			if !m.Compared() {
 				continue
 			}
-			estimate := hypothesisEffect + matchers("hypothesis", h.Name, "metric", m.Name, "bound", "estimate")
-			allowed := hypothesisEffect + matchers("hypothesis", h.Name, "metric", m.Name, "bound", "allowed")
+			estimate := contract.HypothesisEffect.Name + matchers(contract.LabelHypothesis, h.Name, contract.LabelMetric, m.Name, contract.LabelBound, contract.BoundEstimate)
+			allowed := contract.HypothesisEffect.Name + matchers(contract.LabelHypothesis, h.Name, contract.LabelMetric, m.Name, contract.LabelBound, contract.BoundAllowed)
 			switch m.Direction {
 			case hypothesis.HigherIsWorse:
 			case hypothesis.LowerIsWorse:
@@ -146,10 +147,11 @@ func (g *generator) deviation(h *hypothesis.Hypothesis) []rulefmt.Rule {
 		if len(names) == 0 {
 			continue
 		}
-		terms := append([]string{fmt.Sprintf("    %s%s == 1", metricResult,
-			matchers("hypothesis", h.Name, "metric", "=~"+strings.Join(names, "|"), "result", "=~high|low|fail"))}, effects...)
+		terms := append([]string{fmt.Sprintf("    %s%s == 1", contract.HypothesisMetricResult.Name,
+			matchers(contract.LabelHypothesis, h.Name, contract.LabelMetric, "=~"+strings.Join(names, "|"),
+				contract.LabelResult, "=~"+strings.Join([]string{contract.ResultHigh, contract.ResultLow, contract.ResultFail}, "|")))}, effects...)
 		expr := fmt.Sprintf("max by (hypothesis, metric) (\n%s\n)\nand on (hypothesis)\n%s%s == 1",
-			strings.Join(terms, "\n  or\n"), hypothesisRunning, matchers("hypothesis", h.Name))
+			strings.Join(terms, "\n  or\n"), contract.HypothesisRunning.Name, matchers("hypothesis", h.Name))
 		severity := Ticket
 		if critical {
 			severity = Page
@@ -173,7 +175,7 @@ func (g *generator) recoveryTooSlow(h *hypothesis.Hypothesis) (rulefmt.Rule, boo
 	for i, k := range failureKinds {
 		kinds[i] = string(k)
 	}
-	expr := fmt.Sprintf("sum by (kind, service, group) (%s%s) > 0", incidentsOpen,
+	expr := fmt.Sprintf("sum by (kind, service, group) (%s%s) > 0", contract.IncidentsOpen.Name,
 		matchers("service", h.Service, "group", string(chaos.Experimental), "kind", "=~"+strings.Join(kinds, "|")))
 	return g.alert(RecoveryTooSlow, Page, expr, map[string]string{"hypothesis": h.Name}, h.Recovery.MTTR,
 		"{{ $labels.service }} has not recovered within "+duration(h.Recovery.MTTR)+".",
@@ -198,7 +200,7 @@ func increased(sel string, window, offset time.Duration) string {
 func (g *generator) undetected() rulefmt.Rule {
 	w := undetectedLookback
 	expr := fmt.Sprintf("sum by (kind, service, group) (increase(%s[%s])) > 0\nor\nsum by (kind, service, group) (%s unless %s offset %s)",
-		incidentsUndetected, duration(w), incidentsUndetected, incidentsUndetected, duration(w))
+		contract.IncidentsUndetected.Name, duration(w), contract.IncidentsUndetected.Name, contract.IncidentsUndetected.Name, duration(w))
 	within := time.Duration(g.cfg.Alerts.Detection.Window)
 	return g.alert(ChaosWithoutDetection, Ticket, expr, nil, 0,
 		"A {{ $labels.kind }} failure of {{ $labels.service }} went undetected.",
@@ -224,12 +226,12 @@ func (g *generator) expectedAlerts(h *hypothesis.Hypothesis) []rulefmt.Rule {
 	if h.Namespace != "" {
 		pairs = append(pairs, "namespace", h.Namespace)
 	}
-	events := chaosEvents + matchers(pairs...)
+	events := contract.ChaosEvents.Name + matchers(pairs...)
 	grace := time.Duration(g.cfg.Alerts.Detection.Grace)
 	var out []rulefmt.Rule
 	for _, a := range h.Recovery.Alerts {
 		offset := a.Within + grace
-		received := alertsReceived + matchers("alertname", a.Name, "status", "firing")
+		received := contract.AlertsReceived.Name + matchers(contract.LabelAlertname, a.Name, contract.LabelStatus, "firing")
 		expr := fmt.Sprintf("%s\nunless\n%s", increased(events, expectedAlertLookback, offset), increased(received, offset+expectedAlertLookback, 0))
 		out = append(out, g.alert(ChaosWithoutDetection, Ticket, expr,
 			map[string]string{"hypothesis": h.Name, "service": h.Service, "expected_alert": a.Name}, 0,

@@ -8,24 +8,6 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Metric names steadywatch exports (README.md's Metrics table), as the rules
-// use them.
-const (
-	detectionSeconds       = "steadywatch_detection_seconds"
-	recoverySeconds        = "steadywatch_recovery_seconds"
-	betweenFailuresSeconds = "steadywatch_time_between_failures_seconds"
-	incidentsUndetected    = "steadywatch_incidents_undetected_total"
-	incidentsOpen          = "steadywatch_incidents_open"
-	chaosEvents            = "steadywatch_chaos_events_total"
-	alertsReceived         = "steadywatch_alerts_received_total"
-	hypothesisVerdict      = "steadywatch_hypothesis_verdict"
-	hypothesisRunning      = "steadywatch_hypothesis_running"
-	metricResult           = "steadywatch_hypothesis_metric_result"
-	steadyStateValue       = "steadywatch_steady_state_value"
-	hypothesisEffect       = "steadywatch_hypothesis_effect"
-	informerSynced         = "steadywatch_informer_synced"
-)
-
 // matchers writes label matchers: pairs of name and value, each value an
 // equality unless it starts with "=~".
 func matchers(pairs ...string) string {

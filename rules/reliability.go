@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
+
+	"github.com/steadywatch/steadywatch/contract"
 )
 
 // ReliabilityInterval is how often the reliability group is evaluated: its
@@ -18,7 +20,7 @@ const ReliabilityInterval = 5 * time.Minute
 var ReliabilityWindows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 28 * 24 * time.Hour}
 
 // reliabilityMetrics are the histograms summarised per service.
-var reliabilityMetrics = []string{detectionSeconds, recoverySeconds, betweenFailuresSeconds}
+var reliabilityMetrics = []string{contract.DetectionSeconds.Name, contract.RecoverySeconds.Name, contract.TimeBetweenFailuresSeconds.Name}
 
 // reliability records, per service, the mean and 90th percentile of the
 // time to detect, to recover and between failures, e.g.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/hypothesis"
 )
 
@@ -48,8 +49,8 @@ func (g *generator) steadyState(hs []hypothesis.Hypothesis) rulefmt.RuleGroup {
 	rules := []rulefmt.Rule{{
 		Record: WindowRatio,
 		Expr: fmt.Sprintf("%s%s\n/ ignoring (group)\n%s%s",
-			steadyStateValue, matchers("group", string(chaos.Experimental)),
-			steadyStateValue, matchers("group", string(chaos.Control))),
+			contract.SteadyStateValue.Name, matchers("group", string(chaos.Experimental)),
+			contract.SteadyStateValue.Name, matchers("group", string(chaos.Control))),
 	}}
 	for i := range hs {
 		h := &hs[i]

@@ -4,6 +4,8 @@
 #   ROOT/dashboards/generated   Grafana dashboards (JSON and sidecar ConfigMaps)
 #   ROOT/rules/generated        Prometheus rule file and PrometheusRule
 #   ROOT/deploy/generated       Alertmanager route, Kubernetes manifests
+#   ROOT/README.md              README.md with its metrics table rewritten from
+#                               package contract (go run ./contract/gen)
 # make generate runs it on the repository; make check-generated on a temporary
 # directory, and compares.
 set -euo pipefail
@@ -23,3 +25,4 @@ rm -rf "${root}/deploy/generated"
 for kind in alertmanager kubernetes; do
 	"${bin}/steadywatch" generate "${kind}" "${flags[@]}" --out "${root}/deploy/generated/${kind}"
 done
+go run ./contract/gen -in README.md -out "${root}/README.md"

@@ -24,6 +24,7 @@ import (
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/receiver"
@@ -101,12 +102,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector("steadywatch"),
-	)
+	reg := newRegistry()
 	metrics := exporter.NewMetrics(reg)
 	// The health of the watches is read on the wire: client-go's reflector
 	// retries a refused watch without telling anyone.
@@ -292,6 +288,18 @@ func Run(ctx context.Context, o Options) error {
 		runErr = errors.Join(runErr, err)
 	}
 	return runErr
+}
+
+// newRegistry returns the registry serve exports, with the Go runtime,
+// process and build metrics; each part registers its own.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(contract.Namespace),
+	)
+	return reg
 }
 
 // run waits for the cluster, restores the inventory, watches, and saves the

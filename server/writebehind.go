@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/contractprom"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -61,19 +63,10 @@ func newWriteBehind(s tracker.Store, log *slog.Logger, reg prometheus.Registerer
 		flushed:    make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 		retryDelay: 100 * time.Millisecond,
-		errors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "steadywatch_store_write_errors_total",
-			Help: "Failed attempts to write incidents and chaos events to the store; the writes are retried.",
-		}),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "steadywatch_store_events_dropped_total",
-			Help: "Chaos events dropped unwritten because the store failed for too long and too many were queued.",
-		}),
+		errors:     prometheus.NewCounter(contractprom.CounterOpts(contract.StoreWriteErrors)),
+		dropped:    prometheus.NewCounter(contractprom.CounterOpts(contract.StoreEventsDropped)),
 	}
-	w.pending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "steadywatch_store_queued_writes",
-		Help: "Incidents and chaos events waiting to be written to the store.",
-	}, func() float64 {
+	w.pending = prometheus.NewGaugeFunc(contractprom.GaugeOpts(contract.StoreQueuedWrites), func() float64 {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return float64(len(w.order) + len(w.events))

@@ -10,6 +10,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/hypothesis"
 )
 
@@ -20,11 +21,11 @@ type Result string
 // direction of its deterioration); a hypothesis only passes, fails or is
 // inconclusive.
 const (
-	Pass         Result = "pass"
-	Fail         Result = "fail"
-	High         Result = "high"
-	Low          Result = "low"
-	Inconclusive Result = "inconclusive"
+	Pass         Result = contract.ResultPass
+	Fail         Result = contract.ResultFail
+	High         Result = contract.ResultHigh
+	Low          Result = contract.ResultLow
+	Inconclusive Result = contract.ResultInconclusive
 )
 
 // Results lists the results a hypothesis can have, in exposition order.

@@ -1,0 +1,395 @@
+// Package contract is what steadywatch promises the world outside it: the
+// metric families it exports (names, types, labels, help, buckets), the
+// label values dashboards and rules match on, the verdict results, the
+// webhook path and the alert names. The exporter and the generators
+// (dashboards, rules, Alertmanager wiring) both read it, so a name is typed
+// once; it imports nothing from the module.
+package contract
+
+// Namespace prefixes every metric steadywatch exports.
+const Namespace = "steadywatch"
+
+// Type is a metric family's type, as the exposition format names it.
+type Type string
+
+// The metric types steadywatch exports.
+const (
+	Counter   Type = "counter"
+	Gauge     Type = "gauge"
+	Histogram Type = "histogram"
+)
+
+// Metric is one exported metric family. Labels are the variable labels in
+// the order the exporter passes their values (build_info's are constant
+// labels, in sorted order); Buckets are a histogram's upper bounds.
+type Metric struct {
+	Name    string
+	Type    Type
+	Help    string
+	Labels  []string
+	Buckets []float64
+}
+
+// Label names.
+const (
+	LabelAlertname  = "alertname"
+	LabelBound      = "bound"
+	LabelCode       = "code"
+	LabelGroup      = "group"
+	LabelHypothesis = "hypothesis"
+	LabelKind       = "kind"
+	LabelMetric     = "metric"
+	LabelNamespace  = "namespace"
+	LabelReason     = "reason"
+	LabelResource   = "resource"
+	LabelResult     = "result"
+	LabelService    = "service"
+	LabelSeverity   = "severity"
+	LabelState      = "state"
+	LabelStatus     = "status"
+	LabelVerdict    = "verdict"
+	LabelWorkload   = "workload"
+)
+
+// Results of a hypothesis (LabelVerdict) and of a steady-state metric
+// (LabelResult). A metric compared with the control fails as high or low
+// (the direction of its deterioration); a hypothesis only passes, fails or
+// is inconclusive.
+const (
+	ResultPass         = "pass"
+	ResultFail         = "fail"
+	ResultHigh         = "high"
+	ResultLow          = "low"
+	ResultInconclusive = "inconclusive"
+)
+
+// HypothesisResults are the values of LabelVerdict, in exposition order.
+var HypothesisResults = []string{ResultPass, ResultFail, ResultInconclusive}
+
+// MetricResults are the values of HypothesisMetricResult's LabelResult, in
+// exposition order.
+var MetricResults = []string{ResultPass, ResultHigh, ResultLow, ResultFail, ResultInconclusive}
+
+// Why an incident's recovery is not an MTTR sample (IncidentsUnmeasured's
+// LabelReason).
+const (
+	UnmeasuredStartNotSeen = "start_not_seen"
+	UnmeasuredNoDuration   = "no_duration"
+)
+
+// Values of HypothesisEffect's LabelBound.
+const (
+	BoundEstimate = "estimate"
+	BoundCILow    = "ci_low"
+	BoundCIHigh   = "ci_high"
+	BoundAllowed  = "allowed"
+)
+
+// Values of SteadyStateValue's LabelGroup (the groups of chaos.Group that
+// hold samples).
+const (
+	GroupControl      = "control"
+	GroupExperimental = "experimental"
+)
+
+// Values of AlertmanagerPulls' LabelResult.
+const (
+	PullSuccess = "success"
+	PullError   = "error"
+)
+
+// Alertmanager's alert states, as its API names them
+// (AlertmanagerPullAlerts' LabelState).
+const (
+	AlertStateActive      = "active"
+	AlertStateSuppressed  = "suppressed"
+	AlertStateUnprocessed = "unprocessed"
+)
+
+// OtherAlertName is AlertsReceived's LabelAlertname of the alerts whose
+// name came after the receiver's first MaxAlertNames others.
+const OtherAlertName = "other"
+
+// WebhookPath is where the Alertmanager webhook receiver is served;
+// Alertmanager's webhook_config url points here.
+const WebhookPath = "/api/v1/alertmanager/webhook"
+
+// AlertNamePrefix starts the name of every alert steadywatch raises or
+// generates a rule for.
+const AlertNamePrefix = "Steadywatch"
+
+// AbortAlertName is the alertname of the abort alert steadywatch posts to
+// Alertmanager; its LabelHypothesis names the hypothesis.
+const AbortAlertName = AlertNamePrefix + "AbortExperiment"
+
+// Histogram buckets.
+var (
+	// RecoveryBuckets span pod restarts (sub-second on a fast cluster) to
+	// day-long outages. Detection uses them too, so that MTTD and MTTR line
+	// up in one heatmap.
+	RecoveryBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400}
+	// BetweenFailuresBuckets span back-to-back experiments to a month.
+	BetweenFailuresBuckets = []float64{1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 172800, 604800, 2592000}
+	// WebhookDurationBuckets are client_golang's DefBuckets.
+	WebhookDurationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+	// PullDurationBuckets span 5ms to 20s, as client_golang's
+	// ExponentialBuckets(0.005, 4, 7) computes them.
+	PullDurationBuckets = exponentialBuckets(0.005, 4, 7)
+)
+
+// exponentialBuckets is client_golang's ExponentialBuckets, multiplied the
+// same way so that the le labels are the same.
+func exponentialBuckets(start, factor float64, count int) []float64 {
+	b := make([]float64, count)
+	for i := range b {
+		b[i] = start
+		start *= factor
+	}
+	return b
+}
+
+func name(n string) string { return Namespace + "_" + n }
+
+// Event metrics: chaos events, incidents and their recovery.
+var (
+	ChaosEvents = Metric{
+		Name: name("chaos_events_total"), Type: Counter,
+		Help:   "Chaos events observed in the cluster, whoever caused them.",
+		Labels: []string{LabelKind, LabelNamespace, LabelService, LabelGroup},
+	}
+	ChaosEventsMissed = Metric{
+		Name: name("chaos_events_missed_total"), Type: Counter,
+		Help:   "Chaos events inferred from a relist or at start rather than seen as they happened; also counted in " + name("chaos_events_total") + ".",
+		Labels: []string{LabelKind},
+	}
+	RecoverySeconds = Metric{
+		Name: name("recovery_seconds"), Type: Histogram,
+		Help:    "Time from fault start to recovery of each incident (MTTR samples).",
+		Labels:  []string{LabelKind, LabelService, LabelGroup},
+		Buckets: RecoveryBuckets,
+	}
+	TimeBetweenFailuresSeconds = Metric{
+		Name: name("time_between_failures_seconds"), Type: Histogram,
+		Help:    "Time between the starts of consecutive failures of one service and group (MTBF samples).",
+		Labels:  []string{LabelService, LabelGroup},
+		Buckets: BetweenFailuresBuckets,
+	}
+	WatchErrors = Metric{
+		Name: name("watch_errors_total"), Type: Counter,
+		Help:   "Failed lists or watches of the Kubernetes API, by resource.",
+		Labels: []string{LabelResource},
+	}
+	IncidentsUnmeasured = Metric{
+		Name: name("incidents_unmeasured_total"), Type: Counter,
+		Help: "Incidents that recovered but whose time to recover is unknown, so not in " + name("recovery_seconds") + ": " +
+			UnmeasuredStartNotSeen + " (the fault happened while steadywatch was not watching; its start is an estimate), " +
+			UnmeasuredNoDuration + " (recovered no later than it was seen to start).",
+		Labels: []string{LabelKind, LabelService, LabelGroup, LabelReason},
+	}
+)
+
+// State metrics, snapshots taken at scrape time.
+var (
+	IncidentsOpen = Metric{
+		Name: name("incidents_open"), Type: Gauge,
+		Help:   "Incidents that have not recovered yet.",
+		Labels: []string{LabelKind, LabelService, LabelGroup},
+	}
+	WorkloadReadyRatio = Metric{
+		Name: name("workload_ready_ratio"), Type: Gauge,
+		Help:   "Ready replicas over desired replicas of each Deployment, StatefulSet and DaemonSet (1 when none are desired); workload is kind/name, e.g. deployment/web.",
+		Labels: []string{LabelNamespace, LabelWorkload, LabelService, LabelGroup},
+	}
+	InformerSynced = Metric{
+		Name: name("informer_synced"), Type: Gauge,
+		Help:   "Whether the informers of a watched resource have synced (1) or not (0).",
+		Labels: []string{LabelResource},
+	}
+	LastEventTimestamp = Metric{
+		Name: name("last_event_timestamp_seconds"), Type: Gauge,
+		Help: "Unix time of the latest chaos event observed; 0 before the first.",
+	}
+)
+
+// Watch health metrics.
+var (
+	WatchUp = Metric{
+		Name: name("watch_up"), Type: Gauge,
+		Help:   "Whether the lists and watches of a resource reach the Kubernetes API (1) or fail (0): while 0, steadywatch misses what happens to it.",
+		Labels: []string{LabelResource},
+	}
+	WatchBrokenSince = Metric{
+		Name: name("watch_broken_since_timestamp_seconds"), Type: Gauge,
+		Help:   "Unix time the current outage of a resource's watch began; 0 while it is up.",
+		Labels: []string{LabelResource},
+	}
+	WatchLastContact = Metric{
+		Name: name("watch_last_contact_timestamp_seconds"), Type: Gauge,
+		Help:   "Unix time the Kubernetes API last answered a list or watch of a resource or sent an event or bookmark on it; 0 before the first.",
+		Labels: []string{LabelResource},
+	}
+	WatchRelists = Metric{
+		Name: name("watch_relists_total"), Type: Counter,
+		Help:   "Lists of a resource after the first: each follows a broken or expired watch, and whatever vanished meanwhile is a missed event.",
+		Labels: []string{LabelResource},
+	}
+)
+
+// Detection metrics (MTTD).
+var (
+	DetectionSeconds = Metric{
+		Name: name("detection_seconds"), Type: Histogram,
+		Help:    "Time from fault start to the alert that detected it (MTTD samples); faults whose start was inferred are left out.",
+		Labels:  []string{LabelKind, LabelService, LabelGroup},
+		Buckets: RecoveryBuckets,
+	}
+	IncidentsUndetected = Metric{
+		Name: name("incidents_undetected_total"), Type: Counter,
+		Help:   "Failures no alert detected within the detection window; faults whose start was inferred are left out.",
+		Labels: []string{LabelKind, LabelService, LabelGroup},
+	}
+	DetectionErrors = Metric{
+		Name: name("detection_errors_total"), Type: Counter,
+		Help: "Sweeps and joins of alerts to incidents that failed reading or writing the store; retried on the next sweep.",
+	}
+)
+
+// Alert intake metrics: the webhook receiver and the Alertmanager puller.
+var (
+	AlertsReceived = Metric{
+		Name: name("alerts_received_total"), Type: Counter,
+		Help:   "Alerts received from Alertmanager's webhook and stored, by name, service, severity and status; an alert notified again is counted again.",
+		Labels: []string{LabelAlertname, LabelService, LabelSeverity, LabelStatus},
+	}
+	WebhookRequests = Metric{
+		Name: name("webhook_requests_total"), Type: Counter,
+		Help:   "Requests to the Alertmanager webhook receiver, by HTTP status code.",
+		Labels: []string{LabelCode},
+	}
+	WebhookRequestDuration = Metric{
+		Name: name("webhook_request_duration_seconds"), Type: Histogram,
+		Help:    "Time to answer a request to the Alertmanager webhook receiver, storing its alerts included.",
+		Buckets: WebhookDurationBuckets,
+	}
+	AlertmanagerPulls = Metric{
+		Name: name("alertmanager_pulls_total"), Type: Counter,
+		Help:   "Pulls of alerts from Alertmanager's v2 API, by result (success, error).",
+		Labels: []string{LabelResult},
+	}
+	AlertmanagerPullDuration = Metric{
+		Name: name("alertmanager_pull_duration_seconds"), Type: Histogram,
+		Help:    "How long a pull of alerts from Alertmanager took, saving them included.",
+		Buckets: PullDurationBuckets,
+	}
+	AlertmanagerLastSuccessfulPull = Metric{
+		Name: name("alertmanager_last_successful_pull_timestamp_seconds"), Type: Gauge,
+		Help: "When the last successful pull of alerts from Alertmanager ended, in seconds since the epoch.",
+	}
+	AlertmanagerPullResolvedAlerts = Metric{
+		Name: name("alertmanager_pull_resolved_alerts_total"), Type: Counter,
+		Help: "Alerts saved as resolved because Alertmanager's API no longer listed them.",
+	}
+	AlertmanagerPullAlerts = Metric{
+		Name: name("alertmanager_pull_alerts"), Type: Gauge,
+		Help:   "Alerts Alertmanager listed at the last successful pull, by state (active, suppressed: silenced or inhibited, unprocessed).",
+		Labels: []string{LabelState},
+	}
+)
+
+// Store metrics: the queue of writes in front of the store.
+var (
+	StoreQueuedWrites = Metric{
+		Name: name("store_queued_writes"), Type: Gauge,
+		Help: "Incidents and chaos events waiting to be written to the store.",
+	}
+	StoreWriteErrors = Metric{
+		Name: name("store_write_errors_total"), Type: Counter,
+		Help: "Failed attempts to write incidents and chaos events to the store; the writes are retried.",
+	}
+	StoreEventsDropped = Metric{
+		Name: name("store_events_dropped_total"), Type: Counter,
+		Help: "Chaos events dropped unwritten because the store failed for too long and too many were queued.",
+	}
+)
+
+// Verdict metrics. Label values are bounded by the hypothesis files: one
+// series set per hypothesis and metric.
+var (
+	HypothesisVerdict = Metric{
+		Name: name("hypothesis_verdict"), Type: Gauge,
+		Help:   "The current verdict of each hypothesis: 1 for it, 0 for the other verdicts.",
+		Labels: []string{LabelHypothesis, LabelVerdict},
+	}
+	HypothesisRunning = Metric{
+		Name: name("hypothesis_running"), Type: Gauge,
+		Help:   "1 while the hypothesis's experiment window is open and its verdict provisional.",
+		Labels: []string{LabelHypothesis},
+	}
+	HypothesisScore = Metric{
+		Name: name("hypothesis_score"), Type: Gauge,
+		Help:   "Weighted share of the judged metrics that passed, 0-100; NaN if none could be judged.",
+		Labels: []string{LabelHypothesis},
+	}
+	HypothesisAbort = Metric{
+		Name: name("hypothesis_abort"), Type: Gauge,
+		Help:   "1 while a hard bound (SLO) of the hypothesis is violated during its experiment and it asks to abort.",
+		Labels: []string{LabelHypothesis},
+	}
+	HypothesisVerdictTimestamp = Metric{
+		Name: name("hypothesis_verdict_timestamp_seconds"), Type: Gauge,
+		Help:   "Time of the hypothesis's current verdict.",
+		Labels: []string{LabelHypothesis},
+	}
+	HypothesisMetricResult = Metric{
+		Name: name("hypothesis_metric_result"), Type: Gauge,
+		Help:   "The current result of each steady-state metric of a hypothesis: 1 for it, 0 for the others.",
+		Labels: []string{LabelHypothesis, LabelMetric, LabelResult},
+	}
+	SteadyStateValue = Metric{
+		Name: name("steady_state_value"), Type: Gauge,
+		Help:   "Each group's value of a steady-state metric over the experiment window: the median of its samples, or errors/total for a ratio.",
+		Labels: []string{LabelHypothesis, LabelMetric, LabelGroup},
+	}
+	HypothesisEffect = Metric{
+		Name: name("hypothesis_effect"), Type: Gauge,
+		Help:   "The experimental group's shift from the control for a metric (estimate and confidence interval) and the largest shift allowed, in the metric's unit.",
+		Labels: []string{LabelHypothesis, LabelMetric, LabelBound},
+	}
+	HypothesisSuperiorityRatio = Metric{
+		Name: name("hypothesis_superiority_ratio"), Type: Gauge,
+		Help:   "The standardized effect of a value metric: the probability that an experimental sample exceeds a control sample, ties counting half (0.5: no effect); absent for ratios.",
+		Labels: []string{LabelHypothesis, LabelMetric},
+	}
+	HypothesisPValue = Metric{
+		Name: name("hypothesis_p_value"), Type: Gauge,
+		Help:   "p-value of the two-sample or count test comparing the groups for a metric.",
+		Labels: []string{LabelHypothesis, LabelMetric},
+	}
+	VerdictsTotal = Metric{
+		Name: name("verdicts_total"), Type: Counter,
+		Help:   "Verdicts issued, by hypothesis and verdict; a hypothesis judged continuously counts every judgement.",
+		Labels: []string{LabelHypothesis, LabelVerdict},
+	}
+)
+
+// BuildInfo is client_golang's version collector's, for steadywatch; its
+// labels are constant.
+var BuildInfo = Metric{
+	Name: name("build_info"), Type: Gauge,
+	Help:   "A metric with a constant '1' value labeled by version, revision, branch, goversion from which steadywatch was built, and the goos and goarch for the build.",
+	Labels: []string{"branch", "goarch", "goos", "goversion", "revision", "tags", "version"},
+}
+
+// Metrics are all the families steadywatch exports, in the README's order.
+var Metrics = []Metric{
+	ChaosEvents, ChaosEventsMissed, RecoverySeconds, IncidentsUnmeasured, TimeBetweenFailuresSeconds,
+	DetectionSeconds, IncidentsUndetected, DetectionErrors,
+	AlertsReceived, WebhookRequests, WebhookRequestDuration,
+	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullAlerts,
+	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
+	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,
+	HypothesisMetricResult, SteadyStateValue, HypothesisEffect, HypothesisSuperiorityRatio, HypothesisPValue, VerdictsTotal,
+	IncidentsOpen, WorkloadReadyRatio, InformerSynced, LastEventTimestamp,
+	WatchErrors, WatchUp, WatchBrokenSince, WatchLastContact, WatchRelists,
+	BuildInfo,
+}

@@ -1,0 +1,233 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/detect"
+	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/watcher"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/metrics.golden")
+
+const metricsGolden = "testdata/metrics.golden"
+
+// TestMetricContract gathers what serve exports, every part registered on
+// serve's registry as Run does and each family given a series, and checks
+// it three ways: against testdata/metrics.golden (name, type, labels, help
+// and buckets of each family; go test ./server -run TestMetricContract
+// -update rewrites it), against contract.Metrics (so the contract the
+// generators and the README read cannot drift from the exporter), and
+// against Prometheus' naming conventions (promlint), which promlinter
+// cannot check statically on names taken from the contract.
+func TestMetricContract(t *testing.T) {
+	reg := newRegistry()
+	exportEverything(t, reg)
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	mfs = slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool {
+		return !strings.HasPrefix(mf.GetName(), contract.Namespace+"_")
+	})
+
+	got := make([]family, len(mfs))
+	for i, mf := range mfs {
+		got[i] = gathered(mf)
+	}
+	want := make([]family, len(contract.Metrics))
+	for i, m := range contract.Metrics {
+		want[i] = promised(m)
+	}
+	slices.SortFunc(want, func(a, b family) int { return strings.Compare(a.name, b.name) })
+	require.Equal(t, want, got, "the exported families are not contract.Metrics")
+
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	require.NoError(t, err)
+	require.Empty(t, problems)
+
+	var b bytes.Buffer
+	for _, f := range got {
+		b.WriteString(f.String())
+	}
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(metricsGolden), 0o755))
+		require.NoError(t, os.WriteFile(metricsGolden, b.Bytes(), 0o644))
+	}
+	golden, err := os.ReadFile(metricsGolden)
+	require.NoError(t, err, "run go test ./server -run TestMetricContract -update")
+	require.Equal(t, string(golden), b.String(), "the exported metrics changed: if on purpose, run go test ./server -run TestMetricContract -update")
+}
+
+// family is what the contract promises of a metric family.
+type family struct {
+	name, typ, help string
+	labels          []string  // sorted
+	buckets         []float64 // a histogram's, +Inf left out
+}
+
+func (f family) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", f.name, f.help, f.name, f.typ)
+	if len(f.labels) > 0 {
+		fmt.Fprintf(&b, "# LABELS %s %s\n", f.name, strings.Join(f.labels, " "))
+	}
+	if len(f.buckets) > 0 {
+		les := make([]string, len(f.buckets))
+		for i, le := range f.buckets {
+			les[i] = strconv.FormatFloat(le, 'g', -1, 64)
+		}
+		fmt.Fprintf(&b, "# BUCKETS %s %s\n", f.name, strings.Join(les, " "))
+	}
+	return b.String()
+}
+
+func promised(m contract.Metric) family {
+	f := family{name: m.Name, typ: string(m.Type), help: m.Help, labels: slices.Sorted(slices.Values(m.Labels))}
+	if m.Type == contract.Histogram {
+		f.buckets = m.Buckets
+	}
+	return f
+}
+
+func gathered(mf *dto.MetricFamily) family {
+	f := family{name: mf.GetName(), typ: strings.ToLower(mf.GetType().String()), help: mf.GetHelp()}
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if !slices.Contains(f.labels, l.GetName()) {
+				f.labels = append(f.labels, l.GetName())
+			}
+		}
+		if f.buckets == nil && m.GetHistogram() != nil {
+			for _, b := range m.GetHistogram().GetBucket() {
+				f.buckets = append(f.buckets, b.GetUpperBound())
+			}
+		}
+	}
+	slices.Sort(f.labels)
+	return f
+}
+
+// exportEverything builds, on reg, every part of serve that exports
+// metrics, with the constructors Run uses, and makes each family hold at
+// least one series: an empty vector is not exposed at all.
+func exportEverything(t *testing.T, reg *prometheus.Registry) {
+	t.Helper()
+	ctx := t.Context()
+	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	web := chaos.Subject{Namespace: "shop", Service: "web", Group: chaos.Experimental}
+	db := chaos.Subject{Namespace: "shop", Service: "db", Group: chaos.Experimental}
+	deleted := func(id string, s chaos.Subject) chaos.Incident {
+		return chaos.Incident{
+			ID: id, Kind: chaos.PodDeleted, Subject: s,
+			Object: chaos.Ref{Kind: "Deployment", Namespace: s.Namespace, Name: s.Service}, Start: t0, Events: 1,
+		}
+	}
+
+	// The exporter's event metrics and the watch health.
+	metrics := exporter.NewMetrics(reg)
+	metrics.Event(chaos.Event{Kind: chaos.PodDeleted, Subject: web, Missed: true})
+	recovered := deleted("recovered", web)
+	recovered.End = t0.Add(time.Minute)
+	metrics.Recovered(recovered)
+	recovered.Missed = true
+	metrics.Recovered(recovered)
+	metrics.TimeBetweenFailures(web, time.Hour)
+	metrics.WatchError("pods", context.DeadlineExceeded)
+	reg.MustRegister(exporter.NewWatchHealthCollector(watcher.NewHealth(watcher.HealthOptions{})))
+
+	// The store and the write queue in front of it.
+	st, err := store.Open(ctx, "", store.Options{DataDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	newWriteBehind(st, nil, reg)
+
+	// Detection: one incident an alert detected, one none did.
+	for _, inc := range []chaos.Incident{deleted("detected", web), deleted("undetected", db)} {
+		require.NoError(t, st.Save(ctx, inc))
+	}
+	_, err = st.SaveAlerts(ctx, []alert.Alert{{
+		Fingerprint: "f1", Status: alert.Firing, Source: "webhook",
+		Labels:   map[string]string{"alertname": "HighErrorRate", "namespace": "shop", "service": "web", "group": "experimental"},
+		StartsAt: t0.Add(30 * time.Second), ReceivedAt: t0.Add(time.Minute),
+	}})
+	require.NoError(t, err)
+	detector, err := detect.New(detect.Options{Store: st, Alerts: st, Registerer: reg})
+	require.NoError(t, err)
+	require.NoError(t, detector.Sweep(ctx, t0.Add(time.Hour)))
+
+	// The Alertmanager puller, after one successful pull.
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, "[]")
+	}))
+	t.Cleanup(am.Close)
+	puller, err := newPuller(config.Pull{AlertmanagerURL: am.URL}, st, nil, reg)
+	require.NoError(t, err)
+	_, err = puller.PullOnce(ctx)
+	require.NoError(t, err)
+
+	// The webhook receiver, after one notification.
+	rcv, err := receiver.New(receiver.Options{Sink: detector.Sink(st), Registerer: reg})
+	require.NoError(t, err)
+	body, err := os.ReadFile("../receiver/testdata/alertmanager-0.25-webhook.json")
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	rcv.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, receiver.Path, bytes.NewReader(body)))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+
+	// The state snapshot: an open incident, a workload, synced informers.
+	reg.MustRegister(exporter.NewStateCollector(state{
+		open:      []chaos.Incident{deleted("open", web)},
+		workloads: []tracker.WorkloadStatus{{Ref: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "web"}, Subject: web, Desired: 3, Ready: 2}},
+	}, synced{"pods": true}))
+
+	// A verdict with every kind of evidence.
+	superiority := 0.7
+	board := verdict.NewBoard()
+	reg.MustRegister(exporter.NewVerdictCollector(board))
+	board.Record(verdict.Verdict{
+		Hypothesis: "kill-web", At: t0, Result: verdict.Pass, Score: 100, Running: true,
+		Metrics: []verdict.Metric{{
+			Name: "latency", Result: verdict.Pass, PValue: 0.2,
+			Control: verdict.Summary{Samples: 10, Value: 0.1}, Experimental: verdict.Summary{Samples: 10, Value: 0.11},
+			Effect: &verdict.Effect{Estimate: 0.01, Low: 0, High: 0.02, Allowed: 0.05, Superiority: &superiority},
+		}},
+	})
+}
+
+type state struct {
+	open      []chaos.Incident
+	workloads []tracker.WorkloadStatus
+}
+
+func (s state) OpenIncidents() []chaos.Incident     { return s.open }
+func (s state) Workloads() []tracker.WorkloadStatus { return s.workloads }
+func (s state) LastEvent() time.Time                { return time.Time{} }
+
+type synced map[string]bool
+
+func (s synced) ResourcesSynced() map[string]bool { return s }
