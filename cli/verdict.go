@@ -14,14 +14,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/version"
 
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracing"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/promsource"
 )
 
 // Exit codes of verdict, so that CI jobs and Argo can gate on it.
@@ -95,8 +94,7 @@ Flags:
 	if f.prometheus == "" {
 		return usagef("--prometheus: the Prometheus URL is required")
 	}
-	client, err := promapi.NewClient(promapi.Config{Address: f.prometheus})
-	if err != nil {
+	if err := promsource.CheckURL(f.prometheus); err != nil {
 		return usagef("--prometheus: %v", err)
 	}
 	hyps, err := hypothesis.Load(f.files...)
@@ -122,7 +120,7 @@ Flags:
 	defer flushTraces(shutdown, log)
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	opts := verdict.Options{Prometheus: v1.NewAPI(client), Logger: log}
+	opts := verdict.Options{Logger: log}
 	if f.store != "" || f.dataDir != "" {
 		db, err := store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir})
 		if err != nil {
@@ -135,7 +133,7 @@ Flags:
 		}()
 		opts.Store, opts.Alerts, opts.Coverage = db, db, db
 	}
-	judge, err := verdict.New(opts)
+	judge, err := promsource.NewJudge(promsource.Options{URL: f.prometheus}, opts)
 	if err != nil {
 		return err
 	}
