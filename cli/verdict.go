@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"log/slog"
 	"math"
 	"slices"
 	"strconv"
@@ -14,14 +15,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/version"
 
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracing"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/promsource"
 )
 
 // Exit codes of verdict, so that CI jobs and Argo can gate on it.
@@ -49,7 +49,49 @@ type verdictFlags struct {
 	log        logFlags
 }
 
+// runVerdict judges the hypotheses of the files against Prometheus (and
+// the store, if given), writes the verdicts and ends with their exit code.
 func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	f, err := parseVerdictFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := f.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	at, err := f.check()
+	if err != nil {
+		return err
+	}
+	hyps, err := f.loadHypotheses()
+	if err != nil {
+		return err
+	}
+
+	shutdown, err := tracing.Setup(ctx, version.Version)
+	if err != nil {
+		return err
+	}
+	defer flushTraces(shutdown, log)
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	judge, closeStore, err := f.newJudge(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	verdicts, err := judgeAll(ctx, judge, hyps, at)
+	if err != nil {
+		return err
+	}
+	if err := writeOutput(stdout, f.output, verdicts); err != nil {
+		return err
+	}
+	return verdictsExit(verdicts)
+}
+
+func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs := newFlagSet("verdict", stderr)
 	var f verdictFlags
 	fs.Var(&f.files, "f", "hypothesis file or directory; repeat for several (required)")
@@ -74,91 +116,106 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	log, err := f.log.logger(stderr)
-	if err != nil {
-		return err
-	}
+	return &f, nil
+}
+
+// check checks the flags that need no file and returns the time of
+// judgement.
+func (f *verdictFlags) check() (time.Time, error) {
 	if len(f.files) == 0 {
-		return usagef("-f: a hypothesis file or directory is required")
+		return time.Time{}, usagef("-f: a hypothesis file or directory is required")
 	}
 	if f.output != "table" && f.output != "json" {
-		return usagef("--output: %q is not one of table, json", f.output)
+		return time.Time{}, usagef("--output: %q is not one of table, json", f.output)
 	}
 	at := time.Now()
 	if f.at != "" {
+		var err error
 		if at, err = parseAt(f.at); err != nil {
-			return usagef("--at: %v", err)
+			return time.Time{}, usagef("--at: %v", err)
 		}
 	}
 	if f.prometheus == "" {
-		return usagef("--prometheus: the Prometheus URL is required")
+		return time.Time{}, usagef("--prometheus: the Prometheus URL is required")
 	}
-	client, err := promapi.NewClient(promapi.Config{Address: f.prometheus})
-	if err != nil {
-		return usagef("--prometheus: %v", err)
+	if err := promsource.CheckURL(f.prometheus); err != nil {
+		return time.Time{}, usagef("--prometheus: %v", err)
 	}
+	return at, nil
+}
+
+// loadHypotheses loads the files' hypotheses, those --hypothesis names if
+// any, and refuses a step shorter than --scrape-interval.
+func (f *verdictFlags) loadHypotheses() ([]hypothesis.Hypothesis, error) {
 	hyps, err := hypothesis.Load(f.files...)
 	switch {
 	case errors.Is(err, iofs.ErrNotExist):
-		return usagef("-f: %v", err)
+		return nil, usagef("-f: %v", err)
 	case err != nil:
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	if hyps, err = selectHypotheses(hyps, f.names); err != nil {
-		return err
+		return nil, err
 	}
 	for i := range hyps {
 		if err := hyps[i].CheckScrapeInterval(f.scrape); err != nil {
-			return usageError{fmt.Errorf("%w (--scrape-interval)", err)}
+			return nil, usageError{fmt.Errorf("%w (--scrape-interval)", err)}
 		}
 	}
+	return hyps, nil
+}
 
-	shutdown, err := tracing.Setup(ctx, version.Version)
-	if err != nil {
-		return err
-	}
-	defer flushTraces(shutdown, log)
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	opts := verdict.Options{Prometheus: v1.NewAPI(client), Logger: log}
+// newJudge builds the judge of --prometheus's samples, with the store of
+// --store or --data-dir if one is given; closeStore closes that store.
+func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *verdict.Judge, closeStore func(), err error) {
+	opts := verdict.Options{Logger: log}
+	closeStore = func() {}
 	if f.store != "" || f.dataDir != "" {
 		db, err := store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		defer func() {
+		closeStore = func() {
 			if err := db.Close(); err != nil {
 				log.Warn("closing the store", "err", err)
 			}
-		}()
+		}
 		opts.Store, opts.Alerts, opts.Coverage = db, db, db
 	}
-	judge, err := verdict.New(opts)
+	judge, err = promsource.NewJudge(promsource.Options{URL: f.prometheus}, opts)
 	if err != nil {
-		return err
+		closeStore()
+		return nil, nil, err
 	}
+	return judge, closeStore, nil
+}
+
+// judgeAll judges each hypothesis at at, in order.
+func judgeAll(ctx context.Context, judge *verdict.Judge, hyps []hypothesis.Hypothesis, at time.Time) ([]verdict.Verdict, error) {
 	verdicts := make([]verdict.Verdict, 0, len(hyps))
 	for i := range hyps {
 		v, err := judge.Judge(ctx, &hyps[i], at)
 		if err != nil {
-			return fmt.Errorf("judging %s: %w", hyps[i].Name, err)
+			return nil, fmt.Errorf("judging %s: %w", hyps[i].Name, err)
 		}
 		verdicts = append(verdicts, v)
 	}
-	if f.output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
-			Verdicts []verdict.Verdict `json:"verdicts"`
-		}{verdicts}); err != nil {
-			return err
-		}
-	} else {
-		writeVerdicts(stdout, verdicts)
+	return verdicts, nil
+}
+
+// writeOutput writes the verdicts as --output says: tables or JSON.
+func writeOutput(w io.Writer, output string, verdicts []verdict.Verdict) error {
+	if output != "json" {
+		writeVerdicts(w, verdicts)
+		return nil
 	}
-	return verdictsExit(verdicts)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Verdicts []verdict.Verdict `json:"verdicts"`
+	}{verdicts})
 }
 
 // verdictsExit is the exit status of a set of verdicts: fail wins over

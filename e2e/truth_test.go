@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
@@ -33,6 +31,7 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/promsource"
 )
 
 // truthTolerance is how far steadywatch's MTTR and fault start may be from
@@ -844,9 +843,7 @@ func (e *truthEnv) checkVerdict(i int, f fault) {
 	if from.IsZero() {
 		from, until = f.start.Add(-time.Second), f.start.Add(time.Second)
 	}
-	client, err := promapi.NewClient(promapi.Config{Address: "http://127.0.0.1:1"})
-	require.NoError(t, err)
-	judge, err := verdict.New(verdict.Options{Prometheus: promv1.NewAPI(client), Store: e.sw.Store})
+	judge, err := promsource.NewJudge(promsource.Options{URL: "http://127.0.0.1:1"}, verdict.Options{Store: e.sw.Store})
 	require.NoError(t, err)
 	for _, c := range []struct {
 		bound time.Duration

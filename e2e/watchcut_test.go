@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +22,7 @@ import (
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/promsource"
 )
 
 // cutProxy is a TCP proxy between steadywatch and the API server. Cut
@@ -239,9 +238,8 @@ spec:
 `, ns, watchedFrom.UTC().Format(time.RFC3339Nano), restoreAt.Add(time.Second).UTC().Format(time.RFC3339Nano))
 	hs, err := hypothesis.Parse([]byte(doc), "cut.yaml")
 	require.NoError(t, err)
-	prom, err := promapi.NewClient(promapi.Config{Address: "http://127.0.0.1:1"}) // no metrics to query
-	require.NoError(t, err)
-	judge, err := verdict.New(verdict.Options{Prometheus: v1.NewAPI(prom), Store: sw.Store, Alerts: sw.DB, Coverage: sw.Coverage})
+	judge, err := promsource.NewJudge(promsource.Options{URL: "http://127.0.0.1:1"}, // no metrics to query
+		verdict.Options{Store: sw.Store, Alerts: sw.DB, Coverage: sw.Coverage})
 	require.NoError(t, err)
 	waitFor(t, 10*time.Second, "the window's end", func() (bool, error) { return time.Now().After(restoreAt.Add(time.Second)), nil })
 	v, err := judge.Judge(t.Context(), &hs[0], time.Now())

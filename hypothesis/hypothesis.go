@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/steadywatch/steadywatch/chaos"
 )
@@ -240,6 +241,27 @@ func (m *Metric) Query(group chaos.Group) string {
 	return m.Value.Expand(sel)
 }
 
+// LongestRange is the longest range of a range selector or subquery in m's
+// query, 0 if it has none (or does not parse): each sample of the query
+// summarises that much data, so samples closer together share some.
+func (m *Metric) LongestRange() time.Duration {
+	expr, err := promql.ParseExpr(m.Query(chaos.Experimental))
+	if err != nil {
+		return 0
+	}
+	var longest time.Duration
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.MatrixSelector:
+			longest = max(longest, n.Range)
+		case *parser.SubqueryExpr:
+			longest = max(longest, n.Range)
+		}
+		return nil
+	})
+	return longest
+}
+
 // Ratio is an error ratio given by its counts, as per-second rates: the
 // judge multiplies each sample by the step and sums them to count errors
 // and requests over the window.
@@ -363,6 +385,10 @@ const (
 	DefaultWeight   = 1
 )
 
+// FormatDuration writes d as a hypothesis file does, and as the messages
+// about a hypothesis quote it: 15s, 5m, 1h30m.
+func FormatDuration(d time.Duration) string { return model.Duration(d).String() }
+
 // CheckScrapeInterval refuses a step shorter than the scrape interval of
 // the Prometheus the hypothesis is judged against (0: unknown, nothing to
 // check): the samples between two scrapes only repeat the last one, and
@@ -375,5 +401,5 @@ func (h *Hypothesis) CheckScrapeInterval(scrape time.Duration) error {
 	at := h.Position("spec.step")
 	return &Error{File: at.File, Line: at.Line, Path: "spec.step", Err: fmt.Errorf(
 		"%s is shorter than the scrape interval of %s: the samples between two scrapes repeat the same value; use a step of at least %s",
-		model.Duration(h.Step), model.Duration(scrape), model.Duration(scrape))}
+		FormatDuration(h.Step), FormatDuration(scrape), FormatDuration(scrape))}
 }

@@ -129,14 +129,14 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	coverage.db = db // before anything reads it: the recorder runs once the watcher exists
 
-	writes := newWriteBehind(db, log.With("component", "store"), reg)
+	writes := store.NewWriteBehind(db, log.With("component", "store"), reg)
 	// The queue is written until the very end: after the informers stopped,
 	// what is left gets 10 more seconds.
 	writesCtx, stopWrites := context.WithCancel(context.WithoutCancel(ctx))
 	writesDone := make(chan struct{})
 	go func() {
 		defer close(writesDone)
-		writes.run(writesCtx, 10*time.Second)
+		writes.Run(writesCtx, 10*time.Second)
 	}()
 	defer func() {
 		stopWrites()

@@ -6,15 +6,13 @@ import (
 	"log/slog"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-
 	"github.com/steadywatch/steadywatch/abort"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/promsource"
 )
 
 // newVerdictLoop loads the hypotheses and builds their judge. Bad
@@ -31,12 +29,11 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 			return nil, fmt.Errorf("verdicts.hypotheses: %w (verdicts.scrape_interval)", err)
 		}
 	}
-	client, err := promapi.NewClient(promapi.Config{Address: cfg.PrometheusURL})
-	if err != nil {
+	if err := promsource.CheckURL(cfg.PrometheusURL); err != nil {
 		return nil, fmt.Errorf("verdicts.prometheus_url: %w", err)
 	}
-	judge, err := verdict.New(verdict.Options{
-		Prometheus: v1.NewAPI(client), Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
+	judge, err := promsource.NewJudge(promsource.Options{URL: cfg.PrometheusURL}, verdict.Options{
+		Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
 	})
 	if err != nil {
 		return nil, err

@@ -12,9 +12,9 @@ import (
 )
 
 // Store keeps incidents. The tracker writes every change through it:
-// package store's SQLite and PostgreSQL stores (serve puts its write-behind
-// queue in front, so the tracker never waits for a disk), or the
-// MemoryStore of tests.
+// package store's SQLite and PostgreSQL stores (serve puts a
+// store.WriteBehind queue in front, so the tracker never waits for a disk),
+// or the MemoryStore of tests.
 type Store interface {
 	// Save inserts or replaces the incident with the same ID, all but its
 	// Detection: that is SetDetection's alone, so that a tracker saving

@@ -76,7 +76,7 @@ func TestAnExampleWindowSteadywatchNeverWatchedIsInconclusive(t *testing.T) {
 					chaos.WatchSpan{Session: "b", Resource: r, From: at.Add(-time.Minute), To: at})
 			}
 			for _, withCoverage := range []bool{false, true} {
-				o := verdict.Options{Prometheus: newFakeProm(), Store: tracker.NewMemoryStore(), Alerts: &fakeAlerts{}}
+				o := verdict.Options{Samples: newSource(), Store: tracker.NewMemoryStore(), Alerts: &fakeAlerts{}}
 				if withCoverage {
 					o.Coverage = cov
 				}
@@ -190,7 +190,7 @@ func TestRecoveryExpectationsOverTimeSteadywatchDidNotWatch(t *testing.T) {
 			for _, i := range recovered {
 				require.NoError(t, s.Save(t.Context(), i))
 			}
-			o := verdict.Options{Prometheus: newFakeProm(), Store: s, Alerts: &fakeAlerts{alerts: tc.alerts}, Coverage: tc.coverage}
+			o := verdict.Options{Samples: newSource(), Store: s, Alerts: &fakeAlerts{alerts: tc.alerts}, Coverage: tc.coverage}
 			h := hyp(t, fixedWindow, "  recovery: "+tc.recovery+"\n")
 			v, err := newJudge(t, o).Judge(t.Context(), h, after)
 			require.NoError(t, err)
@@ -209,12 +209,12 @@ func TestRecoveryExpectationsOverTimeSteadywatchDidNotWatch(t *testing.T) {
 func TestAFailureSeenStandsOverAGap(t *testing.T) {
 	s := tracker.NewMemoryStore()
 	require.NoError(t, s.Save(t.Context(), inc(chaos.PodDeleted, 5*time.Minute, 0)))
-	f := newFakeProm()
+	f := newSource()
 	aa(f, "latency", 1, 1)
 	h := hyp(t, fixedWindow, metrics(latencyMetric))
-	f.set("latency", chaos.Experimental, scaled(lognormal(2, nSamples, 1, 0.1), 3))
+	f.Set("latency", chaos.Experimental, scaled(lognormal(2, nSamples, 1, 0.1), 3))
 	o := verdict.Options{
-		Prometheus: f, Store: s,
+		Samples: f, Store: s,
 		Coverage: concat(watched("a", -time.Minute, 20*time.Minute, chaos.SpanStopped, ""), watched("b", 21*time.Minute, 2*time.Hour, chaos.SpanOpen, "")),
 	}
 	v, err := newJudge(t, o).Judge(t.Context(), h, after)
@@ -249,7 +249,7 @@ func TestNoVerdictPassesOverAGap(t *testing.T) {
 			cursor = end + gap
 			holes++
 		}
-		o := verdict.Options{Prometheus: newFakeProm(), Store: s, Coverage: cov}
+		o := verdict.Options{Samples: newSource(), Store: s, Coverage: cov}
 		v, err := newJudge(t, o).Judge(t.Context(), h, after)
 		require.NoError(t, err)
 		// The oracle: is [base, winEnd] inside the union of the spans?
@@ -311,7 +311,7 @@ func TestAnIncidentWhoseStartWasNotSeenIsNoEvidence(t *testing.T) {
 			for _, i := range tc.incidents {
 				require.NoError(t, s.Save(t.Context(), i))
 			}
-			v, err := newJudge(t, verdict.Options{Prometheus: newFakeProm(), Store: s}).
+			v, err := newJudge(t, verdict.Options{Samples: newSource(), Store: s}).
 				Judge(t.Context(), hyp(t, fixedWindow, "  recovery: {mttr: 3m}\n"), after)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, v.Recovery[0].Result)

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -32,13 +31,6 @@ const (
 	// Hodges–Lehmann interval too wide to show anything, and a judge that
 	// passes what it cannot see passes too much.
 	DefaultMinSamples = 10
-	// DefaultQueryTimeout bounds each attempt of a range query.
-	DefaultQueryTimeout = 30 * time.Second
-	// DefaultRetries is how often a transient query error is retried.
-	DefaultRetries = 3
-	// DefaultRetryBackoff is the wait before the first retry; it doubles
-	// for each further one, up to maxBackoff.
-	DefaultRetryBackoff = 250 * time.Millisecond
 	// DefaultSLOTolerance is the share of the experimental group's samples
 	// of a value metric that may lie outside its SLO bound.
 	DefaultSLOTolerance = 0.05
@@ -46,15 +38,14 @@ const (
 	DefaultConcurrency = 4
 )
 
-const maxBackoff = 5 * time.Second
-
 // TracerName is the instrumentation scope of the judge's spans.
 const TracerName = "github.com/steadywatch/steadywatch/verdict"
 
 // Options configure a Judge.
 type Options struct {
-	// Prometheus answers the range queries; required.
-	Prometheus v1.API
+	// Samples answers the range queries; required. promsource.NewJudge
+	// makes a judge whose samples come from Prometheus.
+	Samples SampleSource
 	// Store holds the chaos events that define event windows and the
 	// incidents and HPA events the recovery expectations are measured on.
 	// Without it, those are inconclusive ("no store").
@@ -66,15 +57,6 @@ type Options struct {
 	// without it the watch is not asked about, and only what the store
 	// holds is judged.
 	Coverage CoverageSource
-	// QueryTimeout bounds each attempt of a range query, on the server too
-	// (the query's timeout parameter); 0 means DefaultQueryTimeout.
-	QueryTimeout time.Duration
-	// Retries is how often a transient query error (timeout, 5xx, network)
-	// is retried, with exponential backoff from RetryBackoff; a bad query
-	// (bad_data, execution, another 4xx) is never retried. 0 means
-	// DefaultRetries, a negative value none.
-	Retries      int
-	RetryBackoff time.Duration
 	// MinSamples is the least number of finite samples per group for a
 	// value metric; 0 means DefaultMinSamples.
 	MinSamples int
@@ -96,16 +78,13 @@ type Options struct {
 	Tracer trace.Tracer
 }
 
-// Judge judges hypotheses against Prometheus data and the incident store.
-// It is safe for concurrent use.
+// Judge judges hypotheses against the samples of their metrics and the
+// incident store. It is safe for concurrent use.
 type Judge struct {
-	prom         v1.API
+	source       SampleSource
 	store        tracker.Store
 	alerts       alert.Source
 	coverage     CoverageSource
-	queryTimeout time.Duration
-	retries      int
-	backoff      time.Duration
 	minSamples   int
 	sloTolerance float64
 	concurrency  int
@@ -117,27 +96,20 @@ type Judge struct {
 // New returns a Judge with o's defaults filled in.
 func New(o Options) (*Judge, error) {
 	switch {
-	case o.Prometheus == nil:
-		return nil, errors.New("verdict: Options.Prometheus is required")
+	case o.Samples == nil:
+		return nil, errors.New("verdict: Options.Samples is required")
 	case o.MinSamples < 0:
 		return nil, fmt.Errorf("verdict: Options.MinSamples %d: must be ≥ 0", o.MinSamples)
-	case o.QueryTimeout < 0:
-		return nil, fmt.Errorf("verdict: Options.QueryTimeout %s: must be ≥ 0", o.QueryTimeout)
-	case o.RetryBackoff < 0:
-		return nil, fmt.Errorf("verdict: Options.RetryBackoff %s: must be ≥ 0", o.RetryBackoff)
 	case o.Concurrency < 0:
 		return nil, fmt.Errorf("verdict: Options.Concurrency %d: must be ≥ 0", o.Concurrency)
 	case math.IsNaN(o.SLOTolerance) || o.SLOTolerance >= 1:
 		return nil, fmt.Errorf("verdict: Options.SLOTolerance %g: must be below 1", o.SLOTolerance)
 	}
 	j := &Judge{
-		prom:         o.Prometheus,
+		source:       o.Samples,
 		store:        o.Store,
 		alerts:       o.Alerts,
 		coverage:     o.Coverage,
-		queryTimeout: cmpOr(o.QueryTimeout, DefaultQueryTimeout),
-		retries:      cmpOr(o.Retries, DefaultRetries),
-		backoff:      cmpOr(o.RetryBackoff, DefaultRetryBackoff),
 		minSamples:   cmpOr(o.MinSamples, DefaultMinSamples),
 		sloTolerance: cmpOr(o.SLOTolerance, DefaultSLOTolerance),
 		concurrency:  cmpOr(o.Concurrency, DefaultConcurrency),
@@ -145,7 +117,6 @@ func New(o Options) (*Judge, error) {
 		now:          o.Now,
 		tracer:       o.Tracer,
 	}
-	j.retries = max(j.retries, 0)
 	j.sloTolerance = max(j.sloTolerance, 0)
 	if j.log == nil {
 		j.log = slog.New(slog.DiscardHandler)
@@ -176,13 +147,13 @@ func cmpOr[T comparable](v, def T) T {
 // verdict is Running and judges the data up to at.
 //
 // Each metric's query is run for each group over [window start, min(end,
-// at)] at h.Step; samples Prometheus returns outside that range are
+// at)] at h.Step; samples the source returns outside that range are
 // dropped. A query must return one series per group: several are
 // inconclusive ("the query returned 3 series (…)") unless the metric's
 // Aggregate combines them step by step (Summary.Series says how many there
 // were); pooled, per-pod series would be a mixture counted as independent
 // draws. NaN and ±Inf samples are dropped and counted (Summary.NaNs).
-// Warnings in Prometheus's answer (a partial response) make the metric
+// Warnings in the source's answer (a partial response) make the metric
 // inconclusive and are listed in Metric.Warnings.
 //
 //   - A value metric needs MinSamples finite samples in each group, after
@@ -222,8 +193,8 @@ func cmpOr[T comparable](v, def T) T {
 // Expectation names), and everything adds up as Overall documents.
 //
 // The error is only for what makes judging impossible at all: ctx ending.
-// Everything about the data — failed queries (after Retries for transient
-// errors), no or too few samples, NaN, no chaos events, no traffic, no
+// Everything about the data — failed queries (after the source's retries),
+// no or too few samples, NaN, no chaos events, no traffic, no
 // store — makes a metric, an expectation or the verdict Inconclusive with
 // the reason, never a pass.
 func (j *Judge) Judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (Verdict, error) {

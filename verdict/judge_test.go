@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
 
 const (
@@ -61,17 +61,16 @@ func newJudge(t testing.TB, o verdict.Options) *verdict.Judge {
 
 // aa registers the same lognormal distribution, from different seeds, for
 // both groups of name, the experiment's scaled by factor.
-func aa(f *fakeProm, name string, seed uint64, factor float64) {
-	f.set(name, chaos.Control, lognormal(seed, nSamples, 0.1, 0.3))
-	f.set(name, chaos.Experimental, scaled(lognormal(seed+1, nSamples, 0.1, 0.3), factor))
+func aa(f *verdicttest.Source, name string, seed uint64, factor float64) {
+	f.Set(name, chaos.Control, lognormal(seed, nSamples, 0.1, 0.3))
+	f.Set(name, chaos.Experimental, scaled(lognormal(seed+1, nSamples, 0.1, 0.3), factor))
 }
 
 func TestJudgeComparesTheGroups(t *testing.T) {
-	badData := &v1.Error{Type: v1.ErrBadData, Msg: `parse error at char 3: unexpected "}"`}
 	for _, tc := range []struct {
 		name   string
 		spec   string
-		data   func(f *fakeProm)
+		data   func(f *verdicttest.Source)
 		want   verdict.Result
 		reason string
 		// metric is the first metric's result and a part of its reason.
@@ -81,63 +80,63 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 		{
 			name: "an A/A latency passes",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) { aa(f, "latency", 1, 1) },
+			data: func(f *verdicttest.Source) { aa(f, "latency", 1, 1) },
 			want: verdict.Pass, reason: "score 100 at or above the pass score 95",
 			metric: verdict.Pass, metricReason: "no significant change",
 		},
 		{
 			name: "a latency 50 % higher in the experiment fails high, critically",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) { aa(f, "latency", 1, 1.5) },
+			data: func(f *verdicttest.Source) { aa(f, "latency", 1, 1.5) },
 			want: verdict.Fail, reason: "critical metric latency failed (high)",
 			metric: verdict.High, metricReason: "exceeds the allowed",
 		},
 		{
 			name: "a latency 10 % higher passes an allowance of 20 %",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) {
-				f.set("latency", chaos.Control, constant(nSamples, 0.1))
-				f.set("latency", chaos.Experimental, constant(nSamples, 0.11))
+			data: func(f *verdicttest.Source) {
+				f.Set("latency", chaos.Control, constant(nSamples, 0.1))
+				f.Set("latency", chaos.Experimental, constant(nSamples, 0.11))
 			},
 			want: verdict.Pass, metric: verdict.Pass, metricReason: "within the allowed 0.02",
 		},
 		{
 			name: "a lower latency passes a metric where higher is worse",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) { aa(f, "latency", 1, 0.5) },
+			data: func(f *verdicttest.Source) { aa(f, "latency", 1, 0.5) },
 			want: verdict.Pass, metric: verdict.Pass, metricReason: "only increases are harmful",
 		},
 		{
 			name: "a throughput 50 % lower fails low",
 			spec: metrics(throughputMetric),
-			data: func(f *fakeProm) { aa(f, "throughput", 3, 0.5) },
+			data: func(f *verdicttest.Source) { aa(f, "throughput", 3, 0.5) },
 			want: verdict.Fail, reason: "score 0 below the marginal score 75: throughput failed",
 			metric: verdict.Low,
 		},
 		{
 			name: "a throughput 50 % higher passes a metric where lower is worse",
 			spec: metrics(throughputMetric),
-			data: func(f *fakeProm) { aa(f, "throughput", 3, 1.5) },
+			data: func(f *verdicttest.Source) { aa(f, "throughput", 3, 1.5) },
 			want: verdict.Pass, metric: verdict.Pass,
 		},
 		{
 			name: "either direction fails high",
 			spec: metrics(queueMetric),
-			data: func(f *fakeProm) { aa(f, "queue", 5, 1.5) },
+			data: func(f *verdicttest.Source) { aa(f, "queue", 5, 1.5) },
 			want: verdict.Fail, metric: verdict.High,
 		},
 		{
 			name: "either direction fails low",
 			spec: metrics(queueMetric),
-			data: func(f *fakeProm) { aa(f, "queue", 5, 0.5) },
+			data: func(f *verdicttest.Source) { aa(f, "queue", 5, 0.5) },
 			want: verdict.Fail, metric: verdict.Low,
 		},
 		{
 			name: "a queue growing from a control at 0 is inconclusive: 20 % of 0 cannot size it",
 			spec: metrics(queueMetric),
-			data: func(f *fakeProm) {
-				f.set("queue", chaos.Control, constant(nSamples, 0))
-				f.set("queue", chaos.Experimental, lognormal(1, nSamples, 5, 0.3))
+			data: func(f *verdicttest.Source) {
+				f.Set("queue", chaos.Control, constant(nSamples, 0))
+				f.Set("queue", chaos.Experimental, lognormal(1, nSamples, 5, 0.3))
 			},
 			want: verdict.Inconclusive, metric: verdict.Inconclusive,
 			metricReason: "but the control's location is 0: a relative allowance of 0.2 cannot size it",
@@ -145,42 +144,42 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 		{
 			name: "series are aggregated as the metric says, and counted",
 			spec: metrics(latencyMetric + "\n      aggregate: avg"),
-			data: func(f *fakeProm) {
-				f.set("latency", chaos.Control, lognormal(7, nSamples, 0.1, 0.3), lognormal(8, nSamples, 0.1, 0.3))
-				f.set("latency", chaos.Experimental, lognormal(9, nSamples, 0.1, 0.3), lognormal(10, nSamples, 0.1, 0.3), lognormal(11, nSamples, 0.1, 0.3))
+			data: func(f *verdicttest.Source) {
+				f.Set("latency", chaos.Control, lognormal(7, nSamples, 0.1, 0.3), lognormal(8, nSamples, 0.1, 0.3))
+				f.Set("latency", chaos.Experimental, lognormal(9, nSamples, 0.1, 0.3), lognormal(10, nSamples, 0.1, 0.3), lognormal(11, nSamples, 0.1, 0.3))
 			},
 			want: verdict.Pass, metric: verdict.Pass,
 		},
 		{
-			name: "a bad query is inconclusive, with Prometheus' error",
+			name: "a failed query is inconclusive, with the source's error",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) {
+			data: func(f *verdicttest.Source) {
 				aa(f, "latency", 1, 1)
-				f.fail("latency", chaos.Control, badData)
+				f.Fail("latency", chaos.Control, errors.New("query failed: the source is down"))
 			},
 			want: verdict.Inconclusive, reason: "only 0 % of the metrics' weight could be judged",
-			metric: verdict.Inconclusive, metricReason: `control group: query failed: bad_data: parse error at char 3: unexpected "}"`,
+			metric: verdict.Inconclusive, metricReason: "vs control: control group: query failed: the source is down",
 		},
 		{
 			name: "an empty result is inconclusive",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) { f.set("latency", chaos.Control, lognormal(1, nSamples, 0.1, 0.3)) },
+			data: func(f *verdicttest.Source) { f.Set("latency", chaos.Control, lognormal(1, nSamples, 0.1, 0.3)) },
 			want: verdict.Inconclusive, metric: verdict.Inconclusive,
 			metricReason: "no data for the experimental group: the query returned no series",
 		},
 		{
 			name: "a control group without data is inconclusive",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) { f.set("latency", chaos.Experimental, lognormal(1, nSamples, 0.1, 0.3)) },
+			data: func(f *verdicttest.Source) { f.Set("latency", chaos.Experimental, lognormal(1, nSamples, 0.1, 0.3)) },
 			want: verdict.Inconclusive, metric: verdict.Inconclusive,
 			metricReason: "no data for the control group: the query returned no series",
 		},
 		{
 			name: "NaN samples only are inconclusive",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) {
-				f.set("latency", chaos.Control, lognormal(1, nSamples, 0.1, 0.3))
-				f.set("latency", chaos.Experimental, constant(nSamples, math.NaN()))
+			data: func(f *verdicttest.Source) {
+				f.Set("latency", chaos.Control, lognormal(1, nSamples, 0.1, 0.3))
+				f.Set("latency", chaos.Experimental, constant(nSamples, math.NaN()))
 			},
 			want: verdict.Inconclusive, metric: verdict.Inconclusive,
 			metricReason: "no data for the experimental group: its 241 samples are all NaN",
@@ -188,9 +187,9 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 		{
 			name: "too few samples are inconclusive",
 			spec: metrics(latencyMetric),
-			data: func(f *fakeProm) {
-				f.set("latency", chaos.Control, lognormal(1, 9, 0.1, 0.3))
-				f.set("latency", chaos.Experimental, lognormal(2, nSamples, 0.1, 0.3))
+			data: func(f *verdicttest.Source) {
+				f.Set("latency", chaos.Control, lognormal(1, 9, 0.1, 0.3))
+				f.Set("latency", chaos.Experimental, lognormal(2, nSamples, 0.1, 0.3))
 			},
 			want: verdict.Inconclusive, metric: verdict.Inconclusive,
 			metricReason: "too few samples in the control group: 9 (fewer than 10)",
@@ -198,10 +197,10 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 		{
 			name: "an error ratio up from a control without errors fails",
 			spec: metrics(errorRatioMetric),
-			data: func(f *fakeProm) {
-				f.set("requests_rate", chaos.Control, constant(nSamples, 20))
-				f.set("requests_rate", chaos.Experimental, constant(nSamples, 20))
-				f.set("errors_rate", chaos.Experimental, constant(nSamples, 0.6))
+			data: func(f *verdicttest.Source) {
+				f.Set("requests_rate", chaos.Control, constant(nSamples, 20))
+				f.Set("requests_rate", chaos.Experimental, constant(nSamples, 20))
+				f.Set("errors_rate", chaos.Experimental, constant(nSamples, 0.6))
 			},
 			want: verdict.Fail, reason: "critical metric error-ratio failed (high)",
 			metric: verdict.High, metricReason: "2169 of 72300 vs 0 of 72300: significant increase of 0.03 exceeds the allowed 5.4",
@@ -209,12 +208,12 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 		{
 			name: "one error against a control without errors passes",
 			spec: metrics(errorRatioMetric),
-			data: func(f *fakeProm) {
-				f.set("requests_rate", chaos.Control, constant(nSamples, 20))
-				f.set("requests_rate", chaos.Experimental, constant(nSamples, 20))
+			data: func(f *verdicttest.Source) {
+				f.Set("requests_rate", chaos.Control, constant(nSamples, 20))
+				f.Set("requests_rate", chaos.Experimental, constant(nSamples, 20))
 				one := constant(nSamples, 0)
 				one[100] = 1.0 / 15
-				f.set("errors_rate", chaos.Experimental, one)
+				f.Set("errors_rate", chaos.Experimental, one)
 			},
 			want: verdict.Pass, metric: verdict.Pass,
 			metricReason: "1 of 72300 vs 0 of 72300: no significant change",
@@ -222,10 +221,10 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 		{
 			name: "equal error ratios pass",
 			spec: metrics(errorRatioMetric),
-			data: func(f *fakeProm) {
+			data: func(f *verdicttest.Source) {
 				for _, g := range []chaos.Group{chaos.Control, chaos.Experimental} {
-					f.set("requests_rate", g, constant(nSamples, 20))
-					f.set("errors_rate", g, constant(nSamples, 0.2))
+					f.Set("requests_rate", g, constant(nSamples, 20))
+					f.Set("errors_rate", g, constant(nSamples, 0.2))
 				}
 			},
 			want: verdict.Pass, metric: verdict.Pass, metricReason: "723 of 72300 vs 723 of 72300",
@@ -233,9 +232,9 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 		{
 			name: "an error ratio without traffic is inconclusive",
 			spec: metrics(errorRatioMetric),
-			data: func(f *fakeProm) {
-				f.set("requests_rate", chaos.Control, constant(nSamples, 20))
-				f.set("requests_rate", chaos.Experimental, constant(nSamples, 0))
+			data: func(f *verdicttest.Source) {
+				f.Set("requests_rate", chaos.Control, constant(nSamples, 20))
+				f.Set("requests_rate", chaos.Experimental, constant(nSamples, 0))
 			},
 			want: verdict.Inconclusive, metric: verdict.Inconclusive,
 			metricReason: "too little traffic in the experimental group (0 < minTotal 100)",
@@ -243,18 +242,18 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 		{
 			name: "an error ratio without its total is inconclusive",
 			spec: metrics(errorRatioMetric),
-			data: func(f *fakeProm) {
-				f.set("requests_rate", chaos.Control, constant(nSamples, 20))
-				f.set("errors_rate", chaos.Experimental, constant(nSamples, 1))
+			data: func(f *verdicttest.Source) {
+				f.Set("requests_rate", chaos.Control, constant(nSamples, 20))
+				f.Set("errors_rate", chaos.Experimental, constant(nSamples, 1))
 			},
 			want: verdict.Inconclusive, metric: verdict.Inconclusive,
 			metricReason: "no data for the experimental group: the total query returned no series",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeProm()
+			f := newSource()
 			tc.data(f)
-			j := newJudge(t, verdict.Options{Prometheus: f})
+			j := newJudge(t, verdict.Options{Samples: f})
 			v, err := j.Judge(t.Context(), hyp(t, fixedWindow, tc.spec), after)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, v.Result, v.Reason)
@@ -272,12 +271,12 @@ func TestJudgeComparesTheGroups(t *testing.T) {
 }
 
 func TestJudgeSummarisesEachGroup(t *testing.T) {
-	f := newFakeProm()
+	f := newSource()
 	ctl := lognormal(1, nSamples, 0.1, 0.3)
 	ctl[3], ctl[4] = math.NaN(), math.Inf(1)
-	f.set("latency", chaos.Control, ctl, lognormal(2, 100, 0.1, 0.3))
-	f.set("latency", chaos.Experimental, constant(nSamples, 0.2))
-	v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric+"\n      aggregate: avg")), after)
+	f.Set("latency", chaos.Control, ctl, lognormal(2, 100, 0.1, 0.3))
+	f.Set("latency", chaos.Experimental, constant(nSamples, 0.2))
+	v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric+"\n      aggregate: avg")), after)
 	require.NoError(t, err)
 	m := v.Metrics[0]
 	// averaged step by step; the steps with a NaN or +Inf are dropped
@@ -295,14 +294,14 @@ func TestJudgeSummarisesEachGroup(t *testing.T) {
 }
 
 func TestJudgeRatioCountsRatesTimesTheStep(t *testing.T) {
-	f := newFakeProm()
-	f.set("requests_rate", chaos.Control, constant(nSamples, 10), constant(nSamples, 10))
-	f.set("requests_rate", chaos.Experimental, constant(nSamples, 20))
-	f.set("errors_rate", chaos.Control, constant(nSamples, 0.2))
+	f := newSource()
+	f.Set("requests_rate", chaos.Control, constant(nSamples, 10), constant(nSamples, 10))
+	f.Set("requests_rate", chaos.Experimental, constant(nSamples, 20))
+	f.Set("errors_rate", chaos.Control, constant(nSamples, 0.2))
 	errs := constant(nSamples, 0.2)
 	errs[0] = math.NaN()
-	f.set("errors_rate", chaos.Experimental, errs)
-	v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric+"\n      aggregate: sum")), after)
+	f.Set("errors_rate", chaos.Experimental, errs)
+	v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric+"\n      aggregate: sum")), after)
 	require.NoError(t, err)
 	m := v.Metrics[0]
 	require.Equal(t, nSamples, m.Control.Samples)
@@ -323,8 +322,8 @@ func TestJudgeRatioCountsRatesTimesTheStep(t *testing.T) {
 
 func TestJudgeWindows(t *testing.T) {
 	const eventWindow = `window: {events: {kinds: [pod_deleted], lookback: 2h, before: 5m, after: 15m}}`
-	data := func() *fakeProm {
-		f := newFakeProm()
+	data := func() *verdicttest.Source {
+		f := newSource()
 		aa(f, "latency", 1, 1)
 		return f
 	}
@@ -337,7 +336,7 @@ func TestJudgeWindows(t *testing.T) {
 
 	t.Run("an event window without a store is inconclusive, and so is every metric and expectation", func(t *testing.T) {
 		h := hyp(t, eventWindow, metrics(latencyMetric)+"  recovery: {mttr: 3m, hpa: {name: api, minReplicas: 4, within: 3m, baselineWithin: 10m}}\n")
-		v, err := newJudge(t, verdict.Options{Prometheus: data()}).Judge(t.Context(), h, after)
+		v, err := newJudge(t, verdict.Options{Samples: data()}).Judge(t.Context(), h, after)
 		require.NoError(t, err)
 		require.Equal(t, verdict.Inconclusive, v.Result)
 		const why = "no store: the window is defined by chaos events, and there is no store of them: give steadywatch verdict --store or --data-dir (serve judges with its own)"
@@ -364,7 +363,7 @@ func TestJudgeWindows(t *testing.T) {
 		} {
 			require.NoError(t, s.SaveEvent(t.Context(), e))
 		}
-		j := newJudge(t, verdict.Options{Prometheus: data(), Store: s})
+		j := newJudge(t, verdict.Options{Samples: data(), Store: s})
 		v, err := j.Judge(t.Context(), hyp(t, eventWindow, metrics(latencyMetric)), after)
 		require.NoError(t, err)
 		require.Equal(t, verdict.Inconclusive, v.Result)
@@ -376,7 +375,7 @@ func TestJudgeWindows(t *testing.T) {
 		require.NoError(t, s.SaveEvent(t.Context(), event(chaos.PodDeleted, "shop", chaos.Experimental, base.Add(20*time.Minute))))
 		require.NoError(t, s.SaveEvent(t.Context(), event(chaos.PodDeleted, "shop", chaos.Experimental, base.Add(30*time.Minute))))
 		f := data()
-		j := newJudge(t, verdict.Options{Prometheus: f, Store: s})
+		j := newJudge(t, verdict.Options{Samples: f, Store: s})
 		at := base.Add(40 * time.Minute)
 		v, err := j.Judge(t.Context(), hyp(t, eventWindow, metrics(latencyMetric)), at)
 		require.NoError(t, err)
@@ -386,39 +385,39 @@ func TestJudgeWindows(t *testing.T) {
 		}, v.Window)
 		require.True(t, v.Running)
 		require.Equal(t, verdict.Pass, v.Result, v.Reason)
-		for _, r := range f.ranges {
-			require.Equal(t, v1.Range{Start: base.Add(15 * time.Minute), End: at, Step: step}, r)
+		for _, r := range f.Queries() {
+			require.Equal(t, verdict.RangeQuery{Expr: r.Expr, Start: base.Add(15 * time.Minute), End: at, Step: step}, r)
 		}
 		require.Equal(t, 101, v.Metrics[0].Control.Samples)
 	})
 
 	t.Run("a window that has not started is inconclusive", func(t *testing.T) {
 		f := data()
-		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), base.Add(-time.Minute))
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), base.Add(-time.Minute))
 		require.NoError(t, err)
 		require.Equal(t, verdict.Inconclusive, v.Result)
 		require.Equal(t, "the window starts at 2026-03-01T12:00:00Z, after the time of judgement", v.Reason)
 		require.True(t, v.Running)
-		require.Empty(t, f.ranges)
+		require.Empty(t, f.Queries())
 	})
 
-	t.Run("long windows are queried in pieces Prometheus accepts", func(t *testing.T) {
-		f := newFakeProm()
+	t.Run("a long window is asked for whole, and judged on all its samples", func(t *testing.T) {
+		f := newSource()
 		n := 30_000
-		aa(f, "latency", 1, 1)
-		f.set("latency", chaos.Control, lognormal(1, n, 0.1, 0.3))
-		f.set("latency", chaos.Experimental, lognormal(2, n, 0.1, 0.3))
+		f.Set("latency", chaos.Control, lognormal(1, n, 0.1, 0.3))
+		f.Set("latency", chaos.Experimental, lognormal(2, n, 0.1, 0.3))
 		long := `window: {fixed: {start: 2026-03-01T12:00:00Z, end: 2026-03-06T12:00:00Z}}`
 		// A hypothesis file cannot ask for 28,801 points a query any more
-		// (hypothesis.MaxPoints); the judge still splits what it is given.
+		// (hypothesis.MaxPoints); the judge still judges what it is given.
+		// Cutting the query into pieces Prometheus accepts is promsource's.
 		h := hyp(t, long+"\n  step: 1m", metrics(latencyMetric))
 		h.Step = step
-		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), h, base.Add(10*24*time.Hour))
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), h, base.Add(10*24*time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, 5*24*240+1, v.Metrics[0].Control.Samples)
-		require.Equal(t, 3, f.callsOf("latency", chaos.Control))
-		for _, r := range f.ranges {
-			require.LessOrEqual(t, int(r.End.Sub(r.Start)/r.Step)+1, 11_000)
+		require.Equal(t, 1, f.Calls("latency", chaos.Control))
+		for _, r := range f.Queries() {
+			require.Equal(t, verdict.RangeQuery{Expr: r.Expr, Start: base, End: base.Add(5 * 24 * time.Hour), Step: step}, r)
 		}
 	})
 }
@@ -485,7 +484,7 @@ func TestJudgeScores(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := hyp(t, fixedWindow, tc.spec+tc.judgement)
-			f := newFakeProm()
+			f := newSource()
 			for i, m := range h.Metrics {
 				factor := 1.0
 				if slices.Contains(tc.failing, m.Name) {
@@ -493,10 +492,10 @@ func TestJudgeScores(t *testing.T) {
 				}
 				aa(f, m.Name, uint64(10*i), factor)
 				if slices.Contains(tc.missing, m.Name) {
-					f.set(m.Name, chaos.Experimental)
+					f.Set(m.Name, chaos.Experimental)
 				}
 			}
-			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), h, after)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), h, after)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, v.Result, v.Reason)
 			require.InDelta(t, tc.score, v.Score, 1e-9)
@@ -528,7 +527,7 @@ func TestJudgeSLOs(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		spec    string
-		data    func(f *fakeProm)
+		data    func(f *verdicttest.Source)
 		at      time.Time
 		want    verdict.Result
 		slo     verdict.Result
@@ -539,7 +538,7 @@ func TestJudgeSLOs(t *testing.T) {
 		{
 			name: "a latency above its SLO while running fails and aborts",
 			spec: metrics(boundedLatency),
-			data: func(f *fakeProm) { f.set("latency", chaos.Experimental, spiky(nSamples, 100, 0.8)) },
+			data: func(f *verdicttest.Source) { f.Set("latency", chaos.Experimental, spiky(nSamples, 100, 0.8)) },
 			at:   base.Add(30 * time.Minute),
 			want: verdict.Fail, slo: verdict.Fail,
 			reason: "SLO: 51 of 121 samples (42.1 %) of the experimental group above the max 0.5 (worst 0.8), more than the tolerance of 5 %",
@@ -548,30 +547,30 @@ func TestJudgeSLOs(t *testing.T) {
 		{
 			name: "a latency above its SLO after the window fails without an abort",
 			spec: metrics(boundedLatency),
-			data: func(f *fakeProm) { f.set("latency", chaos.Experimental, spiky(nSamples, 100, 0.8)) },
+			data: func(f *verdicttest.Source) { f.Set("latency", chaos.Experimental, spiky(nSamples, 100, 0.8)) },
 			at:   after, want: verdict.Fail, slo: verdict.Fail,
 			reason: "100 of 241 samples",
 		},
 		{
 			name: "a few spikes within the tolerance pass",
 			spec: metrics(boundedLatency),
-			data: func(f *fakeProm) { f.set("latency", chaos.Experimental, spiky(nSamples, 12, 0.8)) },
+			data: func(f *verdicttest.Source) { f.Set("latency", chaos.Experimental, spiky(nSamples, 12, 0.8)) },
 			at:   after, want: verdict.Pass, slo: verdict.Pass,
 			reason: "SLO: 12 of 241 samples (4.98 %) of the experimental group above the max 0.5 (worst 0.8), within the tolerance of 5 %",
 		},
 		{
 			name: "a bounded metric without data is inconclusive, and does not abort",
 			spec: metrics(boundedLatency),
-			data: func(*fakeProm) {},
+			data: func(*verdicttest.Source) {},
 			at:   base.Add(30 * time.Minute), want: verdict.Inconclusive, slo: verdict.Inconclusive,
 			reason: "SLO: no data for the experimental group",
 		},
 		{
 			name: "an error ratio above its SLO fails and aborts",
 			spec: metrics(boundedRatio),
-			data: func(f *fakeProm) {
-				f.set("requests_rate", chaos.Experimental, constant(nSamples, 20))
-				f.set("errors_rate", chaos.Experimental, constant(nSamples, 0.4))
+			data: func(f *verdicttest.Source) {
+				f.Set("requests_rate", chaos.Experimental, constant(nSamples, 20))
+				f.Set("errors_rate", chaos.Experimental, constant(nSamples, 0.4))
 			},
 			at:   base.Add(30 * time.Minute),
 			want: verdict.Fail, slo: verdict.Fail,
@@ -581,18 +580,18 @@ func TestJudgeSLOs(t *testing.T) {
 		{
 			name: "an error ratio within its SLO passes",
 			spec: metrics(boundedRatio),
-			data: func(f *fakeProm) {
-				f.set("requests_rate", chaos.Experimental, constant(nSamples, 20))
-				f.set("errors_rate", chaos.Experimental, constant(nSamples, 0.1))
+			data: func(f *verdicttest.Source) {
+				f.Set("requests_rate", chaos.Experimental, constant(nSamples, 20))
+				f.Set("errors_rate", chaos.Experimental, constant(nSamples, 0.1))
 			},
 			at: after, want: verdict.Pass, slo: verdict.Pass,
 			reason: "SLO: the experimental group's ratio 0.005 (362 of 72300) is within max 0.01",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeProm()
+			f := newSource()
 			tc.data(f)
-			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, tc.spec), tc.at)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, tc.spec), tc.at)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, v.Result, v.Reason)
 			m := v.Metrics[0]
@@ -604,26 +603,26 @@ func TestJudgeSLOs(t *testing.T) {
 			} else {
 				require.Empty(t, v.AbortReasons)
 			}
-			require.Equal(t, 0, f.callsOf("latency", chaos.Control)+f.callsOf("requests_rate", chaos.Control),
+			require.Equal(t, 0, f.Calls("latency", chaos.Control)+f.Calls("requests_rate", chaos.Control),
 				"a metric only bounded by its SLO does not query the control")
 		})
 	}
 
 	t.Run("abortOnHardBound false raises no abort", func(t *testing.T) {
-		f := newFakeProm()
-		f.set("latency", chaos.Experimental, constant(nSamples, 0.8))
+		f := newSource()
+		f.Set("latency", chaos.Experimental, constant(nSamples, 0.8))
 		h := hyp(t, fixedWindow, metrics(boundedLatency)+"  judgement: {abortOnHardBound: false}\n")
-		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), h, base.Add(30*time.Minute))
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), h, base.Add(30*time.Minute))
 		require.NoError(t, err)
 		require.Equal(t, verdict.Fail, v.Result)
 		require.False(t, v.Abort)
 	})
 
 	t.Run("a metric failing both its comparison and its SLO says both", func(t *testing.T) {
-		f := newFakeProm()
+		f := newSource()
 		aa(f, "latency", 1, 10)
 		spec := metrics(latencyMetric + "\n      slo: {max: 0.5}")
-		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, spec), after)
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, spec), after)
 		require.NoError(t, err)
 		m := v.Metrics[0]
 		require.Equal(t, verdict.High, m.Result)
@@ -632,71 +631,12 @@ func TestJudgeSLOs(t *testing.T) {
 	})
 }
 
-func TestJudgeRetriesTransientErrors(t *testing.T) {
-	transient := []error{
-		&v1.Error{Type: v1.ErrServer, Msg: "server error: 503"},
-		&v1.Error{Type: v1.ErrTimeout, Msg: "query timed out in expression evaluation"},
-		errors.New("dial tcp 127.0.0.1:9090: connect: connection refused"),
-		&v1.Error{Type: v1.ErrClient, Msg: "client error: 429"},
-	}
-	for _, err := range transient {
-		t.Run("retries "+err.Error(), func(t *testing.T) {
-			f := newFakeProm()
-			aa(f, "latency", 1, 1)
-			f.fail("latency", chaos.Control, err, err)
-			j := newJudge(t, verdict.Options{Prometheus: f, RetryBackoff: time.Millisecond})
-			v, jerr := j.Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
-			require.NoError(t, jerr)
-			require.Equal(t, verdict.Pass, v.Result, v.Reason)
-			require.Equal(t, 3, f.callsOf("latency", chaos.Control))
-		})
-	}
-	permanent := []error{
-		&v1.Error{Type: v1.ErrBadData, Msg: "invalid parameter"},
-		&v1.Error{Type: v1.ErrExec, Msg: "found duplicate series for the match group"},
-		&v1.Error{Type: v1.ErrClient, Msg: "client error: 404"},
-	}
-	for _, err := range permanent {
-		t.Run("does not retry "+err.Error(), func(t *testing.T) {
-			f := newFakeProm()
-			aa(f, "latency", 1, 1)
-			f.fail("latency", chaos.Control, err, err)
-			j := newJudge(t, verdict.Options{Prometheus: f, RetryBackoff: time.Millisecond})
-			v, jerr := j.Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
-			require.NoError(t, jerr)
-			require.Equal(t, verdict.Inconclusive, v.Result)
-			require.Equal(t, "vs control: control group: query failed: "+err.Error(), v.Metrics[0].Reason)
-			require.Equal(t, 1, f.callsOf("latency", chaos.Control))
-		})
-	}
-	t.Run("gives up after Retries", func(t *testing.T) {
-		f := newFakeProm()
-		aa(f, "latency", 1, 1)
-		f.fail("latency", chaos.Control, transient[0], transient[0], transient[0])
-		j := newJudge(t, verdict.Options{Prometheus: f, Retries: 2, RetryBackoff: time.Millisecond})
-		v, err := j.Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
-		require.NoError(t, err)
-		require.Equal(t, verdict.Inconclusive, v.Result)
-		require.Equal(t, "vs control: control group: query failed 3 times: server_error: server error: 503", v.Metrics[0].Reason)
-		require.Equal(t, 3, f.callsOf("latency", chaos.Control))
-	})
-	t.Run("negative Retries retries nothing", func(t *testing.T) {
-		f := newFakeProm()
-		aa(f, "latency", 1, 1)
-		f.fail("latency", chaos.Control, transient[0])
-		j := newJudge(t, verdict.Options{Prometheus: f, Retries: -1})
-		v, err := j.Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
-		require.NoError(t, err)
-		require.Equal(t, "vs control: control group: query failed 1 times: server_error: server error: 503", v.Metrics[0].Reason)
-	})
-}
-
 func TestJudgeFailsOnlyWhenItsContextEnds(t *testing.T) {
-	f := newFakeProm()
+	f := newSource()
 	aa(f, "latency", 1, 1)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(ctx, hyp(t, fixedWindow, metrics(latencyMetric)), after)
+	_, err := newJudge(t, verdict.Options{Samples: f}).Judge(ctx, hyp(t, fixedWindow, metrics(latencyMetric)), after)
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -705,9 +645,9 @@ func TestNewChecksItsOptions(t *testing.T) {
 		o   verdict.Options
 		err string
 	}{
-		{verdict.Options{}, "verdict: Options.Prometheus is required"},
-		{verdict.Options{Prometheus: newFakeProm(), MinSamples: -1}, "verdict: Options.MinSamples -1: must be ≥ 0"},
-		{verdict.Options{Prometheus: newFakeProm(), SLOTolerance: 1}, "verdict: Options.SLOTolerance 1: must be below 1"},
+		{verdict.Options{}, "verdict: Options.Samples is required"},
+		{verdict.Options{Samples: newSource(), MinSamples: -1}, "verdict: Options.MinSamples -1: must be ≥ 0"},
+		{verdict.Options{Samples: newSource(), SLOTolerance: 1}, "verdict: Options.SLOTolerance 1: must be below 1"},
 	} {
 		_, err := verdict.New(tc.o)
 		require.EqualError(t, err, tc.err)
@@ -746,10 +686,10 @@ func TestJudgeLooksAtTheBaselineBeforeFailingAComparison(t *testing.T) {
 		{"higher before, much higher during: fails", 1.3, 2, verdict.High, "(the groups already differed before the experiment, by"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeProm().
-				set("latency", chaos.Control, series(1, 1, 1)).
-				set("latency", chaos.Experimental, series(2, tc.before, tc.during))
-			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, window, metrics(latencyMetric)), at)
+			f := newSource().
+				Set("latency", chaos.Control, series(1, 1, 1)).
+				Set("latency", chaos.Experimental, series(2, tc.before, tc.during))
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, window, metrics(latencyMetric)), at)
 			require.NoError(t, err)
 			m := v.Metrics[0]
 			require.Equal(t, tc.want, m.Result, m.Reason)
@@ -786,16 +726,16 @@ func TestJudgeLooksAtTheBaselineBeforeFailingARatio(t *testing.T) {
 		{"no baseline data: the failure stands", math.NaN(), 0.6, verdict.High, "significant increase"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeProm().
-				set("requests_rate", chaos.Control, rate(20, 20)).
-				set("errors_rate", chaos.Control, rate(0.2, 0.2)).
-				set("errors_rate", chaos.Experimental, rate(tc.before, tc.during))
+			f := newSource().
+				Set("requests_rate", chaos.Control, rate(20, 20)).
+				Set("errors_rate", chaos.Control, rate(0.2, 0.2)).
+				Set("errors_rate", chaos.Experimental, rate(tc.before, tc.during))
 			if math.IsNaN(tc.before) {
-				f.set("requests_rate", chaos.Experimental, rate(math.NaN(), 20))
+				f.Set("requests_rate", chaos.Experimental, rate(math.NaN(), 20))
 			} else {
-				f.set("requests_rate", chaos.Experimental, rate(20, 20))
+				f.Set("requests_rate", chaos.Experimental, rate(20, 20))
 			}
-			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, window, metrics(errorRatioMetric)), at)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, window, metrics(errorRatioMetric)), at)
 			require.NoError(t, err)
 			m := v.Metrics[0]
 			require.Equal(t, tc.want, m.Result, m.Reason)

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/promql/parser"
-
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -237,19 +234,10 @@ func (j *Judge) compareValues(ctx context.Context, h *hypothesis.Hypothesis, m *
 //
 // longest is that range (0 if the query has none).
 func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) (k int, longest time.Duration) {
-	expr, err := promql.ParseExpr(m.Query(chaos.Experimental))
-	if err != nil || h.Step <= 0 {
+	if h.Step <= 0 {
 		return 1, 0
 	}
-	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
-		switch n := n.(type) {
-		case *parser.MatrixSelector:
-			longest = max(longest, n.Range)
-		case *parser.SubqueryExpr:
-			longest = max(longest, n.Range)
-		}
-		return nil
-	})
+	longest = m.LongestRange()
 	return max(1, int((longest+h.Step-1)/h.Step)), longest
 }
 
@@ -271,15 +259,13 @@ func (j *Judge) thinnedProblem(h *hypothesis.Hypothesis, m *hypothesis.Metric, n
 		n, raw, who = tc, nc, "in the control group"
 	}
 	why := fmt.Sprintf("only %d independent samples %s after thinning to the query's %s range (one sample in %d of %d at the %s step); a comparison needs at least %d: widen the window to at least %s",
-		n, who, model.Duration(longest), k, raw, model.Duration(h.Step), j.minSamples,
-		model.Duration(time.Duration(j.minSamples-1)*time.Duration(k)*h.Step))
+		n, who, hypothesis.FormatDuration(longest), k, raw, hypothesis.FormatDuration(h.Step), j.minSamples,
+		hypothesis.FormatDuration(time.Duration(j.minSamples-1)*time.Duration(k)*h.Step))
 	if kmax := (raw - 1) / max(1, j.minSamples-1); kmax >= 1 {
-		why += fmt.Sprintf(" or shorten the query's range to at most %s", model.Duration(time.Duration(kmax)*h.Step))
+		why += fmt.Sprintf(" or shorten the query's range to at most %s", hypothesis.FormatDuration(time.Duration(kmax)*h.Step))
 	}
 	return why
 }
-
-var promql = parser.NewParser(parser.Options{})
 
 // thin keeps every thinning(h, m)-th sample.
 func thin(xs []float64, h *hypothesis.Hypothesis, m *hypothesis.Metric) []float64 {
@@ -536,18 +522,18 @@ func (j *Judge) counts(ctx context.Context, h *hypothesis.Hypothesis, m *hypothe
 	if err != nil || why != "" {
 		return c, prefix(g, "errors", why), err
 	}
-	errAt := make(map[model.Time]float64, len(errs.points))
+	errAt := make(map[int64]float64, len(errs.points)) // by Unix milliseconds
 	for _, p := range errs.points {
-		errAt[p.t] = p.v
+		errAt[p.T.UnixMilli()] = p.V
 	}
 	var sumErrs, sumTotal float64
 	for _, p := range total.points {
-		e, ok := errAt[p.t]
-		if !finite(p.v) || (ok && !finite(e)) {
+		e, ok := errAt[p.T.UnixMilli()]
+		if !finite(p.V) || (ok && !finite(e)) {
 			c.nans++
 			continue
 		}
-		sumTotal += p.v
+		sumTotal += p.V
 		sumErrs += e
 		c.samples++
 	}

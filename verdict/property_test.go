@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
 
 // genGroup is one group's generated answer and what the test knows of it,
@@ -88,7 +88,7 @@ func (g genGroup) seriesIn(steps []int) int {
 	n := 0
 	for _, s := range g.series {
 		for _, i := range steps {
-			if !isAbsent(s[i]) {
+			if !verdicttest.IsAbsent(s[i]) {
 				n++
 				break
 			}
@@ -118,7 +118,7 @@ func (g genGroup) finiteSteps(steps []int, aggregate bool) (n int, ok bool) {
 		present, bad := 0, false
 		for _, s := range g.series {
 			switch v := s[i]; {
-			case isAbsent(v):
+			case verdicttest.IsAbsent(v):
 			case math.IsNaN(v) || math.IsInf(v, 0):
 				present++
 				bad = true
@@ -159,9 +159,9 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 				window := fmt.Sprintf("window: {fixed: {start: %s, end: %s}}",
 					base.Add(time.Duration(from)*step).Format(time.RFC3339), base.Add(time.Duration(to)*step).Format(time.RFC3339))
 				aggregate := rng.IntN(2) == 0
-				f := newFakeProm()
+				f := newSource()
 				if rng.IntN(4) == 0 {
-					f.spill = time.Duration(1+rng.IntN(40)) * step
+					f.Spill = time.Duration(1+rng.IntN(40)) * step
 				}
 				steps := stepsIn(from, to, n)
 				var spec string
@@ -190,11 +190,11 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 					}
 					factor := []float64{1, 1, 10}[rng.IntN(3)]
 					ctl, exp := genGroupData(rng, n, 0.1), genGroupData(rng, n, 0.1*factor)
-					f.set("latency", chaos.Control, ctl.series...)
-					f.set("latency", chaos.Experimental, exp.series...)
+					f.Set("latency", chaos.Control, ctl.series...)
+					f.Set("latency", chaos.Experimental, exp.series...)
 					for g, d := range map[chaos.Group]genGroup{chaos.Control: ctl, chaos.Experimental: exp} {
 						if d.warning {
-							f.warnings[key("latency", g)] = v1.Warnings{"partial response"}
+							f.Warn("latency", g, "partial response")
 						}
 					}
 					nc, okc := ctl.finiteSteps(steps, aggregate)
@@ -215,10 +215,10 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 					}
 					ctlTot, expTot := genGroupData(rng, n, 10), genGroupData(rng, n, 10)
 					ctlErr, expErr := genGroupData(rng, n, 0.01), genGroupData(rng, n, []float64{0.01, 0.5}[rng.IntN(2)])
-					f.set("requests_rate", chaos.Control, ctlTot.series...)
-					f.set("requests_rate", chaos.Experimental, expTot.series...)
-					f.set("errors_rate", chaos.Control, ctlErr.series...)
-					f.set("errors_rate", chaos.Experimental, expErr.series...)
+					f.Set("requests_rate", chaos.Control, ctlTot.series...)
+					f.Set("requests_rate", chaos.Experimental, expTot.series...)
+					f.Set("errors_rate", chaos.Control, ctlErr.series...)
+					f.Set("errors_rate", chaos.Experimental, expErr.series...)
 					for _, w := range []struct {
 						name string
 						g    chaos.Group
@@ -230,7 +230,7 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 						{"errors_rate", chaos.Experimental, expErr},
 					} {
 						if w.d.warning {
-							f.warnings[key(w.name, w.g)] = v1.Warnings{"partial response"}
+							f.Warn(w.name, w.g, "partial response")
 						}
 					}
 					// A group's requests counted over the steps where its
@@ -248,7 +248,7 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 							present, bad := 0, false
 							for _, s := range tot.series {
 								switch v := s[i]; {
-								case isAbsent(v):
+								case verdicttest.IsAbsent(v):
 								case math.IsNaN(v) || math.IsInf(v, 0):
 									present++
 									bad = true
@@ -260,7 +260,7 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 							errPresent, errBad := 0, false
 							for _, s := range errs.series {
 								switch v := s[i]; {
-								case isAbsent(v):
+								case verdicttest.IsAbsent(v):
 								case math.IsNaN(v) || math.IsInf(v, 0):
 									errPresent++
 									errBad = true
@@ -291,7 +291,7 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 						short, why = true, fmt.Sprintf("%.0f and %.0f requests", rc, re)
 					}
 				}
-				v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, window, spec), base.Add(2*time.Hour))
+				v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, window, spec), base.Add(2*time.Hour))
 				require.NoError(t, err)
 				m := v.Metrics[0]
 				if short {

@@ -308,7 +308,7 @@ func TestJudgeRecovery(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := verdict.Options{Prometheus: newFakeProm()}
+			o := verdict.Options{Samples: newSource()}
 			if !tc.noStore {
 				s := tracker.NewMemoryStore()
 				for _, i := range tc.incidents {
@@ -342,10 +342,10 @@ func TestJudgeRecovery(t *testing.T) {
 func TestJudgeRecoveryWithMetrics(t *testing.T) {
 	s := tracker.NewMemoryStore()
 	require.NoError(t, s.Save(t.Context(), inc(chaos.PodDeleted, 5*time.Minute, 0)))
-	f := newFakeProm()
+	f := newSource()
 	aa(f, "latency", 1, 1)
 	h := hyp(t, fixedWindow, metrics(latencyMetric)+"  recovery: {mttr: 3m}\n")
-	j := newJudge(t, verdict.Options{Prometheus: f, Store: s})
+	j := newJudge(t, verdict.Options{Samples: f, Store: s})
 
 	v, err := j.Judge(t.Context(), h, base.Add(6*time.Minute))
 	require.NoError(t, err)

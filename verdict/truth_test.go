@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
 
 // A 10-minute window at a 15 s step has 41 samples per group; a query over
@@ -62,10 +62,10 @@ func TestThinningLeavesTooFewSamplesToCompare(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeProm()
-			f.set("latency", chaos.Control, lognormal(1, 41, 0.1, 0.3))
-			f.set("latency", chaos.Experimental, scaled(lognormal(2, 41, 0.1, 0.3), tc.factor))
-			j := newJudge(t, verdict.Options{Prometheus: f, MinSamples: tc.minSamples})
+			f := newSource()
+			f.Set("latency", chaos.Control, lognormal(1, 41, 0.1, 0.3))
+			f.Set("latency", chaos.Experimental, scaled(lognormal(2, 41, 0.1, 0.3), tc.factor))
+			j := newJudge(t, verdict.Options{Samples: f, MinSamples: tc.minSamples})
 			v, err := j.Judge(t.Context(), hyp(t, tenMinutes, metrics(tc.metric)), base.Add(time.Hour))
 			require.NoError(t, err)
 			m := v.Metrics[0]
@@ -77,11 +77,11 @@ func TestThinningLeavesTooFewSamplesToCompare(t *testing.T) {
 }
 
 // ratioData registers errors and requests rates of both groups.
-func ratioData(f *fakeProm, ctlErrs, expErrs []float64, requests float64) {
-	f.set("requests_rate", chaos.Control, constant(nSamples, requests))
-	f.set("requests_rate", chaos.Experimental, constant(nSamples, requests))
-	f.set("errors_rate", chaos.Control, ctlErrs)
-	f.set("errors_rate", chaos.Experimental, expErrs)
+func ratioData(f *verdicttest.Source, ctlErrs, expErrs []float64, requests float64) {
+	f.Set("requests_rate", chaos.Control, constant(nSamples, requests))
+	f.Set("requests_rate", chaos.Experimental, constant(nSamples, requests))
+	f.Set("errors_rate", chaos.Control, ctlErrs)
+	f.Set("errors_rate", chaos.Experimental, expErrs)
 }
 
 // withNaN returns xs with NaN at every i where nan(i).
@@ -128,9 +128,9 @@ func TestJudgeRatioDropsStepsWithoutAnErrorCount(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeProm()
+			f := newSource()
 			ratioData(f, tc.ctl, tc.exp, 10)
-			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
 			require.NoError(t, err)
 			m := v.Metrics[0]
 			require.Equal(t, tc.want, m.Result, m.Reason)
@@ -160,9 +160,9 @@ func TestJudgeRatioRefusesCountsOutOfRange(t *testing.T) {
 		{"1e10 requests a second can", 1e10, verdict.Pass, "no significant change"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeProm()
+			f := newSource()
 			ratioData(f, constant(nSamples, 0), constant(nSamples, 0), tc.requests)
-			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
 			require.NoError(t, err)
 			m := v.Metrics[0]
 			require.Equal(t, tc.want, m.Result, m.Reason)
@@ -175,10 +175,10 @@ func TestJudgeRatioRefusesCountsOutOfRange(t *testing.T) {
 // Prometheus' warnings say its answer may be partial (a store that did not
 // answer, a limit hit): a verdict on it is not a verdict on the data.
 func TestJudgeWarningsMakeAMetricInconclusive(t *testing.T) {
-	f := newFakeProm()
+	f := newSource()
 	aa(f, "latency", 1, 1)
-	f.warnings[key("latency", chaos.Control)] = v1.Warnings{"partial response: store 10.0.0.7:10901 did not answer"}
-	v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
+	f.Warn("latency", chaos.Control, "partial response: store 10.0.0.7:10901 did not answer")
+	v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
 	require.NoError(t, err)
 	m := v.Metrics[0]
 	require.Equal(t, verdict.Inconclusive, m.Result, m.Reason)
@@ -187,10 +187,10 @@ func TestJudgeWarningsMakeAMetricInconclusive(t *testing.T) {
 	require.Equal(t, verdict.Inconclusive, v.Result)
 
 	t.Run("and a ratio's", func(t *testing.T) {
-		f := newFakeProm()
+		f := newSource()
 		ratioData(f, constant(nSamples, 0), constant(nSamples, 0), 10)
-		f.warnings[key("errors_rate", chaos.Experimental)] = v1.Warnings{"query hit the series limit"}
-		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
+		f.Warn("errors_rate", chaos.Experimental, "query hit the series limit")
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
 		require.NoError(t, err)
 		require.Equal(t, verdict.Inconclusive, v.Metrics[0].Result, v.Metrics[0].Reason)
 		require.Equal(t, []string{"experimental group: query hit the series limit"}, v.Metrics[0].Warnings)
@@ -200,10 +200,10 @@ func TestJudgeWarningsMakeAMetricInconclusive(t *testing.T) {
 // Samples outside the window asked for are not the window's.
 func TestJudgeDropsSamplesOutsideTheWindow(t *testing.T) {
 	const twenty = `window: {fixed: {start: 2026-03-01T12:20:00Z, end: 2026-03-01T12:40:00Z}}`
-	f := newFakeProm()
+	f := newSource()
 	aa(f, "latency", 1, 1)
-	f.spill = 10 * time.Minute
-	v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, twenty, metrics(latencyMetric)), after)
+	f.Spill = 10 * time.Minute
+	v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, twenty, metrics(latencyMetric)), after)
 	require.NoError(t, err)
 	m := v.Metrics[0]
 	require.Equal(t, 81, m.Control.Samples, m.Reason)
@@ -223,9 +223,9 @@ func TestJudgeSeveralSeriesPerGroup(t *testing.T) {
       allowedEffect: 20%
       critical: true` + agg
 	}
-	pods := func(f *fakeProm, expFactor float64) {
-		f.set("latency", chaos.Control, lognormal(7, nSamples, 0.1, 0.3), lognormal(8, nSamples, 0.1, 0.3))
-		f.set("latency", chaos.Experimental, lognormal(9, nSamples, 0.1, 0.3), scaled(lognormal(10, nSamples, 0.1, 0.3), expFactor))
+	pods := func(f *verdicttest.Source, expFactor float64) {
+		f.Set("latency", chaos.Control, lognormal(7, nSamples, 0.1, 0.3), lognormal(8, nSamples, 0.1, 0.3))
+		f.Set("latency", chaos.Experimental, lognormal(9, nSamples, 0.1, 0.3), scaled(lognormal(10, nSamples, 0.1, 0.3), expFactor))
 	}
 	for _, tc := range []struct {
 		name   string
@@ -250,9 +250,9 @@ func TestJudgeSeveralSeriesPerGroup(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeProm()
+			f := newSource()
 			pods(f, tc.factor)
-			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(tc.metric)), after)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(tc.metric)), after)
 			require.NoError(t, err)
 			m := v.Metrics[0]
 			require.Equal(t, tc.want, m.Result, m.Reason)
@@ -264,20 +264,20 @@ func TestJudgeSeveralSeriesPerGroup(t *testing.T) {
 		})
 	}
 	t.Run("a ratio's errors in two series without an aggregate are inconclusive", func(t *testing.T) {
-		f := newFakeProm()
+		f := newSource()
 		ratioData(f, constant(nSamples, 0), constant(nSamples, 0), 10)
-		f.set("errors_rate", chaos.Control, constant(nSamples, 0.1), constant(nSamples, 0.1))
-		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
+		f.Set("errors_rate", chaos.Control, constant(nSamples, 0.1), constant(nSamples, 0.1))
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
 		require.NoError(t, err)
 		m := v.Metrics[0]
 		require.Equal(t, verdict.Inconclusive, m.Result, m.Reason)
 		require.Contains(t, m.Reason, `control group, errors query: the query returned 2 series`)
 	})
 	t.Run("a ratio with aggregate: sum adds them up", func(t *testing.T) {
-		f := newFakeProm()
+		f := newSource()
 		ratioData(f, constant(nSamples, 0), constant(nSamples, 0), 10)
-		f.set("errors_rate", chaos.Control, constant(nSamples, 0.1), constant(nSamples, 0.1))
-		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric+"\n      aggregate: sum")), after)
+		f.Set("errors_rate", chaos.Control, constant(nSamples, 0.1), constant(nSamples, 0.1))
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric+"\n      aggregate: sum")), after)
 		require.NoError(t, err)
 		m := v.Metrics[0]
 		require.InDelta(t, 0.2*15*nSamples, m.Control.Errors, 1e-9)
@@ -299,10 +299,10 @@ func TestJudgeReportsTheProbabilityOfSuperiority(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctl, exp := lognormal(1, nSamples, 0.1, 0.3), scaled(lognormal(2, nSamples, 0.1, 0.3), tc.factor)
-			f := newFakeProm()
-			f.set("latency", chaos.Control, ctl)
-			f.set("latency", chaos.Experimental, exp)
-			v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
+			f := newSource()
+			f.Set("latency", chaos.Control, ctl)
+			f.Set("latency", chaos.Experimental, exp)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
 			require.NoError(t, err)
 			m := v.Metrics[0]
 			require.NotNil(t, m.Effect)
@@ -328,9 +328,9 @@ func TestJudgeReportsTheProbabilityOfSuperiority(t *testing.T) {
 		})
 	}
 	t.Run("a ratio has none", func(t *testing.T) {
-		f := newFakeProm()
+		f := newSource()
 		ratioData(f, constant(nSamples, 0), constant(nSamples, 0), 10)
-		v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
 		require.NoError(t, err)
 		require.NotNil(t, v.Metrics[0].Effect)
 		require.Nil(t, v.Metrics[0].Effect.Superiority)
@@ -340,7 +340,7 @@ func TestJudgeReportsTheProbabilityOfSuperiority(t *testing.T) {
 // Rates so large that their sum overflows to +Inf count nothing: an SLO
 // on errors/+Inf = 0 would pass whatever the errors.
 func TestJudgeRatioRefusesCountsThatOverflow(t *testing.T) {
-	f := newFakeProm()
+	f := newSource()
 	ratioData(f, constant(nSamples, 0), constant(nSamples, 0), 1e307)
 	sloOnly := `
     - name: error-ratio
@@ -349,7 +349,7 @@ func TestJudgeRatioRefusesCountsThatOverflow(t *testing.T) {
         total: sum(rate(requests_rate{ {{ .Group }} }[1m]))
       slo: {max: 0.01}
       critical: true`
-	v, err := newJudge(t, verdict.Options{Prometheus: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(sloOnly)), after)
+	v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(sloOnly)), after)
 	require.NoError(t, err)
 	m := v.Metrics[0]
 	require.Equal(t, verdict.Inconclusive, m.Result, m.Reason)

@@ -1,7 +1,8 @@
 // Package verdicttest generates deterministic steady-state data for tests
-// of verdicts against a real Prometheus: request latency histograms and
+// of verdicts: for a real Prometheus, request latency histograms and
 // request counters of a control and an experimental group, as OpenMetrics
-// text for promtest.PrometheusOptions.OpenMetrics.
+// text for promtest.PrometheusOptions.OpenMetrics; for the judge alone,
+// Source, a fake verdict.SampleSource of given series.
 package verdicttest
 
 import (

@@ -1,4 +1,4 @@
-package verdict_test
+package promsource_test
 
 import (
 	"os"
@@ -12,6 +12,7 @@ import (
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/promsource"
 	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
 
@@ -56,7 +57,7 @@ func TestJudgeAgainstPrometheus(t *testing.T) {
 		{Name: "half", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy}},
 	})
 	p := promtest.StartPrometheus(t, promtest.PrometheusOptions{Config: "global: {}\n", OpenMetrics: om})
-	j := newJudge(t, verdict.Options{Prometheus: p.API()})
+	j := newJudge(t, promsource.Options{URL: p.URL()}, verdict.Options{})
 	const (
 		window   = "fixed: {start: 2026-11-01T00:30:00Z, end: 2026-11-01T01:30:00Z}"
 		dayEarly = "fixed: {start: 2026-10-31T00:30:00Z, end: 2026-10-31T01:30:00Z}"

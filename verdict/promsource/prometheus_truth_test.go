@@ -1,4 +1,4 @@
-package verdict_test
+package promsource_test
 
 import (
 	"testing"
@@ -10,6 +10,7 @@ import (
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/promsource"
 	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
 
@@ -46,7 +47,7 @@ func TestJudgeDoesNotPassWhatItCannotSee(t *testing.T) {
 		{Name: "same", Groups: map[chaos.Group]verdicttest.GroupSim{chaos.Control: healthy, chaos.Experimental: healthy}},
 	})
 	p := promtest.StartPrometheus(t, promtest.PrometheusOptions{Config: "global: {}\n", OpenMetrics: om})
-	j := newJudge(t, verdict.Options{Prometheus: p.API()})
+	j := newJudge(t, promsource.Options{URL: p.URL()}, verdict.Options{})
 	at := start.Add(2 * time.Hour)
 	const (
 		tenMinutes = "{start: 2026-11-01T00:30:00Z, end: 2026-11-01T00:40:00Z}"

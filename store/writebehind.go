@@ -1,4 +1,4 @@
-package server
+package store
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 // dropped: they are few, and each is queued once however often it changes.
 const maxQueuedEvents = 100_000
 
-// writeBehind is the tracker's tracker.Store: Save and SaveEvent queue the
+// WriteBehind is the tracker's tracker.Store: Save and SaveEvent queue the
 // write and return at once, so the tracker — which holds its lock while it
 // saves — never waits for a disk sync or a database round trip, and a
 // burst of events (a node failing with hundreds of pods) costs the watch
@@ -32,7 +32,7 @@ const maxQueuedEvents = 100_000
 // while the store is healthy); the inventory and the relist at restart
 // rediscover the pods that vanished meanwhile, marked missed. Reads flush
 // first, so whoever reads after a write sees it.
-type writeBehind struct {
+type WriteBehind struct {
 	store tracker.Store
 	log   *slog.Logger
 
@@ -52,11 +52,13 @@ type writeBehind struct {
 	dropped prometheus.Counter
 }
 
-func newWriteBehind(s tracker.Store, log *slog.Logger, reg prometheus.Registerer) *writeBehind {
+// NewWriteBehind queues writes for s; nothing is written until Run runs.
+// Its metrics go to reg when reg is not nil.
+func NewWriteBehind(s tracker.Store, log *slog.Logger, reg prometheus.Registerer) *WriteBehind {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &writeBehind{
+	w := &WriteBehind{
 		store:      s,
 		log:        log,
 		incidents:  map[string]chaos.Incident{},
@@ -78,7 +80,7 @@ func newWriteBehind(s tracker.Store, log *slog.Logger, reg prometheus.Registerer
 }
 
 // Save implements tracker.Store: it queues the incident.
-func (w *writeBehind) Save(_ context.Context, inc chaos.Incident) error {
+func (w *WriteBehind) Save(_ context.Context, inc chaos.Incident) error {
 	w.mu.Lock()
 	if _, ok := w.incidents[inc.ID]; !ok {
 		w.order = append(w.order, inc.ID)
@@ -91,7 +93,7 @@ func (w *writeBehind) Save(_ context.Context, inc chaos.Incident) error {
 }
 
 // SaveEvent implements tracker.Store: it queues the event.
-func (w *writeBehind) SaveEvent(_ context.Context, e chaos.Event) error {
+func (w *WriteBehind) SaveEvent(_ context.Context, e chaos.Event) error {
 	w.mu.Lock()
 	if len(w.events) >= maxQueuedEvents {
 		n := maxQueuedEvents / 10
@@ -106,7 +108,7 @@ func (w *writeBehind) SaveEvent(_ context.Context, e chaos.Event) error {
 }
 
 // List implements tracker.Store, after flushing the queue.
-func (w *writeBehind) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident, error) {
+func (w *WriteBehind) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident, error) {
 	if err := w.Flush(ctx); err != nil {
 		return nil, err
 	}
@@ -114,14 +116,14 @@ func (w *writeBehind) List(ctx context.Context, f tracker.Filter) ([]chaos.Incid
 }
 
 // Events implements tracker.Store, after flushing the queue.
-func (w *writeBehind) Events(ctx context.Context, f tracker.Filter) ([]chaos.Event, error) {
+func (w *WriteBehind) Events(ctx context.Context, f tracker.Filter) ([]chaos.Event, error) {
 	if err := w.Flush(ctx); err != nil {
 		return nil, err
 	}
 	return w.store.Events(ctx, f)
 }
 
-func (w *writeBehind) signal() {
+func (w *WriteBehind) signal() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -130,7 +132,7 @@ func (w *writeBehind) signal() {
 
 // Flush waits until everything queued before it was called is written, or
 // ctx ends; then it returns ctx's error and the store's latest one.
-func (w *writeBehind) Flush(ctx context.Context) error {
+func (w *WriteBehind) Flush(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	target := w.queued
@@ -151,9 +153,9 @@ func (w *writeBehind) Flush(ctx context.Context) error {
 	return nil
 }
 
-// run writes what is queued until ctx ends, then writes what is left,
+// Run writes what is queued until ctx ends, then writes what is left,
 // trying for at most grace.
-func (w *writeBehind) run(ctx context.Context, grace time.Duration) {
+func (w *WriteBehind) Run(ctx context.Context, grace time.Duration) {
 	for {
 		select {
 		case <-w.wake:
@@ -168,7 +170,7 @@ func (w *writeBehind) run(ctx context.Context, grace time.Duration) {
 }
 
 // drain writes batches until the queue is empty or ctx ends.
-func (w *writeBehind) drain(ctx context.Context) {
+func (w *WriteBehind) drain(ctx context.Context) {
 	delay := w.retryDelay
 	for {
 		w.mu.Lock()
@@ -209,7 +211,7 @@ func (w *writeBehind) drain(ctx context.Context) {
 // write writes events in order, then incidents. It returns how many events
 // it wrote and deletes the incidents it wrote from the map, so that a
 // failure requeues only the rest.
-func (w *writeBehind) write(ctx context.Context, events []chaos.Event, order []string, incidents map[string]chaos.Incident) (int, error) {
+func (w *WriteBehind) write(ctx context.Context, events []chaos.Event, order []string, incidents map[string]chaos.Incident) (int, error) {
 	for i := range events {
 		if err := w.store.SaveEvent(ctx, events[i]); err != nil {
 			return i, err
@@ -226,7 +228,7 @@ func (w *writeBehind) write(ctx context.Context, events []chaos.Event, order []s
 
 // requeue puts back, ahead of what was queued since, what a failed write
 // did not write; a newer version of an incident queued meanwhile wins.
-func (w *writeBehind) requeue(events []chaos.Event, order []string, incidents map[string]chaos.Incident, err error) {
+func (w *WriteBehind) requeue(events []chaos.Event, order []string, incidents map[string]chaos.Incident, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.lastErr = err

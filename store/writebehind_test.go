@@ -1,4 +1,4 @@
-package server
+package store
 
 import (
 	"context"
@@ -75,17 +75,17 @@ func event(i int) chaos.Event {
 	}
 }
 
-func startWriteBehind(t *testing.T, s tracker.Store) (*writeBehind, *prometheus.Registry, func()) {
+func startWriteBehind(t *testing.T, s tracker.Store) (*WriteBehind, *prometheus.Registry, func()) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	w := newWriteBehind(s, nil, reg)
+	w := NewWriteBehind(s, nil, reg)
 	w.log = slog.New(slog.DiscardHandler)
 	w.retryDelay = time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w.run(ctx, 5*time.Second)
+		w.Run(ctx, 5*time.Second)
 	}()
 	stop := func() {
 		cancel()
@@ -172,7 +172,7 @@ func TestWriteBehindWritesWhatIsQueuedWhenStopped(t *testing.T) {
 
 func TestWriteBehindDropsTheOldestEventsOnlyBeyondItsBound(t *testing.T) {
 	s := &flakyStore{MemoryStore: tracker.NewMemoryStore()}
-	w := newWriteBehind(s, slog.New(slog.DiscardHandler), nil) // not running: everything stays queued
+	w := NewWriteBehind(s, slog.New(slog.DiscardHandler), nil) // not running: everything stays queued
 	for i := range maxQueuedEvents + 5 {
 		require.NoError(t, w.SaveEvent(t.Context(), event(i)))
 	}
