@@ -163,7 +163,7 @@ func exportEverything(t *testing.T, reg *prometheus.Registry) {
 	st, err := store.Open(ctx, "", store.Options{DataDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, st.Close()) })
-	newWriteBehind(st, nil, reg)
+	store.NewWriteBehind(st, nil, reg)
 
 	// Detection: one incident an alert detected, one none did.
 	for _, inc := range []chaos.Incident{deleted("detected", web), deleted("undetected", db)} {
