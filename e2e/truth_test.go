@@ -246,14 +246,26 @@ func truthCases() []truthCase {
 				e.w = workloadRef{"Deployment", "queue"}
 				createDeployment(e.t, e.c, deployment(e.ns, "queue", e.service, "experimental", e.ns, 2))
 			},
+			inject: loseNode,
+		},
+		{
+			name: "node-lost-sts", what: "node lost, its StatefulSet pods evicted (#4)", reps: 3,
+			setup: func(e *truthEnv) {
+				e.w = workloadRef{"StatefulSet", "db"}
+				createStatefulSet(e.t, e.c, statefulSet(e.ns, "db", e.service, "experimental", e.ns, 2))
+			},
+			inject: loseNode,
+		},
+		{
+			name: "node-blip-ds", what: "node NotReady 2 s and back, its DaemonSet pod (#4)", reps: 3,
+			setup: func(e *truthEnv) {
+				// Created before the second node: one pod on the first, one
+				// on the second once it joins.
+				e.w = workloadRef{"DaemonSet", "agent"}
+				createDaemonSet(e.t, e.c, daemonSet(e.ns, "agent", e.service, "experimental", e.ns))
+			},
 			inject: func(e *truthEnv, _ int) fault {
-				// The node that holds the pods now (they moved last time).
-				var node string
-				for _, p := range e.o.now().podsOf(e.w) {
-					node = p.Spec.NodeName
-				}
-				require.NotEmpty(e.t, node)
-				return e.failNode(node, true)
+				return e.failNode(e.nodes[0], false)
 			},
 		},
 		{
@@ -296,6 +308,17 @@ func truthCases() []truthCase {
 			},
 		},
 	}
+}
+
+// loseNode fails the node that holds the workload's pods now (they moved
+// last time) until they are evicted and replaced elsewhere.
+func loseNode(e *truthEnv, _ int) fault {
+	var node string
+	for _, p := range e.o.now().podsOf(e.w) {
+		node = p.Spec.NodeName
+	}
+	require.NotEmpty(e.t, node)
+	return e.failNode(node, true)
 }
 
 func runTruthCase(e *truthEnv, tc truthCase, table *errorTable) {
