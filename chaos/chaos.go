@@ -112,6 +112,15 @@ func (t Timestamp) Best() time.Time {
 	}
 }
 
+// SeenLate reports whether the watch delivered the change more than
+// LateObservation after the cluster's second had ended: not seen
+// happening (a watch that resumed after an outage, a relist) but learnt
+// of afterwards, so that Best is the cluster's whole second, an estimate.
+func (t Timestamp) SeenLate() bool {
+	return !t.Cluster.IsZero() && !t.Observed.IsZero() &&
+		!t.Observed.Before(t.Cluster.Add(clusterResolution+LateObservation))
+}
+
 // Plausible drops a cluster time that cannot be the time of a change the
 // watcher saw happen: one dated before the watcher last saw the previous
 // state (prevSeen), or after the watcher saw the change. Kubelets stamp

@@ -23,6 +23,8 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/promsource"
 )
 
 // podTrace is what the test's own watch saw of one pod.
@@ -131,6 +133,19 @@ func (pw *podWatch) replacement(app string, before map[types.UID]bool) (podTrace
 	return podTrace{}, false
 }
 
+// replacements are the pods of app not among before that the watch saw.
+func (pw *podWatch) replacements(app string, before map[types.UID]bool) []podTrace {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	var out []podTrace
+	for uid, tr := range pw.pods {
+		if tr.app == app && !before[uid] {
+			out = append(out, *tr)
+		}
+	}
+	return out
+}
+
 // readyzLog polls steadywatch's /readyz and keeps every change of its code.
 type readyzLog struct {
 	mu      sync.Mutex
@@ -231,6 +246,15 @@ func TestFaultsAroundAnAPIServerRestartAreMeasuredOrFlaggedMissed(t *testing.T) 
 	const tolerance = 2 * time.Second
 	sw := startSteadywatchVia(t, rc, ns, t.TempDir(), func(cfg *config.Config) {
 		cfg.Watch.HealthTolerance = model.Duration(tolerance)
+	})
+	// Fault A's verdict needs steadywatch's record of the time before it.
+	var watchedFrom time.Time
+	waitFor(t, 30*time.Second, "the watch coverage to start", func() (bool, error) {
+		spans, err := sw.Coverage.Coverage(t.Context(), time.Time{}, time.Time{})
+		for _, s := range spans {
+			watchedFrom = maxTime(watchedFrom, s.From)
+		}
+		return len(spans) == len(chaos.WatchedResources), err
 	})
 	pods := map[string]string{"resource": "pods"}
 	mfs := scrape(t, sw.url)
@@ -413,6 +437,38 @@ func TestFaultsAroundAnAPIServerRestartAreMeasuredOrFlaggedMissed(t *testing.T) 
 	require.False(t, down.Before(stopAt), "not before the stop")
 	require.Equal(t, []int{http.StatusServiceUnavailable, http.StatusOK}, codes, "503 throughout, then 200")
 	require.True(t, up.After(restoreAt), "200 again only once steadywatch could reach the API server (%s): %s", restoreAt, up)
+
+	// MTBF: one failure per service, and fault B's start an estimate: no
+	// sample, least of all one to or from B's made-up start.
+	for _, svc := range []string{"before", "after"} {
+		mtbf := series(mfs, "steadywatch_time_between_failures_seconds", map[string]string{"service": svc})
+		require.True(t, mtbf == nil || mtbf.GetHistogram().GetSampleCount() == 0, "no MTBF sample for %s's one failure: %v", svc, mtbf)
+	}
+
+	// Verdicts, bounded just above and just below each true value: fault
+	// A's recovery went on through the outage (steadywatch could not see
+	// whether it ended there), fault B's start was not seen: neither is
+	// judged on either side, and each names the broken watch.
+	judge, err := promsource.NewJudge(promsource.Options{URL: "http://127.0.0.1:1"}, // no metrics to query
+		verdict.Options{Store: sw.Store, Alerts: sw.DB, Coverage: sw.Coverage})
+	require.NoError(t, err)
+	margin := aAnswered.Sub(aAsked) + 150*time.Millisecond
+	truthB := bNew.readyAt().Sub(bAsked)
+	for _, c := range []struct {
+		name, service string
+		from, until   time.Time
+		truth         time.Duration
+	}{
+		{"fault A (live, recovered through the outage)", "before", maxTime(watchedFrom, aAsked.Add(-time.Second)), stopAt, truthA},
+		{"fault B (missed)", "after", bAsked.Add(-time.Second), bAsked.Add(time.Second), truthB},
+	} {
+		require.Greater(t, c.truth, margin, "%s: a bound below the truth must be positive", c.name)
+		for _, bound := range []time.Duration{c.truth + margin, c.truth - margin} {
+			v := judgeMTTR(t, judge, ns, c.service, c.from, c.until, bound)
+			require.Equal(t, verdict.Inconclusive, v.Result, "%s, true MTTR %s, bound %s: %s", c.name, c.truth, bound, v.Reason)
+			require.Contains(t, v.Reason, "watch was broken", "%s: the verdict names the outage", c.name)
+		}
+	}
 
 	t.Logf("apiserver down %s (stop %s, start to ready %s); steadywatch cut off for %s; /readyz 503 for %s (from %s after the stop to %s after the proxy was restored)",
 		upAt.Sub(stopAt).Round(time.Millisecond), stopped.Sub(stopAt).Round(time.Millisecond), upAt.Sub(startAt).Round(time.Millisecond),

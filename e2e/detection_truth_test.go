@@ -209,6 +209,8 @@ receivers:
 	require.Equal(t, uint64(1), n, "two faults, one time between them")
 	require.InDelta(t, incs[1].Start.Sub(incs[0].Start).Seconds(), between, 1e-6)
 	require.InDelta(t, before2.Sub(before1).Seconds(), between, (after1.Sub(before1) + after2.Sub(before2) + 2*tolerance).Seconds())
+	t.Logf("MTTD error (steadywatch − stopwatch) %+dms (DELETE call %s)",
+		(mttd - onTime.Sub(before2)).Milliseconds(), after2.Sub(before2).Round(time.Millisecond))
 	t.Logf("fault 1 recovered (own watch) %s after the kill; late alert %s after that; MTTD %s (alert %s after the kill)",
 		whole1.Sub(before1).Round(time.Millisecond), late.Sub(whole1).Round(time.Millisecond), mttd.Round(time.Millisecond), onTime.Sub(before2).Round(time.Millisecond))
 }

@@ -117,7 +117,9 @@ scrape_configs:
 	}
 	pods, err := c.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=web-experimental"})
 	require.NoError(t, err)
+	asked := time.Now()
 	require.NoError(t, c.CoreV1().Pods(ns).Delete(t.Context(), pods.Items[0].Name, metav1.DeleteOptions{}))
+	answered := time.Now()
 
 	web := func() chaos.Incident {
 		list, err := sw.Store.List(t.Context(), tracker.Filter{Service: "web"})
@@ -156,6 +158,11 @@ scrape_configs:
 	}
 	require.Equal(t, inc.Detection.At, first.StartsAt, "measured to startsAt, as configured")
 	delivery := first.ReceivedAt.Sub(first.StartsAt)
+	// The truth: the alert's start minus the DELETE, by the test's stopwatch.
+	truth := first.StartsAt.Sub(asked)
+	require.InDelta(t, truth.Seconds(), mttd.Seconds(), (answered.Sub(asked) + 100*time.Millisecond).Seconds(),
+		"MTTD against the test's stopwatch")
+	t.Logf("MTTD error (steadywatch − stopwatch) %+dms (DELETE call %s)", (mttd - truth).Milliseconds(), answered.Sub(asked).Round(time.Millisecond))
 	t.Logf("delivered %v after the alert started (group_wait %v)", delivery, groupWait)
 	require.GreaterOrEqual(t, delivery, groupWait-evalInterval/2, "Alertmanager holds a new group for group_wait")
 	require.LessOrEqual(t, delivery, groupWait+evalInterval+slack)

@@ -61,7 +61,14 @@ type truthEnv struct {
 	killLate time.Duration
 	// killLatency is how long the last DELETE took.
 	killLatency time.Duration
+	// holdByFinalizer makes killPods hold the replacements back by a
+	// finalizer on the victims, removed after the hold, instead of by
+	// cordoning the nodes (which DaemonSet pods tolerate).
+	holdByFinalizer bool
 }
+
+// holdFinalizer keeps a killed pod terminating until the test removes it.
+const holdFinalizer = "truth.steadywatch.io/hold"
 
 // fault is one injected fault, the oracle's truth about it and the
 // incident it must make.
@@ -154,7 +161,7 @@ func TestEveryInjectedFaultIsOneIncidentWithTheOraclesMTTRAndAnHonestVerdict(t *
 func truthCases() []truthCase {
 	return []truthCase{
 		{
-			name: "kill-one", what: "pod kill (Deployment, 1 of 3; #2–#4 at a second's end)", reps: 5,
+			name: "kill-one", what: "pod kill (Deployment, 1 of 3, held 1 s; #2–#4 at a second's end)", reps: 5,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "web"}
 				createDeployment(e.t, e.c, deployment(e.ns, "web", e.service, "experimental", e.ns, 3))
@@ -167,7 +174,9 @@ func truthCases() []truthCase {
 				if rep >= 1 && rep <= 3 {
 					e.killLate = time.Duration(2*rep-1) * time.Millisecond
 				}
-				return e.killPods(1, 0, nil)
+				// Held 1 s: a replacement Ready in ≈ 50 ms is inside the
+				// verdict's margin, and a bound below it could not fail.
+				return e.killPods(1, time.Second, nil)
 			},
 		},
 		{
@@ -202,19 +211,22 @@ func truthCases() []truthCase {
 			},
 		},
 		{
-			name: "daemonset", what: "DaemonSet pod kill (1 of 2), default grace or 0", reps: 3,
+			name: "daemonset", what: "DaemonSet pod kill (1 of 2), default grace or 0, held 1 s", reps: 3,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"DaemonSet", "agent"}
 				createDaemonSet(e.t, e.c, daemonSet(e.ns, "agent", e.service, "experimental", e.ns))
 			},
 			inject: func(e *truthEnv, rep int) fault {
 				// Cordoning holds no DaemonSet pod back (they tolerate
-				// it): a plain kill, with its grace period or without.
+				// it); a finalizer does: the DaemonSet controller replaces
+				// a pod only once it is gone (holdByFinalizer). A kill
+				// with its grace period or without.
+				e.holdByFinalizer = true
 				var grace *int64
 				if rep%2 == 1 {
 					grace = new(int64(0))
 				}
-				return e.killPods(1, 0, grace)
+				return e.killPods(1, time.Second, grace)
 			},
 		},
 		{
@@ -233,14 +245,26 @@ func truthCases() []truthCase {
 				e.w = workloadRef{"Deployment", "queue"}
 				createDeployment(e.t, e.c, deployment(e.ns, "queue", e.service, "experimental", e.ns, 2))
 			},
+			inject: loseNode,
+		},
+		{
+			name: "node-lost-sts", what: "node lost, its StatefulSet pods evicted (#4)", reps: 3,
+			setup: func(e *truthEnv) {
+				e.w = workloadRef{"StatefulSet", "db"}
+				createStatefulSet(e.t, e.c, statefulSet(e.ns, "db", e.service, "experimental", e.ns, 2))
+			},
+			inject: loseNode,
+		},
+		{
+			name: "node-blip-ds", what: "node NotReady 2 s and back, its DaemonSet pod (#4)", reps: 3,
+			setup: func(e *truthEnv) {
+				// Created before the second node: one pod on the first, one
+				// on the second once it joins.
+				e.w = workloadRef{"DaemonSet", "agent"}
+				createDaemonSet(e.t, e.c, daemonSet(e.ns, "agent", e.service, "experimental", e.ns))
+			},
 			inject: func(e *truthEnv, _ int) fault {
-				// The node that holds the pods now (they moved last time).
-				var node string
-				for _, p := range e.o.now().podsOf(e.w) {
-					node = p.Spec.NodeName
-				}
-				require.NotEmpty(e.t, node)
-				return e.failNode(node, true)
+				return e.failNode(e.nodes[0], false)
 			},
 		},
 		{
@@ -283,6 +307,17 @@ func truthCases() []truthCase {
 			},
 		},
 	}
+}
+
+// loseNode fails the node that holds the workload's pods now (they moved
+// last time) until they are evicted and replaced elsewhere.
+func loseNode(e *truthEnv, _ int) fault {
+	var node string
+	for _, p := range e.o.now().podsOf(e.w) {
+		node = p.Spec.NodeName
+	}
+	require.NotEmpty(e.t, node)
+	return e.failNode(node, true)
 }
 
 func runTruthCase(e *truthEnv, tc truthCase, table *errorTable) {
@@ -352,6 +387,22 @@ func (e *truthEnv) cordon(on bool) {
 	}
 }
 
+// setFinalizer adds holdFinalizer to the pod, or removes every finalizer
+// it has (the test's is its only one).
+func (e *truthEnv) setFinalizer(pod string, on bool) {
+	body := `{"metadata":{"finalizers":null}}`
+	if on {
+		body = fmt.Sprintf(`{"metadata":{"finalizers":[%q]}}`, holdFinalizer)
+		// Whatever happens to the test, the pod must not stay behind.
+		e.t.Cleanup(func() {
+			_, _ = e.c.CoreV1().Pods(e.ns).Patch(context.Background(), pod, types.MergePatchType,
+				[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+		})
+	}
+	_, err := e.c.CoreV1().Pods(e.ns).Patch(e.t.Context(), pod, types.MergePatchType, []byte(body), metav1.PatchOptions{})
+	require.NoError(e.t, err, "pod %s: finalizer %s", pod, body)
+}
+
 // podRecovery is the recovery section for a pod kill: the MTTR and the
 // replacement's readiness, both the same truth.
 func podRecovery(d time.Duration) string {
@@ -378,7 +429,12 @@ func (e *truthEnv) killPods(n int, hold time.Duration, grace *int64) fault {
 	for i, p := range victims {
 		uids[i] = p.UID
 	}
-	if hold > 0 {
+	switch {
+	case hold > 0 && e.holdByFinalizer:
+		for _, p := range victims {
+			e.setFinalizer(p.Name, true)
+		}
+	case hold > 0:
 		e.cordon(true)
 	}
 	if e.killLate > 0 {
@@ -396,7 +452,15 @@ func (e *truthEnv) killPods(n int, hold time.Duration, grace *int64) fault {
 	})
 	e.killLatency = sw.after.Sub(sw.before)
 	start, delay, deleted := e.o.podsKilled(t, uids, sw)
-	if hold > 0 {
+	switch {
+	case hold > 0 && e.holdByFinalizer:
+		// Held from the deletion: no replacement while a victim is
+		// still there, terminating.
+		time.Sleep(time.Until(deleted.Add(hold))) // the fault's duration, not a wait for a condition
+		for _, p := range victims {
+			e.setFinalizer(p.Name, false)
+		}
+	case hold > 0:
 		// Held from when every replacement exists, unscheduled.
 		e.o.await(t, 30*time.Second, "the replacements created", deleted, func(s *clusterState, _ *record) bool {
 			var fresh int
@@ -753,7 +817,7 @@ func (e *truthEnv) check(tc truthCase, faults []fault, table *errorTable) {
 	}
 	e.checkMTBF(faults)
 	for i, f := range faults {
-		e.checkVerdict(i, f)
+		e.checkVerdict(tc, i, f)
 	}
 }
 
@@ -832,7 +896,7 @@ func (e *truthEnv) checkMTBF(faults []fault) {
 // truth (pass) and just below (fail), against steadywatch's store. It has
 // no metrics, so Prometheus is never asked: an address nothing listens on
 // would make every query inconclusive.
-func (e *truthEnv) checkVerdict(i int, f fault) {
+func (e *truthEnv) checkVerdict(tc truthCase, i int, f fault) {
 	t := e.t
 	lo, hi := f.boundTruth, f.boundTruth
 	if f.boundTruth == 0 {
@@ -853,7 +917,11 @@ func (e *truthEnv) checkVerdict(i int, f fault) {
 		{lo - margin, verdict.Fail},
 	} {
 		if c.bound <= 0 {
-			continue // a true value too small to bound from below
+			// A bound test tests both sides: a fault too short to bound
+			// from below must be held longer, not skip its fail side.
+			t.Errorf("%s fault #%d: the true value %s–%s is within the margin %s of 0: no bound below it can fail",
+				tc.name, i+1, lo, hi, margin)
+			continue
 		}
 		doc := fmt.Sprintf(`apiVersion: steadywatch.io/v1alpha1
 kind: Hypothesis

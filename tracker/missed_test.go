@@ -119,3 +119,45 @@ func TestAMissedDeletionRecoveredByTheWorkloadsStatusIsMarkedMissed(t *testing.T
 	require.Equal(t, t0.Add(11*time.Second), rec[0].Start, "dated by the first replacement's creation, listed after the tombstones")
 	require.Positive(t, rec[0].TimeToRecover())
 }
+
+// Found by the watch-cut e2e test once it counted incidents: a watch that
+// resumes after an outage from its last resourceVersion (no relist, no
+// tombstone) delivers a deletion made during the outage as a plain event,
+// 15 s after the API server stamped it; it was recorded as seen live.
+func TestADeletionTheWatchDeliveredSecondsLateIsMarkedMissed(t *testing.T) {
+	f := newFixture(t)
+	f.healthyWeb()
+	tr := f.at(25 * time.Second)
+	late := func(d time.Duration) chaos.Timestamp {
+		return chaos.Timestamp{Cluster: t0.Add(d).Truncate(time.Second), Observed: t0.Add(25 * time.Second)}
+	}
+	gone := webPod(1)
+	gone.Deleting = late(10*time.Second + 300*ms)
+	tr.PodChanged(gone)
+	tr.PodGone(gone, false)
+	p := replacement(4, 10*time.Second+400*ms)
+	p.Ready, p.ReadyAt = true, late(11*time.Second+200*ms)
+	tr.PodChanged(p)
+
+	events := f.rec.Events()
+	require.Len(t, events, 1)
+	require.True(t, events[0].Missed, "delivered 15 s after it happened: not seen happening: %s", events[0])
+	incs := f.incidents(t, tracker.Filter{})
+	require.Len(t, incs, 1)
+	require.True(t, incs[0].Missed, "an incident dated by the API server's whole second is an estimate: %+v", incs[0])
+	require.Equal(t, t0.Add(10*time.Second), incs[0].Start)
+	require.Equal(t, t0.Add(11*time.Second), incs[0].End)
+	rec := f.rec.Recoveries()
+	require.Len(t, rec, 1)
+	require.True(t, rec[0].Missed, "the Recorder must know the start is an estimate")
+
+	// A deletion delivered within LateObservation of its second's end is
+	// still seen live.
+	f = newFixture(t)
+	f.healthyWeb()
+	tr = f.at(11*time.Second + 400*ms)
+	gone = webPod(1)
+	gone.Deleting = chaos.Timestamp{Cluster: t0.Add(10 * time.Second), Observed: t0.Add(11*time.Second + 400*ms)}
+	tr.PodChanged(gone)
+	require.False(t, f.rec.Events()[0].Missed, "a delivery delay inside LateObservation is live")
+}

@@ -407,7 +407,9 @@ func (t *Tracker) podDeletedMarked(e *podEntry, at chaos.Timestamp, reason strin
 	}
 	ev := chaos.Event{
 		Kind: chaos.PodDeleted, Subject: e.subject, Object: e.ref, Node: e.node,
-		At: at, Reason: reason, Missed: missed || t.before(at),
+		// A deletion the watch delivered late (resumed after an outage
+		// without a relist) was not seen happening either.
+		At: at, Reason: reason, Missed: missed || t.before(at) || at.SeenLate(),
 	}
 	if e.workload != nil {
 		ev.Workload = e.workload.ref
