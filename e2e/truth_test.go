@@ -516,7 +516,16 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 	end := e.o.nodeReadiness(t, name, true, start, 30*time.Second)
 	if !lost {
 		e.reReady(name)
-		whole, wholeEarliest = e.o.back(t, e.w, end, 60*time.Second)
+		// Whole again from the first time the workload was short after
+		// the fault, not from the node's return: the node controller's
+		// NoExecute taint can outlive a blip, so a later blip may see the
+		// pods evicted at once (their 5 s toleration counted from the
+		// taint's first time) and replaced elsewhere while the node is
+		// still down — seen on 2 cores, the workload whole 0.51 s in.
+		short, _ := e.o.await(t, 60*time.Second, e.w.Name+" short of Ready pods", start, func(s *clusterState, _ *record) bool {
+			return !s.whole(e.w)
+		})
+		whole, wholeEarliest = e.o.back(t, e.w, short.at, 60*time.Second)
 	}
 	// The service's incident lasts until its workload is whole again; the
 	// node's own (of no service: a node serves many) until it is Ready.
