@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -25,7 +24,6 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/contract"
-	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
@@ -78,189 +76,69 @@ const historyHorizon = 30 * 24 * time.Hour
 // Run serves until ctx ends, then shuts down gracefully: the HTTP server
 // drains, the informers stop and the inventory is saved.
 func Run(ctx context.Context, o Options) error {
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	cfg := o.Config
+	o = o.withDefaults()
+	log, cfg := o.Logger, o.Config
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-
-	webCfg, err := web.LoadConfig(cfg.Web.ConfigFile, cfg.Web.BearerTokenFile)
-	if err != nil {
-		return fmt.Errorf("web: %w", err)
-	}
-	httpSrv, err := web.New(web.Options{Config: webCfg, Address: cfg.Listen, Listener: o.Listener, Logger: log})
-	if err != nil {
-		return fmt.Errorf("web: %w", err)
-	}
-	restCfg, address, err := restConfig(o, cfg)
+	httpSrv, err := newHTTPServer(o)
 	if err != nil {
 		return err
 	}
 	reg := newRegistry()
 	metrics := exporter.NewMetrics(reg)
-	// The health of the watches is read on the wire: client-go's reflector
-	// retries a refused watch without telling anyone.
 	coverage := newCoverageRecorder(nil, log.With("component", "coverage"), o.Now)
-	health := watcher.NewHealth(watcher.HealthOptions{
-		Tolerance: time.Duration(cfg.Watch.HealthTolerance), Logger: log.With("component", "watcher"), Now: o.Now,
-		OnError: metrics.WatchError, OnBreak: coverage.broke, OnRestore: coverage.restored,
-	})
-	reg.MustRegister(exporter.NewWatchHealthCollector(health))
-	restCfg.Wrap(health.WrapTransport)
-	client, err := kubernetes.NewForConfig(restCfg)
+	k8s, err := connect(o, reg, metrics, coverage)
 	if err != nil {
-		return fmt.Errorf("kubernetes client for %s: %w", address, err)
+		return err
 	}
 
 	db, err := store.Open(ctx, cfg.Store, store.Options{Logger: log.With("component", "store"), DataDir: cfg.DataDir})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := db.Close(); err != nil {
-			log.Error("closing the store", "err", err)
-		}
-	}()
+	defer closeStore(db, log)
 	coverage.db = db // before anything reads it: the recorder runs once the watcher exists
 
+	// Each part below runs until Run returns; they stop in reverse order,
+	// before the store closes.
+	var parts background
+	defer parts.stop()
 	writes := store.NewWriteBehind(db, log.With("component", "store"), reg)
 	// The queue is written until the very end: after the informers stopped,
 	// what is left gets 10 more seconds.
-	writesCtx, stopWrites := context.WithCancel(context.WithoutCancel(ctx))
-	writesDone := make(chan struct{})
-	go func() {
-		defer close(writesDone)
-		writes.Run(writesCtx, 10*time.Second)
-	}()
-	defer func() {
-		stopWrites()
-		<-writesDone
-	}()
+	parts.start(context.WithoutCancel(ctx), func(ctx context.Context) { writes.Run(ctx, 10*time.Second) })
 	incidents := tracker.New(tracker.Options{
 		Logger: log.With("component", "incident"), Store: writes, Recorder: metrics, Now: o.Now,
 	})
-	detector, err := detect.New(detect.Options{
-		Store: db, Alerts: db,
-		Window: time.Duration(cfg.Alerts.Detection.Window), Grace: time.Duration(cfg.Alerts.Detection.Grace),
-		AfterRecovery: time.Duration(cfg.Alerts.Detection.AfterRecovery),
-		From:          detect.From(cfg.Alerts.Detection.From),
-		Labels: detect.Labels{
-			Namespace: cfg.Alerts.NamespaceLabels, Service: cfg.Alerts.ServiceLabels,
-			Group: cfg.Alerts.GroupLabels, Node: cfg.Alerts.NodeLabels,
-		},
-		GroupValues: map[string]chaos.Group{
-			cfg.Watch.ControlValue: chaos.Control, cfg.Watch.ExperimentalValue: chaos.Experimental,
-		},
-		Registerer: reg, Logger: log.With("component", "detect"), Now: o.Now,
-	})
+	alerts, err := startAlerts(ctx, &parts, o, db, reg)
 	if err != nil {
 		return err
-	}
-	detectCtx, stopDetect := context.WithCancel(ctx)
-	detectDone := make(chan struct{})
-	go func() {
-		defer close(detectDone)
-		detector.Run(detectCtx)
-	}()
-	defer func() {
-		stopDetect()
-		<-detectDone
-	}()
-	sink := detector.Sink(db)
-	puller, err := newPuller(cfg.Alerts.Pull, sink, log.With("component", "alertpull"), reg)
-	if err != nil {
-		return err
-	}
-	if puller != nil {
-		pullDone := make(chan struct{})
-		go func() {
-			defer close(pullDone)
-			if err := puller.Run(detectCtx); err != nil && detectCtx.Err() == nil {
-				log.Error("pulling alerts from Alertmanager stopped", "err", err)
-			}
-		}()
-		defer func() {
-			stopDetect()
-			<-pullDone
-		}()
 	}
 	rcv, err := receiver.New(receiver.Options{
-		Sink: sink, Logger: log.With("component", "receiver"), Registerer: reg, Now: o.Now,
+		Sink: alerts, Logger: log.With("component", "receiver"), Registerer: reg, Now: o.Now,
 		MaxBodyBytes: cfg.Alerts.MaxBodyBytes, ServiceLabels: cfg.Alerts.ServiceLabels,
 		SeverityLabel: cfg.Alerts.SeverityLabel, Auth: httpSrv.Auth(),
 	})
 	if err != nil {
 		return err
 	}
-
-	selector, _ := labels.Parse(cfg.Watch.Selector)         // validated above
-	nodeSelector, _ := labels.Parse(cfg.Watch.NodeSelector) // validated above
-	subjects := watcher.Subjects{
-		ServiceLabel: cfg.Watch.ServiceLabel, GroupLabel: cfg.Watch.GroupLabel,
-		ControlValue: cfg.Watch.ControlValue, ExperimentalValue: cfg.Watch.ExperimentalValue,
-	}
-	if len(cfg.Watch.Services) > 0 {
-		subjects.Services = map[string]struct{}{}
-		for _, s := range cfg.Watch.Services {
-			subjects.Services[s] = struct{}{}
-		}
-	}
-	w, err := watcher.New(watcher.Options{
-		Client: client, Address: address, Sink: incidents, Subjects: subjects,
-		Namespaces: cfg.Watch.Namespaces, Selector: selector, NodeSelector: nodeSelector,
-		Resync: time.Duration(cfg.Watch.Resync), Logger: log.With("component", "watcher"), Now: o.Now,
-		Health: health,
-	})
+	w, err := newWatcher(o, k8s, incidents)
 	if err != nil {
 		return err
 	}
 	reg.MustRegister(exporter.NewStateCollector(incidents, w))
-	coverageCtx, stopCoverage := context.WithCancel(ctx)
-	coverageDone := make(chan struct{})
-	go func() {
-		defer close(coverageDone)
-		coverage.run(coverageCtx, time.Duration(cfg.Watch.CheckpointInterval), w.Synced)
-	}()
-	defer func() {
-		stopCoverage()
-		<-coverageDone
-	}()
-
-	verdicts := verdict.NewBoard()
-	reg.MustRegister(exporter.NewVerdictCollector(verdicts))
-	if len(cfg.Verdicts.Hypotheses) > 0 {
-		loop, err := newVerdictLoop(cfg.Verdicts, writes, db, coverage, verdicts, log.With("component", "verdict"), o.Now)
-		if err != nil {
-			return err
-		}
-		loopCtx, stopLoop := context.WithCancel(ctx)
-		loopDone := make(chan struct{})
-		go func() {
-			defer close(loopDone)
-			loop.run(loopCtx)
-		}()
-		defer func() {
-			stopLoop()
-			<-loopDone
-		}()
+	parts.start(ctx, func(ctx context.Context) {
+		coverage.run(ctx, time.Duration(cfg.Watch.CheckpointInterval), w.Synced)
+	})
+	verdicts, err := startVerdicts(ctx, &parts, o, writes, db, coverage, reg)
+	if err != nil {
+		return err
 	}
+
 	err = httpSrv.Start(ctx, web.Routes{
 		Metrics: web.MetricsHandler(reg),
-		Ready: func() (bool, string) {
-			if !w.Synced() {
-				return false, "informers have not synced with the Kubernetes API at " + address
-			}
-			if ok, why := health.Ready(); !ok {
-				return false, why + " (Kubernetes API at " + address + ")"
-			}
-			return true, ""
-		},
+		Ready:   ready(k8s, w),
 		Handlers: []web.Route{
 			// The receiver authenticates by itself, counting what it
 			// refuses.
@@ -276,11 +154,11 @@ func Run(ctx context.Context, o Options) error {
 	if o.Started != nil {
 		o.Started(&Server{
 			Addr: httpSrv.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Registry: reg,
-			Health: health, Coverage: coverage,
+			Health: k8s.health, Coverage: coverage,
 		})
 	}
 
-	runErr := run(ctx, log, cfg, client, address, incidents, w, db)
+	runErr := run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db)
 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
 	defer cancel()

@@ -1,0 +1,219 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/detect"
+	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/watcher"
+	"github.com/steadywatch/steadywatch/web"
+)
+
+// The parts Run wires together, each built (and, for those that run in the
+// background, started) by one function here.
+
+// withDefaults fills in the logger and the clock.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// background runs goroutines that each stop when asked, in the reverse
+// order of their start.
+type background struct {
+	mu    sync.Mutex
+	stops []func()
+}
+
+// start runs f in a goroutine with a context derived from ctx, cancelled by
+// stop (or by ctx).
+func (b *background) start(ctx context.Context, f func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stops = append(b.stops, func() {
+		cancel()
+		<-done
+	})
+}
+
+// stop cancels the goroutines, last started first, each waited for before
+// the next.
+func (b *background) stop() {
+	b.mu.Lock()
+	stops := b.stops
+	b.stops = nil
+	b.mu.Unlock()
+	for _, stop := range slices.Backward(stops) {
+		stop()
+	}
+}
+
+// newHTTPServer reads the web configuration (TLS, basic auth, bearer
+// tokens) and makes the server that listens on Config.Listen.
+func newHTTPServer(o Options) (*web.Server, error) {
+	webCfg, err := web.LoadConfig(o.Config.Web.ConfigFile, o.Config.Web.BearerTokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	srv, err := web.New(web.Options{Config: webCfg, Address: o.Config.Listen, Listener: o.Listener, Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	return srv, nil
+}
+
+// cluster is the connection to the Kubernetes API and the health of its
+// watches.
+type cluster struct {
+	client  kubernetes.Interface
+	address string
+	health  *watcher.Health
+}
+
+// connect makes the Kubernetes client. The health of the watches is read
+// on the wire, around every request: client-go's reflector retries a
+// refused watch without telling anyone. Its breaks and restorations are
+// what coverage records.
+func connect(o Options, reg prometheus.Registerer, metrics *exporter.Metrics, coverage *coverageRecorder) (cluster, error) {
+	restCfg, address, err := restConfig(o, o.Config)
+	if err != nil {
+		return cluster{}, err
+	}
+	health := watcher.NewHealth(watcher.HealthOptions{
+		Tolerance: time.Duration(o.Config.Watch.HealthTolerance), Logger: o.Logger.With("component", "watcher"), Now: o.Now,
+		OnError: metrics.WatchError, OnBreak: coverage.broke, OnRestore: coverage.restored,
+	})
+	reg.MustRegister(exporter.NewWatchHealthCollector(health))
+	restCfg.Wrap(health.WrapTransport)
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return cluster{}, fmt.Errorf("kubernetes client for %s: %w", address, err)
+	}
+	return cluster{client: client, address: address, health: health}, nil
+}
+
+// ready is /readyz: ready once the informers synced and while every watch
+// is up.
+func ready(k8s cluster, w *watcher.Watcher) func() (bool, string) {
+	return func() (bool, string) {
+		if !w.Synced() {
+			return false, "informers have not synced with the Kubernetes API at " + k8s.address
+		}
+		if ok, why := k8s.health.Ready(); !ok {
+			return false, why + " (Kubernetes API at " + k8s.address + ")"
+		}
+		return true, ""
+	}
+}
+
+// closeStore closes the store, logging a failure: Run is returning.
+func closeStore(db store.Store, log *slog.Logger) {
+	if err := db.Close(); err != nil {
+		log.Error("closing the store", "err", err)
+	}
+}
+
+// startAlerts starts the detector, which joins alerts to the incidents
+// they detect, and the optional pull of Alertmanager's API, and returns
+// the sink the webhook receiver stores alerts through.
+func startAlerts(ctx context.Context, parts *background, o Options, db store.Store, reg prometheus.Registerer) (detect.AlertSaver, error) {
+	cfg, log := o.Config, o.Logger
+	detector, err := detect.New(detect.Options{
+		Store: db, Alerts: db,
+		Window: time.Duration(cfg.Alerts.Detection.Window), Grace: time.Duration(cfg.Alerts.Detection.Grace),
+		AfterRecovery: time.Duration(cfg.Alerts.Detection.AfterRecovery),
+		From:          detect.From(cfg.Alerts.Detection.From),
+		Labels: detect.Labels{
+			Namespace: cfg.Alerts.NamespaceLabels, Service: cfg.Alerts.ServiceLabels,
+			Group: cfg.Alerts.GroupLabels, Node: cfg.Alerts.NodeLabels,
+		},
+		GroupValues: map[string]chaos.Group{
+			cfg.Watch.ControlValue: chaos.Control, cfg.Watch.ExperimentalValue: chaos.Experimental,
+		},
+		Registerer: reg, Logger: log.With("component", "detect"), Now: o.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	parts.start(ctx, detector.Run)
+	sink := detector.Sink(db)
+	puller, err := newPuller(cfg.Alerts.Pull, sink, log.With("component", "alertpull"), reg)
+	if err != nil {
+		return nil, err
+	}
+	if puller != nil {
+		parts.start(ctx, func(ctx context.Context) {
+			if err := puller.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("pulling alerts from Alertmanager stopped", "err", err)
+			}
+		})
+	}
+	return sink, nil
+}
+
+// newWatcher makes the informers that feed the tracker, for the
+// namespaces, selectors and services configured.
+func newWatcher(o Options, k8s cluster, incidents *tracker.Tracker) (*watcher.Watcher, error) {
+	wc := o.Config.Watch
+	selector, _ := labels.Parse(wc.Selector)         // validated by Run
+	nodeSelector, _ := labels.Parse(wc.NodeSelector) // validated by Run
+	subjects := watcher.Subjects{
+		ServiceLabel: wc.ServiceLabel, GroupLabel: wc.GroupLabel,
+		ControlValue: wc.ControlValue, ExperimentalValue: wc.ExperimentalValue,
+	}
+	if len(wc.Services) > 0 {
+		subjects.Services = map[string]struct{}{}
+		for _, s := range wc.Services {
+			subjects.Services[s] = struct{}{}
+		}
+	}
+	return watcher.New(watcher.Options{
+		Client: k8s.client, Address: k8s.address, Sink: incidents, Subjects: subjects,
+		Namespaces: wc.Namespaces, Selector: selector, NodeSelector: nodeSelector,
+		Resync: time.Duration(wc.Resync), Logger: o.Logger.With("component", "watcher"), Now: o.Now,
+		Health: k8s.health,
+	})
+}
+
+// startVerdicts returns the board of the latest verdicts, exported on
+// /metrics and the API, and starts judging the configured hypotheses onto
+// it, if there are any.
+func startVerdicts(ctx context.Context, parts *background, o Options, events tracker.Store, db store.Store,
+	coverage verdict.CoverageSource, reg prometheus.Registerer,
+) (*verdict.Board, error) {
+	board := verdict.NewBoard()
+	reg.MustRegister(exporter.NewVerdictCollector(board))
+	if len(o.Config.Verdicts.Hypotheses) == 0 {
+		return board, nil
+	}
+	loop, err := newVerdictLoop(o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
+	if err != nil {
+		return nil, err
+	}
+	parts.start(ctx, loop.run)
+	return board, nil
+}
