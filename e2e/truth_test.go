@@ -516,16 +516,27 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 	end := e.o.nodeReadiness(t, name, true, start, 30*time.Second)
 	if !lost {
 		e.reReady(name)
-		// Whole again from the first time the workload was short after
-		// the fault, not from the node's return: the node controller's
+		// Back when the workload is whole with the node Ready again — or
+		// with none of its pods left on the node: the node controller's
 		// NoExecute taint can outlive a blip, so a later blip may see the
 		// pods evicted at once (their 5 s toleration counted from the
 		// taint's first time) and replaced elsewhere while the node is
-		// still down — seen on 2 cores, the workload whole 0.51 s in.
-		short, _ := e.o.await(t, 60*time.Second, e.w.Name+" short of Ready pods", start, func(s *clusterState, _ *record) bool {
-			return !s.whole(e.w)
+		// still down (seen on 2 cores: whole again 0.51 s in).
+		r, _ := e.o.await(t, 60*time.Second, e.w.Name+" whole again", start, func(s *clusterState, _ *record) bool {
+			if !s.whole(e.w) {
+				return false
+			}
+			if n := s.nodes[name]; n != nil && nodeIsReady(n) {
+				return true
+			}
+			for _, p := range s.podsOf(e.w) {
+				if p.Spec.NodeName == name {
+					return false
+				}
+			}
+			return true
 		})
-		whole, wholeEarliest = e.o.back(t, e.w, short.at, 60*time.Second)
+		whole, wholeEarliest = readyMoment(&r)
 	}
 	// The service's incident lasts until its workload is whole again; the
 	// node's own (of no service: a node serves many) until it is Ready.
