@@ -286,7 +286,7 @@ func (t *Tracker) reconcilePods(p *pending, now time.Time) {
 		if w != nil && !w.gone && w.incident == nil {
 			// The replacement may already be ready, so the deletion left no
 			// gap in readiness to open an incident with: open it anyway.
-			w.incident = t.openIncident(chaos.PodDeleted, w.subject, w.ref, at.Best(), true)
+			w.incident, w.recovered = t.openIncident(chaos.PodDeleted, w.subject, w.ref, at.Best(), true), nil
 		}
 		t.forgetPod(uid, e)
 	}

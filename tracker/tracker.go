@@ -18,6 +18,9 @@ import (
 // It is called with the tracker's lock held and must not call back into it.
 type Recorder interface {
 	Event(e chaos.Event)
+	// Recovered is called once per incident, when it first recovers: an
+	// incident reopened by a fault dated before that recovery (reopen) is
+	// not handed over again, so what counts incidents counts each once.
 	Recovered(inc chaos.Incident)
 	TimeBetweenFailures(s chaos.Subject, d time.Duration)
 }
@@ -52,6 +55,10 @@ type Tracker struct {
 	// expire by holdArmedUntil.
 	holdArmed      bool
 	holdArmedUntil time.Time
+	// reopened holds, for each incident reopened after it was recovered
+	// (reopen), the end it was first given: its recovery is no earlier, and
+	// the Recorder already has it.
+	reopened map[string]time.Time
 }
 
 // failure is a failure's start, and whether that start is an estimate.
@@ -118,6 +125,11 @@ type workloadEntry struct {
 	hpaScaledTo    int32
 	hpaScaledUntil time.Time
 	incident       *chaos.Incident
+	// recovered is the workload's last incident, if its recovery was
+	// learnt late (a watch that resumed after an outage), until another
+	// opens: a fault dated no later than that recovery belongs to it
+	// (reopen).
+	recovered *chaos.Incident
 }
 
 type nodeEntry struct {
@@ -170,6 +182,7 @@ func New(o Options) *Tracker {
 		hpas:        map[chaos.Ref]*hpaEntry{},
 		open:        map[string]*chaos.Incident{},
 		lastFailure: map[serviceGroup]failure{},
+		reopened:    map[string]time.Time{},
 	}
 }
 
@@ -526,7 +539,7 @@ func (t *Tracker) WorkloadGone(ref chaos.Ref) {
 	}
 	// Its pods' deletions held till now are the deletion's cascade.
 	t.decideHeld(w, false)
-	w.brokeAt = time.Time{}
+	w.brokeAt, w.recovered = time.Time{}, nil
 	w.known, w.gone = false, true
 	t.gcWorkload(w)
 }
@@ -554,6 +567,13 @@ func (t *Tracker) checkRecovered(w *workloadEntry, at time.Time) {
 
 func (t *Tracker) recover(w *workloadEntry, at time.Time) {
 	t.end(w.incident, at, true)
+	w.recovered = nil
+	// A recovery seen live was followed by whatever the pods watch
+	// delivers after it: the watch keeps the API server's order. One
+	// learnt late came in a burst whose order says less (reopen).
+	if (chaos.Timestamp{Cluster: w.incident.End.Truncate(time.Second), Observed: t.now()}).SeenLate() {
+		w.recovered = w.incident
+	}
 	w.incident, w.brokeAt = nil, time.Time{}
 	w.available = true
 }
@@ -651,7 +671,7 @@ func (t *Tracker) nodeDown(ev chaos.Event, at time.Time) {
 			t.openOrJoin(w, wev)
 			continue
 		}
-		w.incident = t.openIncident(chaos.NodeNotReady, w.subject, w.ref, at, wev.Missed)
+		w.incident, w.recovered = t.openIncident(chaos.NodeNotReady, w.subject, w.ref, at, wev.Missed), nil
 	}
 }
 
@@ -749,6 +769,9 @@ func (t *Tracker) before(ts chaos.Timestamp) bool {
 
 func (t *Tracker) openOrJoin(w *workloadEntry, ev chaos.Event) {
 	start := ev.At.Best()
+	if w.incident == nil && w.recovered != nil && !start.After(w.recovered.End) {
+		t.reopen(w)
+	}
 	if inc := w.incident; inc != nil {
 		inc.Events++
 		// A pod deletion or a container crash is the cause of the
@@ -764,7 +787,29 @@ func (t *Tracker) openOrJoin(w *workloadEntry, ev chaos.Event) {
 		t.save(inc)
 		return
 	}
+	w.recovered = nil
 	w.incident = t.openIncident(ev.Kind, w.subject, w.ref, start, ev.Missed)
+}
+
+// reopen takes back the recovery of w's last incident, learnt late: a
+// fault dated no later than it came after it, so the workload was not
+// whole then. A watch that resumes after an outage delivers the changes
+// made meanwhile in one burst, each pod's together, so that a replacement's
+// Ready, and the recovery it makes, can come before the deletion of a pod
+// killed with the first though it happened after; both dated at the API
+// server's whole second, they opened two incidents with the same ID, each
+// counted (issue 11). One fault is one incident, opened once, handed to
+// the Recorder once, recovered when the workload is whole after the last
+// of its losses.
+func (t *Tracker) reopen(w *workloadEntry) {
+	inc := w.recovered
+	w.recovered = nil
+	t.reopened[inc.ID] = inc.End
+	inc.End = time.Time{}
+	t.open[inc.ID] = inc
+	w.incident = inc
+	t.log.Info("incident reopened", "id", inc.ID, "kind", inc.Kind, "service", inc.Subject.Service,
+		"group", inc.Subject.Group, "missed", inc.Missed)
 }
 
 func (t *Tracker) openIncident(kind chaos.Kind, s chaos.Subject, obj chaos.Ref, start time.Time, missed bool) *chaos.Incident {
@@ -794,10 +839,15 @@ func (t *Tracker) end(inc *chaos.Incident, at time.Time, recovered bool) {
 	if at.Before(inc.Start) {
 		at = inc.Start // whole-second cluster times can precede a refined start
 	}
+	first, reopened := t.reopened[inc.ID]
+	if reopened {
+		delete(t.reopened, inc.ID)
+		at = maxTime(at, first)
+	}
 	inc.End = at
 	delete(t.open, inc.ID)
 	t.save(inc)
-	if recovered {
+	if recovered && !reopened {
 		t.rec.Recovered(*inc)
 	}
 	t.log.Info("incident closed", "id", inc.ID, "recovered", recovered, "duration", inc.TimeToRecover())
