@@ -198,6 +198,17 @@ func TestANodeGoingNotReadyIsAnIncidentThatCountsItsEvictions(t *testing.T) {
 		}
 	}
 
+	// The node comes back only once db is whole again on the healthy node
+	// (its replacements Ready, its incident closed): on a loaded machine
+	// the replacements were once Ready 20 ms after the node's return.
+	waitFor(t, 60*time.Second, "db's replacements Ready on the healthy node", func() (bool, error) {
+		for _, inc := range sw.Tracker.OpenIncidents() {
+			if inc.Subject.Service == "db" {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
 	setNodeLabel(t, c, failing, "node-not-ready.stage.kwok.x-k8s.io", nil)
 	recovered := map[string]string{"kind": "node_not_ready", "service": ""}
 	waitFor(t, 30*time.Second, "node recovery", func() (bool, error) {
