@@ -4,23 +4,18 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math"
 	"time"
+
+	"github.com/steadywatch/steadywatch/store/limits"
 )
 
-// Times are stored as Unix nanoseconds, which reach from 1677 to 2262.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// nanos encodes a time that must be set.
+// nanos encodes a time that must be set, within limits.Time.
 func nanos(field string, t time.Time) (int64, error) {
 	if t.IsZero() {
 		return 0, fmt.Errorf("%s is not set", field)
 	}
-	if t.Before(minTime) || t.After(maxTime) {
-		return 0, fmt.Errorf("%s %s is out of range (years 1678 to 2261)", field, t.Format(time.RFC3339))
+	if err := limits.Time(t); err != nil {
+		return 0, fmt.Errorf("%s %w", field, err)
 	}
 	return t.UnixNano(), nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/store/limits"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -219,10 +220,10 @@ func (w *where) timeRange(column string, since, until time.Time) error {
 // outside it, so a bound beyond it selects the same rows as the range's end.
 func clampTime(t time.Time) time.Time {
 	switch {
-	case t.Before(minTime):
-		return minTime
-	case t.After(maxTime):
-		return maxTime
+	case t.Before(limits.MinTime):
+		return limits.MinTime
+	case t.After(limits.MaxTime):
+		return limits.MaxTime
 	}
 	return t
 }
@@ -403,19 +404,23 @@ func scanEvent(rows *sql.Rows) (e chaos.Event, keep bool, err error) {
 // returns their values.
 const alertColumns = 11
 
-// alertUpsertTail updates an alert stored before. received_at_ns and source
-// describe the first receipt and stay; receiver, group key and generator URL
-// are filled in if the first receipt lacked them (an alert pulled from the
-// API before its notification came). deliveries is 1 only on insert, which
-// is how SaveAlerts counts the new ones: RETURNING gives it for inserted and
-// updated rows alike, on both databases, and it stays right when concurrent
-// transactions insert the same alert (PostgreSQL makes the second update).
-// A pull (source 'api') that finds the alert gone saves it resolved at an
-// estimated time: that never replaces a resolution already stored, which
-// may be a notification's exact one.
+// alertUpsertTail updates an alert stored before. The latest labels and
+// annotations win: Alertmanager's fingerprint is a hash of the labels, so
+// they differ only if a sender relabels an alert without changing its
+// fingerprint, and then the latest is what it means now. received_at_ns
+// and source describe the first receipt and stay; receiver, group key and
+// generator URL are filled in if the first receipt lacked them (an alert
+// pulled from the API before its notification came). deliveries is 1 only
+// on insert, which is how SaveAlerts counts the new ones: RETURNING gives it
+// for inserted and updated rows alike, on both databases, and it stays
+// right when concurrent transactions insert the same alert (PostgreSQL
+// makes the second update). A pull (source 'api') that finds the alert gone
+// saves it resolved at an estimated time: that never replaces a resolution
+// already stored, which may be a notification's exact one.
 const alertUpsertTail = `
 ON CONFLICT (fingerprint, starts_at_ns) DO UPDATE SET
 	status = CASE WHEN alerts.status = 'resolved' AND excluded.source = 'api' THEN alerts.status ELSE excluded.status END,
+	labels = excluded.labels,
 	annotations = excluded.annotations,
 	ends_at_ns = CASE WHEN alerts.status = 'resolved' AND excluded.source = 'api' THEN alerts.ends_at_ns ELSE excluded.ends_at_ns END,
 	generator_url = CASE WHEN alerts.generator_url = '' THEN excluded.generator_url ELSE alerts.generator_url END,
@@ -468,6 +473,10 @@ func alertRows(alerts []alert.Alert, now time.Time) ([]alertRow, error) {
 		a := &alerts[i]
 		r, err := encodeAlert(a, now)
 		if err != nil {
+			if limits.Fingerprint(a.Fingerprint) != nil {
+				// Not quoted: it may be huge, or hold what cannot be shown.
+				return nil, fmt.Errorf("alerts[%d] (%s): %w", i, a.Name(), err)
+			}
 			return nil, fmt.Errorf("alerts[%d] (%s %s): %w", i, a.Name(), a.Fingerprint, err)
 		}
 		rows = append(rows, r)
@@ -489,6 +498,23 @@ func alertRows(alerts []alert.Alert, now time.Time) ([]alertRow, error) {
 func encodeAlert(a *alert.Alert, now time.Time) (alertRow, error) {
 	if a.Fingerprint == "" {
 		return alertRow{}, errors.New("no fingerprint")
+	}
+	if err := limits.Fingerprint(a.Fingerprint); err != nil {
+		return alertRow{}, fmt.Errorf("fingerprint: %w", err)
+	}
+	if err := limits.Map("labels", a.Labels); err != nil {
+		return alertRow{}, err
+	}
+	if err := limits.Map("annotations", a.Annotations); err != nil {
+		return alertRow{}, err
+	}
+	for _, f := range []struct{ name, value string }{
+		{"status", string(a.Status)}, {"generatorURL", a.GeneratorURL},
+		{"receiver", a.Receiver}, {"groupKey", a.GroupKey}, {"source", a.Source},
+	} {
+		if err := limits.Text(f.value); err != nil {
+			return alertRow{}, fmt.Errorf("%s: %w", f.name, err)
+		}
 	}
 	startsAt, err := nanos("startsAt", a.StartsAt)
 	if err != nil {

@@ -21,9 +21,10 @@ type Store interface {
 	tracker.DetectionStore
 	// SaveAlerts stores a notification's alerts in one transaction. An alert
 	// already stored (same fingerprint and startsAt) is updated (status,
-	// endsAt, annotations) rather than duplicated, so retried notifications
-	// are idempotent. It returns how many alerts were new. A save that
-	// fails stores none of the batch.
+	// endsAt, labels, annotations: the latest save's win) rather than
+	// duplicated, so retried notifications are idempotent. It returns how
+	// many alerts were new. A save that fails stores none of the batch; an
+	// alert beyond package limits fails it before anything is written.
 	SaveAlerts(ctx context.Context, alerts []alert.Alert) (inserted int, err error)
 	// Alerts returns the stored alerts matching f, oldest start first.
 	Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, error)

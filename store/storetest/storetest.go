@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -308,6 +310,31 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		require.Equal(t, at(745), got[0].EndsAt)
 	})
 
+	t.Run("an alert notified again with other labels keeps the latest labels", func(t *testing.T) {
+		first := newAlert("f8", "Relabelled", "db", 800)
+		first.Labels["team"] = "storage"
+		later := newAlert("f8", "Relabelled", "db", 800)
+		later.Labels["team"] = "platform"
+		later.ReceivedAt = at(900)
+		_, err := s.SaveAlerts(ctx, []alert.Alert{first})
+		require.NoError(t, err)
+		n, err := s.SaveAlerts(ctx, []alert.Alert{later})
+		require.NoError(t, err)
+		require.Zero(t, n, "the same fingerprint and start is the same alert")
+		got, err := s.Alerts(ctx, alert.Filter{Since: at(800), Until: at(801)})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, later.Labels, got[0].Labels)
+		require.Equal(t, first.ReceivedAt, got[0].ReceivedAt, "the first receipt stays")
+		// The old labels no longer select it, the new ones do.
+		got, err = s.Alerts(ctx, alert.Filter{Labels: map[string]string{"team": "storage"}})
+		require.NoError(t, err)
+		require.Empty(t, got)
+		got, err = s.Alerts(ctx, alert.Filter{Labels: map[string]string{"team": "platform"}})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+	})
+
 	t.Run("an empty batch stores nothing", func(t *testing.T) {
 		n, err := s.SaveAlerts(ctx, nil)
 		require.NoError(t, err)
@@ -595,6 +622,22 @@ func testInvalid(t *testing.T, db Database) {
 	noStart.StartsAt = time.Time{}
 	tooLate := newIncident("i2", "api", 0)
 	tooLate.Start = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	// What the store cannot keep, on either database: times beyond Unix
+	// nanoseconds, a fingerprint too long for PostgreSQL's primary key
+	// index, and NUL, which PostgreSQL's text and jsonb refuse.
+	with := func(name string, change func(a *alert.Alert)) alert.Alert {
+		a := newAlert("f4", name, "api", 0)
+		a.Labels = maps.Clone(a.Labels)
+		a.Annotations = maps.Clone(a.Annotations)
+		change(&a)
+		return a
+	}
+	saveWith := func(name string, change func(a *alert.Alert)) func() error {
+		return func() error {
+			_, err := s.SaveAlerts(ctx, []alert.Alert{unsaved, with(name, change)})
+			return err
+		}
+	}
 
 	tests := []struct {
 		name string
@@ -609,6 +652,36 @@ func testInvalid(t *testing.T, db Database) {
 			_, err := s.SaveAlerts(ctx, []alert.Alert{unsaved, noStart})
 			return err
 		}, "alerts[1] (NoStart f3): startsAt is not set"},
+		{"an alert starting before 1678", saveWith("Early", func(a *alert.Alert) {
+			a.StartsAt = time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
+		}), "alerts[1] (Early f4): startsAt 1600-01-01T00:00:00Z is out of range (years 1678 to 2261)"},
+		{"an alert ending after 2261", saveWith("Late", func(a *alert.Alert) {
+			a.EndsAt = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+		}), "alerts[1] (Late f4): endsAt 9999-12-31T00:00:00Z is out of range (years 1678 to 2261)"},
+		{"an alert with a fingerprint longer than the primary key allows", saveWith("LongFingerprint", func(a *alert.Alert) {
+			a.Fingerprint = strings.Repeat("f", 512000)
+		}), "alerts[1] (LongFingerprint): fingerprint: 512000 bytes: want at most 64"},
+		{"an alert with NUL in a label value", saveWith("NulValue", func(a *alert.Alert) {
+			a.Labels["pod"] = "web\x00"
+		}), "alerts[1] (NulValue f4): labels.pod: NUL character at byte 3: the store cannot keep it"},
+		{"an alert with NUL in a label name", saveWith("NulName", func(a *alert.Alert) {
+			a.Labels["p\x00d"] = "web"
+		}), `alerts[1] (NulName f4): labels["p\x00d"]: NUL character at byte 1: the store cannot keep it`},
+		{"an alert with NUL in an annotation", saveWith("NulAnnotation", func(a *alert.Alert) {
+			a.Annotations["summary"] = "\x00"
+		}), "alerts[1] (NulAnnotation f4): annotations.summary: NUL character at byte 0: the store cannot keep it"},
+		{"an alert with NUL in its generator URL", saveWith("NulURL", func(a *alert.Alert) {
+			a.GeneratorURL = "http://x/\x00"
+		}), "alerts[1] (NulURL f4): generatorURL: NUL character at byte 9: the store cannot keep it"},
+		{"an alert with NUL in its fingerprint", saveWith("NulFingerprint", func(a *alert.Alert) {
+			a.Fingerprint = "f\x00"
+		}), "alerts[1] (NulFingerprint): fingerprint: NUL character at byte 1: the store cannot keep it"},
+		{"an alert with NUL in its receiver", saveWith("NulReceiver", func(a *alert.Alert) {
+			a.Receiver = "\x00"
+		}), "alerts[1] (NulReceiver f4): receiver: NUL character at byte 0: the store cannot keep it"},
+		{"an alert with NUL in its group key", saveWith("NulGroupKey", func(a *alert.Alert) {
+			a.GroupKey = "{}:\x00"
+		}), "alerts[1] (NulGroupKey f4): groupKey: NUL character at byte 3: the store cannot keep it"},
 		{"an incident without an ID", func() error { return s.Save(ctx, newIncident("", "api", 0)) }, "saving incident: no ID"},
 		{"an incident that starts beyond the stored range", func() error { return s.Save(ctx, tooLate) }, "saving incident i2: start 2300-01-01T00:00:00Z is out of range"},
 		{"an event without a time", func() error {
@@ -617,7 +690,9 @@ func testInvalid(t *testing.T, db Database) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.ErrorContains(t, tt.save(), tt.want)
+			err := tt.save()
+			require.ErrorContains(t, err, tt.want)
+			require.Less(t, len(err.Error()), 300, "the error does not quote what it refuses")
 		})
 	}
 
