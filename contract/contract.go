@@ -110,6 +110,24 @@ const (
 // name came after the receiver's first MaxAlertNames others.
 const OtherAlertName = "other"
 
+// Why the receiver rejected an alert of a notification (AlertsRejected's
+// LabelReason): the field at fault, as a label value.
+const (
+	RejectedFingerprint  = "fingerprint"
+	RejectedStatus       = "status"
+	RejectedLabels       = "labels"
+	RejectedAnnotations  = "annotations"
+	RejectedStartsAt     = "starts_at"
+	RejectedEndsAt       = "ends_at"
+	RejectedGeneratorURL = "generator_url"
+)
+
+// RejectedReasons are the values of AlertsRejected's LabelReason.
+var RejectedReasons = []string{
+	RejectedFingerprint, RejectedStatus, RejectedLabels, RejectedAnnotations,
+	RejectedStartsAt, RejectedEndsAt, RejectedGeneratorURL,
+}
+
 // WebhookPath is where the Alertmanager webhook receiver is served;
 // Alertmanager's webhook_config url points here.
 const WebhookPath = "/api/v1/alertmanager/webhook"
@@ -261,6 +279,11 @@ var (
 		Help:   "Alerts received from Alertmanager's webhook and stored, by name, service, severity and status; an alert notified again is counted again.",
 		Labels: []string{LabelAlertname, LabelService, LabelSeverity, LabelStatus},
 	}
+	AlertsRejected = Metric{
+		Name: name("alerts_rejected_total"), Type: Counter,
+		Help:   "Alerts of webhook notifications rejected and not stored, by the field at fault; the other alerts of their notification are stored, and a retry would be rejected the same way.",
+		Labels: []string{LabelReason},
+	}
 	WebhookRequests = Metric{
 		Name: name("webhook_requests_total"), Type: Counter,
 		Help:   "Requests to the Alertmanager webhook receiver, by HTTP status code.",
@@ -384,7 +407,7 @@ var BuildInfo = Metric{
 var Metrics = []Metric{
 	ChaosEvents, ChaosEventsMissed, RecoverySeconds, IncidentsUnmeasured, TimeBetweenFailuresSeconds,
 	DetectionSeconds, IncidentsUndetected, DetectionErrors,
-	AlertsReceived, WebhookRequests, WebhookRequestDuration,
+	AlertsReceived, AlertsRejected, WebhookRequests, WebhookRequestDuration,
 	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullAlerts,
 	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
 	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,

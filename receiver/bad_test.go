@@ -17,6 +17,16 @@ import (
 // okAlert is a valid alert to put next to a bad one.
 const okAlert = `{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-11-21T15:35:57Z","fingerprint":"f0"}`
 
+// withLabels is okAlert with other labels.
+func withLabels(labels string) string {
+	return strings.Replace(okAlert, `{"alertname":"A"}`, labels, 1)
+}
+
+// withField is okAlert with one more field (before its fingerprint).
+func withField(field string) string {
+	return strings.Replace(okAlert, `"fingerprint"`, field+`,"fingerprint"`, 1)
+}
+
 func notification(alerts ...string) string {
 	return `{"version":"4","receiver":"hook","alerts":[` + strings.Join(alerts, ",") + `]}`
 }
@@ -96,8 +106,8 @@ func badRequests() []badRequest {
 		},
 		{
 			name: "an alert without a fingerprint names its index",
-			body: notification(okAlert, okAlert, `{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-11-21T15:35:57Z"}`),
-			code: 400, msg: "alerts[2].fingerprint: missing",
+			body: notification(`{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-11-21T15:35:57Z"}`),
+			code: 400, msg: "alerts[0].fingerprint: missing",
 		},
 		{
 			name: "an alert with an empty fingerprint is missing it",
@@ -192,7 +202,178 @@ func badRequests() []badRequest {
 		{
 			name: "invalid UTF-8 in a label value is refused with its offset",
 			body: notification(strings.Replace(okAlert, `"A"`, "\"A\xff\"", 1)),
-			code: 400, msg: "invalid UTF-8 at byte offset 86",
+			code: 400, msg: "alerts[0].labels.alertname: invalid UTF-8 at byte offset 86",
+		},
+		{
+			name: "invalid UTF-8 in a label name names the label as decoding would spell it",
+			body: notification(withLabels("{\"alertname\":\"A\",\"p\xffd\":\"web\"}")),
+			code: 400, msg: "alerts[0].labels[\"p\uFFFDd\"]: invalid UTF-8 at byte offset 90",
+		},
+		{
+			name: "invalid UTF-8 in the receiver name is refused",
+			body: "{\"version\":\"4\",\"receiver\":\"ho\xc3\",\"alerts\":[]}",
+			code: 400, msg: "receiver: invalid UTF-8 at byte offset 29",
+		},
+		{
+			name: "an escaped lone high surrogate in a label value is refused, not turned into U+FFFD",
+			body: notification(withLabels(`{"alertname":"A\ud800"}`)),
+			code: 400, msg: `alerts[0].labels.alertname: lone surrogate \ud800 at byte offset 86: not a character`,
+		},
+		{
+			name: "an escaped lone low surrogate in an annotation is refused",
+			body: notification(withField(`"annotations":{"summary":"x\uDFFF"}`)),
+			code: 400, msg: `alerts[0].annotations.summary: lone surrogate \uDFFF at byte offset 150: not a character`,
+		},
+		{
+			name: "a high surrogate followed by something else than a low one is lone",
+			body: notification(withLabels(`{"alertname":"\ud83d\u0041"}`)),
+			code: 400, msg: `alerts[0].labels.alertname: lone surrogate \ud83d at byte offset 85: not a character`,
+		},
+		{
+			name: "two high surrogates in a row are both lone",
+			body: notification(withLabels(`{"alertname":"\ud83d\ud83d\ude00"}`)),
+			code: 400, msg: `alerts[0].labels.alertname: lone surrogate \ud83d at byte offset 85: not a character`,
+		},
+		{
+			name: "a lone surrogate in a label name is refused",
+			body: notification(withLabels(`{"alertname":"A","\ud800":"x"}`)),
+			code: 400, msg: "alerts[0].labels[\"\uFFFD\"]: lone surrogate \\ud800 at byte offset 89: not a character",
+		},
+		{
+			name: "a lone surrogate in the group key is refused",
+			body: `{"version":"4","groupKey":"{}:\udc00","alerts":[]}`,
+			code: 400, msg: `groupKey: lone surrogate \udc00 at byte offset 30: not a character`,
+		},
+		{
+			name: "a null label value is not a string",
+			body: notification(withLabels(`{"alertname":"A","pod":null}`)),
+			code: 400, msg: "alerts[0].labels.pod: want a string, got null",
+		},
+		{
+			name: "a null annotation value is not a string",
+			body: notification(okAlert, withField(`"annotations":{"summary":null}`)),
+			code: 400, msg: "alerts[1].annotations.summary: want a string, got null",
+		},
+		{
+			name: "a NUL in a label value is what the store cannot keep",
+			body: notification(withLabels(`{"alertname":"A\u0000"}`)),
+			code: 400, msg: "alerts[0].labels.alertname: NUL character at byte 1: the store cannot keep it",
+		},
+		{
+			name: "a NUL in an annotation is what the store cannot keep",
+			body: notification(withField(`"annotations":{"summary":"\u0000"}`)),
+			code: 400, msg: "alerts[0].annotations.summary: NUL character at byte 0: the store cannot keep it",
+		},
+		{
+			name: "a NUL in an annotation whose name holds a colon names it quoted",
+			body: notification(withField(`"annotations":{"a: b":"x\u0000"}`)),
+			code: 400, msg: `alerts[0].annotations["a: b"]: NUL character at byte 1: the store cannot keep it`,
+		},
+		{
+			name: "a NUL in the generator URL is what the store cannot keep",
+			body: notification(withField(`"generatorURL":"http://x/\u0000"`)),
+			code: 400, msg: "alerts[0].generatorURL: NUL character at byte 9: the store cannot keep it",
+		},
+		{
+			name: "a NUL in the receiver name is what the store cannot keep",
+			body: `{"version":"4","receiver":"\u0000","alerts":[` + okAlert + `]}`,
+			code: 400, msg: "receiver: NUL character at byte 0: the store cannot keep it",
+		},
+		{
+			name: "a NUL in the group key is what the store cannot keep",
+			body: `{"version":"4","groupKey":"{}:\u0000","alerts":[` + okAlert + `]}`,
+			code: 400, msg: "groupKey: NUL character at byte 3: the store cannot keep it",
+		},
+		{
+			name: "a bell character in a label value is refused",
+			body: notification(withLabels(`{"alertname":"A\u0007"}`)),
+			code: 400, msg: "alerts[0].labels.alertname: control character U+0007 at byte 1",
+		},
+		{
+			name: "a terminal escape sequence in a label value is refused",
+			body: notification(withLabels(`{"alertname":"A","pod":"\u001b[31mweb"}`)),
+			code: 400, msg: "alerts[0].labels.pod: control character U+001B at byte 0",
+		},
+		{
+			name: "DEL in a label value is refused",
+			body: notification(withLabels(`{"alertname":"A","pod":"web\u007f"}`)),
+			code: 400, msg: "alerts[0].labels.pod: control character U+007F at byte 3",
+		},
+		{
+			name: "a C1 control character in a label value is refused",
+			body: notification(withLabels(`{"alertname":"A","pod":"w\u0085"}`)),
+			code: 400, msg: "alerts[0].labels.pod: control character U+0085 at byte 1",
+		},
+		{
+			name: "a label value over 16 KiB is refused",
+			body: notification(withLabels(`{"alertname":"A","pod":"` + strings.Repeat("x", 16<<10+1) + `"}`)),
+			code: 400, msg: "alerts[0].labels.pod: 16385 bytes: want at most 16384",
+		},
+		{
+			name: "a label name with a space is not a Prometheus label name",
+			body: notification(withLabels(`{"alertname":"A","foo bar":"x"}`)),
+			code: 400, msg: `alerts[0].labels["foo bar"]: invalid label name: want letters, digits and underscores, not starting with a digit`,
+		},
+		{
+			name: "a label name starting with a digit is refused",
+			body: notification(withLabels(`{"alertname":"A","1x":"x"}`)),
+			code: 400, msg: `alerts[0].labels["1x"]: invalid label name`,
+		},
+		{
+			name: "an empty label name is refused",
+			body: notification(withLabels(`{"alertname":"A","":"x"}`)),
+			code: 400, msg: `alerts[0].labels[""]: invalid label name`,
+		},
+		{
+			name: "a UTF-8 label name is refused: Alertmanager 0.25 sends legacy names only",
+			body: notification(withLabels(`{"alertname":"A","région":"eu"}`)),
+			code: 400, msg: `alerts[0].labels["région"]: invalid label name`,
+		},
+		{
+			name: "a dotted label name is refused",
+			body: notification(withLabels(`{"alertname":"A","app.kubernetes.io/name":"web"}`)),
+			code: 400, msg: `alerts[0].labels["app.kubernetes.io/name"]: invalid label name`,
+		},
+		{
+			name: "a 500 KB fingerprint is refused",
+			body: notification(strings.Replace(okAlert, `"f0"`, `"`+strings.Repeat("f", 500<<10)+`"`, 1)),
+			code: 400, msg: "alerts[0].fingerprint: 512000 bytes: want at most 64",
+		},
+		{
+			name: "a fingerprint with a NUL is refused",
+			body: notification(strings.Replace(okAlert, `"f0"`, `"f\u0000"`, 1)),
+			code: 400, msg: "alerts[0].fingerprint: NUL character at byte 1: the store cannot keep it",
+		},
+		{
+			name: "a fingerprint with a line break is refused",
+			body: notification(strings.Replace(okAlert, `"f0"`, `"f\n"`, 1)),
+			code: 400, msg: "alerts[0].fingerprint: control character U+000A at byte 1",
+		},
+		{
+			name: "an alert starting after 2262 is beyond what the store keeps",
+			body: notification(strings.Replace(okAlert, `2026-11-21T15:35:57Z`, `2300-01-01T00:00:00Z`, 1)),
+			code: 400, msg: "alerts[0].startsAt: 2300-01-01T00:00:00Z is out of range (years 1678 to 2261)",
+		},
+		{
+			name: "an alert starting before 1678 is beyond what the store keeps",
+			body: notification(strings.Replace(okAlert, `2026-11-21T15:35:57Z`, `1600-01-01T00:00:00Z`, 1)),
+			code: 400, msg: "alerts[0].startsAt: 1600-01-01T00:00:00Z is out of range (years 1678 to 2261)",
+		},
+		{
+			name: "an alert ending in 9999 is beyond what the store keeps",
+			body: notification(withField(`"endsAt":"9999-12-31T23:59:59Z"`)),
+			code: 400, msg: "alerts[0].endsAt: 9999-12-31T23:59:59Z is out of range (years 1678 to 2261)",
+		},
+		{
+			name: "an alert ending before it starts is refused",
+			body: notification(withField(`"endsAt":"2026-11-21T16:35:56+01:00"`)),
+			code: 400, msg: "alerts[0].endsAt: 2026-11-21T15:35:56Z is before startsAt 2026-11-21T15:35:57Z",
+		},
+		{
+			name: "every bad alert of a notification is reported when none is good",
+			body: notification(withLabels(`{"alertname":"A","1x":"x"}`), withField(`"endsAt":"9999-12-31T23:59:59Z"`)),
+			code: 400, msg: "alerts[0].labels[\"1x\"]: invalid label name: want letters, digits and underscores, not starting with a digit\n" +
+				"alerts[1].endsAt: 9999-12-31T23:59:59Z is out of range (years 1678 to 2261)\n",
 		},
 		{
 			name: "an empty body is refused",

@@ -10,12 +10,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/notify/webhook"
 	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
 
 	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/store/limits"
 )
 
 // Version is the only webhook protocol version Alertmanager has sent since
@@ -25,32 +29,87 @@ const Version = "4"
 // Source is what Decode puts in alert.Alert.Source.
 const Source = alert.SourceWebhook
 
+// MaxLabelValueBytes bounds an alert's label values. Prometheus and
+// Alertmanager set no bound; 16 KiB is far more than a label meant to
+// identify an alert holds (texts belong in annotations) and keeps one alert
+// from filling the store.
+const MaxLabelValueBytes = 16 << 10
+
+// AlertError is why Decode rejected one alert of a notification.
+type AlertError struct {
+	// Index is the alert's in the notification's alerts.
+	Index int
+	// Field is the alert's field at fault as the JSON names it, e.g.
+	// "startsAt"; Path (e.g. `labels["foo bar"]`) and Msg tell more.
+	Field, Path, Msg string
+}
+
+func (e *AlertError) Error() string {
+	return "alerts[" + strconv.Itoa(e.Index) + "]." + e.Path + ": " + e.Msg
+}
+
+// Reason is e's reason label of steadywatch_alerts_rejected_total.
+func (e *AlertError) Reason() string {
+	switch e.Field {
+	case "fingerprint":
+		return contract.RejectedFingerprint
+	case "status":
+		return contract.RejectedStatus
+	case "labels":
+		return contract.RejectedLabels
+	case "annotations":
+		return contract.RejectedAnnotations
+	case "startsAt":
+		return contract.RejectedStartsAt
+	case "endsAt":
+		return contract.RejectedEndsAt
+	default:
+		return contract.RejectedGeneratorURL
+	}
+}
+
 // Decode decodes, validates and converts an Alertmanager webhook body to
 // domain alerts received at receivedAt. It uses Alertmanager's own wire
 // types, so it reads what Alertmanager writes. Fields it does not know are
 // ignored: newer Alertmanagers may add some, and the protocol version
 // would change if their meaning did.
 //
-// The whole body is checked before anything is returned, so a caller never
-// stores half a notification. Errors name the offending field by its JSON
-// path, e.g. "alerts[2].fingerprint: missing".
-func Decode(body []byte, receivedAt time.Time) ([]alert.Alert, error) {
+// A body that is not what Alertmanager's encoder writes (not JSON, a field
+// of the wrong type, a null for a string, invalid UTF-8 or an escaped lone
+// surrogate that decoding would silently turn into U+FFFD), or whose
+// envelope is wrong (version, receiver, group key), is an error: nothing
+// of it is trusted. An alert that decodes but that Alertmanager would not
+// send or the store could not keep is rejected alone, with the others
+// returned: no retry would make it pass, and it must not cost them.
+// Errors name the offending field by its JSON path, e.g.
+// "alerts[2].fingerprint: missing".
+func Decode(body []byte, receivedAt time.Time) (alerts []alert.Alert, rejected []*AlertError, err error) {
 	if len(body) == 0 {
-		return nil, errors.New("empty body: want an Alertmanager webhook notification (a JSON object)")
+		return nil, nil, errors.New("empty body: want an Alertmanager webhook notification (a JSON object)")
 	}
-	// encoding/json would silently turn invalid UTF-8 into U+FFFD, which
-	// would then be stored as if Alertmanager had sent it.
-	if !utf8.Valid(body) {
-		return nil, fmt.Errorf("invalid UTF-8 at byte offset %d", invalidUTF8Offset(body))
+	if err := checkEncoding(body); err != nil {
+		return nil, nil, err
 	}
 	var msg webhook.Message
 	if err := json.Unmarshal(body, &msg); err != nil {
-		return nil, explain(body, err)
+		return nil, nil, explain(body, err)
+	}
+	if err := checkNulls(body); err != nil {
+		return nil, nil, err
 	}
 	if err := validate(&msg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return convert(&msg, receivedAt), nil
+	alerts = make([]alert.Alert, 0, len(msg.Alerts))
+	for i := range msg.Alerts {
+		if e := validateAlert(&msg.Alerts[i]); e != nil {
+			e.Index = i
+			rejected = append(rejected, e)
+			continue
+		}
+		alerts = append(alerts, convert(&msg, &msg.Alerts[i], receivedAt))
+	}
+	return alerts, rejected, nil
 }
 
 func validate(msg *webhook.Message) error {
@@ -64,46 +123,127 @@ func validate(msg *webhook.Message) error {
 	if msg.Data == nil || msg.Alerts == nil {
 		return errors.New("alerts: missing")
 	}
-	for i := range msg.Alerts {
-		a := &msg.Alerts[i]
-		path := "alerts[" + strconv.Itoa(i) + "]"
-		switch {
-		case a.Fingerprint == "":
-			return errors.New(path + ".fingerprint: missing")
-		case a.Status == "":
-			return errors.New(path + ".status: missing")
-		case a.Status != string(alert.Firing) && a.Status != string(alert.Resolved):
-			return fmt.Errorf("%s.status: %q is neither %q nor %q", path, a.Status, alert.Firing, alert.Resolved)
-		case len(a.Labels) == 0:
-			// Alertmanager refuses alerts without labels; one without them
-			// could not be matched to anything.
-			return errors.New(path + ".labels: missing")
-		case a.StartsAt.IsZero():
-			return errors.New(path + ".startsAt: missing")
+	// Stored with every alert.
+	if err := limits.Text(msg.Receiver); err != nil {
+		return fmt.Errorf("receiver: %w", err)
+	}
+	if err := limits.Text(msg.GroupKey); err != nil {
+		return fmt.Errorf("groupKey: %w", err)
+	}
+	return nil
+}
+
+// validateAlert reports the first field of a that Alertmanager would not
+// send or the store could not keep (package limits, the store's own
+// definition).
+func validateAlert(a *template.Alert) *AlertError {
+	bad := func(field, path, format string, args ...any) *AlertError {
+		return &AlertError{Field: field, Path: path, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case a.Fingerprint == "":
+		return bad("fingerprint", "fingerprint", "missing")
+	case limits.Fingerprint(a.Fingerprint) != nil:
+		return bad("fingerprint", "fingerprint", "%v", limits.Fingerprint(a.Fingerprint))
+	case controlAt(a.Fingerprint, false) != "":
+		return bad("fingerprint", "fingerprint", "%s", controlAt(a.Fingerprint, false))
+	case a.Status == "":
+		return bad("status", "status", "missing")
+	case a.Status != string(alert.Firing) && a.Status != string(alert.Resolved):
+		return bad("status", "status", "%q is neither %q nor %q", a.Status, alert.Firing, alert.Resolved)
+	case len(a.Labels) == 0:
+		// Alertmanager refuses alerts without labels; one without them
+		// could not be matched to anything.
+		return bad("labels", "labels", "missing")
+	}
+	if e := validateLabels(a.Labels); e != nil {
+		return e
+	}
+	switch {
+	case a.StartsAt.IsZero():
+		return bad("startsAt", "startsAt", "missing")
+	case limits.Time(a.StartsAt) != nil:
+		return bad("startsAt", "startsAt", "%v", limits.Time(a.StartsAt))
+	case a.EndsAt.IsZero():
+	case limits.Time(a.EndsAt) != nil:
+		return bad("endsAt", "endsAt", "%v", limits.Time(a.EndsAt))
+	case a.EndsAt.Before(a.StartsAt):
+		// Alertmanager refuses such alerts.
+		return bad("endsAt", "endsAt", "%s is before startsAt %s",
+			a.EndsAt.UTC().Format(time.RFC3339Nano), a.StartsAt.UTC().Format(time.RFC3339Nano))
+	}
+	if err := limits.Map("annotations", a.Annotations); err != nil {
+		if pe, ok := errors.AsType[*limits.PathError](err); ok {
+			return bad("annotations", pe.Path, "%v", pe.Err)
+		}
+		return bad("annotations", "annotations", "%v", err)
+	}
+	if err := limits.Text(a.GeneratorURL); err != nil {
+		return bad("generatorURL", "generatorURL", "%v", err)
+	}
+	return nil
+}
+
+// validateLabels checks labels, in sorted order, by Prometheus' legacy
+// label name rules, which are Alertmanager 0.25's (UTF-8 names came with
+// 0.28, behind a flag; prometheus/common's package default is UTF-8 now,
+// so the scheme is named here rather than taken from it), and bounds
+// their values: at most MaxLabelValueBytes, no NUL (package limits) and no
+// other control character but tab, line feed and carriage return.
+func validateLabels(labels template.KV) *AlertError {
+	for _, name := range slices.Sorted(maps.Keys(labels)) {
+		value := labels[name]
+		path := "labels" + limits.Key(name)
+		e := func(format string, args ...any) *AlertError {
+			return &AlertError{Field: "labels", Path: path, Msg: fmt.Sprintf(format, args...)}
+		}
+		if err := limits.Text(name); err != nil {
+			return e("%v", err)
+		}
+		if !model.LegacyValidation.IsValidLabelName(name) {
+			return e("invalid label name: want letters, digits and underscores, not starting with a digit")
+		}
+		if len(value) > MaxLabelValueBytes {
+			return e("%d bytes: want at most %d", len(value), MaxLabelValueBytes)
+		}
+		if err := limits.Text(value); err != nil {
+			return e("%v", err)
+		}
+		if msg := controlAt(value, true); msg != "" {
+			return e("%s", msg)
 		}
 	}
 	return nil
 }
 
-func convert(msg *webhook.Message, receivedAt time.Time) []alert.Alert {
-	alerts := make([]alert.Alert, len(msg.Alerts))
-	for i := range msg.Alerts {
-		a := &msg.Alerts[i]
-		alerts[i] = alert.Alert{
-			Fingerprint:  a.Fingerprint,
-			Status:       alert.Status(a.Status),
-			Labels:       a.Labels,
-			Annotations:  a.Annotations,
-			StartsAt:     a.StartsAt.UTC(),
-			EndsAt:       utcOrZero(a.EndsAt),
-			GeneratorURL: a.GeneratorURL,
-			Receiver:     msg.Receiver,
-			GroupKey:     msg.GroupKey,
-			ReceivedAt:   receivedAt,
-			Source:       Source,
+// controlAt describes the first control character (C0, DEL or C1) in s,
+// tab, line feed and carriage return allowed if text; "" if there is none.
+func controlAt(s string, text bool) string {
+	for i, r := range s {
+		if text && (r == '\t' || r == '\n' || r == '\r') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("control character %U at byte %d", r, i)
 		}
 	}
-	return alerts
+	return ""
+}
+
+func convert(msg *webhook.Message, a *template.Alert, receivedAt time.Time) alert.Alert {
+	return alert.Alert{
+		Fingerprint:  a.Fingerprint,
+		Status:       alert.Status(a.Status),
+		Labels:       a.Labels,
+		Annotations:  a.Annotations,
+		StartsAt:     a.StartsAt.UTC(),
+		EndsAt:       utcOrZero(a.EndsAt),
+		GeneratorURL: a.GeneratorURL,
+		Receiver:     msg.Receiver,
+		GroupKey:     msg.GroupKey,
+		ReceivedAt:   receivedAt,
+		Source:       Source,
+	}
 }
 
 // utcOrZero maps Alertmanager's "no end yet" (0001-01-01T00:00:00Z, Go's
@@ -218,28 +358,12 @@ func kvError(raw json.RawMessage, typeErr *json.UnmarshalTypeError) error {
 		var s string
 		if json.Unmarshal(kv[k], &s) != nil {
 			return &pathError{
-				path: typeErr.Field + key(k),
+				path: typeErr.Field + limits.Key(k),
 				msg:  "want a string, got " + jsonKind(kv[k]),
 			}
 		}
 	}
 	return typeErr
-}
-
-// key is the JSON path element of a map key: .name, or ["a.b/c"] for keys
-// that are not identifiers.
-func key(k string) string {
-	ident := k != ""
-	for i := 0; i < len(k) && ident; i++ {
-		c := k[i]
-		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
-		digit := '0' <= c && c <= '9'
-		ident = letter || i > 0 && digit
-	}
-	if ident {
-		return "." + k
-	}
-	return "[" + strconv.Quote(k) + "]"
 }
 
 func timeMessage(raw json.RawMessage, err error) string {

@@ -51,9 +51,10 @@ func notificationOf(t testing.TB, n int) []byte {
 func TestDecodeReadsWhatAlertmanagerWrites(t *testing.T) {
 	body := notificationOf(t, 10)
 
-	alerts, err := receiver.Decode(body, t0)
+	alerts, rejected, err := receiver.Decode(body, t0)
 
 	require.NoError(t, err)
+	require.Empty(t, rejected)
 	require.Len(t, alerts, 10)
 	for i, a := range alerts {
 		require.Equal(t, "web-"+strconv.Itoa(i), a.Labels["pod"])
@@ -71,7 +72,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := receiver.Decode(body, t0); err != nil {
+		if _, _, err := receiver.Decode(body, t0); err != nil {
 			b.Fatal(err)
 		}
 	}

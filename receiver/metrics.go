@@ -22,6 +22,7 @@ const OtherAlertName = contract.OtherAlertName
 
 type metrics struct {
 	alerts   *prometheus.CounterVec
+	rejected *prometheus.CounterVec
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 
@@ -35,8 +36,13 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer, o *Options) *metrics {
 	f := promauto.With(reg)
+	rejected := contractprom.CounterVec(f, contract.AlertsRejected)
+	for _, reason := range contract.RejectedReasons {
+		rejected.WithLabelValues(reason) // exposed at 0 from the start
+	}
 	return &metrics{
 		alerts:        contractprom.CounterVec(f, contract.AlertsReceived),
+		rejected:      rejected,
 		requests:      contractprom.CounterVec(f, contract.WebhookRequests),
 		duration:      contractprom.HistogramVec(f, contract.WebhookRequestDuration),
 		serviceLabels: o.ServiceLabels,
@@ -56,6 +62,13 @@ func (m *metrics) stored(alerts []alert.Alert) {
 			sanitize(a.Labels[m.severityLabel]),
 			string(a.Status),
 		).Inc()
+	}
+}
+
+// rejectedAlerts counts alerts rejected for good.
+func (m *metrics) rejectedAlerts(rejected []*AlertError) {
+	for _, e := range rejected {
+		m.rejected.WithLabelValues(e.Reason()).Inc()
 	}
 }
 

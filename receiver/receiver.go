@@ -1,6 +1,18 @@
 // Package receiver is the HTTP endpoint Alertmanager's webhook notifier
 // posts alerts to: it validates a notification, stores its alerts and only
 // then acknowledges it, so Alertmanager retries whatever was not stored.
+//
+// One bad alert does not block the others. Alertmanager retries a 5xx until
+// the notification expires and never retries a 4xx, so an alert no retry
+// would fix (one Alertmanager would not send, or beyond what the store can
+// keep, checked up front with the store's own limits from store/limits) is
+// rejected alone: the others are stored and the notification answered 200,
+// the rejected listed in the body and counted in
+// steadywatch_alerts_rejected_total by the field at fault. Rejecting the
+// whole notification with 400 would lose the good alerts with the bad, and
+// letting the store refuse the batch answered 503 for ever. A notification
+// whose every alert is rejected gets 400, since nothing of it was stored; a
+// body that is not what Alertmanager's encoder writes gets 400 whole.
 package receiver
 
 import (
@@ -137,9 +149,10 @@ func New(o Options) (*Receiver, error) {
 	return r, nil
 }
 
-// ServeHTTP answers 200 once every alert of the notification is stored, 503
-// if storing failed (Alertmanager retries), and 4xx for requests that no
-// retry would fix; then nothing is stored.
+// ServeHTTP answers 200 once every valid alert of the notification is
+// stored, listing the rejected ones; 503 if storing failed (Alertmanager
+// retries); and 4xx for requests that no retry would fix, a notification
+// of rejected alerts only included; then nothing is stored.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.handler.ServeHTTP(w, req)
 }
@@ -163,9 +176,14 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, req, http.StatusBadRequest, fmt.Errorf("reading body: %w", err))
 		return
 	}
-	alerts, err := Decode(body, r.now())
+	alerts, rejected, err := Decode(body, r.now())
 	if err != nil {
 		r.fail(w, req, http.StatusBadRequest, err)
+		return
+	}
+	if len(alerts) == 0 && len(rejected) > 0 {
+		r.metrics.rejectedAlerts(rejected)
+		r.fail(w, req, http.StatusBadRequest, rejectedError(rejected))
 		return
 	}
 	if len(alerts) == 0 {
@@ -180,7 +198,23 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.metrics.stored(alerts)
 	r.log.Debug("Stored alerts", "alerts", len(alerts), "new", inserted, "receiver", alerts[0].Receiver)
-	writeText(w, http.StatusOK, "stored "+strconv.Itoa(len(alerts))+" alerts ("+strconv.Itoa(inserted)+" new)")
+	msg := "stored " + strconv.Itoa(len(alerts)) + " alerts (" + strconv.Itoa(inserted) + " new)"
+	if len(rejected) > 0 {
+		r.metrics.rejectedAlerts(rejected)
+		r.log.Warn("Rejected alerts of a webhook notification; stored the others",
+			"rejected", len(rejected), "stored", len(alerts), "remote", req.RemoteAddr, "first", truncate(rejected[0].Error()))
+		msg += ", rejected " + strconv.Itoa(len(rejected)) + ":\n" + rejectedError(rejected).Error()
+	}
+	writeText(w, http.StatusOK, msg)
+}
+
+// rejectedError lists the rejected alerts, one a line.
+func rejectedError(rejected []*AlertError) error {
+	lines := make([]string, len(rejected))
+	for i, e := range rejected {
+		lines[i] = e.Error()
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 func (r *Receiver) read(w http.ResponseWriter, req *http.Request) ([]byte, error) {

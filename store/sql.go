@@ -509,8 +509,11 @@ func encodeAlert(a *alert.Alert, now time.Time) (alertRow, error) {
 		return alertRow{}, err
 	}
 	for _, f := range []struct{ name, value string }{
-		{"status", string(a.Status)}, {"generatorURL", a.GeneratorURL},
-		{"receiver", a.Receiver}, {"groupKey", a.GroupKey}, {"source", a.Source},
+		{"status", string(a.Status)},
+		{"generatorURL", a.GeneratorURL},
+		{"receiver", a.Receiver},
+		{"groupKey", a.GroupKey},
+		{"source", a.Source},
 	} {
 		if err := limits.Text(f.value); err != nil {
 			return alertRow{}, fmt.Errorf("%s: %w", f.name, err)

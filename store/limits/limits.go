@@ -57,8 +57,19 @@ func Fingerprint(fp string) error {
 	return Text(fp)
 }
 
-// Map reports the first name or value of m, in sorted order of names, that
-// cannot be stored (see Text), naming it field.name or field["a b"].
+// PathError is an error about the value at Path, e.g. labels["a b"].
+type PathError struct {
+	Path string
+	Err  error
+}
+
+func (e *PathError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+func (e *PathError) Unwrap() error { return e.Err }
+
+// Map reports, as a *PathError naming it field.name or field["a b"], the
+// first name or value of m, in sorted order of names, that cannot be
+// stored (see Text).
 func Map(field string, m map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		err := Text(k)
@@ -66,7 +77,7 @@ func Map(field string, m map[string]string) error {
 			err = Text(m[k])
 		}
 		if err != nil {
-			return fmt.Errorf("%s%s: %w", field, Key(k), err)
+			return &PathError{Path: field + Key(k), Err: err}
 		}
 	}
 	return nil
