@@ -112,37 +112,37 @@ var invalidFiles = []struct {
 	{
 		"an unknown top-level field is rejected",
 		"invalid-unknown-field.yml",
-		"testdata/invalid-unknown-field.yml:3: field listne not found in type config.Config",
+		"testdata/invalid-unknown-field.yml:3: unknown field \"listne\" (did you mean \"listen\"?)",
 	},
 	{
 		"an unknown nested field is rejected with its section",
 		"invalid-unknown-nested-field.yml",
-		"testdata/invalid-unknown-nested-field.yml:3: watch: field selectr not found in type config.Watch",
+		"testdata/invalid-unknown-nested-field.yml:3: watch: unknown field \"selectr\" (did you mean \"selector\"?)",
 	},
 	{
 		"a string where a number is expected is rejected",
 		"invalid-wrong-type.yml",
-		"testdata/invalid-wrong-type.yml:2: kubernetes.qps: cannot unmarshal !!str `fast` into float32",
+		"testdata/invalid-wrong-type.yml:2: kubernetes.qps: want a number, got !!str `fast`",
 	},
 	{
 		"a string where a list is expected is rejected",
 		"invalid-wrong-type-list.yml",
-		"testdata/invalid-wrong-type-list.yml:2: watch.namespaces: cannot unmarshal !!str `shop` into []string",
+		"testdata/invalid-wrong-type-list.yml:2: watch.namespaces: want a list, got !!str `shop`",
 	},
 	{
 		"a string where a section is expected is rejected",
 		"invalid-wrong-type-section.yml",
-		"testdata/invalid-wrong-type-section.yml:1: kubernetes: cannot unmarshal !!str `in-cluster` into config.Kubernetes",
+		"testdata/invalid-wrong-type-section.yml:1: kubernetes: want a mapping, got !!str `in-cluster`",
 	},
 	{
 		"a list as the whole document is rejected",
 		"invalid-top-level-list.yml",
-		"testdata/invalid-top-level-list.yml:1: cannot unmarshal !!seq into config.Config",
+		"testdata/invalid-top-level-list.yml:1: want a mapping, got !!seq",
 	},
 	{
 		"a fractional burst is rejected rather than truncated",
 		"invalid-fractional-burst.yml",
-		"testdata/invalid-fractional-burst.yml:2: kubernetes.burst: cannot unmarshal !!float `1.5` into int",
+		"testdata/invalid-fractional-burst.yml:2: kubernetes.burst: want an integer, got !!float `1.5`",
 	},
 	{
 		"a duration without a unit is rejected",
@@ -389,22 +389,22 @@ func TestParseErrors(t *testing.T) {
 		{
 			"a bad value in a flow mapping names its field",
 			"kubernetes: {qps: 5, burst: many}\n",
-			"steadywatch.yml:1: kubernetes.burst: cannot unmarshal !!str `many` into int",
+			"steadywatch.yml:1: kubernetes.burst: want an integer, got !!str `many`",
 		},
 		{
 			"a list where a duration is expected names the duration type",
 			"watch:\n  resync: [1m]\n",
-			"steadywatch.yml:2: watch.resync: cannot unmarshal !!seq into model.Duration",
+			"steadywatch.yml:2: watch.resync: want a duration, got !!seq",
 		},
 		{
 			"a list where a string is expected is rejected",
 			"listen: [a, b]\n",
-			"steadywatch.yml:1: listen: cannot unmarshal !!seq into string",
+			"steadywatch.yml:1: listen: want a string, got !!seq",
 		},
 		{
 			"a list inside a string list is rejected with its index",
 			"watch:\n  services:\n    - cart\n    - [a]\n",
-			"steadywatch.yml:4: watch.services[1]: cannot unmarshal !!seq into string",
+			"steadywatch.yml:4: watch.services[1]: want a string, got !!seq",
 		},
 		{
 			"a null namespace is an empty one",
@@ -419,7 +419,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			"a burst too large for an int is rejected",
 			"kubernetes:\n  burst: 100000000000000000000\n",
-			"steadywatch.yml:2: kubernetes.burst: cannot unmarshal !!float `1000000...` into int",
+			"steadywatch.yml:2: kubernetes.burst: want an integer, got !!float `1000000...`",
 		},
 		{
 			"a mapping key that is a list is rejected",
@@ -429,7 +429,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			"an unknown field brought in by a merge is rejected at its own line",
 			"kubernetes: &k\n  qps: 3\nwatch:\n  <<: *k\n",
-			"steadywatch.yml:2: watch: field qps not found in type config.Watch",
+			"steadywatch.yml:2: watch: unknown field \"qps\", want one of namespaces, selector, node_selector, service_label, group_label, control_value, experimental_value, services, resync, checkpoint_interval, health_tolerance",
 		},
 		{
 			"a merge of a scalar is rejected",
