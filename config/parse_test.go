@@ -630,3 +630,16 @@ func TestErrorMessagesLeaveOutUnknownParts(t *testing.T) {
 	}
 	require.ErrorIs(t, &Error{Err: inner}, inner)
 }
+
+// The bound on aliasing counts what aliases and merges expand, not what a
+// file spells out (issue 13 #11).
+func TestParseReadsALongConfigurationWithoutAliases(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("watch:\n  namespaces:\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "    - ns-%d\n", i)
+	}
+	cfg, err := Parse([]byte(b.String()), "steadywatch.yml")
+	require.NoError(t, err)
+	require.Len(t, cfg.Watch.Namespaces, 20000)
+}

@@ -477,3 +477,17 @@ func TestParseBoundsWhatAFileCanMakeItDo(t *testing.T) {
 		})
 	}
 }
+
+// The bound on aliasing counts what aliases and merges expand, not what a
+// file spells out: a long file without an alias is no attack (issue 13
+// #11: 2,000 metrics were refused as "excessive aliasing").
+func TestParseReadsALongFileWithoutAliases(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("  metrics:\n")
+	for i := range 3000 {
+		fmt.Fprintf(&b, "    - name: m%d\n      query: 'up{ {{ .Group }} }'\n      direction: higherIsWorse\n      allowedEffect: 10%%\n      weight: 1\n", i)
+	}
+	h, err := Parse([]byte(minimalWith(b.String())), "h.yaml")
+	require.NoError(t, err)
+	require.Len(t, h[0].Metrics, 3000)
+}
