@@ -59,6 +59,9 @@ func Parse(data []byte, filename string) (Config, error) {
 // parseDocument parses data into a node tree and returns the content of its
 // single document, or nil when there is no document or it is null.
 func parseDocument(data []byte, filename string) (*yaml.Node, error) {
+	if err := yamlnode.CheckEncoding(filename, data); err != nil {
+		return nil, yamlnode.As[configuration](err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

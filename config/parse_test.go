@@ -387,6 +387,16 @@ func TestParseErrors(t *testing.T) {
 		want string
 	}{
 		{
+			"a byte that is not UTF-8 names its line and column",
+			"listen: 127.0.0.1:9\xff\n",
+			"steadywatch.yml:1: column 20: invalid UTF-8 (byte 0xff): the file must be UTF-8",
+		},
+		{
+			"a NUL byte names its line and column",
+			"watch:\n  selector: a=b\x00\n",
+			"steadywatch.yml:2: column 16: control character U+0000 is not allowed in YAML",
+		},
+		{
 			"a bad value in a flow mapping names its field",
 			"kubernetes: {qps: 5, burst: many}\n",
 			"steadywatch.yml:1: kubernetes.burst: want an integer, got !!str `many`",

@@ -253,6 +253,16 @@ func TestParseErrors(t *testing.T) {
 			"h.yaml: no hypothesis in the file",
 		},
 		{
+			"a byte that is not UTF-8 names its line and column",
+			strings.Replace(minimalWith("  recovery: {mttr: 1m}\n"), "service: web", "service: w\xffb", 1),
+			"h.yaml:5: column 13: invalid UTF-8 (byte 0xff): the file must be UTF-8",
+		},
+		{
+			"a NUL byte names its line and column",
+			strings.Replace(minimalWith("  recovery: {mttr: 1m}\n"), "service: web", "service: w\x00b", 1),
+			"h.yaml:5: column 13: control character U+0000 is not allowed in YAML",
+		},
+		{
 			"a file of comments and empty documents holds no hypothesis",
 			"# nothing\n---\n---\n~\n",
 			"h.yaml: no hypothesis in the file",
