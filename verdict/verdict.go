@@ -164,34 +164,57 @@ func (v Verdict) MarshalJSON() ([]byte, error) {
 	}{plain(v), num(v.Score)})
 }
 
-// MarshalJSON writes a NaN p-value as null.
+// numOmit is num, and nil for 0 too: for the fields left out when zero.
+func numOmit(f float64) *float64 {
+	if f == 0 {
+		return nil
+	}
+	return num(f)
+}
+
+// numPtr is num of *p, nil for nil.
+func numPtr(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	return num(*p)
+}
+
+// MarshalJSON writes a NaN p-value (and any number that is not finite)
+// as null.
 func (m Metric) MarshalJSON() ([]byte, error) {
 	type plain Metric
 	return json.Marshal(struct {
 		plain
+		Weight *float64 `json:"weight"`
 		PValue *float64 `json:"p_value"`
-	}{plain(m), num(m.PValue)})
+	}{plain(m), num(m.Weight), num(m.PValue)})
 }
 
-// MarshalJSON writes a NaN value as null.
+// MarshalJSON writes a NaN value as null, and counts that overflowed
+// (samples of 1e308 add up to +Inf).
 func (s Summary) MarshalJSON() ([]byte, error) {
 	type plain Summary
 	return json.Marshal(struct {
 		plain
-		Value *float64 `json:"value"`
-	}{plain(s), num(s.Value)})
+		Value  *float64 `json:"value"`
+		Errors *float64 `json:"errors,omitempty"`
+		Total  *float64 `json:"total,omitempty"`
+	}{plain(s), num(s.Value), numOmit(s.Errors), numOmit(s.Total)})
 }
 
-// MarshalJSON writes NaN or infinite bounds as null.
+// MarshalJSON writes NaN or infinite numbers as null.
 func (e Effect) MarshalJSON() ([]byte, error) {
 	type plain Effect
 	return json.Marshal(struct {
 		plain
-		Estimate *float64 `json:"estimate"`
-		Low      *float64 `json:"ci_low"`
-		High     *float64 `json:"ci_high"`
-		Allowed  *float64 `json:"allowed"`
-	}{plain(e), num(e.Estimate), num(e.Low), num(e.High), num(e.Allowed)})
+		Estimate    *float64 `json:"estimate"`
+		Low         *float64 `json:"ci_low"`
+		High        *float64 `json:"ci_high"`
+		Allowed     *float64 `json:"allowed"`
+		Confidence  *float64 `json:"confidence"`
+		Superiority *float64 `json:"superiority,omitempty"`
+	}{plain(e), num(e.Estimate), num(e.Low), num(e.High), num(e.Allowed), num(e.Confidence), numPtr(e.Superiority)})
 }
 
 // MarshalJSON writes NaN times as null.
