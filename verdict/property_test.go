@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,170 +134,203 @@ func (g genGroup) finiteSteps(steps []int, aggregate bool) (n int, ok bool) {
 	return n, true
 }
 
+// genMetric is one generated metric: its spec (as metrics() takes it),
+// its data registered with the source, and whether its evidence falls
+// short, counted here from the generated data alone.
+type genMetric struct {
+	name     string
+	spec     string
+	critical bool
+	weight   float64
+	short    bool
+	why      string // why it is short
+}
+
+// generateMetric makes a metric of kind "value" or "ratio" judged over the
+// window's data steps, with suffix on its name and its series' names (so
+// that several can share a source), and registers its data with f. weight
+// 0 leaves the hypothesis's default.
+func generateMetric(rng *rand.Rand, f *verdicttest.Source, kind, suffix string, steps []int, n int, aggregate, critical bool, weight float64) genMetric {
+	const minSamples = verdict.DefaultMinSamples
+	g := genMetric{critical: critical, weight: weight}
+	var extra string
+	if weight > 0 {
+		extra += fmt.Sprintf("\n      weight: %g", weight)
+	}
+	if kind == "value" {
+		g.name = "latency" + strings.ReplaceAll(suffix, "_", "-")
+		series := "latency" + suffix
+		rangeMinutes := []int{0, 1, 2, 5}[rng.IntN(4)]
+		query, k := series+`{ {{ .Group }} }`, 1
+		if rangeMinutes > 0 {
+			query, k = fmt.Sprintf(`sum(rate(%s{ {{ .Group }} }[%dm]))`, series, rangeMinutes), 4*rangeMinutes
+		}
+		if aggregate {
+			extra += "\n      aggregate: avg"
+		}
+		g.spec = fmt.Sprintf(`
+    - name: %s
+      query: '%s'
+      direction: higherIsWorse
+      allowedEffect: 20%%
+      critical: %t%s`, g.name, query, critical, extra)
+		factor := []float64{1, 1, 10}[rng.IntN(3)]
+		ctl, exp := genGroupData(rng, n, 0.1), genGroupData(rng, n, 0.1*factor)
+		f.Set(series, chaos.Control, ctl.series...)
+		f.Set(series, chaos.Experimental, exp.series...)
+		for grp, d := range map[chaos.Group]genGroup{chaos.Control: ctl, chaos.Experimental: exp} {
+			if d.warning {
+				f.Warn(series, grp, "partial response")
+			}
+		}
+		nc, okc := ctl.finiteSteps(steps, aggregate)
+		ne, oke := exp.finiteSteps(steps, aggregate)
+		thinned := func(x int) int { return (x + k - 1) / k }
+		switch {
+		case !okc || !oke:
+			g.short, g.why = true, "a group is missing or has several series"
+		case ctl.warning || exp.warning:
+			g.short, g.why = true, "a warning"
+		case thinned(nc) < minSamples || thinned(ne) < minSamples:
+			g.short, g.why = true, fmt.Sprintf("%d and %d finite samples, one in %d independent", nc, ne, k)
+		}
+		return g
+	}
+	g.name = "error-ratio" + strings.ReplaceAll(suffix, "_", "-")
+	requests, errs := "requests_rate"+suffix, "errors_rate"+suffix
+	if aggregate {
+		extra += "\n      aggregate: sum"
+	}
+	g.spec = fmt.Sprintf(`
+    - name: %s
+      ratio:
+        errors: sum(rate(%s{ {{ .Group }} }[1m]))
+        total: sum(rate(%s{ {{ .Group }} }[1m]))
+      direction: higherIsWorse
+      allowedEffect: 50%%
+      critical: %t%s`, g.name, errs, requests, critical, extra)
+	ctlTot, expTot := genGroupData(rng, n, 10), genGroupData(rng, n, 10)
+	ctlErr, expErr := genGroupData(rng, n, 0.01), genGroupData(rng, n, []float64{0.01, 0.5}[rng.IntN(2)])
+	f.Set(requests, chaos.Control, ctlTot.series...)
+	f.Set(requests, chaos.Experimental, expTot.series...)
+	f.Set(errs, chaos.Control, ctlErr.series...)
+	f.Set(errs, chaos.Experimental, expErr.series...)
+	for _, w := range []struct {
+		name string
+		g    chaos.Group
+		d    genGroup
+	}{
+		{requests, chaos.Control, ctlTot},
+		{requests, chaos.Experimental, expTot},
+		{errs, chaos.Control, ctlErr},
+		{errs, chaos.Experimental, expErr},
+	} {
+		if w.d.warning {
+			f.Warn(w.name, w.g, "partial response")
+		}
+	}
+	rc, okc := countedRequests(ctlTot, ctlErr, steps, aggregate)
+	re, oke := countedRequests(expTot, expErr, steps, aggregate)
+	switch {
+	case !okc || !oke:
+		g.short, g.why = true, "a total missing, several series, or errors all NaN"
+	case ctlTot.warning || expTot.warning || ctlErr.warning || expErr.warning:
+		g.short, g.why = true, "a warning"
+	case rc < 100 || re < 100:
+		g.short, g.why = true, fmt.Sprintf("%.0f and %.0f requests", rc, re)
+	}
+	return g
+}
+
+// countedRequests are a group's requests counted over the steps where its
+// total is finite and its errors (if the errors series exists) are too;
+// an errors query without series is the zero-error case, by design.
+func countedRequests(tot, errs genGroup, steps []int, aggregate bool) (requests float64, ok bool) {
+	nt, ne := tot.seriesIn(steps), errs.seriesIn(steps)
+	if nt == 0 || (nt > 1 && !aggregate) || (ne > 1 && !aggregate) {
+		return 0, false
+	}
+	errFinite := 0
+	for _, i := range steps {
+		var total float64
+		present, bad := 0, false
+		for _, s := range tot.series {
+			switch v := s[i]; {
+			case verdicttest.IsAbsent(v):
+			case math.IsNaN(v) || math.IsInf(v, 0):
+				present++
+				bad = true
+			default:
+				present++
+				total += v
+			}
+		}
+		errPresent, errBad := 0, false
+		for _, s := range errs.series {
+			switch v := s[i]; {
+			case verdicttest.IsAbsent(v):
+			case math.IsNaN(v) || math.IsInf(v, 0):
+				errPresent++
+				errBad = true
+			default:
+				errPresent++
+			}
+		}
+		if errPresent > 0 && !errBad {
+			errFinite++
+		}
+		if present > 0 && !bad && !errBad {
+			requests += total * step.Seconds()
+		}
+	}
+	if ne > 0 && errFinite == 0 {
+		return requests, false // an errors series with nothing finite in the window
+	}
+	return requests, true
+}
+
+// fixedSteps is a random fixed window over the data's n steps, as the
+// window's YAML and its data steps.
+func fixedSteps(rng *rand.Rand, n int) (window string, from, to int) {
+	from = rng.IntN(n + 20)
+	to = from + 1 + rng.IntN(n)
+	window = fmt.Sprintf("window: {fixed: {start: %s, end: %s}}",
+		base.Add(time.Duration(from)*step).Format(time.RFC3339), base.Add(time.Duration(to)*step).Format(time.RFC3339))
+	return window, from, to
+}
+
 // No verdict is ever pass on missing, NaN, infinite or partial data: over
 // random windows, gaps, NaN and ±Inf injections, missing groups, single
 // points, several series per group and Prometheus warnings, a metric whose
 // evidence falls short — as counted here from the generated data — is never
-// Pass, and neither is the hypothesis.
-//
-// Unwatched data (a window that overlaps an outage of steadywatch's own
-// watch, issue 11 #8–#10) is another way for evidence to fall short; when
-// the judge learns of outages, generate them here too.
+// Pass, and neither is the hypothesis. (Unwatched time is
+// TestNoRecoveryExpectationPassesOverUnwatchedTime's; several metrics
+// TestNoHypothesisPassesOnTooFewJudgedMetrics's.)
 func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
-	const (
-		iterations = 2000
-		n          = 241 // data steps from base, at 15 s
-		minSamples = verdict.DefaultMinSamples
-	)
+	const n = 241 // data steps from base, at 15 s
+	iterations := 2000
+	if testing.Short() {
+		iterations = 400
+	}
 	type tally struct{ short, enough, passed int }
 	for _, kind := range []string{"value", "ratio"} {
 		t.Run(kind, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(2026, map[string]uint64{"value": 11, "ratio": 12}[kind]))
 			var seen tally
 			for it := range iterations {
-				from := rng.IntN(n + 20)
-				to := from + 1 + rng.IntN(n)
-				window := fmt.Sprintf("window: {fixed: {start: %s, end: %s}}",
-					base.Add(time.Duration(from)*step).Format(time.RFC3339), base.Add(time.Duration(to)*step).Format(time.RFC3339))
+				window, from, to := fixedSteps(rng, n)
 				aggregate := rng.IntN(2) == 0
 				f := newSource()
 				if rng.IntN(4) == 0 {
 					f.Spill = time.Duration(1+rng.IntN(40)) * step
 				}
-				steps := stepsIn(from, to, n)
-				var spec string
-				var short bool
-				var why string
-				if kind == "value" {
-					rangeMinutes := []int{0, 1, 2, 5}[rng.IntN(4)]
-					query, k := `latency{ {{ .Group }} }`, 1
-					if rangeMinutes > 0 {
-						query, k = fmt.Sprintf(`sum(rate(latency{ {{ .Group }} }[%dm]))`, rangeMinutes), 4*rangeMinutes
-					}
-					spec = metrics(fmt.Sprintf(`
-    - name: latency
-      query: '%s'
-      direction: higherIsWorse
-      allowedEffect: 20%%
-      critical: true`, query))
-					if aggregate {
-						spec = metrics(fmt.Sprintf(`
-    - name: latency
-      query: '%s'
-      direction: higherIsWorse
-      allowedEffect: 20%%
-      critical: true
-      aggregate: avg`, query))
-					}
-					factor := []float64{1, 1, 10}[rng.IntN(3)]
-					ctl, exp := genGroupData(rng, n, 0.1), genGroupData(rng, n, 0.1*factor)
-					f.Set("latency", chaos.Control, ctl.series...)
-					f.Set("latency", chaos.Experimental, exp.series...)
-					for g, d := range map[chaos.Group]genGroup{chaos.Control: ctl, chaos.Experimental: exp} {
-						if d.warning {
-							f.Warn("latency", g, "partial response")
-						}
-					}
-					nc, okc := ctl.finiteSteps(steps, aggregate)
-					ne, oke := exp.finiteSteps(steps, aggregate)
-					thinned := func(x int) int { return (x + k - 1) / k }
-					switch {
-					case !okc || !oke:
-						short, why = true, "a group is missing or has several series"
-					case ctl.warning || exp.warning:
-						short, why = true, "a warning"
-					case thinned(nc) < minSamples || thinned(ne) < minSamples:
-						short, why = true, fmt.Sprintf("%d and %d finite samples, one in %d independent", nc, ne, k)
-					}
-				} else {
-					spec = metrics(errorRatioMetric)
-					if aggregate {
-						spec = metrics(errorRatioMetric + "\n      aggregate: sum")
-					}
-					ctlTot, expTot := genGroupData(rng, n, 10), genGroupData(rng, n, 10)
-					ctlErr, expErr := genGroupData(rng, n, 0.01), genGroupData(rng, n, []float64{0.01, 0.5}[rng.IntN(2)])
-					f.Set("requests_rate", chaos.Control, ctlTot.series...)
-					f.Set("requests_rate", chaos.Experimental, expTot.series...)
-					f.Set("errors_rate", chaos.Control, ctlErr.series...)
-					f.Set("errors_rate", chaos.Experimental, expErr.series...)
-					for _, w := range []struct {
-						name string
-						g    chaos.Group
-						d    genGroup
-					}{
-						{"requests_rate", chaos.Control, ctlTot},
-						{"requests_rate", chaos.Experimental, expTot},
-						{"errors_rate", chaos.Control, ctlErr},
-						{"errors_rate", chaos.Experimental, expErr},
-					} {
-						if w.d.warning {
-							f.Warn(w.name, w.g, "partial response")
-						}
-					}
-					// A group's requests counted over the steps where its
-					// total is finite and its errors (if the errors series
-					// exists) are too; an errors query without series is
-					// the zero-error case, by design.
-					counted := func(tot, errs genGroup) (requests float64, ok bool) {
-						nt, ne := tot.seriesIn(steps), errs.seriesIn(steps)
-						if nt == 0 || (nt > 1 && !aggregate) || (ne > 1 && !aggregate) {
-							return 0, false
-						}
-						errFinite := 0
-						for _, i := range steps {
-							var total float64
-							present, bad := 0, false
-							for _, s := range tot.series {
-								switch v := s[i]; {
-								case verdicttest.IsAbsent(v):
-								case math.IsNaN(v) || math.IsInf(v, 0):
-									present++
-									bad = true
-								default:
-									present++
-									total += v
-								}
-							}
-							errPresent, errBad := 0, false
-							for _, s := range errs.series {
-								switch v := s[i]; {
-								case verdicttest.IsAbsent(v):
-								case math.IsNaN(v) || math.IsInf(v, 0):
-									errPresent++
-									errBad = true
-								default:
-									errPresent++
-								}
-							}
-							if errPresent > 0 && !errBad {
-								errFinite++
-							}
-							if present > 0 && !bad && !errBad {
-								requests += total * step.Seconds()
-							}
-						}
-						if ne > 0 && errFinite == 0 {
-							return requests, false // an errors series with nothing finite in the window
-						}
-						return requests, true
-					}
-					rc, okc := counted(ctlTot, ctlErr)
-					re, oke := counted(expTot, expErr)
-					switch {
-					case !okc || !oke:
-						short, why = true, "a total missing, several series, or errors all NaN"
-					case ctlTot.warning || expTot.warning || ctlErr.warning || expErr.warning:
-						short, why = true, "a warning"
-					case rc < 100 || re < 100:
-						short, why = true, fmt.Sprintf("%.0f and %.0f requests", rc, re)
-					}
-				}
-				v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, window, spec), base.Add(2*time.Hour))
+				g := generateMetric(rng, f, kind, "", stepsIn(from, to, n), n, aggregate, true, 0)
+				v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, window, metrics(g.spec)), base.Add(2*time.Hour))
 				require.NoError(t, err)
 				m := v.Metrics[0]
-				if short {
+				if g.short {
 					seen.short++
-					require.NotEqualf(t, verdict.Pass, m.Result, "iteration %d, window steps [%d, %d], %s: %s", it, from, to, why, m.Reason)
+					require.NotEqualf(t, verdict.Pass, m.Result, "iteration %d, window steps [%d, %d], %s: %s\n%s", it, from, to, g.why, m.Reason, g.spec)
 					require.NotEqualf(t, verdict.Pass, v.Result, "iteration %d: %s", it, v.Reason)
 					continue
 				}
