@@ -294,9 +294,13 @@ func countedRequests(tot, errs genGroup, steps []int, aggregate bool) (requests 
 func fixedSteps(rng *rand.Rand, n int) (window string, from, to int) {
 	from = rng.IntN(n + 20)
 	to = from + 1 + rng.IntN(n)
-	window = fmt.Sprintf("window: {fixed: {start: %s, end: %s}}",
+	return fixedWindowOf(from, to), from, to
+}
+
+// fixedWindowOf is the YAML of the fixed window over data steps [from, to].
+func fixedWindowOf(from, to int) string {
+	return fmt.Sprintf("window: {fixed: {start: %s, end: %s}}",
 		base.Add(time.Duration(from)*step).Format(time.RFC3339), base.Add(time.Duration(to)*step).Format(time.RFC3339))
-	return window, from, to
 }
 
 // No verdict is ever pass on missing, NaN, infinite or partial data: over
@@ -345,4 +349,111 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 			require.Greater(t, seen.passed, iterations/20)
 		})
 	}
+}
+
+// No hypothesis passes on too few judged metrics: over 2–5 metrics of
+// random weights and critical flags, each with data that is enough or falls
+// short (as generateMetric counts it), and minJudged below 1, the
+// hypothesis passes only if (Overall's rules, counted here from the data)
+// every critical metric had enough evidence and passed, the weight of the
+// metrics with enough evidence is at least minJudged of all, and no metric
+// failed; and a critical metric that fails fails the hypothesis.
+//
+// The weights are 0.5–2, so one failing metric among at most five is more
+// than 5 % of the judged weight: below the default pass score of 95, any
+// failure keeps the hypothesis from passing.
+func TestNoHypothesisPassesOnTooFewJudgedMetrics(t *testing.T) {
+	const n = 241
+	iterations := 1000
+	if testing.Short() {
+		iterations = 200
+	}
+	rng := rand.New(rand.NewPCG(2026, 13))
+	var seen struct{ passed, passedWithShort, refused, criticalFailed int }
+	for it := range iterations {
+		// Mostly long windows: the metrics fall short by their data more
+		// than by the window, so that some hypotheses can pass.
+		window, from, to := fixedSteps(rng, n)
+		if rng.IntN(4) > 0 {
+			from = rng.IntN(n / 4)
+			to = from + n/4 + rng.IntN(n)
+			window = fixedWindowOf(from, to)
+		}
+		steps := stepsIn(from, to, n)
+		f := newSource()
+		if rng.IntN(4) == 0 {
+			f.Spill = time.Duration(1+rng.IntN(40)) * step
+		}
+		minJudged := float64(5+rng.IntN(91)) / 100
+		ms := make([]genMetric, 2+rng.IntN(4))
+		specs := make([]string, len(ms))
+		for i := range ms {
+			kind := []string{"value", "ratio"}[rng.IntN(2)]
+			weight := float64(1+rng.IntN(4)) / 2
+			ms[i] = generateMetric(rng, f, kind, fmt.Sprintf("_%d", i), steps, n, rng.IntN(2) == 0, rng.IntN(3) == 0, weight)
+			specs[i] = ms[i].spec
+		}
+		spec := metrics(specs...) + fmt.Sprintf("  judgement: {minJudged: %g}\n", minJudged)
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, window, spec), base.Add(2*time.Hour))
+		require.NoError(t, err)
+		require.Len(t, v.Metrics, len(ms))
+
+		// The case, for a failure's message.
+		var desc strings.Builder
+		fmt.Fprintf(&desc, "seed (2026, 13), iteration %d, window steps [%d, %d], minJudged %g, verdict %s (%s)", it, from, to, minJudged, v.Result, v.Reason)
+		var total, enough, judged float64
+		criticalShort, criticalFailed, anyFailed, anyShort := false, false, false, false
+		for i, g := range ms {
+			m := v.Metrics[i]
+			require.Equal(t, g.name, m.Name)
+			fmt.Fprintf(&desc, "\n  %s critical=%t weight=%g short=%t (%s): %s (%s)", g.name, g.critical, g.weight, g.short, g.why, m.Result, m.Reason)
+			total += g.weight
+			failed := m.Result == verdict.Fail || m.Result == verdict.High || m.Result == verdict.Low
+			if !g.short {
+				enough += g.weight
+			}
+			if m.Result != verdict.Inconclusive {
+				judged += g.weight
+			}
+			anyShort = anyShort || g.short
+			anyFailed = anyFailed || failed
+			criticalShort = criticalShort || g.critical && g.short
+			criticalFailed = criticalFailed || g.critical && failed
+		}
+		for i, g := range ms {
+			if g.short {
+				require.NotEqualf(t, verdict.Pass, v.Metrics[i].Result, "%s is short: %s", g.name, &desc)
+			}
+		}
+		if criticalFailed {
+			seen.criticalFailed++
+			require.Equalf(t, verdict.Fail, v.Result, "a critical metric failed: %s", &desc)
+		}
+		if criticalShort || enough/total < minJudged || anyFailed {
+			seen.refused++
+		}
+		if v.Result != verdict.Pass {
+			continue
+		}
+		seen.passed++
+		if anyShort {
+			seen.passedWithShort++
+		}
+		require.Falsef(t, criticalShort, "a critical metric is short: %s", &desc)
+		for i, g := range ms {
+			if g.critical {
+				require.Equalf(t, verdict.Pass, v.Metrics[i].Result, "critical %s did not pass: %s", g.name, &desc)
+			}
+		}
+		require.GreaterOrEqualf(t, enough/total, minJudged, "the metrics with enough evidence weigh %g of %g: %s", enough, total, &desc)
+		require.GreaterOrEqualf(t, judged/total, minJudged, "the judged metrics weigh %g of %g: %s", judged, total, &desc)
+		require.Falsef(t, anyFailed, "a metric failed: %s", &desc)
+	}
+	t.Logf("%d hypotheses: %d passed (%d with a metric short of evidence), %d that must not pass, %d with a critical metric failed",
+		iterations, seen.passed, seen.passedWithShort, seen.refused, seen.criticalFailed)
+	// the generator must reach every side, or the property says nothing
+	require.Positive(t, seen.passedWithShort)
+	require.Greater(t, seen.passed, iterations/50)
+	require.Greater(t, seen.refused, iterations/10)
+	require.Greater(t, seen.criticalFailed, iterations/50)
 }
