@@ -1,16 +1,21 @@
 package verdict_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
@@ -456,4 +461,404 @@ func TestNoHypothesisPassesOnTooFewJudgedMetrics(t *testing.T) {
 	require.Greater(t, seen.passed, iterations/50)
 	require.Greater(t, seen.refused, iterations/10)
 	require.Greater(t, seen.criticalFailed, iterations/50)
+}
+
+// coverageFailing is a CoverageSource that cannot be read.
+type coverageFailing struct{}
+
+func (coverageFailing) Coverage(context.Context, time.Time, time.Time) ([]chaos.WatchSpan, error) {
+	return nil, errors.New("dial tcp 10.0.0.7:5432: connection refused")
+}
+
+// uncovered reports whether, for some watched resource, a time in [from,
+// to] lies outside every span of it — worked out here by walking the
+// union of the resource's spans from from, not by the judge's code.
+func uncovered(spans []chaos.WatchSpan, from, to time.Time) bool {
+	if !to.After(from) {
+		return false
+	}
+	for _, r := range chaos.WatchedResources {
+		reach := from
+		for grew := true; grew && reach.Before(to); {
+			grew = false
+			for _, s := range spans {
+				if s.Resource == r && !s.From.After(reach) && s.To.After(reach) {
+					reach, grew = s.To, true
+				}
+			}
+		}
+		if reach.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// randTime is a random time in [from, to]: to the millisecond, or half the
+// time to the second.
+func randTime(rng *rand.Rand, from, to time.Time) time.Time {
+	if !to.After(from) {
+		return from
+	}
+	d := time.Duration(rng.Int64N(int64(to.Sub(from))/int64(time.Millisecond)+1)) * time.Millisecond
+	if rng.IntN(2) == 0 {
+		d = d.Truncate(time.Second)
+	}
+	return from.Add(d)
+}
+
+// genCoverage makes random watch coverage of the time around [from,
+// until], and says what it made.
+func genCoverage(rng *rand.Rand, from, until time.Time) (coverage, string) {
+	ends := []string{chaos.SpanOpen, chaos.SpanBroken, chaos.SpanStopped}
+	session := func(name string, resources []string, a, b time.Time, ended string) coverage {
+		var c coverage
+		for _, r := range resources {
+			c = append(c, chaos.WatchSpan{Session: name, Resource: r, From: a, To: b, Ended: ended, Err: map[bool]string{true: "watch closed"}[ended == chaos.SpanBroken]})
+		}
+		return c
+	}
+	all := chaos.WatchedResources
+	// restarts is [a, b] watched by sessions with 1–3 holes of up to 5
+	// minutes between them, each ending as it may.
+	restarts := func(a, b time.Time) coverage {
+		var cuts []time.Time
+		for range 1 + rng.IntN(3) {
+			cuts = append(cuts, randTime(rng, from.Add(-10*time.Minute), until))
+		}
+		slices.SortFunc(cuts, time.Time.Compare)
+		var c coverage
+		cursor := a
+		for i, cut := range cuts {
+			if cut.Before(cursor) {
+				continue
+			}
+			c = append(c, session(fmt.Sprintf("s%d", i), all, cursor, cut, ends[rng.IntN(3)])...)
+			cursor = cut.Add(time.Millisecond + time.Duration(rng.Int64N(int64(5*time.Minute))))
+		}
+		if cursor.Before(b) {
+			c = append(c, session("last", all, cursor, b, chaos.SpanOpen)...)
+		}
+		return c
+	}
+	// broken breaks the watch of some resources of c for a while, and
+	// leaves some out of it.
+	broken := func(c coverage) (coverage, []string) {
+		var out coverage
+		var which []string
+		for _, r := range all {
+			switch rng.IntN(6) {
+			case 0, 1:
+				which = append(which, r+" broken")
+				for _, s := range c {
+					if s.Resource != r {
+						continue
+					}
+					cut := randTime(rng, s.From, s.To)
+					back := cut.Add(time.Millisecond + time.Duration(rng.Int64N(int64(3*time.Minute))))
+					out = append(out, chaos.WatchSpan{Session: s.Session, Resource: r, From: s.From, To: cut, Ended: chaos.SpanBroken, Err: "connection reset"})
+					if back.Before(s.To) {
+						out = append(out, chaos.WatchSpan{Session: s.Session, Resource: r, From: back, To: s.To, Ended: s.Ended, Err: s.Err})
+					}
+				}
+			case 2:
+				which = append(which, r+" not watched")
+			default:
+				for _, s := range c {
+					if s.Resource == r {
+						out = append(out, s)
+					}
+				}
+			}
+		}
+		return out, which
+	}
+	switch rng.IntN(7) {
+	case 0, 1:
+		return session("a", all, from.Add(-time.Hour), until, chaos.SpanOpen), "watched throughout"
+	case 2:
+		return restarts(from.Add(-time.Hour), until), "steadywatch restarted"
+	case 3:
+		c, which := broken(session("a", all, from.Add(-time.Hour), until, chaos.SpanOpen))
+		return c, fmt.Sprintf("watches broken: %v", which)
+	case 4:
+		end := randTime(rng, from.Add(-time.Hour), from)
+		c := session("before", all, from.Add(-3*time.Hour), end, ends[rng.IntN(3)])
+		desc := "spans end before the window"
+		if rng.IntN(2) == 0 {
+			again := randTime(rng, from, until.Add(5*time.Minute))
+			c = append(c, session("again", all, again, until.Add(5*time.Minute), chaos.SpanOpen)...)
+			desc += ", and watched again from " + again.Format(time.RFC3339Nano)
+		}
+		return c, desc
+	case 5:
+		if rng.IntN(2) == 0 {
+			return nil, "no spans at all"
+		}
+		stale := randTime(rng, from, until)
+		return session("a", all, from.Add(-time.Hour), stale, chaos.SpanOpen), "no heartbeat since " + stale.Format(time.RFC3339Nano)
+	default:
+		c, which := broken(restarts(from.Add(-time.Hour), until))
+		return c, fmt.Sprintf("steadywatch restarted, and watches broken: %v", which)
+	}
+}
+
+// durationChoice is a bound as the hypothesis writes it and its value.
+type durationChoice struct {
+	yaml string
+	d    time.Duration
+}
+
+func pick(rng *rand.Rand, choices ...durationChoice) durationChoice {
+	return choices[rng.IntN(len(choices))]
+}
+
+// No recovery expectation measured on steadywatch's watch passes over time
+// it did not watch (issue 11, #8–#10): over random windows (fixed, or
+// spanning chaos events), random incidents and HPA scaling in the store,
+// random times of judgement, and random coverage — watched throughout,
+// restarts, watches broken for some resources or never started, spans
+// ending before the window, no spans at all, no heartbeat, or a source
+// that cannot be read — an mttr, replacementReady or hpa expectation whose
+// span (from the chaos start to the chaos end, or start, plus its bound,
+// until the time of judgement) overlaps unwatched time is never Pass, nor
+// is the hypothesis; and neither is a hypothesis whose window does. Where
+// the coverage has no gap the verdict is what it is without coverage. The
+// unwatched time is computed here from the generated spans: any watched
+// resource not covered.
+func TestNoRecoveryExpectationPassesOverUnwatchedTime(t *testing.T) {
+	iterations := 2500
+	if testing.Short() {
+		iterations = 300
+	}
+	const seed1, seed2 = 2026, 14
+	rng := rand.New(rand.NewPCG(seed1, seed2))
+	latency := newSource()
+	latency.Set("latency", chaos.Control, lognormal(1, 600, 0.1, 0.3))
+	latency.Set("latency", chaos.Experimental, lognormal(2, 600, 0.1, 0.3))
+	var seen struct {
+		unwatched, saved, watched, watchedPass, passed, hypSaved, errs int
+	}
+	for it := range iterations {
+		s := tracker.NewMemoryStore()
+		var desc strings.Builder
+		fmt.Fprintf(&desc, "seed (%d, %d), iteration %d:", seed1, seed2, it)
+
+		// The window, and when it is judged.
+		var (
+			window                               string
+			start, end, chaosStart, chaosEnd, at time.Time
+		)
+		if rng.IntN(2) == 0 {
+			start = base.Add(time.Duration(rng.IntN(30*60)) * time.Second)
+			end = start.Add(time.Duration(5*60+rng.IntN(55*60)) * time.Second)
+			chaosStart, chaosEnd = start, end
+			window = fmt.Sprintf("window: {fixed: {start: %s, end: %s}}", start.Format(time.RFC3339), end.Format(time.RFC3339))
+			at = randTime(rng, chaosStart.Add(time.Minute), end.Add(30*time.Minute))
+		} else {
+			window = "window: {events: {kinds: [pod_deleted], lookback: 6h, before: 5m, after: 15m}}"
+			for k := range 1 + rng.IntN(3) {
+				t0 := randTime(rng, base, base.Add(time.Hour))
+				if k == 0 || t0.Before(chaosStart) {
+					chaosStart = t0
+				}
+				if k == 0 || t0.After(chaosEnd) {
+					chaosEnd = t0
+				}
+				require.NoError(t, s.SaveEvent(t.Context(), chaos.Event{
+					Kind: chaos.PodDeleted, Subject: shopExperimental, At: chaos.Timestamp{Observed: t0},
+					Object: chaos.Ref{Kind: "Pod", Namespace: "shop", Name: fmt.Sprintf("api-%d", k)},
+				}))
+			}
+			start, end = chaosStart.Add(-5*time.Minute), chaosEnd.Add(15*time.Minute)
+			at = randTime(rng, chaosEnd.Add(time.Minute), end.Add(30*time.Minute))
+		}
+		if rng.IntN(2) == 0 {
+			at = end.Add(30 * time.Minute)
+		}
+		fmt.Fprintf(&desc, "\n  %s, chaos %s–%s, judged at %s", window,
+			chaosStart.Format(time.RFC3339Nano), chaosEnd.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
+
+		// The recovery expectations, and the span each is measured over.
+		spans := map[string][2]time.Time{}
+		measured := func(name string, to time.Time) { spans[name] = [2]time.Time{chaosStart, minTime(to, at)} }
+		var rec []string
+		for len(rec) == 0 {
+			if rng.IntN(2) == 0 {
+				b := pick(rng, durationChoice{"1m", time.Minute}, durationChoice{"90s", 90 * time.Second}, durationChoice{"3m", 3 * time.Minute}, durationChoice{"5m", 5 * time.Minute})
+				rec = append(rec, "mttr: "+b.yaml)
+				measured("mttr", chaosEnd.Add(b.d))
+			}
+			if rng.IntN(2) == 0 {
+				b := pick(rng, durationChoice{"30s", 30 * time.Second}, durationChoice{"1m", time.Minute}, durationChoice{"2m", 2 * time.Minute})
+				rec = append(rec, "replacementReady: "+b.yaml)
+				measured("replacement_ready", chaosEnd.Add(b.d))
+			}
+			if rng.IntN(2) == 0 {
+				within := pick(rng, durationChoice{"1m", time.Minute}, durationChoice{"3m", 3 * time.Minute}, durationChoice{"5m", 5 * time.Minute})
+				minReplicas := 3 + rng.Int32N(3)
+				hpa := fmt.Sprintf("hpa: {name: api, minReplicas: %d, within: %s", minReplicas, within.yaml)
+				measured("hpa/api", chaosStart.Add(within.d))
+				back := pick(rng, durationChoice{"5m", 5 * time.Minute}, durationChoice{"10m", 10 * time.Minute})
+				hpa += ", baselineWithin: " + back.yaml
+				measured("hpa/api/baseline", chaosEnd.Add(back.d))
+				rec = append(rec, hpa+"}")
+				// Mostly up in time and back, sometimes too little, too
+				// late, not back, or not at all.
+				if rng.IntN(6) > 0 {
+					up := randTime(rng, chaosStart, chaosStart.Add(within.d))
+					if rng.IntN(6) == 0 {
+						up = randTime(rng, chaosStart, chaosStart.Add(6*time.Minute))
+					}
+					to := minReplicas + rng.Int32N(2)
+					if rng.IntN(6) == 0 {
+						to--
+					}
+					events := []chaos.Event{{Kind: chaos.HPAScaledUp, Subject: shopExperimental, Object: apiHPA, At: chaos.Timestamp{Observed: up}, FromReplicas: 2, ToReplicas: to}}
+					if rng.IntN(6) > 0 {
+						down := maxTime(up.Add(time.Second), randTime(rng, chaosEnd, chaosEnd.Add(back.d)))
+						if rng.IntN(6) == 0 {
+							down = maxTime(up.Add(time.Second), randTime(rng, chaosEnd, chaosEnd.Add(12*time.Minute)))
+						}
+						events = append(events, chaos.Event{Kind: chaos.HPAScaledDown, Subject: shopExperimental, Object: apiHPA, At: chaos.Timestamp{Observed: down}, FromReplicas: to, ToReplicas: 2})
+					}
+					for _, e := range events {
+						if !e.At.Observed.After(at) {
+							require.NoError(t, s.SaveEvent(t.Context(), e))
+							fmt.Fprintf(&desc, "\n  event %s %d→%d at %s", e.Kind, e.FromReplicas, e.ToReplicas, e.At.Observed.Format(time.RFC3339Nano))
+						}
+					}
+				}
+			}
+		}
+		var alerts fakeAlerts
+		if rng.IntN(4) == 0 {
+			rec = append(rec, "alerts: [{name: ApiDown, within: 5m}]")
+			if rng.IntN(2) == 0 {
+				alerts.alerts = append(alerts.alerts, alert.Alert{
+					Fingerprint: "down", Status: alert.Firing, Labels: map[string]string{"alertname": "ApiDown"},
+					StartsAt: randTime(rng, chaosStart, chaosStart.Add(4*time.Minute)),
+				})
+			}
+		}
+		spec := "  recovery: {" + strings.Join(rec, ", ") + "}\n"
+		if rng.IntN(2) == 0 {
+			spec = metrics(latencyMetric) + spec
+		}
+		fmt.Fprintf(&desc, "\n  %s", strings.TrimSpace(spec))
+
+		// Incidents in the chaos span: recovered in time or not, open,
+		// or started unseen.
+		incidents := 1 + rng.IntN(4)
+		if rng.IntN(8) == 0 {
+			incidents = 0
+		}
+		for k := range incidents {
+			kind := []chaos.Kind{chaos.PodDeleted, chaos.PodDeleted, chaos.WorkloadDegraded, chaos.NodeNotReady}[rng.IntN(4)]
+			i := chaos.Incident{
+				ID: fmt.Sprintf("i%d", k), Kind: kind, Subject: shopExperimental, Object: apiDeployment, Events: 1,
+				Start: randTime(rng, chaosStart, chaosEnd), Missed: rng.IntN(20) == 0,
+			}
+			if i.Start.After(at) {
+				continue
+			}
+			switch rng.IntN(8) {
+			case 0: // open
+			case 1, 2:
+				i.End = i.Start.Add(time.Duration(1+rng.IntN(6*60)) * time.Second)
+			default:
+				i.End = i.Start.Add(time.Duration(1+rng.IntN(30000)) * time.Millisecond)
+			}
+			require.NoError(t, s.Save(t.Context(), i))
+			fmt.Fprintf(&desc, "\n  incident %s at %s, end %s, missed %t", i.Kind, i.Start.Format(time.RFC3339Nano), i.End.Format(time.RFC3339Nano), i.Missed)
+		}
+
+		// The coverage.
+		var cov verdict.CoverageSource
+		var spansOf coverage
+		failing := rng.IntN(10) == 0
+		if failing {
+			cov = coverageFailing{}
+			seen.errs++
+			desc.WriteString("\n  coverage: the source fails")
+		} else {
+			c, what := genCoverage(rng, start, at)
+			cov, spansOf = c, c
+			fmt.Fprintf(&desc, "\n  coverage: %s", what)
+			for _, sp := range c {
+				fmt.Fprintf(&desc, "\n    %s %s %s–%s %q", sp.Session, sp.Resource, sp.From.Format(time.RFC3339Nano), sp.To.Format(time.RFC3339Nano), sp.Ended)
+			}
+		}
+
+		h := hyp(t, window, spec)
+		o := verdict.Options{Samples: latency, Store: s, Alerts: &alerts}
+		without, err := newJudge(t, o).Judge(t.Context(), h, at)
+		require.NoError(t, err)
+		o.Coverage = cov
+		v, err := newJudge(t, o).Judge(t.Context(), h, at)
+		require.NoError(t, err)
+		fmt.Fprintf(&desc, "\n  verdict %s: %s\n  without coverage %s: %s", v.Result, v.Reason, without.Result, without.Reason)
+		require.Len(t, v.Recovery, len(without.Recovery))
+
+		anyUnwatched := false
+		for i, x := range v.Recovery {
+			sp, onTheWatch := spans[x.Name]
+			if !onTheWatch {
+				continue
+			}
+			unwatched := failing || uncovered(spansOf, sp[0], sp[1])
+			anyUnwatched = anyUnwatched || unwatched
+			if !unwatched {
+				seen.watched++
+				require.Equalf(t, without.Recovery[i].Result, x.Result, "%s over watched time %s–%s: %s (without coverage: %s)\n%s",
+					x.Name, sp[0].Format(time.RFC3339Nano), sp[1].Format(time.RFC3339Nano), x.Reason, without.Recovery[i].Reason, &desc)
+				if x.Result == verdict.Pass {
+					seen.watchedPass++
+				}
+				continue
+			}
+			seen.unwatched++
+			if without.Recovery[i].Result == verdict.Pass {
+				seen.saved++
+			}
+			require.NotEqualf(t, verdict.Pass, x.Result, "%s over %s–%s, not wholly watched: %s\n%s",
+				x.Name, sp[0].Format(time.RFC3339Nano), sp[1].Format(time.RFC3339Nano), x.Reason, &desc)
+			require.NotEqualf(t, verdict.Pass, v.Result, "the hypothesis, with %s not wholly watched\n%s", x.Name, &desc)
+		}
+		windowUnwatched := failing || uncovered(spansOf, start, minTime(end, at))
+		if windowUnwatched {
+			require.NotEqualf(t, verdict.Pass, v.Result, "the hypothesis over a window not wholly watched\n%s", &desc)
+		}
+		if !anyUnwatched && !windowUnwatched {
+			require.Equalf(t, without.Result, v.Result, "the hypothesis over watched time\n%s", &desc)
+		}
+		if v.Result == verdict.Pass {
+			seen.passed++
+		}
+		if without.Result == verdict.Pass && v.Result != verdict.Pass {
+			seen.hypSaved++
+		}
+	}
+	t.Logf("%d hypotheses: %d expectations over unwatched time (%d would have passed), %d over watched time (%d passed); %d hypotheses passed, %d kept from passing by the coverage, %d with a failing coverage source",
+		iterations, seen.unwatched, seen.saved, seen.watched, seen.watchedPass, seen.passed, seen.hypSaved, seen.errs)
+	// the generator must reach every side, or the property says nothing
+	require.Greater(t, seen.saved, iterations/20)
+	require.Greater(t, seen.watchedPass, iterations/20)
+	require.Greater(t, seen.passed, iterations/40)
+	require.Greater(t, seen.hypSaved, iterations/40)
+	require.Positive(t, seen.errs)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
