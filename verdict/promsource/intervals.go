@@ -3,6 +3,7 @@ package promsource
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -21,6 +22,37 @@ const LearntFrom = "learnt from Prometheus"
 
 // configEndpoint is what Intervals asks, named by its errors.
 const configEndpoint = "Prometheus /api/v1/status/config"
+
+// LearnTimeout bounds the request of KnownIntervals.
+const LearnTimeout = 10 * time.Second
+
+// KnownIntervals is Intervals for a caller that goes on without them, in
+// one attempt within LearnTimeout (and ctx). ok is false, and a WARN
+// logged to o.Logger says that the step is not checked, if Prometheus
+// cannot tell: an error, or a configuration that scrapes nothing (its
+// series come from remote write or backfilled blocks, at intervals it
+// does not know).
+func KnownIntervals(ctx context.Context, o Options) (iv hypothesis.Intervals, ok bool) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithTimeout(ctx, LearnTimeout)
+	defer cancel()
+	iv, err := Intervals(ctx, o)
+	switch {
+	case err != nil:
+		log.Warn("the scrape interval is unknown: the hypotheses' steps are not checked against it", "err", err)
+		return hypothesis.Intervals{}, false
+	case len(iv.Jobs) == 0 && !iv.Partial:
+		log.Warn("the scrape interval is unknown: the hypotheses' steps are not checked against it",
+			"err", configEndpoint+": no scrape_configs, so its series come from elsewhere (remote write, backfilled blocks)")
+		return hypothesis.Intervals{}, false
+	}
+	log.Info("intervals learnt from Prometheus", "scrape_interval", iv.Global, "evaluation_interval", iv.Evaluation,
+		"jobs", len(iv.Jobs), "scrape_config_files", iv.Partial)
+	return iv, true
+}
 
 // promConfig is the little of Prometheus's configuration Intervals needs.
 type promConfig struct {
