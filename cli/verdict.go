@@ -76,6 +76,9 @@ func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	defer flushTraces(shutdown, log)
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	if err := f.checkLearntIntervals(ctx, hyps, log); err != nil {
+		return err
+	}
 	judge, closeStore, err := f.newJudge(ctx, log)
 	if err != nil {
 		return err
@@ -102,7 +105,7 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents, alerts and watch coverage, for event windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound on the whole judgement")
-	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval, if known: a hypothesis whose step is shorter is refused (default: unknown)")
+	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval: a hypothesis whose step is shorter is refused (default: learnt from Prometheus's configuration, per job its queries select; not checked if Prometheus cannot tell)")
 	f.log.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: steadywatch verdict -f FILE --prometheus URL [flags]
@@ -165,6 +168,26 @@ func (f *verdictFlags) loadHypotheses() ([]hypothesis.Hypothesis, error) {
 		}
 	}
 	return hyps, nil
+}
+
+// checkLearntIntervals refuses, unless --scrape-interval is given, a step
+// shorter than the intervals --prometheus samples the hypotheses' series
+// at, as its configuration says. A Prometheus that cannot tell (Thanos,
+// Mimir, an error) is logged and checks nothing.
+func (f *verdictFlags) checkLearntIntervals(ctx context.Context, hyps []hypothesis.Hypothesis, log *slog.Logger) error {
+	if f.scrape > 0 {
+		return nil
+	}
+	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: f.prometheus, Logger: log})
+	if !ok {
+		return nil
+	}
+	for i := range hyps {
+		if err := hyps[i].CheckIntervals(iv); err != nil {
+			return usageError{fmt.Errorf("%w (--prometheus; --scrape-interval overrides)", err)}
+		}
+	}
+	return nil
 }
 
 // newJudge builds the judge of --prometheus's samples, with the store of

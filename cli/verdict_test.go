@@ -2,9 +2,13 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,4 +161,68 @@ func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
 			require.Empty(t, out)
 		})
 	}
+}
+
+// fakePrometheus answers /api/v1/status/config with doc (404 if empty)
+// and every other request with 404; asked counts the configuration
+// requests.
+func fakePrometheus(t *testing.T, doc string) (url string, asked *atomic.Int32) {
+	t.Helper()
+	asked = new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/status/config" || doc == "" {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]string{"yaml": doc}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, asked
+}
+
+// Issue 11 #11: without --scrape-interval the intervals are learnt from
+// --prometheus; a step below them is refused (exit 3), one at them goes
+// on to the judgement (here inconclusive: the fake answers no query).
+func TestVerdictLearnsTheScrapeIntervalFromPrometheus(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "h.yaml") // step: 15s (the default)
+	require.NoError(t, os.WriteFile(file, []byte(hypothesisFor("steady")), 0o600))
+	const jobs = "global: {scrape_interval: 1m, evaluation_interval: 1m}\nscrape_configs: [{job_name: app, scrape_interval: %s}, {job_name: node}]\n"
+	at := "2026-11-01T02:00:00Z"
+
+	t.Run("a step below the shortest interval is refused", func(t *testing.T) {
+		url, asked := fakePrometheus(t, fmt.Sprintf(jobs, "15s1ms"))
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at)
+		require.Equal(t, cli.ExitUsage, code, "stdout: %s", out)
+		require.Contains(t, stderr, file+":5: spec.step: 15s is shorter than the scrape interval of 15s1ms (job app, the shortest of all for a selector that names no known job, learnt from Prometheus): the samples between two scrapes repeat the same value; use a step of at least 15s1ms (--prometheus; --scrape-interval overrides)")
+		require.Empty(t, out)
+		require.Equal(t, int32(1), asked.Load())
+	})
+	t.Run("a step at the shortest interval is judged", func(t *testing.T) {
+		url, asked := fakePrometheus(t, fmt.Sprintf(jobs, "15s"))
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at)
+		require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.NotContains(t, stderr, "spec.step")
+		require.Equal(t, int32(1), asked.Load())
+	})
+	t.Run("--scrape-interval wins and Prometheus is not asked", func(t *testing.T) {
+		url, asked := fakePrometheus(t, fmt.Sprintf(jobs, "15s1ms"))
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at, "--scrape-interval", "15s")
+		require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.Zero(t, asked.Load())
+	})
+	t.Run("a Prometheus that cannot tell is warned about and the verdict goes on", func(t *testing.T) {
+		url, _ := fakePrometheus(t, "") // 404, as Thanos or Mimir
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at)
+		require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.Regexp(t, `level=WARN msg="the scrape interval is unknown: the hypotheses' steps are not checked against it" err="Prometheus /api/v1/status/config: client_error: client error: 404"`, stderr)
+	})
+	t.Run("a Prometheus that scrapes nothing is warned about too", func(t *testing.T) {
+		url, asked := fakePrometheus(t, "global: {scrape_interval: 1m}\n")
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at)
+		require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.Contains(t, stderr, "no scrape_configs")
+		require.Equal(t, int32(1), asked.Load())
+	})
 }

@@ -119,9 +119,11 @@ type Verdicts struct {
 	// violated during its experiment, so that the chaos tool or a person
 	// halts it. The steadywatch_hypothesis_abort metric says it either way.
 	AbortAlertmanagerURL string `yaml:"abort_alertmanager_url"`
-	// ScrapeInterval is the scrape interval of that Prometheus, if known
-	// (0: unknown): a hypothesis whose step is shorter is refused, since
-	// the samples between two scrapes only repeat the last.
+	// ScrapeInterval is the scrape interval of that Prometheus: a
+	// hypothesis whose step is shorter is refused, since the samples
+	// between two scrapes only repeat the last. 0: learnt from
+	// Prometheus's configuration at start, per job the queries select
+	// (unchecked if Prometheus cannot tell).
 	ScrapeInterval model.Duration `yaml:"scrape_interval"`
 }
 

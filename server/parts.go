@@ -210,7 +210,7 @@ func startVerdicts(ctx context.Context, parts *background, o Options, events tra
 	if len(o.Config.Verdicts.Hypotheses) == 0 {
 		return board, nil
 	}
-	loop, err := newVerdictLoop(o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
+	loop, err := newVerdictLoop(ctx, o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -16,9 +16,13 @@ import (
 )
 
 // newVerdictLoop loads the hypotheses and builds their judge. Bad
-// hypothesis files are an error, naming the file, line and field.
-func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource, verdicts *verdict.Board,
-	log *slog.Logger, now func() time.Time,
+// hypothesis files are an error, naming the file, line and field, and so
+// is a step shorter than the scrape interval: verdicts.scrape_interval, or
+// unless it is set the intervals Prometheus's configuration gives, asked
+// once within ctx (a Prometheus that cannot tell is logged and checks
+// nothing).
+func newVerdictLoop(ctx context.Context, cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
+	verdicts *verdict.Board, log *slog.Logger, now func() time.Time,
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)
 	if err != nil {
@@ -31,6 +35,15 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 	}
 	if err := promsource.CheckURL(cfg.PrometheusURL); err != nil {
 		return nil, fmt.Errorf("verdicts.prometheus_url: %w", err)
+	}
+	if cfg.ScrapeInterval <= 0 {
+		if iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: cfg.PrometheusURL, Logger: log}); ok {
+			for i := range hyps {
+				if err := hyps[i].CheckIntervals(iv); err != nil {
+					return nil, fmt.Errorf("verdicts.hypotheses: %w (verdicts.prometheus_url; verdicts.scrape_interval overrides)", err)
+				}
+			}
+		}
 	}
 	judge, err := promsource.NewJudge(promsource.Options{URL: cfg.PrometheusURL}, verdict.Options{
 		Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
