@@ -30,6 +30,11 @@ const (
 	ExitInconclusive = 2
 )
 
+// troubled marks an error that kept verdict from judging — a store or a
+// Prometheus that does not answer, a timeout: inconclusive (exit 2), for
+// only a judged failure may exit 1.
+func troubled(err error) error { return codedError{code: ExitInconclusive, err: err} }
+
 // exitCode ends a command with a code and no further message: what it had
 // to say is on stdout.
 type exitCode int
@@ -71,25 +76,28 @@ func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 
 	shutdown, err := tracing.Setup(ctx, version.Version)
 	if err != nil {
-		return err
+		return usagef("tracing (OTEL_* environment): %v", err)
 	}
 	defer flushTraces(shutdown, log)
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	if err := f.checkLearntIntervals(ctx, hyps, log); err != nil {
-		return err
-	}
+	// The store first: a missing one is the user's to fix, before anything
+	// is asked of Prometheus.
 	judge, closeStore, err := f.newJudge(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	verdicts, err := judgeAll(ctx, judge, hyps, at)
-	if err != nil {
+	if err := f.checkLearntIntervals(ctx, hyps, log); err != nil {
 		return err
 	}
+	verdicts, err := judgeAll(ctx, judge, hyps, at)
+	if err != nil {
+		// No verdict could be given: trouble, never a judged failure.
+		return troubled(err)
+	}
 	if err := writeOutput(stdout, f.output, verdicts); err != nil {
-		return err
+		return troubled(err)
 	}
 	return verdictsExit(verdicts)
 }
@@ -111,8 +119,10 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 		fmt.Fprint(fs.Output(), `Usage: steadywatch verdict -f FILE --prometheus URL [flags]
 
 Judges each hypothesis: pass, fail or inconclusive, with the evidence.
-Exit code: 0 all passed, 1 one failed, 2 none failed but one was
-inconclusive, 3 bad flags or hypothesis files.
+Exit code: 0 all passed; 1 one failed (only a judged failure exits 1);
+2 none failed but one was inconclusive, or nothing could be judged (a
+store or Prometheus that did not answer, --timeout); 3 bad flags or
+hypothesis files, or no store where --store or --data-dir says.
 
 Flags:
 `)
@@ -196,9 +206,17 @@ func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *v
 	opts := verdict.Options{Logger: log}
 	closeStore = func() {}
 	if f.store != "" || f.dataDir != "" {
-		db, err := store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir})
+		// A reading command: the store must be there (issue 13 #8).
+		db, err := store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir, Existing: true})
 		if err != nil {
-			return nil, nil, err
+			flag := "--store"
+			if f.store == "" {
+				flag = "--data-dir"
+			}
+			if errors.Is(err, iofs.ErrNotExist) || errors.As(err, new(*store.SchemaTooNewError)) {
+				return nil, nil, usagef("%s: %v", flag, err)
+			}
+			return nil, nil, troubled(fmt.Errorf("%s: %w", flag, err))
 		}
 		closeStore = func() {
 			if err := db.Close(); err != nil {
@@ -210,7 +228,7 @@ func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *v
 	judge, err = promsource.NewJudge(promsource.Options{URL: f.prometheus}, opts)
 	if err != nil {
 		closeStore()
-		return nil, nil, err
+		return nil, nil, troubled(err)
 	}
 	return judge, closeStore, nil
 }

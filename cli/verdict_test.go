@@ -152,6 +152,18 @@ func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
 		{"a bad time", []string{"-f", good, "--prometheus", "http://p:9090", "--at", "noon"}, `--at: "noon" is neither an RFC 3339 time nor Unix seconds`},
 		{"a bad output", []string{"-f", good, "--prometheus", "http://p:9090", "--output", "yaml"}, `--output: "yaml" is not one of table, json`},
 		{"an unknown hypothesis", []string{"-f", good, "--prometheus", "http://p:9090", "--hypothesis", "other"}, `--hypothesis: no hypothesis "other" in the files (they have steady)`},
+		{"a Prometheus URL that is not one, as serve says", []string{"-f", good, "--prometheus", "not a url"}, `--prometheus: "not a url": want an http:// or https:// URL`},
+		{"a Prometheus URL without a host", []string{"-f", good, "--prometheus", "http://"}, `--prometheus: "http://" has no host`},
+		{
+			"a data directory that holds no store is named, never created",
+			[]string{"-f", good, "--prometheus", "http://p:9090", "--data-dir", filepath.Join(dir, "typo")},
+			"--data-dir: store: sqlite://" + filepath.Join(dir, "typo", "steadywatch.db") + ": no steadywatch store there: " + filepath.Join(dir, "typo", "steadywatch.db") + " does not exist (serve creates it)",
+		},
+		{
+			"a store file that does not exist is named, never created",
+			[]string{"-f", good, "--prometheus", "http://p:9090", "--store", filepath.Join(dir, "nope.db")},
+			"--store: store: sqlite://" + filepath.Join(dir, "nope.db") + ": no steadywatch store there: " + filepath.Join(dir, "nope.db") + " does not exist (serve creates it)",
+		},
 		{"a step shorter than the scrape interval names the file, line, step and interval", []string{"-f", good, "--prometheus", "http://p:9090", "--scrape-interval", "1m"}, good + ":5: spec.step: 15s is shorter than the scrape interval of 1m: the samples between two scrapes repeat the same value; use a step of at least 1m (--scrape-interval)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +171,43 @@ func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
 			require.Equal(t, cli.ExitUsage, code, "stdout: %s", out)
 			require.Contains(t, stderr, tc.want)
 			require.Empty(t, out)
+		})
+	}
+	require.NoDirExists(t, filepath.Join(dir, "typo"))
+	require.NoFileExists(t, filepath.Join(dir, "nope.db"))
+}
+
+// Only a judged failure exits 1: trouble reaching what the verdict is
+// judged on — a PostgreSQL store that does not answer, a Prometheus that
+// hangs past --timeout — is inconclusive, exit 2, with what went wrong on
+// stderr (issue 13 #7: both exited 1).
+func TestVerdictTroubleExitsInconclusiveNeverFail(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	require.NoError(t, os.WriteFile(good, []byte(hypothesisFor("steady")), 0o600))
+	hung := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hung:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() {
+		close(hung)
+		srv.Close()
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unreachable PostgreSQL store", []string{"--prometheus", "http://127.0.0.1:1", "--store", "postgres://sw@127.0.0.1:1/sw?connect_timeout=5"}, "store: postgres://sw@127.0.0.1:1/sw?connect_timeout=5: "},
+		{"a Prometheus that hangs past --timeout", []string{"--prometheus", srv.URL, "--scrape-interval", "15s", "--timeout", "2s"}, "context deadline exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := run(t, append([]string{"verdict", "-f", good}, tc.args...)...)
+			require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+			require.Contains(t, stderr, tc.want)
 		})
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +25,8 @@ import (
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/steadywatch/steadywatch/internal/httpurl"
 )
 
 // Groups a pod can belong to, as returned by [Config.Group].
@@ -367,19 +368,14 @@ func (v *Verdicts) validate() *Error {
 	return nil
 }
 
-// validateURL checks an optional http(s) URL.
+// validateURL checks an optional http(s) URL, as the verdict command
+// checks its flags (httpurl.Check).
 func validateURL(path, u string) *Error {
 	if u == "" {
 		return nil
 	}
-	parsed, err := url.Parse(u)
-	switch {
-	case err != nil:
+	if err := httpurl.Check(u); err != nil {
 		return &Error{Path: path, Err: err}
-	case parsed.Scheme != "http" && parsed.Scheme != "https":
-		return fieldErrorf(path, "%q: want an http:// or https:// URL", u)
-	case parsed.Host == "":
-		return fieldErrorf(path, "%q has no host", u)
 	}
 	return nil
 }
