@@ -58,6 +58,7 @@ const (
 	DefaultCheckpointInterval = model.Duration(10 * time.Second)
 	DefaultHealthTolerance    = model.Duration(5 * time.Second)
 	DefaultMaxBodyBytes       = 1 << 20
+	DefaultMaxBytesInFlight   = 16 << 20
 	DefaultSeverityLabel      = "severity"
 	DefaultDetectionWindow    = model.Duration(10 * time.Minute)
 	DefaultDetectionGrace     = model.Duration(5 * time.Minute)
@@ -143,6 +144,11 @@ type Alerts struct {
 	// MaxBodyBytes bounds a webhook notification's size (> 0); larger ones
 	// are refused with 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxBytesInFlight bounds the bytes of the notifications being read,
+	// decoded and stored at once (>= MaxBodyBytes); a notification that
+	// does not fit is answered 503 with Retry-After, and Alertmanager
+	// retries it.
+	MaxBytesInFlight int64 `yaml:"max_bytes_in_flight"`
 	// ServiceLabels, NamespaceLabels, GroupLabels and NodeLabels are the
 	// alert label names tried, in order, for an alert's service, namespace,
 	// group and node.
@@ -284,12 +290,13 @@ func Default() Config {
 			HealthTolerance:    DefaultHealthTolerance,
 		},
 		Alerts: Alerts{
-			MaxBodyBytes:    DefaultMaxBodyBytes,
-			ServiceLabels:   slices.Clone(DefaultServiceLabels),
-			NamespaceLabels: slices.Clone(DefaultNamespaceLabels),
-			GroupLabels:     slices.Clone(DefaultGroupLabels),
-			NodeLabels:      slices.Clone(DefaultNodeLabels),
-			SeverityLabel:   DefaultSeverityLabel,
+			MaxBodyBytes:     DefaultMaxBodyBytes,
+			MaxBytesInFlight: DefaultMaxBytesInFlight,
+			ServiceLabels:    slices.Clone(DefaultServiceLabels),
+			NamespaceLabels:  slices.Clone(DefaultNamespaceLabels),
+			GroupLabels:      slices.Clone(DefaultGroupLabels),
+			NodeLabels:       slices.Clone(DefaultNodeLabels),
+			SeverityLabel:    DefaultSeverityLabel,
 			Detection: Detection{
 				Window: DefaultDetectionWindow,
 				Grace:  DefaultDetectionGrace,
@@ -399,6 +406,11 @@ func validateStore(dsn string) *Error {
 func (a *Alerts) validate() *Error {
 	if a.MaxBodyBytes <= 0 {
 		return fieldErrorf("alerts.max_body_bytes", "must be greater than 0, got %d", a.MaxBodyBytes)
+	}
+	if a.MaxBytesInFlight < a.MaxBodyBytes {
+		err := fieldErrorf("alerts.max_bytes_in_flight", "must be at least alerts.max_body_bytes (%d), got %d", a.MaxBodyBytes, a.MaxBytesInFlight)
+		err.Alt = []string{"alerts.max_body_bytes"}
+		return err
 	}
 	for _, l := range []struct {
 		path  string

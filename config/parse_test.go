@@ -46,13 +46,14 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 		Store: "postgres://steadywatch@db.example.com:5432/steadywatch",
 		Web:   Web{ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml"},
 		Alerts: Alerts{
-			MaxBodyBytes:    2 << 20,
-			ServiceLabels:   []string{"svc"},
-			NamespaceLabels: []string{"ns", "kube_namespace"},
-			GroupLabels:     []string{"chaos_group"},
-			NodeLabels:      []string{"hostname"},
-			SeverityLabel:   "priority",
-			Detection:       Detection{Window: model.Duration(15 * time.Minute), Grace: model.Duration(time.Minute), AfterRecovery: model.Duration(30 * time.Second), From: DetectFromReceived},
+			MaxBodyBytes:     2 << 20,
+			MaxBytesInFlight: 32 << 20,
+			ServiceLabels:    []string{"svc"},
+			NamespaceLabels:  []string{"ns", "kube_namespace"},
+			GroupLabels:      []string{"chaos_group"},
+			NodeLabels:       []string{"hostname"},
+			SeverityLabel:    "priority",
+			Detection:        Detection{Window: model.Duration(15 * time.Minute), Grace: model.Duration(time.Minute), AfterRecovery: model.Duration(30 * time.Second), From: DetectFromReceived},
 			Pull: Pull{
 				AlertmanagerURL: "https://alertmanager.example.com:9093", Interval: model.Duration(time.Minute),
 				BasicAuth: BasicAuth{Username: "steadywatch", PasswordFile: "/etc/steadywatch/am-password"},
@@ -277,6 +278,11 @@ var invalidFiles = []struct {
 		"a zero webhook body limit is rejected",
 		"invalid-zero-max-body.yml",
 		"testdata/invalid-zero-max-body.yml:2: alerts.max_body_bytes: must be greater than 0, got 0",
+	},
+	{
+		"fewer bytes in flight than one body are rejected",
+		"invalid-in-flight-below-body.yml",
+		"testdata/invalid-in-flight-below-body.yml:3: alerts.max_bytes_in_flight: must be at least alerts.max_body_bytes (2097152), got 1048576",
 	},
 	{
 		"a Kubernetes label key is not an alert label name",

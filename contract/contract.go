@@ -110,6 +110,10 @@ const (
 // name came after the receiver's first MaxAlertNames others.
 const OtherAlertName = "other"
 
+// WebhookRejectedBusy is WebhookRejected's LabelReason of the requests
+// refused because the bodies in flight were at their limit.
+const WebhookRejectedBusy = "busy"
+
 // WebhookPath is where the Alertmanager webhook receiver is served;
 // Alertmanager's webhook_config url points here.
 const WebhookPath = "/api/v1/alertmanager/webhook"
@@ -266,6 +270,16 @@ var (
 		Help:   "Requests to the Alertmanager webhook receiver, by HTTP status code.",
 		Labels: []string{LabelCode},
 	}
+	WebhookRejected = Metric{
+		Name: name("webhook_rejected_total"), Type: Counter,
+		Help: "Requests to the Alertmanager webhook receiver refused before their body was read, by reason: " +
+			WebhookRejectedBusy + " (the bodies in flight would exceed alerts.max_bytes_in_flight; answered 503 with Retry-After, which Alertmanager retries).",
+		Labels: []string{LabelReason},
+	}
+	WebhookInFlightBytes = Metric{
+		Name: name("webhook_in_flight_bytes"), Type: Gauge,
+		Help: "Bytes of webhook bodies being read, decoded and stored: each request reserves its Content-Length (alerts.max_body_bytes when it has none) until it is answered.",
+	}
 	WebhookRequestDuration = Metric{
 		Name: name("webhook_request_duration_seconds"), Type: Histogram,
 		Help:    "Time to answer a request to the Alertmanager webhook receiver, storing its alerts included.",
@@ -384,7 +398,7 @@ var BuildInfo = Metric{
 var Metrics = []Metric{
 	ChaosEvents, ChaosEventsMissed, RecoverySeconds, IncidentsUnmeasured, TimeBetweenFailuresSeconds,
 	DetectionSeconds, IncidentsUndetected, DetectionErrors,
-	AlertsReceived, WebhookRequests, WebhookRequestDuration,
+	AlertsReceived, WebhookRequests, WebhookRejected, WebhookInFlightBytes, WebhookRequestDuration,
 	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullAlerts,
 	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
 	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,

@@ -24,6 +24,8 @@ type metrics struct {
 	alerts   *prometheus.CounterVec
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	busy     prometheus.Counter
+	inFlight prometheus.Gauge
 
 	serviceLabels []string
 	severityLabel string
@@ -35,7 +37,10 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer, o *Options) *metrics {
 	f := promauto.With(reg)
+	rejected := contractprom.CounterVec(f, contract.WebhookRejected)
 	return &metrics{
+		busy:          rejected.WithLabelValues(contract.WebhookRejectedBusy),
+		inFlight:      contractprom.Gauge(f, contract.WebhookInFlightBytes),
 		alerts:        contractprom.CounterVec(f, contract.AlertsReceived),
 		requests:      contractprom.CounterVec(f, contract.WebhookRequests),
 		duration:      contractprom.HistogramVec(f, contract.WebhookRequestDuration),
