@@ -59,6 +59,10 @@ const (
 	DefaultHealthTolerance    = model.Duration(5 * time.Second)
 	DefaultMaxBodyBytes       = 1 << 20
 	DefaultMaxBytesInFlight   = 16 << 20
+	DefaultReadTimeout        = model.Duration(30 * time.Second)
+	DefaultWriteTimeout       = model.Duration(60 * time.Second)
+	DefaultIdleTimeout        = model.Duration(90 * time.Second)
+	DefaultMaxConnections     = 512
 	DefaultSeverityLabel      = "severity"
 	DefaultDetectionWindow    = model.Duration(10 * time.Minute)
 	DefaultDetectionGrace     = model.Duration(5 * time.Minute)
@@ -128,7 +132,7 @@ type Verdicts struct {
 
 // Web configures TLS and authentication of the HTTP server, for the
 // Alertmanager webhook, the API and /metrics alike (/healthz and /readyz
-// stay open for probes).
+// stay open for probes), and what a client may hold of it.
 type Web struct {
 	// ConfigFile is an exporter-toolkit web configuration file
 	// (tls_server_config, basic_auth_users, http_server_config, rate_limit).
@@ -136,6 +140,17 @@ type Web struct {
 	// BearerTokenFile lists the bearer tokens accepted (bearer_tokens, or
 	// bearer_token_file naming a file holding one).
 	BearerTokenFile string `yaml:"bearer_token_file"`
+	// ReadTimeout bounds the reading of a request, headers and body (> 0).
+	ReadTimeout model.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds the time from the end of a request's headers to
+	// the end of its response (> 0).
+	WriteTimeout model.Duration `yaml:"write_timeout"`
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request (> 0).
+	IdleTimeout model.Duration `yaml:"idle_timeout"`
+	// MaxConnections bounds the connections open at once (> 0); at the
+	// limit a new one closes the one idle the longest, or waits.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Alerts configures the Alertmanager receiver and how alerts are joined to
@@ -280,6 +295,10 @@ func Default() Config {
 		},
 		Listen:  DefaultListen,
 		DataDir: DefaultDataDir,
+		Web: Web{
+			ReadTimeout: DefaultReadTimeout, WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout,
+			MaxConnections: DefaultMaxConnections,
+		},
 		Watch: Watch{
 			ServiceLabel:       DefaultServiceLabel,
 			GroupLabel:         DefaultGroupLabel,
@@ -338,6 +357,9 @@ func (c *Config) validate() *Error {
 		return fieldErrorf("data_dir", "must not be empty")
 	}
 	if err := validateStore(c.Store); err != nil {
+		return err
+	}
+	if err := c.Web.validate(); err != nil {
 		return err
 	}
 	if err := c.Watch.validate(); err != nil {
@@ -477,6 +499,25 @@ func validateLabelName(path, n string) *Error {
 	}
 	if !model.LegacyValidation.IsValidLabelName(n) {
 		return fieldErrorf(path, "%q is not a valid Prometheus label name: want [a-zA-Z_][a-zA-Z0-9_]*", n)
+	}
+	return nil
+}
+
+func (w *Web) validate() *Error {
+	for _, d := range []struct {
+		path string
+		v    model.Duration
+	}{
+		{"web.read_timeout", w.ReadTimeout},
+		{"web.write_timeout", w.WriteTimeout},
+		{"web.idle_timeout", w.IdleTimeout},
+	} {
+		if d.v <= 0 {
+			return fieldErrorf(d.path, "must be greater than 0, got %s", d.v)
+		}
+	}
+	if w.MaxConnections <= 0 {
+		return fieldErrorf("web.max_connections", "must be greater than 0, got %d", w.MaxConnections)
 	}
 	return nil
 }

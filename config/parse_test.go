@@ -44,7 +44,11 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			HealthTolerance:    model.Duration(30 * time.Second),
 		},
 		Store: "postgres://steadywatch@db.example.com:5432/steadywatch",
-		Web:   Web{ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml"},
+		Web: Web{
+			ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml",
+			ReadTimeout: model.Duration(10 * time.Second), WriteTimeout: model.Duration(20 * time.Second),
+			IdleTimeout: model.Duration(2 * time.Minute), MaxConnections: 2048,
+		},
 		Alerts: Alerts{
 			MaxBodyBytes:     2 << 20,
 			MaxBytesInFlight: 32 << 20,
@@ -278,6 +282,16 @@ var invalidFiles = []struct {
 		"a zero webhook body limit is rejected",
 		"invalid-zero-max-body.yml",
 		"testdata/invalid-zero-max-body.yml:2: alerts.max_body_bytes: must be greater than 0, got 0",
+	},
+	{
+		"a zero idle timeout is rejected",
+		"invalid-zero-idle-timeout.yml",
+		"testdata/invalid-zero-idle-timeout.yml:2: web.idle_timeout: must be greater than 0, got 0s",
+	},
+	{
+		"a negative connection limit is rejected",
+		"invalid-negative-max-connections.yml",
+		"testdata/invalid-negative-max-connections.yml:2: web.max_connections: must be greater than 0, got -1",
 	},
 	{
 		"fewer bytes in flight than one body are rejected",

@@ -79,7 +79,14 @@ func newHTTPServer(o Options) (*web.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	srv, err := web.New(web.Options{Config: webCfg, Address: o.Config.Listen, Listener: o.Listener, Logger: o.Logger})
+	wc := o.Config.Web
+	srv, err := web.New(web.Options{
+		Config: webCfg, Address: o.Config.Listen, Listener: o.Listener, Logger: o.Logger,
+		Limits: web.Limits{
+			ReadTimeout: time.Duration(wc.ReadTimeout), WriteTimeout: time.Duration(wc.WriteTimeout),
+			IdleTimeout: time.Duration(wc.IdleTimeout), MaxConnections: wc.MaxConnections,
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}

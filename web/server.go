@@ -36,6 +36,8 @@ type Options struct {
 	Listener net.Listener
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// Limits bound the connections and the time a client may hold them.
+	Limits Limits
 }
 
 // Route is a handler served on a Server.
@@ -67,6 +69,8 @@ type Server struct {
 	address string
 	lis     net.Listener
 	log     *slog.Logger
+	limits  Limits
+	conns   *connLimit
 
 	srv  *http.Server
 	done chan error
@@ -74,7 +78,11 @@ type Server struct {
 
 // New checks the configuration and returns a Server that has not started.
 func New(o Options) (*Server, error) {
-	s := &Server{address: o.Address, lis: o.Listener, log: o.Logger}
+	limits, err := o.Limits.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{address: o.Address, lis: o.Listener, log: o.Logger, limits: limits}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -135,10 +143,18 @@ func (s *Server) Start(ctx context.Context, r Routes) error {
 	}
 	cfg := s.cfg
 	cfg.OpenPaths = append(slices.Clone(s.cfg.OpenPaths), open...)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: ReadHeaderTimeout}
+	s.conns = newConnLimit(s.lis, s.limits.MaxConnections)
+	s.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: min(ReadHeaderTimeout, s.limits.ReadTimeout),
+		ReadTimeout:       s.limits.ReadTimeout,
+		WriteTimeout:      s.limits.WriteTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		ConnState:         s.conns.track,
+	}
 	s.done = make(chan error, 1)
 	go func() {
-		s.done <- cfg.Serve(s.srv, s.lis, s.log.With("component", "http"))
+		s.done <- cfg.Serve(s.srv, s.conns, s.log.With("component", "http"))
 		close(s.done) // a second Shutdown finds nothing to report
 	}()
 	return nil
