@@ -38,6 +38,7 @@ const (
 	LabelGroup      = "group"
 	LabelHypothesis = "hypothesis"
 	LabelKind       = "kind"
+	LabelLabel      = "label"
 	LabelMetric     = "metric"
 	LabelNamespace  = "namespace"
 	LabelReason     = "reason"
@@ -106,9 +107,14 @@ const (
 	AlertStateUnprocessed = "unprocessed"
 )
 
+// OtherLabelValue is the value a label taken from outside (an alert's
+// name, service or severity) is counted under once that label has had too
+// many distinct values; LabelValuesFolded counts them.
+const OtherLabelValue = "other"
+
 // OtherAlertName is AlertsReceived's LabelAlertname of the alerts whose
 // name came after the receiver's first MaxAlertNames others.
-const OtherAlertName = "other"
+const OtherAlertName = OtherLabelValue
 
 // WebhookRejectedBusy is WebhookRejected's LabelReason of the requests
 // refused because the bodies in flight were at their limit.
@@ -270,6 +276,11 @@ var (
 		Help:   "Requests to the Alertmanager webhook receiver, by HTTP status code.",
 		Labels: []string{LabelCode},
 	}
+	LabelValuesFolded = Metric{
+		Name: name("label_values_folded_total"), Type: Counter,
+		Help:   "Observations counted with the label value \"" + OtherLabelValue + "\" because the label, taken from outside (an alert's name, service, severity), had too many distinct values already, by metric and label.",
+		Labels: []string{LabelMetric, LabelLabel},
+	}
 	WebhookRejected = Metric{
 		Name: name("webhook_rejected_total"), Type: Counter,
 		Help: "Requests to the Alertmanager webhook receiver refused before their body was read, by reason: " +
@@ -398,7 +409,7 @@ var BuildInfo = Metric{
 var Metrics = []Metric{
 	ChaosEvents, ChaosEventsMissed, RecoverySeconds, IncidentsUnmeasured, TimeBetweenFailuresSeconds,
 	DetectionSeconds, IncidentsUndetected, DetectionErrors,
-	AlertsReceived, WebhookRequests, WebhookRejected, WebhookInFlightBytes, WebhookRequestDuration,
+	AlertsReceived, LabelValuesFolded, WebhookRequests, WebhookRejected, WebhookInFlightBytes, WebhookRequestDuration,
 	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullAlerts,
 	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
 	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,

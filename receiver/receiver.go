@@ -33,6 +33,11 @@ const (
 	DefaultMaxBodyBytes  = 1 << 20
 	DefaultSeverityLabel = "severity"
 	DefaultMaxAlertNames = 1000
+	// DefaultMaxLabelValues is how many services and how many severities
+	// are counted apart: more than a cluster's services and far more than
+	// its severities, while a rule putting a pod or a request ID in one of
+	// them adds at most that many series.
+	DefaultMaxLabelValues = 100
 	// DefaultMaxInFlightBytes bounds the bodies being read, decoded and
 	// stored at once: 16 notifications of DefaultMaxBodyBytes. Decoding
 	// takes 10 to 15 times a body's size in memory (maps of labels and
@@ -89,6 +94,10 @@ type Options struct {
 	// later ones count as OtherAlertName. It defaults to
 	// DefaultMaxAlertNames.
 	MaxAlertNames int
+	// MaxLabelValues is how many distinct services, and how many distinct
+	// severities, are counted apart; later ones count as OtherLabelValue.
+	// It defaults to DefaultMaxLabelValues.
+	MaxLabelValues int
 	// Auth, if set, authenticates requests before anything else; the 401s
 	// it answers are counted in steadywatch_webhook_requests_total.
 	Auth *web.Auth
@@ -119,6 +128,9 @@ func New(o Options) (*Receiver, error) {
 	if o.MaxAlertNames < 0 {
 		return nil, fmt.Errorf("receiver: MaxAlertNames %d is negative", o.MaxAlertNames)
 	}
+	if o.MaxLabelValues < 0 {
+		return nil, fmt.Errorf("receiver: MaxLabelValues %d is negative", o.MaxLabelValues)
+	}
 	for i, l := range o.ServiceLabels {
 		if l == "" {
 			return nil, fmt.Errorf("receiver: ServiceLabels[%d] is empty", i)
@@ -148,6 +160,9 @@ func New(o Options) (*Receiver, error) {
 	}
 	if o.MaxAlertNames == 0 {
 		o.MaxAlertNames = DefaultMaxAlertNames
+	}
+	if o.MaxLabelValues == 0 {
+		o.MaxLabelValues = DefaultMaxLabelValues
 	}
 	r := &Receiver{
 		sink:    o.Sink,

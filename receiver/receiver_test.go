@@ -254,6 +254,7 @@ func TestNewRejectsOptionsItCannotWorkWith(t *testing.T) {
 		{"a receiver without a sink", receiver.Options{}, "receiver: no Sink"},
 		{"a negative body limit", receiver.Options{Sink: &fakeSink{}, MaxBodyBytes: -1}, "receiver: MaxBodyBytes -1 is negative"},
 		{"a negative alert name limit", receiver.Options{Sink: &fakeSink{}, MaxAlertNames: -1}, "receiver: MaxAlertNames -1 is negative"},
+		{"a negative label value limit", receiver.Options{Sink: &fakeSink{}, MaxLabelValues: -1}, "receiver: MaxLabelValues -1 is negative"},
 		{"a negative in-flight limit", receiver.Options{Sink: &fakeSink{}, MaxInFlightBytes: -1}, "receiver: MaxInFlightBytes -1 is negative"},
 		{
 			"an in-flight limit below the body limit",
