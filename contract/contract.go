@@ -36,6 +36,7 @@ const (
 	LabelBound      = "bound"
 	LabelCode       = "code"
 	LabelGroup      = "group"
+	LabelHandler    = "handler"
 	LabelHypothesis = "hypothesis"
 	LabelKind       = "kind"
 	LabelLabel      = "label"
@@ -115,6 +116,12 @@ const OtherLabelValue = "other"
 // OtherAlertName is AlertsReceived's LabelAlertname of the alerts whose
 // name came after the receiver's first MaxAlertNames others.
 const OtherAlertName = OtherLabelValue
+
+// Values of HTTPUnauthorized's LabelHandler besides the routes' paths.
+const (
+	HandlerWebhook = "webhook"
+	HandlerOther   = "other"
+)
 
 // WebhookRejectedBusy is WebhookRejected's LabelReason of the requests
 // refused because the bodies in flight were at their limit.
@@ -281,6 +288,11 @@ var (
 		Help:   "Observations counted with the label value \"" + OtherLabelValue + "\" because the label, taken from outside (an alert's name, service, severity), had too many distinct values already, by metric and label.",
 		Labels: []string{LabelMetric, LabelLabel},
 	}
+	HTTPUnauthorized = Metric{
+		Name: name("http_unauthorized_total"), Type: Counter,
+		Help:   "Requests answered 401 for want of valid credentials, by handler (webhook, or the route's path); the log says only the first of each problem every 10s.",
+		Labels: []string{LabelHandler},
+	}
 	WebhookRejected = Metric{
 		Name: name("webhook_rejected_total"), Type: Counter,
 		Help: "Requests to the Alertmanager webhook receiver refused before their body was read, by reason: " +
@@ -409,7 +421,7 @@ var BuildInfo = Metric{
 var Metrics = []Metric{
 	ChaosEvents, ChaosEventsMissed, RecoverySeconds, IncidentsUnmeasured, TimeBetweenFailuresSeconds,
 	DetectionSeconds, IncidentsUndetected, DetectionErrors,
-	AlertsReceived, LabelValuesFolded, WebhookRequests, WebhookRejected, WebhookInFlightBytes, WebhookRequestDuration,
+	AlertsReceived, LabelValuesFolded, WebhookRequests, HTTPUnauthorized, WebhookRejected, WebhookInFlightBytes, WebhookRequestDuration,
 	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullAlerts,
 	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
 	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,

@@ -99,7 +99,8 @@ type Options struct {
 	// It defaults to DefaultMaxLabelValues.
 	MaxLabelValues int
 	// Auth, if set, authenticates requests before anything else; the 401s
-	// it answers are counted in steadywatch_webhook_requests_total.
+	// it answers are counted in steadywatch_webhook_requests_total and in
+	// steadywatch_http_unauthorized_total{handler="webhook"}.
 	Auth *web.Auth
 }
 
@@ -174,7 +175,7 @@ func New(o Options) (*Receiver, error) {
 	r.budget = &budget{max: o.MaxInFlightBytes, gauge: r.metrics.inFlight}
 	var h http.Handler = http.HandlerFunc(r.serve)
 	if o.Auth != nil {
-		h = o.Auth.Wrap(h)
+		h = o.Auth.WrapNamed(contract.HandlerWebhook, h)
 	}
 	r.handler = promhttp.InstrumentHandlerCounter(r.metrics.requests,
 		promhttp.InstrumentHandlerDuration(r.metrics.duration, h))

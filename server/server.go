@@ -81,11 +81,11 @@ func Run(ctx context.Context, o Options) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	httpSrv, err := newHTTPServer(o)
+	reg := newRegistry()
+	httpSrv, err := newHTTPServer(o, reg)
 	if err != nil {
 		return err
 	}
-	reg := newRegistry()
 	metrics := exporter.NewMetrics(reg)
 	coverage := newCoverageRecorder(nil, log.With("component", "coverage"), o.Now)
 	k8s, err := connect(o, reg, metrics, coverage)

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ReadHeaderTimeout bounds how long a client may take to send a request's
@@ -38,6 +40,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Limits bound the connections and the time a client may hold them.
 	Limits Limits
+	// Registerer gets the server's metrics (the refused requests); nil
+	// leaves them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Route is a handler served on a Server.
@@ -95,7 +100,10 @@ func New(o Options) (*Server, error) {
 	if o.Listener == nil && o.Address == "" {
 		return nil, errors.New("no address to listen on")
 	}
-	auth, err := s.cfg.Auth(s.log.With("component", "auth"))
+	auth, err := NewAuth(AuthOptions{
+		BasicAuthUsers: s.cfg.BasicAuthUsers(), BearerTokens: s.cfg.BearerTokens,
+		Logger: s.log.With("component", "auth"), Registerer: o.Registerer,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +162,7 @@ func (s *Server) Start(ctx context.Context, r Routes) error {
 	}
 	s.done = make(chan error, 1)
 	go func() {
-		s.done <- cfg.Serve(s.srv, s.conns, s.log.With("component", "http"))
+		s.done <- cfg.serve(s.srv, s.conns, s.log.With("component", "http"), s.auth)
 		close(s.done) // a second Shutdown finds nothing to report
 	}()
 	return nil
