@@ -31,6 +31,7 @@ import (
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/watcher"
+	httpweb "github.com/steadywatch/steadywatch/web"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/metrics.golden")
@@ -198,6 +199,13 @@ func exportEverything(t *testing.T, reg *prometheus.Registry) {
 	rec := httptest.NewRecorder()
 	rcv.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, receiver.Path, bytes.NewReader(body)))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+
+	// The server's authentication, after one refused request.
+	auth, err := httpweb.NewAuth(httpweb.AuthOptions{BearerTokens: []string{"0123456789abcdef-token"}, Registerer: reg})
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	auth.WrapNamed(contract.HandlerWebhook, rcv).ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, receiver.Path, nil))
+	require.Equal(t, http.StatusUnauthorized, rec.Code, rec.Body.String())
 
 	// The state snapshot: an open incident, a workload, synced informers.
 	reg.MustRegister(exporter.NewStateCollector(state{

@@ -74,12 +74,19 @@ func (b *background) stop() {
 
 // newHTTPServer reads the web configuration (TLS, basic auth, bearer
 // tokens) and makes the server that listens on Config.Listen.
-func newHTTPServer(o Options) (*web.Server, error) {
+func newHTTPServer(o Options, reg prometheus.Registerer) (*web.Server, error) {
 	webCfg, err := web.LoadConfig(o.Config.Web.ConfigFile, o.Config.Web.BearerTokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	srv, err := web.New(web.Options{Config: webCfg, Address: o.Config.Listen, Listener: o.Listener, Logger: o.Logger})
+	wc := o.Config.Web
+	srv, err := web.New(web.Options{
+		Config: webCfg, Address: o.Config.Listen, Listener: o.Listener, Logger: o.Logger, Registerer: reg,
+		Limits: web.Limits{
+			ReadTimeout: time.Duration(wc.ReadTimeout), WriteTimeout: time.Duration(wc.WriteTimeout),
+			IdleTimeout: time.Duration(wc.IdleTimeout), MaxConnections: wc.MaxConnections,
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
