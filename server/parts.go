@@ -108,7 +108,7 @@ type cluster struct {
 func connect(o Options, reg prometheus.Registerer, metrics *exporter.Metrics, coverage *coverageRecorder) (cluster, error) {
 	restCfg, address, err := restConfig(o, o.Config)
 	if err != nil {
-		return cluster{}, err
+		return cluster{}, configError(err)
 	}
 	health := watcher.NewHealth(watcher.HealthOptions{
 		Tolerance: time.Duration(o.Config.Watch.HealthTolerance), Logger: o.Logger.With("component", "watcher"), Now: o.Now,

@@ -79,12 +79,12 @@ func Run(ctx context.Context, o Options) error {
 	o = o.withDefaults()
 	log, cfg := o.Logger, o.Config
 	if err := cfg.Validate(); err != nil {
-		return err
+		return configError(err)
 	}
 	reg := newRegistry()
 	httpSrv, err := newHTTPServer(o, reg)
 	if err != nil {
-		return err
+		return configError(err)
 	}
 	metrics := exporter.NewMetrics(reg)
 	coverage := newCoverageRecorder(nil, log.With("component", "coverage"), o.Now)

@@ -26,21 +26,21 @@ func newVerdictLoop(ctx context.Context, cfg config.Verdicts, events tracker.Sto
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)
 	if err != nil {
-		return nil, fmt.Errorf("verdicts.hypotheses: %w", err)
+		return nil, configError(fmt.Errorf("verdicts.hypotheses: %w", err))
 	}
 	for i := range hyps {
 		if err := hyps[i].CheckScrapeInterval(time.Duration(cfg.ScrapeInterval)); err != nil {
-			return nil, fmt.Errorf("verdicts.hypotheses: %w (verdicts.scrape_interval)", err)
+			return nil, configError(fmt.Errorf("verdicts.hypotheses: %w (verdicts.scrape_interval)", err))
 		}
 	}
 	if err := promsource.CheckURL(cfg.PrometheusURL); err != nil {
-		return nil, fmt.Errorf("verdicts.prometheus_url: %w", err)
+		return nil, configError(fmt.Errorf("verdicts.prometheus_url: %w", err))
 	}
 	if cfg.ScrapeInterval <= 0 {
 		if iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: cfg.PrometheusURL, Logger: log}); ok {
 			for i := range hyps {
 				if err := hyps[i].CheckIntervals(iv); err != nil {
-					return nil, fmt.Errorf("verdicts.hypotheses: %w (verdicts.prometheus_url; verdicts.scrape_interval overrides)", err)
+					return nil, configError(fmt.Errorf("verdicts.hypotheses: %w (verdicts.prometheus_url; verdicts.scrape_interval overrides)", err))
 				}
 			}
 		}
@@ -57,7 +57,7 @@ func newVerdictLoop(ctx context.Context, cfg config.Verdicts, events tracker.Sto
 	}
 	if cfg.AbortAlertmanagerURL != "" {
 		if l.abort, err = abort.New(abort.Options{URL: cfg.AbortAlertmanagerURL}); err != nil {
-			return nil, fmt.Errorf("verdicts.abort_alertmanager_url: %w", err)
+			return nil, configError(fmt.Errorf("verdicts.abort_alertmanager_url: %w", err))
 		}
 	}
 	names := make([]string, len(hyps))
