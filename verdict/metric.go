@@ -544,9 +544,9 @@ func (j *Judge) counts(ctx context.Context, h *hypothesis.Hypothesis, m *hypothe
 	case total.series == 0:
 		return c, fmt.Sprintf("no data for the %s group: the total query returned no series", g), nil
 	case len(total.values) == 0:
-		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are all NaN or infinite", g, total.nans), nil
+		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are %s", g, total.nans, total.allBad()), nil
 	case errs.series > 0 && len(errs.values) == 0:
-		return c, fmt.Sprintf("no data for the %s group: the errors query's %d samples are all NaN or infinite; check that the errors query divides nothing by zero", g, errs.nans), nil
+		return c, fmt.Sprintf("no data for the %s group: the errors query's %d samples are %s; check that the errors query divides nothing by zero", g, errs.nans, errs.allBad()), nil
 	case c.samples == 0:
 		return c, fmt.Sprintf("no data for the %s group: no step has both a finite total and a finite errors sample (%d steps dropped)", g, c.nans), nil
 	case !finite(c.errors) || !finite(c.total):
