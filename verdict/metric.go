@@ -612,10 +612,12 @@ func (j *Judge) compareRates(ctx context.Context, h *hypothesis.Hypothesis, m *h
 		span.RecordError(err)
 		return part{name: "vs control", result: Inconclusive, reason: "the classification failed: " + err.Error()}
 	}
-	out.Effect = &Effect{Estimate: r.Diff, Low: r.Lo, High: r.Hi, Allowed: cl.Allowed, Confidence: conf}
+	hh := r.CohensH
+	out.Effect = &Effect{Estimate: r.Diff, Low: r.Lo, High: r.Hi, Allowed: cl.Allowed, Confidence: conf, CohensH: &hh}
 	span.SetAttributes(attribute.Float64("p_value", r.PValue), attribute.Float64("estimate", r.Diff),
-		attribute.Float64("ci_low", r.Lo), attribute.Float64("ci_high", r.Hi), attribute.String("class", cl.Class.String()))
-	reason := fmt.Sprintf("%d of %d vs %d of %d: %s (p = %.3g)", x.Errors, x.Total, y.Errors, y.Total, cl.Reason, r.PValue)
+		attribute.Float64("ci_low", r.Lo), attribute.Float64("ci_high", r.Hi), attribute.String("class", cl.Class.String()),
+		attribute.Float64("cohens_h", hh))
+	reason := fmt.Sprintf("%d of %d vs %d of %d: %s (p = %.3g; Cohen's h = %+.2f)", x.Errors, x.Total, y.Errors, y.Total, cl.Reason, r.PValue, hh)
 	if ctl.noErrorSeries || exp.noErrorSeries {
 		reason += "; an errors query with no series counted as 0 errors"
 	}
