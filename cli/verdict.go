@@ -334,17 +334,23 @@ func writeVerdicts(w io.Writer, vs []verdict.Verdict) {
 		if len(v.Metrics) > 0 {
 			fmt.Fprintln(w)
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			// P(E>C) is the standardized effect: the probability that an
-			// experimental sample exceeds a control one (0.5: none).
-			fmt.Fprintln(tw, "METRIC\tRESULT\tCONTROL\tEXPERIMENTAL\tEFFECT\tINTERVAL\tP(E>C)\tALLOWED\tSLO\tREASON")
+			// The standardized effects: P(E>C), a value metric's, the
+			// probability that an experimental sample exceeds a control one
+			// (0.5: none); COHEN'S H, a ratio metric's, the difference of
+			// the error ratios on the arcsine scale (0: none; |h| 0.2
+			// small, 0.5 medium, 0.8 large).
+			fmt.Fprintln(tw, "METRIC\tRESULT\tCONTROL\tEXPERIMENTAL\tEFFECT\tINTERVAL\tP(E>C)\tCOHEN'S H\tALLOWED\tSLO\tREASON")
 			for _, m := range v.Metrics {
-				effect, interval, superiority, allowed := "-", "-", "-", "-"
+				effect, interval, superiority, cohensH, allowed := "-", "-", "-", "-", "-"
 				if e := m.Effect; e != nil {
 					effect = signed(e.Estimate)
 					interval = fmt.Sprintf("[%s, %s] %s%%", signed(e.Low), signed(e.High), number(100*e.Confidence))
 					allowed = signed(e.Allowed)
 					if e.Superiority != nil {
 						superiority = strconv.FormatFloat(*e.Superiority, 'f', 2, 64)
+					}
+					if e.CohensH != nil {
+						cohensH = fmt.Sprintf("%+.2f", *e.CohensH)
 					}
 				}
 				slo := string(m.SLO)
@@ -355,8 +361,8 @@ func writeVerdicts(w io.Writer, vs []verdict.Verdict) {
 				if m.Critical {
 					name += " (critical)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, m.Result,
-					summary(m.Control), summary(m.Experimental), effect, interval, superiority, allowed, slo, m.Reason)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, m.Result,
+					summary(m.Control), summary(m.Experimental), effect, interval, superiority, cohensH, allowed, slo, m.Reason)
 			}
 			tw.Flush() //nolint:errcheck,gosec // w reports its own errors
 		}

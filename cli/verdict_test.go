@@ -82,9 +82,9 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 		require.Equal(t, cli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 		require.Contains(t, out, "steady  PASS  score 100")
 		require.Contains(t, out, "window 2026-11-01T00:30:00Z – 2026-11-01T01:30:00Z, at 2026-11-01T02:00:00Z")
-		require.Regexp(t, `METRIC +RESULT +CONTROL +EXPERIMENTAL +EFFECT +INTERVAL +P\(E>C\) +ALLOWED +SLO +REASON`, out)
-		require.Regexp(t, `p99-latency \(critical\) +pass +0\.\d+ \(n=241\) +0\.\d+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +0\.[3-6]\d +\+0\.\d+`, out)
-		require.Regexp(t, `error-ratio \(critical\) +pass +\S+ \(n=241\) +\S+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +- +\+`, out)
+		require.Regexp(t, `METRIC +RESULT +CONTROL +EXPERIMENTAL +EFFECT +INTERVAL +P\(E>C\) +COHEN'S H +ALLOWED +SLO +REASON`, out)
+		require.Regexp(t, `p99-latency \(critical\) +pass +0\.\d+ \(n=241\) +0\.\d+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +0\.[3-6]\d +- +\+0\.\d+`, out)
+		require.Regexp(t, `error-ratio \(critical\) +pass +\S+ \(n=241\) +\S+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +- +[+-]0\.\d\d +\+`, out)
 	})
 	t.Run("a failing hypothesis exits 1 and says why", func(t *testing.T) {
 		code, out, _ := run(t, "verdict", "-f", file("slow"), "--prometheus", prom.URL(), "--at", at)
@@ -111,6 +111,10 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 				Metrics    []struct {
 					Name   string `json:"name"`
 					Result string `json:"result"`
+					Effect *struct {
+						Superiority *float64 `json:"superiority"`
+						CohensH     *float64 `json:"cohens_h"`
+					} `json:"effect"`
 				} `json:"metrics"`
 			} `json:"verdicts"`
 		}
@@ -119,6 +123,14 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 		for _, v := range got.Verdicts {
 			results[v.Hypothesis] = v.Result
 			require.Len(t, v.Metrics, 2)
+			if v.Hypothesis == "steady" {
+				// the standardized effect: superiority for a value, h for a ratio
+				for _, m := range v.Metrics {
+					require.NotNil(t, m.Effect, m.Name)
+					require.Equal(t, m.Name == "error-ratio", m.Effect.CohensH != nil, m.Name)
+					require.Equal(t, m.Name != "error-ratio", m.Effect.Superiority != nil, m.Name)
+				}
+			}
 		}
 		require.Equal(t, map[string]string{"idle": "inconclusive", "slow": "fail", "steady": "pass"}, results)
 	})

@@ -397,6 +397,11 @@ var (
 		Help:   "The standardized effect of a value metric: the probability that an experimental sample exceeds a control sample, ties counting half (0.5: no effect); absent for ratios.",
 		Labels: []string{LabelHypothesis, LabelMetric},
 	}
+	HypothesisCohensEffectSize = Metric{
+		Name: name("hypothesis_cohens_effect_size"), Type: Gauge,
+		Help:   "The standardized effect of a ratio metric: Cohen's h of the groups' error ratios, 2*asin(sqrt(experimental)) - 2*asin(sqrt(control)) (0: no effect; |h| 0.2 is small, 0.5 medium, 0.8 large); absent for values.",
+		Labels: []string{LabelHypothesis, LabelMetric},
+	}
 	HypothesisPValue = Metric{
 		Name: name("hypothesis_p_value"), Type: Gauge,
 		Help:   "p-value of the two-sample or count test comparing the groups for a metric.",
@@ -425,7 +430,7 @@ var Metrics = []Metric{
 	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullAlerts,
 	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
 	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,
-	HypothesisMetricResult, SteadyStateValue, HypothesisEffect, HypothesisSuperiorityRatio, HypothesisPValue, VerdictsTotal,
+	HypothesisMetricResult, SteadyStateValue, HypothesisEffect, HypothesisSuperiorityRatio, HypothesisCohensEffectSize, HypothesisPValue, VerdictsTotal,
 	IncidentsOpen, WorkloadReadyRatio, InformerSynced, LastEventTimestamp,
 	WatchErrors, WatchUp, WatchBrokenSince, WatchLastContact, WatchRelists,
 	BuildInfo,

@@ -76,7 +76,8 @@ type Metric struct {
 	Experimental Summary `json:"experimental"`
 	// Effect is the experimental group's shift from the control (Hodges–
 	// Lehmann estimate and interval for values; the difference of the
-	// rates for ratios), with the allowed effect in the same unit; nil
+	// rates for ratios), with the allowed effect in the same unit and a
+	// standardized effect (superiority for values, Cohen's h for ratios); nil
 	// when the metric is only bounded by its SLO or could not be compared.
 	Effect *Effect `json:"effect,omitempty"`
 	// PValue of the two-sample (or count) test; NaN if none ran.
@@ -128,6 +129,15 @@ type Effect struct {
 	// small-but-significant shift (0.55) from a large one (0.9) whatever
 	// the metric's unit; nil for a ratio.
 	Superiority *float64 `json:"superiority,omitempty"`
+	// CohensH is the standardized effect of a ratio metric: Cohen's h of
+	// the two error ratios, 2·asin √experimental − 2·asin √control, the
+	// difference of the ratios on a scale where their noise no longer
+	// depends on their size. 0 is no effect; by Cohen's conventional
+	// reading |h| = 0.2 is a small effect, 0.5 a medium one, 0.8 a large
+	// one (at most π). 0.1 % to 0.2 % errors, a doubling, is h = 0.026,
+	// however significant over a lot of traffic; 1 % to 20 % is 0.73. nil
+	// for a value metric.
+	CohensH *float64 `json:"cohens_h,omitempty"`
 }
 
 // Expectation is the judgement of one recovery expectation.
