@@ -224,7 +224,8 @@ func (e Effect) MarshalJSON() ([]byte, error) {
 		Allowed     *float64 `json:"allowed"`
 		Confidence  *float64 `json:"confidence"`
 		Superiority *float64 `json:"superiority,omitempty"`
-	}{plain(e), num(e.Estimate), num(e.Low), num(e.High), num(e.Allowed), num(e.Confidence), numPtr(e.Superiority)})
+		CohensH     *float64 `json:"cohens_h,omitempty"`
+	}{plain(e), num(e.Estimate), num(e.Low), num(e.High), num(e.Allowed), num(e.Confidence), numPtr(e.Superiority), numPtr(e.CohensH)})
 }
 
 // MarshalJSON writes NaN times as null.
