@@ -115,6 +115,16 @@ var invalidFiles = []struct {
 	want string
 }{
 	{
+		"a byte that is not UTF-8 is rejected at its line and column",
+		"invalid-encoding-utf8.yml",
+		"testdata/invalid-encoding-utf8.yml:3: column 18: invalid UTF-8 (byte 0xff): the file must be UTF-8",
+	},
+	{
+		"a NUL byte is rejected at its line and column",
+		"invalid-nul-byte.yml",
+		"testdata/invalid-nul-byte.yml:1: column 23: control character U+0000 is not allowed in YAML",
+	},
+	{
 		"an unknown top-level field is rejected",
 		"invalid-unknown-field.yml",
 		"testdata/invalid-unknown-field.yml:3: unknown field \"listne\" (did you mean \"listen\"?)",
