@@ -69,6 +69,11 @@ fuzz: ## run each fuzz target for a while (FUZZTIME, default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzPullOnce -fuzztime $${FUZZTIME:-30s} ./alertpull/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s} ./hypothesis/
 
+.PHONY: soak
+soak: testbed-build ## the long fault suite: the SIGKILL crash test with SOAK_CYCLES (default 100) kills per store under an 8-sender storm
+	set -o pipefail; STEADYWATCH_CRASH_CYCLES=$${SOAK_CYCLES:-100} $(GO) test -count=1 -timeout 60m -v -run '^TestCrash' ./e2e/ 2>&1 | tee soak.out | \
+	grep -E 'RELIABILITY|cycles in|^(--- |PASS|FAIL|ok|panic)'
+
 .PHONY: vuln
 vuln: ## govulncheck (needs the vulnerability database, not reachable from every machine)
 	$(TOOL) govulncheck ./...
@@ -87,4 +92,4 @@ serve-local: build testbed-build ## start a local control plane and `steadywatch
 	bash scripts/serve-local.sh
 
 .PHONY: ci
-ci: lint check-generated test e2e demo ## everything CI runs
+ci: lint check-generated test e2e soak demo ## everything CI runs

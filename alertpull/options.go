@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/internal/httpurl"
 )
 
 // Defaults of the Options left zero.
@@ -80,14 +81,13 @@ func (o *Options) validate() error {
 	if o.URL == "" {
 		return fieldError("URL", "missing: want Alertmanager's base URL, e.g. http://alertmanager:9093")
 	}
+	if err := httpurl.Check(o.URL); err != nil {
+		return fieldErrorf("URL", "%w", err)
+	}
 	u, err := url.Parse(o.URL)
 	switch {
 	case err != nil:
 		return fieldErrorf("URL", "%w", err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fieldErrorf("URL", "%q: want an http:// or https:// URL", o.URL)
-	case u.Host == "":
-		return fieldErrorf("URL", "%q has no host", o.URL)
 	case u.User != nil:
 		// Kept out of the URL, which errors and logs show.
 		return fieldErrorf("URL", "%q holds credentials: set BasicAuth instead", u.Redacted())

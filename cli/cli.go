@@ -31,6 +31,15 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// codedError ends a command with its message and code.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e codedError) Error() string { return e.err.Error() }
+func (e codedError) Unwrap() error { return e.err }
+
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
@@ -67,6 +76,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			var code exitCode
 			errors.As(err, &code)
 			return int(code)
+		case errors.As(err, new(codedError)):
+			var coded codedError
+			errors.As(err, &coded)
+			fmt.Fprintf(stderr, "steadywatch %s: %v\n", c.name, err)
+			return coded.code
 		case errors.As(err, new(usageError)):
 			fmt.Fprintf(stderr, "steadywatch %s: %v\n", c.name, err)
 			return ExitUsage

@@ -22,6 +22,23 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestTheCommandLine(t *testing.T) {
 	badConfig := filepath.Join(t.TempDir(), "steadywatch.yml")
 	require.NoError(t, os.WriteFile(badConfig, []byte("listen: 127.0.0.1:9477\nwatch:\n  namespaces: [shop, shop]\n"), 0o600))
+	shortToken := filepath.Join(t.TempDir(), "tokens.yml")
+	require.NoError(t, os.WriteFile(shortToken, []byte("bearer_tokens: [abc]\n"), 0o600))
+	badHypothesis := filepath.Join(t.TempDir(), "h.yaml")
+	require.NoError(t, os.WriteFile(badHypothesis, []byte("kind: Nonsense\n"), 0o600))
+	badHypothesisConfig := filepath.Join(t.TempDir(), "hyp.yml")
+	require.NoError(t, os.WriteFile(badHypothesisConfig, []byte(
+		"verdicts:\n  hypotheses: ["+badHypothesis+"]\n  prometheus_url: http://127.0.0.1:1\n  scrape_interval: 15s\n"), 0o600))
+	// A kubeconfig that loads (the server it names is never reached before
+	// the hypotheses are).
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600))
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -59,15 +76,32 @@ func TestTheCommandLine(t *testing.T) {
 			[]string{"serve", "--alertmanager.url", "alertmanager:9093"},
 			cli.ExitUsage, "", `alerts.pull.alertmanager_url: "alertmanager:9093": want an http:// or https:// URL`,
 		},
+		// Start-up errors in what serve was given are configuration
+		// errors, exit 3 as documented (issue 13 #9: they exited 1).
 		{
 			"a web config file that cannot be read is named",
 			[]string{"serve", "--web.config.file", "/nonexistent/web.yml"},
-			cli.ExitError, "", "web: open /nonexistent/web.yml: no such file or directory",
+			cli.ExitUsage, "", "web: open /nonexistent/web.yml: no such file or directory",
+		},
+		{
+			"a bearer-token file that cannot be read is named",
+			[]string{"serve", "--web.bearer-token-file", "/nonexistent/tokens.yml"},
+			cli.ExitUsage, "", "/nonexistent/tokens.yml",
+		},
+		{
+			"a bearer token too short is refused",
+			[]string{"serve", "--web.bearer-token-file", shortToken},
+			cli.ExitUsage, "", "bearer_tokens[0]: shorter than",
 		},
 		{
 			"a kubeconfig that cannot be loaded is named",
 			[]string{"serve", "--kubeconfig", "/nonexistent"},
-			cli.ExitError, "", "kubernetes.kubeconfig: loading /nonexistent",
+			cli.ExitUsage, "", "kubernetes.kubeconfig: loading /nonexistent",
+		},
+		{
+			"a bad hypothesis file is named with its line",
+			[]string{"serve", "--config", badHypothesisConfig, "--kubeconfig", kubeconfig, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0"},
+			cli.ExitUsage, "", "verdicts.hypotheses: " + badHypothesis + ":1: ",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

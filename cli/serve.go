@@ -68,7 +68,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	defer flushTraces(shutdown, log)
 	klog.SetSlogLogger(log.With("component", "client-go"))
-	return server.Run(ctx, server.Options{Config: cfg, Logger: log})
+	err = server.Run(ctx, server.Options{Config: cfg, Logger: log})
+	if errors.As(err, new(*server.ConfigError)) {
+		return usageError{err}
+	}
+	return err
 }
 
 // flushTraces sends the spans not yet exported, for at most 5 seconds.

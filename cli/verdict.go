@@ -30,6 +30,11 @@ const (
 	ExitInconclusive = 2
 )
 
+// troubled marks an error that kept verdict from judging — a store or a
+// Prometheus that does not answer, a timeout: inconclusive (exit 2), for
+// only a judged failure may exit 1.
+func troubled(err error) error { return codedError{code: ExitInconclusive, err: err} }
+
 // exitCode ends a command with a code and no further message: what it had
 // to say is on stdout.
 type exitCode int
@@ -71,22 +76,28 @@ func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 
 	shutdown, err := tracing.Setup(ctx, version.Version)
 	if err != nil {
-		return err
+		return usagef("tracing (OTEL_* environment): %v", err)
 	}
 	defer flushTraces(shutdown, log)
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	// The store first: a missing one is the user's to fix, before anything
+	// is asked of Prometheus.
 	judge, closeStore, err := f.newJudge(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	verdicts, err := judgeAll(ctx, judge, hyps, at)
-	if err != nil {
+	if err := f.checkLearntIntervals(ctx, hyps, log); err != nil {
 		return err
 	}
+	verdicts, err := judgeAll(ctx, judge, hyps, at)
+	if err != nil {
+		// No verdict could be given: trouble, never a judged failure.
+		return troubled(err)
+	}
 	if err := writeOutput(stdout, f.output, verdicts); err != nil {
-		return err
+		return troubled(err)
 	}
 	return verdictsExit(verdicts)
 }
@@ -102,14 +113,16 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents, alerts and watch coverage, for event windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound on the whole judgement")
-	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval, if known: a hypothesis whose step is shorter is refused (default: unknown)")
+	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval: a hypothesis whose step is shorter is refused (default: learnt from Prometheus's configuration, per job its queries select; not checked if Prometheus cannot tell)")
 	f.log.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: steadywatch verdict -f FILE --prometheus URL [flags]
 
 Judges each hypothesis: pass, fail or inconclusive, with the evidence.
-Exit code: 0 all passed, 1 one failed, 2 none failed but one was
-inconclusive, 3 bad flags or hypothesis files.
+Exit code: 0 all passed; 1 one failed (only a judged failure exits 1);
+2 none failed but one was inconclusive, or nothing could be judged (a
+store or Prometheus that did not answer, --timeout); 3 bad flags or
+hypothesis files, or no store where --store or --data-dir says.
 
 Flags:
 `)
@@ -167,15 +180,43 @@ func (f *verdictFlags) loadHypotheses() ([]hypothesis.Hypothesis, error) {
 	return hyps, nil
 }
 
+// checkLearntIntervals refuses, unless --scrape-interval is given, a step
+// shorter than the intervals --prometheus samples the hypotheses' series
+// at, as its configuration says. A Prometheus that cannot tell (Thanos,
+// Mimir, an error) is logged and checks nothing.
+func (f *verdictFlags) checkLearntIntervals(ctx context.Context, hyps []hypothesis.Hypothesis, log *slog.Logger) error {
+	if f.scrape > 0 {
+		return nil
+	}
+	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: f.prometheus, Logger: log})
+	if !ok {
+		return nil
+	}
+	for i := range hyps {
+		if err := hyps[i].CheckIntervals(iv); err != nil {
+			return usageError{fmt.Errorf("%w (--prometheus; --scrape-interval overrides)", err)}
+		}
+	}
+	return nil
+}
+
 // newJudge builds the judge of --prometheus's samples, with the store of
 // --store or --data-dir if one is given; closeStore closes that store.
 func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *verdict.Judge, closeStore func(), err error) {
 	opts := verdict.Options{Logger: log}
 	closeStore = func() {}
 	if f.store != "" || f.dataDir != "" {
-		db, err := store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir})
+		// A reading command: the store must be there (issue 13 #8).
+		db, err := store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir, Existing: true})
 		if err != nil {
-			return nil, nil, err
+			flag := "--store"
+			if f.store == "" {
+				flag = "--data-dir"
+			}
+			if errors.Is(err, iofs.ErrNotExist) || errors.As(err, new(*store.SchemaTooNewError)) {
+				return nil, nil, usagef("%s: %v", flag, err)
+			}
+			return nil, nil, troubled(fmt.Errorf("%s: %w", flag, err))
 		}
 		closeStore = func() {
 			if err := db.Close(); err != nil {
@@ -187,7 +228,7 @@ func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *v
 	judge, err = promsource.NewJudge(promsource.Options{URL: f.prometheus}, opts)
 	if err != nil {
 		closeStore()
-		return nil, nil, err
+		return nil, nil, troubled(err)
 	}
 	return judge, closeStore, nil
 }
@@ -293,17 +334,23 @@ func writeVerdicts(w io.Writer, vs []verdict.Verdict) {
 		if len(v.Metrics) > 0 {
 			fmt.Fprintln(w)
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			// P(E>C) is the standardized effect: the probability that an
-			// experimental sample exceeds a control one (0.5: none).
-			fmt.Fprintln(tw, "METRIC\tRESULT\tCONTROL\tEXPERIMENTAL\tEFFECT\tINTERVAL\tP(E>C)\tALLOWED\tSLO\tREASON")
+			// The standardized effects: P(E>C), a value metric's, the
+			// probability that an experimental sample exceeds a control one
+			// (0.5: none); COHEN'S H, a ratio metric's, the difference of
+			// the error ratios on the arcsine scale (0: none; |h| 0.2
+			// small, 0.5 medium, 0.8 large).
+			fmt.Fprintln(tw, "METRIC\tRESULT\tCONTROL\tEXPERIMENTAL\tEFFECT\tINTERVAL\tP(E>C)\tCOHEN'S H\tALLOWED\tSLO\tREASON")
 			for _, m := range v.Metrics {
-				effect, interval, superiority, allowed := "-", "-", "-", "-"
+				effect, interval, superiority, cohensH, allowed := "-", "-", "-", "-", "-"
 				if e := m.Effect; e != nil {
 					effect = signed(e.Estimate)
 					interval = fmt.Sprintf("[%s, %s] %s%%", signed(e.Low), signed(e.High), number(100*e.Confidence))
 					allowed = signed(e.Allowed)
 					if e.Superiority != nil {
 						superiority = strconv.FormatFloat(*e.Superiority, 'f', 2, 64)
+					}
+					if e.CohensH != nil {
+						cohensH = fmt.Sprintf("%+.2f", *e.CohensH)
 					}
 				}
 				slo := string(m.SLO)
@@ -314,8 +361,8 @@ func writeVerdicts(w io.Writer, vs []verdict.Verdict) {
 				if m.Critical {
 					name += " (critical)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, m.Result,
-					summary(m.Control), summary(m.Experimental), effect, interval, superiority, allowed, slo, m.Reason)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, m.Result,
+					summary(m.Control), summary(m.Experimental), effect, interval, superiority, cohensH, allowed, slo, m.Reason)
 			}
 			tw.Flush() //nolint:errcheck,gosec // w reports its own errors
 		}

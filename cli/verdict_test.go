@@ -2,9 +2,13 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,9 +82,9 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 		require.Equal(t, cli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 		require.Contains(t, out, "steady  PASS  score 100")
 		require.Contains(t, out, "window 2026-11-01T00:30:00Z – 2026-11-01T01:30:00Z, at 2026-11-01T02:00:00Z")
-		require.Regexp(t, `METRIC +RESULT +CONTROL +EXPERIMENTAL +EFFECT +INTERVAL +P\(E>C\) +ALLOWED +SLO +REASON`, out)
-		require.Regexp(t, `p99-latency \(critical\) +pass +0\.\d+ \(n=241\) +0\.\d+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +0\.[3-6]\d +\+0\.\d+`, out)
-		require.Regexp(t, `error-ratio \(critical\) +pass +\S+ \(n=241\) +\S+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +- +\+`, out)
+		require.Regexp(t, `METRIC +RESULT +CONTROL +EXPERIMENTAL +EFFECT +INTERVAL +P\(E>C\) +COHEN'S H +ALLOWED +SLO +REASON`, out)
+		require.Regexp(t, `p99-latency \(critical\) +pass +0\.\d+ \(n=241\) +0\.\d+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +0\.[3-6]\d +- +\+0\.\d+`, out)
+		require.Regexp(t, `error-ratio \(critical\) +pass +\S+ \(n=241\) +\S+ \(n=241\) +[+-]\S+ +\[\S+, \S+\] 98% +- +[+-]0\.\d\d +\+`, out)
 	})
 	t.Run("a failing hypothesis exits 1 and says why", func(t *testing.T) {
 		code, out, _ := run(t, "verdict", "-f", file("slow"), "--prometheus", prom.URL(), "--at", at)
@@ -107,6 +111,10 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 				Metrics    []struct {
 					Name   string `json:"name"`
 					Result string `json:"result"`
+					Effect *struct {
+						Superiority *float64 `json:"superiority"`
+						CohensH     *float64 `json:"cohens_h"`
+					} `json:"effect"`
 				} `json:"metrics"`
 			} `json:"verdicts"`
 		}
@@ -115,6 +123,14 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 		for _, v := range got.Verdicts {
 			results[v.Hypothesis] = v.Result
 			require.Len(t, v.Metrics, 2)
+			if v.Hypothesis == "steady" {
+				// the standardized effect: superiority for a value, h for a ratio
+				for _, m := range v.Metrics {
+					require.NotNil(t, m.Effect, m.Name)
+					require.Equal(t, m.Name == "error-ratio", m.Effect.CohensH != nil, m.Name)
+					require.Equal(t, m.Name != "error-ratio", m.Effect.Superiority != nil, m.Name)
+				}
+			}
 		}
 		require.Equal(t, map[string]string{"idle": "inconclusive", "slow": "fail", "steady": "pass"}, results)
 	})
@@ -148,6 +164,18 @@ func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
 		{"a bad time", []string{"-f", good, "--prometheus", "http://p:9090", "--at", "noon"}, `--at: "noon" is neither an RFC 3339 time nor Unix seconds`},
 		{"a bad output", []string{"-f", good, "--prometheus", "http://p:9090", "--output", "yaml"}, `--output: "yaml" is not one of table, json`},
 		{"an unknown hypothesis", []string{"-f", good, "--prometheus", "http://p:9090", "--hypothesis", "other"}, `--hypothesis: no hypothesis "other" in the files (they have steady)`},
+		{"a Prometheus URL that is not one, as serve says", []string{"-f", good, "--prometheus", "not a url"}, `--prometheus: "not a url": want an http:// or https:// URL`},
+		{"a Prometheus URL without a host", []string{"-f", good, "--prometheus", "http://"}, `--prometheus: "http://" has no host`},
+		{
+			"a data directory that holds no store is named, never created",
+			[]string{"-f", good, "--prometheus", "http://p:9090", "--data-dir", filepath.Join(dir, "typo")},
+			"--data-dir: store: sqlite://" + filepath.Join(dir, "typo", "steadywatch.db") + ": no steadywatch store there: " + filepath.Join(dir, "typo", "steadywatch.db") + " does not exist (serve creates it)",
+		},
+		{
+			"a store file that does not exist is named, never created",
+			[]string{"-f", good, "--prometheus", "http://p:9090", "--store", filepath.Join(dir, "nope.db")},
+			"--store: store: sqlite://" + filepath.Join(dir, "nope.db") + ": no steadywatch store there: " + filepath.Join(dir, "nope.db") + " does not exist (serve creates it)",
+		},
 		{"a step shorter than the scrape interval names the file, line, step and interval", []string{"-f", good, "--prometheus", "http://p:9090", "--scrape-interval", "1m"}, good + ":5: spec.step: 15s is shorter than the scrape interval of 1m: the samples between two scrapes repeat the same value; use a step of at least 1m (--scrape-interval)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,4 +185,105 @@ func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
 			require.Empty(t, out)
 		})
 	}
+	require.NoDirExists(t, filepath.Join(dir, "typo"))
+	require.NoFileExists(t, filepath.Join(dir, "nope.db"))
+}
+
+// Only a judged failure exits 1: trouble reaching what the verdict is
+// judged on — a PostgreSQL store that does not answer, a Prometheus that
+// hangs past --timeout — is inconclusive, exit 2, with what went wrong on
+// stderr (issue 13 #7: both exited 1).
+func TestVerdictTroubleExitsInconclusiveNeverFail(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	require.NoError(t, os.WriteFile(good, []byte(hypothesisFor("steady")), 0o600))
+	hung := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hung:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() {
+		close(hung)
+		srv.Close()
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unreachable PostgreSQL store", []string{"--prometheus", "http://127.0.0.1:1", "--store", "postgres://sw@127.0.0.1:1/sw?connect_timeout=5"}, "store: postgres://sw@127.0.0.1:1/sw?connect_timeout=5: "},
+		{"a Prometheus that hangs past --timeout", []string{"--prometheus", srv.URL, "--scrape-interval", "15s", "--timeout", "2s"}, "context deadline exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := run(t, append([]string{"verdict", "-f", good}, tc.args...)...)
+			require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+			require.Contains(t, stderr, tc.want)
+		})
+	}
+}
+
+// fakePrometheus answers /api/v1/status/config with doc (404 if empty)
+// and every other request with 404; asked counts the configuration
+// requests.
+func fakePrometheus(t *testing.T, doc string) (url string, asked *atomic.Int32) {
+	t.Helper()
+	asked = new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/status/config" || doc == "" {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]string{"yaml": doc}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, asked
+}
+
+// Issue 11 #11: without --scrape-interval the intervals are learnt from
+// --prometheus; a step below them is refused (exit 3), one at them goes
+// on to the judgement (here inconclusive: the fake answers no query).
+func TestVerdictLearnsTheScrapeIntervalFromPrometheus(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "h.yaml") // step: 15s (the default)
+	require.NoError(t, os.WriteFile(file, []byte(hypothesisFor("steady")), 0o600))
+	const jobs = "global: {scrape_interval: 1m, evaluation_interval: 1m}\nscrape_configs: [{job_name: app, scrape_interval: %s}, {job_name: node}]\n"
+	at := "2026-11-01T02:00:00Z"
+
+	t.Run("a step below the shortest interval is refused", func(t *testing.T) {
+		url, asked := fakePrometheus(t, fmt.Sprintf(jobs, "15s1ms"))
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at)
+		require.Equal(t, cli.ExitUsage, code, "stdout: %s", out)
+		require.Contains(t, stderr, file+":5: spec.step: 15s is shorter than the scrape interval of 15s1ms (job app, the shortest of all for a selector that names no known job, learnt from Prometheus): the samples between two scrapes repeat the same value; use a step of at least 15s1ms (--prometheus; --scrape-interval overrides)")
+		require.Empty(t, out)
+		require.Equal(t, int32(1), asked.Load())
+	})
+	t.Run("a step at the shortest interval is judged", func(t *testing.T) {
+		url, asked := fakePrometheus(t, fmt.Sprintf(jobs, "15s"))
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at)
+		require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.NotContains(t, stderr, "spec.step")
+		require.Equal(t, int32(1), asked.Load())
+	})
+	t.Run("--scrape-interval wins and Prometheus is not asked", func(t *testing.T) {
+		url, asked := fakePrometheus(t, fmt.Sprintf(jobs, "15s1ms"))
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at, "--scrape-interval", "15s")
+		require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.Zero(t, asked.Load())
+	})
+	t.Run("a Prometheus that cannot tell is warned about and the verdict goes on", func(t *testing.T) {
+		url, _ := fakePrometheus(t, "") // 404, as Thanos or Mimir
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at)
+		require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.Regexp(t, `level=WARN msg="the scrape interval is unknown: the hypotheses' steps are not checked against it" err="Prometheus /api/v1/status/config: client_error: client error: 404"`, stderr)
+	})
+	t.Run("a Prometheus that scrapes nothing is warned about too", func(t *testing.T) {
+		url, asked := fakePrometheus(t, "global: {scrape_interval: 1m}\n")
+		code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--at", at)
+		require.Equal(t, cli.ExitInconclusive, code, "stdout: %s\nstderr: %s", out, stderr)
+		require.Contains(t, stderr, "no scrape_configs")
+		require.Equal(t, int32(1), asked.Load())
+	})
 }

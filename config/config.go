@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +25,8 @@ import (
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/steadywatch/steadywatch/internal/httpurl"
 )
 
 // Groups a pod can belong to, as returned by [Config.Group].
@@ -58,6 +59,11 @@ const (
 	DefaultCheckpointInterval = model.Duration(10 * time.Second)
 	DefaultHealthTolerance    = model.Duration(5 * time.Second)
 	DefaultMaxBodyBytes       = 1 << 20
+	DefaultMaxBytesInFlight   = 16 << 20
+	DefaultReadTimeout        = model.Duration(30 * time.Second)
+	DefaultWriteTimeout       = model.Duration(60 * time.Second)
+	DefaultIdleTimeout        = model.Duration(90 * time.Second)
+	DefaultMaxConnections     = 512
 	DefaultSeverityLabel      = "severity"
 	DefaultDetectionWindow    = model.Duration(10 * time.Minute)
 	DefaultDetectionGrace     = model.Duration(5 * time.Minute)
@@ -119,15 +125,17 @@ type Verdicts struct {
 	// violated during its experiment, so that the chaos tool or a person
 	// halts it. The steadywatch_hypothesis_abort metric says it either way.
 	AbortAlertmanagerURL string `yaml:"abort_alertmanager_url"`
-	// ScrapeInterval is the scrape interval of that Prometheus, if known
-	// (0: unknown): a hypothesis whose step is shorter is refused, since
-	// the samples between two scrapes only repeat the last.
+	// ScrapeInterval is the scrape interval of that Prometheus: a
+	// hypothesis whose step is shorter is refused, since the samples
+	// between two scrapes only repeat the last. 0: learnt from
+	// Prometheus's configuration at start, per job the queries select
+	// (unchecked if Prometheus cannot tell).
 	ScrapeInterval model.Duration `yaml:"scrape_interval"`
 }
 
 // Web configures TLS and authentication of the HTTP server, for the
 // Alertmanager webhook, the API and /metrics alike (/healthz and /readyz
-// stay open for probes).
+// stay open for probes), and what a client may hold of it.
 type Web struct {
 	// ConfigFile is an exporter-toolkit web configuration file
 	// (tls_server_config, basic_auth_users, http_server_config, rate_limit).
@@ -135,6 +143,17 @@ type Web struct {
 	// BearerTokenFile lists the bearer tokens accepted (bearer_tokens, or
 	// bearer_token_file naming a file holding one).
 	BearerTokenFile string `yaml:"bearer_token_file"`
+	// ReadTimeout bounds the reading of a request, headers and body (> 0).
+	ReadTimeout model.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds the time from the end of a request's headers to
+	// the end of its response (> 0).
+	WriteTimeout model.Duration `yaml:"write_timeout"`
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request (> 0).
+	IdleTimeout model.Duration `yaml:"idle_timeout"`
+	// MaxConnections bounds the connections open at once (> 0); at the
+	// limit a new one closes the one idle the longest, or waits.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Alerts configures the Alertmanager receiver and how alerts are joined to
@@ -143,6 +162,11 @@ type Alerts struct {
 	// MaxBodyBytes bounds a webhook notification's size (> 0); larger ones
 	// are refused with 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxBytesInFlight bounds the bytes of the notifications being read,
+	// decoded and stored at once (>= MaxBodyBytes); a notification that
+	// does not fit is answered 503 with Retry-After, and Alertmanager
+	// retries it.
+	MaxBytesInFlight int64 `yaml:"max_bytes_in_flight"`
 	// ServiceLabels, NamespaceLabels, GroupLabels and NodeLabels are the
 	// alert label names tried, in order, for an alert's service, namespace,
 	// group and node.
@@ -274,6 +298,10 @@ func Default() Config {
 		},
 		Listen:  DefaultListen,
 		DataDir: DefaultDataDir,
+		Web: Web{
+			ReadTimeout: DefaultReadTimeout, WriteTimeout: DefaultWriteTimeout, IdleTimeout: DefaultIdleTimeout,
+			MaxConnections: DefaultMaxConnections,
+		},
 		Watch: Watch{
 			ServiceLabel:       DefaultServiceLabel,
 			GroupLabel:         DefaultGroupLabel,
@@ -284,12 +312,13 @@ func Default() Config {
 			HealthTolerance:    DefaultHealthTolerance,
 		},
 		Alerts: Alerts{
-			MaxBodyBytes:    DefaultMaxBodyBytes,
-			ServiceLabels:   slices.Clone(DefaultServiceLabels),
-			NamespaceLabels: slices.Clone(DefaultNamespaceLabels),
-			GroupLabels:     slices.Clone(DefaultGroupLabels),
-			NodeLabels:      slices.Clone(DefaultNodeLabels),
-			SeverityLabel:   DefaultSeverityLabel,
+			MaxBodyBytes:     DefaultMaxBodyBytes,
+			MaxBytesInFlight: DefaultMaxBytesInFlight,
+			ServiceLabels:    slices.Clone(DefaultServiceLabels),
+			NamespaceLabels:  slices.Clone(DefaultNamespaceLabels),
+			GroupLabels:      slices.Clone(DefaultGroupLabels),
+			NodeLabels:       slices.Clone(DefaultNodeLabels),
+			SeverityLabel:    DefaultSeverityLabel,
 			Detection: Detection{
 				Window: DefaultDetectionWindow,
 				Grace:  DefaultDetectionGrace,
@@ -333,6 +362,9 @@ func (c *Config) validate() *Error {
 	if err := validateStore(c.Store); err != nil {
 		return err
 	}
+	if err := c.Web.validate(); err != nil {
+		return err
+	}
 	if err := c.Watch.validate(); err != nil {
 		return err
 	}
@@ -365,19 +397,14 @@ func (v *Verdicts) validate() *Error {
 	return nil
 }
 
-// validateURL checks an optional http(s) URL.
+// validateURL checks an optional http(s) URL, as the verdict command
+// checks its flags (httpurl.Check).
 func validateURL(path, u string) *Error {
 	if u == "" {
 		return nil
 	}
-	parsed, err := url.Parse(u)
-	switch {
-	case err != nil:
+	if err := httpurl.Check(u); err != nil {
 		return &Error{Path: path, Err: err}
-	case parsed.Scheme != "http" && parsed.Scheme != "https":
-		return fieldErrorf(path, "%q: want an http:// or https:// URL", u)
-	case parsed.Host == "":
-		return fieldErrorf(path, "%q has no host", u)
 	}
 	return nil
 }
@@ -399,6 +426,11 @@ func validateStore(dsn string) *Error {
 func (a *Alerts) validate() *Error {
 	if a.MaxBodyBytes <= 0 {
 		return fieldErrorf("alerts.max_body_bytes", "must be greater than 0, got %d", a.MaxBodyBytes)
+	}
+	if a.MaxBytesInFlight < a.MaxBodyBytes {
+		err := fieldErrorf("alerts.max_bytes_in_flight", "must be at least alerts.max_body_bytes (%d), got %d", a.MaxBodyBytes, a.MaxBytesInFlight)
+		err.Alt = []string{"alerts.max_body_bytes"}
+		return err
 	}
 	for _, l := range []struct {
 		path  string
@@ -465,6 +497,25 @@ func validateLabelName(path, n string) *Error {
 	}
 	if !model.LegacyValidation.IsValidLabelName(n) {
 		return fieldErrorf(path, "%q is not a valid Prometheus label name: want [a-zA-Z_][a-zA-Z0-9_]*", n)
+	}
+	return nil
+}
+
+func (w *Web) validate() *Error {
+	for _, d := range []struct {
+		path string
+		v    model.Duration
+	}{
+		{"web.read_timeout", w.ReadTimeout},
+		{"web.write_timeout", w.WriteTimeout},
+		{"web.idle_timeout", w.IdleTimeout},
+	} {
+		if d.v <= 0 {
+			return fieldErrorf(d.path, "must be greater than 0, got %s", d.v)
+		}
+	}
+	if w.MaxConnections <= 0 {
+		return fieldErrorf("web.max_connections", "must be greater than 0, got %d", w.MaxConnections)
 	}
 	return nil
 }

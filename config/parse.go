@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"reflect"
@@ -35,7 +34,7 @@ func Load(path string) (Config, error) {
 //
 // Errors are [*Error] values reading "file:line: path: message", e.g.
 //
-//	steadywatch.yml:3: field listne not found in type config.Config
+//	steadywatch.yml:3: unknown field "listne" (did you mean "listen"?)
 //	steadywatch.yml:7: watch.selector: unable to parse requirement: ...
 func Parse(data []byte, filename string) (Config, error) {
 	root, err := parseDocument(data, filename)
@@ -60,6 +59,9 @@ func Parse(data []byte, filename string) (Config, error) {
 // parseDocument parses data into a node tree and returns the content of its
 // single document, or nil when there is no document or it is null.
 func parseDocument(data []byte, filename string) (*yaml.Node, error) {
+	if err := yamlnode.CheckEncoding(filename, data); err != nil {
+		return nil, yamlnode.As[configuration](err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -82,16 +84,7 @@ func parseDocument(data []byte, filename string) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
-func newDecoder(file string) *yamlnode.Decoder { return yamlnode.NewDecoder(file, style) }
-
-var style = yamlnode.Style{
-	Mismatch: func(n *yaml.Node, t reflect.Type) string {
-		return fmt.Sprintf("cannot unmarshal %s into %s", yamlnode.Describe(n), t)
-	},
-	UnknownField: func(name string, _ []string, t reflect.Type) string {
-		return fmt.Sprintf("field %s not found in type %s", name, t)
-	},
-}
+func newDecoder(file string) *yamlnode.Decoder { return yamlnode.NewDecoder(file, yamlnode.UserStyle) }
 
 // decode decodes n into v, which must be addressable.
 func decode(d *yamlnode.Decoder, n *yaml.Node, path string, v reflect.Value) *Error {

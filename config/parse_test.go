@@ -44,15 +44,20 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			HealthTolerance:    model.Duration(30 * time.Second),
 		},
 		Store: "postgres://steadywatch@db.example.com:5432/steadywatch",
-		Web:   Web{ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml"},
+		Web: Web{
+			ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml",
+			ReadTimeout: model.Duration(10 * time.Second), WriteTimeout: model.Duration(20 * time.Second),
+			IdleTimeout: model.Duration(2 * time.Minute), MaxConnections: 2048,
+		},
 		Alerts: Alerts{
-			MaxBodyBytes:    2 << 20,
-			ServiceLabels:   []string{"svc"},
-			NamespaceLabels: []string{"ns", "kube_namespace"},
-			GroupLabels:     []string{"chaos_group"},
-			NodeLabels:      []string{"hostname"},
-			SeverityLabel:   "priority",
-			Detection:       Detection{Window: model.Duration(15 * time.Minute), Grace: model.Duration(time.Minute), AfterRecovery: model.Duration(30 * time.Second), From: DetectFromReceived},
+			MaxBodyBytes:     2 << 20,
+			MaxBytesInFlight: 32 << 20,
+			ServiceLabels:    []string{"svc"},
+			NamespaceLabels:  []string{"ns", "kube_namespace"},
+			GroupLabels:      []string{"chaos_group"},
+			NodeLabels:       []string{"hostname"},
+			SeverityLabel:    "priority",
+			Detection:        Detection{Window: model.Duration(15 * time.Minute), Grace: model.Duration(time.Minute), AfterRecovery: model.Duration(30 * time.Second), From: DetectFromReceived},
 			Pull: Pull{
 				AlertmanagerURL: "https://alertmanager.example.com:9093", Interval: model.Duration(time.Minute),
 				BasicAuth: BasicAuth{Username: "steadywatch", PasswordFile: "/etc/steadywatch/am-password"},
@@ -110,39 +115,49 @@ var invalidFiles = []struct {
 	want string
 }{
 	{
+		"a byte that is not UTF-8 is rejected at its line and column",
+		"invalid-encoding-utf8.yml",
+		"testdata/invalid-encoding-utf8.yml:3: column 18: invalid UTF-8 (byte 0xff): the file must be UTF-8",
+	},
+	{
+		"a NUL byte is rejected at its line and column",
+		"invalid-nul-byte.yml",
+		"testdata/invalid-nul-byte.yml:1: column 23: control character U+0000 is not allowed in YAML",
+	},
+	{
 		"an unknown top-level field is rejected",
 		"invalid-unknown-field.yml",
-		"testdata/invalid-unknown-field.yml:3: field listne not found in type config.Config",
+		"testdata/invalid-unknown-field.yml:3: unknown field \"listne\" (did you mean \"listen\"?)",
 	},
 	{
 		"an unknown nested field is rejected with its section",
 		"invalid-unknown-nested-field.yml",
-		"testdata/invalid-unknown-nested-field.yml:3: watch: field selectr not found in type config.Watch",
+		"testdata/invalid-unknown-nested-field.yml:3: watch: unknown field \"selectr\" (did you mean \"selector\"?)",
 	},
 	{
 		"a string where a number is expected is rejected",
 		"invalid-wrong-type.yml",
-		"testdata/invalid-wrong-type.yml:2: kubernetes.qps: cannot unmarshal !!str `fast` into float32",
+		"testdata/invalid-wrong-type.yml:2: kubernetes.qps: want a number, got !!str `fast`",
 	},
 	{
 		"a string where a list is expected is rejected",
 		"invalid-wrong-type-list.yml",
-		"testdata/invalid-wrong-type-list.yml:2: watch.namespaces: cannot unmarshal !!str `shop` into []string",
+		"testdata/invalid-wrong-type-list.yml:2: watch.namespaces: want a list, got !!str `shop`",
 	},
 	{
 		"a string where a section is expected is rejected",
 		"invalid-wrong-type-section.yml",
-		"testdata/invalid-wrong-type-section.yml:1: kubernetes: cannot unmarshal !!str `in-cluster` into config.Kubernetes",
+		"testdata/invalid-wrong-type-section.yml:1: kubernetes: want a mapping, got !!str `in-cluster`",
 	},
 	{
 		"a list as the whole document is rejected",
 		"invalid-top-level-list.yml",
-		"testdata/invalid-top-level-list.yml:1: cannot unmarshal !!seq into config.Config",
+		"testdata/invalid-top-level-list.yml:1: want a mapping, got !!seq",
 	},
 	{
 		"a fractional burst is rejected rather than truncated",
 		"invalid-fractional-burst.yml",
-		"testdata/invalid-fractional-burst.yml:2: kubernetes.burst: cannot unmarshal !!float `1.5` into int",
+		"testdata/invalid-fractional-burst.yml:2: kubernetes.burst: want an integer, got !!float `1.5`",
 	},
 	{
 		"a duration without a unit is rejected",
@@ -279,6 +294,21 @@ var invalidFiles = []struct {
 		"testdata/invalid-zero-max-body.yml:2: alerts.max_body_bytes: must be greater than 0, got 0",
 	},
 	{
+		"a zero idle timeout is rejected",
+		"invalid-zero-idle-timeout.yml",
+		"testdata/invalid-zero-idle-timeout.yml:2: web.idle_timeout: must be greater than 0, got 0s",
+	},
+	{
+		"a negative connection limit is rejected",
+		"invalid-negative-max-connections.yml",
+		"testdata/invalid-negative-max-connections.yml:2: web.max_connections: must be greater than 0, got -1",
+	},
+	{
+		"fewer bytes in flight than one body are rejected",
+		"invalid-in-flight-below-body.yml",
+		"testdata/invalid-in-flight-below-body.yml:3: alerts.max_bytes_in_flight: must be at least alerts.max_body_bytes (2097152), got 1048576",
+	},
+	{
 		"a Kubernetes label key is not an alert label name",
 		"invalid-alert-label-name.yml",
 		`testdata/invalid-alert-label-name.yml:4: alerts.service_labels[1]: "app.kubernetes.io/name" is not a valid Prometheus label name: want [a-zA-Z_][a-zA-Z0-9_]*`,
@@ -387,24 +417,34 @@ func TestParseErrors(t *testing.T) {
 		want string
 	}{
 		{
+			"a byte that is not UTF-8 names its line and column",
+			"listen: 127.0.0.1:9\xff\n",
+			"steadywatch.yml:1: column 20: invalid UTF-8 (byte 0xff): the file must be UTF-8",
+		},
+		{
+			"a NUL byte names its line and column",
+			"watch:\n  selector: a=b\x00\n",
+			"steadywatch.yml:2: column 16: control character U+0000 is not allowed in YAML",
+		},
+		{
 			"a bad value in a flow mapping names its field",
 			"kubernetes: {qps: 5, burst: many}\n",
-			"steadywatch.yml:1: kubernetes.burst: cannot unmarshal !!str `many` into int",
+			"steadywatch.yml:1: kubernetes.burst: want an integer, got !!str `many`",
 		},
 		{
 			"a list where a duration is expected names the duration type",
 			"watch:\n  resync: [1m]\n",
-			"steadywatch.yml:2: watch.resync: cannot unmarshal !!seq into model.Duration",
+			"steadywatch.yml:2: watch.resync: want a duration, got !!seq",
 		},
 		{
 			"a list where a string is expected is rejected",
 			"listen: [a, b]\n",
-			"steadywatch.yml:1: listen: cannot unmarshal !!seq into string",
+			"steadywatch.yml:1: listen: want a string, got !!seq",
 		},
 		{
 			"a list inside a string list is rejected with its index",
 			"watch:\n  services:\n    - cart\n    - [a]\n",
-			"steadywatch.yml:4: watch.services[1]: cannot unmarshal !!seq into string",
+			"steadywatch.yml:4: watch.services[1]: want a string, got !!seq",
 		},
 		{
 			"a null namespace is an empty one",
@@ -419,7 +459,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			"a burst too large for an int is rejected",
 			"kubernetes:\n  burst: 100000000000000000000\n",
-			"steadywatch.yml:2: kubernetes.burst: cannot unmarshal !!float `1000000...` into int",
+			"steadywatch.yml:2: kubernetes.burst: want an integer, got !!float `1000000...`",
 		},
 		{
 			"a mapping key that is a list is rejected",
@@ -429,7 +469,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			"an unknown field brought in by a merge is rejected at its own line",
 			"kubernetes: &k\n  qps: 3\nwatch:\n  <<: *k\n",
-			"steadywatch.yml:2: watch: field qps not found in type config.Watch",
+			"steadywatch.yml:2: watch: unknown field \"qps\", want one of namespaces, selector, node_selector, service_label, group_label, control_value, experimental_value, services, resync, checkpoint_interval, health_tolerance",
 		},
 		{
 			"a merge of a scalar is rejected",
@@ -629,4 +669,17 @@ func TestErrorMessagesLeaveOutUnknownParts(t *testing.T) {
 		})
 	}
 	require.ErrorIs(t, &Error{Err: inner}, inner)
+}
+
+// The bound on aliasing counts what aliases and merges expand, not what a
+// file spells out (issue 13 #11).
+func TestParseReadsALongConfigurationWithoutAliases(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("watch:\n  namespaces:\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "    - ns-%d\n", i)
+	}
+	cfg, err := Parse([]byte(b.String()), "steadywatch.yml")
+	require.NoError(t, err)
+	require.Len(t, cfg.Watch.Namespaces, 20000)
 }

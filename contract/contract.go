@@ -36,8 +36,10 @@ const (
 	LabelBound      = "bound"
 	LabelCode       = "code"
 	LabelGroup      = "group"
+	LabelHandler    = "handler"
 	LabelHypothesis = "hypothesis"
 	LabelKind       = "kind"
+	LabelLabel      = "label"
 	LabelMetric     = "metric"
 	LabelNamespace  = "namespace"
 	LabelReason     = "reason"
@@ -106,9 +108,24 @@ const (
 	AlertStateUnprocessed = "unprocessed"
 )
 
+// OtherLabelValue is the value a label taken from outside (an alert's
+// name, service or severity) is counted under once that label has had too
+// many distinct values; LabelValuesFolded counts them.
+const OtherLabelValue = "other"
+
 // OtherAlertName is AlertsReceived's LabelAlertname of the alerts whose
 // name came after the receiver's first MaxAlertNames others.
-const OtherAlertName = "other"
+const OtherAlertName = OtherLabelValue
+
+// Values of HTTPUnauthorized's LabelHandler besides the routes' paths.
+const (
+	HandlerWebhook = "webhook"
+	HandlerOther   = "other"
+)
+
+// WebhookRejectedBusy is WebhookRejected's LabelReason of the requests
+// refused because the bodies in flight were at their limit.
+const WebhookRejectedBusy = "busy"
 
 // Why the receiver rejected an alert of a notification (AlertsRejected's
 // LabelReason): the field at fault, as a label value.
@@ -289,6 +306,26 @@ var (
 		Help:   "Requests to the Alertmanager webhook receiver, by HTTP status code.",
 		Labels: []string{LabelCode},
 	}
+	LabelValuesFolded = Metric{
+		Name: name("label_values_folded_total"), Type: Counter,
+		Help:   "Observations counted with the label value \"" + OtherLabelValue + "\" because the label, taken from outside (an alert's name, service, severity), had too many distinct values already, by metric and label.",
+		Labels: []string{LabelMetric, LabelLabel},
+	}
+	HTTPUnauthorized = Metric{
+		Name: name("http_unauthorized_total"), Type: Counter,
+		Help:   "Requests answered 401 for want of valid credentials, by handler (webhook, or the route's path); the log says only the first of each problem every 10s.",
+		Labels: []string{LabelHandler},
+	}
+	WebhookRejected = Metric{
+		Name: name("webhook_rejected_total"), Type: Counter,
+		Help: "Requests to the Alertmanager webhook receiver refused before their body was read, by reason: " +
+			WebhookRejectedBusy + " (the bodies in flight would exceed alerts.max_bytes_in_flight; answered 503 with Retry-After, which Alertmanager retries).",
+		Labels: []string{LabelReason},
+	}
+	WebhookInFlightBytes = Metric{
+		Name: name("webhook_in_flight_bytes"), Type: Gauge,
+		Help: "Bytes of webhook bodies being read, decoded and stored: each request reserves its Content-Length (alerts.max_body_bytes when it has none) until it is answered.",
+	}
 	WebhookRequestDuration = Metric{
 		Name: name("webhook_request_duration_seconds"), Type: Histogram,
 		Help:    "Time to answer a request to the Alertmanager webhook receiver, storing its alerts included.",
@@ -383,6 +420,11 @@ var (
 		Help:   "The standardized effect of a value metric: the probability that an experimental sample exceeds a control sample, ties counting half (0.5: no effect); absent for ratios.",
 		Labels: []string{LabelHypothesis, LabelMetric},
 	}
+	HypothesisCohensEffectSize = Metric{
+		Name: name("hypothesis_cohens_effect_size"), Type: Gauge,
+		Help:   "The standardized effect of a ratio metric: Cohen's h of the groups' error ratios, 2*asin(sqrt(experimental)) - 2*asin(sqrt(control)) (0: no effect; |h| 0.2 is small, 0.5 medium, 0.8 large); absent for values.",
+		Labels: []string{LabelHypothesis, LabelMetric},
+	}
 	HypothesisPValue = Metric{
 		Name: name("hypothesis_p_value"), Type: Gauge,
 		Help:   "p-value of the two-sample or count test comparing the groups for a metric.",
@@ -407,11 +449,11 @@ var BuildInfo = Metric{
 var Metrics = []Metric{
 	ChaosEvents, ChaosEventsMissed, RecoverySeconds, IncidentsUnmeasured, TimeBetweenFailuresSeconds,
 	DetectionSeconds, IncidentsUndetected, DetectionErrors,
-	AlertsReceived, AlertsRejected, WebhookRequests, WebhookRequestDuration,
+	AlertsReceived, AlertsRejected, LabelValuesFolded, WebhookRequests, HTTPUnauthorized, WebhookRejected, WebhookInFlightBytes, WebhookRequestDuration,
 	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullAlerts,
 	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
 	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,
-	HypothesisMetricResult, SteadyStateValue, HypothesisEffect, HypothesisSuperiorityRatio, HypothesisPValue, VerdictsTotal,
+	HypothesisMetricResult, SteadyStateValue, HypothesisEffect, HypothesisSuperiorityRatio, HypothesisCohensEffectSize, HypothesisPValue, VerdictsTotal,
 	IncidentsOpen, WorkloadReadyRatio, InformerSynced, LastEventTimestamp,
 	WatchErrors, WatchUp, WatchBrokenSince, WatchLastContact, WatchRelists,
 	BuildInfo,

@@ -2,9 +2,10 @@ package e2e
 
 // The oracle is the ground truth the fault tests check steadywatch against:
 // a plain watch of the API of the test's own, recording every change of the
-// pods, nodes, Deployments, StatefulSets, DaemonSets and HPAs of one test namespace with
-// the time this process received it, and answering from that history when a
-// fault happened and when its workload was really back. Like the checkers of
+// pods, nodes, Deployments, StatefulSets, DaemonSets, HPAs and core Events
+// of one test namespace with the time this process received it, and
+// answering from that history when a fault happened, when its workload was
+// really back and which pods the controllers evicted. Like the checkers of
 // Jepsen and the Kubernetes e2e framework's own watches, it shares no code
 // with what it checks: it imports client-go and nothing of steadywatch (no
 // watcher, no incident, not even the domain types).
@@ -121,6 +122,17 @@ func startOracle(t *testing.T, c kubernetes.Interface, ns, pool string) *oracle 
 			},
 			func(ctx context.Context, lo metav1.ListOptions) (watch.Interface, error) {
 				return c.AppsV1().DaemonSets(ns).Watch(ctx, lo)
+			},
+		},
+		{
+			// What the controllers said they did: the taint eviction
+			// controller's TaintManagerEviction on each pod it evicts.
+			"events",
+			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+				return c.CoreV1().Events(ns).List(ctx, lo)
+			},
+			func(ctx context.Context, lo metav1.ListOptions) (watch.Interface, error) {
+				return c.CoreV1().Events(ns).Watch(ctx, lo)
 			},
 		},
 		{
@@ -326,6 +338,59 @@ func (o *oracle) quiet(t *testing.T, d time.Duration) {
 	}
 }
 
+// evictions counts the pods on node the oracle saw leave the cluster
+// between from and to, and how many of them the taint eviction controller
+// said it evicted (a TaintManagerEviction event naming the pod, received
+// from from on): two accounts of a node fault's evictions, from the pods
+// and from the controller, neither of them steadywatch's. The controller's
+// events name the pod but carry no UID, and a StatefulSet's replacement
+// has the old pod's name: an event counts for the pods gone by that name.
+func (o *oracle) evictions(node string, from, to time.Time) (deleted, evicted int) {
+	o.mu.Lock()
+	records := slices.Clip(o.records)
+	o.mu.Unlock()
+	gone := map[string]int{}
+	for i := range records {
+		r := &records[i]
+		if p, ok := r.obj.(*corev1.Pod); ok && r.deleted && p.Spec.NodeName == node && !r.at.Before(from) && !r.at.After(to) {
+			gone[p.Name]++
+			deleted++
+		}
+	}
+	said := map[string]bool{}
+	for i := range records {
+		r := &records[i]
+		if ev, ok := r.obj.(*corev1.Event); ok && !r.at.Before(from) && ev.Reason == "TaintManagerEviction" &&
+			ev.InvolvedObject.Kind == "Pod" && strings.HasPrefix(ev.Message, "Marking for deletion") && gone[ev.InvolvedObject.Name] > 0 {
+			said[ev.InvolvedObject.Name] = true
+		}
+	}
+	for name := range said {
+		evicted += gone[name]
+	}
+	return deleted, evicted
+}
+
+// awaitEvictionEvents waits until the controller's events account for
+// every pod evicted from node between from and to (events are recorded
+// asynchronously, after the deletion may be seen), and returns both counts.
+func (o *oracle) awaitEvictionEvents(node string, from, to time.Time, timeout time.Duration) (deleted, evicted int) {
+	deadline := time.After(timeout)
+	for {
+		o.mu.Lock()
+		changed := o.changed
+		o.mu.Unlock()
+		if deleted, evicted = o.evictions(node, from, to); evicted >= deleted {
+			return deleted, evicted
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return deleted, evicted
+		}
+	}
+}
+
 // now is the state after every record received so far.
 func (o *oracle) now() *clusterState {
 	_, s, _ := o.scan(time.Now().Add(time.Hour), func(*clusterState, *record) bool { return false })
@@ -385,6 +450,8 @@ func (o *oracle) history(from, to time.Time) string {
 				obj.Name, obj.Status.DesiredNumberScheduled, obj.Status.NumberReady, obj.Generation, obj.Status.ObservedGeneration)
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			fmt.Fprintf(&b, "hpa %s: desired %d current %d", obj.Name, obj.Status.DesiredReplicas, obj.Status.CurrentReplicas)
+		case *corev1.Event:
+			fmt.Fprintf(&b, "event %s %s/%s: %s", obj.Reason, obj.InvolvedObject.Kind, obj.InvolvedObject.Name, obj.Message)
 		default:
 			fmt.Fprintf(&b, "%T", obj)
 		}

@@ -91,6 +91,8 @@ type fault struct {
 	// own beside the service's, ending at nodeEnd (Ready again).
 	node    string
 	nodeEnd time.Time
+	// lost is set when the node stayed down until its pods were evicted.
+	lost bool
 }
 
 type truthCase struct {
@@ -543,7 +545,7 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 	return fault{
 		truth: truth{start: start, end: whole, endEarliest: wholeEarliest, delay: delay},
 		kinds: []chaos.Kind{chaos.NodeNotReady}, object: api.Object{Kind: e.w.Kind, Namespace: e.ns, Name: e.w.Name},
-		node: name, nodeEnd: end,
+		node: name, nodeEnd: end, lost: lost,
 		recovery: mttrRecovery,
 	}
 }
@@ -860,6 +862,15 @@ func (e *truthEnv) checkNodeIncident(tc truthCase, i int, f fault, incs []api.In
 	tol := truthTolerance + max(f.delay, 0)
 	assert.InDelta(t, 0, inc.Start.Sub(f.start).Seconds(), tol.Seconds(), "%s: NotReady within %s of the oracle's", name, tol)
 	assert.InDelta(t, truthMTTR.Seconds(), *inc.RecoverySeconds, tol.Seconds(), "%s: MTTR (NotReady → Ready) within %s of the oracle's %s", name, tol, truthMTTR)
+	// The pods evicted while the node was down: as many as the oracle saw
+	// leave it, each one an eviction the controller's events name.
+	deleted, evicted := e.o.awaitEvictionEvents(f.node, f.start, f.nodeEnd, 10*time.Second)
+	t.Logf("%s: evicted: steadywatch %d, oracle %d pods gone from the node, %d TaintManagerEviction events", name, inc.Evicted, deleted, evicted)
+	assert.Equal(t, deleted, evicted, "%s: every pod gone from the node while it was down was evicted by the taint eviction controller", name)
+	assert.Equal(t, deleted, inc.Evicted, "%s: evictions counted", name)
+	if f.lost {
+		assert.Positive(t, deleted, "%s: a lost node's pods are evicted", name)
+	}
 }
 
 func describeIncidents(incs []api.Incident) string {

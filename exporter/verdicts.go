@@ -20,6 +20,7 @@ import (
 //	steadywatch_steady_state_value{hypothesis,metric,group}           each group's value over the window
 //	steadywatch_hypothesis_effect{hypothesis,metric,bound}            estimate, ci_low, ci_high, allowed
 //	steadywatch_hypothesis_superiority_ratio{hypothesis,metric}       P(experimental sample > control sample), ties half; value metrics only
+//	steadywatch_hypothesis_cohens_effect_size{hypothesis,metric}      Cohen's h of the error ratios; ratio metrics only
 //	steadywatch_hypothesis_p_value{hypothesis,metric}                 the test's p-value
 //	steadywatch_verdicts_total{hypothesis,verdict}                    verdicts issued
 //
@@ -40,6 +41,7 @@ var (
 	steadyStateDesc   = contractprom.Desc(contract.SteadyStateValue)
 	effectDesc        = contractprom.Desc(contract.HypothesisEffect)
 	superiorityDesc   = contractprom.Desc(contract.HypothesisSuperiorityRatio)
+	cohensHDesc       = contractprom.Desc(contract.HypothesisCohensEffectSize)
 	pValueDesc        = contractprom.Desc(contract.HypothesisPValue)
 	verdictsTotalDesc = contractprom.Desc(contract.VerdictsTotal)
 )
@@ -55,7 +57,7 @@ func NewVerdictCollector(board *verdict.Board) *VerdictCollector {
 func (c *VerdictCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		verdictDesc, runningDesc, scoreDesc, abortDesc, verdictTimeDesc,
-		metricResultDesc, steadyStateDesc, effectDesc, superiorityDesc, pValueDesc, verdictsTotalDesc,
+		metricResultDesc, steadyStateDesc, effectDesc, superiorityDesc, cohensHDesc, pValueDesc, verdictsTotalDesc,
 	} {
 		ch <- d
 	}
@@ -92,6 +94,9 @@ func (c *VerdictCollector) Collect(ch chan<- prometheus.Metric) {
 				gauge(effectDesc, e.Allowed, h, m.Name, contract.BoundAllowed)
 				if e.Superiority != nil {
 					gauge(superiorityDesc, *e.Superiority, h, m.Name)
+				}
+				if e.CohensH != nil {
+					gauge(cohensHDesc, *e.CohensH, h, m.Name)
 				}
 			}
 			gauge(pValueDesc, m.PValue, h, m.Name)

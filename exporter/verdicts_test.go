@@ -15,7 +15,7 @@ import (
 )
 
 func failing(at time.Time) verdict.Verdict {
-	superiority := 0.83
+	superiority, h := 0.83, 0.12
 	return verdict.Verdict{
 		Hypothesis: "kill-postgres", At: at, Result: verdict.Fail, Score: 50, Running: true, Abort: true,
 		Metrics: []verdict.Metric{
@@ -29,7 +29,7 @@ func failing(at time.Time) verdict.Verdict {
 				Name: "error-ratio", Result: verdict.Pass, PValue: 0.5,
 				Control:      verdict.Summary{Samples: 240, Value: 0.001},
 				Experimental: verdict.Summary{Samples: 240, Value: 0.001},
-				Effect:       &verdict.Effect{Estimate: 0, Low: -0.001, High: 0.001, Allowed: 0.002, Confidence: 0.98},
+				Effect:       &verdict.Effect{Estimate: 0, Low: -0.001, High: 0.001, Allowed: 0.002, Confidence: 0.98, CohensH: &h},
 			},
 			{
 				Name: "errors", Result: verdict.Inconclusive, PValue: math.NaN(),
@@ -53,6 +53,9 @@ func TestVerdictsExportTheCurrentVerdictWithItsEvidence(t *testing.T) {
 # HELP steadywatch_hypothesis_abort 1 while a hard bound (SLO) of the hypothesis is violated during its experiment and it asks to abort.
 # TYPE steadywatch_hypothesis_abort gauge
 steadywatch_hypothesis_abort{hypothesis="kill-postgres"} 1
+# HELP steadywatch_hypothesis_cohens_effect_size The standardized effect of a ratio metric: Cohen's h of the groups' error ratios, 2*asin(sqrt(experimental)) - 2*asin(sqrt(control)) (0: no effect; |h| 0.2 is small, 0.5 medium, 0.8 large); absent for values.
+# TYPE steadywatch_hypothesis_cohens_effect_size gauge
+steadywatch_hypothesis_cohens_effect_size{hypothesis="kill-postgres",metric="error-ratio"} 0.12
 # HELP steadywatch_hypothesis_effect The experimental group's shift from the control for a metric (estimate and confidence interval) and the largest shift allowed, in the metric's unit.
 # TYPE steadywatch_hypothesis_effect gauge
 steadywatch_hypothesis_effect{bound="allowed",hypothesis="kill-postgres",metric="latency"} 0.04
@@ -90,7 +93,7 @@ steadywatch_steady_state_value{group="experimental",hypothesis="kill-postgres",m
 # TYPE steadywatch_verdicts_total counter
 steadywatch_verdicts_total{hypothesis="kill-postgres",verdict="fail"} 1
 steadywatch_verdicts_total{hypothesis="kill-postgres",verdict="inconclusive"} 1
-`), "steadywatch_hypothesis_abort", "steadywatch_hypothesis_effect", "steadywatch_hypothesis_running",
+`), "steadywatch_hypothesis_abort", "steadywatch_hypothesis_cohens_effect_size", "steadywatch_hypothesis_effect", "steadywatch_hypothesis_running",
 		"steadywatch_hypothesis_score", "steadywatch_hypothesis_superiority_ratio", "steadywatch_hypothesis_verdict", "steadywatch_hypothesis_verdict_timestamp_seconds",
 		"steadywatch_steady_state_value", "steadywatch_verdicts_total"))
 

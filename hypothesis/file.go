@@ -157,7 +157,7 @@ func defaultFile() fileHypothesis {
 // percent is a relative effect: "20%" or the fraction 0.2.
 type percent float64
 
-func (percent) yamlType() string { return `a percentage ("20%") or a fraction (0.2)` }
+func (percent) YAMLType() string { return `a percentage ("20%") or a fraction (0.2)` }
 
 func (p *percent) UnmarshalYAML(n *yaml.Node) error {
 	n = yamlnode.Resolve(n)
@@ -183,13 +183,13 @@ func (p *percent) UnmarshalYAML(n *yaml.Node) error {
 			}
 		}
 	}
-	return fmt.Errorf("want %s, got %s", p.yamlType(), yamlnode.Describe(n))
+	return fmt.Errorf("want %s, got %s", p.YAMLType(), yamlnode.Describe(n))
 }
 
 // timestamp is an RFC 3339 time with its offset.
 type timestamp struct{ time.Time }
 
-func (timestamp) yamlType() string { return "an RFC 3339 time" }
+func (timestamp) YAMLType() string { return "an RFC 3339 time" }
 
 func (t *timestamp) UnmarshalYAML(n *yaml.Node) error {
 	n = yamlnode.Resolve(n)

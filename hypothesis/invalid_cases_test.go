@@ -7,6 +7,16 @@ var invalidFiles = []struct {
 	want string
 }{
 	{
+		"a byte that is not UTF-8 is rejected at its line and column",
+		"invalid-encoding-utf8.yaml",
+		`testdata/invalid-encoding-utf8.yaml:8: column 12: invalid UTF-8 (byte 0xff): the file must be UTF-8`,
+	},
+	{
+		"a NUL byte is rejected at its line and column",
+		"invalid-nul-byte.yaml",
+		`testdata/invalid-nul-byte.yaml:8: column 20: control character U+0000 is not allowed in YAML`,
+	},
+	{
 		"an alert expected without a time is rejected at its entry",
 		"invalid-alert-within.yaml",
 		`testdata/invalid-alert-within.yaml:20: spec.recovery.alerts[0].within: must be greater than 0, got 0s`,

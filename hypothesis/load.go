@@ -111,6 +111,9 @@ func checkUnique(h *Hypothesis, seen map[string]Source) *Error {
 // duplicate keys are errors, and every document is validated in full,
 // PromQL included. Anchors, aliases and merge keys ("<<") are supported.
 func Parse(data []byte, filename string) ([]Hypothesis, error) {
+	if err := yamlnode.CheckEncoding(filename, data); err != nil {
+		return nil, yamlnode.As[hypothesisFile](err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var src []string // the file's lines, read only to place errors
 	var out []Hypothesis

@@ -253,6 +253,16 @@ func TestParseErrors(t *testing.T) {
 			"h.yaml: no hypothesis in the file",
 		},
 		{
+			"a byte that is not UTF-8 names its line and column",
+			strings.Replace(minimalWith("  recovery: {mttr: 1m}\n"), "service: web", "service: w\xffb", 1),
+			"h.yaml:5: column 13: invalid UTF-8 (byte 0xff): the file must be UTF-8",
+		},
+		{
+			"a NUL byte names its line and column",
+			strings.Replace(minimalWith("  recovery: {mttr: 1m}\n"), "service: web", "service: w\x00b", 1),
+			"h.yaml:5: column 13: control character U+0000 is not allowed in YAML",
+		},
+		{
 			"a file of comments and empty documents holds no hypothesis",
 			"# nothing\n---\n---\n~\n",
 			"h.yaml: no hypothesis in the file",
@@ -476,4 +486,18 @@ func TestParseBoundsWhatAFileCanMakeItDo(t *testing.T) {
 			require.Less(t, time.Since(start), 5*time.Second)
 		})
 	}
+}
+
+// The bound on aliasing counts what aliases and merges expand, not what a
+// file spells out: a long file without an alias is no attack (issue 13
+// #11: 2,000 metrics were refused as "excessive aliasing").
+func TestParseReadsALongFileWithoutAliases(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("  metrics:\n")
+	for i := range 3000 {
+		fmt.Fprintf(&b, "    - name: m%d\n      query: 'up{ {{ .Group }} }'\n      direction: higherIsWorse\n      allowedEffect: 10%%\n      weight: 1\n", i)
+	}
+	h, err := Parse([]byte(minimalWith(b.String())), "h.yaml")
+	require.NoError(t, err)
+	require.Len(t, h[0].Metrics, 3000)
 }

@@ -20,18 +20,23 @@ const MaxLabelValueLength = 63
 // Options.MaxAlertNames others.
 const OtherAlertName = contract.OtherAlertName
 
+// OtherLabelValue is the service or severity label of alerts whose value
+// came after Options.MaxLabelValues others.
+const OtherLabelValue = contract.OtherLabelValue
+
 type metrics struct {
 	alerts   *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	busy     prometheus.Counter
+	inFlight prometheus.Gauge
 
 	serviceLabels []string
 	severityLabel string
-	maxNames      int
 
-	mu    sync.Mutex
-	names map[string]struct{}
+	mu                        sync.Mutex
+	names, services, severity *labelCap
 }
 
 func newMetrics(reg prometheus.Registerer, o *Options) *metrics {
@@ -40,15 +45,26 @@ func newMetrics(reg prometheus.Registerer, o *Options) *metrics {
 	for _, reason := range contract.RejectedReasons {
 		rejected.WithLabelValues(reason) // exposed at 0 from the start
 	}
+	webhookRejected := contractprom.CounterVec(f, contract.WebhookRejected)
+	folded := contractprom.CounterVec(f, contract.LabelValuesFolded)
+	capOf := func(label string, limit int) *labelCap {
+		return &labelCap{
+			max: limit, seen: make(map[string]struct{}),
+			folded: folded.WithLabelValues(contract.AlertsReceived.Name, label),
+		}
+	}
 	return &metrics{
+		busy:          webhookRejected.WithLabelValues(contract.WebhookRejectedBusy),
+		inFlight:      contractprom.Gauge(f, contract.WebhookInFlightBytes),
 		alerts:        contractprom.CounterVec(f, contract.AlertsReceived),
 		rejected:      rejected,
 		requests:      contractprom.CounterVec(f, contract.WebhookRequests),
 		duration:      contractprom.HistogramVec(f, contract.WebhookRequestDuration),
 		serviceLabels: o.ServiceLabels,
 		severityLabel: o.SeverityLabel,
-		maxNames:      o.MaxAlertNames,
-		names:         make(map[string]struct{}),
+		names:         capOf(contract.LabelAlertname, o.MaxAlertNames),
+		services:      capOf(contract.LabelService, o.MaxLabelValues),
+		severity:      capOf(contract.LabelSeverity, o.MaxLabelValues),
 	}
 }
 
@@ -56,12 +72,12 @@ func newMetrics(reg prometheus.Registerer, o *Options) *metrics {
 func (m *metrics) stored(alerts []alert.Alert) {
 	for i := range alerts {
 		a := &alerts[i]
-		m.alerts.WithLabelValues(
-			m.alertName(sanitize(a.Name())),
-			sanitize(m.service(a.Labels)),
-			sanitize(a.Labels[m.severityLabel]),
-			string(a.Status),
-		).Inc()
+		m.mu.Lock()
+		name := m.names.value(sanitize(a.Name()))
+		service := m.services.value(sanitize(m.service(a.Labels)))
+		severity := m.severity.value(sanitize(a.Labels[m.severityLabel]))
+		m.mu.Unlock()
+		m.alerts.WithLabelValues(name, service, severity, string(a.Status)).Inc()
 	}
 }
 
@@ -72,20 +88,26 @@ func (m *metrics) rejectedAlerts(rejected []*AlertError) {
 	}
 }
 
-// alertName lets the first maxNames names through and folds the rest into
-// OtherAlertName, so a rule generating names cannot grow the series without
-// bound.
-func (m *metrics) alertName(name string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.names[name]; ok {
-		return name
+// labelCap lets the first max values of a label through and folds the
+// rest into OtherLabelValue, counting them, so that alerting rules
+// generating names, services or severities cannot grow the series without
+// bound. metrics.mu guards it.
+type labelCap struct {
+	max    int
+	seen   map[string]struct{}
+	folded prometheus.Counter
+}
+
+func (c *labelCap) value(v string) string {
+	if _, ok := c.seen[v]; ok {
+		return v
 	}
-	if len(m.names) >= m.maxNames {
-		return OtherAlertName
+	if len(c.seen) >= c.max {
+		c.folded.Inc()
+		return OtherLabelValue
 	}
-	m.names[name] = struct{}{}
-	return name
+	c.seen[v] = struct{}{}
+	return v
 }
 
 func (m *metrics) service(labels map[string]string) string {

@@ -45,7 +45,22 @@ const (
 	DefaultMaxBodyBytes  = 1 << 20
 	DefaultSeverityLabel = "severity"
 	DefaultMaxAlertNames = 1000
+	// DefaultMaxLabelValues is how many services and how many severities
+	// are counted apart: more than a cluster's services and far more than
+	// its severities, while a rule putting a pod or a request ID in one of
+	// them adds at most that many series.
+	DefaultMaxLabelValues = 100
+	// DefaultMaxInFlightBytes bounds the bodies being read, decoded and
+	// stored at once: 16 notifications of DefaultMaxBodyBytes. Decoding
+	// takes 10 to 15 times a body's size in memory (maps of labels and
+	// annotations, strings), so this keeps the receiver's share of the heap
+	// to a few hundred MiB whatever the clients send.
+	DefaultMaxInFlightBytes = 16 << 20
 )
+
+// RetryAfter is the Retry-After of a 503 answered while the bodies in
+// flight are at Options.MaxInFlightBytes.
+const RetryAfter = 5 * time.Second
 
 // DefaultServiceLabels are the alert labels tried, in order, for the service
 // label of steadywatch_alerts_received_total.
@@ -72,6 +87,13 @@ type Options struct {
 	// MaxBodyBytes bounds a notification's size; larger ones get 413.
 	// It defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxInFlightBytes bounds the bytes of the bodies being read, decoded
+	// and stored at once: each request reserves its Content-Length, or
+	// MaxBodyBytes when it has none (chunked), until it is answered; one
+	// that does not fit is answered 503 with Retry-After, which
+	// Alertmanager retries. It defaults to DefaultMaxInFlightBytes (or
+	// MaxBodyBytes if that is larger) and must not be below MaxBodyBytes.
+	MaxInFlightBytes int64
 	// Now stamps alert.Alert.ReceivedAt; it defaults to time.Now.
 	Now func() time.Time
 	// ServiceLabels are the alert labels tried, in order, for the service
@@ -84,8 +106,13 @@ type Options struct {
 	// later ones count as OtherAlertName. It defaults to
 	// DefaultMaxAlertNames.
 	MaxAlertNames int
+	// MaxLabelValues is how many distinct services, and how many distinct
+	// severities, are counted apart; later ones count as OtherLabelValue.
+	// It defaults to DefaultMaxLabelValues.
+	MaxLabelValues int
 	// Auth, if set, authenticates requests before anything else; the 401s
-	// it answers are counted in steadywatch_webhook_requests_total.
+	// it answers are counted in steadywatch_webhook_requests_total and in
+	// steadywatch_http_unauthorized_total{handler="webhook"}.
 	Auth *web.Auth
 }
 
@@ -94,6 +121,7 @@ type Receiver struct {
 	sink    Sink
 	log     *slog.Logger
 	maxBody int64
+	budget  *budget
 	now     func() time.Time
 	metrics *metrics
 	handler http.Handler
@@ -107,8 +135,14 @@ func New(o Options) (*Receiver, error) {
 	if o.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("receiver: MaxBodyBytes %d is negative", o.MaxBodyBytes)
 	}
+	if o.MaxInFlightBytes < 0 {
+		return nil, fmt.Errorf("receiver: MaxInFlightBytes %d is negative", o.MaxInFlightBytes)
+	}
 	if o.MaxAlertNames < 0 {
 		return nil, fmt.Errorf("receiver: MaxAlertNames %d is negative", o.MaxAlertNames)
+	}
+	if o.MaxLabelValues < 0 {
+		return nil, fmt.Errorf("receiver: MaxLabelValues %d is negative", o.MaxLabelValues)
 	}
 	for i, l := range o.ServiceLabels {
 		if l == "" {
@@ -120,6 +154,13 @@ func New(o Options) (*Receiver, error) {
 	}
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxInFlightBytes == 0 {
+		o.MaxInFlightBytes = max(DefaultMaxInFlightBytes, o.MaxBodyBytes)
+	}
+	if o.MaxInFlightBytes < o.MaxBodyBytes {
+		return nil, fmt.Errorf("receiver: MaxInFlightBytes %d is below MaxBodyBytes %d: a body of the largest size could never be read",
+			o.MaxInFlightBytes, o.MaxBodyBytes)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -133,6 +174,9 @@ func New(o Options) (*Receiver, error) {
 	if o.MaxAlertNames == 0 {
 		o.MaxAlertNames = DefaultMaxAlertNames
 	}
+	if o.MaxLabelValues == 0 {
+		o.MaxLabelValues = DefaultMaxLabelValues
+	}
 	r := &Receiver{
 		sink:    o.Sink,
 		log:     o.Logger,
@@ -140,9 +184,10 @@ func New(o Options) (*Receiver, error) {
 		now:     o.Now,
 		metrics: newMetrics(o.Registerer, &o),
 	}
+	r.budget = &budget{max: o.MaxInFlightBytes, gauge: r.metrics.inFlight}
 	var h http.Handler = http.HandlerFunc(r.serve)
 	if o.Auth != nil {
-		h = o.Auth.Wrap(h)
+		h = o.Auth.WrapNamed(contract.HandlerWebhook, h)
 	}
 	r.handler = promhttp.InstrumentHandlerCounter(r.metrics.requests,
 		promhttp.InstrumentHandlerDuration(r.metrics.duration, h))
@@ -150,9 +195,10 @@ func New(o Options) (*Receiver, error) {
 }
 
 // ServeHTTP answers 200 once every valid alert of the notification is
-// stored, listing the rejected ones; 503 if storing failed (Alertmanager
-// retries); and 4xx for requests that no retry would fix, a notification
-// of rejected alerts only included; then nothing is stored.
+// stored, listing the rejected ones; 503 if storing failed or the bodies in
+// flight are at their limit (Alertmanager retries); and 4xx for requests
+// that no retry would fix, a notification of rejected alerts only
+// included; then nothing is stored.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.handler.ServeHTTP(w, req)
 }
@@ -167,6 +213,25 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, req, http.StatusUnsupportedMediaType, err)
 		return
 	}
+	if req.ContentLength > r.maxBody {
+		r.fail(w, req, http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", r.maxBody))
+		return
+	}
+	// The reservation is held until the answer: the decoded alerts live
+	// until they are stored.
+	reserved := req.ContentLength
+	if reserved < 0 {
+		reserved = r.maxBody
+	}
+	if used, ok := r.budget.reserve(reserved); !ok {
+		r.metrics.busy.Inc()
+		r.log.Debug("Webhook request refused: too many bytes in flight", "remote", req.RemoteAddr, "bytes", reserved)
+		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
+		writeText(w, http.StatusServiceUnavailable, fmt.Sprintf(
+			"busy: %d bytes of notifications in flight, %d more would exceed %d; retry later", used, reserved, r.budget.max))
+		return
+	}
+	defer r.budget.release(reserved)
 	body, err := r.read(w, req)
 	if err != nil {
 		if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {

@@ -254,6 +254,13 @@ func TestNewRejectsOptionsItCannotWorkWith(t *testing.T) {
 		{"a receiver without a sink", receiver.Options{}, "receiver: no Sink"},
 		{"a negative body limit", receiver.Options{Sink: &fakeSink{}, MaxBodyBytes: -1}, "receiver: MaxBodyBytes -1 is negative"},
 		{"a negative alert name limit", receiver.Options{Sink: &fakeSink{}, MaxAlertNames: -1}, "receiver: MaxAlertNames -1 is negative"},
+		{"a negative label value limit", receiver.Options{Sink: &fakeSink{}, MaxLabelValues: -1}, "receiver: MaxLabelValues -1 is negative"},
+		{"a negative in-flight limit", receiver.Options{Sink: &fakeSink{}, MaxInFlightBytes: -1}, "receiver: MaxInFlightBytes -1 is negative"},
+		{
+			"an in-flight limit below the body limit",
+			receiver.Options{Sink: &fakeSink{}, MaxBodyBytes: 2048, MaxInFlightBytes: 1024},
+			"receiver: MaxInFlightBytes 1024 is below MaxBodyBytes 2048: a body of the largest size could never be read",
+		},
 		{"an empty service label", receiver.Options{Sink: &fakeSink{}, ServiceLabels: []string{"service", ""}}, "receiver: ServiceLabels[1] is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,6 +31,7 @@ import (
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/watcher"
+	httpweb "github.com/steadywatch/steadywatch/web"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/metrics.golden")
@@ -199,6 +200,13 @@ func exportEverything(t *testing.T, reg *prometheus.Registry) {
 	rcv.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, receiver.Path, bytes.NewReader(body)))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 
+	// The server's authentication, after one refused request.
+	auth, err := httpweb.NewAuth(httpweb.AuthOptions{BearerTokens: []string{"0123456789abcdef-token"}, Registerer: reg})
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	auth.WrapNamed(contract.HandlerWebhook, rcv).ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, receiver.Path, nil))
+	require.Equal(t, http.StatusUnauthorized, rec.Code, rec.Body.String())
+
 	// The state snapshot: an open incident, a workload, synced informers.
 	reg.MustRegister(exporter.NewStateCollector(state{
 		open:      []chaos.Incident{deleted("open", web)},
@@ -206,7 +214,7 @@ func exportEverything(t *testing.T, reg *prometheus.Registry) {
 	}, synced{"pods": true}))
 
 	// A verdict with every kind of evidence.
-	superiority := 0.7
+	superiority, h := 0.7, 0.05
 	board := verdict.NewBoard()
 	reg.MustRegister(exporter.NewVerdictCollector(board))
 	board.Record(verdict.Verdict{
@@ -215,6 +223,11 @@ func exportEverything(t *testing.T, reg *prometheus.Registry) {
 			Name: "latency", Result: verdict.Pass, PValue: 0.2,
 			Control: verdict.Summary{Samples: 10, Value: 0.1}, Experimental: verdict.Summary{Samples: 10, Value: 0.11},
 			Effect: &verdict.Effect{Estimate: 0.01, Low: 0, High: 0.02, Allowed: 0.05, Superiority: &superiority},
+		}, {
+			Name: "error-ratio", Result: verdict.Pass, PValue: 0.3,
+			Control:      verdict.Summary{Samples: 10, Value: 0.01, Errors: 10, Total: 1000},
+			Experimental: verdict.Summary{Samples: 10, Value: 0.012, Errors: 12, Total: 1000},
+			Effect:       &verdict.Effect{Estimate: 0.002, Low: -0.007, High: 0.011, Allowed: 0.01, CohensH: &h},
 		}},
 	})
 }

@@ -74,12 +74,19 @@ func (b *background) stop() {
 
 // newHTTPServer reads the web configuration (TLS, basic auth, bearer
 // tokens) and makes the server that listens on Config.Listen.
-func newHTTPServer(o Options) (*web.Server, error) {
+func newHTTPServer(o Options, reg prometheus.Registerer) (*web.Server, error) {
 	webCfg, err := web.LoadConfig(o.Config.Web.ConfigFile, o.Config.Web.BearerTokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	srv, err := web.New(web.Options{Config: webCfg, Address: o.Config.Listen, Listener: o.Listener, Logger: o.Logger})
+	wc := o.Config.Web
+	srv, err := web.New(web.Options{
+		Config: webCfg, Address: o.Config.Listen, Listener: o.Listener, Logger: o.Logger, Registerer: reg,
+		Limits: web.Limits{
+			ReadTimeout: time.Duration(wc.ReadTimeout), WriteTimeout: time.Duration(wc.WriteTimeout),
+			IdleTimeout: time.Duration(wc.IdleTimeout), MaxConnections: wc.MaxConnections,
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
@@ -101,7 +108,7 @@ type cluster struct {
 func connect(o Options, reg prometheus.Registerer, metrics *exporter.Metrics, coverage *coverageRecorder) (cluster, error) {
 	restCfg, address, err := restConfig(o, o.Config)
 	if err != nil {
-		return cluster{}, err
+		return cluster{}, configError(err)
 	}
 	health := watcher.NewHealth(watcher.HealthOptions{
 		Tolerance: time.Duration(o.Config.Watch.HealthTolerance), Logger: o.Logger.With("component", "watcher"), Now: o.Now,
@@ -210,7 +217,7 @@ func startVerdicts(ctx context.Context, parts *background, o Options, events tra
 	if len(o.Config.Verdicts.Hypotheses) == 0 {
 		return board, nil
 	}
-	loop, err := newVerdictLoop(o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
+	loop, err := newVerdictLoop(ctx, o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -79,13 +79,13 @@ func Run(ctx context.Context, o Options) error {
 	o = o.withDefaults()
 	log, cfg := o.Logger, o.Config
 	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	httpSrv, err := newHTTPServer(o)
-	if err != nil {
-		return err
+		return configError(err)
 	}
 	reg := newRegistry()
+	httpSrv, err := newHTTPServer(o, reg)
+	if err != nil {
+		return configError(err)
+	}
 	metrics := exporter.NewMetrics(reg)
 	coverage := newCoverageRecorder(nil, log.With("component", "coverage"), o.Now)
 	k8s, err := connect(o, reg, metrics, coverage)
@@ -117,7 +117,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	rcv, err := receiver.New(receiver.Options{
 		Sink: alerts, Logger: log.With("component", "receiver"), Registerer: reg, Now: o.Now,
-		MaxBodyBytes: cfg.Alerts.MaxBodyBytes, ServiceLabels: cfg.Alerts.ServiceLabels,
+		MaxBodyBytes: cfg.Alerts.MaxBodyBytes, MaxInFlightBytes: cfg.Alerts.MaxBytesInFlight,
+		ServiceLabels: cfg.Alerts.ServiceLabels,
 		SeverityLabel: cfg.Alerts.SeverityLabel, Auth: httpSrv.Auth(),
 	})
 	if err != nil {

@@ -16,21 +16,34 @@ import (
 )
 
 // newVerdictLoop loads the hypotheses and builds their judge. Bad
-// hypothesis files are an error, naming the file, line and field.
-func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource, verdicts *verdict.Board,
-	log *slog.Logger, now func() time.Time,
+// hypothesis files are an error, naming the file, line and field, and so
+// is a step shorter than the scrape interval: verdicts.scrape_interval, or
+// unless it is set the intervals Prometheus's configuration gives, asked
+// once within ctx (a Prometheus that cannot tell is logged and checks
+// nothing).
+func newVerdictLoop(ctx context.Context, cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
+	verdicts *verdict.Board, log *slog.Logger, now func() time.Time,
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)
 	if err != nil {
-		return nil, fmt.Errorf("verdicts.hypotheses: %w", err)
+		return nil, configError(fmt.Errorf("verdicts.hypotheses: %w", err))
 	}
 	for i := range hyps {
 		if err := hyps[i].CheckScrapeInterval(time.Duration(cfg.ScrapeInterval)); err != nil {
-			return nil, fmt.Errorf("verdicts.hypotheses: %w (verdicts.scrape_interval)", err)
+			return nil, configError(fmt.Errorf("verdicts.hypotheses: %w (verdicts.scrape_interval)", err))
 		}
 	}
 	if err := promsource.CheckURL(cfg.PrometheusURL); err != nil {
-		return nil, fmt.Errorf("verdicts.prometheus_url: %w", err)
+		return nil, configError(fmt.Errorf("verdicts.prometheus_url: %w", err))
+	}
+	if cfg.ScrapeInterval <= 0 {
+		if iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: cfg.PrometheusURL, Logger: log}); ok {
+			for i := range hyps {
+				if err := hyps[i].CheckIntervals(iv); err != nil {
+					return nil, configError(fmt.Errorf("verdicts.hypotheses: %w (verdicts.prometheus_url; verdicts.scrape_interval overrides)", err))
+				}
+			}
+		}
 	}
 	judge, err := promsource.NewJudge(promsource.Options{URL: cfg.PrometheusURL}, verdict.Options{
 		Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
@@ -44,7 +57,7 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 	}
 	if cfg.AbortAlertmanagerURL != "" {
 		if l.abort, err = abort.New(abort.Options{URL: cfg.AbortAlertmanagerURL}); err != nil {
-			return nil, fmt.Errorf("verdicts.abort_alertmanager_url: %w", err)
+			return nil, configError(fmt.Errorf("verdicts.abort_alertmanager_url: %w", err))
 		}
 	}
 	names := make([]string, len(hyps))

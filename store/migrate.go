@@ -80,6 +80,21 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect, logger *slog.Logger) e
 	return migrateTo(ctx, db, d, logger, 0)
 }
 
+// migrateExisting is migrate, refusing, if existing is set, a database
+// without the schema_migrations table: no steadywatch store.
+func migrateExisting(ctx context.Context, db *sql.DB, d *dialect, logger *slog.Logger, existing bool) error {
+	if existing {
+		var tables int
+		if err := db.QueryRowContext(ctx, d.hasMigrations).Scan(&tables); err != nil {
+			return fmt.Errorf("looking for schema_migrations: %w", err)
+		}
+		if tables == 0 {
+			return errNoStore("the database holds no steadywatch schema")
+		}
+	}
+	return migrate(ctx, db, d, logger)
+}
+
 // migrateTo is migrate up to version, or to the newest if version is 0: an
 // older steadywatch, for the tests of upgrades.
 func migrateTo(ctx context.Context, db *sql.DB, d *dialect, logger *slog.Logger, version int) (err error) {

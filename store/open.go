@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -20,7 +21,24 @@ type Options struct {
 	Logger *slog.Logger
 	// DataDir holds the SQLite file DefaultFile when the DSN is empty.
 	DataDir string
+	// Existing opens only a store that is there already, for commands
+	// that read one: a missing SQLite file (or directory) or a database
+	// without steadywatch's schema is an error wrapping fs.ErrNotExist,
+	// and nothing is created. The schema is still brought up to date.
+	Existing bool
 }
+
+// errNoStore is what Open with Options.Existing says of a missing store.
+func errNoStore(why string) error { return noStoreError(why) }
+
+// noStoreError says why there is no store; it is an fs.ErrNotExist.
+type noStoreError string
+
+func (e noStoreError) Error() string {
+	return "no steadywatch store there: " + string(e) + " (serve creates it)"
+}
+
+func (noStoreError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // Open opens the store dsn names and brings its schema up to date:
 //
@@ -45,9 +63,9 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	var s *sqlStore
 	switch kind {
 	case postgresKind:
-		s, err = openPostgres(ctx, target, logger)
+		s, err = openPostgres(ctx, target, logger, opts.Existing)
 	default:
-		s, err = openSQLite(ctx, target, logger)
+		s, err = openSQLite(ctx, target, logger, opts.Existing)
 		dsn = "sqlite://" + target
 	}
 	if err != nil {

@@ -18,7 +18,8 @@ import (
 const migrateLockKey int64 = 0x7374656164797761
 
 var postgresDialect = dialect{
-	name: "postgres",
+	name:          "postgres",
+	hasMigrations: `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`,
 	createMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    integer     NOT NULL PRIMARY KEY,
 	applied_at timestamptz NOT NULL DEFAULT now()
@@ -41,7 +42,7 @@ const maxPostgresConns = 16
 // statements, and the test suite checks the same code twice. pgx's native
 // pool would pipeline statements, but SaveAlerts already sends a batch as
 // one statement, and commit latency is the WAL flush either way.
-func openPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*sqlStore, error) {
+func openPostgres(ctx context.Context, dsn string, logger *slog.Logger, existing bool) (*sqlStore, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's parse errors quote the DSN, redacting passwords only as
@@ -63,7 +64,7 @@ func openPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*sqlSto
 		db.Close() //nolint:errcheck,gosec // the ping error is the one to report
 		return nil, err
 	}
-	if err := migrate(ctx, db, &postgresDialect, logger); err != nil {
+	if err := migrateExisting(ctx, db, &postgresDialect, logger, existing); err != nil {
 		db.Close() //nolint:errcheck,gosec // the migration error is the one to report
 		return nil, err
 	}

@@ -27,6 +27,8 @@ type dialect struct {
 	name string
 	// createMigrations creates the schema_migrations table if missing.
 	createMigrations string
+	// hasMigrations counts the schema_migrations tables (0 or 1).
+	hasMigrations string
 	// migrateLock, if set, runs first in the migration transaction.
 	migrateLock string
 	// numbered says parameters are written $1, $2, …, not ?. SQLite takes

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 var sqliteDialect = dialect{
 	name:                  "sqlite",
 	maxAlertsPerStatement: 100,
+	hasMigrations:         `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`,
 	createMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER NOT NULL PRIMARY KEY,
 	applied_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
@@ -37,8 +40,12 @@ const sqliteWriter = "_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchr
 // sqliteReader connections cannot write, whatever a bug might ask of them.
 const sqliteReader = "_pragma=query_only(1)&" + sqliteCommon
 
-func openSQLite(ctx context.Context, path string, logger *slog.Logger) (s *sqlStore, err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+func openSQLite(ctx context.Context, path string, logger *slog.Logger, existing bool) (s *sqlStore, err error) {
+	if existing {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, errNoStore(path + " does not exist")
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating the database directory: %w", err)
 	}
 	writer, err := sql.Open("sqlite", path+"?"+sqliteWriter)
@@ -71,7 +78,7 @@ func openSQLite(ctx context.Context, path string, logger *slog.Logger) (s *sqlSt
 	if sync != 2 {
 		return nil, fmt.Errorf("synchronous is %d, not FULL (2)", sync)
 	}
-	if err := migrate(ctx, writer, &sqliteDialect, logger); err != nil {
+	if err := migrateExisting(ctx, writer, &sqliteDialect, logger, existing); err != nil {
 		return nil, err
 	}
 

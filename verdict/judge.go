@@ -170,7 +170,7 @@ func cmpOr[T comparable](v, def T) T {
 //   - A ratio metric counts each group's errors and requests as Σ sample ×
 //     step of their per-second rates, over the steps where both are
 //     finite; fewer than MinTotal requests in a group is Inconclusive ("too
-//     little traffic"), and so are errors that are all NaN and counts past
+//     little traffic"), and so are errors that are all NaN or infinite and counts past
 //     2⁵³. An errors query with no series counts 0 errors. The counts are compared with
 //     stats.RateTest (Fisher's exact test, Newcombe's interval of the
 //     difference) and the difference classified against AllowedEffect

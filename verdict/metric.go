@@ -544,9 +544,9 @@ func (j *Judge) counts(ctx context.Context, h *hypothesis.Hypothesis, m *hypothe
 	case total.series == 0:
 		return c, fmt.Sprintf("no data for the %s group: the total query returned no series", g), nil
 	case len(total.values) == 0:
-		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are all NaN or infinite", g, total.nans), nil
+		return c, fmt.Sprintf("no data for the %s group: the total query's %d samples are %s", g, total.nans, total.allBad()), nil
 	case errs.series > 0 && len(errs.values) == 0:
-		return c, fmt.Sprintf("no data for the %s group: the errors query's %d samples are all NaN or infinite; check that the errors query divides nothing by zero", g, errs.nans), nil
+		return c, fmt.Sprintf("no data for the %s group: the errors query's %d samples are %s; check that the errors query divides nothing by zero", g, errs.nans, errs.allBad()), nil
 	case c.samples == 0:
 		return c, fmt.Sprintf("no data for the %s group: no step has both a finite total and a finite errors sample (%d steps dropped)", g, c.nans), nil
 	case !finite(c.errors) || !finite(c.total):
@@ -612,10 +612,12 @@ func (j *Judge) compareRates(ctx context.Context, h *hypothesis.Hypothesis, m *h
 		span.RecordError(err)
 		return part{name: "vs control", result: Inconclusive, reason: "the classification failed: " + err.Error()}
 	}
-	out.Effect = &Effect{Estimate: r.Diff, Low: r.Lo, High: r.Hi, Allowed: cl.Allowed, Confidence: conf}
+	hh := r.CohensH
+	out.Effect = &Effect{Estimate: r.Diff, Low: r.Lo, High: r.Hi, Allowed: cl.Allowed, Confidence: conf, CohensH: &hh}
 	span.SetAttributes(attribute.Float64("p_value", r.PValue), attribute.Float64("estimate", r.Diff),
-		attribute.Float64("ci_low", r.Lo), attribute.Float64("ci_high", r.Hi), attribute.String("class", cl.Class.String()))
-	reason := fmt.Sprintf("%d of %d vs %d of %d: %s (p = %.3g)", x.Errors, x.Total, y.Errors, y.Total, cl.Reason, r.PValue)
+		attribute.Float64("ci_low", r.Lo), attribute.Float64("ci_high", r.Hi), attribute.String("class", cl.Class.String()),
+		attribute.Float64("cohens_h", hh))
+	reason := fmt.Sprintf("%d of %d vs %d of %d: %s (p = %.3g; Cohen's h = %+.2f)", x.Errors, x.Total, y.Errors, y.Total, cl.Reason, r.PValue, hh)
 	if ctl.noErrorSeries || exp.noErrorSeries {
 		reason += "; an errors query with no series counted as 0 errors"
 	}

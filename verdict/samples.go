@@ -73,8 +73,9 @@ type samples struct {
 	points []Point
 	// values are the finite samples of points.
 	values []float64
-	// nans counts the NaN and ±Inf samples dropped.
-	nans int
+	// nans counts the NaN and ±Inf samples dropped; infs how many of
+	// them were ±Inf.
+	nans, infs int
 	// sum is the sum of values.
 	sum float64
 	// warnings are the source's warnings about its answers.
@@ -92,11 +93,20 @@ func (s *samples) problem(group chaos.Group, minSamples int) string {
 	case s.series == 0:
 		return fmt.Sprintf("no data for the %s group: the query returned no series", group)
 	case len(s.values) == 0:
-		return fmt.Sprintf("no data for the %s group: its %d samples are all NaN", group, s.nans)
+		return fmt.Sprintf("no data for the %s group: its %d samples are %s", group, s.nans, s.allBad())
 	case len(s.values) < minSamples:
 		return fmt.Sprintf("too few samples in the %s group: %d (fewer than %d)", group, len(s.values), minSamples)
 	}
 	return ""
+}
+
+// allBad says what s's samples are when none is finite: "all NaN" only
+// if no one is ±Inf.
+func (s *samples) allBad() string {
+	if s.infs == 0 {
+		return "all NaN"
+	}
+	return "all NaN or infinite"
 }
 
 // rangeQuery asks the source for query over [start, end] at step and
@@ -160,6 +170,9 @@ func (j *Judge) rangeQuery(ctx context.Context, metric string, group chaos.Group
 	for _, p := range s.points {
 		if !finite(p.V) {
 			s.nans++
+			if math.IsInf(p.V, 0) {
+				s.infs++
+			}
 			continue
 		}
 		s.values = append(s.values, p.V)
@@ -188,14 +201,15 @@ func severalSeries(all []Series) string {
 }
 
 // aggregate combines the series step by step: at each time, agg of the
-// samples the series have there; a NaN or ±Inf among them makes the step's
-// NaN (dropped and counted), as Prometheus's own sum would be.
+// samples the series have there; a NaN among them makes the step's NaN,
+// else a ±Inf among them makes it that ±Inf (dropped and counted, and told
+// apart in the reason), as Prometheus's own sum would be.
 func aggregate(all []Series, agg hypothesis.Aggregate) []Point {
 	type acc struct {
 		t   time.Time
 		v   float64
 		n   int
-		bad bool
+		bad float64 // the first NaN or ±Inf, a NaN winning; 0 if none
 	}
 	at := map[int64]*acc{} // by Unix milliseconds
 	for _, ss := range all {
@@ -207,7 +221,9 @@ func aggregate(all []Series, agg hypothesis.Aggregate) []Point {
 			}
 			switch {
 			case !finite(p.V):
-				a.bad = true
+				if a.bad == 0 || math.IsNaN(p.V) {
+					a.bad = p.V
+				}
 			case a.n == 0:
 				a.v = p.V
 			case agg == hypothesis.AggregateMax:
@@ -224,8 +240,8 @@ func aggregate(all []Series, agg hypothesis.Aggregate) []Point {
 	for _, a := range at {
 		v := a.v
 		switch {
-		case a.bad:
-			v = math.NaN()
+		case a.bad != 0:
+			v = a.bad
 		case agg == hypothesis.AggregateAvg:
 			v /= float64(a.n)
 		}

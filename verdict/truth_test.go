@@ -111,7 +111,7 @@ func TestJudgeRatioDropsStepsWithoutAnErrorCount(t *testing.T) {
 			name: "an errors series that is all NaN is inconclusive, not 0 errors",
 			ctl:  constant(nSamples, 0), exp: constant(nSamples, math.NaN()),
 			want:   verdict.Inconclusive,
-			reason: "no data for the experimental group: the errors query's 241 samples are all NaN or infinite; check that the errors query divides nothing by zero",
+			reason: "no data for the experimental group: the errors query's 241 samples are all NaN; check that the errors query divides nothing by zero",
 		},
 		{
 			name: "an errors series that is all +Inf is inconclusive",
@@ -334,6 +334,57 @@ func TestJudgeReportsTheProbabilityOfSuperiority(t *testing.T) {
 		require.NoError(t, err)
 		require.NotNil(t, v.Metrics[0].Effect)
 		require.Nil(t, v.Metrics[0].Effect.Superiority)
+	})
+}
+
+// A ratio's standardized effect is Cohen's h of the two error ratios,
+// 2·asin √p_exp − 2·asin √p_ctl: |h| 0.2 is a small effect, 0.5 a medium
+// one, 0.8 a large one; a value metric has none (it has the probability
+// of superiority).
+func TestJudgeReportsCohensHForRatios(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ctl, exp float64 // errors per second, of 10 requests per second
+	}{
+		{"an A/A has none", 0.1, 0.1},
+		{"1 % to 2 %, a doubling, is less than a small effect", 0.1, 0.2},
+		{"1 % to 20 % is a large one", 0.1, 2},
+		{"errors down from 5 % to none is negative", 0.5, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSource()
+			ratioData(f, constant(nSamples, tc.ctl), constant(nSamples, tc.exp), 10)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(errorRatioMetric)), after)
+			require.NoError(t, err)
+			m := v.Metrics[0]
+			require.NotNil(t, m.Effect, m.Reason)
+			require.Nil(t, m.Effect.Superiority)
+			require.NotNil(t, m.Effect.CohensH)
+			// of the counts tested: Σ rate × 15 s over 241 steps, rounded
+			phi := func(s verdict.Summary) float64 {
+				return 2 * math.Asin(math.Sqrt(math.Round(s.Errors)/math.Round(s.Total)))
+			}
+			require.InDelta(t, tc.exp*15*float64(nSamples), m.Experimental.Errors, 1e-6)
+			want := phi(m.Experimental) - phi(m.Control)
+			require.InDelta(t, want, *m.Effect.CohensH, 1e-12)
+			t.Logf("%g %% vs %g %%: h = %.4f, %s", 10*tc.exp, 10*tc.ctl, want, m.Result)
+			require.Contains(t, m.Reason, fmt.Sprintf("; Cohen's h = %+.2f)", want))
+			data, err := json.Marshal(m)
+			require.NoError(t, err)
+			require.Contains(t, string(data), fmt.Sprintf(`"cohens_h":%v`, *m.Effect.CohensH))
+		})
+	}
+	t.Run("a value metric has none", func(t *testing.T) {
+		f := newSource()
+		f.Set("latency", chaos.Control, lognormal(1, nSamples, 0.1, 0.3))
+		f.Set("latency", chaos.Experimental, lognormal(2, nSamples, 0.1, 0.3))
+		v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, fixedWindow, metrics(latencyMetric)), after)
+		require.NoError(t, err)
+		require.NotNil(t, v.Metrics[0].Effect)
+		require.Nil(t, v.Metrics[0].Effect.CohensH)
+		data, err := json.Marshal(v.Metrics[0])
+		require.NoError(t, err)
+		require.NotContains(t, string(data), "cohens_h")
 	})
 }
 

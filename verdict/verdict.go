@@ -76,7 +76,8 @@ type Metric struct {
 	Experimental Summary `json:"experimental"`
 	// Effect is the experimental group's shift from the control (Hodges–
 	// Lehmann estimate and interval for values; the difference of the
-	// rates for ratios), with the allowed effect in the same unit; nil
+	// rates for ratios), with the allowed effect in the same unit and a
+	// standardized effect (superiority for values, Cohen's h for ratios); nil
 	// when the metric is only bounded by its SLO or could not be compared.
 	Effect *Effect `json:"effect,omitempty"`
 	// PValue of the two-sample (or count) test; NaN if none ran.
@@ -128,6 +129,15 @@ type Effect struct {
 	// small-but-significant shift (0.55) from a large one (0.9) whatever
 	// the metric's unit; nil for a ratio.
 	Superiority *float64 `json:"superiority,omitempty"`
+	// CohensH is the standardized effect of a ratio metric: Cohen's h of
+	// the two error ratios, 2·asin √experimental − 2·asin √control, the
+	// difference of the ratios on a scale where their noise no longer
+	// depends on their size. 0 is no effect; by Cohen's conventional
+	// reading |h| = 0.2 is a small effect, 0.5 a medium one, 0.8 a large
+	// one (at most π). 0.1 % to 0.2 % errors, a doubling, is h = 0.026,
+	// however significant over a lot of traffic; 1 % to 20 % is 0.73. nil
+	// for a value metric.
+	CohensH *float64 `json:"cohens_h,omitempty"`
 }
 
 // Expectation is the judgement of one recovery expectation.
@@ -164,34 +174,58 @@ func (v Verdict) MarshalJSON() ([]byte, error) {
 	}{plain(v), num(v.Score)})
 }
 
-// MarshalJSON writes a NaN p-value as null.
+// numOmit is num, and nil for 0 too: for the fields left out when zero.
+func numOmit(f float64) *float64 {
+	if f == 0 {
+		return nil
+	}
+	return num(f)
+}
+
+// numPtr is num of *p, nil for nil.
+func numPtr(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	return num(*p)
+}
+
+// MarshalJSON writes a NaN p-value (and any number that is not finite)
+// as null.
 func (m Metric) MarshalJSON() ([]byte, error) {
 	type plain Metric
 	return json.Marshal(struct {
 		plain
+		Weight *float64 `json:"weight"`
 		PValue *float64 `json:"p_value"`
-	}{plain(m), num(m.PValue)})
+	}{plain(m), num(m.Weight), num(m.PValue)})
 }
 
-// MarshalJSON writes a NaN value as null.
+// MarshalJSON writes a NaN value as null, and counts that overflowed
+// (samples of 1e308 add up to +Inf).
 func (s Summary) MarshalJSON() ([]byte, error) {
 	type plain Summary
 	return json.Marshal(struct {
 		plain
-		Value *float64 `json:"value"`
-	}{plain(s), num(s.Value)})
+		Value  *float64 `json:"value"`
+		Errors *float64 `json:"errors,omitempty"`
+		Total  *float64 `json:"total,omitempty"`
+	}{plain(s), num(s.Value), numOmit(s.Errors), numOmit(s.Total)})
 }
 
-// MarshalJSON writes NaN or infinite bounds as null.
+// MarshalJSON writes NaN or infinite numbers as null.
 func (e Effect) MarshalJSON() ([]byte, error) {
 	type plain Effect
 	return json.Marshal(struct {
 		plain
-		Estimate *float64 `json:"estimate"`
-		Low      *float64 `json:"ci_low"`
-		High     *float64 `json:"ci_high"`
-		Allowed  *float64 `json:"allowed"`
-	}{plain(e), num(e.Estimate), num(e.Low), num(e.High), num(e.Allowed)})
+		Estimate    *float64 `json:"estimate"`
+		Low         *float64 `json:"ci_low"`
+		High        *float64 `json:"ci_high"`
+		Allowed     *float64 `json:"allowed"`
+		Confidence  *float64 `json:"confidence"`
+		Superiority *float64 `json:"superiority,omitempty"`
+		CohensH     *float64 `json:"cohens_h,omitempty"`
+	}{plain(e), num(e.Estimate), num(e.Low), num(e.High), num(e.Allowed), num(e.Confidence), numPtr(e.Superiority), numPtr(e.CohensH)})
 }
 
 // MarshalJSON writes NaN times as null.

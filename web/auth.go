@@ -11,8 +11,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/contractprom"
 )
 
 // MinBearerTokenLength keeps guessable tokens out of the configuration.
@@ -25,6 +31,12 @@ const fakeHash = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"
 
 // maxCachedLogins bounds the cache of successful basic-auth logins.
 const maxCachedLogins = 256
+
+// UnauthorizedLogInterval is how often a refused request is logged for
+// each problem ("no credentials", "invalid bearer token", ...): the first
+// line says so, the next one, that often later, how many were not logged
+// meanwhile. steadywatch_http_unauthorized_total counts them all.
+const UnauthorizedLogInterval = 10 * time.Second
 
 // AuthOptions configure Auth. With neither users nor tokens, Auth lets
 // every request through, as exporter-toolkit does without basic_auth_users.
@@ -39,6 +51,9 @@ type AuthOptions struct {
 	BearerTokens []string
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// Registerer gets steadywatch_http_unauthorized_total; nil leaves it
+	// unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Auth is middleware that lets through requests with a valid basic-auth
@@ -54,6 +69,18 @@ type Auth struct {
 	bcryptMu sync.Mutex
 	mu       sync.Mutex
 	logins   map[[sha256.Size]byte]struct{}
+
+	unauthorized *prometheus.CounterVec
+	now          func() time.Time
+	logMu        sync.Mutex
+	logged       map[string]*problemLog
+}
+
+// problemLog is when a problem was last logged and how many refusals
+// were not logged since.
+type problemLog struct {
+	at         time.Time
+	suppressed int
 }
 
 // NewAuth checks the password hashes and tokens and returns an Auth.
@@ -62,7 +89,10 @@ func NewAuth(o AuthOptions) (*Auth, error) {
 		users:  make(map[string]string, len(o.BasicAuthUsers)),
 		log:    o.Logger,
 		logins: make(map[[sha256.Size]byte]struct{}),
+		now:    time.Now,
+		logged: make(map[string]*problemLog),
 	}
+	a.unauthorized = contractprom.CounterVec(promauto.With(o.Registerer), contract.HTTPUnauthorized)
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,8 +127,32 @@ func checkToken(t string) error {
 // Enabled reports whether Auth checks anything.
 func (a *Auth) Enabled() bool { return len(a.users) > 0 || len(a.tokens) > 0 }
 
-// Wrap returns next behind authentication.
+// Wrap returns next behind authentication. Its refusals are counted by
+// the path of the route they were for if next is an *http.ServeMux, else
+// as contract.HandlerOther.
 func (a *Auth) Wrap(next http.Handler) http.Handler {
+	mux, _ := next.(*http.ServeMux)
+	return a.wrap(func(r *http.Request) string {
+		if mux == nil {
+			return contract.HandlerOther
+		}
+		if _, pattern := mux.Handler(r); pattern != "" {
+			if _, path, ok := strings.Cut(pattern, " "); ok {
+				return strings.TrimLeft(path, " \t")
+			}
+			return pattern
+		}
+		return contract.HandlerOther
+	}, next)
+}
+
+// WrapNamed returns next behind authentication, its refusals counted as
+// handler's.
+func (a *Auth) WrapNamed(handler string, next http.Handler) http.Handler {
+	return a.wrap(func(*http.Request) string { return handler }, next)
+}
+
+func (a *Auth) wrap(handler func(*http.Request) string, next http.Handler) http.Handler {
 	if !a.Enabled() {
 		return next
 	}
@@ -108,7 +162,9 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		a.log.Warn("Unauthenticated webhook request", "remote", r.RemoteAddr, "problem", problem)
+		name := handler(r)
+		a.unauthorized.WithLabelValues(name).Inc()
+		a.logRefusal(r, name, problem)
 		if len(a.users) > 0 {
 			w.Header().Add("WWW-Authenticate", `Basic realm="steadywatch", charset="UTF-8"`)
 		}
@@ -121,6 +177,29 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 		}
 		http.Error(w, "unauthorized: "+problem, http.StatusUnauthorized)
 	})
+}
+
+// logRefusal logs the first refusal of each problem every
+// UnauthorizedLogInterval, with how many were not logged since the last
+// line: an unauthenticated client must not be able to flood the log.
+func (a *Auth) logRefusal(r *http.Request, handler, problem string) {
+	a.logMu.Lock()
+	now := a.now()
+	p := a.logged[problem]
+	if p != nil && now.Sub(p.at) < UnauthorizedLogInterval {
+		p.suppressed++
+		a.logMu.Unlock()
+		return
+	}
+	if p == nil {
+		p = &problemLog{}
+		a.logged[problem] = p // a few problems, all ours: the map stays small
+	}
+	suppressed := p.suppressed
+	p.at, p.suppressed = now, 0
+	a.logMu.Unlock()
+	a.log.Warn("Unauthenticated request", "handler", handler, "remote", r.RemoteAddr, "problem", problem,
+		"suppressed", suppressed)
 }
 
 // check reports whether r is authenticated and, if not, why.

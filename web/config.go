@@ -143,6 +143,12 @@ func (c *Config) Serve(srv *http.Server, l net.Listener, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
+	return c.serve(srv, l, log, auth)
+}
+
+// serve is Serve with auth made from c already: a Server's, shared with
+// the handlers that authenticate by themselves.
+func (c *Config) serve(srv *http.Server, l net.Listener, log *slog.Logger, auth *Auth) error {
 	h := srv.Handler
 	if h == nil {
 		h = http.DefaultServeMux

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ReadHeaderTimeout bounds how long a client may take to send a request's
@@ -36,6 +38,11 @@ type Options struct {
 	Listener net.Listener
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// Limits bound the connections and the time a client may hold them.
+	Limits Limits
+	// Registerer gets the server's metrics (the refused requests); nil
+	// leaves them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // Route is a handler served on a Server.
@@ -67,6 +74,8 @@ type Server struct {
 	address string
 	lis     net.Listener
 	log     *slog.Logger
+	limits  Limits
+	conns   *connLimit
 
 	srv  *http.Server
 	done chan error
@@ -74,7 +83,11 @@ type Server struct {
 
 // New checks the configuration and returns a Server that has not started.
 func New(o Options) (*Server, error) {
-	s := &Server{address: o.Address, lis: o.Listener, log: o.Logger}
+	limits, err := o.Limits.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{address: o.Address, lis: o.Listener, log: o.Logger, limits: limits}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -87,7 +100,10 @@ func New(o Options) (*Server, error) {
 	if o.Listener == nil && o.Address == "" {
 		return nil, errors.New("no address to listen on")
 	}
-	auth, err := s.cfg.Auth(s.log.With("component", "auth"))
+	auth, err := NewAuth(AuthOptions{
+		BasicAuthUsers: s.cfg.BasicAuthUsers(), BearerTokens: s.cfg.BearerTokens,
+		Logger: s.log.With("component", "auth"), Registerer: o.Registerer,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -135,10 +151,18 @@ func (s *Server) Start(ctx context.Context, r Routes) error {
 	}
 	cfg := s.cfg
 	cfg.OpenPaths = append(slices.Clone(s.cfg.OpenPaths), open...)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: ReadHeaderTimeout}
+	s.conns = newConnLimit(s.lis, s.limits.MaxConnections)
+	s.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: min(ReadHeaderTimeout, s.limits.ReadTimeout),
+		ReadTimeout:       s.limits.ReadTimeout,
+		WriteTimeout:      s.limits.WriteTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		ConnState:         s.conns.track,
+	}
 	s.done = make(chan error, 1)
 	go func() {
-		s.done <- cfg.Serve(s.srv, s.lis, s.log.With("component", "http"))
+		s.done <- cfg.serve(s.srv, s.conns, s.log.With("component", "http"), s.auth)
 		close(s.done) // a second Shutdown finds nothing to report
 	}()
 	return nil

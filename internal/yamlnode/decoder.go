@@ -11,8 +11,9 @@ import (
 )
 
 // MaxSteps bounds the number of mapping entries and list elements a
-// Decoder visits, so that nested merge keys cannot make decoding
-// exponential.
+// Decoder visits through aliases and merge keys, so that nested merges
+// cannot make decoding exponential. What a file spells out itself is not
+// counted: its length is the bound of that.
 const MaxSteps = 10000
 
 // Style is what a Decoder says about the two problems whose wording is
@@ -62,8 +63,10 @@ type Decoder struct {
 	// keys holds the line of the key of each section (mapping or list):
 	// "spec.window: missing" is best shown at "spec:", not at the first
 	// field under it.
-	keys  map[string]int
-	steps int
+	keys map[string]int
+	// steps counts the entries and elements visited through an alias or
+	// a merge; aliased > 0 while decoding one.
+	steps, aliased int
 }
 
 // NewDecoder returns a Decoder for a document of file that words its
@@ -146,6 +149,10 @@ func setDefaults(p reflect.Value) {
 // Decode decodes n, the field at path ("" for the document), into v,
 // which must be addressable.
 func (d *Decoder) Decode(n *yaml.Node, path string, v reflect.Value) *FieldError {
+	if n.Kind == yaml.AliasNode {
+		d.aliased++
+		defer func() { d.aliased-- }()
+	}
 	if path != "" {
 		d.nodes[path] = n
 	}
@@ -227,8 +234,8 @@ func (d *Decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) *Field
 	}
 	s := reflect.MakeSlice(v.Type(), len(r.Content), len(r.Content))
 	for i, e := range r.Content {
-		if d.steps++; d.steps > MaxSteps {
-			return d.errorf(e, path, "document contains excessive aliasing")
+		if err := d.step(e, path); err != nil {
+			return err
 		}
 		setDefaults(s.Index(i).Addr())
 		if err := d.Decode(e, fmt.Sprintf("%s[%d]", path, i), s.Index(i)); err != nil {
@@ -258,8 +265,8 @@ func (d *Decoder) mapping(m *yaml.Node, path string, v reflect.Value, set map[st
 	seen := make(map[string]int, len(m.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if d.steps++; d.steps > MaxSteps {
-			return d.errorf(m.Content[i], path, "document contains excessive aliasing")
+		if err := d.step(m.Content[i], path); err != nil {
+			return err
 		}
 		k, val := m.Content[i], m.Content[i+1]
 		kr := Resolve(k)
@@ -303,10 +310,27 @@ func (d *Decoder) mapping(m *yaml.Node, path string, v reflect.Value, set map[st
 			if slices.Contains(stack, er) {
 				return d.errorf(e, path, "anchor %q value contains itself", er.Anchor)
 			}
-			if err := d.mapping(er, path, v, set, append(stack, er)); err != nil {
+			// A merged mapping is spelt out elsewhere: each of its
+			// entries counts as expanded.
+			d.aliased++
+			err := d.mapping(er, path, v, set, append(stack, er))
+			d.aliased--
+			if err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// step counts an entry or element n at path if an alias or merge brought
+// it, and refuses it beyond MaxSteps.
+func (d *Decoder) step(n *yaml.Node, path string) *FieldError {
+	if d.aliased == 0 {
+		return nil
+	}
+	if d.steps++; d.steps > MaxSteps {
+		return d.errorf(n, path, "document contains excessive aliasing: aliases and merge keys expand to more than %d entries", MaxSteps)
 	}
 	return nil
 }

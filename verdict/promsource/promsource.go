@@ -13,6 +13,7 @@ import (
 	promapi "github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
+	"github.com/steadywatch/steadywatch/internal/httpurl"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -108,8 +109,13 @@ func NewJudge(o Options, vo verdict.Options) (*verdict.Judge, error) {
 }
 
 // CheckURL returns the error a Source would have for u as its Options.URL,
-// for a caller to name its own flag or field with it before building one.
+// for a caller to name its own flag or field with it before building one:
+// an http:// or https:// URL with a host (httpurl.Check, as serve's
+// configuration checks it) that the Prometheus client accepts.
 func CheckURL(u string) error {
+	if err := httpurl.Check(u); err != nil {
+		return err
+	}
 	_, err := promapi.NewClient(promapi.Config{Address: u})
 	return err
 }

@@ -47,6 +47,9 @@ type RateResult struct {
 	// division by the control's rate, so zero-error controls are judged as
 	// well as any other.
 	Diff, Lo, Hi float64
+	// CohensH is the standardized difference of the rates, Cohen's h:
+	// φ(Experiment) − φ(Control) with φ(p) = 2·asin(√p); see CohensH.
+	CohensH float64
 }
 
 // RateTest compares the experiment's error rate with the control's.
@@ -82,7 +85,36 @@ func RateTest(experiment, control Counts, alt Alternative, confidence float64) (
 	res.Diff = p1 - p2
 	res.Lo = res.Diff - math.Sqrt((p1-l1)*(p1-l1)+(u2-p2)*(u2-p2))
 	res.Hi = res.Diff + math.Sqrt((u1-p1)*(u1-p1)+(p2-l2)*(p2-l2))
+	res.CohensH = experiment.arcsine() - control.arcsine()
 	return res, nil
+}
+
+// CohensH is the standardized effect of a change from the proportion
+// control to experiment, Cohen's h = 2·asin(√experiment) − 2·asin(√control):
+// the difference of the proportions on the arcsine scale, on which a
+// proportion's sampling variance (1/(4n)) no longer depends on the
+// proportion, so the same h is as detectable near 0 as near ½. It ranges
+// over [−π, π]; by Cohen's conventional reading |h| = 0.2 is a small
+// effect, 0.5 a medium one, 0.8 a large one. Going from 0.1 % to 0.2 %
+// errors, a doubling, is h = 0.026: negligible, however significant with
+// enough traffic. NaN unless both are in [0, 1].
+func CohensH(experiment, control float64) float64 {
+	return arcsine(experiment, 1-experiment) - arcsine(control, 1-control)
+}
+
+// arcsine is 2·asin(√c.Rate()) from the counts themselves.
+func (c Counts) arcsine() float64 {
+	return arcsine(float64(c.Errors), float64(c.Total-c.Errors))
+}
+
+// arcsine is 2·asin(√p) for p = a/(a+b), a and b ≥ 0 not both 0, computed
+// as 2·atan2(√a, √b): asin loses digits near 1, where √p rounds to 1,
+// while b, 1 − p, keeps them. NaN if a or b is negative, NaN or infinite.
+func arcsine(a, b float64) float64 {
+	if !(a >= 0 && b >= 0) || math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return math.NaN()
+	}
+	return 2 * math.Atan2(math.Sqrt(a), math.Sqrt(b))
 }
 
 // wilson is the Wilson score interval for c's rate.
