@@ -120,7 +120,7 @@ func TestAnAttackOnTheHTTPServerIsBoundedInMemoryAndConnectionsAndLosesNoAcknowl
 		// Each connection makes one request and stays open, idle, as a
 		// keep-alive client's would.
 		for i := range attackIdleConns {
-			c, err := net.DialTimeout("tcp", host, 5*time.Second)
+			c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(t.Context(), "tcp", host)
 			require.NoError(t, err, "connection %d", i)
 			conns = append(conns, c)
 			_, err = fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", host)
@@ -146,7 +146,7 @@ func TestAnAttackOnTheHTTPServerIsBoundedInMemoryAndConnectionsAndLosesNoAcknowl
 		var wg sync.WaitGroup
 		cut := make(chan time.Duration, attackSlowBodies)
 		for range attackSlowBodies {
-			c, err := net.DialTimeout("tcp", host, 5*time.Second)
+			c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(t.Context(), "tcp", host)
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", receiver.Path, host)
