@@ -101,6 +101,8 @@ func TestAnAttackOnTheHTTPServerIsBoundedInMemoryAndConnectionsAndLosesNoAcknowl
 			wg.Wait()
 		}
 		peak := procStatusBytes(t, pid, "VmHWM")
+		sample := bigNotification("000000", attackBodyBytes)
+		require.InDelta(t, attackBodyBytes, len(sample), attackBodyBytes/10, "body size")
 		t.Logf("RELIABILITY memory: %d rounds of %d concurrent %d-byte bodies: %d stored (200), %d told to retry (503 + Retry-After); "+
 			"RSS %d MiB before, peak %d MiB (ceiling %d MiB)",
 			attackRounds, attackBodies, attackBodyBytes, ok, busy, baseline>>20, peak>>20, attackRSSCeiling>>20)
@@ -218,16 +220,20 @@ func bigNotification(prefix string, size int) []byte {
 		},
 		Version: receiver.Version, GroupKey: `{}:{alertname="Attack"}`,
 	}
-	filler := strings.Repeat("x", 1500)
+	// Many small alerts of many labels, the costliest shape to decode
+	// (a map per alert): about 400 bytes each.
 	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; ; i++ {
+		labels := template.KV{"alertname": "Attack", "service": "checkout", "n": strconv.Itoa(i)}
+		for k := range 8 {
+			labels[fmt.Sprintf("label_%d", k)] = fmt.Sprintf("value-%d-%d", k, i)
+		}
 		msg.Alerts = append(msg.Alerts, template.Alert{
 			Status: "firing", Fingerprint: fmt.Sprintf("%s%010x", prefix, i),
-			Labels:      template.KV{"alertname": "Attack", "service": "checkout", "n": strconv.Itoa(i)},
-			Annotations: template.KV{"description": filler},
-			StartsAt:    start.Add(time.Duration(i) * time.Second),
+			Labels: labels, Annotations: template.KV{"summary": "attack " + strconv.Itoa(i)},
+			StartsAt: start.Add(time.Duration(i) * time.Second),
 		})
-		if (i+1)*1700 >= size-2000 {
+		if (i+1)*430 >= size-2000 {
 			break
 		}
 	}

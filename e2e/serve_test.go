@@ -172,7 +172,7 @@ func TestServeRejectsBadInputWithTheFieldNamed(t *testing.T) {
 		{name: "a node selector that does not parse", args: []string{"--node-selector", "=x"}, want: "watch.node_selector: "},
 		{name: "a namespace that is not a DNS label", args: []string{"--namespace", "Bad_NS"}, want: `watch.namespaces[0]: "Bad_NS" is not a valid namespace name`},
 		{name: "a listen address without a port", args: []string{"--listen", "localhost"}, want: "listen: "},
-		{name: "a config file with an unknown field", file: "watch:\n  selectr: a=b\n", want: "config.yml:2: watch: field selectr not found"},
+		{name: "a config file with an unknown field", file: "watch:\n  selectr: a=b\n", want: "config.yml:2: watch: unknown field \"selectr\" (did you mean \"selector\"?)"},
 		{name: "a config file that does not exist", args: []string{"--config", "/nonexistent/steadywatch.yml"}, want: "--config: open /nonexistent/steadywatch.yml"},
 		{name: "an unknown flag", args: []string{"--no-such-flag"}, want: "flag provided but not defined: -no-such-flag"},
 	}
