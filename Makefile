@@ -63,11 +63,12 @@ check-generated: ## fail if the committed generated files differ from what make 
 	diff README.md "$$tmp/README.md" || { echo "README.md's metrics table is stale: run make generate and commit it" >&2; exit 1; }
 
 .PHONY: fuzz
-fuzz: ## run each fuzz target for a while (FUZZTIME, default 30s)
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s} ./config/
-	$(GO) test -run '^$$' -fuzz FuzzWebhook -fuzztime $${FUZZTIME:-30s} ./receiver/
-	$(GO) test -run '^$$' -fuzz FuzzPullOnce -fuzztime $${FUZZTIME:-30s} ./alertpull/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-30s} ./hypothesis/
+fuzz: ## run each fuzz target for FUZZTIME (default 10m) on FUZZPARALLEL workers (default: all cores); a crash fails it
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./hypothesis/
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./receiver/
+	$(GO) test -run '^$$' -fuzz '^FuzzPullOnce$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./alertpull/
+	$(GO) test -run '^$$' -fuzz '^FuzzKthDifference$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./verdict/stats/
 
 .PHONY: soak
 soak: testbed-build ## the long fault suite: the SIGKILL crash test with SOAK_CYCLES (default 100) kills per store under an 8-sender storm
