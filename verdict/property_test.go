@@ -121,18 +121,7 @@ func (g genGroup) finiteSteps(steps []int, aggregate bool) (n int, ok bool) {
 		return 0, false
 	}
 	for _, i := range steps {
-		present, bad := 0, false
-		for _, s := range g.series {
-			switch v := s[i]; {
-			case verdicttest.IsAbsent(v):
-			case math.IsNaN(v) || math.IsInf(v, 0):
-				present++
-				bad = true
-			default:
-				present++
-			}
-		}
-		if present > 0 && !bad {
+		if present, bad, _ := g.at(i); present > 0 && !bad {
 			n++
 		}
 	}
@@ -247,6 +236,23 @@ func generateMetric(rng *rand.Rand, f *verdicttest.Source, kind, suffix string, 
 	return g
 }
 
+// at is step i of the group's series: how many have a sample there,
+// whether one of those is NaN or infinite, and the sum of the finite ones.
+func (g genGroup) at(i int) (present int, bad bool, sum float64) {
+	for _, s := range g.series {
+		switch v := s[i]; {
+		case verdicttest.IsAbsent(v):
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			present++
+			bad = true
+		default:
+			present++
+			sum += v
+		}
+	}
+	return present, bad, sum
+}
+
 // countedRequests are a group's requests counted over the steps where its
 // total is finite and its errors (if the errors series exists) are too;
 // an errors query without series is the zero-error case, by design.
@@ -257,30 +263,8 @@ func countedRequests(tot, errs genGroup, steps []int, aggregate bool) (requests 
 	}
 	errFinite := 0
 	for _, i := range steps {
-		var total float64
-		present, bad := 0, false
-		for _, s := range tot.series {
-			switch v := s[i]; {
-			case verdicttest.IsAbsent(v):
-			case math.IsNaN(v) || math.IsInf(v, 0):
-				present++
-				bad = true
-			default:
-				present++
-				total += v
-			}
-		}
-		errPresent, errBad := 0, false
-		for _, s := range errs.series {
-			switch v := s[i]; {
-			case verdicttest.IsAbsent(v):
-			case math.IsNaN(v) || math.IsInf(v, 0):
-				errPresent++
-				errBad = true
-			default:
-				errPresent++
-			}
-		}
+		present, bad, total := tot.at(i)
+		errPresent, errBad, _ := errs.at(i)
 		if errPresent > 0 && !errBad {
 			errFinite++
 		}
