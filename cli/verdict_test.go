@@ -229,18 +229,8 @@ func TestVerdictTroubleExitsInconclusiveNeverFail(t *testing.T) {
 // requests.
 func fakePrometheus(t *testing.T, doc string) (url string, asked *atomic.Int32) {
 	t.Helper()
-	asked = new(atomic.Int32)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v1/status/config" || doc == "" {
-			http.NotFound(w, r)
-			return
-		}
-		asked.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]string{"yaml": doc}})
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL, asked
+	s := promtest.StartConfigServer(t, func() string { return doc })
+	return s.URL, &s.Asked
 }
 
 // Issue 11 #11: without --scrape-interval the intervals are learnt from

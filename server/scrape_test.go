@@ -2,11 +2,8 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -38,22 +36,10 @@ func TestServeRefusesAHypothesisWhoseStepIsShorterThanTheScrapeInterval(t *testi
 // one at them starts, and a Prometheus that cannot tell is warned about.
 func TestServeLearnsTheScrapeIntervalFromPrometheus(t *testing.T) {
 	const file = "../examples/kill-postgres-replica.yaml" // step: 15s, no job matcher
-	var (
-		asked atomic.Int32
-		doc   atomic.Value // string: the configuration; "" answers 404
-	)
+	var doc atomic.Value                                  // string: the configuration; "" answers 404
 	doc.Store("")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		yaml, _ := doc.Load().(string)
-		if r.URL.Path != "/api/v1/status/config" || yaml == "" {
-			http.NotFound(w, r)
-			return
-		}
-		asked.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]string{"yaml": yaml}})
-	}))
-	t.Cleanup(srv.Close)
+	srv := promtest.StartConfigServer(t, func() string { yaml, _ := doc.Load().(string); return yaml })
+	asked := &srv.Asked
 	cfg := config.Verdicts{Hypotheses: []string{file}, PrometheusURL: srv.URL, Interval: model.Duration(time.Second)}
 	start := func() (string, error) {
 		var logs bytes.Buffer

@@ -2,7 +2,6 @@ package promsource_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -17,18 +16,9 @@ import (
 
 // configServer answers /api/v1/status/config with the configuration doc,
 // as Prometheus does, and every other path with 404.
-func configServer(t *testing.T, doc string) *httptest.Server {
+func configServer(t *testing.T, doc string) *promtest.ConfigServer {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v1/status/config" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]string{"yaml": doc}})
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return promtest.StartConfigServer(t, func() string { return doc })
 }
 
 // severalJobs is a configuration as Prometheus shows it, with a job that
