@@ -227,6 +227,15 @@ const (
 	AggregateMin Aggregate = "min"
 )
 
+// endComment ends q with a line break if it may end in a PromQL comment
+// (#…), which would swallow what follows it (found by the fuzzer).
+func endComment(q string) string {
+	if strings.Contains(q, "#") {
+		return q + "\n"
+	}
+	return q
+}
+
 // Compared reports whether the metric is compared between the groups, as
 // opposed to only bounded by its SLO.
 func (m *Metric) Compared() bool { return m.AllowedEffect > 0 }
@@ -236,7 +245,7 @@ func (m *Metric) Compared() bool { return m.AllowedEffect > 0 }
 func (m *Metric) Query(group chaos.Group) string {
 	sel := m.groups.Selector(group)
 	if m.Ratio != nil {
-		return "(" + m.Ratio.Errors.Expand(sel) + ") / (" + m.Ratio.Total.Expand(sel) + ")"
+		return "(" + endComment(m.Ratio.Errors.Expand(sel)) + ") / (" + endComment(m.Ratio.Total.Expand(sel)) + ")"
 	}
 	return m.Value.Expand(sel)
 }
