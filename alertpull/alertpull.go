@@ -8,6 +8,11 @@
 // EndsAt as a webhook's firing alerts have, when it first sees it and when
 // it changes. An alert that leaves the API has resolved: see Puller.PullOnce
 // for the EndsAt it gets.
+//
+// One bad alert does not block the others: an alert the store cannot keep
+// (package store/limits) or that is malformed is skipped, counted by the
+// field at fault and logged once while it stays listed, and the rest of
+// the pull is saved (see Puller.PullOnce).
 package alertpull
 
 import (
@@ -23,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-openapi/runtime"
 	httptransport "github.com/go-openapi/runtime/client"
@@ -33,6 +39,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/store/limits"
 )
 
 // Source is what the puller puts in alert.Alert.Source.
@@ -72,6 +79,9 @@ type Puller struct {
 
 	mu   sync.Mutex // one pull at a time
 	seen map[key]seen
+	// rejected are the alerts skipped at the last pull, logged and counted
+	// already.
+	rejected map[rejectKey]struct{}
 }
 
 // New returns a Puller, or an error naming the Options field that is wrong.
@@ -183,6 +193,20 @@ func (p *Puller) wait(failures int) time.Duration {
 //
 // Nothing is remembered from a failed pull or save: the next pull tries
 // again. Every alert in the answer is checked before anything is saved.
+//
+// One bad alert does not fail the pull: an alert beyond what the store can
+// keep (package limits: a fingerprint over 64 bytes, NUL in a label,
+// annotation or generatorURL, a startsAt outside years 1678 to 2261) or
+// malformed (no fingerprint, labels, startsAt or state, an unknown state,
+// null) is skipped, and the others are saved. It is counted in
+// steadywatch_alertmanager_pull_rejected_alerts_total by the field at fault
+// and logged at WARN, once while it stays listed (known by its fingerprint
+// and startsAt), not at every pull. A skipped alert is not saved, so not
+// resolved when it leaves; one saved before, and listed since with what
+// cannot be stored, keeps what was saved until it leaves. Its endsAt is no
+// reason to skip it: a firing alert is saved without it. An answer that is
+// not a list of alerts (not JSON, a field of the wrong type, an HTTP error)
+// still fails the pull.
 func (p *Puller) PullOnce(ctx context.Context) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -199,14 +223,27 @@ func (p *Puller) pull(ctx context.Context) (int, map[string]int, error) {
 		return 0, nil, fmt.Errorf("pulling alerts from %s: %w", p.base, err)
 	}
 	next := make(map[key]seen, len(gettable))
+	rejected := map[rejectKey]struct{}{}
 	counts := map[string]int{}
 	var batch []alert.Alert
-	for i, g := range gettable {
-		a, endsAt, state, err := convert(g, now)
-		if err != nil {
-			return 0, nil, fmt.Errorf("pulling alerts from %s: alerts[%d]%w", p.base, i, err)
+	for _, g := range gettable {
+		if state := stateOf(g); state != "" {
+			counts[state]++
 		}
-		counts[state]++
+		endsAt := endsAtOf(g)
+		a, r := convert(g, now)
+		if r != nil {
+			p.reject(g, r, rejected)
+			// Still listed, so still firing: an alert saved before keeps
+			// what was saved, and is not resolved as vanished. One never
+			// saved is not remembered, so never resolved either.
+			if k, ok := savedKey(g); ok {
+				if prev, ok := p.seen[k]; ok {
+					next[k] = seen{alert: prev.alert, lastSeen: now, endsAt: endsAt}
+				}
+			}
+			continue
+		}
 		k := keyOf(&a)
 		if prev, ok := p.seen[k]; !ok || changed(&prev.alert, &a) {
 			batch = append(batch, a)
@@ -231,6 +268,8 @@ func (p *Puller) pull(ctx context.Context) (int, map[string]int, error) {
 		batch = append(batch, resolved)
 		vanished++
 	}
+	// Logged and counted already, whether or not the save succeeds.
+	p.rejected = rejected
 	inserted := 0
 	if len(batch) > 0 {
 		if inserted, err = p.o.Sink.SaveAlerts(ctx, batch); err != nil {
@@ -296,31 +335,53 @@ func isJSON(contentType string) bool {
 	return err == nil && mediaType == "application/json"
 }
 
-// convert checks an alert of the API and converts it. It also returns the
-// endsAt Alertmanager gave it, and its state.
-func convert(g *models.GettableAlert, now time.Time) (a alert.Alert, endsAt time.Time, state string, err error) {
+// rejection is why the puller skipped an alert of the API.
+type rejection struct {
+	reason string // the label of AlertmanagerPullRejectedAlerts
+	field  string // its path as the API's JSON names it, e.g. labels.alertname
+	msg    string
+}
+
+// convert checks an alert of the API against what Alertmanager answers
+// and what the store can keep (package limits, the store's own
+// definition), and converts it.
+func convert(g *models.GettableAlert, now time.Time) (alert.Alert, *rejection) {
+	bad := func(reason, field, format string, args ...any) (alert.Alert, *rejection) {
+		return alert.Alert{}, &rejection{reason: reason, field: field, msg: fmt.Sprintf(format, args...)}
+	}
 	switch {
 	case g == nil:
-		return a, endsAt, "", errors.New(": null")
+		return bad(contract.RejectedFingerprint, "fingerprint", "missing (the alert is null)")
 	case g.Fingerprint == nil || *g.Fingerprint == "":
-		return a, endsAt, "", errors.New(".fingerprint: missing")
+		return bad(contract.RejectedFingerprint, "fingerprint", "missing")
+	case limits.Fingerprint(*g.Fingerprint) != nil:
+		return bad(contract.RejectedFingerprint, "fingerprint", "%v", limits.Fingerprint(*g.Fingerprint))
 	case len(g.Labels) == 0:
-		return a, endsAt, "", errors.New(".labels: missing")
+		return bad(contract.RejectedLabels, "labels", "missing")
+	}
+	if err := limits.Map("labels", g.Labels); err != nil {
+		path, msg := split(err, "labels")
+		return bad(contract.RejectedLabels, path, "%s", msg)
+	}
+	switch {
 	case g.StartsAt == nil || time.Time(*g.StartsAt).IsZero():
-		return a, endsAt, "", errors.New(".startsAt: missing")
+		return bad(contract.RejectedStartsAt, "startsAt", "missing")
+	case limits.Time(time.Time(*g.StartsAt)) != nil:
+		return bad(contract.RejectedStartsAt, "startsAt", "%v", limits.Time(time.Time(*g.StartsAt).UTC()))
 	case g.Status == nil || g.Status.State == nil:
-		return a, endsAt, "", errors.New(".status.state: missing")
+		return bad(contract.RejectedStatus, "status.state", "missing")
+	case stateOf(g) == "":
+		return bad(contract.RejectedStatus, "status.state", "%q is none of %s, %s, %s",
+			*g.Status.State, StateActive, StateSuppressed, StateUnprocessed)
 	}
-	switch state = *g.Status.State; state {
-	case StateActive, StateSuppressed, StateUnprocessed:
-	default:
-		return a, endsAt, "", fmt.Errorf(".status.state: %q is none of %s, %s, %s",
-			state, StateActive, StateSuppressed, StateUnprocessed)
+	if err := limits.Map("annotations", g.Annotations); err != nil {
+		path, msg := split(err, "annotations")
+		return bad(contract.RejectedAnnotations, path, "%s", msg)
 	}
-	if g.EndsAt != nil {
-		endsAt = time.Time(*g.EndsAt).UTC()
+	if err := limits.Text(string(g.GeneratorURL)); err != nil {
+		return bad(contract.RejectedGeneratorURL, "generatorURL", "%v", err)
 	}
-	a = alert.Alert{
+	return alert.Alert{
 		Fingerprint:  *g.Fingerprint,
 		Status:       alert.Firing,
 		Labels:       maps.Clone(map[string]string(g.Labels)),
@@ -329,8 +390,107 @@ func convert(g *models.GettableAlert, now time.Time) (a alert.Alert, endsAt time
 		GeneratorURL: string(g.GeneratorURL),
 		ReceivedAt:   now,
 		Source:       Source,
+	}, nil
+}
+
+// split splits an error of limits.Map into the path it names and what is
+// wrong there.
+func split(err error, field string) (path, msg string) {
+	if pe, ok := errors.AsType[*limits.PathError](err); ok {
+		return pe.Path, pe.Err.Error()
 	}
-	return a, endsAt, state, nil
+	return field, err.Error()
+}
+
+// stateOf is g's state if Alertmanager's API knows it, otherwise "".
+func stateOf(g *models.GettableAlert) string {
+	if g == nil || g.Status == nil || g.Status.State == nil {
+		return ""
+	}
+	switch state := *g.Status.State; state {
+	case StateActive, StateSuppressed, StateUnprocessed:
+		return state
+	}
+	return ""
+}
+
+// endsAtOf is the endsAt Alertmanager gave g, if any: when Alertmanager
+// resolves it unless its sender says again that it fires.
+func endsAtOf(g *models.GettableAlert) time.Time {
+	if g == nil || g.EndsAt == nil {
+		return time.Time{}
+	}
+	return time.Time(*g.EndsAt).UTC()
+}
+
+// savedKey is g's key if it has one the store can keep.
+func savedKey(g *models.GettableAlert) (key, bool) {
+	if g == nil || g.Fingerprint == nil || g.StartsAt == nil {
+		return key{}, false
+	}
+	startsAt := time.Time(*g.StartsAt)
+	if startsAt.IsZero() || limits.Time(startsAt) != nil {
+		return key{}, false
+	}
+	return key{*g.Fingerprint, startsAt.UnixNano()}, true
+}
+
+// rejectKey identifies a skipped alert by its fingerprint and startsAt,
+// either maybe missing or beyond what the store can keep.
+type rejectKey struct {
+	fingerprint string
+	sec         int64
+	nsec        int
+}
+
+func rejectKeyOf(g *models.GettableAlert) rejectKey {
+	var k rejectKey
+	if g == nil {
+		return k
+	}
+	if g.Fingerprint != nil {
+		k.fingerprint = *g.Fingerprint
+	}
+	if g.StartsAt != nil {
+		t := time.Time(*g.StartsAt)
+		k.sec, k.nsec = t.Unix(), t.Nanosecond()
+	}
+	return k
+}
+
+// reject counts and logs a skipped alert, unless it was skipped at the last
+// pull or already at this one, and adds it to rejected, this pull's.
+func (p *Puller) reject(g *models.GettableAlert, r *rejection, rejected map[rejectKey]struct{}) {
+	k := rejectKeyOf(g)
+	_, again := rejected[k]
+	_, before := p.rejected[k]
+	rejected[k] = struct{}{}
+	if again || before {
+		return
+	}
+	p.metrics.rejected.WithLabelValues(r.reason).Inc()
+	attrs := []any{"url", p.base, "fingerprint", shorten(k.fingerprint)}
+	if g != nil && g.Labels["alertname"] != "" {
+		attrs = append(attrs, "alertname", shorten(g.Labels["alertname"]))
+	}
+	if g != nil && g.StartsAt != nil {
+		attrs = append(attrs, "startsAt", time.Time(*g.StartsAt).UTC().Format(time.RFC3339Nano))
+	}
+	attrs = append(attrs, "field", r.field, "problem", r.msg)
+	p.o.Logger.Warn("skipping an alert Alertmanager listed (logged once while it stays listed)", attrs...)
+}
+
+// shorten cuts s, for a log line, to at most limits.MaxFingerprintBytes
+// and its length.
+func shorten(s string) string {
+	if len(s) <= limits.MaxFingerprintBytes {
+		return s
+	}
+	i := limits.MaxFingerprintBytes
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return strings.ToValidUTF8(s[:i], "\uFFFD") + "… (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // changed reports whether a pulled alert differs from what was saved of it

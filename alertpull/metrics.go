@@ -17,6 +17,7 @@ type metrics struct {
 	duration    prometheus.Histogram
 	lastSuccess prometheus.Gauge
 	vanished    prometheus.Counter
+	rejected    *prometheus.CounterVec
 
 	mu     sync.Mutex
 	counts map[string]int // alerts by state in the last successful pull
@@ -32,10 +33,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		duration:    contractprom.Histogram(f, contract.AlertmanagerPullDuration),
 		lastSuccess: contractprom.Gauge(f, contract.AlertmanagerLastSuccessfulPull),
 		vanished:    contractprom.Counter(f, contract.AlertmanagerPullResolvedAlerts),
+		rejected:    contractprom.CounterVec(f, contract.AlertmanagerPullRejectedAlerts),
 	}
 	// Both results exist from the start, so rate() sees the first error.
 	m.pulls.WithLabelValues(contract.PullSuccess)
 	m.pulls.WithLabelValues(contract.PullError)
+	for _, reason := range contract.PullRejectedReasons {
+		m.rejected.WithLabelValues(reason)
+	}
 	if reg != nil {
 		reg.MustRegister(m)
 	}

@@ -145,6 +145,15 @@ var RejectedReasons = []string{
 	RejectedStartsAt, RejectedEndsAt, RejectedGeneratorURL,
 }
 
+// PullRejectedReasons are the values of AlertmanagerPullRejectedAlerts'
+// LabelReason: RejectedReasons but RejectedEndsAt, as the puller saves a
+// firing alert without its endsAt. RejectedStatus is for the API's
+// status.state.
+var PullRejectedReasons = []string{
+	RejectedFingerprint, RejectedStatus, RejectedLabels, RejectedAnnotations,
+	RejectedStartsAt, RejectedGeneratorURL,
+}
+
 // WebhookPath is where the Alertmanager webhook receiver is served;
 // Alertmanager's webhook_config url points here.
 const WebhookPath = "/api/v1/alertmanager/webhook"
@@ -349,6 +358,13 @@ var (
 		Name: name("alertmanager_pull_resolved_alerts_total"), Type: Counter,
 		Help: "Alerts saved as resolved because Alertmanager's API no longer listed them.",
 	}
+	AlertmanagerPullRejectedAlerts = Metric{
+		Name: name("alertmanager_pull_rejected_alerts_total"), Type: Counter,
+		Help: "Alerts Alertmanager's API listed that were skipped, not saved, by the field at fault: beyond what the store can keep (see " +
+			name("alerts_rejected_total") + ") or malformed; the other alerts of the pull are saved. " +
+			"An alert (fingerprint and startsAt) is counted once while it stays listed.",
+		Labels: []string{LabelReason},
+	}
 	AlertmanagerPullAlerts = Metric{
 		Name: name("alertmanager_pull_alerts"), Type: Gauge,
 		Help:   "Alerts Alertmanager listed at the last successful pull, by state (active, suppressed: silenced or inhibited, unprocessed).",
@@ -450,7 +466,7 @@ var Metrics = []Metric{
 	ChaosEvents, ChaosEventsMissed, RecoverySeconds, IncidentsUnmeasured, TimeBetweenFailuresSeconds,
 	DetectionSeconds, IncidentsUndetected, DetectionErrors,
 	AlertsReceived, AlertsRejected, LabelValuesFolded, WebhookRequests, HTTPUnauthorized, WebhookRejected, WebhookInFlightBytes, WebhookRequestDuration,
-	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullAlerts,
+	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullRejectedAlerts, AlertmanagerPullAlerts,
 	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
 	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,
 	HypothesisMetricResult, SteadyStateValue, HypothesisEffect, HypothesisSuperiorityRatio, HypothesisCohensEffectSize, HypothesisPValue, VerdictsTotal,
