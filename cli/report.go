@@ -198,7 +198,7 @@ func writeReport(stdout io.Writer, output, format string, r *report.Report) erro
 	if output == "" {
 		return report.Write(stdout, r, format)
 	}
-	file, err := os.Create(output) //nolint:gosec // the user names the file to write
+	file, err := os.Create(output)
 	if err != nil {
 		return fmt.Errorf("-o: %w", err)
 	}

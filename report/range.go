@@ -44,8 +44,8 @@ func ParseWeek(s string, loc *time.Location) (Range, error) {
 	if m == nil {
 		return Range{}, fmt.Errorf("%q is not an ISO week such as 2026-W48", s)
 	}
-	year, _ := strconv.Atoi(m[1]) //nolint:errcheck // four digits
-	week, _ := strconv.Atoi(m[2]) //nolint:errcheck // two digits
+	year, _ := strconv.Atoi(m[1]) // four digits: no error
+	week, _ := strconv.Atoi(m[2]) // two digits: no error
 	if n := WeeksIn(year); week < 1 || week > n {
 		return Range{}, fmt.Errorf("%q: ISO year %d has weeks 01 to %d", s, year, n)
 	}

@@ -711,7 +711,7 @@ func maxTime(a, b time.Time) time.Time {
 // changes lists the headline figures, current against previous.
 func changes(cur, prev Figures, levels []Level) []Change {
 	count := func(name string, c, p int) Change {
-		return change(name, "count", ptr(float64(c)), ptr(float64(p)))
+		return change(name, "count", new(float64(c)), new(float64(p)))
 	}
 	dist := func(name string, c, p Distribution, f func(Distribution) Seconds) Change {
 		return change(name, "seconds", seconds(c.Samples, f(c)), seconds(p.Samples, f(p)))
@@ -742,9 +742,9 @@ func changes(cur, prev Figures, levels []Level) []Change {
 func change(name, unit string, cur, prev *float64) Change {
 	c := Change{Name: name, Unit: unit, Current: cur, Previous: prev}
 	if cur != nil && prev != nil {
-		c.Delta = ptr(*cur - *prev)
+		c.Delta = new(*cur - *prev)
 		if *prev != 0 {
-			c.Percent = ptr(100 * (*cur - *prev) / *prev)
+			c.Percent = new(100 * (*cur - *prev) / *prev)
 		}
 	}
 	return c
@@ -754,7 +754,5 @@ func seconds(samples int, s Seconds) *float64 {
 	if samples == 0 {
 		return nil
 	}
-	return ptr(time.Duration(s).Seconds())
+	return new(time.Duration(s).Seconds())
 }
-
-func ptr(f float64) *float64 { return &f }

@@ -181,7 +181,7 @@ func dist(ds []time.Duration) report.Distribution {
 		return report.Distribution{}
 	}
 	s := slices.Clone(ds)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	slices.Sort(s)
 	at := func(p float64) report.Seconds {
 		return report.Seconds(s[int(math.Ceil(p*float64(len(s))))-1])
 	}
