@@ -47,3 +47,16 @@ const (
 
 // Name is the alertname label.
 func (a *Alert) Name() string { return a.Labels["alertname"] }
+
+// FirstLabel is the value of the first of names that labels carries with a
+// non-empty value, or "" if none does. It is how an alert's service
+// (config alerts.service_labels), namespace, group and node are read, by the
+// receiver's metrics, the detector and the reports alike.
+func FirstLabel(labels map[string]string, names []string) string {
+	for _, n := range names {
+		if v := labels[n]; v != "" {
+			return v
+		}
+	}
+	return ""
+}

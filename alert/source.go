@@ -17,3 +17,10 @@ type Filter struct {
 type Source interface {
 	Alerts(ctx context.Context, f Filter) ([]Alert, error)
 }
+
+// Stream hands stored alerts to fn one at a time, oldest start first,
+// stopping at (and returning) the first error fn returns; the store is one.
+// Unlike Source it never holds every alert in memory.
+type Stream interface {
+	EachAlert(ctx context.Context, f Filter, fn func(*Alert) error) error
+}

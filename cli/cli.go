@@ -49,6 +49,7 @@ func commands() []command {
 	return []command{
 		{"serve", "watch the cluster and serve metrics, health and the API", runServe},
 		{"verdict", "judge chaos hypotheses now: exit 0 pass, 1 fail, 2 inconclusive", runVerdict},
+		{"report", "write the weekly review of alerts and SEVs from the store (report weekly -h)", runReport},
 		{"generate", "write dashboards, Prometheus rules and the Alertmanager route from the configuration", runGenerate},
 		{"version", "print the version", runVersion},
 	}

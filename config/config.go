@@ -108,6 +108,80 @@ type Config struct {
 	Watch    Watch    `yaml:"watch"`
 	Alerts   Alerts   `yaml:"alerts"`
 	Verdicts Verdicts `yaml:"verdicts"`
+	Reports  Reports  `yaml:"reports"`
+}
+
+// Reports configures the weekly reports (steadywatch report weekly); see
+// docs/reports.md for what each figure means.
+type Reports struct {
+	// SeverityLevels map the values of alerts.severity_label to SEV levels
+	// (SEV1 the worst): an alert of a mapped severity that no chaos
+	// incident explains opens an organic SEV. Empty maps none.
+	SeverityLevels []SeverityLevel `yaml:"severity_levels"`
+	// ChaosLevel is the level of a chaos incident whose detecting alert has
+	// no mapped severity (or that nothing detected).
+	ChaosLevel string `yaml:"chaos_level"`
+	// NoisyWithin is how soon after its start a resolved alert resolved by
+	// itself; such an alert joined to no incident is noisy (> 0).
+	NoisyWithin model.Duration `yaml:"noisy_within"`
+	// FlapCount is how many firings of one fingerprint in a week make it
+	// flapping (>= 2).
+	FlapCount int `yaml:"flap_count"`
+}
+
+// SeverityLevel maps one severity to a SEV level.
+type SeverityLevel struct {
+	Severity string `yaml:"severity"`
+	Level    string `yaml:"level"`
+}
+
+// Defaults of Reports.
+const (
+	DefaultChaosLevel  = "SEV2"
+	DefaultNoisyWithin = model.Duration(5 * time.Minute)
+	DefaultFlapCount   = 3
+)
+
+// DefaultSeverityLevels map Prometheus's usual severities.
+func DefaultSeverityLevels() []SeverityLevel {
+	return []SeverityLevel{{"critical", "SEV1"}, {"error", "SEV2"}, {"warning", "SEV3"}}
+}
+
+// validLevel reports whether l is SEV1, SEV2, …
+func validLevel(l string) bool {
+	n, ok := strings.CutPrefix(l, "SEV")
+	if !ok || n == "" || n[0] == '0' {
+		return false
+	}
+	_, err := strconv.ParseUint(n, 10, 16)
+	return err == nil
+}
+
+func (r *Reports) validate() *Error {
+	seen := map[string]int{}
+	for i, s := range r.SeverityLevels {
+		path := fmt.Sprintf("reports.severity_levels[%d]", i)
+		if s.Severity == "" {
+			return fieldErrorf(path+".severity", "must not be empty")
+		}
+		if j, ok := seen[s.Severity]; ok {
+			return fieldErrorf(path+".severity", "duplicate severity %q (also reports.severity_levels[%d])", s.Severity, j)
+		}
+		seen[s.Severity] = i
+		if !validLevel(s.Level) {
+			return fieldErrorf(path+".level", "%q is not a SEV level: want SEV1, SEV2, …", s.Level)
+		}
+	}
+	if !validLevel(r.ChaosLevel) {
+		return fieldErrorf("reports.chaos_level", "%q is not a SEV level: want SEV1, SEV2, …", r.ChaosLevel)
+	}
+	if r.NoisyWithin <= 0 {
+		return fieldErrorf("reports.noisy_within", "must be greater than 0, got %s", r.NoisyWithin)
+	}
+	if r.FlapCount < 2 {
+		return fieldErrorf("reports.flap_count", "must be at least 2, got %d", r.FlapCount)
+	}
+	return nil
 }
 
 // Verdicts configures the continuous judgement of hypotheses by serve.
@@ -327,6 +401,12 @@ func Default() Config {
 			Pull: Pull{Interval: DefaultPullInterval},
 		},
 		Verdicts: Verdicts{Interval: DefaultVerdictInterval},
+		Reports: Reports{
+			SeverityLevels: DefaultSeverityLevels(),
+			ChaosLevel:     DefaultChaosLevel,
+			NoisyWithin:    DefaultNoisyWithin,
+			FlapCount:      DefaultFlapCount,
+		},
 	}
 }
 
@@ -371,7 +451,10 @@ func (c *Config) validate() *Error {
 	if err := c.Alerts.validate(); err != nil {
 		return err
 	}
-	return c.Verdicts.validate()
+	if err := c.Verdicts.validate(); err != nil {
+		return err
+	}
+	return c.Reports.validate()
 }
 
 func (v *Verdicts) validate() *Error {

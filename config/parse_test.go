@@ -72,6 +72,10 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			PrometheusURL: "http://prometheus.monitoring:9090", Interval: model.Duration(time.Minute),
 			AbortAlertmanagerURL: "http://alertmanager.monitoring:9093", ScrapeInterval: model.Duration(30 * time.Second),
 		},
+		Reports: Reports{
+			SeverityLevels: []SeverityLevel{{"page", "SEV1"}, {"ticket", "SEV3"}},
+			ChaosLevel:     "SEV3", NoisyWithin: model.Duration(2 * time.Minute), FlapCount: 4,
+		},
 	}
 	require.Equal(t, want, got)
 }
@@ -322,6 +326,11 @@ var invalidFiles = []struct {
 		"an empty severity label is rejected",
 		"invalid-empty-severity-label.yml",
 		"testdata/invalid-empty-severity-label.yml:2: alerts.severity_label: must not be empty",
+	},
+	{
+		"a SEV level not written SEVn is rejected",
+		"invalid-reports-level.yml",
+		`testdata/invalid-reports-level.yml:4: reports.severity_levels[0].level: "P1" is not a SEV level: want SEV1, SEV2, …`,
 	},
 	{
 		"a zero detection window is rejected",

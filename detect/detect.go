@@ -290,12 +290,7 @@ func (d *Detector) detects(a *alert.Alert, inc *chaos.Incident) bool {
 
 // value is the first of names a carries with a non-empty value.
 func (d *Detector) value(a *alert.Alert, names []string) string {
-	for _, n := range names {
-		if v := a.Labels[n]; v != "" {
-			return v
-		}
-	}
-	return ""
+	return alert.FirstLabel(a.Labels, names)
 }
 
 // group maps an alert's group label value to a group; ok is false for a

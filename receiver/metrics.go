@@ -111,12 +111,7 @@ func (c *labelCap) value(v string) string {
 }
 
 func (m *metrics) service(labels map[string]string) string {
-	for _, l := range m.serviceLabels {
-		if v := labels[l]; v != "" {
-			return v
-		}
-	}
-	return ""
+	return alert.FirstLabel(labels, m.serviceLabels)
 }
 
 // sanitize keeps the characters of names and identifiers, replaces any

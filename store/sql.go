@@ -628,24 +628,61 @@ func (s *sqlStore) upsertChunk(ctx context.Context, tx *sql.Tx, n int, args []an
 
 // Alerts implements Store.
 func (s *sqlStore) Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, error) {
+	var out []alert.Alert
+	err := s.EachAlert(ctx, f, func(a *alert.Alert) error {
+		out = append(out, *a)
+		return nil
+	})
+	return out, err
+}
+
+// EachAlert implements Store. The rows are read as fn takes them, so the
+// memory it needs is one alert's, however many match.
+func (s *sqlStore) EachAlert(ctx context.Context, f alert.Filter, fn func(*alert.Alert) error) error {
 	var w where
 	if err := w.timeRange("starts_at_ns", f.Since, f.Until); err != nil {
-		return nil, fmt.Errorf("store: listing alerts: %w", err)
+		return fmt.Errorf("store: listing alerts: %w", err)
 	}
 	labelsInGo := len(f.Labels) > 0 && s.d.labelsContain == ""
 	if len(f.Labels) > 0 && !labelsInGo {
 		want, err := json.Marshal(f.Labels)
 		if err != nil {
-			return nil, fmt.Errorf("store: listing alerts: %w", err)
+			return fmt.Errorf("store: listing alerts: %w", err)
 		}
 		w.add(s.d.labelsContain, string(want))
 	}
-	return list(ctx, s.reader, "listing alerts", w.query(`SELECT fingerprint, starts_at_ns, status, labels, annotations,
+	return each(ctx, s.reader, "listing alerts", w.query(`SELECT fingerprint, starts_at_ns, status, labels, annotations,
 	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source
-FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args, func(rows *sql.Rows) (alert.Alert, bool, error) {
+FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args, func(rows *sql.Rows) error {
 		a, err := scanAlert(rows)
-		return a, err == nil && (!labelsInGo || containsAll(a.Labels, f.Labels)), err
+		if err != nil {
+			return fmt.Errorf("store: listing alerts: %w", err)
+		}
+		if labelsInGo && !containsAll(a.Labels, f.Labels) {
+			return nil
+		}
+		return fn(&a)
 	})
+}
+
+// each runs a query on db and hands each row to fn, stopping at the first
+// error fn returns, which it returns as is; its own errors read
+// "store: " + what.
+func each(ctx context.Context, db *sql.DB, what, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	return nil
 }
 
 func scanAlert(rows *sql.Rows) (a alert.Alert, err error) {

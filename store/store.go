@@ -28,6 +28,12 @@ type Store interface {
 	SaveAlerts(ctx context.Context, alerts []alert.Alert) (inserted int, err error)
 	// Alerts returns the stored alerts matching f, oldest start first.
 	Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, error)
+	// EachAlert hands the stored alerts matching f to fn one at a time,
+	// oldest start first (then by fingerprint), without holding them all
+	// in memory; Alerts is EachAlert collecting them. It stops at the first
+	// error fn returns and returns it unwrapped, so a caller may stop early
+	// with a sentinel. fn may keep the alert it is given.
+	EachAlert(ctx context.Context, f alert.Filter, fn func(*alert.Alert) error) error
 	// SaveInventory replaces the saved inventory.
 	SaveInventory(ctx context.Context, inv tracker.Inventory) error
 	// LoadInventory returns the saved inventory; ok is false if none was saved.

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -391,8 +392,28 @@ func testAlertFilters(t *testing.T, db Database) {
 			got, err := s.Alerts(ctx, tt.filter)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
+			// EachAlert streams the same alerts in the same order.
+			var streamed []alert.Alert
+			require.NoError(t, s.EachAlert(ctx, tt.filter, func(a *alert.Alert) error {
+				streamed = append(streamed, *a)
+				return nil
+			}))
+			require.Equal(t, tt.want, streamed)
 		})
 	}
+	t.Run("EachAlert stops at fn's first error and returns it as is", func(t *testing.T) {
+		stop := errors.New("enough")
+		var seen []string
+		err := s.EachAlert(ctx, alert.Filter{}, func(a *alert.Alert) error {
+			seen = append(seen, a.Fingerprint)
+			if len(seen) == 2 {
+				return stop
+			}
+			return nil
+		})
+		require.Same(t, stop, err)
+		require.Equal(t, []string{"a1", "a2"}, seen)
+	})
 }
 
 func testConcurrentAlerts(t *testing.T, db Database) {

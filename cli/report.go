@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/report"
+	"github.com/steadywatch/steadywatch/store"
+)
+
+const reportUsage = `Usage: steadywatch report weekly [flags]
+
+Writes the weekly review of alerts and SEVs from steadywatch's store, by
+service and against the previous range: an ISO week (--week; default the
+last whole week) or any --from/--to range, in the time zone --tz.
+docs/reports.md defines every figure.
+
+Exit code: 0 the report was written (also for a store with no data: the
+report says so); 1 the store could not be read or the output not written;
+3 bad flags (an unknown week format, --from not before --to, an unknown
+--format or --tz), a bad --config, or no store where --store, --data-dir
+or --config says (a report never creates one).
+
+Flags:
+`
+
+type reportFlags struct {
+	week, from, to string
+	tz             string
+	format         string
+	output         string
+	store          string
+	dataDir        string
+	configFile     string
+	timeout        time.Duration
+}
+
+// runReport runs "report weekly", the one report there is so far.
+func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, reportUsage)
+		newReportFlagSet(stderr, &reportFlags{}).PrintDefaults()
+		if len(args) == 0 {
+			return usagef("which report? The one there is: weekly")
+		}
+		return flag.ErrHelp
+	}
+	if args[0] != "weekly" {
+		return usagef("unknown report %q: the one there is is weekly", args[0])
+	}
+	var f reportFlags
+	fs := newReportFlagSet(stderr, &f)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	opts, err := f.options(fs, time.Now())
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config(fs)
+	if err != nil {
+		return err
+	}
+	opts.ServiceLabels = cfg.Alerts.ServiceLabels
+	opts.SeverityLabel = cfg.Alerts.SeverityLabel
+	opts.ChaosLevel = report.Level(cfg.Reports.ChaosLevel)
+	opts.NoisyWithin = time.Duration(cfg.Reports.NoisyWithin)
+	opts.FlapCount = cfg.Reports.FlapCount
+	opts.Levels = []report.Severity{}
+	for _, s := range cfg.Reports.SeverityLevels {
+		opts.Levels = append(opts.Levels, report.Severity{Severity: s.Severity, Level: report.Level(s.Level)})
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	db, err := store.Open(ctx, cfg.Store, store.Options{DataDir: cfg.DataDir, Existing: true})
+	if err != nil {
+		flag := "--config"
+		switch {
+		case f.store != "":
+			flag = "--store"
+		case f.dataDir != "":
+			flag = "--data-dir"
+		case f.configFile == "":
+			flag = "--data-dir (default " + config.DefaultDataDir + ")"
+		}
+		if errors.Is(err, iofs.ErrNotExist) || errors.As(err, new(*store.SchemaTooNewError)) {
+			return usagef("%s: %v", flag, err)
+		}
+		return fmt.Errorf("%s: %w", flag, err)
+	}
+	defer db.Close() //nolint:errcheck // read only: nothing to lose
+	r, err := report.Weekly(ctx, db, opts)
+	if err != nil {
+		return err
+	}
+	return writeReport(stdout, f.output, f.format, r)
+}
+
+func newReportFlagSet(stderr io.Writer, f *reportFlags) *flag.FlagSet {
+	fs := newFlagSet("report weekly", stderr)
+	fs.StringVar(&f.week, "week", "", "ISO week, e.g. 2026-W48 (default: the last whole week)")
+	fs.StringVar(&f.from, "from", "", "start of the range, RFC 3339 (with --to, instead of --week)")
+	fs.StringVar(&f.to, "to", "", "end of the range, RFC 3339, excluded")
+	fs.StringVar(&f.tz, "tz", "UTC", "time zone of the week's boundaries and the times shown, e.g. Europe/Berlin or Local")
+	fs.StringVar(&f.format, "format", "md", "output format: "+strings.Join(report.Formats, ", "))
+	fs.StringVar(&f.output, "o", "", "file to write the report to (default: standard output)")
+	fs.StringVar(&f.store, "store", "", "store DSN: a SQLite file or postgres://… (default: the configuration's)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose SQLite store to read (default: the configuration's, "+config.DefaultDataDir+")")
+	fs.StringVar(&f.configFile, "config", "", "steadywatch's configuration file: its store, alert labels and reports section")
+	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "bound on reading the store")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), reportUsage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// options checks the range flags and returns the report's range.
+func (f *reportFlags) options(fs *flag.FlagSet, now time.Time) (report.Options, error) {
+	if !slices.Contains(report.Formats, f.format) {
+		return report.Options{}, usagef("--format: %q is not one of %s", f.format, strings.Join(report.Formats, ", "))
+	}
+	loc, err := time.LoadLocation(f.tz)
+	if err != nil || f.tz == "" {
+		return report.Options{}, usagef("--tz: %q is not a time zone such as UTC, Local or Europe/Berlin", f.tz)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var rg report.Range
+	switch {
+	case set["week"] && (set["from"] || set["to"]):
+		return report.Options{}, usagef("--week: give either --week or --from and --to, not both")
+	case set["from"] != set["to"]:
+		if set["from"] {
+			return report.Options{}, usagef("--to: required with --from")
+		}
+		return report.Options{}, usagef("--from: required with --to")
+	case set["from"]:
+		from, err := time.Parse(time.RFC3339Nano, f.from)
+		if err != nil {
+			return report.Options{}, usagef("--from: %q is not an RFC 3339 time such as 2026-03-23T00:00:00+01:00", f.from)
+		}
+		to, err := time.Parse(time.RFC3339Nano, f.to)
+		if err != nil {
+			return report.Options{}, usagef("--to: %q is not an RFC 3339 time such as 2026-03-30T00:00:00+02:00", f.to)
+		}
+		if rg, err = report.Between(from, to, loc); err != nil {
+			return report.Options{}, usagef("--from: %s is not before --to %s", f.from, f.to)
+		}
+	case set["week"]:
+		if rg, err = report.ParseWeek(f.week, loc); err != nil {
+			return report.Options{}, usagef("--week: %v", err)
+		}
+	default:
+		rg = report.LastWeek(now, loc)
+	}
+	return report.Options{Range: rg, Now: func() time.Time { return now }}, nil
+}
+
+// config loads --config (or the defaults) and applies --store and
+// --data-dir.
+func (f *reportFlags) config(fs *flag.FlagSet) (config.Config, error) {
+	cfg := config.Default()
+	if f.configFile != "" {
+		var err error
+		cfg, err = config.Load(f.configFile)
+		if errors.Is(err, iofs.ErrNotExist) {
+			return cfg, usagef("--config: %v", err)
+		}
+		if err != nil {
+			return cfg, usageError{err}
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["data-dir"] {
+		// The SQLite file in that directory, whatever store the file names.
+		cfg.DataDir, cfg.Store = f.dataDir, ""
+	}
+	if set["store"] {
+		cfg.Store = f.store
+	}
+	return cfg, nil
+}
+
+// writeReport writes r in format to the file output, or to stdout.
+func writeReport(stdout io.Writer, output, format string, r *report.Report) error {
+	if output == "" {
+		return report.Write(stdout, r, format)
+	}
+	file, err := os.Create(output)
+	if err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	if err := report.Write(file, r, format); err != nil {
+		file.Close() //nolint:errcheck,gosec // the write error is the one to report
+		return fmt.Errorf("-o: %w", err)
+	}
+	if err := file.Close(); err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,758 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/tracker"
+)
+
+// Source is what a report reads: the store is one.
+type Source interface {
+	alert.Stream
+	// List returns the incidents matching f, oldest start first.
+	List(ctx context.Context, f tracker.Filter) ([]chaos.Incident, error)
+}
+
+// Defaults of Options.
+const (
+	DefaultNoisyWithin = 5 * time.Minute
+	DefaultFlapCount   = 3
+	DefaultTop         = 20
+	DefaultLookback    = 7 * 24 * time.Hour
+	// DefaultChaosLevel is the level of a chaos incident no alert with a
+	// mapped severity detected: a fault was injected and hurt a service,
+	// so it is more than a warning, but it was planned, so it is no SEV1.
+	DefaultChaosLevel Level = "SEV2"
+)
+
+// NoService names the service of alerts that carry none of the service
+// labels.
+const NoService = "(no service)"
+
+// DefaultLevels map Prometheus's usual severities to SEV levels.
+var DefaultLevels = []Severity{
+	{Severity: "critical", Level: "SEV1"},
+	{Severity: "error", Level: "SEV2"},
+	{Severity: "warning", Level: "SEV3"},
+}
+
+// DefaultVolatileLabels are the labels that change from one firing of the
+// same alert to the next (the scrape target, the pod, its replica) and so
+// do not identify an alert among a service's most frequent.
+var DefaultVolatileLabels = []string{
+	"instance", "pod", "pod_name", "pod_ip", "container_id", "uid",
+	"exported_instance", "exported_pod", "prometheus_replica", "replica",
+}
+
+// Options configure a report. Range is required; the rest default.
+type Options struct {
+	// Range is the range reported; it is compared with Range.Previous().
+	Range Range
+	// ServiceLabels are the labels tried, in order, for an alert's service
+	// (default config.DefaultServiceLabels).
+	ServiceLabels []string
+	// SeverityLabel is the label holding an alert's severity (default
+	// config.DefaultSeverityLabel).
+	SeverityLabel string
+	// Levels map severities to SEV levels (default DefaultLevels); nil
+	// takes the default, an empty non-nil slice maps none.
+	Levels []Severity
+	// ChaosLevel is the level of a chaos incident whose detecting alert
+	// has no mapped severity (default DefaultChaosLevel).
+	ChaosLevel Level
+	// NoisyWithin is how soon after its start an alert that resolves has
+	// resolved by itself (default DefaultNoisyWithin).
+	NoisyWithin time.Duration
+	// FlapCount is how many firings of one fingerprint in a range make it
+	// flap (default DefaultFlapCount).
+	FlapCount int
+	// Top is how many of each service's most frequent alerts are listed
+	// (default DefaultTop).
+	Top int
+	// VolatileLabels are left out of an alert's identity among the most
+	// frequent (default DefaultVolatileLabels).
+	VolatileLabels []string
+	// Lookback is how long before the previous range an alert may have
+	// started and still count (default DefaultLookback).
+	Lookback time.Duration
+	// Now clips the firing time of alerts still firing (default time.Now).
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Range.From.IsZero() || !o.Range.From.Before(o.Range.To) {
+		return o, errors.New("report: Options.Range: not set, or From is not before To")
+	}
+	if o.ServiceLabels == nil {
+		o.ServiceLabels = config.DefaultServiceLabels
+	}
+	if o.SeverityLabel == "" {
+		o.SeverityLabel = config.DefaultSeverityLabel
+	}
+	if o.Levels == nil {
+		o.Levels = DefaultLevels
+	}
+	seen := map[string]bool{}
+	for i, s := range o.Levels {
+		switch {
+		case s.Severity == "":
+			return o, fmt.Errorf("report: Options.Levels[%d].Severity: empty", i)
+		case seen[s.Severity]:
+			return o, fmt.Errorf("report: Options.Levels[%d].Severity: %q mapped twice", i, s.Severity)
+		case !s.Level.Valid():
+			return o, fmt.Errorf("report: Options.Levels[%d].Level: %q is not SEV1, SEV2, …", i, s.Level)
+		}
+		seen[s.Severity] = true
+	}
+	if o.ChaosLevel == "" {
+		o.ChaosLevel = DefaultChaosLevel
+	}
+	if !o.ChaosLevel.Valid() {
+		return o, fmt.Errorf("report: Options.ChaosLevel: %q is not SEV1, SEV2, …", o.ChaosLevel)
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{{"NoisyWithin", &o.NoisyWithin, DefaultNoisyWithin}, {"Lookback", &o.Lookback, DefaultLookback}} {
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < 0:
+			return o, fmt.Errorf("report: Options.%s: must not be negative, got %s", d.name, *d.v)
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"FlapCount", &o.FlapCount, DefaultFlapCount}, {"Top", &o.Top, DefaultTop}} {
+		switch {
+		case *n.v == 0:
+			*n.v = n.def
+		case *n.v < 0:
+			return o, fmt.Errorf("report: Options.%s: must not be negative, got %d", n.name, *n.v)
+		}
+	}
+	if o.VolatileLabels == nil {
+		o.VolatileLabels = DefaultVolatileLabels
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// Weekly computes the report of o.Range from src. It reads the incidents
+// that started from the previous range's start minus o.Lookback, and
+// streams the alerts that started from then until the range's end, keeping
+// aggregates, not the alerts: its memory grows with the services, the
+// distinct alerts (fingerprints, identities) and the alerts resolved in
+// the two ranges (one duration each), not with their labels.
+func Weekly(ctx context.Context, src Source, o Options) (*Report, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cur := o.Range
+	prev := cur.Previous()
+	span := prev.From.Add(-o.Lookback)
+
+	incs, err := src.List(ctx, tracker.Filter{Since: span, Until: cur.To})
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	a := newAggregator(o, [2]Range{cur, prev}, incs)
+	err = src.EachAlert(ctx, alert.Filter{Since: span, Until: cur.To}, func(al *alert.Alert) error {
+		a.add(al)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	r := a.report()
+	if a.seen == 0 && len(incs) == 0 {
+		if r.Empty, err = storeEmpty(ctx, src); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+	}
+	return r, nil
+}
+
+var errStop = errors.New("stop")
+
+// storeEmpty reports whether src holds no alert and no incident at all.
+func storeEmpty(ctx context.Context, src Source) (bool, error) {
+	err := src.EachAlert(ctx, alert.Filter{}, func(*alert.Alert) error { return errStop })
+	switch {
+	case errors.Is(err, errStop):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	incs, err := src.List(ctx, tracker.Filter{})
+	return len(incs) == 0, err
+}
+
+// period is what is aggregated of one range.
+type period struct {
+	r        Range
+	services map[string]*serviceAgg
+	// flaps counts the firings of each fingerprint.
+	flaps map[string]*flap
+}
+
+type flap struct {
+	service, alert string
+	firings        int
+}
+
+type serviceAgg struct {
+	fig Figures
+	ttr []time.Duration
+	// top and open are kept for the current range only.
+	top  map[string]*topAgg
+	open []OpenAlert
+}
+
+type topAgg struct {
+	count, self int
+	firing      time.Duration
+}
+
+type aggregator struct {
+	o       Options
+	now     time.Time
+	periods [2]period
+	levels  map[string]Level
+	// detections maps a detecting alert's fingerprint to the incidents it
+	// detected (indexes into incs).
+	detections map[string][]int
+	incs       []chaos.Incident
+	// incLevel is the level of each incident's detecting alert, if seen
+	// and mapped.
+	incLevel []Level
+	// chaosOpen lists, per service, the failures' [start, end] (end zero
+	// while open), for telling organic SEVs from chaos ones.
+	chaosOpen map[string][]chaos.Incident
+	// organic is each service's organic SEV still taking alerts.
+	organic  map[string]*SEV
+	sevs     []SEV
+	volatile map[string]bool
+	seen     int
+}
+
+func newAggregator(o Options, ranges [2]Range, incs []chaos.Incident) *aggregator {
+	a := &aggregator{
+		o: o, now: o.Now(), incs: incs, incLevel: make([]Level, len(incs)),
+		levels:     map[string]Level{},
+		detections: map[string][]int{},
+		chaosOpen:  map[string][]chaos.Incident{},
+		organic:    map[string]*SEV{},
+		volatile:   map[string]bool{},
+	}
+	for i, r := range ranges {
+		a.periods[i] = period{r: r, services: map[string]*serviceAgg{}, flaps: map[string]*flap{}}
+	}
+	for _, s := range o.Levels {
+		a.levels[s.Severity] = s.Level
+	}
+	for _, l := range o.VolatileLabels {
+		a.volatile[l] = true
+	}
+	for i := range incs {
+		inc := &incs[i]
+		if fp := inc.Detection.Fingerprint; fp != "" {
+			a.detections[fp] = append(a.detections[fp], i)
+		}
+		if inc.Kind.IsFailure() {
+			svc := serviceOf(inc)
+			a.chaosOpen[svc] = append(a.chaosOpen[svc], *inc)
+		}
+	}
+	return a
+}
+
+func (a *aggregator) service(p *period, name string) *serviceAgg {
+	s := p.services[name]
+	if s == nil {
+		s = &serviceAgg{top: map[string]*topAgg{}}
+		p.services[name] = s
+	}
+	return s
+}
+
+// joined reports whether al detected an incident, and records its level
+// as theirs.
+func (a *aggregator) joined(al *alert.Alert, level Level) bool {
+	joined := false
+	for _, i := range a.detections[al.Fingerprint] {
+		at := a.incs[i].Detection.At
+		if at.Equal(al.StartsAt) || at.Equal(al.ReceivedAt) {
+			joined = true
+			a.incLevel[i] = worse(a.incLevel[i], level)
+		}
+	}
+	return joined
+}
+
+// serviceOf is an incident's service, NoService if it names none.
+func serviceOf(inc *chaos.Incident) string {
+	if inc.Subject.Service == "" {
+		return NoService
+	}
+	return inc.Subject.Service
+}
+
+// silenced reports whether steadywatch knows al only from Alertmanager's
+// API: a webhook notification would have set its receiver.
+func silenced(al *alert.Alert) bool { return al.Source == alert.SourceAPI && al.Receiver == "" }
+
+// resolvedAt is when al resolved; ok is false while it fires.
+func resolvedAt(al *alert.Alert) (time.Time, bool) {
+	if al.Status != alert.Resolved {
+		return time.Time{}, false
+	}
+	if al.EndsAt.IsZero() || al.EndsAt.Before(al.StartsAt) {
+		return al.StartsAt, true
+	}
+	return al.EndsAt, true
+}
+
+// active reports whether al fired at some time in r: it started before r's
+// end, and had not resolved by r's start (an alert resolved the instant it
+// started counts in the range it started in).
+func active(al *alert.Alert, r Range) bool {
+	if !al.StartsAt.Before(r.To) {
+		return false
+	}
+	end, resolved := resolvedAt(al)
+	return !resolved || end.After(r.From) || !al.StartsAt.Before(r.From)
+}
+
+func (a *aggregator) add(al *alert.Alert) {
+	a.seen++
+	svc := alert.FirstLabel(al.Labels, a.o.ServiceLabels)
+	if svc == "" {
+		svc = NoService
+	}
+	sev := al.Labels[a.o.SeverityLabel]
+	level := a.levels[sev]
+	hidden := silenced(al)
+	joined := !hidden && a.joined(al, level)
+	end, resolved := resolvedAt(al)
+	self := resolved && end.Sub(al.StartsAt) <= a.o.NoisyWithin
+	for i := range a.periods {
+		p := &a.periods[i]
+		if !active(al, p.r) {
+			continue
+		}
+		s := a.service(p, svc)
+		if hidden {
+			s.fig.Alerts.Silenced++
+			continue
+		}
+		s.fig.Alerts.Firing++
+		f := p.flaps[al.Fingerprint]
+		if f == nil {
+			f = &flap{service: svc, alert: a.identity(al)}
+			p.flaps[al.Fingerprint] = f
+		}
+		f.firings++
+		if resolved && p.r.Contains(end) {
+			s.ttr = append(s.ttr, end.Sub(al.StartsAt))
+		}
+		if !resolved || !end.Before(p.r.To) {
+			s.fig.Alerts.Open++
+			if i == 0 {
+				s.open = append(s.open, OpenAlert{Alert: f.alert, Fingerprint: al.Fingerprint, StartsAt: al.StartsAt, Severity: sev})
+			}
+		}
+		if self && !joined {
+			s.fig.Alerts.Noisy++
+		}
+		if i == 0 {
+			t := s.top[f.alert]
+			if t == nil {
+				t = &topAgg{}
+				s.top[f.alert] = t
+			}
+			t.count++
+			if self {
+				t.self++
+			}
+			until := p.r.To
+			if !resolved {
+				until = minTime(until, maxTime(a.now, al.StartsAt))
+			} else {
+				until = minTime(until, end)
+			}
+			t.firing += until.Sub(maxTime(al.StartsAt, p.r.From))
+		}
+	}
+	if !hidden && !joined && level != "" && !a.underChaos(svc, al.StartsAt) {
+		a.organicAlert(svc, al, level, end, resolved)
+	}
+}
+
+// underChaos reports whether a failure of svc was open at t.
+func (a *aggregator) underChaos(svc string, t time.Time) bool {
+	for i := range a.chaosOpen[svc] {
+		inc := &a.chaosOpen[svc][i]
+		if !t.Before(inc.Start) && (inc.Open() || !t.After(inc.End)) {
+			return true
+		}
+	}
+	return false
+}
+
+// organicAlert adds an alert to its service's organic SEV if it starts
+// before that SEV has ended (all its alerts resolved), else opens one.
+func (a *aggregator) organicAlert(svc string, al *alert.Alert, level Level, end time.Time, resolved bool) {
+	s := a.organic[svc]
+	if s != nil && (s.End.IsZero() || !al.StartsAt.After(s.End)) {
+		s.Level = worse(s.Level, level)
+		s.Alerts++
+		switch {
+		case !resolved:
+			s.End = time.Time{}
+		case !s.End.IsZero() && end.After(s.End):
+			s.End = end
+		}
+		return
+	}
+	if s != nil {
+		a.sevs = append(a.sevs, *s)
+	}
+	s = &SEV{
+		ID:   "organic:" + al.Fingerprint + ":" + strconv.FormatInt(al.StartsAt.UnixNano(), 10),
+		Kind: KindOrganic, Service: svc, Level: level, Start: al.StartsAt,
+		Alert: al.Name(), Alerts: 1,
+	}
+	if resolved {
+		s.End = end
+	}
+	a.organic[svc] = s
+}
+
+// identity is an alert's name and identifying labels.
+func (a *aggregator) identity(al *alert.Alert) string {
+	keys := make([]string, 0, len(al.Labels))
+	for k := range al.Labels {
+		if k != "alertname" && !a.volatile[k] {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(al.Name())
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteString("=")
+		b.WriteString(strconv.Quote(al.Labels[k]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func (a *aggregator) report() *Report {
+	for _, svc := range slices.Sorted(maps.Keys(a.organic)) {
+		a.sevs = append(a.sevs, *a.organic[svc])
+	}
+	for i := range a.incs {
+		inc := &a.incs[i]
+		if !inc.Kind.IsFailure() {
+			continue
+		}
+		level := a.incLevel[i]
+		if level == "" {
+			level = a.o.ChaosLevel
+		}
+		a.sevs = append(a.sevs, SEV{
+			ID: inc.ID, Kind: KindChaos, Service: serviceOf(inc), Level: level, Fault: string(inc.Kind),
+			Start: inc.Start, End: inc.End, DetectedAt: inc.Detection.At, Alert: inc.Detection.Alert, Missed: inc.Missed,
+		})
+	}
+	slices.SortFunc(a.sevs, func(x, y SEV) int { return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.ID, y.ID)) })
+
+	r := &Report{
+		Range: a.periods[0].r, Previous: a.periods[1].r,
+		Settings: Settings{
+			TimeZone: a.o.Range.Location().String(), NoisyWithin: Seconds(a.o.NoisyWithin), FlapCount: a.o.FlapCount,
+			Lookback: Seconds(a.o.Lookback), Levels: a.o.Levels, ChaosLevel: a.o.ChaosLevel,
+			ServiceLabels: a.o.ServiceLabels, SeverityLabel: a.o.SeverityLabel, Volatile: a.o.VolatileLabels,
+		},
+		SEVs: []SEV{},
+	}
+	levels := map[Level]bool{a.o.ChaosLevel: true}
+	for _, s := range a.o.Levels {
+		levels[s.Level] = true
+	}
+	r.Levels = slices.SortedFunc(maps.Keys(levels), func(x, y Level) int { return cmp.Compare(x.rank(), y.rank()) })
+
+	names := map[string]bool{}
+	for i := range a.periods {
+		for n := range a.periods[i].services {
+			names[n] = true
+		}
+	}
+	for i := range a.sevs {
+		s := &a.sevs[i]
+		for p := range a.periods {
+			if a.periods[p].r.Contains(s.Start) {
+				names[s.Service] = true
+			}
+		}
+		if a.periods[0].r.Contains(s.Start) {
+			r.SEVs = append(r.SEVs, *s)
+		}
+	}
+	var totals [2]struct {
+		ttr              []time.Duration
+		mttd, mttr, mtbf []time.Duration
+	}
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		svc := Service{Name: name, Top: []TopAlert{}, Open: []OpenAlert{}, Flapping: []FlappingAlert{}}
+		for p := range a.periods {
+			per := &a.periods[p]
+			agg := per.services[name]
+			if agg == nil {
+				agg = &serviceAgg{}
+			}
+			fig := agg.fig
+			fig.Alerts.Resolution = distribution(agg.ttr)
+			totals[p].ttr = append(totals[p].ttr, agg.ttr...)
+			for _, f := range per.flaps {
+				if f.service == name && f.firings >= a.o.FlapCount {
+					fig.Alerts.Flapping++
+				}
+			}
+			var mttd, mttr, mtbf []time.Duration
+			fig.SEVs, mttd, mttr, mtbf = a.sevFigures(per.r, name, r.Levels)
+			totals[p].mttd = append(totals[p].mttd, mttd...)
+			totals[p].mttr = append(totals[p].mttr, mttr...)
+			totals[p].mtbf = append(totals[p].mtbf, mtbf...)
+			if p == 0 {
+				svc.Current = fig
+				svc.Top = a.top(agg)
+				svc.Open = agg.open
+				if svc.Open == nil {
+					svc.Open = []OpenAlert{}
+				}
+				svc.Flapping = flapping(per.flaps, name, a.o.FlapCount)
+			} else {
+				svc.Previous = fig
+			}
+		}
+		r.Services = append(r.Services, svc)
+	}
+	if r.Services == nil {
+		r.Services = []Service{}
+	}
+	for p := range a.periods {
+		fig := Figures{SEVs: SEVFigures{ByLevel: map[Level]int{}}}
+		for i := range r.Services {
+			f := r.Services[i].Current
+			if p == 1 {
+				f = r.Services[i].Previous
+			}
+			fig.Alerts.Firing += f.Alerts.Firing
+			fig.Alerts.Silenced += f.Alerts.Silenced
+			fig.Alerts.Open += f.Alerts.Open
+			fig.Alerts.Noisy += f.Alerts.Noisy
+			fig.Alerts.Flapping += f.Alerts.Flapping
+			fig.SEVs.Total += f.SEVs.Total
+			fig.SEVs.Chaos += f.SEVs.Chaos
+			fig.SEVs.Organic += f.SEVs.Organic
+			for l, n := range f.SEVs.ByLevel {
+				fig.SEVs.ByLevel[l] += n
+			}
+		}
+		for _, l := range r.Levels {
+			fig.SEVs.ByLevel[l] += 0
+		}
+		fig.Alerts.Resolution = distribution(totals[p].ttr)
+		fig.SEVs.MTTD, fig.SEVs.MTTR, fig.SEVs.MTBF = mean(totals[p].mttd), mean(totals[p].mttr), mean(totals[p].mtbf)
+		if p == 0 {
+			r.Total.Current = fig
+		} else {
+			r.Total.Previous = fig
+		}
+	}
+	r.Changes = changes(r.Total.Current, r.Total.Previous, r.Levels)
+	return r
+}
+
+// sevFigures are the figures of service's SEVs that started in rg, and
+// the samples of its MTTD, MTTR and MTBF.
+func (a *aggregator) sevFigures(rg Range, service string, levels []Level) (fig SEVFigures, mttd, mttr, mtbf []time.Duration) {
+	fig.ByLevel = map[Level]int{}
+	for _, l := range levels {
+		fig.ByLevel[l] = 0
+	}
+	var last time.Time
+	for i := range a.sevs {
+		s := &a.sevs[i]
+		if s.Service != service || !rg.Contains(s.Start) {
+			continue
+		}
+		fig.Total++
+		fig.ByLevel[s.Level]++
+		if s.Kind == KindChaos {
+			fig.Chaos++
+			if !s.Missed && !s.DetectedAt.IsZero() {
+				mttd = append(mttd, s.DetectedAt.Sub(s.Start))
+			}
+		} else {
+			fig.Organic++
+		}
+		if !s.Missed && !s.End.IsZero() {
+			mttr = append(mttr, s.End.Sub(s.Start))
+		}
+		// a.sevs is sorted by start: each SEV but the range's first of
+		// the service is a sample of the time since the one before.
+		if !last.IsZero() {
+			mtbf = append(mtbf, s.Start.Sub(last))
+		}
+		last = s.Start
+	}
+	fig.MTTD, fig.MTTR, fig.MTBF = mean(mttd), mean(mttr), mean(mtbf)
+	return fig, mttd, mttr, mtbf
+}
+
+func (a *aggregator) top(agg *serviceAgg) []TopAlert {
+	out := make([]TopAlert, 0, len(agg.top))
+	for k, t := range agg.top {
+		out = append(out, TopAlert{
+			Alert: k, Count: t.count, FiringTime: Seconds(t.firing),
+			SelfResolved: t.self, SelfResolvedShare: float64(t.self) / float64(t.count),
+		})
+	}
+	slices.SortFunc(out, func(x, y TopAlert) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(y.FiringTime, x.FiringTime), cmp.Compare(x.Alert, y.Alert))
+	})
+	return out[:min(len(out), a.o.Top)]
+}
+
+func flapping(flaps map[string]*flap, service string, count int) []FlappingAlert {
+	out := []FlappingAlert{}
+	for fp, f := range flaps {
+		if f.service == service && f.firings >= count {
+			out = append(out, FlappingAlert{Alert: f.alert, Fingerprint: fp, Firings: f.firings})
+		}
+	}
+	slices.SortFunc(out, func(x, y FlappingAlert) int {
+		return cmp.Or(cmp.Compare(y.Firings, x.Firings), cmp.Compare(x.Fingerprint, y.Fingerprint))
+	})
+	return out
+}
+
+// distribution summarises ds (sorting it) by nearest rank.
+func distribution(ds []time.Duration) Distribution {
+	if len(ds) == 0 {
+		return Distribution{}
+	}
+	slices.Sort(ds)
+	return Distribution{
+		Samples: len(ds),
+		Median:  Seconds(rank(ds, 50)),
+		P90:     Seconds(rank(ds, 90)),
+		Max:     Seconds(ds[len(ds)-1]),
+	}
+}
+
+// rank is the pct-th percentile of sorted ds by nearest rank: the value at
+// 1-based rank ⌈pct/100·n⌉.
+func rank(ds []time.Duration, pct int) time.Duration {
+	r := (pct*len(ds) + 99) / 100
+	return ds[max(r, 1)-1]
+}
+
+func mean(ds []time.Duration) Mean {
+	if len(ds) == 0 {
+		return Mean{}
+	}
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return Mean{Samples: len(ds), Mean: Seconds(sum / time.Duration(len(ds)))}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// changes lists the headline figures, current against previous.
+func changes(cur, prev Figures, levels []Level) []Change {
+	count := func(name string, c, p int) Change {
+		return change(name, "count", new(float64(c)), new(float64(p)))
+	}
+	dist := func(name string, c, p Distribution, f func(Distribution) Seconds) Change {
+		return change(name, "seconds", seconds(c.Samples, f(c)), seconds(p.Samples, f(p)))
+	}
+	mn := func(name string, c, p Mean) Change {
+		return change(name, "seconds", seconds(c.Samples, c.Mean), seconds(p.Samples, p.Mean))
+	}
+	out := []Change{
+		count("Alerts firing", cur.Alerts.Firing, prev.Alerts.Firing),
+		count("Silenced or inhibited", cur.Alerts.Silenced, prev.Alerts.Silenced),
+		count("Open at the end", cur.Alerts.Open, prev.Alerts.Open),
+		count("Noisy", cur.Alerts.Noisy, prev.Alerts.Noisy),
+		count("Flapping", cur.Alerts.Flapping, prev.Alerts.Flapping),
+		dist("Time to resolution, median", cur.Alerts.Resolution, prev.Alerts.Resolution, func(d Distribution) Seconds { return d.Median }),
+		dist("Time to resolution, p90", cur.Alerts.Resolution, prev.Alerts.Resolution, func(d Distribution) Seconds { return d.P90 }),
+		count("SEVs", cur.SEVs.Total, prev.SEVs.Total),
+	}
+	for _, l := range levels {
+		out = append(out, count(string(l), cur.SEVs.ByLevel[l], prev.SEVs.ByLevel[l]))
+	}
+	return append(out,
+		mn("MTTD", cur.SEVs.MTTD, prev.SEVs.MTTD),
+		mn("MTTR", cur.SEVs.MTTR, prev.SEVs.MTTR),
+		mn("MTBF", cur.SEVs.MTBF, prev.SEVs.MTBF),
+	)
+}
+
+func change(name, unit string, cur, prev *float64) Change {
+	c := Change{Name: name, Unit: unit, Current: cur, Previous: prev}
+	if cur != nil && prev != nil {
+		c.Delta = new(*cur - *prev)
+		if *prev != 0 {
+			c.Percent = new(100 * (*cur - *prev) / *prev)
+		}
+	}
+	return c
+}
+
+func seconds(samples int, s Seconds) *float64 {
+	if samples == 0 {
+		return nil
+	}
+	return new(time.Duration(s).Seconds())
+}
