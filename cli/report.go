@@ -170,16 +170,9 @@ func (f *reportFlags) options(fs *flag.FlagSet, now time.Time) (report.Options, 
 // config loads --config (or the defaults) and applies --store and
 // --data-dir.
 func (f *reportFlags) config(fs *flag.FlagSet) (config.Config, error) {
-	cfg := config.Default()
-	if f.configFile != "" {
-		var err error
-		cfg, err = config.Load(f.configFile)
-		if errors.Is(err, iofs.ErrNotExist) {
-			return cfg, usagef("--config: %v", err)
-		}
-		if err != nil {
-			return cfg, usageError{err}
-		}
+	cfg, err := loadConfig(f.configFile)
+	if err != nil {
+		return cfg, err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })

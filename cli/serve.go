@@ -84,18 +84,27 @@ func flushTraces(shutdown func(context.Context) error, log *slog.Logger) {
 	}
 }
 
+// loadConfig loads the --config file, or the defaults without one; a
+// missing or bad file is a usage error.
+func loadConfig(file string) (config.Config, error) {
+	if file == "" {
+		return config.Default(), nil
+	}
+	cfg, err := config.Load(file)
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		return cfg, usagef("--config: %v", err)
+	case err != nil:
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
 // config loads the file, then applies the flags that were set.
 func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
-	cfg := config.Default()
-	if f.configFile != "" {
-		var err error
-		cfg, err = config.Load(f.configFile)
-		if errors.Is(err, iofs.ErrNotExist) {
-			return cfg, usagef("--config: %v", err)
-		}
-		if err != nil {
-			return cfg, usageError{err}
-		}
+	cfg, err := loadConfig(f.configFile)
+	if err != nil {
+		return cfg, err
 	}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
