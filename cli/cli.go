@@ -70,25 +70,20 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			continue
 		}
 		err := c.run(ctx, args[1:], stdin, stdout, stderr)
-		switch {
-		case err == nil, errors.Is(err, flag.ErrHelp):
+		if err == nil || errors.Is(err, flag.ErrHelp) {
 			return ExitOK
-		case errors.As(err, new(exitCode)):
-			var code exitCode
-			errors.As(err, &code)
-			return int(code)
-		case errors.As(err, new(codedError)):
-			var coded codedError
-			errors.As(err, &coded)
-			fmt.Fprintf(stderr, "steadywatch %s: %v\n", c.name, err)
-			return coded.code
-		case errors.As(err, new(usageError)):
-			fmt.Fprintf(stderr, "steadywatch %s: %v\n", c.name, err)
-			return ExitUsage
-		default:
-			fmt.Fprintf(stderr, "steadywatch %s: %v\n", c.name, err)
-			return ExitError
 		}
+		if code, ok := errors.AsType[exitCode](err); ok {
+			return int(code) // what it had to say is on stdout
+		}
+		fmt.Fprintf(stderr, "steadywatch %s: %v\n", c.name, err)
+		if coded, ok := errors.AsType[codedError](err); ok {
+			return coded.code
+		}
+		if errors.As(err, new(usageError)) {
+			return ExitUsage
+		}
+		return ExitError
 	}
 	fmt.Fprintf(stderr, "steadywatch: unknown command %q\n\n", args[0])
 	usage(stderr)

@@ -89,7 +89,7 @@ func migrateExisting(ctx context.Context, db *sql.DB, d *dialect, logger *slog.L
 			return fmt.Errorf("looking for schema_migrations: %w", err)
 		}
 		if tables == 0 {
-			return errNoStore("the database holds no steadywatch schema")
+			return noStoreError("the database holds no steadywatch schema")
 		}
 	}
 	return migrate(ctx, db, d, logger)

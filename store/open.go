@@ -28,10 +28,8 @@ type Options struct {
 	Existing bool
 }
 
-// errNoStore is what Open with Options.Existing says of a missing store.
-func errNoStore(why string) error { return noStoreError(why) }
-
-// noStoreError says why there is no store; it is an fs.ErrNotExist.
+// noStoreError is what Open with Options.Existing says of a missing
+// store, and why; it is an fs.ErrNotExist.
 type noStoreError string
 
 func (e noStoreError) Error() string {

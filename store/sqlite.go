@@ -43,7 +43,7 @@ const sqliteReader = "_pragma=query_only(1)&" + sqliteCommon
 func openSQLite(ctx context.Context, path string, logger *slog.Logger, existing bool) (s *sqlStore, err error) {
 	if existing {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, errNoStore(path + " does not exist")
+			return nil, noStoreError(path + " does not exist")
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating the database directory: %w", err)
