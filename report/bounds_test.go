@@ -40,6 +40,46 @@ func weekly(t *testing.T, fx fixture) *report.Report {
 	return r
 }
 
+func TestTheBoundsOfTheAlertFigures(t *testing.T) {
+	from, to := w12.From, w12.To
+	const firing = -1
+	r := weekly(t, fixture{alerts: []alert.Alert{
+		// Resolved exactly at From: not firing in the range, open at the
+		// previous one's end, and resolved in the range (endsAt in
+		// [From, To)), so a sample of its time to resolution.
+		boundAlert("atfrom", "svc", "info", from.Add(-time.Hour), time.Hour),
+		// Resolved exactly at To: firing, open at the end, no sample.
+		boundAlert("atto", "svc", "info", from.Add(time.Hour), to.Sub(from.Add(time.Hour))),
+		// Resolved a second before To: firing, not open, a sample.
+		boundAlert("beforeto", "svc", "info", from.Add(2*time.Hour), to.Add(-time.Second).Sub(from.Add(2*time.Hour))),
+		// Started a second before To and still firing: firing, open.
+		boundAlert("last", "svc", "info", to.Add(-time.Second), firing),
+		// Resolved after exactly NoisyWithin: by itself, noisy; a second
+		// more: neither.
+		boundAlert("noisy", "svc", "info", from.Add(3*time.Hour), report.DefaultNoisyWithin),
+		boundAlert("slow", "svc", "info", from.Add(4*time.Hour), report.DefaultNoisyWithin+time.Second),
+		// FlapCount firings flap, one fewer do not.
+		boundAlert("flap", "svc", "info", from.Add(5*time.Hour), time.Hour),
+		boundAlert("flap", "svc", "info", from.Add(7*time.Hour), time.Hour),
+		boundAlert("flap", "svc", "info", from.Add(9*time.Hour), time.Hour),
+		boundAlert("twice", "svc", "info", from.Add(5*time.Hour), time.Hour),
+		boundAlert("twice", "svc", "info", from.Add(7*time.Hour), time.Hour),
+	}})
+	cur, prev := r.Total.Current.Alerts, r.Total.Previous.Alerts
+	require.Equal(t, 10, cur.Firing, "all but the one resolved at From")
+	require.Equal(t, 1, prev.Firing, "the one resolved at From")
+	require.Equal(t, 1, prev.Open, "resolved at the previous range's end: still open then")
+	require.Equal(t, 2, cur.Open, "the one resolved at To and the one still firing")
+	require.Equal(t, 1, cur.Noisy, "resolved in exactly NoisyWithin; a second more is not")
+	require.Equal(t, 1, cur.Flapping, "FlapCount firings; one fewer is not")
+	require.Equal(t, []report.FlappingAlert{{Alert: `Aflap{service="svc",severity="info"}`, Fingerprint: "flap", Firings: 3}}, r.Services[0].Flapping)
+	// Resolved in the range: atfrom (1h), beforeto, noisy, slow, 3 flap,
+	// 2 twice; not atto (at To) nor last (firing).
+	require.Equal(t, 9, cur.Resolution.Samples)
+	require.Zero(t, prev.Resolution.Samples, "the one resolved at From resolved in the range, not before")
+	require.Equal(t, report.Seconds(to.Add(-time.Second).Sub(from.Add(2*time.Hour))), cur.Resolution.Max)
+}
+
 func TestPercentilesAreByNearestRank(t *testing.T) {
 	for _, tt := range []struct {
 		n                 int
