@@ -132,3 +132,25 @@ func TestMTBFIsBetweenTheRangesOwnSEVs(t *testing.T) {
 		"p1→p2: not p2→c1, which starts at the previous range's end")
 	require.Equal(t, report.Mean{Samples: 4, Mean: report.Seconds(time.Minute)}, cur.MTTR)
 }
+
+// A range that ends after Options.Now (this week so far, or a week to
+// come): an alert still firing fires until now, and not at all after it.
+func TestFiringTimeIsNeverNegative(t *testing.T) {
+	s := fill(t, "sqlite://"+filepath.Join(t.TempDir(), "sw.db"), fixture{alerts: []alert.Alert{
+		boundAlert("f", "svc", "info", w12.From.Add(time.Hour), -1),
+	}})
+	w13 := report.ISOWeek(2026, 13, time.UTC)
+	for _, tt := range []struct {
+		now  time.Time
+		want time.Duration
+	}{
+		{w12.From.Add(3 * time.Hour), 0},             // before the range
+		{w13.From.Add(2 * time.Hour), 2 * time.Hour}, // in it
+		{w13.To.Add(time.Hour), w13.Duration()},      // after it
+	} {
+		r, err := report.Weekly(t.Context(), s, report.Options{Range: w13, Now: func() time.Time { return tt.now }})
+		require.NoError(t, err)
+		require.Len(t, r.Services, 1)
+		require.Equal(t, report.Seconds(tt.want), r.Services[0].Top[0].FiringTime, "now %s", tt.now)
+	}
+}

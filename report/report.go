@@ -402,7 +402,8 @@ func (a *aggregator) add(al *alert.Alert) {
 			} else {
 				until = minTime(until, end)
 			}
-			t.firing += until.Sub(maxTime(al.StartsAt, p.r.From))
+			// Zero, not negative, where now is before the range.
+			t.firing += max(0, until.Sub(maxTime(al.StartsAt, p.r.From)))
 		}
 	}
 	if !hidden && !joined && level != "" && !a.underChaos(svc, al.StartsAt) {
