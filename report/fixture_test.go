@@ -113,6 +113,10 @@ func generate(seed uint64) fixture {
 	// Across the Berlin boundary of 2026-W12 and W13.
 	add(newAlert(map[string]string{"alertname": "QueueBacklog", "service": "search", "severity": "critical"},
 		time.Date(2026, 3, 22, 23, 50, 0, 0, berlin), 30*time.Minute, false, false))
+	// Resolved exactly at the Berlin start of 2026-W13: not firing in it,
+	// but resolved in it.
+	add(newAlert(map[string]string{"alertname": "QueueBacklog", "service": "search", "severity": "warning"},
+		time.Date(2026, 3, 22, 23, 0, 0, 0, berlin), time.Hour, false, false))
 
 	// Chaos incidents, some detected by an alert of their service.
 	kinds := []chaos.Kind{chaos.PodDeleted, chaos.WorkloadDegraded, chaos.ContainerRestarted}

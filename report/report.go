@@ -355,6 +355,13 @@ func (a *aggregator) add(al *alert.Alert) {
 	self := resolved && end.Sub(al.StartsAt) <= a.o.NoisyWithin
 	for i := range a.periods {
 		p := &a.periods[i]
+		if !hidden && resolved && p.r.Contains(end) {
+			// Resolved in the range (endsAt in [From, To)), even if not
+			// firing in it: one that started before From and resolved at
+			// From.
+			s := a.service(p, svc)
+			s.ttr = append(s.ttr, end.Sub(al.StartsAt))
+		}
 		if !active(al, p.r) {
 			continue
 		}
@@ -370,9 +377,6 @@ func (a *aggregator) add(al *alert.Alert) {
 			p.flaps[al.Fingerprint] = f
 		}
 		f.firings++
-		if resolved && p.r.Contains(end) {
-			s.ttr = append(s.ttr, end.Sub(al.StartsAt))
-		}
 		if !resolved || !end.Before(p.r.To) {
 			s.fig.Alerts.Open++
 			if i == 0 {
@@ -398,7 +402,8 @@ func (a *aggregator) add(al *alert.Alert) {
 			} else {
 				until = minTime(until, end)
 			}
-			t.firing += until.Sub(maxTime(al.StartsAt, p.r.From))
+			// Zero, not negative, where now is before the range.
+			t.firing += max(0, until.Sub(maxTime(al.StartsAt, p.r.From)))
 		}
 	}
 	if !hidden && !joined && level != "" && !a.underChaos(svc, al.StartsAt) {

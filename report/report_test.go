@@ -275,6 +275,10 @@ func expect(fx fixture, rg report.Range, span, until time.Time) (map[string]*exp
 				organic = append(organic, *a)
 			}
 		}
+		// Resolved in rg, whether or not it fired in it.
+		if !silenced(a) && resolved && in(a.EndsAt) {
+			get(svc).ttr = append(get(svc).ttr, a.EndsAt.Sub(a.StartsAt))
+		}
 		// Firing at some time in rg.
 		if !a.StartsAt.Before(rg.To) || resolved && !a.EndsAt.After(rg.From) && a.StartsAt.Before(rg.From) {
 			continue
@@ -287,9 +291,6 @@ func expect(fx fixture, rg report.Range, span, until time.Time) (map[string]*exp
 		e.fig.Alerts.Firing++
 		firings[a.Fingerprint]++
 		fpService[a.Fingerprint] = svc
-		if resolved && in(a.EndsAt) {
-			e.ttr = append(e.ttr, a.EndsAt.Sub(a.StartsAt))
-		}
 		if !resolved || !a.EndsAt.Before(rg.To) {
 			e.fig.Alerts.Open++
 			opens[svc]++

@@ -712,23 +712,19 @@ func scanAlert(rows *sql.Rows) (a alert.Alert, err error) {
 func list[T any](ctx context.Context, db *sql.DB, what, query string, args []any,
 	scan func(*sql.Rows) (T, bool, error),
 ) ([]T, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
-	}
-	defer rows.Close() //nolint:errcheck // rows.Err reports what went wrong reading
 	var out []T
-	for rows.Next() {
+	err := each(ctx, db, what, query, args, func(rows *sql.Rows) error {
 		v, keep, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: %s: %w", what, err)
+			return fmt.Errorf("store: %s: %w", what, err)
 		}
 		if keep {
 			out = append(out, v)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

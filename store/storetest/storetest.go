@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +46,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"alerts are counted when new and updated when notified again", testAlertRedelivery},
 		{"alerts are listed by label and start time, oldest start first", testAlertFilters},
 		{"alerts saved from many goroutines at once are each stored once", testConcurrentAlerts},
+		{"EachAlert holds one alert at a time, not every one", testEachAlertMemory},
 		{"the inventory is replaced as a whole and read back", testInventory},
 		{"everything written is read back after close and reopen", testReopen},
 		{"a database with a newer schema is refused and left as it was", testSchemaTooNew},
@@ -414,6 +416,44 @@ func testAlertFilters(t *testing.T, db Database) {
 		require.Same(t, stop, err)
 		require.Equal(t, []string{"a1", "a2"}, seen)
 	})
+}
+
+// testEachAlertMemory streams alerts whose annotations alone take 16 MiB
+// in memory, and measures the live heap at the last one: a stream that
+// collected the rows first (as Alerts does) would hold them all then.
+func testEachAlertMemory(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+	const n, size = 4096, 4 << 10
+	pad := strings.Repeat("x", size)
+	for part := 0; part < n; part += 256 {
+		batch := make([]alert.Alert, 256)
+		for i := range batch {
+			batch[i] = newAlert(fmt.Sprintf("m%05d", part+i), "Big", "api", part+i)
+			batch[i].Annotations["description"] = pad
+		}
+		_, err := s.SaveAlerts(ctx, batch)
+		require.NoError(t, err)
+	}
+	heap := func() int64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc) //nolint:gosec // a heap is far below 2^63 bytes
+	}
+	before := heap()
+	var seen int
+	var grew int64
+	require.NoError(t, s.EachAlert(ctx, alert.Filter{}, func(a *alert.Alert) error {
+		require.Len(t, a.Annotations["description"], size)
+		if seen++; seen == n {
+			grew = heap() - before
+		}
+		return nil
+	}))
+	require.Equal(t, n, seen)
+	require.Less(t, grew, int64(n*size/4), "the live heap at the last alert grew by %d bytes: the rows are held", grew)
+	t.Logf("live heap at the last of %d alerts (%d MiB of annotations): %+d bytes", n, n*size>>20, grew)
 }
 
 func testConcurrentAlerts(t *testing.T, db Database) {
