@@ -51,9 +51,19 @@ func TestStepAgainstTheIntervalsOfTheSeriesQueried(t *testing.T) {
 			"spec.step: 14s999ms is shorter than the scrape interval of 15s (job api, the shortest of all for a selector that names no known job, learnt from Prometheus)" + tail + "15s",
 		},
 		{
+			"a job the configuration does not have gets the shortest of all, at the bound", iv, "15s",
+			[]string{`up{job="federated", {{ .Group }} }`},
+			"",
+		},
+		{
 			"a job the configuration does not have gets the shortest of all", iv, "14s",
 			[]string{`up{job="federated", {{ .Group }} }`},
 			"spec.step: 14s is shorter than the scrape interval of 15s (job api, the shortest",
+		},
+		{
+			"a regular expression on the job gets the shortest of all, at the bound", iv, "15s",
+			[]string{`up{job=~"node|slow", {{ .Group }} }`},
+			"",
 		},
 		{
 			"a regular expression on the job gets the shortest of all", iv, "14s",
@@ -95,6 +105,11 @@ func TestStepAgainstTheIntervalsOfTheSeriesQueried(t *testing.T) {
 			"(job node, learnt from Prometheus)",
 		},
 		{
+			"a selector inside a subquery counts, at the bound", iv, "2m",
+			[]string{`max_over_time(rate(x{job="slow", {{ .Group }} }[5m])[10m:1m])`},
+			"",
+		},
+		{
 			"a selector inside a subquery counts", iv, "1m59s",
 			[]string{`max_over_time(rate(x{job="slow", {{ .Group }} }[5m])[10m:1m])`},
 			"of 2m (job slow, learnt from Prometheus)",
@@ -111,6 +126,13 @@ func TestStepAgainstTheIntervalsOfTheSeriesQueried(t *testing.T) {
 			Intervals{Jobs: map[string]time.Duration{"node": time.Minute}, Evaluation: time.Minute, Partial: true},
 			"1s",
 			[]string{noJob},
+			"",
+		},
+		{
+			"with scrape_config_files a known job still counts, at the bound",
+			Intervals{Jobs: map[string]time.Duration{"node": time.Minute}, Evaluation: time.Minute, Partial: true},
+			"1m",
+			[]string{node},
 			"",
 		},
 		{

@@ -35,8 +35,8 @@ type Limits struct {
 	IdleTimeout time.Duration
 	// MaxConnections bounds the connections open at once. At the limit a
 	// new connection makes the one idle the longest close; with none idle
-	// it waits (in the listen backlog) until one closes. It defaults to
-	// DefaultMaxConnections.
+	// it waits (in the listen backlog) until one closes or goes idle. It
+	// defaults to DefaultMaxConnections.
 	MaxConnections int
 }
 
@@ -70,17 +70,18 @@ func (l Limits) withDefaults() (Limits, error) {
 // learns which are idle from the server's ConnState: when one more is
 // accepted at the limit, the connection idle the longest is closed for it
 // (a keep-alive client reconnects; one flooding idle connections gets
-// nothing), and with none idle it waits until one closes.
+// nothing), and with none idle it waits until one closes or goes idle.
 type connLimit struct {
 	net.Listener
 	max int
 
-	mu   sync.Mutex
-	open int
-	peak int
-	idle map[net.Conn]time.Time
+	mu      sync.Mutex
+	open    int
+	peak    int
+	idle    map[net.Conn]time.Time
+	closing bool // an idle connection is being closed for a waiting one
 
-	freed     chan struct{} // a connection closed
+	room      chan struct{} // a connection closed or went idle
 	closed    chan struct{} // the listener closed
 	closeOnce sync.Once
 }
@@ -89,7 +90,7 @@ func newConnLimit(l net.Listener, limit int) *connLimit {
 	return &connLimit{
 		Listener: l, max: limit,
 		idle:   make(map[net.Conn]time.Time),
-		freed:  make(chan struct{}, 1),
+		room:   make(chan struct{}, 1),
 		closed: make(chan struct{}),
 	}
 }
@@ -109,14 +110,27 @@ func (l *connLimit) Accept() (net.Conn, error) {
 			l.mu.Unlock()
 			return &limitedConn{Conn: c, l: l}, nil
 		}
-		victim := l.oldestIdle()
+		// One at a time: a wake-up before the last one closed (another
+		// connection went idle meanwhile) must not close a second.
+		var victim net.Conn
+		if !l.closing {
+			victim = l.oldestIdle()
+			l.closing = victim != nil
+		}
 		l.mu.Unlock()
 		if victim != nil {
 			// In the background: a TLS connection's close writes an alert.
-			go func() { _ = victim.Close() }()
+			// Its Close has released its room when it returns.
+			go func() {
+				_ = victim.Close()
+				l.mu.Lock()
+				l.closing = false
+				l.mu.Unlock()
+				l.wake()
+			}()
 		}
 		select {
-		case <-l.freed:
+		case <-l.room:
 		case <-l.closed:
 			_ = c.Close()
 			return nil, net.ErrClosed
@@ -145,23 +159,31 @@ func (l *connLimit) Close() error {
 	return l.Listener.Close()
 }
 
-// track is the server's ConnState hook: it keeps the idle connections.
+// track is the server's ConnState hook: it keeps the idle connections,
+// and wakes an Accept waiting for room when one goes idle: it closes it.
 func (l *connLimit) track(c net.Conn, s http.ConnState) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if s == http.StateIdle {
-		l.idle[c] = time.Now()
-	} else {
+	if s != http.StateIdle {
 		delete(l.idle, c)
+		l.mu.Unlock()
+		return
 	}
+	l.idle[c] = time.Now()
+	l.mu.Unlock()
+	l.wake()
 }
 
 func (l *connLimit) release() {
 	l.mu.Lock()
 	l.open--
 	l.mu.Unlock()
+	l.wake()
+}
+
+// wake tells an Accept waiting for room to look again.
+func (l *connLimit) wake() {
 	select {
-	case l.freed <- struct{}{}:
+	case l.room <- struct{}{}:
 	default:
 	}
 }

@@ -167,3 +167,89 @@ func TestNewRefusesNegativeLimits(t *testing.T) {
 		require.EqualError(t, err, tc.want)
 	}
 }
+
+// accepted is a listener that says each connection it accepts.
+type accepted struct {
+	net.Listener
+	conns chan struct{}
+}
+
+func (l accepted) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.conns <- struct{}{}
+	}
+	return c, err
+}
+
+// At the limit with every connection busy, a new connection waits; when
+// one of them finishes its request and goes idle, the idle one makes room
+// at once, not after its idle timeout.
+func TestAConnectionThatGoesIdleMakesRoomForAWaitingOne(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	busy := web.Route{
+		Pattern: "GET /busy", Open: true,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			entered <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			_, _ = io.WriteString(w, "done")
+		}),
+	}
+	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	acc := accepted{Listener: lis, conns: make(chan struct{}, 2)}
+	srv := start(t, web.Options{Listener: acc, Limits: web.Limits{MaxConnections: 1, IdleTimeout: time.Hour}},
+		web.Routes{Handlers: []web.Route{busy}})
+	wait := func(c <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-c:
+		case <-time.After(10 * time.Second):
+			t.Fatal(what + " not within 10s")
+		}
+	}
+
+	// The one connection allowed is busy on a request, kept alive after it.
+	c, err := (&net.Dialer{}).DialContext(t.Context(), "tcp", srv.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+	_, err = io.WriteString(c, "GET /busy HTTP/1.1\r\nHost: steadywatch\r\n\r\n")
+	require.NoError(t, err)
+	wait(acc.conns, "the busy connection accepted")
+	wait(entered, "the busy request handled")
+
+	// Another client comes and waits for room.
+	served := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+srv.Addr().String()+web.HealthPath, nil)
+		if err != nil {
+			served <- err
+			return
+		}
+		resp, err := newClient().Do(req)
+		if err == nil {
+			err = resp.Body.Close()
+		}
+		served <- err
+	}()
+	wait(acc.conns, "the waiting connection accepted")
+
+	// The busy request ends; its connection goes idle and is closed for
+	// the waiting client.
+	close(release)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting client is not served 5s after the only connection went idle")
+	}
+	require.True(t, closedWithin(c, 5*time.Second), "the idle connection was not closed for the waiting one")
+	require.LessOrEqual(t, web.PeakConnections(srv), 1)
+}

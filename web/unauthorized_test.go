@@ -61,6 +61,20 @@ func TestAFloodOfUnauthenticatedRequestsIsCountedAndLogsAFewLines(t *testing.T) 
 	require.Contains(t, lines[3], `suppressed=499`)
 
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(unauthorizedMetric("webhook", 1002)), "steadywatch_http_unauthorized_total"))
+
+	// The interval's bound from both sides: a nanosecond short of it logs
+	// nothing, at it each problem logs again.
+	last := now
+	now = last.Add(web.UnauthorizedLogInterval - time.Nanosecond)
+	unauthenticated(2)
+	lines = strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 4, logs.String())
+	now = last.Add(web.UnauthorizedLogInterval)
+	unauthenticated(2)
+	lines = strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 6, logs.String())
+	require.Contains(t, lines[4], `suppressed=1`)
+	require.Contains(t, lines[5], `suppressed=1`)
 }
 
 func unauthorizedMetric(handler string, n int) string {
