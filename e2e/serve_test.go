@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -193,4 +194,42 @@ func TestServeRejectsBadInputWithTheFieldNamed(t *testing.T) {
 			require.Contains(t, string(out), tc.want)
 		})
 	}
+}
+
+// Learning the scrape intervals from a Prometheus that accepts the request
+// and never answers takes up to 10 s; serve's health, metrics and webhook
+// answer meanwhile, and the hypotheses are judged after (review: the
+// lookup ran before the HTTP server started, which then answered nothing
+// for 10 s).
+func TestServeAnswersWhileLearningTheScrapeIntervalFromAHungPrometheus(t *testing.T) {
+	b := needBed(t)
+	hung := make(chan struct{})
+	prom := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hung:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() {
+		close(hung)
+		prom.Close()
+	})
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "steadywatch.yml")
+	hyp, err := filepath.Abs("../examples/kill-postgres-replica.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, "verdicts:\n  hypotheses: [%s]\n  prometheus_url: %s\n", hyp, prom.URL), 0o600))
+	_, url, stderr := serveProcess(t, "--config", cfg, "--kubeconfig", b.Kubeconfig(), "--data-dir", dir)
+	started := time.Now()
+	waitFor(t, 30*time.Second, "/healthz", func() (bool, error) {
+		code, _, _ := httpGet(url + "/healthz") // refused until it listens
+		return code == http.StatusOK, nil
+	})
+	answered := time.Since(started)
+	learnt := strings.Contains(stderr.String(), "the scrape interval is unknown")
+	t.Logf("/healthz answered %s after the start; interval lookup over by then: %t", answered.Round(time.Millisecond), learnt)
+	require.False(t, learnt, "/healthz answered only after the 10 s lookup gave up")
+	waitFor(t, 30*time.Second, "the lookup to give up and the hypotheses to be judged", func() (bool, error) {
+		return strings.Contains(stderr.String(), "judging hypotheses"), nil
+	})
 }

@@ -206,21 +206,21 @@ func newWatcher(o Options, k8s cluster, incidents *tracker.Tracker) (*watcher.Wa
 	})
 }
 
-// startVerdicts returns the board of the latest verdicts, exported on
-// /metrics and the API, and starts judging the configured hypotheses onto
-// it, if there are any.
+// startVerdicts starts judging the configured hypotheses, if there are
+// any, onto board, the latest verdicts exported on /metrics and the API.
+// It runs once the HTTP server answers: learning the scrape intervals may
+// wait on a Prometheus that does not answer (promsource.KnownIntervals, up
+// to 10 s), and /healthz, /metrics and the webhook must not wait with it.
 func startVerdicts(ctx context.Context, parts *background, o Options, events tracker.Store, db store.Store,
-	coverage verdict.CoverageSource, reg prometheus.Registerer,
-) (*verdict.Board, error) {
-	board := verdict.NewBoard()
-	reg.MustRegister(exporter.NewVerdictCollector(board))
+	coverage verdict.CoverageSource, board *verdict.Board,
+) error {
 	if len(o.Config.Verdicts.Hypotheses) == 0 {
-		return board, nil
+		return nil
 	}
 	loop, err := newVerdictLoop(ctx, o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	parts.start(ctx, loop.run)
-	return board, nil
+	return nil
 }

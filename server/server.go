@@ -132,10 +132,8 @@ func Run(ctx context.Context, o Options) error {
 	parts.start(ctx, func(ctx context.Context) {
 		coverage.run(ctx, time.Duration(cfg.Watch.CheckpointInterval), w.Synced)
 	})
-	verdicts, err := startVerdicts(ctx, &parts, o, writes, db, coverage, reg)
-	if err != nil {
-		return err
-	}
+	verdicts := verdict.NewBoard()
+	reg.MustRegister(exporter.NewVerdictCollector(verdicts))
 
 	err = httpSrv.Start(ctx, web.Routes{
 		Metrics: web.MetricsHandler(reg),
@@ -151,6 +149,11 @@ func Run(ctx context.Context, o Options) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := startVerdicts(ctx, &parts, o, writes, db, coverage, verdicts); err != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
+		defer cancel()
+		return errors.Join(err, httpSrv.Shutdown(shutdownCtx))
 	}
 	if o.Started != nil {
 		o.Started(&Server{
