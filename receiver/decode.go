@@ -94,7 +94,7 @@ func Decode(body []byte, receivedAt time.Time) (alerts []alert.Alert, rejected [
 	if err := json.Unmarshal(body, &msg); err != nil {
 		return nil, nil, explain(body, err)
 	}
-	if err := checkNulls(body); err != nil {
+	if err := checkNulls(body, &msg); err != nil {
 		return nil, nil, err
 	}
 	if err := validate(&msg); err != nil {
