@@ -88,6 +88,22 @@ func gettable(fingerprint, name, state string, startsAt, endsAt time.Time) strin
 
 func list(alerts ...string) string { return "[" + strings.Join(alerts, ",") + "]" }
 
+// pullExposition is steadywatch_alertmanager_pull_alerts by state and
+// steadywatch_alertmanager_pulls_total by result, as exposed.
+func pullExposition(active, suppressed, unprocessed, failures, successes int) string {
+	return fmt.Sprintf(`
+# HELP steadywatch_alertmanager_pull_alerts Alerts Alertmanager listed at the last successful pull, by state (active, suppressed: silenced or inhibited, unprocessed).
+# TYPE steadywatch_alertmanager_pull_alerts gauge
+steadywatch_alertmanager_pull_alerts{state="active"} %d
+steadywatch_alertmanager_pull_alerts{state="suppressed"} %d
+steadywatch_alertmanager_pull_alerts{state="unprocessed"} %d
+# HELP steadywatch_alertmanager_pulls_total Pulls of alerts from Alertmanager's v2 API, by result (success, error).
+# TYPE steadywatch_alertmanager_pulls_total counter
+steadywatch_alertmanager_pulls_total{result="error"} %d
+steadywatch_alertmanager_pulls_total{result="success"} %d
+`, active, suppressed, unprocessed, failures, successes)
+}
+
 // fakeAM answers GET /api/v2/alerts with the body its test sets.
 type fakeAM struct {
 	mu          sync.Mutex
@@ -249,17 +265,7 @@ func TestPullSavesNewChangedAndVanishedAlerts(t *testing.T) {
 	require.Equal(t, 3, n, "every alert is new")
 	activeA, silencedS, newU := want("a", "Active", at(0), at(100)), want("s", "Silenced", at(10), at(100)), want("u", "New", at(20), at(100))
 	require.Equal(t, []alert.Alert{activeA, silencedS, newU}, sink.alerts())
-	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP steadywatch_alertmanager_pull_alerts Alerts Alertmanager listed at the last successful pull, by state (active, suppressed: silenced or inhibited, unprocessed).
-# TYPE steadywatch_alertmanager_pull_alerts gauge
-steadywatch_alertmanager_pull_alerts{state="active"} 1
-steadywatch_alertmanager_pull_alerts{state="suppressed"} 1
-steadywatch_alertmanager_pull_alerts{state="unprocessed"} 1
-# HELP steadywatch_alertmanager_pulls_total Pulls of alerts from Alertmanager's v2 API, by result (success, error).
-# TYPE steadywatch_alertmanager_pulls_total counter
-steadywatch_alertmanager_pulls_total{result="error"} 0
-steadywatch_alertmanager_pulls_total{result="success"} 1
-# HELP steadywatch_alertmanager_last_successful_pull_timestamp_seconds When the last successful pull of alerts from Alertmanager ended, in seconds since the epoch.
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(pullExposition(1, 1, 1, 0, 1)+`# HELP steadywatch_alertmanager_last_successful_pull_timestamp_seconds When the last successful pull of alerts from Alertmanager ended, in seconds since the epoch.
 # TYPE steadywatch_alertmanager_last_successful_pull_timestamp_seconds gauge
 steadywatch_alertmanager_last_successful_pull_timestamp_seconds 1.7723665e+09
 `), "steadywatch_alertmanager_pull_alerts", "steadywatch_alertmanager_pulls_total",
@@ -314,17 +320,8 @@ steadywatch_alertmanager_pull_resolved_alerts_total 2
 		require.NoError(t, err)
 		require.Equal(t, resolved(worse(activeA), at(190)), sink.alerts()[0],
 			"resolved as last seen by a successful pull")
-		require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP steadywatch_alertmanager_pulls_total Pulls of alerts from Alertmanager's v2 API, by result (success, error).
-# TYPE steadywatch_alertmanager_pulls_total counter
-steadywatch_alertmanager_pulls_total{result="error"} 1
-steadywatch_alertmanager_pulls_total{result="success"} 5
-# HELP steadywatch_alertmanager_pull_alerts Alerts Alertmanager listed at the last successful pull, by state (active, suppressed: silenced or inhibited, unprocessed).
-# TYPE steadywatch_alertmanager_pull_alerts gauge
-steadywatch_alertmanager_pull_alerts{state="active"} 0
-steadywatch_alertmanager_pull_alerts{state="suppressed"} 0
-steadywatch_alertmanager_pull_alerts{state="unprocessed"} 0
-`), "steadywatch_alertmanager_pulls_total", "steadywatch_alertmanager_pull_alerts"))
+		require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(pullExposition(0, 0, 0, 1, 5)),
+			"steadywatch_alertmanager_pulls_total", "steadywatch_alertmanager_pull_alerts"))
 	})
 }
 

@@ -335,6 +335,11 @@ func badRequests() []badRequest {
 			code: 400, msg: `alerts[0].labels["app.kubernetes.io/name"]: invalid label name`,
 		},
 		{
+			name: "of many bad labels the first in sorted order is named",
+			body: notification(withLabels(`{"alertname":"A","z":"\u0007","y":"\u0000","x x":"1","w w":"1","v v":"1","u u":"1","1t":"1","s s":"1"}`)),
+			code: 400, msg: `alerts[0].labels["1t"]: invalid label name`,
+		},
+		{
 			name: "a 500 KB fingerprint is refused",
 			body: notification(strings.Replace(okAlert, `"f0"`, `"`+strings.Repeat("f", 500<<10)+`"`, 1)),
 			code: 400, msg: "alerts[0].fingerprint: 512000 bytes: want at most 64",

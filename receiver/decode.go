@@ -94,7 +94,7 @@ func Decode(body []byte, receivedAt time.Time) (alerts []alert.Alert, rejected [
 	if err := json.Unmarshal(body, &msg); err != nil {
 		return nil, nil, explain(body, err)
 	}
-	if err := checkNulls(body); err != nil {
+	if err := checkNulls(body, &msg); err != nil {
 		return nil, nil, err
 	}
 	if err := validate(&msg); err != nil {
@@ -184,36 +184,47 @@ func validateAlert(a *template.Alert) *AlertError {
 	return nil
 }
 
-// validateLabels checks labels, in sorted order, by Prometheus' legacy
-// label name rules, which are Alertmanager 0.25's (UTF-8 names came with
-// 0.28, behind a flag; prometheus/common's package default is UTF-8 now,
-// so the scheme is named here rather than taken from it), and bounds
-// their values: at most MaxLabelValueBytes, no NUL (package limits) and no
-// other control character but tab, line feed and carriage return.
+// validateLabels checks labels by Prometheus' legacy label name rules,
+// which are Alertmanager 0.25's (UTF-8 names came with 0.28, behind a flag;
+// prometheus/common's package default is UTF-8 now, so the scheme is named
+// here rather than taken from it), and bounds their values: at most
+// MaxLabelValueBytes, no NUL (package limits) and no other control
+// character but tab, line feed and carriage return. It names the first bad
+// label in sorted order; the labels are sorted only when one is bad, as
+// sorting costs every alert allocations.
 func validateLabels(labels template.KV) *AlertError {
+	bad := false
+	for name, value := range labels {
+		if bad = labelProblem(name, value) != ""; bad {
+			break
+		}
+	}
+	if !bad {
+		return nil
+	}
 	for _, name := range slices.Sorted(maps.Keys(labels)) {
-		value := labels[name]
-		path := "labels" + limits.Key(name)
-		e := func(format string, args ...any) *AlertError {
-			return &AlertError{Field: "labels", Path: path, Msg: fmt.Sprintf(format, args...)}
-		}
-		if err := limits.Text(name); err != nil {
-			return e("%v", err)
-		}
-		if !model.LegacyValidation.IsValidLabelName(name) {
-			return e("invalid label name: want letters, digits and underscores, not starting with a digit")
-		}
-		if len(value) > MaxLabelValueBytes {
-			return e("%d bytes: want at most %d", len(value), MaxLabelValueBytes)
-		}
-		if err := limits.Text(value); err != nil {
-			return e("%v", err)
-		}
-		if msg := controlAt(value, true); msg != "" {
-			return e("%s", msg)
+		if msg := labelProblem(name, labels[name]); msg != "" {
+			return &AlertError{Field: "labels", Path: "labels" + limits.Key(name), Msg: msg}
 		}
 	}
 	return nil
+}
+
+// labelProblem is what is wrong with a label, or "".
+func labelProblem(name, value string) string {
+	if err := limits.Text(name); err != nil {
+		return err.Error()
+	}
+	if !model.LegacyValidation.IsValidLabelName(name) {
+		return "invalid label name: want letters, digits and underscores, not starting with a digit"
+	}
+	if len(value) > MaxLabelValueBytes {
+		return fmt.Sprintf("%d bytes: want at most %d", len(value), MaxLabelValueBytes)
+	}
+	if err := limits.Text(value); err != nil {
+		return err.Error()
+	}
+	return controlAt(value, true)
 }
 
 // controlAt describes the first control character (C0, DEL or C1) in s,

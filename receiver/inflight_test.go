@@ -136,3 +136,57 @@ func metricValue(t *testing.T, reg prometheus.Gatherer, name string, labels ...s
 	t.Fatalf("no %s%v", name, labels)
 	return 0
 }
+
+// sinkFunc is a Sink calling itself.
+type sinkFunc func(ctx context.Context, alerts []alert.Alert) (int, error)
+
+func (f sinkFunc) SaveAlerts(ctx context.Context, alerts []alert.Alert) (int, error) {
+	return f(ctx, alerts)
+}
+
+// Every way a request admitted into the budget can end gives its bytes
+// back: with room for a single request of the largest size, each is
+// followed by one, which a single leaked byte would turn away.
+func TestEveryAnswerGivesItsInFlightBytesBack(t *testing.T) {
+	const maxBody = 64 << 10
+	var save func() (int, error)
+	f := newFixture(t, receiver.Options{
+		MaxBodyBytes: maxBody, MaxInFlightBytes: maxBody,
+		Sink: sinkFunc(func(_ context.Context, alerts []alert.Alert) (int, error) { return save() }),
+	})
+	stored := func() (int, error) { return 1, nil }
+	chunked := func(body []byte) *http.Request { // it reserves maxBody
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, receiver.Path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = -1
+		return req
+	}
+	largest := func() *http.Request { return chunked(notificationOf(t, 1)) }
+	for _, tc := range []struct {
+		name string
+		save func() (int, error)
+		req  *http.Request
+		code int
+	}{
+		{"stored", stored, largest(), http.StatusOK},
+		{"not JSON", stored, chunked([]byte("{")), http.StatusBadRequest},
+		{"every alert rejected", stored, chunked([]byte(notification(strings.Replace(okAlert, `"f0"`, `""`, 1)))), http.StatusBadRequest},
+		{"over the body limit once read", stored, chunked(paddedNotification(t, maxBody+1)), http.StatusRequestEntityTooLarge},
+		{"the store failing", func() (int, error) { return 0, context.DeadlineExceeded }, largest(), http.StatusServiceUnavailable},
+		{"the store panicking", func() (int, error) { panic(http.ErrAbortHandler) }, largest(), 0},
+	} {
+		save = tc.save
+		if tc.code == 0 {
+			require.PanicsWithValue(t, http.ErrAbortHandler, func() { f.do(tc.req) }, tc.name)
+		} else {
+			w := f.do(tc.req)
+			require.Equal(t, tc.code, w.Code, "%s: %s", tc.name, w.Body.String())
+		}
+		require.Zero(t, metricValue(t, f.reg, "steadywatch_webhook_in_flight_bytes"), "after %s", tc.name)
+
+		save = stored
+		w := f.do(largest())
+		require.Equal(t, http.StatusOK, w.Code, "after %s: %s", tc.name, w.Body.String())
+	}
+	require.Zero(t, metricValue(t, f.reg, "steadywatch_webhook_rejected_total", "reason", "busy"))
+}

@@ -282,10 +282,9 @@ func rejectedError(rejected []*AlertError) error {
 	return errors.New(strings.Join(lines, "\n"))
 }
 
+// read reads the body; serve has refused a Content-Length over r.maxBody
+// already, and MaxBytesReader stops a chunked one.
 func (r *Receiver) read(w http.ResponseWriter, req *http.Request) ([]byte, error) {
-	if req.ContentLength > r.maxBody {
-		return nil, &http.MaxBytesError{Limit: r.maxBody}
-	}
 	return io.ReadAll(http.MaxBytesReader(w, req.Body, r.maxBody))
 }
 

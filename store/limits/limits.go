@@ -69,8 +69,18 @@ func (e *PathError) Unwrap() error { return e.Err }
 
 // Map reports, as a *PathError naming it field.name or field["a b"], the
 // first name or value of m, in sorted order of names, that cannot be
-// stored (see Text).
+// stored (see Text). The names are sorted only when one of them or their
+// values is bad: every alert saved or received is checked.
 func Map(field string, m map[string]string) error {
+	bad := false
+	for k, v := range m {
+		if bad = Text(k) != nil || Text(v) != nil; bad {
+			break
+		}
+	}
+	if !bad {
+		return nil
+	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		err := Text(k)
 		if err == nil {
