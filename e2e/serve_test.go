@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/store"
 )
 
@@ -229,7 +230,43 @@ func TestServeAnswersWhileLearningTheScrapeIntervalFromAHungPrometheus(t *testin
 	learnt := strings.Contains(stderr.String(), "the scrape interval is unknown")
 	t.Logf("/healthz answered %s after the start; interval lookup over by then: %t", answered.Round(time.Millisecond), learnt)
 	require.False(t, learnt, "/healthz answered only after the 10 s lookup gave up")
+	// The informers do not wait for it either: a pod deleted meanwhile is
+	// seen (review: they started only once the lookup was over, 10 s late).
+	waitFor(t, 30*time.Second, "/readyz", func() (bool, error) {
+		code, _, _ := httpGet(url + "/readyz")
+		return code == http.StatusOK, nil
+	})
+	synced := time.Since(started)
+	learnt = strings.Contains(stderr.String(), "the scrape interval is unknown")
+	t.Logf("/readyz (informers synced) answered %s after the start; interval lookup over by then: %t", synced.Round(time.Millisecond), learnt)
+	require.False(t, learnt, "the informers synced only after the 10 s lookup gave up")
 	waitFor(t, 30*time.Second, "the lookup to give up and the hypotheses to be judged", func() (bool, error) {
 		return strings.Contains(stderr.String(), "judging hypotheses"), nil
 	})
+}
+
+// A step shorter than the scrape interval Prometheus gives is learnt after
+// serve started (the lookup runs in the verdict loop's goroutine): serve
+// still ends with exit 3 and the error names the file, the step and the
+// interval, as when the files are wrong from the start.
+func TestServeEndsWithExit3WhenPrometheusTellsAScrapeIntervalLongerThanAStep(t *testing.T) {
+	b := needBed(t)
+	// examples/kill-postgres-replica.yaml has step: 15s.
+	prom := promtest.StartConfigServer(t, func() string {
+		return "global: {scrape_interval: 1m, evaluation_interval: 1m}\nscrape_configs: [{job_name: app, scrape_interval: 15s1ms}]\n"
+	})
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "steadywatch.yml")
+	hyp, err := filepath.Abs("../examples/kill-postgres-replica.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, "verdicts:\n  hypotheses: [%s]\n  prometheus_url: %s\n", hyp, prom.URL), 0o600))
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, steadywatchBinary(t), "serve", "--listen", freeAddr(t), "--config", cfg,
+		"--kubeconfig", b.Kubeconfig(), "--data-dir", dir).CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "output: %s", out)
+	require.Equal(t, 3, exit.ExitCode(), "a configuration error exits 3; output: %s", out)
+	require.Contains(t, string(out), hyp+":")
+	require.Contains(t, string(out), "spec.step: 15s is shorter than the scrape interval of 15s1ms")
 }

@@ -208,19 +208,27 @@ func newWatcher(o Options, k8s cluster, incidents *tracker.Tracker) (*watcher.Wa
 
 // startVerdicts starts judging the configured hypotheses, if there are
 // any, onto board, the latest verdicts exported on /metrics and the API.
-// It runs once the HTTP server answers: learning the scrape intervals may
-// wait on a Prometheus that does not answer (promsource.KnownIntervals, up
-// to 10 s), and /healthz, /metrics and the webhook must not wait with it.
+// What is wrong in the files is an error at once; a step shorter than the
+// scrape intervals Prometheus gives is learnt in the loop's goroutine
+// (promsource.KnownIntervals waits up to 10 s on a Prometheus that does not
+// answer, and neither the HTTP server nor the informers wait with it), and
+// passed to fail, which ends serve with it.
 func startVerdicts(ctx context.Context, parts *background, o Options, events tracker.Store, db store.Store,
-	coverage verdict.CoverageSource, board *verdict.Board,
+	coverage verdict.CoverageSource, board *verdict.Board, fail func(error),
 ) error {
 	if len(o.Config.Verdicts.Hypotheses) == 0 {
 		return nil
 	}
-	loop, err := newVerdictLoop(ctx, o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
+	loop, err := newVerdictLoop(o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 	if err != nil {
 		return err
 	}
-	parts.start(ctx, loop.run)
+	parts.start(ctx, func(ctx context.Context) {
+		if err := loop.checkIntervals(ctx); err != nil {
+			fail(err)
+			return
+		}
+		loop.run(ctx)
+	})
 	return nil
 }

@@ -150,7 +150,19 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := startVerdicts(ctx, &parts, o, writes, db, coverage, verdicts); err != nil {
+	// A part that finds the configuration wrong late (the verdict loop,
+	// once Prometheus told its scrape intervals) ends serve with it.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	fatal := make(chan error, 1)
+	fail := func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
+		stopRun()
+	}
+	if err := startVerdicts(ctx, &parts, o, writes, db, coverage, verdicts, fail); err != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
 		defer cancel()
 		return errors.Join(err, httpSrv.Shutdown(shutdownCtx))
@@ -162,7 +174,12 @@ func Run(ctx context.Context, o Options) error {
 		})
 	}
 
-	runErr := run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db)
+	runErr := run(runCtx, log, cfg, k8s.client, k8s.address, incidents, w, db)
+	select {
+	case err := <-fatal:
+		runErr = errors.Join(err, runErr)
+	default:
+	}
 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
 	defer cancel()

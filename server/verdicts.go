@@ -17,11 +17,9 @@ import (
 
 // newVerdictLoop loads the hypotheses and builds their judge. Bad
 // hypothesis files are an error, naming the file, line and field, and so
-// is a step shorter than the scrape interval: verdicts.scrape_interval, or
-// unless it is set the intervals Prometheus's configuration gives, asked
-// once within ctx (a Prometheus that cannot tell is logged and checks
-// nothing).
-func newVerdictLoop(ctx context.Context, cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
+// is a step shorter than verdicts.scrape_interval; without it the loop's
+// checkIntervals asks Prometheus.
+func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
 	verdicts *verdict.Board, log *slog.Logger, now func() time.Time,
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)
@@ -36,15 +34,6 @@ func newVerdictLoop(ctx context.Context, cfg config.Verdicts, events tracker.Sto
 	if err := promsource.CheckURL(cfg.PrometheusURL); err != nil {
 		return nil, configError(fmt.Errorf("verdicts.prometheus_url: %w", err))
 	}
-	if cfg.ScrapeInterval <= 0 {
-		if iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: cfg.PrometheusURL, Logger: log}); ok {
-			for i := range hyps {
-				if err := hyps[i].CheckIntervals(iv); err != nil {
-					return nil, configError(fmt.Errorf("verdicts.hypotheses: %w (verdicts.prometheus_url; verdicts.scrape_interval overrides)", err))
-				}
-			}
-		}
-	}
 	judge, err := promsource.NewJudge(promsource.Options{URL: cfg.PrometheusURL}, verdict.Options{
 		Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
 	})
@@ -54,19 +43,39 @@ func newVerdictLoop(ctx context.Context, cfg config.Verdicts, events tracker.Sto
 	l := &verdictLoop{
 		judge: judge, hypotheses: hyps, verdicts: verdicts,
 		interval: time.Duration(cfg.Interval), log: log, now: now,
+		promURL: cfg.PrometheusURL, abortURL: cfg.AbortAlertmanagerURL,
+		// verdicts.scrape_interval was checked above; without it,
+		// checkIntervals asks Prometheus.
+		learn: cfg.ScrapeInterval <= 0,
 	}
 	if cfg.AbortAlertmanagerURL != "" {
 		if l.abort, err = abort.New(abort.Options{URL: cfg.AbortAlertmanagerURL}); err != nil {
 			return nil, configError(fmt.Errorf("verdicts.abort_alertmanager_url: %w", err))
 		}
 	}
-	names := make([]string, len(hyps))
-	for i := range hyps {
-		names[i] = hyps[i].Name
-	}
-	log.Info("judging hypotheses", "hypotheses", names, "prometheus", cfg.PrometheusURL, "interval", l.interval,
-		"abort_alertmanager", cfg.AbortAlertmanagerURL)
 	return l, nil
+}
+
+// checkIntervals asks Prometheus, once, for the scrape intervals, unless
+// verdicts.scrape_interval is set, and refuses a hypothesis whose step is
+// shorter: a configuration error. A Prometheus that cannot tell within ctx
+// (up to 10 s when it never answers) is logged and checks nothing. It runs
+// in the loop's goroutine, so a slow Prometheus delays no other part of
+// serve.
+func (l *verdictLoop) checkIntervals(ctx context.Context) error {
+	if !l.learn {
+		return nil
+	}
+	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: l.promURL, Logger: l.log})
+	if !ok {
+		return nil
+	}
+	for i := range l.hypotheses {
+		if err := l.hypotheses[i].CheckIntervals(iv); err != nil {
+			return configError(fmt.Errorf("verdicts.hypotheses: %w (verdicts.prometheus_url; verdicts.scrape_interval overrides)", err))
+		}
+	}
+	return nil
 }
 
 // Judger judges a hypothesis at a time; *verdict.Judge is one.
@@ -87,6 +96,9 @@ type verdictLoop struct {
 	interval   time.Duration
 	log        *slog.Logger
 	now        func() time.Time
+	promURL, abortURL string
+	// learn makes checkIntervals ask Prometheus for its scrape intervals.
+	learn bool
 
 	final map[string]bool
 }
@@ -97,6 +109,8 @@ func (l *verdictLoop) run(ctx context.Context) {
 	for i := range l.hypotheses {
 		names[i] = l.hypotheses[i].Name
 	}
+	l.log.Info("judging hypotheses", "hypotheses", names, "prometheus", l.promURL, "interval", l.interval,
+		"abort_alertmanager", l.abortURL)
 	l.verdicts.Keep(names)
 	tick := time.NewTicker(l.interval)
 	defer tick.Stop()
