@@ -89,13 +89,13 @@ type Judger interface {
 // ended and then kept: its verdict is final, and judging it again after
 // Prometheus' retention dropped the data would turn it inconclusive.
 type verdictLoop struct {
-	judge      Judger
-	hypotheses []hypothesis.Hypothesis
-	verdicts   *verdict.Board
-	abort      *abort.Poster // nil: the metric only
-	interval   time.Duration
-	log        *slog.Logger
-	now        func() time.Time
+	judge             Judger
+	hypotheses        []hypothesis.Hypothesis
+	verdicts          *verdict.Board
+	abort             *abort.Poster // nil: the metric only
+	interval          time.Duration
+	log               *slog.Logger
+	now               func() time.Time
 	promURL, abortURL string
 	// learn makes checkIntervals ask Prometheus for its scrape intervals.
 	learn bool
