@@ -64,7 +64,8 @@
 //   - Organic SEVs are opened by alerts whose severity maps to a level
 //     (Options.Levels), that are not silenced, joined to no incident, and
 //     started while no failure of their service was open (start ≤ startsAt
-//     ≤ end, or still open). Such alerts of one service merge while they
+//     ≤ end, or still open). steadywatch's abort alert
+//     (contract.AbortAlertName) opens none: it is an experiment's outcome. Such alerts of one service merge while they
 //     overlap: an alert starting before the SEV's end (the latest endsAt
 //     of its alerts; none while one still fires) joins it. Start is the
 //     first alert's startsAt, end the latest endsAt, level the worst of

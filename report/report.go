@@ -14,6 +14,7 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -406,7 +407,8 @@ func (a *aggregator) add(al *alert.Alert) {
 			t.firing += max(0, until.Sub(maxTime(al.StartsAt, p.r.From)))
 		}
 	}
-	if !hidden && !joined && level != "" && !a.underChaos(svc, al.StartsAt) {
+	// steadywatch's abort alert is an experiment's outcome, no outage.
+	if !hidden && !joined && level != "" && al.Labels["alertname"] != contract.AbortAlertName && !a.underChaos(svc, al.StartsAt) {
 		a.organicAlert(svc, al, level, end, resolved)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/report"
 	"github.com/steadywatch/steadywatch/store"
@@ -264,7 +265,7 @@ func expect(fx fixture, rg report.Range, span, until time.Time) (map[string]*exp
 		}
 		svc := serviceOf(a.Labels)
 		resolved := a.Status == alert.Resolved
-		if !silenced(a) && !joined(a) && levelOf[a.Labels["severity"]] != "" {
+		if !silenced(a) && !joined(a) && levelOf[a.Labels["severity"]] != "" && a.Labels["alertname"] != contract.AbortAlertName {
 			under := false
 			for _, inc := range incs {
 				if inc.Kind.IsFailure() && inc.Subject.Service == svc && !a.StartsAt.Before(inc.Start) && (inc.End.IsZero() || !a.StartsAt.After(inc.End)) {
@@ -519,4 +520,32 @@ func TestISOWeeks(t *testing.T) {
 	require.Equal(t, "2026-W12", report.LastWeek(time.Date(2026, 3, 23, 0, 30, 0, 0, berlin), berlin).Week)
 	ny := report.ISOWeek(2026, 13, mustLoad("America/New_York"))
 	require.Equal(t, "2026-03-23T00:00:00-04:00", ny.From.Format(time.RFC3339))
+}
+
+// steadywatch's own abort alert says an experiment breached its SLO and
+// was stopped: that is the experiment's outcome, not an outage nobody
+// planned, so it opens no organic SEV, whatever its severity; it still
+// counts as an alert (the demo's report listed it as an organic SEV1).
+func TestTheAbortAlertOpensNoOrganicSEV(t *testing.T) {
+	start := time.Date(2026, 3, 24, 10, 0, 0, 0, berlin)
+	fire := func(fp, name string) alert.Alert {
+		return alert.Alert{
+			Fingerprint: fp, Status: alert.Resolved, StartsAt: start, EndsAt: start.Add(10 * time.Minute),
+			Labels:   map[string]string{"alertname": name, "severity": "critical", "hypothesis": "web-survives-a-pod-kill"},
+			Receiver: "steadywatch", Source: alert.SourceWebhook,
+		}
+	}
+	fx := fixture{alerts: []alert.Alert{fire("f1", contract.AbortAlertName)}}
+	s := fill(t, "sqlite://"+filepath.Join(t.TempDir(), "sw.db"), fx)
+	r, err := report.Weekly(t.Context(), s, report.Options{Range: report.ISOWeek(2026, 13, berlin)})
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Total.Current.Alerts.Firing, "the abort alert is an alert")
+	require.Zero(t, r.Total.Current.SEVs.Organic, "and no organic SEV")
+
+	// Another critical alert with the same labels is one.
+	fx = fixture{alerts: []alert.Alert{fire("f2", "WebDown")}}
+	s = fill(t, "sqlite://"+filepath.Join(t.TempDir(), "sw.db"), fx)
+	r, err = report.Weekly(t.Context(), s, report.Options{Range: report.ISOWeek(2026, 13, berlin)})
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Total.Current.SEVs.Organic)
 }

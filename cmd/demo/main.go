@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -306,7 +308,11 @@ receivers:
 		"verdict", "-f", hypFile, "--prometheus", prom.URL(), "--data-dir", dataDir, "--log.level", "warn",
 		"--at", vd.At.Format(time.RFC3339Nano),
 	}, os.Stdin, os.Stdout, os.Stderr)
-	fmt.Printf("\n`steadywatch verdict` exit code %d (0 pass, 1 fail, 2 inconclusive); demo took %s\n", code, time.Since(t0).Round(time.Second))
+	fmt.Printf("\n`steadywatch verdict` exit code %d (0 pass, 1 fail, 2 inconclusive)\n", code)
+	if err := writeReports(ctx, dataDir, t0); err != nil {
+		return err
+	}
+	fmt.Printf("demo took %s\n", time.Since(t0).Round(time.Second))
 	if keep {
 		fmt.Printf("\nStill running: %s/metrics, %s/api/v1/incidents, Prometheus %s. Ctrl-C stops everything.\n", sw, sw, prom.URL())
 		<-ctx.Done()
@@ -409,4 +415,57 @@ func freeAddr() (string, error) {
 	}
 	addr := l.Addr().String()
 	return addr, l.Close()
+}
+
+// reportFormats are the formats of the demo's report, each written to
+// dataDir/report.<format>.
+var reportFormats = []string{"md", "json"}
+
+// writeReports writes the report of the demo's run — from its start,
+// whole minutes, to a minute from now — into dataDir with
+// `steadywatch report weekly`, reading the store serve writes, and prints
+// the Markdown one's SEV section.
+func writeReports(ctx context.Context, dataDir string, t0 time.Time) error {
+	from := t0.UTC().Truncate(time.Minute)
+	to := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+	var files []string
+	for _, f := range reportFormats {
+		out := filepath.Join(dataDir, "report."+f)
+		var stderr bytes.Buffer
+		if code := cli.Run(ctx, []string{
+			"report", "weekly", "--data-dir", dataDir, "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339),
+			"--format", f, "-o", out,
+		}, os.Stdin, os.Stdout, &stderr); code != 0 {
+			return fmt.Errorf("steadywatch report weekly --format %s: exit code %d: %s", f, code, stderr.String())
+		}
+		files = append(files, out)
+	}
+	md, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nThe demo's report (`steadywatch report weekly --from %s --to %s`), its SEVs:\n\n%s\nWritten: %s\n",
+		from.Format(time.RFC3339), to.Format(time.RFC3339), section(string(md), "## SEVs by service"), strings.Join(files, ", "))
+	return nil
+}
+
+// section returns the Markdown section of md that starts with the heading
+// title, up to the next heading of its level or higher.
+func section(md, title string) string {
+	i := strings.Index(md, "\n"+title+"\n")
+	if i < 0 {
+		return "(no section " + title + ")\n"
+	}
+	rest := md[i+1:]
+	level := strings.Count(strings.Fields(title)[0], "#")
+	lines := strings.SplitAfter(rest, "\n")
+	var b strings.Builder
+	b.WriteString(lines[0])
+	for _, l := range lines[1:] {
+		if h := strings.Fields(l); len(h) > 0 && strings.Trim(h[0], "#") == "" && len(h[0]) <= level {
+			break
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
