@@ -1,6 +1,7 @@
 // Package dashboards generates steadywatch's Grafana dashboards from its
-// configuration and hypothesis files: an experiment dashboard and a
-// reliability overview, as JSON and as ConfigMaps for Grafana's sidecar.
+// configuration and hypothesis files: an experiment dashboard, a
+// reliability overview and the weekly review, as JSON and as ConfigMaps for
+// Grafana's sidecar.
 package dashboards
 
 import (
@@ -53,8 +54,10 @@ type Options struct {
 const (
 	ExperimentJSON       = "steadywatch-experiment.json"
 	ReliabilityJSON      = "steadywatch-reliability.json"
+	WeeklyJSON           = "steadywatch-weekly-review.json"
 	ExperimentConfigMap  = "steadywatch-experiment-configmap.yaml"
 	ReliabilityConfigMap = "steadywatch-reliability-configmap.yaml"
+	WeeklyConfigMap      = "steadywatch-weekly-review-configmap.yaml"
 )
 
 // Generate builds the dashboards and renders them, by file name: each as
@@ -68,6 +71,7 @@ func Generate(o Options) (map[string][]byte, error) {
 	}{
 		{Experiment, ExperimentJSON, ExperimentConfigMap, "experiment"},
 		{Reliability, ReliabilityJSON, ReliabilityConfigMap, "reliability"},
+		{Weekly, WeeklyJSON, WeeklyConfigMap, "weekly-review"},
 	} {
 		db, err := d.build(o)
 		if err != nil {

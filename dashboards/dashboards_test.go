@@ -25,6 +25,7 @@ const goldenDir = "testdata/golden"
 var allFiles = []string{
 	dashboards.ExperimentConfigMap, dashboards.ExperimentJSON,
 	dashboards.ReliabilityConfigMap, dashboards.ReliabilityJSON,
+	dashboards.WeeklyConfigMap, dashboards.WeeklyJSON,
 }
 
 func TestGeneratedFilesMatchGoldenFiles(t *testing.T) {
@@ -58,6 +59,7 @@ func TestConfigMapsHoldTheDashboardsForTheSidecar(t *testing.T) {
 	}{
 		{dashboards.ExperimentConfigMap, dashboards.ExperimentJSON},
 		{dashboards.ReliabilityConfigMap, dashboards.ReliabilityJSON},
+		{dashboards.WeeklyConfigMap, dashboards.WeeklyJSON},
 	} {
 		t.Run(tc.cm, func(t *testing.T) {
 			t.Run("with a namespace and folder", func(t *testing.T) {

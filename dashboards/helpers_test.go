@@ -58,7 +58,7 @@ func cases(t *testing.T) map[string]dashboards.Options {
 }
 
 // dashboardFiles are the JSON files Generate writes.
-var dashboardFiles = []string{dashboards.ExperimentJSON, dashboards.ReliabilityJSON}
+var dashboardFiles = []string{dashboards.ExperimentJSON, dashboards.ReliabilityJSON, dashboards.WeeklyJSON}
 
 // decode parses JSON the way the schema validator expects it (numbers as
 // json.Number).

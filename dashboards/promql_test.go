@@ -24,6 +24,7 @@ import (
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/rules"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
@@ -126,6 +127,33 @@ func exportedMetrics(t *testing.T) map[string]bool {
 		require.True(t, names[f.GetName()], f.GetName())
 	}
 	return names
+}
+
+// recordedMetrics are the series the generated recording rules write for
+// the same configuration and hypotheses.
+func recordedMetrics(t *testing.T, o dashboards.Options) map[string]bool {
+	t.Helper()
+	groups, err := rules.Groups(o.Config, o.Hypotheses, rules.Options{})
+	require.NoError(t, err)
+	out := map[string]bool{}
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				out[r.Record] = true
+			}
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+// known is steadywatch's exported metrics and the records of the rules
+// generated with o.
+func known(t *testing.T, exported map[string]bool, o dashboards.Options) map[string]bool {
+	t.Helper()
+	out := maps.Clone(exported)
+	maps.Copy(out, recordedMetrics(t, o))
+	return out
 }
 
 // prometheusMetrics are the series Prometheus itself writes for a target.
@@ -272,8 +300,8 @@ func userMetrics(t *testing.T, hs []hypothesis.Hypothesis) map[string]bool {
 }
 
 // checkExpressions parses every expression of a dashboard and checks the
-// metrics it names: steadywatch's own (from its registry), Prometheus's,
-// or the hypotheses' users'.
+// metrics it names: steadywatch's own (from its registry) and the records
+// of its rules, Prometheus's, or the hypotheses' users'.
 func checkExpressions(t *testing.T, d map[string]any, exported, user map[string]bool) []string {
 	t.Helper()
 	exprs, problems := expressions(t, d)
@@ -289,7 +317,7 @@ func checkExpressions(t *testing.T, d map[string]any, exported, user map[string]
 		}
 		for _, n := range names {
 			if n != "" && !exported[n] && !prometheusMetrics[n] && !user[n] {
-				problems = append(problems, fmt.Sprintf("%s: %s is not a metric steadywatch exports", e.where, n))
+				problems = append(problems, fmt.Sprintf("%s: %s is not a metric steadywatch exports or its rules record", e.where, n))
 			}
 		}
 	}
@@ -308,7 +336,7 @@ func TestEveryQueryParsesAndNamesExportedMetrics(t *testing.T) {
 				exprs, problems := expressions(t, d)
 				require.Empty(t, problems)
 				require.NotEmpty(t, exprs)
-				require.Empty(t, checkExpressions(t, d, exported, user), file)
+				require.Empty(t, checkExpressions(t, d, known(t, exported, o), user), file)
 			}
 		})
 	}
@@ -335,7 +363,7 @@ func TestRegistryNamesTheMetricContract(t *testing.T) {
 
 // The check fails for what it is meant to catch.
 func TestExpressionCheckRejects(t *testing.T) {
-	exported := exportedMetrics(t)
+	exported := known(t, exportedMetrics(t), goldenOptions(t))
 	files, err := dashboards.Generate(goldenOptions(t))
 	require.NoError(t, err)
 	user := userMetrics(t, goldenOptions(t).Hypotheses)
@@ -354,6 +382,7 @@ func TestExpressionCheckRejects(t *testing.T) {
 		{"a syntax error", `sum(rate(steadywatch_chaos_events_total[$__rate_interval])`, "unclosed left parenthesis"},
 		{"an undefined variable", `steadywatch_incidents_open{service=~"$services"}`, "undefined variables [services]"},
 		{"a selector without a metric name", `{service="x"}`, "names no metric"},
+		{"a record no rule writes", `sum(sum_over_time(service:steadywatch_alerts_received:increase5m[$__range]))`, "service:steadywatch_alerts_received:increase5m is not a metric"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := decode(t, files[dashboards.ReliabilityJSON])
@@ -368,4 +397,7 @@ func TestExpressionCheckRejects(t *testing.T) {
 	require.Empty(t, checkExpressions(t, d, exported, user))
 	require.NotEmpty(t, checkExpressions(t, d, exported, map[string]bool{}))
 	require.Contains(t, slices.Collect(maps.Keys(user)), "pg_up")
+	// And a record its rules write passes.
+	firstTarget(d)["expr"] = `sum(sum_over_time(` + rules.WeeklyUndetected + `[$__range]))`
+	require.Empty(t, checkExpressions(t, d, exported, user))
 }

@@ -82,4 +82,8 @@
 // services pool the services' samples.
 //
 // The store holds no verdicts, so the report has no experiments section.
+//
+// The weekly review dashboard (package dashboards) shows the figures
+// Prometheus can compute from steadywatch's metrics; docs/reports.md ("In
+// Grafana") says how they differ from these.
 package report

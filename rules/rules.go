@@ -146,7 +146,7 @@ func groups(cfg config.Config, hypotheses []hypothesis.Hypothesis, o Options) ([
 	}
 	g := &generator{cfg: cfg, o: o}
 	var out []rulefmt.RuleGroup
-	for _, rg := range []rulefmt.RuleGroup{g.reliability(), g.steadyState(hs), g.sli(hs), g.alerts(hs)} {
+	for _, rg := range []rulefmt.RuleGroup{g.reliability(), g.weekly(), g.steadyState(hs), g.sli(hs), g.alerts(hs)} {
 		if len(rg.Rules) > 0 {
 			out = append(out, rg)
 		}
