@@ -145,6 +145,10 @@ func Run(ctx context.Context, o Options) error {
 			{Pattern: "GET " + api.VerdictsPath, Handler: api.Verdicts(verdicts)},
 			{Pattern: "GET " + api.VerdictPath, Handler: api.Verdict(verdicts)},
 			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, log.With("component", "api"))},
+			{Pattern: "GET " + api.WeeklyReportPath, Handler: api.WeeklyReport(api.WeeklyReportOptions{
+				Source: reportSource{Store: db, incidents: writes}, Base: reportOptions(&cfg), Now: o.Now,
+				Logger: log.With("component", "api"),
+			})},
 		},
 	})
 	if err != nil {
