@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/report"
+	"github.com/steadywatch/steadywatch/report/delivery"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
 )
@@ -27,4 +30,20 @@ func reportOptions(cfg *config.Config) report.Options {
 	var o report.Options
 	o.Configure(cfg)
 	return o
+}
+
+// startDelivery starts sending the weekly report to the webhooks of
+// reports.delivery, if there are any. There is no leader election: with
+// several serves on one PostgreSQL store, each attempt is claimed in the
+// store by one of them (store.UpdateDelivery's compare-and-set).
+func startDelivery(ctx context.Context, parts *background, o Options, src reportSource, reg prometheus.Registerer) error {
+	d, err := delivery.New(delivery.Options{
+		Config: o.Config.Reports.Delivery, Report: reportOptions(&o.Config), Store: src, Clock: o.Clock,
+		Logger: o.Logger.With("component", "delivery"), Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	parts.start(ctx, d.Run)
+	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/report/delivery"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
@@ -50,6 +51,9 @@ type Options struct {
 	Started func(*Server)
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Clock is what the weekly report's delivery schedule and backoff
+	// wait on (default the wall clock).
+	Clock delivery.Clock
 }
 
 // Server is a running steadywatch serve.
@@ -153,6 +157,11 @@ func Run(ctx context.Context, o Options) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := startDelivery(ctx, &parts, o, reportSource{Store: db, incidents: writes}, reg); err != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
+		defer cancel()
+		return errors.Join(err, httpSrv.Shutdown(shutdownCtx))
 	}
 	if err := startVerdicts(ctx, &parts, o, writes, db, coverage, verdicts); err != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
