@@ -81,4 +81,12 @@
 // services pool the services' samples.
 //
 // The store holds no verdicts, so the report has no experiments section.
+//
+// # Requests and delivery
+//
+// Request checks what a report is asked for, the same way for "steadywatch
+// report weekly"'s flags and the API's query parameters (api.WeeklyReport).
+// Package report/delivery sends the previous week's report to webhooks on
+// a schedule, each (webhook, week) recorded in the store before it is
+// attempted.
 package report
