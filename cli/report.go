@@ -8,7 +8,6 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -70,15 +69,7 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	opts.ServiceLabels = cfg.Alerts.ServiceLabels
-	opts.SeverityLabel = cfg.Alerts.SeverityLabel
-	opts.ChaosLevel = report.Level(cfg.Reports.ChaosLevel)
-	opts.NoisyWithin = time.Duration(cfg.Reports.NoisyWithin)
-	opts.FlapCount = cfg.Reports.FlapCount
-	opts.Levels = []report.Severity{}
-	for _, s := range cfg.Reports.SeverityLevels {
-		opts.Levels = append(opts.Levels, report.Severity{Severity: s.Severity, Level: report.Level(s.Level)})
-	}
+	opts.Configure(&cfg)
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -127,44 +118,17 @@ func newReportFlagSet(stderr io.Writer, f *reportFlags) *flag.FlagSet {
 
 // options checks the range flags and returns the report's range.
 func (f *reportFlags) options(fs *flag.FlagSet, now time.Time) (report.Options, error) {
-	if !slices.Contains(report.Formats, f.format) {
-		return report.Options{}, usagef("--format: %q is not one of %s", f.format, strings.Join(report.Formats, ", "))
-	}
-	loc, err := time.LoadLocation(f.tz)
-	if err != nil || f.tz == "" {
-		return report.Options{}, usagef("--tz: %q is not a time zone such as UTC, Local or Europe/Berlin", f.tz)
-	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	var rg report.Range
-	switch {
-	case set["week"] && (set["from"] || set["to"]):
-		return report.Options{}, usagef("--week: give either --week or --from and --to, not both")
-	case set["from"] != set["to"]:
-		if set["from"] {
-			return report.Options{}, usagef("--to: required with --from")
-		}
-		return report.Options{}, usagef("--from: required with --to")
-	case set["from"]:
-		from, err := time.Parse(time.RFC3339Nano, f.from)
-		if err != nil {
-			return report.Options{}, usagef("--from: %q is not an RFC 3339 time such as 2026-03-23T00:00:00+01:00", f.from)
-		}
-		to, err := time.Parse(time.RFC3339Nano, f.to)
-		if err != nil {
-			return report.Options{}, usagef("--to: %q is not an RFC 3339 time such as 2026-03-30T00:00:00+02:00", f.to)
-		}
-		if rg, err = report.Between(from, to, loc); err != nil {
-			return report.Options{}, usagef("--from: %s is not before --to %s", f.from, f.to)
-		}
-	case set["week"]:
-		if rg, err = report.ParseWeek(f.week, loc); err != nil {
-			return report.Options{}, usagef("--week: %v", err)
-		}
-	default:
-		rg = report.LastWeek(now, loc)
+	opts, err := report.Request{
+		Week: f.week, From: f.from, To: f.to, TZ: f.tz, Format: f.format,
+		Given: func(p string) bool { return set[p] },
+		Name:  func(p string) string { return "--" + p },
+	}.Options(now)
+	if err != nil {
+		return opts, usagef("%v", err)
 	}
-	return report.Options{Range: rg, Now: func() time.Time { return now }}, nil
+	return opts, nil
 }
 
 // config loads --config (or the defaults) and applies --store and

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,6 +128,162 @@ type Reports struct {
 	// FlapCount is how many firings of one fingerprint in a week make it
 	// flapping (>= 2).
 	FlapCount int `yaml:"flap_count"`
+	// Delivery sends the previous week's report to webhooks on a schedule.
+	Delivery Delivery `yaml:"delivery"`
+}
+
+// Delivery configures the weekly report serve sends to webhooks: at the
+// schedule, the previous ISO week's. A delivery is recorded in the store
+// before it is attempted and retried with exponential backoff, from
+// MinBackoff doubling up to MaxBackoff, until it is delivered or
+// MaxAttempts attempts or MaxAge since it was recorded have passed.
+type Delivery struct {
+	Schedule Schedule `yaml:"schedule"`
+	// Webhooks receive the report; none sends nothing.
+	Webhooks []Webhook `yaml:"webhooks"`
+	// MinBackoff is the wait after the first failed attempt (> 0).
+	MinBackoff model.Duration `yaml:"min_backoff"`
+	// MaxBackoff bounds the wait between attempts (>= MinBackoff).
+	MaxBackoff model.Duration `yaml:"max_backoff"`
+	// MaxAttempts gives up after this many attempts (>= 0; 0: MaxAge only).
+	MaxAttempts int `yaml:"max_attempts"`
+	// MaxAge gives up on a delivery this long after it was recorded (> 0).
+	MaxAge model.Duration `yaml:"max_age"`
+	// Timeout bounds each request to a webhook (> 0).
+	Timeout model.Duration `yaml:"timeout"`
+}
+
+// Schedule is a time of the week.
+type Schedule struct {
+	// Weekday is monday, tuesday, … sunday.
+	Weekday string `yaml:"weekday"`
+	// Time is the local time of day, "HH:MM" (00:00 to 23:59).
+	Time string `yaml:"time"`
+	// TimeZone is the zone of Time and of the weeks reported: UTC, Local or
+	// an IANA name such as Europe/Berlin.
+	TimeZone string `yaml:"time_zone"`
+}
+
+// Webhook is one receiver of the weekly report.
+type Webhook struct {
+	// Name identifies the webhook in the store, the metrics, the logs and
+	// the Idempotency-Key header: 1 to 63 letters, digits, '.', '_' or
+	// '-', unique.
+	Name string `yaml:"name"`
+	// URL is where the report is POSTed, http:// or https://.
+	URL string `yaml:"url"`
+	// Format is WebhookSlack (a Slack-compatible message: a summary and a
+	// link) or WebhookJSON (the report's JSON).
+	Format string `yaml:"format"`
+	// BearerTokenFile, if set, holds the token sent as "Authorization:
+	// Bearer", read at each request.
+	BearerTokenFile string `yaml:"bearer_token_file"`
+	// Link, if set, is serve's base URL as the webhook's readers reach it;
+	// a Slack message links to the report there.
+	Link string `yaml:"link"`
+}
+
+// Formats of Webhook.
+const (
+	WebhookSlack = "slack"
+	WebhookJSON  = "json"
+)
+
+// Defaults of Delivery.
+const (
+	DefaultDeliveryWeekday  = "monday"
+	DefaultDeliveryTime     = "09:00"
+	DefaultDeliveryTimeZone = "UTC"
+	DefaultMinBackoff       = model.Duration(30 * time.Second)
+	DefaultMaxBackoff       = model.Duration(30 * time.Minute)
+	DefaultMaxAge           = model.Duration(24 * time.Hour)
+	DefaultDeliveryTimeout  = model.Duration(30 * time.Second)
+)
+
+// Weekdays are the values of Schedule.Weekday, Monday first as in ISO
+// weeks.
+var Weekdays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+
+var (
+	clockTime   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	webhookName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,63}$`)
+)
+
+// Day is the schedule's weekday; valid only for a validated schedule.
+func (s Schedule) Day() time.Weekday {
+	i := slices.Index(Weekdays, s.Weekday)
+	return time.Weekday((i + 1) % 7)
+}
+
+// Clock is the schedule's hour and minute; valid only for a validated
+// schedule.
+func (s Schedule) Clock() (hour, minute int) {
+	t, _ := time.Parse("15:04", s.Time)
+	return t.Hour(), t.Minute()
+}
+
+// Location is the schedule's time zone; valid only for a validated
+// schedule.
+func (s Schedule) Location() *time.Location {
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func (d *Delivery) validate() *Error {
+	s := d.Schedule
+	if !slices.Contains(Weekdays, s.Weekday) {
+		return fieldErrorf("reports.delivery.schedule.weekday", "%q is not one of %s", s.Weekday, strings.Join(Weekdays, ", "))
+	}
+	if !clockTime.MatchString(s.Time) {
+		return fieldErrorf("reports.delivery.schedule.time", "%q is not a time of day HH:MM from 00:00 to 23:59", s.Time)
+	}
+	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" {
+		return fieldErrorf("reports.delivery.schedule.time_zone", "%q is not a time zone such as UTC, Local or Europe/Berlin", s.TimeZone)
+	}
+	seen := map[string]int{}
+	for i, w := range d.Webhooks {
+		path := fmt.Sprintf("reports.delivery.webhooks[%d]", i)
+		if !webhookName.MatchString(w.Name) {
+			return fieldErrorf(path+".name", "%q is not 1 to 63 letters, digits, '.', '_' or '-'", w.Name)
+		}
+		if j, ok := seen[w.Name]; ok {
+			return fieldErrorf(path+".name", "duplicate name %q (also reports.delivery.webhooks[%d])", w.Name, j)
+		}
+		seen[w.Name] = i
+		if w.URL == "" {
+			return fieldErrorf(path+".url", "must be set")
+		}
+		if err := validateURL(path+".url", w.URL); err != nil {
+			return err
+		}
+		if w.Format != WebhookSlack && w.Format != WebhookJSON {
+			return fieldErrorf(path+".format", "%q is not one of %s, %s", w.Format, WebhookSlack, WebhookJSON)
+		}
+		if err := validateURL(path+".link", w.Link); err != nil {
+			return err
+		}
+	}
+	if d.MinBackoff <= 0 {
+		return fieldErrorf("reports.delivery.min_backoff", "must be greater than 0, got %s", d.MinBackoff)
+	}
+	if d.MaxBackoff < d.MinBackoff {
+		err := fieldErrorf("reports.delivery.max_backoff", "must be at least reports.delivery.min_backoff (%s), got %s", d.MinBackoff, d.MaxBackoff)
+		err.Alt = []string{"reports.delivery.min_backoff"}
+		return err
+	}
+	if d.MaxAttempts < 0 {
+		return fieldErrorf("reports.delivery.max_attempts", "must be at least 0, got %d", d.MaxAttempts)
+	}
+	if d.MaxAge <= 0 {
+		return fieldErrorf("reports.delivery.max_age", "must be greater than 0, got %s", d.MaxAge)
+	}
+	if d.Timeout <= 0 {
+		return fieldErrorf("reports.delivery.timeout", "must be greater than 0, got %s", d.Timeout)
+	}
+	return nil
 }
 
 // SeverityLevel maps one severity to a SEV level.
@@ -181,7 +338,7 @@ func (r *Reports) validate() *Error {
 	if r.FlapCount < 2 {
 		return fieldErrorf("reports.flap_count", "must be at least 2, got %d", r.FlapCount)
 	}
-	return nil
+	return r.Delivery.validate()
 }
 
 // Verdicts configures the continuous judgement of hypotheses by serve.
@@ -406,6 +563,11 @@ func Default() Config {
 			ChaosLevel:     DefaultChaosLevel,
 			NoisyWithin:    DefaultNoisyWithin,
 			FlapCount:      DefaultFlapCount,
+			Delivery: Delivery{
+				Schedule:   Schedule{Weekday: DefaultDeliveryWeekday, Time: DefaultDeliveryTime, TimeZone: DefaultDeliveryTimeZone},
+				MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff, MaxAge: DefaultMaxAge,
+				Timeout: DefaultDeliveryTimeout,
+			},
 		},
 	}
 }

@@ -75,6 +75,15 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 		Reports: Reports{
 			SeverityLevels: []SeverityLevel{{"page", "SEV1"}, {"ticket", "SEV3"}},
 			ChaosLevel:     "SEV3", NoisyWithin: model.Duration(2 * time.Minute), FlapCount: 4,
+			Delivery: Delivery{
+				Schedule: Schedule{Weekday: "friday", Time: "16:30", TimeZone: "Europe/Berlin"},
+				Webhooks: []Webhook{
+					{Name: "ops-slack", URL: "https://hooks.slack.com/services/T000/B000/XXXX", Format: WebhookSlack, Link: "https://steadywatch.example.com"},
+					{Name: "archive", URL: "http://archive.internal:8080/reports", Format: WebhookJSON, BearerTokenFile: "/etc/steadywatch/archive-token"},
+				},
+				MinBackoff: model.Duration(10 * time.Second), MaxBackoff: model.Duration(10 * time.Minute),
+				MaxAttempts: 12, MaxAge: model.Duration(48 * time.Hour), Timeout: model.Duration(10 * time.Second),
+			},
 		},
 	}
 	require.Equal(t, want, got)
@@ -331,6 +340,26 @@ var invalidFiles = []struct {
 		"a SEV level not written SEVn is rejected",
 		"invalid-reports-level.yml",
 		`testdata/invalid-reports-level.yml:4: reports.severity_levels[0].level: "P1" is not a SEV level: want SEV1, SEV2, …`,
+	},
+	{
+		"an abbreviated delivery weekday is rejected with the choices",
+		"invalid-delivery-weekday.yml",
+		`testdata/invalid-delivery-weekday.yml:4: reports.delivery.schedule.weekday: "mon" is not one of monday, tuesday, wednesday, thursday, friday, saturday, sunday`,
+	},
+	{
+		"a delivery time past 23:59 is rejected",
+		"invalid-delivery-time.yml",
+		`testdata/invalid-delivery-time.yml:4: reports.delivery.schedule.time: "24:00" is not a time of day HH:MM from 00:00 to 23:59`,
+	},
+	{
+		"an unknown delivery time zone is rejected",
+		"invalid-delivery-time-zone.yml",
+		`testdata/invalid-delivery-time-zone.yml:4: reports.delivery.schedule.time_zone: "Mars/Olympus" is not a time zone such as UTC, Local or Europe/Berlin`,
+	},
+	{
+		"a webhook URL without a scheme is rejected",
+		"invalid-delivery-webhook-url.yml",
+		`testdata/invalid-delivery-webhook-url.yml:5: reports.delivery.webhooks[0].url: "hooks.slack.com/services/T000": want an http:// or https:// URL`,
 	},
 	{
 		"a zero detection window is rejected",
@@ -599,6 +628,10 @@ func TestTheExampleFileParsesToTheDefaultsPlusItsExamples(t *testing.T) {
 	want.Alerts.Pull.AlertmanagerURL = "http://127.0.0.1:9093"
 	want.Verdicts.Hypotheses = []string{"/etc/steadywatch/hypotheses"}
 	want.Verdicts.PrometheusURL = "http://127.0.0.1:9090"
+	want.Reports.Delivery.Webhooks = []Webhook{{
+		Name: "ops-slack", URL: "https://hooks.slack.com/services/T000/B000/XXXX", Format: WebhookSlack,
+		Link: "https://steadywatch.example.com",
+	}}
 	require.Equal(t, want, got)
 }
 
@@ -691,4 +724,53 @@ func TestParseReadsALongConfigurationWithoutAliases(t *testing.T) {
 	cfg, err := Parse([]byte(b.String()), "steadywatch.yml")
 	require.NoError(t, err)
 	require.Len(t, cfg.Watch.Namespaces, 20000)
+}
+
+func TestTheDeliveryIsCheckedOnBothSidesOfEachBound(t *testing.T) {
+	const webhook = "    webhooks:\n      - name: %s\n        url: %s\n        format: %s\n"
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"00:00 is a time of day", "    schedule:\n      time: \"00:00\"\n", ""},
+		{"23:59 is a time of day", "    schedule:\n      time: \"23:59\"\n", ""},
+		{"24:00 is not", "    schedule:\n      time: \"24:00\"\n", `x.yml:4: reports.delivery.schedule.time: "24:00" is not a time of day HH:MM from 00:00 to 23:59`},
+		{"23:60 is not", "    schedule:\n      time: \"23:60\"\n", `x.yml:4: reports.delivery.schedule.time: "23:60" is not a time of day HH:MM from 00:00 to 23:59`},
+		{"9:00 is not HH:MM", "    schedule:\n      time: \"9:00\"\n", `x.yml:4: reports.delivery.schedule.time: "9:00" is not a time of day HH:MM from 00:00 to 23:59`},
+		{"sunday is a weekday", "    schedule:\n      weekday: sunday\n", ""},
+		{"Monday is not spelt so", "    schedule:\n      weekday: Monday\n", `x.yml:4: reports.delivery.schedule.weekday: "Monday" is not one of monday, tuesday, wednesday, thursday, friday, saturday, sunday`},
+		{"an empty time zone", "    schedule:\n      time_zone: \"\"\n", `x.yml:4: reports.delivery.schedule.time_zone: "" is not a time zone such as UTC, Local or Europe/Berlin`},
+		{"Europe/Berlin is a time zone", "    schedule:\n      time_zone: Europe/Berlin\n", ""},
+		{"a name of 63 characters", fmt.Sprintf(webhook, strings.Repeat("a", 63), "http://h", "json"), ""},
+		{
+			"a name of 64 characters", fmt.Sprintf(webhook, strings.Repeat("a", 64), "http://h", "json"),
+			`x.yml:4: reports.delivery.webhooks[0].name: "` + strings.Repeat("a", 64) + `" is not 1 to 63 letters, digits, '.', '_' or '-'`,
+		},
+		{"an empty name", fmt.Sprintf(webhook, `""`, "http://h", "json"), `x.yml:4: reports.delivery.webhooks[0].name: "" is not 1 to 63 letters, digits, '.', '_' or '-'`},
+		{"a name with a slash", fmt.Sprintf(webhook, "a/b", "http://h", "json"), `x.yml:4: reports.delivery.webhooks[0].name: "a/b" is not 1 to 63 letters, digits, '.', '_' or '-'`},
+		{
+			"a name twice", fmt.Sprintf(webhook, "a", "http://h", "json") + "      - name: a\n        url: http://h\n        format: json\n",
+			`x.yml:7: reports.delivery.webhooks[1].name: duplicate name "a" (also reports.delivery.webhooks[0])`,
+		},
+		{"no URL", "    webhooks:\n      - name: a\n        format: json\n", "x.yml:4: reports.delivery.webhooks[0].url: must be set"},
+		{"an ftp URL", fmt.Sprintf(webhook, "a", "ftp://h", "json"), `x.yml:5: reports.delivery.webhooks[0].url: "ftp://h": want an http:// or https:// URL`},
+		{"an unknown format", fmt.Sprintf(webhook, "a", "http://h", "teams"), `x.yml:6: reports.delivery.webhooks[0].format: "teams" is not one of slack, json`},
+		{"a link without a host", fmt.Sprintf(webhook, "a", "http://h", "slack") + "        link: http://\n", `x.yml:7: reports.delivery.webhooks[0].link: "http://" has no host`},
+		{"a zero min_backoff", "    min_backoff: 0s\n", "x.yml:3: reports.delivery.min_backoff: must be greater than 0, got 0s"},
+		{"max_backoff at min_backoff", "    min_backoff: 1m\n    max_backoff: 1m\n", ""},
+		{"max_backoff below min_backoff", "    min_backoff: 1m\n    max_backoff: 59s\n", "x.yml:4: reports.delivery.max_backoff: must be at least reports.delivery.min_backoff (1m), got 59s"},
+		{"max_attempts 0", "    max_attempts: 0\n", ""},
+		{"max_attempts -1", "    max_attempts: -1\n", "x.yml:3: reports.delivery.max_attempts: must be at least 0, got -1"},
+		{"a zero max_age", "    max_age: 0s\n", "x.yml:3: reports.delivery.max_age: must be greater than 0, got 0s"},
+		{"a max_age of 1ms", "    max_age: 1ms\n", ""},
+		{"a zero timeout", "    timeout: 0s\n", "x.yml:3: reports.delivery.timeout: must be greater than 0, got 0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte("reports:\n  delivery:\n"+tc.yaml), "x.yml")
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tc.want)
+		})
+	}
 }

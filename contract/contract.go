@@ -50,6 +50,7 @@ const (
 	LabelState      = "state"
 	LabelStatus     = "status"
 	LabelVerdict    = "verdict"
+	LabelWebhook    = "webhook"
 	LabelWorkload   = "workload"
 )
 
@@ -107,6 +108,17 @@ const (
 	AlertStateSuppressed  = "suppressed"
 	AlertStateUnprocessed = "unprocessed"
 )
+
+// Results of a weekly report's delivery attempt (ReportDeliveries'
+// LabelResult): delivered, given up (failed), or to be tried again.
+const (
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+	DeliveryRetry     = "retry"
+)
+
+// DeliveryResults are the values of ReportDeliveries' LabelResult.
+var DeliveryResults = []string{DeliveryDelivered, DeliveryFailed, DeliveryRetry}
 
 // OtherLabelValue is the value a label taken from outside (an alert's
 // name, service or severity) is counted under once that label has had too
@@ -453,6 +465,22 @@ var (
 	}
 )
 
+// Report delivery metrics: the weekly report sent to the webhooks of
+// reports.delivery, one series set per webhook configured.
+var (
+	ReportDeliveries = Metric{
+		Name: name("report_deliveries_total"), Type: Counter,
+		Help: "Attempts to send the weekly report to a webhook, by result: " + DeliveryDelivered + " (the webhook accepted it), " +
+			DeliveryRetry + " (it failed and will be tried again), " + DeliveryFailed + " (it failed and was given up).",
+		Labels: []string{LabelWebhook, LabelResult},
+	}
+	ReportDeliveryPending = Metric{
+		Name: name("report_delivery_pending"), Type: Gauge,
+		Help:   "Weekly reports recorded for a webhook and not delivered or given up yet, as of the deliverer's last look at the store.",
+		Labels: []string{LabelWebhook},
+	}
+)
+
 // BuildInfo is client_golang's version collector's, for steadywatch; its
 // labels are constant.
 var BuildInfo = Metric{
@@ -472,5 +500,6 @@ var Metrics = []Metric{
 	HypothesisMetricResult, SteadyStateValue, HypothesisEffect, HypothesisSuperiorityRatio, HypothesisCohensEffectSize, HypothesisPValue, VerdictsTotal,
 	IncidentsOpen, WorkloadReadyRatio, InformerSynced, LastEventTimestamp,
 	WatchErrors, WatchUp, WatchBrokenSince, WatchLastContact, WatchRelists,
+	ReportDeliveries, ReportDeliveryPending,
 	BuildInfo,
 }

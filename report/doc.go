@@ -86,4 +86,12 @@
 // The weekly review dashboard (package dashboards) shows the figures
 // Prometheus can compute from steadywatch's metrics; docs/reports.md ("In
 // Grafana") says how they differ from these.
+//
+// # Requests and delivery
+//
+// Request checks what a report is asked for, the same way for "steadywatch
+// report weekly"'s flags and the API's query parameters (api.WeeklyReport).
+// Package report/delivery sends the previous week's report to webhooks on
+// a schedule, each (webhook, week) recorded in the store before it is
+// attempted.
 package report

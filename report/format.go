@@ -13,6 +13,24 @@ import (
 // Formats lists the formats Write writes.
 var Formats = []string{"md", "json", "csv"}
 
+// contentTypes are the media types of the formats, and of those to come.
+var contentTypes = map[string]string{
+	"md":   "text/markdown; charset=utf-8",
+	"json": "application/json",
+	"csv":  "text/csv; charset=utf-8",
+	"html": "text/html; charset=utf-8",
+}
+
+// ContentType is the media type of a report written in format, for an
+// HTTP response's Content-Type: application/octet-stream for a format it
+// does not know.
+func ContentType(format string) string {
+	if t, ok := contentTypes[format]; ok {
+		return t
+	}
+	return "application/octet-stream"
+}
+
 // Write writes r in format: "md" (Markdown), "json" or "csv".
 func Write(w io.Writer, r *Report, format string) error {
 	switch format {

@@ -27,6 +27,7 @@ import (
 	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/report/delivery"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
@@ -206,6 +207,12 @@ func exportEverything(t *testing.T, reg *prometheus.Registry) {
 	rec = httptest.NewRecorder()
 	auth.WrapNamed(contract.HandlerWebhook, rcv).ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, receiver.Path, nil))
 	require.Equal(t, http.StatusUnauthorized, rec.Code, rec.Body.String())
+
+	// The weekly report's delivery to one webhook.
+	deliveryCfg := config.Default().Reports.Delivery
+	deliveryCfg.Webhooks = []config.Webhook{{Name: "ops", URL: "http://127.0.0.1:1", Format: config.WebhookJSON}}
+	_, err = delivery.New(delivery.Options{Config: deliveryCfg, Store: reportSource{Store: st, incidents: st}, Registerer: reg})
+	require.NoError(t, err)
 
 	// The state snapshot: an open incident, a workload, synced informers.
 	reg.MustRegister(exporter.NewStateCollector(state{

@@ -26,6 +26,7 @@ import (
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/report/delivery"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
@@ -50,6 +51,9 @@ type Options struct {
 	Started func(*Server)
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Clock is what the weekly report's delivery schedule and backoff
+	// wait on (default the wall clock).
+	Clock delivery.Clock
 }
 
 // Server is a running steadywatch serve.
@@ -145,10 +149,19 @@ func Run(ctx context.Context, o Options) error {
 			{Pattern: "GET " + api.VerdictsPath, Handler: api.Verdicts(verdicts)},
 			{Pattern: "GET " + api.VerdictPath, Handler: api.Verdict(verdicts)},
 			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, log.With("component", "api"))},
+			{Pattern: "GET " + api.WeeklyReportPath, Handler: api.WeeklyReport(api.WeeklyReportOptions{
+				Source: reportSource{Store: db, incidents: writes}, Base: reportOptions(&cfg), Now: o.Now,
+				Logger: log.With("component", "api"),
+			})},
 		},
 	})
 	if err != nil {
 		return err
+	}
+	if err := startDelivery(ctx, &parts, o, reportSource{Store: db, incidents: writes}, reg); err != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
+		defer cancel()
+		return errors.Join(err, httpSrv.Shutdown(shutdownCtx))
 	}
 	// A part that finds the configuration wrong late (the verdict loop,
 	// once Prometheus told its scrape intervals) ends serve with it.

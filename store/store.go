@@ -44,5 +44,15 @@ type Store interface {
 	// Coverage returns the spans that reach into [since, until] (zero bounds
 	// are open), oldest From first.
 	Coverage(ctx context.Context, since, until time.Time) ([]chaos.WatchSpan, error)
+	// CreateDelivery records a report delivery unless one of its webhook
+	// and week is recorded already; created says whether it was.
+	CreateDelivery(ctx context.Context, d Delivery) (created bool, err error)
+	// UpdateDelivery replaces a pending delivery's state, attempts, next
+	// attempt, last error and update time, if it is still pending and has
+	// had attempts attempts: a compare-and-set, so that of two serves only
+	// one claims an attempt. updated says whether it did.
+	UpdateDelivery(ctx context.Context, d Delivery, attempts int) (updated bool, err error)
+	// Deliveries returns the deliveries f selects, the earliest due first.
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
 	Close() error
 }

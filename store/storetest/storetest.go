@@ -57,6 +57,8 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"a cancelled batch of alerts is stored whole or not at all", testCancelledMidBatch},
 		{"input the store cannot keep is refused with the field named", testInvalid},
 		{"watch coverage is upserted by session, resource and start, and listed by overlap", testCoverage},
+		{"a report delivery is recorded once per webhook and week, and updated only while pending as claimed", testDeliveries},
+		{"of serves racing to claim a delivery's attempt exactly one does", testConcurrentDeliveryClaims},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -981,4 +983,157 @@ func testCoverage(t *testing.T, db Database) {
 	got, err := s.Coverage(ctx, time.Time{}, time.Time{})
 	require.NoError(t, err)
 	require.Len(t, got, 4, "nothing refused was stored")
+}
+
+func pendingDelivery(webhook, week string, due int) store.Delivery {
+	return store.Delivery{
+		Webhook: webhook, Week: week, Due: at(due), Created: at(due + 1), Updated: at(due + 1),
+		State: store.DeliveryPending, NextAttempt: at(due + 1),
+	}
+}
+
+func testDeliveries(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+	slack := pendingDelivery("slack", "2026-W10", 100)
+	created, err := s.CreateDelivery(ctx, slack)
+	require.NoError(t, err)
+	require.True(t, created)
+
+	// The same webhook and week again is not recorded twice, nor changed.
+	again := slack
+	again.Due, again.Attempts, again.LastError = at(200), 7, "other"
+	created, err = s.CreateDelivery(ctx, again)
+	require.NoError(t, err)
+	require.False(t, created, "a week is recorded once per webhook")
+	// Another webhook, and the week before, are others.
+	ops := pendingDelivery("ops", "2026-W10", 100)
+	earlier := pendingDelivery("slack", "2026-W09", 50)
+	for _, d := range []store.Delivery{ops, earlier} {
+		created, err = s.CreateDelivery(ctx, d)
+		require.NoError(t, err)
+		require.True(t, created)
+	}
+	got, err := s.Deliveries(ctx, store.DeliveryFilter{})
+	require.NoError(t, err)
+	require.Equal(t, []store.Delivery{earlier, ops, slack}, got, "earliest due first, then by webhook")
+
+	// An attempt is claimed from the attempts it had: a stale count fails.
+	claim := slack
+	claim.Attempts, claim.NextAttempt, claim.Updated = 1, at(130), at(110)
+	ok, err := s.UpdateDelivery(ctx, claim, 1)
+	require.NoError(t, err)
+	require.False(t, ok, "claimed from 1 attempt, but it had 0")
+	ok, err = s.UpdateDelivery(ctx, claim, 0)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = s.UpdateDelivery(ctx, claim, 0)
+	require.NoError(t, err)
+	require.False(t, ok, "the same claim twice")
+
+	// The attempt fails, the next one delivers it; then it is final.
+	claim.LastError = "HTTP 500"
+	ok, err = s.UpdateDelivery(ctx, claim, 1)
+	require.NoError(t, err)
+	require.True(t, ok)
+	done := claim
+	done.State, done.NextAttempt, done.LastError, done.Updated = store.DeliveryDelivered, time.Time{}, "", at(131)
+	ok, err = s.UpdateDelivery(ctx, done, 1)
+	require.NoError(t, err)
+	require.True(t, ok)
+	undo := done
+	undo.State = store.DeliveryPending
+	ok, err = s.UpdateDelivery(ctx, undo, 1)
+	require.NoError(t, err)
+	require.False(t, ok, "a delivered delivery is not pending any more")
+
+	failed := ops
+	failed.State, failed.Attempts, failed.NextAttempt, failed.LastError = store.DeliveryFailed, 3, time.Time{}, "gave up"
+	ok, err = s.UpdateDelivery(ctx, failed, 0)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	for _, tt := range []struct {
+		name string
+		f    store.DeliveryFilter
+		want []store.Delivery
+	}{
+		{"pending", store.DeliveryFilter{State: store.DeliveryPending}, []store.Delivery{earlier}},
+		{"delivered", store.DeliveryFilter{State: store.DeliveryDelivered}, []store.Delivery{done}},
+		{"failed", store.DeliveryFilter{State: store.DeliveryFailed}, []store.Delivery{failed}},
+		{"a webhook's", store.DeliveryFilter{Webhook: "slack"}, []store.Delivery{earlier, done}},
+		{"a webhook's, by state", store.DeliveryFilter{Webhook: "slack", State: store.DeliveryDelivered}, []store.Delivery{done}},
+		{"none", store.DeliveryFilter{Webhook: "nobody"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Deliveries(ctx, tt.f)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+
+	// What was written survives a reopen.
+	require.NoError(t, s.Close())
+	s2, err := store.Open(ctx, db.DSN, store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s2.Close()) })
+	got, err = s2.Deliveries(ctx, store.DeliveryFilter{})
+	require.NoError(t, err)
+	require.Equal(t, []store.Delivery{earlier, failed, done}, got)
+
+	for _, tt := range []struct {
+		change func(d *store.Delivery)
+		err    string
+	}{
+		{func(d *store.Delivery) { d.Webhook = "" }, "store: recording delivery /2026-W11: webhook: not set"},
+		{func(d *store.Delivery) { d.Week = "" }, "store: recording delivery slack/: week: not set"},
+		{func(d *store.Delivery) { d.State = "sent" }, `store: recording delivery slack/2026-W11: state: "sent" is not one of pending, delivered, failed`},
+		{func(d *store.Delivery) { d.Attempts = -1 }, "store: recording delivery slack/2026-W11: attempts: -1 is negative"},
+		{func(d *store.Delivery) { d.Due = time.Time{} }, "store: recording delivery slack/2026-W11: due is not set"},
+	} {
+		d := pendingDelivery("slack", "2026-W11", 300)
+		tt.change(&d)
+		_, err := s2.CreateDelivery(ctx, d)
+		require.EqualError(t, err, tt.err)
+	}
+	got, err = s2.Deliveries(ctx, store.DeliveryFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, 3, "nothing refused was stored")
+}
+
+func testConcurrentDeliveryClaims(t *testing.T, db Database) {
+	ctx := t.Context()
+	const serves = 8
+	stores := make([]store.Store, serves)
+	for i := range stores {
+		stores[i] = open(t, db)
+	}
+	d := pendingDelivery("slack", "2026-W10", 0)
+	created, err := stores[0].CreateDelivery(ctx, d)
+	require.NoError(t, err)
+	require.True(t, created)
+	claims := make(chan int, serves)
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			c := d
+			c.Attempts, c.LastError = 1, fmt.Sprintf("serve %d", i)
+			ok, err := s.UpdateDelivery(ctx, c, 0)
+			if assertNoError(t, err) && ok {
+				claims <- i
+			}
+		})
+	}
+	wg.Wait()
+	close(claims)
+	var won []int
+	for i := range claims {
+		won = append(won, i)
+	}
+	require.Len(t, won, 1, "exactly one serve claims the attempt")
+	got, err := stores[0].Deliveries(ctx, store.DeliveryFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, fmt.Sprintf("serve %d", won[0]), got[0].LastError)
+	require.Equal(t, 1, got[0].Attempts)
 }

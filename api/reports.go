@@ -1,0 +1,117 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/steadywatch/steadywatch/report"
+)
+
+// WeeklyReportPath serves the weekly report.
+const WeeklyReportPath = "/api/v1/reports/weekly"
+
+// Defaults of WeeklyReportPath's query parameters.
+const (
+	DefaultReportFormat = "json"
+	DefaultReportTZ     = "UTC"
+)
+
+// reportParams are WeeklyReportPath's query parameters.
+var reportParams = []string{"week", "from", "to", "tz", "format"}
+
+// WeeklyReportOptions configure WeeklyReport.
+type WeeklyReportOptions struct {
+	// Source is the store the report reads.
+	Source report.Source
+	// Base are the report's options but its range (see
+	// report.Options.Configure).
+	Base report.Options
+	// Now is the time a default week is the last whole one before
+	// (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// WeeklyReport serves WeeklyReportPath: the report of an ISO week (week,
+// default the last whole one) or of a range (from and to, RFC 3339), in
+// the time zone tz (default UTC), as format (md, json — the default —,
+// csv, or any report.Write knows), with format's Content-Type. The query
+// is checked as "steadywatch report weekly" checks its flags
+// (report.Request); a bad parameter gets 400 naming it, a store that
+// cannot be read 500, logged.
+func WeeklyReport(o WeeklyReportOptions) http.Handler {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := reportRequest(r)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, Error{Error: err.Error()})
+			return
+		}
+		opts, err := req.Options(now())
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, Error{Error: "query parameter " + err.Error()})
+			return
+		}
+		base := o.Base
+		base.Range, base.Now = opts.Range, opts.Now
+		rep, err := report.Weekly(r.Context(), o.Source, base)
+		if err != nil {
+			log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)
+			writeJSON(w, http.StatusInternalServerError, Error{Error: "computing the report: " + err.Error()})
+			return
+		}
+		// Written whole first, so that a failure is a 500, not a 200 cut
+		// short.
+		var body bytes.Buffer
+		if err := report.Write(&body, rep, req.Format); err != nil {
+			log.Error("writing the weekly report", "format", req.Format, "err", err)
+			writeJSON(w, http.StatusInternalServerError, Error{Error: "writing the report: " + err.Error()})
+			return
+		}
+		w.Header().Set("Content-Type", report.ContentType(req.Format))
+		w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
+		w.WriteHeader(http.StatusOK)
+		_, _ = body.WriteTo(w) // the client went away: nothing to tell it
+	})
+}
+
+// reportRequest reads the query, refusing parameters it does not know or
+// given twice.
+func reportRequest(r *http.Request) (report.Request, error) {
+	values := r.URL.Query()
+	for name, v := range values {
+		known := false
+		for _, p := range reportParams {
+			known = known || name == p
+		}
+		if !known {
+			return report.Request{}, fmt.Errorf("unknown query parameter %s: want week, from, to, tz or format", quote(name))
+		}
+		if len(v) > 1 {
+			return report.Request{}, fmt.Errorf("query parameter %s: given %d times, want at most once", name, len(v))
+		}
+	}
+	req := report.Request{
+		Week: values.Get("week"), From: values.Get("from"), To: values.Get("to"),
+		TZ: DefaultReportTZ, Format: DefaultReportFormat,
+		Given: values.Has,
+	}
+	if values.Has("tz") {
+		req.TZ = values.Get("tz")
+	}
+	if values.Has("format") {
+		req.Format = values.Get("format")
+	}
+	return req, nil
+}
