@@ -164,7 +164,7 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 		}
 		l.verdicts.Record(v)
 		l.log.Debug("judged", "hypothesis", h.Name, "result", v.Result, "score", v.Score, "running", v.Running)
-		final := h.Window.Fixed != nil && !v.Running && !v.At.Before(h.Window.Fixed.End)
+		final := verdict.IsFinal(h, &v)
 		l.record(v, final)
 		l.flush(ctx, h.Name)
 		if final {

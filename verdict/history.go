@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/steadywatch/steadywatch/hypothesis"
 )
 
 // Transition is a verdict as the history of verdicts keeps it. serve
@@ -40,6 +42,12 @@ func NewTransition(v Verdict, final bool) (Transition, error) {
 		Hypothesis: v.Hypothesis, At: v.At, Result: v.Result, Score: v.Score,
 		Running: v.Running, Final: final, Reason: v.Reason, Verdict: data,
 	}, nil
+}
+
+// IsFinal reports whether v, a verdict of h, is final: h's window is
+// fixed and v was judged after it ended. It is kept, not judged again.
+func IsFinal(h *hypothesis.Hypothesis, v *Verdict) bool {
+	return h.Window.Fixed != nil && !v.Running && !v.At.Before(h.Window.Fixed.End)
 }
 
 // Changes reports whether t is to be kept after prev, the hypothesis's
