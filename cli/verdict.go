@@ -49,6 +49,7 @@ type verdictFlags struct {
 	output     string
 	store      string
 	dataDir    string
+	record     bool
 	timeout    time.Duration
 	scrape     time.Duration
 	log        logFlags
@@ -83,7 +84,7 @@ func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	defer cancel()
 	// The store first: a missing one is the user's to fix, before anything
 	// is asked of Prometheus.
-	judge, closeStore, err := f.newJudge(ctx, log)
+	judge, db, closeStore, err := f.newJudge(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -99,6 +100,12 @@ func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if err := writeOutput(stdout, f.output, verdicts); err != nil {
 		return troubled(err)
 	}
+	if f.record {
+		if err := recordVerdicts(ctx, db, hyps, verdicts); err != nil {
+			// Judged, but not kept: trouble, whatever the verdicts.
+			return troubled(fmt.Errorf("--record: %w", err))
+		}
+	}
 	return verdictsExit(verdicts)
 }
 
@@ -112,6 +119,7 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs.StringVar(&f.output, "output", "table", "output format: table or json")
 	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents, alerts and watch coverage, for event windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
+	fs.BoolVar(&f.record, "record", false, "record the verdicts in the store's history of verdicts, which the weekly report reads, as serve does: a verdict is recorded if it changes the hypothesis's verdict in force at its time (result, running, final) (needs --store or --data-dir)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound on the whole judgement")
 	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval: a hypothesis whose step is shorter is refused (default: learnt from Prometheus's configuration, per job its queries select; not checked if Prometheus cannot tell)")
 	f.log.register(fs)
@@ -121,7 +129,8 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 Judges each hypothesis: pass, fail or inconclusive, with the evidence.
 Exit code: 0 all passed; 1 one failed (only a judged failure exits 1);
 2 none failed but one was inconclusive, or nothing could be judged (a
-store or Prometheus that did not answer, --timeout); 3 bad flags or
+store or Prometheus that did not answer, --timeout), or --record could
+not record the verdicts; 3 bad flags or
 hypothesis files, or no store where --store or --data-dir says.
 
 Flags:
@@ -152,6 +161,9 @@ func (f *verdictFlags) check() (time.Time, error) {
 	}
 	if f.prometheus == "" {
 		return time.Time{}, usagef("--prometheus: the Prometheus URL is required")
+	}
+	if f.record && f.store == "" && f.dataDir == "" {
+		return time.Time{}, usagef("--record: needs the store to record in, --store or --data-dir")
 	}
 	if err := promsource.CheckURL(f.prometheus); err != nil {
 		return time.Time{}, usagef("--prometheus: %v", err)
@@ -201,22 +213,23 @@ func (f *verdictFlags) checkLearntIntervals(ctx context.Context, hyps []hypothes
 }
 
 // newJudge builds the judge of --prometheus's samples, with the store of
-// --store or --data-dir if one is given; closeStore closes that store.
-func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *verdict.Judge, closeStore func(), err error) {
+// --store or --data-dir if one is given (db, nil if none); closeStore
+// closes that store.
+func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *verdict.Judge, db store.Store, closeStore func(), err error) {
 	opts := verdict.Options{Logger: log}
 	closeStore = func() {}
 	if f.store != "" || f.dataDir != "" {
 		// A reading command: the store must be there (issue 13 #8).
-		db, err := store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir, Existing: true})
+		db, err = store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir, Existing: true})
 		if err != nil {
 			flag := "--store"
 			if f.store == "" {
 				flag = "--data-dir"
 			}
 			if errors.Is(err, iofs.ErrNotExist) || errors.As(err, new(*store.SchemaTooNewError)) {
-				return nil, nil, usagef("%s: %v", flag, err)
+				return nil, nil, nil, usagef("%s: %v", flag, err)
 			}
-			return nil, nil, troubled(fmt.Errorf("%s: %w", flag, err))
+			return nil, nil, nil, troubled(fmt.Errorf("%s: %w", flag, err))
 		}
 		closeStore = func() {
 			if err := db.Close(); err != nil {
@@ -228,9 +241,37 @@ func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *v
 	judge, err = promsource.NewJudge(promsource.Options{URL: f.prometheus}, opts)
 	if err != nil {
 		closeStore()
-		return nil, nil, troubled(err)
+		return nil, nil, nil, troubled(err)
 	}
-	return judge, closeStore, nil
+	return judge, db, closeStore, nil
+}
+
+// recordVerdicts records in db's history each verdict that changes its
+// hypothesis's verdict in force at its time (verdict.Transition.Changes),
+// as serve does: judging again records nothing new.
+func recordVerdicts(ctx context.Context, db store.Store, hyps []hypothesis.Hypothesis, verdicts []verdict.Verdict) error {
+	for i := range verdicts {
+		v := &verdicts[i]
+		t, err := verdict.NewTransition(*v, verdict.IsFinal(&hyps[i], v))
+		if err != nil {
+			return err
+		}
+		// In force at its time: the last one before, or at, it.
+		latest, err := db.LatestVerdicts(ctx, v.At.Add(time.Nanosecond))
+		if err != nil {
+			return err
+		}
+		var before *verdict.Transition
+		if j := slices.IndexFunc(latest, func(l verdict.Transition) bool { return l.Hypothesis == v.Hypothesis }); j >= 0 {
+			before = &latest[j]
+		}
+		if t.Changes(before) {
+			if err := db.SaveVerdict(ctx, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // judgeAll judges each hypothesis at at, in order.

@@ -17,6 +17,8 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/cli"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
+	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
 
@@ -139,6 +141,43 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 			"--prometheus", prom.URL(), "--at", at)
 		require.Equal(t, cli.ExitInconclusive, code)
 	})
+	t.Run("--record keeps a verdict in the store's history once, as serve does", func(t *testing.T) {
+		dbFile := filepath.Join(t.TempDir(), "sw.db")
+		db, err := store.Open(t.Context(), dbFile, store.Options{})
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+		history := func() []verdict.Transition {
+			db, err := store.Open(t.Context(), dbFile, store.Options{Existing: true})
+			require.NoError(t, err)
+			defer db.Close()
+			var out []verdict.Transition
+			require.NoError(t, db.EachVerdict(t.Context(), time.Time{}, time.Time{}, func(tr *verdict.Transition) error {
+				out = append(out, *tr)
+				return nil
+			}))
+			return out
+		}
+		for range 2 {
+			code, out, stderr := run(t, "verdict", "-f", file("slow"), "--prometheus", prom.URL(), "--at", at, "--store", dbFile, "--record")
+			require.Equal(t, cli.ExitFail, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+		}
+		got := history()
+		require.Len(t, got, 1, "judged again, the final verdict is not recorded again")
+		require.Equal(t, "slow", got[0].Hypothesis)
+		require.Equal(t, verdict.Fail, got[0].Result)
+		require.True(t, got[0].Final, "judged after the window's end")
+		require.Equal(t, time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC), got[0].At.UTC())
+		require.Contains(t, string(got[0].Verdict), `"hypothesis":"slow"`)
+
+		// Without --record nothing is recorded. (With the store, steady is
+		// inconclusive: no steadywatch watched its window.)
+		code, out, _ := run(t, "verdict", "-f", file("steady"), "--prometheus", prom.URL(), "--at", at, "--store", dbFile)
+		require.Equal(t, cli.ExitInconclusive, code, out)
+		require.Len(t, history(), 1)
+		code, out, _ = run(t, "verdict", "-f", file("steady"), "--prometheus", prom.URL(), "--at", at, "--store", dbFile, "--record")
+		require.Equal(t, cli.ExitInconclusive, code, out)
+		require.Len(t, history(), 2, "with it, it is")
+	})
 	t.Run("an unreachable Prometheus is inconclusive, never a pass", func(t *testing.T) {
 		code, out, _ := run(t, "verdict", "-f", file("steady"), "--prometheus", "http://127.0.0.1:1", "--at", at, "--timeout", "20s")
 		require.Equal(t, cli.ExitInconclusive, code, out)
@@ -161,6 +200,7 @@ func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
 		{"a missing file", []string{"-f", filepath.Join(dir, "nope.yaml"), "--prometheus", "http://p:9090"}, "-f: stat " + filepath.Join(dir, "nope.yaml") + ": no such file or directory"},
 		{"a bad file names its line and field", []string{"-f", bad, "--prometheus", "http://p:9090"}, bad + `:18: spec.metrics[0].allowedEffect: want a percentage ("20%") or a fraction (0.2), got !!str ` + "`lots`"},
 		{"no Prometheus", []string{"-f", good}, "--prometheus: the Prometheus URL is required"},
+		{"--record without a store", []string{"-f", good, "--prometheus", "http://p:9090", "--record"}, "--record: needs the store to record in, --store or --data-dir"},
 		{"a bad time", []string{"-f", good, "--prometheus", "http://p:9090", "--at", "noon"}, `--at: "noon" is neither an RFC 3339 time nor Unix seconds`},
 		{"a bad output", []string{"-f", good, "--prometheus", "http://p:9090", "--output", "yaml"}, `--output: "yaml" is not one of table, json`},
 		{"an unknown hypothesis", []string{"-f", good, "--prometheus", "http://p:9090", "--hypothesis", "other"}, `--hypothesis: no hypothesis "other" in the files (they have steady)`},

@@ -1,5 +1,5 @@
-// Package report computes the weekly review of alerts and SEVs from the
-// store: for a range (an ISO week in a time zone, or any [from, to)), by
+// Package report computes the weekly review of alerts, SEVs and
+// experiments from the store: for a range (an ISO week in a time zone, or any [from, to)), by
 // service, and against the previous range. docs/reports.md is the user's
 // version of what follows.
 //
@@ -81,8 +81,6 @@
 // comes with its sample count; none is "no data". The figures for all
 // services pool the services' samples.
 //
-// The store holds no verdicts, so the report has no experiments section.
-//
 // The weekly review dashboard (package dashboards) shows the figures
 // Prometheus can compute from steadywatch's metrics; docs/reports.md ("In
 // Grafana") says how they differ from these.
@@ -94,4 +92,25 @@
 // Package report/delivery sends the previous week's report to webhooks on
 // a schedule, each (webhook, week) recorded in the store before it is
 // attempted.
+//
+// # Experiments
+//
+// The store keeps a history of verdicts, not every judgement: serve keeps
+// a verdict when its result, its running flag or its finality differs
+// from the hypothesis's verdict before it (verdict.Transition.Changes).
+// Per hypothesis with a verdict in force at some time in the range:
+//
+//   - Result is the verdict in force at the range's end: its last verdict
+//     in [From, To), else the last one before From. Score, reason,
+//     running and final are that verdict's.
+//   - Counts: the verdicts in the range whose result differs from the one
+//     before (or that have none before), by result: how many times the
+//     hypothesis became pass, fail, inconclusive. A window closing or a
+//     verdict becoming final with the same result is no change.
+//   - Previous is the result in force at the end of the previous range,
+//     which ends at From: the last verdict before From. Changed is set
+//     when Result differs from it, a hypothesis first judged in the range
+//     included.
+//
+// The history is read from the verdicts in force at From on, streamed.
 package report

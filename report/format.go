@@ -97,6 +97,12 @@ func WriteCSV(w io.Writer, r *Report) error {
 	for i := range r.Services {
 		add("previous", r.Previous, r.Services[i].Name, &r.Services[i].Previous)
 	}
+	experimentRows(r, func(period string, rg Range, figure, value string, samples int) {
+		rows = append(rows, []string{
+			period, rg.From.In(rg.Location()).Format(time.RFC3339), rg.To.In(rg.Location()).Format(time.RFC3339),
+			"", figure, value, strconv.Itoa(samples),
+		})
+	})
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}
@@ -188,6 +194,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 
+	m.experiments(r)
+
 	for i := range r.Services {
 		s := &r.Services[i]
 		if len(s.Top) == 0 && len(s.Open) == 0 {
@@ -228,7 +236,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	m.f("), detecting no incident and starting while no failure of their service was open, overlapping ones merged.\n")
 	m.f("- MTTD: detection − start, chaos SEVs only. MTTR: end − start of the SEVs that ended. MTBF: time between consecutive SEV starts of a service in the range (its first SEV of the range is no sample). Inferred starts are no sample of MTTD or MTTR.\n")
-	m.f("- Alerts that started more than %s before the previous range are not read. Experiments' verdicts are not in the store, so not in this report.\n",
+	m.f("- Experiments: the verdict in force at the range's end (its last in the range, else the one in force at its start); \"became\" counts the verdicts in the range whose result differed from the one before; changed: the result differs from the one in force at the end of %s.\n", r.Previous)
+	m.f("- Alerts that started more than %s before the previous range are not read.\n",
 		time.Duration(r.Settings.Lookback))
 	m.f("- Full definitions: docs/reports.md.\n")
 	return m.err

@@ -16,11 +16,13 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
 )
 
 // Source is what a report reads: the store is one.
 type Source interface {
 	alert.Stream
+	verdict.History
 	// List returns the incidents matching f, oldest start first.
 	List(ctx context.Context, f tracker.Filter) ([]chaos.Incident, error)
 }
@@ -183,7 +185,10 @@ func Weekly(ctx context.Context, src Source, o Options) (*Report, error) {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	r := a.report()
-	if a.seen == 0 && len(incs) == 0 {
+	if r.Experiments, err = experiments(ctx, src, cur); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if a.seen == 0 && len(incs) == 0 && len(r.Experiments) == 0 {
 		if r.Empty, err = storeEmpty(ctx, src); err != nil {
 			return nil, fmt.Errorf("report: %w", err)
 		}
@@ -193,7 +198,8 @@ func Weekly(ctx context.Context, src Source, o Options) (*Report, error) {
 
 var errStop = errors.New("stop")
 
-// storeEmpty reports whether src holds no alert and no incident at all.
+// storeEmpty reports whether src holds no alert, no incident and no
+// verdict at all.
 func storeEmpty(ctx context.Context, src Source) (bool, error) {
 	err := src.EachAlert(ctx, alert.Filter{}, func(*alert.Alert) error { return errStop })
 	switch {
@@ -203,7 +209,11 @@ func storeEmpty(ctx context.Context, src Source) (bool, error) {
 		return false, err
 	}
 	incs, err := src.List(ctx, tracker.Filter{})
-	return len(incs) == 0, err
+	if err != nil || len(incs) > 0 {
+		return false, err
+	}
+	verdicts, err := hasVerdicts(ctx, src)
+	return !verdicts, err
 }
 
 // period is what is aggregated of one range.

@@ -210,7 +210,8 @@ type Report struct {
 	Range    Range    `json:"range"`
 	Previous Range    `json:"previous"`
 	Settings Settings `json:"settings"`
-	// Empty says the store holds no alert and no incident at all.
+	// Empty says the store holds no alert, no incident and no verdict at
+	// all.
 	Empty bool `json:"empty"`
 	// Levels are the SEV levels the report knows, worst first.
 	Levels []Level `json:"levels"`
@@ -225,4 +226,7 @@ type Report struct {
 	SEVs []SEV `json:"sevs"`
 	// Changes are the headline figures, week over week.
 	Changes []Change `json:"changes"`
+	// Experiments are the hypotheses with a verdict in force in the
+	// range, by name.
+	Experiments []Experiment `json:"experiments"`
 }

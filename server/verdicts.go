@@ -41,7 +41,7 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 		return nil, err
 	}
 	l := &verdictLoop{
-		judge: judge, hypotheses: hyps, verdicts: verdicts,
+		judge: judge, hypotheses: hyps, verdicts: verdicts, history: db,
 		interval: time.Duration(cfg.Interval), log: log, now: now,
 		promURL: cfg.PrometheusURL, abortURL: cfg.AbortAlertmanagerURL,
 		// verdicts.scrape_interval was checked above; without it,
@@ -83,16 +83,34 @@ type Judger interface {
 	Judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (verdict.Verdict, error)
 }
 
+// verdictHistory keeps the history of verdicts; store.Store is one.
+type verdictHistory interface {
+	SaveVerdict(ctx context.Context, t verdict.Transition) error
+	LatestVerdicts(ctx context.Context, before time.Time) ([]verdict.Transition, error)
+}
+
+// maxPending bounds the transitions of one hypothesis waiting for a store
+// that fails: a day of a verdict changing every judgement at a minute.
+const maxPending = 1440
+
 // verdictLoop judges every hypothesis each interval, records the verdicts
 // for the metrics and the API, and raises or resolves the abort alert.
 // A hypothesis whose fixed window is over is judged once more after it
 // ended and then kept: its verdict is final, and judging it again after
 // Prometheus' retention dropped the data would turn it inconclusive.
+//
+// The verdicts that change the one before (verdict.Transition.Changes) go
+// to the history, written through to the store at the judgement, in
+// order. One the store fails to take waits, and is tried again at the next
+// judgement, as it was judged; what waits is lost only if serve stops
+// first (it is logged). Comparing with the last verdict stored, read at
+// the first save, a restart does not record again the verdict in force.
 type verdictLoop struct {
 	judge             Judger
 	hypotheses        []hypothesis.Hypothesis
 	verdicts          *verdict.Board
-	abort             *abort.Poster // nil: the metric only
+	history           verdictHistory // nil: none kept
+	abort             *abort.Poster  // nil: the metric only
 	interval          time.Duration
 	log               *slog.Logger
 	now               func() time.Time
@@ -101,6 +119,11 @@ type verdictLoop struct {
 	learn bool
 
 	final map[string]bool
+	// stored is each hypothesis's last verdict in the history; nil until
+	// read from it.
+	stored map[string]verdict.Transition
+	// pending are the transitions not stored yet, oldest first.
+	pending map[string][]verdict.Transition
 }
 
 func (l *verdictLoop) run(ctx context.Context) {
@@ -118,8 +141,19 @@ func (l *verdictLoop) run(ctx context.Context) {
 		l.judgeAll(ctx)
 		select {
 		case <-ctx.Done():
+			l.logUnsaved()
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// logUnsaved logs the transitions serve stops without having stored.
+func (l *verdictLoop) logUnsaved() {
+	for name, q := range l.pending {
+		if len(q) > 0 {
+			l.log.Error("verdicts not recorded in the store's history: it failed until serve stopped",
+				"hypothesis", name, "verdicts", len(q), "since", q[0].At)
 		}
 	}
 }
@@ -131,6 +165,7 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 		}
 		h := &l.hypotheses[i]
 		if l.final[h.Name] {
+			l.flush(ctx, h.Name)
 			continue
 		}
 		now := l.now()
@@ -143,7 +178,10 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 		}
 		l.verdicts.Record(v)
 		l.log.Debug("judged", "hypothesis", h.Name, "result", v.Result, "score", v.Score, "running", v.Running)
-		if h.Window.Fixed != nil && !v.Running && !v.At.Before(h.Window.Fixed.End) {
+		final := verdict.IsFinal(h, &v)
+		l.record(v, final)
+		l.flush(ctx, h.Name)
+		if final {
 			l.final[h.Name] = true
 			l.log.Info("final verdict", "hypothesis", h.Name, "result", v.Result, "reason", v.Reason)
 		}
@@ -169,4 +207,83 @@ func (l *verdictLoop) signal(ctx context.Context, v verdict.Verdict, now time.Ti
 			l.log.Error("resolving the abort alert failed; retrying at the next judgement", "hypothesis", v.Hypothesis, "err", err)
 		}
 	}
+}
+
+// record queues v for the history if it changes the verdict before it:
+// the last one waiting, else the last one stored (any, until that is
+// read).
+func (l *verdictLoop) record(v verdict.Verdict, final bool) {
+	if l.history == nil {
+		return
+	}
+	t, err := verdict.NewTransition(v, final)
+	if err != nil {
+		l.log.Error("recording the verdict failed", "hypothesis", v.Hypothesis, "err", err)
+		return
+	}
+	if l.pending == nil {
+		l.pending = map[string][]verdict.Transition{}
+	}
+	q := l.pending[v.Hypothesis]
+	var before *verdict.Transition
+	if len(q) > 0 {
+		before = &q[len(q)-1]
+	} else if last, ok := l.stored[v.Hypothesis]; ok {
+		before = &last
+	}
+	if !t.Changes(before) {
+		return
+	}
+	if len(q) == maxPending {
+		l.log.Warn("dropping the oldest verdict waiting for the store's history", "hypothesis", v.Hypothesis, "at", q[0].At)
+		q = q[1:]
+	}
+	l.pending[v.Hypothesis] = append(q, t)
+}
+
+// flush stores the transitions of a hypothesis waiting, in order, up to
+// the first the store fails to take; those that no longer change the last
+// one stored (read from the store first) are dropped.
+func (l *verdictLoop) flush(ctx context.Context, name string) {
+	q := l.pending[name]
+	if len(q) == 0 || !l.loadHistory(ctx) {
+		return
+	}
+	for len(q) > 0 {
+		t := q[0]
+		var before *verdict.Transition
+		if last, ok := l.stored[name]; ok {
+			before = &last
+		}
+		if t.Changes(before) {
+			if err := l.history.SaveVerdict(ctx, t); err != nil {
+				if ctx.Err() == nil {
+					l.log.Error("recording the verdict failed; retrying at the next judgement", "hypothesis", name, "at", t.At, "err", err)
+				}
+				break
+			}
+			l.stored[name] = t
+		}
+		q = q[1:]
+	}
+	l.pending[name] = q
+}
+
+// loadHistory reads the last stored verdict of each hypothesis, once.
+func (l *verdictLoop) loadHistory(ctx context.Context) bool {
+	if l.stored != nil {
+		return true
+	}
+	latest, err := l.history.LatestVerdicts(ctx, time.Time{})
+	if err != nil {
+		if ctx.Err() == nil {
+			l.log.Error("reading the history of verdicts failed; retrying at the next judgement", "err", err)
+		}
+		return false
+	}
+	l.stored = make(map[string]verdict.Transition, len(latest))
+	for _, t := range latest {
+		l.stored[t.Hypothesis] = t
+	}
+	return true
 }

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"math"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/steadywatch/steadywatch/abort"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
+	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -99,4 +103,133 @@ spec:
 	v, _ = l.verdicts.Get("kill-postgres")
 	require.Equal(t, verdict.Fail, v.Result)
 	require.False(t, v.Running)
+}
+
+// flakyHistory is a store whose SaveVerdict fails while failing is set.
+type flakyHistory struct {
+	store.Store
+	failing bool
+	saves   int
+}
+
+func (f *flakyHistory) SaveVerdict(ctx context.Context, t verdict.Transition) error {
+	f.saves++
+	if f.failing {
+		return errors.New("disk full")
+	}
+	return f.Store.SaveVerdict(ctx, t)
+}
+
+// history lists the stored verdicts as "15:04 result running|final".
+func history(t *testing.T, s store.Store) []string {
+	var out []string
+	require.NoError(t, s.EachVerdict(t.Context(), time.Time{}, time.Time{}, func(tr *verdict.Transition) error {
+		state := "running"
+		switch {
+		case tr.Final:
+			state = "final"
+		case !tr.Running:
+			state = "closed"
+		}
+		out = append(out, tr.At.Format("15:04")+" "+string(tr.Result)+" "+state)
+		return nil
+	}))
+	return out
+}
+
+func TestTheVerdictLoopRecordsTheTransitionsAndTheFinalVerdictOnceAcrossRestarts(t *testing.T) {
+	hs, err := hypothesis.Parse([]byte(`apiVersion: steadywatch.io/v1alpha1
+kind: Hypothesis
+metadata: {name: kill-postgres}
+spec:
+  service: postgres
+  groups: {control: 'g="c"', experimental: 'g="e"'}
+  window: {fixed: {start: 2026-11-21T10:00:00Z, end: 2026-11-21T10:30:00Z}}
+  metrics:
+    - name: errors
+      query: 'sum(rate(errors_total{ {{ .Group }} }[1m]))'
+      slo: {max: 1}
+`), "kill.yaml")
+	require.NoError(t, err)
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	hist := &flakyHistory{Store: db}
+
+	var clock sync.Mutex
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	// newLoop is a serve (re)started with the store, judging script, one
+	// judgement a minute.
+	newLoop := func(script ...verdict.Verdict) *verdictLoop {
+		l := &verdictLoop{
+			judge: &scriptedJudge{script: script}, hypotheses: hs, verdicts: verdict.NewBoard(), history: hist,
+			interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+			now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now },
+		}
+		l.final = map[string]bool{}
+		return l
+	}
+	judge := func(l *verdictLoop, n int) {
+		for range n {
+			l.judgeAll(t.Context())
+			clock.Lock()
+			now = now.Add(time.Minute)
+			clock.Unlock()
+		}
+	}
+	pass, fail := verdict.Verdict{Result: verdict.Pass, Running: true, Score: 100}, verdict.Verdict{Result: verdict.Fail, Running: true, Score: math.NaN()}
+
+	l := newLoop(pass, pass, fail, fail, pass)
+	judge(l, 6) // 10:00 to 10:05
+	require.Equal(t, []string{"10:00 pass running", "10:02 fail running", "10:04 pass running"}, history(t, db),
+		"a judgement with the result before it is not recorded")
+
+	// Restarted: the first judgement is what the store holds last.
+	l = newLoop(pass, pass, fail)
+	judge(l, 3) // 10:06 to 10:08
+	require.Equal(t, []string{"10:00 pass running", "10:02 fail running", "10:04 pass running", "10:08 fail running"}, history(t, db),
+		"a restart does not record the verdict in force again")
+
+	// The store fails: the transition is recorded at the next judgement,
+	// as judged when it happened.
+	hist.failing = true
+	saves := hist.saves
+	l = newLoop(pass, pass, pass)
+	judge(l, 2) // 10:09, 10:10
+	require.Equal(t, 2, hist.saves-saves, "tried at the judgement, retried at the next")
+	hist.failing = false
+	judge(l, 1) // 10:11
+	require.Equal(t, []string{"10:00 pass running", "10:02 fail running", "10:04 pass running", "10:08 fail running", "10:09 pass running"},
+		history(t, db))
+
+	// The window is over: the final verdict, with the same result, is
+	// recorded, also when its first save fails.
+	clock.Lock()
+	now = time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC)
+	clock.Unlock()
+	hist.failing = true
+	l.judge = &scriptedJudge{script: []verdict.Verdict{{Result: verdict.Pass, Score: 100}}}
+	judge(l, 1) // 10:31, fails
+	hist.failing = false
+	judge(l, 1) // 10:32: not judged again, saved
+	require.Equal(t, 1, l.judge.(*scriptedJudge).calls, "the final verdict is not judged again")
+	want := []string{"10:00 pass running", "10:02 fail running", "10:04 pass running", "10:08 fail running", "10:09 pass running", "10:31 pass final"}
+	require.Equal(t, want, history(t, db))
+	judge(l, 2)
+	require.Equal(t, want, history(t, db), "a final verdict is recorded once")
+
+	// Restarted after the window, Prometheus has dropped the data: the
+	// verdict judged again is inconclusive, and history is not rewritten.
+	l = newLoop(verdict.Verdict{Result: verdict.Inconclusive, Score: math.NaN()})
+	judge(l, 2)
+	require.Equal(t, want, history(t, db), "a restart does not record a final verdict again")
+	got, err := db.LatestVerdicts(t.Context(), time.Time{})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, verdict.Pass, got[0].Result)
+	fails, err := db.LatestVerdicts(t.Context(), time.Date(2026, 11, 21, 10, 3, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Len(t, fails, 1)
+	require.True(t, math.IsNaN(fails[0].Score), "the fail's NaN score is stored as none")
+	require.Contains(t, string(fails[0].Verdict), `"score":null`)
 }

@@ -1,7 +1,8 @@
 // Package store keeps what steadywatch must not forget: incidents, chaos
-// events, the alerts Alertmanager sent, and the watcher's inventory. SQLite
-// (embedded, the default) and PostgreSQL (servers, HA) implement one
-// interface and pass one test suite (storetest).
+// events, the alerts Alertmanager sent, the watcher's inventory and the
+// history of verdicts. SQLite (embedded, the default) and PostgreSQL
+// (servers, HA) implement one interface and pass one test suite
+// (storetest).
 package store
 
 import (
@@ -11,6 +12,7 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
 )
 
 // Store is a durable tracker.Store that also keeps alerts and the inventory.
@@ -54,5 +56,11 @@ type Store interface {
 	UpdateDelivery(ctx context.Context, d Delivery, attempts int) (updated bool, err error)
 	// Deliveries returns the deliveries f selects, the earliest due first.
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+	// SaveVerdict stores a verdict of the history of verdicts; one of the
+	// same hypothesis and time is replaced. It is for the transitions
+	// (verdict.Transition.Changes): the store keeps what it is given.
+	SaveVerdict(ctx context.Context, t verdict.Transition) error
+	// EachVerdict and LatestVerdicts read the history (verdict.History).
+	verdict.History
 	Close() error
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net/url"
 	"runtime"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
 )
 
 // Database is an empty database the suite may open any number of times.
@@ -59,6 +61,8 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"watch coverage is upserted by session, resource and start, and listed by overlap", testCoverage},
 		{"a report delivery is recorded once per webhook and week, and updated only while pending as claimed", testDeliveries},
 		{"of serves racing to claim a delivery's attempt exactly one does", testConcurrentDeliveryClaims},
+		{"verdicts are kept by hypothesis and time, NaN scores as null, and read by range and as in force", testVerdicts},
+		{"a verdict the store cannot keep is refused with the field named", testInvalidVerdicts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -561,6 +565,8 @@ func testReopen(t *testing.T, db Database) {
 	_, err = s.SaveAlerts(ctx, []alert.Alert{al})
 	require.NoError(t, err)
 	require.NoError(t, s.SaveInventory(ctx, inv))
+	tr := transition(t, "kill-postgres", 4, verdict.Fail, 20, true)
+	require.NoError(t, s.SaveVerdict(ctx, tr))
 	require.NoError(t, s.Close())
 
 	s = open(t, db)
@@ -577,6 +583,9 @@ func testReopen(t *testing.T, db Database) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, inv, gotInv)
+	trs, err := s.LatestVerdicts(ctx, time.Time{})
+	require.NoError(t, err)
+	require.Equal(t, []verdict.Transition{tr}, trs)
 
 	n, err := s.SaveAlerts(ctx, []alert.Alert{al})
 	require.NoError(t, err)
@@ -1136,4 +1145,163 @@ func testConcurrentDeliveryClaims(t *testing.T, db Database) {
 	require.Len(t, got, 1)
 	require.Equal(t, fmt.Sprintf("serve %d", won[0]), got[0].LastError)
 	require.Equal(t, 1, got[0].Attempts)
+}
+
+// transition is a judged verdict of hypothesis h at(n), as the verdict
+// loop would save it; a NaN score makes its metric's p-value NaN too.
+func transition(t *testing.T, h string, n int, result verdict.Result, score float64, final bool) verdict.Transition {
+	t.Helper()
+	v := verdict.Verdict{
+		Hypothesis: h, At: at(n), Result: result, Reason: "because " + string(result), Score: score,
+		Running: !final, Metrics: []verdict.Metric{{Name: "errors", Result: result, Weight: 1, PValue: score / 100}},
+	}
+	tr, err := verdict.NewTransition(v, final)
+	require.NoError(t, err)
+	return tr
+}
+
+// sameTransitions compares transitions, NaN scores equal to each other.
+func sameTransitions(t *testing.T, want, got []verdict.Transition) {
+	t.Helper()
+	nanless := func(trs []verdict.Transition) []verdict.Transition {
+		out := make([]verdict.Transition, len(trs))
+		for i, tr := range trs {
+			if math.IsNaN(tr.Score) {
+				tr.Score = -1 // no score the tests give
+			}
+			out[i] = tr
+		}
+		return out
+	}
+	require.Equal(t, nanless(want), nanless(got))
+}
+
+func testVerdicts(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	runningFail := transition(t, "kill-postgres", 0, verdict.Fail, 40, false)
+	unjudged := transition(t, "drain-node", 10, verdict.Inconclusive, math.NaN(), false)
+	require.Contains(t, string(unjudged.Verdict), `"score":null`, "the verdict's JSON has no NaN")
+	require.Contains(t, string(unjudged.Verdict), `"p_value":null`)
+	infinite := transition(t, "kill-postgres", 10, verdict.Inconclusive, math.Inf(1), false)
+	finalPass := transition(t, "kill-postgres", 20, verdict.Pass, 100, true)
+	drainPass := transition(t, "drain-node", 30, verdict.Pass, 87.5, false)
+	for _, tr := range []verdict.Transition{finalPass, runningFail, drainPass, unjudged, infinite} {
+		require.NoError(t, s.SaveVerdict(ctx, tr))
+	}
+	// Not finite is kept as null, read back as NaN.
+	infinite.Score = math.NaN()
+
+	all := []verdict.Transition{runningFail, unjudged, infinite, finalPass, drainPass}
+	for _, tt := range []struct {
+		name         string
+		since, until time.Time
+		want         []verdict.Transition
+	}{
+		{"all, oldest first, then by hypothesis", time.Time{}, time.Time{}, all},
+		{"since includes a verdict at the bound", at(10), time.Time{}, all[1:]},
+		{"until excludes a verdict at the bound", time.Time{}, at(20), all[:3]},
+		{"none in a gap", at(21), at(30), nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []verdict.Transition
+			require.NoError(t, s.EachVerdict(ctx, tt.since, tt.until, func(tr *verdict.Transition) error {
+				got = append(got, *tr)
+				return nil
+			}))
+			sameTransitions(t, tt.want, got)
+		})
+	}
+
+	t.Run("EachVerdict stops at fn's first error and returns it as is", func(t *testing.T) {
+		stop := errors.New("stop")
+		calls := 0
+		err := s.EachVerdict(ctx, time.Time{}, time.Time{}, func(*verdict.Transition) error {
+			calls++
+			return stop
+		})
+		require.Same(t, stop, err)
+		require.Equal(t, 1, calls)
+	})
+
+	for _, tt := range []struct {
+		name   string
+		before time.Time
+		want   []verdict.Transition
+	}{
+		{"the last of each hypothesis, by name", time.Time{}, []verdict.Transition{drainPass, finalPass}},
+		{"in force before a time, excluding one at it", at(20), []verdict.Transition{unjudged, infinite}},
+		{"just after it, including it", at(20).Add(time.Nanosecond), []verdict.Transition{unjudged, finalPass}},
+		{"none before the first", at(0), nil},
+	} {
+		t.Run("latest: "+tt.name, func(t *testing.T) {
+			got, err := s.LatestVerdicts(ctx, tt.before)
+			require.NoError(t, err)
+			sameTransitions(t, tt.want, got)
+		})
+	}
+
+	t.Run("a verdict saved again at the same time replaces it", func(t *testing.T) {
+		again := transition(t, "drain-node", 30, verdict.Fail, 12, true)
+		require.NoError(t, s.SaveVerdict(ctx, again))
+		got, err := s.LatestVerdicts(ctx, time.Time{})
+		require.NoError(t, err)
+		sameTransitions(t, []verdict.Transition{again, finalPass}, got)
+		n := 0
+		require.NoError(t, s.EachVerdict(ctx, time.Time{}, time.Time{}, func(*verdict.Transition) error { n++; return nil }))
+		require.Equal(t, len(all), n)
+	})
+}
+
+func testInvalidVerdicts(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+	good := transition(t, "kill-postgres", 0, verdict.Pass, 100, false)
+	for _, tt := range []struct {
+		name   string
+		change func(tr *verdict.Transition)
+		err    string
+	}{
+		{
+			"no hypothesis", func(tr *verdict.Transition) { tr.Hypothesis = "" },
+			`store: saving verdict of "": hypothesis: not set`,
+		},
+		{
+			"a name longer than any hypothesis's", func(tr *verdict.Transition) { tr.Hypothesis = strings.Repeat("a", store.MaxHypothesisBytes+1) },
+			"store: saving verdict of a hypothesis named by 254 bytes: hypothesis: 254 bytes: want at most 253",
+		},
+		{
+			"a metric's result", func(tr *verdict.Transition) { tr.Result = verdict.High },
+			`store: saving verdict of "kill-postgres": result: "high" is not one of pass, fail, inconclusive`,
+		},
+		{
+			"no time", func(tr *verdict.Transition) { tr.At = time.Time{} },
+			`store: saving verdict of "kill-postgres": at is not set`,
+		},
+		{
+			"broken JSON", func(tr *verdict.Transition) { tr.Verdict = []byte(`{"result":`) },
+			`store: saving verdict of "kill-postgres": verdict: not valid JSON`,
+		},
+		{
+			"NUL in the reason", func(tr *verdict.Transition) { tr.Reason = "a\x00b" },
+			`store: saving verdict of "kill-postgres": reason: NUL character at byte 1: the store cannot keep it`,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := good
+			tt.change(&tr)
+			require.EqualError(t, s.SaveVerdict(ctx, tr), tt.err)
+		})
+	}
+	got, err := s.LatestVerdicts(ctx, time.Time{})
+	require.NoError(t, err)
+	require.Empty(t, got, "nothing refused was stored")
+	// At the bound: the longest name is kept.
+	longest := good
+	longest.Hypothesis = strings.Repeat("a", store.MaxHypothesisBytes)
+	require.NoError(t, s.SaveVerdict(ctx, longest))
+	got, err = s.LatestVerdicts(ctx, time.Time{})
+	require.NoError(t, err)
+	require.Equal(t, []verdict.Transition{longest}, got)
 }

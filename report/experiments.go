@@ -1,0 +1,189 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/steadywatch/steadywatch/verdict"
+)
+
+// Experiment is one hypothesis's verdicts over a range, from the store's
+// history of verdicts (the verdicts that changed the one before: another
+// result, the window closing, the verdict becoming final).
+type Experiment struct {
+	Hypothesis string `json:"hypothesis"`
+	// Result is the verdict in force at the range's end: the last one in
+	// the range, else the one in force at its start. At, Score (nil when
+	// none of the metrics could be judged), Reason, Running and Final are
+	// that verdict's; At may be before the range.
+	Result  verdict.Result `json:"result"`
+	At      time.Time      `json:"at"`
+	Score   *float64       `json:"score"`
+	Reason  string         `json:"reason"`
+	Running bool           `json:"running"`
+	Final   bool           `json:"final"`
+	// Counts are how many times in the range the result became pass, fail
+	// or inconclusive: a verdict counts when its result differs from the
+	// one before it (or none was before), not when only the window closed
+	// or the verdict became final.
+	Counts Counts `json:"counts"`
+	// Verdicts counts the history's verdicts in the range, those counts
+	// and the others.
+	Verdicts int `json:"verdicts"`
+	// Previous is the result in force at the end of the previous range
+	// (which ends where this one starts); "" if there was none.
+	Previous verdict.Result `json:"previous"`
+	// Changed is set when Result is not Previous, a first verdict included.
+	Changed bool `json:"changed"`
+}
+
+// Counts count the changes to each result.
+type Counts struct {
+	Pass         int `json:"pass"`
+	Fail         int `json:"fail"`
+	Inconclusive int `json:"inconclusive"`
+}
+
+func (c *Counts) add(r verdict.Result) {
+	switch r {
+	case verdict.Pass:
+		c.Pass++
+	case verdict.Fail:
+		c.Fail++
+	case verdict.Inconclusive:
+		c.Inconclusive++
+	}
+}
+
+// experiments reads the hypotheses' verdicts in force at rg's start and
+// streams those of rg: its memory grows with the hypotheses, not with
+// their verdicts. The hypotheses listed are those with a verdict in force
+// at some time in rg.
+func experiments(ctx context.Context, src verdict.History, rg Range) ([]Experiment, error) {
+	before, err := src.LatestVerdicts(ctx, rg.From)
+	if err != nil {
+		return nil, err
+	}
+	type agg struct {
+		e    Experiment
+		last *verdict.Transition
+	}
+	all := map[string]*agg{}
+	for i := range before {
+		t := &before[i]
+		all[t.Hypothesis] = &agg{e: Experiment{Hypothesis: t.Hypothesis, Previous: t.Result}, last: t}
+	}
+	err = src.EachVerdict(ctx, rg.From, rg.To, func(t *verdict.Transition) error {
+		a := all[t.Hypothesis]
+		if a == nil {
+			a = &agg{e: Experiment{Hypothesis: t.Hypothesis}}
+			all[t.Hypothesis] = a
+		}
+		if a.last == nil || a.last.Result != t.Result {
+			a.e.Counts.add(t.Result)
+		}
+		a.e.Verdicts++
+		a.last = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Experiment, 0, len(all))
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		a := all[name]
+		e, t := a.e, a.last
+		e.Result, e.At, e.Score, e.Reason, e.Running, e.Final = t.Result, t.At, t.ScoreOrNil(), t.Reason, t.Running, t.Final
+		e.Changed = e.Result != e.Previous
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// hasVerdicts reports whether src holds any verdict.
+func hasVerdicts(ctx context.Context, src verdict.History) (bool, error) {
+	latest, err := src.LatestVerdicts(ctx, time.Time{})
+	return len(latest) > 0, err
+}
+
+// experiments writes the Markdown section of the experiments.
+func (m *md) experiments(r *Report) {
+	m.f("\n## Experiments\n\n")
+	if len(r.Experiments) == 0 {
+		m.f("No hypothesis has a verdict in this range.\n")
+		return
+	}
+	m.f("| Hypothesis | Verdict | Judged | Score | Became pass | Became fail | Became inconclusive | %s | Changed |\n", r.Previous)
+	m.f("|---|---|---|---:|---:|---:|---:|---|---|\n")
+	var changed []string
+	for i := range r.Experiments {
+		e := &r.Experiments[i]
+		result := string(e.Result)
+		switch {
+		case e.Final:
+			result += " (final)"
+		case e.Running:
+			result += " (running)"
+		}
+		score := "no data"
+		if e.Score != nil {
+			score = strconv.FormatFloat(*e.Score, 'f', 1, 64)
+		}
+		prev, yes := "none", "no"
+		if e.Previous != "" {
+			prev = string(e.Previous)
+		}
+		if e.Changed {
+			yes = "**yes**"
+			changed = append(changed, fmt.Sprintf("%s (%s → %s)", cell(e.Hypothesis), prev, e.Result))
+		}
+		m.f("| %s | %s | %s | %s | %d | %d | %d | %s | %s |\n", cell(e.Hypothesis), result, m.time(e.At), score,
+			e.Counts.Pass, e.Counts.Fail, e.Counts.Inconclusive, prev, yes)
+	}
+	if len(changed) == 0 {
+		m.f("\nNo verdict changed since %s.\n", r.Previous)
+		return
+	}
+	m.f("\nChanged since %s: ", r.Previous)
+	for i, c := range changed {
+		if i > 0 {
+			m.f(", ")
+		}
+		m.f("%s", c)
+	}
+	m.f(".\n")
+}
+
+// experimentRows are the CSV rows of the experiments: figure
+// experiment:HYPOTHESIS:FIELD, the service empty; samples are the
+// hypothesis's verdicts in the range, or for the previous result 1 if a
+// verdict was in force, else 0.
+func experimentRows(r *Report, row func(period string, rg Range, figure, value string, samples int)) {
+	for i := range r.Experiments {
+		e := &r.Experiments[i]
+		name := "experiment:" + e.Hypothesis + ":"
+		score := ""
+		if e.Score != nil {
+			score = strconv.FormatFloat(*e.Score, 'f', -1, 64)
+		}
+		row("current", r.Range, name+"result", string(e.Result), e.Verdicts)
+		row("current", r.Range, name+"score", score, e.Verdicts)
+		row("current", r.Range, name+"became_pass", strconv.Itoa(e.Counts.Pass), e.Verdicts)
+		row("current", r.Range, name+"became_fail", strconv.Itoa(e.Counts.Fail), e.Verdicts)
+		row("current", r.Range, name+"became_inconclusive", strconv.Itoa(e.Counts.Inconclusive), e.Verdicts)
+		row("current", r.Range, name+"final", strconv.FormatBool(e.Final), e.Verdicts)
+		row("current", r.Range, name+"changed", strconv.FormatBool(e.Changed), e.Verdicts)
+	}
+	for i := range r.Experiments {
+		e := &r.Experiments[i]
+		n := 0
+		if e.Previous != "" {
+			n = 1
+		}
+		row("previous", r.Previous, "experiment:"+e.Hypothesis+":result", string(e.Previous), n)
+	}
+}
