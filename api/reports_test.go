@@ -17,6 +17,7 @@ import (
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
 )
 
 // alertSource is a report.Source holding alerts and no incident.
@@ -43,6 +44,15 @@ func (s alertSource) EachAlert(_ context.Context, f alert.Filter, fn func(*alert
 
 func (s alertSource) List(context.Context, tracker.Filter) ([]chaos.Incident, error) {
 	return nil, s.err
+}
+
+// EachVerdict and LatestVerdicts: the source holds no verdicts.
+func (alertSource) EachVerdict(context.Context, time.Time, time.Time, func(*verdict.Transition) error) error {
+	return nil
+}
+
+func (alertSource) LatestVerdicts(context.Context, time.Time) ([]verdict.Transition, error) {
+	return nil, nil
 }
 
 // reportNow is Wednesday of 2026-W48: the last whole week is 2026-W47,
