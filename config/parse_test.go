@@ -75,6 +75,7 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 		Reports: Reports{
 			SeverityLevels: []SeverityLevel{{"page", "SEV1"}, {"ticket", "SEV3"}},
 			ChaosLevel:     "SEV3", NoisyWithin: model.Duration(2 * time.Minute), FlapCount: 4,
+			DetectionBound: model.Duration(90 * time.Second),
 		},
 	}
 	require.Equal(t, want, got)
@@ -331,6 +332,11 @@ var invalidFiles = []struct {
 		"a SEV level not written SEVn is rejected",
 		"invalid-reports-level.yml",
 		`testdata/invalid-reports-level.yml:4: reports.severity_levels[0].level: "P1" is not a SEV level: want SEV1, SEV2, …`,
+	},
+	{
+		"a zero detection bound of the reports is rejected",
+		"invalid-reports-detection-bound.yml",
+		"testdata/invalid-reports-detection-bound.yml:3: reports.detection_bound: must be greater than 0, got 0s",
 	},
 	{
 		"a zero detection window is rejected",
@@ -691,4 +697,31 @@ func TestParseReadsALongConfigurationWithoutAliases(t *testing.T) {
 	cfg, err := Parse([]byte(b.String()), "steadywatch.yml")
 	require.NoError(t, err)
 	require.Len(t, cfg.Watch.Namespaces, 20000)
+}
+
+func TestTheReportsDetectionBoundMustBePositive(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        model.Duration
+		err         string
+	}{
+		{"the least positive duration is accepted", "1ms", model.Duration(time.Millisecond), ""},
+		{"an hour is accepted", "1h", model.Duration(time.Hour), ""},
+		{"zero is rejected", "0s", 0, "steadywatch.yml:2: reports.detection_bound: must be greater than 0, got 0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse([]byte("reports:\n  detection_bound: "+tc.value+"\n"), "steadywatch.yml")
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.Reports.DetectionBound)
+		})
+	}
+	got, err := Parse(nil, "steadywatch.yml")
+	require.NoError(t, err)
+	require.Equal(t, model.Duration(5*time.Minute), got.Reports.DetectionBound, "the default")
+	_, err = Parse([]byte("reports:\n  detection_bound: -1m\n"), "steadywatch.yml")
+	require.ErrorContains(t, err, "steadywatch.yml:2:", "a negative duration is no duration")
 }
