@@ -115,7 +115,7 @@ func TestReportWritesEachFormatToAFile(t *testing.T) {
 		Receiver: "steadywatch", Source: alert.SourceWebhook,
 	})
 	for format, want := range map[string]string{
-		"md":   "| cart | 1 | 0 | 0 | 1 | 0 | 1 | 2m0s | 2m0s | 2m0s |",
+		"md":   "| cart | 1 | 1 | 0 | 0 | 1 | 0 | 1 | 2m0s | 2m0s | 2m0s |",
 		"json": `"alert": "HighLatency{service=\"cart\",severity=\"critical\"}"`,
 		"csv":  "current,2026-03-23T00:00:00Z,2026-03-30T00:00:00Z,cart,sevs_sev1,1,1",
 	} {

@@ -54,8 +54,10 @@ func WriteCSV(w io.Writer, r *Report) error {
 			}
 			row(name, v, samples)
 		}
+		ratio := func(name string, v *float64, samples int) { row(name, ratioValue(v), samples) }
 		a := &f.Alerts
 		count("alerts_firing", a.Firing)
+		count("alerts_notifications", a.Notifications)
 		count("alerts_silenced", a.Silenced)
 		count("alerts_open", a.Open)
 		count("alerts_noisy", a.Noisy)
@@ -70,6 +72,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		secs("mttd_seconds", f.SEVs.MTTD.Samples, f.SEVs.MTTD.Mean)
 		secs("mttr_seconds", f.SEVs.MTTR.Samples, f.SEVs.MTTR.Mean)
 		secs("mtbf_seconds", f.SEVs.MTBF.Samples, f.SEVs.MTBF.Mean)
+		coverageRows(f, count, ratio)
 	}
 	add("current", r.Range, "", &r.Total.Current)
 	for i := range r.Services {
@@ -79,6 +82,12 @@ func WriteCSV(w io.Writer, r *Report) error {
 	for i := range r.Services {
 		add("previous", r.Previous, r.Services[i].Name, &r.Services[i].Previous)
 	}
+	ruleRows(r, func(name, value string, samples int) {
+		rows = append(rows, []string{
+			"current", r.Range.From.In(r.Range.Location()).Format(time.RFC3339), r.Range.To.In(r.Range.Location()).Format(time.RFC3339),
+			"", name, value, strconv.Itoa(samples),
+		})
+	})
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}
@@ -105,11 +114,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Total.Current.Alerts.Firing == 0 && r.Total.Current.Alerts.Silenced == 0 {
 		m.f("No alert fired in this range.\n")
 	} else {
-		m.f("| Service | Firing | Silenced/inhibited | Open at end | Noisy | Flapping | Resolved | TTR median | TTR p90 | TTR max |\n")
-		m.f("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		m.f("| Service | Firing | Notifications | Silenced/inhibited | Open at end | Noisy | Flapping | Resolved | TTR median | TTR p90 | TTR max |\n")
+		m.f("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		row := func(name string, a *AlertFigures) {
 			d := a.Resolution
-			m.f("| %s | %d | %d | %d | %d | %d | %d | %s | %s | %s |\n", cell(name), a.Firing, a.Silenced, a.Open, a.Noisy, a.Flapping,
+			m.f("| %s | %d | %d | %d | %d | %d | %d | %d | %s | %s | %s |\n", cell(name), a.Firing, a.Notifications, a.Silenced, a.Open, a.Noisy, a.Flapping,
 				d.Samples, dur(d.Samples, d.Median), dur(d.Samples, d.P90), dur(d.Samples, d.Max))
 		}
 		for i := range r.Services {
@@ -170,6 +179,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 
+	m.quality(r)
+
 	for i := range r.Services {
 		s := &r.Services[i]
 		if len(s.Top) == 0 && len(s.Open) == 0 {
@@ -177,9 +188,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		m.f("\n## %s\n", cell(s.Name))
 		if len(s.Top) > 0 {
-			m.f("\n### Most frequent alerts\n\n| Alert | Count | Firing time | Resolved by itself |\n|---|---:|---:|---:|\n")
+			m.f("\n### Most frequent alerts\n\n| Alert | Count | Notifications | Firing time | Resolved by itself |\n|---|---:|---:|---:|---:|\n")
 			for _, t := range s.Top {
-				m.f("| `%s` | %d | %s | %d (%.0f%%) |\n", code(t.Alert), t.Count, time.Duration(t.FiringTime).Round(time.Second), t.SelfResolved, 100*t.SelfResolvedShare)
+				m.f("| `%s` | %d | %d | %s | %d (%.0f%%) |\n", code(t.Alert), t.Count, t.Notifications, time.Duration(t.FiringTime).Round(time.Second), t.SelfResolved, 100*t.SelfResolvedShare)
 			}
 		}
 		if len(s.Flapping) > 0 {
@@ -212,6 +223,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	m.f("- MTTD: detection − start, chaos SEVs only. MTTR: end − start of the SEVs that ended. MTBF: time between consecutive SEV starts of a service in the range (its first SEV of the range is no sample). Inferred starts are no sample of MTTD or MTTR.\n")
 	m.f("- Alerts that started more than %s before the previous range are not read. Experiments' verdicts are not in the store, so not in this report.\n",
 		time.Duration(r.Settings.Lookback))
+	m.qualityDefinitions(r)
 	m.f("- Full definitions: docs/reports.md.\n")
 	return m.err
 }
@@ -261,6 +273,8 @@ func value(unit string, v *float64) string {
 	switch {
 	case v == nil:
 		return "no data"
+	case unit == "share":
+		return percent(v)
 	case unit == "seconds":
 		return time.Duration(*v * float64(time.Second)).Round(time.Second).String()
 	}
@@ -272,13 +286,17 @@ func delta(c Change) string {
 		return "-"
 	}
 	var s string
-	if c.Unit == "seconds" {
+	switch c.Unit {
+	case "share":
+		// In percentage points: the percent change of a share is left out.
+		return fmt.Sprintf("%+.0f pp", 100**c.Delta)
+	case "seconds":
 		d := time.Duration(*c.Delta * float64(time.Second)).Round(time.Second)
 		s = d.String()
 		if d >= 0 {
 			s = "+" + s
 		}
-	} else {
+	default:
 		s = strconv.FormatFloat(*c.Delta, 'f', -1, 64)
 		if *c.Delta >= 0 {
 			s = "+" + s
