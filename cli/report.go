@@ -75,6 +75,7 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	opts.ChaosLevel = report.Level(cfg.Reports.ChaosLevel)
 	opts.NoisyWithin = time.Duration(cfg.Reports.NoisyWithin)
 	opts.FlapCount = cfg.Reports.FlapCount
+	opts.DetectionBound = time.Duration(cfg.Reports.DetectionBound)
 	opts.Levels = []report.Severity{}
 	for _, s := range cfg.Reports.SeverityLevels {
 		opts.Levels = append(opts.Levels, report.Severity{Severity: s.Severity, Level: report.Level(s.Level)})
