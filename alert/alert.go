@@ -32,6 +32,11 @@ type Alert struct {
 	ReceivedAt time.Time
 	// Source is SourceWebhook or SourceAPI.
 	Source string
+	// Deliveries is how many times the store received the alert: its
+	// first receipt and each one after (a notification repeated or
+	// resolving it, and with alerts.pull each pull that still listed it).
+	// The store counts it; saving ignores it.
+	Deliveries int
 }
 
 // Where an alert came from.

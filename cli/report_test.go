@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/cli"
 	"github.com/steadywatch/steadywatch/store"
 )
@@ -115,7 +116,7 @@ func TestReportWritesEachFormatToAFile(t *testing.T) {
 		Receiver: "steadywatch", Source: alert.SourceWebhook,
 	})
 	for format, want := range map[string]string{
-		"md":   "| cart | 1 | 0 | 0 | 1 | 0 | 1 | 2m0s | 2m0s | 2m0s |",
+		"md":   "| cart | 1 | 1 | 0 | 0 | 1 | 0 | 1 | 2m0s | 2m0s | 2m0s |",
 		"json": `"alert": "HighLatency{service=\"cart\",severity=\"critical\"}"`,
 		"csv":  "current,2026-03-23T00:00:00Z,2026-03-30T00:00:00Z,cart,sevs_sev1,1,1",
 	} {
@@ -126,5 +127,31 @@ func TestReportWritesEachFormatToAFile(t *testing.T) {
 		data, err := os.ReadFile(out)
 		require.NoError(t, err)
 		require.Contains(t, string(data), want, format)
+	}
+}
+
+func TestReportJudgesDetectionByTheConfiguredBound(t *testing.T) {
+	dir := newStore(t)
+	s, err := store.Open(t.Context(), "", store.Options{DataDir: dir})
+	require.NoError(t, err)
+	start := time.Date(2026, 3, 24, 10, 0, 0, 0, time.UTC)
+	inc := chaos.Incident{
+		ID: "i1", Kind: chaos.PodDeleted, Start: start, End: start.Add(time.Hour), Events: 1,
+		Subject: chaos.Subject{Namespace: "shop", Service: "cart", Group: chaos.Experimental},
+	}
+	require.NoError(t, s.Save(t.Context(), inc))
+	_, err = s.SetDetection(t.Context(), "i1", chaos.Detection{At: start.Add(90 * time.Second), Alert: "Down", Fingerprint: "f1"})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	for bound, want := range map[string]string{
+		// Detected after 90s: in time within 90s, late within 89s.
+		"90s": "current,2026-03-23T00:00:00Z,2026-03-30T00:00:00Z,,faults_detected_within_bound,1,1",
+		"89s": "current,2026-03-23T00:00:00Z,2026-03-30T00:00:00Z,,faults_detected_late,1,1",
+	} {
+		cfg := filepath.Join(t.TempDir(), "steadywatch.yml")
+		require.NoError(t, os.WriteFile(cfg, []byte("data_dir: "+dir+"\nreports:\n  detection_bound: "+bound+"\n"), 0o600))
+		code, stdout, stderr := run(t, "report", "weekly", "--config", cfg, "--week", "2026-W13", "--format", "csv")
+		require.Equal(t, cli.ExitOK, code, stderr)
+		require.Contains(t, stdout, want, bound)
 	}
 }

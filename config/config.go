@@ -128,6 +128,11 @@ type Reports struct {
 	// FlapCount is how many firings of one fingerprint in a week make it
 	// flapping (>= 2).
 	FlapCount int `yaml:"flap_count"`
+	// DetectionBound is how soon after a chaos fault's start an alert must
+	// detect it to count as detected in time (> 0). The store does not
+	// know the bound of the hypothesis that injected the fault, so the
+	// reports judge every fault by this one.
+	DetectionBound model.Duration `yaml:"detection_bound"`
 	// Delivery sends the previous week's report to webhooks on a schedule.
 	Delivery Delivery `yaml:"delivery"`
 }
@@ -297,6 +302,9 @@ const (
 	DefaultChaosLevel  = "SEV2"
 	DefaultNoisyWithin = model.Duration(5 * time.Minute)
 	DefaultFlapCount   = 3
+	// DefaultDetectionBound is the usual bound of a hypothesis's
+	// detection: an alert within 5 minutes is on time.
+	DefaultDetectionBound = model.Duration(5 * time.Minute)
 )
 
 // DefaultSeverityLevels map Prometheus's usual severities.
@@ -337,6 +345,9 @@ func (r *Reports) validate() *Error {
 	}
 	if r.FlapCount < 2 {
 		return fieldErrorf("reports.flap_count", "must be at least 2, got %d", r.FlapCount)
+	}
+	if r.DetectionBound <= 0 {
+		return fieldErrorf("reports.detection_bound", "must be greater than 0, got %s", r.DetectionBound)
 	}
 	return r.Delivery.validate()
 }
@@ -568,6 +579,7 @@ func Default() Config {
 				MinBackoff: DefaultMinBackoff, MaxBackoff: DefaultMaxBackoff, MaxAge: DefaultMaxAge,
 				Timeout: DefaultDeliveryTimeout,
 			},
+			DetectionBound: DefaultDetectionBound,
 		},
 	}
 }

@@ -84,6 +84,7 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 				MinBackoff: model.Duration(10 * time.Second), MaxBackoff: model.Duration(10 * time.Minute),
 				MaxAttempts: 12, MaxAge: model.Duration(48 * time.Hour), Timeout: model.Duration(10 * time.Second),
 			},
+			DetectionBound: model.Duration(90 * time.Second),
 		},
 	}
 	require.Equal(t, want, got)
@@ -360,6 +361,11 @@ var invalidFiles = []struct {
 		"a webhook URL without a scheme is rejected",
 		"invalid-delivery-webhook-url.yml",
 		`testdata/invalid-delivery-webhook-url.yml:5: reports.delivery.webhooks[0].url: "hooks.slack.com/services/T000": want an http:// or https:// URL`,
+	},
+	{
+		"a zero detection bound of the reports is rejected",
+		"invalid-reports-detection-bound.yml",
+		"testdata/invalid-reports-detection-bound.yml:3: reports.detection_bound: must be greater than 0, got 0s",
 	},
 	{
 		"a zero detection window is rejected",
@@ -773,4 +779,31 @@ func TestTheDeliveryIsCheckedOnBothSidesOfEachBound(t *testing.T) {
 			require.EqualError(t, err, tc.want)
 		})
 	}
+}
+
+func TestTheReportsDetectionBoundMustBePositive(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        model.Duration
+		err         string
+	}{
+		{"the least positive duration is accepted", "1ms", model.Duration(time.Millisecond), ""},
+		{"an hour is accepted", "1h", model.Duration(time.Hour), ""},
+		{"zero is rejected", "0s", 0, "steadywatch.yml:2: reports.detection_bound: must be greater than 0, got 0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse([]byte("reports:\n  detection_bound: "+tc.value+"\n"), "steadywatch.yml")
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got.Reports.DetectionBound)
+		})
+	}
+	got, err := Parse(nil, "steadywatch.yml")
+	require.NoError(t, err)
+	require.Equal(t, model.Duration(5*time.Minute), got.Reports.DetectionBound, "the default")
+	_, err = Parse([]byte("reports:\n  detection_bound: -1m\n"), "steadywatch.yml")
+	require.ErrorContains(t, err, "steadywatch.yml:2:", "a negative duration is no duration")
 }

@@ -41,6 +41,10 @@
 //     start, quicker than anyone acts. Noisy: resolved by itself and joined
 //     to no incident: no chaos incident's detection names its fingerprint
 //     with its startsAt or receipt time.
+//   - Notifications: the sum of alert.Alert.Deliveries of the firing
+//     alerts: every receipt the store counted (repeats, the resolution,
+//     and with the API pull each pull that listed it). An alert firing in
+//     two ranges brings all its deliveries to both.
 //   - Flapping: a fingerprint firing Options.FlapCount times or more in
 //     the range.
 //   - Most frequent: per service, alerts grouped by alertname and their
@@ -113,4 +117,30 @@
 //     included.
 //
 // The history is read from the verdicts in force at From on, streamed.
+//
+// # Alert quality
+//
+// A fault is a chaos incident of a failure kind; it belongs to the range
+// its start lies in, and to its subject's service. It was detected if its
+// Detection has a time (chaos.Detection.At).
+//
+//   - Coverage: of a range's faults, those whose start was inferred
+//     (Missed) are counted but not judged; of the rest, detected within
+//     the bound if detection − start ≤ Options.DetectionBound (a detection
+//     exactly at the bound is in time), late if detected later, not
+//     detected otherwise (recorded undetected, or not decided yet).
+//     Coverage is within / judged, no data (nil) without a judged fault.
+//     The faults with no detection are listed, the inferred ones marked.
+//     The bound is one for all: which hypothesis injected a fault, and so
+//     its own bound, is not in the store.
+//   - Alert rules, by alertname over all services, for the current range:
+//     firings as above; joined, those joined to any chaos incident (the
+//     join of Noisy); precision joined / firings. Its kinds are those of
+//     the faults whose detection names it that started in the range or
+//     the previous one; recall is the range's faults it detected over the
+//     range's faults of those kinds (nil where there are none); time to
+//     detect the nearest-rank distribution of detection − start of the
+//     range's faults it detected, inferred starts left out. A rule is
+//     listed if it fired in the range or has a kind; most firings first,
+//     then by name, at most Options.Top.
 package report

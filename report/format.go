@@ -72,8 +72,10 @@ func WriteCSV(w io.Writer, r *Report) error {
 			}
 			row(name, v, samples)
 		}
+		ratio := func(name string, v *float64, samples int) { row(name, ratioValue(v), samples) }
 		a := &f.Alerts
 		count("alerts_firing", a.Firing)
+		count("alerts_notifications", a.Notifications)
 		count("alerts_silenced", a.Silenced)
 		count("alerts_open", a.Open)
 		count("alerts_noisy", a.Noisy)
@@ -88,6 +90,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		secs("mttd_seconds", f.SEVs.MTTD.Samples, f.SEVs.MTTD.Mean)
 		secs("mttr_seconds", f.SEVs.MTTR.Samples, f.SEVs.MTTR.Mean)
 		secs("mtbf_seconds", f.SEVs.MTBF.Samples, f.SEVs.MTBF.Mean)
+		coverageRows(f, count, ratio)
 	}
 	add("current", r.Range, "", &r.Total.Current)
 	for i := range r.Services {
@@ -101,6 +104,12 @@ func WriteCSV(w io.Writer, r *Report) error {
 		rows = append(rows, []string{
 			period, rg.From.In(rg.Location()).Format(time.RFC3339), rg.To.In(rg.Location()).Format(time.RFC3339),
 			"", figure, value, strconv.Itoa(samples),
+		})
+	})
+	ruleRows(r, func(name, value string, samples int) {
+		rows = append(rows, []string{
+			"current", r.Range.From.In(r.Range.Location()).Format(time.RFC3339), r.Range.To.In(r.Range.Location()).Format(time.RFC3339),
+			"", name, value, strconv.Itoa(samples),
 		})
 	})
 	if err := cw.WriteAll(rows); err != nil {
@@ -129,11 +138,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Total.Current.Alerts.Firing == 0 && r.Total.Current.Alerts.Silenced == 0 {
 		m.f("No alert fired in this range.\n")
 	} else {
-		m.f("| Service | Firing | Silenced/inhibited | Open at end | Noisy | Flapping | Resolved | TTR median | TTR p90 | TTR max |\n")
-		m.f("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		m.f("| Service | Firing | Notifications | Silenced/inhibited | Open at end | Noisy | Flapping | Resolved | TTR median | TTR p90 | TTR max |\n")
+		m.f("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		row := func(name string, a *AlertFigures) {
 			d := a.Resolution
-			m.f("| %s | %d | %d | %d | %d | %d | %d | %s | %s | %s |\n", cell(name), a.Firing, a.Silenced, a.Open, a.Noisy, a.Flapping,
+			m.f("| %s | %d | %d | %d | %d | %d | %d | %d | %s | %s | %s |\n", cell(name), a.Firing, a.Notifications, a.Silenced, a.Open, a.Noisy, a.Flapping,
 				d.Samples, dur(d.Samples, d.Median), dur(d.Samples, d.P90), dur(d.Samples, d.Max))
 		}
 		for i := range r.Services {
@@ -195,6 +204,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 
 	m.experiments(r)
+	m.quality(r)
 
 	for i := range r.Services {
 		s := &r.Services[i]
@@ -203,9 +213,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		m.f("\n## %s\n", cell(s.Name))
 		if len(s.Top) > 0 {
-			m.f("\n### Most frequent alerts\n\n| Alert | Count | Firing time | Resolved by itself |\n|---|---:|---:|---:|\n")
+			m.f("\n### Most frequent alerts\n\n| Alert | Count | Notifications | Firing time | Resolved by itself |\n|---|---:|---:|---:|---:|\n")
 			for _, t := range s.Top {
-				m.f("| `%s` | %d | %s | %d (%.0f%%) |\n", code(t.Alert), t.Count, time.Duration(t.FiringTime).Round(time.Second), t.SelfResolved, 100*t.SelfResolvedShare)
+				m.f("| `%s` | %d | %d | %s | %d (%.0f%%) |\n", code(t.Alert), t.Count, t.Notifications, time.Duration(t.FiringTime).Round(time.Second), t.SelfResolved, 100*t.SelfResolvedShare)
 			}
 		}
 		if len(s.Flapping) > 0 {
@@ -239,6 +249,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	m.f("- Experiments: the verdict in force at the range's end (its last in the range, else the one in force at its start); \"became\" counts the verdicts in the range whose result differed from the one before; changed: the result differs from the one in force at the end of %s.\n", r.Previous)
 	m.f("- Alerts that started more than %s before the previous range are not read.\n",
 		time.Duration(r.Settings.Lookback))
+	m.qualityDefinitions(r)
 	m.f("- Full definitions: docs/reports.md.\n")
 	return m.err
 }
@@ -288,6 +299,8 @@ func value(unit string, v *float64) string {
 	switch {
 	case v == nil:
 		return "no data"
+	case unit == "share":
+		return percent(v)
 	case unit == "seconds":
 		return time.Duration(*v * float64(time.Second)).Round(time.Second).String()
 	}
@@ -299,13 +312,17 @@ func delta(c Change) string {
 		return "-"
 	}
 	var s string
-	if c.Unit == "seconds" {
+	switch c.Unit {
+	case "share":
+		// In percentage points: the percent change of a share is left out.
+		return fmt.Sprintf("%+.0f pp", 100**c.Delta)
+	case "seconds":
 		d := time.Duration(*c.Delta * float64(time.Second)).Round(time.Second)
 		s = d.String()
 		if d >= 0 {
 			s = "+" + s
 		}
-	} else {
+	default:
 		s = strconv.FormatFloat(*c.Delta, 'f', -1, 64)
 		if *c.Delta >= 0 {
 			s = "+" + s

@@ -91,6 +91,9 @@ type Options struct {
 	Lookback time.Duration
 	// Now clips the firing time of alerts still firing (default time.Now).
 	Now func() time.Time
+	// DetectionBound is how soon after its start a chaos fault detected by
+	// an alert was detected in time (default DefaultDetectionBound).
+	DetectionBound time.Duration
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -128,7 +131,11 @@ func (o Options) withDefaults() (Options, error) {
 		name string
 		v    *time.Duration
 		def  time.Duration
-	}{{"NoisyWithin", &o.NoisyWithin, DefaultNoisyWithin}, {"Lookback", &o.Lookback, DefaultLookback}} {
+	}{
+		{"NoisyWithin", &o.NoisyWithin, DefaultNoisyWithin},
+		{"Lookback", &o.Lookback, DefaultLookback},
+		{"DetectionBound", &o.DetectionBound, DefaultDetectionBound},
+	} {
 		switch {
 		case *d.v == 0:
 			*d.v = d.def
@@ -238,8 +245,8 @@ type serviceAgg struct {
 }
 
 type topAgg struct {
-	count, self int
-	firing      time.Duration
+	count, self, notifications int
+	firing                     time.Duration
 }
 
 type aggregator struct {
@@ -262,6 +269,8 @@ type aggregator struct {
 	sevs     []SEV
 	volatile map[string]bool
 	seen     int
+	// rules aggregates the current range's firings by alert rule.
+	rules map[string]*ruleAgg
 }
 
 func newAggregator(o Options, ranges [2]Range, incs []chaos.Incident) *aggregator {
@@ -382,6 +391,7 @@ func (a *aggregator) add(al *alert.Alert) {
 			continue
 		}
 		s.fig.Alerts.Firing++
+		s.fig.Alerts.Notifications += al.Deliveries
 		f := p.flaps[al.Fingerprint]
 		if f == nil {
 			f = &flap{service: svc, alert: a.identity(al)}
@@ -404,6 +414,8 @@ func (a *aggregator) add(al *alert.Alert) {
 				s.top[f.alert] = t
 			}
 			t.count++
+			t.notifications += al.Deliveries
+			a.rule(al, joined)
 			if self {
 				t.self++
 			}
@@ -513,6 +525,7 @@ func (a *aggregator) report() *Report {
 			TimeZone: a.o.Range.Location().String(), NoisyWithin: Seconds(a.o.NoisyWithin), FlapCount: a.o.FlapCount,
 			Lookback: Seconds(a.o.Lookback), Levels: a.o.Levels, ChaosLevel: a.o.ChaosLevel,
 			ServiceLabels: a.o.ServiceLabels, SeverityLabel: a.o.SeverityLabel, Volatile: a.o.VolatileLabels,
+			DetectionBound: Seconds(a.o.DetectionBound),
 		},
 		SEVs: []SEV{},
 	}
@@ -544,7 +557,7 @@ func (a *aggregator) report() *Report {
 		mttd, mttr, mtbf []time.Duration
 	}
 	for _, name := range slices.Sorted(maps.Keys(names)) {
-		svc := Service{Name: name, Top: []TopAlert{}, Open: []OpenAlert{}, Flapping: []FlappingAlert{}}
+		svc := Service{Name: name, Top: []TopAlert{}, Open: []OpenAlert{}, Flapping: []FlappingAlert{}, Undetected: []UndetectedFault{}}
 		for p := range a.periods {
 			per := &a.periods[p]
 			agg := per.services[name]
@@ -564,7 +577,10 @@ func (a *aggregator) report() *Report {
 			totals[p].mttd = append(totals[p].mttd, mttd...)
 			totals[p].mttr = append(totals[p].mttr, mttr...)
 			totals[p].mtbf = append(totals[p].mtbf, mtbf...)
+			var undetected []UndetectedFault
+			fig.Detection, undetected = a.coverage(per.r, name)
 			if p == 0 {
+				svc.Undetected = undetected
 				svc.Current = fig
 				svc.Top = a.top(agg)
 				svc.Open = agg.open
@@ -589,6 +605,8 @@ func (a *aggregator) report() *Report {
 				f = r.Services[i].Previous
 			}
 			fig.Alerts.Firing += f.Alerts.Firing
+			fig.Alerts.Notifications += f.Alerts.Notifications
+			fig.Detection = fig.Detection.plus(f.Detection)
 			fig.Alerts.Silenced += f.Alerts.Silenced
 			fig.Alerts.Open += f.Alerts.Open
 			fig.Alerts.Noisy += f.Alerts.Noisy
@@ -611,7 +629,8 @@ func (a *aggregator) report() *Report {
 			r.Total.Previous = fig
 		}
 	}
-	r.Changes = changes(r.Total.Current, r.Total.Previous, r.Levels)
+	r.Changes = append(changes(r.Total.Current, r.Total.Previous, r.Levels), qualityChanges(r.Total.Current, r.Total.Previous)...)
+	r.Rules = a.ruleFigures()
 	return r
 }
 
@@ -656,7 +675,7 @@ func (a *aggregator) top(agg *serviceAgg) []TopAlert {
 	out := make([]TopAlert, 0, len(agg.top))
 	for k, t := range agg.top {
 		out = append(out, TopAlert{
-			Alert: k, Count: t.count, FiringTime: Seconds(t.firing),
+			Alert: k, Count: t.count, Notifications: t.notifications, FiringTime: Seconds(t.firing),
 			SelfResolved: t.self, SelfResolvedShare: float64(t.self) / float64(t.count),
 		})
 	}

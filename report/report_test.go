@@ -43,7 +43,23 @@ func fill(t *testing.T, dsn string, fx fixture) store.Store {
 		_, err := s.SaveAlerts(ctx, part)
 		require.NoError(t, err)
 	}
-	return s
+	// Deliver again the alerts delivered more than once, as Alertmanager
+	// repeats a notification: the k-th time each that has k deliveries.
+	for k := 2; ; k++ {
+		var again []alert.Alert
+		for _, a := range fx.alerts {
+			if a.Deliveries >= k {
+				again = append(again, a)
+			}
+		}
+		if len(again) == 0 {
+			return s
+		}
+		for part := range slices.Chunk(again, 200) {
+			_, err := s.SaveAlerts(ctx, part)
+			require.NoError(t, err)
+		}
+	}
 }
 
 func TestTheReportEqualsTheFiguresComputedFromTheFixture(t *testing.T) {
@@ -68,6 +84,41 @@ func TestTheReportEqualsTheFiguresComputedFromTheFixture(t *testing.T) {
 				"organic SEVs": c.SEVs.Organic, "MTTD": c.SEVs.MTTD.Samples, "MTTR": c.SEVs.MTTR.Samples, "MTBF": c.SEVs.MTBF.Samples,
 			} {
 				require.Positive(t, n, "2026-W12 has no %s: the fixture tests nothing there", name)
+			}
+			d := c.Detection
+			require.Greater(t, c.Alerts.Notifications, c.Alerts.Firing, "2026-W12 has no alert delivered twice")
+			undecided, precise, recalled, noRecall, ttd := 0, 0, 0, 0, 0
+			for _, svc := range r.Services {
+				for _, u := range svc.Undetected {
+					if u.Undecided {
+						undecided++
+					}
+				}
+			}
+			for _, ru := range r.Rules {
+				if ru.Joined > 0 && ru.Joined < ru.Firings {
+					precise++
+				}
+				if ru.Recall != nil && *ru.Recall > 0 && *ru.Recall < 1 {
+					recalled++
+				}
+				if ru.Recall == nil && ru.Firings > 0 {
+					noRecall++
+				}
+				ttd += ru.TimeToDetect.Samples
+			}
+			for name, n := range map[string]int{
+				"faults detected in time": d.WithinBound, "faults detected late": d.Late, "faults not detected": d.NotDetected,
+				"faults with an inferred start": d.StartInferred, "undecided faults": undecided,
+				"rule with a precision between 0 and 1": precise, "rule with a recall between 0 and 1": recalled,
+				"rule that fired and detected nothing": noRecall, "time to detect of a rule": ttd,
+			} {
+				require.Positive(t, n, "2026-W12 has no %s: the fixture tests nothing there", name)
+			}
+			t.Logf("2026-W12: %d firing, %d notifications; faults %+v, coverage %.3f; %d rules", c.Alerts.Firing, c.Alerts.Notifications,
+				d, *d.Share, len(r.Rules))
+			for _, ru := range r.Rules {
+				t.Logf("  rule %s: firings %d joined %d kinds %v detected %d/%d ttd %+v", ru.Alert, ru.Firings, ru.Joined, ru.Kinds, ru.Detected, ru.Faults, ru.TimeToDetect)
 			}
 			for _, zone := range []string{"Europe/Berlin", "America/New_York", "UTC"} {
 				loc := mustLoad(zone)
@@ -114,6 +165,37 @@ func check(t *testing.T, s store.Store, fx fixture, rg report.Range) {
 	require.ElementsMatch(t, slices.Collect(mapsKeys(names)), got)
 	require.Equal(t, want(total(cur)), r.Total.Current)
 	require.Equal(t, want(total(old)), r.Total.Previous)
+
+	_, deaf := expectCoverage(fx, rg, span, rg.To, report.DefaultDetectionBound)
+	for _, svc := range r.Services {
+		w := deaf[svc.Name]
+		if w == nil {
+			w = []report.UndetectedFault{}
+		}
+		require.Equal(t, w, svc.Undetected, "%s undetected faults", svc.Name)
+	}
+	require.Equal(t, expectRules(fx, rg, prev, span, rg.To), r.Rules)
+	for _, c := range r.Changes {
+		switch c.Name {
+		case "Notifications":
+			require.InDelta(t, float64(total(cur).fig.Alerts.Notifications), *c.Current, 0)
+			require.InDelta(t, float64(total(old).fig.Alerts.Notifications), *c.Previous, 0)
+		case "Detection coverage":
+			require.Equal(t, total(cur).fig.Detection.Share, c.Current)
+			require.Equal(t, total(old).fig.Detection.Share, c.Previous)
+		}
+	}
+	require.Equal(t, 2, countChanges(r.Changes, "Notifications", "Detection coverage"))
+}
+
+func countChanges(cs []report.Change, names ...string) int {
+	n := 0
+	for _, c := range cs {
+		if slices.Contains(names, c.Name) {
+			n++
+		}
+	}
+	return n
 }
 
 func mapsKeys(m map[string]bool) func(func(string) bool) {
@@ -159,6 +241,14 @@ func total(m map[string]*expected) *expected {
 	for _, e := range m {
 		a, s := &e.fig.Alerts, &e.fig.SEVs
 		t.fig.Alerts.Firing += a.Firing
+		t.fig.Alerts.Notifications += a.Notifications
+		d := &t.fig.Detection
+		d.Faults += e.fig.Detection.Faults
+		d.WithinBound += e.fig.Detection.WithinBound
+		d.Late += e.fig.Detection.Late
+		d.NotDetected += e.fig.Detection.NotDetected
+		d.StartInferred += e.fig.Detection.StartInferred
+		d.Share = ratio(d.WithinBound, d.Faults-d.StartInferred)
 		t.fig.Alerts.Silenced += a.Silenced
 		t.fig.Alerts.Open += a.Open
 		t.fig.Alerts.Noisy += a.Noisy
@@ -250,8 +340,8 @@ func expect(fx fixture, rg report.Range, span, until time.Time) (map[string]*exp
 		return false
 	}
 	type topRow struct {
-		count, self int
-		firing      time.Duration
+		count, self, notifications int
+		firing                     time.Duration
 	}
 	tops := map[string]map[string]*topRow{}
 	opens := map[string]int{}
@@ -290,6 +380,7 @@ func expect(fx fixture, rg report.Range, span, until time.Time) (map[string]*exp
 			continue
 		}
 		e.fig.Alerts.Firing++
+		e.fig.Alerts.Notifications += a.Deliveries
 		firings[a.Fingerprint]++
 		fpService[a.Fingerprint] = svc
 		if !resolved || !a.EndsAt.Before(rg.To) {
@@ -309,6 +400,7 @@ func expect(fx fixture, rg report.Range, span, until time.Time) (map[string]*exp
 			tops[svc][identity(a)] = row
 		}
 		row.count++
+		row.notifications += a.Deliveries
 		if self {
 			row.self++
 		}
@@ -336,7 +428,7 @@ func expect(fx fixture, rg report.Range, span, until time.Time) (map[string]*exp
 		var list []report.TopAlert
 		for id, r := range rows {
 			list = append(list, report.TopAlert{
-				Alert: id, Count: r.count, FiringTime: report.Seconds(r.firing),
+				Alert: id, Count: r.count, Notifications: r.notifications, FiringTime: report.Seconds(r.firing),
 				SelfResolved: r.self, SelfResolvedShare: float64(r.self) / float64(r.count),
 			})
 		}
@@ -429,6 +521,10 @@ func expect(fx fixture, rg report.Range, span, until time.Time) (map[string]*exp
 			e.mtbf = append(e.mtbf, s.start.Sub(l))
 		}
 		last[s.service] = s.start
+	}
+	cov, _ := expectCoverage(fx, rg, span, until, report.DefaultDetectionBound)
+	for svc, c := range cov {
+		get(svc).fig.Detection = c
 	}
 	return out, topOut, opens, flaps
 }

@@ -105,6 +105,7 @@ func (o *Options) Configure(cfg *config.Config) {
 	o.ChaosLevel = Level(cfg.Reports.ChaosLevel)
 	o.NoisyWithin = time.Duration(cfg.Reports.NoisyWithin)
 	o.FlapCount = cfg.Reports.FlapCount
+	o.DetectionBound = time.Duration(cfg.Reports.DetectionBound)
 	o.Levels = []Severity{}
 	for _, s := range cfg.Reports.SeverityLevels {
 		o.Levels = append(o.Levels, Severity{Severity: s.Severity, Level: Level(s.Level)})

@@ -72,6 +72,9 @@ type AlertFigures struct {
 	// Silenced counts the alerts firing in the range that steadywatch knows
 	// only from Alertmanager's API: silenced or inhibited, never notified.
 	Silenced int `json:"silenced"`
+	// Notifications sums the deliveries of the Firing alerts (see
+	// alert.Alert.Deliveries).
+	Notifications int `json:"notifications"`
 	// Open counts the Firing alerts still firing at the range's end.
 	Open int `json:"open"`
 	// Noisy counts the Firing alerts resolved by themselves (within
@@ -103,6 +106,9 @@ type SEVFigures struct {
 type Figures struct {
 	Alerts AlertFigures `json:"alerts"`
 	SEVs   SEVFigures   `json:"sevs"`
+	// Detection is how the chaos faults that started in the range were
+	// detected.
+	Detection Coverage `json:"detection"`
 }
 
 // TopAlert is one of a service's most frequent alerts.
@@ -110,8 +116,10 @@ type TopAlert struct {
 	// Alert is the alertname and the identifying labels,
 	// `HighLatency{route="/cart",severity="warning"}`.
 	Alert string `json:"alert"`
-	// Count is how many times it fired in the range.
-	Count int `json:"count"`
+	// Count is how many times it fired in the range, Notifications the
+	// deliveries of those firings.
+	Count         int `json:"count"`
+	Notifications int `json:"notifications"`
 	// FiringTime is the total time it fired, clipped to the range (and to
 	// Options.Now for alerts still firing).
 	FiringTime Seconds `json:"firing_time_seconds"`
@@ -145,6 +153,9 @@ type Service struct {
 	Top      []TopAlert      `json:"top_alerts"`
 	Open     []OpenAlert     `json:"open_alerts"`
 	Flapping []FlappingAlert `json:"flapping_alerts"`
+	// Undetected are the service's chaos faults that started in the range
+	// and no alert detected, oldest first.
+	Undetected []UndetectedFault `json:"undetected_faults"`
 }
 
 // Kinds of SEV.
@@ -181,7 +192,7 @@ type SEV struct {
 // Change is one headline figure this range and the previous one.
 type Change struct {
 	Name string `json:"name"`
-	// Unit is "count" or "seconds".
+	// Unit is "count", "seconds" or "share" (a fraction, 0 to 1).
 	Unit string `json:"unit"`
 	// Current and Previous are nil where there is no data.
 	Current  *float64 `json:"current"`
@@ -203,6 +214,8 @@ type Settings struct {
 	ServiceLabels []string   `json:"service_labels"`
 	SeverityLabel string     `json:"severity_label"`
 	Volatile      []string   `json:"volatile_labels"`
+	// DetectionBound is Options.DetectionBound.
+	DetectionBound Seconds `json:"detection_bound_seconds"`
 }
 
 // Report is a weekly (or any range's) report.
@@ -229,4 +242,6 @@ type Report struct {
 	// Experiments are the hypotheses with a verdict in force in the
 	// range, by name.
 	Experiments []Experiment `json:"experiments"`
+	// Rules are the alert rules' quality over the range.
+	Rules []Rule `json:"alert_rules"`
 }

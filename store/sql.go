@@ -652,7 +652,7 @@ func (s *sqlStore) EachAlert(ctx context.Context, f alert.Filter, fn func(*alert
 		w.add(s.d.labelsContain, string(want))
 	}
 	return each(ctx, s.reader, "listing alerts", w.query(`SELECT fingerprint, starts_at_ns, status, labels, annotations,
-	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source
+	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, deliveries
 FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args, func(rows *sql.Rows) error {
 		a, err := scanAlert(rows)
 		if err != nil {
@@ -693,7 +693,7 @@ func scanAlert(rows *sql.Rows) (a alert.Alert, err error) {
 		endsAt               sql.NullInt64
 	)
 	if err := rows.Scan(&a.Fingerprint, &startsAt, &status, &labels, &annotations,
-		&endsAt, &a.GeneratorURL, &a.Receiver, &a.GroupKey, &receivedAt, &a.Source); err != nil {
+		&endsAt, &a.GeneratorURL, &a.Receiver, &a.GroupKey, &receivedAt, &a.Source, &a.Deliveries); err != nil {
 		return a, err
 	}
 	if a.Labels, err = decodeMap(labels); err != nil {

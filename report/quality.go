@@ -1,0 +1,364 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
+)
+
+// Alert quality, measured by chaos: how many of the injected faults the
+// alerts detected in time (coverage), and per alert rule how often it fired
+// for a fault (precision) and how many faults of its kinds it caught
+// (recall). The package doc defines each figure.
+
+// DefaultDetectionBound is how soon after a fault's start an alert must
+// detect it to be on time, when Options.DetectionBound is not set. The
+// store does not know the bound of the hypothesis that injected a fault.
+const DefaultDetectionBound = 5 * time.Minute
+
+// Coverage is how the chaos faults (failures) that started in a range were
+// detected. Faults = WithinBound + Late + NotDetected + StartInferred.
+type Coverage struct {
+	Faults int `json:"faults"`
+	// WithinBound counts the faults an alert detected at most
+	// DetectionBound after their start; Late those detected later.
+	WithinBound int `json:"detected_within_bound"`
+	Late        int `json:"detected_late"`
+	// NotDetected counts the faults no alert detected: the detector found
+	// none in its window, or has not decided yet.
+	NotDetected int `json:"not_detected"`
+	// StartInferred counts the faults whose start was inferred (Missed):
+	// detected or not, their time to detect is unknown, so they are not
+	// judged.
+	StartInferred int `json:"start_inferred"`
+	// Share is WithinBound / (Faults − StartInferred), nil (no data)
+	// without a judged fault.
+	Share *float64 `json:"coverage"`
+}
+
+// UndetectedFault is a chaos fault no alert detected: the alerts were deaf
+// to it.
+type UndetectedFault struct {
+	// ID is the incident's ID, Fault its kind.
+	ID    string `json:"id"`
+	Fault string `json:"fault"`
+	// Service, Namespace and Group are the incident's subject, Object what
+	// failed ("Deployment shop/cart").
+	Service   string    `json:"service"`
+	Namespace string    `json:"namespace,omitempty"`
+	Group     string    `json:"group,omitempty"`
+	Object    string    `json:"object,omitempty"`
+	Start     time.Time `json:"start"`
+	// StartInferred marks a fault whose start was inferred; it is counted
+	// in Coverage.StartInferred, not NotDetected.
+	StartInferred bool `json:"start_inferred,omitempty"`
+	// Undecided marks a fault the detector has not judged yet: its window
+	// is still open, or no detector ran.
+	Undecided bool `json:"undecided,omitempty"`
+}
+
+// Rule is one alert rule's (alertname's) quality over the range.
+type Rule struct {
+	Alert string `json:"alertname"`
+	// Firings counts its alerts firing in the range (silenced ones left
+	// out), Notifications their deliveries.
+	Firings       int `json:"firings"`
+	Notifications int `json:"notifications"`
+	// Joined counts the Firings joined to a chaos incident: the detection
+	// of one. Precision is Joined/Firings, nil without firings.
+	Joined    int      `json:"joined"`
+	Precision *float64 `json:"precision"`
+	// Kinds are the fault kinds of the faults it detected that started in
+	// the range or the previous one.
+	Kinds []string `json:"fault_kinds"`
+	// Detected counts the faults that started in the range and it
+	// detected; Faults all faults of Kinds that started in the range.
+	// Recall is Detected/Faults, nil (no data) where Faults is 0.
+	Detected int      `json:"detected"`
+	Faults   int      `json:"faults"`
+	Recall   *float64 `json:"recall"`
+	// TimeToDetect is detection − start of the faults it detected that
+	// started in the range, inferred starts left out.
+	TimeToDetect Distribution `json:"time_to_detect"`
+}
+
+// ruleAgg is what is aggregated of one alert rule's firings in the range.
+type ruleAgg struct {
+	firings, notifications, joined int
+}
+
+// rule counts al, firing in the current range, for its alert rule.
+func (a *aggregator) rule(al *alert.Alert, joined bool) {
+	if a.rules == nil {
+		a.rules = map[string]*ruleAgg{}
+	}
+	r := a.rules[al.Name()]
+	if r == nil {
+		r = &ruleAgg{}
+		a.rules[al.Name()] = r
+	}
+	r.firings++
+	r.notifications += al.Deliveries
+	if joined {
+		r.joined++
+	}
+}
+
+// detected reports whether an alert detected inc.
+func detected(inc *chaos.Incident) bool {
+	return !inc.Detection.Undetected && !inc.Detection.At.IsZero()
+}
+
+// coverage is how service's faults that started in rg were detected, and
+// those none detected, oldest first.
+func (a *aggregator) coverage(rg Range, service string) (Coverage, []UndetectedFault) {
+	var c Coverage
+	deaf := []UndetectedFault{}
+	for i := range a.incs {
+		inc := &a.incs[i]
+		if !inc.Kind.IsFailure() || serviceOf(inc) != service || !rg.Contains(inc.Start) {
+			continue
+		}
+		c.Faults++
+		switch {
+		case inc.Missed:
+			c.StartInferred++
+		case !detected(inc):
+			c.NotDetected++
+		case inc.Detection.At.Sub(inc.Start) <= a.o.DetectionBound:
+			c.WithinBound++
+		default:
+			c.Late++
+		}
+		if !detected(inc) {
+			u := UndetectedFault{
+				ID: inc.ID, Fault: string(inc.Kind), Service: service, Namespace: inc.Subject.Namespace,
+				Group: string(inc.Subject.Group), Start: inc.Start, StartInferred: inc.Missed, Undecided: !inc.Detection.Decided(),
+			}
+			if o := inc.Object; o.Name != "" {
+				u.Object = o.Name
+				if o.Namespace != "" {
+					u.Object = o.Namespace + "/" + u.Object
+				}
+				if o.Kind != "" {
+					u.Object = o.Kind + " " + u.Object
+				}
+			}
+			deaf = append(deaf, u)
+		}
+	}
+	return c.withShare(), deaf
+}
+
+// plus adds d's counts to c's.
+func (c Coverage) plus(d Coverage) Coverage {
+	c.Faults += d.Faults
+	c.WithinBound += d.WithinBound
+	c.Late += d.Late
+	c.NotDetected += d.NotDetected
+	c.StartInferred += d.StartInferred
+	return c.withShare()
+}
+
+func (c Coverage) withShare() Coverage {
+	c.Share = share(c.WithinBound, c.Faults-c.StartInferred)
+	return c
+}
+
+// share is n/of, nil where of is 0.
+func share(n, of int) *float64 {
+	if of == 0 {
+		return nil
+	}
+	return new(float64(n) / float64(of))
+}
+
+// ruleFigures are the alert rules that fired in the current range or
+// detected a fault in it or the previous one, most firings first, at most
+// Options.Top.
+func (a *aggregator) ruleFigures() []Rule {
+	cur, prev := a.periods[0].r, a.periods[1].r
+	kinds := map[string]map[chaos.Kind]bool{}
+	faults := map[chaos.Kind]int{}
+	caught := map[string]int{}
+	ttd := map[string][]time.Duration{}
+	for i := range a.incs {
+		inc := &a.incs[i]
+		if !inc.Kind.IsFailure() {
+			continue
+		}
+		now := cur.Contains(inc.Start)
+		if now {
+			faults[inc.Kind]++
+		}
+		if !detected(inc) || !now && !prev.Contains(inc.Start) {
+			continue
+		}
+		name := inc.Detection.Alert
+		if kinds[name] == nil {
+			kinds[name] = map[chaos.Kind]bool{}
+		}
+		kinds[name][inc.Kind] = true
+		if now {
+			caught[name]++
+			if !inc.Missed {
+				ttd[name] = append(ttd[name], inc.Detection.At.Sub(inc.Start))
+			}
+		}
+	}
+	names := map[string]bool{}
+	for n := range a.rules {
+		names[n] = true
+	}
+	for n := range kinds {
+		names[n] = true
+	}
+	out := make([]Rule, 0, len(names))
+	for name := range names {
+		agg := a.rules[name]
+		if agg == nil {
+			agg = &ruleAgg{}
+		}
+		r := Rule{
+			Alert: name, Firings: agg.firings, Notifications: agg.notifications, Joined: agg.joined,
+			Precision: share(agg.joined, agg.firings), Kinds: []string{}, Detected: caught[name],
+			TimeToDetect: distribution(ttd[name]),
+		}
+		for _, k := range slices.Sorted(maps.Keys(kinds[name])) {
+			r.Kinds = append(r.Kinds, string(k))
+			r.Faults += faults[k]
+		}
+		r.Recall = share(r.Detected, r.Faults)
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(x, y Rule) int {
+		return cmp.Or(cmp.Compare(y.Firings, x.Firings), cmp.Compare(x.Alert, y.Alert))
+	})
+	return out[:min(len(out), a.o.Top)]
+}
+
+// qualityChanges are the alert quality's headline figures, week over week.
+func qualityChanges(cur, prev Figures) []Change {
+	return []Change{
+		change("Notifications", "count", new(float64(cur.Alerts.Notifications)), new(float64(prev.Alerts.Notifications))),
+		change("Detection coverage", "share", cur.Detection.Share, prev.Detection.Share),
+	}
+}
+
+// coverageRows are f's detection figures for WriteCSV, one a row.
+func coverageRows(f *Figures, count func(string, int), ratio func(string, *float64, int)) {
+	d := &f.Detection
+	count("faults", d.Faults)
+	count("faults_detected_within_bound", d.WithinBound)
+	count("faults_detected_late", d.Late)
+	count("faults_not_detected", d.NotDetected)
+	count("faults_start_inferred", d.StartInferred)
+	ratio("detection_coverage", d.Share, d.Faults-d.StartInferred)
+}
+
+// ruleRows are r's alert rules' figures for WriteCSV, of the current range
+// and for all services, the rule in the figure's name:
+// rule_firings{alertname="HighLatency"}.
+func ruleRows(r *Report, row func(name, value string, samples int)) {
+	for _, ru := range r.Rules {
+		name := func(figure string) string { return figure + "{alertname=" + strconv.Quote(ru.Alert) + "}" }
+		row(name("rule_firings"), strconv.Itoa(ru.Firings), ru.Firings)
+		row(name("rule_notifications"), strconv.Itoa(ru.Notifications), ru.Notifications)
+		row(name("rule_joined"), strconv.Itoa(ru.Joined), ru.Joined)
+		row(name("rule_precision"), ratioValue(ru.Precision), ru.Firings)
+		row(name("rule_detected"), strconv.Itoa(ru.Detected), ru.Detected)
+		row(name("rule_recall"), ratioValue(ru.Recall), ru.Faults)
+		v := ""
+		if ru.TimeToDetect.Samples > 0 {
+			v = strconv.FormatFloat(time.Duration(ru.TimeToDetect.Median).Seconds(), 'f', -1, 64)
+		}
+		row(name("rule_time_to_detect_median_seconds"), v, ru.TimeToDetect.Samples)
+	}
+}
+
+// ratioValue is a share for CSV: empty where there is no data.
+func ratioValue(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
+}
+
+// percent is a share for Markdown: "no data" where there is none.
+func percent(v *float64) string {
+	if v == nil {
+		return "no data"
+	}
+	return fmt.Sprintf("%.0f%%", 100**v)
+}
+
+// quality writes the detection coverage and alert rule sections.
+func (m *md) quality(r *Report) {
+	m.f("\n## Detection coverage\n\n")
+	if r.Total.Current.Detection.Faults == 0 {
+		m.f("No chaos fault started in this range.\n")
+	} else {
+		m.f("Chaos faults by service: detected by an alert within %s of their start, later, or not at all.\n\n", time.Duration(r.Settings.DetectionBound))
+		m.f("| Service | Faults | Within %s | Late | Not detected | Start inferred | Coverage |\n|---|---:|---:|---:|---:|---:|---:|\n",
+			time.Duration(r.Settings.DetectionBound))
+		row := func(name string, c *Coverage) {
+			m.f("| %s | %d | %d | %d | %d | %d | %s |\n", cell(name), c.Faults, c.WithinBound, c.Late, c.NotDetected, c.StartInferred, percent(c.Share))
+		}
+		var deaf []UndetectedFault
+		for i := range r.Services {
+			if c := &r.Services[i].Current.Detection; c.Faults > 0 {
+				row(r.Services[i].Name, c)
+			}
+			deaf = append(deaf, r.Services[i].Undetected...)
+		}
+		row("**All services**", &r.Total.Current.Detection)
+		if len(deaf) > 0 {
+			slices.SortFunc(deaf, func(x, y UndetectedFault) int { return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.ID, y.ID)) })
+			m.f("\n### Not detected: the alerts were deaf to these\n\n| Start | Service | Fault | Object | Incident | Note |\n|---|---|---|---|---|---|\n")
+			for _, u := range deaf {
+				var notes []string
+				if u.StartInferred {
+					notes = append(notes, "start inferred, not judged")
+				}
+				if u.Undecided {
+					notes = append(notes, "detector undecided")
+				}
+				m.f("| %s | %s | %s | %s | %s | %s |\n", m.time(u.Start), cell(u.Service), u.Fault, cell(u.Object), cell(u.ID), cell(strings.Join(notes, "; ")))
+			}
+		}
+	}
+
+	m.f("\n## Alert rules\n\n")
+	if len(r.Rules) == 0 {
+		m.f("No alert rule fired or detected a chaos fault in this range.\n")
+		return
+	}
+	m.f("| Alert rule | Firings | Notifications | Joined to an incident | Precision | Fault kinds | Detected | Recall | TTD median |\n|---|---:|---:|---:|---:|---|---:|---:|---:|\n")
+	for _, ru := range r.Rules {
+		recall := percent(ru.Recall)
+		if ru.Recall != nil {
+			recall += fmt.Sprintf(" (%d/%d)", ru.Detected, ru.Faults)
+		}
+		ttd := dur(ru.TimeToDetect.Samples, ru.TimeToDetect.Median)
+		if ru.TimeToDetect.Samples > 0 {
+			ttd += fmt.Sprintf(" (n=%d)", ru.TimeToDetect.Samples)
+		}
+		m.f("| %s | %d | %d | %d | %s | %s | %d | %s | %s |\n", cell(ru.Alert), ru.Firings, ru.Notifications, ru.Joined,
+			percent(ru.Precision), cell(strings.Join(ru.Kinds, ", ")), ru.Detected, recall, ttd)
+	}
+}
+
+// qualityDefinitions writes the definitions of the alert quality figures.
+func (m *md) qualityDefinitions(r *Report) {
+	m.f("- Notifications: the deliveries of the firing alerts, as the store counted them (each notification, repeat and resolution; with alerts.pull also each pull that listed the alert).\n")
+	m.f("- Detection coverage: chaos faults (failures) that started in the range; detected within %s of the start (the configured bound: a hypothesis's own is not in the store), later, or not at all. Faults with an inferred start are counted but not judged. Coverage: within the bound / judged faults.\n",
+		time.Duration(r.Settings.DetectionBound))
+	m.f("- Alert rules (alertname): firings in the range; precision: share of them joined to a chaos incident; recall: faults of the kinds it detected (this range or the previous) that started in the range and it detected / all faults of those kinds in the range; TTD median by nearest rank.\n")
+}

@@ -1,0 +1,201 @@
+package report_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/report"
+)
+
+// fault is a chaos incident of svc starting at start, detected after
+// detectedAfter by the alert rule name (fingerprint fp); undetected if name
+// is "" and undecided if fp is "" too.
+func fault(id string, kind chaos.Kind, svc string, start time.Time, name, fp string, detectedAfter time.Duration) chaos.Incident {
+	inc := chaos.Incident{
+		ID: id, Kind: kind, Start: start, End: start.Add(30 * time.Minute), Events: 1,
+		Subject: chaos.Subject{Namespace: "shop", Service: svc, Group: chaos.Experimental},
+		Object:  chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: svc},
+	}
+	switch {
+	case name != "":
+		inc.Detection = chaos.Detection{At: start.Add(detectedAfter), Alert: name, Fingerprint: fp}
+	case fp != "":
+		inc.Detection = chaos.Detection{Undetected: true}
+	}
+	return inc
+}
+
+// ruleAlert is an alert of rule name that fired at start for a minute and
+// was delivered deliveries times.
+func ruleAlert(name, fp, svc string, start time.Time, deliveries int) alert.Alert {
+	return alert.Alert{
+		Fingerprint: fp, Status: alert.Resolved, StartsAt: start, EndsAt: start.Add(time.Minute), ReceivedAt: start,
+		Labels:   map[string]string{"alertname": name, "service": svc, "severity": "info"},
+		Receiver: "steadywatch", Source: alert.SourceWebhook, Deliveries: deliveries,
+	}
+}
+
+func TestTheDetectionBoundIncludesADetectionExactlyAtIt(t *testing.T) {
+	from := w12.From
+	incs := []chaos.Incident{
+		fault("at-default", chaos.PodDeleted, "api", from.Add(time.Hour), "Down", "f", report.DefaultDetectionBound),
+		fault("over-default", chaos.PodDeleted, "api", from.Add(2*time.Hour), "Down", "f", report.DefaultDetectionBound+time.Nanosecond),
+		fault("at-2m", chaos.PodDeleted, "api", from.Add(3*time.Hour), "Down", "f", 2*time.Minute),
+		fault("over-2m", chaos.PodDeleted, "api", from.Add(4*time.Hour), "Down", "f", 2*time.Minute+time.Nanosecond),
+	}
+	s := fill(t, "sqlite://"+filepath.Join(t.TempDir(), "sw.db"), fixture{incidents: incs})
+	for _, tt := range []struct {
+		bound          time.Duration
+		within, late   int
+		settingSeconds float64
+	}{
+		// At the default 5m: the two at or under 5m are in time.
+		{0, 3, 1, 300},
+		// At 2m: at-2m exactly at it is in time, a nanosecond more late.
+		{2 * time.Minute, 1, 3, 120},
+	} {
+		r, err := report.Weekly(t.Context(), s, report.Options{Range: w12, DetectionBound: tt.bound, Now: func() time.Time { return now }})
+		require.NoError(t, err)
+		d := r.Total.Current.Detection
+		require.Equal(t, 4, d.Faults)
+		require.Equal(t, tt.within, d.WithinBound, "bound %s", tt.bound)
+		require.Equal(t, tt.late, d.Late, "bound %s", tt.bound)
+		require.InDelta(t, float64(tt.within)/4, *d.Share, 0)
+		require.InDelta(t, tt.settingSeconds, time.Duration(r.Settings.DetectionBound).Seconds(), 0)
+	}
+	_, err := report.Weekly(t.Context(), s, report.Options{Range: w12, DetectionBound: -time.Nanosecond})
+	require.EqualError(t, err, "report: Options.DetectionBound: must not be negative, got -1ns")
+}
+
+func TestCoverageJudgesNeitherInferredStartsNorScalings(t *testing.T) {
+	from := w12.From
+	missedCaught := fault("missed-caught", chaos.PodDeleted, "api", from.Add(time.Hour), "Down", "f", time.Hour)
+	missedCaught.Missed = true
+	missedDeaf := fault("missed-deaf", chaos.NodeNotReady, "api", from.Add(2*time.Hour), "", "x", 0)
+	missedDeaf.Missed = true
+	incs := []chaos.Incident{
+		missedCaught, missedDeaf,
+		fault("deaf", chaos.WorkloadDegraded, "api", from.Add(3*time.Hour), "", "x", 0),
+		fault("undecided", chaos.ContainerRestarted, "api", from.Add(4*time.Hour), "", "", 0),
+		fault("caught", chaos.PodDeleted, "api", from.Add(5*time.Hour), "Down", "f", time.Minute),
+		fault("scaled", chaos.HPAScaledUp, "api", from.Add(6*time.Hour), "", "x", 0),
+		fault("other", chaos.PodDeleted, "db", from.Add(7*time.Hour), "", "x", 0),
+		// Last week's: not this week's fault.
+		fault("before", chaos.PodDeleted, "api", from.Add(-time.Second), "", "x", 0),
+	}
+	r := weekly(t, fixture{incidents: incs})
+	require.Len(t, r.Services, 2)
+	api := r.Services[0]
+	require.Equal(t, "api", api.Name)
+	// Five failures: two with an inferred start not judged, one caught in
+	// time, two (deaf, undecided) not detected: coverage 1 of 3.
+	require.Equal(t, report.Coverage{Faults: 5, WithinBound: 1, NotDetected: 2, StartInferred: 2, Share: new(1.0 / 3)}, api.Current.Detection)
+	require.Equal(t, report.Coverage{Faults: 1, NotDetected: 1, Share: new(0.0)}, api.Previous.Detection)
+	ids := []string{}
+	for _, u := range api.Undetected {
+		ids = append(ids, u.ID)
+	}
+	require.Equal(t, []string{"missed-deaf", "deaf", "undecided"}, ids, "oldest first; the caught missed one is not deaf")
+	require.True(t, api.Undetected[0].StartInferred)
+	require.True(t, api.Undetected[2].Undecided)
+	require.False(t, api.Undetected[1].Undecided)
+	require.Equal(t, "Deployment shop/api", api.Undetected[1].Object)
+	require.Equal(t, report.Coverage{Faults: 6, WithinBound: 1, NotDetected: 3, StartInferred: 2, Share: new(1.0 / 4)}, r.Total.Current.Detection)
+}
+
+// A small week worked out by hand, 2026-W12 against W11:
+//
+//	rule   firings (joined)  detected (kind)                         in W11
+//	Disk   4 (1)             i1 pod_deleted after 2m                 i0 container_restarted
+//	Down   2 (2)             i2 pod_deleted 1m, i3 workload_degr. 6m
+//	Noise  3 (0)             -
+//	Gone   0                 -                                       i6 workload_degraded
+//
+// and i4 pod_deleted, i5 container_restarted undetected in W12.
+func TestPrecisionAndRecallWorkedByHand(t *testing.T) {
+	from := w12.From
+	h := func(n int) time.Time { return from.Add(time.Duration(n) * time.Hour) }
+	prev := from.Add(-48 * time.Hour)
+	incs := []chaos.Incident{
+		fault("i0", chaos.ContainerRestarted, "cart", prev, "Disk", "d0", time.Minute),
+		fault("i6", chaos.WorkloadDegraded, "cart", prev.Add(time.Hour), "Gone", "g0", 10*time.Minute),
+		fault("i1", chaos.PodDeleted, "cart", h(1), "Disk", "d1", 2*time.Minute),
+		fault("i2", chaos.PodDeleted, "cart", h(2), "Down", "w1", time.Minute),
+		fault("i3", chaos.WorkloadDegraded, "cart", h(3), "Down", "w2", 6*time.Minute),
+		fault("i4", chaos.PodDeleted, "cart", h(4), "", "x", 0),
+		fault("i5", chaos.ContainerRestarted, "cart", h(5), "", "x", 0),
+	}
+	alerts := []alert.Alert{
+		ruleAlert("Disk", "d0", "cart", prev.Add(time.Minute), 1),
+		ruleAlert("Gone", "g0", "cart", prev.Add(time.Hour+10*time.Minute), 1),
+		ruleAlert("Disk", "d1", "cart", h(1).Add(2*time.Minute), 2),
+		ruleAlert("Disk", "d2", "cart", h(10), 2),
+		ruleAlert("Disk", "d3", "cart", h(11), 2),
+		ruleAlert("Disk", "d4", "cart", h(12), 2),
+		ruleAlert("Down", "w1", "cart", h(2).Add(time.Minute), 1),
+		ruleAlert("Down", "w2", "cart", h(3).Add(6*time.Minute), 3),
+		ruleAlert("Noise", "n1", "cart", h(20), 1),
+		ruleAlert("Noise", "n2", "cart", h(21), 1),
+		ruleAlert("Noise", "n3", "cart", h(22), 1),
+	}
+	r := weekly(t, fixture{alerts: alerts, incidents: incs})
+	require.Equal(t, []report.Rule{
+		{
+			// Pod deletions i1, i2, i4 and the restart i5: 1 of 4.
+			Alert: "Disk", Firings: 4, Notifications: 8, Joined: 1, Precision: new(0.25),
+			Kinds: []string{"container_restarted", "pod_deleted"}, Detected: 1, Faults: 4, Recall: new(0.25),
+			TimeToDetect: report.Distribution{Samples: 1, Median: report.Seconds(2 * time.Minute), P90: report.Seconds(2 * time.Minute), Max: report.Seconds(2 * time.Minute)},
+		},
+		{
+			// Fired, detected nothing: precision 0, recall no data.
+			Alert: "Noise", Firings: 3, Notifications: 3, Joined: 0, Precision: new(0.0), Kinds: []string{},
+		},
+		{
+			// Pod deletions i1, i2, i4 and the degradation i3: 2 of 4;
+			// the median of 1m and 6m by nearest rank is 1m.
+			Alert: "Down", Firings: 2, Notifications: 4, Joined: 2, Precision: new(1.0),
+			Kinds: []string{"pod_deleted", "workload_degraded"}, Detected: 2, Faults: 4, Recall: new(0.5),
+			TimeToDetect: report.Distribution{Samples: 2, Median: report.Seconds(time.Minute), P90: report.Seconds(6 * time.Minute), Max: report.Seconds(6 * time.Minute)},
+		},
+		{
+			// Silent this week when i3 degraded cart: recall 0 of 1, and
+			// no firing to be precise about.
+			Alert: "Gone", Kinds: []string{"workload_degraded"}, Faults: 1, Recall: new(0.0),
+		},
+	}, r.Rules)
+
+	cart := r.Services[0]
+	require.Equal(t, 4+3+2, cart.Current.Alerts.Firing)
+	require.Equal(t, 8+3+4, cart.Current.Alerts.Notifications)
+	require.Equal(t, 2, cart.Previous.Alerts.Notifications)
+	for _, top := range cart.Top {
+		if top.Alert == `Disk{service="cart",severity="info"}` {
+			require.Equal(t, 8, top.Notifications)
+		}
+	}
+	// Coverage: i1 and i2 in time of 5 faults; last week i0 in time, i6
+	// late.
+	require.Equal(t, report.Coverage{Faults: 5, WithinBound: 2, Late: 1, NotDetected: 2, Share: new(0.4)}, r.Total.Current.Detection)
+	require.Equal(t, report.Coverage{Faults: 2, WithinBound: 1, Late: 1, Share: new(0.5)}, r.Total.Previous.Detection)
+	changes := map[string]report.Change{}
+	for _, c := range r.Changes {
+		changes[c.Name] = c
+	}
+	require.Equal(t, "share", changes["Detection coverage"].Unit)
+	require.InDelta(t, -0.1, *changes["Detection coverage"].Delta, 1e-12)
+	require.InDelta(t, 15.0, *changes["Notifications"].Current, 0)
+	require.InDelta(t, 2.0, *changes["Notifications"].Previous, 0)
+
+	// Top caps the rules, most firings first.
+	s := fill(t, "sqlite://"+filepath.Join(t.TempDir(), "sw.db"), fixture{alerts: alerts, incidents: incs})
+	capped, err := report.Weekly(t.Context(), s, report.Options{Range: w12, Top: 2, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	require.Len(t, capped.Rules, 2)
+	require.Equal(t, "Disk", capped.Rules[0].Alert)
+	require.Equal(t, "Noise", capped.Rules[1].Alert)
+}
