@@ -22,7 +22,9 @@ const reportUsage = `Usage: steadywatch report weekly [flags]
 Writes the weekly review of alerts and SEVs from steadywatch's store, by
 service and against the previous range: an ISO week (--week; default the
 last whole week) or any --from/--to range, in the time zone --tz.
-docs/reports.md defines every figure.
+docs/reports.md defines every figure. --format html writes one
+self-contained page (inline SVG charts, nothing fetched, no script) with
+the MTTR/MTTD trend of the last 8 ranges; md, json and csv have no trend.
 
 Exit code: 0 the report was written (also for a store with no data: the
 report says so); 1 the store could not be read or the output not written;
@@ -32,6 +34,10 @@ or --config says (a report never creates one).
 
 Flags:
 `
+
+// htmlTrendRanges is how many ranges, the reported one last, the HTML
+// report's MTTR/MTTD trend covers.
+const htmlTrendRanges = 8
 
 type reportFlags struct {
 	week, from, to string
@@ -164,7 +170,11 @@ func (f *reportFlags) options(fs *flag.FlagSet, now time.Time) (report.Options, 
 	default:
 		rg = report.LastWeek(now, loc)
 	}
-	return report.Options{Range: rg, Now: func() time.Time { return now }}, nil
+	opts := report.Options{Range: rg, Now: func() time.Time { return now }}
+	if f.format == "html" {
+		opts.TrendRanges = htmlTrendRanges
+	}
+	return opts, nil
 }
 
 // config loads --config (or the defaults) and applies --store and

@@ -11,13 +11,15 @@ import (
 )
 
 // Formats lists the formats Write writes.
-var Formats = []string{"md", "json", "csv"}
+var Formats = []string{"md", "html", "json", "csv"}
 
-// Write writes r in format: "md" (Markdown), "json" or "csv".
+// Write writes r in format: "md" (Markdown), "html", "json" or "csv".
 func Write(w io.Writer, r *Report, format string) error {
 	switch format {
 	case "md":
 		return WriteMarkdown(w, r)
+	case "html":
+		return WriteHTML(w, r)
 	case "json":
 		return WriteJSON(w, r)
 	case "csv":
