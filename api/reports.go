@@ -64,7 +64,7 @@ func WeeklyReport(o WeeklyReportOptions) http.Handler {
 			return
 		}
 		base := o.Base
-		base.Range, base.Now = opts.Range, opts.Now
+		base.Range, base.Now, base.TrendRanges = opts.Range, opts.Now, opts.TrendRanges
 		rep, err := report.Weekly(r.Context(), o.Source, base)
 		if err != nil {
 			log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)

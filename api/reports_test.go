@@ -158,6 +158,12 @@ func TestTheWeeklyReportIsServedInEachFormatWithItsContentType(t *testing.T) {
 			}
 			require.True(t, found, "no current total alerts_firing row in\n%s", body)
 		}},
+		{"html", "text/html; charset=utf-8", func(t *testing.T, body string) {
+			require.True(t, strings.HasPrefix(body, "<!DOCTYPE html>"), body[:min(len(body), 200)])
+			require.Contains(t, body, `<svg data-chart="mttr-mttd-trend"`, "with the trend, as the command writes it")
+			require.Contains(t, body, ">2026-W40</text>", "8 weeks ending with W47")
+			require.NotContains(t, body, ">2026-W39</text>")
+		}},
 		{"json", "application/json", func(t *testing.T, body string) {
 			n, _, _ := firing(t, []byte(body))
 			require.Equal(t, 2, n)
@@ -183,8 +189,8 @@ func TestABadQueryGets400NamingTheParameter(t *testing.T) {
 		{"?to=2026-03-23T00:00:00Z", "query parameter from: required with to"},
 		{"?from=yesterday&to=2026-03-23T00:00:00Z", `query parameter from: "yesterday" is not an RFC 3339 time such as 2026-03-23T00:00:00+01:00`},
 		{"?week=2026-W13&from=2026-03-23T00:00:00Z&to=2026-03-24T00:00:00Z", "query parameter week: give either week or from and to, not both"},
-		{"?format=pdf", `query parameter format: "pdf" is not one of md, json, csv`},
-		{"?format=", `query parameter format: "" is not one of md, json, csv`},
+		{"?format=pdf", `query parameter format: "pdf" is not one of md, html, json, csv`},
+		{"?format=", `query parameter format: "" is not one of md, html, json, csv`},
 		{"?tz=Mars/Olympus", `query parameter tz: "Mars/Olympus" is not a time zone such as UTC, Local or Europe/Berlin`},
 		{"?tz=", `query parameter tz: "" is not a time zone such as UTC, Local or Europe/Berlin`},
 		{"?week=2026-W13&week=2026-W14", "query parameter week: given 2 times, want at most once"},

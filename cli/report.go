@@ -21,7 +21,9 @@ const reportUsage = `Usage: steadywatch report weekly [flags]
 Writes the weekly review of alerts and SEVs from steadywatch's store, by
 service and against the previous range: an ISO week (--week; default the
 last whole week) or any --from/--to range, in the time zone --tz.
-docs/reports.md defines every figure.
+docs/reports.md defines every figure. --format html writes one
+self-contained page (inline SVG charts, nothing fetched, no script) with
+the MTTR/MTTD trend of the last 8 ranges; md, json and csv have no trend.
 
 Exit code: 0 the report was written (also for a store with no data: the
 report says so); 1 the store could not be read or the output not written;

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,8 +69,8 @@ func TestReportRefusesBadInputNamingTheFlag(t *testing.T) {
 		},
 		{
 			"an unknown format",
-			[]string{"report", "weekly", "--data-dir", dir, "--format", "html"},
-			"steadywatch report: --format: \"html\" is not one of md, json, csv\n",
+			[]string{"report", "weekly", "--data-dir", dir, "--format", "pdf"},
+			"steadywatch report: --format: \"pdf\" is not one of md, html, json, csv\n",
 		},
 		{
 			"an unknown time zone",
@@ -119,6 +120,7 @@ func TestReportWritesEachFormatToAFile(t *testing.T) {
 		"md":   "| cart | 1 | 1 | 0 | 0 | 1 | 0 | 1 | 2m0s | 2m0s | 2m0s |",
 		"json": `"alert": "HighLatency{service=\"cart\",severity=\"critical\"}"`,
 		"csv":  "current,2026-03-23T00:00:00Z,2026-03-30T00:00:00Z,cart,sevs_sev1,1,1",
+		"html": `<td>cart</td><td class="n">1</td><td class="n">0</td><td class="n">0</td><td class="n">1</td>`,
 	} {
 		out := filepath.Join(t.TempDir(), "report."+format)
 		code, stdout, stderr := run(t, "report", "weekly", "--data-dir", dir, "--week", "2026-W13", "--format", format, "-o", out)
@@ -154,4 +156,23 @@ func TestReportJudgesDetectionByTheConfiguredBound(t *testing.T) {
 		require.Equal(t, cli.ExitOK, code, stderr)
 		require.Contains(t, stdout, want, bound)
 	}
+}
+
+func TestOnlyTheHTMLReportHasTheTrendOfTheLastEightWeeks(t *testing.T) {
+	start := time.Date(2026, 3, 24, 10, 0, 0, 0, time.UTC)
+	dir := newStore(t, alert.Alert{
+		Fingerprint: "f1", Status: alert.Resolved, StartsAt: start, EndsAt: start.Add(2 * time.Minute),
+		Labels:   map[string]string{"alertname": "HighLatency", "service": "cart", "severity": "critical"},
+		Receiver: "steadywatch", Source: alert.SourceWebhook,
+	})
+	code, stdout, stderr := run(t, "report", "weekly", "--data-dir", dir, "--week", "2026-W13", "--format", "html")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Contains(t, stdout, `<svg data-chart="mttr-mttd-trend"`)
+	for week := 6; week <= 13; week++ {
+		require.Contains(t, stdout, fmt.Sprintf(">2026-W%02d</text>", week))
+	}
+	require.NotContains(t, stdout, "2026-W05")
+	code, stdout, stderr = run(t, "report", "weekly", "--data-dir", dir, "--week", "2026-W13", "--format", "json")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.NotContains(t, stdout, `"trend"`)
 }

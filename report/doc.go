@@ -53,8 +53,9 @@
 //     count, firing time clipped to the range (and to Options.Now for
 //     alerts still firing), and the share resolved by itself.
 //
-// Alerts are read from the previous range's start minus Options.Lookback:
-// an alert that started earlier and is still firing is not seen.
+// Alerts are read from the previous range's start (or the trend's first
+// range's) minus Options.Lookback: an alert that started earlier and is
+// still firing is not seen.
 //
 // # SEVs
 //
@@ -143,4 +144,24 @@
 //     range's faults it detected, inferred starts left out. A rule is
 //     listed if it fired in the range or has a kind; most firings first,
 //     then by name, at most Options.Top.
+//
+// # Charts
+//
+// The HTML report (WriteHTML) draws, as inline SVG with no script and
+// nothing fetched, charts of figures the other formats carry too:
+//
+//   - Daily: the range cut at local midnight in its time zone (a day of 23
+//     or 25 hours on a daylight saving change, parts of a day at the ends
+//     of a from/to range); each day counts the not silenced alerts that
+//     started in it, so the days sum to Firing less the alerts that
+//     started before the range.
+//   - ResolutionBuckets: the time-to-resolution samples of the range in
+//     the ResolutionEdges buckets, each [lower, upper).
+//   - Trend (Options.TrendRanges, 0 for none): for each of the last
+//     TrendRanges ranges, the reported one last, its SEVs and their MTTR
+//     and MTTD pooled over the services. The same single pass over the
+//     alerts computes it: alerts are then read from the trend's first
+//     range's start minus Lookback.
+//
+// The store holds no verdicts, so the report has no experiments section.
 package report

@@ -11,9 +11,9 @@ import (
 )
 
 // Formats lists the formats Write writes.
-var Formats = []string{"md", "json", "csv"}
+var Formats = []string{"md", "html", "json", "csv"}
 
-// contentTypes are the media types of the formats, and of those to come.
+// contentTypes are the media types of the formats.
 var contentTypes = map[string]string{
 	"md":   "text/markdown; charset=utf-8",
 	"json": "application/json",
@@ -31,11 +31,13 @@ func ContentType(format string) string {
 	return "application/octet-stream"
 }
 
-// Write writes r in format: "md" (Markdown), "json" or "csv".
+// Write writes r in format: "md" (Markdown), "html", "json" or "csv".
 func Write(w io.Writer, r *Report, format string) error {
 	switch format {
 	case "md":
 		return WriteMarkdown(w, r)
+	case "html":
+		return WriteHTML(w, r)
 	case "json":
 		return WriteJSON(w, r)
 	case "csv":

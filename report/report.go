@@ -94,6 +94,9 @@ type Options struct {
 	// DetectionBound is how soon after its start a chaos fault detected by
 	// an alert was detected in time (default DefaultDetectionBound).
 	DetectionBound time.Duration
+	// TrendRanges is how many ranges, ending with Range (each the
+	// Previous of the next), Report.Trend covers; 0 leaves Trend out.
+	TrendRanges int
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -147,7 +150,7 @@ func (o Options) withDefaults() (Options, error) {
 		name string
 		v    *int
 		def  int
-	}{{"FlapCount", &o.FlapCount, DefaultFlapCount}, {"Top", &o.Top, DefaultTop}} {
+	}{{"FlapCount", &o.FlapCount, DefaultFlapCount}, {"Top", &o.Top, DefaultTop}, {"TrendRanges", &o.TrendRanges, 0}} {
 		switch {
 		case *n.v == 0:
 			*n.v = n.def
@@ -165,25 +168,29 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // Weekly computes the report of o.Range from src. It reads the incidents
-// that started from the previous range's start minus o.Lookback, and
-// streams the alerts that started from then until the range's end, keeping
-// aggregates, not the alerts: its memory grows with the services, the
-// distinct alerts (fingerprints, identities) and the alerts resolved in
-// the two ranges (one duration each), not with their labels.
+// that started from the previous range's start (or the oldest trend
+// range's) minus o.Lookback, and streams the alerts that started from then
+// until the range's end, in one pass, keeping aggregates, not the alerts:
+// its memory grows with the services, the distinct alerts (fingerprints,
+// identities), the alerts resolved in the two ranges (one duration each)
+// and the SEVs, not with the alerts' labels.
 func Weekly(ctx context.Context, src Source, o Options) (*Report, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	cur := o.Range
-	prev := cur.Previous()
-	span := prev.From.Add(-o.Lookback)
+	ranges := []Range{cur, cur.Previous()}
+	for len(ranges) < o.TrendRanges {
+		ranges = append(ranges, ranges[len(ranges)-1].Previous())
+	}
+	span := ranges[len(ranges)-1].From.Add(-o.Lookback)
 
 	incs, err := src.List(ctx, tracker.Filter{Since: span, Until: cur.To})
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	a := newAggregator(o, [2]Range{cur, prev}, incs)
+	a := newAggregator(o, ranges, incs)
 	err = src.EachAlert(ctx, alert.Filter{Since: span, Until: cur.To}, func(al *alert.Alert) error {
 		a.add(al)
 		return nil
@@ -239,9 +246,10 @@ type flap struct {
 type serviceAgg struct {
 	fig Figures
 	ttr []time.Duration
-	// top and open are kept for the current range only.
-	top  map[string]*topAgg
-	open []OpenAlert
+	// top, open and daily are kept for the current range only.
+	top   map[string]*topAgg
+	open  []OpenAlert
+	daily []int
 }
 
 type topAgg struct {
@@ -249,11 +257,20 @@ type topAgg struct {
 	firing                     time.Duration
 }
 
+// alertPeriods is how many of the aggregator's ranges have alert figures:
+// the current and the previous; older ones (the trend's) have only SEVs.
+const alertPeriods = 2
+
 type aggregator struct {
-	o       Options
-	now     time.Time
-	periods [2]period
-	levels  map[string]Level
+	o   Options
+	now time.Time
+	// periods are the current range, the previous one, and the older
+	// ranges of the trend, each the previous of the one before.
+	periods []period
+	// days are the starts of the current range's local days, the first
+	// one its From.
+	days   []time.Time
+	levels map[string]Level
 	// detections maps a detecting alert's fingerprint to the incidents it
 	// detected (indexes into incs).
 	detections map[string][]int
@@ -273,9 +290,10 @@ type aggregator struct {
 	rules map[string]*ruleAgg
 }
 
-func newAggregator(o Options, ranges [2]Range, incs []chaos.Incident) *aggregator {
+func newAggregator(o Options, ranges []Range, incs []chaos.Incident) *aggregator {
 	a := &aggregator{
 		o: o, now: o.Now(), incs: incs, incLevel: make([]Level, len(incs)),
+		periods:    make([]period, len(ranges)),
 		levels:     map[string]Level{},
 		detections: map[string][]int{},
 		chaosOpen:  map[string][]chaos.Incident{},
@@ -284,6 +302,9 @@ func newAggregator(o Options, ranges [2]Range, incs []chaos.Incident) *aggregato
 	}
 	for i, r := range ranges {
 		a.periods[i] = period{r: r, services: map[string]*serviceAgg{}, flaps: map[string]*flap{}}
+	}
+	for _, d := range days(ranges[0]) {
+		a.days = append(a.days, d.From)
 	}
 	for _, s := range o.Levels {
 		a.levels[s.Severity] = s.Level
@@ -373,7 +394,19 @@ func (a *aggregator) add(al *alert.Alert) {
 	joined := !hidden && a.joined(al, level)
 	end, resolved := resolvedAt(al)
 	self := resolved && end.Sub(al.StartsAt) <= a.o.NoisyWithin
-	for i := range a.periods {
+	if cur := a.periods[0].r; !hidden && cur.Contains(al.StartsAt) {
+		s := a.service(&a.periods[0], svc)
+		if s.daily == nil {
+			s.daily = make([]int, len(a.days))
+		}
+		// The last day starting at or before startsAt.
+		d, found := slices.BinarySearchFunc(a.days, al.StartsAt, time.Time.Compare)
+		if !found {
+			d--
+		}
+		s.daily[d]++
+	}
+	for i := range a.periods[:alertPeriods] {
 		p := &a.periods[i]
 		if !hidden && resolved && p.r.Contains(end) {
 			// Resolved in the range (endsAt in [From, To)), even if not
@@ -536,14 +569,14 @@ func (a *aggregator) report() *Report {
 	r.Levels = slices.SortedFunc(maps.Keys(levels), func(x, y Level) int { return cmp.Compare(x.rank(), y.rank()) })
 
 	names := map[string]bool{}
-	for i := range a.periods {
+	for i := range a.periods[:alertPeriods] {
 		for n := range a.periods[i].services {
 			names[n] = true
 		}
 	}
 	for i := range a.sevs {
 		s := &a.sevs[i]
-		for p := range a.periods {
+		for p := range a.periods[:alertPeriods] {
 			if a.periods[p].r.Contains(s.Start) {
 				names[s.Service] = true
 			}
@@ -552,13 +585,24 @@ func (a *aggregator) report() *Report {
 			r.SEVs = append(r.SEVs, *s)
 		}
 	}
-	var totals [2]struct {
+	var totals [alertPeriods]struct {
 		ttr              []time.Duration
 		mttd, mttr, mtbf []time.Duration
 	}
+	r.Daily = days(r.Range)
 	for _, name := range slices.Sorted(maps.Keys(names)) {
 		svc := Service{Name: name, Top: []TopAlert{}, Open: []OpenAlert{}, Flapping: []FlappingAlert{}, Undetected: []UndetectedFault{}}
-		for p := range a.periods {
+		svc.Daily = days(r.Range)
+		if agg := a.periods[0].services[name]; agg != nil {
+			for d, n := range agg.daily {
+				svc.Daily[d].Alerts = n
+				r.Daily[d].Alerts += n
+			}
+			svc.ResolutionBuckets = buckets(agg.ttr)
+		} else {
+			svc.ResolutionBuckets = buckets(nil)
+		}
+		for p := range a.periods[:alertPeriods] {
 			per := &a.periods[p]
 			agg := per.services[name]
 			if agg == nil {
@@ -597,7 +641,8 @@ func (a *aggregator) report() *Report {
 	if r.Services == nil {
 		r.Services = []Service{}
 	}
-	for p := range a.periods {
+	r.ResolutionBuckets = buckets(totals[0].ttr)
+	for p := range a.periods[:alertPeriods] {
 		fig := Figures{SEVs: SEVFigures{ByLevel: map[Level]int{}}}
 		for i := range r.Services {
 			f := r.Services[i].Current
@@ -631,7 +676,103 @@ func (a *aggregator) report() *Report {
 	}
 	r.Changes = append(changes(r.Total.Current, r.Total.Previous, r.Levels), qualityChanges(r.Total.Current, r.Total.Previous)...)
 	r.Rules = a.ruleFigures()
+	if a.o.TrendRanges > 0 {
+		r.Trend = make([]TrendPoint, a.o.TrendRanges)
+		for i := range r.Trend {
+			// Oldest first.
+			r.Trend[i] = a.trendPoint(a.periods[a.o.TrendRanges-1-i].r)
+		}
+	}
 	return r
+}
+
+// trendPoint is the SEV figures of rg pooled over all services.
+func (a *aggregator) trendPoint(rg Range) TrendPoint {
+	var mttd, mttr []time.Duration
+	n := 0
+	for i := range a.sevs {
+		s := &a.sevs[i]
+		if !rg.Contains(s.Start) {
+			continue
+		}
+		n++
+		if d, ok := s.timeToDetect(); ok {
+			mttd = append(mttd, d)
+		}
+		if d, ok := s.timeToResolve(); ok {
+			mttr = append(mttr, d)
+		}
+	}
+	return TrendPoint{Range: rg, SEVs: n, MTTD: mean(mttd), MTTR: mean(mttr)}
+}
+
+// timeToDetect is a chaos SEV's detection − start, if it is a sample of
+// MTTD: detected, and its start not inferred.
+func (s *SEV) timeToDetect() (time.Duration, bool) {
+	if s.Kind != KindChaos || s.Missed || s.DetectedAt.IsZero() {
+		return 0, false
+	}
+	return s.DetectedAt.Sub(s.Start), true
+}
+
+// timeToResolve is a SEV's end − start, if it is a sample of MTTR: ended,
+// and its start not inferred.
+func (s *SEV) timeToResolve() (time.Duration, bool) {
+	if s.Missed || s.End.IsZero() {
+		return 0, false
+	}
+	return s.End.Sub(s.Start), true
+}
+
+// days splits rg at local midnight in its time zone: a whole day is 24
+// hours, or 23 or 25 on a daylight saving change; the first and last may
+// be parts of a day where rg does not start or end at midnight.
+func days(rg Range) []DayCount {
+	loc := rg.Location()
+	var out []DayCount
+	for from := rg.From.In(loc); from.Before(rg.To); {
+		y, m, d := from.Date()
+		next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		to := minTime(next, rg.To.In(loc))
+		out = append(out, DayCount{Date: from.Format(time.DateOnly), From: from, To: to})
+		from = to
+	}
+	return out
+}
+
+// ResolutionEdges are the bounds of the time-to-resolution buckets: a
+// duration d falls in the first bucket whose edge is above it, or in the
+// last (open) one; so the buckets are [0, 1m), [1m, 5m), … [24h, ∞).
+var ResolutionEdges = []time.Duration{
+	time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 4 * time.Hour, 24 * time.Hour,
+}
+
+// buckets counts ds in the ResolutionEdges buckets.
+func buckets(ds []time.Duration) []Bucket {
+	out := make([]Bucket, len(ResolutionEdges)+1)
+	var lo time.Duration
+	for i, hi := range ResolutionEdges {
+		out[i] = Bucket{Label: shortDur(lo) + "–" + shortDur(hi), From: Seconds(lo), To: Seconds(hi)}
+		lo = hi
+	}
+	out[0].Label = "<" + shortDur(ResolutionEdges[0])
+	out[len(out)-1] = Bucket{Label: "≥" + shortDur(lo), From: Seconds(lo)}
+	for _, d := range ds {
+		i, _ := slices.BinarySearch(ResolutionEdges, d+1)
+		out[i].Count++
+	}
+	return out
+}
+
+// shortDur writes d as 90s, 5m, 4h: the largest unit that divides it.
+func shortDur(d time.Duration) string {
+	switch {
+	case d != 0 && d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d != 0 && d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
 }
 
 // sevFigures are the figures of service's SEVs that started in rg, and
@@ -651,14 +792,14 @@ func (a *aggregator) sevFigures(rg Range, service string, levels []Level) (fig S
 		fig.ByLevel[s.Level]++
 		if s.Kind == KindChaos {
 			fig.Chaos++
-			if !s.Missed && !s.DetectedAt.IsZero() {
-				mttd = append(mttd, s.DetectedAt.Sub(s.Start))
-			}
 		} else {
 			fig.Organic++
 		}
-		if !s.Missed && !s.End.IsZero() {
-			mttr = append(mttr, s.End.Sub(s.Start))
+		if d, ok := s.timeToDetect(); ok {
+			mttd = append(mttd, d)
+		}
+		if d, ok := s.timeToResolve(); ok {
+			mttr = append(mttr, d)
 		}
 		// a.sevs is sorted by start: each SEV but the range's first of
 		// the service is a sample of the time since the one before.

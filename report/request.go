@@ -94,8 +94,17 @@ func (q Request) Options(now time.Time) (Options, error) {
 	default:
 		rg = LastWeek(now, loc)
 	}
-	return Options{Range: rg, Now: func() time.Time { return now }}, nil
+	o := Options{Range: rg, Now: func() time.Time { return now }}
+	if q.Format == "html" {
+		o.TrendRanges = HTMLTrendRanges
+	}
+	return o, nil
 }
+
+// HTMLTrendRanges is how many ranges, the reported one last, the HTML
+// report's MTTR/MTTD trend covers: Request sets Options.TrendRanges to it
+// for the html format.
+const HTMLTrendRanges = 8
 
 // Configure sets the options the configuration holds: the alert labels
 // (alerts.service_labels, alerts.severity_label) and the reports section.

@@ -156,6 +156,45 @@ type Service struct {
 	// Undetected are the service's chaos faults that started in the range
 	// and no alert detected, oldest first.
 	Undetected []UndetectedFault `json:"undetected_faults"`
+	// Daily counts, for each local day of the range, the alerts of the
+	// service that started that day (see DayCount).
+	Daily []DayCount `json:"daily"`
+	// ResolutionBuckets count the time to resolution of the service's
+	// alerts resolved in the range (the samples of Current's Resolution)
+	// in the ResolutionEdges buckets.
+	ResolutionBuckets []Bucket `json:"time_to_resolution_buckets"`
+}
+
+// DayCount is one local day of a range, in the report's time zone: from
+// midnight to the next (24 hours, or 23 or 25 on a daylight saving
+// change), clipped to the range.
+type DayCount struct {
+	// Date is the day, 2006-01-02.
+	Date string    `json:"date"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Alerts counts the alerts (fingerprint, startsAt) that started in
+	// [From, To), silenced ones left out: the Firing alerts of the range
+	// but those that started before it.
+	Alerts int `json:"alerts"`
+}
+
+// Bucket is one bar of the time-to-resolution histogram: the samples d
+// with From ≤ d < To (no upper bound where To is 0).
+type Bucket struct {
+	Label string  `json:"label"`
+	From  Seconds `json:"from_seconds"`
+	To    Seconds `json:"to_seconds,omitempty"`
+	Count int     `json:"count"`
+}
+
+// TrendPoint is the SEV figures of one range of the trend, pooled over all
+// services, as in Report.Total.
+type TrendPoint struct {
+	Range Range `json:"range"`
+	SEVs  int   `json:"sevs"`
+	MTTR  Mean  `json:"mttr"`
+	MTTD  Mean  `json:"mttd"`
 }
 
 // Kinds of SEV.
@@ -244,4 +283,10 @@ type Report struct {
 	Experiments []Experiment `json:"experiments"`
 	// Rules are the alert rules' quality over the range.
 	Rules []Rule `json:"alert_rules"`
+	// Daily and ResolutionBuckets sum the services' (see Service).
+	Daily             []DayCount `json:"daily"`
+	ResolutionBuckets []Bucket   `json:"time_to_resolution_buckets"`
+	// Trend is the last Options.TrendRanges ranges, oldest first, the
+	// last one Range; absent unless asked for.
+	Trend []TrendPoint `json:"trend,omitempty"`
 }

@@ -144,6 +144,10 @@ main() {
 	without_service_starts apt_install prometheus prometheus-alertmanager
 	stop_package_daemons prometheus prometheus-alertmanager
 
+	# Chromium for the HTML report's test (report/html_browser_test.go),
+	# which drives it headless through chromedp.
+	apt_install chromium
+
 	log "done"
 }
 
