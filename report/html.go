@@ -27,6 +27,7 @@ var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"round": func(s Seconds) string { return time.Duration(s).Round(time.Second).String() },
 	"pct":   func(f float64) string { return strconv.FormatFloat(100*f, 'f', 0, 64) + "%" },
 	"mid":   func(a, b float64) float64 { return (a + b) / 2 },
+	"inc":   func(i int) int { return i + 1 },
 	"row":   func(name string, f any, total bool, levels []Level) tableRow { return tableRow{name, f, total, levels} },
 }).Parse(htmlTemplate))
 
@@ -36,8 +37,13 @@ type htmlData struct {
 	Time func(time.Time) string
 	// Charts are nil where they have nothing to show: Trend without
 	// Report.Trend.
-	Daily, Resolution, Levels, Trend *chart
-	SEVs                             []htmlSEV
+	Daily, Resolution, Levels, Trend, Coverage *chart
+	SEVs                                       []htmlSEV
+	// The tables of the detection coverage, the faults not detected, the
+	// alert rules and the experiments; nil where empty.
+	CoverageTable, Undetected, Rules, Experiments *htmlTable
+	// Changed names the experiments whose verdict changed.
+	Changed []string
 }
 
 // tableRow is a row of the alerts' or the SEVs' table: F holds the
@@ -68,7 +74,12 @@ func WriteHTML(w io.Writer, r *Report) error {
 		if len(r.Trend) > 0 {
 			d.Trend = trendChart(r)
 		}
+		if r.Total.Current.Detection.Faults > 0 {
+			d.Coverage = coverageChart(r)
+		}
 	}
+	d.CoverageTable, d.Undetected, d.Rules = coverageTable(r), undetectedTable(r, d.Time), rulesTable(r)
+	d.Experiments, d.Changed = experimentsTable(r, d.Time)
 	for _, s := range r.SEVs {
 		h := htmlSEV{SEV: s, KindText: s.Kind, Detected: "-", EndText: "open", AlertText: s.Alert}
 		if s.Fault != "" {

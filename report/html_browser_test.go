@@ -197,7 +197,7 @@ func TestTheHTMLReportInChromium(t *testing.T) {
 		// The docs show the page down to the last chart's table, not the
 		// long per-service tables after it.
 		bottom, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](
-			`document.querySelector('svg[data-chart="mttr-mttd-trend"]').closest("figure").getBoundingClientRect().bottom + window.scrollY + 16`))
+			`document.querySelector('svg[data-chart="detection-coverage"]').closest("figure").getBoundingClientRect().bottom + window.scrollY + 16`))
 		require.NoError(t, err)
 		full, err := png.Decode(bytes.NewReader(shot))
 		require.NoError(t, err)

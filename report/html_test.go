@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -51,6 +52,14 @@ func wantMarks(r *report.Report) map[string]int {
 			}
 		}
 	}
+	for _, svc := range r.Services {
+		c := svc.Current.Detection
+		for _, n := range []int{c.WithinBound, c.Late, c.NotDetected, c.StartInferred} {
+			if n > 0 {
+				want["detection-coverage"]++
+			}
+		}
+	}
 	for _, p := range r.Trend {
 		for _, m := range []report.Mean{p.MTTR, p.MTTD} {
 			if m.Samples > 0 {
@@ -64,6 +73,7 @@ func wantMarks(r *report.Report) map[string]int {
 // chartMark is the class of the marks each chart draws.
 var chartMark = map[string]string{
 	"alerts-per-day": "bar", "time-to-resolution": "bar", "sevs-by-level": "bar", "mttr-mttd-trend": "point",
+	"detection-coverage": "bar",
 }
 
 func hasClass(n *html.Node, class string) bool {
@@ -222,6 +232,23 @@ func TestTheHTMLChartsDrawTheReportsFigures(t *testing.T) {
 	for _, svc := range r.Services {
 		for _, top := range svc.Top {
 			require.Contains(t, text, "<td><code>"+html.EscapeString(top.Alert)+"</code></td><td class=\"n\">"+strconv.Itoa(top.Count)+"</td>")
+		}
+	}
+	// And the alert quality and the experiments, as the Markdown has them.
+	for _, h := range []string{"Detection coverage", "Alert rules", "Experiments"} {
+		require.Contains(t, text, "<h2>"+h+"</h2>")
+	}
+	require.NotEmpty(t, r.Rules)
+	for _, ru := range r.Rules {
+		require.Contains(t, text, "<tr><td>"+html.EscapeString(ru.Alert)+"</td><td class=\"n\">"+strconv.Itoa(ru.Firings)+"</td><td class=\"n\">"+strconv.Itoa(ru.Notifications)+"</td>")
+	}
+	c := r.Total.Current.Detection
+	require.Positive(t, c.Faults)
+	require.Contains(t, text, fmt.Sprintf(`<tr class="total"><td>All services</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td><td class="n">%d</td>`,
+		c.Faults, c.WithinBound, c.Late, c.NotDetected))
+	for _, svc := range r.Services {
+		for _, u := range svc.Undetected {
+			require.Contains(t, text, "<td>"+html.EscapeString(u.ID)+"</td>")
 		}
 	}
 }

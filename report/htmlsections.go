@@ -1,0 +1,158 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// htmlTable is a table of the HTML report built in Go: the cells are text,
+// escaped by the template. Numeric columns are right-aligned; Total marks
+// the last row as the sum.
+type htmlTable struct {
+	Head    []string
+	Numeric []bool
+	Rows    [][]string
+	Total   bool
+}
+
+// coverageTable is the Markdown's detection coverage table: one row per
+// service with faults, then all services.
+func coverageTable(r *Report) *htmlTable {
+	if r.Total.Current.Detection.Faults == 0 {
+		return nil
+	}
+	bound := time.Duration(r.Settings.DetectionBound).String()
+	t := &htmlTable{
+		Head:    []string{"Service", "Faults", "Within " + bound, "Late", "Not detected", "Start inferred", "Coverage"},
+		Numeric: []bool{false, true, true, true, true, true, true},
+		Total:   true,
+	}
+	row := func(name string, c *Coverage) {
+		t.Rows = append(t.Rows, []string{
+			name, strconv.Itoa(c.Faults), strconv.Itoa(c.WithinBound), strconv.Itoa(c.Late),
+			strconv.Itoa(c.NotDetected), strconv.Itoa(c.StartInferred), percent(c.Share),
+		})
+	}
+	for i := range r.Services {
+		if c := &r.Services[i].Current.Detection; c.Faults > 0 {
+			row(r.Services[i].Name, c)
+		}
+	}
+	row("All services", &r.Total.Current.Detection)
+	return t
+}
+
+// undetectedTable lists the faults no alert detected, oldest first.
+func undetectedTable(r *Report, at func(time.Time) string) *htmlTable {
+	var deaf []UndetectedFault
+	for i := range r.Services {
+		deaf = append(deaf, r.Services[i].Undetected...)
+	}
+	if len(deaf) == 0 {
+		return nil
+	}
+	slices.SortFunc(deaf, func(x, y UndetectedFault) int { return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.ID, y.ID)) })
+	t := &htmlTable{Head: []string{"Start", "Service", "Fault", "Object", "Incident", "Note"}, Numeric: make([]bool, 6)}
+	for _, u := range deaf {
+		var notes []string
+		if u.StartInferred {
+			notes = append(notes, "start inferred, not judged")
+		}
+		if u.Undecided {
+			notes = append(notes, "detector undecided")
+		}
+		t.Rows = append(t.Rows, []string{at(u.Start), u.Service, u.Fault, u.Object, u.ID, strings.Join(notes, "; ")})
+	}
+	return t
+}
+
+// rulesTable is the alert rules' quality.
+func rulesTable(r *Report) *htmlTable {
+	if len(r.Rules) == 0 {
+		return nil
+	}
+	t := &htmlTable{
+		Head:    []string{"Alert rule", "Firings", "Notifications", "Joined to an incident", "Precision", "Fault kinds", "Detected", "Recall", "TTD median"},
+		Numeric: []bool{false, true, true, true, true, false, true, true, true},
+	}
+	for _, ru := range r.Rules {
+		recall := percent(ru.Recall)
+		if ru.Recall != nil {
+			recall += fmt.Sprintf(" (%d/%d)", ru.Detected, ru.Faults)
+		}
+		ttd := dur(ru.TimeToDetect.Samples, ru.TimeToDetect.Median)
+		if ru.TimeToDetect.Samples > 0 {
+			ttd += fmt.Sprintf(" (n=%d)", ru.TimeToDetect.Samples)
+		}
+		t.Rows = append(t.Rows, []string{
+			ru.Alert, strconv.Itoa(ru.Firings), strconv.Itoa(ru.Notifications), strconv.Itoa(ru.Joined),
+			percent(ru.Precision), strings.Join(ru.Kinds, ", "), strconv.Itoa(ru.Detected), recall, ttd,
+		})
+	}
+	return t
+}
+
+// experimentsTable is the hypotheses' verdicts, as the Markdown gives
+// them, and the ones changed since the previous range.
+func experimentsTable(r *Report, at func(time.Time) string) (*htmlTable, []string) {
+	if len(r.Experiments) == 0 {
+		return nil, nil
+	}
+	t := &htmlTable{
+		Head:    []string{"Hypothesis", "Verdict", "Judged", "Score", "Became pass", "Became fail", "Became inconclusive", r.Previous.String(), "Changed"},
+		Numeric: []bool{false, false, false, true, true, true, true, false, false},
+	}
+	var changed []string
+	for i := range r.Experiments {
+		e := &r.Experiments[i]
+		result := string(e.Result)
+		switch {
+		case e.Final:
+			result += " (final)"
+		case e.Running:
+			result += " (running)"
+		}
+		score := "no data"
+		if e.Score != nil {
+			score = strconv.FormatFloat(*e.Score, 'f', 1, 64)
+		}
+		prev, yes := "none", "no"
+		if e.Previous != "" {
+			prev = string(e.Previous)
+		}
+		if e.Changed {
+			yes = "yes"
+			changed = append(changed, fmt.Sprintf("%s (%s → %s)", e.Hypothesis, prev, e.Result))
+		}
+		t.Rows = append(t.Rows, []string{
+			e.Hypothesis, result, at(e.At), score, strconv.Itoa(e.Counts.Pass), strconv.Itoa(e.Counts.Fail),
+			strconv.Itoa(e.Counts.Inconclusive), prev, yes,
+		})
+	}
+	return t, changed
+}
+
+// coverageChart stacks, for each service with faults, those detected
+// within the bound, late, not at all, and those whose start was inferred.
+func coverageChart(r *Report) *chart {
+	bound := time.Duration(r.Settings.DetectionBound).String()
+	var bars []bar
+	for i := range r.Services {
+		c := &r.Services[i].Current.Detection
+		if c.Faults == 0 {
+			continue
+		}
+		name := r.Services[i].Name
+		bars = append(bars,
+			bar{Group: name, Series: "within " + bound, Value: float64(c.WithinBound)},
+			bar{Group: name, Series: "late", Value: float64(c.Late)},
+			bar{Group: name, Series: "not detected", Value: float64(c.NotDetected)},
+			bar{Group: name, Series: "start inferred", Value: float64(c.StartInferred)})
+	}
+	return barChart("detection-coverage", "Chaos faults by service: detected within "+bound+", late, not at all",
+		axes{X: "service", Y: "chaos faults", Unit: unitCount}, bars, true)
+}
