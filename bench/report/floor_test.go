@@ -98,6 +98,6 @@ func TestFloorEqualsTheReport(t *testing.T) {
 	require.Positive(t, noisy)
 	require.Positive(t, flapping)
 	require.Positive(t, open)
-	out := runFloor(t, path)
+	out, _ := runFloor(t, path)
 	checkFloor(t, r, out)
 }
