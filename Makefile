@@ -44,10 +44,11 @@ fmt: ## format with gofumpt and goimports
 	$(TOOL) golangci-lint fmt ./...
 
 .PHONY: bench
-bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, statistics and judging, and the testbed ones (memory per pod, deletion→/metrics latency)
+bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, weekly report (1M alerts; sqlite3 CLI floor), statistics and judging, and the testbed ones (memory per pod, deletion→/metrics latency)
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./watcher/ ./tracker/
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./receiver/ ./verdict/...
 	$(GO) test -run '^$$' -bench . -benchtime 3s -benchmem ./bench/ingest/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem -timeout 30m ./bench/report/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
 .PHONY: generate

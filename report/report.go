@@ -241,6 +241,10 @@ type period struct {
 type flap struct {
 	service, alert string
 	firings        int
+	// top is the entry of alert among the most frequent of topOf, kept
+	// so that a firing does not hash the long identity again.
+	top   *topAgg
+	topOf *serviceAgg
 }
 
 type serviceAgg struct {
@@ -441,10 +445,14 @@ func (a *aggregator) add(al *alert.Alert) {
 			s.fig.Alerts.Noisy++
 		}
 		if i == 0 {
-			t := s.top[f.alert]
-			if t == nil {
-				t = &topAgg{}
-				s.top[f.alert] = t
+			t := f.top
+			if t == nil || f.topOf != s {
+				t = s.top[f.alert]
+				if t == nil {
+					t = &topAgg{}
+					s.top[f.alert] = t
+				}
+				f.top, f.topOf = t, s
 			}
 			t.count++
 			t.notifications += al.Deliveries

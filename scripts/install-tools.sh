@@ -137,6 +137,10 @@ main() {
 	# cluster the package may create and start on 5432 is not needed.
 	apt_install postgresql
 
+	# The sqlite3 CLI runs the weekly report benchmark's floor
+	# (bench/report/sqlite3-floor.sh); GNU time measures its peak RSS.
+	apt_install sqlite3 time
+
 	# Prometheus and Alertmanager (/usr/bin/prometheus, promtool,
 	# prometheus-alertmanager, amtool) for promtest, which runs its own
 	# servers on free ports: the packages' daemons are kept from starting and

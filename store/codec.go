@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steadywatch/steadywatch/store/limits"
 )
@@ -46,8 +47,15 @@ func encodeMap(m map[string]string) (string, error) {
 	return string(b), err
 }
 
-// decodeMap decodes a JSON object; an empty one is a nil map.
+// decodeMap decodes a JSON object of strings; an empty one is a nil map.
+// What the store wrote (encodeMap's text, or PostgreSQL's jsonb text) is
+// read by decodeFlat, which costs a fifth of encoding/json (labels are
+// most of the time of reading alerts); anything it does not take is left
+// to encoding/json, which also says what is wrong.
 func decodeMap(s string) (map[string]string, error) {
+	if m, ok := decodeFlat(s); ok {
+		return m, nil
+	}
 	var m map[string]string
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
 		return nil, err
@@ -56,6 +64,83 @@ func decodeMap(s string) (map[string]string, error) {
 		return nil, nil
 	}
 	return m, nil
+}
+
+// decodeFlat decodes, as encoding/json would, a JSON object whose keys and
+// values are strings without escapes, control characters or invalid UTF-8;
+// ok is false for any other input. Keys and values are substrings of s.
+func decodeFlat(s string) (m map[string]string, ok bool) {
+	i := skipSpace(s, 0)
+	if i == len(s) || s[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return nil, skipSpace(s, i+1) == len(s)
+	}
+	// Stack room for the usual labels: the map is made once, to size.
+	pairs := make([][2]string, 0, 16)
+	for {
+		k, j, ok := flatString(s, i)
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(s, j)
+		if i == len(s) || s[i] != ':' {
+			return nil, false
+		}
+		v, j, ok := flatString(s, skipSpace(s, i+1))
+		if !ok {
+			return nil, false
+		}
+		pairs = append(pairs, [2]string{k, v})
+		i = skipSpace(s, j)
+		if i == len(s) {
+			return nil, false
+		}
+		if s[i] == '}' {
+			if skipSpace(s, i+1) != len(s) {
+				return nil, false
+			}
+			break
+		}
+		if s[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(s, i+1)
+	}
+	m = make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		m[p[0]] = p[1]
+	}
+	return m, true
+}
+
+// flatString reads the JSON string at s[i:] if it needs no unescaping,
+// returning it and the index after it.
+func flatString(s string, i int) (v string, next int, ok bool) {
+	if i >= len(s) || s[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			v = s[i+1 : j]
+			return v, j + 1, utf8.ValidString(v)
+		case c == '\\' || c < 0x20:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// skipSpace returns the index of the first byte from i on that is not
+// JSON white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // containsAll reports whether labels holds every pair of want.
