@@ -11,6 +11,9 @@ type Filter struct {
 	Labels map[string]string
 	// Since and Until bound StartsAt: Since inclusive, Until exclusive.
 	Since, Until time.Time
+	// NoAnnotations leaves the alerts' Annotations out (nil), for a reader
+	// that needs none: a store then neither reads nor decodes them.
+	NoAnnotations bool
 }
 
 // Source lists stored alerts, oldest start first; the store is one.

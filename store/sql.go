@@ -651,7 +651,11 @@ func (s *sqlStore) EachAlert(ctx context.Context, f alert.Filter, fn func(*alert
 		}
 		w.add(s.d.labelsContain, string(want))
 	}
-	return each(ctx, s.reader, "listing alerts", w.query(`SELECT fingerprint, starts_at_ns, status, labels, annotations,
+	annotations := "annotations"
+	if f.NoAnnotations {
+		annotations = "'{}'"
+	}
+	return each(ctx, s.reader, "listing alerts", w.query(`SELECT fingerprint, starts_at_ns, status, labels, `+annotations+`,
 	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, deliveries
 FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args, func(rows *sql.Rows) error {
 		a, err := scanAlert(rows)

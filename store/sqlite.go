@@ -38,7 +38,7 @@ const sqliteCommon = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 const sqliteWriter = "_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&" + sqliteCommon
 
 // sqliteReader connections cannot write, whatever a bug might ask of them.
-const sqliteReader = "_pragma=query_only(1)&" + sqliteCommon
+const sqliteReader = "_pragma=query_only(1)&_pragma=cache_size(-32768)&" + sqliteCommon
 
 func openSQLite(ctx context.Context, path string, logger *slog.Logger, existing bool) (s *sqlStore, err error) {
 	if existing {

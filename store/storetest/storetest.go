@@ -417,6 +417,20 @@ func testAlertFilters(t *testing.T, db Database) {
 			require.Equal(t, tt.want, streamed)
 		})
 	}
+	t.Run("NoAnnotations leaves the annotations out and nothing else", func(t *testing.T) {
+		var streamed []alert.Alert
+		require.NoError(t, s.EachAlert(ctx, alert.Filter{NoAnnotations: true, Since: at(11)}, func(a *alert.Alert) error {
+			streamed = append(streamed, *a)
+			return nil
+		}))
+		var want []alert.Alert
+		for _, a := range []alert.Alert{apiTicket, webPage, dbPage} {
+			require.NotEmpty(t, a.Annotations, "the fixture's alerts have annotations")
+			a.Annotations = nil
+			want = append(want, a)
+		}
+		require.Equal(t, want, streamed)
+	})
 	t.Run("EachAlert stops at fn's first error and returns it as is", func(t *testing.T) {
 		stop := errors.New("enough")
 		var seen []string
