@@ -419,7 +419,7 @@ func freeAddr() (string, error) {
 
 // reportFormats are the formats of the demo's report, each written to
 // dataDir/report.<format>.
-var reportFormats = []string{"md", "json"}
+var reportFormats = []string{"md", "html", "json"}
 
 // writeReports writes the report of the demo's run — from its start,
 // whole minutes, to a minute from now — into dataDir with
