@@ -120,7 +120,7 @@ func TestReportWritesEachFormatToAFile(t *testing.T) {
 		"md":   "| cart | 1 | 1 | 0 | 0 | 1 | 0 | 1 | 2m0s | 2m0s | 2m0s |",
 		"json": `"alert": "HighLatency{service=\"cart\",severity=\"critical\"}"`,
 		"csv":  "current,2026-03-23T00:00:00Z,2026-03-30T00:00:00Z,cart,sevs_sev1,1,1",
-		"html": `<td>cart</td><td class="n">1</td><td class="n">0</td><td class="n">0</td><td class="n">1</td>`,
+		"html": `<td>cart</td><td class="n">1</td><td class="n">1</td><td class="n">0</td><td class="n">0</td><td class="n">1</td>`,
 	} {
 		out := filepath.Join(t.TempDir(), "report."+format)
 		code, stdout, stderr := run(t, "report", "weekly", "--data-dir", dir, "--week", "2026-W13", "--format", format, "-o", out)

@@ -270,7 +270,15 @@ func (m *md) f(format string, a ...any) {
 
 func (m *md) time(t time.Time) string { return t.In(m.loc).Format("2006-01-02 15:04 MST") }
 
-func hours(d time.Duration) string { return strconv.FormatFloat(d.Hours(), 'f', -1, 64) + " h" }
+// hours gives a range's length: whole hours as "167 h", anything else as
+// a duration rounded to the second ("1m0s", "36h30m0s") rather than a
+// fraction of an hour with sixteen digits.
+func hours(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return strconv.FormatInt(int64(d/time.Hour), 10) + " h"
+	}
+	return d.Round(time.Second).String()
+}
 
 // cell escapes a table cell.
 func cell(s string) string {

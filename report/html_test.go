@@ -231,7 +231,7 @@ func TestTheHTMLChartsDrawTheReportsFigures(t *testing.T) {
 	}
 	for _, svc := range r.Services {
 		for _, top := range svc.Top {
-			require.Contains(t, text, "<td><code>"+html.EscapeString(top.Alert)+"</code></td><td class=\"n\">"+strconv.Itoa(top.Count)+"</td>")
+			require.Contains(t, text, "<td><code>"+html.EscapeString(top.Alert)+"</code></td><td class=\"n\">"+strconv.Itoa(top.Count)+"</td><td class=\"n\">"+strconv.Itoa(top.Notifications)+"</td>")
 		}
 	}
 	// And the alert quality and the experiments, as the Markdown has them.

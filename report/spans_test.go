@@ -59,3 +59,17 @@ func TestWriteQuotedIsStrconvQuote(t *testing.T) {
 		require.Equal(t, strconv.Quote(v), b.String(), "%q", v)
 	}
 }
+
+// A range's length reads as whole hours, or as a duration: a one-minute
+// range read "0.016666666666666666 h" (the demo's report).
+func TestHoursReadsAsHoursOrADuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		167 * time.Hour:                  "167 h",
+		time.Hour:                        "1 h",
+		time.Minute:                      "1m0s",
+		36*time.Hour + 30*time.Minute:    "36h30m0s",
+		time.Hour + 400*time.Millisecond: "1h0m0s",
+	} {
+		require.Equal(t, want, hours(d), "%s", d)
+	}
+}
