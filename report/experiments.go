@@ -2,10 +2,10 @@ package report
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/steadywatch/steadywatch/verdict"
@@ -113,49 +113,20 @@ func hasVerdicts(ctx context.Context, src verdict.History) (bool, error) {
 // experiments writes the Markdown section of the experiments.
 func (m *md) experiments(r *Report) {
 	m.f("\n## Experiments\n\n")
-	if len(r.Experiments) == 0 {
+	t, changed := experimentsTable(r, m.time)
+	if t == nil {
 		m.f("No hypothesis has a verdict in this range.\n")
 		return
 	}
-	m.f("| Hypothesis | Verdict | Judged | Score | Became pass | Became fail | Became inconclusive | %s | Changed |\n", r.Previous)
-	m.f("|---|---|---|---:|---:|---:|---:|---|---|\n")
-	var changed []string
-	for i := range r.Experiments {
-		e := &r.Experiments[i]
-		result := string(e.Result)
-		switch {
-		case e.Final:
-			result += " (final)"
-		case e.Running:
-			result += " (running)"
-		}
-		score := "no data"
-		if e.Score != nil {
-			score = strconv.FormatFloat(*e.Score, 'f', 1, 64)
-		}
-		prev, yes := "none", "no"
-		if e.Previous != "" {
-			prev = string(e.Previous)
-		}
-		if e.Changed {
-			yes = "**yes**"
-			changed = append(changed, fmt.Sprintf("%s (%s → %s)", cell(e.Hypothesis), prev, e.Result))
-		}
-		m.f("| %s | %s | %s | %s | %d | %d | %d | %s | %s |\n", cell(e.Hypothesis), result, m.time(e.At), score,
-			e.Counts.Pass, e.Counts.Fail, e.Counts.Inconclusive, prev, yes)
-	}
+	m.table(t)
 	if len(changed) == 0 {
 		m.f("\nNo verdict changed since %s.\n", r.Previous)
 		return
 	}
-	m.f("\nChanged since %s: ", r.Previous)
-	for i, c := range changed {
-		if i > 0 {
-			m.f(", ")
-		}
-		m.f("%s", c)
+	for i := range changed {
+		changed[i] = cell(changed[i])
 	}
-	m.f(".\n")
+	m.f("\nChanged since %s: %s.\n", r.Previous, strings.Join(changed, ", "))
 }
 
 // experimentRows are the CSV rows of the experiments: figure

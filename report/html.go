@@ -41,7 +41,7 @@ type htmlData struct {
 	SEVs                                       []htmlSEV
 	// The tables of the detection coverage, the faults not detected, the
 	// alert rules and the experiments; nil where empty.
-	CoverageTable, Undetected, Rules, Experiments *htmlTable
+	CoverageTable, Undetected, Rules, Experiments *table
 	// Changed names the experiments whose verdict changed.
 	Changed []string
 }

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/steadywatch/steadywatch/alert"
@@ -302,56 +301,22 @@ func percent(v *float64) string {
 // quality writes the detection coverage and alert rule sections.
 func (m *md) quality(r *Report) {
 	m.f("\n## Detection coverage\n\n")
-	if r.Total.Current.Detection.Faults == 0 {
+	if t := coverageTable(r); t == nil {
 		m.f("No chaos fault started in this range.\n")
 	} else {
 		m.f("Chaos faults by service: detected by an alert within %s of their start, later, or not at all.\n\n", time.Duration(r.Settings.DetectionBound))
-		m.f("| Service | Faults | Within %s | Late | Not detected | Start inferred | Coverage |\n|---|---:|---:|---:|---:|---:|---:|\n",
-			time.Duration(r.Settings.DetectionBound))
-		row := func(name string, c *Coverage) {
-			m.f("| %s | %d | %d | %d | %d | %d | %s |\n", cell(name), c.Faults, c.WithinBound, c.Late, c.NotDetected, c.StartInferred, percent(c.Share))
-		}
-		var deaf []UndetectedFault
-		for i := range r.Services {
-			if c := &r.Services[i].Current.Detection; c.Faults > 0 {
-				row(r.Services[i].Name, c)
-			}
-			deaf = append(deaf, r.Services[i].Undetected...)
-		}
-		row("**All services**", &r.Total.Current.Detection)
-		if len(deaf) > 0 {
-			slices.SortFunc(deaf, func(x, y UndetectedFault) int { return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.ID, y.ID)) })
-			m.f("\n### Not detected: the alerts were deaf to these\n\n| Start | Service | Fault | Object | Incident | Note |\n|---|---|---|---|---|---|\n")
-			for _, u := range deaf {
-				var notes []string
-				if u.StartInferred {
-					notes = append(notes, "start inferred, not judged")
-				}
-				if u.Undecided {
-					notes = append(notes, "detector undecided")
-				}
-				m.f("| %s | %s | %s | %s | %s | %s |\n", m.time(u.Start), cell(u.Service), u.Fault, cell(u.Object), cell(u.ID), cell(strings.Join(notes, "; ")))
-			}
+		m.table(t)
+		if t := undetectedTable(r, m.time); t != nil {
+			m.f("\n### Not detected: the alerts were deaf to these\n\n")
+			m.table(t)
 		}
 	}
 
 	m.f("\n## Alert rules\n\n")
-	if len(r.Rules) == 0 {
+	if t := rulesTable(r); t == nil {
 		m.f("No alert rule fired or detected a chaos fault in this range.\n")
-		return
-	}
-	m.f("| Alert rule | Firings | Notifications | Joined to an incident | Precision | Fault kinds | Detected | Recall | TTD median |\n|---|---:|---:|---:|---:|---|---:|---:|---:|\n")
-	for _, ru := range r.Rules {
-		recall := percent(ru.Recall)
-		if ru.Recall != nil {
-			recall += fmt.Sprintf(" (%d/%d)", ru.Detected, ru.Faults)
-		}
-		ttd := dur(ru.TimeToDetect.Samples, ru.TimeToDetect.Median)
-		if ru.TimeToDetect.Samples > 0 {
-			ttd += fmt.Sprintf(" (n=%d)", ru.TimeToDetect.Samples)
-		}
-		m.f("| %s | %d | %d | %d | %s | %s | %d | %s | %s |\n", cell(ru.Alert), ru.Firings, ru.Notifications, ru.Joined,
-			percent(ru.Precision), cell(strings.Join(ru.Kinds, ", ")), ru.Detected, recall, ttd)
+	} else {
+		m.table(t)
 	}
 }
 

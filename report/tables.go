@@ -9,33 +9,75 @@ import (
 	"time"
 )
 
-// htmlTable is a table of the HTML report built in Go: the cells are text,
-// escaped by the template. Numeric columns are right-aligned; Total marks
-// the last row as the sum.
-type htmlTable struct {
+// table is a table of the report built once for the Markdown and the HTML
+// (each escapes the text its way). Numeric columns are right-aligned;
+// Total marks the last row as the sum (its name emphasised in Markdown);
+// a Strong cell is emphasised.
+type table struct {
 	Head    []string
 	Numeric []bool
-	Rows    [][]string
+	Rows    [][]tableCell
 	Total   bool
 }
 
-// coverageTable is the Markdown's detection coverage table: one row per
-// service with faults, then all services.
-func coverageTable(r *Report) *htmlTable {
+// tableCell is a cell of a table.
+type tableCell struct {
+	Text   string
+	Strong bool
+}
+
+// cells makes a row of plain cells.
+func cells(texts ...string) []tableCell {
+	row := make([]tableCell, len(texts))
+	for i, t := range texts {
+		row[i] = tableCell{Text: t}
+	}
+	return row
+}
+
+// table writes t as a Markdown table.
+func (m *md) table(t *table) {
+	m.f("|")
+	for _, h := range t.Head {
+		m.f(" %s |", h)
+	}
+	m.f("\n|")
+	for i := range t.Head {
+		if t.Numeric[i] {
+			m.f("---:|")
+		} else {
+			m.f("---|")
+		}
+	}
+	m.f("\n")
+	for j, row := range t.Rows {
+		m.f("|")
+		for i, c := range row {
+			if c.Strong || t.Total && j == len(t.Rows)-1 && i == 0 {
+				m.f(" **%s** |", cell(c.Text))
+			} else {
+				m.f(" %s |", cell(c.Text))
+			}
+		}
+		m.f("\n")
+	}
+}
+
+// coverageTable is the detection coverage: one row per service with
+// faults, then all services.
+func coverageTable(r *Report) *table {
 	if r.Total.Current.Detection.Faults == 0 {
 		return nil
 	}
 	bound := time.Duration(r.Settings.DetectionBound).String()
-	t := &htmlTable{
+	t := &table{
 		Head:    []string{"Service", "Faults", "Within " + bound, "Late", "Not detected", "Start inferred", "Coverage"},
 		Numeric: []bool{false, true, true, true, true, true, true},
 		Total:   true,
 	}
 	row := func(name string, c *Coverage) {
-		t.Rows = append(t.Rows, []string{
-			name, strconv.Itoa(c.Faults), strconv.Itoa(c.WithinBound), strconv.Itoa(c.Late),
-			strconv.Itoa(c.NotDetected), strconv.Itoa(c.StartInferred), percent(c.Share),
-		})
+		t.Rows = append(t.Rows, cells(name, strconv.Itoa(c.Faults), strconv.Itoa(c.WithinBound), strconv.Itoa(c.Late),
+			strconv.Itoa(c.NotDetected), strconv.Itoa(c.StartInferred), percent(c.Share)))
 	}
 	for i := range r.Services {
 		if c := &r.Services[i].Current.Detection; c.Faults > 0 {
@@ -47,7 +89,7 @@ func coverageTable(r *Report) *htmlTable {
 }
 
 // undetectedTable lists the faults no alert detected, oldest first.
-func undetectedTable(r *Report, at func(time.Time) string) *htmlTable {
+func undetectedTable(r *Report, at func(time.Time) string) *table {
 	var deaf []UndetectedFault
 	for i := range r.Services {
 		deaf = append(deaf, r.Services[i].Undetected...)
@@ -56,7 +98,7 @@ func undetectedTable(r *Report, at func(time.Time) string) *htmlTable {
 		return nil
 	}
 	slices.SortFunc(deaf, func(x, y UndetectedFault) int { return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.ID, y.ID)) })
-	t := &htmlTable{Head: []string{"Start", "Service", "Fault", "Object", "Incident", "Note"}, Numeric: make([]bool, 6)}
+	t := &table{Head: []string{"Start", "Service", "Fault", "Object", "Incident", "Note"}, Numeric: make([]bool, 6)}
 	for _, u := range deaf {
 		var notes []string
 		if u.StartInferred {
@@ -65,17 +107,17 @@ func undetectedTable(r *Report, at func(time.Time) string) *htmlTable {
 		if u.Undecided {
 			notes = append(notes, "detector undecided")
 		}
-		t.Rows = append(t.Rows, []string{at(u.Start), u.Service, u.Fault, u.Object, u.ID, strings.Join(notes, "; ")})
+		t.Rows = append(t.Rows, cells(at(u.Start), u.Service, u.Fault, u.Object, u.ID, strings.Join(notes, "; ")))
 	}
 	return t
 }
 
 // rulesTable is the alert rules' quality.
-func rulesTable(r *Report) *htmlTable {
+func rulesTable(r *Report) *table {
 	if len(r.Rules) == 0 {
 		return nil
 	}
-	t := &htmlTable{
+	t := &table{
 		Head:    []string{"Alert rule", "Firings", "Notifications", "Joined to an incident", "Precision", "Fault kinds", "Detected", "Recall", "TTD median"},
 		Numeric: []bool{false, true, true, true, true, false, true, true, true},
 	}
@@ -88,21 +130,19 @@ func rulesTable(r *Report) *htmlTable {
 		if ru.TimeToDetect.Samples > 0 {
 			ttd += fmt.Sprintf(" (n=%d)", ru.TimeToDetect.Samples)
 		}
-		t.Rows = append(t.Rows, []string{
-			ru.Alert, strconv.Itoa(ru.Firings), strconv.Itoa(ru.Notifications), strconv.Itoa(ru.Joined),
-			percent(ru.Precision), strings.Join(ru.Kinds, ", "), strconv.Itoa(ru.Detected), recall, ttd,
-		})
+		t.Rows = append(t.Rows, cells(ru.Alert, strconv.Itoa(ru.Firings), strconv.Itoa(ru.Notifications), strconv.Itoa(ru.Joined),
+			percent(ru.Precision), strings.Join(ru.Kinds, ", "), strconv.Itoa(ru.Detected), recall, ttd))
 	}
 	return t
 }
 
-// experimentsTable is the hypotheses' verdicts, as the Markdown gives
-// them, and the ones changed since the previous range.
-func experimentsTable(r *Report, at func(time.Time) string) (*htmlTable, []string) {
+// experimentsTable is the hypotheses' verdicts, and the ones changed since
+// the previous range ("name (previous → result)").
+func experimentsTable(r *Report, at func(time.Time) string) (*table, []string) {
 	if len(r.Experiments) == 0 {
 		return nil, nil
 	}
-	t := &htmlTable{
+	t := &table{
 		Head:    []string{"Hypothesis", "Verdict", "Judged", "Score", "Became pass", "Became fail", "Became inconclusive", r.Previous.String(), "Changed"},
 		Numeric: []bool{false, false, false, true, true, true, true, false, false},
 	}
@@ -128,10 +168,10 @@ func experimentsTable(r *Report, at func(time.Time) string) (*htmlTable, []strin
 			yes = "yes"
 			changed = append(changed, fmt.Sprintf("%s (%s → %s)", e.Hypothesis, prev, e.Result))
 		}
-		t.Rows = append(t.Rows, []string{
-			e.Hypothesis, result, at(e.At), score, strconv.Itoa(e.Counts.Pass), strconv.Itoa(e.Counts.Fail),
-			strconv.Itoa(e.Counts.Inconclusive), prev, yes,
-		})
+		row := cells(e.Hypothesis, result, at(e.At), score, strconv.Itoa(e.Counts.Pass), strconv.Itoa(e.Counts.Fail),
+			strconv.Itoa(e.Counts.Inconclusive), prev, yes)
+		row[len(row)-1].Strong = e.Changed
+		t.Rows = append(t.Rows, row)
 	}
 	return t, changed
 }
