@@ -34,9 +34,13 @@ type Alert struct {
 	Source string
 	// Deliveries is how many times the store received the alert: its
 	// first receipt and each one after (a notification repeated or
-	// resolving it, and with alerts.pull each pull that still listed it).
+	// resolving it, and with alerts.pull each pull that saved it).
 	// The store counts it; saving ignores it.
 	Deliveries int
+	// Notifications is how many of the Deliveries were webhook
+	// notifications (Source SourceWebhook): the first, each repeat and the
+	// resolution, never a pull. The store counts it; saving ignores it.
+	Notifications int
 }
 
 // Where an alert came from.

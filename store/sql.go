@@ -404,7 +404,7 @@ func scanEvent(rows *sql.Rows) (e chaos.Event, keep bool, err error) {
 
 // alertColumns are the columns SaveAlerts writes, in the order alertRow
 // returns their values.
-const alertColumns = 11
+const alertColumns = 12
 
 // alertUpsertTail updates an alert stored before. The latest labels and
 // annotations win: Alertmanager's fingerprint is a hash of the labels, so
@@ -412,7 +412,9 @@ const alertColumns = 11
 // fingerprint, and then the latest is what it means now. received_at_ns
 // and source describe the first receipt and stay; receiver, group key and
 // generator URL are filled in if the first receipt lacked them (an alert
-// pulled from the API before its notification came). deliveries is 1 only
+// pulled from the API before its notification came). notifications counts
+// the receipts that were webhook notifications, excluded.notifications
+// being 1 for one and 0 for a pull (encodeAlert). deliveries is 1 only
 // on insert, which is how SaveAlerts counts the new ones: RETURNING gives it
 // for inserted and updated rows alike, on both databases, and it stays
 // right when concurrent transactions insert the same alert (PostgreSQL
@@ -428,14 +430,15 @@ ON CONFLICT (fingerprint, starts_at_ns) DO UPDATE SET
 	generator_url = CASE WHEN alerts.generator_url = '' THEN excluded.generator_url ELSE alerts.generator_url END,
 	receiver = CASE WHEN alerts.receiver = '' THEN excluded.receiver ELSE alerts.receiver END,
 	group_key = CASE WHEN alerts.group_key = '' THEN excluded.group_key ELSE alerts.group_key END,
-	deliveries = alerts.deliveries + 1
+	deliveries = alerts.deliveries + 1,
+	notifications = alerts.notifications + excluded.notifications
 RETURNING deliveries`
 
 // upsertAlerts returns the statement that upserts n alerts.
 func (d *dialect) upsertAlerts(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO alerts (fingerprint, starts_at_ns, status, labels, annotations,
-	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source) VALUES `)
+	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, notifications) VALUES `)
 	p := 1
 	for i := range n {
 		if i > 0 {
@@ -545,12 +548,17 @@ func encodeAlert(a *alert.Alert, now time.Time) (alertRow, error) {
 	if err != nil {
 		return alertRow{}, fmt.Errorf("annotations: %w", err)
 	}
+	// This receipt's count of notifications: a pull notifies no one.
+	notifications := 0
+	if a.Source == alert.SourceWebhook {
+		notifications = 1
+	}
 	return alertRow{
 		fingerprint: a.Fingerprint,
 		startsAt:    startsAt,
 		values: []any{
 			a.Fingerprint, startsAt, string(a.Status), labels, annotations,
-			endsAt, a.GeneratorURL, a.Receiver, a.GroupKey, received, a.Source,
+			endsAt, a.GeneratorURL, a.Receiver, a.GroupKey, received, a.Source, notifications,
 		},
 	}, nil
 }
@@ -656,7 +664,7 @@ func (s *sqlStore) EachAlert(ctx context.Context, f alert.Filter, fn func(*alert
 		annotations = "'{}'"
 	}
 	return each(ctx, s.reader, "listing alerts", w.query(`SELECT fingerprint, starts_at_ns, status, labels, `+annotations+`,
-	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, deliveries
+	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, deliveries, notifications
 FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args, func(rows *sql.Rows) error {
 		a, err := scanAlert(rows)
 		if err != nil {
@@ -697,7 +705,7 @@ func scanAlert(rows *sql.Rows) (a alert.Alert, err error) {
 		endsAt               sql.NullInt64
 	)
 	if err := rows.Scan(&a.Fingerprint, &startsAt, &status, &labels, &annotations,
-		&endsAt, &a.GeneratorURL, &a.Receiver, &a.GroupKey, &receivedAt, &a.Source, &a.Deliveries); err != nil {
+		&endsAt, &a.GeneratorURL, &a.Receiver, &a.GroupKey, &receivedAt, &a.Source, &a.Deliveries, &a.Notifications); err != nil {
 		return a, err
 	}
 	if a.Labels, err = decodeMap(labels); err != nil {

@@ -46,6 +46,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"incidents are upserted by ID and listed by filter, oldest start first", testIncidents},
 		{"events keep every field and are listed by service and time, oldest first", testEvents},
 		{"alerts are counted when new and updated when notified again", testAlertRedelivery},
+		{"an alert's notifications count its webhook receipts, its deliveries every receipt", testAlertNotifications},
 		{"alerts are listed by label and start time, oldest start first", testAlertFilters},
 		{"alerts saved from many goroutines at once are each stored once", testConcurrentAlerts},
 		{"EachAlert holds one alert at a time, not every one", testEachAlertMemory},
@@ -53,6 +54,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"everything written is read back after close and reopen", testReopen},
 		{"a database with a newer schema is refused and left as it was", testSchemaTooNew},
 		{"a database of schema version 1 is upgraded in place, keeping its incidents", testUpgradeFromV1},
+		{"a database of schema version 5 is upgraded in place, its alerts' notifications counted as well as can be known", testUpgradeFromV5},
 		{"a detection is recorded once, listed, and kept by later saves", testDetection},
 		{"of detections racing the tracker's saves exactly one is recorded", testConcurrentDetection},
 		{"a cancelled context stores nothing", testCancelled},
@@ -224,8 +226,10 @@ func newAlert(fp, name, service string, start int) alert.Alert {
 		GroupKey:     `{}:{alertname="` + name + `"}`,
 		ReceivedAt:   at(start + 1),
 		Source:       "webhook",
-		// What the store reads back after one save; saving ignores it.
-		Deliveries: 1,
+		// What the store reads back after one save, a webhook
+		// notification; saving ignores them.
+		Deliveries:    1,
+		Notifications: 1,
 	}
 }
 
@@ -259,10 +263,10 @@ func testAlertRedelivery(t *testing.T, db Database) {
 	want := resolved
 	want.ReceivedAt = high.ReceivedAt // the first receipt
 	// Deliveries counts the receipts: high was sent, retried and resolved;
-	// slow sent and retried; again sent once.
-	want.Deliveries = 3
+	// slow sent and retried; again sent once. All were notifications.
+	want.Deliveries, want.Notifications = 3, 3
 	wantSlow := slow
-	wantSlow.Deliveries = 2
+	wantSlow.Deliveries, wantSlow.Notifications = 2, 2
 	require.Equal(t, []alert.Alert{want, wantSlow, again}, got)
 
 	t.Run("an alert given twice in one batch is stored once, as given last", func(t *testing.T) {
@@ -293,7 +297,8 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		require.NoError(t, err)
 		want := notified
 		want.ReceivedAt, want.Source = pulled.ReceivedAt, "api"
-		want.Deliveries = 2 // the pull and the notification
+		want.Deliveries = 2    // the pull and the notification
+		want.Notifications = 1 // the notification only
 		require.Equal(t, []alert.Alert{want}, got)
 	})
 
@@ -372,6 +377,56 @@ func testAlertRedelivery(t *testing.T, db Database) {
 		require.Nil(t, got[0].Labels)
 		require.Nil(t, got[0].Annotations)
 	})
+}
+
+func testAlertNotifications(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+
+	// What alertpull saves: no receiver or group key, source api.
+	pull := func(a alert.Alert) alert.Alert {
+		a.Receiver, a.GroupKey, a.Source = "", "", alert.SourceAPI
+		return a
+	}
+	notified := newAlert("n1", "HighErrorRate", "api", 0)
+	pulledOnly := pull(newAlert("n2", "Silenced", "api", 10))
+	pulledFirst := newAlert("n3", "SlowRequests", "api", 20)
+	// Interleaved as they come: pulls before, between and after the
+	// notifications; each save is one receipt.
+	saves := [][]alert.Alert{
+		{pull(notified), pulledOnly, pull(pulledFirst)},
+		{notified, pulledOnly},
+		{pull(notified), pulledOnly, pulledFirst},
+		{notified},
+		{pull(notified)},
+	}
+	inserted := 0
+	for _, batch := range saves {
+		n, err := s.SaveAlerts(ctx, batch)
+		require.NoError(t, err)
+		inserted += n
+	}
+	require.Equal(t, 3, inserted, "each alert is new once, whether a pull or a notification brought it")
+
+	got, err := s.Alerts(ctx, alert.Filter{})
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for _, tt := range []struct {
+		name                      string
+		got                       alert.Alert
+		deliveries, notifications int
+	}{
+		{"notified twice and pulled three times", got[0], 5, 2},
+		{"only pulled", got[1], 3, 0},
+		{"pulled first, then notified once", got[2], 2, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.deliveries, tt.got.Deliveries, "deliveries")
+			require.Equal(t, tt.notifications, tt.got.Notifications, "notifications")
+		})
+	}
+	require.Equal(t, alert.SourceAPI, got[0].Source, "the first receipt, a pull, stays the source")
+	require.Equal(t, "steadywatch", got[0].Receiver, "the notification filled the receiver in")
 }
 
 func testAlertFilters(t *testing.T, db Database) {
@@ -820,6 +875,76 @@ VALUES ('old', 'pod_deleted', 'shop', 'api', 'experimental', 'Deployment', 'shop
 	require.NoError(t, err)
 	old.Detection = d
 	require.Equal(t, []chaos.Incident{old}, got)
+
+	require.NoError(t, db.Migrate(ctx, 0), "migrating again finds nothing to do")
+}
+
+func testUpgradeFromV5(t *testing.T, db Database) {
+	ctx := t.Context()
+	require.NoError(t, db.Migrate(ctx, 5))
+	// Written by the steadywatch that knew schema 5 only, which counted
+	// deliveries but not notifications.
+	for _, row := range []struct {
+		fp, source, receiver string
+		start, deliveries    int
+	}{
+		{"webhook-first", alert.SourceWebhook, "steadywatch", 0, 3},
+		{"pulled-then-notified", alert.SourceAPI, "steadywatch", 10, 4},
+		{"pulled-only", alert.SourceAPI, "", 20, 5},
+		{"pulled-once-then-notified", alert.SourceAPI, "steadywatch", 30, 1}, // as no save makes it
+	} {
+		require.NoError(t, db.Exec(ctx, fmt.Sprintf(`INSERT INTO alerts (fingerprint, starts_at_ns, status, labels,
+	annotations, ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, deliveries)
+VALUES ('%s', %d, 'firing', '{"alertname":"Old"}', '{}', NULL, '', '%s', '', %d, '%s', %d)`,
+			row.fp, at(row.start).UnixNano(), row.receiver, at(row.start+1).UnixNano(), row.source, row.deliveries)))
+	}
+
+	s := open(t, db)
+	got, err := s.Alerts(ctx, alert.Filter{})
+	require.NoError(t, err)
+	require.Len(t, got, 4, "the alerts are kept")
+	type counts struct {
+		Fingerprint, Source       string
+		Deliveries, Notifications int
+	}
+	countsOf := func(as []alert.Alert) []counts {
+		var out []counts
+		for _, a := range as {
+			require.Equal(t, map[string]string{"alertname": "Old"}, a.Labels)
+			require.Equal(t, a.StartsAt.Add(time.Second), a.ReceivedAt)
+			out = append(out, counts{a.Fingerprint, a.Source, a.Deliveries, a.Notifications})
+		}
+		return out
+	}
+	require.Equal(t, []counts{
+		// First received by webhook: every delivery taken for a
+		// notification, though pulls after the first may be among them.
+		{"webhook-first", alert.SourceWebhook, 3, 3},
+		// First pulled: every delivery but the first.
+		{"pulled-then-notified", alert.SourceAPI, 4, 3},
+		// Never notified: a notification would have filled the receiver.
+		{"pulled-only", alert.SourceAPI, 5, 0},
+		// Notified (the receiver is filled) but counted once: at least one.
+		{"pulled-once-then-notified", alert.SourceAPI, 1, 1},
+	}, countsOf(got))
+
+	// Saved after the upgrade, a notification counts in both, a pull in
+	// deliveries only; neither is new.
+	notify := newAlert("webhook-first", "Old", "", 0)
+	notify.Labels = map[string]string{"alertname": "Old"}
+	pulled := newAlert("pulled-only", "Old", "", 20)
+	pulled.Labels = map[string]string{"alertname": "Old"}
+	pulled.Receiver, pulled.GroupKey, pulled.Source = "", "", alert.SourceAPI
+	n, err := s.SaveAlerts(ctx, []alert.Alert{notify, pulled})
+	require.NoError(t, err)
+	require.Zero(t, n)
+	got, err = s.Alerts(ctx, alert.Filter{Until: at(21)})
+	require.NoError(t, err)
+	require.Equal(t, []counts{
+		{"webhook-first", alert.SourceWebhook, 4, 4},
+		{"pulled-then-notified", alert.SourceAPI, 4, 3},
+		{"pulled-only", alert.SourceAPI, 6, 0},
+	}, countsOf(got))
 
 	require.NoError(t, db.Migrate(ctx, 0), "migrating again finds nothing to do")
 }
