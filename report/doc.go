@@ -41,10 +41,13 @@
 //     start, quicker than anyone acts. Noisy: resolved by itself and joined
 //     to no incident: no chaos incident's detection names its fingerprint
 //     with its startsAt or receipt time.
-//   - Notifications: the sum of alert.Alert.Deliveries of the firing
-//     alerts: every receipt the store counted (repeats, the resolution,
-//     and with the API pull each pull that listed it). An alert firing in
-//     two ranges brings all its deliveries to both.
+//   - Notifications: the sum of alert.Alert.Notifications of the firing
+//     alerts: the webhook notifications the store counted (the first,
+//     repeats, the resolution), never an API pull, which
+//     alert.Alert.Deliveries counts too. An alert firing in two ranges
+//     brings all its notifications to both. Alerts stored before schema
+//     version 6 have theirs estimated from their deliveries (see
+//     docs/reports.md).
 //   - Flapping: a fingerprint firing Options.FlapCount times or more in
 //     the range.
 //   - Most frequent: per service, alerts grouped by alertname and their

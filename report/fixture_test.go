@@ -16,9 +16,39 @@ import (
 )
 
 // fixture is a month of alerts and chaos incidents, and their detections.
+// fill saves each alert Deliveries times (at least once) as given: webhook
+// notifications, or pulls for a silenced one (source api, no receiver).
 type fixture struct {
 	alerts    []alert.Alert
 	incidents []chaos.Incident
+	// pulls are, by alertKey, the Alertmanager API pulls that saved a
+	// notified alert besides its notifications (see pullOf): one before its
+	// first notification if first, and after its last notification after.
+	pulls map[string]pulls
+}
+
+type pulls struct {
+	first bool
+	after int
+}
+
+func alertKey(a *alert.Alert) string { return a.Fingerprint + "@" + a.StartsAt.String() }
+
+// pullOf is what alertpull saves of a listed alert: firing, with no
+// receiver or group key, from the API.
+func pullOf(a alert.Alert) alert.Alert {
+	a.Status, a.EndsAt = alert.Firing, time.Time{}
+	a.Receiver, a.GroupKey, a.Source = "", "", alert.SourceAPI
+	return a
+}
+
+// notifications is how many webhook notifications of a fill saves: each
+// save of a webhook alert as given; pulls never count.
+func notifications(a *alert.Alert) int {
+	if a.Source != alert.SourceWebhook {
+		return 0
+	}
+	return max(1, a.Deliveries)
 }
 
 var berlin = mustLoad("Europe/Berlin")
@@ -41,7 +71,8 @@ func fingerprint(labels map[string]string) string {
 
 // generate writes, from seed, a month of alerts (short, long, still firing,
 // flapping, silenced, across week boundaries, in several services and
-// severities, some with no service, some delivered more than once) and
+// severities, some with no service, some delivered more than once, some
+// pulled from Alertmanager's API besides their notifications) and
 // chaos incidents (detected in time, late or not at all, undecided, open,
 // inferred, one autoscaling; detected by several alert rules) from Monday
 // 2026-03-02 (2026-W10) on, through the DST change of 2026-03-29 in Berlin.
@@ -50,17 +81,29 @@ func generate(seed uint64) fixture {
 	// more draws what the alert quality figures added, so that rng draws
 	// what it drew before they were.
 	more := rand.New(rand.NewPCG(seed^0x9a11, seed))
+	// pull draws the API pulls of notified alerts, apart for the same
+	// reason.
+	pull := rand.New(rand.NewPCG(seed^0x9011, seed^1))
 	base := time.Date(2026, 3, 2, 0, 0, 0, 0, berlin).UTC()
 	month := 35 * 24 * time.Hour
-	var fx fixture
+	fx := fixture{pulls: map[string]pulls{}}
 	seen := map[string]bool{}
 	add := func(a alert.Alert) {
-		key := a.Fingerprint + a.StartsAt.String()
+		key := alertKey(&a)
 		if seen[key] {
 			return
 		}
 		seen[key] = true
 		fx.alerts = append(fx.alerts, a)
+		if a.Source == alert.SourceWebhook {
+			// With alerts.pull on, most notified alerts are pulled too:
+			// some before their notification (group_wait), some again
+			// after (annotations that changed, a restart, the
+			// resolution).
+			if p := (pulls{first: pull.IntN(4) == 0, after: max(0, pull.IntN(5)-1)}); p.first || p.after > 0 {
+				fx.pulls[key] = p
+			}
+		}
 	}
 	newAlert := func(labels map[string]string, start time.Time, d time.Duration, firing, silenced bool) alert.Alert {
 		a := alert.Alert{
@@ -74,8 +117,8 @@ func generate(seed uint64) fixture {
 		if silenced {
 			a.Receiver, a.Source = "", alert.SourceAPI
 		}
-		// Notified once, or repeated up to three times more; fill saves
-		// it this many times.
+		// Notified once, or repeated up to three times more (pulled, if
+		// silenced); fill saves it this many times.
 		a.Deliveries = 1 + max(0, more.IntN(6)-2)
 		return a
 	}
@@ -290,7 +333,7 @@ func expectRules(fx fixture, rg, prev report.Range, span, until time.Time) []rep
 		}
 		r := get(a.Labels["alertname"])
 		r.Firings++
-		r.Notifications += a.Deliveries
+		r.Notifications += notifications(a)
 		for _, inc := range incs {
 			if inc.Detection.Fingerprint == a.Fingerprint && (inc.Detection.At.Equal(a.StartsAt) || inc.Detection.At.Equal(a.ReceivedAt)) {
 				r.Joined++

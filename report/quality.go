@@ -67,7 +67,7 @@ type UndetectedFault struct {
 type Rule struct {
 	Alert string `json:"alertname"`
 	// Firings counts its alerts firing in the range (silenced ones left
-	// out), Notifications their deliveries.
+	// out), Notifications their webhook notifications.
 	Firings       int `json:"firings"`
 	Notifications int `json:"notifications"`
 	// Joined counts the Firings joined to a chaos incident: the detection
@@ -104,7 +104,7 @@ func (a *aggregator) rule(al *alert.Alert, joined bool) {
 		a.rules[al.Name()] = r
 	}
 	r.firings++
-	r.notifications += al.Deliveries
+	r.notifications += al.Notifications
 	if joined {
 		r.joined++
 	}
@@ -322,7 +322,7 @@ func (m *md) quality(r *Report) {
 
 // qualityDefinitions writes the definitions of the alert quality figures.
 func (m *md) qualityDefinitions(r *Report) {
-	m.f("- Notifications: the deliveries of the firing alerts, as the store counted them (each notification, repeat and resolution; with alerts.pull also each pull that listed the alert).\n")
+	m.f("- Notifications: the webhook notifications of the firing alerts (each notification, repeat and resolution), never the API pulls of alerts.pull.\n")
 	m.f("- Detection coverage: chaos faults (failures) that started in the range; detected within %s of the start (the configured bound: a hypothesis's own is not in the store), later, or not at all. Faults with an inferred start are counted but not judged. Coverage: within the bound / judged faults.\n",
 		time.Duration(r.Settings.DetectionBound))
 	m.f("- Alert rules (alertname): firings in the range; precision: share of them joined to a chaos incident; recall: faults of the kinds it detected (this range or the previous) that started in the range and it detected / all faults of those kinds in the range; TTD median by nearest rank.\n")

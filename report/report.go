@@ -489,7 +489,7 @@ func (a *aggregator) add(al *alert.Alert) {
 			continue
 		}
 		s.fig.Alerts.Firing++
-		s.fig.Alerts.Notifications += al.Deliveries
+		s.fig.Alerts.Notifications += al.Notifications
 		f := p.flaps[al.Fingerprint]
 		if f == nil {
 			f = &flap{service: svc, alert: a.identity(al)}
@@ -516,7 +516,7 @@ func (a *aggregator) add(al *alert.Alert) {
 				f.top, f.topOf = t, s
 			}
 			t.count++
-			t.notifications += al.Deliveries
+			t.notifications += al.Notifications
 			a.rule(al, joined)
 			if self {
 				t.self++

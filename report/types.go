@@ -72,8 +72,8 @@ type AlertFigures struct {
 	// Silenced counts the alerts firing in the range that steadywatch knows
 	// only from Alertmanager's API: silenced or inhibited, never notified.
 	Silenced int `json:"silenced"`
-	// Notifications sums the deliveries of the Firing alerts (see
-	// alert.Alert.Deliveries).
+	// Notifications sums the webhook notifications of the Firing alerts
+	// (alert.Alert.Notifications): API pulls are left out.
 	Notifications int `json:"notifications"`
 	// Open counts the Firing alerts still firing at the range's end.
 	Open int `json:"open"`
@@ -117,7 +117,7 @@ type TopAlert struct {
 	// `HighLatency{route="/cart",severity="warning"}`.
 	Alert string `json:"alert"`
 	// Count is how many times it fired in the range, Notifications the
-	// deliveries of those firings.
+	// webhook notifications of those firings.
 	Count         int `json:"count"`
 	Notifications int `json:"notifications"`
 	// FiringTime is the total time it fired, clipped to the range (and to
