@@ -36,7 +36,9 @@ func (j *scriptedJudge) Judge(_ context.Context, h *hypothesis.Hypothesis, at ti
 	return v, nil
 }
 
-func TestTheVerdictLoopRaisesAndResolvesTheAbortAndStopsAtTheFinalVerdict(t *testing.T) {
+// killPostgres is a hypothesis with a fixed window, 10:00 to 10:30.
+func killPostgres(t *testing.T) []hypothesis.Hypothesis {
+	t.Helper()
 	hs, err := hypothesis.Parse([]byte(`apiVersion: steadywatch.io/v1alpha1
 kind: Hypothesis
 metadata: {name: kill-postgres}
@@ -50,6 +52,11 @@ spec:
       slo: {max: 1}
 `), "kill.yaml")
 	require.NoError(t, err)
+	return hs
+}
+
+func TestTheVerdictLoopRaisesAndResolvesTheAbortAndStopsAtTheFinalVerdict(t *testing.T) {
+	hs := killPostgres(t)
 	am := promtest.StartAlertmanager(t, promtest.AlertmanagerOptions{})
 	poster, err := abort.New(abort.Options{URL: am.URL()})
 	require.NoError(t, err)
@@ -138,19 +145,7 @@ func history(t *testing.T, s store.Store) []string {
 }
 
 func TestTheVerdictLoopRecordsTheTransitionsAndTheFinalVerdictOnceAcrossRestarts(t *testing.T) {
-	hs, err := hypothesis.Parse([]byte(`apiVersion: steadywatch.io/v1alpha1
-kind: Hypothesis
-metadata: {name: kill-postgres}
-spec:
-  service: postgres
-  groups: {control: 'g="c"', experimental: 'g="e"'}
-  window: {fixed: {start: 2026-11-21T10:00:00Z, end: 2026-11-21T10:30:00Z}}
-  metrics:
-    - name: errors
-      query: 'sum(rate(errors_total{ {{ .Group }} }[1m]))'
-      slo: {max: 1}
-`), "kill.yaml")
-	require.NoError(t, err)
+	hs := killPostgres(t)
 	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
 	require.NoError(t, err)
 	defer db.Close()
