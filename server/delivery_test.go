@@ -23,6 +23,7 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/internal/testenv/fakeclock"
+	"github.com/steadywatch/steadywatch/internal/testenv/waitfor"
 	"github.com/steadywatch/steadywatch/store"
 )
 
@@ -139,18 +140,6 @@ func startServe(t *testing.T, cfg config.Config, clock *fakeclock.Clock) *servin
 	return &serving{Server: s, stop: stop}
 }
 
-// eventually waits, up to a deadline, for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // deliveries reads the store's deliveries, by webhook/week.
 func deliveries(t *testing.T, s *serving) map[string]store.Delivery {
 	t.Helper()
@@ -217,12 +206,12 @@ func TestTheWeeklyReportIsDeliveredOnceAcrossFailuresAndRestarts(t *testing.T) {
 	// Monday 09:00: W47 is recorded and attempted; the receiver fails the
 	// first two attempts of each webhook, then goes down.
 	clock.Set(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
-	eventually(t, "the first attempts", outcomes(t, s1, "2026-W47", 1, 1))
+	waitfor.True(t, 20*time.Second, "the first attempts", outcomes(t, s1, "2026-W47", 1, 1))
 	clock.Advance(time.Minute)
-	eventually(t, "the second attempts", outcomes(t, s1, "2026-W47", 2, 2))
+	waitfor.True(t, 20*time.Second, "the second attempts", outcomes(t, s1, "2026-W47", 2, 2))
 	hook.down()
 	clock.Advance(2 * time.Minute)
-	eventually(t, "the third attempts, refused", outcomes(t, s1, "2026-W47", 3, 3))
+	waitfor.True(t, 20*time.Second, "the third attempts, refused", outcomes(t, s1, "2026-W47", 3, 3))
 	ds := deliveries(t, s1)
 	require.Len(t, ds, 2, "W46 was not caught up; only W47 is recorded")
 	require.Equal(t, store.DeliveryPending, ds["ops/2026-W47"].State)
@@ -234,10 +223,10 @@ func TestTheWeeklyReportIsDeliveredOnceAcrossFailuresAndRestarts(t *testing.T) {
 	// Down for 3 hours, receiver too; serve comes back first and resumes.
 	clock.Advance(3 * time.Hour)
 	s2 := startServe(t, cfg, clock)
-	eventually(t, "the attempts resumed at start", outcomes(t, s2, "2026-W47", 1, 4))
+	waitfor.True(t, 20*time.Second, "the attempts resumed at start", outcomes(t, s2, "2026-W47", 1, 4))
 	hook.up(t, addr)
 	clock.Advance(10 * time.Minute)
-	eventually(t, "W47 delivered", allInState(t, s2, "2026-W47", store.DeliveryDelivered))
+	waitfor.True(t, 20*time.Second, "W47 delivered", allInState(t, s2, "2026-W47", store.DeliveryDelivered))
 	requests, accepted := hook.counts()
 	require.Equal(t, map[string]int{"ops/2026-W47": 1, "chat/2026-W47": 1}, accepted)
 	require.Equal(t, map[string]int{"ops/2026-W47": 3, "chat/2026-W47": 3}, requests, "2 answered 500, 2 refused, 1 accepted")
@@ -251,7 +240,7 @@ func TestTheWeeklyReportIsDeliveredOnceAcrossFailuresAndRestarts(t *testing.T) {
 	hook.failFirst = 0
 	hook.mu.Unlock()
 	s3 := startServe(t, cfg, clock)
-	eventually(t, "W48 delivered", allInState(t, s3, "2026-W48", store.DeliveryDelivered))
+	waitfor.True(t, 20*time.Second, "W48 delivered", allInState(t, s3, "2026-W48", store.DeliveryDelivered))
 	_, accepted = hook.counts()
 	require.Equal(t, map[string]int{"ops/2026-W47": 1, "chat/2026-W47": 1, "ops/2026-W48": 1, "chat/2026-W48": 1}, accepted,
 		"every week delivered exactly once")

@@ -4,6 +4,7 @@
 package fakeclock
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -64,3 +65,16 @@ func (c *Clock) Set(t time.Time) {
 
 // Advance moves the clock on by d.
 func (c *Clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+// Alarms are the times the alarms not rung yet wait for, earliest first:
+// what the code under test is waiting on.
+func (c *Clock) Alarms() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]time.Time, 0, len(c.alarms))
+	for _, a := range c.alarms {
+		out = append(out, a.at)
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out
+}
