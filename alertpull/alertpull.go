@@ -39,6 +39,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/timex"
 	"github.com/steadywatch/steadywatch/store/limits"
 )
 
@@ -263,7 +264,7 @@ func (p *Puller) pull(ctx context.Context) (int, map[string]int, error) {
 		if !s.endsAt.IsZero() && !s.endsAt.After(now) {
 			resolved.EndsAt = s.endsAt
 		}
-		resolved.EndsAt = maxTime(resolved.EndsAt, resolved.StartsAt)
+		resolved.EndsAt = timex.Max(resolved.EndsAt, resolved.StartsAt)
 		resolved.ReceivedAt = now
 		batch = append(batch, resolved)
 		vanished++
@@ -501,13 +502,6 @@ func changed(saved, pulled *alert.Alert) bool {
 		saved.GeneratorURL != pulled.GeneratorURL ||
 		!maps.Equal(saved.Labels, pulled.Labels) ||
 		!maps.Equal(saved.Annotations, pulled.Annotations)
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return b
-	}
-	return a
 }
 
 // answer is what the server answered, recorded by recordingTransport.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/timex"
 	"github.com/steadywatch/steadywatch/store"
 )
 
@@ -69,7 +70,7 @@ func (c *coverageRecorder) broke(resource string, at time.Time, err error) {
 		return
 	}
 	delete(c.open, resource)
-	sp.To = maxTime(sp.To, at)
+	sp.To = timex.Max(sp.To, at)
 	sp.Ended = chaos.SpanBroken
 	if err != nil {
 		sp.Err = err.Error()
@@ -109,7 +110,7 @@ func (c *coverageRecorder) flush(ctx context.Context, stop bool) {
 		if sp == nil {
 			continue
 		}
-		sp.To = maxTime(sp.To, now)
+		sp.To = timex.Max(sp.To, now)
 		if stop {
 			sp.Ended = chaos.SpanStopped
 			delete(c.open, r)
@@ -175,7 +176,7 @@ func (c *coverageRecorder) Coverage(ctx context.Context, since, until time.Time)
 	mine := slices.Clone(c.ended) // ended, not saved yet
 	for _, sp := range c.open {
 		live := *sp
-		live.To = maxTime(live.To, now)
+		live.To = timex.Max(live.To, now)
 		mine = append(mine, live)
 	}
 	for _, live := range mine {
@@ -189,11 +190,4 @@ func (c *coverageRecorder) Coverage(ctx context.Context, since, until time.Time)
 		}
 	}
 	return spans, nil
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

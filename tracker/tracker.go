@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/timex"
 )
 
 // Recorder receives what the tracker concludes; the exporter implements it.
@@ -367,16 +368,9 @@ func (t *Tracker) replacementListed(w *workloadEntry, created time.Time) {
 		return
 	}
 	// Creation times are whole seconds: never before the break.
-	inc.Start = maxTime(created, w.brokeAt)
+	inc.Start = timex.Max(created, w.brokeAt)
 	w.brokeAt = time.Time{}
 	t.save(inc)
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 func (t *Tracker) forgetPod(uid string, e *podEntry) {
@@ -842,7 +836,7 @@ func (t *Tracker) end(inc *chaos.Incident, at time.Time, recovered bool) {
 	first, reopened := t.reopened[inc.ID]
 	if reopened {
 		delete(t.reopened, inc.ID)
-		at = maxTime(at, first)
+		at = timex.Max(at, first)
 	}
 	inc.End = at
 	delete(t.open, inc.ID)

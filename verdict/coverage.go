@@ -9,6 +9,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/internal/timex"
 )
 
 // CoverageSource tells when steadywatch was really watching the cluster;
@@ -129,7 +130,7 @@ func gaps(spans []chaos.WatchSpan, from, to time.Time) []Gap {
 				g := &out[i]
 				if g.Why == h.why && near(g.From, h.from) && near(g.To, h.to) {
 					g.Resources = append(g.Resources, r)
-					g.From, g.To = minTime(g.From, h.from), maxTime(g.To, h.to)
+					g.From, g.To = timex.Min(g.From, h.from), timex.Max(g.To, h.to)
 					continue next
 				}
 			}
@@ -203,25 +204,11 @@ func within(gs []Gap, from, to time.Time, keep func(Gap) bool) []Gap {
 		if !g.To.After(from) || !g.From.Before(to) || !keep(g) {
 			continue
 		}
-		g.From, g.To = maxTime(g.From, from), minTime(g.To, to)
+		g.From, g.To = timex.Max(g.From, from), timex.Min(g.To, to)
 		g.Reason = gapReason(g)
 		out = append(out, g)
 	}
 	return out
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // checkCoverage finds the times of the verdict's window, and of each
@@ -236,7 +223,7 @@ func (j *Judge) checkCoverage(ctx context.Context, h *hypothesis.Hypothesis, w h
 	if j.coverage == nil {
 		return nil, nil
 	}
-	end := minTime(w.End, at)
+	end := timex.Min(w.End, at)
 	type check struct {
 		x        *Expectation
 		from, to time.Time
@@ -265,8 +252,8 @@ func (j *Judge) checkCoverage(ctx context.Context, h *hypothesis.Hypothesis, w h
 		default:
 			c.to = end
 		}
-		c.to = minTime(c.to, at)
-		until = maxTime(until, c.to)
+		c.to = timex.Min(c.to, at)
+		until = timex.Max(until, c.to)
 		checks = append(checks, c)
 	}
 	spans, err := j.coverage.Coverage(ctx, w.Start.Add(-coverageLookback), until)
@@ -283,7 +270,7 @@ func (j *Judge) checkCoverage(ctx context.Context, h *hypothesis.Hypothesis, w h
 		}
 		return gs, nil
 	}
-	all := gaps(spans, minTime(w.Start, w.ChaosStart), until)
+	all := gaps(spans, timex.Min(w.Start, w.ChaosStart), until)
 	for _, c := range checks {
 		gs := within(all, c.from, c.to, c.keep)
 		if len(gs) == 0 {
