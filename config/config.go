@@ -152,9 +152,11 @@ type Delivery struct {
 	MaxBackoff model.Duration `yaml:"max_backoff"`
 	// MaxAttempts gives up after this many attempts (>= 0; 0: MaxAge only).
 	MaxAttempts int `yaml:"max_attempts"`
-	// MaxAge gives up on a delivery this long after it was recorded (> 0).
+	// MaxAge gives up on a delivery this long after it was due, its
+	// scheduled time (> 0).
 	MaxAge model.Duration `yaml:"max_age"`
-	// Timeout bounds each request to a webhook (> 0).
+	// Timeout bounds each request to a webhook, and the report's build
+	// before it (> 0).
 	Timeout model.Duration `yaml:"timeout"`
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/internal/contractprom"
+	"github.com/steadywatch/steadywatch/internal/timex"
 	"github.com/steadywatch/steadywatch/report"
 	"github.com/steadywatch/steadywatch/store"
 )
@@ -150,7 +151,7 @@ func (d *Deliverer) pass(ctx context.Context) time.Time {
 	}
 	counts := map[string]int{}
 	next := d.sched.next(now)
-	attempted := false
+	changed := false
 	for _, p := range pending {
 		w, ok := d.webhooks[p.Webhook]
 		if !ok {
@@ -161,14 +162,20 @@ func (d *Deliverer) pass(ctx context.Context) time.Time {
 			break
 		}
 		if p.NextAttempt.After(now) {
-			next = minTime(next, p.NextAttempt)
+			next = timex.Min(next, p.NextAttempt)
 			continue
 		}
-		d.attempt(ctx, w, p)
-		attempted = true
+		if d.attempt(ctx, w, p) {
+			changed = true
+			continue
+		}
+		// The claim could not be saved: the store is read but not
+		// written. Looking again at once would spin; wait as after a
+		// failed attempt.
+		next = timex.Min(next, retry)
 	}
 	d.setPending(counts)
-	if attempted {
+	if changed {
 		return now // look again: the attempts changed what is pending
 	}
 	return next
@@ -214,52 +221,72 @@ func (d *Deliverer) record(ctx context.Context, now time.Time) error {
 
 // attempt claims one attempt of p (recording it before it is made, so that
 // a crash in the middle counts it and waits the backoff), sends the report
-// and records the outcome.
-func (d *Deliverer) attempt(ctx context.Context, w config.Webhook, p store.Delivery) {
+// and records the outcome. It reports whether the store changed: false
+// when the claim could not be saved.
+//
+// The claim holds the delivery for the attempt's whole length, the report's
+// build and the request each given up to timeout, or the backoff if that is
+// longer: no other serve attempts it meanwhile, and the attempt is
+// cancelled when its hold ends.
+func (d *Deliverer) attempt(ctx context.Context, w config.Webhook, p store.Delivery) bool {
 	cfg := d.o.Config
 	now := d.o.Clock.Now()
+	hold := 2 * time.Duration(cfg.Timeout)
+	wait := backoff(p.Attempts+1, time.Duration(cfg.MinBackoff), time.Duration(cfg.MaxBackoff))
 	claim := p
 	claim.Attempts++
 	claim.Updated = now
-	claim.NextAttempt = minTime(now.Add(backoff(claim.Attempts, time.Duration(cfg.MinBackoff), time.Duration(cfg.MaxBackoff))),
-		p.Created.Add(time.Duration(cfg.MaxAge)))
+	claim.NextAttempt = now.Add(max(wait, hold))
 	claimed, err := d.o.Store.UpdateDelivery(ctx, claim, p.Attempts)
 	if err != nil {
-		d.log.Error("recording a report delivery attempt", "webhook", w.Name, "week", p.Week, "err", err)
-		return
+		d.log.Error("recording a report delivery attempt; retrying", "webhook", w.Name, "week", p.Week, "err", err)
+		return false
 	}
 	if !claimed {
-		return // another serve claimed it, or it changed since it was read
+		return true // another serve claimed it, or it changed since it was read
 	}
-	sendErr := d.send(ctx, w, p.Week)
+	attemptCtx, cancel := context.WithTimeout(ctx, hold)
+	sendErr := d.send(attemptCtx, w, p.Week)
+	cancel()
 	if ctx.Err() != nil && sendErr != nil {
 		// Stopped mid-attempt: the attempt stays recorded, and the next
-		// start tries again once its backoff has passed.
-		return
+		// start tries again once its hold has passed.
+		return true
 	}
 	now = d.o.Clock.Now()
 	result := claim
 	result.Updated = now
+	expires := p.Due.Add(time.Duration(cfg.MaxAge))
 	var outcome string
 	switch {
 	case sendErr == nil:
 		result.State, result.NextAttempt, result.LastError = store.DeliveryDelivered, time.Time{}, ""
 		outcome = contract.DeliveryDelivered
-	case cfg.MaxAttempts > 0 && result.Attempts >= cfg.MaxAttempts || !now.Before(p.Created.Add(time.Duration(cfg.MaxAge))):
+	case cfg.MaxAttempts > 0 && result.Attempts >= cfg.MaxAttempts || !now.Before(expires):
 		result.State, result.NextAttempt, result.LastError = store.DeliveryFailed, time.Time{}, sendErr.Error()
 		outcome = contract.DeliveryFailed
 	default:
+		// The backoff runs from the attempt's start; the last attempt is
+		// made at max_age, not later.
+		result.NextAttempt = timex.Min(claim.Updated.Add(wait), expires)
 		result.LastError = sendErr.Error()
 		outcome = contract.DeliveryRetry
 	}
 	attrs := []any{"webhook", w.Name, "week", p.Week, "attempt", result.Attempts}
 	// Recorded even if ctx ended meanwhile: the webhook has answered.
-	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if _, err := d.o.Store.UpdateDelivery(recCtx, result, claim.Attempts); err != nil {
-		// Delivered but not recorded: the next attempt sends it again,
-		// with the same Idempotency-Key.
+	recCtx, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelRec()
+	updated, err := d.o.Store.UpdateDelivery(recCtx, result, claim.Attempts)
+	switch {
+	case err != nil:
+		// Delivered but not recorded: the next attempt, after the claim's
+		// hold, sends it again, with the same Idempotency-Key.
 		d.log.Error("recording a report delivery's outcome", append(attrs, "outcome", outcome, "err", err)...)
+		return true
+	case !updated:
+		d.log.Error("a report delivery changed while it was being sent (another serve past the claim's hold?); its outcome is not recorded",
+			append(attrs, "outcome", outcome, "send_err", sendErr)...)
+		return true
 	}
 	// Counted once recorded, so that the count never runs ahead of the
 	// store.
@@ -272,6 +299,7 @@ func (d *Deliverer) attempt(ctx context.Context, w config.Webhook, p store.Deliv
 	default:
 		d.log.Warn("weekly report delivery failed; retrying", append(attrs, "retry_at", result.NextAttempt, "err", sendErr)...)
 	}
+	return true
 }
 
 // backoff is the wait after the attempt-th failed attempt: min doubled
@@ -359,11 +387,4 @@ func (c pendingCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, n := range c.d.pending {
 		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(n), name)
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }

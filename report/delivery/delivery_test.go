@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/fakeclock"
+	"github.com/steadywatch/steadywatch/internal/testenv/waitfor"
 	"github.com/steadywatch/steadywatch/report/delivery"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
@@ -50,6 +52,13 @@ func (s source) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident, e
 // each attempt until it is no longer pending.
 func giveUp(t *testing.T, cfg config.Delivery) []store.Delivery {
 	t.Helper()
+	return giveUpFrom(t, cfg, time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+}
+
+// giveUpFrom is giveUp with serve started at start, on or after Monday
+// 09:00.
+func giveUpFrom(t *testing.T, cfg config.Delivery, start time.Time) []store.Delivery {
+	t.Helper()
 	hook := &failing{}
 	srv := httptest.NewServer(hook)
 	t.Cleanup(srv.Close)
@@ -57,7 +66,7 @@ func giveUp(t *testing.T, cfg config.Delivery) []store.Delivery {
 	db, err := store.Open(t.Context(), "", store.Options{DataDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	clock := fakeclock.New(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	clock := fakeclock.New(start)
 	reg := prometheus.NewRegistry()
 	d, err := delivery.New(delivery.Options{Config: cfg, Store: source{db}, Clock: clock, Registerer: reg})
 	require.NoError(t, err)
@@ -68,23 +77,19 @@ func giveUp(t *testing.T, cfg config.Delivery) []store.Delivery {
 
 	var history []store.Delivery
 	for attempt := 1; ; attempt++ {
-		deadline := time.Now().Add(10 * time.Second)
 		var got store.Delivery
-		for {
-			// Over once the webhook saw it and the outcome is recorded,
-			// then counted: counted first, the store read after holds it.
+		// Over once the webhook saw it and the outcome is recorded, then
+		// counted: counted first, the store read after holds it.
+		waitfor.True(t, 10*time.Second, fmt.Sprintf("attempt %d's outcome", attempt), func() bool {
 			outcomes := counter(t, reg, "retry") + counter(t, reg, "failed") + counter(t, reg, "delivered")
 			list, err := db.Deliveries(t.Context(), store.DeliveryFilter{})
 			require.NoError(t, err)
 			if len(list) == 1 && hook.count() == attempt && int(outcomes) == attempt {
 				got = list[0]
-				break
+				return true
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("attempt %d: timed out; store %+v, webhook saw %d", attempt, list, hook.count())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return false
+		})
 		history = append(history, got)
 		if got.State != store.DeliveryPending {
 			require.InDelta(t, 1, counter(t, reg, "failed"), 0)
@@ -145,4 +150,22 @@ func TestADeliveryIsGivenUpAtMaxAge(t *testing.T) {
 	require.Equal(t, store.DeliveryPending, history[2].State)
 	require.Equal(t, t0.Add(10*time.Minute), history[2].NextAttempt, "the last attempt waits no longer than max_age")
 	require.Equal(t, store.DeliveryFailed, history[3].State)
+}
+
+func TestMaxAgeRunsFromTheDueTimeNotFromWhenServeRecordedIt(t *testing.T) {
+	cfg := config.Default().Reports.Delivery
+	cfg.MinBackoff, cfg.MaxBackoff, cfg.MaxAge = model.Duration(4*time.Minute), model.Duration(4*time.Minute), model.Duration(10*time.Minute)
+	due := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	// serve starts 3 minutes after the schedule: recorded then, but due at
+	// 09:00, and given up 10 minutes after that, not after 09:03.
+	history := giveUpFrom(t, cfg, due.Add(3*time.Minute))
+	require.Len(t, history, 3)
+	for i, at := range []time.Duration{3 * time.Minute, 7 * time.Minute, 10 * time.Minute} {
+		require.Equal(t, due.Add(at), history[i].Updated, "attempt %d", i+1)
+	}
+	require.Equal(t, due, history[0].Due)
+	require.Equal(t, due.Add(3*time.Minute), history[0].Created)
+	require.Equal(t, store.DeliveryPending, history[1].State, "7 minutes after due: younger than max_age")
+	require.Equal(t, due.Add(10*time.Minute), history[1].NextAttempt, "the last attempt waits no longer than due+max_age")
+	require.Equal(t, store.DeliveryFailed, history[2].State, "due+max_age to the nanosecond: given up")
 }
