@@ -250,22 +250,29 @@ func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *v
 // hypothesis's verdict in force at its time (verdict.Transition.Changes),
 // as serve does: judging again records nothing new.
 func recordVerdicts(ctx context.Context, db store.Store, hyps []hypothesis.Hypothesis, verdicts []verdict.Verdict) error {
+	// The history in force at each time of judgement (the last transition
+	// before, or at, it), read once per time: judgeAll gives them one.
+	inForce := map[time.Time]map[string]*verdict.Transition{}
 	for i := range verdicts {
 		v := &verdicts[i]
 		t, err := verdict.NewTransition(*v, verdict.IsFinal(&hyps[i], v))
 		if err != nil {
 			return err
 		}
-		// In force at its time: the last one before, or at, it.
-		latest, err := db.LatestVerdicts(ctx, v.At.Add(time.Nanosecond))
-		if err != nil {
-			return err
+		at := v.At.UTC()
+		latest, ok := inForce[at]
+		if !ok {
+			list, err := db.LatestVerdicts(ctx, v.At.Add(time.Nanosecond))
+			if err != nil {
+				return err
+			}
+			latest = make(map[string]*verdict.Transition, len(list))
+			for j := range list {
+				latest[list[j].Hypothesis] = &list[j]
+			}
+			inForce[at] = latest
 		}
-		var before *verdict.Transition
-		if j := slices.IndexFunc(latest, func(l verdict.Transition) bool { return l.Hypothesis == v.Hypothesis }); j >= 0 {
-			before = &latest[j]
-		}
-		if t.Changes(before) {
+		if t.Changes(latest[v.Hypothesis]) {
 			if err := db.SaveVerdict(ctx, t); err != nil {
 				return err
 			}
