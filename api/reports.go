@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -91,11 +92,7 @@ func WeeklyReport(o WeeklyReportOptions) http.Handler {
 func reportRequest(r *http.Request) (report.Request, error) {
 	values := r.URL.Query()
 	for name, v := range values {
-		known := false
-		for _, p := range reportParams {
-			known = known || name == p
-		}
-		if !known {
+		if !slices.Contains(reportParams, name) {
 			return report.Request{}, fmt.Errorf("unknown query parameter %s: want week, from, to, tz or format", quote(name))
 		}
 		if len(v) > 1 {

@@ -139,6 +139,7 @@ func Run(ctx context.Context, o Options) error {
 	verdicts := verdict.NewBoard()
 	reg.MustRegister(exporter.NewVerdictCollector(verdicts))
 
+	reports := reportSource{Store: db, incidents: writes}
 	err = httpSrv.Start(ctx, web.Routes{
 		Metrics: web.MetricsHandler(reg),
 		Ready:   ready(k8s, w),
@@ -150,7 +151,7 @@ func Run(ctx context.Context, o Options) error {
 			{Pattern: "GET " + api.VerdictPath, Handler: api.Verdict(verdicts)},
 			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, log.With("component", "api"))},
 			{Pattern: "GET " + api.WeeklyReportPath, Handler: api.WeeklyReport(api.WeeklyReportOptions{
-				Source: reportSource{Store: db, incidents: writes}, Base: reportOptions(&cfg), Now: o.Now,
+				Source: reports, Base: reportOptions(&cfg), Now: o.Now,
 				Logger: log.With("component", "api"),
 			})},
 		},
@@ -158,7 +159,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := startDelivery(ctx, &parts, o, reportSource{Store: db, incidents: writes}, reg); err != nil {
+	if err := startDelivery(ctx, &parts, o, reports, reg); err != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
 		defer cancel()
 		return errors.Join(err, httpSrv.Shutdown(shutdownCtx))
