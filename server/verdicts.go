@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -164,7 +165,7 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 			return
 		}
 		h := &l.hypotheses[i]
-		if l.final[h.Name] {
+		if l.final[h.Name] || l.restoreFinal(ctx, h) {
 			l.flush(ctx, h.Name)
 			continue
 		}
@@ -187,6 +188,33 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 		}
 		l.signal(ctx, v, now)
 	}
+}
+
+// restoreFinal gives h the final verdict the history keeps for it, judged
+// before a restart, and reports whether it did: it is not judged again,
+// since Prometheus may have dropped the data since, and the API and the
+// metrics give the verdict of record. Only one judged over h's window as
+// it is now: a hypothesis whose window was moved is judged.
+func (l *verdictLoop) restoreFinal(ctx context.Context, h *hypothesis.Hypothesis) bool {
+	if l.history == nil || h.Window.Fixed == nil || !l.loadHistory(ctx) {
+		return false
+	}
+	t, ok := l.stored[h.Name]
+	if !ok || !t.Final {
+		return false
+	}
+	var v verdict.Verdict
+	if err := json.Unmarshal(t.Verdict, &v); err != nil {
+		l.log.Error("reading the final verdict kept in the store failed; judging again", "hypothesis", h.Name, "err", err)
+		return false
+	}
+	if !v.Window.Start.Equal(h.Window.Fixed.Start) || !v.Window.End.Equal(h.Window.Fixed.End) || !verdict.IsFinal(h, &v) {
+		return false
+	}
+	l.verdicts.Record(v)
+	l.final[h.Name] = true
+	l.log.Info("final verdict restored from the store", "hypothesis", h.Name, "result", v.Result, "at", v.At)
+	return true
 }
 
 // signal posts the abort alert while v aborts, and resolves it after.

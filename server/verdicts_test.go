@@ -33,6 +33,7 @@ func (j *scriptedJudge) Judge(_ context.Context, h *hypothesis.Hypothesis, at ti
 	v := j.script[min(j.calls, len(j.script)-1)]
 	j.calls++
 	v.Hypothesis, v.At = h.Name, at
+	v.Window, _ = h.Window.Resolve(at, nil) // as the judge gives it
 	return v, nil
 }
 
@@ -218,6 +219,15 @@ func TestTheVerdictLoopRecordsTheTransitionsAndTheFinalVerdictOnceAcrossRestarts
 	l = newLoop(verdict.Verdict{Result: verdict.Inconclusive, Score: math.NaN()})
 	judge(l, 2)
 	require.Equal(t, want, history(t, db), "a restart does not record a final verdict again")
+	// Nor is it judged again: the API and the metrics give the final
+	// verdict the store keeps, not an inconclusive re-judgement.
+	require.Zero(t, l.judge.(*scriptedJudge).calls, "a final verdict is restored, not judged again")
+	restored, ok := l.verdicts.Get("kill-postgres")
+	require.True(t, ok)
+	require.Equal(t, verdict.Pass, restored.Result)
+	require.InDelta(t, 100.0, restored.Score, 0)
+	require.Equal(t, time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC), restored.At)
+
 	got, err := db.LatestVerdicts(t.Context(), time.Time{})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
@@ -227,4 +237,17 @@ func TestTheVerdictLoopRecordsTheTransitionsAndTheFinalVerdictOnceAcrossRestarts
 	require.Len(t, fails, 1)
 	require.True(t, math.IsNaN(fails[0].Score), "the fail's NaN score is stored as none")
 	require.Contains(t, string(fails[0].Verdict), `"score":null`)
+
+	// The other side: the hypothesis's window moved (edited; over too, the
+	// stored verdict's time is past its end): the stored final verdict is
+	// not its verdict, and it is judged.
+	moved := killPostgres(t)
+	moved[0].Window.Fixed.Start = moved[0].Window.Fixed.Start.Add(-5 * time.Minute)
+	moved[0].Window.Fixed.End = moved[0].Window.Fixed.End.Add(-5 * time.Minute)
+	l = newLoop(verdict.Verdict{Result: verdict.Fail, Score: 0})
+	l.hypotheses = moved
+	judge(l, 1)
+	require.Equal(t, 1, l.judge.(*scriptedJudge).calls, "a moved window is judged")
+	rejudged, _ := l.verdicts.Get("kill-postgres")
+	require.Equal(t, verdict.Fail, rejudged.Result)
 }
