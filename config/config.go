@@ -497,6 +497,77 @@ type Kubernetes struct {
 	Burst int `yaml:"burst"`
 	// Timeout bounds every API request but the watches (> 0).
 	Timeout model.Duration `yaml:"timeout"`
+	// LeaderElection lets several replicas of serve run at once.
+	LeaderElection LeaderElection `yaml:"leader_election"`
+}
+
+// LeaderElection elects, on a coordination.k8s.io Lease, the one replica
+// of serve that watches the cluster, records incidents, judges the
+// hypotheses, raises the aborts, pulls Alertmanager and delivers the
+// reports. Every replica receives webhooks and answers the API. It needs a
+// PostgreSQL store, which the replicas share.
+type LeaderElection struct {
+	Enabled bool `yaml:"enabled"`
+	// Namespace holds the Lease; empty takes $POD_NAMESPACE, else the
+	// service account's namespace when in a cluster.
+	Namespace string `yaml:"namespace"`
+	// LeaseName is the Lease's name (a DNS-1123 subdomain).
+	LeaseName string `yaml:"lease_name"`
+	// Identity names this replica in the Lease; empty takes the host name
+	// (the pod's name) and a random suffix.
+	Identity string `yaml:"identity"`
+	// LeaseDuration is how long followers wait after the last renewal
+	// before taking over: a crashed leader is replaced within it (> 0).
+	LeaseDuration model.Duration `yaml:"lease_duration"`
+	// RenewDeadline is how long the leader keeps trying to renew before it
+	// steps down (> 0, < lease_duration).
+	RenewDeadline model.Duration `yaml:"renew_deadline"`
+	// RetryPeriod is the wait between tries to acquire or renew (> 0,
+	// < renew_deadline).
+	RetryPeriod model.Duration `yaml:"retry_period"`
+}
+
+// The leader election defaults are client-go's and kube-controller-
+// manager's.
+const (
+	DefaultLeaseName     = "steadywatch"
+	DefaultLeaseDuration = model.Duration(15 * time.Second)
+	DefaultRenewDeadline = model.Duration(10 * time.Second)
+	DefaultRetryPeriod   = model.Duration(2 * time.Second)
+)
+
+// validate checks the election; store is the store's DSN.
+func (l *LeaderElection) validate(store string) *Error {
+	if !l.Enabled {
+		return nil
+	}
+	const p = "kubernetes.leader_election."
+	if !strings.HasPrefix(store, "postgres://") && !strings.HasPrefix(store, "postgresql://") {
+		err := fieldErrorf(p+"enabled", "needs a PostgreSQL store (store: postgres://…) that the replicas share; "+
+			"SQLite is one replica's file: run one replica without leader election")
+		err.Alt = []string{"store"}
+		return err
+	}
+	if l.Namespace != "" {
+		if errs := validation.IsDNS1123Label(l.Namespace); len(errs) > 0 {
+			return fieldErrorf(p+"namespace", "%q is not a namespace name: %s", l.Namespace, strings.Join(errs, "; "))
+		}
+	}
+	if l.LeaseName == "" {
+		return fieldErrorf(p+"lease_name", "must be set")
+	}
+	if errs := validation.IsDNS1123Subdomain(l.LeaseName); len(errs) > 0 {
+		return fieldErrorf(p+"lease_name", "%q is not an object name: %s", l.LeaseName, strings.Join(errs, "; "))
+	}
+	switch {
+	case l.LeaseDuration <= 0:
+		return fieldErrorf(p+"lease_duration", "must be greater than 0, got %s", l.LeaseDuration)
+	case l.RenewDeadline <= 0 || l.RenewDeadline >= l.LeaseDuration:
+		return fieldErrorf(p+"renew_deadline", "must be greater than 0 and less than lease_duration (%s), got %s", l.LeaseDuration, l.RenewDeadline)
+	case l.RetryPeriod <= 0 || l.RetryPeriod >= l.RenewDeadline:
+		return fieldErrorf(p+"retry_period", "must be greater than 0 and less than renew_deadline (%s), got %s", l.RenewDeadline, l.RetryPeriod)
+	}
+	return nil
 }
 
 // Watch selects what is watched and how pods are classified.
@@ -539,6 +610,10 @@ func Default() Config {
 			QPS:     DefaultQPS,
 			Burst:   DefaultBurst,
 			Timeout: DefaultTimeout,
+			LeaderElection: LeaderElection{
+				LeaseName: DefaultLeaseName, LeaseDuration: DefaultLeaseDuration,
+				RenewDeadline: DefaultRenewDeadline, RetryPeriod: DefaultRetryPeriod,
+			},
 		},
 		Listen:  DefaultListen,
 		DataDir: DefaultDataDir,
@@ -616,6 +691,9 @@ func (c *Config) validate() *Error {
 		return fieldErrorf("data_dir", "must not be empty")
 	}
 	if err := validateStore(c.Store); err != nil {
+		return err
+	}
+	if err := k.LeaderElection.validate(c.Store); err != nil {
 		return err
 	}
 	if err := c.Web.validate(); err != nil {
