@@ -817,25 +817,41 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 	const pg = "store: postgres://sw@db:5432/sw\n"
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"off with SQLite", "kubernetes:\n  leader_election:\n    enabled: false\n", ""},
-		{"on with the default SQLite store", "kubernetes:\n  leader_election:\n    enabled: true\n",
-			"x.yml:3: kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…) that the replicas share; SQLite is one replica's file: run one replica without leader election"},
-		{"on with a SQLite URL", "store: sqlite:///var/lib/sw.db\nkubernetes:\n  leader_election:\n    enabled: true\n",
-			"x.yml:4: kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…) that the replicas share; SQLite is one replica's file: run one replica without leader election"},
+		{
+			"on with the default SQLite store", "kubernetes:\n  leader_election:\n    enabled: true\n",
+			"x.yml:3: kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…) that the replicas share; SQLite is one replica's file: run one replica without leader election",
+		},
+		{
+			"on with a SQLite URL", "store: sqlite:///var/lib/sw.db\nkubernetes:\n  leader_election:\n    enabled: true\n",
+			"x.yml:4: kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…) that the replicas share; SQLite is one replica's file: run one replica without leader election",
+		},
 		{"on with PostgreSQL", pg + "kubernetes:\n  leader_election:\n    enabled: true\n", ""},
-		{"a bad namespace", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    namespace: Ops\n",
-			`x.yml:5: kubernetes.leader_election.namespace: "Ops" is not a namespace name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
-		{"an empty lease name", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_name: ''\n",
-			"x.yml:5: kubernetes.leader_election.lease_name: must be set"},
-		{"a lease name with a slash", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_name: a/b\n",
-			`x.yml:5: kubernetes.leader_election.lease_name: "a/b" is not an object name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
+		{
+			"a bad namespace", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    namespace: Ops\n",
+			`x.yml:5: kubernetes.leader_election.namespace: "Ops" is not a namespace name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		},
+		{
+			"an empty lease name", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_name: ''\n",
+			"x.yml:5: kubernetes.leader_election.lease_name: must be set",
+		},
+		{
+			"a lease name with a slash", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_name: a/b\n",
+			`x.yml:5: kubernetes.leader_election.lease_name: "a/b" is not an object name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+		},
 		{"renew_deadline just below lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 9999ms\n", ""},
-		{"renew_deadline at lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 10s\n",
-			"x.yml:6: kubernetes.leader_election.renew_deadline: must be greater than 0 and less than lease_duration (10s), got 10s"},
+		{
+			"renew_deadline at lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 10s\n",
+			"x.yml:6: kubernetes.leader_election.renew_deadline: must be greater than 0 and less than lease_duration (10s), got 10s",
+		},
 		{"retry_period just below renew_deadline", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 9999ms\n", ""},
-		{"retry_period at renew_deadline", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 10s\n",
-			"x.yml:5: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (10s), got 10s"},
-		{"a zero lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 0s\n",
-			"x.yml:5: kubernetes.leader_election.lease_duration: must be greater than 0, got 0s"},
+		{
+			"retry_period at renew_deadline", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 10s\n",
+			"x.yml:5: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (10s), got 10s",
+		},
+		{
+			"a zero lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 0s\n",
+			"x.yml:5: kubernetes.leader_election.lease_duration: must be greater than 0, got 0s",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), "x.yml")

@@ -481,6 +481,14 @@ var (
 	}
 )
 
+// Leader tells which replica of serve leads (kubernetes.leader_election):
+// the one whose incident, verdict and delivery series count. With the
+// election off, serve is its own leader.
+var Leader = Metric{
+	Name: name("leader"), Type: Gauge,
+	Help: "1 while this serve leads (holds the leader Lease, or leader election is off): it watches, records incidents, judges, raises aborts, pulls Alertmanager and delivers reports; 0 while it follows, receiving webhooks and answering the API only.",
+}
+
 // BuildInfo is client_golang's version collector's, for steadywatch; its
 // labels are constant.
 var BuildInfo = Metric{
@@ -501,5 +509,6 @@ var Metrics = []Metric{
 	IncidentsOpen, WorkloadReadyRatio, InformerSynced, LastEventTimestamp,
 	WatchErrors, WatchUp, WatchBrokenSince, WatchLastContact, WatchRelists,
 	ReportDeliveries, ReportDeliveryPending,
+	Leader,
 	BuildInfo,
 }

@@ -214,6 +214,9 @@ func exportEverything(t *testing.T, reg *prometheus.Registry) {
 	_, err = delivery.New(delivery.Options{Config: deliveryCfg, Store: reportSource{Store: st, incidents: st}, Registerer: reg})
 	require.NoError(t, err)
 
+	// Leadership.
+	newLeadership(reg).set(true)
+
 	// The state snapshot: an open incident, a workload, synced informers.
 	reg.MustRegister(exporter.NewStateCollector(state{
 		open:      []chaos.Incident{deleted("open", web)},

@@ -124,9 +124,13 @@ func connect(o Options, reg prometheus.Registerer, metrics *exporter.Metrics, co
 }
 
 // ready is /readyz: ready once the informers synced and while every watch
-// is up.
-func ready(k8s cluster, w *watcher.Watcher) func() (bool, string) {
+// is up. A follower (kubernetes.leader_election) watches nothing and is
+// ready: it receives webhooks and answers the API from the store.
+func ready(k8s cluster, w *watcher.Watcher, ship *leadership) func() (bool, string) {
 	return func() (bool, string) {
+		if !ship.Leading() {
+			return true, ""
+		}
 		if !w.Synced() {
 			return false, "informers have not synced with the Kubernetes API at " + k8s.address
 		}
@@ -145,9 +149,10 @@ func closeStore(db store.Store, log *slog.Logger) {
 }
 
 // startAlerts starts the detector, which joins alerts to the incidents
-// they detect, and the optional pull of Alertmanager's API, and returns
-// the sink the webhook receiver stores alerts through.
-func startAlerts(ctx context.Context, parts *background, o Options, db store.Store, reg prometheus.Registerer) (detect.AlertSaver, error) {
+// they detect (on every replica: the store records a detection once), and
+// returns the sink the webhook receiver stores alerts through and the
+// optional pull of Alertmanager's API, which only the leader runs.
+func startAlerts(ctx context.Context, parts *background, o Options, db store.Store, reg prometheus.Registerer) (detect.AlertSaver, func(context.Context), error) {
 	cfg, log := o.Config, o.Logger
 	detector, err := detect.New(detect.Options{
 		Store: db, Alerts: db,
@@ -164,22 +169,23 @@ func startAlerts(ctx context.Context, parts *background, o Options, db store.Sto
 		Registerer: reg, Logger: log.With("component", "detect"), Now: o.Now,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	parts.start(ctx, detector.Run)
 	sink := detector.Sink(db)
 	puller, err := newPuller(cfg.Alerts.Pull, sink, log.With("component", "alertpull"), reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if puller != nil {
-		parts.start(ctx, func(ctx context.Context) {
-			if err := puller.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("pulling alerts from Alertmanager stopped", "err", err)
-			}
-		})
+	if puller == nil {
+		return sink, nil, nil
 	}
-	return sink, nil
+	pull := func(ctx context.Context) {
+		if err := puller.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("pulling alerts from Alertmanager stopped", "err", err)
+		}
+	}
+	return sink, pull, nil
 }
 
 // newWatcher makes the informers that feed the tracker, for the
@@ -206,29 +212,29 @@ func newWatcher(o Options, k8s cluster, incidents *tracker.Tracker) (*watcher.Wa
 	})
 }
 
-// startVerdicts starts judging the configured hypotheses, if there are
-// any, onto board, the latest verdicts exported on /metrics and the API.
-// What is wrong in the files is an error at once; a step shorter than the
-// scrape intervals Prometheus gives is learnt in the loop's goroutine
+// newVerdicts makes the loop judging the configured hypotheses, if there
+// are any, onto board, the latest verdicts exported on /metrics and the
+// API; the returned func runs it (only the leader does). What is wrong in
+// the files is an error at once; a step shorter than the scrape intervals
+// Prometheus gives is learnt in the loop's goroutine
 // (promsource.KnownIntervals waits up to 10 s on a Prometheus that does not
 // answer, and neither the HTTP server nor the informers wait with it), and
 // passed to fail, which ends serve with it.
-func startVerdicts(ctx context.Context, parts *background, o Options, events tracker.Store, db store.Store,
+func newVerdicts(o Options, events tracker.Store, db store.Store,
 	coverage verdict.CoverageSource, board *verdict.Board, fail func(error),
-) error {
+) (func(context.Context), error) {
 	if len(o.Config.Verdicts.Hypotheses) == 0 {
-		return nil
+		return nil, nil
 	}
 	loop, err := newVerdictLoop(o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	parts.start(ctx, func(ctx context.Context) {
+	return func(ctx context.Context) {
 		if err := loop.checkIntervals(ctx); err != nil {
 			fail(err)
 			return
 		}
 		loop.run(ctx)
-	})
-	return nil
+	}, nil
 }

@@ -32,18 +32,13 @@ func reportOptions(cfg *config.Config) report.Options {
 	return o
 }
 
-// startDelivery starts sending the weekly report to the webhooks of
-// reports.delivery, if there are any. There is no leader election: with
-// several serves on one PostgreSQL store, each attempt is claimed in the
-// store by one of them (store.UpdateDelivery's compare-and-set).
-func startDelivery(ctx context.Context, parts *background, o Options, src reportSource, reg prometheus.Registerer) error {
-	d, err := delivery.New(delivery.Options{
+// newDelivery makes the sender of the weekly report to the webhooks of
+// reports.delivery; only the leader runs it. Without leader election,
+// several serves on one PostgreSQL store would each claim every attempt in
+// the store (store.UpdateDelivery's compare-and-set), one of them winning.
+func newDelivery(o Options, src reportSource, reg prometheus.Registerer) (*delivery.Deliverer, error) {
+	return delivery.New(delivery.Options{
 		Config: o.Config.Reports.Delivery, Report: reportOptions(&o.Config), Store: src, Clock: o.Clock,
 		Logger: o.Logger.With("component", "delivery"), Registerer: reg,
 	})
-	if err != nil {
-		return err
-	}
-	parts.start(ctx, d.Run)
-	return nil
 }

@@ -71,6 +71,9 @@ type Server struct {
 	// of the times steadywatch watched (the store's spans and the live ones).
 	Health   *watcher.Health
 	Coverage verdict.CoverageSource
+	// Leading reports whether this serve leads (always, without leader
+	// election).
+	Leading func() bool
 }
 
 // historyHorizon is how far back closed incidents are read at start, for
@@ -115,7 +118,7 @@ func Run(ctx context.Context, o Options) error {
 	incidents := tracker.New(tracker.Options{
 		Logger: log.With("component", "incident"), Store: writes, Recorder: metrics, Now: o.Now,
 	})
-	alerts, err := startAlerts(ctx, &parts, o, db, reg)
+	alerts, pull, err := startAlerts(ctx, &parts, o, db, reg)
 	if err != nil {
 		return err
 	}
@@ -133,16 +136,34 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	reg.MustRegister(exporter.NewStateCollector(incidents, w))
-	parts.start(ctx, func(ctx context.Context) {
-		coverage.run(ctx, time.Duration(cfg.Watch.CheckpointInterval), w.Synced)
-	})
 	verdicts := verdict.NewBoard()
 	reg.MustRegister(exporter.NewVerdictCollector(verdicts))
-
 	reports := reportSource{Store: db, incidents: writes}
+	deliverer, err := newDelivery(o, reports, reg)
+	if err != nil {
+		return err
+	}
+	// A part that finds the configuration wrong late (the verdict loop,
+	// once Prometheus told its scrape intervals) ends serve with it.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	fatal := make(chan error, 1)
+	fail := func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
+		stopRun()
+	}
+	judge, err := newVerdicts(o, writes, db, coverage, verdicts, fail)
+	if err != nil {
+		return err
+	}
+	ship := newLeadership(reg)
+
 	err = httpSrv.Start(ctx, web.Routes{
 		Metrics: web.MetricsHandler(reg),
-		Ready:   ready(k8s, w),
+		Ready:   ready(k8s, w, ship),
 		Handlers: []web.Route{
 			// The receiver authenticates by itself, counting what it
 			// refuses.
@@ -159,36 +180,33 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := startDelivery(ctx, &parts, o, reports, reg); err != nil {
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
-		defer cancel()
-		return errors.Join(err, httpSrv.Shutdown(shutdownCtx))
-	}
-	// A part that finds the configuration wrong late (the verdict loop,
-	// once Prometheus told its scrape intervals) ends serve with it.
-	runCtx, stopRun := context.WithCancel(ctx)
-	defer stopRun()
-	fatal := make(chan error, 1)
-	fail := func(err error) {
-		select {
-		case fatal <- err:
-		default:
-		}
-		stopRun()
-	}
-	if err := startVerdicts(ctx, &parts, o, writes, db, coverage, verdicts, fail); err != nil {
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), web.DrainTimeout)
-		defer cancel()
-		return errors.Join(err, httpSrv.Shutdown(shutdownCtx))
-	}
 	if o.Started != nil {
 		o.Started(&Server{
 			Addr: httpSrv.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Registry: reg,
-			Health: k8s.health, Coverage: coverage,
+			Health: k8s.health, Coverage: coverage, Leading: ship.Leading,
 		})
 	}
 
-	runErr := run(runCtx, log, cfg, k8s.client, k8s.address, incidents, w, db)
+	// What only the leader does: watch (and record the coverage of the
+	// watches), judge, pull Alertmanager, deliver the reports. A new
+	// leader starts from the store: run restores the inventory and the
+	// open incidents before it watches.
+	lead := func(ctx context.Context) error {
+		var mine background
+		defer mine.stop()
+		mine.start(ctx, func(ctx context.Context) {
+			coverage.run(ctx, time.Duration(cfg.Watch.CheckpointInterval), w.Synced)
+		})
+		if pull != nil {
+			mine.start(ctx, pull)
+		}
+		mine.start(ctx, deliverer.Run)
+		if judge != nil {
+			mine.start(ctx, judge)
+		}
+		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db)
+	}
+	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.client, ship, log.With("component", "leader"), lead)
 	select {
 	case err := <-fatal:
 		runErr = errors.Join(err, runErr)
