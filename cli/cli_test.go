@@ -29,6 +29,8 @@ func TestTheCommandLine(t *testing.T) {
 	badHypothesisConfig := filepath.Join(t.TempDir(), "hyp.yml")
 	require.NoError(t, os.WriteFile(badHypothesisConfig, []byte(
 		"verdicts:\n  hypotheses: ["+badHypothesis+"]\n  prometheus_url: http://127.0.0.1:1\n  scrape_interval: 15s\n"), 0o600))
+	elect := filepath.Join(t.TempDir(), "ha.yml")
+	require.NoError(t, os.WriteFile(elect, []byte("kubernetes:\n  leader_election:\n    enabled: true\n"), 0o600))
 	// A kubeconfig that loads (the server it names is never reached before
 	// the hypotheses are).
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
@@ -70,6 +72,16 @@ current-context: x
 			"serve with an unsupported store names the field",
 			[]string{"serve", "--store", "mysql://root@db/sw"},
 			cli.ExitUsage, "", `store: unsupported scheme "mysql"`,
+		},
+		{
+			"leader election on the default SQLite store is refused at start",
+			[]string{"serve", "--config", elect},
+			cli.ExitUsage, "", "kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…)",
+		},
+		{
+			"leader election on a SQLite store given by flag is refused at start",
+			[]string{"serve", "--config", elect, "--store", "sqlite:///tmp/sw.db"},
+			cli.ExitUsage, "", "kubernetes.leader_election.enabled: needs a PostgreSQL store",
 		},
 		{
 			"serve with an Alertmanager address without a scheme names the field",

@@ -536,17 +536,29 @@ const (
 	DefaultRetryPeriod   = model.Duration(2 * time.Second)
 )
 
+// needsPostgres refuses the election with a SQLite store (the DSN store).
+func (l *LeaderElection) needsPostgres(store string) *Error {
+	if !l.Enabled || strings.HasPrefix(store, "postgres://") || strings.HasPrefix(store, "postgresql://") {
+		return nil
+	}
+	err := fieldErrorf("kubernetes.leader_election.enabled", "needs a PostgreSQL store (store: postgres://…) that the replicas share; "+
+		"SQLite is one replica's file: run one replica without leader election")
+	err.Alt = []string{"store"}
+	return err
+}
+
 // validate checks the election; store is the store's DSN.
 func (l *LeaderElection) validate(store string) *Error {
 	if !l.Enabled {
 		return nil
 	}
 	const p = "kubernetes.leader_election."
-	if !strings.HasPrefix(store, "postgres://") && !strings.HasPrefix(store, "postgresql://") {
-		err := fieldErrorf(p+"enabled", "needs a PostgreSQL store (store: postgres://…) that the replicas share; "+
-			"SQLite is one replica's file: run one replica without leader election")
-		err.Alt = []string{"store"}
-		return err
+	if store != "" {
+		// An empty store may still be set by serve's --store: Validate,
+		// which serve calls once the flags are applied, checks it then.
+		if err := l.needsPostgres(store); err != nil {
+			return err
+		}
 	}
 	if l.Namespace != "" {
 		if errs := validation.IsDNS1123Label(l.Namespace); len(errs) > 0 {
@@ -666,6 +678,9 @@ func Default() Config {
 // "watch.selector: unable to parse requirement: ...".
 func (c *Config) Validate() error {
 	if err := c.validate(); err != nil {
+		return err
+	}
+	if err := c.Kubernetes.LeaderElection.needsPostgres(c.Store); err != nil {
 		return err
 	}
 	return nil

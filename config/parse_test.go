@@ -817,10 +817,8 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 	const pg = "store: postgres://sw@db:5432/sw\n"
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"off with SQLite", "kubernetes:\n  leader_election:\n    enabled: false\n", ""},
-		{
-			"on with the default SQLite store", "kubernetes:\n  leader_election:\n    enabled: true\n",
-			"x.yml:3: kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…) that the replicas share; SQLite is one replica's file: run one replica without leader election",
-		},
+		// serve's --store may set it: Validate checks once it is applied.
+		{"on with no store yet", "kubernetes:\n  leader_election:\n    enabled: true\n", ""},
 		{
 			"on with a SQLite URL", "store: sqlite:///var/lib/sw.db\nkubernetes:\n  leader_election:\n    enabled: true\n",
 			"x.yml:4: kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…) that the replicas share; SQLite is one replica's file: run one replica without leader election",
@@ -862,4 +860,18 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 			require.EqualError(t, err, tc.want)
 		})
 	}
+}
+
+func TestValidateRefusesLeaderElectionOnTheDefaultSQLiteStore(t *testing.T) {
+	cfg := Default()
+	cfg.Kubernetes.LeaderElection.Enabled = true
+	require.EqualError(t, cfg.Validate(), "kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…) that the replicas share; "+
+		"SQLite is one replica's file: run one replica without leader election")
+	cfg.Store = "sqlite:///var/lib/sw.db"
+	require.Error(t, cfg.Validate())
+	cfg.Store = "postgresql://sw@db/sw"
+	require.NoError(t, cfg.Validate())
+	cfg.Kubernetes.LeaderElection.Enabled = false
+	cfg.Store = ""
+	require.NoError(t, cfg.Validate())
 }
