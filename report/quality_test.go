@@ -173,11 +173,14 @@ func TestPrecisionAndRecallWorkedByHand(t *testing.T) {
 	require.Equal(t, 4+3+2, cart.Current.Alerts.Firing)
 	require.Equal(t, 8+3+4, cart.Current.Alerts.Notifications)
 	require.Equal(t, 2, cart.Previous.Alerts.Notifications)
+	found := false
 	for _, top := range cart.Top {
 		if top.Alert == `Disk{service="cart",severity="info"}` {
+			found = true
 			require.Equal(t, 8, top.Notifications)
 		}
 	}
+	require.True(t, found, "Disk is not among cart's most frequent alerts")
 	// Coverage: i1 and i2 in time of 5 faults; last week i0 in time, i6
 	// late.
 	require.Equal(t, report.Coverage{Faults: 5, WithinBound: 2, Late: 1, NotDetected: 2, Share: new(0.4)}, r.Total.Current.Detection)
