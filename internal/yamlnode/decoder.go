@@ -49,6 +49,12 @@ func SyntaxError(file string, err error) *FieldError {
 // elements) get their defaults before it decodes onto them.
 type Defaulter interface{ SetDefaults() }
 
+// NodeDecoder is implemented by types that decode their node themselves,
+// whatever its kind: a section whose schema is another project's, such as
+// an HTTP client configuration of prometheus/common. Its error is reported
+// at the field's path and line.
+type NodeDecoder interface{ DecodeNode(n *yaml.Node) error }
+
 // Decoder decodes a yaml.v3 node tree into Go values strictly — unknown
 // fields, duplicate keys, values of the wrong kind, floats for integers
 // are errors — walking the tree itself so that every error names the
@@ -155,6 +161,16 @@ func (d *Decoder) Decode(n *yaml.Node, path string, v reflect.Value) *FieldError
 	}
 	if path != "" {
 		d.nodes[path] = n
+	}
+	if nd, ok := reflect.TypeAssert[NodeDecoder](v.Addr()); ok {
+		if err := nd.DecodeNode(n); err != nil {
+			line, ok := d.FieldLine(path)
+			if !ok {
+				line = n.Line
+			}
+			return &FieldError{File: d.file, Line: line, Path: path, Err: err}
+		}
+		return nil
 	}
 	if customUnmarshaler(v.Type()) {
 		return d.leaf(n, path, v)
