@@ -1,6 +1,7 @@
 package yamlnode_test
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -113,6 +114,9 @@ func (k *keys) DecodeNode(n *yaml.Node) error {
 		return fmt.Errorf("%s is not a mapping", r.ShortTag())
 	}
 	for i := 0; i < len(r.Content); i += 2 {
+		if r.Content[i].Value == "bad" {
+			return &yamlnode.FieldError{Line: r.Content[i].Line, Path: "bad", Err: errors.New("a bad key")}
+		}
 		k.names = append(k.names, r.Content[i].Value)
 	}
 	return nil
@@ -144,4 +148,9 @@ func TestANodeDecoderDecodesItsNodeWhateverItsKind(t *testing.T) {
 	require.NotNil(t, err)
 	require.Equal(t, "line 2: ptr: !!seq is not a mapping", fmt.Sprintf("line %d: %s: %v", err.Line, err.Path, err.Err),
 		"its error is at the field's path, on its key's line")
+
+	_, err = decodeSection("title: t\nptr:\n  d: 3\n  bad: 4\n")
+	require.NotNil(t, err)
+	require.Equal(t, "line 4: ptr.bad: a bad key", fmt.Sprintf("line %d: %s: %v", err.Line, err.Path, err.Err),
+		"a FieldError of its own names its place within the node")
 }
