@@ -39,7 +39,9 @@ type FieldError struct {
 
 // Error reads "file:line: path: message", so that a [NodeDecoder] can return
 // a FieldError as an error.
-func (e *FieldError) Error() string { return Message(e.File, e.Line, e.Path, e.Err, "invalid document") }
+func (e *FieldError) Error() string {
+	return Message(e.File, e.Line, e.Path, e.Err, "invalid document")
+}
 
 // SyntaxError is yaml.v3's err as a FieldError of file, with yaml.v3's
 // wording taken off and its line taken out.
