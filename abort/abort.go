@@ -161,6 +161,10 @@ func (p *Poster) post(ctx context.Context, hypothesis string, start, end time.Ti
 		if bad, ok := errors.AsType[*amalert.PostAlertsBadRequest](err); ok {
 			return fmt.Errorf("abort: Alertmanager at %s refused the alert: %s", p.url, bad.Payload)
 		}
+		if ae, ok := errors.AsType[*runtime.APIError](err); ok && (ae.Code == http.StatusUnauthorized || ae.Code == http.StatusForbidden) {
+			return fmt.Errorf("abort: Alertmanager at %s answered %d %s: its HTTP client configuration has no credentials, or wrong ones",
+				p.url, ae.Code, http.StatusText(ae.Code))
+		}
 		return fmt.Errorf("abort: posting to Alertmanager at %s: %w", p.url, err)
 	}
 	return nil
