@@ -34,7 +34,7 @@ func TestVerdictReachesAPrometheusBehindBasicAuthAndTLS(t *testing.T) {
 	ca, err := os.ReadFile(sw.CAFile)
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "secrets"), 0o700))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "secrets", "ca.crt"), ca, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secrets", "ca.crt"), ca, 0o600)) //nolint:gosec // the test's own temporary directory
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "secrets", "right"), []byte(sw.Password), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "secrets", "wrong"), []byte(sw.Password+"x"), 0o600))
 	httpConfig := func(name, body string) string {
@@ -54,7 +54,7 @@ func TestVerdictReachesAPrometheusBehindBasicAuthAndTLS(t *testing.T) {
 	t.Run("with a wrong password nothing is judged and it says why", func(t *testing.T) {
 		code, out, stderr := run(t, append(args, "--prometheus-http-config", wrong)...)
 		require.Equal(t, cli.ExitInconclusive, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
-		require.Contains(t, out+stderr, "Prometheus answered 401 Unauthorized: its HTTP client configuration has no credentials, or wrong ones")
+		require.Contains(t, out+stderr, "prometheus answered 401 Unauthorized: its HTTP client configuration has no credentials, or wrong ones")
 	})
 	t.Run("without the configuration the certificate is not trusted", func(t *testing.T) {
 		code, out, stderr := run(t, args...)

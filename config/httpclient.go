@@ -134,8 +134,7 @@ func yamlFields(t reflect.Type) (fields map[string]reflect.Type, names []string,
 		return nil, nil, t.Elem()
 	}
 	fields = map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
+	for f := range t.Fields() {
 		if !f.IsExported() {
 			continue
 		}

@@ -30,13 +30,13 @@ verdicts:
 `), "steadywatch.yml")
 	require.NoError(t, err)
 	pull := cfg.Alerts.Pull.ClientConfig()
-	require.Equal(t, &promconfig.OAuth2{
+	require.Equal(t, &promconfig.OAuth2{ //nolint:gosec // file names, not credentials
 		ClientID: "steadywatch", ClientSecretFile: "/etc/sw/secret", TokenURL: "https://sso.example.com/token",
 	}, pull.OAuth2)
 	require.Equal(t, "http://proxy:3128", pull.ProxyURL.String())
 	require.False(t, pull.EnableHTTP2)
 	require.True(t, pull.FollowRedirects, "a default kept")
-	require.Equal(t, &promconfig.Authorization{Type: "Bearer", CredentialsFile: "/etc/sw/token"},
+	require.Equal(t, &promconfig.Authorization{Type: "Bearer", CredentialsFile: "/etc/sw/token"}, //nolint:gosec // a file name
 		cfg.Verdicts.AbortAlertmanagerHTTPClient.Authorization, "the deprecated bearer_token_file, as Prometheus reads it")
 	require.Nil(t, cfg.Verdicts.PrometheusHTTPClient)
 	require.Equal(t, promconfig.DefaultHTTPClientConfig, cfg.Verdicts.PrometheusHTTPClient.Config(), "left out: Prometheus's defaults")
@@ -208,7 +208,9 @@ func TestTheHTTPClientsHeadersReachTheServer(t *testing.T) {
 	defer srv.Close()
 	client, err := promconfig.NewClientFromConfig(cfg.Verdicts.PrometheusHTTPClient.Config(), "steadywatch")
 	require.NoError(t, err)
-	resp, err := client.Get(srv.URL)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, http.NoBody)
+	require.NoError(t, err)
+	resp, err := client.Do(req)
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, seen{"chaos-lab", "steadywatch", "s3cret", true}, <-got,

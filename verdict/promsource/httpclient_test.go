@@ -86,12 +86,12 @@ func TestTheSourceQueriesAPrometheusBehindBasicAuthAndTLS(t *testing.T) {
 	t.Run("with a wrong password it is refused", func(t *testing.T) {
 		_, err := query(t, newClient(t, fmt.Sprintf("basic_auth: {username: %s, password_file: %s}\ntls_config: {ca_file: %s}\n",
 			sw.Username, wrong, sw.CAFile)))
-		require.EqualError(t, err, "query failed: Prometheus answered 401 Unauthorized: its HTTP client configuration "+
+		require.EqualError(t, err, "query failed: prometheus answered 401 Unauthorized: its HTTP client configuration "+
 			"has no credentials, or wrong ones: client_error: client error: 401")
 	})
 	t.Run("without credentials it is refused", func(t *testing.T) {
 		_, err := query(t, newClient(t, fmt.Sprintf("tls_config: {ca_file: %s}\n", sw.CAFile)))
-		require.ErrorContains(t, err, "Prometheus answered 401 Unauthorized")
+		require.ErrorContains(t, err, "prometheus answered 401 Unauthorized")
 	})
 	t.Run("without the CA the certificate is not trusted", func(t *testing.T) {
 		_, err := query(t, newClient(t, fmt.Sprintf("basic_auth: {username: %s, password_file: %s}\n", sw.Username, right)))
@@ -129,8 +129,8 @@ func TestARefusedQuerySaysTheCredentialsAreWrongAndIsNotRetried(t *testing.T) {
 		code int
 		want string
 	}{
-		{http.StatusUnauthorized, "query failed: Prometheus answered 401 Unauthorized: its HTTP client configuration has no credentials, or wrong ones: client_error: client error: 401"},
-		{http.StatusForbidden, "query failed: Prometheus answered 403 Forbidden: its HTTP client configuration has no credentials, or wrong ones: client_error: client error: 403"},
+		{http.StatusUnauthorized, "query failed: prometheus answered 401 Unauthorized: its HTTP client configuration has no credentials, or wrong ones: client_error: client error: 401"},
+		{http.StatusForbidden, "query failed: prometheus answered 403 Forbidden: its HTTP client configuration has no credentials, or wrong ones: client_error: client error: 403"},
 		{http.StatusNotFound, "query failed: client_error: client error: 404"},
 	} {
 		t.Run(http.StatusText(tc.code), func(t *testing.T) {

@@ -134,7 +134,7 @@ func refused(err error) error {
 	}
 	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden} {
 		if strings.HasSuffix(apiErr.Msg, ": "+strconv.Itoa(code)) {
-			return fmt.Errorf("Prometheus answered %d %s: its HTTP client configuration has no credentials, or wrong ones: %w",
+			return fmt.Errorf("prometheus answered %d %s: its HTTP client configuration has no credentials, or wrong ones: %w",
 				code, http.StatusText(code), err)
 		}
 	}
