@@ -48,12 +48,18 @@ type Poster struct {
 	started map[string]time.Time // hypothesis -> startsAt of its abort alert
 }
 
+// DefaultTimeout bounds a request to Alertmanager whose client sets no
+// timeout of its own.
+const DefaultTimeout = 10 * time.Second
+
 // Options configure a Poster.
 type Options struct {
 	// URL is Alertmanager's base URL (with its route prefix, if any).
 	URL string
-	// HTTPClient makes the requests; nil means http.DefaultClient's
-	// settings.
+	// HTTPClient makes the requests: credentials, TLS, headers
+	// (prometheus/common/config.NewClientFromConfig builds one from
+	// Prometheus's own configuration); nil means http.DefaultClient's
+	// settings. A client without a Timeout gets DefaultTimeout.
 	HTTPClient *http.Client
 	// GeneratorURL links the alert back to steadywatch, e.g. its
 	// /api/v1/verdicts/NAME; "{hypothesis}" in it is replaced.
@@ -71,9 +77,12 @@ func New(o Options) (*Poster, error) {
 	case u.Host == "":
 		return nil, fmt.Errorf("abort: Alertmanager URL %q has no host", o.URL)
 	}
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+	hc := &http.Client{}
+	if o.HTTPClient != nil {
+		*hc = *o.HTTPClient
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = DefaultTimeout
 	}
 	rt := httptransport.NewWithClient(u.Host, strings.TrimSuffix(u.Path, "/")+amclient.DefaultBasePath, []string{u.Scheme}, hc)
 	rt.Consumers[runtime.JSONMime] = runtime.JSONConsumer()
@@ -151,6 +160,10 @@ func (p *Poster) post(ctx context.Context, hypothesis string, start, end time.Ti
 	if err != nil {
 		if bad, ok := errors.AsType[*amalert.PostAlertsBadRequest](err); ok {
 			return fmt.Errorf("abort: Alertmanager at %s refused the alert: %s", p.url, bad.Payload)
+		}
+		if ae, ok := errors.AsType[*runtime.APIError](err); ok && (ae.Code == http.StatusUnauthorized || ae.Code == http.StatusForbidden) {
+			return fmt.Errorf("abort: Alertmanager at %s answered %d %s: its HTTP client configuration has no credentials, or wrong ones",
+				p.url, ae.Code, http.StatusText(ae.Code))
 		}
 		return fmt.Errorf("abort: posting to Alertmanager at %s: %w", p.url, err)
 	}

@@ -9,12 +9,14 @@ import (
 	iofs "io/fs"
 	"log/slog"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
 
 	"github.com/steadywatch/steadywatch/hypothesis"
@@ -45,6 +47,8 @@ type verdictFlags struct {
 	files      stringList
 	names      stringList
 	prometheus string
+	httpConfig string
+	client     *http.Client // of httpConfig, nil without it
 	at         string
 	output     string
 	store      string
@@ -68,6 +72,9 @@ func runVerdict(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	}
 	at, err := f.check()
 	if err != nil {
+		return err
+	}
+	if err := f.loadHTTPClient(); err != nil {
 		return err
 	}
 	hyps, err := f.loadHypotheses()
@@ -115,6 +122,7 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs.Var(&f.files, "f", "hypothesis file or directory; repeat for several (required)")
 	fs.Var(&f.names, "hypothesis", "judge only this hypothesis; repeat for several (default: all in the files)")
 	fs.StringVar(&f.prometheus, "prometheus", "", "Prometheus base URL, e.g. http://127.0.0.1:9090 (required)")
+	fs.StringVar(&f.httpConfig, "prometheus-http-config", "", "file of Prometheus's own HTTP client configuration to reach --prometheus with: basic_auth, authorization, oauth2, tls_config, proxy_url, http_headers (X-Scope-OrgID), as in a scrape config; its relative file names are relative to its directory (default: no credentials)")
 	fs.StringVar(&f.at, "at", "", "time of judgement, RFC 3339 or Unix seconds (default: now)")
 	fs.StringVar(&f.output, "output", "table", "output format: table or json")
 	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents, alerts and watch coverage, for event windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
@@ -124,7 +132,7 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval: a hypothesis whose step is shorter is refused (default: learnt from Prometheus's configuration, per job its queries select; not checked if Prometheus cannot tell)")
 	f.log.register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: steadywatch verdict -f FILE --prometheus URL [flags]
+		fmt.Fprint(fs.Output(), `Usage: steadywatch verdict -f FILE --prometheus URL [--prometheus-http-config FILE] [flags]
 
 Judges each hypothesis: pass, fail or inconclusive, with the evidence.
 Exit code: 0 all passed; 1 one failed (only a judged failure exits 1);
@@ -171,6 +179,22 @@ func (f *verdictFlags) check() (time.Time, error) {
 	return at, nil
 }
 
+// loadHTTPClient builds the client of --prometheus-http-config, if given,
+// as Prometheus reads such a file (promtool's --http.config.file).
+func (f *verdictFlags) loadHTTPClient() error {
+	if f.httpConfig == "" {
+		return nil
+	}
+	cfg, _, err := promconfig.LoadHTTPConfigFile(f.httpConfig)
+	if err != nil {
+		return usagef("--prometheus-http-config: %v", err)
+	}
+	if f.client, err = promconfig.NewClientFromConfig(*cfg, "steadywatch"); err != nil {
+		return usagef("--prometheus-http-config: %v", err)
+	}
+	return nil
+}
+
 // loadHypotheses loads the files' hypotheses, those --hypothesis names if
 // any, and refuses a step shorter than --scrape-interval.
 func (f *verdictFlags) loadHypotheses() ([]hypothesis.Hypothesis, error) {
@@ -200,7 +224,7 @@ func (f *verdictFlags) checkLearntIntervals(ctx context.Context, hyps []hypothes
 	if f.scrape > 0 {
 		return nil
 	}
-	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: f.prometheus, Logger: log})
+	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: f.prometheus, HTTPClient: f.client, Logger: log})
 	if !ok {
 		return nil
 	}
@@ -238,7 +262,7 @@ func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *v
 		}
 		opts.Store, opts.Alerts, opts.Coverage = db, db, db
 	}
-	judge, err = promsource.NewJudge(promsource.Options{URL: f.prometheus}, opts)
+	judge, err = promsource.NewJudge(promsource.Options{URL: f.prometheus, HTTPClient: f.client}, opts)
 	if err != nil {
 		closeStore()
 		return nil, nil, nil, troubled(err)

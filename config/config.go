@@ -23,6 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -362,6 +363,10 @@ type Verdicts struct {
 	// PrometheusURL is the Prometheus (or Thanos, Mimir) HTTP API the
 	// steady-state metrics are queried from; required with Hypotheses.
 	PrometheusURL string `yaml:"prometheus_url"`
+	// PrometheusHTTPClient is how PrometheusURL is reached: credentials,
+	// TLS, proxy, headers (X-Scope-OrgID for a Mimir tenant); nil:
+	// Prometheus's defaults, no credentials.
+	PrometheusHTTPClient *HTTPClient `yaml:"prometheus_http_client"`
 	// Interval between judgements of each hypothesis (> 0).
 	Interval model.Duration `yaml:"interval"`
 	// AbortAlertmanagerURL, if set, receives the SteadywatchAbortExperiment
@@ -369,6 +374,9 @@ type Verdicts struct {
 	// violated during its experiment, so that the chaos tool or a person
 	// halts it. The steadywatch_hypothesis_abort metric says it either way.
 	AbortAlertmanagerURL string `yaml:"abort_alertmanager_url"`
+	// AbortAlertmanagerHTTPClient is how AbortAlertmanagerURL is reached;
+	// nil: Prometheus's defaults, no credentials.
+	AbortAlertmanagerHTTPClient *HTTPClient `yaml:"abort_alertmanager_http_client"`
 	// ScrapeInterval is the scrape interval of that Prometheus: a
 	// hypothesis whose step is shorter is refused, since the samples
 	// between two scrapes only repeat the last. 0: learnt from
@@ -457,12 +465,46 @@ type Pull struct {
 	AlertmanagerURL string `yaml:"alertmanager_url"`
 	// Interval between pulls (> 0).
 	Interval model.Duration `yaml:"interval"`
+	// HTTPClient is how AlertmanagerURL is reached, in Prometheus's terms;
+	// it replaces BearerTokenFile, BasicAuth and TLS, which it may not be
+	// set with. See [Pull.ClientConfig].
+	HTTPClient *HTTPClient `yaml:"http_client"`
 	// BearerTokenFile holds the token sent as "Authorization: Bearer".
+	// The older form of HTTPClient's authorization.credentials_file; its
+	// relative name, like BasicAuth's and TLS's, is relative to the
+	// working directory, as it always was.
 	BearerTokenFile string `yaml:"bearer_token_file"`
 	// BasicAuth is sent instead of a bearer token; at most one of them.
 	BasicAuth BasicAuth `yaml:"basic_auth"`
 	// TLS configures https:// URLs.
 	TLS TLS `yaml:"tls"`
+}
+
+// legacyClient reports whether any of the fields HTTPClient replaces is
+// set.
+func (p *Pull) legacyClient() bool {
+	return p.BearerTokenFile != "" || p.BasicAuth != (BasicAuth{}) || p.TLS != (TLS{})
+}
+
+// ClientConfig is the HTTP client configuration of the pull: HTTPClient
+// if set, else BearerTokenFile, BasicAuth and TLS in Prometheus's terms,
+// with its defaults (follow_redirects, enable_http2).
+func (p *Pull) ClientConfig() promconfig.HTTPClientConfig {
+	if p.HTTPClient != nil {
+		return p.HTTPClient.HTTPClientConfig
+	}
+	hc := promconfig.DefaultHTTPClientConfig
+	hc.TLSConfig = promconfig.TLSConfig{
+		CAFile: p.TLS.CAFile, CertFile: p.TLS.CertFile, KeyFile: p.TLS.KeyFile,
+		ServerName: p.TLS.ServerName, InsecureSkipVerify: p.TLS.InsecureSkipVerify,
+	}
+	if p.BearerTokenFile != "" {
+		hc.Authorization = &promconfig.Authorization{Type: "Bearer", CredentialsFile: p.BearerTokenFile}
+	}
+	if p.BasicAuth.Username != "" {
+		hc.BasicAuth = &promconfig.BasicAuth{Username: p.BasicAuth.Username, PasswordFile: p.BasicAuth.PasswordFile}
+	}
+	return hc
 }
 
 // BasicAuth are HTTP basic-auth credentials; the password is read from a
@@ -740,7 +782,13 @@ func (v *Verdicts) validate() *Error {
 	if err := validateURL("verdicts.prometheus_url", v.PrometheusURL); err != nil {
 		return err
 	}
+	if err := v.PrometheusHTTPClient.validate("verdicts.prometheus_http_client"); err != nil {
+		return err
+	}
 	if err := validateURL("verdicts.abort_alertmanager_url", v.AbortAlertmanagerURL); err != nil {
+		return err
+	}
+	if err := v.AbortAlertmanagerHTTPClient.validate("verdicts.abort_alertmanager_http_client"); err != nil {
 		return err
 	}
 	if v.Interval <= 0 {
@@ -838,6 +886,14 @@ func (a *Alerts) validate() *Error {
 	}
 	if t := a.Pull.TLS; (t.CertFile == "") != (t.KeyFile == "") {
 		return fieldErrorf("alerts.pull.tls.key_file", "cert_file and key_file must be set together")
+	}
+	if a.Pull.HTTPClient != nil && a.Pull.legacyClient() {
+		err := fieldErrorf("alerts.pull.http_client", "replaces bearer_token_file, basic_auth and tls: set it alone")
+		err.Alt = []string{"alerts.pull.bearer_token_file", "alerts.pull.basic_auth", "alerts.pull.tls"}
+		return err
+	}
+	if a.Pull.HTTPClient != nil {
+		return a.Pull.HTTPClient.validate("alerts.pull.http_client")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 
 	"go.yaml.in/yaml/v3"
@@ -15,12 +16,30 @@ import (
 // Load reads the configuration file at path and parses it with [Parse].
 // An error reading the file is returned as is (so errors.Is(err,
 // fs.ErrNotExist) works); other errors are [*Error] values naming path.
+// The relative file names of the HTTP client sections (verdicts.
+// prometheus_http_client, verdicts.abort_alertmanager_http_client,
+// alerts.pull.http_client) are made relative to path's directory, as
+// Prometheus does with its own configuration.
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, err
 	}
-	return Parse(data, path)
+	cfg, err := Parse(data, path)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.SetDirectory(filepath.Dir(path))
+	return cfg, nil
+}
+
+// SetDirectory makes the relative file names of c's HTTP client sections
+// relative to dir. The older alerts.pull fields (bearer_token_file,
+// basic_auth, tls) stay relative to the working directory, as they were.
+func (c *Config) SetDirectory(dir string) {
+	c.Verdicts.PrometheusHTTPClient.setDirectory(dir)
+	c.Verdicts.AbortAlertmanagerHTTPClient.setDirectory(dir)
+	c.Alerts.Pull.HTTPClient.setDirectory(dir)
 }
 
 // Parse parses a configuration file: it starts from [Default], decodes data

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
@@ -75,7 +76,19 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 		Verdicts: Verdicts{
 			Hypotheses:    []string{"/etc/steadywatch/hypotheses", "/srv/more.yaml"},
 			PrometheusURL: "http://prometheus.monitoring:9090", Interval: model.Duration(time.Minute),
+			PrometheusHTTPClient: &HTTPClient{promconfig.HTTPClientConfig{
+				BasicAuth: &promconfig.BasicAuth{Username: "steadywatch", PasswordFile: "/etc/steadywatch/prometheus-password"},
+				TLSConfig: promconfig.TLSConfig{CAFile: "/etc/steadywatch/prometheus-ca.crt"},
+				HTTPHeaders: &promconfig.Headers{Headers: map[string]promconfig.Header{
+					"X-Scope-OrgID": {Values: []string{"chaos-lab"}},
+				}},
+				FollowRedirects: true, EnableHTTP2: true,
+			}},
 			AbortAlertmanagerURL: "http://alertmanager.monitoring:9093", ScrapeInterval: model.Duration(30 * time.Second),
+			AbortAlertmanagerHTTPClient: &HTTPClient{promconfig.HTTPClientConfig{
+				Authorization:   &promconfig.Authorization{Type: "Bearer", CredentialsFile: "/etc/steadywatch/am-token"},
+				FollowRedirects: false, EnableHTTP2: true,
+			}},
 		},
 		Reports: Reports{
 			SeverityLevels: []SeverityLevel{{"page", "SEV1"}, {"ticket", "SEV3"}},
@@ -398,6 +411,31 @@ var invalidFiles = []struct {
 		"testdata/invalid-pull-two-auths.yml:4: alerts.pull.basic_auth: at most one of basic_auth and bearer_token_file may be set",
 	},
 	{
+		"an HTTP client beside the older pull fields it replaces is rejected",
+		"invalid-pull-http-client-and-basic-auth.yml",
+		"testdata/invalid-pull-http-client-and-basic-auth.yml:4: alerts.pull.http_client: replaces bearer_token_file, basic_auth and tls: set it alone",
+	},
+	{
+		"a misspelt key of an HTTP client is named at its line, with the field meant",
+		"invalid-http-client-unknown-field.yml",
+		`testdata/invalid-http-client-unknown-field.yml:5: verdicts.prometheus_http_client.basic_auth: unknown field "usernme" (did you mean "username"?)`,
+	},
+	{
+		"two credentials of one HTTP client are rejected with Prometheus's words",
+		"invalid-http-client-two-auths.yml",
+		"testdata/invalid-http-client-two-auths.yml:3: verdicts.abort_alertmanager_http_client: at most one of basic_auth, oauth2 & authorization must be configured",
+	},
+	{
+		"a header Prometheus sets itself is refused",
+		"invalid-http-client-header.yml",
+		`testdata/invalid-http-client-header.yml:4: alerts.pull.http_client: setting header "Authorization" is not allowed`,
+	},
+	{
+		"an HTTP client of the wrong type is rejected",
+		"invalid-http-client-wrong-type.yml",
+		"testdata/invalid-http-client-wrong-type.yml:3: verdicts.prometheus_http_client: cannot unmarshal !!int `3` into bool",
+	},
+	{
 		"a client certificate without its key is rejected",
 		"invalid-pull-cert-without-key.yml",
 		"testdata/invalid-pull-cert-without-key.yml:4: alerts.pull.tls.key_file: cert_file and key_file must be set together",
@@ -665,7 +703,7 @@ func TestTheGoodFileSetsEveryFieldToANonDefaultValue(t *testing.T) {
 	require.NoError(t, err)
 	def := reflect.ValueOf(Default())
 	// Exclusive with a field good.yml sets; read by the test after this one.
-	exclusive := map[string]bool{"alerts.pull.bearer_token_file": true}
+	exclusive := map[string]bool{"alerts.pull.bearer_token_file": true, "alerts.pull.http_client": true}
 	var walk func(v, d reflect.Value, path string)
 	walk = func(v, d reflect.Value, path string) {
 		for i := range v.NumField() {

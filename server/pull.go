@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,24 +21,11 @@ func newPuller(p config.Pull, sink alertpull.Sink, log *slog.Logger, reg prometh
 	if p.AlertmanagerURL == "" {
 		return nil, nil
 	}
-	hc := promconfig.HTTPClientConfig{
-		FollowRedirects: true,
-		EnableHTTP2:     true,
-		TLSConfig: promconfig.TLSConfig{
-			CAFile: p.TLS.CAFile, CertFile: p.TLS.CertFile, KeyFile: p.TLS.KeyFile,
-			ServerName: p.TLS.ServerName, InsecureSkipVerify: p.TLS.InsecureSkipVerify,
-		},
-	}
-	if p.BearerTokenFile != "" {
-		hc.Authorization = &promconfig.Authorization{Type: "Bearer", CredentialsFile: p.BearerTokenFile}
-	}
-	if p.BasicAuth.Username != "" {
-		hc.BasicAuth = &promconfig.BasicAuth{Username: p.BasicAuth.Username, PasswordFile: p.BasicAuth.PasswordFile}
-	}
+	hc := p.ClientConfig()
 	if err := hc.Validate(); err != nil {
 		return nil, fmt.Errorf("alerts.pull: %w", err)
 	}
-	client, err := promconfig.NewClientFromConfig(hc, "alertmanager")
+	client, err := promconfig.NewClientFromConfig(hc, httpClientName)
 	if err != nil {
 		return nil, fmt.Errorf("alerts.pull: %w", err)
 	}
@@ -45,4 +33,18 @@ func newPuller(p config.Pull, sink alertpull.Sink, log *slog.Logger, reg prometh
 		URL: p.AlertmanagerURL, Sink: sink, Interval: time.Duration(p.Interval),
 		Logger: log, Registerer: reg, HTTPClient: client,
 	})
+}
+
+// httpClientName names steadywatch's HTTP clients to prometheus/common.
+const httpClientName = "steadywatch"
+
+// newHTTPClient is the client an HTTP client section at path configures
+// (nil: Prometheus's defaults): a configuration error if it cannot be
+// built, e.g. a CA file that does not parse.
+func newHTTPClient(path string, c *config.HTTPClient) (*http.Client, error) {
+	client, err := promconfig.NewClientFromConfig(c.Config(), httpClientName)
+	if err != nil {
+		return nil, configError(fmt.Errorf("%s: %w", path, err))
+	}
+	return client, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/steadywatch/steadywatch/abort"
@@ -35,7 +36,11 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 	if err := promsource.CheckURL(cfg.PrometheusURL); err != nil {
 		return nil, configError(fmt.Errorf("verdicts.prometheus_url: %w", err))
 	}
-	judge, err := promsource.NewJudge(promsource.Options{URL: cfg.PrometheusURL}, verdict.Options{
+	promClient, err := newHTTPClient("verdicts.prometheus_http_client", cfg.PrometheusHTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	judge, err := promsource.NewJudge(promsource.Options{URL: cfg.PrometheusURL, HTTPClient: promClient}, verdict.Options{
 		Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
 	})
 	if err != nil {
@@ -44,13 +49,17 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 	l := &verdictLoop{
 		judge: judge, hypotheses: hyps, verdicts: verdicts, history: db,
 		interval: time.Duration(cfg.Interval), log: log, now: now,
-		promURL: cfg.PrometheusURL, abortURL: cfg.AbortAlertmanagerURL,
+		promURL: cfg.PrometheusURL, promClient: promClient, abortURL: cfg.AbortAlertmanagerURL,
 		// verdicts.scrape_interval was checked above; without it,
 		// checkIntervals asks Prometheus.
 		learn: cfg.ScrapeInterval <= 0,
 	}
 	if cfg.AbortAlertmanagerURL != "" {
-		if l.abort, err = abort.New(abort.Options{URL: cfg.AbortAlertmanagerURL}); err != nil {
+		amClient, err := newHTTPClient("verdicts.abort_alertmanager_http_client", cfg.AbortAlertmanagerHTTPClient)
+		if err != nil {
+			return nil, err
+		}
+		if l.abort, err = abort.New(abort.Options{URL: cfg.AbortAlertmanagerURL, HTTPClient: amClient}); err != nil {
 			return nil, configError(fmt.Errorf("verdicts.abort_alertmanager_url: %w", err))
 		}
 	}
@@ -67,7 +76,7 @@ func (l *verdictLoop) checkIntervals(ctx context.Context) error {
 	if !l.learn {
 		return nil
 	}
-	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: l.promURL, Logger: l.log})
+	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: l.promURL, HTTPClient: l.promClient, Logger: l.log})
 	if !ok {
 		return nil
 	}
@@ -116,6 +125,7 @@ type verdictLoop struct {
 	log               *slog.Logger
 	now               func() time.Time
 	promURL, abortURL string
+	promClient        *http.Client
 	// learn makes checkIntervals ask Prometheus for its scrape intervals.
 	learn bool
 

@@ -37,6 +37,12 @@ type FieldError struct {
 	Err  error
 }
 
+// Error reads "file:line: path: message", so that a [NodeDecoder] can return
+// a FieldError as an error.
+func (e *FieldError) Error() string {
+	return Message(e.File, e.Line, e.Path, e.Err, "invalid document")
+}
+
 // SyntaxError is yaml.v3's err as a FieldError of file, with yaml.v3's
 // wording taken off and its line taken out.
 func SyntaxError(file string, err error) *FieldError {
@@ -48,6 +54,14 @@ func SyntaxError(file string, err error) *FieldError {
 // values. Values the decoder creates (the targets of pointers, list
 // elements) get their defaults before it decodes onto them.
 type Defaulter interface{ SetDefaults() }
+
+// NodeDecoder is implemented by types that decode their node themselves,
+// whatever its kind: a section whose schema is another project's, such as
+// an HTTP client configuration of prometheus/common. Its error is reported
+// at the field's path and line, unless it is a *FieldError: that one names
+// its own place within the node, its Path (relative to the field's) and
+// Line.
+type NodeDecoder interface{ DecodeNode(n *yaml.Node) error }
 
 // Decoder decodes a yaml.v3 node tree into Go values strictly — unknown
 // fields, duplicate keys, values of the wrong kind, floats for integers
@@ -155,6 +169,19 @@ func (d *Decoder) Decode(n *yaml.Node, path string, v reflect.Value) *FieldError
 	}
 	if path != "" {
 		d.nodes[path] = n
+	}
+	if nd, ok := reflect.TypeAssert[NodeDecoder](v.Addr()); ok {
+		if err := nd.DecodeNode(n); err != nil {
+			if fe, ok := errors.AsType[*FieldError](err); ok {
+				return &FieldError{File: d.file, Line: fe.Line, Path: JoinPath(path, fe.Path), Err: fe.Err}
+			}
+			line, ok := d.FieldLine(path)
+			if !ok {
+				line = n.Line
+			}
+			return &FieldError{File: d.file, Line: line, Path: path, Err: err}
+		}
+		return nil
 	}
 	if customUnmarshaler(v.Type()) {
 		return d.leaf(n, path, v)

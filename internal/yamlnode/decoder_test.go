@@ -1,6 +1,7 @@
 package yamlnode_test
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -101,4 +102,55 @@ func TestDecoderRejectsWhatYAMLv3WouldBend(t *testing.T) {
 			require.Equal(t, want, fmt.Sprintf("line %d: %s: %v", err.Line, err.Path, err.Err))
 		})
 	}
+}
+
+// keys decodes any node itself: it keeps the keys of a mapping and refuses
+// anything else.
+type keys struct{ names []string }
+
+func (k *keys) DecodeNode(n *yaml.Node) error {
+	r := yamlnode.Resolve(n)
+	if r.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s is not a mapping", r.ShortTag())
+	}
+	for i := 0; i < len(r.Content); i += 2 {
+		if r.Content[i].Value == "bad" {
+			return &yamlnode.FieldError{Line: r.Content[i].Line, Path: "bad", Err: errors.New("a bad key")}
+		}
+		k.names = append(k.names, r.Content[i].Value)
+	}
+	return nil
+}
+
+func TestANodeDecoderDecodesItsNodeWhateverItsKind(t *testing.T) {
+	type section struct {
+		Title string `yaml:"title"`
+		Own   keys   `yaml:"own"`
+		Ptr   *keys  `yaml:"ptr"`
+	}
+	decodeSection := func(src string) (section, *yamlnode.FieldError) {
+		var n yaml.Node
+		require.NoError(t, yaml.Unmarshal([]byte(src), &n))
+		var out section
+		err := yamlnode.NewDecoder("test.yml", testStyle).Decode(n.Content[0], "", reflect.ValueOf(&out).Elem())
+		return out, err
+	}
+	got, err := decodeSection("title: t\nown: {a: 1, b: {c: 2}}\nptr:\n  d: 3\n")
+	require.Nil(t, err)
+	require.Equal(t, []string{"a", "b"}, got.Own.names, "the decoder's own mapping, not the struct walk")
+	require.Equal(t, &keys{names: []string{"d"}}, got.Ptr, "through a pointer too")
+
+	got, err = decodeSection("title: t\nptr: ~\n")
+	require.Nil(t, err)
+	require.Nil(t, got.Ptr, "a null pointer stays nil")
+
+	_, err = decodeSection("title: t\nptr:\n  - d\n")
+	require.NotNil(t, err)
+	require.Equal(t, "line 2: ptr: !!seq is not a mapping", fmt.Sprintf("line %d: %s: %v", err.Line, err.Path, err.Err),
+		"its error is at the field's path, on its key's line")
+
+	_, err = decodeSection("title: t\nptr:\n  d: 3\n  bad: 4\n")
+	require.NotNil(t, err)
+	require.Equal(t, "line 4: ptr.bad: a bad key", fmt.Sprintf("line %d: %s: %v", err.Line, err.Path, err.Err),
+		"a FieldError of its own names its place within the node")
 }

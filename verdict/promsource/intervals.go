@@ -81,7 +81,7 @@ func Intervals(ctx context.Context, o Options) (hypothesis.Intervals, error) {
 	}
 	res, err := s.api.Config(ctx)
 	if err != nil {
-		return hypothesis.Intervals{}, fmt.Errorf("%s: %w", configEndpoint, err)
+		return hypothesis.Intervals{}, fmt.Errorf("%s: %w", configEndpoint, refused(err))
 	}
 	iv, err := parseIntervals(res.YAML)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	promapi "github.com/prometheus/client_golang/api"
@@ -33,6 +34,10 @@ type Options struct {
 	// URL is Prometheus's base URL, e.g. http://127.0.0.1:9090; required
 	// unless API is set.
 	URL string
+	// HTTPClient makes the requests to URL: credentials, TLS, headers
+	// (prometheus/common/config.NewClientFromConfig builds one from
+	// Prometheus's own configuration). nil: the Prometheus client's default.
+	HTTPClient *http.Client
 	// API is a client of Prometheus's HTTP API to use instead of one for
 	// URL.
 	API v1.API
@@ -71,7 +76,7 @@ func New(o Options) (*Source, error) {
 	}
 	api := o.API
 	if api == nil {
-		client, err := promapi.NewClient(promapi.Config{Address: o.URL})
+		client, err := promapi.NewClient(promapi.Config{Address: o.URL, Client: o.HTTPClient})
 		if err != nil {
 			return nil, fmt.Errorf("promsource: Options.URL: %w", err)
 		}

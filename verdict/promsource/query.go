@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,7 +109,7 @@ func (s *Source) queryOnce(ctx context.Context, query string, r v1.Range) (model
 	defer cancel()
 	v, warnings, _, err := s.api.QueryRange(ctx, query, r, v1.WithTimeout(s.queryTimeout))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, refused(err)
 	}
 	if len(warnings) > 0 {
 		s.log.WarnContext(ctx, "range query warnings", "query", query, "warnings", strings.Join(warnings, "; "))
@@ -120,6 +122,23 @@ func (s *Source) queryOnce(ctx context.Context, query string, r v1.Range) (model
 	default:
 		return nil, nil, &v1.Error{Type: v1.ErrBadResponse, Msg: fmt.Sprintf("a range query returned a %s, not a matrix", v.Type())}
 	}
+}
+
+// refused says what a 401 or 403 answer means, which the Prometheus
+// client calls only "client error: 401": the credentials of the HTTP
+// client are missing or wrong. err stays in the chain.
+func refused(err error) error {
+	var apiErr *v1.Error
+	if !errors.As(err, &apiErr) || apiErr.Type != v1.ErrClient {
+		return err
+	}
+	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		if strings.HasSuffix(apiErr.Msg, ": "+strconv.Itoa(code)) {
+			return fmt.Errorf("prometheus answered %d %s: its HTTP client configuration has no credentials, or wrong ones: %w",
+				code, http.StatusText(code), err)
+		}
+	}
+	return err
 }
 
 // transient reports whether a query error may go away on a retry: a

@@ -2,6 +2,7 @@ package promtest
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -29,11 +30,16 @@ type AlertmanagerOptions struct {
 	// DefaultAlertmanagerConfig.
 	Config string
 	// WebConfig, if set, is the body of the --web.config.file, e.g.
-	// basic_auth_users. TLS is not supported: URL is plain HTTP.
+	// basic_auth_users, or tls_server_config (its files are relative to
+	// the server's directory, Dir).
 	WebConfig string
 	// Username and Password are the basic-auth credentials the readiness
 	// probe, Client and Reload send, for a WebConfig that requires them.
 	Username, Password string
+	// RootCAs, for a WebConfig with tls_server_config, verify the server's
+	// certificate: URL is then https, and the readiness probe, Client and
+	// Reload trust them.
+	RootCAs *x509.CertPool
 	// Args are extra command-line flags. They must not repeat the ones the
 	// harness sets: --config.file, --storage.path, --web.listen-address,
 	// --cluster.listen-address, and --web.config.file with WebConfig.
@@ -107,14 +113,11 @@ func NewAlertmanager(ctx context.Context, dir string, o AlertmanagerOptions) (*A
 		func(addr string) ([]string, error) {
 			return append(append(args, "--web.listen-address="+addr), o.Args...), nil
 		},
-		getOK("/-/ready", o.Username, o.Password))
+		getOK("/-/ready", o.access()))
 	if err != nil {
 		return nil, err
 	}
-	transport := httptransport.New(am.Addr, client.DefaultBasePath, []string{"http"})
-	if o.Username != "" {
-		transport.DefaultAuthentication = httptransport.BasicAuth(o.Username, o.Password)
-	}
+	transport := httptransport.NewWithClient(am.Addr, client.DefaultBasePath, []string{o.access().scheme()}, o.access().client())
 	am.client = client.New(transport, strfmt.Default)
 	status, err := am.client.General.GetStatus(general.NewGetStatusParamsWithContext(ctx))
 	if err != nil {
@@ -126,8 +129,14 @@ func NewAlertmanager(ctx context.Context, dir string, o AlertmanagerOptions) (*A
 	return am, nil
 }
 
-// URL is the server's base URL, http://127.0.0.1:port.
-func (am *Alertmanager) URL() string { return "http://" + am.Addr }
+// access is how the harness reaches the server.
+func (o AlertmanagerOptions) access() access {
+	return access{user: o.Username, password: o.Password, rootCAs: o.RootCAs}
+}
+
+// URL is the server's base URL, http://127.0.0.1:port (https with
+// RootCAs).
+func (am *Alertmanager) URL() string { return am.o.access().scheme() + "://" + am.Addr }
 
 // Client is a client of the server's v2 API, with the options' credentials.
 func (am *Alertmanager) Client() *client.AlertmanagerAPI { return am.client }
@@ -141,7 +150,7 @@ func (am *Alertmanager) Log() string { return am.proc.logTail() }
 // Reload makes the server reload its configuration, and fails if it
 // rejects it.
 func (am *Alertmanager) Reload(ctx context.Context) error {
-	return am.proc.reload(ctx, am.URL(), am.o.Username, am.o.Password)
+	return am.proc.reload(ctx, am.URL(), am.o.access())
 }
 
 // Stop stops the server: SIGTERM, then SIGKILL if it has not exited within

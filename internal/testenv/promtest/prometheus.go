@@ -2,6 +2,7 @@ package promtest
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
@@ -72,6 +73,22 @@ type PrometheusOptions struct {
 	// hours, would otherwise go. A configuration that scrapes nothing
 	// (e.g. "global: {}") keeps the data alone in the TSDB.
 	OpenMetrics string
+	// WebConfig, if set, is the body of the --web.config.file
+	// (exporter-toolkit's: tls_server_config, basic_auth_users; its files
+	// are relative to the server's directory, Dir).
+	WebConfig string
+	// Username and Password are the basic-auth credentials the readiness
+	// probe, API and Reload send, for a WebConfig that requires them.
+	Username, Password string
+	// RootCAs, for a WebConfig with tls_server_config, verify the server's
+	// certificate: URL is then https, and the readiness probe, API and
+	// Reload trust them.
+	RootCAs *x509.CertPool
+}
+
+// access is how the harness reaches the server.
+func (o PrometheusOptions) access() access {
+	return access{user: o.Username, password: o.Password, rootCAs: o.RootCAs}
 }
 
 // retentionFlag is Prometheus' time retention flag, set for OpenMetrics
@@ -113,6 +130,7 @@ type Prometheus struct {
 	// RulesDir holds the rule files.
 	RulesDir string
 
+	o    PrometheusOptions
 	proc *process
 	api  v1.API
 }
@@ -156,6 +174,7 @@ func NewPrometheus(ctx context.Context, dir string, o PrometheusOptions) (*Prome
 	}
 	p := &Prometheus{
 		Dir:        dir,
+		o:          o,
 		ConfigPath: filepath.Join(dir, "prometheus.yml"),
 		RulesDir:   filepath.Join(dir, "rules"),
 	}
@@ -190,6 +209,13 @@ func NewPrometheus(ctx context.Context, dir string, o PrometheusOptions) (*Prome
 			"--web.listen-address=" + addr,
 			"--web.enable-lifecycle",
 		}
+		if o.WebConfig != "" {
+			webConfig, err := writeFile(dir, "web.yml", o.WebConfig)
+			if err != nil {
+				return nil, err
+			}
+			argv = append(argv, "--web.config.file="+webConfig)
+		}
 		if !slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, resendDelayFlag) }) {
 			argv = append(argv, resendDelayFlag+"=1s")
 		}
@@ -199,11 +225,11 @@ func NewPrometheus(ctx context.Context, dir string, o PrometheusOptions) (*Prome
 		return append(argv, o.Args...), nil
 	}
 	p.proc, p.Addr, err = launch(ctx, "prometheus", filepath.Join(dir, "prometheus.log"), bin, args,
-		getOK("/-/ready", "", ""))
+		getOK("/-/ready", o.access()))
 	if err != nil {
 		return nil, err
 	}
-	client, err := api.NewClient(api.Config{Address: p.URL()})
+	client, err := api.NewClient(api.Config{Address: p.URL(), Client: o.access().client()})
 	if err != nil {
 		return nil, errors.Join(err, p.Stop())
 	}
@@ -301,8 +327,9 @@ func mapping(key string, value *yaml.Node) *yaml.Node {
 	return &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{scalar(key), value}}
 }
 
-// URL is the server's base URL, http://127.0.0.1:port.
-func (p *Prometheus) URL() string { return "http://" + p.Addr }
+// URL is the server's base URL, http://127.0.0.1:port (https with
+// RootCAs).
+func (p *Prometheus) URL() string { return p.o.access().scheme() + "://" + p.Addr }
 
 // API is a client of the server's HTTP API.
 func (p *Prometheus) API() v1.API { return p.api }
@@ -316,7 +343,7 @@ func (p *Prometheus) Log() string { return p.proc.logTail() }
 // Reload makes the server reload its configuration and rule files, and
 // fails if it rejects them.
 func (p *Prometheus) Reload(ctx context.Context) error {
-	return p.proc.reload(ctx, p.URL(), "", "")
+	return p.proc.reload(ctx, p.URL(), p.o.access())
 }
 
 // Stop stops the server: SIGTERM, then SIGKILL if it has not exited within

@@ -28,6 +28,8 @@ package promtest
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -154,9 +156,9 @@ func (p *process) logSince(offset int64) string {
 // reload POSTs to the server's /-/reload. The answer to a failed reload
 // does not always say what was wrong (Prometheus' does not name a broken
 // rule file), so the error includes what the server logged meanwhile.
-func (p *process) reload(ctx context.Context, baseURL, user, password string) error {
+func (p *process) reload(ctx context.Context, baseURL string, a access) error {
 	offset := p.logSize()
-	if err := post(ctx, user, password, baseURL+"/-/reload"); err != nil {
+	if err := post(ctx, a, baseURL+"/-/reload"); err != nil {
 		return fmt.Errorf("%w\n%s log:\n%s", err, p.Name, p.logSince(offset))
 	}
 	return nil
@@ -283,12 +285,52 @@ func listens(pid, port int) bool {
 	return false
 }
 
-// getOK is a readiness probe: GET baseURL+path answers 200. user and
-// password, if set, are sent as basic-auth credentials.
-func getOK(path, user, password string) func(ctx context.Context, baseURL string) error {
+// getOK is a readiness probe: GET baseURL+path answers 200, baseURL's
+// scheme replaced by a's.
+func getOK(path string, a access) func(ctx context.Context, baseURL string) error {
 	return func(ctx context.Context, baseURL string) error {
-		return do(ctx, http.MethodGet, user, password, baseURL+path)
+		return do(ctx, http.MethodGet, a, a.scheme()+"://"+strings.TrimPrefix(baseURL, "http://")+path)
 	}
+}
+
+// access is how a harness reaches its server, the way its web
+// configuration (--web.config.file) wants: basic-auth credentials if user
+// is set, HTTPS trusting rootCAs if set.
+type access struct {
+	user, password string
+	rootCAs        *x509.CertPool
+}
+
+func (a access) scheme() string {
+	if a.rootCAs != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// client is an HTTP client that reaches the server as a says.
+func (a access) client() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if a.rootCAs != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: a.rootCAs, MinVersion: tls.VersionTLS12}
+	}
+	var rt http.RoundTripper = tr
+	if a.user != "" {
+		rt = basicAuth{user: a.user, password: a.password, next: tr}
+	}
+	return &http.Client{Transport: rt}
+}
+
+// basicAuth sends basic-auth credentials with every request.
+type basicAuth struct {
+	user, password string
+	next           http.RoundTripper
+}
+
+func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.SetBasicAuth(b.user, b.password)
+	return b.next.RoundTrip(r)
 }
 
 // pickPort is childproc.FreePort; a test replaces it to hand out a taken
@@ -304,23 +346,20 @@ func writeFile(dir, name, content string) (string, error) {
 	return p, os.WriteFile(p, []byte(content), 0o644)
 }
 
-// post POSTs to url, with basic-auth credentials if user is set, and returns the response body in the error of a
-// non-2xx answer.
-func post(ctx context.Context, user, password, url string) error {
-	return do(ctx, http.MethodPost, user, password, url)
+// post POSTs to url as a says, and returns the response body in the error
+// of a non-2xx answer.
+func post(ctx context.Context, a access, url string) error {
+	return do(ctx, http.MethodPost, a, url)
 }
 
-// do sends an empty request, with basic-auth credentials if user is set, and
-// returns the response body in the error of a non-2xx answer.
-func do(ctx context.Context, method, user, password, url string) error {
+// do sends an empty request as a says, and returns the response body in the
+// error of a non-2xx answer.
+func do(ctx context.Context, method string, a access, url string) error {
 	req, err := http.NewRequestWithContext(ctx, method, url, http.NoBody)
 	if err != nil {
 		return err
 	}
-	if user != "" {
-		req.SetBasicAuth(user, password)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := a.client().Do(req)
 	if err != nil {
 		return err
 	}

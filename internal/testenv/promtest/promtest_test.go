@@ -2,6 +2,7 @@ package promtest_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -333,4 +334,55 @@ func TestStopStopsTheServer(t *testing.T) {
 	require.NoError(t, am.Stop())
 	require.False(t, childproc.Alive(am.Pid()))
 	require.NoError(t, am.Stop(), "a second Stop (the test's cleanup) is harmless")
+}
+
+func TestSecuredServersAreReachedOverTLSWithTheirCredentials(t *testing.T) {
+	sw := promtest.NewSecureWeb(t)
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T) (url string, reload func(context.Context) error)
+	}{
+		{"prometheus", func(t *testing.T) (string, func(context.Context) error) {
+			p := promtest.StartPrometheus(t, sw.Prometheus(promtest.PrometheusOptions{}))
+			_, err := p.API().Buildinfo(ctx)
+			require.NoError(t, err, "the harness's API client passes")
+			return p.URL(), p.Reload
+		}},
+		{"alertmanager", func(t *testing.T) (string, func(context.Context) error) {
+			am := promtest.StartAlertmanager(t, sw.Alertmanager(promtest.AlertmanagerOptions{}))
+			_, err := am.Client().Alert.GetAlerts(amalert.NewGetAlertsParamsWithContext(ctx))
+			require.NoError(t, err, "the harness's API client passes")
+			return am.URL(), am.Reload
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, reload := tc.start(t)
+			require.True(t, strings.HasPrefix(url, "https://127.0.0.1:"), url)
+			require.NoError(t, reload(ctx))
+
+			get := func(client *http.Client, user, password string) (int, error) {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/-/ready", http.NoBody)
+				require.NoError(t, err)
+				if user != "" {
+					req.SetBasicAuth(user, password)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					return 0, err
+				}
+				require.NoError(t, resp.Body.Close())
+				return resp.StatusCode, nil
+			}
+			trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: sw.RootCAs, MinVersion: tls.VersionTLS12}}}
+			code, err := get(trusting, sw.Username, sw.Password)
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, code)
+			code, err = get(trusting, sw.Username, sw.Password+"x")
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, code, "a wrong password is refused")
+			_, err = get(&http.Client{}, sw.Username, sw.Password)
+			require.ErrorContains(t, err, "certificate signed by unknown authority", "the system's roots do not trust it")
+		})
+	}
 }
