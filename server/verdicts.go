@@ -49,10 +49,7 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 	l := &verdictLoop{
 		judge: judge, hypotheses: hyps, verdicts: verdicts, history: db,
 		interval: time.Duration(cfg.Interval), log: log, now: now,
-		promURL: cfg.PrometheusURL, promClient: promClient, abortURL: cfg.AbortAlertmanagerURL,
-		// verdicts.scrape_interval was checked above; without it,
-		// checkIntervals asks Prometheus.
-		learn: cfg.ScrapeInterval <= 0,
+		cfg: cfg, promClient: promClient,
 	}
 	if cfg.AbortAlertmanagerURL != "" {
 		amClient, err := newHTTPClient("verdicts.abort_alertmanager_http_client", cfg.AbortAlertmanagerHTTPClient)
@@ -73,10 +70,10 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 // in the loop's goroutine, so a slow Prometheus delays no other part of
 // serve.
 func (l *verdictLoop) checkIntervals(ctx context.Context) error {
-	if !l.learn {
-		return nil
+	if l.cfg.ScrapeInterval > 0 {
+		return nil // checked against each hypothesis when the loop was made
 	}
-	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: l.promURL, HTTPClient: l.promClient, Logger: l.log})
+	iv, ok := promsource.KnownIntervals(ctx, promsource.Options{URL: l.cfg.PrometheusURL, HTTPClient: l.promClient, Logger: l.log})
 	if !ok {
 		return nil
 	}
@@ -116,18 +113,18 @@ const maxPending = 1440
 // first (it is logged). Comparing with the last verdict stored, read at
 // the first save, a restart does not record again the verdict in force.
 type verdictLoop struct {
-	judge             Judger
-	hypotheses        []hypothesis.Hypothesis
-	verdicts          *verdict.Board
-	history           verdictHistory // nil: none kept
-	abort             *abort.Poster  // nil: the metric only
-	interval          time.Duration
-	log               *slog.Logger
-	now               func() time.Time
-	promURL, abortURL string
-	promClient        *http.Client
-	// learn makes checkIntervals ask Prometheus for its scrape intervals.
-	learn bool
+	judge      Judger
+	hypotheses []hypothesis.Hypothesis
+	verdicts   *verdict.Board
+	history    verdictHistory // nil: none kept
+	abort      *abort.Poster  // nil: the metric only
+	interval   time.Duration
+	log        *slog.Logger
+	now        func() time.Time
+	// cfg is verdicts' configuration: the URLs, and the scrape interval
+	// (unset, checkIntervals asks Prometheus).
+	cfg        config.Verdicts
+	promClient *http.Client
 
 	final map[string]bool
 	// stored is each hypothesis's last verdict in the history; nil until
@@ -143,8 +140,8 @@ func (l *verdictLoop) run(ctx context.Context) {
 	for i := range l.hypotheses {
 		names[i] = l.hypotheses[i].Name
 	}
-	l.log.Info("judging hypotheses", "hypotheses", names, "prometheus", l.promURL, "interval", l.interval,
-		"abort_alertmanager", l.abortURL)
+	l.log.Info("judging hypotheses", "hypotheses", names, "prometheus", l.cfg.PrometheusURL, "interval", l.interval,
+		"abort_alertmanager", l.cfg.AbortAlertmanagerURL)
 	l.verdicts.Keep(names)
 	tick := time.NewTicker(l.interval)
 	defer tick.Stop()
