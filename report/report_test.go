@@ -138,7 +138,7 @@ func TestTheReportEqualsTheFiguresComputedFromTheFixture(t *testing.T) {
 			}
 			for name, n := range map[string]int{
 				"faults detected in time": d.WithinBound, "faults detected late": d.Late, "faults not detected": d.NotDetected,
-				"faults with an inferred start": d.StartInferred, "undecided faults": undecided,
+				"faults with an inferred start": d.StartInferred, "undecided faults": undecided, "undecided faults counted": d.Undecided,
 				"rule with a precision between 0 and 1": precise, "rule with a recall between 0 and 1": recalled,
 				"rule that fired and detected nothing": noRecall, "time to detect of a rule": ttd,
 			} {
@@ -276,8 +276,9 @@ func total(m map[string]*expected) *expected {
 		d.WithinBound += e.fig.Detection.WithinBound
 		d.Late += e.fig.Detection.Late
 		d.NotDetected += e.fig.Detection.NotDetected
+		d.Undecided += e.fig.Detection.Undecided
 		d.StartInferred += e.fig.Detection.StartInferred
-		d.Share = ratio(d.WithinBound, d.Faults-d.StartInferred)
+		d.Share = ratio(d.WithinBound, d.Faults-d.StartInferred-d.Undecided)
 		t.fig.Alerts.Silenced += a.Silenced
 		t.fig.Alerts.Open += a.Open
 		t.fig.Alerts.Noisy += a.Noisy
