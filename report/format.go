@@ -61,10 +61,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 	rows := [][]string{{"period", "from", "to", "service", "figure", "value", "samples"}}
 	add := func(period string, rg Range, service string, f *Figures) {
 		row := func(name, value string, samples int) {
-			rows = append(rows, []string{
-				period, rg.From.In(rg.Location()).Format(time.RFC3339), rg.To.In(rg.Location()).Format(time.RFC3339),
-				service, name, value, strconv.Itoa(samples),
-			})
+			rows = append(rows, csvRow(period, rg, service, name, value, samples))
 		}
 		count := func(name string, n int) { row(name, strconv.Itoa(n), n) }
 		secs := func(name string, samples int, s Seconds) {
@@ -103,21 +100,24 @@ func WriteCSV(w io.Writer, r *Report) error {
 		add("previous", r.Previous, r.Services[i].Name, &r.Services[i].Previous)
 	}
 	experimentRows(r, func(period string, rg Range, figure, value string, samples int) {
-		rows = append(rows, []string{
-			period, rg.From.In(rg.Location()).Format(time.RFC3339), rg.To.In(rg.Location()).Format(time.RFC3339),
-			"", figure, value, strconv.Itoa(samples),
-		})
+		rows = append(rows, csvRow(period, rg, "", figure, value, samples))
 	})
 	ruleRows(r, func(name, value string, samples int) {
-		rows = append(rows, []string{
-			"current", r.Range.From.In(r.Range.Location()).Format(time.RFC3339), r.Range.To.In(r.Range.Location()).Format(time.RFC3339),
-			"", name, value, strconv.Itoa(samples),
-		})
+		rows = append(rows, csvRow("current", r.Range, "", name, value, samples))
 	})
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}
 	return cw.Error()
+}
+
+// csvRow is a row of WriteCSV: the range's ends in its time zone.
+func csvRow(period string, rg Range, service, figure, value string, samples int) []string {
+	loc := rg.Location()
+	return []string{
+		period, rg.From.In(loc).Format(time.RFC3339), rg.To.In(loc).Format(time.RFC3339),
+		service, figure, value, strconv.Itoa(samples),
+	}
 }
 
 // WriteMarkdown writes r as a Markdown document for the weekly review.
