@@ -64,13 +64,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 			rows = append(rows, csvRow(period, rg, service, name, value, samples))
 		}
 		count := func(name string, n int) { row(name, strconv.Itoa(n), n) }
-		secs := func(name string, samples int, s Seconds) {
-			v := ""
-			if samples > 0 {
-				v = strconv.FormatFloat(time.Duration(s).Seconds(), 'f', -1, 64)
-			}
-			row(name, v, samples)
-		}
+		secs := func(name string, samples int, s Seconds) { row(name, secondsValue(samples, s), samples) }
 		ratio := func(name string, v *float64, samples int) { row(name, ratioValue(v), samples) }
 		a := &f.Alerts
 		count("alerts_firing", a.Firing)
@@ -109,6 +103,15 @@ func WriteCSV(w io.Writer, r *Report) error {
 		return err
 	}
 	return cw.Error()
+}
+
+// secondsValue is a duration for CSV, in seconds: empty where there is
+// no data (no samples).
+func secondsValue(samples int, s Seconds) string {
+	if samples == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(time.Duration(s).Seconds(), 'f', -1, 64)
 }
 
 // csvRow is a row of WriteCSV: the range's ends in its time zone.

@@ -287,11 +287,8 @@ func ruleRows(r *Report, row func(name, value string, samples int)) {
 		row(name("rule_precision"), ratioValue(ru.Precision), ru.Firings)
 		row(name("rule_detected"), strconv.Itoa(ru.Detected), ru.Detected)
 		row(name("rule_recall"), ratioValue(ru.Recall), ru.Faults)
-		v := ""
-		if ru.TimeToDetect.Samples > 0 {
-			v = strconv.FormatFloat(time.Duration(ru.TimeToDetect.Median).Seconds(), 'f', -1, 64)
-		}
-		row(name("rule_time_to_detect_median_seconds"), v, ru.TimeToDetect.Samples)
+		ttd := ru.TimeToDetect
+		row(name("rule_time_to_detect_median_seconds"), secondsValue(ttd.Samples, ttd.Median), ttd.Samples)
 	}
 }
 
