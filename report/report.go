@@ -15,6 +15,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/timex"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
@@ -523,12 +524,12 @@ func (a *aggregator) add(al *alert.Alert) {
 			}
 			until := p.r.To
 			if !resolved {
-				until = minTime(until, maxTime(a.now, al.StartsAt))
+				until = timex.Min(timex.Max(al.StartsAt, a.now), until)
 			} else {
-				until = minTime(until, end)
+				until = timex.Min(end, until)
 			}
 			// Zero, not negative, where now is before the range.
-			t.firing += max(0, until.Sub(maxTime(al.StartsAt, p.r.From)))
+			t.firing += max(0, until.Sub(timex.Max(p.r.From, al.StartsAt)))
 		}
 	}
 	// steadywatch's abort alert is an experiment's outcome, no outage.
@@ -815,7 +816,8 @@ func days(rg Range) []DayCount {
 	for from := rg.From.In(loc); from.Before(rg.To); {
 		y, m, d := from.Date()
 		next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-		to := minTime(next, rg.To.In(loc))
+		// rg.To first: where it is the midnight, the last day ends at it.
+		to := timex.Min(rg.To.In(loc), next)
 		out = append(out, DayCount{Date: from.Format(time.DateOnly), From: from, To: to})
 		from = to
 	}
@@ -955,20 +957,6 @@ func mean(ds []time.Duration) Mean {
 		sum += d
 	}
 	return Mean{Samples: len(ds), Mean: Seconds(sum / time.Duration(len(ds)))}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // changes lists the headline figures, current against previous.
