@@ -119,16 +119,22 @@ func detected(inc *chaos.Incident) bool {
 	return !inc.Detection.Undetected && !inc.Detection.At.IsZero()
 }
 
-// coverage is how service's faults that started in rg were detected, and
-// those none detected, oldest first.
-func (a *aggregator) coverage(rg Range, service string) (Coverage, []UndetectedFault) {
-	var c Coverage
-	deaf := []UndetectedFault{}
+// faultsByService groups by service the faults (failures) that started in
+// rg, oldest first.
+func (a *aggregator) faultsByService(rg Range) map[string][]*chaos.Incident {
+	out := map[string][]*chaos.Incident{}
 	for i := range a.incs {
-		inc := &a.incs[i]
-		if !inc.Kind.IsFailure() || serviceOf(inc) != service || !rg.Contains(inc.Start) {
-			continue
+		if inc := &a.incs[i]; inc.Kind.IsFailure() && rg.Contains(inc.Start) {
+			out[serviceOf(inc)] = append(out[serviceOf(inc)], inc)
 		}
+	}
+	return out
+}
+
+// coverage is how a service's faults of a range were detected.
+func (a *aggregator) coverage(faults []*chaos.Incident) Coverage {
+	var c Coverage
+	for _, inc := range faults {
 		c.Faults++
 		switch {
 		case inc.Missed:
@@ -143,27 +149,37 @@ func (a *aggregator) coverage(rg Range, service string) (Coverage, []UndetectedF
 		default:
 			c.Late++
 		}
-		if !detected(inc) {
-			u := UndetectedFault{
-				ID: inc.ID, Fault: string(inc.Kind), Service: service, Namespace: inc.Subject.Namespace,
-				Group: string(inc.Subject.Group), Start: inc.Start, StartInferred: inc.Missed, Undecided: !inc.Detection.Decided(),
-			}
-			if o := inc.Object; o.Name != "" {
-				u.Object = o.Name
-				if o.Namespace != "" {
-					u.Object = o.Namespace + "/" + u.Object
-				}
-				if o.Kind != "" {
-					u.Object = o.Kind + " " + u.Object
-				}
-			}
-			deaf = append(deaf, u)
-		}
 	}
-	return c.withShare(), deaf
+	return c.withShare()
 }
 
-// plus adds d's counts to c's.
+// undetected are the faults (of a service, oldest first) none detected.
+func undetected(faults []*chaos.Incident) []UndetectedFault {
+	deaf := []UndetectedFault{}
+	for _, inc := range faults {
+		if detected(inc) {
+			continue
+		}
+		u := UndetectedFault{
+			ID: inc.ID, Fault: string(inc.Kind), Service: serviceOf(inc), Namespace: inc.Subject.Namespace,
+			Group: string(inc.Subject.Group), Start: inc.Start, StartInferred: inc.Missed, Undecided: !inc.Detection.Decided(),
+		}
+		if o := inc.Object; o.Name != "" {
+			u.Object = o.Name
+			if o.Namespace != "" {
+				u.Object = o.Namespace + "/" + u.Object
+			}
+			if o.Kind != "" {
+				u.Object = o.Kind + " " + u.Object
+			}
+		}
+		deaf = append(deaf, u)
+	}
+	return deaf
+}
+
+// plus adds d's counts to c's. Its Share is left as c's: summing many,
+// withShare computes it once at the end.
 func (c Coverage) plus(d Coverage) Coverage {
 	c.Faults += d.Faults
 	c.WithinBound += d.WithinBound
@@ -171,7 +187,7 @@ func (c Coverage) plus(d Coverage) Coverage {
 	c.NotDetected += d.NotDetected
 	c.Undecided += d.Undecided
 	c.StartInferred += d.StartInferred
-	return c.withShare()
+	return c
 }
 
 // judged is how many of c's faults the coverage judges: neither an

@@ -653,11 +653,20 @@ func (a *aggregator) report() *Report {
 			names[n] = true
 		}
 	}
+	// Each period's SEVs (in start order) and faults, grouped by service
+	// once rather than scanned for each service.
+	var sevsOf [alertPeriods]map[string][]*SEV
+	var faultsOf [alertPeriods]map[string][]*chaos.Incident
+	for p := range sevsOf {
+		sevsOf[p] = map[string][]*SEV{}
+		faultsOf[p] = a.faultsByService(a.periods[p].r)
+	}
 	for i := range a.sevs {
 		s := &a.sevs[i]
 		for p := range a.periods[:alertPeriods] {
 			if a.periods[p].r.Contains(s.Start) {
 				names[s.Service] = true
+				sevsOf[p][s.Service] = append(sevsOf[p][s.Service], s)
 			}
 		}
 		if a.periods[0].r.Contains(s.Start) {
@@ -698,14 +707,13 @@ func (a *aggregator) report() *Report {
 			totals[p].ttr = append(totals[p].ttr, agg.ttr...)
 			fig.Alerts.Flapping = len(flaps[p][name])
 			var mttd, mttr, mtbf []time.Duration
-			fig.SEVs, mttd, mttr, mtbf = a.sevFigures(per.r, name, r.Levels)
+			fig.SEVs, mttd, mttr, mtbf = sevFigures(sevsOf[p][name], r.Levels)
 			totals[p].mttd = append(totals[p].mttd, mttd...)
 			totals[p].mttr = append(totals[p].mttr, mttr...)
 			totals[p].mtbf = append(totals[p].mtbf, mtbf...)
-			var undetected []UndetectedFault
-			fig.Detection, undetected = a.coverage(per.r, name)
+			fig.Detection = a.coverage(faultsOf[p][name])
 			if p == 0 {
-				svc.Undetected = undetected
+				svc.Undetected = undetected(faultsOf[p][name])
 				svc.Current = fig
 				svc.Top = a.top(agg)
 				svc.Open = agg.open
@@ -749,6 +757,7 @@ func (a *aggregator) report() *Report {
 		for _, l := range r.Levels {
 			fig.SEVs.ByLevel[l] += 0
 		}
+		fig.Detection = fig.Detection.withShare()
 		fig.Alerts.Resolution = distribution(totals[p].ttr)
 		fig.SEVs.MTTD, fig.SEVs.MTTR, fig.SEVs.MTBF = mean(totals[p].mttd), mean(totals[p].mttr), mean(totals[p].mtbf)
 		if p == 0 {
@@ -859,19 +868,15 @@ func shortDur(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
 }
 
-// sevFigures are the figures of service's SEVs that started in rg, and
-// the samples of its MTTD, MTTR and MTBF.
-func (a *aggregator) sevFigures(rg Range, service string, levels []Level) (fig SEVFigures, mttd, mttr, mtbf []time.Duration) {
+// sevFigures are the figures of a service's SEVs that started in a range,
+// sevs in start order, and the samples of its MTTD, MTTR and MTBF.
+func sevFigures(sevs []*SEV, levels []Level) (fig SEVFigures, mttd, mttr, mtbf []time.Duration) {
 	fig.ByLevel = map[Level]int{}
 	for _, l := range levels {
 		fig.ByLevel[l] = 0
 	}
 	var last time.Time
-	for i := range a.sevs {
-		s := &a.sevs[i]
-		if s.Service != service || !rg.Contains(s.Start) {
-			continue
-		}
+	for _, s := range sevs {
 		fig.Total++
 		fig.ByLevel[s.Level]++
 		if s.Kind == KindChaos {
@@ -885,8 +890,8 @@ func (a *aggregator) sevFigures(rg Range, service string, levels []Level) (fig S
 		if d, ok := s.timeToResolve(); ok {
 			mttr = append(mttr, d)
 		}
-		// a.sevs is sorted by start: each SEV but the range's first of
-		// the service is a sample of the time since the one before.
+		// sevs are sorted by start: each SEV but the range's first of the
+		// service is a sample of the time since the one before.
 		if !last.IsZero() {
 			mtbf = append(mtbf, s.Start.Sub(last))
 		}
