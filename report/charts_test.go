@@ -88,8 +88,10 @@ func TestDailyCountsEqualTheFixturesLocalDays(t *testing.T) {
 			r, err := report.Weekly(t.Context(), s, report.Options{Range: rg, Now: func() time.Time { return now }})
 			require.NoError(t, err)
 			loc := rg.Location()
-			// By local date, over the fixture.
+			// By local date, over the fixture: per service, and over all
+			// services.
 			want := map[string]map[string]int{}
+			all := map[string]int{}
 			total := 0
 			for i := range fx.alerts {
 				a := &fx.alerts[i]
@@ -101,6 +103,7 @@ func TestDailyCountsEqualTheFixturesLocalDays(t *testing.T) {
 					want[svc] = map[string]int{}
 				}
 				want[svc][a.StartsAt.In(loc).Format(time.DateOnly)]++
+				all[a.StartsAt.In(loc).Format(time.DateOnly)]++
 				total++
 			}
 			require.Positive(t, total)
@@ -121,6 +124,16 @@ func TestDailyCountsEqualTheFixturesLocalDays(t *testing.T) {
 				sum += n
 			}
 			require.Equal(t, total, sum)
+			require.Len(t, r.Daily, len(dates))
+			days := 0
+			for i, d := range r.Daily {
+				require.Equal(t, dates[i], d.Date)
+				require.Equal(t, all[d.Date], d.Alerts, "all services on %s", d.Date)
+				if d.Alerts > 0 {
+					days++
+				}
+			}
+			require.Greater(t, days, 1, "the fixture has alerts on several days of the range")
 			require.Equal(t, rg.From, r.Daily[0].From)
 			require.Equal(t, rg.To, r.Daily[len(r.Daily)-1].To)
 		})

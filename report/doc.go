@@ -132,7 +132,8 @@
 //     (Missed) are counted but not judged; of the rest, detected within
 //     the bound if detection − start ≤ Options.DetectionBound (a detection
 //     exactly at the bound is in time), late if detected later, not
-//     detected otherwise (recorded undetected, or not decided yet).
+//     detected if recorded undetected, undecided if the detector has not
+//     judged it yet (not judged either: the alert may still come).
 //     Coverage is within / judged, no data (nil) without a judged fault.
 //     The faults with no detection are listed, the inferred ones marked.
 //     The bound is one for all: which hypothesis injected a fault, and so

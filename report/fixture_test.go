@@ -272,7 +272,9 @@ func ratio(n, of int) *float64 {
 
 // expectCoverage computes, by brute force over the fixture, how each
 // service's chaos failures that started in rg were detected within bound,
-// and the ones nothing detected, oldest first.
+// and the ones nothing detected, oldest first. A fault the detector has
+// not judged (neither a detection nor Undetected) is undecided, and like
+// an inferred start left out of the coverage's denominator.
 func expectCoverage(fx fixture, rg report.Range, span, until time.Time, bound time.Duration) (map[string]report.Coverage, map[string][]report.UndetectedFault) {
 	cov := map[string]report.Coverage{}
 	deaf := map[string][]report.UndetectedFault{}
@@ -290,6 +292,8 @@ func expectCoverage(fx fixture, rg report.Range, span, until time.Time, bound ti
 		switch {
 		case inc.Missed:
 			c.StartInferred++
+		case !caught && !inc.Detection.Undetected:
+			c.Undecided++
 		case !caught:
 			c.NotDetected++
 		case inc.Detection.At.Sub(inc.Start) > bound:
@@ -297,7 +301,7 @@ func expectCoverage(fx fixture, rg report.Range, span, until time.Time, bound ti
 		default:
 			c.WithinBound++
 		}
-		c.Share = ratio(c.WithinBound, c.Faults-c.StartInferred)
+		c.Share = ratio(c.WithinBound, c.Faults-c.StartInferred-c.Undecided)
 		cov[svc] = c
 		if !caught {
 			deaf[svc] = append(deaf[svc], report.UndetectedFault{

@@ -61,19 +61,10 @@ func WriteCSV(w io.Writer, r *Report) error {
 	rows := [][]string{{"period", "from", "to", "service", "figure", "value", "samples"}}
 	add := func(period string, rg Range, service string, f *Figures) {
 		row := func(name, value string, samples int) {
-			rows = append(rows, []string{
-				period, rg.From.In(rg.Location()).Format(time.RFC3339), rg.To.In(rg.Location()).Format(time.RFC3339),
-				service, name, value, strconv.Itoa(samples),
-			})
+			rows = append(rows, csvRow(period, rg, service, name, value, samples))
 		}
 		count := func(name string, n int) { row(name, strconv.Itoa(n), n) }
-		secs := func(name string, samples int, s Seconds) {
-			v := ""
-			if samples > 0 {
-				v = strconv.FormatFloat(time.Duration(s).Seconds(), 'f', -1, 64)
-			}
-			row(name, v, samples)
-		}
+		secs := func(name string, samples int, s Seconds) { row(name, secondsValue(samples, s), samples) }
 		ratio := func(name string, v *float64, samples int) { row(name, ratioValue(v), samples) }
 		a := &f.Alerts
 		count("alerts_firing", a.Firing)
@@ -103,21 +94,33 @@ func WriteCSV(w io.Writer, r *Report) error {
 		add("previous", r.Previous, r.Services[i].Name, &r.Services[i].Previous)
 	}
 	experimentRows(r, func(period string, rg Range, figure, value string, samples int) {
-		rows = append(rows, []string{
-			period, rg.From.In(rg.Location()).Format(time.RFC3339), rg.To.In(rg.Location()).Format(time.RFC3339),
-			"", figure, value, strconv.Itoa(samples),
-		})
+		rows = append(rows, csvRow(period, rg, "", figure, value, samples))
 	})
 	ruleRows(r, func(name, value string, samples int) {
-		rows = append(rows, []string{
-			"current", r.Range.From.In(r.Range.Location()).Format(time.RFC3339), r.Range.To.In(r.Range.Location()).Format(time.RFC3339),
-			"", name, value, strconv.Itoa(samples),
-		})
+		rows = append(rows, csvRow("current", r.Range, "", name, value, samples))
 	})
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}
 	return cw.Error()
+}
+
+// secondsValue is a duration for CSV, in seconds: empty where there is
+// no data (no samples).
+func secondsValue(samples int, s Seconds) string {
+	if samples == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(time.Duration(s).Seconds(), 'f', -1, 64)
+}
+
+// csvRow is a row of WriteCSV: the range's ends in its time zone.
+func csvRow(period string, rg Range, service, figure, value string, samples int) []string {
+	loc := rg.Location()
+	return []string{
+		period, rg.From.In(loc).Format(time.RFC3339), rg.To.In(loc).Format(time.RFC3339),
+		service, figure, value, strconv.Itoa(samples),
+	}
 }
 
 // WriteMarkdown writes r as a Markdown document for the weekly review.

@@ -170,19 +170,13 @@ func levelsChart(r *Report) *chart {
 func trendChart(r *Report) *chart {
 	xs := make([]string, len(r.Trend))
 	mttr, mttd := line{Series: "MTTR"}, line{Series: "MTTD"}
-	at := func(m Mean) *float64 {
-		if m.Samples == 0 {
-			return nil
-		}
-		return new(time.Duration(m.Mean).Seconds())
-	}
 	for i, p := range r.Trend {
 		xs[i] = p.Range.Week
 		if xs[i] == "" {
 			xs[i] = p.Range.From.In(p.Range.Location()).Format(time.DateOnly)
 		}
-		mttr.Values = append(mttr.Values, at(p.MTTR))
-		mttd.Values = append(mttd.Values, at(p.MTTD))
+		mttr.Values = append(mttr.Values, seconds(p.MTTR.Samples, p.MTTR.Mean))
+		mttd.Values = append(mttd.Values, seconds(p.MTTD.Samples, p.MTTD.Mean))
 	}
 	return lineChart("mttr-mttd-trend", "SEV MTTR and MTTD, the last "+strconv.Itoa(len(r.Trend))+" ranges",
 		axes{X: "range", Y: "mean time", Unit: unitSeconds}, xs, []line{mttr, mttd})

@@ -54,7 +54,7 @@ func wantMarks(r *report.Report) map[string]int {
 	}
 	for _, svc := range r.Services {
 		c := svc.Current.Detection
-		for _, n := range []int{c.WithinBound, c.Late, c.NotDetected, c.StartInferred} {
+		for _, n := range []int{c.WithinBound, c.Late, c.NotDetected, c.Undecided, c.StartInferred} {
 			if n > 0 {
 				want["detection-coverage"]++
 			}

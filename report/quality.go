@@ -23,22 +23,26 @@ import (
 const DefaultDetectionBound = 5 * time.Minute
 
 // Coverage is how the chaos faults (failures) that started in a range were
-// detected. Faults = WithinBound + Late + NotDetected + StartInferred.
+// detected. Faults = WithinBound + Late + NotDetected + Undecided +
+// StartInferred.
 type Coverage struct {
 	Faults int `json:"faults"`
 	// WithinBound counts the faults an alert detected at most
 	// DetectionBound after their start; Late those detected later.
 	WithinBound int `json:"detected_within_bound"`
 	Late        int `json:"detected_late"`
-	// NotDetected counts the faults no alert detected: the detector found
-	// none in its window, or has not decided yet.
+	// NotDetected counts the faults the detector judged undetected: it
+	// found no alert in its window.
 	NotDetected int `json:"not_detected"`
+	// Undecided counts the faults the detector has not judged yet (its
+	// window is still open, or no detector ran): not judged either.
+	Undecided int `json:"undecided"`
 	// StartInferred counts the faults whose start was inferred (Missed):
 	// detected or not, their time to detect is unknown, so they are not
 	// judged.
 	StartInferred int `json:"start_inferred"`
-	// Share is WithinBound / (Faults − StartInferred), nil (no data)
-	// without a judged fault.
+	// Share is WithinBound / (Faults − StartInferred − Undecided), nil
+	// (no data) without a judged fault.
 	Share *float64 `json:"coverage"`
 }
 
@@ -115,20 +119,29 @@ func detected(inc *chaos.Incident) bool {
 	return !inc.Detection.Undetected && !inc.Detection.At.IsZero()
 }
 
-// coverage is how service's faults that started in rg were detected, and
-// those none detected, oldest first.
-func (a *aggregator) coverage(rg Range, service string) (Coverage, []UndetectedFault) {
-	var c Coverage
-	deaf := []UndetectedFault{}
+// faultsByService groups by service the faults (failures) that started in
+// rg, oldest first.
+func (a *aggregator) faultsByService(rg Range) map[string][]*chaos.Incident {
+	out := map[string][]*chaos.Incident{}
 	for i := range a.incs {
-		inc := &a.incs[i]
-		if !inc.Kind.IsFailure() || serviceOf(inc) != service || !rg.Contains(inc.Start) {
-			continue
+		if inc := &a.incs[i]; inc.Kind.IsFailure() && rg.Contains(inc.Start) {
+			out[serviceOf(inc)] = append(out[serviceOf(inc)], inc)
 		}
+	}
+	return out
+}
+
+// coverage is how a service's faults of a range were detected.
+func (a *aggregator) coverage(faults []*chaos.Incident) Coverage {
+	var c Coverage
+	for _, inc := range faults {
 		c.Faults++
 		switch {
 		case inc.Missed:
 			c.StartInferred++
+		case !inc.Detection.Decided():
+			// Not judged yet: neither detected nor deaf.
+			c.Undecided++
 		case !detected(inc):
 			c.NotDetected++
 		case inc.Detection.At.Sub(inc.Start) <= a.o.DetectionBound:
@@ -136,38 +149,53 @@ func (a *aggregator) coverage(rg Range, service string) (Coverage, []UndetectedF
 		default:
 			c.Late++
 		}
-		if !detected(inc) {
-			u := UndetectedFault{
-				ID: inc.ID, Fault: string(inc.Kind), Service: service, Namespace: inc.Subject.Namespace,
-				Group: string(inc.Subject.Group), Start: inc.Start, StartInferred: inc.Missed, Undecided: !inc.Detection.Decided(),
-			}
-			if o := inc.Object; o.Name != "" {
-				u.Object = o.Name
-				if o.Namespace != "" {
-					u.Object = o.Namespace + "/" + u.Object
-				}
-				if o.Kind != "" {
-					u.Object = o.Kind + " " + u.Object
-				}
-			}
-			deaf = append(deaf, u)
-		}
 	}
-	return c.withShare(), deaf
+	return c.withShare()
 }
 
-// plus adds d's counts to c's.
+// undetected are the faults (of a service, oldest first) none detected.
+func undetected(faults []*chaos.Incident) []UndetectedFault {
+	deaf := []UndetectedFault{}
+	for _, inc := range faults {
+		if detected(inc) {
+			continue
+		}
+		u := UndetectedFault{
+			ID: inc.ID, Fault: string(inc.Kind), Service: serviceOf(inc), Namespace: inc.Subject.Namespace,
+			Group: string(inc.Subject.Group), Start: inc.Start, StartInferred: inc.Missed, Undecided: !inc.Detection.Decided(),
+		}
+		if o := inc.Object; o.Name != "" {
+			u.Object = o.Name
+			if o.Namespace != "" {
+				u.Object = o.Namespace + "/" + u.Object
+			}
+			if o.Kind != "" {
+				u.Object = o.Kind + " " + u.Object
+			}
+		}
+		deaf = append(deaf, u)
+	}
+	return deaf
+}
+
+// plus adds d's counts to c's. Its Share is left as c's: summing many,
+// withShare computes it once at the end.
 func (c Coverage) plus(d Coverage) Coverage {
 	c.Faults += d.Faults
 	c.WithinBound += d.WithinBound
 	c.Late += d.Late
 	c.NotDetected += d.NotDetected
+	c.Undecided += d.Undecided
 	c.StartInferred += d.StartInferred
-	return c.withShare()
+	return c
 }
 
+// judged is how many of c's faults the coverage judges: neither an
+// inferred start nor undecided.
+func (c Coverage) judged() int { return c.Faults - c.StartInferred - c.Undecided }
+
 func (c Coverage) withShare() Coverage {
-	c.Share = share(c.WithinBound, c.Faults-c.StartInferred)
+	c.Share = share(c.WithinBound, c.judged())
 	return c
 }
 
@@ -258,8 +286,9 @@ func coverageRows(f *Figures, count func(string, int), ratio func(string, *float
 	count("faults_detected_within_bound", d.WithinBound)
 	count("faults_detected_late", d.Late)
 	count("faults_not_detected", d.NotDetected)
+	count("faults_undecided", d.Undecided)
 	count("faults_start_inferred", d.StartInferred)
-	ratio("detection_coverage", d.Share, d.Faults-d.StartInferred)
+	ratio("detection_coverage", d.Share, d.judged())
 }
 
 // ruleRows are r's alert rules' figures for WriteCSV, of the current range
@@ -274,11 +303,8 @@ func ruleRows(r *Report, row func(name, value string, samples int)) {
 		row(name("rule_precision"), ratioValue(ru.Precision), ru.Firings)
 		row(name("rule_detected"), strconv.Itoa(ru.Detected), ru.Detected)
 		row(name("rule_recall"), ratioValue(ru.Recall), ru.Faults)
-		v := ""
-		if ru.TimeToDetect.Samples > 0 {
-			v = strconv.FormatFloat(time.Duration(ru.TimeToDetect.Median).Seconds(), 'f', -1, 64)
-		}
-		row(name("rule_time_to_detect_median_seconds"), v, ru.TimeToDetect.Samples)
+		ttd := ru.TimeToDetect
+		row(name("rule_time_to_detect_median_seconds"), secondsValue(ttd.Samples, ttd.Median), ttd.Samples)
 	}
 }
 
@@ -323,7 +349,7 @@ func (m *md) quality(r *Report) {
 // qualityDefinitions writes the definitions of the alert quality figures.
 func (m *md) qualityDefinitions(r *Report) {
 	m.f("- Notifications: the webhook notifications of the firing alerts (each notification, repeat and resolution), never the API pulls of alerts.pull.\n")
-	m.f("- Detection coverage: chaos faults (failures) that started in the range; detected within %s of the start (the configured bound: a hypothesis's own is not in the store), later, or not at all. Faults with an inferred start are counted but not judged. Coverage: within the bound / judged faults.\n",
+	m.f("- Detection coverage: chaos faults (failures) that started in the range; detected within %s of the start (the configured bound: a hypothesis's own is not in the store), later, or not at all. Faults with an inferred start, and those the detector has not judged yet (undecided), are counted but not judged. Coverage: within the bound / judged faults.\n",
 		time.Duration(r.Settings.DetectionBound))
 	m.f("- Alert rules (alertname): firings in the range; precision: share of them joined to a chaos incident; recall: faults of the kinds it detected (this range or the previous) that started in the range and it detected / all faults of those kinds in the range; TTD median by nearest rank.\n")
 }

@@ -1,7 +1,12 @@
 package report_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,9 +97,10 @@ func TestCoverageJudgesNeitherInferredStartsNorScalings(t *testing.T) {
 	require.Len(t, r.Services, 2)
 	api := r.Services[0]
 	require.Equal(t, "api", api.Name)
-	// Five failures: two with an inferred start not judged, one caught in
-	// time, two (deaf, undecided) not detected: coverage 1 of 3.
-	require.Equal(t, report.Coverage{Faults: 5, WithinBound: 1, NotDetected: 2, StartInferred: 2, Share: new(1.0 / 3)}, api.Current.Detection)
+	// Five failures: two with an inferred start and one the detector has
+	// not judged (undecided), none of them judged; one caught in time and
+	// one (deaf) not detected: coverage 1 of 2.
+	require.Equal(t, report.Coverage{Faults: 5, WithinBound: 1, NotDetected: 1, Undecided: 1, StartInferred: 2, Share: new(1.0 / 2)}, api.Current.Detection)
 	require.Equal(t, report.Coverage{Faults: 1, NotDetected: 1, Share: new(0.0)}, api.Previous.Detection)
 	ids := []string{}
 	for _, u := range api.Undetected {
@@ -105,7 +111,9 @@ func TestCoverageJudgesNeitherInferredStartsNorScalings(t *testing.T) {
 	require.True(t, api.Undetected[2].Undecided)
 	require.False(t, api.Undetected[1].Undecided)
 	require.Equal(t, "Deployment shop/api", api.Undetected[1].Object)
-	require.Equal(t, report.Coverage{Faults: 6, WithinBound: 1, NotDetected: 3, StartInferred: 2, Share: new(1.0 / 4)}, r.Total.Current.Detection)
+	// With db's deaf fault: 1 in time of 3 judged (6 − 2 inferred − 1
+	// undecided).
+	require.Equal(t, report.Coverage{Faults: 6, WithinBound: 1, NotDetected: 2, Undecided: 1, StartInferred: 2, Share: new(1.0 / 3)}, r.Total.Current.Detection)
 }
 
 // A small week worked out by hand, 2026-W12 against W11:
@@ -201,4 +209,105 @@ func TestPrecisionAndRecallWorkedByHand(t *testing.T) {
 	require.Len(t, capped.Rules, 2)
 	require.Equal(t, "Disk", capped.Rules[0].Alert)
 	require.Equal(t, "Noise", capped.Rules[1].Alert)
+}
+
+// A fault the detector has not judged yet is neither detected nor deaf:
+// it is counted but, like an inferred start, left out of the coverage.
+func TestUndecidedFaultsAreLeftOutOfTheCoverage(t *testing.T) {
+	from := w12.From
+	h := func(n int) time.Time { return from.Add(time.Duration(n) * time.Hour) }
+	caught := func(id string, n int) chaos.Incident {
+		return fault(id, chaos.PodDeleted, "api", h(n), "Down", "f", time.Minute)
+	}
+	deaf := func(id string, n int) chaos.Incident { return fault(id, chaos.PodDeleted, "api", h(n), "", "x", 0) }
+	undecided := func(id string, n int) chaos.Incident { return fault(id, chaos.PodDeleted, "api", h(n), "", "", 0) }
+
+	t.Run("a week of undecided faults only has no coverage", func(t *testing.T) {
+		r := weekly(t, fixture{incidents: []chaos.Incident{undecided("u1", 1), undecided("u2", 2)}})
+		d := r.Total.Current.Detection
+		require.Equal(t, report.Coverage{Faults: 2, Undecided: 2}, d)
+		require.Nil(t, d.Share)
+		require.Equal(t, d, r.Services[0].Current.Detection)
+
+		var js strings.Builder
+		require.NoError(t, report.WriteJSON(&js, r))
+		var doc struct {
+			Total struct {
+				Current struct {
+					Detection map[string]any `json:"detection"`
+				} `json:"current"`
+			} `json:"total"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(js.String()), &doc))
+		det := doc.Total.Current.Detection
+		require.Contains(t, det, "coverage")
+		require.Nil(t, det["coverage"], "no data, not 0")
+		require.InDelta(t, 2.0, det["undecided"], 0)
+		require.InDelta(t, 0.0, det["not_detected"], 0)
+
+		var md strings.Builder
+		require.NoError(t, report.WriteMarkdown(&md, r))
+		require.Contains(t, md.String(), "| **All services** | 2 | 0 | 0 | 0 | 2 | 0 | no data |")
+		require.NotContains(t, md.String(), "| 0% |")
+		for _, c := range r.Changes {
+			if c.Name == "Detection coverage" {
+				require.Nil(t, c.Current)
+			}
+		}
+
+		var csvOut strings.Builder
+		require.NoError(t, report.WriteCSV(&csvOut, r))
+		require.Contains(t, csvOut.String(), ",,faults_undecided,2,2\n")
+		require.Contains(t, csvOut.String(), ",,detection_coverage,,0\n")
+	})
+
+	// By hand: caught, deaf and two undecided: 1 in time of 2 judged,
+	// not of 4. One more decided fault moves the share, one more
+	// undecided does not.
+	base := []chaos.Incident{caught("c1", 1), deaf("d1", 2), undecided("u1", 3), undecided("u2", 4)}
+	for _, tt := range []struct {
+		name   string
+		extra  []chaos.Incident
+		want   report.Coverage
+		within string
+	}{
+		{
+			"mixed: the undecided are not in the denominator", nil,
+			report.Coverage{Faults: 4, WithinBound: 1, NotDetected: 1, Undecided: 2, Share: new(1.0 / 2)},
+			"50%",
+		},
+		{
+			"one more caught in time: 2 of 3",
+			[]chaos.Incident{caught("c2", 5)},
+			report.Coverage{Faults: 5, WithinBound: 2, NotDetected: 1, Undecided: 2, Share: new(2.0 / 3)},
+			"67%",
+		},
+		{
+			"one more deaf: 1 of 3",
+			[]chaos.Incident{deaf("d2", 5)},
+			report.Coverage{Faults: 5, WithinBound: 1, NotDetected: 2, Undecided: 2, Share: new(1.0 / 3)},
+			"33%",
+		},
+		{
+			"one more undecided: still 1 of 2",
+			[]chaos.Incident{undecided("u3", 5)},
+			report.Coverage{Faults: 5, WithinBound: 1, NotDetected: 1, Undecided: 3, Share: new(1.0 / 2)},
+			"50%",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := weekly(t, fixture{incidents: append(slices.Clone(base), tt.extra...)})
+			require.Equal(t, tt.want, r.Total.Current.Detection)
+			require.Equal(t, tt.want, r.Services[0].Current.Detection)
+			var md strings.Builder
+			require.NoError(t, report.WriteMarkdown(&md, r))
+			require.Contains(t, md.String(), fmt.Sprintf("| **All services** | %d | %d | 0 | %d | %d | 0 | %s |",
+				tt.want.Faults, tt.want.WithinBound, tt.want.NotDetected, tt.want.Undecided, tt.within))
+			var csvOut strings.Builder
+			require.NoError(t, report.WriteCSV(&csvOut, r))
+			require.Contains(t, csvOut.String(), fmt.Sprintf(",,faults_undecided,%d,%d\n", tt.want.Undecided, tt.want.Undecided))
+			require.Contains(t, csvOut.String(), fmt.Sprintf(",,detection_coverage,%s,%d\n",
+				strconv.FormatFloat(*tt.want.Share, 'f', -1, 64), tt.want.Faults-tt.want.Undecided))
+		})
+	}
 }

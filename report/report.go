@@ -15,6 +15,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/internal/timex"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
@@ -523,12 +524,12 @@ func (a *aggregator) add(al *alert.Alert) {
 			}
 			until := p.r.To
 			if !resolved {
-				until = minTime(until, maxTime(a.now, al.StartsAt))
+				until = timex.Min(timex.Max(al.StartsAt, a.now), until)
 			} else {
-				until = minTime(until, end)
+				until = timex.Min(end, until)
 			}
 			// Zero, not negative, where now is before the range.
-			t.firing += max(0, until.Sub(maxTime(al.StartsAt, p.r.From)))
+			t.firing += max(0, until.Sub(timex.Max(p.r.From, al.StartsAt)))
 		}
 	}
 	// steadywatch's abort alert is an experiment's outcome, no outage.
@@ -652,11 +653,20 @@ func (a *aggregator) report() *Report {
 			names[n] = true
 		}
 	}
+	// Each period's SEVs (in start order) and faults, grouped by service
+	// once rather than scanned for each service.
+	var sevsOf [alertPeriods]map[string][]*SEV
+	var faultsOf [alertPeriods]map[string][]*chaos.Incident
+	for p := range sevsOf {
+		sevsOf[p] = map[string][]*SEV{}
+		faultsOf[p] = a.faultsByService(a.periods[p].r)
+	}
 	for i := range a.sevs {
 		s := &a.sevs[i]
 		for p := range a.periods[:alertPeriods] {
 			if a.periods[p].r.Contains(s.Start) {
 				names[s.Service] = true
+				sevsOf[p][s.Service] = append(sevsOf[p][s.Service], s)
 			}
 		}
 		if a.periods[0].r.Contains(s.Start) {
@@ -697,14 +707,13 @@ func (a *aggregator) report() *Report {
 			totals[p].ttr = append(totals[p].ttr, agg.ttr...)
 			fig.Alerts.Flapping = len(flaps[p][name])
 			var mttd, mttr, mtbf []time.Duration
-			fig.SEVs, mttd, mttr, mtbf = a.sevFigures(per.r, name, r.Levels)
+			fig.SEVs, mttd, mttr, mtbf = sevFigures(sevsOf[p][name], r.Levels)
 			totals[p].mttd = append(totals[p].mttd, mttd...)
 			totals[p].mttr = append(totals[p].mttr, mttr...)
 			totals[p].mtbf = append(totals[p].mtbf, mtbf...)
-			var undetected []UndetectedFault
-			fig.Detection, undetected = a.coverage(per.r, name)
+			fig.Detection = a.coverage(faultsOf[p][name])
 			if p == 0 {
-				svc.Undetected = undetected
+				svc.Undetected = undetected(faultsOf[p][name])
 				svc.Current = fig
 				svc.Top = a.top(agg)
 				svc.Open = agg.open
@@ -748,6 +757,7 @@ func (a *aggregator) report() *Report {
 		for _, l := range r.Levels {
 			fig.SEVs.ByLevel[l] += 0
 		}
+		fig.Detection = fig.Detection.withShare()
 		fig.Alerts.Resolution = distribution(totals[p].ttr)
 		fig.SEVs.MTTD, fig.SEVs.MTTR, fig.SEVs.MTBF = mean(totals[p].mttd), mean(totals[p].mttr), mean(totals[p].mtbf)
 		if p == 0 {
@@ -815,7 +825,8 @@ func days(rg Range) []DayCount {
 	for from := rg.From.In(loc); from.Before(rg.To); {
 		y, m, d := from.Date()
 		next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-		to := minTime(next, rg.To.In(loc))
+		// rg.To first: where it is the midnight, the last day ends at it.
+		to := timex.Min(rg.To.In(loc), next)
 		out = append(out, DayCount{Date: from.Format(time.DateOnly), From: from, To: to})
 		from = to
 	}
@@ -857,19 +868,15 @@ func shortDur(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
 }
 
-// sevFigures are the figures of service's SEVs that started in rg, and
-// the samples of its MTTD, MTTR and MTBF.
-func (a *aggregator) sevFigures(rg Range, service string, levels []Level) (fig SEVFigures, mttd, mttr, mtbf []time.Duration) {
+// sevFigures are the figures of a service's SEVs that started in a range,
+// sevs in start order, and the samples of its MTTD, MTTR and MTBF.
+func sevFigures(sevs []*SEV, levels []Level) (fig SEVFigures, mttd, mttr, mtbf []time.Duration) {
 	fig.ByLevel = map[Level]int{}
 	for _, l := range levels {
 		fig.ByLevel[l] = 0
 	}
 	var last time.Time
-	for i := range a.sevs {
-		s := &a.sevs[i]
-		if s.Service != service || !rg.Contains(s.Start) {
-			continue
-		}
+	for _, s := range sevs {
 		fig.Total++
 		fig.ByLevel[s.Level]++
 		if s.Kind == KindChaos {
@@ -883,8 +890,8 @@ func (a *aggregator) sevFigures(rg Range, service string, levels []Level) (fig S
 		if d, ok := s.timeToResolve(); ok {
 			mttr = append(mttr, d)
 		}
-		// a.sevs is sorted by start: each SEV but the range's first of
-		// the service is a sample of the time since the one before.
+		// sevs are sorted by start: each SEV but the range's first of the
+		// service is a sample of the time since the one before.
 		if !last.IsZero() {
 			mtbf = append(mtbf, s.Start.Sub(last))
 		}
@@ -955,20 +962,6 @@ func mean(ds []time.Duration) Mean {
 		sum += d
 	}
 	return Mean{Samples: len(ds), Mean: Seconds(sum / time.Duration(len(ds)))}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // changes lists the headline figures, current against previous.

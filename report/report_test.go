@@ -138,7 +138,7 @@ func TestTheReportEqualsTheFiguresComputedFromTheFixture(t *testing.T) {
 			}
 			for name, n := range map[string]int{
 				"faults detected in time": d.WithinBound, "faults detected late": d.Late, "faults not detected": d.NotDetected,
-				"faults with an inferred start": d.StartInferred, "undecided faults": undecided,
+				"faults with an inferred start": d.StartInferred, "undecided faults": undecided, "undecided faults counted": d.Undecided,
 				"rule with a precision between 0 and 1": precise, "rule with a recall between 0 and 1": recalled,
 				"rule that fired and detected nothing": noRecall, "time to detect of a rule": ttd,
 			} {
@@ -149,23 +149,53 @@ func TestTheReportEqualsTheFiguresComputedFromTheFixture(t *testing.T) {
 			for _, ru := range r.Rules {
 				t.Logf("  rule %s: firings %d joined %d kinds %v detected %d/%d ttd %+v", ru.Alert, ru.Firings, ru.Joined, ru.Kinds, ru.Detected, ru.Faults, ru.TimeToDetect)
 			}
+			// How often each kind of change was checked: with a delta and
+			// a percent, with a delta only (previous 0), with neither
+			// (no data).
+			var checked changesChecked
 			for _, zone := range []string{"Europe/Berlin", "America/New_York", "UTC"} {
 				loc := mustLoad(zone)
 				for week := 9; week <= 16; week++ {
 					rg := report.ISOWeek(2026, week, loc)
 					t.Run(zone+"/"+rg.Week, func(t *testing.T) {
-						check(t, s, fx, rg)
+						checked.add(check(t, s, fx, rg))
 					})
 				}
 			}
 			rg, err := report.Between(time.Date(2026, 3, 10, 6, 0, 0, 0, time.UTC), time.Date(2026, 3, 20, 18, 0, 0, 0, time.UTC), berlin)
 			require.NoError(t, err)
-			t.Run("from-to", func(t *testing.T) { check(t, s, fx, rg) })
+			t.Run("from-to", func(t *testing.T) { checked.add(check(t, s, fx, rg)) })
+			for name, n := range map[string]int{
+				"notifications with a percent": checked.percent["Notifications"], "coverage with a percent": checked.percent["Detection coverage"],
+				"notifications from 0": checked.deltaOnly["Notifications"], "coverage without data": checked.none["Detection coverage"],
+			} {
+				require.Positive(t, n, "no range checks the change of %s", name)
+			}
 		})
 	}
 }
 
-func check(t *testing.T, s store.Store, fx fixture, rg report.Range) {
+// changesChecked counts, by change, the ranges whose Delta and Percent
+// check compared with the oracle's: both, the delta only, neither.
+type changesChecked struct{ percent, deltaOnly, none map[string]int }
+
+func (c *changesChecked) add(d changesChecked) {
+	for _, m := range []struct {
+		to   *map[string]int
+		from map[string]int
+	}{{&c.percent, d.percent}, {&c.deltaOnly, d.deltaOnly}, {&c.none, d.none}} {
+		if *m.to == nil {
+			*m.to = map[string]int{}
+		}
+		for k, n := range m.from {
+			(*m.to)[k] += n
+		}
+	}
+}
+
+// check compares rg's report with the figures computed from the fixture,
+// and says which changes it checked how.
+func check(t *testing.T, s store.Store, fx fixture, rg report.Range) changesChecked {
 	r, err := report.Weekly(t.Context(), s, report.Options{Range: rg, Now: func() time.Time { return now }})
 	require.NoError(t, err)
 	require.False(t, r.Empty)
@@ -204,17 +234,42 @@ func check(t *testing.T, s store.Store, fx fixture, rg report.Range) {
 		require.Equal(t, w, svc.Undetected, "%s undetected faults", svc.Name)
 	}
 	require.Equal(t, expectRules(fx, rg, prev, span, rg.To), r.Rules)
+	checked := changesChecked{percent: map[string]int{}, deltaOnly: map[string]int{}, none: map[string]int{}}
 	for _, c := range r.Changes {
+		var now, before *float64
 		switch c.Name {
 		case "Notifications":
-			require.InDelta(t, float64(total(cur).fig.Alerts.Notifications), *c.Current, 0)
-			require.InDelta(t, float64(total(old).fig.Alerts.Notifications), *c.Previous, 0)
+			now, before = new(float64(total(cur).fig.Alerts.Notifications)), new(float64(total(old).fig.Alerts.Notifications))
+			require.InDelta(t, *now, *c.Current, 0)
+			require.InDelta(t, *before, *c.Previous, 0)
 		case "Detection coverage":
-			require.Equal(t, total(cur).fig.Detection.Share, c.Current)
-			require.Equal(t, total(old).fig.Detection.Share, c.Previous)
+			now, before = total(cur).fig.Detection.Share, total(old).fig.Detection.Share
+			require.Equal(t, now, c.Current)
+			require.Equal(t, before, c.Previous)
+		default:
+			continue
 		}
+		// Delta is now − before; the percent is of before, where it is
+		// not 0; neither where a side has no data.
+		if now == nil || before == nil {
+			require.Nil(t, c.Delta, "%s: a side has no data", c.Name)
+			require.Nil(t, c.Percent, "%s: a side has no data", c.Name)
+			checked.none[c.Name]++
+			continue
+		}
+		require.NotNil(t, c.Delta, c.Name)
+		require.InDelta(t, *now-*before, *c.Delta, 1e-12, "%s delta", c.Name)
+		if *before == 0 {
+			require.Nil(t, c.Percent, "%s: no percent of 0", c.Name)
+			checked.deltaOnly[c.Name]++
+			continue
+		}
+		require.NotNil(t, c.Percent, c.Name)
+		require.InDelta(t, (*now-*before) / *before * 100, *c.Percent, 1e-9, "%s percent", c.Name)
+		checked.percent[c.Name]++
 	}
 	require.Equal(t, 2, countChanges(r.Changes, "Notifications", "Detection coverage"))
+	return checked
 }
 
 func countChanges(cs []report.Change, names ...string) int {
@@ -276,8 +331,9 @@ func total(m map[string]*expected) *expected {
 		d.WithinBound += e.fig.Detection.WithinBound
 		d.Late += e.fig.Detection.Late
 		d.NotDetected += e.fig.Detection.NotDetected
+		d.Undecided += e.fig.Detection.Undecided
 		d.StartInferred += e.fig.Detection.StartInferred
-		d.Share = ratio(d.WithinBound, d.Faults-d.StartInferred)
+		d.Share = ratio(d.WithinBound, d.Faults-d.StartInferred-d.Undecided)
 		t.fig.Alerts.Silenced += a.Silenced
 		t.fig.Alerts.Open += a.Open
 		t.fig.Alerts.Noisy += a.Noisy

@@ -71,13 +71,13 @@ func coverageTable(r *Report) *table {
 	}
 	bound := time.Duration(r.Settings.DetectionBound).String()
 	t := &table{
-		Head:    []string{"Service", "Faults", "Within " + bound, "Late", "Not detected", "Start inferred", "Coverage"},
-		Numeric: []bool{false, true, true, true, true, true, true},
+		Head:    []string{"Service", "Faults", "Within " + bound, "Late", "Not detected", "Undecided", "Start inferred", "Coverage"},
+		Numeric: []bool{false, true, true, true, true, true, true, true},
 		Total:   true,
 	}
 	row := func(name string, c *Coverage) {
 		t.Rows = append(t.Rows, cells(name, strconv.Itoa(c.Faults), strconv.Itoa(c.WithinBound), strconv.Itoa(c.Late),
-			strconv.Itoa(c.NotDetected), strconv.Itoa(c.StartInferred), percent(c.Share)))
+			strconv.Itoa(c.NotDetected), strconv.Itoa(c.Undecided), strconv.Itoa(c.StartInferred), percent(c.Share)))
 	}
 	for i := range r.Services {
 		if c := &r.Services[i].Current.Detection; c.Faults > 0 {
@@ -177,7 +177,9 @@ func experimentsTable(r *Report, at func(time.Time) string) (*table, []string) {
 }
 
 // coverageChart stacks, for each service with faults, those detected
-// within the bound, late, not at all, and those whose start was inferred.
+// within the bound, late, not at all, those the detector has not judged
+// yet, and those whose start was inferred: each bar is all the service's
+// faults.
 func coverageChart(r *Report) *chart {
 	bound := time.Duration(r.Settings.DetectionBound).String()
 	var bars []bar
@@ -191,6 +193,7 @@ func coverageChart(r *Report) *chart {
 			bar{Group: name, Series: "within " + bound, Value: float64(c.WithinBound)},
 			bar{Group: name, Series: "late", Value: float64(c.Late)},
 			bar{Group: name, Series: "not detected", Value: float64(c.NotDetected)},
+			bar{Group: name, Series: "undecided", Value: float64(c.Undecided)},
 			bar{Group: name, Series: "start inferred", Value: float64(c.StartInferred)})
 	}
 	return barChart("detection-coverage", "Chaos faults by service: detected within "+bound+", late, not at all",
