@@ -138,8 +138,13 @@ func Build(opts Options) (v1.Image, error) {
 
 func (o Options) validate() error {
 	for _, f := range []struct{ name, value string }{
-		{"binary", o.Binary}, {"CA certificates", o.CACerts}, {"arch", o.Arch},
-		{"version", o.Version}, {"revision", o.Revision}, {"source", o.Source}, {"licenses", o.Licenses},
+		{"binary", o.Binary},
+		{"CA certificates", o.CACerts},
+		{"arch", o.Arch},
+		{"version", o.Version},
+		{"revision", o.Revision},
+		{"source", o.Source},
+		{"licenses", o.Licenses},
 	} {
 		if f.value == "" {
 			return fmt.Errorf("%s: must not be empty", f.name)
@@ -162,7 +167,7 @@ func checkStatic(bin []byte, arch string) error {
 	if err != nil {
 		return fmt.Errorf("not an ELF executable: %w", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read only
 	if want := elfMachines[arch]; f.Machine != want {
 		return fmt.Errorf("built for %s, not %s (%s)", f.Machine, arch, want)
 	}
