@@ -222,7 +222,10 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 	if err := ctx.Err(); err != nil {
 		return Verdict{}, err
 	}
-	v := Verdict{Hypothesis: h.Name, Source: h.Source.String(), At: at, Score: math.NaN(), Metrics: []Metric{}}
+	v := Verdict{
+		Hypothesis: h.Name, Source: h.Source.String(), HypothesisDigest: h.Digest(), At: at, Score: math.NaN(),
+		Metrics: []Metric{},
+	}
 	w, why, err := j.window(ctx, h, at)
 	if err != nil {
 		return Verdict{}, err

@@ -36,6 +36,10 @@ type Verdict struct {
 	Hypothesis string `json:"hypothesis"`
 	// Source is where the hypothesis is written (file:line).
 	Source string `json:"source,omitempty"`
+	// HypothesisDigest identifies the hypothesis as it was judged
+	// (hypothesis.Hypothesis.Digest): a final verdict kept in the history
+	// is given again only to the same hypothesis, not to an edited one.
+	HypothesisDigest string `json:"hypothesis_digest,omitempty"`
 	// At is the time of judgement: the end of the data considered.
 	At     time.Time `json:"at"`
 	Result Result    `json:"result"`
@@ -236,4 +240,94 @@ func (x Expectation) MarshalJSON() ([]byte, error) {
 		Observed *float64 `json:"observed_seconds"`
 		Bound    *float64 `json:"bound_seconds"`
 	}{plain(x), num(x.Observed), num(x.Bound)})
+}
+
+// The UnmarshalJSON methods read what MarshalJSON writes: a null number is
+// NaN (unknown), not 0 — a score or a p-value of 0 is a judged result.
+// (An infinity, written as null too, comes back NaN.)
+
+// unnum is the number p points to, NaN for nil (null).
+func unnum(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// UnmarshalJSON reads a null score as NaN.
+func (v *Verdict) UnmarshalJSON(data []byte) error {
+	type plain Verdict
+	aux := struct {
+		*plain
+		Score *float64 `json:"score"`
+	}{plain: (*plain)(v)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	v.Score = unnum(aux.Score)
+	return nil
+}
+
+// UnmarshalJSON reads a null weight or p-value as NaN.
+func (m *Metric) UnmarshalJSON(data []byte) error {
+	type plain Metric
+	aux := struct {
+		*plain
+		Weight *float64 `json:"weight"`
+		PValue *float64 `json:"p_value"`
+	}{plain: (*plain)(m)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	m.Weight, m.PValue = unnum(aux.Weight), unnum(aux.PValue)
+	return nil
+}
+
+// UnmarshalJSON reads a null value as NaN; errors and total, left out
+// when 0, are 0 when absent.
+func (s *Summary) UnmarshalJSON(data []byte) error {
+	type plain Summary
+	aux := struct {
+		*plain
+		Value *float64 `json:"value"`
+	}{plain: (*plain)(s)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	s.Value = unnum(aux.Value)
+	return nil
+}
+
+// UnmarshalJSON reads null numbers as NaN.
+func (e *Effect) UnmarshalJSON(data []byte) error {
+	type plain Effect
+	aux := struct {
+		*plain
+		Estimate   *float64 `json:"estimate"`
+		Low        *float64 `json:"ci_low"`
+		High       *float64 `json:"ci_high"`
+		Allowed    *float64 `json:"allowed"`
+		Confidence *float64 `json:"confidence"`
+	}{plain: (*plain)(e)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	e.Estimate, e.Low, e.High = unnum(aux.Estimate), unnum(aux.Low), unnum(aux.High)
+	e.Allowed, e.Confidence = unnum(aux.Allowed), unnum(aux.Confidence)
+	return nil
+}
+
+// UnmarshalJSON reads null times as NaN.
+func (x *Expectation) UnmarshalJSON(data []byte) error {
+	type plain Expectation
+	aux := struct {
+		*plain
+		Observed *float64 `json:"observed_seconds"`
+		Bound    *float64 `json:"bound_seconds"`
+	}{plain: (*plain)(x)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	x.Observed, x.Bound = unnum(aux.Observed), unnum(aux.Bound)
+	return nil
 }
