@@ -177,6 +177,15 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 			continue
 		}
 		now := l.now()
+		if l.history != nil && h.Window.Fixed != nil && !now.Before(h.Window.Fixed.End) && l.stored == nil {
+			// Over, and whether the history keeps its final verdict is
+			// unknown (restoreFinal could not read it): judging it again,
+			// maybe after Prometheus dropped the data, would replace the
+			// verdict of record. Until the history can be read, none.
+			l.log.Warn("not judging a finished window while the history of verdicts cannot be read",
+				"hypothesis", h.Name, "window_end", h.Window.Fixed.End)
+			continue
+		}
 		v, err := l.judge.Judge(ctx, h, now)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -200,8 +209,8 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 // restoreFinal gives h the final verdict the history keeps for it, judged
 // before a restart, and reports whether it did: it is not judged again,
 // since Prometheus may have dropped the data since, and the API and the
-// metrics give the verdict of record. Only one judged over h's window as
-// it is now: a hypothesis whose window was moved is judged.
+// metrics give the verdict of record. Only one judged of h as it is now
+// (the same digest, the same window): an edited hypothesis is judged.
 func (l *verdictLoop) restoreFinal(ctx context.Context, h *hypothesis.Hypothesis) bool {
 	if l.history == nil || h.Window.Fixed == nil || !l.loadHistory(ctx) {
 		return false
@@ -213,6 +222,13 @@ func (l *verdictLoop) restoreFinal(ctx context.Context, h *hypothesis.Hypothesis
 	var v verdict.Verdict
 	if err := json.Unmarshal(t.Verdict, &v); err != nil {
 		l.log.Error("reading the final verdict kept in the store failed; judging again", "hypothesis", h.Name, "err", err)
+		return false
+	}
+	if v.HypothesisDigest != h.Digest() {
+		// Edited since (or judged before verdicts kept the digest): the
+		// kept verdict is another hypothesis's.
+		l.log.Info("the final verdict kept in the store judged the hypothesis before it was edited; judging again",
+			"hypothesis", h.Name, "kept", v.HypothesisDigest, "now", h.Digest())
 		return false
 	}
 	if !v.Window.Start.Equal(h.Window.Fixed.Start) || !v.Window.End.Equal(h.Window.Fixed.End) || !verdict.IsFinal(h, &v) {

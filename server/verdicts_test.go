@@ -32,7 +32,7 @@ func (j *scriptedJudge) Judge(_ context.Context, h *hypothesis.Hypothesis, at ti
 	defer j.mu.Unlock()
 	v := j.script[min(j.calls, len(j.script)-1)]
 	j.calls++
-	v.Hypothesis, v.At = h.Name, at
+	v.Hypothesis, v.At, v.HypothesisDigest = h.Name, at, h.Digest()
 	v.Window, _ = h.Window.Resolve(at, nil) // as the judge gives it
 	return v, nil
 }
@@ -250,4 +250,138 @@ func TestTheVerdictLoopRecordsTheTransitionsAndTheFinalVerdictOnceAcrossRestarts
 	require.Equal(t, 1, l.judge.(*scriptedJudge).calls, "a moved window is judged")
 	rejudged, _ := l.verdicts.Get("kill-postgres")
 	require.Equal(t, verdict.Fail, rejudged.Result)
+}
+
+// TestAFinalVerdictIsRestoredOnlyToTheHypothesisItJudged: a hypothesis
+// edited in place (its window kept) after its final PASS was stored is
+// judged again rather than given the PASS of another hypothesis.
+func TestAFinalVerdictIsRestoredOnlyToTheHypothesisItJudged(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	after := time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC)
+	newLoop := func(hs []hypothesis.Hypothesis, v verdict.Verdict, now time.Time) *verdictLoop {
+		return &verdictLoop{
+			judge: &scriptedJudge{script: []verdict.Verdict{v}}, hypotheses: hs, verdicts: verdict.NewBoard(), history: db,
+			interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+			now: func() time.Time { return now }, final: map[string]bool{},
+		}
+	}
+	l := newLoop(killPostgres(t), verdict.Verdict{Result: verdict.Pass, Score: 100}, after)
+	l.judgeAll(t.Context())
+	require.Equal(t, []string{"10:31 pass final"}, history(t, db))
+
+	// Restarted with the same hypothesis: restored.
+	l = newLoop(killPostgres(t), verdict.Verdict{Result: verdict.Fail, Score: 0}, after.Add(time.Hour))
+	l.judgeAll(t.Context())
+	require.Zero(t, l.judge.(*scriptedJudge).calls, "the same hypothesis: restored")
+	v, _ := l.verdicts.Get("kill-postgres")
+	require.Equal(t, verdict.Pass, v.Result)
+
+	// Restarted with its SLO tightened, the window the same: judged.
+	edited := killPostgres(t)
+	edited[0].Metrics[0].SLO.Max = 0.5
+	l = newLoop(edited, verdict.Verdict{Result: verdict.Fail, Score: 0}, after.Add(time.Hour))
+	l.judgeAll(t.Context())
+	require.Equal(t, 1, l.judge.(*scriptedJudge).calls, "an edited hypothesis is judged again")
+	v, _ = l.verdicts.Get("kill-postgres")
+	require.Equal(t, verdict.Fail, v.Result, "not the PASS of the hypothesis before the edit")
+}
+
+// TestAFinishedWindowIsNotJudgedWhileTheHistoryCannotBeRead: whether a
+// final verdict is kept is unknown; judging it again (Prometheus may have
+// dropped the data) and pinning that would replace the verdict of record.
+func TestAFinishedWindowIsNotJudgedWhileTheHistoryCannotBeRead(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	after := time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC)
+	hs := killPostgres(t)
+	first := &verdictLoop{
+		judge: &scriptedJudge{script: []verdict.Verdict{{Result: verdict.Pass, Score: 100}}}, hypotheses: hs,
+		verdicts: verdict.NewBoard(), history: db, interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		now: func() time.Time { return after }, final: map[string]bool{},
+	}
+	first.judgeAll(t.Context())
+	require.Equal(t, []string{"10:31 pass final"}, history(t, db))
+
+	unreadable := &unreadableHistory{Store: db, failing: true}
+	l := &verdictLoop{
+		judge: &scriptedJudge{script: []verdict.Verdict{{Result: verdict.Inconclusive, Score: math.NaN()}}}, hypotheses: hs,
+		verdicts: verdict.NewBoard(), history: unreadable, interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		now: func() time.Time { return after.Add(24 * time.Hour) }, final: map[string]bool{},
+	}
+	l.judgeAll(t.Context())
+	l.judgeAll(t.Context())
+	require.Zero(t, l.judge.(*scriptedJudge).calls, "not judged while the history cannot be read")
+	_, ok := l.verdicts.Get("kill-postgres")
+	require.False(t, ok, "no verdict given")
+
+	unreadable.failing = false
+	l.judgeAll(t.Context())
+	require.Zero(t, l.judge.(*scriptedJudge).calls, "restored once the history can be read")
+	v, ok := l.verdicts.Get("kill-postgres")
+	require.True(t, ok)
+	require.Equal(t, verdict.Pass, v.Result)
+	require.Equal(t, []string{"10:31 pass final"}, history(t, db))
+
+	// The other side: a window still open is judged whatever the history.
+	open := killPostgres(t)
+	open[0].Window.Fixed.End = after.Add(48 * time.Hour)
+	unreadable.failing = true
+	l = &verdictLoop{
+		judge: &scriptedJudge{script: []verdict.Verdict{{Result: verdict.Pass, Running: true, Score: 100}}}, hypotheses: open,
+		verdicts: verdict.NewBoard(), history: unreadable, interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		now: func() time.Time { return after.Add(24 * time.Hour) }, final: map[string]bool{},
+	}
+	l.judgeAll(t.Context())
+	require.Equal(t, 1, l.judge.(*scriptedJudge).calls, "a running window is judged")
+}
+
+// unreadableHistory is a store whose LatestVerdicts fails while failing
+// is set.
+type unreadableHistory struct {
+	store.Store
+	failing bool
+}
+
+func (u *unreadableHistory) LatestVerdicts(ctx context.Context, before time.Time) ([]verdict.Transition, error) {
+	if u.failing {
+		return nil, errors.New("connection refused")
+	}
+	return u.Store.LatestVerdicts(ctx, before)
+}
+
+// TestARestoredInconclusiveVerdictKeepsItsUnknownNumbers: the NaN score
+// and p-value a final inconclusive verdict was stored with (null in its
+// JSON) come back NaN, not 0 — a score of 0 is a judged failure.
+func TestARestoredInconclusiveVerdictKeepsItsUnknownNumbers(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	after := time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC)
+	inconclusive := verdict.Verdict{
+		Result: verdict.Inconclusive, Score: math.NaN(),
+		Metrics: []verdict.Metric{{
+			Name: "errors", Result: verdict.Inconclusive, Weight: 1, PValue: math.NaN(),
+			Control: verdict.Summary{Value: math.NaN()}, Experimental: verdict.Summary{Value: math.NaN()},
+		}},
+	}
+	for _, want := range []string{"judged", "restored"} {
+		l := &verdictLoop{
+			judge: &scriptedJudge{script: []verdict.Verdict{inconclusive}}, hypotheses: killPostgres(t),
+			verdicts: verdict.NewBoard(), history: db, interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+			now: func() time.Time { return after }, final: map[string]bool{},
+		}
+		l.judgeAll(t.Context())
+		require.Equal(t, want == "judged", l.judge.(*scriptedJudge).calls == 1, want)
+		v, ok := l.verdicts.Get("kill-postgres")
+		require.True(t, ok)
+		require.Equal(t, verdict.Inconclusive, v.Result, want)
+		require.True(t, math.IsNaN(v.Score), "%s: score %v", want, v.Score)
+		require.Len(t, v.Metrics, 1)
+		require.True(t, math.IsNaN(v.Metrics[0].PValue), "%s: p-value %v", want, v.Metrics[0].PValue)
+		require.True(t, math.IsNaN(v.Metrics[0].Control.Value), "%s: control value %v", want, v.Metrics[0].Control.Value)
+		require.InDelta(t, 1.0, v.Metrics[0].Weight, 0, want)
+	}
 }
