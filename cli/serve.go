@@ -7,6 +7,9 @@ import (
 	"io"
 	iofs "io/fs"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/common/version"
@@ -32,6 +35,7 @@ type serveFlags struct {
 	webConfig    string
 	bearerTokens string
 	alertmanager string
+	lifecycle    bool
 	log          logFlags
 }
 
@@ -49,6 +53,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.StringVar(&f.store, "store", "", "store DSN: a SQLite file or postgres://user:pass@host/db (default: steadywatch.db in the data directory)")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file: TLS and basic auth")
 	fs.StringVar(&f.bearerTokens, "web.bearer-token-file", "", "YAML file of accepted bearer tokens (bearer_tokens or bearer_token_file)")
+	fs.BoolVar(&f.lifecycle, "web.enable-lifecycle", false, "answer POST /-/reload (behind the API's authentication); SIGHUP reloads either way")
 	fs.StringVar(&f.alertmanager, "alertmanager.url", "", "Alertmanager base URL to pull alerts from its v2 API, silenced and inhibited ones too (default: no pull)")
 	f.log.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -68,7 +73,15 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	defer flushTraces(shutdown, log)
 	klog.SetSlogLogger(log.With("component", "client-go"))
-	err = server.Run(ctx, server.Options{Config: cfg, Logger: log})
+	// SIGHUP reloads the configuration and the hypotheses, the file read
+	// again and the flags applied over it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	err = server.Run(ctx, server.Options{
+		Config: cfg, Logger: log, ReloadSignals: hup,
+		Reload: func() (config.Config, error) { return f.config(fs) },
+	})
 	if errors.As(err, new(*server.ConfigError)) {
 		return usageError{err}
 	}
@@ -130,6 +143,8 @@ func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
 			cfg.Web.BearerTokenFile = f.bearerTokens
 		case "alertmanager.url":
 			cfg.Alerts.Pull.AlertmanagerURL = f.alertmanager
+		case "web.enable-lifecycle":
+			cfg.Web.EnableLifecycle = f.lifecycle
 		}
 	})
 	if err := cfg.Validate(); err != nil {

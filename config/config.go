@@ -406,6 +406,10 @@ type Web struct {
 	// MaxConnections bounds the connections open at once (> 0); at the
 	// limit a new one closes the one idle the longest, or waits.
 	MaxConnections int `yaml:"max_connections"`
+	// EnableLifecycle turns on POST /-/reload (Prometheus's
+	// --web.enable-lifecycle), behind the API's authentication; off, it
+	// answers 403. SIGHUP reloads either way.
+	EnableLifecycle bool `yaml:"enable_lifecycle"`
 }
 
 // Alerts configures the Alertmanager receiver and how alerts are joined to

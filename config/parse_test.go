@@ -53,7 +53,7 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 		Web: Web{
 			ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml",
 			ReadTimeout: model.Duration(10 * time.Second), WriteTimeout: model.Duration(20 * time.Second),
-			IdleTimeout: model.Duration(2 * time.Minute), MaxConnections: 2048,
+			IdleTimeout: model.Duration(2 * time.Minute), MaxConnections: 2048, EnableLifecycle: true,
 		},
 		Alerts: Alerts{
 			MaxBodyBytes:     2 << 20,

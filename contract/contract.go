@@ -489,6 +489,21 @@ var Leader = Metric{
 	Help: "1 while this serve leads (holds the leader Lease, or leader election is off): it watches, records incidents, judges, raises aborts, pulls Alertmanager and delivers reports; 0 while it follows, receiving webhooks and answering the API only.",
 }
 
+// ConfigLastReloadSuccessful and ConfigLastReloadSuccessTime follow
+// Prometheus's own: whether the last reload (SIGHUP, POST /-/reload) of the
+// configuration and hypotheses succeeded, and when one last did (the start
+// counts as one).
+var (
+	ConfigLastReloadSuccessful = Metric{
+		Name: name("config_last_reload_successful"), Type: Gauge,
+		Help: "1 if the last reload of the configuration and hypotheses succeeded (or none was asked since the start), 0 if it failed and the configuration before it runs.",
+	}
+	ConfigLastReloadSuccessTime = Metric{
+		Name: name("config_last_reload_success_timestamp_seconds"), Type: Gauge,
+		Help: "Unix time of the last successful reload of the configuration and hypotheses, or of the start.",
+	}
+)
+
 // BuildInfo is client_golang's version collector's, for steadywatch; its
 // labels are constant.
 var BuildInfo = Metric{
@@ -510,5 +525,6 @@ var Metrics = []Metric{
 	WatchErrors, WatchUp, WatchBrokenSince, WatchLastContact, WatchRelists,
 	ReportDeliveries, ReportDeliveryPending,
 	Leader,
+	ConfigLastReloadSuccessful, ConfigLastReloadSuccessTime,
 	BuildInfo,
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -216,6 +217,7 @@ func exportEverything(t *testing.T, reg *prometheus.Registry) {
 
 	// Leadership.
 	newLeadership(reg).set(true)
+	newReloader(config.Default(), nil, nil, nil, reg, slog.New(slog.DiscardHandler), time.Now)
 
 	// The state snapshot: an open incident, a workload, synced informers.
 	reg.MustRegister(exporter.NewStateCollector(state{

@@ -103,19 +103,28 @@ type serving struct {
 // regardless.
 func startServe(t *testing.T, cfg config.Config, clock *fakeclock.Clock) *serving {
 	t.Helper()
+	return startServeWith(t, cfg, clock, nil)
+}
+
+// startServeWith is startServe with the options changed by with (nil:
+// none).
+func startServeWith(t *testing.T, cfg config.Config, clock *fakeclock.Clock, with func(*Options)) *serving {
+	t.Helper()
 	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *Server, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{
-			Config: cfg, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
-			RESTConfig: &rest.Config{Host: "http://127.0.0.1:1"}, Listener: lis,
-			Now: clock.Now, Clock: clock,
-			Started: func(s *Server) { started <- s },
-		})
-	}()
+	o := Options{
+		Config: cfg, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+		RESTConfig: &rest.Config{Host: "http://127.0.0.1:1"}, Listener: lis,
+		Now: clock.Now, Clock: clock,
+		Started: func(s *Server) { started <- s },
+	}
+	if with != nil {
+		with(&o)
+	}
+	go func() { done <- Run(ctx, o) }()
 	var s *Server
 	select {
 	case s = <-started:

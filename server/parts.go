@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/store"
@@ -212,29 +213,26 @@ func newWatcher(o Options, k8s cluster, incidents *tracker.Tracker) (*watcher.Wa
 	})
 }
 
-// newVerdicts makes the loop judging the configured hypotheses, if there
-// are any, onto board, the latest verdicts exported on /metrics and the
-// API; the returned func runs it (only the leader does). What is wrong in
-// the files is an error at once; a step shorter than the scrape intervals
-// Prometheus gives is learnt in the loop's goroutine
-// (promsource.KnownIntervals waits up to 10 s on a Prometheus that does not
-// answer, and neither the HTTP server nor the informers wait with it), and
-// passed to fail, which ends serve with it.
-func newVerdicts(o Options, events tracker.Store, db store.Store,
-	coverage verdict.CoverageSource, board *verdict.Board, fail func(error),
-) (func(context.Context), error) {
-	if len(o.Config.Verdicts.Hypotheses) == 0 {
-		return nil, nil
-	}
-	loop, err := newVerdictLoop(o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) {
-		if err := loop.checkIntervals(ctx); err != nil {
-			fail(err)
-			return
+// newVerdicts builds the verdict loop of cfg's hypotheses (nil: none);
+// ctx bounds the checks it makes against Prometheus on a reload.
+func newVerdicts(o Options, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
+	board *verdict.Board,
+) func(ctx context.Context, cfg config.Config) (*verdictLoop, error) {
+	return func(ctx context.Context, cfg config.Config) (*verdictLoop, error) {
+		if len(cfg.Verdicts.Hypotheses) == 0 {
+			return nil, nil
 		}
-		loop.run(ctx)
-	}, nil
+		loop, err := newVerdictLoop(cfg.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
+		if err != nil {
+			return nil, err
+		}
+		if ctx != nil {
+			// A reload: a step shorter than Prometheus's scrape interval
+			// keeps the hypotheses running.
+			if err := loop.checkIntervals(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return loop, nil
+	}
 }

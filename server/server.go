@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -54,6 +55,12 @@ type Options struct {
 	// Clock is what the weekly report's delivery schedule and backoff
 	// wait on (default the wall clock).
 	Clock delivery.Clock
+	// Reload reads the configuration again (the file, then the flags) for
+	// a reload; nil: a reload fails, saying so.
+	Reload func() (config.Config, error)
+	// ReloadSignals are what reloads the configuration besides POST
+	// /-/reload (cli's serve gives SIGHUP's).
+	ReloadSignals <-chan os.Signal
 }
 
 // Server is a running steadywatch serve.
@@ -155,10 +162,14 @@ func Run(ctx context.Context, o Options) error {
 		}
 		stopRun()
 	}
-	judge, err := newVerdicts(o, writes, db, coverage, verdicts, fail)
+	build := newVerdicts(o, writes, db, coverage, verdicts)
+	loop, err := build(nil, cfg)
 	if err != nil {
 		return err
 	}
+	judge := newVerdictRunner(loop, verdicts, fail)
+	reloads := newReloader(cfg, o.Reload, build, judge, reg, log.With("component", "reload"), o.Now)
+	parts.start(ctx, func(ctx context.Context) { reloadOnSignal(ctx, o.ReloadSignals, reloads) })
 	ship := newLeadership(reg)
 
 	err = httpSrv.Start(ctx, web.Routes{
@@ -175,6 +186,7 @@ func Run(ctx context.Context, o Options) error {
 				Source: reports, Base: reportOptions(&cfg), Now: o.Now,
 				Logger: log.With("component", "api"),
 			})},
+			{Pattern: "POST " + ReloadPath, Handler: reloads.handler(cfg.Web.EnableLifecycle)},
 		},
 	})
 	if err != nil {
@@ -201,9 +213,7 @@ func Run(ctx context.Context, o Options) error {
 			mine.start(ctx, pull)
 		}
 		mine.start(ctx, deliverer.Run)
-		if judge != nil {
-			mine.start(ctx, judge)
-		}
+		mine.start(ctx, judge.run)
 		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db)
 	}
 	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.client, ship, log.With("component", "leader"), lead)

@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/steadywatch/steadywatch/abort"
@@ -149,7 +151,9 @@ func (l *verdictLoop) run(ctx context.Context) {
 		l.judgeAll(ctx)
 		select {
 		case <-ctx.Done():
-			l.logUnsaved()
+			if !errors.Is(context.Cause(ctx), errReloaded) {
+				l.logUnsaved() // else the next loop has them (adopt)
+			}
 			return
 		case <-tick.C:
 		}
@@ -203,6 +207,33 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 			l.log.Info("final verdict", "hypothesis", h.Name, "result", v.Result, "reason", v.Reason)
 		}
 		l.signal(ctx, v, now)
+	}
+	// What a loop before a reload left unstored, of hypotheses no longer
+	// judged, is stored too.
+	for name := range l.pending {
+		if !slices.ContainsFunc(l.hypotheses, func(h hypothesis.Hypothesis) bool { return h.Name == name }) {
+			l.flush(ctx, name)
+		}
+	}
+}
+
+// adopt takes from old, the loop a reload replaces (stopped), the verdicts
+// it has not stored yet, before this loop's own, and its abort alerts when
+// both post to the same Alertmanager (one from another expires by itself
+// after three judgements).
+func (l *verdictLoop) adopt(old *verdictLoop) {
+	for name, q := range old.pending {
+		if len(q) == 0 {
+			continue
+		}
+		if l.pending == nil {
+			l.pending = map[string][]verdict.Transition{}
+		}
+		l.pending[name] = append(slices.Clone(q), l.pending[name]...)
+	}
+	old.pending = nil
+	if old.abort != nil && l.abort != nil && old.cfg.AbortAlertmanagerURL == l.cfg.AbortAlertmanagerURL {
+		l.abort = old.abort
 	}
 }
 
