@@ -94,7 +94,7 @@ type elector struct {
 func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *leadership,
 	log *slog.Logger, lead leadFunc,
 ) (*elector, error) {
-	ns, err := leaseNamespace(cfg.Namespace)
+	ns, err := leaseNamespace(cfg.Namespace, serviceAccountNamespace)
 	if err != nil {
 		return nil, err
 	}
@@ -176,20 +176,20 @@ func (e *elector) run(ctx context.Context) error {
 }
 
 // leaseNamespace is the configured namespace, else $POD_NAMESPACE, else the
-// service account's.
-func leaseNamespace(configured string) (string, error) {
+// service account's, read from saFile (serviceAccountNamespace).
+func leaseNamespace(configured, saFile string) (string, error) {
 	if configured != "" {
 		return configured, nil
 	}
 	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
 		return ns, nil
 	}
-	data, err := os.ReadFile(serviceAccountNamespace)
+	data, err := os.ReadFile(saFile)
 	if err == nil && strings.TrimSpace(string(data)) != "" {
 		return strings.TrimSpace(string(data)), nil
 	}
 	return "", errors.New("kubernetes.leader_election.namespace: not set, $POD_NAMESPACE is empty and " +
-		serviceAccountNamespace + " cannot be read (not in a pod): set the namespace of the Lease")
+		saFile + " cannot be read (not in a pod): set the namespace of the Lease")
 }
 
 // identity is the host name (a pod's name) and a random suffix: two

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,9 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+	coordv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/steadywatch/steadywatch/config"
@@ -43,7 +48,7 @@ type candidate struct {
 	leading, stopped atomic.Bool
 }
 
-func runCandidate(t *testing.T, client *fake.Clientset, cfg config.LeaderElection) *candidate {
+func runCandidate(t *testing.T, client kubernetes.Interface, cfg config.LeaderElection) *candidate {
 	t.Helper()
 	c := &candidate{reg: prometheus.NewRegistry(), done: make(chan error, 1)}
 	c.ship = newLeadership(c.reg)
@@ -80,6 +85,49 @@ func (c *candidate) times() (started, ended time.Time) {
 	return c.started, c.ended
 }
 
+// leaseReads records when a candidate read the Lease, which it does at each
+// try to acquire or renew it.
+type leaseReads struct {
+	kubernetes.Interface
+	mu    sync.Mutex
+	reads []time.Time
+}
+
+func (c *leaseReads) CoordinationV1() coordinationv1.CoordinationV1Interface {
+	return readCounter{CoordinationV1Interface: c.Interface.CoordinationV1(), c: c}
+}
+
+// span is the time between the first read and the last.
+func (c *leaseReads) span() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.reads) < 2 {
+		return 0
+	}
+	return c.reads[len(c.reads)-1].Sub(c.reads[0])
+}
+
+type readCounter struct {
+	coordinationv1.CoordinationV1Interface
+	c *leaseReads
+}
+
+func (r readCounter) Leases(ns string) coordinationv1.LeaseInterface {
+	return leaseReader{LeaseInterface: r.CoordinationV1Interface.Leases(ns), c: r.c}
+}
+
+type leaseReader struct {
+	coordinationv1.LeaseInterface
+	c *leaseReads
+}
+
+func (l leaseReader) Get(ctx context.Context, name string, opts metav1.GetOptions) (*coordv1.Lease, error) {
+	l.c.mu.Lock()
+	l.c.reads = append(l.c.reads, time.Now())
+	l.c.mu.Unlock()
+	return l.LeaseInterface.Get(ctx, name, opts)
+}
+
 func holder(t *testing.T, client *fake.Clientset) string {
 	t.Helper()
 	l, err := client.CoordinationV1().Leases("steadywatch").Get(t.Context(), "steadywatch", metav1.GetOptions{})
@@ -97,13 +145,15 @@ func TestOneCandidateLeadsAndTheNextTakesOverOnlyAfterItStopped(t *testing.T) {
 	require.InDelta(t, 1, testutil.ToFloat64(a.ship.gauge), 0)
 	require.Equal(t, "a", holder(t, client))
 
-	b := runCandidate(t, client, election("b"))
-	// b follows for as long as a renews: two lease durations.
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		require.False(t, b.leading.Load(), "b leads while a holds the lease")
-		time.Sleep(20 * time.Millisecond) // watching that nothing happens for a while
-	}
+	// b follows for as long as a renews: it tries to acquire, finding the
+	// Lease held, until its tries span more than a lease duration (had a
+	// not renewed, b would have taken over by then).
+	bClient := &leaseReads{Interface: client}
+	b := runCandidate(t, bClient, election("b"))
+	waitfor.True(t, 10*time.Second, "b's tries to span more than a lease duration",
+		func() bool { return bClient.span() > time.Second })
+	require.False(t, b.leading.Load(), "b led while a held the lease")
+	require.Equal(t, "a", holder(t, client))
 	require.False(t, b.ship.Leading())
 	require.InDelta(t, 0, testutil.ToFloat64(b.ship.gauge), 0)
 
@@ -160,14 +210,28 @@ func TestWithoutElectionServeLeadsAtOnce(t *testing.T) {
 
 func TestTheLeaseNamespace(t *testing.T) {
 	t.Setenv("POD_NAMESPACE", "")
-	ns, err := leaseNamespace("ops")
+	// Not the real service account's file: the test passes inside a pod.
+	saFile := filepath.Join(t.TempDir(), "namespace")
+	ns, err := leaseNamespace("ops", saFile)
 	require.NoError(t, err)
 	require.Equal(t, "ops", ns)
-	_, err = leaseNamespace("")
+	_, err = leaseNamespace("", saFile)
 	require.EqualError(t, err, "kubernetes.leader_election.namespace: not set, $POD_NAMESPACE is empty and "+
-		"/var/run/secrets/kubernetes.io/serviceaccount/namespace cannot be read (not in a pod): set the namespace of the Lease")
-	t.Setenv("POD_NAMESPACE", "chaos")
-	ns, err = leaseNamespace("")
+		saFile+" cannot be read (not in a pod): set the namespace of the Lease")
+
+	require.NoError(t, os.WriteFile(saFile, []byte(" \n"), 0o600))
+	_, err = leaseNamespace("", saFile)
+	require.Error(t, err, "a blank file names no namespace")
+	require.NoError(t, os.WriteFile(saFile, []byte("monitoring\n"), 0o600))
+	ns, err = leaseNamespace("", saFile)
 	require.NoError(t, err)
-	require.Equal(t, "chaos", ns)
+	require.Equal(t, "monitoring", ns, "in a pod: the service account's namespace")
+
+	t.Setenv("POD_NAMESPACE", "chaos")
+	ns, err = leaseNamespace("", saFile)
+	require.NoError(t, err)
+	require.Equal(t, "chaos", ns, "$POD_NAMESPACE wins over the service account's")
+	ns, err = leaseNamespace("ops", saFile)
+	require.NoError(t, err)
+	require.Equal(t, "ops", ns, "the configured namespace wins over both")
 }
