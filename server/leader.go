@@ -32,6 +32,10 @@ const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/n
 // and a restart rejoins as a follower with none of it.
 var errLostLease = errors.New("lost the leader lease; exiting so that a restart rejoins as a follower")
 
+// errLeadEnded ends serve when what the leader runs stopped, with no
+// error, before serve was asked to stop: the Lease was held all along.
+var errLeadEnded = errors.New("the leader's parts stopped on their own before serve was asked to stop")
+
 // leadership is whether this serve leads, for /readyz and the metric.
 type leadership struct {
 	gauge   prometheus.Gauge
@@ -67,7 +71,11 @@ func runLeading(ctx context.Context, cfg config.LeaderElection, client kubernete
 ) error {
 	if !cfg.Enabled {
 		ship.set(true)
-		return lead(ctx)
+		err := lead(ctx)
+		if err == nil && ctx.Err() == nil {
+			return errLeadEnded
+		}
+		return err
 	}
 	ship.set(false)
 	elector, err := newElector(cfg, client, ship, log, lead)
@@ -85,6 +93,8 @@ type elector struct {
 	// lead returned, with its error in leadErr.
 	started, finished chan struct{}
 	leadErr           error
+	// lost is whether the Lease was lost while lead ran.
+	lost bool
 	// stopElect ends the election (releasing the Lease if held).
 	stopElect context.CancelFunc
 	// ctx is serve's.
@@ -129,6 +139,9 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 				defer cancel()
 				defer context.AfterFunc(e.ctx, cancel)()
 				e.leadErr = lead(leadCtx)
+				// ctx ended before the election was stopped: the Lease was
+				// lost.
+				e.lost = ctx.Err() != nil && e.ctx.Err() == nil
 				// lead is over (ctx ended, or it failed): stop renewing,
 				// releasing the Lease for another replica.
 				e.stopElect()
@@ -169,10 +182,13 @@ func (e *elector) run(ctx context.Context) error {
 	default:
 		return nil // never led: ctx ended
 	}
-	if ctx.Err() != nil || e.leadErr != nil {
+	switch {
+	case e.leadErr != nil || ctx.Err() != nil:
 		return e.leadErr
+	case e.lost:
+		return errLostLease
 	}
-	return errLostLease
+	return errLeadEnded
 }
 
 // leaseNamespace is the configured namespace, else $POD_NAMESPACE, else the

@@ -235,3 +235,27 @@ func TestTheLeaseNamespace(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ops", ns, "the configured namespace wins over both")
 }
+
+func TestALeadThatEndsOnItsOwnIsNotReportedAsALostLease(t *testing.T) {
+	client := fake.NewClientset()
+	ship := newLeadership(prometheus.NewRegistry())
+	var led atomic.Bool
+	err := runLeading(t.Context(), election("a"), client, ship, slog.New(slog.DiscardHandler), func(context.Context) error {
+		led.Store(true)
+		return nil // its parts stopped, with no error, while serve runs
+	})
+	require.True(t, led.Load())
+	require.NotErrorIs(t, err, errLostLease, "the Lease was held all along")
+	require.ErrorIs(t, err, errLeadEnded)
+	require.Empty(t, holder(t, client), "lead stopped: the Lease is released")
+	require.False(t, ship.Leading())
+
+	// Without election too: serve does not exit 0 while nobody asked it to.
+	err = runLeading(t.Context(), config.LeaderElection{}, nil, ship, slog.New(slog.DiscardHandler), func(context.Context) error { return nil })
+	require.ErrorIs(t, err, errLeadEnded)
+
+	// Asked to stop: no error.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	require.NoError(t, runLeading(ctx, config.LeaderElection{}, nil, ship, slog.New(slog.DiscardHandler), func(context.Context) error { return nil }))
+}
