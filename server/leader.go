@@ -59,13 +59,20 @@ func (l *leadership) set(leading bool) {
 func (l *leadership) Leading() bool { return l.leading.Load() }
 
 // lead runs the parts only the leader runs, until ctx ends or one fails.
+// When ctx ends because the Lease was lost, lostLease(ctx) says so: another
+// replica may lead by then, and lead writes nothing more.
 type leadFunc func(ctx context.Context) error
+
+// lostLease reports whether ctx, lead's, ended because the Lease was lost.
+func lostLease(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errLostLease)
+}
 
 // runLeading runs lead at once when the election is off, else while this
 // serve holds the Lease: it returns when ctx ends (lead stopped first, then
 // the Lease released, so the next leader starts after this one stopped
-// writing), or errLostLease when the Lease is lost while ctx lives, or
-// lead's error.
+// writing), or errLostLease when the Lease is lost while ctx lives (lead
+// stopped, the Lease left to expire), or lead's error.
 func runLeading(ctx context.Context, cfg config.LeaderElection, client kubernetes.Interface,
 	ship *leadership, log *slog.Logger, lead leadFunc,
 ) error {
@@ -86,16 +93,21 @@ func runLeading(ctx context.Context, cfg config.LeaderElection, client kubernete
 }
 
 type elector struct {
-	le   *leaderelection.LeaderElector
-	lock *resourcelock.LeaseLock
-	log  *slog.Logger
+	le       *leaderelection.LeaderElector
+	lock     *resourcelock.LeaseLock
+	identity string
+	// timeout bounds the release (renew_deadline, as client-go's).
+	timeout time.Duration
+	log     *slog.Logger
 	// started is closed once this serve starts leading, finished once
 	// lead returned, with its error in leadErr.
 	started, finished chan struct{}
 	leadErr           error
 	// lost is whether the Lease was lost while lead ran.
 	lost bool
-	// stopElect ends the election (releasing the Lease if held).
+	// stopElect ends the election: client-go stops renewing, and releases
+	// nothing (ReleaseOnCancel is false: it would release the Lease also
+	// when a renewal failed, while lead still wrote).
 	stopElect context.CancelFunc
 	// ctx is serve's.
 	ctx context.Context
@@ -114,7 +126,10 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 			return nil, fmt.Errorf("kubernetes.leader_election.identity: %w", err)
 		}
 	}
-	e := &elector{log: log, started: make(chan struct{}), finished: make(chan struct{})}
+	e := &elector{
+		identity: id, timeout: time.Duration(cfg.RenewDeadline), log: log,
+		started: make(chan struct{}), finished: make(chan struct{}),
+	}
 	e.lock = &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: ns, Name: cfg.LeaseName},
 		Client:     client.CoordinationV1(),
@@ -125,7 +140,7 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 		LeaseDuration:   time.Duration(cfg.LeaseDuration),
 		RenewDeadline:   time.Duration(cfg.RenewDeadline),
 		RetryPeriod:     time.Duration(cfg.RetryPeriod),
-		ReleaseOnCancel: true,
+		ReleaseOnCancel: false, // released by hand, once lead stopped: see run
 		Name:            "steadywatch",
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
@@ -133,17 +148,14 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 				close(e.started)
 				ship.set(true)
 				log.Info("leading: watching, judging and delivering", "lease", ns+"/"+cfg.LeaseName, "identity", id)
-				// ctx ends when the Lease is lost; serve's own context
-				// (e.ctx) ends it too.
-				leadCtx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				defer context.AfterFunc(e.ctx, cancel)()
+				// ctx ends when the Lease is lost (renewals failed for
+				// renew_deadline); serve's own context (e.ctx) ends it too.
+				leadCtx, cancel := context.WithCancelCause(e.ctx)
+				defer cancel(nil)
+				defer context.AfterFunc(ctx, func() { cancel(errLostLease) })()
 				e.leadErr = lead(leadCtx)
-				// ctx ended before the election was stopped: the Lease was
-				// lost.
-				e.lost = ctx.Err() != nil && e.ctx.Err() == nil
-				// lead is over (ctx ended, or it failed): stop renewing,
-				// releasing the Lease for another replica.
+				e.lost = lostLease(leadCtx)
+				// lead is over (ctx ended, or it failed): stop renewing.
 				e.stopElect()
 			},
 			OnStoppedLeading: func() { ship.set(false) },
@@ -182,13 +194,45 @@ func (e *elector) run(ctx context.Context) error {
 	default:
 		return nil // never led: ctx ended
 	}
+	if e.lost {
+		// Another replica may lead once the Lease expires; releasing it
+		// now would let one start while this serve's last writes land.
+		return errors.Join(errLostLease, e.leadErr)
+	}
+	// client-go stopped renewing (le.Run returned): lead stopped, the
+	// Lease is free for another replica.
+	e.release()
 	switch {
 	case e.leadErr != nil || ctx.Err() != nil:
 		return e.leadErr
-	case e.lost:
-		return errLostLease
 	}
 	return errLeadEnded
+}
+
+// release gives the Lease up if this serve still holds it, as client-go's
+// ReleaseOnCancel does: the holder cleared, a lease of a second. The
+// update carries the resourceVersion read: it fails if another replica
+// took the Lease meanwhile.
+func (e *elector) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
+	defer cancel()
+	rec, _, err := e.lock.Get(ctx)
+	if err != nil {
+		e.log.Warn("releasing the Lease failed: it expires", "err", err)
+		return
+	}
+	if rec.HolderIdentity != e.identity {
+		return
+	}
+	now := metav1.NewTime(time.Now())
+	err = e.lock.Update(ctx, resourcelock.LeaderElectionRecord{
+		LeaderTransitions: rec.LeaderTransitions, LeaseDurationSeconds: 1, RenewTime: now, AcquireTime: now,
+	})
+	if err != nil {
+		e.log.Warn("releasing the Lease failed: it expires", "err", err)
+		return
+	}
+	e.log.Info("released the Lease")
 }
 
 // leaseNamespace is the configured namespace, else $POD_NAMESPACE, else the

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -258,4 +259,88 @@ func TestALeadThatEndsOnItsOwnIsNotReportedAsALostLease(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	require.NoError(t, runLeading(ctx, config.LeaderElection{}, nil, ship, slog.New(slog.DiscardHandler), func(context.Context) error { return nil }))
+}
+
+// Issue 15 #2: a leader whose renewals fail keeps the Lease until it
+// expires (another replica cannot take over while it still writes), and its
+// lead learns the Lease was lost, to skip its last writes.
+func TestALeaderThatLosesTheLeaseDoesNotReleaseItWhileItStillWrites(t *testing.T) {
+	client := fake.NewClientset()
+	var refuse atomic.Bool
+	var releases atomic.Int32
+	client.PrependReactor("update", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		l, _ := a.(k8stesting.UpdateAction).GetObject().(*coordv1.Lease)
+		if l != nil && (l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "") {
+			releases.Add(1) // a release goes through: only the renewals fail
+			return false, nil, nil
+		}
+		if refuse.Load() {
+			return true, nil, errors.New("etcdserver: request timed out")
+		}
+		return false, nil, nil
+	})
+	var cause atomic.Value
+	leading, writing := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- runLeading(t.Context(), election("a"), client, newLeadership(prometheus.NewRegistry()),
+			slog.New(slog.DiscardHandler), func(ctx context.Context) error {
+				close(leading)
+				<-ctx.Done()
+				cause.Store(context.Cause(ctx))
+				<-writing // still writing after the Lease was lost
+				return nil
+			})
+	}()
+	<-leading
+	refuse.Store(true)
+	waitfor.True(t, 10*time.Second, "lead to be told the Lease was lost", func() bool { return cause.Load() != nil })
+	close(writing)
+	require.ErrorIs(t, <-done, errLostLease)
+	require.Zero(t, releases.Load(), "the Lease was released while lead still wrote")
+	require.Equal(t, "a", holder(t, client), "the Lease expires rather than being released")
+	err, _ := cause.Load().(error)
+	require.ErrorIs(t, err, errLostLease, "lead's context says why it ended")
+}
+
+// Issue 15 #5: serve stopped just as it acquired the Lease: lead either
+// ran and ended before runLeading returned, or never runs.
+func TestServeStoppedAsItAcquiresTheLeaseNeverLeadsAfterItReturned(t *testing.T) {
+	// One P: the goroutine client-go starts the callback in waits while
+	// the elector runs on, as on a loaded node.
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(1))
+	var afterReturn atomic.Int32
+	var ships []*leadership
+	for range 20 {
+		client := fake.NewClientset()
+		ctx, cancel := context.WithCancel(t.Context())
+		client.PrependReactor("create", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+			cancel() // SIGTERM as the Lease becomes ours
+			return false, nil, nil
+		})
+		ship := newLeadership(prometheus.NewRegistry())
+		ships = append(ships, ship)
+		var returned atomic.Bool
+		var running atomic.Int32
+		err := runLeading(ctx, election("a"), client, ship, slog.New(slog.DiscardHandler), func(ctx context.Context) error {
+			if returned.Load() {
+				afterReturn.Add(1)
+			}
+			running.Add(1)
+			defer running.Add(-1)
+			<-ctx.Done()
+			return nil
+		})
+		returned.Store(true)
+		require.NoError(t, err)
+		require.Zero(t, running.Load(), "lead runs after serve returned")
+		require.False(t, ship.Leading())
+		require.Empty(t, holder(t, client), "serve stopped: the Lease is released")
+	}
+	// A callback client-go started late, in an earlier round, has run by
+	// now: it led after its serve returned if a ship says it leads.
+	for i, ship := range ships {
+		require.False(t, ship.Leading(), "round %d leads after serve returned", i)
+	}
+	require.Zero(t, afterReturn.Load())
 }

@@ -315,6 +315,12 @@ loop:
 	}
 	stop()
 	wg.Wait()
+	if lostLease(ctx) {
+		// Another replica may lead by now: the inventory it saves is the
+		// one to keep.
+		log.Warn("lost the leader lease: the last inventory checkpoint is not written")
+		return watchErr
+	}
 	if w.ListedOnce() {
 		checkpoint()
 	}
