@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -99,10 +100,14 @@ type elector struct {
 	// timeout bounds the release (renew_deadline, as client-go's).
 	timeout time.Duration
 	log     *slog.Logger
-	// started is closed once this serve starts leading, finished once
-	// lead returned, with its error in leadErr.
-	started, finished chan struct{}
-	leadErr           error
+	// mu orders serve stopping against client-go starting the callback
+	// (in a goroutine of its own, which may run after le.Run returned):
+	// once stopping is set, a callback that starts leads nothing.
+	mu                sync.Mutex
+	stopping, leading bool
+	// finished is closed once lead returned, with its error in leadErr.
+	finished chan struct{}
+	leadErr  error
 	// lost is whether the Lease was lost while lead ran.
 	lost bool
 	// stopElect ends the election: client-go stops renewing, and releases
@@ -128,7 +133,7 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 	}
 	e := &elector{
 		identity: id, timeout: time.Duration(cfg.RenewDeadline), log: log,
-		started: make(chan struct{}), finished: make(chan struct{}),
+		finished: make(chan struct{}),
 	}
 	e.lock = &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: ns, Name: cfg.LeaseName},
@@ -144,8 +149,14 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 		Name:            "steadywatch",
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
+				e.mu.Lock()
+				if e.stopping {
+					e.mu.Unlock()
+					return // serve stopped as the Lease became ours: run releases it
+				}
+				e.leading = true
+				e.mu.Unlock()
 				defer close(e.finished)
-				close(e.started)
 				ship.set(true)
 				log.Info("leading: watching, judging and delivering", "lease", ns+"/"+cfg.LeaseName, "identity", id)
 				// ctx ends when the Lease is lost (renewals failed for
@@ -180,20 +191,31 @@ func (e *elector) run(ctx context.Context) error {
 	e.stopElect = stopElect
 	defer stopElect()
 	stopWhenDone := context.AfterFunc(ctx, func() {
-		select {
-		case <-e.started: // lead sees ctx end too (below) and stops the election
-		default:
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.stopping = true
+		if !e.leading {
 			e.stopElect()
-		}
+		} // else lead sees ctx end too and stops the election
 	})
 	defer stopWhenDone()
 	e.le.Run(electCtx)
-	select {
-	case <-e.started:
-		<-e.finished
-	default:
-		return nil // never led: ctx ended
+	e.mu.Lock()
+	e.stopping = true
+	leading := e.leading
+	e.mu.Unlock()
+	if !leading {
+		if ctx.Err() == nil {
+			// The Lease was acquired and lost before the callback ran.
+			return errLostLease
+		}
+		// Never led: ctx ended, perhaps just as the Lease became ours.
+		if e.le.IsLeader() {
+			e.release()
+		}
+		return nil
 	}
+	<-e.finished
 	if e.lost {
 		// Another replica may lead once the Lease expires; releasing it
 		// now would let one start while this serve's last writes land.
