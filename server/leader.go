@@ -221,9 +221,11 @@ func (e *elector) run(ctx context.Context) error {
 		// now would let one start while this serve's last writes land.
 		return errors.Join(errLostLease, e.leadErr)
 	}
-	// client-go stopped renewing (le.Run returned): lead stopped, the
-	// Lease is free for another replica.
-	e.release()
+	// client-go stopped renewing (le.Run returned): lead stopped and its
+	// writes landed, the Lease is free for another replica.
+	if !errors.Is(e.leadErr, errUnflushed) {
+		e.release()
+	}
 	switch {
 	case e.leadErr != nil || ctx.Err() != nil:
 		return e.leadErr
@@ -255,6 +257,36 @@ func (e *elector) release() {
 		return
 	}
 	e.log.Info("released the Lease")
+}
+
+// flusher is the queue lead's parts write through; *store.WriteBehind is
+// one.
+type flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// errUnflushed is lead's when what it queued could not all be written
+// once it stopped: the Lease is then left to expire, not released, so the
+// next leader starts as late as it would after a crash.
+var errUnflushed = errors.New("the leader's last writes are not all in the store; the Lease is left to expire")
+
+// flushingLead runs lead, then waits up to timeout for what it queued in
+// writes to be written: the Lease is released (by runLeading) only once
+// the next leader can read what this one recorded. A Lease lost is not
+// waited for: another replica may lead by then.
+func flushingLead(writes flusher, timeout time.Duration, lead leadFunc) leadFunc {
+	return func(ctx context.Context) error {
+		err := lead(ctx)
+		if lostLease(ctx) {
+			return err
+		}
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		if ferr := writes.Flush(flushCtx); ferr != nil {
+			return errors.Join(err, fmt.Errorf("%w: %w", errUnflushed, ferr))
+		}
+		return err
+	}
 }
 
 // leaseNamespace is the configured namespace, else $POD_NAMESPACE, else the

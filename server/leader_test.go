@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	goruntime "runtime"
 	"sync"
 	"sync/atomic"
@@ -24,8 +25,11 @@ import (
 	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/waitfor"
+	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
 )
 
 // election is fast: a lease of a second.
@@ -96,6 +100,13 @@ type leaseReads struct {
 
 func (c *leaseReads) CoordinationV1() coordinationv1.CoordinationV1Interface {
 	return readCounter{CoordinationV1Interface: c.Interface.CoordinationV1(), c: c}
+}
+
+// times are when the Lease was read.
+func (c *leaseReads) times() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.reads)
 }
 
 // span is the time between the first read and the last.
@@ -343,4 +354,111 @@ func TestServeStoppedAsItAcquiresTheLeaseNeverLeadsAfterItReturned(t *testing.T)
 		require.False(t, ship.Leading(), "round %d leads after serve returned", i)
 	}
 	require.Zero(t, afterReturn.Load())
+}
+
+// heldStore is a tracker.Store whose writes wait until released, or fail
+// while failing is set; it records when each incident landed.
+type heldStore struct {
+	tracker.Store
+	release chan struct{}
+	failing atomic.Bool
+	asked   atomic.Int32
+	mu      sync.Mutex
+	landed  map[string]time.Time
+}
+
+func (s *heldStore) Save(ctx context.Context, inc chaos.Incident) error {
+	s.asked.Add(1)
+	if s.failing.Load() {
+		return errors.New("connection refused")
+	}
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.landed[inc.ID] = time.Now()
+	return nil
+}
+
+func (s *heldStore) landedAt(id string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.landed[id]
+	return at, ok
+}
+
+// startWrites runs a write-behind queue on s until the test ends.
+func startWrites(t *testing.T, s tracker.Store) *store.WriteBehind {
+	t.Helper()
+	writes := store.NewWriteBehind(s, slog.New(slog.DiscardHandler), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); writes.Run(ctx, 0) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return writes
+}
+
+// Issue 15 #1: a leader stopped gracefully releases the Lease only once its
+// last writes (the incidents its tracker closed as the watch stopped) are
+// in the store: the next leader starts from them.
+func TestTheLeaseIsReleasedOnlyOnceTheLastWritesLanded(t *testing.T) {
+	client := fake.NewClientset()
+	db := &heldStore{release: make(chan struct{}), landed: map[string]time.Time{}}
+	writes := startWrites(t, db)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	leading := make(chan struct{})
+	go func() {
+		done <- runLeading(ctx, election("a"), client, newLeadership(prometheus.NewRegistry()), slog.New(slog.DiscardHandler),
+			flushingLead(writes, 10*time.Second, func(ctx context.Context) error {
+				close(leading)
+				<-ctx.Done()
+				return writes.Save(ctx, chaos.Incident{ID: "last"}) // the watch stopping closes it
+			}))
+	}()
+	<-leading
+	bClient := &leaseReads{Interface: client}
+	b := runCandidate(t, bClient, election("b"))
+	cancel()
+	waitfor.True(t, 10*time.Second, "the last incident to be written", func() bool { return db.asked.Load() > 0 })
+	// b tries twice more, a retry period apart: a released Lease it takes.
+	reads := len(bClient.times())
+	waitfor.True(t, 10*time.Second, "b to try again", func() bool { return len(bClient.times()) >= reads+2 || b.leading.Load() })
+	require.Equal(t, "a", holder(t, client), "the Lease was released before the last write landed")
+	require.False(t, b.leading.Load())
+
+	close(db.release)
+	require.NoError(t, <-done)
+	waitfor.True(t, 10*time.Second, "b to lead", b.leading.Load)
+	landed, ok := db.landedAt("last")
+	require.True(t, ok)
+	bStarted, _ := b.times()
+	require.True(t, landed.Before(bStarted), "b led before a's last write landed")
+}
+
+func TestALeaderWhoseLastWritesFailLeavesTheLeaseToExpire(t *testing.T) {
+	client := fake.NewClientset()
+	db := &heldStore{release: make(chan struct{}), landed: map[string]time.Time{}}
+	db.failing.Store(true)
+	writes := startWrites(t, db)
+	ctx, cancel := context.WithCancel(t.Context())
+	leading := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- runLeading(ctx, election("a"), client, newLeadership(prometheus.NewRegistry()), slog.New(slog.DiscardHandler),
+			flushingLead(writes, 300*time.Millisecond, func(ctx context.Context) error {
+				close(leading)
+				<-ctx.Done()
+				return writes.Save(ctx, chaos.Incident{ID: "last"})
+			}))
+	}()
+	<-leading
+	cancel()
+	err := <-done
+	require.ErrorIs(t, err, errUnflushed)
+	require.ErrorContains(t, err, "connection refused")
+	require.Equal(t, "a", holder(t, client), "released with writes not in the store")
 }

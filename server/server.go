@@ -76,6 +76,10 @@ type Server struct {
 	Leading func() bool
 }
 
+// writesGrace is how long the last writes of the tracker are waited for
+// once serve stops.
+const writesGrace = 10 * time.Second
+
 // historyHorizon is how far back closed incidents are read at start, for
 // MTBF to continue: a service that failed longer ago starts afresh.
 const historyHorizon = 30 * 24 * time.Hour
@@ -114,7 +118,7 @@ func Run(ctx context.Context, o Options) error {
 	writes := store.NewWriteBehind(db, log.With("component", "store"), reg)
 	// The queue is written until the very end: after the informers stopped,
 	// what is left gets 10 more seconds.
-	parts.start(context.WithoutCancel(ctx), func(ctx context.Context) { writes.Run(ctx, 10*time.Second) })
+	parts.start(context.WithoutCancel(ctx), func(ctx context.Context) { writes.Run(ctx, writesGrace) })
 	incidents := tracker.New(tracker.Options{
 		Logger: log.With("component", "incident"), Store: writes, Recorder: metrics, Now: o.Now,
 	})
@@ -204,8 +208,9 @@ func Run(ctx context.Context, o Options) error {
 		if judge != nil {
 			mine.start(ctx, judge)
 		}
-		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db)
+		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db, writes)
 	}
+	lead = flushingLead(writes, writesGrace, lead)
 	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.client, ship, log.With("component", "leader"), lead)
 	select {
 	case err := <-fatal:
@@ -236,7 +241,7 @@ func newRegistry() *prometheus.Registry {
 // run waits for the cluster, restores the inventory, watches, and saves the
 // inventory periodically and on the way out.
 func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubernetes.Interface,
-	address string, incidents *tracker.Tracker, w *watcher.Watcher, db store.Store,
+	address string, incidents *tracker.Tracker, w *watcher.Watcher, db store.Store, writes flusher,
 ) error {
 	if err := w.WaitForAPI(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -321,9 +326,19 @@ loop:
 		log.Warn("lost the leader lease: the last inventory checkpoint is not written")
 		return watchErr
 	}
-	if w.ListedOnce() {
-		checkpoint()
+	if !w.ListedOnce() {
+		return watchErr
 	}
+	// The incidents the tracker queued (those the watch stopping closed)
+	// land before the inventory that no longer holds them open: a next
+	// leader restoring the inventory without them would not find them.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writesGrace)
+	defer cancel()
+	if err := writes.Flush(flushCtx); err != nil {
+		log.Error("writing the incidents failed: the last inventory checkpoint is not written", "err", err)
+		return watchErr
+	}
+	checkpoint()
 	return watchErr
 }
 
