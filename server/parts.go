@@ -11,8 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/store"
@@ -96,8 +99,10 @@ func newHTTPServer(o Options, reg prometheus.Registerer) (*web.Server, error) {
 // cluster is the connection to the Kubernetes API and the health of its
 // watches.
 type cluster struct {
-	client  kubernetes.Interface
-	address string
+	client kubernetes.Interface
+	// election is the leader election's client (see electionConfig).
+	election kubernetes.Interface
+	address  string
 	health  *watcher.Health
 }
 
@@ -115,12 +120,37 @@ func connect(o Options, reg prometheus.Registerer, metrics *exporter.Metrics, co
 		OnError: metrics.WatchError, OnBreak: coverage.broke, OnRestore: coverage.restored,
 	})
 	reg.MustRegister(exporter.NewWatchHealthCollector(health))
+	// Before the health's wrap: the Lease's requests are not the watches'.
+	election, err := kubernetes.NewForConfig(electionConfig(restCfg, o.Config.Kubernetes))
+	if err != nil {
+		return cluster{}, fmt.Errorf("kubernetes client for %s: %w", address, err)
+	}
 	restCfg.Wrap(health.WrapTransport)
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return cluster{}, fmt.Errorf("kubernetes client for %s: %w", address, err)
 	}
-	return cluster{client: client, address: address, health: health}, nil
+	return cluster{client: client, election: election, address: address, health: health}, nil
+}
+
+// The election's rate limit: a get and an update per retry, with room.
+const (
+	electionQPS   = 5
+	electionBurst = 10
+)
+
+// electionConfig is the leader election's copy of rc: its own rate
+// limiter, so that the informers' requests, throttled by kubernetes.qps
+// (a relist of every namespace takes the whole burst), never delay a
+// renewal past renew_deadline; and a timeout of half renew_deadline (at
+// most kubernetes.timeout), so that a request that hangs leaves time for
+// another try before the leader steps down.
+func electionConfig(rc *rest.Config, k config.Kubernetes) *rest.Config {
+	ec := rest.CopyConfig(rc)
+	ec.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(electionQPS, electionBurst)
+	ec.Timeout = min(time.Duration(k.Timeout), time.Duration(k.LeaderElection.RenewDeadline)/2)
+	ec.UserAgent = rc.UserAgent + "/leader-election"
+	return ec
 }
 
 // ready is /readyz: ready once the informers synced and while every watch

@@ -211,7 +211,7 @@ func Run(ctx context.Context, o Options) error {
 		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db, writes)
 	}
 	lead = flushingLead(writes, writesGrace, lead)
-	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.client, ship, log.With("component", "leader"), lead)
+	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.election, ship, log.With("component", "leader"), lead)
 	select {
 	case err := <-fatal:
 		runErr = errors.Join(err, runErr)
