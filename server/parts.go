@@ -153,11 +153,15 @@ func electionConfig(rc *rest.Config, k config.Kubernetes) *rest.Config {
 	return ec
 }
 
-// ready is /readyz: ready once the informers synced and while every watch
-// is up. A follower (kubernetes.leader_election) watches nothing and is
+// ready is /readyz: ready once the hypotheses' steps are checked (on
+// every replica), and once the informers synced and while every watch is
+// up. A follower (kubernetes.leader_election) watches nothing and is
 // ready: it receives webhooks and answers the API from the store.
-func ready(k8s cluster, w *watcher.Watcher, ship *leadership) func() (bool, string) {
+func ready(k8s cluster, w *watcher.Watcher, ship *leadership, steps *stepCheck) func() (bool, string) {
 	return func() (bool, string) {
+		if ok, why := steps.ready(); !ok {
+			return false, why
+		}
 		if !ship.Leading() {
 			return true, ""
 		}
@@ -244,27 +248,64 @@ func newWatcher(o Options, k8s cluster, incidents *tracker.Tracker) (*watcher.Wa
 
 // newVerdicts makes the loop judging the configured hypotheses, if there
 // are any, onto board, the latest verdicts exported on /metrics and the
-// API; the returned func runs it (only the leader does). What is wrong in
-// the files is an error at once; a step shorter than the scrape intervals
-// Prometheus gives is learnt in the loop's goroutine
-// (promsource.KnownIntervals waits up to 10 s on a Prometheus that does not
-// answer, and neither the HTTP server nor the informers wait with it), and
-// passed to fail, which ends serve with it.
+// API; the returned func runs it (only the leader does), once steps,
+// which every replica runs, checked the hypotheses' steps. What is wrong
+// in the files is an error at once; a step shorter than the scrape
+// intervals Prometheus gives is learnt by steps in a goroutine of its own
+// (promsource.KnownIntervals waits up to 10 s on a Prometheus that does
+// not answer, and neither the HTTP server nor the informers wait with it),
+// and passed to fail, which ends serve with it.
 func newVerdicts(o Options, events tracker.Store, db store.Store,
 	coverage verdict.CoverageSource, board *verdict.Board, fail func(error),
-) (func(context.Context), error) {
+) (func(context.Context), *stepCheck, error) {
 	if len(o.Config.Verdicts.Hypotheses) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	loop, err := newVerdictLoop(o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	steps := &stepCheck{check: loop.checkIntervals, fail: fail, url: o.Config.Verdicts.PrometheusURL, done: make(chan struct{})}
 	return func(ctx context.Context) {
-		if err := loop.checkIntervals(ctx); err != nil {
-			fail(err)
-			return
+		select {
+		case <-steps.done:
+			loop.run(ctx)
+		case <-ctx.Done():
 		}
-		loop.run(ctx)
-	}, nil
+	}, steps, nil
+}
+
+// stepCheck checks the hypotheses' steps against Prometheus' scrape
+// intervals on every replica, before it is ready: a configuration that is
+// wrong fails the rollout on the first replica, leader or not.
+type stepCheck struct {
+	check func(context.Context) error
+	fail  func(error)
+	url   string
+	// done is closed once the steps are checked and fine.
+	done chan struct{}
+}
+
+// run checks, then marks the check done or fails serve.
+func (c *stepCheck) run(ctx context.Context) {
+	if err := c.check(ctx); err != nil {
+		c.fail(err)
+		return
+	}
+	if ctx.Err() == nil {
+		close(c.done)
+	}
+}
+
+// ready is whether the check is done (a nil check has nothing to do).
+func (c *stepCheck) ready() (bool, string) {
+	if c == nil {
+		return true, ""
+	}
+	select {
+	case <-c.done:
+		return true, ""
+	default:
+		return false, "the hypotheses' steps are being checked against the scrape intervals of Prometheus at " + c.url
+	}
 }

@@ -159,15 +159,18 @@ func Run(ctx context.Context, o Options) error {
 		}
 		stopRun()
 	}
-	judge, err := newVerdicts(o, writes, db, coverage, verdicts, fail)
+	judge, steps, err := newVerdicts(o, writes, db, coverage, verdicts, fail)
 	if err != nil {
 		return err
+	}
+	if steps != nil {
+		parts.start(runCtx, steps.run)
 	}
 	ship := newLeadership(reg)
 
 	err = httpSrv.Start(ctx, web.Routes{
 		Metrics: web.MetricsHandler(reg),
-		Ready:   ready(k8s, w, ship),
+		Ready:   ready(k8s, w, ship, steps),
 		Handlers: []web.Route{
 			// The receiver authenticates by itself, counting what it
 			// refuses.
