@@ -41,6 +41,16 @@ var errLeadEnded = errors.New("the leader's parts stopped on their own before se
 type leadership struct {
 	gauge   prometheus.Gauge
 	leading atomic.Bool
+	// leaderID is the Lease's holder last seen ("" until one is).
+	leaderID atomic.Value
+}
+
+func (l *leadership) setLeader(id string) { l.leaderID.Store(id) }
+
+// leader is the Lease's holder last seen, "" if none was.
+func (l *leadership) leader() string {
+	id, _ := l.leaderID.Load().(string)
+	return id
 }
 
 func newLeadership(reg prometheus.Registerer) *leadership {
@@ -171,6 +181,7 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 			},
 			OnStoppedLeading: func() { ship.set(false) },
 			OnNewLeader: func(leader string) {
+				ship.setLeader(leader)
 				if leader != id {
 					log.Info("following", "leader", leader, "lease", ns+"/"+cfg.LeaseName, "identity", id)
 				}

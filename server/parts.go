@@ -103,7 +103,7 @@ type cluster struct {
 	// election is the leader election's client (see electionConfig).
 	election kubernetes.Interface
 	address  string
-	health  *watcher.Health
+	health   *watcher.Health
 }
 
 // connect makes the Kubernetes client. The health of the watches is read
@@ -255,24 +255,28 @@ func newWatcher(o Options, k8s cluster, incidents *tracker.Tracker) (*watcher.Wa
 // (promsource.KnownIntervals waits up to 10 s on a Prometheus that does
 // not answer, and neither the HTTP server nor the informers wait with it),
 // and passed to fail, which ends serve with it.
+// names are the hypotheses loaded.
 func newVerdicts(o Options, events tracker.Store, db store.Store,
 	coverage verdict.CoverageSource, board *verdict.Board, fail func(error),
-) (func(context.Context), *stepCheck, error) {
+) (judge func(context.Context), steps *stepCheck, names []string, err error) {
 	if len(o.Config.Verdicts.Hypotheses) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	loop, err := newVerdictLoop(o.Config.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	steps := &stepCheck{check: loop.checkIntervals, fail: fail, url: o.Config.Verdicts.PrometheusURL, done: make(chan struct{})}
+	for i := range loop.hypotheses {
+		names = append(names, loop.hypotheses[i].Name)
+	}
+	steps = &stepCheck{check: loop.checkIntervals, fail: fail, url: o.Config.Verdicts.PrometheusURL, done: make(chan struct{})}
 	return func(ctx context.Context) {
 		select {
 		case <-steps.done:
 			loop.run(ctx)
 		case <-ctx.Done():
 		}
-	}, steps, nil
+	}, steps, names, nil
 }
 
 // stepCheck checks the hypotheses' steps against Prometheus' scrape

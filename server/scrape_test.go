@@ -100,7 +100,7 @@ func TestEveryReplicaChecksTheStepsBeforeItIsReady(t *testing.T) {
 		t.Run("a scrape interval of "+tc.interval, func(t *testing.T) {
 			doc.Store(fmt.Sprintf(jobs, tc.interval))
 			var failed atomic.Value
-			_, steps, err := newVerdicts(Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), Now: time.Now},
+			_, steps, _, err := newVerdicts(Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), Now: time.Now},
 				nil, nil, nil, verdict.NewBoard(), func(err error) { failed.Store(err) })
 			require.NoError(t, err)
 			isReady := ready(cluster{}, nil, follower, steps)

@@ -159,7 +159,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		stopRun()
 	}
-	judge, steps, err := newVerdicts(o, writes, db, coverage, verdicts, fail)
+	judge, steps, hypotheses, err := newVerdicts(o, writes, db, coverage, verdicts, fail)
 	if err != nil {
 		return err
 	}
@@ -167,6 +167,7 @@ func Run(ctx context.Context, o Options) error {
 		parts.start(runCtx, steps.run)
 	}
 	ship := newLeadership(reg)
+	listVerdicts, oneVerdict := verdictHandlers(verdicts, db, ship, hypotheses)
 
 	err = httpSrv.Start(ctx, web.Routes{
 		Metrics: web.MetricsHandler(reg),
@@ -175,8 +176,8 @@ func Run(ctx context.Context, o Options) error {
 			// The receiver authenticates by itself, counting what it
 			// refuses.
 			{Pattern: receiver.Path, Handler: rcv, Open: true},
-			{Pattern: "GET " + api.VerdictsPath, Handler: api.Verdicts(verdicts)},
-			{Pattern: "GET " + api.VerdictPath, Handler: api.Verdict(verdicts)},
+			{Pattern: "GET " + api.VerdictsPath, Handler: listVerdicts},
+			{Pattern: "GET " + api.VerdictPath, Handler: oneVerdict},
 			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, log.With("component", "api"))},
 			{Pattern: "GET " + api.WeeklyReportPath, Handler: api.WeeklyReport(api.WeeklyReportOptions{
 				Source: reports, Base: reportOptions(&cfg), Now: o.Now,
