@@ -42,7 +42,7 @@ func TestAFollowerServesTheVerdictsTheStoreKeeps(t *testing.T) {
 	mux.Handle("GET "+api.VerdictPath, one)
 	get := func(path string) (int, []byte) {
 		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		mux.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil))
 		return rec.Code, rec.Body.Bytes()
 	}
 	results := func(body []byte) map[string]verdict.Result {
