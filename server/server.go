@@ -216,6 +216,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	lead = flushingLead(writes, writesGrace, lead)
 	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.election, ship, log.With("component", "leader"), lead)
+	if errors.Is(runErr, errLostLease) {
+		// Another replica may lead by now: what this one has not written
+		// is stale, and would undo the new leader's incidents.
+		if n := writes.Discard(); n > 0 {
+			log.Warn("lost the leader lease: dropped the writes not in the store yet", "writes", n)
+		}
+	}
 	select {
 	case err := <-fatal:
 		runErr = errors.Join(err, runErr)
