@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/tools/leaderelection"
 
 	"github.com/steadywatch/steadywatch/internal/httpurl"
 )
@@ -569,7 +570,7 @@ type LeaderElection struct {
 	// steps down (> 0, < lease_duration).
 	RenewDeadline model.Duration `yaml:"renew_deadline"`
 	// RetryPeriod is the wait between tries to acquire or renew (> 0,
-	// < renew_deadline).
+	// < renew_deadline / 1.2: client-go jitters it by up to 1.2 times).
 	RetryPeriod model.Duration `yaml:"retry_period"`
 }
 
@@ -622,8 +623,11 @@ func (l *LeaderElection) validate(store string) *Error {
 		return fieldErrorf(p+"lease_duration", "must be greater than 0, got %s", l.LeaseDuration)
 	case l.RenewDeadline <= 0 || l.RenewDeadline >= l.LeaseDuration:
 		return fieldErrorf(p+"renew_deadline", "must be greater than 0 and less than lease_duration (%s), got %s", l.LeaseDuration, l.RenewDeadline)
-	case l.RetryPeriod <= 0 || l.RetryPeriod >= l.RenewDeadline:
-		return fieldErrorf(p+"retry_period", "must be greater than 0 and less than renew_deadline (%s), got %s", l.RenewDeadline, l.RetryPeriod)
+	case l.RetryPeriod <= 0 || l.RenewDeadline <= model.Duration(leaderelection.JitterFactor*float64(l.RetryPeriod)):
+		// client-go's bound, computed as client-go does: beyond it serve
+		// would fail at start with an error naming no field.
+		return fieldErrorf(p+"retry_period", "must be greater than 0 and less than renew_deadline (%s) / %g (client-go's jitter on retries), got %s",
+			l.RenewDeadline, leaderelection.JitterFactor, l.RetryPeriod)
 	}
 	return nil
 }

@@ -879,10 +879,28 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 			"renew_deadline at lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 10s\n",
 			"x.yml:6: kubernetes.leader_election.renew_deadline: must be greater than 0 and less than lease_duration (10s), got 10s",
 		},
-		{"retry_period just below renew_deadline", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 9999ms\n", ""},
+		// client-go refuses renew_deadline <= 1.2 × retry_period (its
+		// JitterFactor): 1.2 × 1s is 1200ms.
+		{
+			"renew_deadline just above 1.2 × retry_period", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    renew_deadline: 1201ms\n    retry_period: 1s\n", "",
+		},
+		{
+			"renew_deadline at 1.2 × retry_period", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    renew_deadline: 1200ms\n    retry_period: 1s\n",
+			"x.yml:6: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (1s200ms) / 1.2 " +
+				"(client-go's jitter on retries), got 1s",
+		},
+		{"retry_period just below renew_deadline / 1.2", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 8333ms\n", ""},
+		{
+			"retry_period just above renew_deadline / 1.2", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 8334ms\n",
+			"x.yml:5: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (10s) / 1.2 " +
+				"(client-go's jitter on retries), got 8s334ms",
+		},
 		{
 			"retry_period at renew_deadline", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 10s\n",
-			"x.yml:5: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (10s), got 10s",
+			"x.yml:5: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (10s) / 1.2 " +
+				"(client-go's jitter on retries), got 10s",
 		},
 		{
 			"a zero lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 0s\n",

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
@@ -97,9 +99,11 @@ func newHTTPServer(o Options, reg prometheus.Registerer) (*web.Server, error) {
 // cluster is the connection to the Kubernetes API and the health of its
 // watches.
 type cluster struct {
-	client  kubernetes.Interface
-	address string
-	health  *watcher.Health
+	client kubernetes.Interface
+	// election is the leader election's client (see electionConfig).
+	election kubernetes.Interface
+	address  string
+	health   *watcher.Health
 }
 
 // connect makes the Kubernetes client. The health of the watches is read
@@ -116,19 +120,48 @@ func connect(o Options, reg prometheus.Registerer, metrics *exporter.Metrics, co
 		OnError: metrics.WatchError, OnBreak: coverage.broke, OnRestore: coverage.restored,
 	})
 	reg.MustRegister(exporter.NewWatchHealthCollector(health))
+	// Before the health's wrap: the Lease's requests are not the watches'.
+	election, err := kubernetes.NewForConfig(electionConfig(restCfg, o.Config.Kubernetes))
+	if err != nil {
+		return cluster{}, fmt.Errorf("kubernetes client for %s: %w", address, err)
+	}
 	restCfg.Wrap(health.WrapTransport)
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return cluster{}, fmt.Errorf("kubernetes client for %s: %w", address, err)
 	}
-	return cluster{client: client, address: address, health: health}, nil
+	return cluster{client: client, election: election, address: address, health: health}, nil
 }
 
-// ready is /readyz: ready once the informers synced and while every watch
-// is up. A follower (kubernetes.leader_election) watches nothing and is
+// The election's rate limit: a get and an update per retry, with room.
+const (
+	electionQPS   = 5
+	electionBurst = 10
+)
+
+// electionConfig is the leader election's copy of rc: its own rate
+// limiter, so that the informers' requests, throttled by kubernetes.qps
+// (a relist of every namespace takes the whole burst), never delay a
+// renewal past renew_deadline; and a timeout of half renew_deadline (at
+// most kubernetes.timeout), so that a request that hangs leaves time for
+// another try before the leader steps down.
+func electionConfig(rc *rest.Config, k config.Kubernetes) *rest.Config {
+	ec := rest.CopyConfig(rc)
+	ec.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(electionQPS, electionBurst)
+	ec.Timeout = min(time.Duration(k.Timeout), time.Duration(k.LeaderElection.RenewDeadline)/2)
+	ec.UserAgent = rc.UserAgent + "/leader-election"
+	return ec
+}
+
+// ready is /readyz: ready once the hypotheses' steps are checked (on
+// every replica), and once the informers synced and while every watch is
+// up. A follower (kubernetes.leader_election) watches nothing and is
 // ready: it receives webhooks and answers the API from the store.
-func ready(k8s cluster, w *watcher.Watcher, ship *leadership) func() (bool, string) {
+func ready(k8s cluster, w *watcher.Watcher, ship *leadership, steps *stepCheck) func() (bool, string) {
 	return func() (bool, string) {
+		if ok, why := steps.ready(); !ok {
+			return false, why
+		}
 		if !ship.Leading() {
 			return true, ""
 		}
@@ -228,11 +261,56 @@ func newVerdicts(o Options, events tracker.Store, db store.Store, coverage verdi
 		}
 		if ctx != nil {
 			// A reload: a step shorter than Prometheus's scrape interval
-			// keeps the hypotheses running.
+			// keeps the hypotheses running. (At the start, every replica
+			// checks in a stepCheck, before it is ready.)
 			if err := loop.checkIntervals(ctx); err != nil {
 				return nil, err
 			}
 		}
 		return loop, nil
+	}
+}
+
+// newStepCheck is the check of loop's steps against Prometheus's scrape
+// intervals at the start (nil without hypotheses); fail ends serve.
+func newStepCheck(loop *verdictLoop, fail func(error)) *stepCheck {
+	if loop == nil {
+		return nil
+	}
+	return &stepCheck{check: loop.checkIntervals, fail: fail, url: loop.cfg.PrometheusURL, done: make(chan struct{})}
+}
+
+// stepCheck checks the hypotheses' steps against Prometheus' scrape
+// intervals on every replica, before it is ready: a configuration that is
+// wrong fails the rollout on the first replica, leader or not.
+type stepCheck struct {
+	check func(context.Context) error
+	fail  func(error)
+	url   string
+	// done is closed once the steps are checked and fine.
+	done chan struct{}
+}
+
+// run checks, then marks the check done or fails serve.
+func (c *stepCheck) run(ctx context.Context) {
+	if err := c.check(ctx); err != nil {
+		c.fail(err)
+		return
+	}
+	if ctx.Err() == nil {
+		close(c.done)
+	}
+}
+
+// ready is whether the check is done (a nil check has nothing to do).
+func (c *stepCheck) ready() (bool, string) {
+	if c == nil {
+		return true, ""
+	}
+	select {
+	case <-c.done:
+		return true, ""
+	default:
+		return false, "the hypotheses' steps are being checked against the scrape intervals of Prometheus at " + c.url
 	}
 }

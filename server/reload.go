@@ -38,15 +38,30 @@ var errReloaded = errors.New("reloaded")
 // and its abort alerts, and the new one starts at once.
 type verdictRunner struct {
 	board *verdict.Board
-	fail  func(error)
+	// steps, if not nil, is the check of the first loop's steps: the loop
+	// starts once it is done.
+	steps *stepCheck
 
 	mu      sync.Mutex
 	loop    *verdictLoop // nil: no hypotheses
 	swapped chan struct{}
 }
 
-func newVerdictRunner(loop *verdictLoop, board *verdict.Board, fail func(error)) *verdictRunner {
-	return &verdictRunner{loop: loop, board: board, fail: fail, swapped: make(chan struct{}, 1)}
+func newVerdictRunner(loop *verdictLoop, board *verdict.Board, steps *stepCheck) *verdictRunner {
+	return &verdictRunner{loop: loop, board: board, steps: steps, swapped: make(chan struct{}, 1)}
+}
+
+// names are the hypotheses in force.
+func (r *verdictRunner) names() []string {
+	loop := r.current()
+	if loop == nil {
+		return nil
+	}
+	names := make([]string, len(loop.hypotheses))
+	for i := range loop.hypotheses {
+		names[i] = loop.hypotheses[i].Name
+	}
+	return names
 }
 
 func (r *verdictRunner) current() *verdictLoop {
@@ -69,29 +84,26 @@ func (r *verdictRunner) swap(next *verdictLoop) {
 	}
 }
 
-// run runs the loop in force until ctx ends. The first one's scrape
-// intervals are checked against Prometheus first (a reloaded one's were,
-// before the swap): a step shorter ends serve.
+// run runs the loop in force until ctx ends, once the start's check of
+// the steps is done (a reloaded loop's were checked before the swap).
 func (r *verdictRunner) run(ctx context.Context) {
-	checked := false
+	if r.steps != nil {
+		select {
+		case <-r.steps.done:
+		case <-ctx.Done():
+			return
+		}
+	}
 	for {
 		loop := r.current()
 		loopCtx, stop := context.WithCancelCause(ctx)
 		done := make(chan struct{})
-		go func(check bool) {
+		go func() {
 			defer close(done)
-			if loop == nil {
-				return
+			if loop != nil {
+				loop.run(loopCtx)
 			}
-			if check {
-				if err := loop.checkIntervals(loopCtx); err != nil {
-					r.fail(err)
-					return
-				}
-			}
-			loop.run(loopCtx)
-		}(!checked)
-		checked = true
+		}()
 		select {
 		case <-ctx.Done():
 			stop(nil)
@@ -174,12 +186,7 @@ func (r *reloader) apply(ctx context.Context) error {
 		return err
 	}
 	r.runner.swap(loop)
-	var names []string
-	if loop != nil {
-		for i := range loop.hypotheses {
-			names = append(names, loop.hypotheses[i].Name)
-		}
-	}
+	names := r.runner.names()
 	if later := restartOnly(r.cur, cfg); len(later) > 0 {
 		r.log.Warn("changed in the configuration, applied at the next restart only", "fields", strings.Join(later, ", "))
 	}

@@ -83,6 +83,10 @@ type Server struct {
 	Leading func() bool
 }
 
+// writesGrace is how long the last writes of the tracker are waited for
+// once serve stops.
+const writesGrace = 10 * time.Second
+
 // historyHorizon is how far back closed incidents are read at start, for
 // MTBF to continue: a service that failed longer ago starts afresh.
 const historyHorizon = 30 * 24 * time.Hour
@@ -121,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	writes := store.NewWriteBehind(db, log.With("component", "store"), reg)
 	// The queue is written until the very end: after the informers stopped,
 	// what is left gets 10 more seconds.
-	parts.start(context.WithoutCancel(ctx), func(ctx context.Context) { writes.Run(ctx, 10*time.Second) })
+	parts.start(context.WithoutCancel(ctx), func(ctx context.Context) { writes.Run(ctx, writesGrace) })
 	incidents := tracker.New(tracker.Options{
 		Logger: log.With("component", "incident"), Store: writes, Recorder: metrics, Now: o.Now,
 	})
@@ -167,20 +171,25 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	judge := newVerdictRunner(loop, verdicts, fail)
+	steps := newStepCheck(loop, fail)
+	if steps != nil {
+		parts.start(runCtx, steps.run)
+	}
+	judge := newVerdictRunner(loop, verdicts, steps)
 	reloads := newReloader(cfg, o.Reload, build, judge, reg, log.With("component", "reload"), o.Now)
 	parts.start(ctx, func(ctx context.Context) { reloadOnSignal(ctx, o.ReloadSignals, reloads) })
 	ship := newLeadership(reg)
+	listVerdicts, oneVerdict := verdictHandlers(verdicts, db, ship, judge.names)
 
 	err = httpSrv.Start(ctx, web.Routes{
 		Metrics: web.MetricsHandler(reg),
-		Ready:   ready(k8s, w, ship),
+		Ready:   ready(k8s, w, ship, steps),
 		Handlers: []web.Route{
 			// The receiver authenticates by itself, counting what it
 			// refuses.
 			{Pattern: receiver.Path, Handler: rcv, Open: true},
-			{Pattern: "GET " + api.VerdictsPath, Handler: api.Verdicts(verdicts)},
-			{Pattern: "GET " + api.VerdictPath, Handler: api.Verdict(verdicts)},
+			{Pattern: "GET " + api.VerdictsPath, Handler: listVerdicts},
+			{Pattern: "GET " + api.VerdictPath, Handler: oneVerdict},
 			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, log.With("component", "api"))},
 			{Pattern: "GET " + api.WeeklyReportPath, Handler: api.WeeklyReport(api.WeeklyReportOptions{
 				Source: reports, Base: reportOptions(&cfg), Now: o.Now,
@@ -214,9 +223,17 @@ func Run(ctx context.Context, o Options) error {
 		}
 		mine.start(ctx, deliverer.Run)
 		mine.start(ctx, judge.run)
-		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db)
+		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db, writes)
 	}
-	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.client, ship, log.With("component", "leader"), lead)
+	lead = flushingLead(writes, writesGrace, lead)
+	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.election, ship, log.With("component", "leader"), lead)
+	if errors.Is(runErr, errLostLease) {
+		// Another replica may lead by now: what this one has not written
+		// is stale, and would undo the new leader's incidents.
+		if n := writes.Discard(); n > 0 {
+			log.Warn("lost the leader lease: dropped the writes not in the store yet", "writes", n)
+		}
+	}
 	select {
 	case err := <-fatal:
 		runErr = errors.Join(err, runErr)
@@ -246,7 +263,7 @@ func newRegistry() *prometheus.Registry {
 // run waits for the cluster, restores the inventory, watches, and saves the
 // inventory periodically and on the way out.
 func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubernetes.Interface,
-	address string, incidents *tracker.Tracker, w *watcher.Watcher, db store.Store,
+	address string, incidents *tracker.Tracker, w *watcher.Watcher, db store.Store, writes flusher,
 ) error {
 	if err := w.WaitForAPI(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -325,9 +342,25 @@ loop:
 	}
 	stop()
 	wg.Wait()
-	if w.ListedOnce() {
-		checkpoint()
+	if lostLease(ctx) {
+		// Another replica may lead by now: the inventory it saves is the
+		// one to keep.
+		log.Warn("lost the leader lease: the last inventory checkpoint is not written")
+		return watchErr
 	}
+	if !w.ListedOnce() {
+		return watchErr
+	}
+	// The incidents the tracker queued (those the watch stopping closed)
+	// land before the inventory that no longer holds them open: a next
+	// leader restoring the inventory without them would not find them.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writesGrace)
+	defer cancel()
+	if err := writes.Flush(flushCtx); err != nil {
+		log.Error("writing the incidents failed: the last inventory checkpoint is not written", "err", err)
+		return watchErr
+	}
+	checkpoint()
 	return watchErr
 }
 

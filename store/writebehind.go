@@ -43,6 +43,7 @@ type WriteBehind struct {
 	queued     uint64 // writes accepted so far
 	written    uint64 // writes durable so far (queued-count watermark)
 	lastErr    error
+	discarded  bool          // Discard was called: nothing more is written
 	flushed    chan struct{} // closed and replaced whenever written grows
 	wake       chan struct{}
 	retryDelay time.Duration
@@ -82,6 +83,10 @@ func NewWriteBehind(s tracker.Store, log *slog.Logger, reg prometheus.Registerer
 // Save implements tracker.Store: it queues the incident.
 func (w *WriteBehind) Save(_ context.Context, inc chaos.Incident) error {
 	w.mu.Lock()
+	if w.discarded {
+		w.mu.Unlock()
+		return nil
+	}
 	if _, ok := w.incidents[inc.ID]; !ok {
 		w.order = append(w.order, inc.ID)
 	}
@@ -95,6 +100,10 @@ func (w *WriteBehind) Save(_ context.Context, inc chaos.Incident) error {
 // SaveEvent implements tracker.Store: it queues the event.
 func (w *WriteBehind) SaveEvent(_ context.Context, e chaos.Event) error {
 	w.mu.Lock()
+	if w.discarded {
+		w.mu.Unlock()
+		return nil
+	}
 	if len(w.events) >= maxQueuedEvents {
 		n := maxQueuedEvents / 10
 		w.events = append(w.events[:0], w.events[n:]...)
@@ -128,6 +137,22 @@ func (w *WriteBehind) signal() {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Discard drops what is queued and whatever is queued after, and returns
+// how many writes it dropped: a leader that lost its Lease must not write
+// what it recorded after another replica may have started leading. A
+// batch being written as it is called is written (or not) all the same.
+func (w *WriteBehind) Discard() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := len(w.events) + len(w.order)
+	w.discarded = true
+	w.events, w.order, w.incidents = nil, nil, map[string]chaos.Incident{}
+	w.written = w.queued
+	close(w.flushed)
+	w.flushed = make(chan struct{})
+	return n
 }
 
 // Flush waits until everything queued before it was called is written, or
@@ -185,7 +210,8 @@ func (w *WriteBehind) drain(ctx context.Context) {
 		n, err := w.write(ctx, events, order, incidents)
 		if err == nil {
 			w.mu.Lock()
-			w.written, w.lastErr = upTo, nil
+			// max: Discard may have moved written past upTo meanwhile.
+			w.written, w.lastErr = max(w.written, upTo), nil
 			close(w.flushed)
 			w.flushed = make(chan struct{})
 			w.mu.Unlock()
@@ -232,6 +258,9 @@ func (w *WriteBehind) requeue(events []chaos.Event, order []string, incidents ma
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.lastErr = err
+	if w.discarded {
+		return
+	}
 	w.events = append(events, w.events...)
 	var ids []string
 	for _, id := range order {

@@ -193,3 +193,27 @@ func gaugeValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// Issue 15 #2: a leader that lost its Lease discards what it has not
+// written: another replica may lead, and an incident written late would
+// undo the new leader's.
+func TestWriteBehindDiscardsWhatIsQueuedAndWhatComesAfter(t *testing.T) {
+	s := &flakyStore{MemoryStore: tracker.NewMemoryStore()}
+	s.set(true)
+	w, _, stop := startWriteBehind(t, s)
+	for i := range 10 {
+		require.NoError(t, w.SaveEvent(t.Context(), event(i)))
+	}
+	require.NoError(t, w.Save(t.Context(), chaos.Incident{ID: "a"}))
+	require.Equal(t, 11, w.Discard())
+	require.NoError(t, w.Save(t.Context(), chaos.Incident{ID: "b"}))
+	require.NoError(t, w.Flush(t.Context()), "nothing is left to wait for")
+	s.set(false)
+	stop() // the final drain
+	events, err := s.Events(t.Context(), tracker.Filter{})
+	require.NoError(t, err)
+	require.Empty(t, events)
+	incs, err := s.List(t.Context(), tracker.Filter{})
+	require.NoError(t, err)
+	require.Empty(t, incs)
+}
