@@ -43,19 +43,6 @@ func emptyPrometheus(t *testing.T) string {
 	return srv.URL
 }
 
-const reloadHypothesis = `apiVersion: steadywatch.io/v1alpha1
-kind: Hypothesis
-metadata: {name: NAME}
-spec:
-  service: postgres
-  groups: {control: 'g="c"', experimental: 'g="e"'}
-  window: {fixed: {start: 2026-11-21T10:00:00Z, end: 2026-11-21T10:30:00Z}}
-  metrics:
-    - name: errors
-      query: 'sum(rate(errors_total{ {{ .Group }} }[1m]))'
-      slo: {max: 1}
-`
-
 // judged lists the hypotheses GET /api/v1/verdicts gives.
 func judged(t *testing.T, s *serving) []string {
 	t.Helper()
@@ -108,7 +95,7 @@ func TestAReloadSwapsTheHypothesesAndABadOneKeepsThem(t *testing.T) {
 	dir := t.TempDir()
 	hyp := filepath.Join(dir, "h.yaml")
 	write := func(text string) { require.NoError(t, os.WriteFile(hyp, []byte(text), 0o600)) }
-	write(strings.ReplaceAll(reloadHypothesis, "NAME", "alpha"))
+	write(strings.ReplaceAll(killPostgresYAML, "NAME", "alpha"))
 	cfgFile := filepath.Join(dir, "steadywatch.yml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(`listen: 127.0.0.1:0
 store: `+filepath.Join(dir, "sw.db")+`
@@ -135,7 +122,7 @@ verdicts:
 
 	// A hypothesis that does not load: 500 naming the file and line, the
 	// metric 0, alpha judged on.
-	write(strings.ReplaceAll(strings.ReplaceAll(reloadHypothesis, "NAME", "beta"), "slo: {max: 1}", "slo: {max: oops}"))
+	write(strings.ReplaceAll(strings.ReplaceAll(killPostgresYAML, "NAME", "beta"), "slo: {max: 1}", "slo: {max: oops}"))
 	code, body := postReload(t, s)
 	require.Equal(t, http.StatusInternalServerError, code)
 	require.Contains(t, body, "h.yaml:11")
@@ -146,7 +133,7 @@ verdicts:
 
 	// Fixed: beta replaces alpha.
 	clock.Advance(time.Minute)
-	write(strings.ReplaceAll(reloadHypothesis, "NAME", "beta"))
+	write(strings.ReplaceAll(killPostgresYAML, "NAME", "beta"))
 	code, body = postReload(t, s)
 	require.Equal(t, http.StatusOK, code, body)
 	require.InDelta(t, 1.0, gaugeValue(t, s, contract.ConfigLastReloadSuccessful), 0)
@@ -155,7 +142,7 @@ verdicts:
 
 	// SIGHUP: both hypotheses.
 	clock.Advance(time.Minute)
-	write(strings.ReplaceAll(reloadHypothesis, "NAME", "beta") + "---\n" + strings.ReplaceAll(reloadHypothesis, "NAME", "gamma"))
+	write(strings.ReplaceAll(killPostgresYAML, "NAME", "beta") + "---\n" + strings.ReplaceAll(killPostgresYAML, "NAME", "gamma"))
 	signals <- syscall.SIGHUP
 	waitfor.True(t, 10*time.Second, "beta and gamma judged", func() bool { return slices.Equal(judged(t, s), []string{"beta", "gamma"}) })
 	require.InDelta(t, started+120, gaugeValue(t, s, contract.ConfigLastReloadSuccessTime), 0.001)

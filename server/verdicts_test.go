@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,12 +38,11 @@ func (j *scriptedJudge) Judge(_ context.Context, h *hypothesis.Hypothesis, at ti
 	return v, nil
 }
 
-// killPostgres is a hypothesis with a fixed window, 10:00 to 10:30.
-func killPostgres(t *testing.T) []hypothesis.Hypothesis {
-	t.Helper()
-	hs, err := hypothesis.Parse([]byte(`apiVersion: steadywatch.io/v1alpha1
+// killPostgresYAML is a hypothesis named NAME with a fixed window, 10:00
+// to 10:30.
+const killPostgresYAML = `apiVersion: steadywatch.io/v1alpha1
 kind: Hypothesis
-metadata: {name: kill-postgres}
+metadata: {name: NAME}
 spec:
   service: postgres
   groups: {control: 'g="c"', experimental: 'g="e"'}
@@ -51,7 +51,12 @@ spec:
     - name: errors
       query: 'sum(rate(errors_total{ {{ .Group }} }[1m]))'
       slo: {max: 1}
-`), "kill.yaml")
+`
+
+// killPostgres is killPostgresYAML named kill-postgres.
+func killPostgres(t *testing.T) []hypothesis.Hypothesis {
+	t.Helper()
+	hs, err := hypothesis.Parse([]byte(strings.ReplaceAll(killPostgresYAML, "NAME", "kill-postgres")), "kill.yaml")
 	require.NoError(t, err)
 	return hs
 }
