@@ -94,6 +94,11 @@ func (r *verdictRunner) run(ctx context.Context) {
 			return
 		}
 	}
+	// A swap made before this serve led is in force already.
+	select {
+	case <-r.swapped:
+	default:
+	}
 	for {
 		loop := r.current()
 		loopCtx, stop := context.WithCancelCause(ctx)
@@ -190,7 +195,9 @@ func (r *reloader) apply(ctx context.Context) error {
 	if later := restartOnly(r.cur, cfg); len(later) > 0 {
 		r.log.Warn("changed in the configuration, applied at the next restart only", "fields", strings.Join(later, ", "))
 	}
-	r.cur = cfg
+	// What runs: the sections applied at a restart only stay as they
+	// were, and are named again at the next reload.
+	r.cur.Verdicts = cfg.Verdicts
 	r.log.Info("configuration reloaded", "hypotheses", names)
 	return nil
 }

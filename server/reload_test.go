@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/config"
@@ -212,4 +214,27 @@ func TestAVerdictNotStoredBeforeAReloadIsStoredAfterIt(t *testing.T) {
 	next.judgeAll(t.Context())
 	require.Equal(t, []string{"10:05 pass running", "10:06 pass running"}, history(t, db),
 		"the removed hypothesis's verdict judged before the reload is stored, and the new one's")
+}
+
+// TestASectionNeedingARestartIsNamedAtEachReloadUntilRestarted: a reload
+// does not apply watch, so the running watch is still the old one at the
+// next reload, which names it again.
+func TestASectionNeedingARestartIsNamedAtEachReloadUntilRestarted(t *testing.T) {
+	running := config.Default()
+	edited := running
+	edited.Watch.Selector = "app=x"
+	var logs strings.Builder
+	r := newReloader(running, func() (config.Config, error) { return edited, nil },
+		func(context.Context, config.Config) (*verdictLoop, error) { return nil, nil },
+		newVerdictRunner(nil, verdict.NewBoard(), nil), prometheus.NewRegistry(),
+		slog.New(slog.NewTextHandler(&logs, nil)), time.Now)
+	for i := range 2 {
+		logs.Reset()
+		require.NoError(t, r.reload(t.Context(), "test"))
+		require.Contains(t, logs.String(), `applied at the next restart only" fields=watch`, "reload %d", i+1)
+	}
+	edited = running
+	logs.Reset()
+	require.NoError(t, r.reload(t.Context(), "test"))
+	require.NotContains(t, logs.String(), "restart", "back as it runs")
 }
