@@ -32,7 +32,10 @@ type serveFlags struct {
 	webConfig    string
 	bearerTokens string
 	alertmanager string
-	log          logFlags
+	// leaderElection is a flag as well as a field so that a Helm chart
+	// can turn it on with its replica count, whatever file it mounts.
+	leaderElection bool
+	log            logFlags
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
@@ -50,6 +53,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration file: TLS and basic auth")
 	fs.StringVar(&f.bearerTokens, "web.bearer-token-file", "", "YAML file of accepted bearer tokens (bearer_tokens or bearer_token_file)")
 	fs.StringVar(&f.alertmanager, "alertmanager.url", "", "Alertmanager base URL to pull alerts from its v2 API, silenced and inhibited ones too (default: no pull)")
+	fs.BoolVar(&f.leaderElection, "leader-election", false,
+		"elect one leader among several replicas on a Lease (kubernetes.leader_election.enabled; needs a PostgreSQL --store)")
 	f.log.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -130,6 +135,8 @@ func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
 			cfg.Web.BearerTokenFile = f.bearerTokens
 		case "alertmanager.url":
 			cfg.Alerts.Pull.AlertmanagerURL = f.alertmanager
+		case "leader-election":
+			cfg.Kubernetes.LeaderElection.Enabled = f.leaderElection
 		}
 	})
 	if err := cfg.Validate(); err != nil {
