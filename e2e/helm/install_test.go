@@ -149,7 +149,7 @@ func TestTheChartInstallsAndItsServiceAccountWatchesOnly(t *testing.T) {
 	rc.Impersonate = rest.ImpersonationConfig{UserName: sa, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace}}
 	swCfg := config.Default()
 	swCfg.DataDir = t.TempDir()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	swCfg.Listen = lis.Addr().String()
 	serveCtx, stop := context.WithCancel(ctx)
@@ -163,7 +163,9 @@ func TestTheChartInstallsAndItsServiceAccountWatchesOnly(t *testing.T) {
 	})
 	url := fmt.Sprintf("http://%s/readyz", lis.Addr())
 	waitfor.True(t, 2*time.Minute, "steadywatch serve, as the chart's ServiceAccount, to be ready", func() bool {
-		resp, err := http.Get(url) //nolint:gosec,noctx // the test's own server
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false
 		}

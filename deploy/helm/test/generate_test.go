@@ -134,7 +134,7 @@ func TestTheChartRendersWhatGenerateKubernetesWritesForOtherInput(t *testing.T) 
 	require.NoError(t, os.WriteFile(config, []byte("listen: \":8080\"\nwatch:\n  namespaces: [shop]\n"), 0o600))
 	root, err := filepath.Abs(repo)
 	require.NoError(t, err)
-	cmd := exec.Command("go", "run", "./cmd/steadywatch", "generate", "kubernetes", "--config", config,
+	cmd := exec.CommandContext(t.Context(), "go", "run", "./cmd/steadywatch", "generate", "kubernetes", "--config", config,
 		"--namespace", "chaos", "--image", "registry.example/sw:v1.2.3", "--out", dir)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()

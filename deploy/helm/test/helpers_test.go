@@ -156,7 +156,7 @@ func decodeFile(t *testing.T, path string) []object {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	var out []object
-	for _, doc := range strings.Split(string(data), "\n---\n") {
+	for doc := range strings.SplitSeq(string(data), "\n---\n") {
 		var o object
 		require.NoError(t, yaml.Unmarshal([]byte(doc), &o), doc)
 		if o != nil {
