@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/kube"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -74,6 +75,9 @@ func TestTheChartInstallsAndItsServiceAccountWatchesOnly(t *testing.T) {
 	install := action.NewInstall(cfg)
 	install.ReleaseName, install.Namespace = "steadywatch", namespace
 	install.Timeout = 2 * time.Minute
+	// No waiting on readiness: the testbed has no storage provisioner for
+	// the claim, nor a kubelet; serve is run below instead.
+	install.WaitStrategy = kube.HookOnlyStrategy
 	_, err = install.RunWithContext(ctx, ch, map[string]any{
 		"serviceMonitor": map[string]any{"enabled": true},
 		"prometheusRule": map[string]any{"enabled": true},
