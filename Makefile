@@ -20,6 +20,10 @@ CREATED ?= $(shell git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:
 LICENSES ?= NOASSERTION
 # Packages whose tests need the real control plane.
 E2E_PKGS := ./e2e/ ./internal/testenv/testbed/
+# Modules of their own (the Helm SDK's k8s.io versions stay out of the main
+# module): the chart's template tests, and its install test on the testbed.
+CHART_TEST_MOD := deploy/helm/test
+CHART_E2E_MOD := e2e/helm
 
 .DEFAULT_GOAL := help
 
@@ -40,8 +44,9 @@ image: ## build bin/steadywatch-image.tar, a docker-load-able linux image, witho
 		-tag '$(IMAGE):$(IMAGE_TAG)' -o bin/steadywatch-image.tar
 
 .PHONY: test
-test: ## unit tests with the race detector (no control plane; store tests start a real PostgreSQL via pgtest)
+test: ## unit tests with the race detector (no control plane; store tests start a real PostgreSQL via pgtest), and the Helm chart's
 	STEADYWATCH_SKIP_TESTBED=1 $(GO) test -race -count=1 ./...
+	cd $(CHART_TEST_MOD) && $(GO) test -race -count=1 ./...
 
 .PHONY: testbed-build
 testbed-build: ## build (once, then cached) the control-plane binaries
@@ -51,11 +56,16 @@ testbed-build: ## build (once, then cached) the control-plane binaries
 e2e: testbed-build ## tests against a real local control plane (etcd, kube-apiserver, KCM, scheduler, kwok, metrics-server)
 	$(GO) test -race -count=1 -timeout 30m -v $(E2E_PKGS) 2>&1 | tee e2e.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go:)' ; \
 	rc=$${PIPESTATUS[0]}; if [ $$rc -ne 0 ]; then scripts/failures.sh e2e.out; fi; exit $$rc
+	set -o pipefail; cd $(CHART_E2E_MOD) && $(GO) test -count=1 -timeout 20m -v ./... 2>&1 | tee ../../e2e-helm.out | \
+		grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go:)'
 
 .PHONY: lint
-lint: ## golangci-lint (config in .golangci.yml) and go vet
+lint: ## golangci-lint (config in .golangci.yml) and go vet, of the main module and the Helm test modules
 	$(GO) vet ./...
 	$(TOOL) golangci-lint run ./...
+	for m in $(CHART_TEST_MOD) $(CHART_E2E_MOD); do \
+		(cd $$m && $(GO) vet ./... && $(GO) tool -modfile=$(CURDIR)/tools/go.mod golangci-lint run ./...) || exit 1; \
+	done
 
 .PHONY: fmt
 fmt: ## format with gofumpt and goimports
@@ -70,13 +80,13 @@ bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, weekl
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
 .PHONY: generate
-generate: ## regenerate dashboards/generated, rules/generated and deploy/generated from deploy/steadywatch.yml and examples/, and README.md's metrics table from contract/
+generate: ## regenerate dashboards/generated, rules/generated, deploy/generated and the Helm chart's files/ from deploy/steadywatch.yml and examples/, and README.md's metrics table from contract/
 	scripts/generate.sh .
 
 .PHONY: check-generated
 check-generated: ## fail if the committed generated files differ from what make generate would write
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && scripts/generate.sh "$$tmp" && \
-	for d in dashboards/generated rules/generated deploy/generated; do \
+	for d in dashboards/generated rules/generated deploy/generated deploy/helm/steadywatch/files; do \
 		diff -r "$$d" "$$tmp/$$d" || { echo "$$d is stale: run make generate and commit it" >&2; exit 1; }; \
 	done && \
 	diff README.md "$$tmp/README.md" || { echo "README.md's metrics table is stale: run make generate and commit it" >&2; exit 1; }

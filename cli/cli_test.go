@@ -84,6 +84,11 @@ current-context: x
 			cli.ExitUsage, "", "kubernetes.leader_election.enabled: needs a PostgreSQL store",
 		},
 		{
+			"--leader-election turns the election on, and is refused on SQLite like the file's",
+			[]string{"serve", "--leader-election"},
+			cli.ExitUsage, "", "kubernetes.leader_election.enabled: needs a PostgreSQL store (store: postgres://…)",
+		},
+		{
 			"serve with an Alertmanager address without a scheme names the field",
 			[]string{"serve", "--alertmanager.url", "alertmanager:9093"},
 			cli.ExitUsage, "", `alerts.pull.alertmanager_url: "alertmanager:9093": want an http:// or https:// URL`,

@@ -36,7 +36,10 @@ type serveFlags struct {
 	bearerTokens string
 	alertmanager string
 	lifecycle    bool
-	log          logFlags
+	// leaderElection is a flag as well as a field so that a Helm chart
+	// can turn it on with its replica count, whatever file it mounts.
+	leaderElection bool
+	log            logFlags
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
@@ -55,6 +58,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.StringVar(&f.bearerTokens, "web.bearer-token-file", "", "YAML file of accepted bearer tokens (bearer_tokens or bearer_token_file)")
 	fs.BoolVar(&f.lifecycle, "web.enable-lifecycle", false, "answer POST /-/reload (behind the API's authentication); SIGHUP reloads either way")
 	fs.StringVar(&f.alertmanager, "alertmanager.url", "", "Alertmanager base URL to pull alerts from its v2 API, silenced and inhibited ones too (default: no pull)")
+	fs.BoolVar(&f.leaderElection, "leader-election", false,
+		"elect one leader among several replicas on a Lease (kubernetes.leader_election.enabled; needs a PostgreSQL --store)")
 	f.log.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -145,6 +150,8 @@ func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
 			cfg.Alerts.Pull.AlertmanagerURL = f.alertmanager
 		case "web.enable-lifecycle":
 			cfg.Web.EnableLifecycle = f.lifecycle
+		case "leader-election":
+			cfg.Kubernetes.LeaderElection.Enabled = f.leaderElection
 		}
 	})
 	if err := cfg.Validate(); err != nil {

@@ -53,7 +53,9 @@ func Kubernetes(o KubernetesOptions) ([]byte, error) {
 		return nil, fmt.Errorf("kubernetes: port %d is not a TCP port", o.Port)
 	}
 	const name = "steadywatch"
-	labels := map[string]string{"app.kubernetes.io/name": name}
+	// The Helm chart's selector labels for a release named steadywatch, so
+	// that the chart can take over what these manifests created.
+	labels := map[string]string{"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
 	meta := func(kind string) metav1.ObjectMeta {
 		m := metav1.ObjectMeta{Name: name, Labels: labels}
 		if kind != "ClusterRole" && kind != "ClusterRoleBinding" {
@@ -112,6 +114,10 @@ func Kubernetes(o KubernetesOptions) ([]byte, error) {
 								"serve", "--config", "/etc/steadywatch/steadywatch.yml", "--data-dir", "/var/lib/steadywatch",
 								"--listen", ":" + strconv.Itoa(int(o.Port)),
 							},
+							// The Lease's namespace, should kubernetes.leader_election be on.
+							Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+								FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"},
+							}}},
 							Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: o.Port}},
 							ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 								Path: "/readyz", Port: intstr.FromString("http"),
