@@ -151,7 +151,16 @@ func holder(t *testing.T, client *fake.Clientset) string {
 
 func TestOneCandidateLeadsAndTheNextTakesOverOnlyAfterItStopped(t *testing.T) {
 	client := fake.NewClientset()
-	a := runCandidate(t, client, election("a"))
+	// A lease long enough that a busy machine does not let it expire
+	// while a renews or releases it: the fake clientset does not refuse
+	// an update on a stale resourceVersion as an API server does, so a's
+	// release would clear a Lease b took on expiry.
+	long := func(id string) config.LeaderElection {
+		e := election(id)
+		e.LeaseDuration, e.RenewDeadline = model.Duration(4*time.Second), model.Duration(2*time.Second)
+		return e
+	}
+	a := runCandidate(t, client, long("a"))
 	waitfor.True(t, 10*time.Second, "a to lead", a.leading.Load)
 	require.True(t, a.ship.Leading())
 	require.InDelta(t, 1, testutil.ToFloat64(a.ship.gauge), 0)
@@ -161,9 +170,9 @@ func TestOneCandidateLeadsAndTheNextTakesOverOnlyAfterItStopped(t *testing.T) {
 	// Lease held, until its tries span more than a lease duration (had a
 	// not renewed, b would have taken over by then).
 	bClient := &leaseReads{Interface: client}
-	b := runCandidate(t, bClient, election("b"))
-	waitfor.True(t, 10*time.Second, "b's tries to span more than a lease duration",
-		func() bool { return bClient.span() > time.Second })
+	b := runCandidate(t, bClient, long("b"))
+	waitfor.True(t, 15*time.Second, "b's tries to span more than a lease duration",
+		func() bool { return bClient.span() > 4*time.Second })
 	require.False(t, b.leading.Load(), "b led while a held the lease")
 	require.Equal(t, "a", holder(t, client))
 	require.False(t, b.ship.Leading())

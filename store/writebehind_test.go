@@ -199,8 +199,12 @@ func gaugeValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
 // undo the new leader's.
 func TestWriteBehindDiscardsWhatIsQueuedAndWhatComesAfter(t *testing.T) {
 	s := &flakyStore{MemoryStore: tracker.NewMemoryStore()}
-	s.set(true)
-	w, _, stop := startWriteBehind(t, s)
+	// The writer is not running yet, so that no batch is in flight (one
+	// being written when Discard is called still lands): all 11 writes
+	// are queued.
+	w := NewWriteBehind(s, nil, prometheus.NewRegistry())
+	w.log = slog.New(slog.DiscardHandler)
+	w.retryDelay = time.Millisecond
 	for i := range 10 {
 		require.NoError(t, w.SaveEvent(t.Context(), event(i)))
 	}
@@ -208,8 +212,10 @@ func TestWriteBehindDiscardsWhatIsQueuedAndWhatComesAfter(t *testing.T) {
 	require.Equal(t, 11, w.Discard())
 	require.NoError(t, w.Save(t.Context(), chaos.Incident{ID: "b"}))
 	require.NoError(t, w.Flush(t.Context()), "nothing is left to wait for")
-	s.set(false)
-	stop() // the final drain
+	// The final drain, over a store that works, writes nothing.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	w.Run(ctx, 5*time.Second)
 	events, err := s.Events(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Empty(t, events)
