@@ -111,7 +111,7 @@ func terminate(t *testing.T, cmd *exec.Cmd) {
 func TestServeAgainstTheTestbedIsReadyAfterSyncAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	b := needBed(t)
 	dataDir := t.TempDir()
-	cmd, url, _ := serveProcess(t, "--kubeconfig", b.Kubeconfig(), "--data-dir", dataDir)
+	cmd, url, stderr := serveProcess(t, "--kubeconfig", b.Kubeconfig(), "--data-dir", dataDir)
 	waitFor(t, 60*time.Second, "/readyz", func() (bool, error) {
 		code, _, err := httpGet(url + "/readyz")
 		return code == http.StatusOK, err
@@ -135,6 +135,18 @@ func TestServeAgainstTheTestbedIsReadyAfterSyncAndStopsCleanlyOnSIGTERM(t *testi
 	require.NoError(t, err)
 	require.True(t, ok, "the inventory is saved on the way out")
 	require.NotEmpty(t, inv.Cluster)
+	// The log says it stopped, once, and what it flushed: the inventory
+	// the store holds.
+	log := stderr.String()
+	for line := range strings.SplitSeq(log, "\n") {
+		if strings.Contains(line, "msg=stop") || strings.Contains(line, `msg="stop`) {
+			t.Log(line)
+		}
+	}
+	require.Equal(t, 1, strings.Count(log, `msg="stopping: writing what is queued, saving the inventory"`), log)
+	require.Equal(t, 1, strings.Count(log, "msg=stopped "), log)
+	require.Contains(t, log, "inventory_saved_at="+inv.SavedAt.UTC().Format(time.RFC3339))
+	require.Contains(t, log, "writes_dropped=0 verdicts_unstored=0")
 }
 
 func TestServeWithAnUnreachableAPIServerRetriesAndIsNotReady(t *testing.T) {

@@ -45,6 +45,9 @@ type verdictRunner struct {
 	mu      sync.Mutex
 	loop    *verdictLoop // nil: no hypotheses
 	swapped chan struct{}
+	// unstored are the verdicts the last loop run had not stored when it
+	// stopped.
+	unstored int
 }
 
 func newVerdictRunner(loop *verdictLoop, board *verdict.Board, steps *stepCheck) *verdictRunner {
@@ -62,6 +65,14 @@ func (r *verdictRunner) names() []string {
 		names[i] = loop.hypotheses[i].Name
 	}
 	return names
+}
+
+// unstoredCount is how many verdicts the history had not taken when the
+// runner stopped.
+func (r *verdictRunner) unstoredCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.unstored
 }
 
 func (r *verdictRunner) current() *verdictLoop {
@@ -113,6 +124,11 @@ func (r *verdictRunner) run(ctx context.Context) {
 		case <-ctx.Done():
 			stop(nil)
 			<-done
+			if loop != nil {
+				r.mu.Lock()
+				r.unstored = loop.unstored()
+				r.mu.Unlock()
+			}
 			return
 		case <-r.swapped:
 			stop(errReloaded)

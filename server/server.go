@@ -125,7 +125,8 @@ func Run(ctx context.Context, o Options) error {
 	writes := store.NewWriteBehind(db, log.With("component", "store"), reg)
 	// The queue is written until the very end: after the informers stopped,
 	// what is left gets 10 more seconds.
-	parts.start(context.WithoutCancel(ctx), func(ctx context.Context) { writes.Run(ctx, writesGrace) })
+	var drained store.Drained // read once parts stopped
+	parts.start(context.WithoutCancel(ctx), func(ctx context.Context) { drained = writes.Run(ctx, writesGrace) })
 	incidents := tracker.New(tracker.Options{
 		Logger: log.With("component", "incident"), Store: writes, Recorder: metrics, Now: o.Now,
 	})
@@ -212,6 +213,7 @@ func Run(ctx context.Context, o Options) error {
 	// watches), judge, pull Alertmanager, deliver the reports. A new
 	// leader starts from the store: run restores the inventory and the
 	// open incidents before it watches.
+	saves := &inventorySaves{Store: db}
 	lead := func(ctx context.Context) error {
 		var mine background
 		defer mine.stop()
@@ -223,15 +225,19 @@ func Run(ctx context.Context, o Options) error {
 		}
 		mine.start(ctx, deliverer.Run)
 		mine.start(ctx, judge.run)
-		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, db, writes)
+		return run(ctx, log, cfg, k8s.client, k8s.address, incidents, w, saves, writes)
 	}
 	lead = flushingLead(writes, writesGrace, lead)
+	shutdown := &shutdownLog{log: log, writes: writes}
+	context.AfterFunc(runCtx, shutdown.begin)
 	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.election, ship, log.With("component", "leader"), lead)
+	stopRun() // if the leading ended by itself: serve stops all the same
+	discarded := 0
 	if errors.Is(runErr, errLostLease) {
 		// Another replica may lead by now: what this one has not written
 		// is stale, and would undo the new leader's incidents.
-		if n := writes.Discard(); n > 0 {
-			log.Warn("lost the leader lease: dropped the writes not in the store yet", "writes", n)
+		if discarded = writes.Discard(); discarded > 0 {
+			log.Warn("lost the leader lease: dropped the writes not in the store yet", "writes", discarded)
 		}
 	}
 	select {
@@ -245,6 +251,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
+	parts.stop() // the queue's final drain among them
+	shutdown.done(stopped{drained: drained, discarded: discarded, unstored: judge.unstoredCount(), inventory: saves.last()})
 	return runErr
 }
 

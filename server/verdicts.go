@@ -160,6 +160,15 @@ func (l *verdictLoop) run(ctx context.Context) {
 	}
 }
 
+// unstored counts the transitions not stored yet.
+func (l *verdictLoop) unstored() int {
+	n := 0
+	for _, q := range l.pending {
+		n += len(q)
+	}
+	return n
+}
+
 // logUnsaved logs the transitions serve stops without having stored.
 func (l *verdictLoop) logUnsaved() {
 	for name, q := range l.pending {

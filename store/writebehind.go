@@ -42,6 +42,7 @@ type WriteBehind struct {
 	events     []chaos.Event
 	queued     uint64 // writes accepted so far
 	written    uint64 // writes durable so far (queued-count watermark)
+	stored     uint64 // writes the store took (an incident queued twice is one)
 	lastErr    error
 	discarded  bool          // Discard was called: nothing more is written
 	flushed    chan struct{} // closed and replaced whenever written grows
@@ -178,9 +179,26 @@ func (w *WriteBehind) Flush(ctx context.Context) error {
 	return nil
 }
 
+// Drained is what Run's final drain did once ctx ended.
+type Drained struct {
+	// Written are the writes it made: chaos events, and incidents (each
+	// once, in its latest version).
+	Written int
+	// Unwritten are those still queued when it gave up (the store failing
+	// past the grace): lost.
+	Unwritten int
+}
+
+// Stored is how many writes reached the store since the start.
+func (w *WriteBehind) Stored() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stored
+}
+
 // Run writes what is queued until ctx ends, then writes what is left,
-// trying for at most grace.
-func (w *WriteBehind) Run(ctx context.Context, grace time.Duration) {
+// trying for at most grace, and reports what that last drain did.
+func (w *WriteBehind) Run(ctx context.Context, grace time.Duration) Drained {
 	for {
 		select {
 		case <-w.wake:
@@ -188,26 +206,36 @@ func (w *WriteBehind) Run(ctx context.Context, grace time.Duration) {
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 			defer cancel()
-			w.drain(final)
-			return
+			written := w.drain(final)
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return Drained{Written: written, Unwritten: len(w.events) + len(w.order)}
 		}
 	}
 }
 
-// drain writes batches until the queue is empty or ctx ends.
-func (w *WriteBehind) drain(ctx context.Context) {
+// drain writes batches until the queue is empty or ctx ends, and returns
+// how many writes the store took.
+func (w *WriteBehind) drain(ctx context.Context) int {
 	delay := w.retryDelay
+	total := 0
 	for {
 		w.mu.Lock()
 		events, order, incidents, upTo := w.events, w.order, w.incidents, w.queued
 		if len(events) == 0 && len(order) == 0 {
 			w.mu.Unlock()
-			return
+			return total
 		}
 		w.events, w.order, w.incidents = nil, nil, map[string]chaos.Incident{}
 		w.mu.Unlock()
 
+		before := len(incidents)
 		n, err := w.write(ctx, events, order, incidents)
+		took := n + before - len(incidents)
+		total += took
+		w.mu.Lock()
+		w.stored += uint64(took) //nolint:gosec // took is never negative
+		w.mu.Unlock()
 		if err == nil {
 			w.mu.Lock()
 			// max: Discard may have moved written past upTo meanwhile.
@@ -223,7 +251,7 @@ func (w *WriteBehind) drain(ctx context.Context) {
 		if ctx.Err() != nil {
 			w.log.Error("store unavailable; chaos events and incidents not written", "err", err,
 				"queued", len(events)+len(order))
-			return
+			return total
 		}
 		w.log.Warn("writing to the store failed; retrying", "err", err, "retry_in", delay)
 		select {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/testenv/waitfor"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -222,4 +223,100 @@ func TestWriteBehindDiscardsWhatIsQueuedAndWhatComesAfter(t *testing.T) {
 	incs, err := s.List(t.Context(), tracker.Filter{})
 	require.NoError(t, err)
 	require.Empty(t, incs)
+}
+
+// budgetStore takes a set number of writes (-1: any), then fails; like a
+// real store, it fails a write whose context has ended.
+type budgetStore struct {
+	*tracker.MemoryStore
+	mu       sync.Mutex
+	budget   int
+	attempts int
+}
+
+func (s *budgetStore) take(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts++
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.budget == 0 {
+		return errors.New("database is locked")
+	}
+	if s.budget > 0 {
+		s.budget--
+	}
+	return nil
+}
+
+func (s *budgetStore) Save(ctx context.Context, inc chaos.Incident) error {
+	if err := s.take(ctx); err != nil {
+		return err
+	}
+	return s.MemoryStore.Save(ctx, inc)
+}
+
+func (s *budgetStore) SaveEvent(ctx context.Context, e chaos.Event) error {
+	if err := s.take(ctx); err != nil {
+		return err
+	}
+	return s.MemoryStore.SaveEvent(ctx, e)
+}
+
+func TestWriteBehindReportsWhatItsFinalDrainWroteAndLeft(t *testing.T) {
+	cases := []struct {
+		name string
+		// budget is how many writes the store takes once serve stops.
+		budget int
+	}{
+		{name: "a store back when serve stops takes all five writes", budget: -1},
+		{name: "a store that takes two writes and fails leaves three", budget: 2},
+		{name: "a store still down leaves all five", budget: 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &budgetStore{MemoryStore: tracker.NewMemoryStore()}
+			w := NewWriteBehind(s, nil, nil)
+			w.retryDelay = time.Hour // the writer waits for the stop after its first failure
+			// Five writes: three events, and two incidents, one of them
+			// queued twice (written once).
+			for i := range 3 {
+				require.NoError(t, w.SaveEvent(t.Context(), event(i)))
+			}
+			a := chaos.Incident{ID: "a", Kind: chaos.PodDeleted, Start: t0, Events: 1}
+			require.NoError(t, w.Save(t.Context(), a))
+			a.Events = 2
+			require.NoError(t, w.Save(t.Context(), a))
+			require.NoError(t, w.Save(t.Context(), chaos.Incident{ID: "b", Kind: chaos.PodDeleted, Start: t0, Events: 1}))
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan Drained, 1)
+			go func() { done <- w.Run(ctx, 100*time.Millisecond) }()
+			waitfor.True(t, 10*time.Second, "a first failed write", func() bool {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				return s.attempts > 0
+			})
+			s.mu.Lock()
+			s.budget = tc.budget
+			s.mu.Unlock()
+			cancel()
+			got := <-done
+
+			events, err := s.Events(t.Context(), tracker.Filter{})
+			require.NoError(t, err)
+			incidents, err := s.List(t.Context(), tracker.Filter{})
+			require.NoError(t, err)
+			stored := len(events) + len(incidents)
+			require.Equal(t, Drained{Written: stored, Unwritten: 5 - stored}, got)
+			require.Equal(t, uint64(stored), w.Stored())
+			want := tc.budget
+			if want < 0 {
+				want = 5
+			}
+			require.Equal(t, want, stored, "what the store holds")
+		})
+	}
 }
