@@ -145,6 +145,12 @@ func (l *verdictLoop) run(ctx context.Context) {
 	l.log.Info("judging hypotheses", "hypotheses", names, "prometheus", l.cfg.PrometheusURL, "interval", l.interval,
 		"abort_alertmanager", l.cfg.AbortAlertmanagerURL)
 	l.verdicts.Keep(names)
+	// A verdict of a hypothesis edited since (a reload) is not its verdict.
+	digests := make(map[string]string, len(l.hypotheses))
+	for i := range l.hypotheses {
+		digests[l.hypotheses[i].Name] = l.hypotheses[i].Digest()
+	}
+	l.verdicts.ForgetOtherDigests(digests)
 	tick := time.NewTicker(l.interval)
 	defer tick.Stop()
 	for {
@@ -264,9 +270,10 @@ func (l *verdictLoop) restoreFinal(ctx context.Context, h *hypothesis.Hypothesis
 		l.log.Error("reading the final verdict kept in the store failed; judging again", "hypothesis", h.Name, "err", err)
 		return false
 	}
-	if v.HypothesisDigest != h.Digest() {
-		// Edited since (or judged before verdicts kept the digest): the
-		// kept verdict is another hypothesis's.
+	if v.HypothesisDigest != "" && v.HypothesisDigest != h.Digest() {
+		// Edited since: the kept verdict is another hypothesis's. (One
+		// kept before verdicts carried a digest is taken as this one's,
+		// as Transition.Changes does.)
 		l.log.Info("the final verdict kept in the store judged the hypothesis before it was edited; judging again",
 			"hypothesis", h.Name, "kept", v.HypothesisDigest, "now", h.Digest())
 		return false

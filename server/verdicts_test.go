@@ -291,6 +291,57 @@ func TestAFinalVerdictIsRestoredOnlyToTheHypothesisItJudged(t *testing.T) {
 	require.Equal(t, 1, l.judge.(*scriptedJudge).calls, "an edited hypothesis is judged again")
 	v, _ = l.verdicts.Get("kill-postgres")
 	require.Equal(t, verdict.Fail, v.Result, "not the PASS of the hypothesis before the edit")
+	// And its final FAIL is the verdict of record: kept in the history,
+	// given by followers and restored at the next restart.
+	require.Equal(t, []string{"10:31 pass final", "11:31 fail final"}, history(t, db))
+	stored, err := storedVerdicts(t.Context(), db, []string{"kill-postgres"})
+	require.NoError(t, err)
+	require.Len(t, stored, 1)
+	require.Equal(t, verdict.Fail, stored[0].Result)
+	l = newLoop(edited, verdict.Verdict{Result: verdict.Inconclusive, Score: math.NaN()}, after.Add(2*time.Hour))
+	l.judgeAll(t.Context())
+	require.Zero(t, l.judge.(*scriptedJudge).calls, "the edited hypothesis's final verdict is restored")
+	v, _ = l.verdicts.Get("kill-postgres")
+	require.Equal(t, verdict.Fail, v.Result)
+}
+
+// TestTheBoardForgetsTheVerdictOfAHypothesisBeforeItsEdit: reloaded with
+// its SLO tightened, a hypothesis whose history cannot be read (so it is
+// not judged) shows no verdict rather than the PASS of the one before.
+func TestTheBoardForgetsTheVerdictOfAHypothesisBeforeItsEdit(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	after := time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC)
+	board := verdict.NewBoard()
+	newLoop := func(hs []hypothesis.Hypothesis, h verdictHistory) *verdictLoop {
+		return &verdictLoop{
+			judge: &scriptedJudge{script: []verdict.Verdict{{Result: verdict.Pass, Score: 100}}}, hypotheses: hs,
+			verdicts: board, history: h, interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+			now: func() time.Time { return after }, final: map[string]bool{},
+		}
+	}
+	newLoop(killPostgres(t), db).judgeAll(t.Context())
+	v, ok := board.Get("kill-postgres")
+	require.True(t, ok)
+	require.Equal(t, verdict.Pass, v.Result)
+
+	for _, tc := range []struct {
+		name string
+		edit func([]hypothesis.Hypothesis)
+		kept bool
+	}{
+		{"the same hypothesis", func([]hypothesis.Hypothesis) {}, true},
+		{"its SLO tightened", func(hs []hypothesis.Hypothesis) { hs[0].Metrics[0].SLO.Max = 0.5 }, false},
+	} {
+		hs := killPostgres(t)
+		tc.edit(hs)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel() // run judges once, and stops
+		newLoop(hs, &unreadableHistory{Store: db, failing: true}).run(ctx)
+		_, ok := board.Get("kill-postgres")
+		require.Equal(t, tc.kept, ok, tc.name)
+	}
 }
 
 // TestAFinishedWindowIsNotJudgedWhileTheHistoryCannotBeRead: whether a

@@ -84,6 +84,13 @@ func scanVerdict(rows *sql.Rows) (verdict.Transition, error) {
 		return t, err
 	}
 	t.At, t.Result, t.Verdict = timeOf(at), verdict.Result(result), json.RawMessage(data)
+	var digest struct {
+		HypothesisDigest string `json:"hypothesis_digest"`
+	}
+	if err := json.Unmarshal(t.Verdict, &digest); err != nil {
+		return t, fmt.Errorf("the verdict of %s: %w", t.Hypothesis, err)
+	}
+	t.HypothesisDigest = digest.HypothesisDigest
 	t.Score = math.NaN()
 	if score.Valid {
 		t.Score = score.Float64

@@ -46,6 +46,19 @@ func (b *Board) Keep(names []string) {
 	}
 }
 
+// ForgetOtherDigests forgets the current verdict of each hypothesis in
+// digests that judged it as it was before an edit (another digest): it is
+// not the verdict of the hypothesis as it is. Its counts are kept.
+func (b *Board) ForgetOtherDigests(digests map[string]string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, v := range b.latest {
+		if d, ok := digests[name]; ok && v.HypothesisDigest != "" && v.HypothesisDigest != d {
+			delete(b.latest, name)
+		}
+	}
+}
+
 // Latest returns the current verdicts, sorted by hypothesis name.
 func (b *Board) Latest() []Verdict {
 	b.mu.Lock()

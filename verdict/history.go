@@ -30,6 +30,9 @@ type Transition struct {
 	// Verdict is the verdict's compact JSON, the evidence as the API gives
 	// it (numbers that are not finite as null).
 	Verdict json.RawMessage
+	// HypothesisDigest is the verdict's (Verdict.HypothesisDigest): which
+	// hypothesis, as written then, it judged.
+	HypothesisDigest string
 }
 
 // NewTransition is v as the history keeps it.
@@ -40,7 +43,7 @@ func NewTransition(v Verdict, final bool) (Transition, error) {
 	}
 	return Transition{
 		Hypothesis: v.Hypothesis, At: v.At, Result: v.Result, Score: v.Score,
-		Running: v.Running, Final: final, Reason: v.Reason, Verdict: data,
+		Running: v.Running, Final: final, Reason: v.Reason, Verdict: data, HypothesisDigest: v.HypothesisDigest,
 	}, nil
 }
 
@@ -56,13 +59,15 @@ func IsFinal(h *hypothesis.Hypothesis, v *Verdict) bool {
 // again (as serve does once after a restart) is never kept: Prometheus may
 // have dropped the data since, and the experiment's outcome is history. A
 // verdict that is not final after a final one (the hypothesis's window was
-// moved) is kept.
+// moved) is kept, and so is a final verdict of the hypothesis edited since
+// (another digest): it is the verdict of record of another hypothesis. A
+// digest not known (a verdict kept before digests were) is the same.
 func (t *Transition) Changes(prev *Transition) bool {
 	switch {
 	case prev == nil:
 		return true
 	case prev.Final && t.Final:
-		return false
+		return prev.HypothesisDigest != "" && t.HypothesisDigest != "" && prev.HypothesisDigest != t.HypothesisDigest
 	}
 	return t.Result != prev.Result || t.Running != prev.Running || t.Final != prev.Final
 }

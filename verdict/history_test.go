@@ -11,6 +11,11 @@ import (
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
+func digest(t *verdict.Transition, d string) *verdict.Transition {
+	t.HypothesisDigest = d
+	return t
+}
+
 func TestATransitionIsKeptWhenItChangesTheVerdictBefore(t *testing.T) {
 	tr := func(r verdict.Result, running, final bool) *verdict.Transition {
 		return &verdict.Transition{Hypothesis: "h", Result: r, Running: running, Final: final}
@@ -27,6 +32,9 @@ func TestATransitionIsKeptWhenItChangesTheVerdictBefore(t *testing.T) {
 		{"the verdict becoming final is", tr(verdict.Pass, false, false), tr(verdict.Pass, false, true), true},
 		{"a final verdict judged again is not, even with another result", tr(verdict.Pass, false, true), tr(verdict.Inconclusive, false, true), false},
 		{"a verdict that is not final after a final one is (the window moved)", tr(verdict.Pass, false, true), tr(verdict.Pass, true, false), true},
+		{"a final verdict of the hypothesis edited since is", digest(tr(verdict.Pass, false, true), "a"), digest(tr(verdict.Fail, false, true), "b"), true},
+		{"a final verdict of the same hypothesis judged again is not", digest(tr(verdict.Pass, false, true), "a"), digest(tr(verdict.Fail, false, true), "a"), false},
+		{"a final verdict after one of no known digest is not", tr(verdict.Pass, false, true), digest(tr(verdict.Fail, false, true), "b"), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.keep, tt.next.Changes(tt.prev))
