@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -133,6 +134,25 @@ func (p *Poster) Resolve(ctx context.Context, hypothesis string, now time.Time) 
 		p.mu.Unlock()
 	}
 	return err
+}
+
+// TakeOver makes the abort alerts old posted this Poster's: a reload that
+// builds a Poster with new client settings keeps resolving (and holding)
+// the alerts the one before raised.
+func (p *Poster) TakeOver(old *Poster) {
+	if old == nil || old == p {
+		return
+	}
+	old.mu.Lock()
+	started := old.started
+	old.started = map[string]time.Time{}
+	old.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started == nil {
+		p.started = map[string]time.Time{}
+	}
+	maps.Copy(p.started, started)
 }
 
 // Aborting reports whether an abort alert of hypothesis is posted and not

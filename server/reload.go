@@ -133,8 +133,15 @@ func (r *verdictRunner) run(ctx context.Context) {
 		case <-r.swapped:
 			stop(errReloaded)
 			<-done
-			if next := r.current(); next != nil && loop != nil && next != loop {
+			switch next := r.current(); {
+			case loop == nil || next == loop:
+			case next != nil:
 				next.adopt(loop)
+			default:
+				// No hypotheses any more: what the loop had not stored is
+				// stored now if the store takes it, else logged.
+				loop.flushAll(ctx)
+				loop.logUnsaved()
 			}
 		}
 	}

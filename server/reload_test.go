@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -237,4 +239,47 @@ func TestASectionNeedingARestartIsNamedAtEachReloadUntilRestarted(t *testing.T) 
 	logs.Reset()
 	require.NoError(t, r.reload(t.Context(), "test"))
 	require.NotContains(t, logs.String(), "restart", "back as it runs")
+}
+
+// switchableHistory is a store whose SaveVerdict fails while failing.
+type switchableHistory struct {
+	store.Store
+	failing atomic.Bool
+	saves   atomic.Int32
+}
+
+func (s *switchableHistory) SaveVerdict(ctx context.Context, t verdict.Transition) error {
+	s.saves.Add(1)
+	if s.failing.Load() {
+		return errors.New("disk full")
+	}
+	return s.Store.SaveVerdict(ctx, t)
+}
+
+// TestAReloadToNoHypothesesStoresWhatTheLoopHadNot: with no loop to hand
+// them to, the verdicts the store had refused are stored at the swap.
+func TestAReloadToNoHypothesesStoresWhatTheLoopHadNot(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	hist := &switchableHistory{Store: db}
+	hist.failing.Store(true)
+	now := time.Date(2026, 11, 21, 10, 5, 0, 0, time.UTC)
+	board := verdict.NewBoard()
+	loop := &verdictLoop{
+		judge: &scriptedJudge{script: []verdict.Verdict{{Result: verdict.Pass, Running: true, Score: 100}}}, hypotheses: killPostgres(t),
+		verdicts: board, history: hist, interval: time.Hour, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		now: func() time.Time { return now },
+	}
+	r := newVerdictRunner(loop, board, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); r.run(ctx) }()
+	waitfor.True(t, 10*time.Second, "the loop to try to store its verdict", func() bool { return hist.saves.Load() >= 1 })
+	hist.failing.Store(false)
+	r.swap(nil)
+	waitfor.True(t, 10*time.Second, "the verdict stored", func() bool { return len(history(t, db)) == 1 })
+	require.Equal(t, []string{"10:05 pass running"}, history(t, db))
+	cancel()
+	<-done
 }

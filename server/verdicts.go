@@ -179,7 +179,7 @@ func (l *verdictLoop) unstored() int {
 func (l *verdictLoop) logUnsaved() {
 	for name, q := range l.pending {
 		if len(q) > 0 {
-			l.log.Error("verdicts not recorded in the store's history: it failed until serve stopped",
+			l.log.Error("verdicts not recorded in the store's history: it failed until serve stopped or a reload removed the hypotheses",
 				"hypothesis", name, "verdicts", len(q), "since", q[0].At)
 		}
 	}
@@ -234,8 +234,8 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 
 // adopt takes from old, the loop a reload replaces (stopped), the verdicts
 // it has not stored yet, before this loop's own, and its abort alerts when
-// both post to the same Alertmanager (one from another expires by itself
-// after three judgements).
+// both post to the same Alertmanager, with this loop's client (one raised
+// in another expires by itself after three judgements).
 func (l *verdictLoop) adopt(old *verdictLoop) {
 	for name, q := range old.pending {
 		if len(q) == 0 {
@@ -248,7 +248,16 @@ func (l *verdictLoop) adopt(old *verdictLoop) {
 	}
 	old.pending = nil
 	if old.abort != nil && l.abort != nil && old.cfg.AbortAlertmanagerURL == l.cfg.AbortAlertmanagerURL {
-		l.abort = old.abort
+		// The new client settings (a rotated token), the old one's alerts.
+		l.abort.TakeOver(old.abort)
+	}
+}
+
+// flushAll stores what waits, of every hypothesis, as far as the store
+// takes it.
+func (l *verdictLoop) flushAll(ctx context.Context) {
+	for name := range l.pending {
+		l.flush(ctx, name)
 	}
 }
 
