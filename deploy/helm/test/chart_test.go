@@ -115,11 +115,19 @@ func TestMoreThanOneReplicaNeedsAPostgreSQLSecret(t *testing.T) {
 		require.Equal(t, "steadywatch-leader-election", binding.get(t, "roleRef", "name"))
 		require.Equal(t, []any{map[string]any{"kind": "ServiceAccount", "name": "steadywatch", "namespace": "monitoring"}}, binding.get(t, "subjects"))
 	})
-	t.Run("one replica on PostgreSQL elects nobody", func(t *testing.T) {
+	t.Run("one replica on PostgreSQL elects too: a rolling update runs the old and the new pod at once", func(t *testing.T) {
 		m := mustRender(t, ha(1))
+		require.Nil(t, m["Deployment/steadywatch"].get(t, "spec", "strategy"), "rolling updates")
+		require.Contains(t, m["Deployment/steadywatch"].get(t, "spec", "template", "spec", "containers", 0, "args"), "--leader-election")
+		require.Contains(t, m, "Role/steadywatch-leader-election")
+		require.Contains(t, m, "RoleBinding/steadywatch-leader-election")
+		require.NotContains(t, m, "PodDisruptionBudget/steadywatch")
+	})
+	t.Run("one replica on SQLite elects nobody, and is recreated, not rolled", func(t *testing.T) {
+		m := mustRender(t, nil)
+		require.Equal(t, "Recreate", m["Deployment/steadywatch"].get(t, "spec", "strategy", "type"))
 		require.NotContains(t, m["Deployment/steadywatch"].get(t, "spec", "template", "spec", "containers", 0, "args"), "--leader-election")
 		require.NotContains(t, m, "Role/steadywatch-leader-election")
-		require.NotContains(t, m, "PodDisruptionBudget/steadywatch")
 	})
 }
 
