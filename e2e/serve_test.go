@@ -211,9 +211,9 @@ func TestServeRejectsBadInputWithTheFieldNamed(t *testing.T) {
 
 // Learning the scrape intervals from a Prometheus that accepts the request
 // and never answers takes up to 10 s; serve's health, metrics and webhook
-// answer meanwhile, and the hypotheses are judged after (review: the
-// lookup ran before the HTTP server started, which then answered nothing
-// for 10 s).
+// answer meanwhile, the informers sync, and the hypotheses are judged
+// after (review: the lookup ran before the HTTP server started, which then
+// answered nothing for 10 s). /readyz waits for the lookup, saying so.
 func TestServeAnswersWhileLearningTheScrapeIntervalFromAHungPrometheus(t *testing.T) {
 	b := needBed(t)
 	hung := make(chan struct{})
@@ -244,14 +244,28 @@ func TestServeAnswersWhileLearningTheScrapeIntervalFromAHungPrometheus(t *testin
 	require.False(t, learnt, "/healthz answered only after the 10 s lookup gave up")
 	// The informers do not wait for it either: a pod deleted meanwhile is
 	// seen (review: they started only once the lookup was over, 10 s late).
+	waitFor(t, 30*time.Second, "the informers to sync", func() (bool, error) {
+		return strings.Contains(stderr.String(), "informers synced; watching"), nil
+	})
+	synced := time.Since(started)
+	learnt = strings.Contains(stderr.String(), "the scrape interval is unknown")
+	t.Logf("informers synced %s after the start; interval lookup over by then: %t", synced.Round(time.Millisecond), learnt)
+	require.False(t, learnt, "the informers synced only after the 10 s lookup gave up")
+	// /readyz does wait, saying why: a replica is ready once its
+	// hypotheses' steps are checked, or the check gave up (issue 15: a
+	// step too short fails the rollout on every replica, leader or not).
+	code, body, err := httpGet(url + "/readyz")
+	require.NoError(t, err)
+	if !strings.Contains(stderr.String(), "the scrape interval is unknown") { // still looking it up
+		require.Equal(t, http.StatusServiceUnavailable, code, body)
+		require.Contains(t, body, "the hypotheses' steps are being checked against the scrape intervals of Prometheus at "+prom.URL)
+	}
 	waitFor(t, 30*time.Second, "/readyz", func() (bool, error) {
 		code, _, _ := httpGet(url + "/readyz")
 		return code == http.StatusOK, nil
 	})
-	synced := time.Since(started)
-	learnt = strings.Contains(stderr.String(), "the scrape interval is unknown")
-	t.Logf("/readyz (informers synced) answered %s after the start; interval lookup over by then: %t", synced.Round(time.Millisecond), learnt)
-	require.False(t, learnt, "the informers synced only after the 10 s lookup gave up")
+	t.Logf("/readyz answered 200 %s after the start", time.Since(started).Round(time.Millisecond))
+	require.Contains(t, stderr.String(), "the scrape interval is unknown", "ready only once the lookup gave up")
 	waitFor(t, 30*time.Second, "the lookup to give up and the hypotheses to be judged", func() (bool, error) {
 		return strings.Contains(stderr.String(), "judging hypotheses"), nil
 	})
