@@ -96,6 +96,13 @@ var (
 
 // Config is the whole configuration file.
 type Config struct {
+	// Cluster names the cluster this steadywatch watches, for many
+	// clusters sharing one store and one Prometheus (Thanos, Mimir): every
+	// row it stores and every series it exports carries it, and it reads
+	// back only its own. Empty is the default for one cluster. A lowercase
+	// RFC 1123 label: at most 63 of a-z, 0-9 and '-'. Applied at a restart
+	// only.
+	Cluster    string     `yaml:"cluster"`
 	Kubernetes Kubernetes `yaml:"kubernetes"`
 	// Listen is the host:port the HTTP server (metrics, health) listens on.
 	Listen string `yaml:"listen"`
@@ -738,6 +745,11 @@ func (c *Config) Validate() error {
 
 // validate returns a typed nil-able *Error so that Parse can add a location.
 func (c *Config) validate() *Error {
+	if c.Cluster != "" {
+		if errs := validation.IsDNS1123Label(c.Cluster); len(errs) > 0 {
+			return fieldErrorf("cluster", "%q is not a valid cluster name: %s", c.Cluster, strings.Join(errs, "; "))
+		}
+	}
 	k := &c.Kubernetes
 	if q := float64(k.QPS); math.IsNaN(q) || math.IsInf(q, 0) || q <= 0 {
 		return fieldErrorf("kubernetes.qps", "must be a number greater than 0, got %s",

@@ -41,6 +41,8 @@ func TestValidateAcceptsValuesSetProgrammatically(t *testing.T) {
 		{"a prefixed group label is fine", func(c *Config) { c.Watch.GroupLabel = "chaos.example.com/group" }},
 		{"an allow-list of services is fine", func(c *Config) { c.Watch.Services = []string{"cart", "Checkout_2"} }},
 		{"an empty list of namespaces is fine", func(c *Config) { c.Watch.Namespaces = []string{} }},
+		{"a cluster name is fine", func(c *Config) { c.Cluster = "prod-eu-1" }},
+		{"a cluster name of 63 characters is fine", func(c *Config) { c.Cluster = strings.Repeat("a", 63) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
@@ -100,6 +102,16 @@ func TestValidateNamesTheFieldOfValuesSetProgrammaticallyWithoutALine(t *testing
 			"a signed port is rejected",
 			func(c *Config) { c.Listen = "localhost:+80" },
 			`listen: invalid port "+80" in "localhost:+80": must be a number between 0 and 65535`,
+		},
+		{
+			"a cluster name with an upper-case letter is rejected",
+			func(c *Config) { c.Cluster = "Prod-eu" },
+			`cluster: "Prod-eu" is not a valid cluster name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		},
+		{
+			"a cluster name of 64 characters is rejected",
+			func(c *Config) { c.Cluster = strings.Repeat("a", 64) },
+			`cluster: "` + strings.Repeat("a", 64) + `" is not a valid cluster name: must be no more than 63 characters`,
 		},
 		{
 			"an empty data directory is rejected",

@@ -49,7 +49,8 @@ func TestParseReadsEveryFieldOfTheGoodFile(t *testing.T) {
 			CheckpointInterval: model.Duration(24 * time.Hour),
 			HealthTolerance:    model.Duration(30 * time.Second),
 		},
-		Store: "postgres://steadywatch@db.example.com:5432/steadywatch",
+		Cluster: "prod-eu-1",
+		Store:   "postgres://steadywatch@db.example.com:5432/steadywatch",
 		Web: Web{
 			ConfigFile: "/etc/steadywatch/web.yml", BearerTokenFile: "/etc/steadywatch/tokens.yml",
 			ReadTimeout: model.Duration(10 * time.Second), WriteTimeout: model.Duration(20 * time.Second),
@@ -230,6 +231,11 @@ var invalidFiles = []struct {
 		"a listen port above 65535 is rejected",
 		"invalid-listen-bad-port.yml",
 		`testdata/invalid-listen-bad-port.yml:1: listen: invalid port "99999" in "[::1]:99999": must be a number between 0 and 65535`,
+	},
+	{
+		"an upper-case cluster name is rejected",
+		"invalid-cluster-name.yml",
+		`testdata/invalid-cluster-name.yml:1: cluster: "Prod" is not a valid cluster name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
 	},
 	{
 		"an empty data directory is rejected",
