@@ -84,8 +84,11 @@ func lostLease(ctx context.Context) bool {
 // the Lease released, so the next leader starts after this one stopped
 // writing), or errLostLease when the Lease is lost while ctx lives (lead
 // stopped, the Lease left to expire), or lead's error.
+//
+// onLost, if not nil, is called once as the Lease is lost while lead runs,
+// before lead is told: it drops what lead queued and has not written.
 func runLeading(ctx context.Context, cfg config.LeaderElection, client kubernetes.Interface,
-	ship *leadership, log *slog.Logger, lead leadFunc,
+	ship *leadership, log *slog.Logger, lead leadFunc, onLost func(),
 ) error {
 	if !cfg.Enabled {
 		ship.set(true)
@@ -96,7 +99,7 @@ func runLeading(ctx context.Context, cfg config.LeaderElection, client kubernete
 		return err
 	}
 	ship.set(false)
-	elector, err := newElector(cfg, client, ship, log, lead)
+	elector, err := newElector(cfg, client, ship, log, lead, onLost)
 	if err != nil {
 		return configError(err)
 	}
@@ -129,7 +132,7 @@ type elector struct {
 }
 
 func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *leadership,
-	log *slog.Logger, lead leadFunc,
+	log *slog.Logger, lead leadFunc, onLost func(),
 ) (*elector, error) {
 	ns, err := leaseNamespace(cfg.Namespace, serviceAccountNamespace)
 	if err != nil {
@@ -173,9 +176,31 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 				// renew_deadline); serve's own context (e.ctx) ends it too.
 				leadCtx, cancel := context.WithCancelCause(e.ctx)
 				defer cancel(nil)
-				defer context.AfterFunc(ctx, func() { cancel(errLostLease) })()
+				// The Lease lost while lead runs (also while it stops, its
+				// last writes flushing once serve was asked to stop): lead
+				// is told, and onLost drops what it has not written yet at
+				// once, before lead winds down: another replica may lead
+				// once the Lease expires.
+				var lostMu sync.Mutex
+				leadDone, lost := false, false
+				stopLost := context.AfterFunc(ctx, func() {
+					lostMu.Lock()
+					defer lostMu.Unlock()
+					if leadDone {
+						return // the election stopped because lead did
+					}
+					lost = true
+					if onLost != nil {
+						onLost()
+					}
+					cancel(errLostLease)
+				})
+				defer stopLost()
 				e.leadErr = lead(leadCtx)
-				e.lost = lostLease(leadCtx)
+				lostMu.Lock()
+				leadDone = true
+				e.lost = lost
+				lostMu.Unlock()
 				// lead is over (ctx ended, or it failed): stop renewing.
 				e.stopElect()
 			},

@@ -74,7 +74,7 @@ func runCandidate(t *testing.T, client kubernetes.Interface, cfg config.LeaderEl
 		c.stopped.Store(true)
 		return nil
 	}
-	go func() { c.done <- runLeading(ctx, cfg, client, c.ship, slog.New(slog.DiscardHandler), lead) }()
+	go func() { c.done <- runLeading(ctx, cfg, client, c.ship, slog.New(slog.DiscardHandler), lead, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-c.done; err != nil && !errors.Is(err, errLostLease) {
@@ -224,7 +224,7 @@ func TestWithoutElectionServeLeadsAtOnce(t *testing.T) {
 		ran = true
 		require.True(t, ship.Leading())
 		return errors.New("watch failed")
-	})
+	}, nil)
 	require.True(t, ran)
 	require.EqualError(t, err, "watch failed")
 }
@@ -264,7 +264,7 @@ func TestALeadThatEndsOnItsOwnIsNotReportedAsALostLease(t *testing.T) {
 	err := runLeading(t.Context(), election("a"), client, ship, slog.New(slog.DiscardHandler), func(context.Context) error {
 		led.Store(true)
 		return nil // its parts stopped, with no error, while serve runs
-	})
+	}, nil)
 	require.True(t, led.Load())
 	require.NotErrorIs(t, err, errLostLease, "the Lease was held all along")
 	require.ErrorIs(t, err, errLeadEnded)
@@ -272,13 +272,13 @@ func TestALeadThatEndsOnItsOwnIsNotReportedAsALostLease(t *testing.T) {
 	require.False(t, ship.Leading())
 
 	// Without election too: serve does not exit 0 while nobody asked it to.
-	err = runLeading(t.Context(), config.LeaderElection{}, nil, ship, slog.New(slog.DiscardHandler), func(context.Context) error { return nil })
+	err = runLeading(t.Context(), config.LeaderElection{}, nil, ship, slog.New(slog.DiscardHandler), func(context.Context) error { return nil }, nil)
 	require.ErrorIs(t, err, errLeadEnded)
 
 	// Asked to stop: no error.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	require.NoError(t, runLeading(ctx, config.LeaderElection{}, nil, ship, slog.New(slog.DiscardHandler), func(context.Context) error { return nil }))
+	require.NoError(t, runLeading(ctx, config.LeaderElection{}, nil, ship, slog.New(slog.DiscardHandler), func(context.Context) error { return nil }, nil))
 }
 
 // Issue 15 #2: a leader whose renewals fail keeps the Lease until it
@@ -310,7 +310,7 @@ func TestALeaderThatLosesTheLeaseDoesNotReleaseItWhileItStillWrites(t *testing.T
 				cause.Store(context.Cause(ctx))
 				<-writing // still writing after the Lease was lost
 				return nil
-			})
+			}, nil)
 	}()
 	<-leading
 	refuse.Store(true)
@@ -350,7 +350,7 @@ func TestServeStoppedAsItAcquiresTheLeaseNeverLeadsAfterItReturned(t *testing.T)
 			defer running.Add(-1)
 			<-ctx.Done()
 			return nil
-		})
+		}, nil)
 		returned.Store(true)
 		require.NoError(t, err)
 		require.Zero(t, running.Load(), "lead runs after serve returned")
@@ -426,7 +426,7 @@ func TestTheLeaseIsReleasedOnlyOnceTheLastWritesLanded(t *testing.T) {
 				close(leading)
 				<-ctx.Done()
 				return writes.Save(ctx, chaos.Incident{ID: "last"}) // the watch stopping closes it
-			}))
+			}), nil)
 	}()
 	<-leading
 	bClient := &leaseReads{Interface: client}
@@ -462,7 +462,7 @@ func TestALeaderWhoseLastWritesFailLeavesTheLeaseToExpire(t *testing.T) {
 				close(leading)
 				<-ctx.Done()
 				return writes.Save(ctx, chaos.Incident{ID: "last"})
-			}))
+			}), nil)
 	}()
 	<-leading
 	cancel()
@@ -470,4 +470,90 @@ func TestALeaderWhoseLastWritesFailLeavesTheLeaseToExpire(t *testing.T) {
 	require.ErrorIs(t, err, errUnflushed)
 	require.ErrorContains(t, err, "connection refused")
 	require.Equal(t, "a", holder(t, client), "released with writes not in the store")
+}
+
+// refuseRenewals makes the Lease's renewals fail once refuse is set, and
+// counts its releases (an update clearing the holder), which go through.
+func refuseRenewals(client *fake.Clientset) (refuse *atomic.Bool, releases *atomic.Int32) {
+	refuse, releases = new(atomic.Bool), new(atomic.Int32)
+	client.PrependReactor("update", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		l, _ := a.(k8stesting.UpdateAction).GetObject().(*coordv1.Lease)
+		if l != nil && (l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "") {
+			releases.Add(1)
+			return false, nil, nil
+		}
+		if refuse.Load() {
+			return true, nil, errors.New("etcdserver: request timed out")
+		}
+		return false, nil, nil
+	})
+	return refuse, releases
+}
+
+// Review finding 4 (issue 15): the Lease lost while lead still winds down
+// (the watch stopping closes incidents): what it queues then is dropped at
+// once, the queue's writer running, not once lead returned.
+func TestALostLeaseDropsTheWritesLeadQueuesWhileItWindsDown(t *testing.T) {
+	client := fake.NewClientset()
+	refuse, _ := refuseRenewals(client)
+	db := &heldStore{release: make(chan struct{}), landed: map[string]time.Time{}}
+	close(db.release) // the store writes at once
+	writes := startWrites(t, db)
+	leading, windDown := make(chan struct{}), make(chan struct{})
+	flushed, done := make(chan error, 1), make(chan error, 1)
+	go func() {
+		done <- runLeading(t.Context(), election("a"), client, newLeadership(prometheus.NewRegistry()),
+			slog.New(slog.DiscardHandler), func(ctx context.Context) error {
+				close(leading)
+				<-ctx.Done()
+				_ = writes.Save(context.Background(), chaos.Incident{ID: "after-loss"})
+				flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				flushed <- writes.Flush(flushCtx) // written, or dropped
+				<-windDown
+				return nil
+			}, func() { writes.Discard() })
+	}()
+	<-leading
+	refuse.Store(true)
+	require.NoError(t, <-flushed)
+	_, landed := db.landedAt("after-loss")
+	require.False(t, landed, "a write queued after the Lease was lost landed while lead wound down")
+	close(windDown)
+	require.ErrorIs(t, <-done, errLostLease)
+}
+
+// Review finding 7 (issue 15): serve stopping flushes its last writes for
+// up to writesGrace while it still renews the Lease; the Lease lost
+// meanwhile ends the flush (what is left is dropped) and is not released:
+// the flush is bounded by the Lease, not by the grace alone.
+func TestALeaseLostWhileTheLastWritesFlushEndsTheFlush(t *testing.T) {
+	client := fake.NewClientset()
+	refuse, releases := refuseRenewals(client)
+	db := &heldStore{release: make(chan struct{}), landed: map[string]time.Time{}} // the store hangs
+	writes := startWrites(t, db)
+	ctx, cancel := context.WithCancel(t.Context())
+	leading := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- runLeading(ctx, election("a"), client, newLeadership(prometheus.NewRegistry()), slog.New(slog.DiscardHandler),
+			flushingLead(writes, time.Minute, func(ctx context.Context) error {
+				close(leading)
+				<-ctx.Done()
+				return writes.Save(ctx, chaos.Incident{ID: "last"})
+			}), func() { writes.Discard() })
+	}()
+	<-leading
+	cancel()
+	waitfor.True(t, 10*time.Second, "the last write to be under way", func() bool { return db.asked.Load() > 0 })
+	require.Equal(t, "a", holder(t, client), "released before the last write landed")
+	refuse.Store(true)
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, errLostLease)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the flush went on for 10s after the Lease was lost (lease of 1s)")
+	}
+	require.Zero(t, releases.Load(), "the Lease was released though lost")
+	require.Equal(t, "a", holder(t, client), "the Lease expires rather than being released")
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -230,15 +231,21 @@ func Run(ctx context.Context, o Options) error {
 	lead = flushingLead(writes, writesGrace, lead)
 	shutdown := &shutdownLog{log: log, writes: writes}
 	context.AfterFunc(runCtx, shutdown.begin)
-	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.election, ship, log.With("component", "leader"), lead)
-	stopRun() // if the leading ended by itself: serve stops all the same
-	discarded := 0
-	if errors.Is(runErr, errLostLease) {
-		// Another replica may lead by now: what this one has not written
-		// is stale, and would undo the new leader's incidents.
-		if discarded = writes.Discard(); discarded > 0 {
-			log.Warn("lost the leader lease: dropped the writes not in the store yet", "writes", discarded)
+	// The Lease lost: another replica may lead once it expires. What this
+	// one has not written is stale and would undo the new leader's
+	// incidents; it is dropped at once, not once lead wound down.
+	var discarded atomic.Int64
+	onLost := func() {
+		saves.loseLease()
+		if n := writes.Discard(); n > 0 {
+			discarded.Add(int64(n))
+			log.Warn("lost the leader lease: dropped the writes not in the store yet", "writes", n)
 		}
+	}
+	runErr := runLeading(runCtx, cfg.Kubernetes.LeaderElection, k8s.election, ship, log.With("component", "leader"), lead, onLost)
+	stopRun() // if the leading ended by itself: serve stops all the same
+	if errors.Is(runErr, errLostLease) {
+		onLost() // lost before lead ran: nothing queued, but nothing more either
 	}
 	select {
 	case err := <-fatal:
@@ -252,7 +259,7 @@ func Run(ctx context.Context, o Options) error {
 		runErr = errors.Join(runErr, err)
 	}
 	parts.stop() // the queue's final drain among them
-	shutdown.done(stopped{drained: drained, discarded: discarded, unstored: judge.unstoredCount(), inventory: saves.last()})
+	shutdown.done(stopped{drained: drained, discarded: int(discarded.Load()), unstored: judge.unstoredCount(), inventory: saves.last()})
 	return runErr
 }
 
@@ -323,7 +330,10 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 		}
 		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := db.SaveInventory(saveCtx, snap); err != nil {
+		if err := db.SaveInventory(saveCtx, snap); errors.Is(err, errInventoryLost) {
+			log.Warn("the last inventory checkpoint is not written", "err", err)
+			return
+		} else if err != nil {
 			log.Error("saving inventory", "err", err)
 			written = nil
 			return

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -58,9 +59,23 @@ type inventorySaves struct {
 	store.Store
 	mu sync.Mutex
 	at time.Time
+	// lost is set once the Lease was lost: nothing more is saved.
+	lost bool
 }
 
+// errInventoryLost is SaveInventory's once the Lease was lost: another
+// replica may lead, and the inventory it saves is the one to keep.
+var errInventoryLost = errors.New("lost the leader lease: the inventory is not saved")
+
 func (s *inventorySaves) SaveInventory(ctx context.Context, inv tracker.Inventory) error {
+	// A save under way as the Lease is lost lands (or not), as a batch
+	// of the write-behind queue does.
+	s.mu.Lock()
+	lost := s.lost
+	s.mu.Unlock()
+	if lost {
+		return errInventoryLost
+	}
 	if err := s.Store.SaveInventory(ctx, inv); err != nil {
 		return err
 	}
@@ -68,6 +83,13 @@ func (s *inventorySaves) SaveInventory(ctx context.Context, inv tracker.Inventor
 	s.at = inv.SavedAt
 	s.mu.Unlock()
 	return nil
+}
+
+// loseLease stops every later save.
+func (s *inventorySaves) loseLease() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost = true
 }
 
 func (s *inventorySaves) last() time.Time {

@@ -18,6 +18,7 @@ import (
 	"github.com/steadywatch/steadywatch/internal/testenv/fakeclock"
 	"github.com/steadywatch/steadywatch/internal/testenv/waitfor"
 	"github.com/steadywatch/steadywatch/store"
+	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -169,4 +170,25 @@ func TestTheVerdictRunnerCountsTheVerdictsNotStoredWhenItStops(t *testing.T) {
 	<-done
 	require.Empty(t, history(t, db), "the store took none")
 	require.Equal(t, 2, r.unstoredCount())
+}
+
+// Review finding 4 (issue 15): once the Lease is lost no inventory is
+// saved: the next leader's is the one to keep.
+func TestNoInventoryIsSavedOnceTheLeaseWasLost(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	saves := &inventorySaves{Store: db}
+	first := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	require.NoError(t, saves.SaveInventory(t.Context(), tracker.Inventory{SavedAt: first}))
+	require.Equal(t, first, saves.last())
+
+	saves.loseLease()
+	err = saves.SaveInventory(t.Context(), tracker.Inventory{SavedAt: first.Add(time.Minute)})
+	require.ErrorIs(t, err, errInventoryLost)
+	require.Equal(t, first, saves.last())
+	got, ok, err := db.LoadInventory(t.Context())
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, got.SavedAt.Equal(first), "the store holds the inventory saved after the Lease was lost: %v", got.SavedAt)
 }
