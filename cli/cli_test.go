@@ -129,3 +129,37 @@ current-context: x
 		})
 	}
 }
+
+// Issue 15: the chart passes the PostgreSQL DSN (with its password) in
+// $STEADYWATCH_STORE, not as --store, which any process of the node could
+// read in the pod's command line. --store beats it; it beats the file.
+func TestServeReadsTheStoreFromTheEnvironment(t *testing.T) {
+	sqlite := filepath.Join(t.TempDir(), "sw.yml")
+	require.NoError(t, os.WriteFile(sqlite, []byte("store: sqlite:///tmp/sw.db\n"), 0o600))
+
+	t.Setenv("STEADYWATCH_STORE", "mysql://root:secret@db/sw")
+	code, _, stderr := run(t, "serve")
+	require.Equal(t, cli.ExitUsage, code, stderr)
+	require.Contains(t, stderr, `$STEADYWATCH_STORE: store: unsupported scheme "mysql"`)
+	require.NotContains(t, stderr, "secret", "the password is printed")
+
+	// The flag wins: no complaint about the variable.
+	code, _, stderr = run(t, "serve", "--store", "mysql://x@db/sw")
+	require.Equal(t, cli.ExitUsage, code, stderr)
+	require.Contains(t, stderr, `store: unsupported scheme "mysql"`)
+	require.NotContains(t, stderr, "STEADYWATCH_STORE")
+
+	// Over the file's SQLite store, a PostgreSQL one from the variable lets
+	// the election start (it then fails on the missing kubeconfig).
+	t.Setenv("STEADYWATCH_STORE", "postgres://sw:secret@127.0.0.1:1/sw")
+	code, _, stderr = run(t, "serve", "--config", sqlite, "--leader-election", "--kubeconfig", "/nonexistent")
+	require.Equal(t, cli.ExitUsage, code, stderr)
+	require.Contains(t, stderr, "kubernetes.kubeconfig: loading /nonexistent")
+	require.NotContains(t, stderr, "needs a PostgreSQL store")
+
+	// Unset, the file's store is used: refused with the election.
+	t.Setenv("STEADYWATCH_STORE", "")
+	code, _, stderr = run(t, "serve", "--config", sqlite, "--leader-election", "--kubeconfig", "/nonexistent")
+	require.Equal(t, cli.ExitUsage, code, stderr)
+	require.Contains(t, stderr, "needs a PostgreSQL store")
+}

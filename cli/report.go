@@ -83,6 +83,8 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 			flag = "--store"
 		case f.dataDir != "":
 			flag = "--data-dir"
+		case os.Getenv(StoreEnv) != "":
+			flag = "$" + StoreEnv
 		case f.configFile == "":
 			flag = "--data-dir (default " + config.DefaultDataDir + ")"
 		}
@@ -142,6 +144,7 @@ func (f *reportFlags) config(fs *flag.FlagSet) (config.Config, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	applyStoreEnv(&cfg)
 	if set["data-dir"] {
 		// The SQLite file in that directory, whatever store the file names.
 		cfg.DataDir, cfg.Store = f.dataDir, ""

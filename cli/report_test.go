@@ -176,3 +176,23 @@ func TestOnlyTheHTMLReportHasTheTrendOfTheLastEightWeeks(t *testing.T) {
 	require.Equal(t, cli.ExitOK, code, stderr)
 	require.NotContains(t, stdout, `"trend"`)
 }
+
+// Issue 15: report reads $STEADYWATCH_STORE as serve does, under the
+// flags, and names it when the store there cannot be opened.
+func TestReportReadsTheStoreFromTheEnvironment(t *testing.T) {
+	dir := newStore(t)
+	t.Setenv("STEADYWATCH_STORE", filepath.Join(dir, "steadywatch.db"))
+	code, stdout, stderr := run(t, "report", "weekly", "--week", "2026-W13")
+	require.Equal(t, cli.ExitOK, code, stderr)
+	require.Contains(t, stdout, "**No data:** the store holds no alerts and no incidents at all.")
+
+	missing := filepath.Join(t.TempDir(), "none", "sw.db")
+	t.Setenv("STEADYWATCH_STORE", missing)
+	code, _, stderr = run(t, "report", "weekly", "--week", "2026-W13")
+	require.Equal(t, cli.ExitUsage, code, stderr)
+	require.Contains(t, stderr, "steadywatch report: $STEADYWATCH_STORE: store: sqlite://"+missing)
+
+	// --data-dir wins over the variable.
+	code, _, stderr = run(t, "report", "weekly", "--data-dir", dir, "--week", "2026-W13")
+	require.Equal(t, cli.ExitOK, code, stderr)
+}

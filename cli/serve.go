@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	iofs "io/fs"
 	"log/slog"
@@ -124,6 +125,7 @@ func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	storeFromEnv := applyStoreEnv(&cfg)
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
 		case "kubeconfig":
@@ -141,7 +143,7 @@ func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
 		case "node-selector":
 			cfg.Watch.NodeSelector = f.nodeSelector
 		case "store":
-			cfg.Store = f.store
+			cfg.Store, storeFromEnv = f.store, false
 		case "web.config.file":
 			cfg.Web.ConfigFile = f.webConfig
 		case "web.bearer-token-file":
@@ -155,7 +157,33 @@ func (f *serveFlags) config(fs *flag.FlagSet) (config.Config, error) {
 		}
 	})
 	if err := cfg.Validate(); err != nil {
-		return cfg, usageError{err}
+		return cfg, usageError{storeEnvError(err, storeFromEnv)}
 	}
 	return cfg, nil
+}
+
+// StoreEnv names the environment variable holding the store's DSN when
+// --store is not given: a PostgreSQL password in it stays out of the
+// process's command line, which every process of the node can read (the
+// Helm chart sets it from a Secret).
+const StoreEnv = "STEADYWATCH_STORE"
+
+// applyStoreEnv sets cfg.Store from $STEADYWATCH_STORE, over the file's,
+// and reports whether it did.
+func applyStoreEnv(cfg *config.Config) bool {
+	dsn := os.Getenv(StoreEnv)
+	if dsn == "" {
+		return false
+	}
+	cfg.Store = dsn
+	return true
+}
+
+// storeEnvError says that a bad store came from $STEADYWATCH_STORE.
+func storeEnvError(err error, fromEnv bool) error {
+	var cerr *config.Error
+	if fromEnv && errors.As(err, &cerr) && cerr.Path == "store" {
+		return fmt.Errorf("$%s: %w", StoreEnv, err)
+	}
+	return err
 }
