@@ -16,30 +16,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/api"
+	"github.com/steadywatch/steadywatch/internal/testenv/hypyaml"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/server"
 )
 
-// reloadHypothesisE2E is a hypothesis about a service nothing happens to:
-// judged inconclusive (no chaos) every interval. NAME is replaced.
-const reloadHypothesisE2E = `apiVersion: steadywatch.io/v1alpha1
-kind: Hypothesis
-metadata:
-  name: NAME
-spec:
-  service: web
-  namespace: reload
-  groups:
-    control: group="control"
-    experimental: group="experimental"
-  window:
-    events: {kinds: [pod_deleted], lookback: 10m, before: 10s, after: 15s}
-  step: 1s
-  metrics:
-    - name: ready-ratio
-      query: 'min(steadywatch_workload_ready_ratio{namespace="reload", service="web", {{ .Group }} })'
-      slo: {min: 0.9}
-`
+// reloadHypothesis is a hypothesis about a service nothing happens to:
+// judged inconclusive (no chaos) every interval.
+func reloadHypothesis(name string) string {
+	return hypyaml.PodKill{Name: name, Namespace: "reload"}.YAML()
+}
 
 // verdictTimes lists the judged hypotheses, with when each was judged.
 func verdictTimes(url string) (map[string]time.Time, error) {
@@ -89,7 +75,7 @@ func TestServeReloadsItsHypothesesOnSIGHUPAndPOSTAndKeepsThemOnABadFile(t *testi
 	dir := t.TempDir()
 	hyp := filepath.Join(dir, "web.yaml")
 	write := func(text string) { require.NoError(t, os.WriteFile(hyp, []byte(text), 0o600)) }
-	write(strings.ReplaceAll(reloadHypothesisE2E, "NAME", "web-before"))
+	write(reloadHypothesis("web-before"))
 	cfg := filepath.Join(dir, "steadywatch.yml")
 	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil,
 		"verdicts:\n  hypotheses: [%s]\n  prometheus_url: %s\n  interval: 1s\n", hyp, prom.URL()), 0o600))
@@ -106,7 +92,7 @@ func TestServeReloadsItsHypothesesOnSIGHUPAndPOSTAndKeepsThemOnABadFile(t *testi
 
 	// A syntax error: "namespace" indented under "service"'s scalar. Its
 	// line is counted here, not taken from steadywatch.
-	bad := strings.ReplaceAll(reloadHypothesisE2E, "NAME", "web-after")
+	bad := reloadHypothesis("web-after")
 	bad = strings.Replace(bad, "\n  namespace: reload", "\n   namespace: reload", 1)
 	badLine := slices.IndexFunc(strings.Split(bad, "\n"), func(l string) bool { return l == "   namespace: reload" }) + 1
 	require.Positive(t, badLine)
@@ -136,7 +122,7 @@ func TestServeReloadsItsHypothesesOnSIGHUPAndPOSTAndKeepsThemOnABadFile(t *testi
 	})
 
 	// Fixed, with the hypothesis renamed: POST /-/reload.
-	write(strings.ReplaceAll(reloadHypothesisE2E, "NAME", "web-after"))
+	write(reloadHypothesis("web-after"))
 	before := time.Now()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url+server.ReloadPath, nil)
 	require.NoError(t, err)

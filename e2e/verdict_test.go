@@ -17,6 +17,7 @@ import (
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/internal/testenv/hypyaml"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/rules"
 	"github.com/steadywatch/steadywatch/verdict"
@@ -25,28 +26,7 @@ import (
 // podKillHypothesis: the web service keeps at least 90 % of its replicas
 // ready when one is killed (it will not: its replacement cannot be
 // scheduled for a while), and recovers within 60 s.
-const podKillHypothesis = `apiVersion: steadywatch.io/v1alpha1
-kind: Hypothesis
-metadata:
-  name: web-survives-a-pod-kill
-spec:
-  service: web
-  namespace: verdict
-  groups:
-    control: group="control"
-    experimental: group="experimental"
-  window:
-    events: {kinds: [pod_deleted], lookback: 10m, before: 10s, after: 15s}
-  step: 1s
-  metrics:
-    - name: ready-ratio
-      query: 'min(steadywatch_workload_ready_ratio{namespace="verdict", service="web", {{ .Group }} })'
-      slo: {min: 0.9}
-  recovery:
-    mttr: 60s
-    replacementReady: 60s
-  judgement: {abortOnHardBound: true}
-`
+var podKillHypothesis = hypyaml.PodKill{Name: "web-survives-a-pod-kill", Namespace: "verdict", Recovery: true}.YAML()
 
 // TestServeJudgesAHypothesisFromTheWatchedChaosAndAbortsOnItsHardBound
 // runs the verdict loop on real parts: the window comes from the pod

@@ -42,6 +42,7 @@ import (
 	"github.com/steadywatch/steadywatch/cli"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/internal/testenv/hypyaml"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/receiver"
@@ -53,30 +54,10 @@ const ns = "shop"
 
 // hypothesisYAML is the demo's hypothesis: web keeps 90 % of its replicas
 // ready when one is killed, and recovers within a minute.
-const hypothesisYAML = `apiVersion: steadywatch.io/v1alpha1
-kind: Hypothesis
-metadata:
-  name: web-survives-a-pod-kill
-spec:
-  description: Killing one replica of web leaves at least 90 % of them ready, and it recovers within a minute
-  service: web
-  namespace: shop
-  groups:
-    control: group="control"
-    experimental: group="experimental"
-  window:
-    events: {kinds: [pod_deleted], lookback: 10m, before: 10s, after: 15s}
-  step: 1s
-  metrics:
-    - name: ready-ratio
-      query: 'min(steadywatch_workload_ready_ratio{namespace="shop", service="web", {{ .Group }} })'
-      slo: {min: 0.9}
-  recovery:
-    mttr: 60s
-    replacementReady: 60s
-    alerts: [{name: WebReplicasDown, within: 30s}]
-  judgement: {abortOnHardBound: true}
-`
+var hypothesisYAML = hypyaml.PodKill{
+	Name: "web-survives-a-pod-kill", Namespace: ns, Recovery: true, Alerts: []string{"WebReplicasDown"},
+	Description: "Killing one replica of web leaves at least 90 % of them ready, and it recovers within a minute",
+}.YAML()
 
 // alertRule is the team's own alert on the service, which detects the fault.
 const alertRule = `groups:
