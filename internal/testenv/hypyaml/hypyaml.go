@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// PodKill is a hypothesis about service web in Namespace: its experimental
-// group keeps at least 90 % of its replicas ready around a pod deletion,
-// against its control group.
+// PodKill is a hypothesis about Service (web if empty) in Namespace: its
+// experimental group keeps at least 90 % of its replicas ready around a
+// pod deletion, against its control group.
 type PodKill struct {
-	Name, Namespace string
+	Name, Namespace, Service string
 	// Description is optional.
 	Description string
 	// Recovery adds the recovery expectations (MTTR and the replacement
@@ -35,7 +35,11 @@ spec:
 	if p.Description != "" {
 		fmt.Fprintf(&b, "  description: %s\n", p.Description)
 	}
-	fmt.Fprintf(&b, `  service: web
+	service := p.Service
+	if service == "" {
+		service = "web"
+	}
+	fmt.Fprintf(&b, `  service: %[2]s
   namespace: %[1]s
   groups:
     control: group="control"
@@ -45,9 +49,9 @@ spec:
   step: 1s
   metrics:
     - name: ready-ratio
-      query: 'min(steadywatch_workload_ready_ratio{namespace="%[1]s", service="web", {{ .Group }} })'
+      query: 'min(steadywatch_workload_ready_ratio{namespace="%[1]s", service="%[2]s", {{ .Group }} })'
       slo: {min: 0.9}
-`, p.Namespace)
+`, p.Namespace, service)
 	if !p.Recovery {
 		return b.String()
 	}
