@@ -111,9 +111,9 @@ verdicts:
   abort_alertmanager_url: %q
 `, hypFile, prom.URL(), am.URL()), 0o600))
 	replica := func(addr string) (*exec.Cmd, string) {
-		cmd, url, _ := serveProcess(t, "--config", cfgFile, "--kubeconfig", b.Kubeconfig(), "--namespace", ns,
+		cmd, _, _ := serveProcess(t, "--config", cfgFile, "--kubeconfig", b.Kubeconfig(), "--namespace", ns,
 			"--store", dsn, "--data-dir", t.TempDir(), "--listen", addr)
-		url = "http://" + addr // the last --listen is the one
+		url := "http://" + addr // the last --listen is the one
 		waitFor(t, 60*time.Second, "/readyz", func() (bool, error) {
 			code, _, err := httpGet(url + "/readyz")
 			return code == http.StatusOK, err
@@ -177,14 +177,14 @@ verdicts:
 
 	// Alertmanager never holds two abort alerts of the hypothesis: polled
 	// until the test ends.
-	var mostAborts atomic.Int32
+	var mostAborts atomic.Int64
 	pollCtx, stopPoll := context.WithCancel(t.Context())
 	polled := make(chan struct{})
 	go func() {
 		defer close(polled)
 		for pollCtx.Err() == nil {
-			if n, err := abortAlerts(pollCtx, am, hyp); err == nil && int32(n) > mostAborts.Load() {
-				mostAborts.Store(int32(n))
+			if n, err := abortAlerts(pollCtx, am, hyp); err == nil && int64(n) > mostAborts.Load() {
+				mostAborts.Store(int64(n))
 			}
 			select {
 			case <-pollCtx.Done():
