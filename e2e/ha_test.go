@@ -23,6 +23,7 @@ import (
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/hypyaml"
 	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
@@ -206,13 +207,27 @@ verdicts:
 	require.NoError(t, leaderCmd.Process.Kill())
 	killedAt := time.Now()
 	_ = leaderCmd.Wait()
+	// The dead leader's last renewal, as the Lease holds it.
+	dead, err := c.CoordinationV1().Leases(ns).Get(t.Context(), config.DefaultLeaseName, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, dead.Spec.HolderIdentity)
+	require.NotNil(t, dead.Spec.RenewTime)
 	post(follower) // acknowledged with no leader at all
 	waitFor(t, 30*time.Second, "the follower to take over", func() (bool, error) { return leaderGauge(follower) == 1, nil })
 	takeover := time.Since(killedAt)
 	t.Logf("TAKEOVER %dms after SIGKILL of the leader (lease %s, retry %s)", takeover.Milliseconds(), haLease, haRetry)
-	// Not before the lease could have expired (the last renewal was at
-	// most a retry period before the kill), and within it and a retry.
-	require.GreaterOrEqual(t, takeover, haLease-haRetry, "took over a lease that had not expired: two leaders")
+	// Not before the lease expired: the new holder acquired it at least a
+	// lease duration after the dead one's last renewal, both as written in
+	// the Lease (one host, one clock). The time from the kill alone cannot
+	// say so: a loaded machine delays a renewal past its retry period.
+	taken, err := c.CoordinationV1().Leases(ns).Get(t.Context(), config.DefaultLeaseName, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, taken.Spec.HolderIdentity)
+	require.NotNil(t, taken.Spec.AcquireTime)
+	require.NotEqual(t, *dead.Spec.HolderIdentity, *taken.Spec.HolderIdentity, "the Lease changed hands")
+	expired := taken.Spec.AcquireTime.Sub(dead.Spec.RenewTime.Time)
+	t.Logf("the Lease was acquired %s after the dead leader's last renewal", expired)
+	require.GreaterOrEqual(t, expired, haLease, "took over a lease that had not expired: two leaders")
 	require.LessOrEqual(t, takeover, haLease+time.Duration((1+haJitter)*float64(haRetry))+time.Second,
 		"not taken over within the lease duration and a retry")
 
