@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"path"
 	"slices"
 	"strconv"
 
@@ -37,6 +38,11 @@ type KubernetesOptions struct {
 
 // HypothesesDir is where the manifests mount the hypothesis files.
 const HypothesesDir = "/etc/steadywatch/hypotheses"
+
+// ConfigFile is where the pod reads its configuration: in a directory of
+// its own, beside the hypotheses' (a ConfigMap volume is swapped
+// atomically on an update, so no volume is mounted inside another).
+const ConfigFile = "/etc/steadywatch/config/steadywatch.yml"
 
 // Kubernetes returns the manifests that run steadywatch in a cluster: its
 // ServiceAccount and the read-only RBAC its informers need (cluster-wide:
@@ -111,7 +117,7 @@ func Kubernetes(o KubernetesOptions) ([]byte, error) {
 						Containers: []corev1.Container{{
 							Name: name, Image: o.Image,
 							Args: []string{
-								"serve", "--config", "/etc/steadywatch/steadywatch.yml", "--data-dir", "/var/lib/steadywatch",
+								"serve", "--config", ConfigFile, "--data-dir", "/var/lib/steadywatch",
 								"--listen", ":" + strconv.Itoa(int(o.Port)),
 							},
 							// The Lease's namespace, should kubernetes.leader_election be on.
@@ -134,7 +140,7 @@ func Kubernetes(o KubernetesOptions) ([]byte, error) {
 								Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 							},
 							VolumeMounts: []corev1.VolumeMount{
-								{Name: "config", MountPath: "/etc/steadywatch", ReadOnly: true},
+								{Name: "config", MountPath: path.Dir(ConfigFile), ReadOnly: true},
 								{Name: "data", MountPath: "/var/lib/steadywatch"},
 								{Name: "hypotheses", MountPath: HypothesesDir, ReadOnly: true},
 							},

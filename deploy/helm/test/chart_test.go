@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -66,7 +67,7 @@ func TestTheDefaultsRunOneReplicaOnSQLite(t *testing.T) {
 	require.EqualValues(t, 1, d.get(t, "spec", "replicas"))
 	require.Equal(t, "Recreate", d.get(t, "spec", "strategy", "type"), "one SQLite writer at a time")
 	require.Equal(t, []any{
-		"serve", "--config", "/etc/steadywatch/steadywatch.yml", "--data-dir", "/var/lib/steadywatch", "--listen", ":9477",
+		"serve", "--config", "/etc/steadywatch/config/steadywatch.yml", "--data-dir", "/var/lib/steadywatch", "--listen", ":9477",
 	}, d.get(t, "spec", "template", "spec", "containers", 0, "args"))
 	require.Equal(t, "steadywatch", d.get(t, "spec", "template", "spec", "volumes", 1, "persistentVolumeClaim", "claimName"))
 	require.Equal(t, "ghcr.io/steadywatch/steadywatch:latest", d.get(t, "spec", "template", "spec", "containers", 0, "image"))
@@ -299,4 +300,41 @@ func TestAReleaseNamedOtherwisePrefixesItsObjects(t *testing.T) {
 		d.get(t, "spec", "selector", "matchLabels"))
 	require.Equal(t, "chaos-steadywatch", d.get(t, "spec", "template", "spec", "serviceAccountName"))
 	require.Contains(t, m, "ClusterRole/chaos-steadywatch")
+}
+
+// TestNoVolumeIsMountedInsideAnother: a ConfigMap or Secret volume is a
+// read-only directory that the kubelet swaps atomically on an update; a
+// mount point inside it has to be created in that directory, and the
+// swap can drop it. Every mount is a sibling, for the chart with every
+// option on and for what generate kubernetes writes.
+func TestNoVolumeIsMountedInsideAnother(t *testing.T) {
+	check := func(t *testing.T, deployment object) {
+		t.Helper()
+		mounts, ok := deployment.get(t, "spec", "template", "spec", "containers", 0, "volumeMounts").([]any)
+		require.True(t, ok)
+		require.NotEmpty(t, mounts)
+		var paths []string
+		for _, m := range mounts {
+			paths = append(paths, filepath.Clean(m.(map[string]any)["mountPath"].(string)))
+		}
+		for _, outer := range paths {
+			for _, inner := range paths {
+				require.Falsef(t, inner != outer && strings.HasPrefix(inner, outer+"/"),
+					"%s is mounted inside %s (mounts %v)", inner, outer, paths)
+			}
+		}
+		// --config names a file in the config volume's own directory.
+		args := deployment.get(t, "spec", "template", "spec", "containers", 0, "args").([]any)
+		require.Contains(t, args, "/etc/steadywatch/config/steadywatch.yml")
+	}
+	t.Run("the chart with every option on", func(t *testing.T) {
+		check(t, mustRender(t, everything())["Deployment/steadywatch"])
+	})
+	t.Run("generate kubernetes", func(t *testing.T) {
+		for _, o := range decodeFile(t, filepath.Join(repo, "deploy", "generated", "kubernetes", "steadywatch.yaml")) {
+			if o.kind() == "Deployment" {
+				check(t, o)
+			}
+		}
+	})
 }
