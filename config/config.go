@@ -574,7 +574,9 @@ type LeaderElection struct {
 	// before taking over: a crashed leader is replaced within it (> 0).
 	LeaseDuration model.Duration `yaml:"lease_duration"`
 	// RenewDeadline is how long the leader keeps trying to renew before it
-	// steps down (> 0, < lease_duration).
+	// steps down (> 0; renew_deadline + retry_period + 1s ≤
+	// lease_duration, so that a follower never takes over while the
+	// leader still leads).
 	RenewDeadline model.Duration `yaml:"renew_deadline"`
 	// RetryPeriod is the wait between tries to acquire or renew (> 0,
 	// < renew_deadline / 1.2: client-go jitters it by up to 1.2 times).
@@ -635,9 +637,27 @@ func (l *LeaderElection) validate(store string) *Error {
 		// would fail at start with an error naming no field.
 		return fieldErrorf(p+"retry_period", "must be greater than 0 and less than renew_deadline (%s) / %g (client-go's jitter on retries), got %s",
 			l.RenewDeadline, leaderelection.JitterFactor, l.RetryPeriod)
+	case l.LeaseDuration < l.RenewDeadline+l.RetryPeriod+leaseMargin:
+		// A leader whose renewals fail steps down once they have failed
+		// for renew_deadline, which starts a retry period after its last
+		// renewal. A follower takes over lease_duration after it saw the
+		// Lease change, but client-go compares the records it reads with
+		// their times in whole seconds: renewals within one second look
+		// alike, so it can count from up to 1 s before the last one (the
+		// HA e2e test measured a takeover 3.8 s after the last renewal
+		// of a 4 s Lease).
+		return fieldErrorf(p+"lease_duration", "must be at least renew_deadline + retry_period + 1s (%s), got %s: "+
+			"a leader that cannot renew leads on for up to retry_period + renew_deadline after its last renewal, and a follower may take "+
+			"over up to 1s before lease_duration has passed (client-go compares the Lease's records to the second): two replicas would lead at once",
+			l.RenewDeadline+l.RetryPeriod+leaseMargin, l.LeaseDuration)
 	}
 	return nil
 }
+
+// leaseMargin is how much earlier than lease_duration after the last
+// renewal a follower may take the Lease over: client-go's records hold
+// their times to the second.
+const leaseMargin = model.Duration(time.Second)
 
 // Watch selects what is watched and how pods are classified.
 type Watch struct {

@@ -880,7 +880,21 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 			"a lease name with a slash", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_name: a/b\n",
 			`x.yml:5: kubernetes.leader_election.lease_name: "a/b" is not an object name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
 		},
-		{"renew_deadline just below lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 9999ms\n", ""},
+		// A leader that cannot renew leads on for up to retry_period +
+		// renew_deadline; a follower may take over 1 s before
+		// lease_duration (client-go compares the records at second
+		// precision).
+		{
+			"lease_duration at renew_deadline + retry_period + 1s", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 7s\n    retry_period: 2s\n", "",
+		},
+		{
+			"lease_duration just below renew_deadline + retry_period + 1s", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 7001ms\n    retry_period: 2s\n",
+			"x.yml:5: kubernetes.leader_election.lease_duration: must be at least renew_deadline + retry_period + 1s (10s1ms), got 10s: " +
+				"a leader that cannot renew leads on for up to retry_period + renew_deadline after its last renewal, and a follower may take " +
+				"over up to 1s before lease_duration has passed (client-go compares the Lease's records to the second): two replicas would lead at once",
+		},
 		{
 			"renew_deadline at lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 10s\n",
 			"x.yml:6: kubernetes.leader_election.renew_deadline: must be greater than 0 and less than lease_duration (10s), got 10s",
@@ -897,7 +911,7 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 			"x.yml:6: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (1s200ms) / 1.2 " +
 				"(client-go's jitter on retries), got 1s",
 		},
-		{"retry_period just below renew_deadline / 1.2", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 8333ms\n", ""},
+		{"retry_period just below renew_deadline / 1.2", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 20s\n    retry_period: 8333ms\n", ""},
 		{
 			"retry_period just above renew_deadline / 1.2", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 8334ms\n",
 			"x.yml:5: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (10s) / 1.2 " +
