@@ -112,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	db, err := store.Open(ctx, cfg.Store, store.Options{Logger: log.With("component", "store"), DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, cfg.Store, store.Options{Logger: log.With("component", "store"), DataDir: cfg.DataDir, Cluster: cfg.Cluster})
 	if err != nil {
 		return err
 	}
