@@ -22,7 +22,7 @@ const (
 )
 
 // reportParams are WeeklyReportPath's query parameters.
-var reportParams = []string{"week", "from", "to", "tz", "format"}
+var reportParams = []string{"week", "from", "to", "tz", "format", ClusterParam}
 
 // WeeklyReportOptions configure WeeklyReport.
 type WeeklyReportOptions struct {
@@ -35,6 +35,9 @@ type WeeklyReportOptions struct {
 	// (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Clusters reads the other clusters the cluster parameter asks for;
+	// nil is a serve of one cluster.
+	Clusters *Clusters
 }
 
 // WeeklyReport serves WeeklyReportPath: the report of an ISO week (week,
@@ -43,7 +46,8 @@ type WeeklyReportOptions struct {
 // csv, or any report.Write knows), with format's Content-Type. The query
 // is checked as "steadywatch report weekly" checks its flags
 // (report.Request); a bad parameter gets 400 naming it, a store that
-// cannot be read 500, logged.
+// cannot be read 500, logged. cluster (ClusterParam) reports another
+// cluster of the store, or with * every one, grouped by cluster.
 func WeeklyReport(o WeeklyReportOptions) http.Handler {
 	log := o.Logger
 	if log == nil {
@@ -64,9 +68,16 @@ func WeeklyReport(o WeeklyReportOptions) http.Handler {
 			writeJSON(w, http.StatusBadRequest, Error{Error: "query parameter " + err.Error()})
 			return
 		}
+		source := o.Source
+		if view, err := o.Clusters.View(r); err != nil {
+			WriteClusterError(w, err)
+			return
+		} else if view != nil {
+			source = view
+		}
 		base := o.Base
 		base.Range, base.Now, base.TrendRanges = opts.Range, opts.Now, opts.TrendRanges
-		rep, err := report.Weekly(r.Context(), o.Source, base)
+		rep, err := report.Weekly(r.Context(), source, base)
 		if err != nil {
 			log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)
 			writeJSON(w, http.StatusInternalServerError, Error{Error: "computing the report: " + err.Error()})
@@ -93,7 +104,7 @@ func reportRequest(r *http.Request) (report.Request, error) {
 	values := r.URL.Query()
 	for name, v := range values {
 		if !slices.Contains(reportParams, name) {
-			return report.Request{}, fmt.Errorf("unknown query parameter %s: want week, from, to, tz or format", quote(name))
+			return report.Request{}, fmt.Errorf("unknown query parameter %s: want week, from, to, tz, format or cluster", quote(name))
 		}
 		if len(v) > 1 {
 			return report.Request{}, fmt.Errorf("query parameter %s: given %d times, want at most once", name, len(v))

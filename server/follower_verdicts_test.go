@@ -37,7 +37,7 @@ func TestAFollowerServesTheVerdictsTheStoreKeeps(t *testing.T) {
 	ship := newLeadership(prometheus.NewRegistry())
 	ship.setLeader("serve-0_ab12")
 	mux := http.NewServeMux()
-	list, one := verdictHandlers(board, db, ship, func() []string { return []string{"kill-postgres", "judged-never"} })
+	list, one := verdictHandlers(board, db, ship, func() []string { return []string{"kill-postgres", "judged-never"} }, nil)
 	mux.Handle("GET "+api.VerdictsPath, list)
 	mux.Handle("GET "+api.VerdictPath, one)
 	get := func(path string) (int, []byte) {
