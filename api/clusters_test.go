@@ -3,7 +3,9 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +98,28 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+func TestTheClusterParameterPicksTheClustersTheWeeklyReportIsOf(t *testing.T) {
+	east := twoClusters(t)
+	h := api.WeeklyReport(api.WeeklyReportOptions{Source: east, Clusters: &api.Clusters{Own: "east", Views: east}})
+	report := func(query string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, api.WeeklyReportPath+"?week=2026-W47"+query, nil))
+		return rec.Code, rec.Body.String()
+	}
+	code, body := report("&format=csv")
+	require.Equal(t, http.StatusOK, code, body)
+	require.True(t, strings.HasPrefix(body, "period,"), "one cluster: no cluster column")
+	code, body = report("&format=csv&cluster=*")
+	require.Equal(t, http.StatusOK, code, body)
+	require.True(t, strings.HasPrefix(body, "cluster,period,"), body)
+	require.Contains(t, body, "\neast,current,")
+	require.Contains(t, body, "\nwest,current,")
+	code, body = report("&cluster=north")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, `no cluster \"north\" in the store; known: \"east\", \"west\"`)
+	code, body = report("&cluster=*&format=html")
+	require.Equal(t, http.StatusBadRequest, code, body)
+	require.Contains(t, body, "query parameter format: html shows one cluster; give cluster=NAME, one of east, west")
 }

@@ -3,13 +3,16 @@ package api
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/steadywatch/steadywatch/report"
+	"github.com/steadywatch/steadywatch/store"
 )
 
 // WeeklyReportPath serves the weekly report.
@@ -69,7 +72,8 @@ func WeeklyReport(o WeeklyReportOptions) http.Handler {
 			return
 		}
 		source := o.Source
-		if view, err := o.Clusters.View(r); err != nil {
+		view, err := o.Clusters.View(r)
+		if err != nil {
 			WriteClusterError(w, err)
 			return
 		} else if view != nil {
@@ -77,16 +81,38 @@ func WeeklyReport(o WeeklyReportOptions) http.Handler {
 		}
 		base := o.Base
 		base.Range, base.Now, base.TrendRanges = opts.Range, opts.Now, opts.TrendRanges
-		rep, err := report.Weekly(r.Context(), source, base)
-		if err != nil {
-			log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)
-			writeJSON(w, http.StatusInternalServerError, Error{Error: "computing the report: " + err.Error()})
-			return
+		var write func(io.Writer) error
+		if r.URL.Query().Get(ClusterParam) == store.AllClusters {
+			// Every cluster: a report each, from its own rows.
+			names, err := view.Clusters(r.Context())
+			if err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, Error{Error: "store unavailable: " + err.Error()})
+				return
+			}
+			if req.Format == "html" && len(names) > 1 {
+				writeJSON(w, http.StatusBadRequest, Error{Error: "query parameter format: html shows one cluster; give cluster=NAME, one of " + strings.Join(names, ", ")})
+				return
+			}
+			c, err := report.WeeklyClusters(r.Context(), names, func(name string) (report.Source, error) { return view.ForCluster(name) }, base)
+			if err != nil {
+				log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)
+				writeJSON(w, http.StatusInternalServerError, Error{Error: "computing the report: " + err.Error()})
+				return
+			}
+			write = func(w io.Writer) error { return report.WriteClustered(w, c, req.Format) }
+		} else {
+			rep, err := report.Weekly(r.Context(), source, base)
+			if err != nil {
+				log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)
+				writeJSON(w, http.StatusInternalServerError, Error{Error: "computing the report: " + err.Error()})
+				return
+			}
+			write = func(w io.Writer) error { return report.Write(w, rep, req.Format) }
 		}
 		// Written whole first, so that a failure is a 500, not a 200 cut
 		// short.
 		var body bytes.Buffer
-		if err := report.Write(&body, rep, req.Format); err != nil {
+		if err := write(&body); err != nil {
 			log.Error("writing the weekly report", "format", req.Format, "err", err)
 			writeJSON(w, http.StatusInternalServerError, Error{Error: "writing the report: " + err.Error()})
 			return
