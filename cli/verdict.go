@@ -18,6 +18,7 @@ import (
 
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
@@ -180,6 +181,9 @@ func (f *verdictFlags) check() (time.Time, error) {
 	}
 	if f.cluster != "" && f.store == "" && f.dataDir == "" {
 		return time.Time{}, usagef("--cluster: needs the store to read, --store or --data-dir")
+	}
+	if errs := validation.IsDNS1123Label(f.cluster); f.cluster != "" && len(errs) > 0 {
+		return time.Time{}, usagef("--cluster: %q is not a valid cluster name: %s", f.cluster, strings.Join(errs, "; "))
 	}
 	if err := promsource.CheckURL(f.prometheus); err != nil {
 		return time.Time{}, usagef("--prometheus: %v", err)
