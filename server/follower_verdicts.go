@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/steadywatch/steadywatch/api"
+	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -37,6 +38,11 @@ func verdictHandlers(board *verdict.Board, history latestVerdicts, ship *leaders
 			view, err := clusters.View(r)
 			if err != nil {
 				api.WriteClusterError(w, err)
+				return
+			}
+			if view != nil && r.PathValue("hypothesis") != "" && r.URL.Query().Get(api.ClusterParam) == store.AllClusters {
+				api.WriteClusterError(w, fmt.Errorf("query parameter %s: * is every cluster, and one hypothesis's verdict is one cluster's: ask %s?%s=* for all",
+					api.ClusterParam, api.VerdictsPath, api.ClusterParam))
 				return
 			}
 			if view != nil {
