@@ -17,6 +17,9 @@ const (
 // Fingerprint and StartsAt: Alertmanager retries a notification, and sends
 // the same alert again as it repeats and resolves.
 type Alert struct {
+	// Cluster is the cluster whose steadywatch received the alert (config
+	// cluster:), "" for the unnamed one; the store sets it.
+	Cluster     string
 	Fingerprint string
 	Status      Status
 	Labels      map[string]string

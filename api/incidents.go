@@ -28,6 +28,8 @@ const (
 // Incident is an incident as the API shows it. Times are RFC 3339 with
 // nanoseconds, in UTC; durations are seconds.
 type Incident struct {
+	// Cluster is the cluster it happened in, left out for the unnamed one.
+	Cluster   string     `json:"cluster,omitempty"`
 	ID        string     `json:"id"`
 	Kind      chaos.Kind `json:"kind"`
 	Namespace string     `json:"namespace"`
@@ -89,9 +91,12 @@ type Error struct {
 //	since, until                     the incident's start lies in [since, until):
 //	                                 RFC 3339 or Unix seconds
 //	limit                            at most this many (default 1000, max 10000)
+//	cluster                          the cluster's incidents (default the serve's own,
+//	                                 * for every cluster's, oldest start first)
 //
-// A bad parameter gets 400 naming it.
-func Incidents(s tracker.Store, log *slog.Logger) http.Handler {
+// A bad parameter gets 400 naming it; a cluster the store holds nothing of,
+// 400 listing those it does. c nil is a serve of one cluster.
+func Incidents(s tracker.Store, c *Clusters, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -101,7 +106,14 @@ func Incidents(s tracker.Store, log *slog.Logger) http.Handler {
 			writeJSON(w, http.StatusBadRequest, Error{Error: err.Error()})
 			return
 		}
-		list, err := s.List(r.Context(), q.filter)
+		from := s
+		if view, err := c.View(r); err != nil {
+			WriteClusterError(w, err)
+			return
+		} else if view != nil {
+			from = view
+		}
+		list, err := from.List(r.Context(), q.filter)
 		if err != nil {
 			log.Error("listing incidents", "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, Error{Error: "store unavailable: " + err.Error()})
@@ -155,9 +167,9 @@ func parseIncidentQuery(r *http.Request) (incidentQuery, error) {
 	}
 	for name := range values {
 		switch name {
-		case "service", "namespace", "group", "kind", "open", "since", "until", "limit":
+		case "service", "namespace", "group", "kind", "open", "since", "until", "limit", ClusterParam:
 		default:
-			return q, fmt.Errorf("unknown query parameter %q: want service, namespace, group, kind, open, since, until or limit", name)
+			return q, fmt.Errorf("unknown query parameter %q: want service, namespace, group, kind, open, since, until, limit or cluster", name)
 		}
 	}
 	q.filter.Service = values.Get("service")
@@ -220,7 +232,7 @@ func parseTime(name, v string) (time.Time, error) {
 
 func toIncident(inc *chaos.Incident) Incident {
 	out := Incident{
-		ID: inc.ID, Kind: inc.Kind,
+		Cluster: inc.Cluster, ID: inc.ID, Kind: inc.Kind,
 		Namespace: inc.Subject.Namespace, Service: inc.Subject.Service, Group: string(inc.Subject.Group),
 		Object: Object{Kind: inc.Object.Kind, Namespace: inc.Object.Namespace, Name: inc.Object.Name},
 		Start:  inc.Start.UTC(), Events: inc.Events, Evicted: inc.Evicted, Baseline: inc.Baseline, Missed: inc.Missed,

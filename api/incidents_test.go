@@ -71,7 +71,7 @@ func ids(t *testing.T, body []byte) []string {
 }
 
 func TestIncidentsFilters(t *testing.T) {
-	h := api.Incidents(seed(t), nil)
+	h := api.Incidents(seed(t), nil, nil)
 	for _, tc := range []struct {
 		query string
 		want  []string
@@ -98,7 +98,7 @@ func TestIncidentsFilters(t *testing.T) {
 }
 
 func TestIncidentsShowsRecoveryAndOpenIncidents(t *testing.T) {
-	code, body := get(t, api.Incidents(seed(t), nil), "?limit=2")
+	code, body := get(t, api.Incidents(seed(t), nil, nil), "?limit=2")
 	require.Equal(t, http.StatusOK, code)
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(body, &raw))
@@ -122,7 +122,7 @@ func TestIncidentsShowsRecoveryAndOpenIncidents(t *testing.T) {
 }
 
 func TestIncidentsRejectsBadParametersByName(t *testing.T) {
-	h := api.Incidents(seed(t), nil)
+	h := api.Incidents(seed(t), nil, nil)
 	for _, tc := range []struct{ query, want string }{
 		{"?open=maybe", `query parameter open: "maybe" is not true or false`},
 		{"?since=yesterday", `query parameter since: "yesterday" is neither an RFC 3339 time nor Unix seconds`},
@@ -132,7 +132,7 @@ func TestIncidentsRejectsBadParametersByName(t *testing.T) {
 		{"?limit=100000", `query parameter limit: "100000" is not a number from 1 to 10000`},
 		{"?group=canary", `query parameter group: "canary" is not one of control, experimental, none`},
 		{"?kind=pod_killed", `query parameter kind: "pod_killed" is not one of pod_deleted, node_not_ready, hpa_scaled_up, hpa_scaled_down, workload_degraded, container_restarted`},
-		{"?servce=cart", `unknown query parameter "servce": want service, namespace, group, kind, open, since, until or limit`},
+		{"?servce=cart", `unknown query parameter "servce": want service, namespace, group, kind, open, since, until, limit or cluster`},
 		{"?service=a&service=b", "query parameter service: given 2 times, want at most once"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
@@ -152,7 +152,7 @@ func (failingStore) List(context.Context, tracker.Filter) ([]chaos.Incident, err
 }
 
 func TestIncidentsReportsAStoreFailureAs503(t *testing.T) {
-	code, body := get(t, api.Incidents(failingStore{}, nil), "")
+	code, body := get(t, api.Incidents(failingStore{}, nil, nil), "")
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.JSONEq(t, `{"error":"store unavailable: database is locked"}`, string(body))
 }

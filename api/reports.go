@@ -3,13 +3,16 @@ package api
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/steadywatch/steadywatch/report"
+	"github.com/steadywatch/steadywatch/store"
 )
 
 // WeeklyReportPath serves the weekly report.
@@ -22,7 +25,7 @@ const (
 )
 
 // reportParams are WeeklyReportPath's query parameters.
-var reportParams = []string{"week", "from", "to", "tz", "format"}
+var reportParams = []string{"week", "from", "to", "tz", "format", ClusterParam}
 
 // WeeklyReportOptions configure WeeklyReport.
 type WeeklyReportOptions struct {
@@ -35,6 +38,9 @@ type WeeklyReportOptions struct {
 	// (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Clusters reads the other clusters the cluster parameter asks for;
+	// nil is a serve of one cluster.
+	Clusters *Clusters
 }
 
 // WeeklyReport serves WeeklyReportPath: the report of an ISO week (week,
@@ -43,7 +49,8 @@ type WeeklyReportOptions struct {
 // csv, or any report.Write knows), with format's Content-Type. The query
 // is checked as "steadywatch report weekly" checks its flags
 // (report.Request); a bad parameter gets 400 naming it, a store that
-// cannot be read 500, logged.
+// cannot be read 500, logged. cluster (ClusterParam) reports another
+// cluster of the store, or with * every one, grouped by cluster.
 func WeeklyReport(o WeeklyReportOptions) http.Handler {
 	log := o.Logger
 	if log == nil {
@@ -64,18 +71,48 @@ func WeeklyReport(o WeeklyReportOptions) http.Handler {
 			writeJSON(w, http.StatusBadRequest, Error{Error: "query parameter " + err.Error()})
 			return
 		}
+		source := o.Source
+		view, err := o.Clusters.View(r)
+		if err != nil {
+			WriteClusterError(w, err)
+			return
+		} else if view != nil {
+			source = view
+		}
 		base := o.Base
 		base.Range, base.Now, base.TrendRanges = opts.Range, opts.Now, opts.TrendRanges
-		rep, err := report.Weekly(r.Context(), o.Source, base)
-		if err != nil {
-			log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)
-			writeJSON(w, http.StatusInternalServerError, Error{Error: "computing the report: " + err.Error()})
-			return
+		var write func(io.Writer) error
+		if r.URL.Query().Get(ClusterParam) == store.AllClusters {
+			// Every cluster: a report each, from its own rows.
+			names, err := view.Clusters(r.Context())
+			if err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, Error{Error: "store unavailable: " + err.Error()})
+				return
+			}
+			if req.Format == "html" && len(names) > 1 {
+				writeJSON(w, http.StatusBadRequest, Error{Error: "query parameter format: html shows one cluster; give cluster=NAME, one of " + strings.Join(names, ", ")})
+				return
+			}
+			c, err := report.WeeklyClusters(r.Context(), names, func(name string) (report.Source, error) { return view.ForCluster(name) }, base)
+			if err != nil {
+				log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)
+				writeJSON(w, http.StatusInternalServerError, Error{Error: "computing the report: " + err.Error()})
+				return
+			}
+			write = func(w io.Writer) error { return report.WriteClustered(w, c, req.Format) }
+		} else {
+			rep, err := report.Weekly(r.Context(), source, base)
+			if err != nil {
+				log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)
+				writeJSON(w, http.StatusInternalServerError, Error{Error: "computing the report: " + err.Error()})
+				return
+			}
+			write = func(w io.Writer) error { return report.Write(w, rep, req.Format) }
 		}
 		// Written whole first, so that a failure is a 500, not a 200 cut
 		// short.
 		var body bytes.Buffer
-		if err := report.Write(&body, rep, req.Format); err != nil {
+		if err := write(&body); err != nil {
 			log.Error("writing the weekly report", "format", req.Format, "err", err)
 			writeJSON(w, http.StatusInternalServerError, Error{Error: "writing the report: " + err.Error()})
 			return
@@ -93,7 +130,7 @@ func reportRequest(r *http.Request) (report.Request, error) {
 	values := r.URL.Query()
 	for name, v := range values {
 		if !slices.Contains(reportParams, name) {
-			return report.Request{}, fmt.Errorf("unknown query parameter %s: want week, from, to, tz or format", quote(name))
+			return report.Request{}, fmt.Errorf("unknown query parameter %s: want week, from, to, tz, format or cluster", quote(name))
 		}
 		if len(v) > 1 {
 			return report.Request{}, fmt.Errorf("query parameter %s: given %d times, want at most once", name, len(v))

@@ -194,7 +194,7 @@ func TestABadQueryGets400NamingTheParameter(t *testing.T) {
 		{"?tz=Mars/Olympus", `query parameter tz: "Mars/Olympus" is not a time zone such as UTC, Local or Europe/Berlin`},
 		{"?tz=", `query parameter tz: "" is not a time zone such as UTC, Local or Europe/Berlin`},
 		{"?week=2026-W13&week=2026-W14", "query parameter week: given 2 times, want at most once"},
-		{"?service=cart", `unknown query parameter "service": want week, from, to, tz or format`},
+		{"?service=cart", `unknown query parameter "service": want week, from, to, tz, format or cluster`},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			rec := getReport(t, alertSource{}, tc.query)

@@ -25,12 +25,16 @@ type VerdictList struct {
 }
 
 // Verdicts serves VerdictsPath: every current verdict with its evidence,
-// by hypothesis name.
+// by hypothesis name. The one query parameter is cluster (ClusterParam),
+// which the caller has read to pick s (Clusters.View).
 func Verdicts(s VerdictSource) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(r.URL.Query()) > 0 {
-			writeJSON(w, http.StatusBadRequest, Error{Error: "query parameters not supported: ask " + VerdictsPath + "/NAME for one hypothesis"})
-			return
+		for name := range r.URL.Query() {
+			if name != ClusterParam {
+				writeJSON(w, http.StatusBadRequest, Error{Error: "unknown query parameter " + quote(name) +
+					": want cluster; ask " + VerdictsPath + "/NAME for one hypothesis"})
+				return
+			}
 		}
 		list := s.Latest()
 		if list == nil {

@@ -172,6 +172,9 @@ func (e Event) String() string {
 
 // Incident is a fault from its start to its recovery.
 type Incident struct {
+	// Cluster is the cluster the incident happened in (config cluster:),
+	// "" for the unnamed one; the store sets it, from the store's cluster.
+	Cluster string
 	ID      string
 	Kind    Kind
 	Subject Subject

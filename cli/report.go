@@ -8,6 +8,8 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +44,7 @@ type reportFlags struct {
 	store          string
 	dataDir        string
 	configFile     string
+	cluster        string
 	timeout        time.Duration
 }
 
@@ -75,7 +78,7 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	db, err := store.Open(ctx, cfg.Store, store.Options{DataDir: cfg.DataDir, Existing: true})
+	db, err := store.Open(ctx, cfg.Store, store.Options{DataDir: cfg.DataDir, Existing: true, Cluster: cfg.Cluster})
 	if err != nil {
 		flag := "--config"
 		switch {
@@ -94,11 +97,77 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return fmt.Errorf("%s: %w", flag, err)
 	}
 	defer db.Close() //nolint:errcheck // read only: nothing to lose
-	r, err := report.Weekly(ctx, db, opts)
+	names := []string{cfg.Cluster}
+	if isSet(fs, "cluster") {
+		if names, err = clustersToRead(ctx, db, cfg.Cluster, f.cluster); err != nil {
+			return err
+		}
+	}
+	source := func(name string) (report.Source, error) {
+		if name == cfg.Cluster {
+			return db, nil
+		}
+		return db.ForCluster(name)
+	}
+	if len(names) > 1 {
+		if f.format == "html" {
+			return usagef("--format html: a page shows one cluster; give --cluster NAME, one of %s", strings.Join(quoteAll(names), ", "))
+		}
+		c, err := report.WeeklyClusters(ctx, names, source, opts)
+		if err != nil {
+			return err
+		}
+		return writeReport(stdout, f.output, func(w io.Writer) error { return report.WriteClustered(w, c, f.format) })
+	}
+	src, err := source(names[0])
 	if err != nil {
 		return err
 	}
-	return writeReport(stdout, f.output, f.format, r)
+	r, err := report.Weekly(ctx, src, opts)
+	if err != nil {
+		return err
+	}
+	return writeReport(stdout, f.output, func(w io.Writer) error { return report.Write(w, r, f.format) })
+}
+
+// isSet says whether the flag name was given.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
+// clustersToRead returns the clusters --cluster asks for, sorted: every
+// cluster with rows in the store for * (own if none has), else the one
+// named, which must be own or have rows in the store (a usage error listing
+// those that do).
+func clustersToRead(ctx context.Context, db store.Store, own, name string) ([]string, error) {
+	known, err := db.Clusters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if name == store.AllClusters && len(known) > 0 {
+		return known, nil
+	}
+	if !slices.Contains(known, own) {
+		known = append(known, own)
+		slices.Sort(known)
+	}
+	if name == store.AllClusters {
+		return known, nil
+	}
+	if !slices.Contains(known, name) {
+		return nil, usagef("--cluster: no cluster %q in the store; known: %s, or * for all", name, strings.Join(quoteAll(known), ", "))
+	}
+	return []string{name}, nil
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strconv.Quote(n)
+	}
+	return out
 }
 
 func newReportFlagSet(stderr io.Writer, f *reportFlags) *flag.FlagSet {
@@ -112,6 +181,7 @@ func newReportFlagSet(stderr io.Writer, f *reportFlags) *flag.FlagSet {
 	fs.StringVar(&f.store, "store", "", "store DSN: a SQLite file or postgres://… (default: the configuration's)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose SQLite store to read (default: the configuration's, "+config.DefaultDataDir+")")
 	fs.StringVar(&f.configFile, "config", "", "steadywatch's configuration file: its store, alert labels and reports section")
+	fs.StringVar(&f.cluster, "cluster", "", "the cluster to report, for many clusters in one store, or * for every cluster, a section each (default: the configuration's cluster:)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "bound on reading the store")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), reportUsage)
@@ -155,16 +225,16 @@ func (f *reportFlags) config(fs *flag.FlagSet) (config.Config, error) {
 	return cfg, nil
 }
 
-// writeReport writes r in format to the file output, or to stdout.
-func writeReport(stdout io.Writer, output, format string, r *report.Report) error {
+// writeReport writes with write to the file output, or to stdout.
+func writeReport(stdout io.Writer, output string, write func(io.Writer) error) error {
 	if output == "" {
-		return report.Write(stdout, r, format)
+		return write(stdout)
 	}
 	file, err := os.Create(output)
 	if err != nil {
 		return fmt.Errorf("-o: %w", err)
 	}
-	if err := report.Write(file, r, format); err != nil {
+	if err := write(file); err != nil {
 		file.Close() //nolint:errcheck,gosec // the write error is the one to report
 		return fmt.Errorf("-o: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
@@ -53,6 +54,7 @@ type verdictFlags struct {
 	output     string
 	store      string
 	dataDir    string
+	cluster    string
 	record     bool
 	timeout    time.Duration
 	scrape     time.Duration
@@ -127,6 +129,7 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs.StringVar(&f.output, "output", "table", "output format: table or json")
 	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents, alerts and watch coverage, for event windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
+	fs.StringVar(&f.cluster, "cluster", "", "the cluster of the store to read (its chaos events, incidents and watch coverage) and to --record in, for many clusters in one store (config cluster:); default: the unnamed one")
 	fs.BoolVar(&f.record, "record", false, "record the verdicts in the store's history of verdicts, which the weekly report reads, as serve does: a verdict is recorded if it changes the hypothesis's verdict in force at its time (result, running, final) (needs --store or --data-dir)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound on the whole judgement")
 	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval: a hypothesis whose step is shorter is refused (default: learnt from Prometheus's configuration, per job its queries select; not checked if Prometheus cannot tell)")
@@ -172,6 +175,15 @@ func (f *verdictFlags) check() (time.Time, error) {
 	}
 	if f.record && f.store == "" && f.dataDir == "" {
 		return time.Time{}, usagef("--record: needs the store to record in, --store or --data-dir")
+	}
+	if f.cluster == store.AllClusters {
+		return time.Time{}, usagef("--cluster: a hypothesis is judged on one cluster's watch, not on every cluster's (*)")
+	}
+	if f.cluster != "" && f.store == "" && f.dataDir == "" {
+		return time.Time{}, usagef("--cluster: needs the store to read, --store or --data-dir")
+	}
+	if errs := validation.IsDNS1123Label(f.cluster); f.cluster != "" && len(errs) > 0 {
+		return time.Time{}, usagef("--cluster: %q is not a valid cluster name: %s", f.cluster, strings.Join(errs, "; "))
 	}
 	if err := promsource.CheckURL(f.prometheus); err != nil {
 		return time.Time{}, usagef("--prometheus: %v", err)
@@ -244,7 +256,7 @@ func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *v
 	closeStore = func() {}
 	if f.store != "" || f.dataDir != "" {
 		// A reading command: the store must be there (issue 13 #8).
-		db, err = store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir, Existing: true})
+		db, err = store.Open(ctx, f.store, store.Options{Logger: log, DataDir: f.dataDir, Existing: true, Cluster: f.cluster})
 		if err != nil {
 			flag := "--store"
 			if f.store == "" {

@@ -178,6 +178,25 @@ func TestVerdictExitCodesAndOutputAgainstARealPrometheus(t *testing.T) {
 		require.Equal(t, cli.ExitInconclusive, code, out)
 		require.Len(t, history(), 2, "with it, it is")
 	})
+	t.Run("--record --cluster records in that cluster's history only", func(t *testing.T) {
+		dbFile := filepath.Join(t.TempDir(), "sw.db")
+		db, err := store.Open(t.Context(), dbFile, store.Options{})
+		require.NoError(t, err)
+		require.NoError(t, db.Close())
+		code, out, stderr := run(t, "verdict", "-f", file("slow"), "--prometheus", prom.URL(), "--at", at,
+			"--store", dbFile, "--record", "--cluster", "east")
+		require.Equal(t, cli.ExitFail, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+		db, err = store.Open(t.Context(), dbFile, store.Options{Existing: true})
+		require.NoError(t, err)
+		defer db.Close()
+		all, err := db.ForCluster(store.AllClusters)
+		require.NoError(t, err)
+		latest, err := all.LatestVerdicts(t.Context(), time.Time{})
+		require.NoError(t, err)
+		require.Len(t, latest, 1)
+		require.Equal(t, "east", latest[0].Cluster)
+		require.Equal(t, "slow", latest[0].Hypothesis)
+	})
 	t.Run("an unreachable Prometheus is inconclusive, never a pass", func(t *testing.T) {
 		code, out, _ := run(t, "verdict", "-f", file("steady"), "--prometheus", "http://127.0.0.1:1", "--at", at, "--timeout", "20s")
 		require.Equal(t, cli.ExitInconclusive, code, out)
@@ -201,6 +220,9 @@ func TestVerdictRefusesBadInputWithExitCode3(t *testing.T) {
 		{"a bad file names its line and field", []string{"-f", bad, "--prometheus", "http://p:9090"}, bad + `:18: spec.metrics[0].allowedEffect: want a percentage ("20%") or a fraction (0.2), got !!str ` + "`lots`"},
 		{"no Prometheus", []string{"-f", good}, "--prometheus: the Prometheus URL is required"},
 		{"--record without a store", []string{"-f", good, "--prometheus", "http://p:9090", "--record"}, "--record: needs the store to record in, --store or --data-dir"},
+		{"--cluster of every cluster", []string{"-f", good, "--prometheus", "http://p:9090", "--store", filepath.Join(dir, "nope.db"), "--cluster", "*"}, "--cluster: a hypothesis is judged on one cluster's watch, not on every cluster's (*)"},
+		{"--cluster without a store", []string{"-f", good, "--prometheus", "http://p:9090", "--cluster", "east"}, "--cluster: needs the store to read, --store or --data-dir"},
+		{"--cluster not a cluster's name", []string{"-f", good, "--prometheus", "http://p:9090", "--store", filepath.Join(dir, "nope.db"), "--cluster", "East"}, `--cluster: "East" is not a valid cluster name: a lowercase RFC 1123 label`},
 		{"a bad time", []string{"-f", good, "--prometheus", "http://p:9090", "--at", "noon"}, `--at: "noon" is neither an RFC 3339 time nor Unix seconds`},
 		{"a bad output", []string{"-f", good, "--prometheus", "http://p:9090", "--output", "yaml"}, `--output: "yaml" is not one of table, json`},
 		{"an unknown hypothesis", []string{"-f", good, "--prometheus", "http://p:9090", "--hypothesis", "other"}, `--hypothesis: no hypothesis "other" in the files (they have steady)`},

@@ -37,7 +37,7 @@ func TestAFollowerServesTheVerdictsTheStoreKeeps(t *testing.T) {
 	ship := newLeadership(prometheus.NewRegistry())
 	ship.setLeader("serve-0_ab12")
 	mux := http.NewServeMux()
-	list, one := verdictHandlers(board, db, ship, func() []string { return []string{"kill-postgres", "judged-never"} })
+	list, one := verdictHandlers(board, db, ship, func() []string { return []string{"kill-postgres", "judged-never"} }, nil)
 	mux.Handle("GET "+api.VerdictsPath, list)
 	mux.Handle("GET "+api.VerdictPath, one)
 	get := func(path string) (int, []byte) {
@@ -79,4 +79,68 @@ func TestAFollowerServesTheVerdictsTheStoreKeeps(t *testing.T) {
 	var e api.Error
 	require.NoError(t, json.Unmarshal(body, &e))
 	require.Contains(t, e.Error, `the leader ("serve-0_ab12") judges the hypotheses; this follower reads the verdicts from the store, which failed: `)
+}
+
+// Issue 15: the cluster parameter reads another cluster's last verdicts,
+// or every cluster's, from the store; absent, the serve's own, each
+// verdict carrying its cluster.
+func TestTheClusterParameterReadsAnotherClustersVerdicts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sw.db")
+	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	open := func(cluster string) store.Store {
+		s, err := store.Open(t.Context(), path, store.Options{Cluster: cluster})
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		return s
+	}
+	east, west := open("east"), open("west")
+	for s, result := range map[store.Store]verdict.Result{east: verdict.Fail, west: verdict.Pass} {
+		tr, err := verdict.NewTransition(verdict.Verdict{Hypothesis: "kill-postgres", At: at, Result: result}, true)
+		require.NoError(t, err)
+		require.NoError(t, s.SaveVerdict(t.Context(), tr))
+	}
+	board := verdict.NewBoard()
+	board.Record(verdict.Verdict{Hypothesis: "kill-postgres", At: at.Add(time.Minute), Result: verdict.Inconclusive})
+	ship := newLeadership(prometheus.NewRegistry())
+	ship.set(true)
+	list, one := verdictHandlers(board, east, ship, func() []string { return []string{"kill-postgres"} },
+		&api.Clusters{Own: "east", Views: east})
+	mux := http.NewServeMux()
+	mux.Handle("GET "+api.VerdictsPath, list)
+	mux.Handle("GET "+api.VerdictPath, one)
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	type seen struct {
+		Cluster string
+		Result  verdict.Result
+	}
+	verdicts := func(query string) []seen {
+		code, body := get(api.VerdictsPath + query)
+		require.Equal(t, http.StatusOK, code, body)
+		var l api.VerdictList
+		require.NoError(t, json.Unmarshal([]byte(body), &l))
+		var out []seen
+		for _, v := range l.Verdicts {
+			out = append(out, seen{v.Cluster, v.Result})
+		}
+		return out
+	}
+	require.Equal(t, []seen{{"east", verdict.Inconclusive}}, verdicts(""), "the leader's board, of its cluster")
+	require.Equal(t, []seen{{"west", verdict.Pass}}, verdicts("?cluster=west"))
+	require.Equal(t, []seen{{"east", verdict.Fail}, {"west", verdict.Pass}}, verdicts("?cluster=*"), "the store's, each cluster's")
+	code, body := get(api.VerdictsPath + "/kill-postgres?cluster=west")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"cluster": "west"`)
+	code, body = get(api.VerdictsPath + "/kill-postgres?cluster=*")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, "query parameter cluster: * is every cluster, and one hypothesis's verdict is one cluster's")
+	code, body = get(api.VerdictsPath + "?cluster=north")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, `no cluster \"north\" in the store; known: \"east\", \"west\"`)
+	code, body = get(api.VerdictsPath + "?service=x")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, `unknown query parameter \"service\": want cluster`)
 }

@@ -112,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	db, err := store.Open(ctx, cfg.Store, store.Options{Logger: log.With("component", "store"), DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, cfg.Store, store.Options{Logger: log.With("component", "store"), DataDir: cfg.DataDir, Cluster: cfg.Cluster})
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,8 @@ func Run(ctx context.Context, o Options) error {
 	reloads := newReloader(cfg, o.Reload, build, judge, reg, log.With("component", "reload"), o.Now)
 	parts.start(ctx, func(ctx context.Context) { reloadOnSignal(ctx, o.ReloadSignals, reloads) })
 	ship := newLeadership(reg)
-	listVerdicts, oneVerdict := verdictHandlers(verdicts, db, ship, judge.names)
+	clusters := &api.Clusters{Own: cfg.Cluster, Views: db}
+	listVerdicts, oneVerdict := verdictHandlers(verdicts, db, ship, judge.names, clusters)
 
 	err = httpSrv.Start(ctx, web.Routes{
 		Metrics: web.MetricsHandler(reg),
@@ -192,10 +193,10 @@ func Run(ctx context.Context, o Options) error {
 			{Pattern: receiver.Path, Handler: rcv, Open: true},
 			{Pattern: "GET " + api.VerdictsPath, Handler: listVerdicts},
 			{Pattern: "GET " + api.VerdictPath, Handler: oneVerdict},
-			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, log.With("component", "api"))},
+			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, clusters, log.With("component", "api"))},
 			{Pattern: "GET " + api.WeeklyReportPath, Handler: api.WeeklyReport(api.WeeklyReportOptions{
 				Source: reports, Base: reportOptions(&cfg), Now: o.Now,
-				Logger: log.With("component", "api"),
+				Logger: log.With("component", "api"), Clusters: clusters,
 			})},
 			{Pattern: "POST " + ReloadPath, Handler: reloads.handler(cfg.Web.EnableLifecycle)},
 		},

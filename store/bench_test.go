@@ -146,7 +146,7 @@ func BenchmarkRawInsert(b *testing.B) {
 				}
 				txStmt := tx.StmtContext(b.Context(), stmt)
 				for _, a := range benchAlerts(n) {
-					r, err := encodeAlert(&a, now)
+					r, err := encodeAlert(&a, "", now)
 					if err != nil {
 						b.Fatal(err)
 					}

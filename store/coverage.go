@@ -10,9 +10,9 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 )
 
-const upsertCoverage = `INSERT INTO watch_coverage (session, resource, from_ns, to_ns, ended, error)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (session, resource, from_ns) DO UPDATE SET to_ns = excluded.to_ns, ended = excluded.ended,
+const upsertCoverage = `INSERT INTO watch_coverage (session, resource, from_ns, to_ns, ended, error, cluster)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (cluster, session, resource, from_ns) DO UPDATE SET to_ns = excluded.to_ns, ended = excluded.ended,
 	error = excluded.error`
 
 // SaveCoverage implements Store.
@@ -46,9 +46,12 @@ func (s *sqlStore) SaveCoverage(ctx context.Context, spans []chaos.WatchSpan) er
 	if len(spans) == 0 {
 		return nil
 	}
+	if err := s.writable("saving watch coverage"); err != nil {
+		return err
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, sp := range spans {
-			if _, err := tx.ExecContext(ctx, upsertCoverage, sp.Session, sp.Resource, rows[i].from, rows[i].to, sp.Ended, sp.Err); err != nil {
+			if _, err := tx.ExecContext(ctx, upsertCoverage, sp.Session, sp.Resource, rows[i].from, rows[i].to, sp.Ended, sp.Err, s.cluster); err != nil {
 				return err
 			}
 		}
@@ -63,6 +66,7 @@ func (s *sqlStore) SaveCoverage(ctx context.Context, spans []chaos.WatchSpan) er
 // Coverage implements Store.
 func (s *sqlStore) Coverage(ctx context.Context, since, until time.Time) ([]chaos.WatchSpan, error) {
 	var w where
+	s.inCluster(&w)
 	if !since.IsZero() {
 		ns, err := nanos("since", clampTime(since))
 		if err != nil {

@@ -19,6 +19,8 @@ const (
 // is first attempted, so that a restart resumes it, and unique by webhook
 // and week, so that no week is sent twice.
 type Delivery struct {
+	// Cluster is the cluster whose serve sends it; the store sets it.
+	Cluster string
 	// Webhook names the webhook (reports.delivery.webhooks[].name).
 	Webhook string
 	// Week is the ISO week reported, "2026-W48".
@@ -74,9 +76,9 @@ func checkDelivery(d *Delivery) (r deliveryRow, err error) {
 }
 
 const insertDelivery = `INSERT INTO report_deliveries (webhook, week, due_ns, created_ns, state, attempts,
-	next_attempt_ns, last_error, updated_ns)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (webhook, week) DO NOTHING`
+	next_attempt_ns, last_error, updated_ns, cluster)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (cluster, webhook, week) DO NOTHING`
 
 // CreateDelivery implements Store.
 func (s *sqlStore) CreateDelivery(ctx context.Context, d Delivery) (bool, error) {
@@ -84,10 +86,13 @@ func (s *sqlStore) CreateDelivery(ctx context.Context, d Delivery) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("store: recording delivery %s/%s: %w", d.Webhook, d.Week, err)
 	}
+	if err := s.writable("recording delivery " + d.Webhook + "/" + d.Week); err != nil {
+		return false, err
+	}
 	var created bool
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, insertDelivery, d.Webhook, d.Week, r.due, r.created, d.State, d.Attempts,
-			r.next, d.LastError, r.updated)
+			r.next, d.LastError, r.updated, s.cluster)
 		if err != nil {
 			return err
 		}
@@ -103,7 +108,7 @@ func (s *sqlStore) CreateDelivery(ctx context.Context, d Delivery) (bool, error)
 
 const updateDelivery = `UPDATE report_deliveries SET state = $1, attempts = $2, next_attempt_ns = $3,
 	last_error = $4, updated_ns = $5
-WHERE webhook = $6 AND week = $7 AND state = 'pending' AND attempts = $8`
+WHERE cluster = $9 AND webhook = $6 AND week = $7 AND state = 'pending' AND attempts = $8`
 
 // UpdateDelivery implements Store.
 func (s *sqlStore) UpdateDelivery(ctx context.Context, d Delivery, attempts int) (bool, error) {
@@ -111,10 +116,13 @@ func (s *sqlStore) UpdateDelivery(ctx context.Context, d Delivery, attempts int)
 	if err != nil {
 		return false, fmt.Errorf("store: updating delivery %s/%s: %w", d.Webhook, d.Week, err)
 	}
+	if err := s.writable("updating delivery " + d.Webhook + "/" + d.Week); err != nil {
+		return false, err
+	}
 	var updated bool
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, updateDelivery, d.State, d.Attempts, r.next, d.LastError, r.updated,
-			d.Webhook, d.Week, attempts)
+			d.Webhook, d.Week, attempts, s.cluster)
 		if err != nil {
 			return err
 		}
@@ -131,18 +139,19 @@ func (s *sqlStore) UpdateDelivery(ctx context.Context, d Delivery, attempts int)
 // Deliveries implements Store.
 func (s *sqlStore) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
 	var w where
+	s.inCluster(&w)
 	if f.Webhook != "" {
 		w.add("webhook = %s", f.Webhook)
 	}
 	if f.State != "" {
 		w.add("state = %s", f.State)
 	}
-	return list(ctx, s.reader, "reading deliveries", w.query(`SELECT webhook, week, due_ns, created_ns, state, attempts,
+	return list(ctx, s.reader, "reading deliveries", w.query(`SELECT cluster, webhook, week, due_ns, created_ns, state, attempts,
 	next_attempt_ns, last_error, updated_ns FROM report_deliveries`, `ORDER BY due_ns, webhook, week`), w.args,
 		func(rows *sql.Rows) (d Delivery, keep bool, err error) {
 			var due, created, updated int64
 			var next sql.NullInt64
-			err = rows.Scan(&d.Webhook, &d.Week, &due, &created, &d.State, &d.Attempts, &next, &d.LastError, &updated)
+			err = rows.Scan(&d.Cluster, &d.Webhook, &d.Week, &due, &created, &d.State, &d.Attempts, &next, &d.LastError, &updated)
 			d.Due, d.Created, d.Updated, d.NextAttempt = timeOf(due), timeOf(created), timeOf(updated), optTime(next)
 			return d, err == nil, err
 		})

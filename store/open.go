@@ -26,6 +26,11 @@ type Options struct {
 	// without steadywatch's schema is an error wrapping fs.ErrNotExist,
 	// and nothing is created. The schema is still brought up to date.
 	Existing bool
+	// Cluster is the cluster the store writes and, by default, reads
+	// (config cluster:): "" is the unnamed one, which rows stored before
+	// clusters were known belong to; otherwise an RFC 1123 label.
+	// ForCluster reads others.
+	Cluster string
 }
 
 // noStoreError is what Open with Options.Existing says of a missing
@@ -54,6 +59,9 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if err := checkCluster(opts.Cluster); err != nil {
+		return nil, fmt.Errorf("store: cluster: %w", err)
+	}
 	kind, target, err := parseDSN(dsn, opts.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", RedactDSN(dsn), err)
@@ -69,6 +77,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", RedactDSN(dsn), err)
 	}
+	s.cluster = opts.Cluster
 	return s, nil
 }
 

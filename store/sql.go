@@ -58,6 +58,12 @@ type sqlStore struct {
 	// number of alerts: SQLite (unlike pgx) does not cache prepared
 	// statements, and parsing one costs as much as running it.
 	upserts *stmtCache
+	// cluster is the cluster the store writes and reads, or AllClusters
+	// (a view only).
+	cluster string
+	// view marks a ForCluster view: it reads, never writes, and closing it
+	// leaves the databases open.
+	view bool
 }
 
 // stmtCache prepares statements on a database once. Statements are
@@ -115,6 +121,9 @@ func (c *stmtCache) close() error {
 var _ Store = (*sqlStore)(nil)
 
 func (s *sqlStore) Close() error {
+	if s.view {
+		return nil
+	}
 	var errs []error
 	if s.upserts != nil {
 		errs = append(errs, s.upserts.close())
@@ -231,9 +240,9 @@ func clampTime(t time.Time) time.Time {
 }
 
 const upsertIncident = `INSERT INTO incidents (id, kind, namespace, service, subject_group,
-	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace,
+	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed, cluster)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (cluster, id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace,
 	service = excluded.service, subject_group = excluded.subject_group,
 	object_kind = excluded.object_kind, object_namespace = excluded.object_namespace,
 	object_name = excluded.object_name, start_ns = excluded.start_ns, end_ns = excluded.end_ns,
@@ -244,6 +253,9 @@ ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namesp
 func (s *sqlStore) Save(ctx context.Context, inc chaos.Incident) error {
 	if inc.ID == "" {
 		return errors.New("store: saving incident: no ID")
+	}
+	if err := s.writable("saving incident " + inc.ID); err != nil {
+		return err
 	}
 	start, err := nanos("start", inc.Start)
 	if err != nil {
@@ -256,7 +268,7 @@ func (s *sqlStore) Save(ctx context.Context, inc chaos.Incident) error {
 	err = s.exec(ctx, upsertIncident, inc.ID, string(inc.Kind),
 		inc.Subject.Namespace, inc.Subject.Service, string(inc.Subject.Group),
 		inc.Object.Kind, inc.Object.Namespace, inc.Object.Name, start, end,
-		inc.Events, inc.Evicted, inc.Baseline, inc.Missed)
+		inc.Events, inc.Evicted, inc.Baseline, inc.Missed, s.cluster)
 	if err != nil {
 		return fmt.Errorf("store: saving incident %s: %w", inc.ID, err)
 	}
@@ -270,6 +282,7 @@ const undecided = "detected_at_ns IS NULL AND NOT undetected"
 // List implements tracker.Store.
 func (s *sqlStore) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident, error) {
 	var w where
+	s.inCluster(&w)
 	if f.Service != "" {
 		w.add("service = %s", f.Service)
 	}
@@ -289,7 +302,7 @@ func (s *sqlStore) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident
 	if err := w.timeRange("start_ns", f.Since, f.Until); err != nil {
 		return nil, fmt.Errorf("store: listing incidents: %w", err)
 	}
-	return list(ctx, s.reader, "listing incidents", w.query(`SELECT id, kind, namespace, service, subject_group,
+	return list(ctx, s.reader, "listing incidents", w.query(`SELECT cluster, id, kind, namespace, service, subject_group,
 	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed,
 	detected_at_ns, detected_alert, detected_fingerprint, undetected
 FROM incidents`, `ORDER BY start_ns, id`), w.args, scanIncident)
@@ -301,7 +314,7 @@ func scanIncident(rows *sql.Rows) (inc chaos.Incident, keep bool, err error) {
 		start         int64
 		end, detected sql.NullInt64
 	)
-	if err := rows.Scan(&inc.ID, &kind, &inc.Subject.Namespace, &inc.Subject.Service, &grp,
+	if err := rows.Scan(&inc.Cluster, &inc.ID, &kind, &inc.Subject.Namespace, &inc.Subject.Service, &grp,
 		&inc.Object.Kind, &inc.Object.Namespace, &inc.Object.Name, &start, &end,
 		&inc.Events, &inc.Evicted, &inc.Baseline, &inc.Missed,
 		&detected, &inc.Detection.Alert, &inc.Detection.Fingerprint, &inc.Detection.Undetected); err != nil {
@@ -324,11 +337,14 @@ func (s *sqlStore) SetDetection(ctx context.Context, id string, d chaos.Detectio
 	if err != nil {
 		return false, fmt.Errorf("store: recording detection of incident %s: %w", id, err)
 	}
+	if err := s.writable("recording detection of incident " + id); err != nil {
+		return false, err
+	}
 	var n int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE incidents SET detected_at_ns = $2, detected_alert = $3,
 	detected_fingerprint = $4, undetected = $5
-WHERE id = $1 AND `+undecided, id, at, d.Alert, d.Fingerprint, d.Undetected)
+WHERE cluster = $6 AND id = $1 AND `+undecided, id, at, d.Alert, d.Fingerprint, d.Undetected, s.cluster)
 		if err != nil {
 			return err
 		}
@@ -343,11 +359,14 @@ WHERE id = $1 AND `+undecided, id, at, d.Alert, d.Fingerprint, d.Undetected)
 
 const insertEvent = `INSERT INTO events (kind, namespace, service, subject_group,
 	object_kind, object_namespace, object_name, workload_kind, workload_namespace, workload_name,
-	node, cluster_ns, observed_ns, at_ns, reason, from_replicas, to_replicas, missed)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+	node, cluster_ns, observed_ns, at_ns, reason, from_replicas, to_replicas, missed, cluster)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
 
 // SaveEvent implements tracker.Store.
 func (s *sqlStore) SaveEvent(ctx context.Context, e chaos.Event) error {
+	if err := s.writable("saving event " + e.Object.String()); err != nil {
+		return err
+	}
 	at, err := nanos("time", e.At.Best())
 	if err != nil {
 		return fmt.Errorf("store: saving event %s: %w", e.Object, err)
@@ -364,7 +383,7 @@ func (s *sqlStore) SaveEvent(ctx context.Context, e chaos.Event) error {
 		e.Subject.Namespace, e.Subject.Service, string(e.Subject.Group),
 		e.Object.Kind, e.Object.Namespace, e.Object.Name,
 		e.Workload.Kind, e.Workload.Namespace, e.Workload.Name,
-		e.Node, cluster, observed, at, e.Reason, e.FromReplicas, e.ToReplicas, e.Missed)
+		e.Node, cluster, observed, at, e.Reason, e.FromReplicas, e.ToReplicas, e.Missed, s.cluster)
 	if err != nil {
 		return fmt.Errorf("store: saving event %s: %w", e.Object, err)
 	}
@@ -374,6 +393,7 @@ func (s *sqlStore) SaveEvent(ctx context.Context, e chaos.Event) error {
 // Events implements tracker.Store.
 func (s *sqlStore) Events(ctx context.Context, f tracker.Filter) ([]chaos.Event, error) {
 	var w where
+	s.inCluster(&w)
 	if f.Service != "" {
 		w.add("service = %s", f.Service)
 	}
@@ -404,7 +424,7 @@ func scanEvent(rows *sql.Rows) (e chaos.Event, keep bool, err error) {
 
 // alertColumns are the columns SaveAlerts writes, in the order alertRow
 // returns their values.
-const alertColumns = 12
+const alertColumns = 13
 
 // alertUpsertTail updates an alert stored before. The latest labels and
 // annotations win: Alertmanager's fingerprint is a hash of the labels, so
@@ -422,7 +442,7 @@ const alertColumns = 12
 // saves it resolved at an estimated time: that never replaces a resolution
 // already stored, which may be a notification's exact one.
 const alertUpsertTail = `
-ON CONFLICT (fingerprint, starts_at_ns) DO UPDATE SET
+ON CONFLICT (cluster, fingerprint, starts_at_ns) DO UPDATE SET
 	status = CASE WHEN alerts.status = 'resolved' AND excluded.source = 'api' THEN alerts.status ELSE excluded.status END,
 	labels = excluded.labels,
 	annotations = excluded.annotations,
@@ -438,7 +458,7 @@ RETURNING deliveries`
 func (d *dialect) upsertAlerts(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO alerts (fingerprint, starts_at_ns, status, labels, annotations,
-	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, notifications) VALUES `)
+	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, notifications, cluster) VALUES `)
 	p := 1
 	for i := range n {
 		if i > 0 {
@@ -472,11 +492,11 @@ type alertRow struct {
 // alertRows validates and encodes alerts for upsertAlerts. An alert given
 // twice is saved once, as given last. The rows are sorted by key, so that
 // concurrent saves lock shared rows in the same order and cannot deadlock.
-func alertRows(alerts []alert.Alert, now time.Time) ([]alertRow, error) {
+func alertRows(alerts []alert.Alert, cluster string, now time.Time) ([]alertRow, error) {
 	rows := make([]alertRow, 0, len(alerts))
 	for i := range alerts {
 		a := &alerts[i]
-		r, err := encodeAlert(a, now)
+		r, err := encodeAlert(a, cluster, now)
 		if err != nil {
 			if limits.Fingerprint(a.Fingerprint) != nil {
 				// Not quoted: it may be huge, or hold what cannot be shown.
@@ -500,7 +520,7 @@ func alertRows(alerts []alert.Alert, now time.Time) ([]alertRow, error) {
 	return out, nil
 }
 
-func encodeAlert(a *alert.Alert, now time.Time) (alertRow, error) {
+func encodeAlert(a *alert.Alert, cluster string, now time.Time) (alertRow, error) {
 	if a.Fingerprint == "" {
 		return alertRow{}, errors.New("no fingerprint")
 	}
@@ -558,7 +578,7 @@ func encodeAlert(a *alert.Alert, now time.Time) (alertRow, error) {
 		startsAt:    startsAt,
 		values: []any{
 			a.Fingerprint, startsAt, string(a.Status), labels, annotations,
-			endsAt, a.GeneratorURL, a.Receiver, a.GroupKey, received, a.Source, notifications,
+			endsAt, a.GeneratorURL, a.Receiver, a.GroupKey, received, a.Source, notifications, cluster,
 		},
 	}, nil
 }
@@ -568,7 +588,10 @@ func (s *sqlStore) SaveAlerts(ctx context.Context, alerts []alert.Alert) (int, e
 	if len(alerts) == 0 {
 		return 0, nil
 	}
-	rows, err := alertRows(alerts, time.Now())
+	if err := s.writable("saving alerts"); err != nil {
+		return 0, err
+	}
+	rows, err := alertRows(alerts, s.cluster, time.Now())
 	if err != nil {
 		return 0, fmt.Errorf("store: saving alerts: %w", err)
 	}
@@ -648,6 +671,7 @@ func (s *sqlStore) Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, e
 // memory it needs is one alert's, however many match.
 func (s *sqlStore) EachAlert(ctx context.Context, f alert.Filter, fn func(*alert.Alert) error) error {
 	var w where
+	s.inCluster(&w)
 	if err := w.timeRange("starts_at_ns", f.Since, f.Until); err != nil {
 		return fmt.Errorf("store: listing alerts: %w", err)
 	}
@@ -663,7 +687,7 @@ func (s *sqlStore) EachAlert(ctx context.Context, f alert.Filter, fn func(*alert
 	if f.NoAnnotations {
 		annotations = "'{}'"
 	}
-	return each(ctx, s.reader, "listing alerts", w.query(`SELECT fingerprint, starts_at_ns, status, labels, `+annotations+`,
+	return each(ctx, s.reader, "listing alerts", w.query(`SELECT cluster, fingerprint, starts_at_ns, status, labels, `+annotations+`,
 	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, deliveries, notifications
 FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args, func(rows *sql.Rows) error {
 		a, err := scanAlert(rows)
@@ -704,7 +728,7 @@ func scanAlert(rows *sql.Rows) (a alert.Alert, err error) {
 		startsAt, receivedAt int64
 		endsAt               sql.NullInt64
 	)
-	if err := rows.Scan(&a.Fingerprint, &startsAt, &status, &labels, &annotations,
+	if err := rows.Scan(&a.Cluster, &a.Fingerprint, &startsAt, &status, &labels, &annotations,
 		&endsAt, &a.GeneratorURL, &a.Receiver, &a.GroupKey, &receivedAt, &a.Source, &a.Deliveries, &a.Notifications); err != nil {
 		return a, err
 	}
@@ -743,6 +767,9 @@ func list[T any](ctx context.Context, db *sql.DB, what, query string, args []any
 
 // SaveInventory implements Store.
 func (s *sqlStore) SaveInventory(ctx context.Context, inv tracker.Inventory) error {
+	if err := s.writable("saving inventory"); err != nil {
+		return err
+	}
 	data, err := json.Marshal(inv)
 	if err != nil {
 		return fmt.Errorf("store: saving inventory: %w", err)
@@ -751,8 +778,8 @@ func (s *sqlStore) SaveInventory(ctx context.Context, inv tracker.Inventory) err
 	if err != nil {
 		return fmt.Errorf("store: saving inventory: %w", err)
 	}
-	err = s.exec(ctx, `INSERT INTO inventory (id, saved_at_ns, data) VALUES (1, $1, $2)
-ON CONFLICT (id) DO UPDATE SET saved_at_ns = excluded.saved_at_ns, data = excluded.data`, savedAt, string(data))
+	err = s.exec(ctx, `INSERT INTO inventory (cluster, saved_at_ns, data) VALUES ($1, $2, $3)
+ON CONFLICT (cluster) DO UPDATE SET saved_at_ns = excluded.saved_at_ns, data = excluded.data`, s.cluster, savedAt, string(data))
 	if err != nil {
 		return fmt.Errorf("store: saving inventory: %w", err)
 	}
@@ -761,8 +788,11 @@ ON CONFLICT (id) DO UPDATE SET saved_at_ns = excluded.saved_at_ns, data = exclud
 
 // LoadInventory implements Store.
 func (s *sqlStore) LoadInventory(ctx context.Context) (tracker.Inventory, bool, error) {
+	if s.cluster == AllClusters {
+		return tracker.Inventory{}, false, errors.New("store: loading inventory: an inventory is one cluster's, not all clusters'")
+	}
 	var data string
-	err := s.reader.QueryRowContext(ctx, `SELECT data FROM inventory WHERE id = 1`).Scan(&data)
+	err := s.reader.QueryRowContext(ctx, `SELECT data FROM inventory WHERE cluster = $1`, s.cluster).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return tracker.Inventory{}, false, nil
 	}

@@ -62,5 +62,15 @@ type Store interface {
 	SaveVerdict(ctx context.Context, t verdict.Transition) error
 	// EachVerdict and LatestVerdicts read the history (verdict.History).
 	verdict.History
+	// ForCluster returns a read-only view of another cluster's rows, or of
+	// every cluster's for AllClusters ("*"): its reads select that cluster
+	// (each row carrying its cluster), its writes fail with
+	// ErrReadOnlyView, and closing it leaves this store open. A name that
+	// is not a cluster's (an RFC 1123 label or "") is an error.
+	ForCluster(name string) (Store, error)
+	// Clusters returns the names of the clusters that have rows in the
+	// store, sorted; "" is the unnamed cluster.
+	Clusters(ctx context.Context) ([]string, error)
+	// Close closes the store; a view's Close does nothing.
 	Close() error
 }

@@ -17,9 +17,9 @@ import (
 // table's key: a Kubernetes object name (a DNS subdomain) is at most 253.
 const MaxHypothesisBytes = 253
 
-const upsertVerdict = `INSERT INTO verdicts (hypothesis, at_ns, result, score, running, final, reason, verdict)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (hypothesis, at_ns) DO UPDATE SET result = excluded.result, score = excluded.score,
+const upsertVerdict = `INSERT INTO verdicts (hypothesis, at_ns, result, score, running, final, reason, verdict, cluster)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (cluster, hypothesis, at_ns) DO UPDATE SET result = excluded.result, score = excluded.score,
 	running = excluded.running, final = excluded.final, reason = excluded.reason, verdict = excluded.verdict`
 
 // SaveVerdict implements Store.
@@ -28,12 +28,15 @@ func (s *sqlStore) SaveVerdict(ctx context.Context, t verdict.Transition) error 
 	if err != nil {
 		return fmt.Errorf("store: saving verdict of %s: %w", quoteName(t.Hypothesis), err)
 	}
+	if err := s.writable("saving verdict of " + quoteName(t.Hypothesis)); err != nil {
+		return err
+	}
 	var score any
 	if !math.IsNaN(t.Score) && !math.IsInf(t.Score, 0) {
 		score = t.Score
 	}
 	if err := s.exec(ctx, upsertVerdict, t.Hypothesis, at, string(t.Result), score, t.Running, t.Final,
-		t.Reason, string(t.Verdict)); err != nil {
+		t.Reason, string(t.Verdict), s.cluster); err != nil {
 		return fmt.Errorf("store: saving verdict of %s: %w", quoteName(t.Hypothesis), err)
 	}
 	return nil
@@ -71,7 +74,7 @@ func checkTransition(t *verdict.Transition) (int64, error) {
 	return nanos("at", t.At)
 }
 
-const verdictColumns = `hypothesis, at_ns, result, score, running, final, reason, verdict`
+const verdictColumns = `cluster, hypothesis, at_ns, result, score, running, final, reason, verdict`
 
 func scanVerdict(rows *sql.Rows) (verdict.Transition, error) {
 	var (
@@ -80,7 +83,7 @@ func scanVerdict(rows *sql.Rows) (verdict.Transition, error) {
 		result, data string
 		score        sql.NullFloat64
 	)
-	if err := rows.Scan(&t.Hypothesis, &at, &result, &score, &t.Running, &t.Final, &t.Reason, &data); err != nil {
+	if err := rows.Scan(&t.Cluster, &t.Hypothesis, &at, &result, &score, &t.Running, &t.Final, &t.Reason, &data); err != nil {
 		return t, err
 	}
 	t.At, t.Result, t.Verdict = timeOf(at), verdict.Result(result), json.RawMessage(data)
@@ -101,11 +104,12 @@ func scanVerdict(rows *sql.Rows) (verdict.Transition, error) {
 // EachVerdict implements Store.
 func (s *sqlStore) EachVerdict(ctx context.Context, since, until time.Time, fn func(*verdict.Transition) error) error {
 	var w where
+	s.inCluster(&w)
 	if err := w.timeRange("at_ns", since, until); err != nil {
 		return fmt.Errorf("store: listing verdicts: %w", err)
 	}
 	return each(ctx, s.reader, "listing verdicts", w.query(`SELECT `+verdictColumns+` FROM verdicts`,
-		`ORDER BY at_ns, hypothesis`), w.args, func(rows *sql.Rows) error {
+		`ORDER BY at_ns, hypothesis, cluster`), w.args, func(rows *sql.Rows) error {
 		t, err := scanVerdict(rows)
 		if err != nil {
 			return fmt.Errorf("store: listing verdicts: %w", err)
@@ -118,14 +122,15 @@ func (s *sqlStore) EachVerdict(ctx context.Context, since, until time.Time, fn f
 // key orders a hypothesis's rows by time.
 func (s *sqlStore) LatestVerdicts(ctx context.Context, before time.Time) ([]verdict.Transition, error) {
 	var w where
+	s.inCluster(&w)
 	if err := w.timeRange("at_ns", time.Time{}, before); err != nil {
 		return nil, fmt.Errorf("store: reading the latest verdicts: %w", err)
 	}
 	inner := w.query(`SELECT `+verdictColumns+`,
-	row_number() OVER (PARTITION BY hypothesis ORDER BY at_ns DESC) AS nth
+	row_number() OVER (PARTITION BY cluster, hypothesis ORDER BY at_ns DESC) AS nth
 FROM verdicts`, "")
 	return list(ctx, s.reader, "reading the latest verdicts",
-		`SELECT `+verdictColumns+` FROM (`+inner+`) AS latest WHERE nth = 1 ORDER BY hypothesis`, w.args,
+		`SELECT `+verdictColumns+` FROM (`+inner+`) AS latest WHERE nth = 1 ORDER BY hypothesis, cluster`, w.args,
 		func(rows *sql.Rows) (verdict.Transition, bool, error) {
 			t, err := scanVerdict(rows)
 			return t, err == nil, err

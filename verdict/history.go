@@ -16,6 +16,9 @@ import (
 // one before (Changes): another result, the window closing (Running) or
 // the verdict becoming final.
 type Transition struct {
+	// Cluster is the cluster whose steadywatch judged it (config cluster:),
+	// "" for the unnamed one; the store sets it.
+	Cluster    string
 	Hypothesis string
 	// At is the time of judgement (Verdict.At).
 	At     time.Time

@@ -33,6 +33,9 @@ var Results = []Result{Pass, Fail, Inconclusive}
 
 // Verdict is the judgement of one hypothesis at one time.
 type Verdict struct {
+	// Cluster is the cluster the verdict is of (config cluster:), left
+	// out for the unnamed one.
+	Cluster    string `json:"cluster,omitempty"`
 	Hypothesis string `json:"hypothesis"`
 	// Source is where the hypothesis is written (file:line).
 	Source string `json:"source,omitempty"`

@@ -65,6 +65,9 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"of serves racing to claim a delivery's attempt exactly one does", testConcurrentDeliveryClaims},
 		{"verdicts are kept by hypothesis and time, NaN scores as null, and read by range and as in force", testVerdicts},
 		{"a verdict the store cannot keep is refused with the field named", testInvalidVerdicts},
+		{"two clusters' rows that look alike are kept apart, each cluster read by its own store or a view", testClusters},
+		{"two clusters saving the same alerts at once store each once per cluster", testConcurrentClusters},
+		{"a database of schema version 6 is upgraded in place, its rows the unnamed cluster's", testUpgradeFromV6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
