@@ -371,3 +371,24 @@ func TestTheClusterValueIsTheConfigurationsCluster(t *testing.T) {
 		})
 	}
 }
+
+// With a cluster, the ServiceMonitor keeps steadywatch's cluster label over
+// a target label of that name; without one it is as before.
+func TestTheServiceMonitorHonoursTheClusterLabelOfACluster(t *testing.T) {
+	for _, cluster := range []string{"", "eu-west-1"} {
+		t.Run("cluster "+cluster, func(t *testing.T) {
+			vals := map[string]any{"serviceMonitor": map[string]any{"enabled": true}}
+			if cluster != "" {
+				vals["cluster"] = cluster
+			}
+			sm := mustRender(t, vals)["ServiceMonitor/steadywatch"]
+			require.NotNil(t, sm)
+			honour, ok := sm.get(t, "spec", "endpoints", 0).(map[string]any)["honorLabels"]
+			if cluster == "" {
+				require.False(t, ok, "no honorLabels without a cluster")
+				return
+			}
+			require.Equal(t, true, honour)
+		})
+	}
+}
