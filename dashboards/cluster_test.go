@@ -12,8 +12,10 @@ func TestInClusterAddsTheMatcherToEverySelectorAndLeavesTheRestAsWritten(t *test
 		{"spaces inside the braces are kept after it", `x{ a="b" }`, `x{cluster=~"$cluster", a="b" }`},
 		{"empty braces", `x{}`, `x{cluster=~"$cluster"}`},
 		{"a bare name gets braces", `up`, `up{cluster=~"$cluster"}`},
-		{"a range and an offset with Grafana's variables", "increase(x[$__rate_interval] offset $__range) > 0\nor y",
-			"increase(x{cluster=~\"$cluster\"}[$__rate_interval] offset $__range) > 0\nor y{cluster=~\"$cluster\"}"},
+		{
+			"a range and an offset with Grafana's variables", "increase(x[$__rate_interval] offset $__range) > 0\nor y",
+			"increase(x{cluster=~\"$cluster\"}[$__rate_interval] offset $__range) > 0\nor y{cluster=~\"$cluster\"}",
+		},
 		{"a variable inside a string", `x{service=~"$service"} / x:rec`, `x{cluster=~"$cluster", service=~"$service"} / x:rec{cluster=~"$cluster"}`},
 		{"a selector by name only", `{__name__="x"}`, `{cluster=~"$cluster", __name__="x"}`},
 		{"one matching on the cluster already is left alone", `x{cluster="a"} + y`, `x{cluster="a"} + y{cluster=~"$cluster"}`},

@@ -138,8 +138,10 @@ func TestTheChartRendersWhatGenerateKubernetesWritesForOtherInput(t *testing.T) 
 			require.NoError(t, os.WriteFile(config, []byte(text), 0o600))
 			root, err := filepath.Abs(repo)
 			require.NoError(t, err)
-			args := []string{"run", "./cmd/steadywatch", "generate", "kubernetes", "--config", config,
-				"--namespace", "chaos", "--image", "registry.example/sw:v1.2.3", "--out", dir}
+			args := []string{
+				"run", "./cmd/steadywatch", "generate", "kubernetes", "--config", config,
+				"--namespace", "chaos", "--image", "registry.example/sw:v1.2.3", "--out", dir,
+			}
 			values := chartValues(t, config, nil, "registry.example/sw:v1.2.3", 8080)
 			want := text
 			if cluster != "" {
