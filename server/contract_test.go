@@ -29,6 +29,7 @@ import (
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/internal/testenv/fakeclock"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/report/delivery"
 	"github.com/steadywatch/steadywatch/store"
@@ -313,3 +314,37 @@ func (s state) LastEvent() time.Time                { return time.Time{} }
 type synced map[string]bool
 
 func (s synced) ResourcesSynced() map[string]bool { return s }
+
+// Serve takes the cluster from its configuration: its /metrics, as
+// Prometheus scrapes it over HTTP, has cluster="<name>" on every series.
+func TestServeExportsTheConfiguredCluster(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Cluster = "eu-west-1"
+	require.NoError(t, cfg.Validate())
+	s := startServe(t, cfg, fakeclock.New(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+s.Addr.String()+httpweb.MetricsPath, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, mfs, contract.BuildInfo.Name)
+	for name, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var cluster string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == contract.LabelCluster {
+					cluster = l.GetValue()
+				}
+			}
+			require.Equal(t, cfg.Cluster, cluster, name)
+		}
+	}
+	require.NoError(t, s.stop())
+}
