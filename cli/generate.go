@@ -32,6 +32,7 @@ type generateFlags struct {
 	sev             stringList
 	ruleLabels      stringList
 	job             string
+	cluster         string
 	configData      []byte
 }
 
@@ -95,7 +96,7 @@ var generators = []struct {
 			return nil, err
 		}
 		out, err := generate.Kubernetes(generate.KubernetesOptions{
-			Namespace: f.namespace, Image: f.image, Config: data, Port: port, Hypotheses: files,
+			Namespace: f.namespace, Image: f.image, Config: data, Port: port, Hypotheses: files, Cluster: f.cluster,
 		})
 		if err != nil {
 			return nil, usageError{err}
@@ -127,6 +128,7 @@ func runGenerate(_ context.Context, args []string, _ io.Reader, stdout, stderr i
 	fs.Var(&f.sev, "sev", "SEV level of a severity in the generated alerts, e.g. page=sev1; repeat (default page=sev2, ticket=sev4)")
 	fs.Var(&f.ruleLabels, "rule-label", "label of the PrometheusRule object, e.g. release=prometheus for an operator's ruleSelector; repeat")
 	fs.StringVar(&f.job, "job", "steadywatch", "job label of Prometheus' scrape of steadywatch, for SteadywatchWatcherDown")
+	fs.StringVar(&f.cluster, "cluster", "", "kubernetes: the cluster's name, written into the configuration's cluster (on every series and stored row; default: the configuration's)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: steadywatch generate %s --out DIR|- [flags]
 

@@ -32,8 +32,13 @@ type Metric struct {
 
 // Label names.
 const (
-	LabelAlertname  = "alertname"
-	LabelBound      = "bound"
+	LabelAlertname = "alertname"
+	LabelBound     = "bound"
+	// LabelCluster is on every series when the configuration names a
+	// cluster (config's cluster): the exporter adds it to all of them,
+	// the Go runtime's and build_info included, so one Thanos or Mimir
+	// keeps many clusters' series apart. Not in any Metric's Labels.
+	LabelCluster    = "cluster"
 	LabelCode       = "code"
 	LabelGroup      = "group"
 	LabelHandler    = "handler"

@@ -50,22 +50,22 @@ func datasourceRef() common.DataSourceRef {
 	}
 }
 
-// query is a range query with its legend; refIDs are set per panel by
-// withTargets.
+// query is a range query with its legend, of the clusters chosen (see
+// inCluster); refIDs are set per panel by withTargets.
 func query(expr, legend string) *prometheus.DataqueryBuilder {
 	return prometheus.NewDataqueryBuilder().
 		Datasource(datasourceRef()).
-		Expr(expr).
+		Expr(inCluster(expr)).
 		LegendFormat(legend).
 		Range()
 }
 
-// instantTable is an instant query whose result a table shows one row per
-// series.
+// instantTable is an instant query, of the clusters chosen, whose result a
+// table shows one row per series.
 func instantTable(expr string) *prometheus.DataqueryBuilder {
 	return prometheus.NewDataqueryBuilder().
 		Datasource(datasourceRef()).
-		Expr(expr).
+		Expr(inCluster(expr)).
 		Format(prometheus.PromQueryFormatTable).
 		Instant()
 }
@@ -295,8 +295,12 @@ func datasourceVariable() *dashboard.DatasourceVariableBuilder {
 		Type("prometheus")
 }
 
-// labelValuesVariable offers the values of a label of a steadywatch metric.
+// labelValuesVariable offers the values of a label of a steadywatch metric,
+// in the clusters chosen.
 func labelValuesVariable(name, label, metric, help string) *dashboard.QueryVariableBuilder {
+	if name != varCluster {
+		metric += "{" + clusterMatcher + "}"
+	}
 	q := fmt.Sprintf("label_values(%s, %s)", metric, name)
 	return dashboard.NewQueryVariableBuilder(name).
 		Label(label).
@@ -362,7 +366,7 @@ func chaosAnnotation(matchers string) *dashboard.AnnotationQueryBuilder {
 		Datasource(datasourceRef()).
 		Enable(true).
 		IconColor(colorChaos).
-		Expr(expr).
+		Expr(inCluster(expr)).
 		Step("$__rate_interval").
 		TitleFormat("{{kind}}").
 		TextFormat("{{service}} ({{group}}) in {{namespace}}").

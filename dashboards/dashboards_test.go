@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -130,7 +129,7 @@ func TestExperimentDashboardHasARowPerHypothesis(t *testing.T) {
 	for _, v := range d["templating"].(map[string]any)["list"].([]any) {
 		variables = append(variables, v.(map[string]any)["name"].(string))
 	}
-	require.Equal(t, []string{"datasource", "hypothesis", "service", "group"}, variables)
+	require.Equal(t, []string{"datasource", "cluster", "hypothesis", "service", "group"}, variables)
 }
 
 // Panel ids are unique and the grid has no overlapping panels, so Grafana
@@ -188,7 +187,7 @@ func TestServiceVariableFollowsTheAllowList(t *testing.T) {
 
 	seen := service(dashboards.Options{Config: config.Default()})
 	require.Equal(t, "query", seen["type"])
-	require.True(t, strings.HasPrefix(seen["query"].(string), "label_values(steadywatch_chaos_events_total,"))
+	require.Equal(t, `label_values(steadywatch_chaos_events_total{cluster=~"$cluster"}, service)`, seen["query"], "the services of the clusters chosen")
 }
 
 func TestWriteCreatesTheFiles(t *testing.T) {

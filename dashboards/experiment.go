@@ -61,6 +61,7 @@ func Experiment(o Options) (Dashboard, error) {
 		Time("now-3h", "now").
 		Refresh("30s").
 		WithVariable(datasourceVariable()).
+		WithVariable(clusterVariable()).
 		WithVariable(labelValuesVariable(varHypothesis, "Hypothesis", contract.HypothesisVerdict.Name,
 			"Hypotheses in the overview; each loaded hypothesis also has its own row below.")).
 		WithVariable(serviceVariable(o.Config)).
@@ -71,7 +72,7 @@ func Experiment(o Options) (Dashboard, error) {
 			Datasource(datasourceRef()).
 			Enable(true).
 			IconColor(colorAbort).
-			Expr(contract.HypothesisAbort.Name + `{hypothesis=~"$hypothesis"} == 1`).
+			Expr(inCluster(contract.HypothesisAbort.Name + `{hypothesis=~"$hypothesis"} == 1`)).
 			Step("$__rate_interval").
 			TitleFormat("abort: {{hypothesis}}").
 			TextFormat("A hard bound of {{hypothesis}} is violated during its experiment").

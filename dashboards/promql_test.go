@@ -401,3 +401,55 @@ func TestExpressionCheckRejects(t *testing.T) {
 	firstTarget(d)["expr"] = `sum(sum_over_time(` + rules.WeeklyUndetected + `[$__range]))`
 	require.Empty(t, checkExpressions(t, d, exported, user))
 }
+
+// Every query of every dashboard — panels, annotations and the other
+// variables' label_values — shows only the clusters the cluster variable
+// chose, and the variable offers the clusters steadywatch's build_info
+// names, All (".*", series without the label too) by default.
+func TestEveryQueryIsFilteredByTheClusterVariable(t *testing.T) {
+	const chosen = "chosen-cluster"
+	for name, o := range cases(t) {
+		t.Run(name, func(t *testing.T) {
+			files, err := dashboards.Generate(o)
+			require.NoError(t, err)
+			for _, file := range dashboardFiles {
+				d := decode(t, files[file])
+				var cluster map[string]any
+				for _, v := range d["templating"].(map[string]any)["list"].([]any) {
+					if vm := v.(map[string]any); vm["name"] == "cluster" {
+						cluster = vm
+					}
+				}
+				require.NotNil(t, cluster, "%s has no cluster variable", file)
+				require.Equal(t, "query", cluster["type"])
+				require.Equal(t, "label_values(steadywatch_build_info, cluster)", cluster["query"])
+				require.Equal(t, true, cluster["multi"])
+				require.Equal(t, true, cluster["includeAll"])
+				require.Equal(t, ".*", cluster["allValue"])
+
+				// Expanded to one cluster, every selector must match on it.
+				cluster["type"], cluster["query"] = "custom", chosen
+				exprs, problems := expressions(t, d)
+				require.Empty(t, problems)
+				require.NotEmpty(t, exprs)
+				for _, e := range exprs {
+					parsed, err := promql.ParseExpr(e.expr)
+					require.NoError(t, err, e.where)
+					selectors := 0
+					parser.Inspect(parsed, func(n parser.Node, _ []parser.Node) error {
+						vs, ok := n.(*parser.VectorSelector)
+						if !ok {
+							return nil
+						}
+						selectors++
+						require.True(t, slices.ContainsFunc(vs.LabelMatchers, func(m *promlabels.Matcher) bool {
+							return m.Name == "cluster" && m.Type == promlabels.MatchRegexp && m.Value == chosen
+						}), "%s: %s is not filtered by the cluster variable", e.where, vs)
+						return nil
+					})
+					require.Positive(t, selectors, e.where)
+				}
+			}
+		})
+	}
+}

@@ -28,6 +28,7 @@ func Reliability(o Options) (Dashboard, error) {
 		Time("now-7d", "now").
 		Refresh("5m").
 		WithVariable(datasourceVariable()).
+		WithVariable(clusterVariable()).
 		WithVariable(serviceVariable(o.Config)).
 		WithVariable(groupVariable(groupNames())).
 		WithVariable(customVariable(varWindow, "Window",

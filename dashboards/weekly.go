@@ -127,6 +127,7 @@ func Weekly(o Options) (Dashboard, error) {
 		WeekStart("monday").
 		Time("now-1w/w", "now-1w/w").
 		WithVariable(datasourceVariable()).
+		WithVariable(clusterVariable()).
 		WithVariable(serviceVariable(o.Config)).
 		Link(dashboard.NewDashboardLinkBuilder("steadywatch dashboards").
 			Type(dashboard.DashboardLinkTypeDashboards).

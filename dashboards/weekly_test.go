@@ -83,7 +83,7 @@ func TestWeeklyReviewReadsTheWeeklyRecordsAndComparesLikeWithLike(t *testing.T) 
 		for _, q := range p["targets"].([]any) {
 			qm := q.(map[string]any)
 			expr := qm["expr"].(string)
-			parsed, err := promql.ParseExpr(strings.NewReplacer("$__range", "1h", "$__interval", "1d", "$service", ".*").Replace(expr))
+			parsed, err := promql.ParseExpr(strings.NewReplacer("$__range", "1h", "$__interval", "1d", "$service", ".*", "$cluster", ".*").Replace(expr))
 			require.NoError(t, err, "%s: %s", p["title"], expr)
 			names, err := metricNames(parsed)
 			require.NoError(t, err)
@@ -160,7 +160,7 @@ type expSample struct {
 // shared edge).
 func TestWeeklyReviewFiguresFromTheRecords(t *testing.T) {
 	d := weeklyDashboard(t)
-	expand := strings.NewReplacer("$__range", "30m", "$service", ".*").Replace
+	expand := strings.NewReplacer("$__range", "30m", "$service", ".*", "$cluster", ".*").Replace
 	files, err := rules.Generate(config.Default(), nil, rules.Options{})
 	require.NoError(t, err)
 	dir := t.TempDir()

@@ -34,6 +34,9 @@ type KubernetesOptions struct {
 	// (--listen :PORT), whatever the configuration says, so that
 	// Prometheus and Alertmanager reach it.
 	Port int32
+	// Cluster, if set, is written into Config as its cluster (see
+	// WithCluster): the name on every series and row of this steadywatch.
+	Cluster string
 }
 
 // HypothesesDir is where the manifests mount the hypothesis files.
@@ -58,6 +61,11 @@ func Kubernetes(o KubernetesOptions) ([]byte, error) {
 	if o.Port <= 0 || o.Port > 65535 {
 		return nil, fmt.Errorf("kubernetes: port %d is not a TCP port", o.Port)
 	}
+	cfg, err := WithCluster(o.Config, o.Cluster)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %w", err)
+	}
+	o.Config = cfg
 	const name = "steadywatch"
 	// The Helm chart's selector labels for a release named steadywatch, so
 	// that the chart can take over what these manifests created.

@@ -150,8 +150,8 @@ func (g *generator) deviation(h *hypothesis.Hypothesis) []rulefmt.Rule {
 		terms := append([]string{fmt.Sprintf("    %s%s == 1", contract.HypothesisMetricResult.Name,
 			matchers(contract.LabelHypothesis, h.Name, contract.LabelMetric, "=~"+strings.Join(names, "|"),
 				contract.LabelResult, "=~"+strings.Join([]string{contract.ResultHigh, contract.ResultLow, contract.ResultFail}, "|")))}, effects...)
-		expr := fmt.Sprintf("max by (hypothesis, metric) (\n%s\n)\nand on (hypothesis)\n%s%s == 1",
-			strings.Join(terms, "\n  or\n"), contract.HypothesisRunning.Name, matchers("hypothesis", h.Name))
+		expr := fmt.Sprintf("max by (%s, hypothesis, metric) (\n%s\n)\nand on (%s, hypothesis)\n%s%s == 1",
+			contract.LabelCluster, strings.Join(terms, "\n  or\n"), contract.LabelCluster, contract.HypothesisRunning.Name, matchers("hypothesis", h.Name))
 		severity := Ticket
 		if critical {
 			severity = Page
@@ -175,7 +175,7 @@ func (g *generator) recoveryTooSlow(h *hypothesis.Hypothesis) (rulefmt.Rule, boo
 	for i, k := range failureKinds {
 		kinds[i] = string(k)
 	}
-	expr := fmt.Sprintf("sum by (kind, service, group) (%s%s) > 0", contract.IncidentsOpen.Name,
+	expr := fmt.Sprintf("sum by (%s, kind, service, group) (%s%s) > 0", contract.LabelCluster, contract.IncidentsOpen.Name,
 		matchers("service", h.Service, "group", string(chaos.Experimental), "kind", "=~"+strings.Join(kinds, "|")))
 	return g.alert(RecoveryTooSlow, Page, expr, map[string]string{"hypothesis": h.Name}, h.Recovery.MTTR,
 		"{{ $labels.service }} has not recovered within "+duration(h.Recovery.MTTR)+".",
@@ -183,24 +183,24 @@ func (g *generator) recoveryTooSlow(h *hypothesis.Hypothesis) (rulefmt.Rule, boo
 			h.Service, h.Name, duration(h.Recovery.MTTR))), true
 }
 
-// increased is true when the counters sel grew within window, ending offset
-// ago: increase() cannot see a series' first increment (it starts at 1), so
-// a series that appeared within the window counts too.
+// increased is true, per cluster, when the counters sel grew within window,
+// ending offset ago: increase() cannot see a series' first increment (it
+// starts at 1), so a series that appeared within the window counts too.
 func increased(sel string, window, offset time.Duration) string {
 	off := ""
 	if offset > 0 {
 		off = " offset " + duration(offset)
 	}
-	return fmt.Sprintf("(\n  sum(increase(%s[%s]%s)) > 0\n  or\n  sum(%s%s unless %s offset %s) > 0\n)",
-		sel, duration(window), off, sel, off, sel, duration(offset+window))
+	return fmt.Sprintf("(\n  sum by (%[1]s) (increase(%[2]s[%[3]s]%[4]s)) > 0\n  or\n  sum by (%[1]s) (%[2]s%[4]s unless %[2]s offset %[5]s) > 0\n)",
+		contract.LabelCluster, sel, duration(window), off, duration(offset+window))
 }
 
 // undetected alerts on failures no alert detected within the configured
 // detection window (alerts.detection), as steadywatch counts them.
 func (g *generator) undetected() rulefmt.Rule {
 	w := undetectedLookback
-	expr := fmt.Sprintf("sum by (kind, service, group) (increase(%s[%s])) > 0\nor\nsum by (kind, service, group) (%s unless %s offset %s)",
-		contract.IncidentsUndetected.Name, duration(w), contract.IncidentsUndetected.Name, contract.IncidentsUndetected.Name, duration(w))
+	expr := fmt.Sprintf("sum by (%[1]s, kind, service, group) (increase(%[2]s[%[3]s])) > 0\nor\nsum by (%[1]s, kind, service, group) (%[2]s unless %[2]s offset %[3]s)",
+		contract.LabelCluster, contract.IncidentsUndetected.Name, duration(w))
 	within := time.Duration(g.cfg.Alerts.Detection.Window)
 	return g.alert(ChaosWithoutDetection, Ticket, expr, nil, 0,
 		"A {{ $labels.kind }} failure of {{ $labels.service }} went undetected.",

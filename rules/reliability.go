@@ -22,7 +22,7 @@ var ReliabilityWindows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 28 
 // reliabilityMetrics are the histograms summarised per service.
 var reliabilityMetrics = []string{contract.DetectionSeconds.Name, contract.RecoverySeconds.Name, contract.TimeBetweenFailuresSeconds.Name}
 
-// reliability records, per service, the mean and 90th percentile of the
+// reliability records, per cluster and service, the mean and 90th percentile of the
 // time to detect, to recover and between failures, e.g.
 // service:steadywatch_recovery_seconds:mean7d and …:p90_7d. Groups are
 // summed: chaos is mostly in the experimental one, and a service's
@@ -35,12 +35,12 @@ func (g *generator) reliability() rulefmt.RuleGroup {
 			rules = append(rules,
 				rulefmt.Rule{
 					Record: fmt.Sprintf("service:%s:mean%s", m, d),
-					Expr: fmt.Sprintf("sum by (service) (increase(%s_sum[%s]))\n/\nsum by (service) (increase(%s_count[%s]))",
-						m, d, m, d),
+					Expr: fmt.Sprintf("sum by (%[1]s, service) (increase(%[2]s_sum[%[3]s]))\n/\nsum by (%[1]s, service) (increase(%[2]s_count[%[3]s]))",
+						contract.LabelCluster, m, d),
 				},
 				rulefmt.Rule{
 					Record: fmt.Sprintf("service:%s:p90_%s", m, d),
-					Expr:   fmt.Sprintf("histogram_quantile(0.9, sum by (le, service) (increase(%s_bucket[%s])))", m, d),
+					Expr:   fmt.Sprintf("histogram_quantile(0.9, sum by (%s, le, service) (increase(%s_bucket[%s])))", contract.LabelCluster, m, d),
 				})
 		}
 	}

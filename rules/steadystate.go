@@ -90,8 +90,13 @@ func (g *generator) ratio(errors, total string) string {
 }
 
 // aggregate reduces a hypothesis query, an instant vector or a scalar, to
-// one series without labels, so that the rule's labels are the only ones:
-// with op unless the query already returns at most one such series.
+// one series per cluster without other labels, so that the rule's labels
+// (and the cluster, where the queried series carry one) are the only ones:
+// with op by cluster unless the query already returns at most one series
+// without labels, whose own aggregations then get the cluster added (see
+// byCluster), so that one rule file serves many clusters in one Thanos or
+// Mimir without merging their series. By cluster, where the series have
+// no such label, is the one series it was.
 func (g *generator) aggregate(op, query string) string {
 	query = strings.TrimSpace(query)
 	expr, err := promql.ParseExpr(query)
@@ -104,13 +109,52 @@ func (g *generator) aggregate(op, query string) string {
 	case expr.Type() == parser.ValueTypeScalar:
 		return "vector(" + query + ")"
 	case unlabelled(expr):
+		if byCluster(expr) {
+			query = expr.String()
+		}
 		if _, ok := expr.(*parser.BinaryExpr); ok {
 			return "(" + query + ")" // it goes into arithmetic
 		}
 		return query
 	default:
-		return op + "(" + query + ")"
+		return op + " by (" + contract.LabelCluster + ") (" + query + ")"
 	}
+}
+
+// byCluster adds contract.LabelCluster to the grouping of the aggregations
+// that make expr unlabelled, in place, and reports whether it did. It
+// leaves an expression with a vector() alone: its series has no cluster,
+// and arithmetic with the others' would then match nothing.
+func byCluster(expr parser.Expr) bool {
+	var aggs []*parser.AggregateExpr
+	var walk func(parser.Expr) bool
+	walk = func(e parser.Expr) bool {
+		switch e := unparen(e).(type) {
+		case *parser.NumberLiteral:
+			return true
+		case *parser.AggregateExpr:
+			aggs = append(aggs, e)
+			return true
+		case *parser.BinaryExpr:
+			return walk(e.LHS) && walk(e.RHS)
+		case *parser.Call:
+			if e.Func.Name == "histogram_quantile" {
+				agg, ok := unparen(e.Args[1]).(*parser.AggregateExpr)
+				if ok {
+					aggs = append(aggs, agg)
+				}
+				return ok
+			}
+		}
+		return false
+	}
+	if !walk(expr) || len(aggs) == 0 {
+		return false
+	}
+	for _, a := range aggs {
+		a.Grouping = append([]string{contract.LabelCluster}, a.Grouping...)
+	}
+	return true
 }
 
 // unlabelled reports whether expr returns at most one series, without

@@ -55,7 +55,8 @@ var (
 // rather than the window: a failed scrape marks the series stale, and a
 // series back after one must not count its whole past again. The set
 // operators match on the labels without the metric name, so a new series
-// is not counted by both sides of the or.
+// is not counted by both sides of the or. The join on up cannot be by
+// cluster too: with honor_labels, up has only the target's labels.
 func increment(sel string) string {
 	return fmt.Sprintf("(\n    %[1]s unless last_over_time(%[1]s[%[2]s] offset %[3]s)\n    and on (job, instance) last_over_time(up[%[2]s] offset %[3]s)\n  )\n  or\n  increase(%[1]s[%[3]s])",
 		sel, duration(weeklyBirthLookback), duration(WeeklyInterval))
@@ -64,7 +65,7 @@ func increment(sel string) string {
 // weekly records the figures of the weekly review that steadywatch's
 // metrics hold: alert notifications, chaos failures recovered and
 // undetected, and the sums and counts behind MTTD, MTTR and MTBF, by the
-// labels the review breaks them down by. docs/reports.md says which of the
+// labels the review breaks them down by and by cluster (absent with one). docs/reports.md says which of the
 // report's figures they are, and which Prometheus cannot compute.
 func (g *generator) weekly() rulefmt.RuleGroup {
 	failures := make([]string, len(failureKinds))
@@ -79,7 +80,7 @@ func (g *generator) weekly() rulefmt.RuleGroup {
 		}
 		return rulefmt.Rule{
 			Record: name,
-			Expr:   fmt.Sprintf("sum by (%s) (\n  %s\n)", by, strings.Join(parts, "\n  or\n  ")),
+			Expr:   fmt.Sprintf("sum by (%s, %s) (\n  %s\n)", contract.LabelCluster, by, strings.Join(parts, "\n  or\n  ")),
 		}
 	}
 	const kindService = contract.LabelKind + ", " + contract.LabelService

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/contract"
 )
 
 func weeklyGroup(t *testing.T) rulefmt.RuleGroup {
@@ -33,7 +34,8 @@ var (
 
 // The weekly records tile time only if every increase spans the group's
 // interval; and their names say what they hold, level:metric:operation,
-// the level being the labels they keep.
+// the level being the labels they keep besides the cluster (which every
+// record keeps, so that the names stay those of one cluster).
 func TestWeeklyRecordsTileTheirGroupsInterval(t *testing.T) {
 	g := weeklyGroup(t)
 	require.Equal(t, model.Duration(WeeklyInterval), g.Interval)
@@ -47,7 +49,9 @@ func TestWeeklyRecordsTileTheirGroupsInterval(t *testing.T) {
 
 			by := sumBy.FindStringSubmatch(r.Expr)
 			require.NotNil(t, by, r.Expr)
-			require.Equal(t, level, strings.ReplaceAll(by[1], ", ", "_"), "the level names the labels kept")
+			kept, ok := strings.CutPrefix(by[1], contract.LabelCluster+", ")
+			require.True(t, ok, "every record keeps the cluster first: %s", by[1])
+			require.Equal(t, level, strings.ReplaceAll(kept, ", ", "_"), "the level names the labels kept besides the cluster")
 
 			windows := increaseWin.FindAllStringSubmatch(r.Expr, -1)
 			require.NotEmpty(t, windows)

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/alert"
@@ -27,6 +29,7 @@ import (
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/detect"
 	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/internal/testenv/fakeclock"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/report/delivery"
 	"github.com/steadywatch/steadywatch/store"
@@ -49,8 +52,8 @@ const metricsGolden = "testdata/metrics.golden"
 // against Prometheus' naming conventions (promlint), which promlinter
 // cannot check statically on names taken from the contract.
 func TestMetricContract(t *testing.T) {
-	reg := newRegistry()
-	exportEverything(t, reg)
+	reg, r := newRegistry("")
+	exportEverything(t, r)
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	mfs = slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool {
@@ -73,6 +76,7 @@ func TestMetricContract(t *testing.T) {
 	require.Empty(t, problems)
 
 	var b bytes.Buffer
+	b.WriteString(goldenHeader)
 	for _, f := range got {
 		b.WriteString(f.String())
 	}
@@ -83,6 +87,60 @@ func TestMetricContract(t *testing.T) {
 	golden, err := os.ReadFile(metricsGolden)
 	require.NoError(t, err, "run go test ./server -run TestMetricContract -update")
 	require.Equal(t, string(golden), b.String(), "the exported metrics changed: if on purpose, run go test ./server -run TestMetricContract -update")
+}
+
+// goldenHeader opens testdata/metrics.golden with what no family lists.
+var goldenHeader = "# Every series below, and the Go runtime's and process metrics, may also carry the label " +
+	contract.LabelCluster + ": when the configuration names a cluster, its name.\n"
+
+// TestEverySeriesCarriesTheClusterOnlyWhenOneIsConfigured scrapes /metrics
+// as Prometheus would, every part registered, with and without a cluster:
+// with one, every series of every family (the Go runtime's, the
+// process's and build_info among them) carries it; without one, none has
+// the label, as before clusters existed.
+func TestEverySeriesCarriesTheClusterOnlyWhenOneIsConfigured(t *testing.T) {
+	for _, tc := range []struct {
+		name, cluster string
+	}{
+		{"a configured cluster labels every series", "eu-west-1"},
+		{"no cluster labels none", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, r := newRegistry(tc.cluster)
+			exportEverything(t, r)
+			rec := httptest.NewRecorder()
+			httpweb.MetricsHandler(reg).ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/metrics", nil))
+			require.Equal(t, http.StatusOK, rec.Code)
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			mfs, err := parser.TextToMetricFamilies(rec.Body)
+			require.NoError(t, err)
+
+			prefixes := map[string]bool{}
+			series := 0
+			for name, mf := range mfs {
+				prefixes[strings.SplitN(name, "_", 2)[0]] = true
+				for _, m := range mf.GetMetric() {
+					series++
+					var cluster *string
+					for _, l := range m.GetLabel() {
+						if l.GetName() == contract.LabelCluster {
+							cluster = l.Value
+						}
+					}
+					if tc.cluster == "" {
+						require.Nil(t, cluster, "%s has a cluster label", name)
+						continue
+					}
+					require.NotNil(t, cluster, "%s has no cluster label", name)
+					require.Equal(t, tc.cluster, *cluster, name)
+				}
+			}
+			require.Equal(t, map[string]bool{"go": true, "process": true, contract.Namespace: true}, prefixes,
+				"the scrape holds the runtime's, the process's and steadywatch's families")
+			require.Contains(t, mfs, contract.BuildInfo.Name)
+			require.Greater(t, series, len(contract.Metrics))
+		})
+	}
 }
 
 // family is what the contract promises of a metric family.
@@ -137,7 +195,7 @@ func gathered(mf *dto.MetricFamily) family {
 // exportEverything builds, on reg, every part of serve that exports
 // metrics, with the constructors Run uses, and makes each family hold at
 // least one series: an empty vector is not exposed at all.
-func exportEverything(t *testing.T, reg *prometheus.Registry) {
+func exportEverything(t *testing.T, reg prometheus.Registerer) {
 	t.Helper()
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
@@ -256,3 +314,37 @@ func (s state) LastEvent() time.Time                { return time.Time{} }
 type synced map[string]bool
 
 func (s synced) ResourcesSynced() map[string]bool { return s }
+
+// Serve takes the cluster from its configuration: its /metrics, as
+// Prometheus scrapes it over HTTP, has cluster="<name>" on every series.
+func TestServeExportsTheConfiguredCluster(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Cluster = "eu-west-1"
+	require.NoError(t, cfg.Validate())
+	s := startServe(t, cfg, fakeclock.New(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)))
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+s.Addr.String()+httpweb.MetricsPath, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, mfs, contract.BuildInfo.Name)
+	for name, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var cluster string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == contract.LabelCluster {
+					cluster = l.GetValue()
+				}
+			}
+			require.Equal(t, cfg.Cluster, cluster, name)
+		}
+	}
+	require.NoError(t, s.stop())
+}

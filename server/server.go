@@ -100,7 +100,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := cfg.Validate(); err != nil {
 		return configError(err)
 	}
-	reg := newRegistry()
+	gather, reg := newRegistry(cfg.Cluster)
 	httpSrv, err := newHTTPServer(o, reg)
 	if err != nil {
 		return configError(err)
@@ -185,7 +185,7 @@ func Run(ctx context.Context, o Options) error {
 	listVerdicts, oneVerdict := verdictHandlers(verdicts, db, ship, judge.names, clusters)
 
 	err = httpSrv.Start(ctx, web.Routes{
-		Metrics: web.MetricsHandler(reg),
+		Metrics: web.MetricsHandler(gather),
 		Ready:   ready(k8s, w, ship, steps),
 		Handlers: []web.Route{
 			// The receiver authenticates by itself, counting what it
@@ -206,7 +206,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Started != nil {
 		o.Started(&Server{
-			Addr: httpSrv.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Registry: reg,
+			Addr: httpSrv.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Registry: gather,
 			Health: k8s.health, Coverage: coverage, Leading: ship.Leading,
 		})
 	}
@@ -264,16 +264,25 @@ func Run(ctx context.Context, o Options) error {
 	return runErr
 }
 
-// newRegistry returns the registry serve exports, with the Go runtime,
-// process and build metrics; each part registers its own.
-func newRegistry() *prometheus.Registry {
+// newRegistry returns the registry serve exports (its Gatherer, for
+// /metrics) and the Registerer every part registers on, the Go runtime,
+// process and build metrics already on it. With a cluster, the Registerer
+// adds contract.LabelCluster to every series, so that the series of many
+// steadywatches in one Thanos or Mimir stay apart and nothing registered
+// escapes the label; without one it is the registry itself and the
+// exposition is unchanged.
+func newRegistry(cluster string) (*prometheus.Registry, prometheus.Registerer) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(
+	var r prometheus.Registerer = reg
+	if cluster != "" {
+		r = prometheus.WrapRegistererWith(prometheus.Labels{contract.LabelCluster: cluster}, reg)
+	}
+	r.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(contract.Namespace),
 	)
-	return reg
+	return reg, r
 }
 
 // run waits for the cluster, restores the inventory, watches, and saves the

@@ -66,13 +66,16 @@ func rewrite(doc, tbl string) (string, error) {
 	return before + Begin + "\n" + tbl + End + after, nil
 }
 
-// table is the Markdown table of ms.
+// table is the Markdown table of ms, then the label no row lists: the
+// cluster every series carries once the configuration names one.
 func table(ms []contract.Metric) string {
 	var b strings.Builder
 	b.WriteString("| metric | type | labels | help |\n|---|---|---|---|\n")
 	for _, m := range ms {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", m.Name, m.Type, strings.Join(m.Labels, ", "), cell(m.Help))
 	}
+	fmt.Fprintf(&b, "\nEvery series above, and the Go runtime's and process metrics, also carries `%s` when the\n"+
+		"configuration names a `cluster` (see [docs/multi-cluster.md](docs/multi-cluster.md)).\n", contract.LabelCluster)
 	return b.String()
 }
 

@@ -39,5 +39,7 @@ func TestEveryFamilyIsARowWithItsLabelsAndEscapedHelp(t *testing.T) {
 	})
 	require.Equal(t, "| metric | type | labels | help |\n|---|---|---|---|\n"+
 		"| `steadywatch_a_total` | counter | b, c | As, by b\\|c. |\n"+
-		"| `steadywatch_d` | gauge |  | D. |\n", got)
+		"| `steadywatch_d` | gauge |  | D. |\n"+
+		"\nEvery series above, and the Go runtime's and process metrics, also carries `cluster` when the\n"+
+		"configuration names a `cluster` (see [docs/multi-cluster.md](docs/multi-cluster.md)).\n", got)
 }

@@ -338,3 +338,57 @@ func TestNoVolumeIsMountedInsideAnother(t *testing.T) {
 		}
 	})
 }
+
+// The value cluster is the configuration's cluster: written as its first
+// line, or left as it is when it names that cluster already; anything else
+// is refused with the value named, never rendered into a configuration
+// steadywatch would refuse at its start.
+func TestTheClusterValueIsTheConfigurationsCluster(t *testing.T) {
+	inline := func(text string) map[string]any { return map[string]any{"inline": text} }
+	for _, tc := range []struct {
+		name string
+		vals map[string]any
+		want string // the configuration, or
+		err  string // the error
+	}{
+		{"no cluster leaves the configuration as it is", map[string]any{"config": inline("listen: :1\n")}, "listen: :1\n", ""},
+		{"a cluster is its first line", map[string]any{"cluster": "eu-west-1", "config": inline("listen: :1\n")}, "cluster: eu-west-1\nlisten: :1\n", ""},
+		{"the cluster the configuration names already", map[string]any{"cluster": "a", "config": inline("cluster: a\n")}, "cluster: a\n", ""},
+		{"another cluster than the configuration's", map[string]any{"cluster": "b", "config": inline("cluster: a\n")}, "", `cluster "b": config.inline names cluster "a"`},
+		{"not a cluster name", map[string]any{"cluster": "EU_1"}, "", `cluster: "EU_1" is not a valid cluster name`},
+		{"with an existing ConfigMap", map[string]any{"cluster": "a", "config": map[string]any{"existingConfigMap": "mine"}}, "", "cluster: with config.existingConfigMap, set cluster in its steadywatch.yml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := render(t, "monitoring", tc.vals)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			cm := byKind(t, objs)["ConfigMap/steadywatch"]
+			require.NotNil(t, cm)
+			require.Equal(t, tc.want, cm.get(t, "data", "steadywatch.yml"))
+		})
+	}
+}
+
+// With a cluster, the ServiceMonitor keeps steadywatch's cluster label over
+// a target label of that name; without one it is as before.
+func TestTheServiceMonitorHonoursTheClusterLabelOfACluster(t *testing.T) {
+	for _, cluster := range []string{"", "eu-west-1"} {
+		t.Run("cluster "+cluster, func(t *testing.T) {
+			vals := map[string]any{"serviceMonitor": map[string]any{"enabled": true}}
+			if cluster != "" {
+				vals["cluster"] = cluster
+			}
+			sm := mustRender(t, vals)["ServiceMonitor/steadywatch"]
+			require.NotNil(t, sm)
+			honour, ok := sm.get(t, "spec", "endpoints", 0).(map[string]any)["honorLabels"]
+			if cluster == "" {
+				require.False(t, ok, "no honorLabels without a cluster")
+				return
+			}
+			require.Equal(t, true, honour)
+		})
+	}
+}

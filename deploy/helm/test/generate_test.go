@@ -124,23 +124,48 @@ func TestTheChartRendersWhatGenerateKubernetesWrites(t *testing.T) {
 
 // TestTheChartRendersWhatGenerateKubernetesWritesForOtherInput runs
 // steadywatch generate kubernetes itself on another namespace, image and
-// port, with no hypotheses.
+// port, with no hypotheses, without a cluster and with one (--cluster and
+// the chart's value cluster), which then is the configuration's.
 func TestTheChartRendersWhatGenerateKubernetesWritesForOtherInput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds steadywatch")
 	}
-	dir := t.TempDir()
-	config := filepath.Join(dir, "steadywatch.yml")
-	require.NoError(t, os.WriteFile(config, []byte("listen: \":8080\"\nwatch:\n  namespaces: [shop]\n"), 0o600))
-	root, err := filepath.Abs(repo)
-	require.NoError(t, err)
-	cmd := exec.CommandContext(t.Context(), "go", "run", "./cmd/steadywatch", "generate", "kubernetes", "--config", config,
-		"--namespace", "chaos", "--image", "registry.example/sw:v1.2.3", "--out", dir)
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, string(out))
+	for _, cluster := range []string{"", "eu-west-1"} {
+		t.Run("cluster "+cluster, func(t *testing.T) {
+			dir := t.TempDir()
+			config := filepath.Join(dir, "steadywatch.yml")
+			const text = "listen: \":8080\"\nwatch:\n  namespaces: [shop]\n"
+			require.NoError(t, os.WriteFile(config, []byte(text), 0o600))
+			root, err := filepath.Abs(repo)
+			require.NoError(t, err)
+			args := []string{
+				"run", "./cmd/steadywatch", "generate", "kubernetes", "--config", config,
+				"--namespace", "chaos", "--image", "registry.example/sw:v1.2.3", "--out", dir,
+			}
+			values := chartValues(t, config, nil, "registry.example/sw:v1.2.3", 8080)
+			want := text
+			if cluster != "" {
+				args = append(args, "--cluster", cluster)
+				values["cluster"] = cluster
+				want = "cluster: " + cluster + "\n" + text
+			}
+			cmd := exec.CommandContext(t.Context(), "go", args...)
+			cmd.Dir = root
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, string(out))
 
-	chart, err := render(t, "chaos", chartValues(t, config, nil, "registry.example/sw:v1.2.3", 8080))
-	require.NoError(t, err)
-	compare(t, decodeFile(t, filepath.Join(dir, "steadywatch.yaml")), chart)
+			chart, err := render(t, "chaos", values)
+			require.NoError(t, err)
+			generated := decodeFile(t, filepath.Join(dir, "steadywatch.yaml"))
+			compare(t, generated, chart)
+			found := 0
+			for _, o := range chart {
+				if o.kind() == "ConfigMap" && o.name() == "steadywatch" {
+					found++
+					require.Equal(t, want, o.get(t, "data", "steadywatch.yml"))
+				}
+			}
+			require.Equal(t, 1, found, "the configuration's ConfigMap")
+		})
+	}
 }

@@ -91,3 +91,24 @@ value and what to do.
 {{- fail (printf "port %d is not a TCP port" (int .Values.port)) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The configuration file of config.inline, with the value cluster as its
+first line unless it names that cluster already: what steadywatch generate
+kubernetes --cluster writes. */}}
+{{- define "steadywatch.config" -}}
+{{- $inline := .Values.config.inline -}}
+{{- $cluster := toString (.Values.cluster | default "") -}}
+{{- if $cluster -}}
+{{- if or (gt (len $cluster) 63) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $cluster)) -}}
+{{- fail (printf "cluster: %q is not a valid cluster name: at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit" $cluster) -}}
+{{- end -}}
+{{- $named := toString ((fromYaml $inline).cluster | default "") -}}
+{{- if and $named (ne $named $cluster) -}}
+{{- fail (printf "cluster %q: config.inline names cluster %q" $cluster $named) -}}
+{{- end -}}
+{{- if not $named -}}
+{{- $inline = printf "cluster: %s\n%s" $cluster $inline -}}
+{{- end -}}
+{{- end -}}
+{{- $inline -}}
+{{- end -}}
