@@ -129,7 +129,7 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
 	fs.BoolVar(&f.record, "record", false, "record the verdicts in the store's history of verdicts, which the weekly report reads, as serve does: a verdict is recorded if it changes the hypothesis's verdict in force at its time (result, running, final) (needs --store or --data-dir)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound on the whole judgement")
-	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval: a hypothesis whose step is shorter is refused, and a group may go without samples for 2 scrape intervals (not only 2 steps) before the gap makes a metric inconclusive (default: learnt from Prometheus's configuration, per job its queries select, for the step's check only; not checked if Prometheus cannot tell)")
+	fs.DurationVar(&f.scrape, "scrape-interval", 0, "the Prometheus's scrape interval: a hypothesis whose step is shorter is refused (default: learnt from Prometheus's configuration, per job its queries select; not checked if Prometheus cannot tell)")
 	f.log.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: steadywatch verdict -f FILE --prometheus URL [--prometheus-http-config FILE] [flags]

@@ -387,11 +387,9 @@ type Verdicts struct {
 	AbortAlertmanagerHTTPClient *HTTPClient `yaml:"abort_alertmanager_http_client"`
 	// ScrapeInterval is the scrape interval of that Prometheus: a
 	// hypothesis whose step is shorter is refused, since the samples
-	// between two scrapes only repeat the last; and a group may go without
-	// samples for 2 scrape intervals (not only 2 steps) before the gap
-	// makes a metric inconclusive. 0: learnt from Prometheus's
-	// configuration at start, per job the queries select, for the step's
-	// check only (unchecked if Prometheus cannot tell).
+	// between two scrapes only repeat the last. 0: learnt from
+	// Prometheus's configuration at start, per job the queries select
+	// (unchecked if Prometheus cannot tell).
 	ScrapeInterval model.Duration `yaml:"scrape_interval"`
 }
 

@@ -11,6 +11,9 @@ import (
 // gapAllowance is the longest stretch of the judged range a group may
 // have without a finite sample, and how it was set, for the reasons: 2
 // steps, or 2 scrape intervals if the scrape interval is known and longer.
+// (steadywatch verdict and serve refuse a step shorter than the scrape
+// interval they are given, so for them it is 2 steps; a library user may
+// judge a finer step.)
 //
 // A healthy series has a sample at every step: Prometheus evaluates a
 // range query at each step and an instant selector looks back 5 minutes
@@ -30,7 +33,7 @@ func (j *Judge) gapAllowance(step time.Duration) (allowed time.Duration, why str
 	case j.scrape > step:
 		return 2 * j.scrape, fmt.Sprintf("2 scrape intervals of %s", hypothesis.FormatDuration(j.scrape))
 	case j.scrape == 0:
-		return 2 * step, fmt.Sprintf("2 steps of %s, not lengthened by a scrape interval: none was given", hypothesis.FormatDuration(step))
+		return 2 * step, fmt.Sprintf("2 steps of %s", hypothesis.FormatDuration(step))
 	}
 	return 2 * step, fmt.Sprintf("2 steps of %s, the scrape interval being %s", hypothesis.FormatDuration(step), hypothesis.FormatDuration(j.scrape))
 }
@@ -115,12 +118,8 @@ func (j *Judge) withGaps(p part, gs []SampleGap) part {
 		p.reason += " (and " + why + ")"
 		return p
 	}
-	advice := "widen the hypothesis's step or give the scrape interval (steadywatch verdict --scrape-interval, serve's verdicts.scrape_interval)"
-	if j.scrape > 0 {
-		advice = "widen the hypothesis's step"
-	}
 	p.result = Inconclusive
-	p.reason = fmt.Sprintf("%s: nothing shows how the metric behaved then, so it cannot pass; check that the scrape target and Prometheus were up then (up{…} == 1 over that time); if its series are sampled less often than that, %s (without the gaps: pass, %s)",
-		why, advice, p.reason)
+	p.reason = fmt.Sprintf("%s: nothing shows how the metric behaved then, so it cannot pass; check that the scrape target and Prometheus were up then (up{…} == 1 over that time); if its series are sampled less often than that, widen the hypothesis's step to their scrape interval (without the gaps: pass, %s)",
+		why, p.reason)
 	return p
 }

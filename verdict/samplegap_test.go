@@ -71,7 +71,7 @@ func TestAMetricWithoutSamplesOverTheFaultIsInconclusive(t *testing.T) {
 				f.Set("ready", chaos.Experimental, without(constant(nSamples, 1), gapFrom, gapTo))
 			},
 			at: after, group: chaos.Experimental, from: lastBefore, to: nextAfter,
-			reason: "SLO: no samples of metric ready in the experimental group for 1m30s, 2026-03-01 12:19:45–12:21:15 UTC, more than the 30s allowed (2 steps of 15s, not lengthened by a scrape interval: none was given): nothing shows how the metric behaved then, so it cannot pass; check that the scrape target and Prometheus were up then (up{…} == 1 over that time); if its series are sampled less often than that, widen the hypothesis's step or give the scrape interval",
+			reason: "SLO: no samples of metric ready in the experimental group for 1m30s, 2026-03-01 12:19:45–12:21:15 UTC, more than the 30s allowed (2 steps of 15s): nothing shows how the metric behaved then, so it cannot pass; check that the scrape target and Prometheus were up then (up{…} == 1 over that time); if its series are sampled less often than that, widen the hypothesis's step to their scrape interval (without the gaps: pass, all 76 samples of the experimental group within min 0.9)",
 		},
 		{
 			name:   "a comparison whose control group has no samples over the fault",
@@ -191,7 +191,7 @@ func TestASampleGapIsJudgedAgainstItsAllowance(t *testing.T) {
 		{"one step without a sample (30 s between two) judges", without(constant(nSamples, 1), mid, mid+1), 0, verdict.Pass, ""},
 		{
 			"two steps without a sample (45 s) do not", without(constant(nSamples, 1), mid, mid+2), 0, verdict.Inconclusive,
-			"for 45s, 2026-03-01 12:29:45–12:30:30 UTC, more than the 30s allowed (2 steps of 15s, not lengthened by a scrape interval: none was given)",
+			"for 45s, 2026-03-01 12:29:45–12:30:30 UTC, more than the 30s allowed (2 steps of 15s)",
 		},
 		{"one NaN step judges", nan(constant(nSamples, 1), mid, mid+1), 0, verdict.Pass, ""},
 		{"two NaN steps do not", nan(constant(nSamples, 1), mid, mid+2), 0, verdict.Inconclusive, "for 45s"},
@@ -211,6 +211,10 @@ func TestASampleGapIsJudgedAgainstItsAllowance(t *testing.T) {
 			"for 2m15s, 2026-03-01 12:29:45–12:32:00 UTC, more than the 2m allowed (2 scrape intervals of 1m)",
 		},
 		{"a scrape interval shorter than the step does not shorten the allowance", without(constant(nSamples, 1), mid, mid+1), time.Second, verdict.Pass, ""},
+		{
+			"nor lengthen it", without(constant(nSamples, 1), mid, mid+2), time.Second, verdict.Inconclusive,
+			"more than the 30s allowed (2 steps of 15s, the scrape interval being 1s)",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newSource()
