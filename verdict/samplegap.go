@@ -27,7 +27,10 @@ import (
 // experiment nothing shows. The query's own range (the [5m] of a rate) is
 // not added: it never opens a gap in a healthy answer, it only hides
 // short scrape gaps (the rate bridges them), so adding it would only let
-// longer ones through.
+// longer ones through. The judge sees only the answer: a hole Prometheus
+// wrote no staleness markers for (series remote-written, federated or
+// backfilled) is bridged by an instant selector's 5-minute lookback and
+// is not seen when it is shorter than that.
 func (j *Judge) gapAllowance(step time.Duration) (allowed time.Duration, why string) {
 	switch {
 	case j.scrape > step:
