@@ -252,7 +252,7 @@ func (f *verdictFlags) checkLearntIntervals(ctx context.Context, hyps []hypothes
 // --store or --data-dir if one is given (db, nil if none); closeStore
 // closes that store.
 func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *verdict.Judge, db store.Store, closeStore func(), err error) {
-	opts := verdict.Options{Logger: log}
+	opts := verdict.Options{Logger: log, ScrapeInterval: f.scrape}
 	closeStore = func() {}
 	if f.store != "" || f.dataDir != "" {
 		// A reading command: the store must be there (issue 13 #8).

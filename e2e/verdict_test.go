@@ -119,6 +119,7 @@ scrape_configs:
 	v, _ = current()
 	require.True(t, v.Running)
 	require.Contains(t, v.AbortReasons[0], "metric ready-ratio violates its SLO min 0.9")
+	require.Empty(t, v.Metrics[0].SampleGaps, "up to the time of judgement: %s", v.Metrics[0].Reason)
 	alerts, err := am.Client().Alert.GetAlerts(amalert.NewGetAlertsParamsWithContext(t.Context()))
 	require.NoError(t, err)
 	require.Len(t, alerts.Payload, 1)
@@ -154,6 +155,10 @@ scrape_configs:
 	require.Equal(t, verdict.Fail, v.Result, "reason: %s", v.Reason)
 	require.Len(t, v.Metrics, 1)
 	require.Equal(t, verdict.Fail, v.Metrics[0].SLO, v.Metrics[0].Reason)
+	// Prometheus scraped steadywatch every second throughout, at the
+	// hypothesis's 1 s step: no stretch without samples (the judge's sample
+	// gaps), which would keep a pass from passing.
+	require.Empty(t, v.Metrics[0].SampleGaps, v.Metrics[0].Reason)
 	require.Len(t, v.Recovery, 2)
 	for _, x := range v.Recovery {
 		require.Equal(t, verdict.Pass, x.Result, "%s: %s", x.Name, x.Reason)

@@ -44,6 +44,7 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 	}
 	judge, err := promsource.NewJudge(promsource.Options{URL: cfg.PrometheusURL, HTTPClient: promClient}, verdict.Options{
 		Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
+		ScrapeInterval: time.Duration(cfg.ScrapeInterval),
 	})
 	if err != nil {
 		return nil, err

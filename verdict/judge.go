@@ -60,6 +60,10 @@ type Options struct {
 	// MinSamples is the least number of finite samples per group for a
 	// value metric; 0 means DefaultMinSamples.
 	MinSamples int
+	// ScrapeInterval is how often Prometheus samples the queried series,
+	// if known (0: unknown): a stretch without samples is a gap only if it
+	// is longer than 2 steps and 2 scrape intervals (see Judge).
+	ScrapeInterval time.Duration
 	// SLOTolerance is the share of a value metric's experimental samples
 	// that may lie outside its SLO bound before the bound counts as
 	// violated (a scrape's glitch is not a breach); 0 means
@@ -86,6 +90,7 @@ type Judge struct {
 	alerts       alert.Source
 	coverage     CoverageSource
 	minSamples   int
+	scrape       time.Duration
 	sloTolerance float64
 	concurrency  int
 	log          *slog.Logger
@@ -100,6 +105,8 @@ func New(o Options) (*Judge, error) {
 		return nil, errors.New("verdict: Options.Samples is required")
 	case o.MinSamples < 0:
 		return nil, fmt.Errorf("verdict: Options.MinSamples %d: must be ≥ 0", o.MinSamples)
+	case o.ScrapeInterval < 0:
+		return nil, fmt.Errorf("verdict: Options.ScrapeInterval %s: must be ≥ 0", o.ScrapeInterval)
 	case o.Concurrency < 0:
 		return nil, fmt.Errorf("verdict: Options.Concurrency %d: must be ≥ 0", o.Concurrency)
 	case math.IsNaN(o.SLOTolerance) || o.SLOTolerance >= 1:
@@ -111,6 +118,7 @@ func New(o Options) (*Judge, error) {
 		alerts:       o.Alerts,
 		coverage:     o.Coverage,
 		minSamples:   cmpOr(o.MinSamples, DefaultMinSamples),
+		scrape:       o.ScrapeInterval,
 		sloTolerance: cmpOr(o.SLOTolerance, DefaultSLOTolerance),
 		concurrency:  cmpOr(o.Concurrency, DefaultConcurrency),
 		log:          o.Logger,
@@ -167,6 +175,7 @@ func cmpOr[T comparable](v, def T) T {
 //     the interval excludes 0 in a harmful direction and the shift exceeds
 //     the allowance. A significant harmful shift from a control whose
 //     median is 0 is Inconclusive: a relative allowance cannot size it.
+//
 //   - A ratio metric counts each group's errors and requests as Σ sample ×
 //     step of their per-second rates, over the steps where both are
 //     finite; fewer than MinTotal requests in a group is Inconclusive ("too
@@ -179,6 +188,7 @@ func cmpOr[T comparable](v, def T) T {
 //     (1−confidence)^(1/total): so a zero-error control is judged on what
 //     its traffic can resolve — a few errors against none pass, a few
 //     percent fail.
+//
 //   - An SLO bounds the experimental group: a ratio's errors/total over
 //     the window must lie within it (with at least MinTotal requests); a
 //     value metric violates it when more than SLOTolerance of its samples
@@ -187,6 +197,20 @@ func cmpOr[T comparable](v, def T) T {
 //     AbortOnHardBound it sets Abort, with a reason naming the metric,
 //     the bound and the values.
 //
+//   - Sample gaps: within the range judged, a group with no finite sample
+//     (NaN and ±Inf count as none; for a ratio, no step counted) for
+//     longer than 2 steps — or 2 scrape intervals, if ScrapeInterval is
+//     given and longer — between two samples, or between one and the
+//     range's start or end, has a gap (Metric.SampleGaps; see
+//     gapAllowance for why that much and no more). Nothing shows how the
+//     metric behaved then, and the hypothesis may be about exactly that
+//     time (its scrape target down with the fault), so a check over a
+//     group with a gap does not pass: it is Inconclusive, naming the
+//     group, the metric, the time and what to check. A failure stands,
+//     the gap named: what failed was seen. MinSamples over the whole
+//     window is no substitute: 10 samples before the fault say nothing
+//     about it.
+//
 // A metric's result is High or Low if its comparison says so, Fail if only
 // its SLO fails, Inconclusive if a check could not be made, else Pass. The
 // recovery expectations are measured on the store (see AlertDelay and the
@@ -194,8 +218,8 @@ func cmpOr[T comparable](v, def T) T {
 //
 // The error is only for what makes judging impossible at all: ctx ending.
 // Everything about the data — failed queries (after the source's retries),
-// no or too few samples, NaN, no chaos events, no traffic, no
-// store — makes a metric, an expectation or the verdict Inconclusive with
+// no or too few samples, NaN, sample gaps, no chaos events, no traffic,
+// no store — makes a metric, an expectation or the verdict Inconclusive with
 // the reason, never a pass.
 func (j *Judge) Judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (Verdict, error) {
 	if at.IsZero() {
@@ -243,7 +267,7 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 	if at.Before(end) {
 		end = at
 	}
-	metrics, violations, err := j.judgeMetrics(ctx, h, w.Start, end)
+	metrics, violations, err := j.judgeMetrics(ctx, h, w.Start, end, v.Running)
 	if err != nil {
 		return Verdict{}, err
 	}
@@ -357,7 +381,7 @@ func inNamespace(ns string) string {
 
 // judgeMetrics judges every metric, Concurrency at a time, in h's order.
 // violations are the SLO violations, one sentence each.
-func (j *Judge) judgeMetrics(ctx context.Context, h *hypothesis.Hypothesis, start, end time.Time) (ms []Metric, violations []string, err error) {
+func (j *Judge) judgeMetrics(ctx context.Context, h *hypothesis.Hypothesis, start, end time.Time, running bool) (ms []Metric, violations []string, err error) {
 	ms = make([]Metric, len(h.Metrics))
 	slos := make([]string, len(h.Metrics))
 	errs := make([]error, len(h.Metrics))
@@ -367,7 +391,7 @@ func (j *Judge) judgeMetrics(ctx context.Context, h *hypothesis.Hypothesis, star
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			ms[i], slos[i], errs[i] = j.judgeMetric(ctx, h, &h.Metrics[i], start, end)
+			ms[i], slos[i], errs[i] = j.judgeMetric(ctx, h, &h.Metrics[i], start, end, running)
 		})
 	}
 	wg.Wait()

@@ -23,17 +23,18 @@ const maxCount = 1 << 53
 // failing reports whether a metric result is a failure.
 func failing(r Result) bool { return r == Fail || r == High || r == Low }
 
-// judgeMetric judges one metric over [start, end]. violation names an SLO
-// violation (for Verdict.AbortReasons); err is only ctx's.
+// judgeMetric judges one metric over [start, end] (end the time of
+// judgement if running). violation names an SLO violation (for
+// Verdict.AbortReasons); err is only ctx's.
 func (j *Judge) judgeMetric(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
-	start, end time.Time,
+	start, end time.Time, running bool,
 ) (out Metric, violation string, err error) {
 	out = unjudged(m, "")
 	var parts []part
 	if m.Ratio != nil {
-		parts, violation, err = j.judgeRatio(ctx, h, m, start, end, &out)
+		parts, violation, err = j.judgeRatio(ctx, h, m, start, end, running, &out)
 	} else {
-		parts, violation, err = j.judgeValue(ctx, h, m, start, end, &out)
+		parts, violation, err = j.judgeValue(ctx, h, m, start, end, running, &out)
 	}
 	if err != nil {
 		return out, "", err
@@ -116,7 +117,7 @@ func classResult(c stats.Class) Result {
 // Hodges–Lehmann shift (classified against the control's median) and
 // checks its SLO on the experimental group's samples.
 func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
-	start, end time.Time, out *Metric,
+	start, end time.Time, running bool, out *Metric,
 ) (parts []part, violation string, err error) {
 	exp, expWhy, err := j.rangeQuery(ctx, m.Name, chaos.Experimental, m.Query(chaos.Experimental), m.Aggregate, start, end, h.Step)
 	if err != nil {
@@ -124,8 +125,11 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 	}
 	out.Experimental = valueSummary(&exp)
 	warn(out, chaos.Experimental, exp.warnings)
+	var expGaps []SampleGap
 	if expWhy == "" {
 		expWhy = exp.problem(chaos.Experimental, j.minSamples)
+		expGaps = j.sampleGaps(h, m, chaos.Experimental, exp.times, start, end, running)
+		out.SampleGaps = append(out.SampleGaps, expGaps...)
 	} else {
 		expWhy = "experimental group: " + expWhy
 	}
@@ -136,8 +140,11 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		}
 		out.Control = valueSummary(&ctl)
 		warn(out, chaos.Control, ctl.warnings)
+		var ctlGaps []SampleGap
 		if ctlWhy == "" {
 			ctlWhy = ctl.problem(chaos.Control, j.minSamples)
+			ctlGaps = j.sampleGaps(h, m, chaos.Control, ctl.times, start, end, running)
+			out.SampleGaps = append(out.SampleGaps, ctlGaps...)
 		} else {
 			ctlWhy = "control group: " + ctlWhy
 		}
@@ -158,13 +165,14 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 				return nil, "", err
 			}
 		}
-		parts = append(parts, p)
+		parts = append(parts, j.withGaps(p, append(slices.Clip(expGaps), ctlGaps...)))
 	}
 	if m.SLO != nil {
 		p := part{name: "SLO", result: Inconclusive, reason: expWhy}
 		if p.reason == "" {
 			p, violation = j.valueSLO(m, exp.values)
 		}
+		p = j.withGaps(p, expGaps)
 		out.SLO = p.result
 		parts = append(parts, p)
 	}
@@ -428,7 +436,7 @@ func boundString(b *hypothesis.Bound) string {
 // judgeRatio compares a ratio metric's error counts with RateTest and
 // checks its SLO on the experimental group's errors/total.
 func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric,
-	start, end time.Time, out *Metric,
+	start, end time.Time, running bool, out *Metric,
 ) (parts []part, violation string, err error) {
 	exp, expWhy, err := j.counts(ctx, h, m, chaos.Experimental, start, end)
 	if err != nil {
@@ -436,6 +444,8 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 	}
 	out.Experimental = exp.summary()
 	warn(out, chaos.Experimental, exp.warnings)
+	expGaps := j.sampleGaps(h, m, chaos.Experimental, exp.times, start, end, running)
+	out.SampleGaps = append(out.SampleGaps, expGaps...)
 	if m.Compared() {
 		ctl, ctlWhy, err := j.counts(ctx, h, m, chaos.Control, start, end)
 		if err != nil {
@@ -443,6 +453,8 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		}
 		out.Control = ctl.summary()
 		warn(out, chaos.Control, ctl.warnings)
+		ctlGaps := j.sampleGaps(h, m, chaos.Control, ctl.times, start, end, running)
+		out.SampleGaps = append(out.SampleGaps, ctlGaps...)
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
 		if p.reason == "" {
 			p = j.compareRates(ctx, h, m, exp, ctl, out)
@@ -452,7 +464,7 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 				return nil, "", err
 			}
 		}
-		parts = append(parts, p)
+		parts = append(parts, j.withGaps(p, append(slices.Clip(expGaps), ctlGaps...)))
 	}
 	if m.SLO != nil {
 		p := part{name: "SLO", result: Inconclusive, reason: expWhy}
@@ -468,6 +480,7 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 					m.Name, boundString(m.SLO), ratio, exp.errors, exp.total)
 			}
 		}
+		p = j.withGaps(p, expGaps)
 		out.SLO = p.result
 		parts = append(parts, p)
 	}
@@ -481,6 +494,8 @@ type ratioCounts struct {
 	// errors, if they have a sample there) are finite; nans the steps
 	// dropped because one of them was not.
 	samples, nans, series int
+	// times are the times of the steps counted.
+	times []time.Time
 	// noErrorSeries is set when the errors query returned no series.
 	noErrorSeries bool
 	warnings      []string
@@ -536,6 +551,7 @@ func (j *Judge) counts(ctx context.Context, h *hypothesis.Hypothesis, m *hypothe
 		sumTotal += p.V
 		sumErrs += e
 		c.samples++
+		c.times = append(c.times, p.T)
 	}
 	step := h.Step.Seconds()
 	c.errors, c.total = sumErrs*step, sumTotal*step

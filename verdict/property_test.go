@@ -27,6 +27,8 @@ type genGroup struct {
 	warning bool
 }
 
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 // genSeries makes one series of n steps: lognormal values around median,
 // with random gaps (no sample), NaN and ±Inf injected at random rates,
 // sometimes all of one kind, sometimes a single point.
@@ -60,8 +62,15 @@ func genSeries(rng *rand.Rand, n int, median float64) []float64 {
 		}
 		return xs
 	}
+	// Mostly the injections are isolated, never two steps in a
+	// row: one lost step is within the judge's allowance, and such series
+	// can pass.
+	isolated := rng.IntN(4) > 0
 	for i := range xs {
 		u := rng.Float64()
+		if isolated && i > 0 && !finite(xs[i-1]) {
+			u = 1
+		}
 		switch {
 		case u < gapRate:
 			xs[i] = absent
@@ -128,6 +137,32 @@ func (g genGroup) finiteSteps(steps []int, aggregate bool) (n int, ok bool) {
 	return n, true
 }
 
+// judgedAt is the data step the property tests judge at (base+2h): a
+// window reaching past it is judged up to it.
+const judgedAt = 480
+
+// longestGap is the longest stretch of data steps [from, end] without a
+// step where ok holds, in steps, the range's ends counting as its bounds:
+// from from to the first such step, between two, and from the last to
+// end. 0 if there is none at all (that is no data, not a gap).
+func longestGap(from, end int, ok func(i int) bool) int {
+	prev, longest, any := from, 0, false
+	for i := from; i <= end; i++ {
+		if ok(i) {
+			longest, prev, any = max(longest, i-prev), i, true
+		}
+	}
+	if !any {
+		return 0
+	}
+	return max(longest, end-prev)
+}
+
+// gapAllowed is the judge's allowance in steps, without a scrape interval:
+// one lost step between two samples (2 steps apart) is allowed, two are
+// not.
+const gapAllowed = 2
+
 // genMetric is one generated metric: its spec (as metrics() takes it),
 // its data registered with the source, and whether its evidence falls
 // short, counted here from the generated data alone.
@@ -144,7 +179,10 @@ type genMetric struct {
 // window's data steps, with suffix on its name and its series' names (so
 // that several can share a source), and registers its data with f. weight
 // 0 leaves the hypothesis's default.
-func generateMetric(rng *rand.Rand, f *verdicttest.Source, kind, suffix string, steps []int, n int, aggregate, critical bool, weight float64) genMetric {
+//
+// steps are the window's data steps; the window judged runs from data
+// step from to end (the window's end or judgedAt).
+func generateMetric(rng *rand.Rand, f *verdicttest.Source, kind, suffix string, steps []int, from, end, n int, aggregate, critical bool, weight float64) genMetric {
 	const minSamples = verdict.DefaultMinSamples
 	g := genMetric{critical: critical, weight: weight}
 	var extra string
@@ -187,6 +225,19 @@ func generateMetric(rng *rand.Rand, f *verdicttest.Source, kind, suffix string, 
 			g.short, g.why = true, "a warning"
 		case thinned(nc) < minSamples || thinned(ne) < minSamples:
 			g.short, g.why = true, fmt.Sprintf("%d and %d finite samples, one in %d independent", nc, ne, k)
+		default:
+			for name, d := range map[string]genGroup{"control": ctl, "experimental": exp} {
+				finite := func(i int) bool {
+					if i >= n {
+						return false
+					}
+					present, bad, _ := d.at(i)
+					return present > 0 && !bad
+				}
+				if l := longestGap(from, end, finite); l > gapAllowed {
+					g.short, g.why = true, fmt.Sprintf("the %s group has no finite sample for %d steps", name, l)
+				}
+			}
 		}
 		return g
 	}
@@ -232,6 +283,20 @@ func generateMetric(rng *rand.Rand, f *verdicttest.Source, kind, suffix string, 
 		g.short, g.why = true, "a warning"
 	case rc < 100 || re < 100:
 		g.short, g.why = true, fmt.Sprintf("%.0f and %.0f requests", rc, re)
+	default:
+		for name, d := range map[string][2]genGroup{"control": {ctlTot, ctlErr}, "experimental": {expTot, expErr}} {
+			counted := func(i int) bool {
+				if i >= n {
+					return false
+				}
+				present, bad, _ := d[0].at(i)
+				_, errBad, _ := d[1].at(i)
+				return present > 0 && !bad && !errBad
+			}
+			if l := longestGap(from, end, counted); l > gapAllowed {
+				g.short, g.why = true, fmt.Sprintf("the %s group has no counted step for %d steps", name, l)
+			}
+		}
 	}
 	return g
 }
@@ -312,12 +377,17 @@ func TestNoVerdictPassesOnInsufficientData(t *testing.T) {
 			var seen tally
 			for it := range iterations {
 				window, from, to := fixedSteps(rng, n)
+				if rng.IntN(4) > 0 && from+1 < n && to >= n {
+					// most windows in the data, which can pass
+					to = n - 1
+					window = fixedWindowOf(from, to)
+				}
 				aggregate := rng.IntN(2) == 0
 				f := newSource()
 				if rng.IntN(4) == 0 {
 					f.Spill = time.Duration(1+rng.IntN(40)) * step
 				}
-				g := generateMetric(rng, f, kind, "", stepsIn(from, to, n), n, aggregate, true, 0)
+				g := generateMetric(rng, f, kind, "", stepsIn(from, to, n), from, min(to, judgedAt), n, aggregate, true, 0)
 				v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, window, metrics(g.spec)), base.Add(2*time.Hour))
 				require.NoError(t, err)
 				m := v.Metrics[0]
@@ -366,6 +436,9 @@ func TestNoHypothesisPassesOnTooFewJudgedMetrics(t *testing.T) {
 		if rng.IntN(4) > 0 {
 			from = rng.IntN(n / 4)
 			to = from + n/4 + rng.IntN(n)
+			if rng.IntN(3) > 0 {
+				to = min(to, n-1) // in the data, which can pass
+			}
 			window = fixedWindowOf(from, to)
 		}
 		steps := stepsIn(from, to, n)
@@ -379,7 +452,7 @@ func TestNoHypothesisPassesOnTooFewJudgedMetrics(t *testing.T) {
 		for i := range ms {
 			kind := []string{"value", "ratio"}[rng.IntN(2)]
 			weight := float64(1+rng.IntN(4)) / 2
-			ms[i] = generateMetric(rng, f, kind, fmt.Sprintf("_%d", i), steps, n, rng.IntN(2) == 0, rng.IntN(3) == 0, weight)
+			ms[i] = generateMetric(rng, f, kind, fmt.Sprintf("_%d", i), steps, from, min(to, judgedAt), n, rng.IntN(2) == 0, rng.IntN(3) == 0, weight)
 			specs[i] = ms[i].spec
 		}
 		spec := metrics(specs...) + fmt.Sprintf("  judgement: {minJudged: %g}\n", minJudged)

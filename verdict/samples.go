@@ -71,8 +71,9 @@ type samples struct {
 	// points are the series' samples in the window, in time order, NaN
 	// and ±Inf included.
 	points []Point
-	// values are the finite samples of points.
+	// values are the finite samples of points, and times their times.
 	values []float64
+	times  []time.Time
 	// nans counts the NaN and ±Inf samples dropped; infs how many of
 	// them were ±Inf.
 	nans, infs int
@@ -176,6 +177,7 @@ func (j *Judge) rangeQuery(ctx context.Context, metric string, group chaos.Group
 			continue
 		}
 		s.values = append(s.values, p.V)
+		s.times = append(s.times, p.T)
 		s.sum += p.V
 	}
 	span.SetAttributes(attribute.Int("samples", len(s.values)), attribute.Int("nans", s.nans))

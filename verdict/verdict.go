@@ -10,6 +10,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/hypothesis"
 )
@@ -96,6 +97,24 @@ type Metric struct {
 	// group: partial response …"): the data may be incomplete, and the
 	// metric is inconclusive.
 	Warnings []string `json:"warnings,omitempty"`
+	// SampleGaps are the stretches of the judged range in which a group
+	// had no finite sample for longer than the judge allows (see Judge):
+	// nothing shows how the metric behaved then, and the metric does not
+	// pass.
+	SampleGaps []SampleGap `json:"sample_gaps,omitempty"`
+}
+
+// SampleGap is a stretch of a verdict's judged range in which Prometheus
+// has no finite sample of one group of a metric: between two samples, or
+// between one and an end of the range.
+type SampleGap struct {
+	Group chaos.Group `json:"group"`
+	// From and To are the sample before and the sample after (or the
+	// range's ends).
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Reason says it in a sentence.
+	Reason string `json:"reason"`
 }
 
 // Summary describes one group's data for a metric.
