@@ -87,13 +87,14 @@ func scanVerdict(rows *sql.Rows) (verdict.Transition, error) {
 		return t, err
 	}
 	t.At, t.Result, t.Verdict = timeOf(at), verdict.Result(result), json.RawMessage(data)
-	var digest struct {
+	var fields struct {
 		HypothesisDigest string `json:"hypothesis_digest"`
+		Abort            bool   `json:"abort"`
 	}
-	if err := json.Unmarshal(t.Verdict, &digest); err != nil {
+	if err := json.Unmarshal(t.Verdict, &fields); err != nil {
 		return t, fmt.Errorf("the verdict of %s: %w", t.Hypothesis, err)
 	}
-	t.HypothesisDigest = digest.HypothesisDigest
+	t.HypothesisDigest, t.Abort = fields.HypothesisDigest, fields.Abort
 	t.Score = math.NaN()
 	if score.Valid {
 		t.Score = score.Float64

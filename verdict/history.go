@@ -13,8 +13,8 @@ import (
 // Transition is a verdict as the history of verdicts keeps it. serve
 // judges each hypothesis every interval; keeping every judgement would grow
 // without bound, so the history keeps a verdict only when it changes the
-// one before (Changes): another result, the window closing (Running) or
-// the verdict becoming final.
+// one before (Changes): another result, the window closing (Running),
+// the verdict becoming final, or an abort raised or withdrawn.
 type Transition struct {
 	// Cluster is the cluster whose steadywatch judged it (config cluster:),
 	// "" for the unnamed one; the store sets it.
@@ -30,6 +30,9 @@ type Transition struct {
 	// is kept, not judged again.
 	Final  bool
 	Reason string
+	// Abort is the verdict's (Verdict.Abort): a leader that takes over
+	// reads it to keep the abort its predecessor raised.
+	Abort bool
 	// Verdict is the verdict's compact JSON, the evidence as the API gives
 	// it (numbers that are not finite as null).
 	Verdict json.RawMessage
@@ -46,7 +49,7 @@ func NewTransition(v Verdict, final bool) (Transition, error) {
 	}
 	return Transition{
 		Hypothesis: v.Hypothesis, At: v.At, Result: v.Result, Score: v.Score,
-		Running: v.Running, Final: final, Reason: v.Reason, Verdict: data, HypothesisDigest: v.HypothesisDigest,
+		Running: v.Running, Final: final, Reason: v.Reason, Abort: v.Abort, Verdict: data, HypothesisDigest: v.HypothesisDigest,
 	}, nil
 }
 
@@ -57,8 +60,8 @@ func IsFinal(h *hypothesis.Hypothesis, v *Verdict) bool {
 }
 
 // Changes reports whether t is to be kept after prev, the hypothesis's
-// last kept verdict (nil: none). It is when its result, Running or Final
-// differs from prev's; but once a verdict is final, a final verdict judged
+// last kept verdict (nil: none). It is when its result, Running, Final or
+// Abort differs from prev's; but once a verdict is final, a final verdict judged
 // again (as serve does once after a restart) is never kept: Prometheus may
 // have dropped the data since, and the experiment's outcome is history. A
 // verdict that is not final after a final one (the hypothesis's window was
@@ -72,7 +75,7 @@ func (t *Transition) Changes(prev *Transition) bool {
 	case prev.Final && t.Final:
 		return prev.HypothesisDigest != "" && t.HypothesisDigest != "" && prev.HypothesisDigest != t.HypothesisDigest
 	}
-	return t.Result != prev.Result || t.Running != prev.Running || t.Final != prev.Final
+	return t.Result != prev.Result || t.Running != prev.Running || t.Final != prev.Final || t.Abort != prev.Abort
 }
 
 // ScoreOrNil is the score, nil when it is not finite.

@@ -16,6 +16,11 @@ func digest(t *verdict.Transition, d string) *verdict.Transition {
 	return t
 }
 
+func abort(t *verdict.Transition) *verdict.Transition {
+	t.Abort = true
+	return t
+}
+
 func TestATransitionIsKeptWhenItChangesTheVerdictBefore(t *testing.T) {
 	tr := func(r verdict.Result, running, final bool) *verdict.Transition {
 		return &verdict.Transition{Hypothesis: "h", Result: r, Running: running, Final: final}
@@ -34,6 +39,9 @@ func TestATransitionIsKeptWhenItChangesTheVerdictBefore(t *testing.T) {
 		{"a verdict that is not final after a final one is (the window moved)", tr(verdict.Pass, false, true), tr(verdict.Pass, true, false), true},
 		{"a final verdict of the hypothesis edited since is", digest(tr(verdict.Pass, false, true), "a"), digest(tr(verdict.Fail, false, true), "b"), true},
 		{"a final verdict of the same hypothesis judged again is not", digest(tr(verdict.Pass, false, true), "a"), digest(tr(verdict.Fail, false, true), "a"), false},
+		{"an abort raised is", tr(verdict.Fail, true, false), abort(tr(verdict.Fail, true, false)), true},
+		{"an abort withdrawn is", abort(tr(verdict.Fail, true, false)), tr(verdict.Fail, true, false), true},
+		{"an abort held is not", abort(tr(verdict.Fail, true, false)), abort(tr(verdict.Fail, true, false)), false},
 		{"a final verdict after one of no known digest is not", tr(verdict.Pass, false, true), digest(tr(verdict.Fail, false, true), "b"), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,10 +68,12 @@ func TestATransitionCarriesTheVerdictsJSONWithNullForNaN(t *testing.T) {
 	require.Nil(t, back["score"])
 	require.Contains(t, back, "score")
 	require.Equal(t, "inconclusive", back["result"])
+	require.False(t, tr.Abort)
 
-	v.Score = 87.5
+	v.Score, v.Abort = 87.5, true
 	tr, err = verdict.NewTransition(v, true)
 	require.NoError(t, err)
 	require.True(t, tr.Final)
+	require.True(t, tr.Abort)
 	require.Equal(t, new(87.5), tr.ScoreOrNil())
 }
