@@ -110,10 +110,13 @@ func (p *Poster) Post(ctx context.Context, v verdict.Verdict, now time.Time, hol
 	if reasons == "" {
 		reasons = v.Reason
 	}
+	description := fmt.Sprintf("%s. Verdict %s at %s (%s).", reasons, v.Result, v.At.UTC().Format(time.RFC3339), v.Source)
+	if v.AbortHeld != "" {
+		description += " The abort is " + v.AbortHeld + "."
+	}
 	return p.post(ctx, v.Hypothesis, start, now.Add(hold), models.LabelSet{
-		"summary": fmt.Sprintf("Abort the chaos experiment of hypothesis %s: a hard bound is violated", v.Hypothesis),
-		"description": fmt.Sprintf("%s. Verdict %s at %s (%s).", reasons, v.Result,
-			v.At.UTC().Format(time.RFC3339), v.Source),
+		"summary":     fmt.Sprintf("Abort the chaos experiment of hypothesis %s: a hard bound is violated", v.Hypothesis),
+		"description": description,
 	})
 }
 

@@ -135,6 +135,35 @@ type verdictLoop struct {
 	stored map[string]verdict.Transition
 	// pending are the transitions not stored yet, oldest first.
 	pending map[string][]verdict.Transition
+	// held are the aborts raised in a window still running, by hypothesis
+	// (holdAbort).
+	held map[string]heldAbort
+}
+
+// heldAbort is an abort a judgement raised, held until its window ends.
+type heldAbort struct {
+	window  hypothesis.Span
+	digest  string
+	at      time.Time // the judgement that raised it
+	reasons []string
+	// recorded: read from the history, raised by another serve (the
+	// leader before a takeover) or this one before a restart.
+	recorded bool
+}
+
+// holds reports whether the abort still holds at v, a later judgement of
+// the same hypothesis: v's window is the one it was raised in and still
+// running, and the hypothesis is not edited since. A judgement that could
+// not even tell the window (no chaos events found, the store unreachable)
+// holds it until the window's end as it was known.
+func (a *heldAbort) holds(v *verdict.Verdict) bool {
+	switch {
+	case a.digest != "" && v.HypothesisDigest != "" && a.digest != v.HypothesisDigest:
+		return false
+	case v.Window.Start.IsZero():
+		return v.At.Before(a.window.End)
+	}
+	return v.Running && v.Window.Start.Equal(a.window.Start)
 }
 
 func (l *verdictLoop) run(ctx context.Context) {
@@ -213,6 +242,7 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 			}
 			continue
 		}
+		l.holdAbort(ctx, h, &v)
 		l.verdicts.Record(v)
 		l.log.Debug("judged", "hypothesis", h.Name, "result", v.Result, "score", v.Score, "running", v.Running)
 		final := verdict.IsFinal(h, &v)
@@ -248,6 +278,14 @@ func (l *verdictLoop) adopt(old *verdictLoop) {
 		l.pending[name] = append(slices.Clone(q), l.pending[name]...)
 	}
 	old.pending = nil
+	for name, a := range old.held {
+		if l.held == nil {
+			l.held = map[string]heldAbort{}
+		}
+		if _, ok := l.held[name]; !ok {
+			l.held[name] = a
+		}
+	}
 	if old.abort != nil && l.abort != nil && old.cfg.AbortAlertmanagerURL == l.cfg.AbortAlertmanagerURL {
 		// The new client settings (a rotated token), the old one's alerts.
 		l.abort.TakeOver(old.abort)
@@ -297,7 +335,85 @@ func (l *verdictLoop) restoreFinal(ctx context.Context, h *hypothesis.Hypothesis
 	return true
 }
 
-// signal posts the abort alert while v aborts, and resolves it after.
+// holdAbort keeps the abort an earlier judgement of h's running window
+// raised in v, a later judgement that does not abort: v.Abort is set, with
+// the earlier AbortReasons, and v.AbortHeld says why. It is released when
+// the window ends (the final verdict, or v no longer running), when v
+// judges another window, or when h is edited.
+//
+// An abort tells the experimenter, or the chaos tool gating on the alert
+// (a Litmus probe with stopOnFailure, an Argo analysis), to stop the
+// experiment; withdrawing it is an "all clear". A judgement that could not
+// judge (Prometheus unreachable for a moment, a sample gap, a new leader
+// with no watch record of the takeover's gap) is no evidence of that. Nor
+// is a clean judgement after it: a hard bound is a limit the experiment
+// must never cross, and once crossed the run has done its harm and is
+// stopped, as Litmus and Argo end a run at a failed abort check rather
+// than resume it; the judge also judges the window from its start, so a
+// violation that stops aborting was more often diluted by later samples
+// than undone. So an abort holds until its window ends.
+//
+// The abort raised before a takeover or a restart is read from the
+// history (the store keeps a verdict whose abort changes): the last
+// verdict stored of h, if it aborted in the same window.
+func (l *verdictLoop) holdAbort(ctx context.Context, h *hypothesis.Hypothesis, v *verdict.Verdict) {
+	if l.held == nil {
+		l.held = map[string]heldAbort{}
+	}
+	a, ok := l.held[h.Name]
+	if !ok {
+		a, ok = l.recordedAbort(ctx, h)
+	}
+	if v.Abort {
+		if !ok || !a.holds(v) {
+			a = heldAbort{window: v.Window, digest: v.HypothesisDigest, at: v.At}
+		}
+		a.reasons = v.AbortReasons
+		l.held[h.Name] = a
+		return
+	}
+	if !ok || !a.holds(v) {
+		delete(l.held, h.Name)
+		return
+	}
+	l.held[h.Name] = a
+	raised := "the abort raised at " + a.at.UTC().Format(time.RFC3339)
+	if a.recorded {
+		raised = "the abort recorded at " + a.at.UTC().Format(time.RFC3339) + " (before a takeover or restart)"
+	}
+	v.Abort, v.AbortReasons = true, slices.Clone(a.reasons)
+	if v.Result == verdict.Inconclusive {
+		v.AbortHeld = fmt.Sprintf("held: the judgement at %s could not judge, so %s stands",
+			v.At.UTC().Format(time.RFC3339), raised)
+	} else {
+		v.AbortHeld = fmt.Sprintf("held: a hard bound crossed stops the experiment, so %s stands until the window ends at %s",
+			raised, a.window.End.UTC().Format(time.RFC3339))
+	}
+}
+
+// recordedAbort is the abort of h's last verdict in the history, if it
+// aborted while its window ran.
+func (l *verdictLoop) recordedAbort(ctx context.Context, h *hypothesis.Hypothesis) (heldAbort, bool) {
+	if l.history == nil || !l.loadHistory(ctx) {
+		return heldAbort{}, false
+	}
+	t, ok := l.stored[h.Name]
+	if !ok || !t.Running || t.Final || !t.Abort {
+		return heldAbort{}, false
+	}
+	var v verdict.Verdict
+	if err := json.Unmarshal(t.Verdict, &v); err != nil {
+		l.log.Error("reading the last verdict kept in the store failed; not holding its abort", "hypothesis", h.Name, "err", err)
+		return heldAbort{}, false
+	}
+	if !v.Abort {
+		return heldAbort{}, false
+	}
+	return heldAbort{window: v.Window, digest: v.HypothesisDigest, at: v.At, reasons: v.AbortReasons, recorded: true}, true
+}
+
+// signal posts the abort alert while v aborts (held by holdAbort until
+// its window ends), and resolves it after.
 func (l *verdictLoop) signal(ctx context.Context, v verdict.Verdict, now time.Time) {
 	if l.abort == nil {
 		return

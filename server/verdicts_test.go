@@ -102,14 +102,17 @@ func TestTheVerdictLoopRaisesAndResolvesTheAbortAndStopsAtTheFinalVerdict(t *tes
 	l.judgeAll(t.Context()) // aborts again, with a current clock
 	require.Equal(t, 1, alerts())
 
-	l.judgeAll(t.Context()) // the bound holds again: resolved
-	require.False(t, poster.Aborting("kill-postgres"))
+	l.judgeAll(t.Context()) // inconclusive: nothing shows the bound holds, held
+	require.True(t, poster.Aborting("kill-postgres"))
+	require.Equal(t, 1, alerts())
 
-	// Past the window's end the verdict is final and not judged again.
+	// Past the window's end the verdict is final and not judged again; the
+	// abort is resolved.
 	clock.Lock()
 	now = time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC)
 	clock.Unlock()
 	l.judgeAll(t.Context())
+	require.False(t, poster.Aborting("kill-postgres"))
 	calls := l.judge.(*scriptedJudge).calls
 	l.judgeAll(t.Context())
 	require.Equal(t, calls, l.judge.(*scriptedJudge).calls, "a final verdict is kept")

@@ -69,6 +69,12 @@ type Verdict struct {
 	// which.
 	Abort        bool     `json:"abort"`
 	AbortReasons []string `json:"abort_reasons,omitempty"`
+	// AbortHeld, with Abort, says that this judgement did not find the
+	// violation itself and why the abort an earlier judgement of the same
+	// running window raised is held (serve's verdict loop): it could not
+	// judge, or a hard bound crossed once stops the experiment until its
+	// window ends. AbortReasons are then the earlier judgement's.
+	AbortHeld string `json:"abort_held,omitempty"`
 }
 
 // Metric is the judgement of one steady-state metric.
