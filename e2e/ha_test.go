@@ -243,6 +243,20 @@ verdicts:
 		return series(scrape(t, follower), "steadywatch_hypothesis_verdict", map[string]string{"hypothesis": hyp}) != nil, nil
 	})
 
+	// The abort holds across the takeover: while the experiment runs, the
+	// new leader aborts (its own judgement, or the abort of record held
+	// through one that cannot judge the gap of the takeover) and posts the
+	// alert again.
+	waitFor(t, 30*time.Second, "the new leader's abort", func() (bool, error) {
+		v := current(follower)
+		return v.Running && v.Abort, nil
+	})
+	t.Logf("abort after the takeover: %q, held: %q", current(follower).AbortReasons, current(follower).AbortHeld)
+	waitFor(t, 30*time.Second, "the abort alert in Alertmanager after the takeover", func() (bool, error) {
+		n, err := abortAlerts(t.Context(), am, hyp)
+		return n > 0, err
+	})
+
 	// Recovery after the takeover: the new leader closes the incident it
 	// restored, timed from its real start.
 	recoveredAt := time.Now()
