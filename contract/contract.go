@@ -425,7 +425,7 @@ var (
 	}
 	HypothesisAbort = Metric{
 		Name: name("hypothesis_abort"), Type: Gauge,
-		Help:   "1 while a hard bound (SLO) of the hypothesis is violated during its experiment and it asks to abort.",
+		Help:   "1 from when a hard bound (SLO) of the hypothesis is violated during its experiment, and it asks to abort, until the experiment's window ends.",
 		Labels: []string{LabelHypothesis},
 	}
 	HypothesisVerdictTimestamp = Metric{

@@ -50,7 +50,7 @@ func TestVerdictsExportTheCurrentVerdictWithItsEvidence(t *testing.T) {
 	v.Record(failing(at))
 
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP steadywatch_hypothesis_abort 1 while a hard bound (SLO) of the hypothesis is violated during its experiment and it asks to abort.
+# HELP steadywatch_hypothesis_abort 1 from when a hard bound (SLO) of the hypothesis is violated during its experiment, and it asks to abort, until the experiment's window ends.
 # TYPE steadywatch_hypothesis_abort gauge
 steadywatch_hypothesis_abort{hypothesis="kill-postgres"} 1
 # HELP steadywatch_hypothesis_cohens_effect_size The standardized effect of a ratio metric: Cohen's h of the groups' error ratios, 2*asin(sqrt(experimental)) - 2*asin(sqrt(control)) (0: no effect; |h| 0.2 is small, 0.5 medium, 0.8 large); absent for values.
