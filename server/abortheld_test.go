@@ -122,6 +122,7 @@ func TestAnAbortIsHeldWhileTheNextJudgementCannotJudge(t *testing.T) {
 
 	a := am.firing(t, now)
 	require.Contains(t, a.Annotations["description"], "errors: 3.2 above the SLO's max 1")
+	require.Contains(t, a.Annotations["description"], "The abort is held: the judgement at 2026-11-21T10:11:00Z could not judge")
 	require.True(t, poster.Aborting("kill-postgres"))
 	v, ok := l.verdicts.Get("kill-postgres")
 	require.True(t, ok)
@@ -268,4 +269,21 @@ func TestAnAbortRaisedWithoutAnotherResultIsRecordedForTheNextLeader(t *testing.
 	b := abortLoop(t, posterB, db, &now, cannotJudge)
 	b.judgeAll(t.Context())
 	amB.firing(t, now)
+}
+
+func TestAReloadedLoopHoldsTheAbortTheLoopBeforeRaised(t *testing.T) {
+	_, poster := startFakeAlertmanager(t)
+	now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+	old := abortLoop(t, poster, nil, &now, abortsOnErrors)
+	old.judgeAll(t.Context())
+
+	_, reloaded := startFakeAlertmanager(t)
+	l := abortLoop(t, reloaded, nil, &now, cannotJudge)
+	l.cfg.AbortAlertmanagerURL, old.cfg.AbortAlertmanagerURL = "http://am", "http://am"
+	l.adopt(old)
+	now = now.Add(time.Minute)
+	l.judgeAll(t.Context())
+	require.True(t, reloaded.Aborting("kill-postgres"), "held after the reload")
+	v, _ := l.verdicts.Get("kill-postgres")
+	require.True(t, v.Abort)
 }
