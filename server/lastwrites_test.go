@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/waitfor"
 	"github.com/steadywatch/steadywatch/store"
@@ -89,4 +91,53 @@ func TestTheLastCheckpointFollowsTheIncidentsAndIsSkippedOnALostLease(t *testing
 	require.Equal(t, []string{"incidents"}, runUntil(t, context.Canceled, errors.New("connection refused")),
 		"the incidents did not land: the inventory that no longer holds them open is not written")
 	require.Empty(t, runUntil(t, errLostLease, nil), "the Lease was lost: another replica may write")
+}
+
+// blockingList is a store whose incident reads wait for their context to
+// end: serve asked to stop while it restores its incidents.
+type blockingList struct {
+	store.Store
+	listing chan struct{}
+}
+
+func (s blockingList) List(ctx context.Context, _ tracker.Filter) ([]chaos.Incident, error) {
+	select {
+	case s.listing <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return nil, fmt.Errorf("store: listing incidents: %w", ctx.Err())
+}
+
+// Found by the chart's HA test: a replica stopped just as it took the
+// Lease, while reading its incidents back from the store, ended with
+// "reading incidents from the store: … context canceled", a failed exit
+// for a clean stop.
+func TestServeStoppedWhileItRestoresItsIncidentsStopsCleanly(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	log := slog.New(slog.DiscardHandler)
+	client := fake.NewClientset()
+	incidents := tracker.New(tracker.Options{Logger: log, Store: db, Now: time.Now})
+	w, err := watcher.New(watcher.Options{Client: client, Sink: incidents, Subjects: watcher.DefaultSubjects(), Logger: log})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	listing := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, log, config.Default(), client, "fake", incidents, w, blockingList{Store: db, listing: listing}, &writeLog{})
+	}()
+	select {
+	case <-listing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not read its incidents")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "asked to stop: not a failure")
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return")
+	}
 }

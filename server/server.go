@@ -309,6 +309,9 @@ func run(ctx context.Context, log *slog.Logger, cfg config.Config, client kubern
 	}
 	history, err := loadHistory(ctx, db)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // asked to stop (or the Lease lost) while reading: not a failure
+		}
 		return fmt.Errorf("reading incidents from the store: %w", err)
 	}
 	incidents.RestoreHistory(history)
