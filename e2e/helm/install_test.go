@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/internal/testenv/waitfor"
 	"github.com/steadywatch/steadywatch/server"
@@ -212,4 +213,144 @@ func installCRDs(ctx context.Context, t *testing.T, rc *rest.Config) {
 			return false
 		})
 	}
+}
+
+// Issue 15: the chart with two replicas on PostgreSQL, installed on the
+// testbed: its ServiceAccount may hold the Lease in its own namespace only,
+// and two serve replicas, as that ServiceAccount, with the chart's
+// configuration, elect one leader, and the other takes over once it stops.
+func TestTheChartInHAElectsOneLeaderAsItsServiceAccount(t *testing.T) {
+	if os.Getenv("STEADYWATCH_SKIP_TESTBED") == "1" {
+		t.Skip("STEADYWATCH_SKIP_TESTBED=1")
+	}
+	if os.Getenv(pgtest.SkipEnv) == "1" {
+		t.Skipf("%s=1", pgtest.SkipEnv)
+	}
+	const (
+		haNamespace = "steadywatch-ha"
+		release     = "sw"
+		haSA        = "system:serviceaccount:" + haNamespace + ":sw-steadywatch"
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	pg, err := pgtest.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, pg.Stop()) })
+	require.NoError(t, pg.CreateDatabase(ctx, "ha"))
+	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, log)
+	require.NoError(t, err)
+	bed, err := testbed.Start(ctx, testbed.Options{Binaries: bins, Log: log})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, bed.Stop()) })
+	client := bed.Client()
+	for _, ns := range []string{haNamespace, "elsewhere"} {
+		_, err = client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	_, err = client.CoreV1().Secrets(haNamespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "steadywatch-postgres"},
+		StringData: map[string]string{"dsn": pg.DSN("ha")},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	ch, err := loader.Load(filepath.Join("..", "..", "deploy", "helm", "steadywatch"))
+	require.NoError(t, err)
+	flags := genericclioptions.NewConfigFlags(false)
+	kubeconfig, ns := bed.Kubeconfig(), haNamespace
+	flags.KubeConfig, flags.Namespace = &kubeconfig, &ns
+	cfg := action.NewConfiguration()
+	require.NoError(t, cfg.Init(flags, haNamespace, "secret"))
+	install := action.NewInstall(cfg)
+	install.ReleaseName, install.Namespace = release, haNamespace
+	install.Timeout = 2 * time.Minute
+	install.WaitStrategy = kube.HookOnlyStrategy // no kubelet runs the pods: serve is run below
+	_, err = install.RunWithContext(ctx, ch, map[string]any{
+		"replicas": 2,
+		"store":    map[string]any{"postgres": map[string]any{"existingSecret": "steadywatch-postgres"}},
+	})
+	require.NoError(t, err)
+	d, err := client.AppsV1().Deployments(haNamespace).Get(ctx, "sw-steadywatch", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, *d.Spec.Replicas)
+	require.Contains(t, d.Spec.Template.Spec.Containers[0].Args, "--leader-election")
+
+	// The Lease in its own namespace, and nowhere else.
+	for _, c := range []struct {
+		verb, namespace string
+		allowed         bool
+	}{
+		{"get", haNamespace, true},
+		{"create", haNamespace, true},
+		{"update", haNamespace, true},
+		{"delete", haNamespace, false},
+		{"get", "elsewhere", false},
+		{"create", "elsewhere", false},
+		{"update", "elsewhere", false},
+	} {
+		sar, err := client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+			Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: haSA, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + haNamespace, "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Verb: c.verb, Group: "coordination.k8s.io", Resource: "leases", Namespace: c.namespace,
+				},
+			},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.Equalf(t, c.allowed, sar.Status.Allowed, "%s leases in %q: %s", c.verb, c.namespace, sar.Status.Reason)
+	}
+
+	// The chart's configuration file, as the pods mount it, with what the
+	// Deployment's arguments and environment add.
+	cm, err := client.CoreV1().ConfigMaps(haNamespace).Get(ctx, "sw-steadywatch", metav1.GetOptions{})
+	require.NoError(t, err)
+	base, err := config.Parse([]byte(cm.Data["steadywatch.yml"]), "steadywatch.yml")
+	require.NoError(t, err)
+	rc := bed.RESTConfig()
+	rc.Impersonate = rest.ImpersonationConfig{UserName: haSA, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + haNamespace}}
+	type replica struct {
+		id   string
+		stop context.CancelFunc
+		done chan error
+	}
+	start := func(id string) *replica {
+		c := base
+		c.DataDir, c.Store = t.TempDir(), pg.DSN("ha")
+		c.Kubernetes.LeaderElection.Enabled = true
+		c.Kubernetes.LeaderElection.Namespace = haNamespace // $POD_NAMESPACE in the pod
+		c.Kubernetes.LeaderElection.Identity = id
+		lis, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		c.Listen = lis.Addr().String()
+		runCtx, stop := context.WithCancel(ctx)
+		r := &replica{id: id, stop: stop, done: make(chan error, 1)}
+		go func() {
+			r.done <- server.Run(runCtx, server.Options{Config: c, RESTConfig: rc, Listener: lis, Logger: log})
+		}()
+		t.Cleanup(func() {
+			stop()
+			require.NoError(t, <-r.done, id)
+		})
+		return r
+	}
+	holder := func() string {
+		l, err := client.CoordinationV1().Leases(haNamespace).Get(ctx, base.Kubernetes.LeaderElection.LeaseName, metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *l.Spec.HolderIdentity
+	}
+	a, b := start("replica-a"), start("replica-b")
+	byID := map[string]*replica{a.id: a, b.id: b}
+	waitfor.True(t, 2*time.Minute, "a replica to hold the Lease", func() bool { return byID[holder()] != nil })
+	first := byID[holder()]
+	other := a
+	if first == a {
+		other = b
+	}
+	// The leader stops (SIGTERM): it releases the Lease, the other takes it.
+	first.stop()
+	require.NoError(t, <-first.done, first.id)
+	first.done <- nil // for the cleanup
+	waitfor.True(t, time.Minute, other.id+" to take the Lease over", func() bool { return holder() == other.id })
 }
