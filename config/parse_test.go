@@ -888,10 +888,25 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 			"lease_duration at renew_deadline + retry_period + 1s", pg +
 				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 7s\n    retry_period: 2s\n", "",
 		},
+		// client-go writes the lease duration to the Lease in whole
+		// seconds, and followers wait that long: 4999ms is 4s.
+		{
+			"a lease_duration of whole seconds past the bound", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 5s\n    renew_deadline: 2500ms\n    retry_period: 1s\n", "",
+		},
+		{
+			"a lease_duration past the bound that client-go cuts to whole seconds below it", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 4999ms\n    renew_deadline: 2500ms\n    retry_period: 1s\n",
+			"x.yml:5: kubernetes.leader_election.lease_duration: must be at least renew_deadline + retry_period + 1s (4s500ms) in whole seconds " +
+				"(client-go writes 4s of 4s999ms to the Lease), got 4s999ms: " +
+				"a leader that cannot renew leads on for up to retry_period + renew_deadline after its last renewal, and a follower may take " +
+				"over up to 1s before lease_duration has passed (client-go compares the Lease's records to the second): two replicas would lead at once",
+		},
 		{
 			"lease_duration just below renew_deadline + retry_period + 1s", pg +
 				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 7001ms\n    retry_period: 2s\n",
-			"x.yml:5: kubernetes.leader_election.lease_duration: must be at least renew_deadline + retry_period + 1s (10s1ms), got 10s: " +
+			"x.yml:5: kubernetes.leader_election.lease_duration: must be at least renew_deadline + retry_period + 1s (10s1ms) in whole seconds " +
+				"(client-go writes 10s of 10s to the Lease), got 10s: " +
 				"a leader that cannot renew leads on for up to retry_period + renew_deadline after its last renewal, and a follower may take " +
 				"over up to 1s before lease_duration has passed (client-go compares the Lease's records to the second): two replicas would lead at once",
 		},
