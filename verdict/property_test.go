@@ -144,18 +144,25 @@ const judgedAt = 480
 // longestGap is the longest stretch of data steps [from, end] without a
 // step where ok holds, in steps, the range's ends counting as its bounds:
 // from from to the first such step, between two, and from the last to
-// end. 0 if there is none at all (that is no data, not a gap).
+// end; a stretch at an end counts twice (one lost step there is as much
+// as one lost between two samples, 2 steps apart). 0 if there is none at
+// all (that is no data, not a gap).
 func longestGap(from, end int, ok func(i int) bool) int {
 	prev, longest, any := from, 0, false
 	for i := from; i <= end; i++ {
 		if ok(i) {
-			longest, prev, any = max(longest, i-prev), i, true
+			if any {
+				longest = max(longest, i-prev)
+			} else {
+				longest = 2 * (i - from)
+			}
+			prev, any = i, true
 		}
 	}
 	if !any {
 		return 0
 	}
-	return max(longest, end-prev)
+	return max(longest, 2*(end-prev))
 }
 
 // gapAllowed is the judge's allowance in steps, without a scrape interval:

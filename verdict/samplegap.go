@@ -49,22 +49,32 @@ type gapSpan struct {
 	atStart, atEnd bool
 }
 
-// findGaps returns the stretches of [from, to] longer than allowed that
-// hold none of ts (finite samples' times, in order), in order; none if ts
-// is empty (that is "no data", said otherwise).
-func findGaps(ts []time.Time, from, to time.Time, allowed time.Duration) []gapSpan {
+// findGaps returns the stretches of [from, to] that hold none of ts
+// (finite samples' times, in order) and are longer than allowed between
+// two samples, or than half of it at an edge: one lost step between two
+// samples leaves them 2 steps apart, one lost at the range's start or end
+// leaves 1 step to it. The end is the last step of the range (from plus
+// whole steps), not to itself: a time of judgement between two steps is
+// not a lost step. None if ts is empty (that is "no data", said
+// otherwise).
+func findGaps(ts []time.Time, from, to time.Time, allowed, step time.Duration) []gapSpan {
 	if len(ts) == 0 {
 		return nil
 	}
+	edge := allowed / 2
 	var out []gapSpan
 	prev, atStart := from, true
 	for _, t := range ts {
-		if t.Sub(prev) > allowed {
+		if t.Sub(prev) > allowed || atStart && t.Sub(prev) > edge {
 			out = append(out, gapSpan{from: prev, to: t, atStart: atStart})
 		}
 		prev, atStart = t, false
 	}
-	if to.Sub(prev) > allowed {
+	last := to
+	if step > 0 && to.After(from) {
+		last = from.Add(to.Sub(from) / step * step)
+	}
+	if last.Sub(prev) > edge {
 		out = append(out, gapSpan{from: prev, to: to, atEnd: true})
 	}
 	return out
@@ -78,14 +88,14 @@ func (j *Judge) sampleGaps(h *hypothesis.Hypothesis, m *hypothesis.Metric, g cha
 	start, end time.Time, running bool,
 ) []SampleGap {
 	allowed, how := j.gapAllowance(h.Step)
-	spans := findGaps(ts, start, end, allowed)
+	spans := findGaps(ts, start, end, allowed, h.Step)
 	what := ""
 	if m.Ratio != nil {
 		what = " (steps with a finite total and errors)"
 	}
 	out := make([]SampleGap, 0, len(spans))
 	for _, s := range spans {
-		edge := ""
+		edge, limit := "", fmt.Sprintf("more than the %s allowed (%s)", hypothesis.FormatDuration(allowed), how)
 		switch {
 		case s.atStart:
 			edge = " (from the window's start)"
@@ -94,10 +104,12 @@ func (j *Judge) sampleGaps(h *hypothesis.Hypothesis, m *hypothesis.Metric, g cha
 		case s.atEnd:
 			edge = " (to the window's end)"
 		}
+		if edge != "" {
+			limit = fmt.Sprintf("more than the %s allowed at an edge (%s between two samples)", hypothesis.FormatDuration(allowed/2), how)
+		}
 		out = append(out, SampleGap{Group: g, From: s.from, To: s.to, Reason: fmt.Sprintf(
-			"no samples of metric %s%s in the %s group for %s, %s%s, more than the %s allowed (%s)",
-			m.Name, what, g, hypothesis.FormatDuration(s.to.Sub(s.from)), interval(s.from, s.to), edge,
-			hypothesis.FormatDuration(allowed), how)})
+			"no samples of metric %s%s in the %s group for %s, %s%s, %s",
+			m.Name, what, g, hypothesis.FormatDuration(s.to.Sub(s.from)), interval(s.from, s.to), edge, limit)})
 	}
 	return out
 }

@@ -200,7 +200,18 @@ func TestASampleGapIsJudgedAgainstItsAllowance(t *testing.T) {
 			"the first two missing and the third too do not", without(constant(nSamples, 1), 0, 3), 0, verdict.Inconclusive,
 			"for 45s, 2026-03-01 12:00:00–12:00:45 UTC (from the window's start)",
 		},
+		// At an edge one lost step is one step without a sample, not
+		// two: the allowance between two samples spans the one lost
+		// between them.
+		{
+			"the first two missing do not", without(constant(nSamples, 1), 0, 2), 0, verdict.Inconclusive,
+			"for 30s, 2026-03-01 12:00:00–12:00:30 UTC (from the window's start), more than the 15s allowed at an edge (2 steps of 15s between two samples)",
+		},
 		{"the last step missing judges", without(constant(nSamples, 1), nSamples-1, nSamples), 0, verdict.Pass, ""},
+		{
+			"the last two missing do not", without(constant(nSamples, 1), nSamples-2, nSamples), 0, verdict.Inconclusive,
+			"for 30s, 2026-03-01 12:59:30–13:00:00 UTC (to the window's end), more than the 15s allowed at an edge",
+		},
 		{
 			"the last three missing do not", without(constant(nSamples, 1), nSamples-3, nSamples), 0, verdict.Inconclusive,
 			"for 45s, 2026-03-01 12:59:15–13:00:00 UTC (to the window's end)",
