@@ -627,6 +627,9 @@ func (l *LeaderElection) validate(store string) *Error {
 	if errs := validation.IsDNS1123Subdomain(l.LeaseName); len(errs) > 0 {
 		return fieldErrorf(p+"lease_name", "%q is not an object name: %s", l.LeaseName, strings.Join(errs, "; "))
 	}
+	// The lease duration as client-go writes it to the Lease, in whole
+	// seconds: what followers wait.
+	written := model.Duration(time.Duration(l.LeaseDuration).Truncate(time.Second))
 	switch {
 	case l.LeaseDuration <= 0:
 		return fieldErrorf(p+"lease_duration", "must be greater than 0, got %s", l.LeaseDuration)
@@ -637,7 +640,7 @@ func (l *LeaderElection) validate(store string) *Error {
 		// would fail at start with an error naming no field.
 		return fieldErrorf(p+"retry_period", "must be greater than 0 and less than renew_deadline (%s) / %g (client-go's jitter on retries), got %s",
 			l.RenewDeadline, leaderelection.JitterFactor, l.RetryPeriod)
-	case model.Duration(time.Duration(l.LeaseDuration).Truncate(time.Second)) < l.RenewDeadline+l.RetryPeriod+leaseMargin:
+	case written < l.RenewDeadline+l.RetryPeriod+leaseMargin:
 		// A leader whose renewals fail steps down once they have failed
 		// for renew_deadline, which starts a retry period after its last
 		// renewal. A follower takes over lease_duration after it saw the
@@ -645,14 +648,12 @@ func (l *LeaderElection) validate(store string) *Error {
 		// their times in whole seconds: renewals within one second look
 		// alike, so it can count from up to 1 s before the last one (the
 		// HA e2e test measured a takeover 3.6 s after the last renewal
-		// of a 4 s Lease). And client-go writes the lease duration to
-		// the Lease in whole seconds, which is what followers wait.
+		// of a 4 s Lease).
 		return fieldErrorf(p+"lease_duration", "must be at least renew_deadline + retry_period + 1s (%s) in whole seconds "+
 			"(client-go writes %s of %s to the Lease), got %s: "+
 			"a leader that cannot renew leads on for up to retry_period + renew_deadline after its last renewal, and a follower may take "+
 			"over up to 1s before lease_duration has passed (client-go compares the Lease's records to the second): two replicas would lead at once",
-			l.RenewDeadline+l.RetryPeriod+leaseMargin, model.Duration(time.Duration(l.LeaseDuration).Truncate(time.Second)),
-			l.LeaseDuration, l.LeaseDuration)
+			l.RenewDeadline+l.RetryPeriod+leaseMargin, written, l.LeaseDuration, l.LeaseDuration)
 	}
 	return nil
 }
