@@ -123,3 +123,28 @@ func TestTheClusterParameterPicksTheClustersTheWeeklyReportIsOf(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, body)
 	require.Contains(t, body, "query parameter format: html shows one cluster; give cluster=NAME, one of east, west")
 }
+
+// Review: cluster=* with html on a store of one cluster (or none yet) is
+// that cluster's page, as the CLI gives it, not a 500.
+func TestTheWeeklyReportOfEveryClusterAsHTMLWithOneCluster(t *testing.T) {
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "steadywatch.db")
+	east, err := store.Open(t.Context(), dsn, store.Options{Cluster: "east"})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, east.Close()) })
+	h := api.WeeklyReport(api.WeeklyReportOptions{Source: east, Clusters: &api.Clusters{Own: "east", Views: east}})
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, api.WeeklyReportPath+"?week=2026-W47&format=html&cluster=*", nil))
+		return rec.Code, rec.Body.String()
+	}
+	code, body := get()
+	require.Equal(t, http.StatusOK, code, "no rows yet: the own cluster's page")
+	require.Contains(t, body, "<html")
+	require.NoError(t, east.Save(t.Context(), chaos.Incident{
+		ID: "one", Kind: chaos.PodDeleted, Subject: chaos.Subject{Namespace: "shop", Service: "cart"},
+		Object: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "cart"}, Start: t0, Events: 1,
+	}))
+	code, body = get()
+	require.Equal(t, http.StatusOK, code, "one cluster: its page")
+	require.Contains(t, body, "<html")
+}

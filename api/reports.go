@@ -82,17 +82,33 @@ func WeeklyReport(o WeeklyReportOptions) http.Handler {
 		base := o.Base
 		base.Range, base.Now, base.TrendRanges = opts.Range, opts.Now, opts.TrendRanges
 		var write func(io.Writer) error
-		if r.URL.Query().Get(ClusterParam) == store.AllClusters {
-			// Every cluster: a report each, from its own rows.
-			names, err := view.Clusters(r.Context())
-			if err != nil {
+		var names []string
+		all := r.URL.Query().Get(ClusterParam) == store.AllClusters
+		if all {
+			if names, err = view.Clusters(r.Context()); err != nil {
 				writeJSON(w, http.StatusServiceUnavailable, Error{Error: "store unavailable: " + err.Error()})
 				return
 			}
-			if req.Format == "html" && len(names) > 1 {
-				writeJSON(w, http.StatusBadRequest, Error{Error: "query parameter format: html shows one cluster; give cluster=NAME, one of " + strings.Join(names, ", ")})
-				return
+			if req.Format == "html" {
+				// A page shows one cluster: the only one there is (or
+				// the own one, before any row), as the CLI gives it.
+				switch {
+				case len(names) > 1:
+					writeJSON(w, http.StatusBadRequest, Error{Error: "query parameter format: html shows one cluster; give cluster=NAME, one of " + strings.Join(names, ", ")})
+					return
+				case len(names) == 1:
+					if source, err = view.ForCluster(names[0]); err != nil {
+						writeJSON(w, http.StatusServiceUnavailable, Error{Error: "store unavailable: " + err.Error()})
+						return
+					}
+				default:
+					source = o.Source
+				}
+				all = false
 			}
+		}
+		if all {
+			// Every cluster: a report each, from its own rows.
 			c, err := report.WeeklyClusters(r.Context(), names, func(name string) (report.Source, error) { return view.ForCluster(name) }, base)
 			if err != nil {
 				log.Error("computing the weekly report", "range", opts.Range.String(), "err", err)

@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/steadywatch/steadywatch/api"
-	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/receiver"
 )
 
@@ -31,15 +30,8 @@ import (
 // API reads one cluster by default, and both with cluster=*.
 func TestTwoClustersOnOnePostgreSQLKeepApart(t *testing.T) {
 	b := needBed(t)
-	if os.Getenv(pgtest.SkipEnv) == "1" {
-		t.Skipf("%s=1", pgtest.SkipEnv)
-	}
 	c := b.Client()
-	pg, err := pgtest.Start(t.Context())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, pg.Stop()) })
-	require.NoError(t, pg.CreateDatabase(t.Context(), "clusters"))
-	dsn := pg.DSN("clusters")
+	dsn := postgresDB(t, "clusters")
 
 	clusters := []string{"east", "west"}
 	nsOf := func(cluster string) string { return "mc-" + cluster }

@@ -25,7 +25,6 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/hypyaml"
-	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
@@ -58,15 +57,8 @@ func leaderGauge(url string) float64 {
 
 func TestTwoReplicasOnOnePostgreSQLTheLeaderKilledMidIncident(t *testing.T) {
 	b := needBed(t)
-	if os.Getenv(pgtest.SkipEnv) == "1" {
-		t.Skipf("%s=1", pgtest.SkipEnv)
-	}
 	c := b.Client()
-	pg, err := pgtest.Start(t.Context())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, pg.Stop()) })
-	require.NoError(t, pg.CreateDatabase(t.Context(), "ha"))
-	dsn := pg.DSN("ha")
+	dsn := postgresDB(t, "ha")
 
 	const ns = "ha"
 	namespace(t, ns)

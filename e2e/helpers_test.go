@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/server"
 )
@@ -325,4 +327,18 @@ func clamp(t, sec time.Time) time.Time {
 func requireValue(t testing.TB, want, got float64, msgAndArgs ...any) {
 	t.Helper()
 	require.InDelta(t, want, got, 1e-9, msgAndArgs...)
+}
+
+// postgresDB starts Debian's PostgreSQL for t (skipping t under
+// pgtest.SkipEnv), creates database name in it and returns its DSN.
+func postgresDB(t *testing.T, name string) string {
+	t.Helper()
+	if os.Getenv(pgtest.SkipEnv) == "1" {
+		t.Skipf("%s=1", pgtest.SkipEnv)
+	}
+	pg, err := pgtest.Start(t.Context())
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, pg.Stop()) })
+	require.NoError(t, pg.CreateDatabase(t.Context(), name))
+	return pg.DSN(name)
 }
