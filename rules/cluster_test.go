@@ -19,6 +19,10 @@ func TestAggregateKeepsTheClusterOfAHypothesisQuery(t *testing.T) {
 		{"arithmetic of aggregations gets it on both sides", `sum(a) / sum(b) * 100`, `(sum by (cluster) (a) / sum by (cluster) (b) * 100)`},
 		{"a labelled query is aggregated by it", `rate(x[1m])`, `avg by (cluster) (rate(x[1m]))`},
 		{"an aggregation by other labels is aggregated again, by it", `sum by (pod) (x)`, `avg by (cluster) (sum by (pod) (x))`},
+		// Review: on() would match east's left side with west's right one
+		// (many-to-many, no result at all with two clusters).
+		{"a match on() labels matches on the cluster too", `sum(a) / on() sum(b)`, `(sum by (cluster) (a) / on (cluster) sum by (cluster) (b))`},
+		{"ignoring() keeps matching on it", `sum(a) / ignoring(x) sum(b)`, `(sum by (cluster) (a) / ignoring (x) sum by (cluster) (b))`},
 		{"with vector() it stays as written", `sum(a) + vector(1)`, `(sum(a) + vector(1))`},
 		{"a scalar is a vector without labels", `1`, `vector(1)`},
 	} {

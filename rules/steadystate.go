@@ -154,6 +154,15 @@ func byCluster(expr parser.Expr) bool {
 	for _, a := range aggs {
 		a.Grouping = append([]string{contract.LabelCluster}, a.Grouping...)
 	}
+	// A match on() listed labels must list the cluster too: the sides
+	// would otherwise match across clusters (ignoring() matches on it).
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		if b, ok := n.(*parser.BinaryExpr); ok && b.VectorMatching != nil && b.VectorMatching.On &&
+			!slices.Contains(b.VectorMatching.MatchingLabels, contract.LabelCluster) {
+			b.VectorMatching.MatchingLabels = append([]string{contract.LabelCluster}, b.VectorMatching.MatchingLabels...)
+		}
+		return nil
+	})
 	return true
 }
 
