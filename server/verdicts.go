@@ -406,9 +406,6 @@ func (l *verdictLoop) recordedAbort(ctx context.Context, h *hypothesis.Hypothesi
 		l.log.Error("reading the last verdict kept in the store failed; not holding its abort", "hypothesis", h.Name, "err", err)
 		return heldAbort{}, false
 	}
-	if !v.Abort {
-		return heldAbort{}, false
-	}
 	return heldAbort{window: v.Window, digest: v.HypothesisDigest, at: v.At, reasons: v.AbortReasons, recorded: true}, true
 }
 
