@@ -287,3 +287,28 @@ func TestAReloadedLoopHoldsTheAbortTheLoopBeforeRaised(t *testing.T) {
 	v, _ := l.verdicts.Get("kill-postgres")
 	require.True(t, v.Abort)
 }
+
+// Review: a judgement that cannot tell the window holds the abort until the
+// window's end as it was known, and not after it.
+func TestAnAbortIsHeldByAJudgementThatCannotTellTheWindowUntilItsKnownEnd(t *testing.T) {
+	am, poster := startFakeAlertmanager(t)
+	now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+	l := abortLoop(t, poster, nil, &now, abortsOnErrors, cannotJudge)
+	l.judge.(*scriptedJudge).windowless = 1
+
+	l.judgeAll(t.Context()) // 10:10 aborts, in the window 10:00–10:30
+	am.firing(t, now)
+	now = time.Date(2026, 11, 21, 10, 29, 59, 0, time.UTC)
+	l.judgeAll(t.Context())
+	am.firing(t, now)
+	v, _ := l.verdicts.Get("kill-postgres")
+	require.True(t, v.Window.Start.IsZero(), "the judgement could not tell its window")
+	require.True(t, v.Abort, "held until 10:30")
+
+	now = time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+	l.judgeAll(t.Context())
+	am.resolved(t, now)
+	require.False(t, poster.Aborting("kill-postgres"))
+	v, _ = l.verdicts.Get("kill-postgres")
+	require.False(t, v.Abort, "released at the window's end")
+}
