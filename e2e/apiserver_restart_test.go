@@ -35,8 +35,10 @@ type podTrace struct {
 	// readyObserved is when the watch first delivered the pod Ready,
 	// readyAPI the condition's lastTransitionTime (whole seconds).
 	readyObserved, readyAPI time.Time
-	// deleted is when the watch delivered the pod's DELETED event.
-	deleted time.Time
+	// terminating is when the watch first delivered the pod with a
+	// deletionTimestamp (or deleted, if it never saw that), deleted when it
+	// delivered the pod's DELETED event.
+	terminating, deleted time.Time
 }
 
 // readyAt is the pod's Ready time: the watch's observation put into the
@@ -98,6 +100,9 @@ func (pw *podWatch) see(p *corev1.Pod, typ watch.EventType, at time.Time) {
 	if tr == nil {
 		tr = &podTrace{uid: p.UID, app: p.Labels["app"], created: p.CreationTimestamp.Time}
 		pw.pods[p.UID] = tr
+	}
+	if tr.terminating.IsZero() && (typ == watch.Deleted || p.DeletionTimestamp != nil) {
+		tr.terminating = at
 	}
 	if typ == watch.Deleted {
 		if tr.deleted.IsZero() {

@@ -215,11 +215,19 @@ func TestAWatchCutIsVisibleAndWhatItHidIsNotMeasured(t *testing.T) {
 		beforeCut[p.UID] = true
 	}
 
+	// One request deletes both, so that they are one fault: two Delete
+	// calls in turn were once 70 ms apart on 2 busy cores, and kwok had the
+	// first one's replacement Ready in between (the workload whole for a
+	// moment: two faults, rightly two incidents).
+	for _, name := range victims {
+		_, err := c.CoreV1().Pods(ns).Patch(t.Context(), name, types.MergePatchType,
+			[]byte(`{"metadata":{"labels":{"victim":"cut"}}}`), metav1.PatchOptions{})
+		require.NoError(t, err)
+	}
 	cutAt := time.Now()
 	proxy.Cut()
-	for _, name := range victims {
-		require.NoError(t, c.CoreV1().Pods(ns).Delete(t.Context(), name, metav1.DeleteOptions{}))
-	}
+	require.NoError(t, c.CoreV1().Pods(ns).DeleteCollection(t.Context(), metav1.DeleteOptions{},
+		metav1.ListOptions{LabelSelector: "app=cut,victim=cut"}))
 
 	var readyz string
 	// Each watch notices the cut on its own (the first read that fails), so
@@ -290,6 +298,23 @@ func TestAWatchCutIsVisibleAndWhatItHidIsNotMeasured(t *testing.T) {
 		}
 		return len(fresh) == 2, nil
 	})
+	// The premise of one fault, by the own watch: neither victim was
+	// deleted after a replacement was Ready.
+	var firstReady, lastDeleted time.Time
+	for _, p := range own.replacements("cut", beforeCut) {
+		if firstReady.IsZero() || p.readyObserved.Before(firstReady) {
+			firstReady = p.readyObserved
+		}
+	}
+	for _, p := range pods.Items[:2] {
+		tr, ok := own.pod(p.UID)
+		require.True(t, ok, "the own watch saw victim %s", p.Name)
+		lastDeleted = maxTime(lastDeleted, tr.terminating)
+	}
+	require.False(t, lastDeleted.IsZero(), "the own watch saw the victims terminate")
+	require.True(t, lastDeleted.Before(firstReady),
+		"the test's premise: both victims deleted (last at %s) before a replacement was Ready (%s)",
+		lastDeleted.Format(time.StampMilli), firstReady.Format(time.StampMilli))
 	var incs []chaos.Incident
 	waitFor(t, 30*time.Second, "steadywatch's incidents closed", func() (bool, error) {
 		incs, err = sw.Store.List(t.Context(), tracker.Filter{Service: "cut"})
