@@ -129,6 +129,12 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 	if expWhy == "" {
 		expWhy = exp.problem(chaos.Experimental, j.minSamples)
 		expGaps = j.sampleGaps(h, m, chaos.Experimental, exp.times, start, end, running)
+		raw, warnings, err := j.rawGaps(ctx, h, m, chaos.Experimental, exp.times, expGaps, start, end, running)
+		if err != nil {
+			return nil, "", err
+		}
+		warn(out, chaos.Experimental, warnings)
+		expGaps = append(expGaps, raw...)
 		out.SampleGaps = append(out.SampleGaps, expGaps...)
 	} else {
 		expWhy = "experimental group: " + expWhy
@@ -144,6 +150,12 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		if ctlWhy == "" {
 			ctlWhy = ctl.problem(chaos.Control, j.minSamples)
 			ctlGaps = j.sampleGaps(h, m, chaos.Control, ctl.times, start, end, running)
+			raw, warnings, err := j.rawGaps(ctx, h, m, chaos.Control, ctl.times, ctlGaps, start, end, running)
+			if err != nil {
+				return nil, "", err
+			}
+			warn(out, chaos.Control, warnings)
+			ctlGaps = append(ctlGaps, raw...)
 			out.SampleGaps = append(out.SampleGaps, ctlGaps...)
 		} else {
 			ctlWhy = "control group: " + ctlWhy
@@ -445,6 +457,14 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 	out.Experimental = exp.summary()
 	warn(out, chaos.Experimental, exp.warnings)
 	expGaps := j.sampleGaps(h, m, chaos.Experimental, exp.times, start, end, running)
+	if expWhy == "" {
+		raw, warnings, err := j.rawGaps(ctx, h, m, chaos.Experimental, exp.times, expGaps, start, end, running)
+		if err != nil {
+			return nil, "", err
+		}
+		warn(out, chaos.Experimental, warnings)
+		expGaps = append(expGaps, raw...)
+	}
 	out.SampleGaps = append(out.SampleGaps, expGaps...)
 	if m.Compared() {
 		ctl, ctlWhy, err := j.counts(ctx, h, m, chaos.Control, start, end)
@@ -454,6 +474,14 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		out.Control = ctl.summary()
 		warn(out, chaos.Control, ctl.warnings)
 		ctlGaps := j.sampleGaps(h, m, chaos.Control, ctl.times, start, end, running)
+		if ctlWhy == "" {
+			raw, warnings, err := j.rawGaps(ctx, h, m, chaos.Control, ctl.times, ctlGaps, start, end, running)
+			if err != nil {
+				return nil, "", err
+			}
+			warn(out, chaos.Control, warnings)
+			ctlGaps = append(ctlGaps, raw...)
+		}
 		out.SampleGaps = append(out.SampleGaps, ctlGaps...)
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}
 		if p.reason == "" {

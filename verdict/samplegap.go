@@ -26,11 +26,12 @@ import (
 // nothing longer: a second lost one in a row is a stretch of the
 // experiment nothing shows. The query's own range (the [5m] of a rate) is
 // not added: it never opens a gap in a healthy answer, it only hides
-// short scrape gaps (the rate bridges them), so adding it would only let
-// longer ones through. The judge sees only the answer: a hole Prometheus
-// wrote no staleness markers for (series remote-written, federated or
-// backfilled) is bridged by an instant selector's 5-minute lookback and
-// is not seen when it is shorter than that.
+// scrape gaps (the rate answers over them from older samples), so the
+// raw samples of the families the query reads are held to the same
+// allowance (rawGaps): at each step, a raw sample within the step or the
+// scrape interval. That also sees a hole Prometheus wrote no staleness
+// markers for (Prometheus itself down), which an instant selector's
+// 5-minute lookback bridges in the answer.
 func (j *Judge) gapAllowance(step time.Duration) (allowed time.Duration, why string) {
 	switch {
 	case j.scrape > step:
@@ -87,12 +88,21 @@ func findGaps(ts []time.Time, from, to time.Time, allowed, step time.Duration) [
 func (j *Judge) sampleGaps(h *hypothesis.Hypothesis, m *hypothesis.Metric, g chaos.Group, ts []time.Time,
 	start, end time.Time, running bool,
 ) []SampleGap {
+	what := "metric " + m.Name
+	if m.Ratio != nil {
+		what += " (steps with a finite total and errors)"
+	}
+	return j.gapsOf(h, g, ts, start, end, running, "no samples of "+what, "", "")
+}
+
+// gapsOf finds the gaps of ts in [start, end] and says each: "<subject> in
+// the <g> group for <length>, <from–to>, more than allowed[; <then>]".
+// series is the raw series the gaps are of, if not the answer's.
+func (j *Judge) gapsOf(h *hypothesis.Hypothesis, g chaos.Group, ts []time.Time,
+	start, end time.Time, running bool, subject, then, series string,
+) []SampleGap {
 	allowed, how := j.gapAllowance(h.Step)
 	spans := findGaps(ts, start, end, allowed, h.Step)
-	what := ""
-	if m.Ratio != nil {
-		what = " (steps with a finite total and errors)"
-	}
 	out := make([]SampleGap, 0, len(spans))
 	for _, s := range spans {
 		edge, limit := "", fmt.Sprintf("more than the %s allowed (%s)", hypothesis.FormatDuration(allowed), how)
@@ -107,9 +117,9 @@ func (j *Judge) sampleGaps(h *hypothesis.Hypothesis, m *hypothesis.Metric, g cha
 		if edge != "" {
 			limit = fmt.Sprintf("more than the %s allowed at an edge (%s between two samples)", hypothesis.FormatDuration(allowed/2), how)
 		}
-		out = append(out, SampleGap{Group: g, From: s.from, To: s.to, Reason: fmt.Sprintf(
-			"no samples of metric %s%s in the %s group for %s, %s%s, %s",
-			m.Name, what, g, hypothesis.FormatDuration(s.to.Sub(s.from)), interval(s.from, s.to), edge, limit)})
+		out = append(out, SampleGap{Group: g, From: s.from, To: s.to, Series: series, Reason: fmt.Sprintf(
+			"%s in the %s group for %s, %s%s, %s%s",
+			subject, g, hypothesis.FormatDuration(s.to.Sub(s.from)), interval(s.from, s.to), edge, limit, then)})
 	}
 	return out
 }

@@ -119,6 +119,11 @@ type SampleGap struct {
 	// range's ends).
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
+	// Series is the metric family without raw samples then, read by the
+	// metric's query, if the gap is in its raw samples rather than in the
+	// query's answer (a range selector answers over a scrape gap from the
+	// samples before it).
+	Series string `json:"series,omitempty"`
 	// Reason says it in a sentence.
 	Reason string `json:"reason"`
 }

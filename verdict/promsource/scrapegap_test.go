@@ -18,16 +18,19 @@ import (
 	"github.com/steadywatch/steadywatch/verdict/promsource"
 )
 
-// gaugeTarget serves `ready{group="…"} 1`, or 503 while down is set: a
-// scrape target Prometheus cannot scrape for a while.
+// gaugeTarget serves `ready{group="…"} 1` and a counter of the scrapes
+// served, `served_total`, or 503 while down is set: a scrape target
+// Prometheus cannot scrape for a while.
 func gaugeTarget(t *testing.T, group string, down *atomic.Bool) string {
 	t.Helper()
+	var served atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintf(w, "# TYPE ready gauge\nready{group=%q} 1\n", group)
+		fmt.Fprintf(w, "# TYPE ready gauge\nready{group=%q} 1\n# TYPE served counter\nserved_total{group=%q} %d\n",
+			group, group, served.Add(1))
 	}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
@@ -64,8 +67,11 @@ scrape_configs:
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	has("experimental", 20, "before the outage")
-	has("control", 20, "before the outage")
+	// 30 s of them: the window starts 18 s before the outage, and a rate
+	// over 10 s at its start must not reach back before the series began
+	// (Prometheus divides by the whole range, so a young series' rate is low).
+	has("experimental", 30, "before the outage")
+	has("control", 30, "before the outage")
 	beforeDown := time.Now()
 	// The window starts once the series exist: before, there is nothing of
 	// them, and that is a gap too.
@@ -90,7 +96,7 @@ scrape_configs:
 	has("experimental", 12, "after the outage")
 	end := time.Now().Truncate(time.Second)
 
-	judge := func(from, to time.Time) verdict.Metric {
+	judge := func(from, to time.Time, query string, sloMin float64) verdict.Metric {
 		t.Helper()
 		doc := fmt.Sprintf(`apiVersion: steadywatch.io/v1alpha1
 kind: Hypothesis
@@ -102,10 +108,10 @@ spec:
   step: 1s
   metrics:
     - name: ready
-      query: min(ready{ {{ .Group }} })
-      slo: {min: 0.9}
+      query: %s
+      slo: {min: %g}
       critical: true
-`, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+`, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), query, sloMin)
 		hs, err := hypothesis.Parse([]byte(doc), "gap.yaml")
 		require.NoError(t, err, doc)
 		j, err := promsource.NewJudge(promsource.Options{URL: p.URL()}, verdict.Options{ScrapeInterval: time.Second})
@@ -120,13 +126,14 @@ spec:
 		return v.Metrics[0]
 	}
 
+	const readyQuery = "'min(ready{ {{ .Group }} })'"
 	t.Run("before the outage, the same series pass without a gap", func(t *testing.T) {
-		m := judge(start, beforeDown.Truncate(time.Second))
+		m := judge(start, beforeDown.Truncate(time.Second), readyQuery, 0.5)
 		require.Equal(t, verdict.Pass, m.Result, m.Reason)
 		require.Empty(t, m.SampleGaps)
 	})
 	t.Run("over the outage, the experimental group's hole is a gap: inconclusive", func(t *testing.T) {
-		m := judge(start, end)
+		m := judge(start, end, readyQuery, 0.5)
 		require.Equal(t, verdict.Inconclusive, m.Result, m.Reason)
 		require.Len(t, m.SampleGaps, 1, m.Reason)
 		g := m.SampleGaps[0]
@@ -137,4 +144,37 @@ spec:
 		require.GreaterOrEqual(t, g.To.Sub(g.From), 4*time.Second)
 		require.Contains(t, m.Reason, "no samples of metric ready in the experimental group for ")
 	})
+	// A range selector answers over the hole from the samples before it:
+	// the rate of a counter the target stopped serving, or the latest ready
+	// of the last 10 s, goes on through the outage (5 or 6 failed scrapes)
+	// as if it were scraped.
+	// The answer has no gap; the raw series under it has one, and that is
+	// what steadywatch must see (a fault that takes the target down would
+	// otherwise pass on the samples from before it).
+	// The rate of 1 a second sags over the hole (fewer samples in its range),
+	// not below a bound of 0.1: the answer alone passes.
+	for query, sloMin := range map[string]float64{
+		"'sum(rate(served_total{ {{ .Group }} }[10s]))'":   0.1,
+		"'min(max_over_time(ready{ {{ .Group }} }[10s]))'": 0.5,
+	} {
+		t.Run("a range selector's query bridges the hole, its raw series does not: "+query, func(t *testing.T) {
+			before := judge(start, beforeDown.Truncate(time.Second), query, sloMin)
+			require.Equal(t, verdict.Pass, before.Result, before.Reason)
+			require.Empty(t, before.SampleGaps, "no false gap before the outage")
+			m := judge(start, end, query, sloMin)
+			require.Equal(t, verdict.Inconclusive, m.Result, m.Reason)
+			require.NotEmpty(t, m.SampleGaps, m.Reason)
+			var exp []verdict.SampleGap
+			for _, g := range m.SampleGaps {
+				require.Equal(t, "experimental", string(g.Group), "only the experimental target was down: %+v", g)
+				exp = append(exp, g)
+			}
+			g := exp[0]
+			require.Len(t, exp, 1, "one hole: %+v", exp)
+			require.False(t, g.From.Before(downAt.Add(-2*time.Second)), "gap from %s, down at %s", g.From, downAt)
+			require.False(t, g.To.After(upAt.Add(2*time.Second)), "gap to %s, up at %s", g.To, upAt)
+			require.GreaterOrEqual(t, g.To.Sub(g.From), 4*time.Second)
+			require.Contains(t, g.Reason, "raw samples", g.Reason)
+		})
+	}
 }

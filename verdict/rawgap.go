@@ -1,0 +1,103 @@
+package verdict
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/hypothesis"
+)
+
+// rawGaps finds the stretches of [start, end] in which Prometheus had no
+// raw samples of a metric family the group's query reads, though the
+// query answered there (answered, the times of its finite samples): a
+// range selector or a subquery answers over a scrape gap from the samples
+// before it, so the rate of a counter whose target a fault took down goes
+// on as if it were still scraped, and would pass. At each step the source
+// is asked whether the family had a raw sample within the step (or the
+// scrape interval, if longer), and those times are held to the allowance
+// the answer's are (see gapAllowance).
+//
+// A family without a single raw sample in the window is left out while
+// another has samples: it did not exist then (an error counter's family
+// before the first error; the query adds nothing of it or uses `or`).
+// Every family without one, while the query answered, is a gap over the
+// whole window: the answer is all memory. A gap the answer has too is
+// the answer's, said once. A check that fails (the source's error) is a
+// gap over the whole window too: what was not checked cannot pass.
+// Warnings come back with the gaps; err is only ctx's.
+func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric, g chaos.Group,
+	answered []time.Time, answerGaps []SampleGap, start, end time.Time, running bool,
+) (gaps []SampleGap, warnings []string, err error) {
+	if len(answered) == 0 {
+		return nil, nil, nil // no data, said otherwise
+	}
+	within := max(h.Step, j.scrape)
+	type family struct {
+		raw   hypothesis.RawSeries
+		times []time.Time
+	}
+	var seen []family
+	lo, hi := start.UnixMilli(), end.UnixMilli()
+	for _, r := range m.RawSeries(g, within) {
+		a, err := j.source.Samples(ctx, RangeQuery{Expr: r.Query, Start: start, End: end, Step: h.Step})
+		for _, w := range a.Warnings {
+			if !slices.Contains(warnings, w) {
+				warnings = append(warnings, w)
+			}
+		}
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, nil, ctxErr
+			}
+			gaps = append(gaps, SampleGap{Group: g, From: start, To: end, Series: r.Selector, Reason: fmt.Sprintf(
+				"could not check that Prometheus had raw samples of %s (read by metric %s's query) in the %s group, %s: %v",
+				r.Selector, m.Name, g, interval(start, end), err)})
+			continue
+		}
+		f := family{raw: r}
+		for _, ss := range a.Series {
+			for _, p := range ss.Points {
+				if t := p.T.UnixMilli(); t >= lo && t <= hi {
+					f.times = append(f.times, p.T)
+				}
+			}
+		}
+		slices.SortFunc(f.times, func(a, b time.Time) int { return a.Compare(b) })
+		f.times = slices.CompactFunc(f.times, time.Time.Equal)
+		seen = append(seen, f)
+	}
+	var none []string
+	for _, f := range seen {
+		if len(f.times) == 0 {
+			none = append(none, f.raw.Selector)
+		}
+	}
+	if len(seen) > 0 && len(none) == len(seen) {
+		return append(gaps, SampleGap{Group: g, From: start, To: end, Series: strings.Join(none, ", "), Reason: fmt.Sprintf(
+			"no raw samples of %s (read by metric %s's query) in the %s group at all, %s, though the query answered: its range selector or subquery answered from samples before the window; nothing shows the window itself",
+			strings.Join(none, " or "), m.Name, g, interval(start, end))}), warnings, nil
+	}
+	for _, f := range seen {
+		if len(f.times) == 0 {
+			continue
+		}
+		for _, gap := range j.gapsOf(h, g, f.times, start, end, running,
+			fmt.Sprintf("no raw samples of %s (read by metric %s's query)", f.raw.Selector, m.Name),
+			"; the query answered over it from older samples (its range selector or subquery bridges a scrape gap)",
+			f.raw.Selector) {
+			if !slices.ContainsFunc(answerGaps, func(a SampleGap) bool { return overlap(a, gap) }) {
+				gaps = append(gaps, gap)
+			}
+		}
+	}
+	return gaps, warnings, nil
+}
+
+// overlap reports whether two gaps share some time.
+func overlap(a, b SampleGap) bool {
+	return a.From.Before(b.To) && b.From.Before(a.To)
+}
