@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -231,6 +232,33 @@ func testClusters(t *testing.T, db Database) {
 		}
 		_, err := store.Open(ctx, db.DSN, store.Options{Cluster: store.AllClusters})
 		require.ErrorContains(t, err, `cluster: "*" is not a valid cluster name`, "a store writes one cluster, never all")
+	})
+
+	t.Run("Clusters lists a cluster whichever one table alone holds its rows", func(t *testing.T) {
+		one := map[string]func(s store.Store) error{
+			"incident-only": func(s store.Store) error { return s.Save(ctx, newIncident("i", "x", 0)) },
+			"event-only":    func(s store.Store) error { return s.SaveEvent(ctx, rowsOf(t, "x").event) },
+			"alert-only": func(s store.Store) error {
+				_, err := s.SaveAlerts(ctx, []alert.Alert{newAlert("f", "A", "x", 0)})
+				return err
+			},
+			"inventory-only": func(s store.Store) error { return s.SaveInventory(ctx, tracker.Inventory{SavedAt: at(0)}) },
+			"coverage-only":  func(s store.Store) error { return s.SaveCoverage(ctx, []chaos.WatchSpan{rowsOf(t, "x").span}) },
+			"delivery-only": func(s store.Store) error {
+				_, err := s.CreateDelivery(ctx, pendingDelivery("w", "2026-W10", 5))
+				return err
+			},
+			"verdict-only": func(s store.Store) error { return s.SaveVerdict(ctx, rowsOf(t, "x").verdict) },
+		}
+		want := []string{"east", "west"}
+		for name, write := range one {
+			require.NoError(t, write(openCluster(t, db, name)), name)
+			want = append(want, name)
+		}
+		slices.Sort(want)
+		names, err := east.Clusters(ctx)
+		require.NoError(t, err)
+		require.Equal(t, want, names)
 	})
 }
 
