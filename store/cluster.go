@@ -81,6 +81,17 @@ var clustersQuery = func() string {
 	return "WITH RECURSIVE " + strings.Join(ctes, ",\n") + "\n" + strings.Join(selects, "\nUNION ") + "\nORDER BY 1"
 }()
 
+// orderBy returns ORDER BY keys, the keys that order one cluster's rows
+// totally; a view of all clusters orders by cluster last, as rows alike
+// but for their cluster would otherwise come in whatever order the
+// database finds them.
+func (s *sqlStore) orderBy(keys string) string {
+	if s.cluster == AllClusters {
+		return "ORDER BY " + keys + ", cluster"
+	}
+	return "ORDER BY " + keys
+}
+
 // Clusters implements Store.
 func (s *sqlStore) Clusters(ctx context.Context) ([]string, error) {
 	return list(ctx, s.reader, "listing clusters", clustersQuery, nil,

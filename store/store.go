@@ -64,7 +64,8 @@ type Store interface {
 	verdict.History
 	// ForCluster returns a read-only view of another cluster's rows, or of
 	// every cluster's for AllClusters ("*"): its reads select that cluster
-	// (each row carrying its cluster), its writes fail with
+	// (each row carrying its cluster; a view of all orders rows alike
+	// but for their cluster by cluster), its writes fail with
 	// ErrReadOnlyView, and closing it leaves this store open. A name that
 	// is not a cluster's (an RFC 1123 label or "") is an error.
 	ForCluster(name string) (Store, error)

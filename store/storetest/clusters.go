@@ -394,3 +394,37 @@ VALUES ('old-hypothesis', %d, 'fail', 20, false, true, '%s', '%s')`, at(4).UnixN
 	require.False(t, ok)
 	require.NoError(t, db.Migrate(ctx, 0), "migrating again finds nothing to do")
 }
+
+// testClusterOrder writes the same rows in two clusters, the later name
+// first, and reads every cluster's: rows alike but for their cluster come
+// in the clusters' order, whatever the order they were written in, so a
+// reader paging or diffing them sees one order.
+func testClusterOrder(t *testing.T, db Database) {
+	ctx := t.Context()
+	rows := rowsOf(t, "api")
+	for _, c := range []string{"west", "east", "north"} {
+		rows.write(t, openCluster(t, db, c))
+	}
+	all, err := openCluster(t, db, "").ForCluster(store.AllClusters)
+	require.NoError(t, err)
+	for range 2 {
+		incs, err := all.List(ctx, tracker.Filter{})
+		require.NoError(t, err)
+		as, err := all.Alerts(ctx, alert.Filter{})
+		require.NoError(t, err)
+		ds, err := all.Deliveries(ctx, store.DeliveryFilter{})
+		require.NoError(t, err)
+		var got [3][]string
+		for i := range incs {
+			got[0] = append(got[0], incs[i].Cluster)
+		}
+		for i := range as {
+			got[1] = append(got[1], as[i].Cluster)
+		}
+		for i := range ds {
+			got[2] = append(got[2], ds[i].Cluster)
+		}
+		want := []string{"east", "north", "west"}
+		require.Equal(t, [3][]string{want, want, want}, got, "incidents, alerts, deliveries")
+	}
+}
