@@ -8,7 +8,6 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,29 +136,14 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// clustersToRead returns the clusters --cluster asks for, sorted: every
-// cluster with rows in the store for * (own if none has), else the one
-// named, which must be own or have rows in the store (a usage error listing
-// those that do).
+// clustersToRead returns the clusters --cluster asks for
+// (store.ResolveClusters), a mistake in it a usage error.
 func clustersToRead(ctx context.Context, db store.Store, own, name string) ([]string, error) {
-	known, err := db.Clusters(ctx)
-	if err != nil {
-		return nil, err
+	names, err := store.ResolveClusters(ctx, db, own, name)
+	if errors.As(err, new(*store.ClusterError)) {
+		return nil, usagef("--cluster: %v", err)
 	}
-	if name == store.AllClusters && len(known) > 0 {
-		return known, nil
-	}
-	if !slices.Contains(known, own) {
-		known = append(known, own)
-		slices.Sort(known)
-	}
-	if name == store.AllClusters {
-		return known, nil
-	}
-	if !slices.Contains(known, name) {
-		return nil, usagef("--cluster: no cluster %q in the store; known: %s, or * for all", name, strings.Join(quoteAll(known), ", "))
-	}
-	return []string{name}, nil
+	return names, err
 }
 
 func quoteAll(names []string) []string {

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation"
+	"github.com/steadywatch/steadywatch/contract"
 )
 
 // AllClusters is the name ForCluster takes for a view of every cluster.
@@ -17,22 +19,74 @@ const AllClusters = "*"
 // store writes only its own cluster's rows.
 var ErrReadOnlyView = errors.New("a view of another cluster is read-only")
 
-// checkCluster refuses a name that is not a cluster's: "" or an RFC 1123
-// label, as config's cluster: is.
-func checkCluster(name string) error {
-	if name == "" {
-		return nil
+// ClusterLister lists the clusters with rows in a store (a Store is one).
+type ClusterLister interface {
+	Clusters(ctx context.Context) ([]string, error)
+}
+
+// ClusterError is ResolveClusters refusing the cluster asked for, the
+// asker's mistake rather than the store's failure: a name that cannot be a
+// cluster's (Invalid, contract.CheckCluster's error), or one with no rows
+// in the store, Known being those that have (and the asker's own).
+type ClusterError struct {
+	Name    string
+	Known   []string
+	Invalid error
+}
+
+func (e *ClusterError) Error() string {
+	if e.Invalid != nil {
+		return e.Invalid.Error()
 	}
-	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-		return fmt.Errorf("%q is not a valid cluster name: %s", name, strings.Join(errs, "; "))
+	shown := make([]string, len(e.Known))
+	for i, k := range e.Known {
+		shown[i] = strconv.Quote(k)
 	}
-	return nil
+	return fmt.Sprintf("no cluster %q in the store; known: %s, or %s for all", e.Name, strings.Join(shown, ", "), AllClusters)
+}
+
+func (e *ClusterError) Unwrap() error { return e.Invalid }
+
+// ResolveClusters returns the clusters a reader whose own cluster is own
+// reads when it asks for name (a --cluster flag, a cluster= parameter),
+// sorted: own alone for own (listing nothing); for AllClusters every
+// cluster with rows in the store, or own if none has; otherwise the one
+// named, which must have rows. A name that cannot be a cluster's, or
+// that has no rows, is a *ClusterError to prefix with the flag or
+// parameter; one of listing the clusters is the store's, unwrapped.
+func ResolveClusters(ctx context.Context, db ClusterLister, own, name string) ([]string, error) {
+	if name == own {
+		return []string{own}, nil
+	}
+	if name != AllClusters {
+		if err := contract.CheckCluster(name); err != nil {
+			return nil, &ClusterError{Name: name, Invalid: err}
+		}
+	}
+	known, err := db.Clusters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if name == AllClusters {
+		if len(known) == 0 {
+			return []string{own}, nil
+		}
+		return known, nil
+	}
+	if !slices.Contains(known, name) {
+		if !slices.Contains(known, own) {
+			known = append(known, own)
+			slices.Sort(known)
+		}
+		return nil, &ClusterError{Name: name, Known: known}
+	}
+	return []string{name}, nil
 }
 
 // ForCluster implements Store.
 func (s *sqlStore) ForCluster(name string) (Store, error) {
 	if name != AllClusters {
-		if err := checkCluster(name); err != nil {
+		if err := contract.CheckCluster(name); err != nil {
 			return nil, fmt.Errorf("store: cluster: %w", err)
 		}
 	}
