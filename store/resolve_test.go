@@ -35,10 +35,14 @@ func TestResolveClusters(t *testing.T) {
 		{name: "* is every cluster with rows", own: "east", ask: "*", known: []string{"", "west"}, want: []string{"", "west"}, listed: true},
 		{name: "* of an empty store is the own cluster", own: "east", ask: "*", want: []string{"east"}, listed: true},
 		{name: "another cluster with rows is read", own: "east", ask: "west", known: []string{"east", "west"}, want: []string{"west"}, listed: true},
-		{name: "a cluster without rows is refused, the known ones and own listed", own: "east", ask: "north", known: []string{"", "west"},
-			err: `no cluster "north" in the store; known: "", "east", "west", or * for all`, listed: true},
-		{name: "a name no cluster can have is refused before listing", own: "east", ask: "West", known: []string{"west"},
-			err: `"West" is not a valid cluster name: `},
+		{
+			name: "a cluster without rows is refused, the known ones and own listed", own: "east", ask: "north", known: []string{"", "west"},
+			err: `no cluster "north" in the store; known: "", "east", "west", or * for all`, listed: true,
+		},
+		{
+			name: "a name no cluster can have is refused before listing", own: "east", ask: "West", known: []string{"west"},
+			err: `"West" is not a valid cluster name: `,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := &lister{names: tc.known}
