@@ -155,3 +155,96 @@ func (s *sqlStore) Clusters(ctx context.Context) ([]string, error) {
 			return name, err == nil, err
 		})
 }
+
+// HiddenHistoryError is a store opened for a named cluster that holds no
+// rows of it but rows of the unnamed cluster: an installation that set
+// cluster: after it had stored history, which reads of the named cluster
+// would silently leave out.
+type HiddenHistoryError struct{ Cluster string }
+
+func (e *HiddenHistoryError) Error() string {
+	return fmt.Sprintf(`cluster: %q: the store holds history of the unnamed cluster ("", stored before cluster: was set) and none of %q, `+
+		`so %q would read none of it. If that history is this cluster's, stop steadywatch, run `+
+		`"steadywatch store adopt-cluster --to %s" with this configuration (moves the unnamed cluster's rows to %q in one transaction) and start it again; `+
+		`if it is another steadywatch's that shares this store and names no cluster, start this one once with --new-cluster`,
+		e.Cluster, e.Cluster, e.Cluster, e.Cluster, e.Cluster)
+}
+
+// CheckHistory refuses to serve cluster own on a store whose history is
+// the unnamed cluster's alone (a *HiddenHistoryError). Once own has rows,
+// or for the unnamed cluster itself, it passes.
+func CheckHistory(ctx context.Context, db ClusterLister, own string) error {
+	if own == "" {
+		return nil
+	}
+	known, err := db.Clusters(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(known, "") && !slices.Contains(known, own) {
+		return &HiddenHistoryError{Cluster: own}
+	}
+	return nil
+}
+
+// Adopted is what AdoptCluster moved: the rows of each table.
+type Adopted struct {
+	From, To string
+	Rows     map[string]int64
+}
+
+// Total is the number of rows moved.
+func (a Adopted) Total() int64 {
+	var n int64
+	for _, r := range a.Rows {
+		n += r
+	}
+	return n
+}
+
+// ErrClusterHasRows is AdoptCluster refusing to move rows into a cluster
+// that has some: their keys could collide, and two histories would merge.
+var ErrClusterHasRows = errors.New("the cluster has rows already")
+
+// AdoptCluster implements Store.
+func (s *sqlStore) AdoptCluster(ctx context.Context, from string) (Adopted, error) {
+	a := Adopted{From: from, To: s.cluster, Rows: map[string]int64{}}
+	if err := contract.CheckCluster(from); err != nil {
+		return a, fmt.Errorf("store: adopting cluster: %w", err)
+	}
+	what := fmt.Sprintf("adopting cluster %q's rows into %q", from, s.cluster)
+	if from == s.cluster {
+		return a, fmt.Errorf("store: %s: the same cluster", what)
+	}
+	if err := s.writable(what); err != nil {
+		return a, err
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, t := range clusterTables {
+			var has bool
+			// Inside the transaction: a row of s.cluster written since
+			// makes the move fail on a key, or is seen here.
+			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t+" WHERE cluster = $1)", s.cluster).Scan(&has); err != nil {
+				return err
+			}
+			if has {
+				return fmt.Errorf("%w (%s)", ErrClusterHasRows, t)
+			}
+		}
+		for _, t := range clusterTables {
+			//nolint:gosec // t is one of clusterTables, constants; the values are parameters
+			res, err := tx.ExecContext(ctx, "UPDATE "+t+" SET cluster = $1 WHERE cluster = $2", s.cluster, from)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t, err)
+			}
+			if a.Rows[t], err = res.RowsAffected(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Adopted{From: from, To: s.cluster, Rows: map[string]int64{}}, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return a, nil
+}

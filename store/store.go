@@ -72,6 +72,14 @@ type Store interface {
 	// Clusters returns the names of the clusters that have rows in the
 	// store, sorted; "" is the unnamed cluster.
 	Clusters(ctx context.Context) ([]string, error)
+	// AdoptCluster moves every row of cluster from (config cluster:, ""
+	// the unnamed one) into the store's own cluster in one transaction:
+	// an installation that names its cluster after it stored history
+	// keeps reading it. The own cluster must have no rows yet
+	// (ErrClusterHasRows), and nothing else should write from's rows
+	// meanwhile (stop its steadywatch): those written after the move stay
+	// from's. A view cannot adopt.
+	AdoptCluster(ctx context.Context, from string) (Adopted, error)
 	// Close closes the store; a view's Close does nothing.
 	Close() error
 }

@@ -428,3 +428,54 @@ func testClusterOrder(t *testing.T, db Database) {
 		require.Equal(t, [3][]string{want, want, want}, got, "incidents, alerts, deliveries")
 	}
 }
+
+// testAdoptCluster is an installation that stored history unnamed, then
+// set cluster: east: the named store refuses to serve it hidden until it
+// adopts the rows, which moves every table's in one transaction.
+func testAdoptCluster(t *testing.T, db Database) {
+	ctx := t.Context()
+	unnamed := openCluster(t, db, "")
+	old := rowsOf(t, "api")
+	old.write(t, unnamed)
+	east := openCluster(t, db, "east")
+
+	var hidden *store.HiddenHistoryError
+	require.ErrorAs(t, store.CheckHistory(ctx, east, "east"), &hidden)
+	require.ErrorContains(t, hidden, `cluster: "east": the store holds history of the unnamed cluster`)
+	require.ErrorContains(t, hidden, `steadywatch store adopt-cluster --to east`)
+	require.NoError(t, store.CheckHistory(ctx, unnamed, ""), "the unnamed cluster reads its own history")
+
+	view, err := unnamed.ForCluster("east")
+	require.NoError(t, err)
+	_, err = view.AdoptCluster(ctx, "")
+	require.ErrorIs(t, err, store.ErrReadOnlyView)
+	_, err = east.AdoptCluster(ctx, "east")
+	require.ErrorContains(t, err, "the same cluster")
+
+	adopted, err := east.AdoptCluster(ctx, "")
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{
+		"incidents": 1, "events": 1, "alerts": 1, "inventory": 1, "watch_coverage": 1, "report_deliveries": 1, "verdicts": 1,
+	}, adopted.Rows)
+	require.EqualValues(t, 7, adopted.Total())
+	requireReads(t, east, old.inCluster("east"))
+	requireReads(t, unnamed)
+	inv, ok, err := east.LoadInventory(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, old.inv, inv)
+	require.NoError(t, store.CheckHistory(ctx, east, "east"))
+	names, err := east.Clusters(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"east"}, names)
+
+	t.Run("a cluster with rows adopts none, and nothing moves", func(t *testing.T) {
+		newer := rowsOf(t, "api")
+		newer.write(t, unnamed)
+		_, err := east.AdoptCluster(ctx, "")
+		require.ErrorIs(t, err, store.ErrClusterHasRows)
+		requireReads(t, unnamed, newer)
+		requireReads(t, east, old.inCluster("east"))
+		require.NoError(t, store.CheckHistory(ctx, east, "east"), "a cluster with rows of its own passes beside the unnamed one")
+	})
+}
