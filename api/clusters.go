@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/steadywatch/steadywatch/store"
 )
@@ -61,21 +59,13 @@ func (c *Clusters) View(r *http.Request) (store.Store, error) {
 		return nil, fmt.Errorf("query parameter %s: %s is not this serve's cluster, and it reads no other", ClusterParam, quote(name))
 	}
 	if name != store.AllClusters {
-		known, err := c.Views.Clusters(r.Context())
+		// Every cluster (*) needs no check; a name must have rows.
+		_, err := store.ResolveClusters(r.Context(), c.Views, c.own(), name)
 		if err != nil {
+			if errors.As(err, new(*store.ClusterError)) {
+				return nil, fmt.Errorf("query parameter %s: %w", ClusterParam, err)
+			}
 			return nil, &storeError{err}
-		}
-		if !slices.Contains(known, name) {
-			if !slices.Contains(known, c.own()) {
-				known = append(known, c.own())
-				slices.Sort(known)
-			}
-			shown := make([]string, len(known))
-			for i, k := range known {
-				shown[i] = strconv.Quote(k)
-			}
-			return nil, fmt.Errorf("query parameter %s: no cluster %s in the store; known: %s, or * for all",
-				ClusterParam, quote(name), strings.Join(shown, ", "))
 		}
 	}
 	v, err := c.Views.ForCluster(name)

@@ -74,6 +74,10 @@ func TestTheClusterParameterPicksTheClusterIncidentsAreReadFrom(t *testing.T) {
 			`query parameter cluster: no cluster "north" in the store; known: "east", "west", or * for all`,
 		},
 		{"given twice", "?cluster=east&cluster=west", `query parameter cluster: given 2 times, want at most once`},
+		{
+			"a name no cluster can have", "?cluster=East",
+			`query parameter cluster: "East" is not a valid cluster name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+		},
 	} {
 		t.Run("400: "+tc.name, func(t *testing.T) {
 			code, body := get(t, h, tc.query)

@@ -50,6 +50,7 @@ func commands() []command {
 		{"serve", "watch the cluster and serve metrics, health and the API", runServe},
 		{"verdict", "judge chaos hypotheses now: exit 0 pass, 1 fail, 2 inconclusive", runVerdict},
 		{"report", "write the weekly review of alerts and SEVs from the store (report weekly -h)", runReport},
+		{"store", "change the store: store adopt-cluster moves the unnamed cluster's history to a named one", runStore},
 		{"generate", "write dashboards, Prometheus rules and the Alertmanager route from the configuration", runGenerate},
 		{"version", "print the version", runVersion},
 	}

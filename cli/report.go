@@ -8,7 +8,6 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,23 +77,9 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	db, err := store.Open(ctx, cfg.Store, store.Options{DataDir: cfg.DataDir, Existing: true, Cluster: cfg.Cluster})
+	db, err := openExisting(ctx, cfg, cfg.Cluster, storeFlags{f.store, f.dataDir, f.configFile})
 	if err != nil {
-		flag := "--config"
-		switch {
-		case f.store != "":
-			flag = "--store"
-		case f.dataDir != "":
-			flag = "--data-dir"
-		case os.Getenv(StoreEnv) != "":
-			flag = "$" + StoreEnv
-		case f.configFile == "":
-			flag = "--data-dir (default " + config.DefaultDataDir + ")"
-		}
-		if errors.Is(err, iofs.ErrNotExist) || errors.As(err, new(*store.SchemaTooNewError)) {
-			return usagef("%s: %v", flag, err)
-		}
-		return fmt.Errorf("%s: %w", flag, err)
+		return err
 	}
 	defer db.Close() //nolint:errcheck // read only: nothing to lose
 	names := []string{cfg.Cluster}
@@ -137,29 +122,14 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// clustersToRead returns the clusters --cluster asks for, sorted: every
-// cluster with rows in the store for * (own if none has), else the one
-// named, which must be own or have rows in the store (a usage error listing
-// those that do).
+// clustersToRead returns the clusters --cluster asks for
+// (store.ResolveClusters), a mistake in it a usage error.
 func clustersToRead(ctx context.Context, db store.Store, own, name string) ([]string, error) {
-	known, err := db.Clusters(ctx)
-	if err != nil {
-		return nil, err
+	names, err := store.ResolveClusters(ctx, db, own, name)
+	if errors.As(err, new(*store.ClusterError)) {
+		return nil, usagef("--cluster: %v", err)
 	}
-	if name == store.AllClusters && len(known) > 0 {
-		return known, nil
-	}
-	if !slices.Contains(known, own) {
-		known = append(known, own)
-		slices.Sort(known)
-	}
-	if name == store.AllClusters {
-		return known, nil
-	}
-	if !slices.Contains(known, name) {
-		return nil, usagef("--cluster: no cluster %q in the store; known: %s, or * for all", name, strings.Join(quoteAll(known), ", "))
-	}
-	return []string{name}, nil
+	return names, err
 }
 
 func quoteAll(names []string) []string {
@@ -208,21 +178,53 @@ func (f *reportFlags) options(fs *flag.FlagSet, now time.Time) (report.Options, 
 // config loads --config (or the defaults) and applies --store and
 // --data-dir.
 func (f *reportFlags) config(fs *flag.FlagSet) (config.Config, error) {
+	return storeFlags{f.store, f.dataDir, f.configFile}.config(fs)
+}
+
+// storeFlags are the flags of a command that reads an existing store:
+// --store, --data-dir and --config.
+type storeFlags struct{ store, dataDir, configFile string }
+
+// config loads --config (or the defaults) and applies $STEADYWATCH_STORE,
+// --store and --data-dir.
+func (f storeFlags) config(fs *flag.FlagSet) (config.Config, error) {
 	cfg, err := loadConfig(f.configFile)
 	if err != nil {
 		return cfg, err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	applyStoreEnv(&cfg)
-	if set["data-dir"] {
+	if isSet(fs, "data-dir") {
 		// The SQLite file in that directory, whatever store the file names.
 		cfg.DataDir, cfg.Store = f.dataDir, ""
 	}
-	if set["store"] {
+	if isSet(fs, "store") {
 		cfg.Store = f.store
 	}
 	return cfg, nil
+}
+
+// openExisting opens the store cfg names, as cluster's, never creating
+// one; an error names the flag (or file, or variable) that said where.
+func openExisting(ctx context.Context, cfg config.Config, cluster string, f storeFlags) (store.Store, error) {
+	db, err := store.Open(ctx, cfg.Store, store.Options{DataDir: cfg.DataDir, Existing: true, Cluster: cluster})
+	if err == nil {
+		return db, nil
+	}
+	flag := "--config"
+	switch {
+	case f.store != "":
+		flag = "--store"
+	case f.dataDir != "":
+		flag = "--data-dir"
+	case os.Getenv(StoreEnv) != "":
+		flag = "$" + StoreEnv
+	case f.configFile == "":
+		flag = "--data-dir (default " + config.DefaultDataDir + ")"
+	}
+	if errors.Is(err, iofs.ErrNotExist) || errors.As(err, new(*store.SchemaTooNewError)) {
+		return nil, usagef("%s: %v", flag, err)
+	}
+	return nil, fmt.Errorf("%s: %w", flag, err)
 }
 
 // writeReport writes with write to the file output, or to stdout.

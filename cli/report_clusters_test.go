@@ -2,8 +2,10 @@ package cli_test
 
 import (
 	"encoding/csv"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +101,42 @@ func TestReportOfSeveralClustersGroupsByClusterAndAddsUp(t *testing.T) {
 		require.Equal(t, cli.ExitUsage, code)
 		require.Contains(t, stderr, `--format html: a page shows one cluster; give --cluster NAME, one of "east", "west"`)
 	})
+}
+
+// The csv of every cluster parses back into each cluster's own csv report:
+// its rows, in its order, under the cluster column, the unnamed cluster's
+// under "" — the cluster column neither lost nor shifting a field.
+func TestReportCSVOfEveryClusterParsesBackIntoEachClustersReport(t *testing.T) {
+	dir := clusterStore(t)
+	unnamed, err := store.Open(t.Context(), "", store.Options{DataDir: dir})
+	require.NoError(t, err)
+	_, err = unnamed.SaveAlerts(t.Context(), []alert.Alert{{
+		Fingerprint: "f9", Status: alert.Firing, StartsAt: time.Date(2026, 3, 25, 8, 0, 0, 0, time.UTC),
+		Labels:   map[string]string{"alertname": "Down", "service": "checkout", "severity": "warning"},
+		Receiver: "steadywatch", Source: alert.SourceWebhook,
+	}})
+	require.NoError(t, err)
+	require.NoError(t, unnamed.Close())
+	weekly := []string{"report", "weekly", "--data-dir", dir, "--week", "2026-W13", "--format", "csv"}
+
+	csvOf := func(cluster string) [][]string {
+		t.Helper()
+		code, stdout, stderr := run(t, append(weekly, "--cluster", cluster)...)
+		require.Equal(t, cli.ExitOK, code, stderr)
+		records, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+		require.NoError(t, err)
+		return records
+	}
+	all := csvOf("*")
+	require.Equal(t, "cluster", all[0][0])
+	byCluster := map[string][][]string{}
+	for _, r := range all[1:] {
+		byCluster[r[0]] = append(byCluster[r[0]], r[1:])
+	}
+	require.ElementsMatch(t, []string{"", "east", "west"}, slices.Collect(maps.Keys(byCluster)))
+	for _, cluster := range []string{"", "east", "west"} {
+		own := csvOf(cluster)
+		require.Equal(t, own[0], all[0][1:], "the header is the cluster column and a cluster's header")
+		require.Equal(t, own[1:], byCluster[cluster], "cluster %q", cluster)
+	}
 }

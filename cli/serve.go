@@ -40,6 +40,7 @@ type serveFlags struct {
 	// leaderElection is a flag as well as a field so that a Helm chart
 	// can turn it on with its replica count, whatever file it mounts.
 	leaderElection bool
+	newCluster     bool
 	log            logFlags
 }
 
@@ -61,6 +62,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	fs.StringVar(&f.alertmanager, "alertmanager.url", "", "Alertmanager base URL to pull alerts from its v2 API, silenced and inhibited ones too (default: no pull)")
 	fs.BoolVar(&f.leaderElection, "leader-election", false,
 		"elect one leader among several replicas on a Lease (kubernetes.leader_election.enabled; needs a PostgreSQL --store)")
+	fs.BoolVar(&f.newCluster, "new-cluster", false,
+		`start a named cluster: on a store that holds the unnamed cluster's history alone, another steadywatch's (without it serve refuses, as that history would be this cluster's to adopt: steadywatch store adopt-cluster)`)
 	f.log.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -85,7 +88,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	err = server.Run(ctx, server.Options{
-		Config: cfg, Logger: log, ReloadSignals: hup,
+		Config: cfg, Logger: log, ReloadSignals: hup, NewCluster: f.newCluster,
 		Reload: func() (config.Config, error) { return f.config(fs) },
 	})
 	if errors.As(err, new(*server.ConfigError)) {

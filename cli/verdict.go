@@ -18,8 +18,8 @@ import (
 
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
-	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracing"
@@ -182,8 +182,8 @@ func (f *verdictFlags) check() (time.Time, error) {
 	if f.cluster != "" && f.store == "" && f.dataDir == "" {
 		return time.Time{}, usagef("--cluster: needs the store to read, --store or --data-dir")
 	}
-	if errs := validation.IsDNS1123Label(f.cluster); f.cluster != "" && len(errs) > 0 {
-		return time.Time{}, usagef("--cluster: %q is not a valid cluster name: %s", f.cluster, strings.Join(errs, "; "))
+	if err := contract.CheckCluster(f.cluster); err != nil {
+		return time.Time{}, usagef("--cluster: %v", err)
 	}
 	if err := promsource.CheckURL(f.prometheus); err != nil {
 		return time.Time{}, usagef("--prometheus: %v", err)

@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/leaderelection"
 
+	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/internal/httpurl"
 )
 
@@ -769,10 +770,8 @@ func (c *Config) Validate() error {
 
 // validate returns a typed nil-able *Error so that Parse can add a location.
 func (c *Config) validate() *Error {
-	if c.Cluster != "" {
-		if errs := validation.IsDNS1123Label(c.Cluster); len(errs) > 0 {
-			return fieldErrorf("cluster", "%q is not a valid cluster name: %s", c.Cluster, strings.Join(errs, "; "))
-		}
+	if err := contract.CheckCluster(c.Cluster); err != nil {
+		return fieldErrorf("cluster", "%v", err)
 	}
 	k := &c.Kubernetes
 	if q := float64(k.QPS); math.IsNaN(q) || math.IsInf(q, 0) || q <= 0 {

@@ -62,6 +62,10 @@ type Options struct {
 	// ReloadSignals are what reloads the configuration besides POST
 	// /-/reload (cli's serve gives SIGHUP's).
 	ReloadSignals <-chan os.Signal
+	// NewCluster starts a named cluster on a store whose history is the
+	// unnamed cluster's alone (serve --new-cluster): another
+	// steadywatch's, not this one's to adopt (store.CheckHistory).
+	NewCluster bool
 }
 
 // Server is a running steadywatch serve.
@@ -117,6 +121,13 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer closeStore(db, log)
+	if !o.NewCluster {
+		if err := store.CheckHistory(ctx, db, cfg.Cluster); errors.As(err, new(*store.HiddenHistoryError)) {
+			return configError(err)
+		} else if err != nil {
+			return err
+		}
+	}
 	coverage.db = db // before anything reads it: the recorder runs once the watcher exists
 
 	// Each part below runs until Run returns; they stop in reverse order,

@@ -82,7 +82,7 @@ func (s *sqlStore) Coverage(ctx context.Context, since, until time.Time) ([]chao
 		w.add("from_ns <= %s", ns)
 	}
 	return list(ctx, s.reader, "reading watch coverage", w.query(`SELECT session, resource, from_ns, to_ns, ended, error
-FROM watch_coverage`, `ORDER BY from_ns, resource, session`), w.args,
+FROM watch_coverage`, s.orderBy("from_ns, resource, session")), w.args,
 		func(rows *sql.Rows) (sp chaos.WatchSpan, keep bool, err error) {
 			var from, to int64
 			err = rows.Scan(&sp.Session, &sp.Resource, &from, &to, &sp.Ended, &sp.Err)

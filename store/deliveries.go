@@ -147,7 +147,7 @@ func (s *sqlStore) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery
 		w.add("state = %s", f.State)
 	}
 	return list(ctx, s.reader, "reading deliveries", w.query(`SELECT cluster, webhook, week, due_ns, created_ns, state, attempts,
-	next_attempt_ns, last_error, updated_ns FROM report_deliveries`, `ORDER BY due_ns, webhook, week`), w.args,
+	next_attempt_ns, last_error, updated_ns FROM report_deliveries`, s.orderBy("due_ns, webhook, week")), w.args,
 		func(rows *sql.Rows) (d Delivery, keep bool, err error) {
 			var due, created, updated int64
 			var next sql.NullInt64

@@ -29,3 +29,6 @@ func MigrateTo(ctx context.Context, dsn string, version int) error {
 	defer db.Close()
 	return migrateTo(ctx, db, d, slog.New(slog.DiscardHandler), version)
 }
+
+// ClustersQuery is the statement Clusters runs.
+var ClustersQuery = clustersQuery

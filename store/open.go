@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/steadywatch/steadywatch/contract"
 )
 
 // DefaultFile is the SQLite file Open uses in Options.DataDir when the DSN is
@@ -59,7 +61,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := checkCluster(opts.Cluster); err != nil {
+	if err := contract.CheckCluster(opts.Cluster); err != nil {
 		return nil, fmt.Errorf("store: cluster: %w", err)
 	}
 	kind, target, err := parseDSN(dsn, opts.DataDir)

@@ -305,7 +305,7 @@ func (s *sqlStore) List(ctx context.Context, f tracker.Filter) ([]chaos.Incident
 	return list(ctx, s.reader, "listing incidents", w.query(`SELECT cluster, id, kind, namespace, service, subject_group,
 	object_kind, object_namespace, object_name, start_ns, end_ns, events, evicted, baseline, missed,
 	detected_at_ns, detected_alert, detected_fingerprint, undetected
-FROM incidents`, `ORDER BY start_ns, id`), w.args, scanIncident)
+FROM incidents`, s.orderBy("start_ns, id")), w.args, scanIncident)
 }
 
 func scanIncident(rows *sql.Rows) (inc chaos.Incident, keep bool, err error) {
@@ -689,7 +689,7 @@ func (s *sqlStore) EachAlert(ctx context.Context, f alert.Filter, fn func(*alert
 	}
 	return each(ctx, s.reader, "listing alerts", w.query(`SELECT cluster, fingerprint, starts_at_ns, status, labels, `+annotations+`,
 	ends_at_ns, generator_url, receiver, group_key, received_at_ns, source, deliveries, notifications
-FROM alerts`, `ORDER BY starts_at_ns, fingerprint`), w.args, func(rows *sql.Rows) error {
+FROM alerts`, s.orderBy("starts_at_ns, fingerprint")), w.args, func(rows *sql.Rows) error {
 		a, err := scanAlert(rows)
 		if err != nil {
 			return fmt.Errorf("store: listing alerts: %w", err)

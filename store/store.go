@@ -64,13 +64,22 @@ type Store interface {
 	verdict.History
 	// ForCluster returns a read-only view of another cluster's rows, or of
 	// every cluster's for AllClusters ("*"): its reads select that cluster
-	// (each row carrying its cluster), its writes fail with
+	// (each row carrying its cluster; a view of all orders rows alike
+	// but for their cluster by cluster), its writes fail with
 	// ErrReadOnlyView, and closing it leaves this store open. A name that
 	// is not a cluster's (an RFC 1123 label or "") is an error.
 	ForCluster(name string) (Store, error)
 	// Clusters returns the names of the clusters that have rows in the
 	// store, sorted; "" is the unnamed cluster.
 	Clusters(ctx context.Context) ([]string, error)
+	// AdoptCluster moves every row of cluster from (config cluster:, ""
+	// the unnamed one) into the store's own cluster in one transaction:
+	// an installation that names its cluster after it stored history
+	// keeps reading it. The own cluster must have no rows yet
+	// (ErrClusterHasRows), and nothing else should write from's rows
+	// meanwhile (stop its steadywatch): those written after the move stay
+	// from's. A view cannot adopt.
+	AdoptCluster(ctx context.Context, from string) (Adopted, error)
 	// Close closes the store; a view's Close does nothing.
 	Close() error
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -232,6 +233,33 @@ func testClusters(t *testing.T, db Database) {
 		_, err := store.Open(ctx, db.DSN, store.Options{Cluster: store.AllClusters})
 		require.ErrorContains(t, err, `cluster: "*" is not a valid cluster name`, "a store writes one cluster, never all")
 	})
+
+	t.Run("Clusters lists a cluster whichever one table alone holds its rows", func(t *testing.T) {
+		one := map[string]func(s store.Store) error{
+			"incident-only": func(s store.Store) error { return s.Save(ctx, newIncident("i", "x", 0)) },
+			"event-only":    func(s store.Store) error { return s.SaveEvent(ctx, rowsOf(t, "x").event) },
+			"alert-only": func(s store.Store) error {
+				_, err := s.SaveAlerts(ctx, []alert.Alert{newAlert("f", "A", "x", 0)})
+				return err
+			},
+			"inventory-only": func(s store.Store) error { return s.SaveInventory(ctx, tracker.Inventory{SavedAt: at(0)}) },
+			"coverage-only":  func(s store.Store) error { return s.SaveCoverage(ctx, []chaos.WatchSpan{rowsOf(t, "x").span}) },
+			"delivery-only": func(s store.Store) error {
+				_, err := s.CreateDelivery(ctx, pendingDelivery("w", "2026-W10", 5))
+				return err
+			},
+			"verdict-only": func(s store.Store) error { return s.SaveVerdict(ctx, rowsOf(t, "x").verdict) },
+		}
+		want := []string{"east", "west"}
+		for name, write := range one {
+			require.NoError(t, write(openCluster(t, db, name)), name)
+			want = append(want, name)
+		}
+		slices.Sort(want)
+		names, err := east.Clusters(ctx)
+		require.NoError(t, err)
+		require.Equal(t, want, names)
+	})
 }
 
 // testConcurrentClusters has two clusters' steadywatches save the same
@@ -365,4 +393,89 @@ VALUES ('old-hypothesis', %d, 'fail', 20, false, true, '%s', '%s')`, at(4).UnixN
 	require.NoError(t, err)
 	require.False(t, ok)
 	require.NoError(t, db.Migrate(ctx, 0), "migrating again finds nothing to do")
+}
+
+// testClusterOrder writes the same rows in two clusters, the later name
+// first, and reads every cluster's: rows alike but for their cluster come
+// in the clusters' order, whatever the order they were written in, so a
+// reader paging or diffing them sees one order.
+func testClusterOrder(t *testing.T, db Database) {
+	ctx := t.Context()
+	rows := rowsOf(t, "api")
+	for _, c := range []string{"west", "east", "north"} {
+		rows.write(t, openCluster(t, db, c))
+	}
+	all, err := openCluster(t, db, "").ForCluster(store.AllClusters)
+	require.NoError(t, err)
+	for range 2 {
+		incs, err := all.List(ctx, tracker.Filter{})
+		require.NoError(t, err)
+		as, err := all.Alerts(ctx, alert.Filter{})
+		require.NoError(t, err)
+		ds, err := all.Deliveries(ctx, store.DeliveryFilter{})
+		require.NoError(t, err)
+		var got [3][]string
+		for i := range incs {
+			got[0] = append(got[0], incs[i].Cluster)
+		}
+		for i := range as {
+			got[1] = append(got[1], as[i].Cluster)
+		}
+		for i := range ds {
+			got[2] = append(got[2], ds[i].Cluster)
+		}
+		want := []string{"east", "north", "west"}
+		require.Equal(t, [3][]string{want, want, want}, got, "incidents, alerts, deliveries")
+	}
+}
+
+// testAdoptCluster is an installation that stored history unnamed, then
+// set cluster: east: the named store refuses to serve it hidden until it
+// adopts the rows, which moves every table's in one transaction.
+func testAdoptCluster(t *testing.T, db Database) {
+	ctx := t.Context()
+	unnamed := openCluster(t, db, "")
+	old := rowsOf(t, "api")
+	old.write(t, unnamed)
+	east := openCluster(t, db, "east")
+
+	var hidden *store.HiddenHistoryError
+	require.ErrorAs(t, store.CheckHistory(ctx, east, "east"), &hidden)
+	require.ErrorContains(t, hidden, `cluster: "east": the store holds history of the unnamed cluster`)
+	require.ErrorContains(t, hidden, `steadywatch store adopt-cluster --to east`)
+	require.NoError(t, store.CheckHistory(ctx, unnamed, ""), "the unnamed cluster reads its own history")
+
+	view, err := unnamed.ForCluster("east")
+	require.NoError(t, err)
+	_, err = view.AdoptCluster(ctx, "")
+	require.ErrorIs(t, err, store.ErrReadOnlyView)
+	_, err = east.AdoptCluster(ctx, "east")
+	require.ErrorContains(t, err, "the same cluster")
+
+	adopted, err := east.AdoptCluster(ctx, "")
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{
+		"incidents": 1, "events": 1, "alerts": 1, "inventory": 1, "watch_coverage": 1, "report_deliveries": 1, "verdicts": 1,
+	}, adopted.Rows)
+	require.EqualValues(t, 7, adopted.Total())
+	requireReads(t, east, old.inCluster("east"))
+	requireReads(t, unnamed)
+	inv, ok, err := east.LoadInventory(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, old.inv, inv)
+	require.NoError(t, store.CheckHistory(ctx, east, "east"))
+	names, err := east.Clusters(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"east"}, names)
+
+	t.Run("a cluster with rows adopts none, and nothing moves", func(t *testing.T) {
+		newer := rowsOf(t, "api")
+		newer.write(t, unnamed)
+		_, err := east.AdoptCluster(ctx, "")
+		require.ErrorIs(t, err, store.ErrClusterHasRows)
+		requireReads(t, unnamed, newer)
+		requireReads(t, east, old.inCluster("east"))
+		require.NoError(t, store.CheckHistory(ctx, east, "east"), "a cluster with rows of its own passes beside the unnamed one")
+	})
 }

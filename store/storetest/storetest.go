@@ -67,6 +67,8 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"a verdict the store cannot keep is refused with the field named", testInvalidVerdicts},
 		{"two clusters' rows that look alike are kept apart, each cluster read by its own store or a view", testClusters},
 		{"two clusters saving the same alerts at once store each once per cluster", testConcurrentClusters},
+		{"rows alike in several clusters are read from all in the clusters' order, not the order written", testClusterOrder},
+		{"a cluster named after history was stored unnamed refuses to hide it, and adopts it in one move", testAdoptCluster},
 		{"a database of schema version 6 is upgraded in place, its rows the unnamed cluster's", testUpgradeFromV6},
 	}
 	for _, tt := range tests {
