@@ -668,6 +668,20 @@ func (l *LeaderElection) validate(store string) *Error {
 // retry period: the next try is due by then anyway.
 func (l *LeaderElection) RenewTimeout() time.Duration { return time.Duration(l.RetryPeriod) }
 
+// Takeover bounds how long after a leader's last renewal another replica
+// leads, when that leader crashed: a follower reads the Lease at each of
+// its tries, a retry period apart jittered by up to JitterFactor times, so
+// it sees the last renewal within one, and takes the Lease over at its
+// first try once lease_duration has passed since. 0 when the election is
+// off.
+func (l *LeaderElection) Takeover() time.Duration {
+	if !l.Enabled {
+		return 0
+	}
+	retry := time.Duration(leaderelection.JitterFactor * float64(l.RetryPeriod))
+	return retry + time.Duration(l.LeaseDuration) + retry
+}
+
 // leaseMargin is how much earlier than lease_duration after the last
 // renewal a follower may take the Lease over: client-go's records hold
 // their times to the second.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/abort"
+	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/verdict"
 )
@@ -311,4 +312,50 @@ func TestAnAbortIsHeldByAJudgementThatCannotTellTheWindowUntilItsKnownEnd(t *tes
 	require.False(t, poster.Aborting("kill-postgres"))
 	v, _ = l.verdicts.Get("kill-postgres")
 	require.False(t, v.Abort, "released at the window's end")
+}
+
+// Review: the abort alert's endsAt outlasts a leader's takeover. The old
+// leader posts it at each judgement, then crashes just before the next;
+// its last renewal was then. A follower sees that renewal at its next try
+// (a jittered retry period, up to 1.2 ×), takes the Lease over at its
+// first try once lease_duration has passed since, and judges at once,
+// within an interval of its start (the cluster listed). The alert must
+// still fire then, or the chaos tool reads the gap as an all-clear.
+func TestTheAbortAlertOutlastsALeaderTakeover(t *testing.T) {
+	defaults := config.Default().Kubernetes.LeaderElection
+	defaults.Enabled = true
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		election config.LeaderElection
+	}{
+		{"a 5s interval, the default Lease", 5 * time.Second, defaults},
+		{"a minute's interval, the default Lease", time.Minute, defaults},
+		{"a 5s interval, without election (three judgements)", 5 * time.Second, config.LeaderElection{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			am, poster := startFakeAlertmanager(t)
+			now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+			l := abortLoop(t, poster, nil, &now, abortsOnErrors)
+			l.interval, l.election = tc.interval, tc.election
+			l.judgeAll(t.Context())
+
+			// The oracle: the last moment the next post may come, after
+			// two missed (three judgements, as without election), or
+			// after a takeover.
+			next := now.Add(3 * tc.interval)
+			if tc.election.Enabled {
+				crash := now.Add(tc.interval)
+				retry := time.Duration(1.2 * float64(tc.election.RetryPeriod))
+				if takeover := crash.Add(retry + time.Duration(tc.election.LeaseDuration) + retry + tc.interval); takeover.After(next) {
+					next = takeover
+				}
+			}
+			a := am.firing(t, now)
+			require.False(t, a.EndsAt.Before(next), "the alert ends at %v, before the next post may come at %v", a.EndsAt, next)
+			// And not much longer: a withdrawn abort (a leader gone for
+			// good) resolves by itself soon after.
+			require.Less(t, a.EndsAt.Sub(next), time.Second, "held %v past the next post", a.EndsAt.Sub(next))
+		})
+	}
 }

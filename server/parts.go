@@ -256,7 +256,7 @@ func newVerdicts(o Options, events tracker.Store, db store.Store, coverage verdi
 		if len(cfg.Verdicts.Hypotheses) == 0 {
 			return nil, nil
 		}
-		loop, err := newVerdictLoop(cfg.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
+		loop, err := newVerdictLoop(cfg.Verdicts, cfg.Kubernetes.LeaderElection, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 		if err != nil {
 			return nil, err
 		}

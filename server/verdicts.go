@@ -23,7 +23,7 @@ import (
 // hypothesis files are an error, naming the file, line and field, and so
 // is a step shorter than verdicts.scrape_interval; without it the loop's
 // checkIntervals asks Prometheus.
-func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
+func newVerdictLoop(cfg config.Verdicts, election config.LeaderElection, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
 	verdicts *verdict.Board, log *slog.Logger, now func() time.Time,
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)
@@ -52,7 +52,7 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 	l := &verdictLoop{
 		judge: judge, hypotheses: hyps, verdicts: verdicts, history: db,
 		interval: time.Duration(cfg.Interval), log: log, now: now,
-		cfg: cfg, promClient: promClient,
+		cfg: cfg, promClient: promClient, election: election,
 	}
 	if cfg.AbortAlertmanagerURL != "" {
 		amClient, err := newHTTPClient("verdicts.abort_alertmanager_http_client", cfg.AbortAlertmanagerHTTPClient)
@@ -128,6 +128,9 @@ type verdictLoop struct {
 	// (unset, checkIntervals asks Prometheus).
 	cfg        config.Verdicts
 	promClient *http.Client
+	// election is kubernetes.leader_election: a takeover bounds how long
+	// the abort alert is held (abortHold).
+	election config.LeaderElection
 
 	final map[string]bool
 	// stored is each hypothesis's last verdict in the history; nil until
@@ -266,7 +269,7 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 // adopt takes from old, the loop a reload replaces (stopped), the verdicts
 // it has not stored yet, before this loop's own, and its abort alerts when
 // both post to the same Alertmanager, with this loop's client (one raised
-// in another expires by itself after three judgements).
+// in another expires by itself once its hold passes: abortHold).
 func (l *verdictLoop) adopt(old *verdictLoop) {
 	for name, q := range old.pending {
 		if len(q) == 0 {
@@ -417,8 +420,7 @@ func (l *verdictLoop) signal(ctx context.Context, v verdict.Verdict, now time.Ti
 	}
 	switch {
 	case v.Abort:
-		// Held for three judgements: one missed post does not resolve it.
-		if err := l.abort.Post(ctx, v, now, 3*l.interval); err != nil {
+		if err := l.abort.Post(ctx, v, now, abortHold(l.interval, &l.election)); err != nil {
 			l.log.Error("posting the abort alert failed; retrying at the next judgement", "hypothesis", v.Hypothesis, "err", err)
 			return
 		}
@@ -428,6 +430,17 @@ func (l *verdictLoop) signal(ctx context.Context, v verdict.Verdict, now time.Ti
 			l.log.Error("resolving the abort alert failed; retrying at the next judgement", "hypothesis", v.Hypothesis, "err", err)
 		}
 	}
+}
+
+// abortHold is how long an abort alert posted stays active unless posted
+// again: three judgements, so that two missed posts (Alertmanager
+// unreachable for a moment) do not resolve it; and with leader election,
+// at least until the next leader posts it after the leader crashed just
+// before its next judgement: an interval, the takeover (le.Takeover), and
+// an interval for the new leader to start (restore, list the cluster) and
+// judge. A gap would read as an all-clear to the chaos tool gating on it.
+func abortHold(interval time.Duration, le *config.LeaderElection) time.Duration {
+	return max(3*interval, interval+le.Takeover()+interval)
 }
 
 // record queues v for the history if it changes the verdict before it:
