@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/abort"
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/verdict"
 )
@@ -358,4 +362,98 @@ func TestTheAbortAlertOutlastsALeaderTakeover(t *testing.T) {
 			require.Less(t, a.EndsAt.Sub(next), time.Second, "held %v past the next post", a.EndsAt.Sub(next))
 		})
 	}
+}
+
+// Review: a leader whose last judgement could not tell its window (no
+// chaos events found, the store unreachable) held the abort and recorded
+// it so, not running and with no window; the next leader holds it too, in
+// the window of the judgement that raised it.
+func TestANewLeaderHoldsTheAbortAJudgementThatCouldNotTellItsWindowHeld(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		next  verdict.Verdict
+		holds bool
+	}{
+		{"the next leader cannot judge", cannotJudge, true},
+		{"the next leader finds the metric back within its bound", backWithinBound, true},
+		{"the window is over", finalFail, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+			require.NoError(t, err)
+			defer db.Close()
+			now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+
+			// Leader A aborts, then cannot tell the window, holds the
+			// abort, and dies.
+			amA, posterA := startFakeAlertmanager(t)
+			a := abortLoop(t, posterA, db, &now, abortsOnErrors, cannotJudge)
+			a.judge.(*scriptedJudge).windowless = 1
+			a.judgeAll(t.Context())
+			now = now.Add(time.Minute)
+			a.judgeAll(t.Context())
+			amA.firing(t, now)
+			held, _ := a.verdicts.Get("kill-postgres")
+			require.True(t, held.Window.Start.IsZero())
+			require.False(t, held.Running, "a judgement that cannot tell its window does not say it runs")
+			require.True(t, held.Abort)
+
+			amB, posterB := startFakeAlertmanager(t)
+			now = now.Add(3 * time.Minute)
+			if !tc.holds {
+				now = time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC)
+			}
+			b := abortLoop(t, posterB, db, &now, tc.next)
+			b.judgeAll(t.Context())
+			v, _ := b.verdicts.Get("kill-postgres")
+			require.Equal(t, tc.holds, v.Abort)
+			require.Equal(t, tc.holds, posterB.Aborting("kill-postgres"))
+			if !tc.holds {
+				amB.mu.Lock()
+				require.Empty(t, amB.posts)
+				amB.mu.Unlock()
+				return
+			}
+			alert := amB.firing(t, now)
+			require.Contains(t, alert.Annotations["description"], "errors: 3.2 above the SLO's max 1", "posted with the recorded reasons")
+			require.Contains(t, v.AbortHeld, "the abort recorded at 2026-11-21T10:10:00Z", "the abort of the judgement that raised it")
+		})
+	}
+}
+
+// countedHistory is a history that fails, counting the reads.
+type countedHistory struct{ reads int }
+
+func (*countedHistory) SaveVerdict(context.Context, verdict.Transition) error {
+	return errors.New("connection refused")
+}
+
+func (c *countedHistory) LatestVerdicts(context.Context, time.Time) ([]verdict.Transition, error) {
+	c.reads++
+	return nil, errors.New("connection refused")
+}
+
+// Review: a store that is down is tried once a judgement, not once for
+// each hypothesis and each use (the final verdict, the recorded abort,
+// the verdicts to store): each try may wait for the store's timeout, and
+// the judgements, with their abort alerts, wait for them.
+func TestAHistoryThatCannotBeReadIsTriedOnceAJudgement(t *testing.T) {
+	var hyps []hypothesis.Hypothesis
+	for _, name := range []string{"kill-a", "kill-b", "kill-c"} {
+		hs, err := hypothesis.Parse([]byte(strings.ReplaceAll(killPostgresYAML, "NAME", name)), name+".yaml")
+		require.NoError(t, err)
+		hyps = append(hyps, hs...)
+	}
+	_, poster := startFakeAlertmanager(t)
+	now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+	history := &countedHistory{}
+	l := abortLoop(t, poster, history, &now, abortsOnErrors)
+	l.hypotheses = hyps
+	l.judgeAll(t.Context())
+	require.Equal(t, 1, history.reads, "reads of the history in the first judgement")
+	require.Equal(t, 3, l.judge.(*scriptedJudge).calls, "every hypothesis judged")
+	require.True(t, poster.Aborting("kill-c"))
+	now = now.Add(time.Minute)
+	l.judgeAll(t.Context())
+	require.Equal(t, 2, history.reads, "tried again at the next judgement")
 }

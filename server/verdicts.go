@@ -141,6 +141,9 @@ type verdictLoop struct {
 	// held are the aborts raised in a window still running, by hypothesis
 	// (holdAbort).
 	held map[string]heldAbort
+	// historyFailed: a read of the history failed in this judgement (or
+	// this flushAll); it is tried again at the next.
+	historyFailed bool
 }
 
 // heldAbort is an abort a judgement raised, held until its window ends.
@@ -219,6 +222,7 @@ func (l *verdictLoop) logUnsaved() {
 }
 
 func (l *verdictLoop) judgeAll(ctx context.Context) {
+	l.historyFailed = false
 	for i := range l.hypotheses {
 		if ctx.Err() != nil {
 			return
@@ -298,6 +302,7 @@ func (l *verdictLoop) adopt(old *verdictLoop) {
 // flushAll stores what waits, of every hypothesis, as far as the store
 // takes it.
 func (l *verdictLoop) flushAll(ctx context.Context) {
+	l.historyFailed = false
 	for name := range l.pending {
 		l.flush(ctx, name)
 	}
@@ -358,7 +363,8 @@ func (l *verdictLoop) restoreFinal(ctx context.Context, h *hypothesis.Hypothesis
 //
 // The abort raised before a takeover or a restart is read from the
 // history (the store keeps a verdict whose abort changes): the last
-// verdict stored of h, if it aborted in the same window.
+// verdict stored of h, if it aborted in the same window, or held the abort
+// of the one before it without telling its window (recordedAbort).
 func (l *verdictLoop) holdAbort(ctx context.Context, h *hypothesis.Hypothesis, v *verdict.Verdict) {
 	if l.held == nil {
 		l.held = map[string]heldAbort{}
@@ -395,21 +401,57 @@ func (l *verdictLoop) holdAbort(ctx context.Context, h *hypothesis.Hypothesis, v
 }
 
 // recordedAbort is the abort of h's last verdict in the history, if it
-// aborted while its window ran.
+// aborted while its window ran. A verdict that could not tell its window
+// (no chaos events found, the store unreachable) is recorded not running
+// and with no window: the abort it held is the one of the verdict before
+// it, in that one's window.
 func (l *verdictLoop) recordedAbort(ctx context.Context, h *hypothesis.Hypothesis) (heldAbort, bool) {
 	if l.history == nil || !l.loadHistory(ctx) {
 		return heldAbort{}, false
 	}
 	t, ok := l.stored[h.Name]
-	if !ok || !t.Running || t.Final || !t.Abort {
-		return heldAbort{}, false
+	for ok && t.Abort && !t.Final {
+		var v verdict.Verdict
+		if err := json.Unmarshal(t.Verdict, &v); err != nil {
+			l.log.Error("reading the last verdict kept in the store failed; not holding its abort", "hypothesis", h.Name, "err", err)
+			return heldAbort{}, false
+		}
+		if !v.Window.Start.IsZero() {
+			if !t.Running {
+				return heldAbort{}, false // its window is over
+			}
+			return heldAbort{window: v.Window, digest: v.HypothesisDigest, at: v.At, reasons: v.AbortReasons, recorded: true}, true
+		}
+		// Each verdict read is earlier than the one before: this ends.
+		if t, ok = l.storedBefore(ctx, h.Name, t.At); !ok {
+			return heldAbort{}, false
+		}
 	}
-	var v verdict.Verdict
-	if err := json.Unmarshal(t.Verdict, &v); err != nil {
-		l.log.Error("reading the last verdict kept in the store failed; not holding its abort", "hypothesis", h.Name, "err", err)
-		return heldAbort{}, false
+	return heldAbort{}, false
+}
+
+// storedBefore is the last verdict of the hypothesis name in the history
+// before at, if any and if the history can be read (tried once a
+// judgement: historyFailed).
+func (l *verdictLoop) storedBefore(ctx context.Context, name string, at time.Time) (verdict.Transition, bool) {
+	if l.historyFailed {
+		return verdict.Transition{}, false
 	}
-	return heldAbort{window: v.Window, digest: v.HypothesisDigest, at: v.At, reasons: v.AbortReasons, recorded: true}, true
+	latest, err := l.history.LatestVerdicts(ctx, at)
+	if err != nil {
+		l.historyFailed = true
+		if ctx.Err() == nil {
+			l.log.Error("reading the history of verdicts failed; not holding the abort a verdict that could not tell its window held",
+				"hypothesis", name, "err", err)
+		}
+		return verdict.Transition{}, false
+	}
+	for _, t := range latest {
+		if t.Hypothesis == name {
+			return t, true
+		}
+	}
+	return verdict.Transition{}, false
 }
 
 // signal posts the abort alert while v aborts (held by holdAbort until
@@ -503,13 +545,21 @@ func (l *verdictLoop) flush(ctx context.Context, name string) {
 	l.pending[name] = q
 }
 
-// loadHistory reads the last stored verdict of each hypothesis, once.
+// loadHistory reads the last stored verdict of each hypothesis, once. A
+// history that cannot be read is tried once a judgement (historyFailed),
+// not for each hypothesis and each use: each try may wait for the store's
+// timeout, and the judgements, with their abort alerts, would wait for
+// them all.
 func (l *verdictLoop) loadHistory(ctx context.Context) bool {
 	if l.stored != nil {
 		return true
 	}
+	if l.historyFailed {
+		return false
+	}
 	latest, err := l.history.LatestVerdicts(ctx, time.Time{})
 	if err != nil {
+		l.historyFailed = true
 		if ctx.Err() == nil {
 			l.log.Error("reading the history of verdicts failed; retrying at the next judgement", "err", err)
 		}
