@@ -457,3 +457,59 @@ func TestAHistoryThatCannotBeReadIsTriedOnceAJudgement(t *testing.T) {
 	l.judgeAll(t.Context())
 	require.Equal(t, 2, history.reads, "tried again at the next judgement")
 }
+
+// earlierUnreadable is a store whose reads of verdicts before a time fail
+// while failing is set, counting the tries.
+type earlierUnreadable struct {
+	store.Store
+	failing bool
+	tries   int
+}
+
+func (e *earlierUnreadable) LatestVerdicts(ctx context.Context, before time.Time) ([]verdict.Transition, error) {
+	if before.IsZero() {
+		return e.Store.LatestVerdicts(ctx, before)
+	}
+	e.tries++
+	if e.failing {
+		return nil, errors.New("connection refused")
+	}
+	return e.Store.LatestVerdicts(ctx, before)
+}
+
+// Review: the verdict before one that could not tell its window, read when
+// the store fails, holds nothing (logged) and judges on; it is read again
+// at the next judgement, and then holds the abort.
+func TestTheVerdictBeforeAWindowlessHeldAbortIsReadAgainWhenTheStoreFailed(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+	_, posterA := startFakeAlertmanager(t)
+	a := abortLoop(t, posterA, db, &now, abortsOnErrors, cannotJudge)
+	a.judge.(*scriptedJudge).windowless = 1
+	a.judgeAll(t.Context())
+	now = now.Add(time.Minute)
+	a.judgeAll(t.Context())
+
+	history := &earlierUnreadable{Store: db, failing: true}
+	_, posterB := startFakeAlertmanager(t)
+	now = now.Add(time.Minute)
+	b := abortLoop(t, posterB, nil, &now, cannotJudge)
+	b.history = history
+	b.judgeAll(t.Context())
+	require.Equal(t, 1, history.tries)
+	require.Equal(t, 1, b.judge.(*scriptedJudge).calls, "judged")
+	require.False(t, posterB.Aborting("kill-postgres"), "nothing to hold, as far as could be read")
+
+	// The store back, the next judgement reads it and holds the abort:
+	// B's first verdict, which held nothing, waited (else it would be
+	// the history's last, and the abort lost for good).
+	history.failing = false
+	now = now.Add(time.Minute)
+	b.judgeAll(t.Context())
+	require.Equal(t, 2, history.tries)
+	require.True(t, posterB.Aborting("kill-postgres"), "held once the history could be read")
+	v, _ := b.verdicts.Get("kill-postgres")
+	require.Contains(t, v.AbortHeld, "the abort recorded at 2026-11-21T10:10:00Z")
+}

@@ -422,7 +422,11 @@ func (l *verdictLoop) recordedAbort(ctx context.Context, h *hypothesis.Hypothesi
 			}
 			return heldAbort{window: v.Window, digest: v.HypothesisDigest, at: v.At, reasons: v.AbortReasons, recorded: true}, true
 		}
-		// Each verdict read is earlier than the one before: this ends.
+		// Each verdict read is earlier than the one before: this ends
+		// (a zero time would read the last of all again).
+		if t.At.IsZero() {
+			return heldAbort{}, false
+		}
 		if t, ok = l.storedBefore(ctx, h.Name, t.At); !ok {
 			return heldAbort{}, false
 		}
@@ -522,7 +526,11 @@ func (l *verdictLoop) record(v verdict.Verdict, final bool) {
 // one stored (read from the store first) are dropped.
 func (l *verdictLoop) flush(ctx context.Context, name string) {
 	q := l.pending[name]
-	if len(q) == 0 || !l.loadHistory(ctx) {
+	// A read of the history failed in this judgement (historyFailed):
+	// what waits is stored at the next, once the verdict in force is
+	// known; a verdict that released an abort held before (recordedAbort
+	// could not read it) would otherwise become the history's last.
+	if len(q) == 0 || l.historyFailed || !l.loadHistory(ctx) {
 		return
 	}
 	for len(q) > 0 {
