@@ -575,9 +575,9 @@ type LeaderElection struct {
 	// before taking over: a crashed leader is replaced within it (> 0).
 	LeaseDuration model.Duration `yaml:"lease_duration"`
 	// RenewDeadline is how long the leader keeps trying to renew before it
-	// steps down (> 0; renew_deadline + retry_period + 1s ≤
+	// steps down (> 0; renew_deadline + 2 × retry_period + 1s ≤
 	// lease_duration, so that a follower never takes over while the
-	// leader still leads).
+	// leader still leads: see RenewTimeout).
 	RenewDeadline model.Duration `yaml:"renew_deadline"`
 	// RetryPeriod is the wait between tries to acquire or renew (> 0,
 	// < renew_deadline / 1.2: client-go jitters it by up to 1.2 times).
@@ -641,22 +641,46 @@ func (l *LeaderElection) validate(store string) *Error {
 		// would fail at start with an error naming no field.
 		return fieldErrorf(p+"retry_period", "must be greater than 0 and less than renew_deadline (%s) / %g (client-go's jitter on retries), got %s",
 			l.RenewDeadline, leaderelection.JitterFactor, l.RetryPeriod)
-	case written < l.RenewDeadline+l.RetryPeriod+leaseMargin:
+	case written < l.RenewDeadline+l.RetryPeriod+model.Duration(l.RenewTimeout())+leaseMargin:
 		// A leader whose renewals fail steps down once they have failed
 		// for renew_deadline, which starts a retry period after its last
-		// renewal. A follower takes over lease_duration after it saw the
-		// Lease change, but client-go compares the records it reads with
-		// their times in whole seconds: renewals within one second look
-		// alike, so it can count from up to 1 s before the last one (the
-		// HA e2e test measured a takeover 3.6 s after the last renewal
-		// of a 4 s Lease).
-		return fieldErrorf(p+"lease_duration", "must be at least renew_deadline + retry_period + 1s (%s) in whole seconds "+
+		// successful renewal returned; that renewal may have returned up
+		// to RenewTimeout after client-go stamped it in the Lease, which
+		// is the last time a follower can count from. A follower takes
+		// over lease_duration after it saw the Lease change, but client-go
+		// compares the records it reads with their times in whole
+		// seconds: renewals within one second look alike, so it can count
+		// from up to 1 s before the last one (the HA e2e test measured a
+		// takeover 3.6 s after the last renewal of a 4 s Lease).
+		return fieldErrorf(p+"lease_duration", "must be at least renew_deadline + 2 × retry_period + 1s (%s) in whole seconds "+
 			"(client-go writes %s of %s to the Lease), got %s: "+
-			"a leader that cannot renew leads on for up to retry_period + renew_deadline after its last renewal, and a follower may take "+
-			"over up to 1s before lease_duration has passed (client-go compares the Lease's records to the second): two replicas would lead at once",
-			l.RenewDeadline+l.RetryPeriod+leaseMargin, written, l.LeaseDuration, l.LeaseDuration)
+			"a leader that cannot renew leads on for up to renew_deadline + retry_period after its last renewal, which took up to retry_period "+
+			"(serve cuts a renewal not through by then), and a follower may take over up to 1s before lease_duration has passed "+
+			"(client-go compares the Lease's records to the second): two replicas would lead at once",
+			l.RenewDeadline+l.RetryPeriod+model.Duration(l.RenewTimeout())+leaseMargin, written, l.LeaseDuration, l.LeaseDuration)
 	}
 	return nil
+}
+
+// RenewTimeout is how long a try at acquiring or renewing the Lease may
+// take, from the time client-go stamps in the record it writes, and still
+// count: serve cuts the try then. A renewal that returns late moves the
+// leader's step-down later by as much, so lease_duration must cover it. A
+// retry period: the next try is due by then anyway.
+func (l *LeaderElection) RenewTimeout() time.Duration { return time.Duration(l.RetryPeriod) }
+
+// Takeover bounds how long after a leader's last renewal another replica
+// leads, when that leader crashed: a follower reads the Lease at each of
+// its tries, a retry period apart jittered by up to JitterFactor times, so
+// it sees the last renewal within one, and takes the Lease over at its
+// first try once lease_duration has passed since. 0 when the election is
+// off.
+func (l *LeaderElection) Takeover() time.Duration {
+	if !l.Enabled {
+		return 0
+	}
+	retry := time.Duration(leaderelection.JitterFactor * float64(l.RetryPeriod))
+	return retry + time.Duration(l.LeaseDuration) + retry
 }
 
 // leaseMargin is how much earlier than lease_duration after the last

@@ -880,35 +880,49 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 			"a lease name with a slash", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_name: a/b\n",
 			`x.yml:5: kubernetes.leader_election.lease_name: "a/b" is not an object name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
 		},
-		// A leader that cannot renew leads on for up to retry_period +
-		// renew_deadline; a follower may take over 1 s before
-		// lease_duration (client-go compares the records at second
+		// A leader's last successful renewal may take up to retry_period
+		// (serve cuts it then), after which it leads on for up to
+		// retry_period + renew_deadline; a follower may take over 1 s
+		// before lease_duration (client-go compares the records at second
 		// precision).
+		{"the defaults, at renew_deadline + 2 × retry_period + 1s", pg + "kubernetes:\n  leader_election:\n    enabled: true\n", ""},
 		{
-			"lease_duration at renew_deadline + retry_period + 1s", pg +
-				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 7s\n    retry_period: 2s\n", "",
+			"lease_duration at renew_deadline + 2 × retry_period + 1s", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 5s\n    retry_period: 2s\n", "",
+		},
+		{
+			"lease_duration just below renew_deadline + 2 × retry_period + 1s", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 5001ms\n    retry_period: 2s\n",
+			"x.yml:5: kubernetes.leader_election.lease_duration: must be at least renew_deadline + 2 × retry_period + 1s (10s1ms) in whole seconds " +
+				"(client-go writes 10s of 10s to the Lease), got 10s: " +
+				"a leader that cannot renew leads on for up to renew_deadline + retry_period after its last renewal, which took up to retry_period " +
+				"(serve cuts a renewal not through by then), and a follower may take over up to 1s before lease_duration has passed " +
+				"(client-go compares the Lease's records to the second): two replicas would lead at once",
+		},
+		{
+			"the defaults but a retry_period 1ms longer", pg +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 2001ms\n",
+			// No lease_duration line: the error is on leader_election's.
+			"x.yml:3: kubernetes.leader_election.lease_duration: must be at least renew_deadline + 2 × retry_period + 1s (15s2ms) in whole seconds " +
+				"(client-go writes 15s of 15s to the Lease), got 15s: " +
+				"a leader that cannot renew leads on for up to renew_deadline + retry_period after its last renewal, which took up to retry_period " +
+				"(serve cuts a renewal not through by then), and a follower may take over up to 1s before lease_duration has passed " +
+				"(client-go compares the Lease's records to the second): two replicas would lead at once",
 		},
 		// client-go writes the lease duration to the Lease in whole
 		// seconds, and followers wait that long: 4999ms is 4s.
 		{
 			"a lease_duration of whole seconds past the bound", pg +
-				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 5s\n    renew_deadline: 2500ms\n    retry_period: 1s\n", "",
+				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 5s\n    renew_deadline: 1500ms\n    retry_period: 1s\n", "",
 		},
 		{
 			"a lease_duration past the bound that client-go cuts to whole seconds below it", pg +
-				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 4999ms\n    renew_deadline: 2500ms\n    retry_period: 1s\n",
-			"x.yml:5: kubernetes.leader_election.lease_duration: must be at least renew_deadline + retry_period + 1s (4s500ms) in whole seconds " +
+				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 4999ms\n    renew_deadline: 1500ms\n    retry_period: 1s\n",
+			"x.yml:5: kubernetes.leader_election.lease_duration: must be at least renew_deadline + 2 × retry_period + 1s (4s500ms) in whole seconds " +
 				"(client-go writes 4s of 4s999ms to the Lease), got 4s999ms: " +
-				"a leader that cannot renew leads on for up to retry_period + renew_deadline after its last renewal, and a follower may take " +
-				"over up to 1s before lease_duration has passed (client-go compares the Lease's records to the second): two replicas would lead at once",
-		},
-		{
-			"lease_duration just below renew_deadline + retry_period + 1s", pg +
-				"kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 7001ms\n    retry_period: 2s\n",
-			"x.yml:5: kubernetes.leader_election.lease_duration: must be at least renew_deadline + retry_period + 1s (10s1ms) in whole seconds " +
-				"(client-go writes 10s of 10s to the Lease), got 10s: " +
-				"a leader that cannot renew leads on for up to retry_period + renew_deadline after its last renewal, and a follower may take " +
-				"over up to 1s before lease_duration has passed (client-go compares the Lease's records to the second): two replicas would lead at once",
+				"a leader that cannot renew leads on for up to renew_deadline + retry_period after its last renewal, which took up to retry_period " +
+				"(serve cuts a renewal not through by then), and a follower may take over up to 1s before lease_duration has passed " +
+				"(client-go compares the Lease's records to the second): two replicas would lead at once",
 		},
 		{
 			"renew_deadline at lease_duration", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 10s\n    renew_deadline: 10s\n",
@@ -926,7 +940,7 @@ func TestLeaderElectionNeedsPostgreSQLAndOrderedDurations(t *testing.T) {
 			"x.yml:6: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (1s200ms) / 1.2 " +
 				"(client-go's jitter on retries), got 1s",
 		},
-		{"retry_period just below renew_deadline / 1.2", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 20s\n    retry_period: 8333ms\n", ""},
+		{"retry_period just below renew_deadline / 1.2", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    lease_duration: 28s\n    retry_period: 8333ms\n", ""},
 		{
 			"retry_period just above renew_deadline / 1.2", pg + "kubernetes:\n  leader_election:\n    enabled: true\n    retry_period: 8334ms\n",
 			"x.yml:5: kubernetes.leader_election.retry_period: must be greater than 0 and less than renew_deadline (10s) / 1.2 " +

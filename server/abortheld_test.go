@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/abort"
+	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/verdict"
 )
@@ -311,4 +316,200 @@ func TestAnAbortIsHeldByAJudgementThatCannotTellTheWindowUntilItsKnownEnd(t *tes
 	require.False(t, poster.Aborting("kill-postgres"))
 	v, _ = l.verdicts.Get("kill-postgres")
 	require.False(t, v.Abort, "released at the window's end")
+}
+
+// Review: the abort alert's endsAt outlasts a leader's takeover. The old
+// leader posts it at each judgement, then crashes just before the next;
+// its last renewal was then. A follower sees that renewal at its next try
+// (a jittered retry period, up to 1.2 ×), takes the Lease over at its
+// first try once lease_duration has passed since, and judges at once,
+// within an interval of its start (the cluster listed). The alert must
+// still fire then, or the chaos tool reads the gap as an all-clear.
+func TestTheAbortAlertOutlastsALeaderTakeover(t *testing.T) {
+	defaults := config.Default().Kubernetes.LeaderElection
+	defaults.Enabled = true
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		election config.LeaderElection
+	}{
+		{"a 5s interval, the default Lease", 5 * time.Second, defaults},
+		{"a minute's interval, the default Lease", time.Minute, defaults},
+		{"a 5s interval, without election (three judgements)", 5 * time.Second, config.LeaderElection{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			am, poster := startFakeAlertmanager(t)
+			now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+			l := abortLoop(t, poster, nil, &now, abortsOnErrors)
+			l.interval, l.election = tc.interval, tc.election
+			l.judgeAll(t.Context())
+
+			// The oracle: the last moment the next post may come, after
+			// two missed (three judgements, as without election), or
+			// after a takeover.
+			next := now.Add(3 * tc.interval)
+			if tc.election.Enabled {
+				crash := now.Add(tc.interval)
+				retry := time.Duration(1.2 * float64(tc.election.RetryPeriod))
+				if takeover := crash.Add(retry + time.Duration(tc.election.LeaseDuration) + retry + tc.interval); takeover.After(next) {
+					next = takeover
+				}
+			}
+			a := am.firing(t, now)
+			require.False(t, a.EndsAt.Before(next), "the alert ends at %v, before the next post may come at %v", a.EndsAt, next)
+			// And not much longer: a withdrawn abort (a leader gone for
+			// good) resolves by itself soon after.
+			require.Less(t, a.EndsAt.Sub(next), time.Second, "held %v past the next post", a.EndsAt.Sub(next))
+		})
+	}
+}
+
+// Review: a leader whose last judgement could not tell its window (no
+// chaos events found, the store unreachable) held the abort and recorded
+// it so, not running and with no window; the next leader holds it too, in
+// the window of the judgement that raised it.
+func TestANewLeaderHoldsTheAbortAJudgementThatCouldNotTellItsWindowHeld(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		next  verdict.Verdict
+		holds bool
+	}{
+		{"the next leader cannot judge", cannotJudge, true},
+		{"the next leader finds the metric back within its bound", backWithinBound, true},
+		{"the window is over", finalFail, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+			require.NoError(t, err)
+			defer db.Close()
+			now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+
+			// Leader A aborts, then cannot tell the window, holds the
+			// abort, and dies.
+			amA, posterA := startFakeAlertmanager(t)
+			a := abortLoop(t, posterA, db, &now, abortsOnErrors, cannotJudge)
+			a.judge.(*scriptedJudge).windowless = 1
+			a.judgeAll(t.Context())
+			now = now.Add(time.Minute)
+			a.judgeAll(t.Context())
+			amA.firing(t, now)
+			held, _ := a.verdicts.Get("kill-postgres")
+			require.True(t, held.Window.Start.IsZero())
+			require.False(t, held.Running, "a judgement that cannot tell its window does not say it runs")
+			require.True(t, held.Abort)
+
+			amB, posterB := startFakeAlertmanager(t)
+			now = now.Add(3 * time.Minute)
+			if !tc.holds {
+				now = time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC)
+			}
+			b := abortLoop(t, posterB, db, &now, tc.next)
+			b.judgeAll(t.Context())
+			v, _ := b.verdicts.Get("kill-postgres")
+			require.Equal(t, tc.holds, v.Abort)
+			require.Equal(t, tc.holds, posterB.Aborting("kill-postgres"))
+			if !tc.holds {
+				amB.mu.Lock()
+				require.Empty(t, amB.posts)
+				amB.mu.Unlock()
+				return
+			}
+			alert := amB.firing(t, now)
+			require.Contains(t, alert.Annotations["description"], "errors: 3.2 above the SLO's max 1", "posted with the recorded reasons")
+			require.Contains(t, v.AbortHeld, "the abort recorded at 2026-11-21T10:10:00Z", "the abort of the judgement that raised it")
+		})
+	}
+}
+
+// countedHistory is a history that fails, counting the reads.
+type countedHistory struct{ reads int }
+
+func (*countedHistory) SaveVerdict(context.Context, verdict.Transition) error {
+	return errors.New("connection refused")
+}
+
+func (c *countedHistory) LatestVerdicts(context.Context, time.Time) ([]verdict.Transition, error) {
+	c.reads++
+	return nil, errors.New("connection refused")
+}
+
+// Review: a store that is down is tried once a judgement, not once for
+// each hypothesis and each use (the final verdict, the recorded abort,
+// the verdicts to store): each try may wait for the store's timeout, and
+// the judgements, with their abort alerts, wait for them.
+func TestAHistoryThatCannotBeReadIsTriedOnceAJudgement(t *testing.T) {
+	var hyps []hypothesis.Hypothesis
+	for _, name := range []string{"kill-a", "kill-b", "kill-c"} {
+		hs, err := hypothesis.Parse([]byte(strings.ReplaceAll(killPostgresYAML, "NAME", name)), name+".yaml")
+		require.NoError(t, err)
+		hyps = append(hyps, hs...)
+	}
+	_, poster := startFakeAlertmanager(t)
+	now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+	history := &countedHistory{}
+	l := abortLoop(t, poster, history, &now, abortsOnErrors)
+	l.hypotheses = hyps
+	l.judgeAll(t.Context())
+	require.Equal(t, 1, history.reads, "reads of the history in the first judgement")
+	require.Equal(t, 3, l.judge.(*scriptedJudge).calls, "every hypothesis judged")
+	require.True(t, poster.Aborting("kill-c"))
+	now = now.Add(time.Minute)
+	l.judgeAll(t.Context())
+	require.Equal(t, 2, history.reads, "tried again at the next judgement")
+}
+
+// earlierUnreadable is a store whose reads of verdicts before a time fail
+// while failing is set, counting the tries.
+type earlierUnreadable struct {
+	store.Store
+	failing bool
+	tries   int
+}
+
+func (e *earlierUnreadable) LatestVerdicts(ctx context.Context, before time.Time) ([]verdict.Transition, error) {
+	if before.IsZero() {
+		return e.Store.LatestVerdicts(ctx, before)
+	}
+	e.tries++
+	if e.failing {
+		return nil, errors.New("connection refused")
+	}
+	return e.Store.LatestVerdicts(ctx, before)
+}
+
+// Review: the verdict before one that could not tell its window, read when
+// the store fails, holds nothing (logged) and judges on; it is read again
+// at the next judgement, and then holds the abort.
+func TestTheVerdictBeforeAWindowlessHeldAbortIsReadAgainWhenTheStoreFailed(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+	now := time.Date(2026, 11, 21, 10, 10, 0, 0, time.UTC)
+	_, posterA := startFakeAlertmanager(t)
+	a := abortLoop(t, posterA, db, &now, abortsOnErrors, cannotJudge)
+	a.judge.(*scriptedJudge).windowless = 1
+	a.judgeAll(t.Context())
+	now = now.Add(time.Minute)
+	a.judgeAll(t.Context())
+
+	history := &earlierUnreadable{Store: db, failing: true}
+	_, posterB := startFakeAlertmanager(t)
+	now = now.Add(time.Minute)
+	b := abortLoop(t, posterB, nil, &now, cannotJudge)
+	b.history = history
+	b.judgeAll(t.Context())
+	require.Equal(t, 1, history.tries)
+	require.Equal(t, 1, b.judge.(*scriptedJudge).calls, "judged")
+	require.False(t, posterB.Aborting("kill-postgres"), "nothing to hold, as far as could be read")
+
+	// The store back, the next judgement reads it and holds the abort:
+	// B's first verdict, which held nothing, waited (else it would be
+	// the history's last, and the abort lost for good).
+	history.failing = false
+	now = now.Add(time.Minute)
+	b.judgeAll(t.Context())
+	require.Equal(t, 2, history.tries)
+	require.True(t, posterB.Aborting("kill-postgres"), "held once the history could be read")
+	v, _ := b.verdicts.Get("kill-postgres")
+	require.Contains(t, v.AbortHeld, "the abort recorded at 2026-11-21T10:10:00Z")
 }

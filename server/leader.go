@@ -154,7 +154,7 @@ func newElector(cfg config.LeaderElection, client kubernetes.Interface, ship *le
 		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 	}
 	e.le, err = leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            e.lock,
+		Lock:            cutLock{Interface: e.lock, timeout: cfg.RenewTimeout()},
 		LeaseDuration:   time.Duration(cfg.LeaseDuration),
 		RenewDeadline:   time.Duration(cfg.RenewDeadline),
 		RetryPeriod:     time.Duration(cfg.RetryPeriod),
@@ -293,6 +293,31 @@ func (e *elector) release() {
 		return
 	}
 	e.log.Info("released the Lease")
+}
+
+// cutLock cuts a try at acquiring or renewing the Lease that is not
+// through within timeout of the time client-go stamped in the record
+// (RenewTime, taken as the try starts: its fast-path update, or its read
+// then update). client-go counts a renewal from when it returns, a
+// follower from the stamp: one returning late would let the leader lead
+// on past the bound config checks (lease_duration covers timeout). A try
+// cut is a failed one, even if the API server applied it: a follower then
+// counts from later still.
+type cutLock struct {
+	resourcelock.Interface
+	timeout time.Duration
+}
+
+func (l cutLock) Create(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	ctx, cancel := context.WithDeadline(ctx, rec.RenewTime.Add(l.timeout))
+	defer cancel()
+	return l.Interface.Create(ctx, rec)
+}
+
+func (l cutLock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	ctx, cancel := context.WithDeadline(ctx, rec.RenewTime.Add(l.timeout))
+	defer cancel()
+	return l.Interface.Update(ctx, rec)
 }
 
 // flusher is the queue lead's parts write through; *store.WriteBehind is

@@ -142,13 +142,14 @@ const (
 // electionConfig is the leader election's copy of rc: its own rate
 // limiter, so that the informers' requests, throttled by kubernetes.qps
 // (a relist of every namespace takes the whole burst), never delay a
-// renewal past renew_deadline; and a timeout of half renew_deadline (at
-// most kubernetes.timeout), so that a request that hangs leaves time for
-// another try before the leader steps down.
+// renewal past renew_deadline; and a timeout of retry_period (at most
+// kubernetes.timeout), so that a request that hangs leaves time for
+// other tries before the leader steps down (a try's update is cut by then
+// anyway: cutLock).
 func electionConfig(rc *rest.Config, k config.Kubernetes) *rest.Config {
 	ec := rest.CopyConfig(rc)
 	ec.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(electionQPS, electionBurst)
-	ec.Timeout = min(time.Duration(k.Timeout), time.Duration(k.LeaderElection.RenewDeadline)/2)
+	ec.Timeout = min(time.Duration(k.Timeout), k.LeaderElection.RenewTimeout())
 	ec.UserAgent = rc.UserAgent + "/leader-election"
 	return ec
 }
@@ -255,7 +256,7 @@ func newVerdicts(o Options, events tracker.Store, db store.Store, coverage verdi
 		if len(cfg.Verdicts.Hypotheses) == 0 {
 			return nil, nil
 		}
-		loop, err := newVerdictLoop(cfg.Verdicts, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
+		loop, err := newVerdictLoop(cfg.Verdicts, cfg.Kubernetes.LeaderElection, events, db, coverage, board, o.Logger.With("component", "verdict"), o.Now)
 		if err != nil {
 			return nil, err
 		}

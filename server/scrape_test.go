@@ -23,11 +23,11 @@ func TestServeRefusesAHypothesisWhoseStepIsShorterThanTheScrapeInterval(t *testi
 	cfg := config.Verdicts{Hypotheses: []string{file}, PrometheusURL: "http://127.0.0.1:9090", Interval: model.Duration(time.Second)}
 
 	cfg.ScrapeInterval = model.Duration(15 * time.Second)
-	_, err := newVerdictLoop(cfg, nil, nil, nil, verdict.NewBoard(), slog.New(slog.DiscardHandler), time.Now)
+	_, err := newVerdictLoop(cfg, config.LeaderElection{}, nil, nil, nil, verdict.NewBoard(), slog.New(slog.DiscardHandler), time.Now)
 	require.NoError(t, err, "a step equal to the scrape interval")
 
 	cfg.ScrapeInterval = model.Duration(15*time.Second + time.Millisecond)
-	_, err = newVerdictLoop(cfg, nil, nil, nil, verdict.NewBoard(), slog.New(slog.DiscardHandler), time.Now)
+	_, err = newVerdictLoop(cfg, config.LeaderElection{}, nil, nil, nil, verdict.NewBoard(), slog.New(slog.DiscardHandler), time.Now)
 	require.ErrorContains(t, err, file+":")
 	require.ErrorContains(t, err, "spec.step: 15s is shorter than the scrape interval of 15s1ms")
 	require.ErrorContains(t, err, "(verdicts.scrape_interval)")
@@ -45,7 +45,7 @@ func TestServeLearnsTheScrapeIntervalFromPrometheus(t *testing.T) {
 	cfg := config.Verdicts{Hypotheses: []string{file}, PrometheusURL: srv.URL, Interval: model.Duration(time.Second)}
 	start := func() (string, error) {
 		var logs bytes.Buffer
-		l, err := newVerdictLoop(cfg, nil, nil, nil, verdict.NewBoard(), slog.New(slog.NewTextHandler(&logs, nil)), time.Now)
+		l, err := newVerdictLoop(cfg, config.LeaderElection{}, nil, nil, nil, verdict.NewBoard(), slog.New(slog.NewTextHandler(&logs, nil)), time.Now)
 		if err == nil {
 			err = l.checkIntervals(t.Context())
 		}

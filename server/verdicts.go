@@ -23,7 +23,7 @@ import (
 // hypothesis files are an error, naming the file, line and field, and so
 // is a step shorter than verdicts.scrape_interval; without it the loop's
 // checkIntervals asks Prometheus.
-func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
+func newVerdictLoop(cfg config.Verdicts, election config.LeaderElection, events tracker.Store, db store.Store, coverage verdict.CoverageSource,
 	verdicts *verdict.Board, log *slog.Logger, now func() time.Time,
 ) (*verdictLoop, error) {
 	hyps, err := hypothesis.Load(cfg.Hypotheses...)
@@ -52,7 +52,7 @@ func newVerdictLoop(cfg config.Verdicts, events tracker.Store, db store.Store, c
 	l := &verdictLoop{
 		judge: judge, hypotheses: hyps, verdicts: verdicts, history: db,
 		interval: time.Duration(cfg.Interval), log: log, now: now,
-		cfg: cfg, promClient: promClient,
+		cfg: cfg, promClient: promClient, election: election,
 	}
 	if cfg.AbortAlertmanagerURL != "" {
 		amClient, err := newHTTPClient("verdicts.abort_alertmanager_http_client", cfg.AbortAlertmanagerHTTPClient)
@@ -128,6 +128,9 @@ type verdictLoop struct {
 	// (unset, checkIntervals asks Prometheus).
 	cfg        config.Verdicts
 	promClient *http.Client
+	// election is kubernetes.leader_election: a takeover bounds how long
+	// the abort alert is held (abortHold).
+	election config.LeaderElection
 
 	final map[string]bool
 	// stored is each hypothesis's last verdict in the history; nil until
@@ -138,6 +141,9 @@ type verdictLoop struct {
 	// held are the aborts raised in a window still running, by hypothesis
 	// (holdAbort).
 	held map[string]heldAbort
+	// historyFailed: a read of the history failed in this judgement (or
+	// this flushAll); it is tried again at the next.
+	historyFailed bool
 }
 
 // heldAbort is an abort a judgement raised, held until its window ends.
@@ -216,6 +222,7 @@ func (l *verdictLoop) logUnsaved() {
 }
 
 func (l *verdictLoop) judgeAll(ctx context.Context) {
+	l.historyFailed = false
 	for i := range l.hypotheses {
 		if ctx.Err() != nil {
 			return
@@ -266,7 +273,7 @@ func (l *verdictLoop) judgeAll(ctx context.Context) {
 // adopt takes from old, the loop a reload replaces (stopped), the verdicts
 // it has not stored yet, before this loop's own, and its abort alerts when
 // both post to the same Alertmanager, with this loop's client (one raised
-// in another expires by itself after three judgements).
+// in another expires by itself once its hold passes: abortHold).
 func (l *verdictLoop) adopt(old *verdictLoop) {
 	for name, q := range old.pending {
 		if len(q) == 0 {
@@ -295,6 +302,7 @@ func (l *verdictLoop) adopt(old *verdictLoop) {
 // flushAll stores what waits, of every hypothesis, as far as the store
 // takes it.
 func (l *verdictLoop) flushAll(ctx context.Context) {
+	l.historyFailed = false
 	for name := range l.pending {
 		l.flush(ctx, name)
 	}
@@ -355,7 +363,8 @@ func (l *verdictLoop) restoreFinal(ctx context.Context, h *hypothesis.Hypothesis
 //
 // The abort raised before a takeover or a restart is read from the
 // history (the store keeps a verdict whose abort changes): the last
-// verdict stored of h, if it aborted in the same window.
+// verdict stored of h, if it aborted in the same window, or held the abort
+// of the one before it without telling its window (recordedAbort).
 func (l *verdictLoop) holdAbort(ctx context.Context, h *hypothesis.Hypothesis, v *verdict.Verdict) {
 	if l.held == nil {
 		l.held = map[string]heldAbort{}
@@ -392,21 +401,61 @@ func (l *verdictLoop) holdAbort(ctx context.Context, h *hypothesis.Hypothesis, v
 }
 
 // recordedAbort is the abort of h's last verdict in the history, if it
-// aborted while its window ran.
+// aborted while its window ran. A verdict that could not tell its window
+// (no chaos events found, the store unreachable) is recorded not running
+// and with no window: the abort it held is the one of the verdict before
+// it, in that one's window.
 func (l *verdictLoop) recordedAbort(ctx context.Context, h *hypothesis.Hypothesis) (heldAbort, bool) {
 	if l.history == nil || !l.loadHistory(ctx) {
 		return heldAbort{}, false
 	}
 	t, ok := l.stored[h.Name]
-	if !ok || !t.Running || t.Final || !t.Abort {
-		return heldAbort{}, false
+	for ok && t.Abort && !t.Final {
+		var v verdict.Verdict
+		if err := json.Unmarshal(t.Verdict, &v); err != nil {
+			l.log.Error("reading the last verdict kept in the store failed; not holding its abort", "hypothesis", h.Name, "err", err)
+			return heldAbort{}, false
+		}
+		if !v.Window.Start.IsZero() {
+			if !t.Running {
+				return heldAbort{}, false // its window is over
+			}
+			return heldAbort{window: v.Window, digest: v.HypothesisDigest, at: v.At, reasons: v.AbortReasons, recorded: true}, true
+		}
+		// Each verdict read is earlier than the one before: this ends
+		// (a zero time would read the last of all again).
+		if t.At.IsZero() {
+			return heldAbort{}, false
+		}
+		if t, ok = l.storedBefore(ctx, h.Name, t.At); !ok {
+			return heldAbort{}, false
+		}
 	}
-	var v verdict.Verdict
-	if err := json.Unmarshal(t.Verdict, &v); err != nil {
-		l.log.Error("reading the last verdict kept in the store failed; not holding its abort", "hypothesis", h.Name, "err", err)
-		return heldAbort{}, false
+	return heldAbort{}, false
+}
+
+// storedBefore is the last verdict of the hypothesis name in the history
+// before at, if any and if the history can be read (tried once a
+// judgement: historyFailed).
+func (l *verdictLoop) storedBefore(ctx context.Context, name string, at time.Time) (verdict.Transition, bool) {
+	if l.historyFailed {
+		return verdict.Transition{}, false
 	}
-	return heldAbort{window: v.Window, digest: v.HypothesisDigest, at: v.At, reasons: v.AbortReasons, recorded: true}, true
+	latest, err := l.history.LatestVerdicts(ctx, at)
+	if err != nil {
+		l.historyFailed = true
+		if ctx.Err() == nil {
+			l.log.Error("reading the history of verdicts failed; not holding the abort a verdict that could not tell its window held",
+				"hypothesis", name, "err", err)
+		}
+		return verdict.Transition{}, false
+	}
+	for _, t := range latest {
+		if t.Hypothesis == name {
+			return t, true
+		}
+	}
+	return verdict.Transition{}, false
 }
 
 // signal posts the abort alert while v aborts (held by holdAbort until
@@ -417,8 +466,7 @@ func (l *verdictLoop) signal(ctx context.Context, v verdict.Verdict, now time.Ti
 	}
 	switch {
 	case v.Abort:
-		// Held for three judgements: one missed post does not resolve it.
-		if err := l.abort.Post(ctx, v, now, 3*l.interval); err != nil {
+		if err := l.abort.Post(ctx, v, now, abortHold(l.interval, &l.election)); err != nil {
 			l.log.Error("posting the abort alert failed; retrying at the next judgement", "hypothesis", v.Hypothesis, "err", err)
 			return
 		}
@@ -428,6 +476,17 @@ func (l *verdictLoop) signal(ctx context.Context, v verdict.Verdict, now time.Ti
 			l.log.Error("resolving the abort alert failed; retrying at the next judgement", "hypothesis", v.Hypothesis, "err", err)
 		}
 	}
+}
+
+// abortHold is how long an abort alert posted stays active unless posted
+// again: three judgements, so that two missed posts (Alertmanager
+// unreachable for a moment) do not resolve it; and with leader election,
+// at least until the next leader posts it after the leader crashed just
+// before its next judgement: an interval, the takeover (le.Takeover), and
+// an interval for the new leader to start (restore, list the cluster) and
+// judge. A gap would read as an all-clear to the chaos tool gating on it.
+func abortHold(interval time.Duration, le *config.LeaderElection) time.Duration {
+	return max(3*interval, interval+le.Takeover()+interval)
 }
 
 // record queues v for the history if it changes the verdict before it:
@@ -467,7 +526,11 @@ func (l *verdictLoop) record(v verdict.Verdict, final bool) {
 // one stored (read from the store first) are dropped.
 func (l *verdictLoop) flush(ctx context.Context, name string) {
 	q := l.pending[name]
-	if len(q) == 0 || !l.loadHistory(ctx) {
+	// A read of the history failed in this judgement (historyFailed):
+	// what waits is stored at the next, once the verdict in force is
+	// known; a verdict that released an abort held before (recordedAbort
+	// could not read it) would otherwise become the history's last.
+	if len(q) == 0 || l.historyFailed || !l.loadHistory(ctx) {
 		return
 	}
 	for len(q) > 0 {
@@ -490,13 +553,21 @@ func (l *verdictLoop) flush(ctx context.Context, name string) {
 	l.pending[name] = q
 }
 
-// loadHistory reads the last stored verdict of each hypothesis, once.
+// loadHistory reads the last stored verdict of each hypothesis, once. A
+// history that cannot be read is tried once a judgement (historyFailed),
+// not for each hypothesis and each use: each try may wait for the store's
+// timeout, and the judgements, with their abort alerts, would wait for
+// them all.
 func (l *verdictLoop) loadHistory(ctx context.Context) bool {
 	if l.stored != nil {
 		return true
 	}
+	if l.historyFailed {
+		return false
+	}
 	latest, err := l.history.LatestVerdicts(ctx, time.Time{})
 	if err != nil {
+		l.historyFailed = true
 		if ctx.Err() == nil {
 			l.log.Error("reading the history of verdicts failed; retrying at the next judgement", "err", err)
 		}

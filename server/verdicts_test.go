@@ -39,7 +39,7 @@ func (j *scriptedJudge) Judge(_ context.Context, h *hypothesis.Hypothesis, at ti
 	v.Hypothesis, v.At, v.HypothesisDigest = h.Name, at, h.Digest()
 	v.Window, _ = h.Window.Resolve(at, nil) // as the judge gives it
 	if j.windowless > 0 && j.calls > j.windowless {
-		v.Window = hypothesis.Span{}
+		v.Window, v.Running = hypothesis.Span{}, false // as the judge gives it: no window, none running
 	}
 	return v, nil
 }
