@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 )
 
 // diffSelector finds order statistics of the differences x_i − y_j of two
@@ -59,36 +60,114 @@ func newDiffSelector(xs, ys []float64) *diffSelector {
 func (s *diffSelector) at(i, r int) float64 { return s.xs[i] - s.ys[len(s.ys)-1-r] }
 
 // count sets lt[i] to the number of cells of row i below p and le[i] to the
-// number at or below q (p ≤ q), in one walk down the rows: in row i,
-// x_i − y_l < p exactly for l ≥ a, and a only grows with i; likewise for b.
-// A nil slice skips its count.
+// number at or below q (p ≤ q). A nil slice skips its count.
+//
+// In row i, x_i − y_l < t exactly for l ≥ a, and a only grows with i: one
+// count is a staircase of n+m steps. Walked alone its steps form one chain
+// of dependent loads and compares, so each staircase is cut into pieces
+// (two each when both counts are wanted, four for one) that are walked
+// together: the processor overlaps the four chains.
 func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE int64) {
 	s.passes++
-	xs, ys := s.xs, s.ys
-	m := len(ys)
-	if lt != nil {
-		lt = lt[:len(xs)]
-		a := 0
-		for i, xv := range xs {
-			for a < m && xv-ys[a] >= p {
-				a++
-			}
-			lt[i] = m - a
-			nLT += int64(m - a)
+	n, m := len(s.xs), len(s.ys)
+	if le != nil && math.IsInf(q, 1) {
+		// Every cell, +Inf ones included, is at or below +Inf.
+		for i := range le[:n] {
+			le[i] = m
 		}
+		nLE, le = int64(n)*int64(m), nil
 	}
-	if le != nil {
-		le = le[:len(xs)]
-		b := 0
-		for i, xv := range xs {
-			for b < m && xv-ys[b] > q {
-				b++
-			}
-			le[i] = m - b
-			nLE += int64(m - b)
-		}
+	// The cells at or below q are the cells below the next float64 above q.
+	var st stairs
+	switch {
+	case lt != nil && le != nil:
+		s.cut(st[:2], p, lt[:n])
+		s.cut(st[2:], math.Nextafter(q, math.Inf(1)), le[:n])
+	case lt != nil:
+		s.cut(st[:], p, lt[:n])
+	case le != nil:
+		s.cut(st[:], math.Nextafter(q, math.Inf(1)), le[:n])
+	}
+	s.walk(&st)
+	for _, c := range lt {
+		nLT += int64(c)
+	}
+	for _, c := range le {
+		nLE += int64(c)
 	}
 	return nLT, nLE
+}
+
+// stair is a piece of the staircase of the cells below t.
+type stair struct {
+	t      float64
+	out    []int // out[i] is the number of cells of row i below t
+	i, end int   // the rows left to walk
+	a      int   // x_i − y_l ≥ t for every l < a
+}
+
+type stairs [4]stair
+
+// cut divides the staircase of the cells below t into len(st) pieces of
+// about equal numbers of steps: piece c starts at the first row r where the
+// staircase has taken c·(n+m)/len(st) steps, r + a(r).
+func (s *diffSelector) cut(st []stair, t float64, out []int) {
+	n, m := len(s.xs), len(s.ys)
+	start := func(r int) int { // a(r), the cells of row r not below t
+		if r == n {
+			return m
+		}
+		x := s.xs[r]
+		return sort.Search(m, func(l int) bool { return !(x-s.ys[l] >= t) })
+	}
+	end := n
+	for c := len(st) - 1; c >= 0; c-- {
+		steps := c * (n + m) / len(st)
+		r := sort.Search(n, func(r int) bool { return r+start(r) >= steps })
+		st[c] = stair{t: t, out: out, i: r, end: end, a: start(r)}
+		end = r
+	}
+}
+
+// walk walks the four pieces together until one ends, then each to its end.
+func (s *diffSelector) walk(st *stairs) {
+	xs, ys := s.xs, s.ys
+	m := len(ys)
+	// Locals rather than the structs: the loop keeps them in registers.
+	t0, o0, i0, e0, a0 := st[0].t, st[0].out, st[0].i, st[0].end, st[0].a
+	t1, o1, i1, e1, a1 := st[1].t, st[1].out, st[1].i, st[1].end, st[1].a
+	t2, o2, i2, e2, a2 := st[2].t, st[2].out, st[2].i, st[2].end, st[2].a
+	t3, o3, i3, e3, a3 := st[3].t, st[3].out, st[3].i, st[3].end, st[3].a
+	for i0 < e0 && a0 < m && i1 < e1 && a1 < m && i2 < e2 && a2 < m && i3 < e3 && a3 < m {
+		i0, a0 = step(xs, ys, o0, t0, i0, a0)
+		i1, a1 = step(xs, ys, o1, t1, i1, a1)
+		i2, a2 = step(xs, ys, o2, t2, i2, a2)
+		i3, a3 = step(xs, ys, o3, t3, i3, a3)
+	}
+	finish(xs, ys, o0, t0, i0, e0, a0)
+	finish(xs, ys, o1, t1, i1, e1, a1)
+	finish(xs, ys, o2, t2, i2, e2, a2)
+	finish(xs, ys, o3, t3, i3, e3, a3)
+}
+
+// step records row i's count for the current a and moves either to the next
+// row or to the next column, computing which without a branch.
+func step(xs, ys []float64, out []int, t float64, i, a int) (int, int) {
+	out[i] = len(ys) - a
+	col := 0
+	if xs[i]-ys[a] >= t {
+		col = 1
+	}
+	return i + 1 - col, a + col
+}
+
+func finish(xs, ys []float64, out []int, t float64, i, end, a int) {
+	for i < end && a < len(ys) {
+		i, a = step(xs, ys, out, t, i, a)
+	}
+	for ; i < end; i++ {
+		out[i] = 0 // x_i − y_l ≥ t for every l
+	}
 }
 
 // active fills the prefix sums of the rows' remaining cells and returns
