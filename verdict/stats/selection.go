@@ -27,11 +27,13 @@ import (
 type diffSelector struct {
 	xs, ys     []float64
 	lo, hi     []int
+	lo0, hi0   []int // the bounds shared by the ranks of kths
 	cntA, cntB []int
 	prefix     []int64
 	sample     []float64
 	buf        []float64
-	rng        *rand.Rand
+	pcg        rand.PCG
+	rng        *rand.Rand // draws from pcg
 	// gather is the number of remaining cells at which they are copied out
 	// (n+m; tests lower it to drive the rounds on small matrices).
 	gather int64
@@ -44,17 +46,25 @@ type diffSelector struct {
 const maxSample = 16384
 
 func newDiffSelector(xs, ys []float64) *diffSelector {
+	return new(diffSelector).reset(xs, ys)
+}
+
+// reset readies s for the sorted samples xs and ys, reusing its memory.
+func (s *diffSelector) reset(xs, ys []float64) *diffSelector {
 	n := len(xs)
-	return &diffSelector{
-		xs: xs, ys: ys,
-		lo: make([]int, n), hi: make([]int, n),
-		cntA: make([]int, n), cntB: make([]int, n),
-		prefix: make([]int64, n+1),
-		gather: int64(n + len(ys)),
-		// The pivots only decide how fast the answer is found, never what it
-		// is; a fixed seed keeps the running time reproducible.
-		rng: rand.New(rand.NewPCG(0x5eed, 0x57a75)), //nolint:gosec // pivot choice, not security
+	s.xs, s.ys = xs, ys
+	s.lo, s.hi = resize(s.lo, n), resize(s.hi, n)
+	s.cntA, s.cntB = resize(s.cntA, n), resize(s.cntB, n)
+	s.prefix = resize(s.prefix, n+1)
+	s.gather = int64(n + len(ys))
+	s.passes = 0
+	// The pivots only decide how fast the answer is found, never what it
+	// is; a fixed seed keeps the running time reproducible.
+	s.pcg.Seed(0x5eed, 0x57a75)
+	if s.rng == nil {
+		s.rng = rand.New(&s.pcg) //nolint:gosec // pivot choice, not security
 	}
+	return s
 }
 
 func (s *diffSelector) at(i, r int) float64 { return s.xs[i] - s.ys[len(s.ys)-1-r] }
@@ -231,7 +241,7 @@ func (s *diffSelector) kths(ks ...int64) []float64 {
 	if len(ks) > 1 {
 		s.narrow(ks[0], ks[len(ks)-1])
 	}
-	lo0, hi0 := slices.Clone(s.lo), slices.Clone(s.hi)
+	s.lo0, s.hi0 = append(s.lo0[:0], s.lo...), append(s.hi0[:0], s.hi...)
 	prev := int64(-1)
 	for j, k := range ks {
 		if k == prev+1 && j > 0 {
@@ -240,8 +250,8 @@ func (s *diffSelector) kths(ks ...int64) []float64 {
 			continue
 		}
 		prev = k
-		copy(s.lo, lo0)
-		copy(s.hi, hi0)
+		copy(s.lo, s.lo0)
+		copy(s.hi, s.hi0)
 		v, found := s.narrow(k, k)
 		if !found {
 			panic("stats: selection ended without the answer") // unreachable
