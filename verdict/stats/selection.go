@@ -39,6 +39,9 @@ type diffSelector struct {
 	gather int64
 	// passes counts the staircase walks, the unit of the selection's cost.
 	passes int
+	// gathered is the index in buf of the difference the last selection
+	// returned when it ended by copying the cells out, else −1.
+	gathered int
 }
 
 // maxSample bounds a round's sample: larger ones cost more to draw than the
@@ -58,6 +61,7 @@ func (s *diffSelector) reset(xs, ys []float64) *diffSelector {
 	s.prefix = resize(s.prefix, n+1)
 	s.gather = int64(n + len(ys))
 	s.passes = 0
+	s.gathered = -1
 	// The pivots only decide how fast the answer is found, never what it
 	// is; a fixed seed keeps the running time reproducible.
 	s.pcg.Seed(0x5eed, 0x57a75)
@@ -185,9 +189,7 @@ func finish(xs, ys []float64, out []int, t float64, i, end, a int) {
 func (s *diffSelector) active() (active, below int64) {
 	for i := range s.lo {
 		s.prefix[i] = active
-		if s.hi[i] > s.lo[i] {
-			active += int64(s.hi[i] - s.lo[i])
-		}
+		active += int64(max(s.hi[i]-s.lo[i], 0))
 		below += int64(s.lo[i])
 	}
 	s.prefix[len(s.lo)] = active
@@ -262,7 +264,16 @@ func (s *diffSelector) kths(ks ...int64) []float64 {
 }
 
 // successor returns the k-th difference given v, the (k−1)-th.
+//
+// When the (k−1)-th was selected from the cells copied out, those are all
+// the cells of ranks below+1 … below+len(buf), and quickselect left the
+// larger ones after it: the k-th is their minimum, if k is among them.
 func (s *diffSelector) successor(v float64, k int64) float64 {
+	if i := s.gathered; i >= 0 && i+1 < len(s.buf) {
+		s.gathered = -1 // buf is not partitioned around the k-th
+		return slices.Min(s.buf[i+1:])
+	}
+	s.gathered = -1
 	if _, le := s.count(0, nil, v, s.cntB); k <= le {
 		return v
 	}
@@ -281,6 +292,7 @@ func (s *diffSelector) successor(v float64, k int64) float64 {
 func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 	single := kMin == kMax
 	prev := int64(-1)
+	s.gathered = -1
 	for {
 		active, below := s.active()
 		stalled := active == prev
@@ -380,37 +392,44 @@ func (s *diffSelector) gatherSelect(k int64) float64 {
 			s.buf = append(s.buf, s.at(i, r))
 		}
 	}
-	return quickselect(s.buf, int(k-1), s.rng)
+	s.gathered = int(k - 1)
+	return quickselect(s.buf, s.gathered, s.rng)
 }
 
-// quickselect returns the k-th smallest (0-based) of a, reordering it.
+// quickselect returns the k-th smallest (0-based) of a, reordering it so
+// that the values before index k are at most, those after at least, the
+// result.
 func quickselect(a []float64, k int, rng *rand.Rand) float64 {
 	for len(a) > 16 {
 		p := a[rng.IntN(len(a))]
-		// three-way partition: [< p | == p | > p]
-		lt, i, gt := 0, 0, len(a)
-		for i < gt {
-			switch {
-			case a[i] < p:
-				a[lt], a[i] = a[i], a[lt]
-				lt++
-				i++
-			case a[i] > p:
-				gt--
-				a[i], a[gt] = a[gt], a[i]
-			default:
-				i++
-			}
-		}
-		switch {
-		case k < lt:
+		// [< p | ≥ p], then, if k is in the second part, [== p | > p]
+		lt := partition(a, func(v float64) bool { return v < p })
+		if k < lt {
 			a = a[:lt]
-		case k < gt:
-			return p
-		default:
-			a, k = a[gt:], k-gt
+			continue
 		}
+		a, k = a[lt:], k-lt
+		eq := partition(a, func(v float64) bool { return v <= p })
+		if k < eq {
+			return p
+		}
+		a, k = a[eq:], k-eq
 	}
 	slices.Sort(a)
 	return a[k]
+}
+
+// partition moves the values for which first holds before the others and
+// returns their number. Every value is swapped and the count moves by the
+// comparison's result, so random data costs no mispredicted branches.
+func partition(a []float64, first func(float64) bool) int {
+	n := 0
+	for i, v := range a {
+		a[i] = a[n]
+		a[n] = v
+		if first(v) {
+			n++
+		}
+	}
+	return n
 }

@@ -260,3 +260,19 @@ func TestCountIsTheBruteForceCountOfEachRow(t *testing.T) {
 		require.Equal(t, sumLE, nLE, msg("at or below q alone, total"))
 	}
 }
+
+func TestQuickselectReturnsTheKthAndPartitionsAroundIt(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for c := range 2000 {
+		kind := sampleKinds[r.IntN(len(sampleKinds))]
+		a := kind.draw(r, 1+r.IntN(500))
+		sorted := slices.Sorted(slices.Values(a))
+		k := r.IntN(len(a))
+		got := quickselect(a, k, r)
+		requireSameValue(t, sorted[k], got, "case %d, %s, n=%d, k=%d", c, kind.name, len(a), k)
+		requireSameValue(t, got, a[k], "case %d: a[k]", c)
+		require.LessOrEqualf(t, slices.Max(a[:k+1]), got, "case %d: a[:k] ≤ a[k]", c)
+		require.GreaterOrEqualf(t, slices.Min(a[k:]), got, "case %d: a[k:] ≥ a[k]", c)
+		require.Equal(t, sorted, slices.Sorted(slices.Values(a)), "case %d: the same values", c)
+	}
+}
