@@ -4,7 +4,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func lognormal(r *rand.Rand, n int, median, sigma float64) []float64 {
@@ -51,4 +54,36 @@ func BenchmarkRateTest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestConcurrentComparesDoNotShareScratchMemory runs comparisons of
+// different samples at once: each must get what it gets alone.
+func TestConcurrentComparesDoNotShareScratchMemory(t *testing.T) {
+	const workers = 8
+	r := rand.New(rand.NewPCG(15, 16))
+	xs, ys := make([][]float64, workers), make([][]float64, workers)
+	alone := make([]Comparison, workers)
+	for w := range workers {
+		n := 5000 + 1000*w // above radixMin, a different size each
+		xs[w], ys[w] = lognormal(r, n, 0.1+0.01*float64(w), 0.5), lognormal(r, n+w, 0.1, 0.5)
+		var err error
+		alone[w], err = Compare(xs[w], ys[w], TwoSided, DefaultConfidence)
+		require.NoError(t, err)
+	}
+	together := make([]Comparison, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for range 3 {
+				c, err := Compare(xs[w], ys[w], TwoSided, DefaultConfidence)
+				if err != nil || c != alone[w] {
+					together[w] = Comparison{} // the check below fails
+					return
+				}
+				together[w] = c
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, alone, together)
 }

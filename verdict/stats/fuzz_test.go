@@ -44,7 +44,7 @@ func FuzzKthDifference(f *testing.F) {
 
 func sortedOrDie(t *testing.T, v []float64) []float64 {
 	t.Helper()
-	xs, _, err := sortedCopies(v, []float64{0})
+	xs, _, err := new(workspace).sortedCopies(v, []float64{0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,11 +54,13 @@ func HodgesLehmann(x, y []float64, confidence float64) (Shift, error) {
 	if err := checkConfidence(confidence); err != nil {
 		return Shift{}, err
 	}
-	xs, ys, err := sortedCopies(x, y)
-	if err != nil {
-		return Shift{}, err
-	}
-	return hodgesLehmannSorted(xs, ys, confidence), nil
+	return withWorkspace(func(w *workspace) (Shift, error) {
+		xs, ys, err := w.sortedCopies(x, y)
+		if err != nil {
+			return Shift{}, err
+		}
+		return hodgesLehmannSorted(w.sel.reset(xs, ys), confidence), nil
+	})
 }
 
 // Comparison is a Mann-Whitney test and the shift interval of the same data.
@@ -72,15 +74,17 @@ func Compare(x, y []float64, alt Alternative, confidence float64) (Comparison, e
 	if err := checkConfidence(confidence); err != nil {
 		return Comparison{}, err
 	}
-	xs, ys, err := sortedCopies(x, y)
-	if err != nil {
-		return Comparison{}, err
-	}
-	t, err := mannWhitneySorted(xs, ys, alt, Auto)
-	if err != nil {
-		return Comparison{}, err
-	}
-	return Comparison{Test: t, Shift: hodgesLehmannSorted(xs, ys, confidence)}, nil
+	return withWorkspace(func(w *workspace) (Comparison, error) {
+		xs, ys, err := w.sortedCopies(x, y)
+		if err != nil {
+			return Comparison{}, err
+		}
+		t, err := mannWhitneySorted(xs, ys, alt, Auto)
+		if err != nil {
+			return Comparison{}, err
+		}
+		return Comparison{Test: t, Shift: hodgesLehmannSorted(w.sel.reset(xs, ys), confidence)}, nil
+	})
 }
 
 // criticalRank returns K, the coverage of [D_(K), D_(nm+1−K)] and how K was
@@ -115,8 +119,9 @@ func criticalRank(n, m int, confidence float64) (int64, float64, Method) {
 	return k, coverage, method
 }
 
-func hodgesLehmannSorted(xs, ys []float64, confidence float64) Shift {
-	n, m := len(xs), len(ys)
+// hodgesLehmannSorted is HodgesLehmann on the sorted samples of sel.
+func hodgesLehmannSorted(sel *diffSelector, confidence float64) Shift {
+	n, m := len(sel.xs), len(sel.ys)
 	nm := int64(n) * int64(m)
 	var sh Shift
 	sh.K, sh.Coverage, sh.Method = criticalRank(n, m, confidence)
@@ -127,7 +132,7 @@ func hodgesLehmannSorted(xs, ys []float64, confidence float64) Shift {
 	}
 	slices.Sort(ranks)
 	ranks = slices.Compact(ranks)
-	vals := newDiffSelector(xs, ys).kths(ranks...)
+	vals := sel.kths(ranks...)
 	at := func(k int64) float64 {
 		i, _ := slices.BinarySearch(ranks, k)
 		return vals[i]
@@ -144,12 +149,14 @@ func hodgesLehmannSorted(xs, ys []float64, confidence float64) Shift {
 // KthDifference returns the k-th smallest (1-based) of the n·m differences
 // x_i − y_j without materialising them.
 func KthDifference(x, y []float64, k int64) (float64, error) {
-	xs, ys, err := sortedCopies(x, y)
-	if err != nil {
-		return 0, err
-	}
-	if nm := int64(len(xs)) * int64(len(ys)); k < 1 || k > nm {
-		return 0, fmt.Errorf("k = %d: must be in [1, %d]", k, nm)
-	}
-	return newDiffSelector(xs, ys).kth(k), nil
+	return withWorkspace(func(w *workspace) (float64, error) {
+		xs, ys, err := w.sortedCopies(x, y)
+		if err != nil {
+			return 0, err
+		}
+		if nm := int64(len(xs)) * int64(len(ys)); k < 1 || k > nm {
+			return 0, fmt.Errorf("k = %d: must be in [1, %d]", k, nm)
+		}
+		return w.sel.reset(xs, ys).kth(k), nil
+	})
 }

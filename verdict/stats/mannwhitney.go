@@ -3,7 +3,6 @@ package stats
 import (
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Alternative is the alternative hypothesis of a test, in terms of x
@@ -94,24 +93,13 @@ func MannWhitney(x, y []float64, alt Alternative) (MWResult, error) {
 // is an error: the exact distribution assumes none (scipy silently truncates
 // U instead); Exact beyond ExactMaxCells is an error too.
 func MannWhitneyMethod(x, y []float64, alt Alternative, method Method) (MWResult, error) {
-	xs, ys, err := sortedCopies(x, y)
-	if err != nil {
-		return MWResult{}, err
-	}
-	return mannWhitneySorted(xs, ys, alt, method)
-}
-
-func sortedCopies(x, y []float64) (xs, ys []float64, err error) {
-	if err := checkSample("x", x); err != nil {
-		return nil, nil, err
-	}
-	if err := checkSample("y", y); err != nil {
-		return nil, nil, err
-	}
-	xs, ys = slices.Clone(x), slices.Clone(y)
-	sortFloats(xs)
-	sortFloats(ys)
-	return xs, ys, nil
+	return withWorkspace(func(w *workspace) (MWResult, error) {
+		xs, ys, err := w.sortedCopies(x, y)
+		if err != nil {
+			return MWResult{}, err
+		}
+		return mannWhitneySorted(xs, ys, alt, method)
+	})
 }
 
 // rankSums walks the sorted samples once, as merging them would: U of x,

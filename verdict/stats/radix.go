@@ -13,15 +13,17 @@ const radixMin = 4096
 // LSD radix sort on the order-preserving bit pattern (sign bit flipped for
 // positives, all bits for negatives), several times faster than comparison
 // sorting at 10⁵ values. −0 sorts just before +0; they compare equal, so the
-// result is sorted either way.
-func sortFloats(v []float64) {
+// result is sorted either way. The radix sort's keys are held in buf, grown
+// to 2·len(v) if shorter; sortFloats returns it for the next call.
+func sortFloats(v []float64, buf []uint64) []uint64 {
 	if len(v) < radixMin {
 		slices.Sort(v)
-		return
+		return buf
 	}
 	const bits, passes = 11, 6 // 6·11 ≥ 64
 	const buckets = 1 << bits
-	keys, tmp := make([]uint64, len(v)), make([]uint64, len(v))
+	buf = resize(buf, 2*len(v))
+	keys, tmp := buf[:len(v)], buf[len(v):]
 	var hist [passes][buckets]int
 	for i, f := range v {
 		k := math.Float64bits(f)
@@ -59,4 +61,5 @@ func sortFloats(v []float64) {
 		}
 		v[i] = math.Float64frombits(k)
 	}
+	return buf
 }

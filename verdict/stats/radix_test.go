@@ -28,7 +28,7 @@ func TestSortFloatsOrdersLargeSamplesAsSlicesSort(t *testing.T) {
 			}
 			want := slices.Clone(v)
 			slices.Sort(want)
-			sortFloats(v)
+			sortFloats(v, nil)
 			require.Truef(t, slices.IsSorted(v), "%s, n=%d", name, n)
 			// the same multiset, compared bit for bit except for the sign of zero
 			for i := range v {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 )
 
 // diffSelector finds order statistics of the differences x_i − y_j of two
@@ -26,16 +27,21 @@ import (
 type diffSelector struct {
 	xs, ys     []float64
 	lo, hi     []int
+	lo0, hi0   []int // the bounds shared by the ranks of kths
 	cntA, cntB []int
 	prefix     []int64
 	sample     []float64
 	buf        []float64
-	rng        *rand.Rand
+	pcg        rand.PCG
+	rng        *rand.Rand // draws from pcg
 	// gather is the number of remaining cells at which they are copied out
 	// (n+m; tests lower it to drive the rounds on small matrices).
 	gather int64
 	// passes counts the staircase walks, the unit of the selection's cost.
 	passes int
+	// gathered is the index in buf of the difference the last selection
+	// returned when it ended by copying the cells out, else −1.
+	gathered int
 }
 
 // maxSample bounds a round's sample: larger ones cost more to draw than the
@@ -43,52 +49,139 @@ type diffSelector struct {
 const maxSample = 16384
 
 func newDiffSelector(xs, ys []float64) *diffSelector {
+	return new(diffSelector).reset(xs, ys)
+}
+
+// reset readies s for the sorted samples xs and ys, reusing its memory.
+func (s *diffSelector) reset(xs, ys []float64) *diffSelector {
 	n := len(xs)
-	return &diffSelector{
-		xs: xs, ys: ys,
-		lo: make([]int, n), hi: make([]int, n),
-		cntA: make([]int, n), cntB: make([]int, n),
-		prefix: make([]int64, n+1),
-		gather: int64(n + len(ys)),
-		// The pivots only decide how fast the answer is found, never what it
-		// is; a fixed seed keeps the running time reproducible.
-		rng: rand.New(rand.NewPCG(0x5eed, 0x57a75)), //nolint:gosec // pivot choice, not security
+	s.xs, s.ys = xs, ys
+	s.lo, s.hi = resize(s.lo, n), resize(s.hi, n)
+	s.cntA, s.cntB = resize(s.cntA, n), resize(s.cntB, n)
+	s.prefix = resize(s.prefix, n+1)
+	s.gather = int64(n + len(ys))
+	s.passes = 0
+	s.gathered = -1
+	// The pivots only decide how fast the answer is found, never what it
+	// is; a fixed seed keeps the running time reproducible.
+	s.pcg.Seed(0x5eed, 0x57a75)
+	if s.rng == nil {
+		s.rng = rand.New(&s.pcg) //nolint:gosec // pivot choice, not security
 	}
+	return s
 }
 
 func (s *diffSelector) at(i, r int) float64 { return s.xs[i] - s.ys[len(s.ys)-1-r] }
 
 // count sets lt[i] to the number of cells of row i below p and le[i] to the
-// number at or below q (p ≤ q), in one walk down the rows: in row i,
-// x_i − y_l < p exactly for l ≥ a, and a only grows with i; likewise for b.
-// A nil slice skips its count.
+// number at or below q (p ≤ q). A nil slice skips its count.
+//
+// In row i, x_i − y_l < t exactly for l ≥ a, and a only grows with i: one
+// count is a staircase of n+m steps. Walked alone its steps form one chain
+// of dependent loads and compares, so each staircase is cut into pieces
+// (two each when both counts are wanted, four for one) that are walked
+// together: the processor overlaps the four chains.
 func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE int64) {
 	s.passes++
-	xs, ys := s.xs, s.ys
-	m := len(ys)
-	if lt != nil {
-		lt = lt[:len(xs)]
-		a := 0
-		for i, xv := range xs {
-			for a < m && xv-ys[a] >= p {
-				a++
-			}
-			lt[i] = m - a
-			nLT += int64(m - a)
+	n, m := len(s.xs), len(s.ys)
+	if le != nil && math.IsInf(q, 1) {
+		// Every cell, +Inf ones included, is at or below +Inf.
+		for i := range le[:n] {
+			le[i] = m
 		}
+		nLE, le = int64(n)*int64(m), nil
 	}
-	if le != nil {
-		le = le[:len(xs)]
-		b := 0
-		for i, xv := range xs {
-			for b < m && xv-ys[b] > q {
-				b++
-			}
-			le[i] = m - b
-			nLE += int64(m - b)
-		}
+	// The cells at or below q are the cells below the next float64 above q.
+	var st stairs
+	switch {
+	case lt != nil && le != nil:
+		s.cut(st[:2], p, lt[:n])
+		s.cut(st[2:], math.Nextafter(q, math.Inf(1)), le[:n])
+	case lt != nil:
+		s.cut(st[:], p, lt[:n])
+	case le != nil:
+		s.cut(st[:], math.Nextafter(q, math.Inf(1)), le[:n])
+	}
+	s.walk(&st)
+	for _, c := range lt {
+		nLT += int64(c)
+	}
+	for _, c := range le {
+		nLE += int64(c)
 	}
 	return nLT, nLE
+}
+
+// stair is a piece of the staircase of the cells below t.
+type stair struct {
+	t      float64
+	out    []int // out[i] is the number of cells of row i below t
+	i, end int   // the rows left to walk
+	a      int   // x_i − y_l ≥ t for every l < a
+}
+
+type stairs [4]stair
+
+// cut divides the staircase of the cells below t into len(st) pieces of
+// about equal numbers of steps: piece c starts at the first row r where the
+// staircase has taken c·(n+m)/len(st) steps, r + a(r).
+func (s *diffSelector) cut(st []stair, t float64, out []int) {
+	n, m := len(s.xs), len(s.ys)
+	start := func(r int) int { // a(r), the cells of row r not below t
+		if r == n {
+			return m
+		}
+		x := s.xs[r]
+		return sort.Search(m, func(l int) bool { return !(x-s.ys[l] >= t) })
+	}
+	end := n
+	for c := len(st) - 1; c >= 0; c-- {
+		steps := c * (n + m) / len(st)
+		r := sort.Search(n, func(r int) bool { return r+start(r) >= steps })
+		st[c] = stair{t: t, out: out, i: r, end: end, a: start(r)}
+		end = r
+	}
+}
+
+// walk walks the four pieces together until one ends, then each to its end.
+func (s *diffSelector) walk(st *stairs) {
+	xs, ys := s.xs, s.ys
+	m := len(ys)
+	// Locals rather than the structs: the loop keeps them in registers.
+	t0, o0, i0, e0, a0 := st[0].t, st[0].out, st[0].i, st[0].end, st[0].a
+	t1, o1, i1, e1, a1 := st[1].t, st[1].out, st[1].i, st[1].end, st[1].a
+	t2, o2, i2, e2, a2 := st[2].t, st[2].out, st[2].i, st[2].end, st[2].a
+	t3, o3, i3, e3, a3 := st[3].t, st[3].out, st[3].i, st[3].end, st[3].a
+	for i0 < e0 && a0 < m && i1 < e1 && a1 < m && i2 < e2 && a2 < m && i3 < e3 && a3 < m {
+		i0, a0 = step(xs, ys, o0, t0, i0, a0)
+		i1, a1 = step(xs, ys, o1, t1, i1, a1)
+		i2, a2 = step(xs, ys, o2, t2, i2, a2)
+		i3, a3 = step(xs, ys, o3, t3, i3, a3)
+	}
+	finish(xs, ys, o0, t0, i0, e0, a0)
+	finish(xs, ys, o1, t1, i1, e1, a1)
+	finish(xs, ys, o2, t2, i2, e2, a2)
+	finish(xs, ys, o3, t3, i3, e3, a3)
+}
+
+// step records row i's count for the current a and moves either to the next
+// row or to the next column, computing which without a branch.
+func step(xs, ys []float64, out []int, t float64, i, a int) (int, int) {
+	out[i] = len(ys) - a
+	col := 0
+	if xs[i]-ys[a] >= t {
+		col = 1
+	}
+	return i + 1 - col, a + col
+}
+
+func finish(xs, ys []float64, out []int, t float64, i, end, a int) {
+	for i < end && a < len(ys) {
+		i, a = step(xs, ys, out, t, i, a)
+	}
+	for ; i < end; i++ {
+		out[i] = 0 // x_i − y_l ≥ t for every l
+	}
 }
 
 // active fills the prefix sums of the rows' remaining cells and returns
@@ -96,9 +189,7 @@ func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE
 func (s *diffSelector) active() (active, below int64) {
 	for i := range s.lo {
 		s.prefix[i] = active
-		if s.hi[i] > s.lo[i] {
-			active += int64(s.hi[i] - s.lo[i])
-		}
+		active += int64(max(s.hi[i]-s.lo[i], 0))
 		below += int64(s.lo[i])
 	}
 	s.prefix[len(s.lo)] = active
@@ -152,7 +243,7 @@ func (s *diffSelector) kths(ks ...int64) []float64 {
 	if len(ks) > 1 {
 		s.narrow(ks[0], ks[len(ks)-1])
 	}
-	lo0, hi0 := slices.Clone(s.lo), slices.Clone(s.hi)
+	s.lo0, s.hi0 = append(s.lo0[:0], s.lo...), append(s.hi0[:0], s.hi...)
 	prev := int64(-1)
 	for j, k := range ks {
 		if k == prev+1 && j > 0 {
@@ -161,8 +252,8 @@ func (s *diffSelector) kths(ks ...int64) []float64 {
 			continue
 		}
 		prev = k
-		copy(s.lo, lo0)
-		copy(s.hi, hi0)
+		copy(s.lo, s.lo0)
+		copy(s.hi, s.hi0)
 		v, found := s.narrow(k, k)
 		if !found {
 			panic("stats: selection ended without the answer") // unreachable
@@ -173,7 +264,16 @@ func (s *diffSelector) kths(ks ...int64) []float64 {
 }
 
 // successor returns the k-th difference given v, the (k−1)-th.
+//
+// When the (k−1)-th was selected from the cells copied out, those are all
+// the cells of ranks below+1 … below+len(buf), and quickselect left the
+// larger ones after it: the k-th is their minimum, if k is among them.
 func (s *diffSelector) successor(v float64, k int64) float64 {
+	if i := s.gathered; i >= 0 && i+1 < len(s.buf) {
+		s.gathered = -1 // buf is not partitioned around the k-th
+		return slices.Min(s.buf[i+1:])
+	}
+	s.gathered = -1
 	if _, le := s.count(0, nil, v, s.cntB); k <= le {
 		return v
 	}
@@ -192,6 +292,7 @@ func (s *diffSelector) successor(v float64, k int64) float64 {
 func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 	single := kMin == kMax
 	prev := int64(-1)
+	s.gathered = -1
 	for {
 		active, below := s.active()
 		stalled := active == prev
@@ -291,37 +392,44 @@ func (s *diffSelector) gatherSelect(k int64) float64 {
 			s.buf = append(s.buf, s.at(i, r))
 		}
 	}
-	return quickselect(s.buf, int(k-1), s.rng)
+	s.gathered = int(k - 1)
+	return quickselect(s.buf, s.gathered, s.rng)
 }
 
-// quickselect returns the k-th smallest (0-based) of a, reordering it.
+// quickselect returns the k-th smallest (0-based) of a, reordering it so
+// that the values before index k are at most, those after at least, the
+// result.
 func quickselect(a []float64, k int, rng *rand.Rand) float64 {
 	for len(a) > 16 {
 		p := a[rng.IntN(len(a))]
-		// three-way partition: [< p | == p | > p]
-		lt, i, gt := 0, 0, len(a)
-		for i < gt {
-			switch {
-			case a[i] < p:
-				a[lt], a[i] = a[i], a[lt]
-				lt++
-				i++
-			case a[i] > p:
-				gt--
-				a[i], a[gt] = a[gt], a[i]
-			default:
-				i++
-			}
-		}
-		switch {
-		case k < lt:
+		// [< p | ≥ p], then, if k is in the second part, [== p | > p]
+		lt := partition(a, func(v float64) bool { return v < p })
+		if k < lt {
 			a = a[:lt]
-		case k < gt:
-			return p
-		default:
-			a, k = a[gt:], k-gt
+			continue
 		}
+		a, k = a[lt:], k-lt
+		eq := partition(a, func(v float64) bool { return v <= p })
+		if k < eq {
+			return p
+		}
+		a, k = a[eq:], k-eq
 	}
 	slices.Sort(a)
 	return a[k]
+}
+
+// partition moves the values for which first holds before the others and
+// returns their number. Every value is swapped and the count moves by the
+// comparison's result, so random data costs no mispredicted branches.
+func partition(a []float64, first func(float64) bool) int {
+	n := 0
+	for i, v := range a {
+		a[i] = a[n]
+		a[n] = v
+		if first(v) {
+			n++
+		}
+	}
+	return n
 }
