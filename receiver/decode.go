@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/prometheus/alertmanager/notify/webhook"
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
@@ -67,21 +68,9 @@ func (e *AlertError) Reason() string {
 	}
 }
 
-// message is Alertmanager's webhook notification, its notify/webhook
-// Message field for field. That package links every notifier Alertmanager
-// has, its gossip cluster and a Kafka client: megabytes of serve's RSS at
-// start for one struct (issue 16). The tests decode with Alertmanager's own.
-type message struct {
-	*template.Data
-
-	Version         string `json:"version"`
-	GroupKey        string `json:"groupKey"`
-	TruncatedAlerts uint64 `json:"truncatedAlerts"`
-}
-
 // Decode decodes, validates and converts an Alertmanager webhook body to
 // domain alerts received at receivedAt. It uses Alertmanager's own wire
-// types (the envelope a copy of its), so it reads what Alertmanager writes. Fields it does not know are
+// types, so it reads what Alertmanager writes. Fields it does not know are
 // ignored: newer Alertmanagers may add some, and the protocol version
 // would change if their meaning did.
 //
@@ -101,7 +90,7 @@ func Decode(body []byte, receivedAt time.Time) (alerts []alert.Alert, rejected [
 	if err := checkEncoding(body); err != nil {
 		return nil, nil, err
 	}
-	var msg message
+	var msg webhook.Message
 	if err := json.Unmarshal(body, &msg); err != nil {
 		return nil, nil, explain(body, err)
 	}
@@ -123,7 +112,7 @@ func Decode(body []byte, receivedAt time.Time) (alerts []alert.Alert, rejected [
 	return alerts, rejected, nil
 }
 
-func validate(msg *message) error {
+func validate(msg *webhook.Message) error {
 	switch msg.Version {
 	case Version:
 	case "":
@@ -252,7 +241,7 @@ func controlAt(s string, text bool) string {
 	return ""
 }
 
-func convert(msg *message, a *template.Alert, receivedAt time.Time) alert.Alert {
+func convert(msg *webhook.Message, a *template.Alert, receivedAt time.Time) alert.Alert {
 	return alert.Alert{
 		Fingerprint:  a.Fingerprint,
 		Status:       alert.Status(a.Status),
@@ -315,7 +304,7 @@ func explain(body []byte, err error) error {
 	// The envelope without the alerts: Alertmanager's own type, with its
 	// alerts shadowed by a shallower field so they can be decoded one by one.
 	var envelope struct {
-		message
+		webhook.Message
 		Alerts []json.RawMessage `json:"alerts"`
 	}
 	if err := json.Unmarshal(body, &envelope); err != nil {

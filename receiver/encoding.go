@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/prometheus/alertmanager/notify/webhook"
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/steadywatch/steadywatch/store/limits"
@@ -178,7 +179,7 @@ func badInString(lit []byte) (off int, what, why string) {
 // msg, again if it holds "null" and one of msg's labels or annotations is
 // "": the word alone, in any annotation's text, would nearly double the
 // cost of decoding.
-func checkNulls(body []byte, msg *message) error {
+func checkNulls(body []byte, msg *webhook.Message) error {
 	if !bytes.Contains(body, []byte("null")) || !hasEmptyValue(msg) {
 		return nil
 	}
@@ -207,7 +208,7 @@ func checkNulls(body []byte, msg *message) error {
 }
 
 // hasEmptyValue reports whether a label or annotation of msg's alerts is "".
-func hasEmptyValue(msg *message) bool {
+func hasEmptyValue(msg *webhook.Message) bool {
 	if msg.Data == nil { // no alerts
 		return false
 	}
