@@ -80,6 +80,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 		return nil, fmt.Errorf("store: %s: %w", RedactDSN(dsn), err)
 	}
 	s.cluster = opts.Cluster
+	s.alerts = &alertCommitter{write: s.writeAlertGroup}
 	return s, nil
 }
 
