@@ -23,7 +23,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/steadywatch/steadywatch/alert"
-	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
 )
@@ -49,15 +48,6 @@ var groupDBs = []struct {
 			dsn: "sqlite://" + path, oracle: oracle(t, "sqlite", path),
 			poison: `CREATE TRIGGER poison BEFORE INSERT ON alerts WHEN NEW.fingerprint = 'poison'
 				BEGIN SELECT RAISE(ABORT, 'poisoned alert'); END`,
-		}
-	}},
-	{"postgres", func(t *testing.T) groupDB {
-		dsn := pgtest.New(t)
-		return groupDB{
-			dsn: dsn, oracle: oracle(t, "pgx", dsn),
-			poison: `CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
-				BEGIN IF NEW.fingerprint = 'poison' THEN RAISE EXCEPTION 'poisoned alert'; END IF; RETURN NEW; END $$;
-				CREATE TRIGGER poison BEFORE INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION poison()`,
 		}
 	}},
 }

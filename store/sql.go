@@ -612,7 +612,16 @@ func (s *sqlStore) SaveAlerts(ctx context.Context, alerts []alert.Alert) (int, e
 			}
 		}
 	}
-	inserted, err := s.alerts.save(ctx, rows)
+	var inserted int
+	if s.alerts != nil {
+		inserted, err = s.alerts.save(ctx, rows)
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			n, err := s.upsertRows(ctx, tx, rows)
+			inserted = n
+			return err
+		})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: saving %d alerts: %w", len(alerts), err)
 	}
