@@ -32,3 +32,19 @@ func MigrateTo(ctx context.Context, dsn string, version int) error {
 
 // ClustersQuery is the statement Clusters runs.
 var ClustersQuery = clustersQuery
+
+// BlockAlertCommits makes every group commit of s's SaveAlerts call hook,
+// with the number of saves in it, right before it commits; the commit
+// waits for hook to return.
+func BlockAlertCommits(s Store, hook func(saves int)) {
+	s.(*sqlStore).alerts.beforeCommit = hook
+}
+
+// QueuedAlertSaves is how many SaveAlerts calls of s wait for a commit
+// that has not taken them yet.
+func QueuedAlertSaves(s Store) int {
+	b := s.(*sqlStore).alerts
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}

@@ -80,6 +80,15 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 		return nil, fmt.Errorf("store: %s: %w", RedactDSN(dsn), err)
 	}
 	s.cluster = opts.Cluster
+	if s.d.name == "sqlite" {
+		// Group commit is SQLite's: its one writer makes concurrent saves
+		// queue anyway, and one sync for many of them is the gain
+		// (0.78 → 1.00 of the raw insert rate at 8 senders, same load).
+		// PostgreSQL already flushes concurrent commits together, and one
+		// writer made it slower (5,843 → 3,964 alerts/s at 8 senders), so
+		// each save there is its own transaction, as before.
+		s.alerts = &alertCommitter{write: s.writeAlertGroup}
+	}
 	return s, nil
 }
 

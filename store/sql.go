@@ -61,6 +61,9 @@ type sqlStore struct {
 	// cluster is the cluster the store writes and reads, or AllClusters
 	// (a view only).
 	cluster string
+	// alerts commits SaveAlerts calls together; a view shares its
+	// store's.
+	alerts *alertCommitter
 	// view marks a ForCluster view: it reads, never writes, and closing it
 	// leaves the databases open.
 	view bool
@@ -123,6 +126,9 @@ var _ Store = (*sqlStore)(nil)
 func (s *sqlStore) Close() error {
 	if s.view {
 		return nil
+	}
+	if s.alerts != nil {
+		s.alerts.close() // the saves queued are written first
 	}
 	var errs []error
 	if s.upserts != nil {
@@ -606,24 +612,38 @@ func (s *sqlStore) SaveAlerts(ctx context.Context, alerts []alert.Alert) (int, e
 			}
 		}
 	}
-	inserted := 0
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		args := make([]any, 0, min(len(rows), chunk)*alertColumns)
-		for part := range slices.Chunk(rows, chunk) {
-			args = args[:0]
-			for _, r := range part {
-				args = append(args, r.values...)
-			}
-			n, err := s.upsertChunk(ctx, tx, len(part), args)
-			if err != nil {
-				return err
-			}
-			inserted += n
-		}
-		return nil
-	})
+	var inserted int
+	if s.alerts != nil {
+		inserted, err = s.alerts.save(ctx, rows)
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			n, err := s.upsertRows(ctx, tx, rows)
+			inserted = n
+			return err
+		})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: saving %d alerts: %w", len(alerts), err)
+	}
+	return inserted, nil
+}
+
+// upsertRows upserts rows in tx, in statements of at most
+// maxAlertsPerStatement alerts, and counts the rows it inserted.
+func (s *sqlStore) upsertRows(ctx context.Context, tx *sql.Tx, rows []alertRow) (int, error) {
+	chunk := s.d.maxAlertsPerStatement
+	inserted := 0
+	args := make([]any, 0, min(len(rows), chunk)*alertColumns)
+	for part := range slices.Chunk(rows, chunk) {
+		args = args[:0]
+		for _, r := range part {
+			args = append(args, r.values...)
+		}
+		n, err := s.upsertChunk(ctx, tx, len(part), args)
+		if err != nil {
+			return 0, err
+		}
+		inserted += n
 	}
 	return inserted, nil
 }

@@ -27,6 +27,12 @@ type Store interface {
 	// duplicated, so retried notifications are idempotent. It returns how
 	// many alerts were new. A save that fails stores none of the batch; an
 	// alert beyond package limits fails it before anything is written.
+	// On SQLite, saves made while another is being committed are committed
+	// together in the next transaction (group commit), each returning once that is
+	// committed; a save the database refuses fails alone. A ctx that ends
+	// while the save waits for its transaction stores nothing; once the
+	// transaction has it, it is committed or not with the others, and the
+	// error says which.
 	SaveAlerts(ctx context.Context, alerts []alert.Alert) (inserted int, err error)
 	// Alerts returns the stored alerts matching f, oldest start first.
 	Alerts(ctx context.Context, f alert.Filter) ([]alert.Alert, error)

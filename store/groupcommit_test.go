@@ -1,0 +1,322 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the oracle
+	"github.com/prometheus/alertmanager/notify/webhook"
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/alert"
+	"github.com/steadywatch/steadywatch/receiver"
+	"github.com/steadywatch/steadywatch/store"
+)
+
+// groupDB is a database for the group commit tests: the DSN the store
+// opens, and an oracle that reads it over a connection of its own, so
+// that what it sees is what was committed, whatever the store says.
+type groupDB struct {
+	dsn    string
+	oracle *sql.DB
+	// poison makes the database refuse to insert an alert of fingerprint
+	// "poison", as a constraint would.
+	poison string
+}
+
+var groupDBs = []struct {
+	name string
+	new  func(t *testing.T) groupDB
+}{
+	{"sqlite", func(t *testing.T) groupDB {
+		path := filepath.Join(t.TempDir(), "steadywatch.db")
+		return groupDB{
+			dsn: "sqlite://" + path, oracle: oracle(t, "sqlite", path),
+			poison: `CREATE TRIGGER poison BEFORE INSERT ON alerts WHEN NEW.fingerprint = 'poison'
+				BEGIN SELECT RAISE(ABORT, 'poisoned alert'); END`,
+		}
+	}},
+}
+
+func oracle(t *testing.T, driver, dsn string) *sql.DB {
+	db, err := sql.Open(driver, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	return db
+}
+
+// stored is how many times each of fingerprints is stored, and how many
+// notifications each counts, as the oracle reads them.
+func (g groupDB) stored(t *testing.T, fingerprints ...string) (rows, notifications map[string]int) {
+	rows, notifications = map[string]int{}, map[string]int{}
+	for _, fp := range fingerprints {
+		var n, notes int
+		require.NoError(t, g.oracle.QueryRowContext(context.WithoutCancel(t.Context()),
+			"SELECT count(*), coalesce(sum(notifications), 0) FROM alerts WHERE fingerprint = $1", fp).Scan(&n, &notes))
+		rows[fp], notifications[fp] = n, notes
+	}
+	return rows, notifications
+}
+
+func openGroupStore(t *testing.T, g groupDB) store.Store {
+	s, err := store.Open(t.Context(), g.dsn, store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+// gate holds the first commit until it is opened, and records the size
+// of every commit.
+type gate struct {
+	open    chan struct{}
+	blocked chan struct{}
+	mu      sync.Mutex
+	sizes   []int
+}
+
+func newGate() *gate {
+	return &gate{open: make(chan struct{}), blocked: make(chan struct{})}
+}
+
+func (g *gate) hook(saves int) {
+	g.mu.Lock()
+	g.sizes = append(g.sizes, saves)
+	first := len(g.sizes) == 1
+	g.mu.Unlock()
+	if first {
+		close(g.blocked)
+		<-g.open
+	}
+}
+
+func (g *gate) commits() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]int(nil), g.sizes...)
+}
+
+// waitQueued waits until n saves wait for a commit.
+func waitQueued(t *testing.T, s store.Store, n int) {
+	require.Eventually(t, func() bool { return store.QueuedAlertSaves(s) == n }, 30*time.Second, time.Millisecond,
+		"%d saves should be waiting for the blocked commit", n)
+}
+
+// notificationBody is webhook notification i: alert n-i of its own and
+// alert "shared", which every notification carries.
+func notificationBody(t *testing.T, i int) []byte {
+	a := func(fp string) template.Alert {
+		return template.Alert{
+			Status: "firing", Labels: template.KV{"alertname": "A", "fp": fp},
+			StartsAt: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), Fingerprint: fp,
+		}
+	}
+	body, err := json.Marshal(webhook.Message{
+		Data: &template.Data{
+			Receiver: "steadywatch", Status: "firing",
+			Alerts: template.Alerts{a(fmt.Sprintf("n-%d", i)), a("shared")},
+		},
+		Version: receiver.Version, GroupKey: "{}:{}",
+	})
+	require.NoError(t, err)
+	return body
+}
+
+// TestConcurrentNotificationsAreStoredOnceAndAnsweredAfterTheirCommit posts
+// notifications while a commit is held: those that arrive meanwhile are
+// committed together, in one commit after it, and none is answered before
+// its commit, which the oracle checks by reading the alerts of each as
+// soon as it is answered 200.
+func TestConcurrentNotificationsAreStoredOnceAndAnsweredAfterTheirCommit(t *testing.T) {
+	for _, db := range groupDBs {
+		t.Run(db.name, func(t *testing.T) {
+			const senders = 12
+			g := db.new(t)
+			s := openGroupStore(t, g)
+			gt := newGate()
+			store.BlockAlertCommits(s, gt.hook)
+			rcv, err := receiver.New(receiver.Options{Sink: s, Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+			require.NoError(t, err)
+			srv := httptest.NewServer(rcv)
+			t.Cleanup(srv.Close)
+
+			type answer struct {
+				i      int
+				status int
+				body   string
+				rows   map[string]int // the oracle's reading right after the answer
+			}
+			answers := make(chan answer, senders)
+			post := func(i int) {
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+receiver.Path, bytes.NewReader(notificationBody(t, i)))
+				if err != nil {
+					answers <- answer{i: i, body: err.Error()}
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					answers <- answer{i: i, body: err.Error()}
+					return
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				rows, _ := g.stored(t, fmt.Sprintf("n-%d", i), "shared")
+				answers <- answer{i: i, status: resp.StatusCode, body: string(body), rows: rows}
+			}
+			go post(0)
+			<-gt.blocked // notification 0 is being committed
+			for i := 1; i < senders; i++ {
+				go post(i)
+			}
+			waitQueued(t, s, senders-1)
+			require.Empty(t, answers, "answered while its commit was held")
+			rows, _ := g.stored(t, "n-0", "shared")
+			require.Equal(t, map[string]int{"n-0": 0, "shared": 0}, rows, "visible before the commit")
+			close(gt.open)
+
+			fps := []string{"shared"}
+			for range senders {
+				a := <-answers
+				require.Equal(t, http.StatusOK, a.status, "notification %d: %s", a.i, a.body)
+				require.Equal(t, map[string]int{fmt.Sprintf("n-%d", a.i): 1, "shared": 1}, a.rows,
+					"notification %d answered 200 before its alerts were committed", a.i)
+				fps = append(fps, fmt.Sprintf("n-%d", a.i))
+			}
+			require.Equal(t, []int{1, senders - 1}, gt.commits(), "the notifications queued behind the first are committed together")
+			rows, notes := g.stored(t, fps...)
+			for _, fp := range fps {
+				require.Equal(t, 1, rows[fp], "%s is stored once", fp)
+			}
+			require.Equal(t, senders, notes["shared"], "each notification of the shared alert is counted")
+		})
+	}
+}
+
+type saveResult struct {
+	i        int
+	inserted int
+	err      error
+}
+
+func saveAsync(ctx context.Context, s store.Store, i int, alerts []alert.Alert, out chan<- saveResult) {
+	go func() {
+		n, err := s.SaveAlerts(ctx, alerts)
+		out <- saveResult{i: i, inserted: n, err: err}
+	}()
+}
+
+func groupAlert(fp string) alert.Alert {
+	return alert.Alert{
+		Fingerprint: fp, Status: alert.Firing, Labels: map[string]string{"alertname": "A"},
+		StartsAt: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), Source: alert.SourceWebhook,
+	}
+}
+
+// TestASaveTheDatabaseRefusesFailsAloneInItsGroupCommit: of the saves
+// committed together, the one whose insert the database refuses fails, and
+// stores nothing; the others are stored, each with what it inserted.
+func TestASaveTheDatabaseRefusesFailsAloneInItsGroupCommit(t *testing.T) {
+	for _, db := range groupDBs {
+		t.Run(db.name, func(t *testing.T) {
+			const saves = 6
+			g := db.new(t)
+			s := openGroupStore(t, g)
+			for stmt := range strings.SplitSeq(g.poison, ";\n") { // the statements of the PostgreSQL trigger
+				_, err := g.oracle.ExecContext(t.Context(), stmt)
+				require.NoError(t, err)
+			}
+			// SQLite prepares a statement for each number of alerts on the
+			// writer's connection, which the held commit holds.
+			_, err := s.SaveAlerts(t.Context(), []alert.Alert{groupAlert("warm-1"), groupAlert("warm-2"), groupAlert("warm-3")})
+			require.NoError(t, err)
+			gt := newGate()
+			store.BlockAlertCommits(s, gt.hook)
+			results := make(chan saveResult, saves)
+			saveAsync(t.Context(), s, 0, []alert.Alert{groupAlert("s-0"), groupAlert("s-0b")}, results)
+			<-gt.blocked
+			for i := 1; i < saves; i++ {
+				alerts := []alert.Alert{groupAlert(fmt.Sprintf("s-%d", i)), groupAlert("common")}
+				if i == 3 {
+					alerts = append(alerts, groupAlert("poison"))
+				}
+				saveAsync(t.Context(), s, i, alerts, results)
+			}
+			waitQueued(t, s, saves-1)
+			close(gt.open)
+
+			inserted := 0
+			for range saves {
+				r := <-results
+				if r.i == 3 {
+					require.ErrorContains(t, r.err, "poisoned alert")
+					continue
+				}
+				require.NoError(t, r.err, "save %d", r.i)
+				inserted += r.inserted
+			}
+			require.Equal(t, saves+1, inserted, "s-0, s-0b, s-1, s-2, s-4, s-5 and common once")
+			rows, notes := g.stored(t, "s-0", "s-1", "s-2", "s-3", "s-4", "s-5", "common", "poison")
+			require.Equal(t, map[string]int{"s-0": 1, "s-1": 1, "s-2": 1, "s-3": 0, "s-4": 1, "s-5": 1, "common": 1, "poison": 0}, rows)
+			require.Equal(t, saves-2, notes["common"], "saved by 4 saves that succeeded")
+		})
+	}
+}
+
+// TestACancelledSaveLeavesItsGroupCommit: a save cancelled while it waits
+// for a commit returns at once, stores nothing, and takes nothing from the
+// others; one cancelled after its commit started is committed all the same
+// and says so, since its alerts are stored.
+func TestACancelledSaveLeavesItsGroupCommit(t *testing.T) {
+	for _, db := range groupDBs {
+		t.Run(db.name, func(t *testing.T) {
+			g := db.new(t)
+			s := openGroupStore(t, g)
+			gt := newGate()
+			store.BlockAlertCommits(s, gt.hook)
+			results := make(chan saveResult, 4)
+			committing, cancelCommitting := context.WithCancel(t.Context())
+			defer cancelCommitting()
+			saveAsync(committing, s, 0, []alert.Alert{groupAlert("c-0")}, results)
+			<-gt.blocked
+			waiting, cancelWaiting := context.WithCancel(t.Context())
+			defer cancelWaiting()
+			saveAsync(t.Context(), s, 1, []alert.Alert{groupAlert("c-1")}, results)
+			saveAsync(waiting, s, 2, []alert.Alert{groupAlert("c-2")}, results)
+			saveAsync(t.Context(), s, 3, []alert.Alert{groupAlert("c-3")}, results)
+			waitQueued(t, s, 3)
+
+			cancelWaiting()
+			r := <-results // while the first commit is still held
+			require.Equal(t, 2, r.i, "only the cancelled save returns before the commit")
+			require.ErrorIs(t, r.err, context.Canceled)
+			waitQueued(t, s, 2)
+			cancelCommitting()
+			require.Empty(t, results, "a save being committed returns only once committed")
+
+			close(gt.open)
+			got := map[int]error{}
+			for range 3 {
+				r := <-results
+				got[r.i] = r.err
+			}
+			require.Equal(t, map[int]error{0: nil, 1: nil, 3: nil}, got)
+			rows, _ := g.stored(t, "c-0", "c-1", "c-2", "c-3")
+			require.Equal(t, map[string]int{"c-0": 1, "c-1": 1, "c-2": 0, "c-3": 1}, rows)
+			require.Equal(t, []int{1, 2}, gt.commits())
+		})
+	}
+}
