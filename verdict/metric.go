@@ -129,12 +129,9 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 	if expWhy == "" {
 		expWhy = exp.problem(chaos.Experimental, j.minSamples)
 		expGaps = j.sampleGaps(h, m, chaos.Experimental, exp.times, start, end, running)
-		raw, warnings, err := j.rawGaps(ctx, h, m, chaos.Experimental, exp.times, expGaps, start, end, running)
-		if err != nil {
+		if expGaps, err = j.withRawGaps(ctx, h, m, chaos.Experimental, exp.times, expGaps, start, end, running, out); err != nil {
 			return nil, "", err
 		}
-		warn(out, chaos.Experimental, warnings)
-		expGaps = append(expGaps, raw...)
 		out.SampleGaps = append(out.SampleGaps, expGaps...)
 	} else {
 		expWhy = "experimental group: " + expWhy
@@ -150,12 +147,9 @@ func (j *Judge) judgeValue(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		if ctlWhy == "" {
 			ctlWhy = ctl.problem(chaos.Control, j.minSamples)
 			ctlGaps = j.sampleGaps(h, m, chaos.Control, ctl.times, start, end, running)
-			raw, warnings, err := j.rawGaps(ctx, h, m, chaos.Control, ctl.times, ctlGaps, start, end, running)
-			if err != nil {
+			if ctlGaps, err = j.withRawGaps(ctx, h, m, chaos.Control, ctl.times, ctlGaps, start, end, running, out); err != nil {
 				return nil, "", err
 			}
-			warn(out, chaos.Control, warnings)
-			ctlGaps = append(ctlGaps, raw...)
 			out.SampleGaps = append(out.SampleGaps, ctlGaps...)
 		} else {
 			ctlWhy = "control group: " + ctlWhy
@@ -458,12 +452,9 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 	warn(out, chaos.Experimental, exp.warnings)
 	expGaps := j.sampleGaps(h, m, chaos.Experimental, exp.times, start, end, running)
 	if expWhy == "" {
-		raw, warnings, err := j.rawGaps(ctx, h, m, chaos.Experimental, exp.times, expGaps, start, end, running)
-		if err != nil {
+		if expGaps, err = j.withRawGaps(ctx, h, m, chaos.Experimental, exp.times, expGaps, start, end, running, out); err != nil {
 			return nil, "", err
 		}
-		warn(out, chaos.Experimental, warnings)
-		expGaps = append(expGaps, raw...)
 	}
 	out.SampleGaps = append(out.SampleGaps, expGaps...)
 	if m.Compared() {
@@ -475,12 +466,9 @@ func (j *Judge) judgeRatio(ctx context.Context, h *hypothesis.Hypothesis, m *hyp
 		warn(out, chaos.Control, ctl.warnings)
 		ctlGaps := j.sampleGaps(h, m, chaos.Control, ctl.times, start, end, running)
 		if ctlWhy == "" {
-			raw, warnings, err := j.rawGaps(ctx, h, m, chaos.Control, ctl.times, ctlGaps, start, end, running)
-			if err != nil {
+			if ctlGaps, err = j.withRawGaps(ctx, h, m, chaos.Control, ctl.times, ctlGaps, start, end, running, out); err != nil {
 				return nil, "", err
 			}
-			warn(out, chaos.Control, warnings)
-			ctlGaps = append(ctlGaps, raw...)
 		}
 		out.SampleGaps = append(out.SampleGaps, ctlGaps...)
 		p := part{name: "vs control", result: Inconclusive, reason: cmpOr(expWhy, ctlWhy)}

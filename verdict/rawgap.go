@@ -97,6 +97,19 @@ func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypoth
 	return gaps, warnings, nil
 }
 
+// withRawGaps adds the raw gaps of g (see rawGaps) to its answer's gaps,
+// and their query's warnings to out's.
+func (j *Judge) withRawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric, g chaos.Group,
+	answered []time.Time, answerGaps []SampleGap, start, end time.Time, running bool, out *Metric,
+) ([]SampleGap, error) {
+	raw, warnings, err := j.rawGaps(ctx, h, m, g, answered, answerGaps, start, end, running)
+	if err != nil {
+		return nil, err
+	}
+	warn(out, g, warnings)
+	return append(answerGaps, raw...), nil
+}
+
 // overlap reports whether two gaps share some time.
 func overlap(a, b SampleGap) bool {
 	return a.From.Before(b.To) && b.From.Before(a.To)
