@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -386,7 +387,13 @@ func TestJudgeWindows(t *testing.T) {
 		require.True(t, v.Running)
 		require.Equal(t, verdict.Pass, v.Result, v.Reason)
 		for _, r := range f.Queries() {
-			require.Equal(t, verdict.RangeQuery{Expr: r.Expr, Start: base.Add(15 * time.Minute), End: at, Step: step}, r)
+			// The check of the raw samples reads the 5 minutes the answer
+			// looks back too.
+			from := base.Add(15 * time.Minute)
+			if strings.HasPrefix(r.Expr, verdicttest.RawPrefix) {
+				from = from.Add(-5 * time.Minute)
+			}
+			require.Equal(t, verdict.RangeQuery{Expr: r.Expr, Start: from, End: at, Step: step}, r)
 		}
 		require.Equal(t, 101, v.Metrics[0].Control.Samples)
 	})
@@ -417,7 +424,11 @@ func TestJudgeWindows(t *testing.T) {
 		require.Equal(t, 5*24*240+1, v.Metrics[0].Control.Samples)
 		require.Equal(t, 1, f.Calls("latency", chaos.Control))
 		for _, r := range f.Queries() {
-			require.Equal(t, verdict.RangeQuery{Expr: r.Expr, Start: base, End: base.Add(5 * 24 * time.Hour), Step: step}, r)
+			from := base
+			if strings.HasPrefix(r.Expr, verdicttest.RawPrefix) {
+				from = from.Add(-5 * time.Minute)
+			}
+			require.Equal(t, verdict.RangeQuery{Expr: r.Expr, Start: from, End: base.Add(5 * 24 * time.Hour), Step: step}, r)
 		}
 	})
 }

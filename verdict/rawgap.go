@@ -22,8 +22,11 @@ import (
 // the answer's are (see gapAllowance).
 //
 // A family without a single raw sample in the window is left out while
-// another has samples: it did not exist then (an error counter's family
-// before the first error; the query adds nothing of it or uses `or`).
+// another has samples if it had none in the lookback before the window
+// either: it did not exist then (an error counter's family before the
+// first error; the query adds nothing of it or uses `or`). One that had
+// samples just before is a gap over the whole window: the answer read
+// them.
 // Every family without one, while the query answered, is a gap over the
 // whole window: the answer is all memory. A gap the answer has too is
 // the answer's, said once. A check that fails (the source's error) is a
@@ -39,11 +42,21 @@ func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypoth
 	type family struct {
 		raw   hypothesis.RawSeries
 		times []time.Time
+		// before says it had raw samples in the lookback before the
+		// window: what the query's answer at the window's start can read.
+		before bool
+	}
+	// The lookback the answer reads before the window: the query's longest
+	// range, or an instant selector's 5 minutes, in whole steps so that
+	// the check's steps fall on the answer's.
+	lookback := max(m.LongestRange(), 5*time.Minute)
+	if h.Step > 0 {
+		lookback = (lookback + h.Step - 1) / h.Step * h.Step
 	}
 	var seen []family
 	lo, hi := start.UnixMilli(), end.UnixMilli()
 	for _, r := range m.RawSeries(g, within) {
-		a, err := j.source.Samples(ctx, RangeQuery{Expr: r.Query, Start: start, End: end, Step: h.Step})
+		a, err := j.source.Samples(ctx, RangeQuery{Expr: r.Query, Start: start.Add(-lookback), End: end, Step: h.Step})
 		for _, w := range a.Warnings {
 			if !slices.Contains(warnings, w) {
 				warnings = append(warnings, w)
@@ -61,7 +74,10 @@ func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypoth
 		f := family{raw: r}
 		for _, ss := range a.Series {
 			for _, p := range ss.Points {
-				if t := p.T.UnixMilli(); t >= lo && t <= hi {
+				switch t := p.T.UnixMilli(); {
+				case t < lo:
+					f.before = true
+				case t <= hi:
 					f.times = append(f.times, p.T)
 				}
 			}
@@ -74,6 +90,15 @@ func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypoth
 	for _, f := range seen {
 		if len(f.times) == 0 {
 			none = append(none, f.raw.Selector)
+		}
+	}
+	for _, f := range seen {
+		if len(f.times) == 0 && f.before && len(none) < len(seen) {
+			// It stopped before the window while the query answered in
+			// it: whatever the answer read of it is from before.
+			gaps = append(gaps, SampleGap{Group: g, From: start, To: end, Series: f.raw.Selector, Reason: fmt.Sprintf(
+				"no raw samples of %s (read by metric %s's query) in the %s group at all, %s, though it had some just before: the query answered from those; nothing shows the window itself",
+				f.raw.Selector, m.Name, g, interval(start, end))})
 		}
 	}
 	if len(seen) > 0 && len(none) == len(seen) {

@@ -123,3 +123,45 @@ func TestARangeSelectorBridgingAScrapeGapCannotPass(t *testing.T) {
 		})
 	}
 }
+
+// A family with no raw sample in the window is left out only if it had
+// none in the lookback before it either (it did not exist): one that
+// stopped just before the window is what the answer read, so the window
+// is all memory of it.
+func TestAFamilyThatStoppedJustBeforeTheWindowIsAGapOverIt(t *testing.T) {
+	const twoFamilies = `
+    - name: per-request
+      query: sum(rate(served_total{ {{ .Group }} }[5m])) / sum(rate(requests_total{ {{ .Group }} }[5m]))
+      slo: {min: 0.5}
+      critical: true`
+	const laterWindow = `window: {fixed: {start: 2026-03-01T12:10:00Z, end: 2026-03-01T13:00:00Z}}`
+	winStart := base.Add(10 * time.Minute)
+	for _, tc := range []struct {
+		name     string
+		requests []float64 // requests_total's raw samples
+		want     verdict.Result
+	}{
+		{"it stopped 30 s before the window", without(constant(nSamples, 1), at(10*time.Minute-30*time.Second), nSamples), verdict.Inconclusive},
+		{"it never existed", without(constant(nSamples, 1), 0, nSamples), verdict.Pass},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSource()
+			f.Set("served_total", chaos.Experimental, constant(nSamples, 1))
+			f.SetRaw("requests_total", chaos.Experimental, tc.requests)
+			v, err := newJudge(t, verdict.Options{Samples: f}).Judge(t.Context(), hyp(t, laterWindow, metrics(twoFamilies)), after)
+			require.NoError(t, err)
+			m := v.Metrics[0]
+			require.Equal(t, tc.want, m.Result, m.Reason)
+			if tc.want == verdict.Pass {
+				require.Empty(t, m.SampleGaps)
+				return
+			}
+			require.Len(t, m.SampleGaps, 1, "%+v", m.SampleGaps)
+			g := m.SampleGaps[0]
+			require.Equal(t, `requests_total{group="experimental"}`, g.Series)
+			require.Equal(t, winStart, g.From)
+			require.Equal(t, winEnd, g.To)
+			require.Contains(t, m.Reason, "though it had some just before")
+		})
+	}
+}
