@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/steadywatch/steadywatch/contract"
 )
@@ -206,6 +207,15 @@ func (a Adopted) Total() int64 {
 // that has some: their keys could collide, and two histories would merge.
 var ErrClusterHasRows = errors.New("the cluster has rows already")
 
+// longTxTimeout bounds a long write transaction: the time left to ctx's
+// deadline, never less than an ordinary write's txTimeout.
+func longTxTimeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), txTimeout)
+	}
+	return txTimeout
+}
+
 // AdoptCluster implements Store.
 func (s *sqlStore) AdoptCluster(ctx context.Context, from string) (Adopted, error) {
 	a := Adopted{From: from, To: s.cluster, Rows: map[string]int64{}}
@@ -219,11 +229,16 @@ func (s *sqlStore) AdoptCluster(ctx context.Context, from string) (Adopted, erro
 	if err := s.writable(what); err != nil {
 		return a, err
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// The move rewrites every row of a history, which may take longer than
+	// an ordinary write's txTimeout: it has the caller's time (the
+	// command's --timeout).
+	err := s.inTxFor(ctx, longTxTimeout(ctx), func(tx *sql.Tx) error {
 		for _, t := range clusterTables {
 			var has bool
-			// Inside the transaction: a row of s.cluster written since
-			// makes the move fail on a key, or is seen here.
+			// A row of s.cluster written while this runs may not be seen
+			// here (PostgreSQL reads committed rows per statement): the
+			// steadywatch writing s.cluster is to be stopped first, as the
+			// command says.
 			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t+" WHERE cluster = $1)", s.cluster).Scan(&has); err != nil {
 				return err
 			}
@@ -244,7 +259,8 @@ func (s *sqlStore) AdoptCluster(ctx context.Context, from string) (Adopted, erro
 		return nil
 	})
 	if err != nil {
-		return Adopted{From: from, To: s.cluster, Rows: map[string]int64{}}, fmt.Errorf("store: %s: %w", what, err)
+		clear(a.Rows) // rolled back: nothing moved
+		return a, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return a, nil
 }

@@ -48,3 +48,9 @@ func QueuedAlertSaves(s Store) int {
 	defer b.mu.Unlock()
 	return len(b.queue)
 }
+
+// LongTxTimeout is longTxTimeout, TxTimeout txTimeout.
+var (
+	LongTxTimeout = longTxTimeout
+	TxTimeout     = txTimeout
+)

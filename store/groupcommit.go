@@ -117,7 +117,8 @@ func (c *alertCommitter) run() {
 // commit writes a group and ends each of its saves. If a statement fails,
 // nothing of the group is committed, and each save is written again in a
 // transaction of its own, so that the save at fault fails alone. If the
-// commit fails, every save of the group fails with it.
+// transaction cannot begin or commit, every save of the group fails with
+// it.
 func (c *alertCommitter) commit(group []*alertSave) {
 	stmtErr, commitErr := c.write(group)
 	switch {
@@ -154,14 +155,17 @@ func (s *sqlStore) writeAlertGroup(saves []*alertSave) (stmtErr, commitErr error
 	// The saves are taken: no one of them may cancel the others'.
 	ctx, cancel := context.WithTimeout(context.Background(), txTimeout)
 	defer cancel()
+	// Without a writer or a transaction nothing of the group is written,
+	// whichever save: the group fails together rather than each save
+	// waiting its turn to fail the same way.
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
-		return err, nil
+		return nil, err
 	}
 	defer conn.Close() //nolint:errcheck // returns the connection to the pool
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return err, nil
+		return nil, err
 	}
 	for _, sv := range saves {
 		if sv.inserted, err = s.upsertRows(ctx, tx, sv.rows); err != nil {

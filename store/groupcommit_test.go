@@ -62,14 +62,24 @@ func oracle(t *testing.T, driver, dsn string) *sql.DB {
 // stored is how many times each of fingerprints is stored, and how many
 // notifications each counts, as the oracle reads them.
 func (g groupDB) stored(t *testing.T, fingerprints ...string) (rows, notifications map[string]int) {
+	rows, notifications, err := g.read(t.Context(), fingerprints...)
+	require.NoError(t, err)
+	return rows, notifications
+}
+
+// read is stored for a goroutine other than the test's, which may not
+// end the test.
+func (g groupDB) read(ctx context.Context, fingerprints ...string) (rows, notifications map[string]int, err error) {
 	rows, notifications = map[string]int{}, map[string]int{}
 	for _, fp := range fingerprints {
 		var n, notes int
-		require.NoError(t, g.oracle.QueryRowContext(context.WithoutCancel(t.Context()),
-			"SELECT count(*), coalesce(sum(notifications), 0) FROM alerts WHERE fingerprint = $1", fp).Scan(&n, &notes))
+		if err := g.oracle.QueryRowContext(context.WithoutCancel(ctx),
+			"SELECT count(*), coalesce(sum(notifications), 0) FROM alerts WHERE fingerprint = $1", fp).Scan(&n, &notes); err != nil {
+			return nil, nil, fmt.Errorf("the oracle reading %s: %w", fp, err)
+		}
 		rows[fp], notifications[fp] = n, notes
 	}
-	return rows, notifications
+	return rows, notifications, nil
 }
 
 func openGroupStore(t *testing.T, g groupDB) store.Store {
@@ -174,7 +184,11 @@ func TestConcurrentNotificationsAreStoredOnceAndAnsweredAfterTheirCommit(t *test
 				}
 				defer resp.Body.Close()
 				body, _ := io.ReadAll(resp.Body)
-				rows, _ := g.stored(t, fmt.Sprintf("n-%d", i), "shared")
+				rows, _, err := g.read(t.Context(), fmt.Sprintf("n-%d", i), "shared")
+				if err != nil {
+					answers <- answer{i: i, body: err.Error()}
+					return
+				}
 				answers <- answer{i: i, status: resp.StatusCode, body: string(body), rows: rows}
 			}
 			go post(0)

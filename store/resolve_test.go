@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -63,4 +64,20 @@ func TestResolveClusters(t *testing.T) {
 		require.ErrorIs(t, err, broken)
 		require.NotErrorAs(t, err, new(*store.ClusterError))
 	})
+}
+
+// adopt-cluster moves a whole history in one transaction: its --timeout,
+// not an ordinary write's minute, bounds it (a move past a minute was
+// rolled back however long --timeout was).
+func TestALongMoveHasTheCallersTimeNotAnOrdinaryWritesMinute(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	got := store.LongTxTimeout(ctx)
+	require.Greater(t, got, 9*time.Minute, "a 10-minute deadline gives the move about 10 minutes")
+	require.LessOrEqual(t, got, 10*time.Minute)
+
+	short, cancel2 := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel2()
+	require.Equal(t, store.TxTimeout, store.LongTxTimeout(short), "never less than an ordinary write's")
+	require.Equal(t, store.TxTimeout, store.LongTxTimeout(context.Background()), "no deadline: an ordinary write's")
 }

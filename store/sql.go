@@ -152,12 +152,18 @@ const txTimeout = time.Minute
 // error, and a caller would save again what is already saved. So an error
 // means nothing was stored, and nil that all was.
 func (s *sqlStore) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	return s.inTxFor(ctx, txTimeout, f)
+}
+
+// inTxFor is inTx with the transaction bounded by timeout rather than
+// txTimeout, for a write known to be long (moving a whole history).
+func (s *sqlStore) inTxFor(ctx context.Context, timeout time.Duration, f func(tx *sql.Tx) error) error {
 	conn, err := s.writer.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close() //nolint:errcheck // returns the connection to the pool
-	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), txTimeout)
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	tx, err := conn.BeginTx(txCtx, nil)
 	if err != nil {
