@@ -139,6 +139,11 @@ func hodgesLehmannSorted(sel *diffSelector, confidence float64) Shift {
 	}
 	a, b := at(mid1), at(mid2)
 	sh.Estimate = a + (b-a)/2
+	if a == b {
+		// Both the same infinity (differences of finite values that
+		// overflow): b−a would make it NaN.
+		sh.Estimate = a
+	}
 	sh.Lo, sh.Hi = math.Inf(-1), math.Inf(1)
 	if sh.K > 0 {
 		sh.Lo, sh.Hi = at(sh.K), at(nm+1-sh.K)

@@ -103,10 +103,10 @@ func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE
 		s.cut(st[:], math.Nextafter(q, math.Inf(1)), le[:n])
 	}
 	s.walk(&st)
-	for _, c := range lt {
+	for _, c := range lt[:min(n, len(lt))] {
 		nLT += int64(c)
 	}
-	for _, c := range le {
+	for _, c := range le[:min(n, len(le))] {
 		nLE += int64(c)
 	}
 	return nLT, nLE

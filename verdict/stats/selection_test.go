@@ -280,3 +280,18 @@ func TestQuickselectReturnsTheKthAndPartitionsAroundIt(t *testing.T) {
 		require.Equal(t, sorted, slices.Sorted(slices.Values(a)), "case %d: the same values", c)
 	}
 }
+
+// Differences of finite values can overflow to the same infinity: the
+// estimate is that infinity, not NaN (a NaN shift would compare as no
+// shift at all).
+func TestAnEstimateOfOverflowingDifferencesIsTheirInfinityNotNaN(t *testing.T) {
+	sh, err := HodgesLehmann([]float64{math.MaxFloat64, math.MaxFloat64}, []float64{-math.MaxFloat64, -math.MaxFloat64}, 0.9)
+	require.NoError(t, err)
+	require.Equal(t, math.Inf(1), sh.Estimate)
+	sh, err = HodgesLehmann([]float64{-math.MaxFloat64, -math.MaxFloat64}, []float64{math.MaxFloat64, math.MaxFloat64}, 0.9)
+	require.NoError(t, err)
+	require.Equal(t, math.Inf(-1), sh.Estimate)
+	sh, err = HodgesLehmann([]float64{3, 5}, []float64{1, 1}, 0.9)
+	require.NoError(t, err)
+	require.Equal(t, 3.0, sh.Estimate, "finite: the middle pair's midpoint as before")
+}
