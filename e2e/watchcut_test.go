@@ -215,10 +215,11 @@ func TestAWatchCutIsVisibleAndWhatItHidIsNotMeasured(t *testing.T) {
 		beforeCut[p.UID] = true
 	}
 
-	// One request deletes both, so that they are one fault: two Delete
-	// calls in turn were once 70 ms apart on 2 busy cores, and kwok had the
-	// first one's replacement Ready in between (the workload whole for a
-	// moment: two faults, rightly two incidents).
+	// One request deletes both, so that they are one fault: with two Delete
+	// calls in turn on 2 busy cores, kwok once had the first one's
+	// replacement Ready before the second call (both stamped within the
+	// second of the first deletion: the workload whole for a moment, two
+	// faults, rightly two incidents).
 	for _, name := range victims {
 		_, err := c.CoreV1().Pods(ns).Patch(t.Context(), name, types.MergePatchType,
 			[]byte(`{"metadata":{"labels":{"victim":"cut"}}}`), metav1.PatchOptions{})
