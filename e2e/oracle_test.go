@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -720,6 +721,25 @@ func (o *oracle) nodeReadiness(t *testing.T, name string, ready bool, from time.
 	return r.at
 }
 
+// nodeDowns counts the times the oracle saw the node go from Ready (or
+// unseen) to not Ready between from and to.
+func (o *oracle) nodeDowns(name string, from, to time.Time) int {
+	downs, ready := 0, true
+	o.scan(time.Time{}, func(_ *clusterState, r *record) bool {
+		n, ok := r.obj.(*corev1.Node)
+		if !ok || r.deleted || n.Name != name {
+			return false
+		}
+		now := nodeIsReady(n)
+		if ready && !now && !r.at.Before(from) && !r.at.After(to) {
+			downs++
+		}
+		ready = now
+		return false
+	})
+	return downs
+}
+
 // received waits for the first record after sw.before of the object kind
 // and name that satisfies cond, and returns how late after the call it
 // came.
@@ -739,4 +759,35 @@ func (o *oracle) replicas(t *testing.T, name string, from time.Time, timeout tim
 		return ok && d.Name == name && d.Spec.Replicas != nil && cond(*d.Spec.Replicas)
 	})
 	return r.at, *r.obj.(*appsv1.Deployment).Spec.Replicas //nolint:forcetypeassert // only deployments match
+}
+
+// The premise check of a node blip counts each NotReady spell in its window
+// once: the blip kwok once made of one fault counts two.
+func TestNodeDownsCountsEachSpellInTheWindow(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 0, 18, 57, 0, time.UTC)
+	node := func(name string, ready corev1.ConditionStatus) *corev1.Node {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: ready}}
+		return n
+	}
+	o := &oracle{changed: make(chan struct{})}
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	for _, r := range []record{
+		{at: at(-60_000), obj: node("n", corev1.ConditionFalse)}, // created, not Ready yet
+		{at: at(-59_000), obj: node("n", corev1.ConditionTrue)},
+		{at: at(-10), obj: node("other", corev1.ConditionFalse)},
+		{at: at(0), obj: node("n", corev1.ConditionFalse)},
+		{at: at(500), obj: node("n", corev1.ConditionFalse)}, // a taint, still down
+		{at: at(2024), obj: node("n", corev1.ConditionTrue)},
+		{at: at(2039), obj: node("n", corev1.ConditionFalse)}, // CI's blip
+		{at: at(2058), obj: node("n", corev1.ConditionTrue)},
+	} {
+		o.add(r)
+	}
+	assert.Equal(t, 2, o.nodeDowns("n", at(-1000), at(3000)), "the fault and kwok's blip")
+	assert.Equal(t, 1, o.nodeDowns("n", at(-1000), at(2038)), "just before the blip")
+	assert.Equal(t, 2, o.nodeDowns("n", at(-1000), at(2039)), "the blip at the window's end")
+	assert.Equal(t, 1, o.nodeDowns("n", at(1), at(3000)), "the fault's start just outside")
+	assert.Equal(t, 0, o.nodeDowns("n", at(-1000), at(-1)), "nothing before")
+	assert.Equal(t, 1, o.nodeDowns("other", at(-1000), at(3000)))
 }

@@ -484,18 +484,15 @@ func (e *truthEnv) killPods(n int, hold time.Duration, grace *int64) fault {
 	}
 }
 
-const notReadyLabel = "node-not-ready.stage.kwok.x-k8s.io"
-
 // failNode makes kwok report name NotReady, and Ready again: after 2 s
 // (before the pods' 5 s NoExecute toleration ends), or, lost, once its
 // pods were evicted and their replacements are Ready elsewhere.
 func (e *truthEnv) failNode(name string, lost bool) fault {
 	t := e.t
-	on := "true"
-	sw := timed(func() { setNodeLabel(t, e.c, name, notReadyLabel, &on) })
+	sw := timed(func() { takeNodeDown(t, e.c, name) })
 	delay := e.o.received(t, sw, "the label on "+name, func(obj runtime.Object) bool {
 		n, ok := obj.(*corev1.Node)
-		return ok && n.Name == name && n.Labels[notReadyLabel] == on
+		return ok && n.Name == name && n.Labels[notReadyLabel] == "true"
 	})
 	start := e.o.nodeReadiness(t, name, false, sw.before, 30*time.Second)
 	var whole, wholeEarliest time.Time // the workload whole again
@@ -510,11 +507,10 @@ func (e *truthEnv) failNode(name string, lost bool) fault {
 			return s.whole(e.w)
 		})
 		whole, wholeEarliest = readyMoment(&r)
-		time.Sleep(time.Second) // the node stays down a while longer
+		bringNodeBack(t, e.c, name, time.Now().Add(time.Second)) // the node stays down a while longer
 	} else {
-		time.Sleep(time.Until(start.Add(2 * time.Second)))
+		bringNodeBack(t, e.c, name, start.Add(2*time.Second))
 	}
-	setNodeLabel(t, e.c, name, notReadyLabel, nil)
 	end := e.o.nodeReadiness(t, name, true, start, 30*time.Second)
 	if !lost {
 		e.reReady(name)
@@ -848,6 +844,14 @@ func (e *truthEnv) check(tc truthCase, faults []fault, table *errorTable) {
 func (e *truthEnv) checkNodeIncident(tc truthCase, i int, f fault, incs []api.Incident, table *errorTable) {
 	t := e.t
 	name := fmt.Sprintf("fault #%d (%s at %s), node %s", i+1, tc.what, f.start.UTC().Format("15:04:05.000"), f.node)
+	// The premise: the node went NotReady once. kwok once set it NotReady
+	// again just after it was Ready (see bringNodeBack).
+	from, to := f.start.Add(-time.Second), f.end.Add(time.Second)
+	if to.Before(f.nodeEnd.Add(time.Second)) {
+		to = f.nodeEnd.Add(time.Second)
+	}
+	assert.Equal(t, 1, e.o.nodeDowns(f.node, from, to), "%s: the test's premise: the node went NotReady once, by the test's own watch:\n%s",
+		name, e.o.history(from, to))
 	if !assert.Len(t, incs, 1, "%s: one incident of the node, not %s", name, describeIncidents(incs)) {
 		return
 	}
