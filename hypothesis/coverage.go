@@ -22,6 +22,20 @@ type RawSeries struct {
 	// how many of its series have a raw sample in the last `within`, absent
 	// when none has.
 	Query string
+
+	family, offset string
+}
+
+// DownTargets is a query whose answer at each step is the `up` series of
+// every scrape target that fed the family in the last span and failed a
+// scrape in the last within: `min_over_time(up[within]) == 0 and on (job,
+// instance) count_over_time(family[span])`. A target that stops answering
+// leaves an aggregate over the family's series (avg, max, sum by pod) to
+// the others, and the family still has raw samples, so only its own up
+// series shows it went missing.
+func (r RawSeries) DownTargets(within, span time.Duration) string {
+	return fmt.Sprintf("min_over_time(up[%s]%s) == 0 and on (job, instance) count_over_time(%s[%s]%s)",
+		model.Duration(within), r.offset, r.family, model.Duration(span), r.offset)
 }
 
 // RawSeries lists the metric families the group's query of m reads
@@ -74,7 +88,7 @@ func (m *Metric) RawSeries(group chaos.Group, within time.Duration) []RawSeries 
 			s := family.String()
 			q := fmt.Sprintf("count(count_over_time(%s[%s]%s))", s, model.Duration(within), offset(vs.OriginalOffset))
 			if !slices.ContainsFunc(out, func(r RawSeries) bool { return r.Query == q }) {
-				out = append(out, RawSeries{Selector: s + offset(vs.OriginalOffset), Query: q})
+				out = append(out, RawSeries{Selector: s + offset(vs.OriginalOffset), Query: q, family: s, offset: offset(vs.OriginalOffset)})
 			}
 			return nil
 		})

@@ -42,10 +42,24 @@ func TestRawSeriesAreTheFamiliesTheQueryReadsInTheGroup(t *testing.T) {
       query: 'histogram_quantile(0.99, sum by (le) (rate(latency_bucket{job="api", {{ .Group }} }[5m]))) + on() group_left max(up{ {{ .Group }} } offset 1m)'
       slo: {max: 1}
 `)
-	require.Equal(t, []hypothesis.RawSeries{
-		{Selector: `latency_bucket{group="experimental",ns="a"}`, Query: `count(count_over_time(latency_bucket{group="experimental",ns="a"}[30s]))`},
-		{Selector: `up{group="experimental",ns="a"} offset 1m`, Query: `count(count_over_time(up{group="experimental",ns="a"}[30s] offset 1m))`},
-	}, got)
+	type raw struct{ Selector, Query, Down string }
+	var have []raw
+	for _, r := range got {
+		down := r.DownTargets(30*time.Second, 10*time.Minute)
+		_, err := parser.NewParser(parser.Options{}).ParseExpr(down)
+		require.NoError(t, err, "%s parses", down)
+		have = append(have, raw{r.Selector, r.Query, down})
+	}
+	require.Equal(t, []raw{
+		{
+			`latency_bucket{group="experimental",ns="a"}`, `count(count_over_time(latency_bucket{group="experimental",ns="a"}[30s]))`,
+			`min_over_time(up[30s]) == 0 and on (job, instance) count_over_time(latency_bucket{group="experimental",ns="a"}[10m])`,
+		},
+		{
+			`up{group="experimental",ns="a"} offset 1m`, `count(count_over_time(up{group="experimental",ns="a"}[30s] offset 1m))`,
+			`min_over_time(up[30s] offset 1m) == 0 and on (job, instance) count_over_time(up{group="experimental",ns="a"}[10m] offset 1m)`,
+		},
+	}, have)
 
 	t.Run("a ratio's two queries, a family once", func(t *testing.T) {
 		got := rawSeriesOf(t, `    - name: errors

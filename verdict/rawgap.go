@@ -46,13 +46,7 @@ func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypoth
 		// window: what the query's answer at the window's start can read.
 		before bool
 	}
-	// The lookback the answer reads before the window: the query's longest
-	// range, or an instant selector's 5 minutes, in whole steps so that
-	// the check's steps fall on the answer's.
-	lookback := max(m.LongestRange(), 5*time.Minute)
-	if h.Step > 0 {
-		lookback = (lookback + h.Step - 1) / h.Step * h.Step
-	}
+	lookback := answerLookback(h, m)
 	var seen []family
 	lo, hi := start.UnixMilli(), end.UnixMilli()
 	for _, r := range m.RawSeries(g, within) {
@@ -122,6 +116,17 @@ func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypoth
 	return gaps, warnings, nil
 }
 
+// answerLookback is how far before the window the answer reads: the
+// query's longest range, or an instant selector's 5 minutes, in whole steps
+// so that a check's steps fall on the answer's.
+func answerLookback(h *hypothesis.Hypothesis, m *hypothesis.Metric) time.Duration {
+	lookback := max(m.LongestRange(), 5*time.Minute)
+	if h.Step > 0 {
+		lookback = (lookback + h.Step - 1) / h.Step * h.Step
+	}
+	return lookback
+}
+
 // withRawGaps adds the raw gaps of g (see rawGaps) to its answer's gaps,
 // and their query's warnings to out's.
 func (j *Judge) withRawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric, g chaos.Group,
@@ -132,7 +137,13 @@ func (j *Judge) withRawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hy
 		return nil, err
 	}
 	warn(out, g, warnings)
-	return append(answerGaps, raw...), nil
+	gaps := append(answerGaps, raw...)
+	down, warnings, err := j.downTargetGaps(ctx, h, m, g, answered, gaps, start, end, running)
+	if err != nil {
+		return nil, err
+	}
+	warn(out, g, warnings)
+	return append(gaps, down...), nil
 }
 
 // overlap reports whether two gaps share some time.

@@ -37,6 +37,7 @@ type Source struct {
 	mu       sync.Mutex
 	data     map[string][][]float64
 	raw      map[string][][]float64
+	down     map[string][]target
 	errs     map[string][]error // returned, in order, before the data
 	calls    map[string]int
 	queries  []verdict.RangeQuery
@@ -47,7 +48,7 @@ type Source struct {
 func NewSource(start time.Time, step time.Duration) *Source {
 	return &Source{
 		Start: start, Step: step,
-		data: map[string][][]float64{}, raw: map[string][][]float64{}, errs: map[string][]error{}, calls: map[string]int{},
+		data: map[string][][]float64{}, raw: map[string][][]float64{}, down: map[string][]target{}, errs: map[string][]error{}, calls: map[string]int{},
 		warnings: map[string][]string{},
 	}
 }
@@ -73,6 +74,27 @@ func (f *Source) SetRaw(name string, g chaos.Group, series ...[]float64) *Source
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.raw[key(name, g)] = series
+	return f
+}
+
+// DownPrefix starts the judge's queries of the scrape targets of a family
+// that failed scrapes.
+const DownPrefix = "min_over_time(up["
+
+type target struct {
+	labels string
+	down   []float64
+}
+
+// SetDown adds a scrape target of metric name's family in group g that
+// failed scrapes: labels are its up series' (`{instance="10.0.0.7:8080",
+// job="api", pod="api-7"}`), down a value at each step, 0 where it failed
+// a scrape within the step and Absent elsewhere. Without one, no target
+// of the family ever failed.
+func (f *Source) SetDown(name string, g chaos.Group, labels string, down []float64) *Source {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down[key(name, g)] = append(f.down[key(name, g)], target{labels, down})
 	return f
 }
 
@@ -129,6 +151,23 @@ func (f *Source) Samples(ctx context.Context, q verdict.RangeQuery) (verdict.Ans
 	k := match(q.Expr)
 	f.mu.Lock()
 	f.queries = append(f.queries, q)
+	if strings.HasPrefix(q.Expr, DownPrefix) {
+		var data [][]float64
+		var names []string
+		for _, tg := range f.down[k] {
+			data, names = append(data, tg.down), append(names, tg.labels)
+		}
+		f.mu.Unlock()
+		a := f.answer(q, data, nil)
+		for i := range a.Series {
+			var s int
+			if _, err := fmt.Sscanf(a.Series[i].Labels, `{series="%d"}`, &s); err != nil {
+				panic(err)
+			}
+			a.Series[i].Labels = names[s]
+		}
+		return a, nil
+	}
 	if strings.HasPrefix(q.Expr, RawPrefix) {
 		data, ok := f.raw[k]
 		if !ok {

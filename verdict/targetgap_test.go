@@ -1,0 +1,123 @@
+package verdict_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/tracker"
+	"github.com/steadywatch/steadywatch/verdict"
+)
+
+// One of the experimental group's two pods stops answering its scrapes
+// (starved by a resource-exhaustion fault, not deleted): the group's
+// aggregate answers from the other pod, its family has raw samples all
+// along, and the verdict passed on half the group. Prometheus's up series
+// shows the target down: that is a gap, and a would-be pass is
+// inconclusive. Both sides of the allowance; a pod the watch saw deleted
+// explains its target going; a target without a pod label cannot be
+// explained; a failure stands.
+func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t *testing.T) {
+	const ready = `
+    - name: ready
+      query: min(ready{ {{ .Group }} })
+      slo: {min: 0.5}
+      critical: true`
+	const starved = `{__name__="up", instance="10.0.0.7:8080", job="api", namespace="shop", pod="api-7"}`
+	const unnamed = `{__name__="up", instance="10.0.0.7:8080", job="api"}`
+	mid := at(30 * time.Minute)
+	deletedAt := func(d time.Duration) chaos.Event {
+		return chaos.Event{
+			Kind: chaos.PodDeleted, Subject: chaos.Subject{Service: "api", Group: chaos.Experimental},
+			Object: chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "api-7"},
+			At:     chaos.Timestamp{Observed: base.Add(d)},
+		}
+	}
+	// A target's up series as the judge's check sees it: 0 at the steps
+	// [from, to) in which it failed a scrape, absent elsewhere.
+	down := func(from, to int) []float64 {
+		out := make([]float64, nSamples)
+		for i := range out {
+			out[i] = absent
+			if i >= from && i < to {
+				out[i] = 0
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		target string
+		from   int
+		to     int
+		events []chaos.Event
+		value  float64
+		want   verdict.Result
+		reason string
+	}{
+		{
+			name: "down 5 steps, its pod not deleted", target: starved, from: mid, to: mid + 5, value: 1,
+			want:   verdict.Inconclusive,
+			reason: `scrape target {instance="10.0.0.7:8080", job="api", namespace="shop", pod="api-7"} failed its scrapes (up == 0) in the experimental group for 1m30s`,
+		},
+		{name: "down 1 step: within the allowance", target: starved, from: mid, to: mid + 1, value: 1, want: verdict.Pass},
+		{
+			name: "down 2 steps: beyond it", target: starved, from: mid, to: mid + 2, value: 1, want: verdict.Inconclusive,
+			reason: "no deletion of pod api-7 was seen then",
+		},
+		{
+			name: "down 5 steps, its pod deleted 20 s before", target: starved, from: mid, to: mid + 5, value: 1,
+			events: []chaos.Event{deletedAt(30*time.Minute - 20*time.Second)}, want: verdict.Pass,
+		},
+		{
+			name: "down 5 steps, the same pod name deleted 10 minutes before", target: starved, from: mid, to: mid + 5, value: 1,
+			events: []chaos.Event{deletedAt(20 * time.Minute)}, want: verdict.Inconclusive,
+			reason: "no deletion of pod api-7 was seen then",
+		},
+		{
+			name: "down all through the window", target: starved, from: 0, to: nSamples, value: 1, want: verdict.Inconclusive,
+			reason: "failed its scrapes (up == 0) in the experimental group all through",
+		},
+		{
+			name: "no pod label: nothing can explain it", target: unnamed, from: mid, to: mid + 5, value: 1,
+			events: []chaos.Event{deletedAt(30*time.Minute - 20*time.Second)}, want: verdict.Inconclusive,
+			reason: "relabel __meta_kubernetes_pod_name to pod",
+		},
+		{
+			name: "a failure over it stands", target: starved, from: mid, to: mid + 5, value: 0, want: verdict.Fail,
+			reason: "failed its scrapes (up == 0)",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSource()
+			f.Set("ready", chaos.Control, constant(nSamples, 1))
+			f.Set("ready", chaos.Experimental, constant(nSamples, tc.value))
+			f.SetDown("ready", chaos.Experimental, tc.target, down(tc.from, tc.to))
+			s := tracker.NewMemoryStore()
+			for _, e := range tc.events {
+				require.NoError(t, s.SaveEvent(t.Context(), e))
+			}
+			v, err := newJudge(t, verdict.Options{Samples: f, Store: s}).Judge(t.Context(), hyp(t, fixedWindow, metrics(ready)), after)
+			require.NoError(t, err)
+			m := v.Metrics[0]
+			require.Equal(t, tc.want, m.Result, m.Reason)
+			if tc.want != verdict.Fail {
+				require.Equal(t, tc.want, v.Result, v.Reason)
+			}
+			if tc.want == verdict.Pass {
+				require.Empty(t, m.SampleGaps)
+				return
+			}
+			require.Contains(t, m.Reason, tc.reason)
+			require.Len(t, m.SampleGaps, 1, "%+v", m.SampleGaps)
+			g := m.SampleGaps[0]
+			require.Equal(t, chaos.Experimental, g.Group)
+			require.Contains(t, g.Series, `instance="10.0.0.7:8080"`)
+			// The gap covers the steps the target was down.
+			require.False(t, g.From.After(base.Add(time.Duration(tc.from)*step)), "%s", g.From)
+			require.False(t, g.To.Before(base.Add(time.Duration(tc.to-1)*step)), "%s", g.To)
+		})
+	}
+}
