@@ -11,12 +11,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the oracle
 	"github.com/prometheus/alertmanager/notify/webhook"
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,30 +31,21 @@ import (
 type groupDB struct {
 	dsn    string
 	oracle *sql.DB
-	// poison makes the database refuse to insert an alert of fingerprint
-	// "poison", as a constraint would.
-	poison string
 }
 
-var groupDBs = []struct {
-	name string
-	new  func(t *testing.T) groupDB
-}{
-	{"sqlite", func(t *testing.T) groupDB {
-		path := filepath.Join(t.TempDir(), "steadywatch.db")
-		return groupDB{
-			dsn: "sqlite://" + path, oracle: oracle(t, "sqlite", path),
-			poison: `CREATE TRIGGER poison BEFORE INSERT ON alerts WHEN NEW.fingerprint = 'poison'
-				BEGIN SELECT RAISE(ABORT, 'poisoned alert'); END`,
-		}
-	}},
-}
+// poison makes the database refuse to insert an alert of fingerprint
+// "poison", as a constraint would.
+const poison = `CREATE TRIGGER poison BEFORE INSERT ON alerts WHEN NEW.fingerprint = 'poison'
+	BEGIN SELECT RAISE(ABORT, 'poisoned alert'); END`
 
-func oracle(t *testing.T, driver, dsn string) *sql.DB {
-	db, err := sql.Open(driver, dsn)
+// newGroupDB is a SQLite database for the group commit tests, SQLite's
+// the one store that commits saves together.
+func newGroupDB(t *testing.T) groupDB {
+	path := filepath.Join(t.TempDir(), "steadywatch.db")
+	oracle, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	return db
+	t.Cleanup(func() { require.NoError(t, oracle.Close()) })
+	return groupDB{dsn: "sqlite://" + path, oracle: oracle}
 }
 
 // stored is how many times each of fingerprints is stored, and how many
@@ -151,73 +140,69 @@ func notificationBody(t *testing.T, i int) []byte {
 // its commit, which the oracle checks by reading the alerts of each as
 // soon as it is answered 200.
 func TestConcurrentNotificationsAreStoredOnceAndAnsweredAfterTheirCommit(t *testing.T) {
-	for _, db := range groupDBs {
-		t.Run(db.name, func(t *testing.T) {
-			const senders = 12
-			g := db.new(t)
-			s := openGroupStore(t, g)
-			gt := newGate()
-			store.BlockAlertCommits(s, gt.hook)
-			rcv, err := receiver.New(receiver.Options{Sink: s, Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
-			require.NoError(t, err)
-			srv := httptest.NewServer(rcv)
-			t.Cleanup(srv.Close)
+	const senders = 12
+	g := newGroupDB(t)
+	s := openGroupStore(t, g)
+	gt := newGate()
+	store.BlockAlertCommits(s, gt.hook)
+	rcv, err := receiver.New(receiver.Options{Sink: s, Registerer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	srv := httptest.NewServer(rcv)
+	t.Cleanup(srv.Close)
 
-			type answer struct {
-				i      int
-				status int
-				body   string
-				rows   map[string]int // the oracle's reading right after the answer
-			}
-			answers := make(chan answer, senders)
-			post := func(i int) {
-				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+receiver.Path, bytes.NewReader(notificationBody(t, i)))
-				if err != nil {
-					answers <- answer{i: i, body: err.Error()}
-					return
-				}
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					answers <- answer{i: i, body: err.Error()}
-					return
-				}
-				defer resp.Body.Close()
-				body, _ := io.ReadAll(resp.Body)
-				rows, _, err := g.read(t.Context(), fmt.Sprintf("n-%d", i), "shared")
-				if err != nil {
-					answers <- answer{i: i, body: err.Error()}
-					return
-				}
-				answers <- answer{i: i, status: resp.StatusCode, body: string(body), rows: rows}
-			}
-			go post(0)
-			<-gt.blocked // notification 0 is being committed
-			for i := 1; i < senders; i++ {
-				go post(i)
-			}
-			waitQueued(t, s, senders-1)
-			require.Empty(t, answers, "answered while its commit was held")
-			rows, _ := g.stored(t, "n-0", "shared")
-			require.Equal(t, map[string]int{"n-0": 0, "shared": 0}, rows, "visible before the commit")
-			close(gt.open)
-
-			fps := []string{"shared"}
-			for range senders {
-				a := <-answers
-				require.Equal(t, http.StatusOK, a.status, "notification %d: %s", a.i, a.body)
-				require.Equal(t, map[string]int{fmt.Sprintf("n-%d", a.i): 1, "shared": 1}, a.rows,
-					"notification %d answered 200 before its alerts were committed", a.i)
-				fps = append(fps, fmt.Sprintf("n-%d", a.i))
-			}
-			require.Equal(t, []int{1, senders - 1}, gt.commits(), "the notifications queued behind the first are committed together")
-			rows, notes := g.stored(t, fps...)
-			for _, fp := range fps {
-				require.Equal(t, 1, rows[fp], "%s is stored once", fp)
-			}
-			require.Equal(t, senders, notes["shared"], "each notification of the shared alert is counted")
-		})
+	type answer struct {
+		i      int
+		status int
+		body   string
+		rows   map[string]int // the oracle's reading right after the answer
 	}
+	answers := make(chan answer, senders)
+	post := func(i int) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+receiver.Path, bytes.NewReader(notificationBody(t, i)))
+		if err != nil {
+			answers <- answer{i: i, body: err.Error()}
+			return
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answers <- answer{i: i, body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		rows, _, err := g.read(t.Context(), fmt.Sprintf("n-%d", i), "shared")
+		if err != nil {
+			answers <- answer{i: i, body: err.Error()}
+			return
+		}
+		answers <- answer{i: i, status: resp.StatusCode, body: string(body), rows: rows}
+	}
+	go post(0)
+	<-gt.blocked // notification 0 is being committed
+	for i := 1; i < senders; i++ {
+		go post(i)
+	}
+	waitQueued(t, s, senders-1)
+	require.Empty(t, answers, "answered while its commit was held")
+	rows, _ := g.stored(t, "n-0", "shared")
+	require.Equal(t, map[string]int{"n-0": 0, "shared": 0}, rows, "visible before the commit")
+	close(gt.open)
+
+	fps := []string{"shared"}
+	for range senders {
+		a := <-answers
+		require.Equal(t, http.StatusOK, a.status, "notification %d: %s", a.i, a.body)
+		require.Equal(t, map[string]int{fmt.Sprintf("n-%d", a.i): 1, "shared": 1}, a.rows,
+			"notification %d answered 200 before its alerts were committed", a.i)
+		fps = append(fps, fmt.Sprintf("n-%d", a.i))
+	}
+	require.Equal(t, []int{1, senders - 1}, gt.commits(), "the notifications queued behind the first are committed together")
+	rows, notes := g.stored(t, fps...)
+	for _, fp := range fps {
+		require.Equal(t, 1, rows[fp], "%s is stored once", fp)
+	}
+	require.Equal(t, senders, notes["shared"], "each notification of the shared alert is counted")
 }
 
 type saveResult struct {
@@ -244,50 +229,44 @@ func groupAlert(fp string) alert.Alert {
 // committed together, the one whose insert the database refuses fails, and
 // stores nothing; the others are stored, each with what it inserted.
 func TestASaveTheDatabaseRefusesFailsAloneInItsGroupCommit(t *testing.T) {
-	for _, db := range groupDBs {
-		t.Run(db.name, func(t *testing.T) {
-			const saves = 6
-			g := db.new(t)
-			s := openGroupStore(t, g)
-			for stmt := range strings.SplitSeq(g.poison, ";\n") { // the statements of the PostgreSQL trigger
-				_, err := g.oracle.ExecContext(t.Context(), stmt)
-				require.NoError(t, err)
-			}
-			// SQLite prepares a statement for each number of alerts on the
-			// writer's connection, which the held commit holds.
-			_, err := s.SaveAlerts(t.Context(), []alert.Alert{groupAlert("warm-1"), groupAlert("warm-2"), groupAlert("warm-3")})
-			require.NoError(t, err)
-			gt := newGate()
-			store.BlockAlertCommits(s, gt.hook)
-			results := make(chan saveResult, saves)
-			saveAsync(t.Context(), s, 0, []alert.Alert{groupAlert("s-0"), groupAlert("s-0b")}, results)
-			<-gt.blocked
-			for i := 1; i < saves; i++ {
-				alerts := []alert.Alert{groupAlert(fmt.Sprintf("s-%d", i)), groupAlert("common")}
-				if i == 3 {
-					alerts = append(alerts, groupAlert("poison"))
-				}
-				saveAsync(t.Context(), s, i, alerts, results)
-			}
-			waitQueued(t, s, saves-1)
-			close(gt.open)
-
-			inserted := 0
-			for range saves {
-				r := <-results
-				if r.i == 3 {
-					require.ErrorContains(t, r.err, "poisoned alert")
-					continue
-				}
-				require.NoError(t, r.err, "save %d", r.i)
-				inserted += r.inserted
-			}
-			require.Equal(t, saves+1, inserted, "s-0, s-0b, s-1, s-2, s-4, s-5 and common once")
-			rows, notes := g.stored(t, "s-0", "s-1", "s-2", "s-3", "s-4", "s-5", "common", "poison")
-			require.Equal(t, map[string]int{"s-0": 1, "s-1": 1, "s-2": 1, "s-3": 0, "s-4": 1, "s-5": 1, "common": 1, "poison": 0}, rows)
-			require.Equal(t, saves-2, notes["common"], "saved by 4 saves that succeeded")
-		})
+	const saves = 6
+	g := newGroupDB(t)
+	s := openGroupStore(t, g)
+	_, err := g.oracle.ExecContext(t.Context(), poison)
+	require.NoError(t, err)
+	// SQLite prepares a statement for each number of alerts on the
+	// writer's connection, which the held commit holds.
+	_, err = s.SaveAlerts(t.Context(), []alert.Alert{groupAlert("warm-1"), groupAlert("warm-2"), groupAlert("warm-3")})
+	require.NoError(t, err)
+	gt := newGate()
+	store.BlockAlertCommits(s, gt.hook)
+	results := make(chan saveResult, saves)
+	saveAsync(t.Context(), s, 0, []alert.Alert{groupAlert("s-0"), groupAlert("s-0b")}, results)
+	<-gt.blocked
+	for i := 1; i < saves; i++ {
+		alerts := []alert.Alert{groupAlert(fmt.Sprintf("s-%d", i)), groupAlert("common")}
+		if i == 3 {
+			alerts = append(alerts, groupAlert("poison"))
+		}
+		saveAsync(t.Context(), s, i, alerts, results)
 	}
+	waitQueued(t, s, saves-1)
+	close(gt.open)
+
+	inserted := 0
+	for range saves {
+		r := <-results
+		if r.i == 3 {
+			require.ErrorContains(t, r.err, "poisoned alert")
+			continue
+		}
+		require.NoError(t, r.err, "save %d", r.i)
+		inserted += r.inserted
+	}
+	require.Equal(t, saves+1, inserted, "s-0, s-0b, s-1, s-2, s-4, s-5 and common once")
+	rows, notes := g.stored(t, "s-0", "s-1", "s-2", "s-3", "s-4", "s-5", "common", "poison")
+	require.Equal(t, map[string]int{"s-0": 1, "s-1": 1, "s-2": 1, "s-3": 0, "s-4": 1, "s-5": 1, "common": 1, "poison": 0}, rows)
+	require.Equal(t, saves-2, notes["common"], "saved by 4 saves that succeeded")
 }
 
 // TestACancelledSaveLeavesItsGroupCommit: a save cancelled while it waits
@@ -295,42 +274,38 @@ func TestASaveTheDatabaseRefusesFailsAloneInItsGroupCommit(t *testing.T) {
 // others; one cancelled after its commit started is committed all the same
 // and says so, since its alerts are stored.
 func TestACancelledSaveLeavesItsGroupCommit(t *testing.T) {
-	for _, db := range groupDBs {
-		t.Run(db.name, func(t *testing.T) {
-			g := db.new(t)
-			s := openGroupStore(t, g)
-			gt := newGate()
-			store.BlockAlertCommits(s, gt.hook)
-			results := make(chan saveResult, 4)
-			committing, cancelCommitting := context.WithCancel(t.Context())
-			defer cancelCommitting()
-			saveAsync(committing, s, 0, []alert.Alert{groupAlert("c-0")}, results)
-			<-gt.blocked
-			waiting, cancelWaiting := context.WithCancel(t.Context())
-			defer cancelWaiting()
-			saveAsync(t.Context(), s, 1, []alert.Alert{groupAlert("c-1")}, results)
-			saveAsync(waiting, s, 2, []alert.Alert{groupAlert("c-2")}, results)
-			saveAsync(t.Context(), s, 3, []alert.Alert{groupAlert("c-3")}, results)
-			waitQueued(t, s, 3)
+	g := newGroupDB(t)
+	s := openGroupStore(t, g)
+	gt := newGate()
+	store.BlockAlertCommits(s, gt.hook)
+	results := make(chan saveResult, 4)
+	committing, cancelCommitting := context.WithCancel(t.Context())
+	defer cancelCommitting()
+	saveAsync(committing, s, 0, []alert.Alert{groupAlert("c-0")}, results)
+	<-gt.blocked
+	waiting, cancelWaiting := context.WithCancel(t.Context())
+	defer cancelWaiting()
+	saveAsync(t.Context(), s, 1, []alert.Alert{groupAlert("c-1")}, results)
+	saveAsync(waiting, s, 2, []alert.Alert{groupAlert("c-2")}, results)
+	saveAsync(t.Context(), s, 3, []alert.Alert{groupAlert("c-3")}, results)
+	waitQueued(t, s, 3)
 
-			cancelWaiting()
-			r := <-results // while the first commit is still held
-			require.Equal(t, 2, r.i, "only the cancelled save returns before the commit")
-			require.ErrorIs(t, r.err, context.Canceled)
-			waitQueued(t, s, 2)
-			cancelCommitting()
-			require.Empty(t, results, "a save being committed returns only once committed")
+	cancelWaiting()
+	r := <-results // while the first commit is still held
+	require.Equal(t, 2, r.i, "only the cancelled save returns before the commit")
+	require.ErrorIs(t, r.err, context.Canceled)
+	waitQueued(t, s, 2)
+	cancelCommitting()
+	require.Empty(t, results, "a save being committed returns only once committed")
 
-			close(gt.open)
-			got := map[int]error{}
-			for range 3 {
-				r := <-results
-				got[r.i] = r.err
-			}
-			require.Equal(t, map[int]error{0: nil, 1: nil, 3: nil}, got)
-			rows, _ := g.stored(t, "c-0", "c-1", "c-2", "c-3")
-			require.Equal(t, map[string]int{"c-0": 1, "c-1": 1, "c-2": 0, "c-3": 1}, rows)
-			require.Equal(t, []int{1, 2}, gt.commits())
-		})
+	close(gt.open)
+	got := map[int]error{}
+	for range 3 {
+		r := <-results
+		got[r.i] = r.err
 	}
+	require.Equal(t, map[int]error{0: nil, 1: nil, 3: nil}, got)
+	rows, _ := g.stored(t, "c-0", "c-1", "c-2", "c-3")
+	require.Equal(t, map[string]int{"c-0": 1, "c-1": 1, "c-2": 0, "c-3": 1}, rows)
+	require.Equal(t, []int{1, 2}, gt.commits())
 }
