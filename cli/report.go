@@ -36,13 +36,11 @@ Flags:
 `
 
 type reportFlags struct {
+	storeFlags
 	week, from, to string
 	tz             string
 	format         string
 	output         string
-	store          string
-	dataDir        string
-	configFile     string
 	cluster        string
 	timeout        time.Duration
 }
@@ -77,7 +75,7 @@ func runReport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	db, err := openExisting(ctx, cfg, cfg.Cluster, storeFlags{f.store, f.dataDir, f.configFile})
+	db, err := openExisting(ctx, cfg, cfg.Cluster, f.storeFlags)
 	if err != nil {
 		return err
 	}
@@ -173,12 +171,6 @@ func (f *reportFlags) options(fs *flag.FlagSet, now time.Time) (report.Options, 
 		return opts, usagef("%v", err)
 	}
 	return opts, nil
-}
-
-// config loads --config (or the defaults) and applies --store and
-// --data-dir.
-func (f *reportFlags) config(fs *flag.FlagSet) (config.Config, error) {
-	return storeFlags{f.store, f.dataDir, f.configFile}.config(fs)
 }
 
 // storeFlags are the flags of a command that reads an existing store:

@@ -196,3 +196,38 @@ func TestReportReadsTheStoreFromTheEnvironment(t *testing.T) {
 	code, _, stderr = run(t, "report", "weekly", "--data-dir", dir, "--week", "2026-W13")
 	require.Equal(t, cli.ExitOK, code, stderr)
 }
+
+// The store flags of report weekly (those of every command reading a
+// store) each say where the store is, and an error names the one that
+// said it.
+func TestReportReadsTheStoreItsFlagsName(t *testing.T) {
+	dir := newStore(t)
+	file := filepath.Join(dir, "steadywatch.db")
+	missing := filepath.Join(t.TempDir(), "none")
+	config := filepath.Join(t.TempDir(), "steadywatch.yaml")
+	require.NoError(t, os.WriteFile(config, []byte("store: sqlite://"+filepath.Join(missing, "sw.db")+"\n"), 0o600))
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		error string // "" for a report
+	}{
+		{"--store", []string{"--store", file}, ""},
+		{"--data-dir", []string{"--data-dir", dir}, ""},
+		{"--store over --config", []string{"--config", config, "--store", file}, ""},
+		{"--data-dir over --config", []string{"--config", config, "--data-dir", dir}, ""},
+		{"a missing --store", []string{"--store", filepath.Join(missing, "sw.db")}, "steadywatch report: --store: "},
+		{"a missing --data-dir", []string{"--data-dir", missing}, "steadywatch report: --data-dir: "},
+		{"a missing --config store", []string{"--config", config}, "steadywatch report: --config: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, append([]string{"report", "weekly", "--week", "2026-W13"}, tc.flags...)...)
+			if tc.error == "" {
+				require.Equal(t, cli.ExitOK, code, stderr)
+				require.Contains(t, stdout, "**No data:**")
+				return
+			}
+			require.Equal(t, cli.ExitUsage, code, stderr)
+			require.Contains(t, stderr, tc.error)
+		})
+	}
+}

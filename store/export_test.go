@@ -49,6 +49,18 @@ func QueuedAlertSaves(s Store) int {
 	return len(b.queue)
 }
 
+// AlertCommitsClosed reports whether s's SaveAlerts refuses new saves,
+// its Close begun.
+func AlertCommitsClosed(s Store) bool {
+	b := s.(*sqlStore).alerts
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+// MaxGroupAlerts is maxGroupAlerts.
+const MaxGroupAlerts = maxGroupAlerts
+
 // LongTxTimeout is longTxTimeout, TxTimeout txTimeout.
 var (
 	LongTxTimeout = longTxTimeout

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -86,4 +87,72 @@ func TestConcurrentComparesDoNotShareScratchMemory(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, alone, together)
+}
+
+// threeWayQuickselect is quickselect with a plain three-way partition
+// (Dijkstra's): one pass of branches on each value, against the two
+// branchless passes of partition. It is the benchmark's yardstick only.
+func threeWayQuickselect(a []float64, k int, rng *rand.Rand) float64 {
+	for len(a) > 16 {
+		p := a[rng.IntN(len(a))]
+		lt, i, gt := 0, 0, len(a)
+		for i < gt {
+			switch v := a[i]; {
+			case v < p:
+				a[lt], a[i] = v, a[lt]
+				lt++
+				i++
+			case v > p:
+				gt--
+				a[i], a[gt] = a[gt], v
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			a = a[:lt]
+		case k < gt:
+			return p
+		default:
+			a, k = a[gt:], k-gt
+		}
+	}
+	slices.Sort(a)
+	return a[k]
+}
+
+// BenchmarkQuickselect selects the median of the cells a selection copies
+// out at the end (up to n+m: 200,000 for two samples of 100,000) with
+// partition's two branchless passes and with a plain three-way partition,
+// on distinct values and on values of few distinct ones (many ties).
+func BenchmarkQuickselect(b *testing.B) {
+	const n = 200_000
+	r := rand.New(rand.NewPCG(9, 10))
+	distinct := lognormal(r, n, 0.1, 0.5)
+	ties := make([]float64, n)
+	for i := range ties {
+		ties[i] = float64(r.IntN(20))
+	}
+	for _, data := range []struct {
+		name string
+		v    []float64
+	}{{"distinct", distinct}, {"ties", ties}} {
+		want := slices.Sorted(slices.Values(data.v))[n/2]
+		for _, sel := range []struct {
+			name string
+			pick func(a []float64, k int, rng *rand.Rand) float64
+		}{{"partition", quickselect}, {"three-way", threeWayQuickselect}} {
+			b.Run(data.name+"/"+sel.name, func(b *testing.B) {
+				buf := make([]float64, n)
+				rng := rand.New(rand.NewPCG(1, 2))
+				for b.Loop() {
+					copy(buf, data.v)
+					if got := sel.pick(buf, n/2, rng); got != want {
+						b.Fatalf("the median is %v, not %v", got, want)
+					}
+				}
+			})
+		}
+	}
 }

@@ -34,7 +34,7 @@ func FuzzKthDifference(f *testing.F) {
 		if math.Float64bits(got) != math.Float64bits(d[k-1]) {
 			t.Fatalf("x=%v y=%v k=%d: got %v, want %v", x, y, k, got, d[k-1])
 		}
-		sel := newDiffSelector(sortedOrDie(t, x), sortedOrDie(t, y))
+		sel := new(diffSelector).reset(sortedOrDie(t, x), sortedOrDie(t, y))
 		sel.gather = 1
 		if v := sel.kth(k); math.Float64bits(v) != math.Float64bits(d[k-1]) {
 			t.Fatalf("rounds only: x=%v y=%v k=%d: got %v, want %v", x, y, k, v, d[k-1])

@@ -74,17 +74,20 @@ func Compare(x, y []float64, alt Alternative, confidence float64) (Comparison, e
 	if err := checkConfidence(confidence); err != nil {
 		return Comparison{}, err
 	}
-	return withWorkspace(func(w *workspace) (Comparison, error) {
-		xs, ys, err := w.sortedCopies(x, y)
-		if err != nil {
-			return Comparison{}, err
-		}
-		t, err := mannWhitneySorted(xs, ys, alt, Auto)
-		if err != nil {
-			return Comparison{}, err
-		}
-		return Comparison{Test: t, Shift: hodgesLehmannSorted(w.sel.reset(xs, ys), confidence)}, nil
-	})
+	return withWorkspace(func(w *workspace) (Comparison, error) { return w.compare(x, y, alt, confidence) })
+}
+
+// compare is Compare in w, the workspace the pool handed it.
+func (w *workspace) compare(x, y []float64, alt Alternative, confidence float64) (Comparison, error) {
+	xs, ys, err := w.sortedCopies(x, y)
+	if err != nil {
+		return Comparison{}, err
+	}
+	t, err := mannWhitneySorted(xs, ys, alt, Auto)
+	if err != nil {
+		return Comparison{}, err
+	}
+	return Comparison{Test: t, Shift: hodgesLehmannSorted(w.sel.reset(xs, ys), confidence)}, nil
 }
 
 // criticalRank returns K, the coverage of [D_(K), D_(nm+1−K)] and how K was

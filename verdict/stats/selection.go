@@ -48,10 +48,6 @@ type diffSelector struct {
 // round they could save.
 const maxSample = 16384
 
-func newDiffSelector(xs, ys []float64) *diffSelector {
-	return new(diffSelector).reset(xs, ys)
-}
-
 // reset readies s for the sorted samples xs and ys, reusing its memory.
 func (s *diffSelector) reset(xs, ys []float64) *diffSelector {
 	n := len(xs)

@@ -147,7 +147,7 @@ func TestSelectionRoundsFindTheSameDifferenceAsSorting(t *testing.T) {
 			x, y := kind.draw(r, sz[0]), kind.draw(r, sz[1])
 			d := naiveDifferences(x, y)
 			xs, ys := slices.Sorted(slices.Values(x)), slices.Sorted(slices.Values(y))
-			sel := newDiffSelector(xs, ys)
+			sel := new(diffSelector).reset(xs, ys)
 			sel.gather = 1
 			for range 20 {
 				k := 1 + r.Int64N(int64(len(d)))
@@ -188,8 +188,8 @@ func TestKthDifferenceIsTheBruteForceOrderStatisticOnRandomSamples(t *testing.T)
 		slices.Sort(ks)
 		ks = slices.Compact(ks)
 		xs, ys := slices.Sorted(slices.Values(x)), slices.Sorted(slices.Values(y))
-		got := newDiffSelector(xs, ys).kths(ks...)
-		rounds := newDiffSelector(xs, ys)
+		got := new(diffSelector).reset(xs, ys).kths(ks...)
+		rounds := new(diffSelector).reset(xs, ys)
 		rounds.gather = 1
 		for i, k := range ks {
 			requireSameValue(t, d[k-1], got[i], "case %d: %s x%d, %s y%d, k=%d of %v", c, kx.name, len(x), ky.name, len(y), k, ks)
@@ -220,7 +220,7 @@ func TestCountIsTheBruteForceCountOfEachRow(t *testing.T) {
 		kx, ky := draws[r.IntN(len(draws))], draws[r.IntN(len(draws))]
 		xs := slices.Sorted(slices.Values(kx.draw(r, 1+r.IntN(300))))
 		ys := slices.Sorted(slices.Values(ky.draw(r, 1+r.IntN(300))))
-		s := newDiffSelector(xs, ys)
+		s := new(diffSelector).reset(xs, ys)
 		cell := func() float64 { return s.at(r.IntN(len(xs)), r.IntN(len(ys))) }
 		thresholds := []float64{
 			cell(), cell(), math.Nextafter(cell(), math.Inf(1)), math.Nextafter(cell(), math.Inf(-1)),
