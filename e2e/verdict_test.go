@@ -120,8 +120,14 @@ scrape_configs:
 	require.True(t, v.Running)
 	require.Contains(t, v.AbortReasons[0], "metric ready-ratio violates its SLO min 0.9")
 	require.Empty(t, v.Metrics[0].SampleGaps, "up to the time of judgement: %s", v.Metrics[0].Reason)
-	alerts, err := am.Client().Alert.GetAlerts(amalert.NewGetAlertsParamsWithContext(t.Context()))
-	require.NoError(t, err)
+	// The verdict is served as judged; the abort alert is posted after it
+	// (on a machine at load 20, still in flight 370 ms later).
+	var alerts *amalert.GetAlertsOK
+	waitFor(t, 30*time.Second, "the abort alert in Alertmanager", func() (bool, error) {
+		var err error
+		alerts, err = am.Client().Alert.GetAlerts(amalert.NewGetAlertsParamsWithContext(t.Context()))
+		return err == nil && len(alerts.Payload) > 0, err
+	})
 	require.Len(t, alerts.Payload, 1)
 	require.Equal(t, abort.AlertName, alerts.Payload[0].Labels["alertname"])
 	require.Equal(t, "web-survives-a-pod-kill", alerts.Payload[0].Labels["hypothesis"])
