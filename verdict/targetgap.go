@@ -20,13 +20,18 @@ import (
 // before it stops.
 const deletionSlack = 30 * time.Second
 
-// podLabels and namespaceLabels are where a scrape target's up series
-// usually carries its pod's name and namespace (relabelled from
-// __meta_kubernetes_pod_name and __meta_kubernetes_namespace).
+// podLabels, namespaceLabels and nodeLabels are where a scrape target's up
+// series usually carries its pod's name, namespace and node (relabelled
+// from __meta_kubernetes_pod_name, __meta_kubernetes_namespace and
+// __meta_kubernetes_pod_node_name).
 var (
 	podLabels       = []string{"pod", "kubernetes_pod_name", "pod_name"}
 	namespaceLabels = []string{"namespace", "kubernetes_namespace"}
+	nodeLabels      = []string{"node", "kubernetes_node", "node_name"}
 )
+
+// scrapeTarget is a target as its up series names it.
+type scrapeTarget struct{ name, pod, namespace, node string }
 
 // downTargetGaps finds the stretches of [start, end] in which a scrape
 // target that fed a family the group's query reads failed its scrapes,
@@ -39,11 +44,13 @@ var (
 // says which targets failed (see hypothesis.RawSeries.DownTargets); those
 // stretches are held to the allowance the answer's samples are.
 //
-// A target whose pod the watch saw deleted (within deletionSlack before
-// the stretch, or in it) is explained: a killed pod stops answering, and
-// that is the fault, not a hole in what shows it. That needs the pod's
-// name on the up series; without it, and without a store, no stretch is
-// explained, and the reason says how to add the label. A gap already found
+// A target whose pod the watch saw deleted, or whose node it saw go
+// NotReady (within deletionSlack before the stretch, or in it), is
+// explained: a killed pod, or the pods of a failed host, stop answering,
+// and that is the fault, not a hole in what shows it. That needs the pod's
+// name (or its node's) on the up series; without them, and without a
+// store, no stretch is explained, and the reason says how to add the
+// labels. A gap already found
 // for the same time (the answer's or the family's) is not said again; a
 // check that fails is a gap over the whole window.
 func (j *Judge) downTargetGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypothesis.Metric, g chaos.Group,
@@ -86,22 +93,22 @@ func (j *Judge) downTargetGaps(ctx context.Context, h *hypothesis.Hypothesis, m 
 					present = append(present, t)
 				}
 			}
-			target, pod, ns := describeTarget(ss.Labels)
-			subject := fmt.Sprintf("scrape target %s failed its scrapes (up == 0)", target)
+			target := describeTarget(ss.Labels)
+			subject := fmt.Sprintf("scrape target %s failed its scrapes (up == 0)", target.name)
 			then := fmt.Sprintf("; the query answered from the other targets of %s (read by metric %s's query), so an aggregate over them left this one out", r.Selector, m.Name)
 			var found []SampleGap
 			if len(present) == 0 && len(down) > 0 {
-				found = []SampleGap{{Group: g, From: start, To: end, Series: target, Reason: fmt.Sprintf(
+				found = []SampleGap{{Group: g, From: start, To: end, Series: target.name, Reason: fmt.Sprintf(
 					"%s in the %s group all through %s%s", subject, g, interval(start, end), then)}}
 			} else {
-				found = j.gapsOf(h, g, present, start, end, running, subject, then, target)
+				found = j.gapsOf(h, g, present, start, end, running, subject, then, target.name)
 			}
 			for _, gap := range found {
 				if slices.ContainsFunc(known, func(k SampleGap) bool { return overlap(k, gap) }) ||
 					slices.ContainsFunc(gaps, func(k SampleGap) bool { return k.Series == gap.Series && overlap(k, gap) }) {
 					continue
 				}
-				why, err := d.explain(ctx, pod, ns, gap.From.Add(-within-deletionSlack), gap.To)
+				why, err := d.explain(ctx, target, gap.From.Add(-within-deletionSlack), gap.To)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -117,11 +124,11 @@ func (j *Judge) downTargetGaps(ctx context.Context, h *hypothesis.Hypothesis, m 
 }
 
 // describeTarget names a scrape target from its up series' labels, with
-// its pod and namespace where they carry them.
-func describeTarget(series string) (name, pod, ns string) {
+// its pod, namespace and node where they carry them.
+func describeTarget(series string) scrapeTarget {
 	ls, err := parser.NewParser(parser.Options{}).ParseMetric(series)
 	if err != nil {
-		return series, "", ""
+		return scrapeTarget{name: series}
 	}
 	ls = ls.DropReserved(func(name string) bool { return name == model.MetricNameLabel })
 	first := func(names []string) string {
@@ -132,11 +139,11 @@ func describeTarget(series string) (name, pod, ns string) {
 		}
 		return ""
 	}
-	return ls.String(), first(podLabels), first(namespaceLabels)
+	return scrapeTarget{name: ls.String(), pod: first(podLabels), namespace: first(namespaceLabels), node: first(nodeLabels)}
 }
 
-// deletions are the pod deletions the watch recorded for the
-// hypothesis's service, read once.
+// deletions are the pod deletions and node failures the watch recorded
+// for the hypothesis's service, read once.
 type deletions struct {
 	j            *Judge
 	h            *hypothesis.Hypothesis
@@ -145,16 +152,15 @@ type deletions struct {
 	events       []chaos.Event
 }
 
-// explain returns "" if the watch saw pod (in ns, if known) deleted in
-// [from, to], or else why not, to end a gap's reason with; err is only
-// ctx's or the store's.
-func (d *deletions) explain(ctx context.Context, pod, ns string, from, to time.Time) (string, error) {
+// explain returns "" if the watch saw the target's pod (in its namespace,
+// if known) deleted, or its node go NotReady, in [from, to], or else why
+// not, to end a gap's reason with; err is only ctx's or the store's.
+func (d *deletions) explain(ctx context.Context, t scrapeTarget, from, to time.Time) (string, error) {
 	switch {
-	case pod == "":
-		return fmt.Sprintf(" (its up series has no pod label, so steadywatch cannot tell a deleted pod's target from a hung one: relabel %s to pod in the scrape config)",
-			"__meta_kubernetes_pod_name"), nil
+	case t.pod == "" && t.node == "":
+		return " (its up series has no pod or node label, so steadywatch cannot tell a deleted pod's target, or one on a failed node, from a hung one: relabel __meta_kubernetes_pod_name to pod, and __meta_kubernetes_pod_node_name to node, in the scrape config)", nil
 	case d.j.store == nil:
-		return fmt.Sprintf(" (pod %s; without a store, steadywatch cannot tell whether it was deleted)", pod), nil
+		return fmt.Sprintf(" (%s; without a store, steadywatch cannot tell whether it was deleted or its node failed)", t.what()), nil
 	}
 	if !d.read {
 		evs, err := d.j.store.Events(ctx, tracker.Filter{Service: d.h.Service, Since: d.since, Until: d.until.Add(time.Nanosecond)})
@@ -164,11 +170,31 @@ func (d *deletions) explain(ctx context.Context, pod, ns string, from, to time.T
 		d.events, d.read = evs, true
 	}
 	for _, e := range d.events {
-		at := e.At.Best()
-		if e.Kind == chaos.PodDeleted && e.Object.Name == pod && (ns == "" || e.Object.Namespace == ns) &&
-			!at.Before(from) && !at.After(to) {
+		if at := e.At.Best(); at.Before(from) || at.After(to) {
+			continue
+		}
+		switch {
+		case e.Kind == chaos.PodDeleted && t.pod != "" && e.Object.Name == t.pod && (t.namespace == "" || e.Object.Namespace == t.namespace),
+			e.Kind == chaos.NodeNotReady && t.node != "" && e.Node == t.node:
 			return "", nil
 		}
 	}
-	return fmt.Sprintf(" (no deletion of pod %s was seen then: a hung or starved pod, or a broken scrape)", pod), nil
+	switch {
+	case t.pod == "":
+		return fmt.Sprintf(" (node %s was not seen NotReady then: a hung or starved pod, or a broken scrape)", t.node), nil
+	case t.node == "":
+		return fmt.Sprintf(" (pod %s was not seen deleted then: a hung or starved pod, or a broken scrape)", t.pod), nil
+	}
+	return fmt.Sprintf(" (neither was pod %s seen deleted then nor its node %s NotReady: a hung or starved pod, or a broken scrape)", t.pod, t.node), nil
+}
+
+// what names the target's pod, or its node's.
+func (t scrapeTarget) what() string {
+	switch {
+	case t.pod != "" && t.node != "":
+		return fmt.Sprintf("pod %s (on node %s)", t.pod, t.node)
+	case t.pod != "":
+		return "pod " + t.pod
+	}
+	return "the pod on node " + t.node
 }

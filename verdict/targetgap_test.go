@@ -16,9 +16,9 @@ import (
 // aggregate answers from the other pod, its family has raw samples all
 // along, and the verdict passed on half the group. Prometheus's up series
 // shows the target down: that is a gap, and a would-be pass is
-// inconclusive. Both sides of the allowance; a pod the watch saw deleted
-// explains its target going; a target without a pod label cannot be
-// explained; a failure stands.
+// inconclusive. Both sides of the allowance; a pod the watch saw deleted,
+// or a node it saw NotReady, explains its target going; a target without a
+// pod or node label cannot be explained; a failure stands.
 func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t *testing.T) {
 	const ready = `
     - name: ready
@@ -27,6 +27,14 @@ func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t
       critical: true`
 	const starved = `{__name__="up", instance="10.0.0.7:8080", job="api", namespace="shop", pod="api-7"}`
 	const unnamed = `{__name__="up", instance="10.0.0.7:8080", job="api"}`
+	const onNode = `{__name__="up", instance="10.0.0.7:8080", job="api", node="worker-2"}`
+	nodeDownAt := func(node string, d time.Duration) chaos.Event {
+		return chaos.Event{
+			Kind: chaos.NodeNotReady, Subject: chaos.Subject{Service: "api", Group: chaos.Experimental},
+			Object: chaos.Ref{Kind: "Deployment", Namespace: "shop", Name: "api"}, Node: node,
+			At: chaos.Timestamp{Observed: base.Add(d)},
+		}
+	}
 	mid := at(30 * time.Minute)
 	deletedAt := func(d time.Duration) chaos.Event {
 		return chaos.Event{
@@ -65,16 +73,28 @@ func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t
 		{name: "down 1 step: within the allowance", target: starved, from: mid, to: mid + 1, value: 1, want: verdict.Pass},
 		{
 			name: "down 2 steps: beyond it", target: starved, from: mid, to: mid + 2, value: 1, want: verdict.Inconclusive,
-			reason: "no deletion of pod api-7 was seen then",
+			reason: "pod api-7 was not seen deleted then",
 		},
 		{
 			name: "down 5 steps, its pod deleted 20 s before", target: starved, from: mid, to: mid + 5, value: 1,
 			events: []chaos.Event{deletedAt(30*time.Minute - 20*time.Second)}, want: verdict.Pass,
 		},
 		{
+			// The stretch runs from the last step answered (29:45); a
+			// deletion up to a step and the 30 s grace before that explains
+			// it, and not a second more.
+			name: "down 5 steps, its pod deleted at the slack's edge", target: starved, from: mid, to: mid + 5, value: 1,
+			events: []chaos.Event{deletedAt(29 * time.Minute)}, want: verdict.Pass,
+		},
+		{
+			name: "down 5 steps, its pod deleted a second before the slack", target: starved, from: mid, to: mid + 5, value: 1,
+			events: []chaos.Event{deletedAt(29*time.Minute - time.Second)}, want: verdict.Inconclusive,
+			reason: "pod api-7 was not seen deleted then",
+		},
+		{
 			name: "down 5 steps, the same pod name deleted 10 minutes before", target: starved, from: mid, to: mid + 5, value: 1,
 			events: []chaos.Event{deletedAt(20 * time.Minute)}, want: verdict.Inconclusive,
-			reason: "no deletion of pod api-7 was seen then",
+			reason: "pod api-7 was not seen deleted then",
 		},
 		{
 			name: "down all through the window", target: starved, from: 0, to: nSamples, value: 1, want: verdict.Inconclusive,
@@ -83,7 +103,18 @@ func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t
 		{
 			name: "no pod label: nothing can explain it", target: unnamed, from: mid, to: mid + 5, value: 1,
 			events: []chaos.Event{deletedAt(30*time.Minute - 20*time.Second)}, want: verdict.Inconclusive,
-			reason: "relabel __meta_kubernetes_pod_name to pod",
+			reason: "relabel __meta_kubernetes_pod_name to pod, and __meta_kubernetes_pod_node_name to node",
+		},
+		{
+			// A host failure: the node is declared NotReady a grace period
+			// after its pods stopped answering.
+			name: "on a node seen NotReady while it was down", target: onNode, from: mid, to: mid + 5, value: 1,
+			events: []chaos.Event{nodeDownAt("worker-2", 30*time.Minute+40*time.Second)}, want: verdict.Pass,
+		},
+		{
+			name: "on a node, another node NotReady", target: onNode, from: mid, to: mid + 5, value: 1,
+			events: []chaos.Event{nodeDownAt("worker-3", 30*time.Minute+40*time.Second)}, want: verdict.Inconclusive,
+			reason: "node worker-2 was not seen NotReady then",
 		},
 		{
 			name: "a failure over it stands", target: starved, from: mid, to: mid + 5, value: 0, want: verdict.Fail,

@@ -258,7 +258,7 @@ scrape_configs:
 		require.False(t, g.From.Before(downAt.Add(-2*time.Second)), "gap from %s, down at %s", g.From, downAt)
 		require.False(t, g.To.After(upAt.Add(2*time.Second)), "gap to %s, up at %s", g.To, upAt)
 		require.GreaterOrEqual(t, g.To.Sub(g.From), 4*time.Second)
-		require.Contains(t, m.Reason, "no deletion of pod api-b was seen then")
+		require.Contains(t, m.Reason, "pod api-b was not seen deleted then")
 	})
 	t.Run("over it, the pod deleted as it went: the fault itself, a pass", func(t *testing.T) {
 		s := tracker.NewMemoryStore()
