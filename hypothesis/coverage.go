@@ -26,16 +26,22 @@ type RawSeries struct {
 	family, offset string
 }
 
-// DownTargets is a query whose answer at each step is the `up` series of
-// every scrape target that fed the family in the last span and failed a
-// scrape in the last within: `min_over_time(up[within]) == 0 and on (job,
-// instance) count_over_time(family[span])`. A target that stops answering
-// leaves an aggregate over the family's series (avg, max, sum by pod) to
-// the others, and the family still has raw samples, so only its own up
-// series shows it went missing.
-func (r RawSeries) DownTargets(within, span time.Duration) string {
-	return fmt.Sprintf("min_over_time(up[%s]%s) == 0 and on (job, instance) count_over_time(%s[%s]%s)",
-		model.Duration(within), r.offset, r.family, model.Duration(span), r.offset)
+// Targets is an instant query (asked at the window's end) of the scrape
+// targets that fed the family in the last span: `group by (job, instance)
+// (count_over_time(family[span]))`, one series a target. A target that
+// stops answering leaves an aggregate over the family's series (avg, max,
+// sum by pod) to the others, and the family still has raw samples, so only
+// the target's own up series shows it went missing (see FailedScrapes).
+func (r RawSeries) Targets(span time.Duration) string {
+	return fmt.Sprintf("group by (job, instance) (count_over_time(%s[%s]%s))", r.family, model.Duration(span), r.offset)
+}
+
+// FailedScrapes is a range query whose answer at each step is the up
+// series of every scrape target that failed a scrape in the last within,
+// at the family's offset: `min_over_time(up[within]) == 0`. It names no
+// family: the same for all of a query's families at one offset.
+func (r RawSeries) FailedScrapes(within time.Duration) string {
+	return fmt.Sprintf("min_over_time(up[%s]%s) == 0", model.Duration(within), r.offset)
 }
 
 // RawSeries lists the metric families the group's query of m reads

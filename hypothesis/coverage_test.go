@@ -42,22 +42,26 @@ func TestRawSeriesAreTheFamiliesTheQueryReadsInTheGroup(t *testing.T) {
       query: 'histogram_quantile(0.99, sum by (le) (rate(latency_bucket{job="api", {{ .Group }} }[5m]))) + on() group_left max(up{ {{ .Group }} } offset 1m)'
       slo: {max: 1}
 `)
-	type raw struct{ Selector, Query, Down string }
+	type raw struct{ Selector, Query, Targets, Failed string }
 	var have []raw
 	for _, r := range got {
-		down := r.DownTargets(30*time.Second, 10*time.Minute)
-		_, err := parser.NewParser(parser.Options{}).ParseExpr(down)
-		require.NoError(t, err, "%s parses", down)
-		have = append(have, raw{r.Selector, r.Query, down})
+		targets, failed := r.Targets(10*time.Minute), r.FailedScrapes(30*time.Second)
+		for _, q := range []string{targets, failed} {
+			_, err := parser.NewParser(parser.Options{}).ParseExpr(q)
+			require.NoError(t, err, "%s parses", q)
+		}
+		have = append(have, raw{r.Selector, r.Query, targets, failed})
 	}
 	require.Equal(t, []raw{
 		{
 			`latency_bucket{group="experimental",ns="a"}`, `count(count_over_time(latency_bucket{group="experimental",ns="a"}[30s]))`,
-			`min_over_time(up[30s]) == 0 and on (job, instance) count_over_time(latency_bucket{group="experimental",ns="a"}[10m])`,
+			`group by (job, instance) (count_over_time(latency_bucket{group="experimental",ns="a"}[10m]))`,
+			`min_over_time(up[30s]) == 0`,
 		},
 		{
 			`up{group="experimental",ns="a"} offset 1m`, `count(count_over_time(up{group="experimental",ns="a"}[30s] offset 1m))`,
-			`min_over_time(up[30s] offset 1m) == 0 and on (job, instance) count_over_time(up{group="experimental",ns="a"}[10m] offset 1m)`,
+			`group by (job, instance) (count_over_time(up{group="experimental",ns="a"}[10m] offset 1m))`,
+			`min_over_time(up[30s] offset 1m) == 0`,
 		},
 	}, have)
 

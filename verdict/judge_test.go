@@ -388,10 +388,14 @@ func TestJudgeWindows(t *testing.T) {
 		require.Equal(t, verdict.Pass, v.Result, v.Reason)
 		for _, r := range f.Queries() {
 			// The check of the raw samples reads the 5 minutes the answer
-			// looks back too.
+			// looks back too; the targets that fed a family are asked
+			// once, at the end.
 			from := base.Add(15 * time.Minute)
-			if strings.HasPrefix(r.Expr, verdicttest.RawPrefix) {
+			switch {
+			case strings.HasPrefix(r.Expr, verdicttest.RawPrefix):
 				from = from.Add(-5 * time.Minute)
+			case strings.HasPrefix(r.Expr, verdicttest.TargetsPrefix):
+				from = at
 			}
 			require.Equal(t, verdict.RangeQuery{Expr: r.Expr, Start: from, End: at, Step: step}, r)
 		}
@@ -424,9 +428,14 @@ func TestJudgeWindows(t *testing.T) {
 		require.Equal(t, 5*24*240+1, v.Metrics[0].Control.Samples)
 		require.Equal(t, 1, f.Calls("latency", chaos.Control))
 		for _, r := range f.Queries() {
+			// A window of 5 days: the targets that fed the family are one
+			// pass over its samples, at the end, not one a step.
 			from := base
-			if strings.HasPrefix(r.Expr, verdicttest.RawPrefix) {
+			switch {
+			case strings.HasPrefix(r.Expr, verdicttest.RawPrefix):
 				from = from.Add(-5 * time.Minute)
+			case strings.HasPrefix(r.Expr, verdicttest.TargetsPrefix):
+				from = base.Add(5 * 24 * time.Hour)
 			}
 			require.Equal(t, verdict.RangeQuery{Expr: r.Expr, Start: from, End: base.Add(5 * 24 * time.Hour), Step: step}, r)
 		}

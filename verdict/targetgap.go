@@ -31,7 +31,10 @@ var (
 )
 
 // scrapeTarget is a target as its up series names it.
-type scrapeTarget struct{ name, pod, namespace, node string }
+type scrapeTarget struct{ name, job, instance, pod, namespace, node string }
+
+// key is what Prometheus tells a target by: its job and instance.
+func (t scrapeTarget) key() string { return t.job + "\x00" + t.instance }
 
 // downTargetGaps finds the stretches of [start, end] in which a scrape
 // target that fed a family the group's query reads failed its scrapes,
@@ -41,8 +44,12 @@ type scrapeTarget struct{ name, pod, namespace, node string }
 // target went missing — a pod starved by a resource-exhaustion fault that
 // no longer answers its scrapes drops out of its group's average, and the
 // average of the pods still answering passes. Prometheus's own up series
-// says which targets failed (see hypothesis.RawSeries.DownTargets); those
-// stretches are held to the allowance the answer's samples are.
+// says which targets failed, and the family's samples in the window and
+// the lookback before it which of them fed it (see
+// hypothesis.RawSeries.Targets and FailedScrapes: the first asked once at
+// the window's end, so that a long window costs one pass over its
+// samples, not one a step); their failed stretches are held to the
+// allowance the answer's samples are.
 //
 // A target whose pod the watch saw deleted, or whose node it saw go
 // NotReady (within deletionSlack before the stretch, or in it), is
@@ -66,9 +73,20 @@ func (j *Judge) downTargetGaps(ctx context.Context, h *hypothesis.Hypothesis, m 
 		grid = append(grid, t)
 	}
 	d := deletions{j: j, h: h, since: start.Add(-span), until: end}
+	failed := map[string]Answer{} // by query: the same for every family at one offset
 	for _, r := range m.RawSeries(g, within) {
-		a, err := j.source.Samples(ctx, RangeQuery{Expr: r.DownTargets(within, span), Start: start, End: end, Step: h.Step})
-		for _, w := range a.Warnings {
+		fed, err := j.source.Samples(ctx, RangeQuery{Expr: r.Targets(span), Start: end, End: end, Step: h.Step})
+		var a Answer
+		if err == nil {
+			q := r.FailedScrapes(within)
+			var ok bool
+			if a, ok = failed[q]; !ok {
+				if a, err = j.source.Samples(ctx, RangeQuery{Expr: q, Start: start, End: end, Step: h.Step}); err == nil {
+					failed[q] = a
+				}
+			}
+		}
+		for _, w := range slices.Concat(fed.Warnings, a.Warnings) {
 			if !slices.Contains(warnings, w) {
 				warnings = append(warnings, w)
 			}
@@ -82,6 +100,10 @@ func (j *Judge) downTargetGaps(ctx context.Context, h *hypothesis.Hypothesis, m 
 				r.Selector, m.Name, g, interval(start, end), err)})
 			continue
 		}
+		fedBy := map[string]bool{}
+		for _, ss := range fed.Series {
+			fedBy[describeTarget(ss.Labels).key()] = true
+		}
 		for _, ss := range a.Series {
 			down := map[int64]bool{}
 			for _, p := range ss.Points {
@@ -94,6 +116,9 @@ func (j *Judge) downTargetGaps(ctx context.Context, h *hypothesis.Hypothesis, m 
 				}
 			}
 			target := describeTarget(ss.Labels)
+			if !fedBy[target.key()] {
+				continue // a target of another family, or group
+			}
 			subject := fmt.Sprintf("scrape target %s failed its scrapes (up == 0)", target.name)
 			then := fmt.Sprintf("; the query answered from the other targets of %s (read by metric %s's query), so an aggregate over them left this one out", r.Selector, m.Name)
 			var found []SampleGap
@@ -139,7 +164,10 @@ func describeTarget(series string) scrapeTarget {
 		}
 		return ""
 	}
-	return scrapeTarget{name: ls.String(), pod: first(podLabels), namespace: first(namespaceLabels), node: first(nodeLabels)}
+	return scrapeTarget{
+		name: ls.String(), job: ls.Get("job"), instance: ls.Get("instance"),
+		pod: first(podLabels), namespace: first(namespaceLabels), node: first(nodeLabels),
+	}
 }
 
 // deletions are the pod deletions and node failures the watch recorded

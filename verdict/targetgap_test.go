@@ -57,6 +57,7 @@ func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t
 	}
 	for _, tc := range []struct {
 		name   string
+		family string // whose target it is: ready's unless set
 		target string
 		from   int
 		to     int
@@ -69,6 +70,10 @@ func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t
 			name: "down 5 steps, its pod not deleted", target: starved, from: mid, to: mid + 5, value: 1,
 			want:   verdict.Inconclusive,
 			reason: `scrape target {instance="10.0.0.7:8080", job="api", namespace="shop", pod="api-7"} failed its scrapes (up == 0) in the experimental group for 1m30s`,
+		},
+		{
+			name: "a target of another family down: not one the query read", family: "other", target: starved,
+			from: mid, to: mid + 5, value: 1, want: verdict.Pass,
 		},
 		{name: "down 1 step: within the allowance", target: starved, from: mid, to: mid + 1, value: 1, want: verdict.Pass},
 		{
@@ -125,7 +130,11 @@ func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t
 			f := newSource()
 			f.Set("ready", chaos.Control, constant(nSamples, 1))
 			f.Set("ready", chaos.Experimental, constant(nSamples, tc.value))
-			f.SetDown("ready", chaos.Experimental, tc.target, down(tc.from, tc.to))
+			family := "ready"
+			if tc.family != "" {
+				family = tc.family
+			}
+			f.SetDown(family, chaos.Experimental, tc.target, down(tc.from, tc.to))
 			s := tracker.NewMemoryStore()
 			for _, e := range tc.events {
 				require.NoError(t, s.SaveEvent(t.Context(), e))

@@ -3,8 +3,10 @@ package verdicttest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,25 +79,64 @@ func (f *Source) SetRaw(name string, g chaos.Group, series ...[]float64) *Source
 	return f
 }
 
-// DownPrefix starts the judge's queries of the scrape targets of a family
-// that failed scrapes.
-const DownPrefix = "min_over_time(up["
+// TargetsPrefix starts the judge's queries of the scrape targets that fed
+// a family; DownPrefix its queries of the targets that failed scrapes.
+const (
+	TargetsPrefix = "group by (job, instance) (count_over_time("
+	DownPrefix    = "min_over_time(up["
+)
 
 type target struct {
 	labels string
 	down   []float64
 }
 
-// SetDown adds a scrape target of metric name's family in group g that
-// failed scrapes: labels are its up series' (`{instance="10.0.0.7:8080",
+// SetDown adds a scrape target that fed metric name's family in group g
+// and failed scrapes: labels are its up series' (`{instance="10.0.0.7:8080",
 // job="api", pod="api-7"}`), down a value at each step, 0 where it failed
 // a scrape within the step and Absent elsewhere. Without one, no target
-// of the family ever failed.
+// ever failed.
 func (f *Source) SetDown(name string, g chaos.Group, labels string, down []float64) *Source {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.down[key(name, g)] = append(f.down[key(name, g)], target{labels, down})
 	return f
+}
+
+// targets answers the judge's queries of targets: those that fed a family
+// (each with a sample at every step asked), or those that failed, of every
+// family (their up series name no family).
+func (f *Source) targets(q verdict.RangeQuery) verdict.Answer {
+	var data [][]float64
+	var names []string
+	add := func(tgs []target, fed bool) {
+		for _, tg := range tgs {
+			if slices.Contains(names, tg.labels) {
+				continue
+			}
+			values := tg.down
+			if fed {
+				values = Constant(len(tg.down), 1)
+			}
+			data, names = append(data, values), append(names, tg.labels)
+		}
+	}
+	if strings.HasPrefix(q.Expr, TargetsPrefix) {
+		add(f.down[match(q.Expr)], true)
+	} else {
+		for _, k := range slices.Sorted(maps.Keys(f.down)) {
+			add(f.down[k], false)
+		}
+	}
+	a := f.answer(q, data, nil)
+	for i := range a.Series {
+		var s int
+		if _, err := fmt.Sscanf(a.Series[i].Labels, `{series="%d"}`, &s); err != nil {
+			panic(err)
+		}
+		a.Series[i].Labels = names[s]
+	}
+	return a
 }
 
 // Fail makes the next queries of name for g return errs, one each.
@@ -148,26 +189,13 @@ func (f *Source) Samples(ctx context.Context, q verdict.RangeQuery) (verdict.Ans
 	if err := ctx.Err(); err != nil {
 		return verdict.Answer{}, err
 	}
-	k := match(q.Expr)
 	f.mu.Lock()
 	f.queries = append(f.queries, q)
-	if strings.HasPrefix(q.Expr, DownPrefix) {
-		var data [][]float64
-		var names []string
-		for _, tg := range f.down[k] {
-			data, names = append(data, tg.down), append(names, tg.labels)
-		}
-		f.mu.Unlock()
-		a := f.answer(q, data, nil)
-		for i := range a.Series {
-			var s int
-			if _, err := fmt.Sscanf(a.Series[i].Labels, `{series="%d"}`, &s); err != nil {
-				panic(err)
-			}
-			a.Series[i].Labels = names[s]
-		}
-		return a, nil
+	if strings.HasPrefix(q.Expr, DownPrefix) || strings.HasPrefix(q.Expr, TargetsPrefix) {
+		defer f.mu.Unlock()
+		return f.targets(q), nil
 	}
+	k := match(q.Expr)
 	if strings.HasPrefix(q.Expr, RawPrefix) {
 		data, ok := f.raw[k]
 		if !ok {
