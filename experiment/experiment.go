@@ -64,3 +64,10 @@ func (e Experiment) Running() bool { return e.End.IsZero() }
 func (e Experiment) Key() string {
 	return strings.Join([]string{e.Cluster, string(e.Tool), e.Namespace, e.Name, e.UID, e.Fault}, "/")
 }
+
+// same reports whether two readings of an experiment tell the same.
+func (e Experiment) same(o Experiment) bool {
+	t1, t2 := e, o
+	t1.Start, t1.End, t2.Start, t2.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	return t1 == t2 && e.Start.Equal(o.Start) && e.End.Equal(o.End)
+}
