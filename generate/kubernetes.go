@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/steadywatch/steadywatch/experiment"
 )
 
 // KubernetesOptions configure the manifests that run steadywatch itself.
@@ -49,8 +51,8 @@ const ConfigFile = "/etc/steadywatch/config/steadywatch.yml"
 
 // Kubernetes returns the manifests that run steadywatch in a cluster: its
 // ServiceAccount and the read-only RBAC its informers need (cluster-wide:
-// pods, nodes, Deployments, StatefulSets, HPAs, and the kube-system
-// namespace that names the cluster), the configuration as a ConfigMap, a
+// pods, nodes, Deployments, StatefulSets, HPAs, the kube-system
+// namespace that names the cluster, and the chaos tools' experiments), the configuration as a ConfigMap, a
 // PersistentVolumeClaim for the SQLite store, the Deployment (one replica:
 // SQLite has one writer; use PostgreSQL for more) and its Service, which
 // Prometheus scrapes and Alertmanager posts to.
@@ -83,12 +85,12 @@ func Kubernetes(o KubernetesOptions) ([]byte, error) {
 		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta("ServiceAccount")},
 		&rbacv1.ClusterRole{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"}, ObjectMeta: meta("ClusterRole"),
-			Rules: []rbacv1.PolicyRule{
+			Rules: append([]rbacv1.PolicyRule{
 				{APIGroups: []string{""}, Resources: []string{"pods", "nodes"}, Verbs: readOnly},
 				{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"kube-system"}, Verbs: []string{"get"}},
 				{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets"}, Verbs: readOnly},
 				{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: readOnly},
-			},
+			}, chaosToolRules(readOnly)...),
 		},
 		&rbacv1.ClusterRoleBinding{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"}, ObjectMeta: meta("ClusterRoleBinding"),
@@ -216,4 +218,19 @@ func hypothesesConfigMap(o KubernetesOptions, meta metav1.ObjectMeta) *corev1.Co
 		data[name] = string(content)
 	}
 	return &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta, Data: data}
+}
+
+// chaosToolRules grants reading the chaos tools' resources the experiment
+// watcher reads (when the tools are installed: RBAC may name resources
+// that are not served), one rule per API group.
+func chaosToolRules(verbs []string) []rbacv1.PolicyRule {
+	var rules []rbacv1.PolicyRule
+	for _, r := range experiment.Resources {
+		if n := len(rules); n > 0 && rules[n-1].APIGroups[0] == r.Group {
+			rules[n-1].Resources = append(rules[n-1].Resources, r.Resource)
+			continue
+		}
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: verbs})
+	}
+	return rules
 }

@@ -43,6 +43,14 @@ func TestTheKubernetesManifestsDecodeStrictlyAsTheirKinds(t *testing.T) {
 			require.Contains(t, []string{"get", "list", "watch"}, v, "read-only")
 		}
 	}
+	// The chaos tools' experiments (package experiment), when installed.
+	require.Subset(t, role.Rules, []rbacv1.PolicyRule{
+		{APIGroups: []string{"litmuschaos.io"}, Resources: []string{"chaosengines", "chaosresults"}, Verbs: []string{"get", "list", "watch"}},
+		{
+			APIGroups: []string{"chaos-mesh.org"}, Resources: []string{"podchaos", "networkchaos", "stresschaos", "iochaos", "timechaos"},
+			Verbs: []string{"get", "list", "watch"},
+		},
+	})
 }
 
 func TestKubernetesOptionsAreChecked(t *testing.T) {

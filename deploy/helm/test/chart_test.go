@@ -162,9 +162,9 @@ func TestThePodIsLockedDown(t *testing.T) {
 	})
 }
 
-// watched is what the watcher lists and watches (watcher/watcher.go):
-// pods, Deployments, StatefulSets, DaemonSets and HPAs in each watched
-// namespace, and nodes.
+// watched is what the watchers list and watch (watcher/watcher.go,
+// experiment/watch.go): pods, Deployments, StatefulSets, DaemonSets, HPAs
+// and the chaos tools' experiments in each watched namespace, and nodes.
 var readOnly = []any{"get", "list", "watch"}
 
 func TestRBACGrantsWhatIsWatchedOnly(t *testing.T) {
@@ -172,6 +172,12 @@ func TestRBACGrantsWhatIsWatchedOnly(t *testing.T) {
 	workloads := []any{
 		map[string]any{"apiGroups": []any{"apps"}, "resources": []any{"deployments", "statefulsets", "daemonsets"}, "verbs": readOnly},
 		map[string]any{"apiGroups": []any{"autoscaling"}, "resources": []any{"horizontalpodautoscalers"}, "verbs": readOnly},
+		// The chaos tools' experiments (package experiment).
+		map[string]any{"apiGroups": []any{"litmuschaos.io"}, "resources": []any{"chaosengines", "chaosresults"}, "verbs": readOnly},
+		map[string]any{
+			"apiGroups": []any{"chaos-mesh.org"}, "resources": []any{"podchaos", "networkchaos", "stresschaos", "iochaos", "timechaos"},
+			"verbs": readOnly,
+		},
 	}
 	t.Run("cluster-wide", func(t *testing.T) {
 		m := mustRender(t, nil)

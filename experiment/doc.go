@@ -1,0 +1,13 @@
+// Package experiment records each run of a chaos tool (LitmusChaos, Chaos
+// Mesh) as an Experiment, read from the tools' own objects through
+// unstructured informers, so that no chaos tool's Go module is a dependency.
+//
+// This is the first slice of issue 17. What comes next, and is not done here:
+// serve starts a Watcher beside the pod watcher and saves what it reports in
+// the store (one row per Experiment.Key, replaced on each change); the faults
+// the tracker observed between an experiment's Start and End are joined to
+// it; a hypothesis window may name an experiment (tool and name, or a label
+// selector) instead of being guessed from events; and the verdict and the
+// weekly report show which experiment a verdict belongs to and where the
+// tool's own Result disagrees with steadywatch's verdict.
+package experiment

@@ -1,0 +1,73 @@
+package experiment
+
+import (
+	"strings"
+	"time"
+)
+
+// Tool is the chaos tool that ran an experiment.
+type Tool string
+
+// The tools whose experiments are recorded.
+const (
+	Litmus    Tool = "litmus"
+	ChaosMesh Tool = "chaos-mesh"
+)
+
+// Chaos Mesh results: Chaos Mesh gives no verdict of its own, only whether
+// its fault is in place.
+const (
+	// Injected: the fault was applied to at least one target and is not
+	// all recovered yet.
+	Injected = "injected"
+	// Recovered: every target was recovered after the fault was applied.
+	Recovered = "recovered"
+	// Failed: the latest apply or recover of a target failed.
+	Failed = "failed"
+)
+
+// Experiment is one run of a chaos tool, as the tool's objects tell it.
+type Experiment struct {
+	// Cluster names the cluster the objects were read in; empty outside a
+	// multi-cluster setup.
+	Cluster string
+	Tool    Tool
+	// Kind is the tool's object kind: ChaosEngine, PodChaos, NetworkChaos…
+	Kind      string
+	Namespace string
+	Name      string
+	UID       string
+	// Fault is what the experiment does: the Litmus experiment of the
+	// engine (pod-delete) or the Chaos Mesh action (pod-kill, delay…). A
+	// ChaosEngine listing several experiments is one Experiment each.
+	Fault string
+	// Target is the tool's selector of what it attacks, readable and in a
+	// fixed order ("mode=one namespaces=shop labels=app=web").
+	Target string
+	// Start is when the fault began (how each tool tells it: see Litmus and
+	// FromChaosMesh); End is when it was over, zero while it runs.
+	Start, End time.Time
+	// Result is the tool's own verdict: Litmus's Pass, Fail, Awaited,
+	// Stopped or Error; for Chaos Mesh Injected, Recovered or Failed, or
+	// empty before the first injection.
+	Result string
+	// Detail says more about Result: Litmus's phase, probe success and
+	// failed step; Chaos Mesh's targets and failure messages.
+	Detail string
+}
+
+// Running reports whether the experiment has not ended.
+func (e Experiment) Running() bool { return e.End.IsZero() }
+
+// Key identifies the experiment across its updates: one object's UID and
+// fault (a ChaosEngine runs several faults under one UID).
+func (e Experiment) Key() string {
+	return strings.Join([]string{e.Cluster, string(e.Tool), e.Namespace, e.Name, e.UID, e.Fault}, "/")
+}
+
+// same reports whether two readings of an experiment tell the same.
+func (e Experiment) same(o Experiment) bool {
+	t1, t2 := e, o
+	t1.Start, t1.End, t2.Start, t2.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	return t1 == t2 && e.Start.Equal(o.Start) && e.End.Equal(o.End)
+}

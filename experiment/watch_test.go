@@ -1,0 +1,217 @@
+package experiment_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+
+	"github.com/steadywatch/steadywatch/experiment"
+)
+
+// discovery serves the group versions it is told to, as the API server
+// does once a CRD is established.
+type discovery struct {
+	mu     sync.Mutex
+	served map[string][]string
+}
+
+func (d *discovery) serve(gv string, resources ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.served == nil {
+		d.served = map[string][]string{}
+	}
+	d.served[gv] = resources
+}
+
+func (d *discovery) ServerResourcesForGroupVersion(gv string) (*metav1.APIResourceList, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rs, ok := d.served[gv]
+	if !ok {
+		return nil, apierrors.NewNotFound(schema.GroupResource{}, gv)
+	}
+	l := &metav1.APIResourceList{GroupVersion: gv}
+	for _, r := range rs {
+		l.APIResources = append(l.APIResources, metav1.APIResource{Name: r, Namespaced: true})
+	}
+	return l, nil
+}
+
+// reports records what the watcher told, in order.
+type reports struct {
+	mu sync.Mutex
+	xs []experiment.Experiment
+}
+
+func (r *reports) add(x experiment.Experiment) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.xs = append(r.xs, x)
+}
+
+func (r *reports) get() []experiment.Experiment {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]experiment.Experiment(nil), r.xs...)
+}
+
+// syncBuffer is a log destination the watcher's goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fakeClient holds obj as a resource of gvr: created through the client,
+// since the fake's own guess of a resource from a kind (podchaoses) is not
+// the tools' (podchaos).
+func fakeClient(t *testing.T, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) *dynamicfake.FakeDynamicClient {
+	t.Helper()
+	kinds := map[schema.GroupVersionResource]string{}
+	for _, r := range experiment.Resources {
+		kinds[r.GroupVersionResource] = r.Kind + "List"
+	}
+	c := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), kinds)
+	if obj != nil {
+		_, err := c.Resource(gvr).Namespace(obj.GetNamespace()).Create(t.Context(), obj, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	return c
+}
+
+func run(t *testing.T, o experiment.Options) (*experiment.Watcher, *reports, *syncBuffer) {
+	t.Helper()
+	rep, logs := &reports{}, &syncBuffer{}
+	o.OnChange = rep.add
+	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	w, err := experiment.New(o)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return w, rep, logs
+}
+
+const waitTime = 10 * time.Second
+
+func TestWatcherWithoutTheToolsReportsNothingAndSaysSoOnce(t *testing.T) {
+	w, rep, logs := run(t, experiment.Options{Client: fakeClient(t, schema.GroupVersionResource{}, nil), Discovery: &discovery{}, Rediscover: 5 * time.Millisecond})
+	require.Eventually(t, func() bool { return w.Discoveries() >= 3 }, waitTime, time.Millisecond)
+	require.Empty(t, rep.get())
+	require.Empty(t, w.Watching())
+	require.Equal(t, 1, strings.Count(logs.String(), "\n"), logs.String())
+	require.Contains(t, logs.String(), `level=INFO msg="chaos tool resources not served; looking again later" resources=chaosengines.litmuschaos.io,chaosresults.litmuschaos.io,podchaos.chaos-mesh.org,networkchaos.chaos-mesh.org,stresschaos.chaos-mesh.org,iochaos.chaos-mesh.org,timechaos.chaos-mesh.org`)
+}
+
+func TestWatcherWatchesAToolInstalledLater(t *testing.T) {
+	kill := object(t, podKill+`
+status:
+	experiment:
+		desiredPhase: Run
+		containerRecords:
+		- id: shop/web-a
+			selectorKey: .
+			phase: Injected
+			injectedCount: 1
+			recoveredCount: 0
+			events:
+			- {type: Succeeded, operation: Apply, timestamp: "2026-03-01T10:00:02Z"}
+`)
+	gvr := experiment.Resources[2].GroupVersionResource
+	client := fakeClient(t, gvr, kill)
+	disc := &discovery{}
+	w, rep, _ := run(t, experiment.Options{Client: client, Discovery: disc, Rediscover: 5 * time.Millisecond, Cluster: "eu-1"})
+	require.Eventually(t, func() bool { return w.Discoveries() >= 2 }, waitTime, time.Millisecond)
+	require.Empty(t, rep.get(), "not served yet")
+
+	disc.serve("chaos-mesh.org/v1alpha1", "podchaos", "networkchaos", "stresschaos", "iochaos", "timechaos")
+	want := experiment.Experiment{
+		Cluster: "eu-1", Tool: experiment.ChaosMesh, Kind: "PodChaos", Namespace: "shop", Name: "kill-web", UID: "3f1e-podchaos",
+		Fault: "pod-kill", Target: "mode=one namespaces=shop labels=app=web,tier=front",
+		Start: at("2026-03-01T10:00:02Z"), Result: experiment.Injected, Detail: "1 target",
+	}
+	require.Eventually(t, func() bool { return len(rep.get()) == 1 }, waitTime, time.Millisecond)
+	require.Equal(t, want, rep.get()[0])
+	require.Len(t, w.Watching(), 5)
+
+	// A change that tells nothing new is not reported: the next report is
+	// the recovery that follows it.
+	kill.SetLabels(map[string]string{"owner": "sre"})
+	_, err := client.Resource(gvr).Namespace("shop").Update(t.Context(), kill, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	records := []any{map[string]any{
+		"id": "shop/web-a", "selectorKey": ".", "phase": "Not Injected", "injectedCount": int64(1), "recoveredCount": int64(1),
+		"events": []any{
+			map[string]any{"type": "Succeeded", "operation": "Apply", "timestamp": "2026-03-01T10:00:02Z"},
+			map[string]any{"type": "Succeeded", "operation": "Recover", "timestamp": "2026-03-01T10:00:32Z"},
+		},
+	}}
+	require.NoError(t, unstructured.SetNestedSlice(kill.Object, records, "status", "experiment", "containerRecords"))
+	require.NoError(t, unstructured.SetNestedField(kill.Object, "Stop", "status", "experiment", "desiredPhase"))
+	require.NoError(t, unstructured.SetNestedSlice(kill.Object, []any{map[string]any{"type": "AllRecovered", "status": "True"}}, "status", "conditions"))
+	_, err = client.Resource(gvr).Namespace("shop").Update(t.Context(), kill, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rep.get()) >= 2 }, waitTime, time.Millisecond)
+	want.End, want.Result = at("2026-03-01T10:00:32Z"), experiment.Recovered
+	require.Equal(t, want, rep.get()[1])
+}
+
+func TestWatcherJoinsALitmusEngineWithItsResult(t *testing.T) {
+	eng := object(t, engine(`
+status:
+	engineStatus: initialized
+	experiments:
+	- name: pod-delete
+		runner: web-chaos-runner
+		experimentPod: pod-delete-8lf2tk-xv9nq
+		status: Running
+		verdict: Awaited
+		lastUpdateTime: "2026-03-01T10:00:10Z"
+`))
+	client := fakeClient(t, experiment.ChaosEngines.GroupVersionResource, eng)
+	disc := &discovery{}
+	disc.serve("litmuschaos.io/v1alpha1", "chaosengines", "chaosexperiments", "chaosresults")
+	_, rep, _ := run(t, experiment.Options{Client: client, Discovery: disc, Rediscover: time.Hour})
+	web := experiment.Experiment{
+		Tool: experiment.Litmus, Kind: "ChaosEngine", Namespace: "shop", Name: "web-chaos", UID: "0b6f2d1e-engine",
+		Fault: "pod-delete", Target: "appns=shop applabel=app=web appkind=deployment",
+		Start: at("2026-03-01T10:00:00Z"), Result: "Awaited", Detail: "no ChaosResult yet; engine initialized",
+	}
+	require.Eventually(t, func() bool { return len(rep.get()) == 1 }, waitTime, time.Millisecond)
+	require.Equal(t, web, rep.get()[0])
+
+	res := object(t, result("web-chaos-pod-delete", "pod-delete", "2026-03-01T10:00:12Z", greenResult))
+	_, err := client.Resource(experiment.ChaosResults.GroupVersionResource).Namespace("shop").Create(t.Context(), res, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rep.get()) == 2 }, waitTime, time.Millisecond)
+	web.Start, web.Result, web.Detail = at("2026-03-01T10:00:12Z"), "Pass", "phase Completed; probe success 100%; engine initialized"
+	require.Equal(t, web, rep.get()[1])
+}
