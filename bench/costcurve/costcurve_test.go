@@ -53,7 +53,11 @@ const (
 	burstCycles    = 2500
 	eventsPerCycle = 4
 	scrapes        = 10
-	syncTimeout    = 10 * time.Minute
+	// benchBursts are sent, one after the other, by the benchmark; the
+	// least CPU is reported, what is least disturbed by whatever else the
+	// machine runs. The test, which does not judge the CPU, sends one.
+	benchBursts = 3
+	syncTimeout = 10 * time.Minute
 )
 
 // figures are what one size costs. Memory is what the process holds
@@ -65,8 +69,12 @@ type figures struct {
 	// (what its HasSynced waits for); ready until the watcher says synced
 	// (it checks every 100 ms).
 	sync, ready time.Duration
-	events      int
-	cpu, wall   time.Duration
+	// syncCPU is the process's CPU time until sync: wall time on a shared
+	// machine is mostly the others' doing.
+	syncCPU time.Duration
+	// events is a burst's, cpu and wall the least costly burst's.
+	events    int
+	cpu, wall time.Duration
 	// scrape are the /metrics times, sorted.
 	scrape      []time.Duration
 	scrapeBytes int
@@ -166,9 +174,9 @@ func cpuTime(tb testing.TB) time.Duration {
 }
 
 // measure runs the watcher, tracker and exporter over a cluster of pods
-// pods, as serve wires them, and measures them; with pods = 0, the base
-// every size pays.
-func measure(tb testing.TB, pods int) figures {
+// pods, as serve wires them, and measures them, sending bursts bursts of
+// pod events; with pods = 0, the base every size pays.
+func measure(tb testing.TB, pods, bursts int) figures {
 	tb.Helper()
 	f := figures{cluster: newCluster(pods)}
 	heap0, rss0 := memory(tb)
@@ -192,7 +200,7 @@ func measure(tb testing.TB, pods int) figures {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	listed := sink.expect(pods)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime(tb)
 	go func() { done <- w.Run(ctx) }()
 	defer func() {
 		cancel()
@@ -202,7 +210,7 @@ func measure(tb testing.TB, pods int) figures {
 	}()
 	select {
 	case <-listed:
-		f.sync = time.Since(start)
+		f.sync, f.syncCPU = time.Since(start), cpuTime(tb)-cpu0
 	case <-time.After(syncTimeout):
 		tb.Fatalf("%d pods not handed over within %s", pods, syncTimeout)
 	}
@@ -211,8 +219,13 @@ func measure(tb testing.TB, pods int) figures {
 	heap1, rss1 := memory(tb)
 	f.heap, f.rss = heap1-heap0, rss1-rss0
 
-	if pods > 0 {
-		f.events, f.cpu, f.wall = burst(tb, f.cluster, api.podWatch(), sink)
+	if pods > 0 { // the empty cluster has no pod to delete
+		for round := range bursts {
+			events, cpu, wall := burst(tb, f.cluster, api.podWatch(), sink, round)
+			if round == 0 || cpu < f.cpu {
+				f.events, f.cpu, f.wall = events, cpu, wall
+			}
+		}
 	}
 	for range scrapes {
 		rec := httptest.NewRecorder()
@@ -235,12 +248,13 @@ func measure(tb testing.TB, pods int) figures {
 // process's CPU and wall time until the tracker had them all. The events'
 // objects are made beforehand, so the CPU is the informer's and the
 // tracker's (and the fake watch's channel).
-func burst(tb testing.TB, c cluster, pw *watch.FakeWatcher, sink *countingSink) (int, time.Duration, time.Duration) {
+// The round-th burst takes up where the one before left off.
+func burst(tb testing.TB, c cluster, pw *watch.FakeWatcher, sink *countingSink, round int) (int, time.Duration, time.Duration) {
 	tb.Helper()
 	type cycle struct{ terminating, pending, ready *corev1.Pod }
 	cycles := make([]cycle, burstCycles)
 	deleted := time.Now()
-	rv := 1
+	rv := 1 + round*burstCycles*3
 	version := func(p *corev1.Pod) *corev1.Pod {
 		rv++
 		p.ResourceVersion = strconv.Itoa(rv)
@@ -253,13 +267,14 @@ func burst(tb testing.TB, c cluster, pw *watch.FakeWatcher, sink *countingSink) 
 	if c.deployed < perLap {
 		tb.Fatalf("a burst takes %d pods of Deployments, the cluster has %d", perLap, c.deployed)
 	}
-	for j := range cycles {
+	for k := range cycles {
+		j := round*burstCycles + k
 		i := j%len(services)*podsPerDeployment + j/len(services)%podsPerDeployment
 		gen := j / perLap
 		old := c.pod(i, gen, true)
 		old.DeletionTimestamp = &metav1.Time{Time: deleted.Add(30 * time.Second)}
 		old.DeletionGracePeriodSeconds = new(int64(30))
-		cycles[j] = cycle{version(old), version(c.pod(i, gen+1, false)), version(c.pod(i, gen+1, true))}
+		cycles[k] = cycle{version(old), version(c.pod(i, gen+1, false)), version(c.pod(i, gen+1, true))}
 	}
 	events := len(cycles) * eventsPerCycle
 	handed := sink.expect(events)
@@ -299,8 +314,8 @@ func series(body string) (int, map[string]int) {
 // lazily built globals).
 func baseline(tb testing.TB) figures {
 	tb.Helper()
-	measure(tb, 0)
-	return measure(tb, 0)
+	measure(tb, 0, 0)
+	return measure(tb, 0, 0)
 }
 
 // sizes are the benchmark's cluster sizes: 100k and 1M pods take minutes
@@ -317,18 +332,17 @@ func sizes() []int {
 // cluster's base; run it with -benchtime 1x (one measurement per size).
 func BenchmarkCostCurve(b *testing.B) {
 	base := baseline(b)
-	b.Logf("base: heap %.1f MiB, RSS %.1f MiB, scrape min %s, %d B, %d series",
-		mib(base.heap), mib(base.rss), base.scrape[0], base.scrapeBytes, base.series)
 	for _, n := range sizes() {
 		b.Run(fmt.Sprintf("pods=%d", n), func(b *testing.B) {
 			var f figures
 			for b.Loop() {
-				f = measure(b, n)
+				f = measure(b, n, benchBursts)
 			}
 			c := f.cluster
 			b.ReportMetric(perPod(f.heap, base.heap, n), "heap-B/pod")
 			b.ReportMetric(perPod(f.rss, base.rss, n), "rss-B/pod")
 			b.ReportMetric(f.sync.Seconds(), "sync-s")
+			b.ReportMetric(f.syncCPU.Seconds(), "sync-cpu-s")
 			b.ReportMetric(float64(f.cpuPerEvent().Nanoseconds()), "cpu-ns/event")
 			b.ReportMetric(ms(f.scrape[0]), "scrape-min-ms")
 			b.ReportMetric(ms(f.scrapeMedian()), "scrape-med-ms")
@@ -336,8 +350,9 @@ func BenchmarkCostCurve(b *testing.B) {
 			b.ReportMetric(float64(f.scrapeBytes), "scrape-bytes")
 			b.ReportMetric(float64(f.series), "series")
 			b.Logf("pods %d, nodes %d, workloads %d (%d Deployments), HPAs %d: heap %.1f MiB, RSS %.1f MiB above the process before; "+
-				"synced in %s (ready %s); %d events in %s wall, %s CPU",
-				n, c.nodes, c.workloads(), c.deployments, c.hpas, mib(f.heap), mib(f.rss), f.sync, f.ready, f.events, f.wall, f.cpu)
+				"synced in %s (ready %s); %d events in %s wall, %s CPU; the empty cluster's base: heap %.0f KiB, RSS %.0f KiB, %d series",
+				n, c.nodes, c.workloads(), c.deployments, c.hpas, mib(f.heap), mib(f.rss), f.sync, f.ready, f.events, f.wall, f.cpu,
+				float64(base.heap)/(1<<10), float64(base.rss)/(1<<10), base.series)
 		})
 	}
 }
@@ -393,7 +408,7 @@ func grown(small, large map[string]int) string {
 // stays the same, and the scrape does not grow with the pods.
 func TestCostCurveIsFlat(t *testing.T) {
 	base := baseline(t)
-	small, large := measure(t, 1_000), measure(t, 10_000)
+	small, large := measure(t, 1_000, 1), measure(t, 10_000, 1)
 	for _, f := range []figures{small, large} {
 		t.Logf("%d pods: heap %.0f B/pod, RSS %.0f B/pod, synced in %s, %s CPU/event, scrape min %s median %s, %d series",
 			f.cluster.pods, perPod(f.heap, base.heap, f.cluster.pods), perPod(f.rss, base.rss, f.cluster.pods),
