@@ -39,8 +39,8 @@ var namespaces = []string{"shop", "shop-backend"}
 
 // cluster is the layout of a cluster of n pods: pods [0, deployed) are the
 // Deployments', then the StatefulSets', then the DaemonSet's, one per
-// node. Its objects are made when listed and not kept, so that what the
-// process holds once synced is steadywatch's.
+// node. Its objects are made for one list each and not kept, so that
+// what the process holds once synced is steadywatch's.
 type cluster struct {
 	pods, nodes, stsReplicas, deployed, deployments, hpas int
 	created                                               time.Time
