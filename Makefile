@@ -79,6 +79,10 @@ bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, weekl
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem -timeout 30m ./bench/report/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
+.PHONY: bench-costcurve
+bench-costcurve: ## the cost curve (issue 16): heap and RSS per pod, time to sync, CPU per pod event, /metrics scrape at 1k, 10k, 100k and 1M pods on client-go's fake clientset (minutes, several GiB)
+	STEADYWATCH_BENCH_COSTCURVE=1 $(GO) test -run '^$$' -bench CostCurve -benchtime 1x -timeout 60m ./bench/costcurve/
+
 .PHONY: generate
 generate: ## regenerate dashboards/generated, rules/generated, deploy/generated and the Helm chart's files/ from deploy/steadywatch.yml and examples/, and README.md's metrics table from contract/
 	scripts/generate.sh .
