@@ -114,7 +114,7 @@ func (s *sqlStore) inCluster(w *where) {
 
 // clusterTables are the tables that hold a cluster's rows, each with an
 // index whose key leads with cluster.
-var clusterTables = []string{"incidents", "events", "alerts", "inventory", "watch_coverage", "report_deliveries", "verdicts"}
+var clusterTables = []string{"incidents", "events", "alerts", "inventory", "watch_coverage", "report_deliveries", "verdicts", "experiments"}
 
 // clustersQuery lists the clusters with rows in any table. A SELECT
 // DISTINCT cluster reads a whole index (SQLite and PostgreSQL alike scan it

@@ -11,6 +11,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 )
@@ -46,6 +47,12 @@ type Store interface {
 	SaveInventory(ctx context.Context, inv tracker.Inventory) error
 	// LoadInventory returns the saved inventory; ok is false if none was saved.
 	LoadInventory(ctx context.Context) (inv tracker.Inventory, ok bool, err error)
+	// SaveExperiment records a chaos tool's run, or replaces the row of an
+	// earlier reading of it (same tool, namespace, name, UID and fault): its
+	// end, result and detail as the tool's objects tell them now.
+	SaveExperiment(ctx context.Context, e experiment.Experiment) error
+	// Experiments returns the stored runs matching f, oldest start first.
+	Experiments(ctx context.Context, f ExperimentFilter) ([]experiment.Experiment, error)
 	// SaveCoverage upserts spans of watch coverage, keyed by session,
 	// resource and From, in one transaction.
 	SaveCoverage(ctx context.Context, spans []chaos.WatchSpan) error

@@ -12,6 +12,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
@@ -33,13 +34,14 @@ func openCluster(t *testing.T, db Database, cluster string) store.Store {
 // the same in both clusters but for the service, so that a row read from
 // the wrong cluster shows.
 type clusterRows struct {
-	incident chaos.Incident
-	event    chaos.Event
-	alert    alert.Alert
-	inv      tracker.Inventory
-	span     chaos.WatchSpan
-	verdict  verdict.Transition
-	delivery store.Delivery
+	incident   chaos.Incident
+	event      chaos.Event
+	alert      alert.Alert
+	inv        tracker.Inventory
+	span       chaos.WatchSpan
+	verdict    verdict.Transition
+	delivery   store.Delivery
+	experiment experiment.Experiment
 }
 
 func rowsOf(t *testing.T, service string) clusterRows {
@@ -54,8 +56,11 @@ func rowsOf(t *testing.T, service string) clusterRows {
 		span:     chaos.WatchSpan{Session: "same-session", Resource: "pods", From: at(0), To: at(10), Err: service},
 		verdict:  transition(t, "same-hypothesis", 4, verdict.Fail, 20, true),
 		delivery: pendingDelivery("same-webhook", "2026-W10", 5),
+		// Keyed alike in both clusters, told apart by its detail.
+		experiment: newExperiment(experiment.ChaosMesh, "same-experiment", 6, 7),
 	}
 	r.delivery.LastError = service
+	r.experiment.Detail = service
 	return r
 }
 
@@ -73,11 +78,13 @@ func (r *clusterRows) write(t *testing.T, s store.Store) {
 	created, err := s.CreateDelivery(ctx, r.delivery)
 	require.NoError(t, err)
 	require.True(t, created, "the delivery is new to this cluster")
+	require.NoError(t, s.SaveExperiment(ctx, r.experiment))
 }
 
 // inCluster is r as a store of cluster reads it back.
 func (r clusterRows) inCluster(cluster string) clusterRows {
 	r.incident.Cluster, r.alert.Cluster, r.verdict.Cluster, r.delivery.Cluster = cluster, cluster, cluster, cluster
+	r.experiment.Cluster = cluster
 	return r
 }
 
@@ -92,10 +99,12 @@ func requireReads(t *testing.T, s store.Store, want ...clusterRows) {
 		spans  []chaos.WatchSpan
 		trs    []verdict.Transition
 		dels   []store.Delivery
+		exps   []experiment.Experiment
 	)
 	for _, r := range want {
 		incs, events, alerts = append(incs, r.incident), append(events, r.event), append(alerts, r.alert)
 		spans, trs, dels = append(spans, r.span), append(trs, r.verdict), append(dels, r.delivery)
+		exps = append(exps, r.experiment)
 	}
 	gotIncs, err := s.List(ctx, tracker.Filter{})
 	require.NoError(t, err)
@@ -121,6 +130,9 @@ func requireReads(t *testing.T, s store.Store, want ...clusterRows) {
 	gotDels, err := s.Deliveries(ctx, store.DeliveryFilter{})
 	require.NoError(t, err)
 	require.Equal(t, dels, gotDels)
+	gotExps, err := s.Experiments(ctx, store.ExperimentFilter{})
+	require.NoError(t, err)
+	require.Equal(t, exps, gotExps)
 }
 
 func testClusters(t *testing.T, db Database) {
@@ -456,8 +468,9 @@ func testAdoptCluster(t *testing.T, db Database) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]int64{
 		"incidents": 1, "events": 1, "alerts": 1, "inventory": 1, "watch_coverage": 1, "report_deliveries": 1, "verdicts": 1,
+		"experiments": 1,
 	}, adopted.Rows)
-	require.EqualValues(t, 7, adopted.Total())
+	require.EqualValues(t, 8, adopted.Total())
 	requireReads(t, east, old.inCluster("east"))
 	requireReads(t, unnamed)
 	inv, ok, err := east.LoadInventory(ctx)

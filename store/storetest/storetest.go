@@ -65,6 +65,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"of serves racing to claim a delivery's attempt exactly one does", testConcurrentDeliveryClaims},
 		{"verdicts are kept by hypothesis and time, NaN scores as null, and read by range and as in force", testVerdicts},
 		{"a verdict the store cannot keep is refused with the field named", testInvalidVerdicts},
+		{"an experiment is one row a run, replaced by later readings, and listed by tool, name and time", testExperiments},
 		{"two clusters' rows that look alike are kept apart, each cluster read by its own store or a view", testClusters},
 		{"two clusters saving the same alerts at once store each once per cluster", testConcurrentClusters},
 		{"rows alike in several clusters are read from all in the clusters' order, not the order written", testClusterOrder},
