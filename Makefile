@@ -79,6 +79,10 @@ bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, weekl
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem -timeout 30m ./bench/report/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 
+.PHONY: bench-compare
+bench-compare: testbed-build ## steadywatch serve beside kube-state-metrics v2.15.0 on a filled testbed, one table (STEADYWATCH_BENCH_COMPARE_REPLICAS pods per Deployment, default 500: 10,090 pods; not in ci)
+	STEADYWATCH_BENCH_COMPARE=1 $(GO) test -count=1 -v -timeout 120m -run '^TestSideBySide$$' ./bench/compare/
+
 .PHONY: generate
 generate: ## regenerate dashboards/generated, rules/generated, deploy/generated and the Helm chart's files/ from deploy/steadywatch.yml and examples/, and README.md's metrics table from contract/
 	scripts/generate.sh .
