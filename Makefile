@@ -83,6 +83,10 @@ bench: testbed-build ## benchmarks: event pipeline, store, webhook ingest, weekl
 bench-costcurve: ## the cost curve (issue 16): heap and RSS per pod, time to sync, CPU per pod event, /metrics scrape at 1k, 10k, 100k and 1M pods on client-go's fake clientset (minutes, several GiB)
 	STEADYWATCH_BENCH_COSTCURVE=1 $(GO) test -run '^$$' -bench CostCurve -benchtime 1x -timeout 60m ./bench/costcurve/
 
+.PHONY: bench-compare
+bench-compare: testbed-build ## steadywatch serve beside kube-state-metrics v2.15.0 on a filled testbed, one table (STEADYWATCH_BENCH_COMPARE_REPLICAS pods per Deployment, default 500: 10,090 pods; not in ci)
+	STEADYWATCH_BENCH_COMPARE=1 $(GO) test -count=1 -v -timeout 120m -run '^TestSideBySide$$' ./bench/compare/
+
 .PHONY: generate
 generate: ## regenerate dashboards/generated, rules/generated, deploy/generated and the Helm chart's files/ from deploy/steadywatch.yml and examples/, and README.md's metrics table from contract/
 	scripts/generate.sh .

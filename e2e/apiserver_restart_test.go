@@ -21,6 +21,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
@@ -229,8 +230,8 @@ func TestFaultsAroundAnAPIServerRestartAreMeasuredOrFlaggedMissed(t *testing.T) 
 	for _, n := range nodes {
 		node(t, n, map[string]string{"pool": ns})
 	}
-	createDeployment(t, c, deployment(ns, "before", "before", "experimental", ns, 2))
-	createDeployment(t, c, deployment(ns, "after", "after", "experimental", ns, 2))
+	createDeployment(t, c, scale.Deployment(ns, "before", "before", "experimental", ns, 2))
+	createDeployment(t, c, scale.Deployment(ns, "after", "after", "experimental", ns, 2))
 	t.Cleanup(func() {
 		// Leave the shared testbed whole whatever happened.
 		if err := b.StartAPIServer(context.Background()); err != nil && !errors.Is(err, testbed.ErrAPIServerRunning) {

@@ -18,13 +18,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/exporter"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/watcher"
 )
@@ -58,7 +58,7 @@ func scaleCluster(b *testing.B) kubernetes.Interface {
 		})
 		b.Logf("%d nodes ready after %s", scaleNodes, time.Since(t0).Round(time.Second))
 		parallel(b, scaleDeployments, 8, func(i int) error {
-			d := deployment(scaleNamespace, fmt.Sprintf("svc-%02d", i), fmt.Sprintf("svc-%02d", i),
+			d := scale.Deployment(scaleNamespace, fmt.Sprintf("svc-%02d", i), fmt.Sprintf("svc-%02d", i),
 				[]string{"control", "experimental"}[i%2], scaleNamespace, scalePerDeploy)
 			// The default 300s not-ready toleration: a node slow to renew its
 			// lease under this load must not set off an eviction storm.
@@ -101,27 +101,7 @@ func scaleCluster(b *testing.B) kubernetes.Interface {
 
 func parallel(b *testing.B, n, workers int, f func(i int) error) {
 	b.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	next := make(chan int)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				if err := f(i); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(b, err)
-	}
+	require.NoError(b, scale.Parallel(n, workers, f))
 }
 
 func heapInUse() uint64 {
@@ -149,7 +129,7 @@ func BenchmarkPodDeletionToMetricsSmallCluster(b *testing.B) {
 			return err
 		})
 		parallel(b, 10, 4, func(i int) error {
-			d := deployment(ns, fmt.Sprintf("svc-%02d", i), fmt.Sprintf("svc-%02d", i),
+			d := scale.Deployment(ns, fmt.Sprintf("svc-%02d", i), fmt.Sprintf("svc-%02d", i),
 				[]string{"control", "experimental"}[i%2], ns, 40)
 			_, err := c.AppsV1().Deployments(ns).Create(b.Context(), d, metav1.CreateOptions{})
 			return err
@@ -247,8 +227,8 @@ func measureDeletions(b *testing.B, c kubernetes.Interface, ns string, n int, p 
 		c.Watch.CheckpointInterval = config.DefaultCheckpointInterval
 	})
 	sw := inst.url
-	probe := startProbe(b, c, ns)
-	settledFirst := probe.settle(b)
+	probe := scale.StartProbe(b, c, ns)
+	settledFirst := probe.Settle(b)
 	// Incidents open before the first deletion are the cluster's own (see
 	// scaleCluster); the settled pace waits for the benchmark's to close.
 	preexisting := map[string]bool{}
@@ -281,7 +261,7 @@ func measureDeletions(b *testing.B, c kubernetes.Interface, ns string, n int, p 
 		latencies = append(latencies, seen.Sub(start))
 		toTracker = append(toTracker, recorded.Sub(start))
 		toScrape = append(toScrape, seen.Sub(recorded))
-		if at, ok := probe.deleted(string(victim.UID), deadline); ok {
+		if at, ok := probe.Deleted(string(victim.UID), deadline); ok {
 			toProbe = append(toProbe, at.Sub(start))
 			added = append(added, seen.Sub(at))
 		}
@@ -308,18 +288,18 @@ func measureDeletions(b *testing.B, c kubernetes.Interface, ns string, n int, p 
 	} else {
 		b.ReportMetric(0, "settled")
 	}
-	probe.stop()
+	probe.Stop()
 	inst.stop()
 }
 
 // waitSettled waits until steadywatch has no incident open but the
 // preexisting ones and the pods have not changed for settleGap.
-func waitSettled(b *testing.B, c kubernetes.Interface, inst *instance, probe *probe, preexisting map[string]bool) {
+func waitSettled(b *testing.B, c kubernetes.Interface, inst *instance, probe *scale.Probe, preexisting map[string]bool) {
 	b.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		open := slices.DeleteFunc(inst.Tracker.OpenIncidents(), func(inc chaos.Incident) bool { return preexisting[inc.ID] })
-		if len(open) == 0 && probe.quietFor() >= settleGap {
+		if len(open) == 0 && probe.QuietFor() >= settleGap {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -355,90 +335,6 @@ func describeWorkload(b *testing.B, c kubernetes.Interface, ref chaos.Ref) strin
 		}
 	}
 	return fmt.Sprintf("%s: spec %d, status %+v; %d pods, %d ready, %d terminating", ref, *d.Spec.Replicas, d.Status, len(pods.Items), ready, terminating)
-}
-
-// settleQuiet is how long the pods must go without an update for the
-// cluster to count as settled.
-const settleQuiet = 15 * time.Second
-
-// probe is a plain watch on a namespace's pods that notes when each pod's
-// deletion (deletionTimestamp set, or the pod gone) was delivered.
-type probe struct {
-	mu      sync.Mutex
-	last    time.Time            // latest event of any kind
-	deletes map[string]time.Time // pod UID -> delivery of its deletion
-	w       watch.Interface
-	done    chan struct{}
-}
-
-func startProbe(b *testing.B, c kubernetes.Interface, ns string) *probe {
-	b.Helper()
-	list, err := c.CoreV1().Pods(ns).List(b.Context(), metav1.ListOptions{Limit: 1})
-	require.NoError(b, err)
-	w, err := c.CoreV1().Pods(ns).Watch(context.Background(), metav1.ListOptions{ResourceVersion: list.ResourceVersion})
-	require.NoError(b, err)
-	p := &probe{last: time.Now(), deletes: map[string]time.Time{}, w: w, done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		for ev := range w.ResultChan() {
-			now := time.Now()
-			pod, ok := ev.Object.(*corev1.Pod)
-			p.mu.Lock()
-			p.last = now
-			if ok && (ev.Type == watch.Deleted || pod.DeletionTimestamp != nil) {
-				if _, seen := p.deletes[string(pod.UID)]; !seen {
-					p.deletes[string(pod.UID)] = now
-				}
-			}
-			p.mu.Unlock()
-		}
-	}()
-	b.Cleanup(p.stop)
-	return p
-}
-
-// settle waits until no pod changed for settleQuiet, for at most 5
-// minutes, and reports whether the pods settled: a testbed whose fake
-// kubelets cannot keep up keeps changing pods, and is measured as it is.
-func (p *probe) settle(b *testing.B) bool {
-	b.Helper()
-	t0 := time.Now()
-	for time.Since(t0) < 5*time.Minute {
-		quiet := p.quietFor()
-		if quiet >= settleQuiet {
-			b.Logf("pods settled after %s", time.Since(t0).Round(time.Second))
-			return true
-		}
-		time.Sleep(settleQuiet - quiet)
-	}
-	b.Logf("pods still changing after %s: measuring anyway", time.Since(t0).Round(time.Second))
-	return false
-}
-
-// quietFor is how long ago the last pod change was delivered.
-func (p *probe) quietFor() time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return time.Since(p.last)
-}
-
-// deleted returns when the probe saw the deletion of pod uid, waiting for
-// it until deadline.
-func (p *probe) deleted(uid string, deadline time.Time) (time.Time, bool) {
-	for {
-		p.mu.Lock()
-		at, ok := p.deletes[uid]
-		p.mu.Unlock()
-		if ok || time.Now().After(deadline) {
-			return at, ok
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func (p *probe) stop() {
-	p.w.Stop()
-	<-p.done
 }
 
 // eventsTotal scrapes the pod_deleted total cheaply (the exposition is

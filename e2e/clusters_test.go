@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/steadywatch/steadywatch/api"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/receiver"
 )
 
@@ -40,7 +41,7 @@ func TestTwoClustersOnOnePostgreSQLKeepApart(t *testing.T) {
 		ns := nsOf(cl)
 		namespace(t, ns)
 		node(t, ns+"-1", map[string]string{"pool": ns})
-		createDeployment(t, c, deployment(ns, "web", "web", "experimental", ns, 3))
+		createDeployment(t, c, scale.Deployment(ns, "web", "web", "experimental", ns, 3))
 		cfgFile := filepath.Join(t.TempDir(), "steadywatch.yml")
 		require.NoError(t, os.WriteFile(cfgFile, fmt.Appendf(nil, "cluster: %s\nwatch:\n  checkpoint_interval: 1s\n", cl), 0o600))
 		_, url, _ := serveProcess(t, "--config", cfgFile, "--kubeconfig", b.Kubeconfig(), "--namespace", ns,

@@ -21,6 +21,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/tracker"
 )
@@ -94,7 +95,7 @@ func TestAnAlertDetectsOnlyAFaultOfItsServiceThatIsStillOpen(t *testing.T) {
 	for _, n := range nodes {
 		node(t, n, map[string]string{"pool": ns})
 	}
-	createDeployment(t, c, deployment(ns, "web-experimental", "web", "experimental", ns, 2))
+	createDeployment(t, c, scale.Deployment(ns, "web-experimental", "web", "experimental", ns, 2))
 	own := watchReady(t, c, ns, "web-experimental", 2)
 
 	const window, grace = 20 * time.Second, 2 * time.Second

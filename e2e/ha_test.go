@@ -26,6 +26,7 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/hypyaml"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
@@ -66,8 +67,8 @@ func TestTwoReplicasOnOnePostgreSQLTheLeaderKilledMidIncident(t *testing.T) {
 	for _, n := range nodes {
 		node(t, n, map[string]string{"pool": ns})
 	}
-	createDeployment(t, c, deployment(ns, "queue", "queue", "experimental", ns, 3))
-	createDeployment(t, c, deployment(ns, "queue-control", "queue", "control", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "queue", "queue", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "queue-control", "queue", "control", ns, 3))
 
 	// A hypothesis judged across the takeover: the queue keeps 90 % of its
 	// replicas ready (it will not), and aborts on that hard bound.

@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/pgtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/server"
 )
@@ -207,44 +207,9 @@ func node(t *testing.T, name string, labels map[string]string) {
 }
 
 const (
-	serviceLabel = "app.kubernetes.io/name"
-	groupLabel   = "steadywatch.io/group"
+	serviceLabel = scale.ServiceLabel
+	groupLabel   = scale.GroupLabel
 )
-
-// deployment builds a Deployment of fake pods for kwok nodes labelled
-// pool=<pool>, in the given service and group.
-func deployment(ns, name, service, group, pool string, replicas int32) *appsv1.Deployment {
-	labels := map[string]string{"app": name, serviceLabel: service, groupLabel: group}
-	five := int64(5)
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{
-					Labels:      labels,
-					Annotations: map[string]string{"kwok.x-k8s.io/usage-cpu": "10m"},
-				},
-				Spec: corev1.PodSpec{
-					NodeSelector: map[string]string{"pool": pool},
-					Tolerations: []corev1.Toleration{
-						{Key: testbed.KwokTaintKey, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-						// Evict quickly from a failed node, as the recipe measured.
-						{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &five},
-						{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &five},
-					},
-					Containers: []corev1.Container{{
-						Name: "app", Image: "fake",
-						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-							corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi"),
-						}},
-					}},
-				},
-			},
-		},
-	}
-}
 
 func createDeployment(t *testing.T, c kubernetes.Interface, d *appsv1.Deployment) {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -47,7 +48,7 @@ func TestARealHPAScalingUpAndBackIsRecordedWithItsReplicaCounts(t *testing.T) {
 	const ns = "autoscaling"
 	namespace(t, ns)
 	node(t, "autoscaling-1", map[string]string{"pool": ns})
-	createDeployment(t, c, deployment(ns, "api", "api", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "api", "api", "experimental", ns, 3))
 	minReplicas, zero, fifty := int32(3), int32(0), int32(50)
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{
 		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns},

@@ -18,6 +18,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/tracker"
 )
@@ -66,8 +67,8 @@ func TestAPodDeletionIsDetectedByARealAlertAndItsMTTDMatchesTheAlertingPipeline(
 	for _, n := range nodes {
 		node(t, n, map[string]string{"pool": ns})
 	}
-	createDeployment(t, c, deployment(ns, "web-experimental", "web", "experimental", ns, 3))
-	createDeployment(t, c, deployment(ns, "web-control", "web", "control", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "web-experimental", "web", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "web-control", "web", "control", ns, 3))
 
 	sw := startSteadywatch(t, ns, t.TempDir(), func(cfg *config.Config) {
 		// Final as soon as Alertmanager could have delivered an earlier alert.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -21,7 +22,7 @@ func TestAPodDeletedWhileTheWatcherWasDownIsFoundAndMarkedMissed(t *testing.T) {
 	const ns = "restart"
 	namespace(t, ns)
 	node(t, "restart-1", map[string]string{"pool": ns})
-	createDeployment(t, c, deployment(ns, "cache", "cache", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "cache", "cache", "experimental", ns, 3))
 	dataDir := t.TempDir()
 
 	first := startSteadywatch(t, ns, dataDir)
@@ -91,7 +92,7 @@ func TestAnOpenIncidentSurvivesACrashAndClosesAfterwards(t *testing.T) {
 	for _, n := range nodes {
 		node(t, n, map[string]string{"pool": ns})
 	}
-	createDeployment(t, c, deployment(ns, "queue", "queue", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "queue", "queue", "experimental", ns, 3))
 	dataDir := t.TempDir()
 
 	cmd, url, _ := serveProcess(t, "--kubeconfig", b.Kubeconfig(), "--data-dir", dataDir, "--namespace", ns)

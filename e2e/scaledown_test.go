@@ -13,6 +13,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -63,7 +64,7 @@ func TestAManualScaleDownIsNoIncident(t *testing.T) {
 	const ns = "scaledown"
 	namespace(t, ns)
 	node(t, "scaledown-1", map[string]string{"pool": ns})
-	createDeployment(t, c, deployment(ns, "cart", "cart", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "cart", "cart", "experimental", ns, 3))
 	sw := startSteadywatch(t, ns, t.TempDir())
 	whole := map[string]string{"workload": "deployment/cart", "service": "cart"}
 	waitFor(t, 60*time.Second, "steadywatch to see cart whole", func() (bool, error) {

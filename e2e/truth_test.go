@@ -30,6 +30,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/verdict/promsource"
 )
@@ -166,7 +167,7 @@ func truthCases() []truthCase {
 			name: "kill-one", what: "pod kill (Deployment, 1 of 3, held 1 s; #2–#4 at a second's end)", reps: 5,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "web"}
-				createDeployment(e.t, e.c, deployment(e.ns, "web", e.service, "experimental", e.ns, 3))
+				createDeployment(e.t, e.c, scale.Deployment(e.ns, "web", e.service, "experimental", e.ns, 3))
 			},
 			inject: func(e *truthEnv, rep int) fault {
 				// The API server dates a deletion in whole seconds; one
@@ -185,7 +186,7 @@ func truthCases() []truthCase {
 			name: "kill-two", what: "pod kill (Deployment, 2 of 4 at once, held 2 s)", reps: 3,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "web"}
-				createDeployment(e.t, e.c, deployment(e.ns, "web", e.service, "experimental", e.ns, 4))
+				createDeployment(e.t, e.c, scale.Deployment(e.ns, "web", e.service, "experimental", e.ns, 4))
 			},
 			inject: func(e *truthEnv, _ int) fault {
 				return e.killPods(2, 2*time.Second, nil)
@@ -235,7 +236,7 @@ func truthCases() []truthCase {
 			name: "node-blip", what: "node NotReady 2 s and back (#4)", reps: 3,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "cache"}
-				createDeployment(e.t, e.c, deployment(e.ns, "cache", e.service, "experimental", e.ns, 2))
+				createDeployment(e.t, e.c, scale.Deployment(e.ns, "cache", e.service, "experimental", e.ns, 2))
 			},
 			inject: func(e *truthEnv, _ int) fault {
 				return e.failNode(e.nodes[0], false)
@@ -245,7 +246,7 @@ func truthCases() []truthCase {
 			name: "node-lost", what: "node lost, its pods evicted (#4)", reps: 3,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "queue"}
-				createDeployment(e.t, e.c, deployment(e.ns, "queue", e.service, "experimental", e.ns, 2))
+				createDeployment(e.t, e.c, scale.Deployment(e.ns, "queue", e.service, "experimental", e.ns, 2))
 			},
 			inject: loseNode,
 		},
@@ -286,7 +287,7 @@ func truthCases() []truthCase {
 			name: "crash", what: "container OOMKilled / crash loop, back after 2 s (#5)", reps: 3,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "worker"}
-				createDeployment(e.t, e.c, deployment(e.ns, "worker", e.service, "experimental", e.ns, 2))
+				createDeployment(e.t, e.c, scale.Deployment(e.ns, "worker", e.service, "experimental", e.ns, 2))
 			},
 			inject: func(e *truthEnv, rep int) fault {
 				return e.crashContainer(rep%2 == 1)
@@ -296,7 +297,7 @@ func truthCases() []truthCase {
 			name: "rollout", what: "rollout that never becomes available, rolled back", reps: 3,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"Deployment", "api"}
-				d := deployment(e.ns, "api", e.service, "experimental", e.ns, 3)
+				d := scale.Deployment(e.ns, "api", e.service, "experimental", e.ns, 3)
 				one, zero := intstr.FromInt32(1), intstr.FromInt32(0)
 				d.Spec.Strategy = appsv1.DeploymentStrategy{
 					Type:          appsv1.RollingUpdateDeploymentStrategyType,
@@ -711,7 +712,7 @@ func (e *truthEnv) stuckRollout(rep int) fault {
 func setupHPA(e *truthEnv) {
 	t := e.t
 	e.w = workloadRef{"Deployment", "api"}
-	createDeployment(t, e.c, deployment(e.ns, "api", e.service, "experimental", e.ns, 3))
+	createDeployment(t, e.c, scale.Deployment(e.ns, "api", e.service, "experimental", e.ns, 3))
 	minReplicas, zero, fifty := int32(3), int32(0), int32(50)
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{
 		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: e.ns},
@@ -1044,7 +1045,7 @@ func maxAbs(xs []float64) float64 {
 
 // statefulSet builds a StatefulSet of fake pods like deployment's.
 func statefulSet(ns, name, service, group, pool string, replicas int32) *appsv1.StatefulSet {
-	d := deployment(ns, name, service, group, pool, replicas)
+	d := scale.Deployment(ns, name, service, group, pool, replicas)
 	return &appsv1.StatefulSet{
 		ObjectMeta: d.ObjectMeta,
 		Spec: appsv1.StatefulSetSpec{
@@ -1056,7 +1057,7 @@ func statefulSet(ns, name, service, group, pool string, replicas int32) *appsv1.
 // daemonSet builds a DaemonSet of fake pods like deployment's, on the
 // nodes labelled pool=<pool>.
 func daemonSet(ns, name, service, group, pool string) *appsv1.DaemonSet {
-	d := deployment(ns, name, service, group, pool, 1)
+	d := scale.Deployment(ns, name, service, group, pool, 1)
 	return &appsv1.DaemonSet{
 		ObjectMeta: d.ObjectMeta,
 		Spec:       appsv1.DaemonSetSpec{Selector: d.Spec.Selector, Template: d.Spec.Template},

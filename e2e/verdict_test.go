@@ -19,6 +19,7 @@ import (
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/internal/testenv/hypyaml"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/rules"
 	"github.com/steadywatch/steadywatch/verdict"
 )
@@ -42,8 +43,8 @@ func TestServeJudgesAHypothesisFromTheWatchedChaosAndAbortsOnItsHardBound(t *tes
 	for _, n := range nodes {
 		node(t, n, map[string]string{"pool": ns})
 	}
-	createDeployment(t, c, deployment(ns, "web-experimental", "web", "experimental", ns, 3))
-	createDeployment(t, c, deployment(ns, "web-control", "web", "control", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "web-experimental", "web", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "web-control", "web", "control", ns, 3))
 
 	am := promtest.StartAlertmanager(t, promtest.AlertmanagerOptions{})
 	swAddr := freeAddr(t)

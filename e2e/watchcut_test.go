@@ -21,6 +21,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
 	"github.com/steadywatch/steadywatch/verdict/promsource"
@@ -125,7 +126,7 @@ func TestAWatchCutIsVisibleAndWhatItHidIsNotMeasured(t *testing.T) {
 	const ns = "watchcut"
 	namespace(t, ns)
 	node(t, "watchcut-1", map[string]string{"pool": ns})
-	createDeployment(t, c, deployment(ns, "cut", "cut", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "cut", "cut", "experimental", ns, 3))
 
 	rc := b.RESTConfig()
 	u, err := url.Parse(rc.Host)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/internal/testenv/scale"
 	"github.com/steadywatch/steadywatch/tracker"
 )
 
@@ -44,9 +45,9 @@ func TestDeletingAnExperimentalPodRecordsOneIncidentWithMeasuredMTTR(t *testing.
 	namespace(t, ns)
 	node(t, "pod-deletion-1", map[string]string{"pool": ns})
 	node(t, "pod-deletion-2", map[string]string{"pool": ns})
-	createDeployment(t, c, deployment(ns, "web-experimental", "web", "experimental", ns, 3))
-	createDeployment(t, c, deployment(ns, "web-control", "web", "control", ns, 3))
-	createDeployment(t, c, deployment(ns, "sentinel", "sentinel", "none", ns, 1))
+	createDeployment(t, c, scale.Deployment(ns, "web-experimental", "web", "experimental", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "web-control", "web", "control", ns, 3))
+	createDeployment(t, c, scale.Deployment(ns, "sentinel", "sentinel", "none", ns, 1))
 	sw := startSteadywatch(t, ns, t.TempDir())
 
 	for _, wl := range []string{"deployment/web-experimental", "deployment/web-control"} {
@@ -213,7 +214,7 @@ func TestANodeGoingNotReadyIsAnIncidentThatCountsItsEvictions(t *testing.T) {
 	const failing = "node-failure-1"
 	namespace(t, ns)
 	node(t, failing, map[string]string{"pool": ns})
-	createDeployment(t, c, deployment(ns, "db", "db", "experimental", ns, 2))
+	createDeployment(t, c, scale.Deployment(ns, "db", "db", "experimental", ns, 2))
 	// A second node only now, so both replicas sit on the one that fails
 	// and have somewhere to go when evicted.
 	node(t, "node-failure-2", map[string]string{"pool": ns})

@@ -25,8 +25,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
+	"github.com/steadywatch/steadywatch/internal/testenv/procmem"
 	"github.com/steadywatch/steadywatch/internal/testenv/waitfor"
 )
 
@@ -47,11 +47,11 @@ func TestServeBaselineMemory(t *testing.T) {
 	}
 	bin := os.Getenv("STEADYWATCH_BIN")
 	if bin == "" {
-		bin = build(t)
+		bin = procmem.BuildSteadywatch(t)
 	}
 	info, err := os.Stat(bin) //nolint:gosec // the binary the person measuring named
 	require.NoError(t, err)
-	evict(t, bin)
+	procmem.Evict(t, bin)
 
 	api := emptyAPIServer(t)
 	dir := t.TempDir()
@@ -97,61 +97,36 @@ current-context: fake
 		return code == http.StatusOK
 	})
 	pid := cmd.Process.Pid
-	atReady := procStatus(t, pid)
+	atReady := procmem.ReadStatus(t, pid)
 
-	var peak, last status
+	var peak, last procmem.Status
 	tick := time.NewTicker(settle / samples)
 	defer tick.Stop()
 	for range samples {
 		<-tick.C
-		last = procStatus(t, pid)
+		last = procmem.ReadStatus(t, pid)
 		if last["VmRSS"] > peak["VmRSS"] {
 			peak = last
 		}
 	}
 	for _, m := range binaryMappings(t, pid, bin) {
-		t.Logf("the binary's %s mapping: %5.1f MiB of %5.1f MiB resident", m.perms, mib(m.rss), mib(m.size))
+		t.Logf("the binary's %s mapping: %5.1f MiB of %5.1f MiB resident", m.perms, procmem.MiB(m.rss), procmem.MiB(m.size))
 	}
 	code, body := get(base + "/metrics")
 	require.Equal(t, http.StatusOK, code, "/metrics")
-	m := goMetrics(body)
+	m := procmem.GoMetrics(body)
 	require.NotZero(t, m["go_memstats_heap_inuse_bytes"], "serve exports the Go runtime's memory")
 	require.Empty(t, api.unanswered(), "requests the fake API server did not know")
 
-	t.Logf("binary %s, %.1f MiB", bin, mib(info.Size()))
-	t.Logf("at /readyz:           RSS %5.1f MiB = anon %5.1f + file %5.1f", mib(atReady["VmRSS"]), mib(atReady["RssAnon"]), mib(atReady["RssFile"]))
-	t.Logf("%s later (last):   RSS %5.1f MiB = anon %5.1f + file %5.1f", settle, mib(last["VmRSS"]), mib(last["RssAnon"]), mib(last["RssFile"]))
-	t.Logf("largest sample:       RSS %5.1f MiB = anon %5.1f + file %5.1f; VmHWM %5.1f MiB", mib(peak["VmRSS"]), mib(peak["RssAnon"]), mib(peak["RssFile"]), mib(last["VmHWM"]))
+	t.Logf("binary %s, %.1f MiB", bin, procmem.MiB(info.Size()))
+	t.Logf("at /readyz:           RSS %5.1f MiB = anon %5.1f + file %5.1f", procmem.MiB(atReady["VmRSS"]), procmem.MiB(atReady["RssAnon"]), procmem.MiB(atReady["RssFile"]))
+	t.Logf("%s later (last):   RSS %5.1f MiB = anon %5.1f + file %5.1f", settle, procmem.MiB(last["VmRSS"]), procmem.MiB(last["RssAnon"]), procmem.MiB(last["RssFile"]))
+	t.Logf("largest sample:       RSS %5.1f MiB = anon %5.1f + file %5.1f; VmHWM %5.1f MiB", procmem.MiB(peak["VmRSS"]), procmem.MiB(peak["RssAnon"]), procmem.MiB(peak["RssFile"]), procmem.MiB(last["VmHWM"]))
 	t.Logf("Go heap: in use %.1f MiB, live objects %.1f MiB, idle %.1f MiB (released %.1f); stacks %.1f MiB; runtime sys total %.1f MiB; %v goroutines",
-		mibf(m["go_memstats_heap_inuse_bytes"]), mibf(m["go_memstats_heap_alloc_bytes"]), mibf(m["go_memstats_heap_idle_bytes"]),
-		mibf(m["go_memstats_heap_released_bytes"]), mibf(m["go_memstats_stack_inuse_bytes"]), mibf(m["go_memstats_sys_bytes"]), m["go_goroutines"])
+		procmem.MiB(m["go_memstats_heap_inuse_bytes"]), procmem.MiB(m["go_memstats_heap_alloc_bytes"]), procmem.MiB(m["go_memstats_heap_idle_bytes"]),
+		procmem.MiB(m["go_memstats_heap_released_bytes"]), procmem.MiB(m["go_memstats_stack_inuse_bytes"]), procmem.MiB(m["go_memstats_sys_bytes"]), m["go_goroutines"])
 	t.Logf("STARTMEM rss_mib=%.1f anon_mib=%.1f file_mib=%.1f heap_inuse_mib=%.1f heap_alloc_mib=%.1f",
-		mib(last["VmRSS"]), mib(last["RssAnon"]), mib(last["RssFile"]), mibf(m["go_memstats_heap_inuse_bytes"]), mibf(m["go_memstats_heap_alloc_bytes"]))
-}
-
-// build builds this tree's binary as `make build` does.
-func build(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "steadywatch")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/steadywatch/steadywatch/cmd/steadywatch")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
-
-// evict drops the binary from the page cache, so serve starts as from a
-// fresh image: its pages are read in as it touches them. Most of serve's
-// RSS is the binary's own pages (RssFile), and how many of them a start
-// maps depends on the cache: a binary just written by the linker sits in
-// the cache in large folios, each mapped whole on its first touch, and
-// measured 4-8 MiB more than the same file read in cold.
-func evict(t *testing.T, bin string) {
-	t.Helper()
-	f, err := os.Open(bin) //nolint:gosec // the binary the person measuring named
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED))
+		procmem.MiB(last["VmRSS"]), procmem.MiB(last["RssAnon"]), procmem.MiB(last["RssFile"]), procmem.MiB(m["go_memstats_heap_inuse_bytes"]), procmem.MiB(m["go_memstats_heap_alloc_bytes"]))
 }
 
 // fakeAPI is an API server whose cluster has no objects: lists are empty
@@ -221,29 +196,29 @@ func emptyAPIServer(t *testing.T) *fakeAPI {
 	return f
 }
 
-type status map[string]int64
-
-// procStatus reads the memory lines of /proc/PID/status, in bytes.
-func procStatus(t *testing.T, pid int) status {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	require.NoError(t, err)
-	defer f.Close()
-	s := status{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), ":")
-		fields := strings.Fields(value)
-		if !ok || len(fields) != 2 || fields[1] != "kB" {
-			continue
-		}
-		kb, err := strconv.ParseInt(fields[0], 10, 64)
-		require.NoError(t, err)
-		s[name] = kb << 10
+func get(url string) (int, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, ""
 	}
-	require.NoError(t, sc.Err())
-	require.Contains(t, s, "RssAnon", "this kernel's /proc/PID/status")
-	return s
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
 }
 
 type mapping struct {
@@ -285,46 +260,3 @@ func binaryMappings(t *testing.T, pid int, bin string) []mapping {
 	require.NoError(t, sc.Err())
 	return ms
 }
-
-// goMetrics reads the unlabelled go_ samples of an exposition.
-func goMetrics(body string) map[string]float64 {
-	m := map[string]float64{}
-	for line := range strings.Lines(body) {
-		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || !strings.HasPrefix(name, "go_") || strings.Contains(name, "{") {
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			m[name] = v
-		}
-	}
-	return m
-}
-
-func get(url string) (int, string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, ""
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
-
-func mib(b int64) float64    { return float64(b) / (1 << 20) }
-func mibf(b float64) float64 { return b / (1 << 20) }

@@ -256,6 +256,56 @@ func Ensure(ctx context.Context, opts BuildOptions, log *slog.Logger) (Binaries,
 	return bins, nil
 }
 
+// EnsureBinary returns the path of another test tool's binary, cached
+// beside the testbed's under the same root (one directory per name,
+// version and go version), building it first with build if it is not
+// there. build writes the binary to dst, using goCmd; it is moved into
+// place only once complete, so a killed build leaves nothing to reuse.
+// Concurrent callers serialise on a lock file as Ensure's do.
+func EnsureBinary(ctx context.Context, opts BuildOptions, name, version string, build func(ctx context.Context, goCmd, dst string) error, log *slog.Logger) (string, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts = opts.withDefaults()
+	root, err := opts.cacheRoot()
+	if err != nil {
+		return "", err
+	}
+	goVersion, err := goVersion(ctx, opts.GoCommand)
+	if err != nil {
+		return "", err
+	}
+	key := strings.Join([]string{name, version, goVersion}, "-")
+	dir := filepath.Join(root, key)
+	bin := filepath.Join(dir, name)
+	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating cache dir: %w", err)
+	}
+	unlock, err := lockFile(ctx, filepath.Join(root, key+".lock"), log)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
+		return bin, nil
+	}
+	tmp := bin + ".tmp"
+	start := time.Now()
+	log.Info("building "+name+" (first run only)", "version", version, "go", goVersion, "dir", dir)
+	if err := build(ctx, opts.GoCommand, tmp); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("building %s %s: %w", name, version, err)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", fmt.Errorf("moving %s into the cache: %w", name, err)
+	}
+	log.Info("built "+name, "path", bin, "took", time.Since(start).Round(time.Second))
+	return bin, nil
+}
+
 // build produces everything under tmp and returns the etcd version it used.
 // It mirrors build() in the shared testbed.sh recipe.
 func build(ctx context.Context, opts BuildOptions, tmp string, log *slog.Logger) (string, error) {
