@@ -51,18 +51,14 @@ func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypoth
 	lo, hi := start.UnixMilli(), end.UnixMilli()
 	for _, r := range m.RawSeries(g, within) {
 		a, err := j.source.Samples(ctx, RangeQuery{Expr: r.Query, Start: start.Add(-lookback), End: end, Step: h.Step})
-		for _, w := range a.Warnings {
-			if !slices.Contains(warnings, w) {
-				warnings = append(warnings, w)
-			}
-		}
+		warnings = addWarnings(warnings, a.Warnings)
 		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, nil, ctxErr
+			gap, err := unchecked(ctx, g, start, end, r.Selector,
+				fmt.Sprintf("Prometheus had raw samples of %s (read by metric %s's query)", r.Selector, m.Name), err)
+			if err != nil {
+				return nil, nil, err
 			}
-			gaps = append(gaps, SampleGap{Group: g, From: start, To: end, Series: r.Selector, Reason: fmt.Sprintf(
-				"could not check that Prometheus had raw samples of %s (read by metric %s's query) in the %s group, %s: %v",
-				r.Selector, m.Name, g, interval(start, end), err)})
+			gaps = append(gaps, gap)
 			continue
 		}
 		f := family{raw: r}
@@ -114,6 +110,28 @@ func (j *Judge) rawGaps(ctx context.Context, h *hypothesis.Hypothesis, m *hypoth
 		}
 	}
 	return gaps, warnings, nil
+}
+
+// addWarnings adds to warnings those of ws it does not hold yet.
+func addWarnings(warnings []string, ws ...[]string) []string {
+	for _, w := range slices.Concat(ws...) {
+		if !slices.Contains(warnings, w) {
+			warnings = append(warnings, w)
+		}
+	}
+	return warnings
+}
+
+// unchecked is the gap over [start, end] of a check of g that failed with
+// err: what was not checked cannot pass. what says what it would have
+// checked ("Prometheus had raw samples of …"). The error returned is ctx's,
+// if it ended: the judgement stops.
+func unchecked(ctx context.Context, g chaos.Group, start, end time.Time, series, what string, err error) (SampleGap, error) {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return SampleGap{}, ctxErr
+	}
+	return SampleGap{Group: g, From: start, To: end, Series: series, Reason: fmt.Sprintf(
+		"could not check that %s in the %s group, %s: %v", what, g, interval(start, end), err)}, nil
 }
 
 // answerLookback is how far before the window the answer reads: the

@@ -86,18 +86,14 @@ func (j *Judge) downTargetGaps(ctx context.Context, h *hypothesis.Hypothesis, m 
 				}
 			}
 		}
-		for _, w := range slices.Concat(fed.Warnings, a.Warnings) {
-			if !slices.Contains(warnings, w) {
-				warnings = append(warnings, w)
-			}
-		}
+		warnings = addWarnings(warnings, fed.Warnings, a.Warnings)
 		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, nil, ctxErr
+			gap, err := unchecked(ctx, g, start, end, r.Selector,
+				fmt.Sprintf("the scrape targets of %s (read by metric %s's query) answered their scrapes", r.Selector, m.Name), err)
+			if err != nil {
+				return nil, nil, err
 			}
-			gaps = append(gaps, SampleGap{Group: g, From: start, To: end, Series: r.Selector, Reason: fmt.Sprintf(
-				"could not check that the scrape targets of %s (read by metric %s's query) answered their scrapes in the %s group, %s: %v",
-				r.Selector, m.Name, g, interval(start, end), err)})
+			gaps = append(gaps, gap)
 			continue
 		}
 		fedBy := map[string]bool{}

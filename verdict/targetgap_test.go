@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/tracker"
 	"github.com/steadywatch/steadywatch/verdict"
+	"github.com/steadywatch/steadywatch/verdict/verdicttest"
 )
 
 // One of the experimental group's two pods stops answering its scrapes
@@ -158,6 +160,40 @@ func TestATargetThatStoppedAnsweringLeavesAnAggregateOverTheOthersInconclusive(t
 			// The gap covers the steps the target was down.
 			require.False(t, g.From.After(base.Add(time.Duration(tc.from)*step)), "%s", g.From)
 			require.False(t, g.To.Before(base.Add(time.Duration(tc.to-1)*step)), "%s", g.To)
+		})
+	}
+}
+
+// A check that cannot be made is a gap over the whole window: what was
+// not checked cannot pass. Each of the three checks of a family, failing
+// alone.
+func TestACheckOfTheRawSamplesThatFailsCannotPass(t *testing.T) {
+	const ready = `
+    - name: ready
+      query: min(ready{ {{ .Group }} })
+      slo: {min: 0.5}
+      critical: true`
+	for prefix, want := range map[string]string{
+		verdicttest.RawPrefix:     `could not check that Prometheus had raw samples of ready{group="experimental"} (read by metric ready's query) in the experimental group`,
+		verdicttest.TargetsPrefix: `could not check that the scrape targets of ready{group="experimental"} (read by metric ready's query) answered their scrapes in the experimental group`,
+		verdicttest.DownPrefix:    `could not check that the scrape targets of ready{group="experimental"} (read by metric ready's query) answered their scrapes in the experimental group`,
+	} {
+		t.Run(prefix, func(t *testing.T) {
+			f := newSource()
+			f.Set("ready", chaos.Control, constant(nSamples, 1))
+			f.Set("ready", chaos.Experimental, constant(nSamples, 1))
+			f.FailChecks(prefix, errors.New("503 Service Unavailable"))
+			v, err := newJudge(t, verdict.Options{Samples: f, Store: tracker.NewMemoryStore()}).Judge(t.Context(), hyp(t, fixedWindow, metrics(ready)), after)
+			require.NoError(t, err)
+			require.Equal(t, verdict.Inconclusive, v.Result, v.Reason)
+			m := v.Metrics[0]
+			require.Contains(t, m.Reason, want)
+			require.Contains(t, m.Reason, "503 Service Unavailable")
+			require.NotEmpty(t, m.SampleGaps)
+			for _, g := range m.SampleGaps {
+				require.Equal(t, base, g.From)
+				require.Equal(t, winEnd, g.To)
+			}
 		})
 	}
 }

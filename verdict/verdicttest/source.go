@@ -40,6 +40,7 @@ type Source struct {
 	data     map[string][][]float64
 	raw      map[string][][]float64
 	down     map[string][]target
+	checkErr map[string]error   // by query prefix
 	errs     map[string][]error // returned, in order, before the data
 	calls    map[string]int
 	queries  []verdict.RangeQuery
@@ -100,6 +101,18 @@ func (f *Source) SetDown(name string, g chaos.Group, labels string, down []float
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.down[key(name, g)] = append(f.down[key(name, g)], target{labels, down})
+	return f
+}
+
+// FailChecks makes every one of the judge's checks whose query starts
+// with prefix (RawPrefix, TargetsPrefix, DownPrefix) return err.
+func (f *Source) FailChecks(prefix string, err error) *Source {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.checkErr == nil {
+		f.checkErr = map[string]error{}
+	}
+	f.checkErr[prefix] = err
 	return f
 }
 
@@ -191,6 +204,12 @@ func (f *Source) Samples(ctx context.Context, q verdict.RangeQuery) (verdict.Ans
 	}
 	f.mu.Lock()
 	f.queries = append(f.queries, q)
+	for prefix, err := range f.checkErr {
+		if strings.HasPrefix(q.Expr, prefix) {
+			f.mu.Unlock()
+			return verdict.Answer{}, err
+		}
+	}
 	if strings.HasPrefix(q.Expr, DownPrefix) || strings.HasPrefix(q.Expr, TargetsPrefix) {
 		defer f.mu.Unlock()
 		return f.targets(q), nil
