@@ -140,6 +140,10 @@ func FromChaosMesh(obj *unstructured.Unstructured) (Experiment, error) {
 			detail = append(detail, "not injected yet")
 		}
 	case conditions["AllRecovered"] == "True" && desired != "Run" && !paused && !lastRecover.IsZero():
+		if lastRecover.Before(x.Start) {
+			return Experiment{}, fail(&fieldError{"status.experiment.containerRecords", fmt.Sprintf(
+				"all recovered, last at %s, before the first apply at %s", lastRecover.Format(time.RFC3339), x.Start.Format(time.RFC3339))})
+		}
 		x.Result, x.End = Recovered, lastRecover
 	default:
 		x.Result = Injected

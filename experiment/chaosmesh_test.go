@@ -344,6 +344,21 @@ status:
 			want: `chaos-mesh PodChaos shop/kill-web: status.experiment.containerRecords[0].events[1].timestamp: "10:01" is not an RFC 3339 time`,
 		},
 		{
+			name: "a recovery before any apply",
+			status: `
+status:
+	conditions: [{type: AllRecovered, status: "True"}]
+	experiment:
+		desiredPhase: Stop
+		containerRecords:
+		- id: shop/web-a
+			events:
+			- {type: Succeeded, operation: Recover, timestamp: "2026-03-01T10:00:01Z"}
+			- {type: Succeeded, operation: Apply, timestamp: "2026-03-01T10:00:02Z"}
+`,
+			want: "chaos-mesh PodChaos shop/kill-web: status.experiment.containerRecords: all recovered, last at 2026-03-01T10:00:01Z, before the first apply at 2026-03-01T10:00:02Z",
+		},
+		{
 			name: "an event without its time",
 			status: `
 status:

@@ -44,7 +44,7 @@ type Experiment struct {
 	// Target is the tool's selector of what it attacks, readable and in a
 	// fixed order ("mode=one namespaces=shop labels=app=web").
 	Target string
-	// Start is when the fault began (how each tool tells it: see Litmus and
+	// Start is when the fault began (how each tool tells it: see FromLitmus and
 	// FromChaosMesh); End is when it was over, zero while it runs.
 	Start, End time.Time
 	// Result is the tool's own verdict: Litmus's Pass, Fail, Awaited,

@@ -14,7 +14,7 @@ import (
 // numbers as int64), so the tests read what an informer would hand over.
 func object(t testing.TB, doc string) *unstructured.Unstructured {
 	t.Helper()
-	j, err := yaml.YAMLToJSON([]byte(strings.ReplaceAll(doc, "\t", "  ")))
+	j, err := yaml.YAMLToJSON([]byte(tabs(doc)))
 	require.NoError(t, err)
 	u := &unstructured.Unstructured{}
 	require.NoError(t, u.UnmarshalJSON(j))
@@ -28,3 +28,6 @@ func at(s string) time.Time {
 	}
 	return t
 }
+
+// tabs turns the tabs that indent the test documents into YAML's spaces.
+func tabs(doc string) string { return strings.ReplaceAll(doc, "\t", "  ") }
