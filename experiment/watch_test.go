@@ -1,13 +1,14 @@
 package experiment_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/steadywatch/steadywatch/internal/testenv/syncbuf"
 
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -68,23 +69,8 @@ func (r *reports) get() []experiment.Experiment {
 	return append([]experiment.Experiment(nil), r.xs...)
 }
 
-// syncBuffer is a log destination the watcher's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log destination the code's goroutines and the test share.
+type syncBuffer = syncbuf.Buffer
 
 // fakeClient holds obj as a resource of gvr: created through the client,
 // since the fake's own guess of a resource from a kind (podchaoses) is not
