@@ -3,8 +3,10 @@
 // unstructured informers, so that no chaos tool's Go module is a dependency.
 //
 // This is the first slice of issue 17. What comes next, and is not done here:
-// serve starts a Watcher beside the pod watcher and saves what it reports in
-// the store (one row per Experiment.Key, replaced on each change); the faults
+// serve starts a Watcher (over the watch's namespaces) beside the pod
+// watcher, on the leader only, and saves what it reports with
+// store.SaveExperiment (the table is there: one row per Experiment.Key,
+// replaced on each change); the faults
 // the tracker observed between an experiment's Start and End are joined to
 // it; a hypothesis window may name an experiment (tool and name, or a label
 // selector) instead of being guessed from events; and the verdict and the

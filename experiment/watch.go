@@ -54,6 +54,10 @@ type Options struct {
 	Discovery Discovery
 	// Cluster is written into every Experiment.
 	Cluster string
+	// Namespaces restricts the watch to these namespaces (what namespaced
+	// RBAC grants); empty means all, which needs cluster-wide list and
+	// watch.
+	Namespaces []string
 	// OnChange receives an experiment once it has started, then each time
 	// it changes. Calls are one at a time, in the order of the changes.
 	OnChange func(Experiment)
@@ -74,7 +78,9 @@ type Watcher struct {
 
 	mu       sync.Mutex
 	watching []Resource
-	stores   map[schema.GroupVersionResource]cache.Store
+	// stores are the informers' caches by resource and namespace ("" for
+	// all).
+	stores map[schema.GroupVersionResource]map[string]cache.Store
 	// last is what OnChange was last told of each experiment, by Key.
 	last map[string]Experiment
 }
@@ -95,7 +101,7 @@ func New(o Options) (*Watcher, error) {
 	}
 	return &Watcher{
 		opts: o, log: o.Logger,
-		stores: map[schema.GroupVersionResource]cache.Store{}, last: map[string]Experiment{},
+		stores: map[schema.GroupVersionResource]map[string]cache.Store{}, last: map[string]Experiment{},
 	}, nil
 }
 
@@ -113,8 +119,16 @@ func (w *Watcher) Discoveries() int { return int(w.discoveries.Load()) }
 // resources not served yet. A chaos tool not installed is no error: it is
 // logged once, at info level.
 func (w *Watcher) Run(ctx context.Context) error {
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(w.opts.Client, w.opts.Resync)
-	defer factory.Shutdown()
+	namespaces := w.opts.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	factories := map[string]dynamicinformer.DynamicSharedInformerFactory{}
+	for _, ns := range namespaces {
+		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.opts.Client, w.opts.Resync, ns, nil)
+		defer f.Shutdown()
+		factories[ns] = f
+	}
 	tick := time.NewTicker(w.opts.Rediscover)
 	defer tick.Stop()
 	first := true
@@ -124,7 +138,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.log.Warn("looking for the chaos tools' resources failed; retrying", "retry_in", w.opts.Rediscover, "err", err)
 		} else {
 			w.discoveries.Add(1)
-			if err := w.start(ctx, factory, served, first); err != nil {
+			if err := w.start(ctx, factories, served, first); err != nil {
 				return err
 			}
 			first = false
@@ -167,23 +181,26 @@ func (w *Watcher) discover() ([]Resource, error) {
 	return served, nil
 }
 
-func (w *Watcher) start(ctx context.Context, factory dynamicinformer.DynamicSharedInformerFactory, served []Resource, first bool) error {
+func (w *Watcher) start(ctx context.Context, factories map[string]dynamicinformer.DynamicSharedInformerFactory, served []Resource, first bool) error {
 	w.mu.Lock()
 	var added []string
 	for _, r := range served {
 		if slices.Contains(w.watching, r) {
 			continue
 		}
-		inf := factory.ForResource(r.GroupVersionResource).Informer()
-		if err := inf.SetTransform(strip); err != nil {
-			w.mu.Unlock()
-			return fmt.Errorf("experiment watcher: %s: %w", r.GroupVersionResource, err)
+		w.stores[r.GroupVersionResource] = map[string]cache.Store{}
+		for ns, factory := range factories {
+			inf := factory.ForResource(r.GroupVersionResource).Informer()
+			if err := inf.SetTransform(strip); err != nil {
+				w.mu.Unlock()
+				return fmt.Errorf("experiment watcher: %s: %w", r.GroupVersionResource, err)
+			}
+			if _, err := inf.AddEventHandler(w.handler(r)); err != nil {
+				w.mu.Unlock()
+				return fmt.Errorf("experiment watcher: %s: %w", r.GroupVersionResource, err)
+			}
+			w.stores[r.GroupVersionResource][ns] = inf.GetStore()
 		}
-		if _, err := inf.AddEventHandler(w.handler(r)); err != nil {
-			w.mu.Unlock()
-			return fmt.Errorf("experiment watcher: %s: %w", r.GroupVersionResource, err)
-		}
-		w.stores[r.GroupVersionResource] = inf.GetStore()
 		w.watching = append(w.watching, r)
 		added = append(added, r.Resource+"."+r.Group)
 	}
@@ -195,7 +212,9 @@ func (w *Watcher) start(ctx context.Context, factory dynamicinformer.DynamicShar
 	}
 	w.mu.Unlock()
 	if len(added) > 0 {
-		factory.Start(ctx.Done())
+		for _, factory := range factories {
+			factory.Start(ctx.Done())
+		}
 		w.log.Info("watching chaos experiments", "resources", strings.Join(added, ","))
 	}
 	if first && len(missing) > 0 {
@@ -266,10 +285,20 @@ func (w *Watcher) handler(r Resource) cache.ResourceEventHandler {
 	}
 }
 
+// store is the cache of r that holds namespace's objects, nil if none
+// does. It runs under w.mu.
+func (w *Watcher) store(r Resource, namespace string) cache.Store {
+	byNamespace := w.stores[r.GroupVersionResource]
+	if s, ok := byNamespace[namespace]; ok {
+		return s
+	}
+	return byNamespace[metav1.NamespaceAll]
+}
+
 // engineNamed finds, for a ChaosResult that names no engine, the engine
 // whose name and experiment make up its name.
 func (w *Watcher) engineNamed(result *unstructured.Unstructured) string {
-	store := w.stores[ChaosEngines.GroupVersionResource]
+	store := w.store(ChaosEngines, result.GetNamespace())
 	if store == nil {
 		return ""
 	}
@@ -287,7 +316,7 @@ func (w *Watcher) engineNamed(result *unstructured.Unstructured) string {
 // of the engine and one of its result, handled by two informers at once,
 // cannot be told out of order.
 func (w *Watcher) engineChanged(namespace, name string) {
-	engines := w.stores[ChaosEngines.GroupVersionResource]
+	engines := w.store(ChaosEngines, namespace)
 	if engines == nil {
 		return
 	}
@@ -296,7 +325,7 @@ func (w *Watcher) engineChanged(namespace, name string) {
 		return
 	}
 	var results []*unstructured.Unstructured
-	if store := w.stores[ChaosResults.GroupVersionResource]; store != nil {
+	if store := w.store(ChaosResults, namespace); store != nil {
 		if idx, ok := store.(cache.Indexer); ok {
 			objs, err := idx.ByIndex(cache.NamespaceIndex, namespace)
 			if err == nil {

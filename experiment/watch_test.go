@@ -2,6 +2,7 @@ package experiment_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -16,7 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/steadywatch/steadywatch/experiment"
 )
@@ -200,4 +203,70 @@ status:
 	require.Eventually(t, func() bool { return len(rep.get()) == 2 }, waitTime, time.Millisecond)
 	web.Start, web.Result, web.Detail = at("2026-03-01T10:00:12Z"), "Pass", "phase Completed; probe success 100%; engine initialized"
 	require.Equal(t, web, rep.get()[1])
+}
+
+// With namespaces named (the chart's namespaced RBAC grants no more), the
+// watcher lists and watches only those, and a Litmus engine there is still
+// joined with its result.
+func TestWatcherWatchesOnlyTheNamespacesNamed(t *testing.T) {
+	running := podKill + `
+status:
+	experiment:
+		desiredPhase: Run
+		containerRecords:
+		- id: shop/web-a
+			selectorKey: .
+			phase: Injected
+			injectedCount: 1
+			recoveredCount: 0
+			events:
+			- {type: Succeeded, operation: Apply, timestamp: "2026-03-01T10:00:02Z"}
+`
+	shop, other := object(t, running), object(t, running)
+	other.SetNamespace("other")
+	gvr := experiment.Resources[2].GroupVersionResource
+	client := fakeClient(t, gvr, shop)
+	_, err := client.Resource(gvr).Namespace("other").Create(t.Context(), other, metav1.CreateOptions{})
+	require.NoError(t, err)
+	eng := object(t, engine(`
+status:
+	engineStatus: initialized
+	experiments:
+	- name: pod-delete
+		runner: web-chaos-runner
+		experimentPod: pod-delete-8lf2tk-xv9nq
+		status: Running
+		verdict: Awaited
+		lastUpdateTime: "2026-03-01T10:00:10Z"
+`))
+	_, err = client.Resource(experiment.ChaosEngines.GroupVersionResource).Namespace("shop").Create(t.Context(), eng, metav1.CreateOptions{})
+	require.NoError(t, err)
+	// As namespaced RBAC would: no list or watch across namespaces.
+	forbidden := func(a k8stesting.Action) (bool, error) {
+		if a.GetNamespace() == metav1.NamespaceAll {
+			return true, apierrors.NewForbidden(a.GetResource().GroupResource(), "", errors.New("cluster-wide"))
+		}
+		return false, nil
+	}
+	client.PrependReactor("list", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		handled, err := forbidden(a)
+		return handled, nil, err
+	})
+	client.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		handled, err := forbidden(a)
+		return handled, nil, err
+	})
+	disc := &discovery{}
+	disc.serve("chaos-mesh.org/v1alpha1", "podchaos", "networkchaos", "stresschaos", "iochaos", "timechaos")
+	disc.serve("litmuschaos.io/v1alpha1", "chaosengines", "chaosexperiments", "chaosresults")
+	_, rep, _ := run(t, experiment.Options{Client: client, Discovery: disc, Rediscover: time.Hour, Namespaces: []string{"shop", "empty"}})
+	require.Eventually(t, func() bool { return len(rep.get()) == 2 }, waitTime, time.Millisecond)
+	res := object(t, result("web-chaos-pod-delete", "pod-delete", "2026-03-01T10:00:12Z", greenResult))
+	_, err = client.Resource(experiment.ChaosResults.GroupVersionResource).Namespace("shop").Create(t.Context(), res, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rep.get()) == 3 }, waitTime, time.Millisecond)
+	for _, x := range rep.get() {
+		require.Equal(t, "shop", x.Namespace, "%+v", x)
+	}
+	require.Equal(t, "Pass", rep.get()[2].Result, "the engine joined with its result")
 }
