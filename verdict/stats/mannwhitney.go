@@ -102,9 +102,64 @@ func MannWhitneyMethod(x, y []float64, alt Alternative, method Method) (MWResult
 	})
 }
 
-// rankSums walks the sorted samples once, as merging them would: U of x,
-// the tie term Σ(t³ − t) over groups of equal values, and whether any exist.
+// rankSums is U of x, the tie term Σ(t³ − t) over groups of equal values
+// and whether any exist, from the sorted samples.
 func rankSums(xs, ys []float64) (u, tieTerm float64, ties bool) {
+	if u, ok := rankSumsNoTies(xs, ys); ok {
+		return u, 0, false
+	}
+	return rankSumsMerge(xs, ys)
+}
+
+// rankSumsNoTies is U of x, the number of y below each x summed, when no
+// value occurs twice in the sorted samples together; false if one does (or
+// n·m is too large for U to be exact). Merging with a branch on which
+// sample comes next mispredicts about every other value of interleaved
+// samples: here each step computes it as a number and moves i or j by it.
+// A tie across the samples meets as x_i = y_j in some step, since neither
+// moves past a value the other equals.
+func rankSumsNoTies(xs, ys []float64) (float64, bool) {
+	n, m := len(xs), len(ys)
+	if float64(n)*float64(m) > 1<<53 || hasTies(xs) || hasTies(ys) {
+		return 0, false
+	}
+	var below int64
+	tie := 0
+	i, j := 0, 0
+	for i < n && j < m {
+		x, y := xs[i], ys[j]
+		takeX, same := 0, 0
+		if x <= y {
+			takeX = 1
+		}
+		if x == y {
+			same = 1
+		}
+		tie |= same
+		below += int64(j & -takeX)
+		i += takeX
+		j += 1 - takeX
+	}
+	below += int64(n-i) * int64(m)
+	return float64(below), tie == 0
+}
+
+// hasTies tells whether sorted v holds a value twice.
+func hasTies(v []float64) bool {
+	tie := 0
+	for k := 1; k < len(v); k++ {
+		same := 0
+		if v[k] == v[k-1] {
+			same = 1
+		}
+		tie |= same
+	}
+	return tie != 0
+}
+
+// rankSumsMerge walks the sorted samples once, as merging them would: U of
+// x, the tie term and whether there are ties.
+func rankSumsMerge(xs, ys []float64) (u, tieTerm float64, ties bool) {
 	i, j := 0, 0
 	for i < len(xs) || j < len(ys) {
 		var v float64
