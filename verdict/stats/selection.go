@@ -148,11 +148,20 @@ func (s *diffSelector) walk(st *stairs) {
 	t1, o1, i1, e1, a1, s1 := st[1].t, st[1].out, st[1].i, st[1].end, st[1].a, int64(0)
 	t2, o2, i2, e2, a2, s2 := st[2].t, st[2].out, st[2].i, st[2].end, st[2].a, int64(0)
 	t3, o3, i3, e3, a3, s3 := st[3].t, st[3].out, st[3].i, st[3].end, st[3].a, int64(0)
-	for i0 < e0 && a0 < m && i1 < e1 && a1 < m && i2 < e2 && a2 < m && i3 < e3 && a3 < m {
-		i0, a0, s0 = step(xs, ys, o0, t0, i0, a0, s0)
-		i1, a1, s1 = step(xs, ys, o1, t1, i1, a1, s1)
-		i2, a2, s2 = step(xs, ys, o2, t2, i2, a2, s2)
-		i3, a3, s3 = step(xs, ys, o3, t3, i3, a3, s3)
+	for {
+		// A step moves i or a by one, so every piece can take this many
+		// before it reaches its last row or column: the steps need no
+		// test of their own.
+		steps := min(e0-i0, e1-i1, e2-i2, e3-i3, m-a0, m-a1, m-a2, m-a3)
+		if steps <= 0 {
+			break
+		}
+		for range steps {
+			i0, a0, s0 = step(xs, ys, o0, t0, i0, a0, s0)
+			i1, a1, s1 = step(xs, ys, o1, t1, i1, a1, s1)
+			i2, a2, s2 = step(xs, ys, o2, t2, i2, a2, s2)
+			i3, a3, s3 = step(xs, ys, o3, t3, i3, a3, s3)
+		}
 	}
 	st[0].sum = finish(xs, ys, o0, t0, i0, e0, a0, s0)
 	st[1].sum = finish(xs, ys, o1, t1, i1, e1, a1, s1)
@@ -396,10 +405,20 @@ func (s *diffSelector) splitAt(p float64, k int64) (v float64, found bool, raise
 
 // gatherSelect copies the remaining cells out and returns the k-th smallest.
 func (s *diffSelector) gatherSelect(k int64) float64 {
-	s.buf = s.buf[:0]
-	for i := range s.lo {
-		for r := s.lo[i]; r < s.hi[i]; r++ {
-			s.buf = append(s.buf, s.at(i, r))
+	xs, ys := s.xs, s.ys
+	m := len(ys)
+	s.buf = resize(s.buf, int(s.prefix[len(xs)]))
+	buf := s.buf
+	for i, x := range xs {
+		// Row i's cells lo..hi−1 are x − ys[m−1−lo] down to x − ys[m−hi].
+		lo, hi := s.lo[i], s.hi[i]
+		if lo >= hi {
+			continue
+		}
+		row := buf[s.prefix[i]:][:hi-lo]
+		col := ys[m-hi : m-lo]
+		for r := range row {
+			row[r] = x - col[len(col)-1-r]
 		}
 	}
 	s.gathered = int(k - 1)
