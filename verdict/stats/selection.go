@@ -198,21 +198,42 @@ func finish(xs, ys []float64, out []int, t float64, i, end, a int, sum int64) in
 // cells and returns their number and the number of cells left of the
 // ranges: one pass over the rows where clamping and summing took three.
 func (s *diffSelector) shrink(lo, hi []int) (active, below int64) {
-	if lo == nil {
-		lo = s.lo
-	}
-	if hi == nil {
-		hi = s.hi
-	}
 	n := len(s.lo)
 	rowLo, rowHi, prefix := s.lo[:n], s.hi[:n], s.prefix[:n+1]
-	lo, hi = lo[:n], hi[:n]
-	for i := range rowLo {
-		l, h := max(rowLo[i], lo[i]), min(rowHi[i], hi[i])
-		rowLo[i], rowHi[i] = l, h
-		prefix[i] = active
-		active += int64(max(h-l, 0))
-		below += int64(l)
+	switch {
+	case lo == nil && hi == nil:
+		for i, l := range rowLo {
+			prefix[i] = active
+			active += int64(max(rowHi[i]-l, 0))
+			below += int64(l)
+		}
+	case hi == nil:
+		lo = lo[:n]
+		for i := range rowLo {
+			l := max(rowLo[i], lo[i])
+			rowLo[i] = l
+			prefix[i] = active
+			active += int64(max(rowHi[i]-l, 0))
+			below += int64(l)
+		}
+	case lo == nil:
+		hi = hi[:n]
+		for i, l := range rowLo {
+			h := min(rowHi[i], hi[i])
+			rowHi[i] = h
+			prefix[i] = active
+			active += int64(max(h-l, 0))
+			below += int64(l)
+		}
+	default:
+		lo, hi = lo[:n], hi[:n]
+		for i := range rowLo {
+			l, h := max(rowLo[i], lo[i]), min(rowHi[i], hi[i])
+			rowLo[i], rowHi[i] = l, h
+			prefix[i] = active
+			active += int64(max(h-l, 0))
+			below += int64(l)
+		}
 	}
 	prefix[n] = active
 	return active, below
