@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // Alternative is the alternative hypothesis of a test, in terms of x
@@ -123,25 +124,51 @@ func rankSumsNoTies(xs, ys []float64) (float64, bool) {
 	if float64(n)*float64(m) > 1<<53 || hasTies(xs) || hasTies(ys) {
 		return 0, false
 	}
-	var below int64
-	tie := 0
-	i, j := 0, 0
-	for i < n && j < m {
-		x, y := xs[i], ys[j]
-		takeX, same := 0, 0
-		if x <= y {
-			takeX = 1
-		}
-		if x == y {
-			same = 1
-		}
-		tie |= same
-		below += int64(j & -takeX)
-		i += takeX
-		j += 1 - takeX
+	// Each step waits for the one before; two halves merged at once
+	// overlap. The second starts at x's middle value and the first y not
+	// below it (no x of the first half equals a y of the second: it would
+	// equal that middle value).
+	h := n / 2
+	var jh int
+	if h < n {
+		jh = sort.SearchFloat64s(ys, xs[h])
 	}
-	below += int64(n-i) * int64(m)
+	i0, j0, i1, j1 := 0, 0, h, jh
+	var below0, below1 int64
+	tie := 0
+	for {
+		steps := min(h-i0, jh-j0, n-i1, m-j1)
+		if steps <= 0 {
+			break
+		}
+		for range steps {
+			i0, j0, below0, tie = mergeStep(xs, ys, i0, j0, below0, tie)
+			i1, j1, below1, tie = mergeStep(xs, ys, i1, j1, below1, tie)
+		}
+	}
+	for i0 < h && j0 < jh {
+		i0, j0, below0, tie = mergeStep(xs, ys, i0, j0, below0, tie)
+	}
+	for i1 < n && j1 < m {
+		i1, j1, below1, tie = mergeStep(xs, ys, i1, j1, below1, tie)
+	}
+	// x values left over are above every y of their half.
+	below := below0 + int64(h-i0)*int64(jh) + below1 + int64(n-i1)*int64(m)
 	return float64(below), tie == 0
+}
+
+// mergeStep takes x_i if it is at most y_j, adding the j values of y below
+// it to below, else y_j; tie becomes 1 if they are equal.
+func mergeStep(xs, ys []float64, i, j int, below int64, tie int) (int, int, int64, int) {
+	x, y := xs[i], ys[j]
+	takeX, same := 0, 0
+	if x <= y {
+		takeX = 1
+	}
+	if x == y {
+		same = 1
+	}
+	return i + takeX, j + 1 - takeX, below + int64(j&-takeX), tie | same
 }
 
 // hasTies tells whether sorted v holds a value twice.
