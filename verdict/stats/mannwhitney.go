@@ -85,7 +85,8 @@ type MWResult struct {
 // correction of the variance and a continuity correction of ½. Two-sided
 // p-values are twice the upper tail of max(U, n·m − U), capped at 1.
 //
-// Empty samples and NaN or infinite values are errors (*SampleError).
+// Empty samples, NaN or infinite values and samples of more than MaxValues
+// values are errors (*SampleError).
 func MannWhitney(x, y []float64, alt Alternative) (MWResult, error) {
 	return MannWhitneyMethod(x, y, alt, Auto)
 }

@@ -25,10 +25,12 @@ import (
 // random cell, which always does. Once at most n+m cells remain they are
 // copied out and quickselected.
 type diffSelector struct {
-	xs, ys     []float64
-	lo, hi     []int
-	lo0, hi0   []int // the bounds shared by the ranks of kths
-	cntA, cntB []int
+	xs, ys []float64
+	// Per-row counts, at most len(ys) ≤ MaxValues: 32 bits halve what the
+	// walks write and the passes over the rows stream.
+	lo, hi     []int32
+	lo0, hi0   []int32 // the bounds shared by the ranks of kths
+	cntA, cntB []int32
 	prefix     []int64
 	sample     []float64
 	buf        []float64
@@ -77,13 +79,13 @@ func (s *diffSelector) at(i, r int) float64 { return s.xs[i] - s.ys[len(s.ys)-1-
 // of dependent loads and compares, so each staircase is cut into pieces
 // (two each when both counts are wanted, four for one) that are walked
 // together: the processor overlaps the four chains.
-func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE int64) {
+func (s *diffSelector) count(p float64, lt []int32, q float64, le []int32) (nLT, nLE int64) {
 	s.passes++
 	n, m := len(s.xs), len(s.ys)
 	if le != nil && math.IsInf(q, 1) {
 		// Every cell, +Inf ones included, is at or below +Inf.
 		for i := range le[:n] {
-			le[i] = m
+			le[i] = int32(m) //nolint:gosec // m ≤ MaxValues (checkSample)
 		}
 		nLE, le = int64(n)*int64(m), nil
 	}
@@ -110,10 +112,10 @@ func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE
 // stair is a piece of the staircase of the cells below t.
 type stair struct {
 	t      float64
-	out    []int // out[i] is the number of cells of row i below t
-	i, end int   // the rows left to walk
-	a      int   // x_i − y_l ≥ t for every l < a
-	sum    int64 // the counts of the rows walked, summed
+	out    []int32 // out[i] is the number of cells of row i below t
+	i, end int     // the rows left to walk
+	a      int     // x_i − y_l ≥ t for every l < a
+	sum    int64   // the counts of the rows walked, summed
 }
 
 type stairs [4]stair
@@ -121,7 +123,7 @@ type stairs [4]stair
 // cut divides the staircase of the cells below t into len(st) pieces of
 // about equal numbers of steps: piece c starts at the first row r where the
 // staircase has taken c·(n+m)/len(st) steps, r + a(r).
-func (s *diffSelector) cut(st []stair, t float64, out []int) {
+func (s *diffSelector) cut(st []stair, t float64, out []int32) {
 	n, m := len(s.xs), len(s.ys)
 	start := func(r int) int { // a(r), the cells of row r not below t
 		if r == n {
@@ -172,9 +174,9 @@ func (s *diffSelector) walk(st *stairs) {
 // step records row i's count for the current a and moves either to the next
 // row, adding the count to sum, or to the next column, computing which
 // without a branch.
-func step(xs, ys []float64, out []int, t float64, i, a int, sum int64) (int, int, int64) {
+func step(xs, ys []float64, out []int32, t float64, i, a int, sum int64) (int, int, int64) {
 	c := len(ys) - a
-	out[i] = c
+	out[i] = int32(c) //nolint:gosec // c ≤ len(ys) ≤ MaxValues (checkSample)
 	col := 0
 	if xs[i]-ys[a] >= t {
 		col = 1
@@ -183,7 +185,7 @@ func step(xs, ys []float64, out []int, t float64, i, a int, sum int64) (int, int
 }
 
 // finish walks a piece to its end and returns the sum of its counts.
-func finish(xs, ys []float64, out []int, t float64, i, end, a int, sum int64) int64 {
+func finish(xs, ys []float64, out []int32, t float64, i, end, a int, sum int64) int64 {
 	for i < end && a < len(ys) {
 		i, a, sum = step(xs, ys, out, t, i, a, sum)
 	}
@@ -197,7 +199,7 @@ func finish(xs, ys []float64, out []int, t float64, i, end, a int, sum int64) in
 // to hi (a nil slice leaves them), fills the prefix sums of the remaining
 // cells and returns their number and the number of cells left of the
 // ranges: one pass over the rows where clamping and summing took three.
-func (s *diffSelector) shrink(lo, hi []int) (active, below int64) {
+func (s *diffSelector) shrink(lo, hi []int32) (active, below int64) {
 	n := len(s.lo)
 	rowLo, rowHi, prefix := s.lo[:n], s.hi[:n], s.prefix[:n+1]
 	switch {
@@ -251,7 +253,7 @@ func (s *diffSelector) systematicSample(active int64, size int) {
 		for s.prefix[i+1] <= r {
 			i++
 		}
-		s.sample = append(s.sample, s.at(i, s.lo[i]+int(r-s.prefix[i])))
+		s.sample = append(s.sample, s.at(i, int(s.lo[i])+int(r-s.prefix[i])))
 		pos += step
 	}
 }
@@ -266,7 +268,7 @@ func (s *diffSelector) randomCell(active int64) float64 {
 	for s.prefix[i+1] == s.prefix[i] { // skip empty rows starting at r
 		i++
 	}
-	return s.at(i, s.lo[i]+int(r-s.prefix[i]))
+	return s.at(i, int(s.lo[i])+int(r-s.prefix[i]))
 }
 
 // kth returns the k-th smallest difference (1-based).
@@ -280,7 +282,7 @@ func (s *diffSelector) kth(k int64) float64 {
 func (s *diffSelector) kths(ks ...int64) []float64 {
 	m := len(s.ys)
 	for i := range s.lo {
-		s.lo[i], s.hi[i] = 0, m
+		s.lo[i], s.hi[i] = 0, int32(m) //nolint:gosec // m ≤ MaxValues (checkSample)
 	}
 	out := make([]float64, len(ks))
 	if len(ks) > 1 {
@@ -322,8 +324,8 @@ func (s *diffSelector) successor(v float64, k int64) float64 {
 	}
 	next := math.Inf(1)
 	for i, c := range s.cntB {
-		if c < len(s.ys) {
-			next = min(next, s.at(i, c))
+		if int(c) < len(s.ys) {
+			next = min(next, s.at(i, int(c)))
 		}
 	}
 	return next
@@ -336,7 +338,7 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 	single := kMin == kMax
 	prev := int64(-1)
 	s.gathered = -1
-	var raiseLo, lowerHi []int // the bounds the last round found
+	var raiseLo, lowerHi []int32 // the bounds the last round found
 	for {
 		active, below := s.shrink(raiseLo, lowerHi)
 		raiseLo, lowerHi = nil, nil
@@ -367,7 +369,7 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 		iLo := int(math.Floor(fLo*ns - 3*math.Sqrt(ns*fLo*(1-fLo)) - 1))
 		iHi := int(math.Ceil(fHi*ns + 3*math.Sqrt(ns*fHi*(1-fHi)) + 1))
 		var (
-			lt, le []int
+			lt, le []int32
 			p, q   float64
 		)
 		if iLo >= 0 {
@@ -413,7 +415,7 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 // splitAt partitions the remaining cells around p: it returns p if it is the
 // k-th difference, otherwise the new lower or upper bounds of the rows that
 // drop the side that cannot hold it.
-func (s *diffSelector) splitAt(p float64, k int64) (v float64, found bool, raiseLo, lowerHi []int) {
+func (s *diffSelector) splitAt(p float64, k int64) (v float64, found bool, raiseLo, lowerHi []int32) {
 	nLT, nLE := s.count(p, s.cntA, p, s.cntB)
 	switch {
 	case k <= nLT:
@@ -432,7 +434,7 @@ func (s *diffSelector) gatherSelect(k int64) float64 {
 	buf := s.buf
 	for i, x := range xs {
 		// Row i's cells lo..hi−1 are x − ys[m−1−lo] down to x − ys[m−hi].
-		lo, hi := s.lo[i], s.hi[i]
+		lo, hi := int(s.lo[i]), int(s.hi[i])
 		if lo >= hi {
 			continue
 		}
