@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -27,10 +28,14 @@ func BenchmarkCompare(b *testing.B) {
 		x, y := lognormal(r, n, 0.12, 0.5), lognormal(r, n, 0.1, 0.5)
 		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				if _, err := Compare(x, y, TwoSided, DefaultConfidence); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if cpu, ok := cpuSince(cpu); ok {
+				b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 			}
 		})
 	}
@@ -155,4 +160,11 @@ func BenchmarkQuickselect(b *testing.B) {
 			})
 		}
 	}
+}
+
+// cpuSince is the CPU time spent since start, a cpuTime reading; false if
+// either reading failed.
+func cpuSince(start time.Duration) (time.Duration, bool) {
+	now := cpuTime()
+	return now - start, start >= 0 && now >= 0
 }

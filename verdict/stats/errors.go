@@ -11,14 +11,22 @@ var (
 	ErrEmpty = errors.New("sample is empty")
 	// ErrNotFinite is returned (wrapped in a *SampleError) for a NaN or ±Inf value.
 	ErrNotFinite = errors.New("value is not a finite number")
+	// ErrTooLarge is returned (wrapped in a *SampleError) for a sample of
+	// more than MaxValues values.
+	ErrTooLarge = fmt.Errorf("sample has more than %d values", MaxValues)
 )
+
+// MaxValues bounds a sample's size: the selection of differences keeps its
+// per-row counts in 32 bits, half the memory its passes over the rows
+// stream (2³¹ − 1 values are 16 GB).
+const MaxValues = math.MaxInt32
 
 // SampleError names the sample ("x" or "y") and, for a bad value, its index.
 type SampleError struct {
 	Sample string
 	Index  int // -1 when the error is about the whole sample
 	Value  float64
-	Err    error // ErrEmpty or ErrNotFinite
+	Err    error // ErrEmpty, ErrNotFinite or ErrTooLarge
 }
 
 func (e *SampleError) Error() string {
@@ -34,10 +42,20 @@ func checkSample(name string, v []float64) error {
 	if len(v) == 0 {
 		return &SampleError{Sample: name, Index: -1, Err: ErrEmpty}
 	}
+	if err := checkSize(name, len(v)); err != nil {
+		return err
+	}
 	for i, f := range v {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return &SampleError{Sample: name, Index: i, Value: f, Err: ErrNotFinite}
 		}
+	}
+	return nil
+}
+
+func checkSize(name string, n int) error {
+	if n > MaxValues {
+		return &SampleError{Sample: name, Index: -1, Err: ErrTooLarge}
 	}
 	return nil
 }

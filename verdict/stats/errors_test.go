@@ -86,3 +86,19 @@ func TestBadCountsAreRejected(t *testing.T) {
 	_, err = MinTotal(0, 0.95)
 	require.EqualError(t, err, "maximum rate 0: must be in (0, 1)")
 }
+
+// TestASampleOfMoreThanMaxValuesIsRejected checks the bound on a sample's
+// size from both sides, by length: a slice of 2³¹ values (16 GB) is not
+// made for it.
+func TestASampleOfMoreThanMaxValuesIsRejected(t *testing.T) {
+	require.NoError(t, checkSize("y", MaxValues))
+	over := int64(MaxValues) + 1
+	if int64(int(over)) != over {
+		t.Skip("int has 32 bits: no slice is longer than MaxValues")
+	}
+	err := checkSize("y", int(over))
+	require.EqualError(t, err, "y: sample has more than 2147483647 values")
+	require.ErrorIs(t, err, ErrTooLarge)
+	var se *SampleError
+	require.ErrorAs(t, err, &se)
+}

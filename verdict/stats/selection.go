@@ -25,10 +25,12 @@ import (
 // random cell, which always does. Once at most n+m cells remain they are
 // copied out and quickselected.
 type diffSelector struct {
-	xs, ys     []float64
-	lo, hi     []int
-	lo0, hi0   []int // the bounds shared by the ranks of kths
-	cntA, cntB []int
+	xs, ys []float64
+	// Per-row counts, at most len(ys) ≤ MaxValues: 32 bits halve what the
+	// walks write and the passes over the rows stream.
+	lo, hi     []int32
+	lo0, hi0   []int32 // the bounds shared by the ranks of kths
+	cntA, cntB []int32
 	prefix     []int64
 	sample     []float64
 	buf        []float64
@@ -77,13 +79,13 @@ func (s *diffSelector) at(i, r int) float64 { return s.xs[i] - s.ys[len(s.ys)-1-
 // of dependent loads and compares, so each staircase is cut into pieces
 // (two each when both counts are wanted, four for one) that are walked
 // together: the processor overlaps the four chains.
-func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE int64) {
+func (s *diffSelector) count(p float64, lt []int32, q float64, le []int32) (nLT, nLE int64) {
 	s.passes++
 	n, m := len(s.xs), len(s.ys)
 	if le != nil && math.IsInf(q, 1) {
 		// Every cell, +Inf ones included, is at or below +Inf.
 		for i := range le[:n] {
-			le[i] = m
+			le[i] = int32(m) //nolint:gosec // m ≤ MaxValues (checkSample)
 		}
 		nLE, le = int64(n)*int64(m), nil
 	}
@@ -93,17 +95,16 @@ func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE
 	case lt != nil && le != nil:
 		s.cut(st[:2], p, lt[:n])
 		s.cut(st[2:], math.Nextafter(q, math.Inf(1)), le[:n])
+		s.walk(&st)
+		return st[0].sum + st[1].sum, st[2].sum + st[3].sum
 	case lt != nil:
 		s.cut(st[:], p, lt[:n])
+		s.walk(&st)
+		return st[0].sum + st[1].sum + st[2].sum + st[3].sum, nLE
 	case le != nil:
 		s.cut(st[:], math.Nextafter(q, math.Inf(1)), le[:n])
-	}
-	s.walk(&st)
-	for _, c := range lt[:min(n, len(lt))] {
-		nLT += int64(c)
-	}
-	for _, c := range le[:min(n, len(le))] {
-		nLE += int64(c)
+		s.walk(&st)
+		return nLT, st[0].sum + st[1].sum + st[2].sum + st[3].sum
 	}
 	return nLT, nLE
 }
@@ -111,9 +112,10 @@ func (s *diffSelector) count(p float64, lt []int, q float64, le []int) (nLT, nLE
 // stair is a piece of the staircase of the cells below t.
 type stair struct {
 	t      float64
-	out    []int // out[i] is the number of cells of row i below t
-	i, end int   // the rows left to walk
-	a      int   // x_i − y_l ≥ t for every l < a
+	out    []int32 // out[i] is the number of cells of row i below t
+	i, end int     // the rows left to walk
+	a      int     // x_i − y_l ≥ t for every l < a
+	sum    int64   // the counts of the rows walked, summed
 }
 
 type stairs [4]stair
@@ -121,7 +123,7 @@ type stairs [4]stair
 // cut divides the staircase of the cells below t into len(st) pieces of
 // about equal numbers of steps: piece c starts at the first row r where the
 // staircase has taken c·(n+m)/len(st) steps, r + a(r).
-func (s *diffSelector) cut(st []stair, t float64, out []int) {
+func (s *diffSelector) cut(st []stair, t float64, out []int32) {
 	n, m := len(s.xs), len(s.ys)
 	start := func(r int) int { // a(r), the cells of row r not below t
 		if r == n {
@@ -144,51 +146,98 @@ func (s *diffSelector) walk(st *stairs) {
 	xs, ys := s.xs, s.ys
 	m := len(ys)
 	// Locals rather than the structs: the loop keeps them in registers.
-	t0, o0, i0, e0, a0 := st[0].t, st[0].out, st[0].i, st[0].end, st[0].a
-	t1, o1, i1, e1, a1 := st[1].t, st[1].out, st[1].i, st[1].end, st[1].a
-	t2, o2, i2, e2, a2 := st[2].t, st[2].out, st[2].i, st[2].end, st[2].a
-	t3, o3, i3, e3, a3 := st[3].t, st[3].out, st[3].i, st[3].end, st[3].a
-	for i0 < e0 && a0 < m && i1 < e1 && a1 < m && i2 < e2 && a2 < m && i3 < e3 && a3 < m {
-		i0, a0 = step(xs, ys, o0, t0, i0, a0)
-		i1, a1 = step(xs, ys, o1, t1, i1, a1)
-		i2, a2 = step(xs, ys, o2, t2, i2, a2)
-		i3, a3 = step(xs, ys, o3, t3, i3, a3)
+	t0, o0, i0, e0, a0, s0 := st[0].t, st[0].out, st[0].i, st[0].end, st[0].a, int64(0)
+	t1, o1, i1, e1, a1, s1 := st[1].t, st[1].out, st[1].i, st[1].end, st[1].a, int64(0)
+	t2, o2, i2, e2, a2, s2 := st[2].t, st[2].out, st[2].i, st[2].end, st[2].a, int64(0)
+	t3, o3, i3, e3, a3, s3 := st[3].t, st[3].out, st[3].i, st[3].end, st[3].a, int64(0)
+	for {
+		// A step moves i or a by one, so every piece can take this many
+		// before it reaches its last row or column: the steps need no
+		// test of their own.
+		steps := min(e0-i0, e1-i1, e2-i2, e3-i3, m-a0, m-a1, m-a2, m-a3)
+		if steps <= 0 {
+			break
+		}
+		for range steps {
+			i0, a0, s0 = step(xs, ys, o0, t0, i0, a0, s0)
+			i1, a1, s1 = step(xs, ys, o1, t1, i1, a1, s1)
+			i2, a2, s2 = step(xs, ys, o2, t2, i2, a2, s2)
+			i3, a3, s3 = step(xs, ys, o3, t3, i3, a3, s3)
+		}
 	}
-	finish(xs, ys, o0, t0, i0, e0, a0)
-	finish(xs, ys, o1, t1, i1, e1, a1)
-	finish(xs, ys, o2, t2, i2, e2, a2)
-	finish(xs, ys, o3, t3, i3, e3, a3)
+	st[0].sum = finish(xs, ys, o0, t0, i0, e0, a0, s0)
+	st[1].sum = finish(xs, ys, o1, t1, i1, e1, a1, s1)
+	st[2].sum = finish(xs, ys, o2, t2, i2, e2, a2, s2)
+	st[3].sum = finish(xs, ys, o3, t3, i3, e3, a3, s3)
 }
 
 // step records row i's count for the current a and moves either to the next
-// row or to the next column, computing which without a branch.
-func step(xs, ys []float64, out []int, t float64, i, a int) (int, int) {
-	out[i] = len(ys) - a
+// row, adding the count to sum, or to the next column, computing which
+// without a branch.
+func step(xs, ys []float64, out []int32, t float64, i, a int, sum int64) (int, int, int64) {
+	c := len(ys) - a
+	out[i] = int32(c) //nolint:gosec // c ≤ len(ys) ≤ MaxValues (checkSample)
 	col := 0
 	if xs[i]-ys[a] >= t {
 		col = 1
 	}
-	return i + 1 - col, a + col
+	return i + 1 - col, a + col, sum + int64(c&(col-1))
 }
 
-func finish(xs, ys []float64, out []int, t float64, i, end, a int) {
+// finish walks a piece to its end and returns the sum of its counts.
+func finish(xs, ys []float64, out []int32, t float64, i, end, a int, sum int64) int64 {
 	for i < end && a < len(ys) {
-		i, a = step(xs, ys, out, t, i, a)
+		i, a, sum = step(xs, ys, out, t, i, a, sum)
 	}
 	for ; i < end; i++ {
 		out[i] = 0 // x_i − y_l ≥ t for every l
 	}
+	return sum
 }
 
-// active fills the prefix sums of the rows' remaining cells and returns
-// their number and the number of cells left of the ranges.
-func (s *diffSelector) active() (active, below int64) {
-	for i := range s.lo {
-		s.prefix[i] = active
-		active += int64(max(s.hi[i]-s.lo[i], 0))
-		below += int64(s.lo[i])
+// shrink raises the rows' lower bounds to lo and lowers their upper bounds
+// to hi (a nil slice leaves them), fills the prefix sums of the remaining
+// cells and returns their number and the number of cells left of the
+// ranges: one pass over the rows where clamping and summing took three.
+func (s *diffSelector) shrink(lo, hi []int32) (active, below int64) {
+	n := len(s.lo)
+	rowLo, rowHi, prefix := s.lo[:n], s.hi[:n], s.prefix[:n+1]
+	switch {
+	case lo == nil && hi == nil:
+		for i, l := range rowLo {
+			prefix[i] = active
+			active += int64(max(rowHi[i]-l, 0))
+			below += int64(l)
+		}
+	case hi == nil:
+		lo = lo[:n]
+		for i := range rowLo {
+			l := max(rowLo[i], lo[i])
+			rowLo[i] = l
+			prefix[i] = active
+			active += int64(max(rowHi[i]-l, 0))
+			below += int64(l)
+		}
+	case lo == nil:
+		hi = hi[:n]
+		for i, l := range rowLo {
+			h := min(rowHi[i], hi[i])
+			rowHi[i] = h
+			prefix[i] = active
+			active += int64(max(h-l, 0))
+			below += int64(l)
+		}
+	default:
+		lo, hi = lo[:n], hi[:n]
+		for i := range rowLo {
+			l, h := max(rowLo[i], lo[i]), min(rowHi[i], hi[i])
+			rowLo[i], rowHi[i] = l, h
+			prefix[i] = active
+			active += int64(max(h-l, 0))
+			below += int64(l)
+		}
 	}
-	s.prefix[len(s.lo)] = active
+	prefix[n] = active
 	return active, below
 }
 
@@ -204,7 +253,7 @@ func (s *diffSelector) systematicSample(active int64, size int) {
 		for s.prefix[i+1] <= r {
 			i++
 		}
-		s.sample = append(s.sample, s.at(i, s.lo[i]+int(r-s.prefix[i])))
+		s.sample = append(s.sample, s.at(i, int(s.lo[i])+int(r-s.prefix[i])))
 		pos += step
 	}
 }
@@ -219,7 +268,7 @@ func (s *diffSelector) randomCell(active int64) float64 {
 	for s.prefix[i+1] == s.prefix[i] { // skip empty rows starting at r
 		i++
 	}
-	return s.at(i, s.lo[i]+int(r-s.prefix[i]))
+	return s.at(i, int(s.lo[i])+int(r-s.prefix[i]))
 }
 
 // kth returns the k-th smallest difference (1-based).
@@ -233,7 +282,7 @@ func (s *diffSelector) kth(k int64) float64 {
 func (s *diffSelector) kths(ks ...int64) []float64 {
 	m := len(s.ys)
 	for i := range s.lo {
-		s.lo[i], s.hi[i] = 0, m
+		s.lo[i], s.hi[i] = 0, int32(m) //nolint:gosec // m ≤ MaxValues (checkSample)
 	}
 	out := make([]float64, len(ks))
 	if len(ks) > 1 {
@@ -275,8 +324,8 @@ func (s *diffSelector) successor(v float64, k int64) float64 {
 	}
 	next := math.Inf(1)
 	for i, c := range s.cntB {
-		if c < len(s.ys) {
-			next = min(next, s.at(i, c))
+		if int(c) < len(s.ys) {
+			next = min(next, s.at(i, int(c)))
 		}
 	}
 	return next
@@ -289,8 +338,10 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 	single := kMin == kMax
 	prev := int64(-1)
 	s.gathered = -1
+	var raiseLo, lowerHi []int32 // the bounds the last round found
 	for {
-		active, below := s.active()
+		active, below := s.shrink(raiseLo, lowerHi)
+		raiseLo, lowerHi = nil, nil
 		stalled := active == prev
 		prev = active
 		if !single && (active <= s.gather || kMax-kMin >= active/4 || stalled) {
@@ -300,7 +351,11 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 			return s.gatherSelect(kMin - below), true
 		}
 		if stalled {
-			if v, ok := s.splitAt(s.randomCell(active), kMin); ok {
+			var (
+				v  float64
+				ok bool
+			)
+			if v, ok, raiseLo, lowerHi = s.splitAt(s.randomCell(active), kMin); ok {
 				return v, true
 			}
 			continue
@@ -314,7 +369,7 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 		iLo := int(math.Floor(fLo*ns - 3*math.Sqrt(ns*fLo*(1-fLo)) - 1))
 		iHi := int(math.Ceil(fHi*ns + 3*math.Sqrt(ns*fHi*(1-fHi)) + 1))
 		var (
-			lt, le []int
+			lt, le []int32
 			p, q   float64
 		)
 		if iLo >= 0 {
@@ -325,7 +380,11 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 		}
 		if lt == nil && le == nil {
 			// the sample cannot bracket: split around one cell instead
-			if v, ok := s.splitAt(s.randomCell(active), kMin); ok && single {
+			var (
+				v  float64
+				ok bool
+			)
+			if v, ok, raiseLo, lowerHi = s.splitAt(s.randomCell(active), kMin); ok && single {
 				return v, true
 			}
 			continue
@@ -336,56 +395,53 @@ func (s *diffSelector) narrow(kMin, kMax int64) (float64, bool) {
 		lowOK, highOK := lt != nil && kMin > nLT, le != nil && kMax <= nLE
 		switch {
 		case single && lt != nil && !lowOK:
-			clampHi(s.hi, s.cntA)
+			lowerHi = s.cntA
 			continue
 		case single && le != nil && !highOK:
-			clampLo(s.lo, s.cntB)
+			raiseLo = s.cntB
 			continue
 		case single && lowOK && highOK && p == q:
 			return p, true
 		}
 		if lowOK {
-			clampLo(s.lo, s.cntA)
+			raiseLo = s.cntA
 		}
 		if highOK {
-			clampHi(s.hi, s.cntB)
+			lowerHi = s.cntB
 		}
 	}
 }
 
 // splitAt partitions the remaining cells around p: it returns p if it is the
-// k-th difference, otherwise drops the side that cannot hold it.
-func (s *diffSelector) splitAt(p float64, k int64) (float64, bool) {
+// k-th difference, otherwise the new lower or upper bounds of the rows that
+// drop the side that cannot hold it.
+func (s *diffSelector) splitAt(p float64, k int64) (v float64, found bool, raiseLo, lowerHi []int32) {
 	nLT, nLE := s.count(p, s.cntA, p, s.cntB)
 	switch {
 	case k <= nLT:
-		clampHi(s.hi, s.cntA)
-		return 0, false
+		return 0, false, nil, s.cntA
 	case k <= nLE:
-		return p, true
+		return p, true, nil, nil
 	}
-	clampLo(s.lo, s.cntB)
-	return 0, false
-}
-
-func clampLo(lo, c []int) {
-	for i, v := range c {
-		lo[i] = max(lo[i], v)
-	}
-}
-
-func clampHi(hi, c []int) {
-	for i, v := range c {
-		hi[i] = min(hi[i], v)
-	}
+	return 0, false, s.cntB, nil
 }
 
 // gatherSelect copies the remaining cells out and returns the k-th smallest.
 func (s *diffSelector) gatherSelect(k int64) float64 {
-	s.buf = s.buf[:0]
-	for i := range s.lo {
-		for r := s.lo[i]; r < s.hi[i]; r++ {
-			s.buf = append(s.buf, s.at(i, r))
+	xs, ys := s.xs, s.ys
+	m := len(ys)
+	s.buf = resize(s.buf, int(s.prefix[len(xs)]))
+	buf := s.buf
+	for i, x := range xs {
+		// Row i's cells lo..hi−1 are x − ys[m−1−lo] down to x − ys[m−hi].
+		lo, hi := int(s.lo[i]), int(s.hi[i])
+		if lo >= hi {
+			continue
+		}
+		row := buf[s.prefix[i]:][:hi-lo]
+		col := ys[m-hi : m-lo]
+		for r := range row {
+			row[r] = x - col[len(col)-1-r]
 		}
 	}
 	s.gathered = int(k - 1)

@@ -228,7 +228,7 @@ func TestCountIsTheBruteForceCountOfEachRow(t *testing.T) {
 		}
 		p, q := thresholds[r.IntN(len(thresholds))], thresholds[r.IntN(len(thresholds))]
 		p, q = min(p, q), max(p, q)
-		wantLT, wantLE := make([]int, len(xs)), make([]int, len(xs))
+		wantLT, wantLE := make([]int32, len(xs)), make([]int32, len(xs))
 		var sumLT, sumLE int64
 		for i, x := range xs {
 			for _, y := range ys {
@@ -245,7 +245,7 @@ func TestCountIsTheBruteForceCountOfEachRow(t *testing.T) {
 		msg := func(what string) string {
 			return fmt.Sprintf("case %d, %s: %s x%d, %s y%d, p=%v q=%v", c, what, kx.name, len(xs), ky.name, len(ys), p, q)
 		}
-		lt, le := make([]int, len(xs)), make([]int, len(xs))
+		lt, le := make([]int32, len(xs)), make([]int32, len(xs))
 		nLT, nLE := s.count(p, lt, q, le)
 		require.Equal(t, wantLT, lt, msg("both, below p"))
 		require.Equal(t, wantLE, le, msg("both, at or below q"))
