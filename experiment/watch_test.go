@@ -111,17 +111,10 @@ func run(t *testing.T, o experiment.Options) (*experiment.Watcher, *reports, *sy
 
 const waitTime = 10 * time.Second
 
-func TestWatcherWithoutTheToolsReportsNothingAndSaysSoOnce(t *testing.T) {
-	w, rep, logs := run(t, experiment.Options{Client: fakeClient(t, schema.GroupVersionResource{}, nil), Discovery: &discovery{}, Rediscover: 5 * time.Millisecond})
-	require.Eventually(t, func() bool { return w.Discoveries() >= 3 }, waitTime, time.Millisecond)
-	require.Empty(t, rep.get())
-	require.Empty(t, w.Watching())
-	require.Equal(t, 1, strings.Count(logs.String(), "\n"), logs.String())
-	require.Contains(t, logs.String(), `level=INFO msg="chaos tool resources not served; looking again later" resources=chaosengines.litmuschaos.io,chaosresults.litmuschaos.io,podchaos.chaos-mesh.org,networkchaos.chaos-mesh.org,stresschaos.chaos-mesh.org,iochaos.chaos-mesh.org,timechaos.chaos-mesh.org`)
-}
-
-func TestWatcherWatchesAToolInstalledLater(t *testing.T) {
-	kill := object(t, podKill+`
+// runningKill is a PodChaos applied to one pod and not recovered yet;
+// runningEngine the status of a Litmus engine whose experiment runs.
+var (
+	runningKill = podKill + `
 status:
 	experiment:
 		desiredPhase: Run
@@ -133,7 +126,31 @@ status:
 			recoveredCount: 0
 			events:
 			- {type: Succeeded, operation: Apply, timestamp: "2026-03-01T10:00:02Z"}
-`)
+`
+	runningEngine = `
+status:
+	engineStatus: initialized
+	experiments:
+	- name: pod-delete
+		runner: web-chaos-runner
+		experimentPod: pod-delete-8lf2tk-xv9nq
+		status: Running
+		verdict: Awaited
+		lastUpdateTime: "2026-03-01T10:00:10Z"
+`
+)
+
+func TestWatcherWithoutTheToolsReportsNothingAndSaysSoOnce(t *testing.T) {
+	w, rep, logs := run(t, experiment.Options{Client: fakeClient(t, schema.GroupVersionResource{}, nil), Discovery: &discovery{}, Rediscover: 5 * time.Millisecond})
+	require.Eventually(t, func() bool { return w.Discoveries() >= 3 }, waitTime, time.Millisecond)
+	require.Empty(t, rep.get())
+	require.Empty(t, w.Watching())
+	require.Equal(t, 1, strings.Count(logs.String(), "\n"), logs.String())
+	require.Contains(t, logs.String(), `level=INFO msg="chaos tool resources not served; looking again later" resources=chaosengines.litmuschaos.io,chaosresults.litmuschaos.io,podchaos.chaos-mesh.org,networkchaos.chaos-mesh.org,stresschaos.chaos-mesh.org,iochaos.chaos-mesh.org,timechaos.chaos-mesh.org`)
+}
+
+func TestWatcherWatchesAToolInstalledLater(t *testing.T) {
+	kill := object(t, runningKill)
 	gvr := experiment.Resources[2].GroupVersionResource
 	client := fakeClient(t, gvr, kill)
 	disc := &discovery{}
@@ -174,17 +191,7 @@ status:
 }
 
 func TestWatcherJoinsALitmusEngineWithItsResult(t *testing.T) {
-	eng := object(t, engine(`
-status:
-	engineStatus: initialized
-	experiments:
-	- name: pod-delete
-		runner: web-chaos-runner
-		experimentPod: pod-delete-8lf2tk-xv9nq
-		status: Running
-		verdict: Awaited
-		lastUpdateTime: "2026-03-01T10:00:10Z"
-`))
+	eng := object(t, engine(runningEngine))
 	client := fakeClient(t, experiment.ChaosEngines.GroupVersionResource, eng)
 	disc := &discovery{}
 	disc.serve("litmuschaos.io/v1alpha1", "chaosengines", "chaosexperiments", "chaosresults")
@@ -209,36 +216,13 @@ status:
 // watcher lists and watches only those, and a Litmus engine there is still
 // joined with its result.
 func TestWatcherWatchesOnlyTheNamespacesNamed(t *testing.T) {
-	running := podKill + `
-status:
-	experiment:
-		desiredPhase: Run
-		containerRecords:
-		- id: shop/web-a
-			selectorKey: .
-			phase: Injected
-			injectedCount: 1
-			recoveredCount: 0
-			events:
-			- {type: Succeeded, operation: Apply, timestamp: "2026-03-01T10:00:02Z"}
-`
-	shop, other := object(t, running), object(t, running)
+	shop, other := object(t, runningKill), object(t, runningKill)
 	other.SetNamespace("other")
 	gvr := experiment.Resources[2].GroupVersionResource
 	client := fakeClient(t, gvr, shop)
 	_, err := client.Resource(gvr).Namespace("other").Create(t.Context(), other, metav1.CreateOptions{})
 	require.NoError(t, err)
-	eng := object(t, engine(`
-status:
-	engineStatus: initialized
-	experiments:
-	- name: pod-delete
-		runner: web-chaos-runner
-		experimentPod: pod-delete-8lf2tk-xv9nq
-		status: Running
-		verdict: Awaited
-		lastUpdateTime: "2026-03-01T10:00:10Z"
-`))
+	eng := object(t, engine(runningEngine))
 	_, err = client.Resource(experiment.ChaosEngines.GroupVersionResource).Namespace("shop").Create(t.Context(), eng, metav1.CreateOptions{})
 	require.NoError(t, err)
 	// As namespaced RBAC would: no list or watch across namespaces.
