@@ -214,7 +214,7 @@ func truthCases() []truthCase {
 			},
 		},
 		{
-			name: "daemonset", what: "DaemonSet pod kill (1 of 2), default grace or 0, held 1 s", reps: 3,
+			name: "daemonset", what: "DaemonSet pod kill (1 of 2), default grace or 0, held 2 s", reps: 3,
 			setup: func(e *truthEnv) {
 				e.w = workloadRef{"DaemonSet", "agent"}
 				createDaemonSet(e.t, e.c, daemonSet(e.ns, "agent", e.service, "experimental", e.ns))
@@ -229,7 +229,7 @@ func truthCases() []truthCase {
 				if rep%2 == 1 {
 					grace = new(int64(0))
 				}
-				return e.killPods(1, time.Second, grace)
+				return e.killPods(1, 2*time.Second, grace)
 			},
 		},
 		{
