@@ -63,6 +63,10 @@ type Options struct {
 	// reflector's errors are then logged at debug level only, and it dates
 	// the deletions a relist finds.
 	Health *Health
+	// OnSynced, if set, runs once each Run has listed everything and the
+	// sink reconciled it, before Synced reports true. serve collects the
+	// first list's garbage there.
+	OnSynced func()
 }
 
 // Resources names the watched resources, as in the synced metric.
@@ -238,6 +242,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return nil
 	}
 	w.opts.Sink.Reconcile()
+	if w.opts.OnSynced != nil {
+		w.opts.OnSynced()
+	}
 	w.listed.Store(true)
 	w.synced.Store(true)
 	w.log.Info("informers synced; watching", "namespaces", w.opts.Namespaces)

@@ -343,6 +343,12 @@ func TestReconcilingWaitsForTheHandlersNotJustTheInformers(t *testing.T) {
 		// Without a resync period, client-go's reflectors wait on a channel
 		// made outside the bubble, which synctest cannot tell is idle.
 		o.Resync = 24 * time.Hour
+		// OnSynced runs once the sink reconciled, and only then.
+		var onSynced []string
+		o.OnSynced = func() {
+			calls := s.Calls()
+			onSynced = append(onSynced, calls[len(calls)-1].Method)
+		}
 		w, err := New(o)
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(t.Context())
@@ -363,6 +369,7 @@ func TestReconcilingWaitsForTheHandlersNotJustTheInformers(t *testing.T) {
 		require.False(t, w.Synced())
 		require.False(t, w.ListedOnce())
 		require.False(t, w.ResourcesSynced()["pods"])
+		require.Empty(t, onSynced, "not synced yet")
 
 		release()
 		time.Sleep(time.Second)
@@ -372,6 +379,7 @@ func TestReconcilingWaitsForTheHandlersNotJustTheInformers(t *testing.T) {
 		require.Equal(t, "Reconcile", calls[2].Method, "reconciled once the pods were handed over")
 		require.True(t, w.Synced())
 		require.True(t, w.ListedOnce())
+		require.Equal(t, []string{"Reconcile"}, onSynced, "OnSynced ran once, after the sink reconciled")
 		cancel()
 		require.NoError(t, <-done)
 		require.False(t, w.Synced(), "not synced once stopped")
