@@ -3,6 +3,7 @@ package chaostoolkit
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -138,6 +139,9 @@ func number(n *yaml.Node) (float64, bool) {
 	return f, true
 }
 
+// plain matches the strings flowText writes without quotes.
+var plain = regexp.MustCompile(`^[A-Za-z0-9_.$@\[\]-]+$`)
+
 // flowText writes a tolerance on one line, for messages and comments:
 // 200, [0, 0.5], {type: range, range: [0, 1]}; past 50 nodes (aliases can
 // make a short file a large tree) it writes "...".
@@ -153,7 +157,7 @@ func flowTextOf(n *yaml.Node, budget *int) string {
 	n = yamlnode.Resolve(n)
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if n.ShortTag() == "!!str" {
+		if n.ShortTag() == "!!str" && !plain.MatchString(n.Value) {
 			return strconv.Quote(n.Value)
 		}
 		return n.Value
