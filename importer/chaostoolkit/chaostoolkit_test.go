@@ -101,6 +101,9 @@ func TestImportTurnsPrometheusProbesIntoMetrics(t *testing.T) {
 				`testdata/tolerances.yaml:106: steady-state-hypothesis.probes[11] "pods-ready": skipped: a Python probe of chaosk8s.pod.probes; steadywatch imports Prometheus queries (chaosprometheus.probes) only`,
 				`testdata/tolerances.yaml:114: steady-state-hypothesis.probes[12] "made-up-function": skipped: chaosprometheus.probes has no function query_instant; steadywatch imports query, query_interval, compute_mean and nodes_cpu_usage_mean`,
 				`testdata/tolerances.yaml:122: steady-state-hypothesis.probes[13] "grep-log": skipped: a process probe; steadywatch imports Prometheus queries (chaosprometheus.probes) only`,
+				`testdata/tolerances.yaml:126: steady-state-hypothesis.probes[14] "range-with-target": skipped: its range tolerance has target data, a field of the probe's output rather than the query's value`,
+				`testdata/tolerances.yaml:134: steady-state-hypothesis.probes[15] "empty-range": skipped: tolerance [1, 0] holds no value: its low bound is above its high bound`,
+				`testdata/tolerances.yaml:142: steady-state-hypothesis.probes[16] "from-the-environment": skipped: its query uses ${job}, which the configuration takes from the environment variable CHECKOUT_JOB: write the value into the query`,
 			},
 			assumed: []string{
 				`spec.groups: the queries tell the groups apart by steadywatch_io_group="control" and steadywatch_io_group="experimental": if your series carry other labels, edit spec.groups or pass --control and --experimental`,

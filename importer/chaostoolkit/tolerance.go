@@ -97,7 +97,7 @@ func (p *probe) readTolerance(e *experiment, n *yaml.Node, path string) *Error {
 			bounds[i] = v
 		}
 		if t := f.value("target"); t != nil {
-			p.skip = fmt.Sprintf("its range tolerance has target %s, a field of the probe's output rather than the query's value", yamlnode.Describe(t))
+			p.skip = fmt.Sprintf("its range tolerance has target %s, a field of the probe's output rather than the query's value", flowText(t))
 			return nil
 		}
 		p.bound(bounds[0], bounds[1])
