@@ -106,6 +106,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10m) on FUZZPARALLEL workers
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./receiver/
 	$(GO) test -run '^$$' -fuzz '^FuzzPullOnce$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./alertpull/
 	$(GO) test -run '^$$' -fuzz '^FuzzKthDifference$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./verdict/stats/
+	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $${FUZZTIME:-10m} -parallel $${FUZZPARALLEL:-$$(nproc)} ./importer/chaostoolkit/
 
 .PHONY: soak
 soak: testbed-build ## the long fault suite: the SIGKILL crash test with SOAK_CYCLES (default 100) kills per store under an 8-sender storm

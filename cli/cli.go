@@ -16,7 +16,7 @@ import (
 )
 
 // Exit codes shared by every subcommand. verdict adds 1 (fail) and
-// 2 (inconclusive) to these.
+// 2 (inconclusive) to these, import 2 (some probes skipped).
 const (
 	ExitOK    = 0
 	ExitError = 1
@@ -51,6 +51,7 @@ func commands() []command {
 		{"verdict", "judge chaos hypotheses now: exit 0 pass, 1 fail, 2 inconclusive", runVerdict},
 		{"report", "write the weekly review of alerts and SEVs from the store (report weekly -h)", runReport},
 		{"store", "change the store: store adopt-cluster moves the unnamed cluster's history to a named one", runStore},
+		{"import", "turn a Chaos Toolkit experiment's Prometheus probes into a hypothesis (import chaostoolkit -h)", runImport},
 		{"generate", "write dashboards, Prometheus rules and the Alertmanager route from the configuration", runGenerate},
 		{"version", "print the version", runVersion},
 	}
