@@ -127,7 +127,7 @@ func parseVerdictFlags(args []string, stderr io.Writer) (*verdictFlags, error) {
 	fs.StringVar(&f.httpConfig, "prometheus-http-config", "", "file of Prometheus's own HTTP client configuration to reach --prometheus with: basic_auth, authorization, oauth2, tls_config, proxy_url, http_headers (X-Scope-OrgID), as in a scrape config; its relative file names are relative to its directory (default: no credentials)")
 	fs.StringVar(&f.at, "at", "", "time of judgement, RFC 3339 or Unix seconds (default: now)")
 	fs.StringVar(&f.output, "output", "table", "output format: table or json")
-	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, incidents, alerts and watch coverage, for event windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
+	fs.StringVar(&f.store, "store", "", "store DSN with the chaos events, experiments, incidents, alerts and watch coverage, for event and experiment windows and recovery expectations; a window steadywatch did not wholly watch does not pass (default: the SQLite file in --data-dir, if given)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "steadywatch's data directory, whose store to read")
 	fs.StringVar(&f.cluster, "cluster", "", "the cluster of the store to read (its chaos events, incidents and watch coverage) and to --record in, for many clusters in one store (config cluster:); default: the unnamed one")
 	fs.BoolVar(&f.record, "record", false, "record the verdicts in the store's history of verdicts, which the weekly report reads, as serve does: a verdict is recorded if it changes the hypothesis's verdict in force at its time (result, running, final) (needs --store or --data-dir)")
@@ -272,7 +272,7 @@ func (f *verdictFlags) newJudge(ctx context.Context, log *slog.Logger) (judge *v
 				log.Warn("closing the store", "err", err)
 			}
 		}
-		opts.Store, opts.Alerts, opts.Coverage = db, db, db
+		opts.Store, opts.Alerts, opts.Coverage, opts.Experiments = db, db, db, db
 	}
 	judge, err = promsource.NewJudge(promsource.Options{URL: f.prometheus, HTTPClient: f.client}, opts)
 	if err != nil {
@@ -409,8 +409,14 @@ func writeVerdicts(w io.Writer, vs []verdict.Verdict) {
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "window %s – %s, at %s\n", stamp(v.Window.Start), stamp(v.Window.End), stamp(v.At))
+		for _, e := range v.Experiments {
+			fmt.Fprintf(w, "experiment %s, %s – %s\n", e.String(), stamp(e.Start), running(e.End))
+		}
 		if v.Reason != "" {
 			fmt.Fprintf(w, "reason: %s\n", v.Reason)
+		}
+		if v.ToolDisagrees != "" {
+			fmt.Fprintf(w, "tool disagrees: %s\n", v.ToolDisagrees)
 		}
 		if v.Abort {
 			fmt.Fprintf(w, "ABORT: %s\n", strings.Join(v.AbortReasons, "; "))
@@ -491,6 +497,14 @@ func seconds(f float64) string {
 		return "-"
 	}
 	return time.Duration(f * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+// running is an experiment's end, "running" while it has none.
+func running(end time.Time) string {
+	if end.IsZero() {
+		return "running"
+	}
+	return stamp(end)
 }
 
 func stamp(t time.Time) string {

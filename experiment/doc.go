@@ -8,8 +8,9 @@
 // store.SaveExperiment (the table is there: one row per Experiment.Key,
 // replaced on each change); the faults
 // the tracker observed between an experiment's Start and End are joined to
-// it; a hypothesis window may name an experiment (tool and name, or a label
-// selector) instead of being guessed from events; and the verdict and the
-// weekly report show which experiment a verdict belongs to and where the
-// tool's own Result disagrees with steadywatch's verdict.
+// it; a hypothesis window may name an experiment by a label selector; and
+// the weekly report shows which experiment a verdict belongs to. A window
+// naming an experiment by tool and name, and the verdict's experiment and
+// disagreement with the tool, are done (hypothesis.ExperimentWindow,
+// verdict.Experiment).
 package experiment

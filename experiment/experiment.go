@@ -56,6 +56,16 @@ type Experiment struct {
 	Detail string
 }
 
+// Filter selects recorded experiments (store.Store.Experiments): those of
+// Tool, Namespace and Name where set, that ran at some time in [Since,
+// Until) (zero bounds are open): begun before Until, and running or ended
+// at or after Since.
+type Filter struct {
+	Tool            Tool
+	Namespace, Name string
+	Since, Until    time.Time
+}
+
 // Running reports whether the experiment has not ended.
 func (e Experiment) Running() bool { return e.End.IsZero() }
 

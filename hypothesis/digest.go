@@ -34,7 +34,10 @@ var (
 // lengths of slices, maps in key order, floats exactly (infinities
 // included), and the types whose fields are all unexported (time,
 // templates) as their text. A String method is used for nothing else: it
-// may leave fields out (an alert expectation's says nothing of Within).
+// may leave fields out (an alert expectation's says nothing of Within). A
+// pointer field tagged `digest:"omitnil"` is left out when nil: a field
+// added later leaves the digests of the hypotheses without it as they
+// were.
 func writeDigest(b *strings.Builder, v reflect.Value) {
 	switch {
 	case v.Type() == timeType:
@@ -56,7 +59,7 @@ func writeDigest(b *strings.Builder, v reflect.Value) {
 		b.WriteString("{")
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
-			if !f.IsExported() {
+			if !f.IsExported() || f.Tag.Get("digest") == "omitnil" && v.Field(i).IsNil() {
 				continue
 			}
 			b.WriteString(f.Name + ":")

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/internal/yamlnode"
 )
 
@@ -60,8 +62,9 @@ type fileGroups struct {
 }
 
 type fileWindow struct {
-	Fixed  *fileFixed  `yaml:"fixed"`
-	Events *fileEvents `yaml:"events"`
+	Fixed      *fileFixed      `yaml:"fixed"`
+	Events     *fileEvents     `yaml:"events"`
+	Experiment *fileExperiment `yaml:"experiment"`
 }
 
 type fileFixed struct {
@@ -77,6 +80,22 @@ type fileEvents struct {
 }
 
 func (e *fileEvents) SetDefaults() {
+	e.Lookback = model.Duration(DefaultLookback)
+	e.After = model.Duration(DefaultAfter)
+}
+
+type fileExperiment struct {
+	Tool      string         `yaml:"tool"`
+	Name      string         `yaml:"name"`
+	Namespace string         `yaml:"namespace"`
+	Fault     string         `yaml:"fault"`
+	Lookback  model.Duration `yaml:"lookback"`
+	Before    model.Duration `yaml:"before"`
+	After     model.Duration `yaml:"after"`
+}
+
+// SetDefaults gives an experiment window an event window's defaults.
+func (e *fileExperiment) SetDefaults() {
 	e.Lookback = model.Duration(DefaultLookback)
 	e.After = model.Duration(DefaultAfter)
 }
@@ -244,7 +263,7 @@ func (f *fileHypothesis) build() (Hypothesis, *Error) {
 		return Hypothesis{}, err
 	}
 	var err *Error
-	if h.Window, err = s.Window.build(); err != nil {
+	if h.Window, err = s.Window.build(h.Namespace); err != nil {
 		return Hypothesis{}, err
 	}
 	if h.Baseline = time.Duration(s.Baseline.Duration); h.Baseline <= 0 {
@@ -310,13 +329,29 @@ func (g *fileGroups) validate() *Error {
 	return nil
 }
 
-func (w *fileWindow) build() (Window, *Error) {
+// build builds the window; namespace is the hypothesis's, an experiment
+// window's default.
+func (w *fileWindow) build(namespace string) (Window, *Error) {
+	var set []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"fixed", w.Fixed != nil}, {"events", w.Events != nil}, {"experiment", w.Experiment != nil}} {
+		if f.set {
+			set = append(set, f.name)
+		}
+	}
 	switch {
-	case w.Fixed == nil && w.Events == nil:
-		return Window{}, fieldErrorf("spec.window", "missing: want fixed (start and end) or events")
-	case w.Fixed != nil && w.Events != nil:
-		err := fieldErrorf("spec.window.events", "fixed and events are exclusive: set one")
-		return Window{}, err
+	case len(set) == 0:
+		return Window{}, fieldErrorf("spec.window", "missing: want fixed (start and end), events or experiment")
+	case len(set) > 1:
+		return Window{}, fieldErrorf("spec.window."+set[1], "%s and %s are exclusive: set one", set[0], set[1])
+	case w.Experiment != nil:
+		ew, err := w.Experiment.build(namespace)
+		if err != nil {
+			return Window{}, err
+		}
+		return Window{Experiment: ew}, nil
 	case w.Fixed != nil:
 		f := w.Fixed
 		switch {
@@ -349,6 +384,51 @@ func (w *fileWindow) build() (Window, *Error) {
 		return Window{}, fieldErrorf("spec.window.events.lookback", "must be greater than 0, got %s", e.Lookback)
 	}
 	return Window{Events: ew}, nil
+}
+
+func (e *fileExperiment) build(namespace string) (*ExperimentWindow, *Error) {
+	const path = "spec.window.experiment"
+	out := &ExperimentWindow{
+		Tool: experiment.Tool(e.Tool), Name: e.Name, Namespace: e.Namespace, Fault: e.Fault,
+		Lookback: time.Duration(e.Lookback), Before: time.Duration(e.Before), After: time.Duration(e.After),
+	}
+	switch out.Tool {
+	case experiment.Litmus, experiment.ChaosMesh:
+	case "":
+		return nil, fieldErrorf(path+".tool", "missing, want %s or %s", experiment.Litmus, experiment.ChaosMesh)
+	default:
+		return nil, fieldErrorf(path+".tool", "%q is not one of %s, %s", e.Tool, experiment.Litmus, experiment.ChaosMesh)
+	}
+	if out.Name == "" {
+		return nil, fieldErrorf(path+".name", "missing: name the %s object (%s) whose run is the window", out.Tool, toolKinds(out.Tool))
+	}
+	if errs := validation.IsDNS1123Subdomain(out.Name); len(errs) > 0 {
+		return nil, fieldErrorf(path+".name", "%q is not a valid object name: %s", out.Name, strings.Join(errs, "; "))
+	}
+	if out.Namespace == "" {
+		if namespace == "" {
+			return nil, fieldErrorf(path+".namespace", "missing: name the namespace of %s (the hypothesis has no spec.namespace to default to)", out.Name)
+		}
+		out.Namespace = namespace
+	} else if errs := validation.IsDNS1123Label(out.Namespace); len(errs) > 0 {
+		return nil, fieldErrorf(path+".namespace", "%q is not a valid namespace name: %s", out.Namespace, strings.Join(errs, "; "))
+	}
+	if f := out.Fault; f != "" && (strings.TrimSpace(f) != f || strings.ContainsFunc(f, unicode.IsControl)) {
+		return nil, fieldErrorf(path+".fault", "%q is not a fault name (pod-delete, pod-kill…): no surrounding spaces or control characters", f)
+	}
+	if out.Lookback <= 0 {
+		return nil, fieldErrorf(path+".lookback", "must be greater than 0, got %s", e.Lookback)
+	}
+	return out, nil
+}
+
+// toolKinds names the objects of a tool that are experiments.
+func toolKinds(t experiment.Tool) string {
+	if t == experiment.Litmus {
+		return "a ChaosEngine"
+	}
+	k := experiment.ChaosMeshKinds
+	return "a " + strings.Join(k[:len(k)-1], ", ") + " or " + k[len(k)-1]
 }
 
 func kindList() string {
@@ -432,8 +512,8 @@ func (m *fileMetric) build(path string, groups []namedSelector) (Metric, *Error)
 
 // checkStep refuses a step below MinStep, and one that makes more than
 // MaxPoints points per query over the longest period queried: the fixed
-// window, or the longest an event window can be (before + lookback +
-// after), or the baseline.
+// window, or the longest an event or experiment window can be (before +
+// lookback + after), or the baseline.
 func checkStep(step time.Duration, w Window, baseline time.Duration) *Error {
 	if step < MinStep {
 		return fieldErrorf("spec.step", "must be at least %s, got %s: a step shorter than the scrape interval only repeats the same samples",
@@ -445,6 +525,8 @@ func checkStep(step time.Duration, w Window, baseline time.Duration) *Error {
 		span, what = w.Fixed.End.Sub(w.Fixed.Start), "window"
 	case w.Events != nil && w.Events.Before+w.Events.Lookback+w.Events.After > span:
 		span, what = w.Events.Before+w.Events.Lookback+w.Events.After, "longest window (before + lookback + after)"
+	case w.Experiment != nil && w.Experiment.Before+w.Experiment.Lookback+w.Experiment.After > span:
+		span, what = w.Experiment.Before+w.Experiment.Lookback+w.Experiment.After, "longest window (before + lookback + after)"
 	}
 	if points := int64(span/step) + 1; points > MaxPoints {
 		least := (span + MaxPoints - 2) / (MaxPoints - 1)

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/experiment"
 )
 
 // Hypothesis is one validated hypothesis.
@@ -106,10 +107,16 @@ func (g Groups) Selector(group chaos.Group) string {
 	panic("hypothesis: no selector for group " + strconv.Quote(string(group)))
 }
 
-// Window is the experiment window: exactly one of Fixed and Events is set.
+// Window is the experiment window: exactly one of Fixed, Events and
+// Experiment is set.
 type Window struct {
 	Fixed  *FixedWindow
 	Events *EventWindow
+	// Experiment is left out of the digest when nil, so that the digests
+	// of the hypotheses written before it existed stay as they were (a
+	// final verdict kept in the history is given again only to the same
+	// digest).
+	Experiment *ExperimentWindow `digest:"omitnil"`
 }
 
 // FixedWindow is a window given by its times; End is after Start.
@@ -130,12 +137,102 @@ type EventWindow struct {
 	After    time.Duration
 }
 
+// ExperimentWindow takes the window from a chaos tool's run of one
+// experiment, as steadywatch recorded it from the tool's objects (package
+// experiment): the latest run of Tool's experiment Name in Namespace whose
+// start lies within Lookback before the time of judgement, from its start
+// minus Before to its end plus After (the time of judgement while it
+// runs).
+type ExperimentWindow struct {
+	Tool experiment.Tool
+	// Name is the tool's object: the ChaosEngine, the PodChaos…
+	Name string
+	// Namespace is the object's: spec.window.experiment.namespace, or the
+	// hypothesis's namespace when it gives none.
+	Namespace string
+	// Fault narrows a ChaosEngine that runs several experiments to one
+	// (pod-delete); empty: the run spans all of its faults.
+	Fault    string
+	Lookback time.Duration
+	Before   time.Duration
+	After    time.Duration
+}
+
+// String names the experiment as messages do: "litmus experiment
+// shop/kill-web (fault pod-delete)", the fault only when one is given.
+func (w *ExperimentWindow) String() string {
+	s := string(w.Tool) + " experiment " + w.Namespace + "/" + w.Name
+	if w.Fault != "" {
+		s += " (fault " + w.Fault + ")"
+	}
+	return s
+}
+
+// Run is the run of the experiment a window is taken from: the latest of
+// the recorded experiments matching w (tool, namespace, name and fault if
+// given) whose Start lies within Lookback before now (from now − Lookback
+// to now, both included), and with it the other faults of the same run
+// (same UID) among exps: a ChaosEngine runs its experiments one after
+// another under one UID, and the window spans them all unless Fault picks
+// one. Only what exps holds is seen: the judge reads the experiments that
+// ran within the lookback, so a fault of the run that ended before it is
+// not counted. ok is false when no run started within the lookback.
+func (w *ExperimentWindow) Run(now time.Time, exps []experiment.Experiment) (run []experiment.Experiment, ok bool) {
+	from := now.Add(-w.Lookback)
+	match := func(e *experiment.Experiment) bool {
+		return e.Tool == w.Tool && e.Namespace == w.Namespace && e.Name == w.Name && (w.Fault == "" || e.Fault == w.Fault) &&
+			!e.Start.After(now)
+	}
+	latest := -1
+	for i := range exps {
+		e := &exps[i]
+		if !match(e) || e.Start.Before(from) {
+			continue
+		}
+		if latest < 0 || e.Start.After(exps[latest].Start) {
+			latest = i
+		}
+	}
+	if latest < 0 {
+		return nil, false
+	}
+	for i := range exps {
+		if e := &exps[i]; match(e) && e.UID == exps[latest].UID && e.Cluster == exps[latest].Cluster {
+			run = append(run, *e)
+		}
+	}
+	return run, true
+}
+
+// Span resolves the window of a run (see Run) at now: ChaosStart is the
+// earliest start of its faults, ChaosEnd the latest end, or now while one
+// of them runs (has no end, or ends after now); running says it does.
+// Start and End are ChaosStart − Before and ChaosEnd + After.
+func (w *ExperimentWindow) Span(now time.Time, run []experiment.Experiment) (s Span, running bool) {
+	for i, e := range run {
+		if i == 0 || e.Start.Before(s.ChaosStart) {
+			s.ChaosStart = e.Start
+		}
+		end := e.End
+		if e.Running() || end.After(now) {
+			running, end = true, now
+		}
+		if i == 0 || end.After(s.ChaosEnd) {
+			s.ChaosEnd = end
+		}
+	}
+	s.Start = s.ChaosStart.Add(-w.Before)
+	s.End = s.ChaosEnd.Add(w.After)
+	return s, running
+}
+
 // Span is a resolved experiment window.
 type Span struct {
 	// Start and End bound the window judged.
 	Start, End time.Time
-	// ChaosStart and ChaosEnd bound the chaos itself: the fixed window, or
-	// the first and last event without the Before and After margins.
+	// ChaosStart and ChaosEnd bound the chaos itself: the fixed window, the
+	// first and last event, or the experiment's run, without the Before
+	// and After margins.
 	// Recovery expectations are measured from them.
 	ChaosStart, ChaosEnd time.Time
 }
@@ -143,13 +240,14 @@ type Span struct {
 // Resolve returns the window for a judgement at now, given the times of
 // the recorded chaos events that match the hypothesis (its service,
 // namespace, the experimental group and EventWindow.Kinds), in any order.
-// ok is false for an event window with no event within its lookback.
+// ok is false for an event window with no event within its lookback, and
+// for an experiment window, which ExperimentWindow.Run and Span resolve.
 func (w Window) Resolve(now time.Time, events []time.Time) (s Span, ok bool) {
 	if w.Fixed != nil {
 		return Span{Start: w.Fixed.Start, End: w.Fixed.End, ChaosStart: w.Fixed.Start, ChaosEnd: w.Fixed.End}, true
 	}
 	if w.Events == nil {
-		return Span{}, false
+		return Span{}, false // an experiment window: see ExperimentWindow.Run
 	}
 	from := now.Add(-w.Events.Lookback)
 	for _, t := range events {

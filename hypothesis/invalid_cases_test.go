@@ -229,7 +229,7 @@ var invalidFiles = []struct {
 	{
 		"a hypothesis without a window is rejected",
 		"invalid-no-window.yaml",
-		`testdata/invalid-no-window.yaml:5: spec.window: missing: want fixed (start and end) or events`,
+		`testdata/invalid-no-window.yaml:5: spec.window: missing: want fixed (start and end), events or experiment`,
 	},
 	{
 		"a hypothesis with neither metrics nor recovery expectations is rejected",
@@ -415,5 +415,65 @@ var invalidFiles = []struct {
 		"a ratio's series can only be summed",
 		"invalid-ratio-aggregate.yaml",
 		`testdata/invalid-ratio-aggregate.yaml:20: spec.metrics[0].aggregate: "max" cannot combine a ratio's counts: they add up, want sum`,
+	},
+	{
+		"an experiment window beside an events window is rejected: they are exclusive",
+		"invalid-experiment-and-events.yaml",
+		`testdata/invalid-experiment-and-events.yaml:13: spec.window.experiment: events and experiment are exclusive: set one`,
+	},
+	{
+		"an experiment window beside a fixed window is rejected: they are exclusive",
+		"invalid-experiment-and-fixed.yaml",
+		`testdata/invalid-experiment-and-fixed.yaml:13: spec.window.experiment: fixed and experiment are exclusive: set one`,
+	},
+	{
+		"an experiment window without its tool is rejected with the choices",
+		"invalid-experiment-missing-tool.yaml",
+		`testdata/invalid-experiment-missing-tool.yaml:12: spec.window.experiment.tool: missing, want litmus or chaos-mesh`,
+	},
+	{
+		"an experiment window of an unknown tool is rejected with the choices",
+		"invalid-experiment-tool.yaml",
+		`testdata/invalid-experiment-tool.yaml:12: spec.window.experiment.tool: "gremlin" is not one of litmus, chaos-mesh`,
+	},
+	{
+		"an experiment window without a name is rejected, naming the tool's kinds",
+		"invalid-experiment-missing-name.yaml",
+		`testdata/invalid-experiment-missing-name.yaml:12: spec.window.experiment.name: missing: name the chaos-mesh object (a PodChaos, NetworkChaos, StressChaos, IOChaos or TimeChaos) whose run is the window`,
+	},
+	{
+		"an experiment name that no Kubernetes object can have is rejected",
+		"invalid-experiment-name.yaml",
+		`testdata/invalid-experiment-name.yaml:12: spec.window.experiment.name: "Kill_Web" is not a valid object name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+	},
+	{
+		"an experiment window without a namespace, in a hypothesis without one, is rejected",
+		"invalid-experiment-no-namespace.yaml",
+		`testdata/invalid-experiment-no-namespace.yaml:11: spec.window.experiment.namespace: missing: name the namespace of kill-web (the hypothesis has no spec.namespace to default to)`,
+	},
+	{
+		"an experiment namespace that is no namespace name is rejected",
+		"invalid-experiment-namespace.yaml",
+		`testdata/invalid-experiment-namespace.yaml:12: spec.window.experiment.namespace: "Shop" is not a valid namespace name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+	},
+	{
+		"an experiment fault with a stray space is rejected: it would never match",
+		"invalid-experiment-fault.yaml",
+		`testdata/invalid-experiment-fault.yaml:12: spec.window.experiment.fault: " pod-delete" is not a fault name (pod-delete, pod-kill…): no surrounding spaces or control characters`,
+	},
+	{
+		"an experiment window with no lookback is rejected",
+		"invalid-experiment-zero-lookback.yaml",
+		`testdata/invalid-experiment-zero-lookback.yaml:12: spec.window.experiment.lookback: must be greater than 0, got 0s`,
+	},
+	{
+		"a negative margin of an experiment window is rejected at its line",
+		"invalid-experiment-negative-after.yaml",
+		`testdata/invalid-experiment-negative-after.yaml:15: spec.window.experiment.after: not a valid duration string: "-5m"`,
+	},
+	{
+		"an unknown field of an experiment window is rejected with the fields it has",
+		"invalid-experiment-unknown-field.yaml",
+		`testdata/invalid-experiment-unknown-field.yaml:12: spec.window.experiment: unknown field "selector", want one of tool, name, namespace, fault, lookback, before, after`,
 	},
 }

@@ -43,7 +43,7 @@ func newVerdictLoop(cfg config.Verdicts, election config.LeaderElection, events 
 		return nil, err
 	}
 	judge, err := promsource.NewJudge(promsource.Options{URL: cfg.PrometheusURL, HTTPClient: promClient}, verdict.Options{
-		Store: events, Alerts: db, Coverage: coverage, Logger: log, Now: now,
+		Store: events, Alerts: db, Experiments: db, Coverage: coverage, Logger: log, Now: now,
 		ScrapeInterval: time.Duration(cfg.ScrapeInterval),
 	})
 	if err != nil {

@@ -11,14 +11,10 @@ import (
 	"github.com/steadywatch/steadywatch/store/limits"
 )
 
-// ExperimentFilter selects stored experiments: those of Tool, Namespace
-// and Name where set, that ran at some time in [Since, Until) (zero bounds
-// are open): begun before Until, and running or ended at or after Since.
-type ExperimentFilter struct {
-	Tool            experiment.Tool
-	Namespace, Name string
-	Since, Until    time.Time
-}
+// ExperimentFilter selects stored experiments (experiment.Filter): a
+// name of the store's for it, the filter itself in package experiment so
+// that the verdict judge can read experiments without importing the store.
+type ExperimentFilter = experiment.Filter
 
 const upsertExperiment = `INSERT INTO experiments (cluster, tool, namespace, name, uid, fault, kind, target, start_ns, end_ns, result, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)

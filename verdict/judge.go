@@ -18,6 +18,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/alert"
 	"github.com/steadywatch/steadywatch/chaos"
+	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/tracker"
 )
@@ -50,6 +51,10 @@ type Options struct {
 	// incidents and HPA events the recovery expectations are measured on.
 	// Without it, those are inconclusive ("no store").
 	Store tracker.Store
+	// Experiments holds the chaos tools' runs that experiment windows are
+	// taken from (store.Store is one); without it those windows are
+	// inconclusive ("no store").
+	Experiments ExperimentSource
 	// Alerts holds the alerts for "alert X fires within T"; without it
 	// those expectations are inconclusive.
 	Alerts alert.Source
@@ -87,6 +92,7 @@ type Options struct {
 type Judge struct {
 	source       SampleSource
 	store        tracker.Store
+	experiments  ExperimentSource
 	alerts       alert.Source
 	coverage     CoverageSource
 	minSamples   int
@@ -115,6 +121,7 @@ func New(o Options) (*Judge, error) {
 	j := &Judge{
 		source:       o.Samples,
 		store:        o.Store,
+		experiments:  o.Experiments,
 		alerts:       o.Alerts,
 		coverage:     o.Coverage,
 		minSamples:   cmpOr(o.MinSamples, DefaultMinSamples),
@@ -151,8 +158,19 @@ func cmpOr[T comparable](v, def T) T {
 //
 // The window is h's fixed window, or spans the chaos events of h's service
 // in the experimental group (and h's namespace and event kinds) recorded
-// within the lookback before at. While at is before the window's end the
-// verdict is Running and judges the data up to at.
+// within the lookback before at, or is the latest run of the chaos tool's
+// experiment h names that started within the lookback before at (read
+// through Options.Experiments; see hypothesis.ExperimentWindow). While at
+// is before the window's end, or the experiment still runs, the verdict is
+// Running and judges the data up to at.
+//
+// A verdict on an experiment's run lists its faults (Verdict.Experiments)
+// and says in ToolDisagrees where the tool's own result differs: Litmus
+// passed what steadywatch fails, or failed what it passes. A tool that says
+// its fault was not applied (Litmus Error or Stopped, Chaos Mesh failed or
+// nothing injected) makes a pass inconclusive: the window then shows a
+// steady state no chaos disturbed. A failure stays a failure, with the
+// note.
 //
 // Each metric's query is run for each group over [window start, min(end,
 // at)] at h.Step; samples the source returns outside that range are
@@ -250,7 +268,7 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 		Hypothesis: h.Name, Source: h.Source.String(), HypothesisDigest: h.Digest(), At: at, Score: math.NaN(),
 		Metrics: []Metric{},
 	}
-	w, why, err := j.window(ctx, h, at)
+	w, run, running, why, err := j.window(ctx, h, at)
 	if err != nil {
 		return Verdict{}, err
 	}
@@ -258,7 +276,12 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 		return unjudgedVerdict(v, h, why, why), nil
 	}
 	v.Window = w
-	v.Running = at.Before(w.End)
+	// An experiment still running keeps the verdict provisional even when
+	// its window has no margin after the time of judgement.
+	v.Running = at.Before(w.End) || running
+	for i := range run {
+		v.Experiments = append(v.Experiments, experimentOf(&run[i]))
+	}
 	if at.Before(w.Start) {
 		return unjudgedVerdict(v, h, fmt.Sprintf("the window starts at %s, after the time of judgement",
 			w.Start.UTC().Format(time.RFC3339)), "the window has not started"), nil
@@ -284,6 +307,7 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 	}
 	v.Result, v.Score, v.Reason = Overall(h, v.Metrics, v.Recovery)
 	v.Result, v.Reason = unwatchedVerdict(v.Result, v.Reason, v.Unwatched)
+	toolCheck(&v)
 	return v, nil
 }
 
@@ -329,7 +353,20 @@ func unjudged(m *hypothesis.Metric, why string) Metric {
 func noSummary() Summary { return Summary{Value: math.NaN()} }
 
 // window resolves h's window at at. why, if set, is why it cannot be.
-func (j *Judge) window(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (s hypothesis.Span, why string, err error) {
+// For an experiment window, run is the experiment's run it was taken from
+// and running says whether the run goes on at at.
+func (j *Judge) window(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (
+	s hypothesis.Span, run []experiment.Experiment, running bool, why string, err error,
+) {
+	if h.Window.Experiment != nil {
+		return j.experimentWindow(ctx, h, at)
+	}
+	s, why, err = j.eventWindow(ctx, h, at)
+	return s, nil, false, why, err
+}
+
+// eventWindow resolves a fixed or an event window.
+func (j *Judge) eventWindow(ctx context.Context, h *hypothesis.Hypothesis, at time.Time) (s hypothesis.Span, why string, err error) {
 	ew := h.Window.Events
 	if ew == nil {
 		s, ok := h.Window.Resolve(at, nil)

@@ -57,7 +57,16 @@ type Verdict struct {
 	// is provisional.
 	Running bool            `json:"running"`
 	Window  hypothesis.Span `json:"window"`
-	Metrics []Metric        `json:"metrics"`
+	// Experiments are the faults of the chaos tool's run the window was
+	// taken from (spec.window.experiment), one for each; none for other
+	// windows.
+	Experiments []Experiment `json:"experiments,omitempty"`
+	// ToolDisagrees says where the chaos tool's own results differ from
+	// the verdict: Litmus passed what steadywatch fails or failed what it
+	// passes, or the tool says its fault was not applied (which makes a
+	// pass inconclusive).
+	ToolDisagrees string   `json:"tool_disagrees,omitempty"`
+	Metrics       []Metric `json:"metrics"`
 	// Recovery holds one result per recovery expectation.
 	Recovery []Expectation `json:"recovery,omitempty"`
 	// Unwatched lists the times of the window steadywatch has no record of
