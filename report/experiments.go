@@ -2,6 +2,8 @@ package report
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -39,6 +41,31 @@ type Experiment struct {
 	Previous verdict.Result `json:"previous"`
 	// Changed is set when Result is not Previous, a first verdict included.
 	Changed bool `json:"changed"`
+	// Runs are the faults of the chaos tool's run whose window the verdict
+	// in force judged (hypothesis spec.window.experiment), as the tool
+	// told them then; none for a window of the hypothesis's own.
+	Runs []verdict.Experiment `json:"runs,omitempty"`
+	// ToolDisagrees is that verdict's: where the chaos tool's own result
+	// differs from steadywatch's.
+	ToolDisagrees string `json:"tool_disagrees,omitempty"`
+}
+
+// RunsText names the runs in one line, "none" without any.
+func (e *Experiment) RunsText() string {
+	if len(e.Runs) == 0 {
+		return "none"
+	}
+	s := make([]string, len(e.Runs))
+	for i := range e.Runs {
+		s[i] = e.Runs[i].String()
+	}
+	return strings.Join(s, "; ")
+}
+
+// toolPart is the part of a stored verdict's evidence the report shows.
+type toolPart struct {
+	Experiments   []verdict.Experiment `json:"experiments"`
+	ToolDisagrees string               `json:"tool_disagrees"`
 }
 
 // Counts count the changes to each result.
@@ -99,6 +126,13 @@ func experiments(ctx context.Context, src verdict.History, rg Range) ([]Experime
 		e, t := a.e, a.last
 		e.Result, e.At, e.Score, e.Reason, e.Running, e.Final = t.Result, t.At, t.ScoreOrNil(), t.Reason, t.Running, t.Final
 		e.Changed = e.Result != e.Previous
+		if len(t.Verdict) > 0 {
+			var tp toolPart
+			if err := json.Unmarshal(t.Verdict, &tp); err != nil {
+				return nil, fmt.Errorf("the stored verdict of %s at %s: %w", t.Hypothesis, t.At.UTC().Format(time.RFC3339), err)
+			}
+			e.Runs, e.ToolDisagrees = tp.Experiments, tp.ToolDisagrees
+		}
 		out = append(out, e)
 	}
 	return out, nil
@@ -119,6 +153,9 @@ func (m *md) experiments(r *Report) {
 		return
 	}
 	m.table(t)
+	for _, line := range disagreements(r) {
+		m.f("\n%s\n", cell(line))
+	}
 	if len(changed) == 0 {
 		m.f("\nNo verdict changed since %s.\n", r.Previous)
 		return
@@ -148,6 +185,12 @@ func experimentRows(r *Report, row func(period string, rg Range, figure, value s
 		row("current", r.Range, name+"became_inconclusive", strconv.Itoa(e.Counts.Inconclusive), e.Verdicts)
 		row("current", r.Range, name+"final", strconv.FormatBool(e.Final), e.Verdicts)
 		row("current", r.Range, name+"changed", strconv.FormatBool(e.Changed), e.Verdicts)
+		if len(e.Runs) > 0 {
+			row("current", r.Range, name+"chaos_run", e.RunsText(), e.Verdicts)
+		}
+		if e.ToolDisagrees != "" {
+			row("current", r.Range, name+"tool_disagrees", e.ToolDisagrees, e.Verdicts)
+		}
 	}
 	for i := range r.Experiments {
 		e := &r.Experiments[i]
@@ -157,4 +200,16 @@ func experimentRows(r *Report, row func(period string, rg Range, figure, value s
 		}
 		row("previous", r.Previous, "experiment:"+e.Hypothesis+":result", string(e.Previous), n)
 	}
+}
+
+// disagreements are the sentences saying where a chaos tool's own result
+// differs from the verdict in force, one per hypothesis.
+func disagreements(r *Report) []string {
+	var out []string
+	for i := range r.Experiments {
+		if d := r.Experiments[i].ToolDisagrees; d != "" {
+			out = append(out, "The chaos tool disagrees with "+r.Experiments[i].Hypothesis+": "+strings.TrimSuffix(d, ".")+".")
+		}
+	}
+	return out
 }

@@ -277,3 +277,52 @@ func TestAStoreWithOnlyVerdictsIsNotEmpty(t *testing.T) {
 	require.Len(t, r.Experiments, 1)
 	require.Equal(t, "at-the-end", r.Experiments[0].Hypothesis)
 }
+
+func TestTheReportNamesTheChaosToolRunAVerdictJudgedAndWhereTheToolDisagrees(t *testing.T) {
+	s := fill(t, "sqlite://"+filepath.Join(t.TempDir(), "sw.db"), fixture{})
+	w12 := report.ISOWeek(2026, 12, berlin)
+	start := time.Date(2026, 3, 17, 9, 0, 0, 0, berlin)
+	run := verdict.Experiment{
+		Tool: "litmus", Kind: "ChaosEngine", Namespace: "shop", Name: "kill-web", UID: "u-1", Fault: "pod-delete",
+		Start: start, End: start.Add(5 * time.Minute), Result: "Pass", Detail: "phase Completed",
+	}
+	disagrees := "litmus ChaosEngine shop/kill-web pod-delete says Pass; steadywatch's comparison with control fails"
+	save := func(v verdict.Verdict) {
+		tr, err := verdict.NewTransition(v, false)
+		require.NoError(t, err)
+		require.NoError(t, s.SaveVerdict(t.Context(), tr))
+	}
+	save(verdict.Verdict{
+		Hypothesis: "kill-web", At: start.Add(10 * time.Minute), Result: verdict.Fail, Score: 20, Reason: "latency",
+		Experiments: []verdict.Experiment{run}, ToolDisagrees: disagrees,
+	})
+	save(verdict.Verdict{Hypothesis: "by-events", At: start.Add(20 * time.Minute), Result: verdict.Pass, Score: 100, Reason: "ok"})
+
+	r, err := report.Weekly(t.Context(), s, report.Options{Range: w12})
+	require.NoError(t, err)
+	require.Len(t, r.Experiments, 2)
+	byEvents, killWeb := r.Experiments[0], r.Experiments[1]
+	require.Equal(t, "kill-web", killWeb.Hypothesis)
+	require.Len(t, killWeb.Runs, 1)
+	require.Equal(t, run.UID, killWeb.Runs[0].UID)
+	require.True(t, run.Start.Equal(killWeb.Runs[0].Start))
+	require.Equal(t, disagrees, killWeb.ToolDisagrees)
+	require.Empty(t, byEvents.Runs, "a window from events names no tool's run")
+	require.Empty(t, byEvents.ToolDisagrees)
+
+	var md, csv strings.Builder
+	require.NoError(t, report.WriteMarkdown(&md, r))
+	require.Contains(t, md.String(), "| Chaos tool run |")
+	require.Contains(t, md.String(), "| kill-web | fail | 2026-03-17 09:10 CET | 20.0 | 0 | 1 | 0 | none | **yes** | litmus ChaosEngine shop/kill-web pod-delete: Pass (phase Completed) |\n")
+	require.Contains(t, md.String(), "| by-events | pass | 2026-03-17 09:20 CET | 100.0 | 1 | 0 | 0 | none | **yes** | none |\n")
+	require.Contains(t, md.String(), "The chaos tool disagrees with kill-web: "+disagrees+".")
+	require.NoError(t, report.WriteCSV(&csv, r))
+	require.Contains(t, csv.String(), ",experiment:kill-web:chaos_run,litmus ChaosEngine shop/kill-web pod-delete: Pass (phase Completed),1\n")
+	require.Contains(t, csv.String(), ",experiment:kill-web:tool_disagrees,"+disagrees+",1\n")
+	require.NotContains(t, csv.String(), "experiment:by-events:chaos_run")
+
+	var html strings.Builder
+	require.NoError(t, report.WriteHTML(&html, r))
+	require.Contains(t, html.String(), "Chaos tool run")
+	require.Contains(t, html.String(), "The chaos tool disagrees with kill-web")
+}

@@ -251,7 +251,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	m.f("), detecting no incident and starting while no failure of their service was open, overlapping ones merged.\n")
 	m.f("- MTTD: detection − start, chaos SEVs only. MTTR: end − start of the SEVs that ended. MTBF: time between consecutive SEV starts of a service in the range (its first SEV of the range is no sample). Inferred starts are no sample of MTTD or MTTR.\n")
-	m.f("- Experiments: the verdict in force at the range's end (its last in the range, else the one in force at its start); \"became\" counts the verdicts in the range whose result differed from the one before; changed: the result differs from the one in force at the end of %s.\n", r.Previous)
+	m.f("- Experiments: the verdict in force at the range's end (its last in the range, else the one in force at its start); \"became\" counts the verdicts in the range whose result differed from the one before; changed: the result differs from the one in force at the end of %s; chaos tool run: the faults of the chaos tool's run the verdict judged (spec.window.experiment) and the tool's own result.\n", r.Previous)
 	m.f("- Alerts that started more than %s before the previous range are not read.\n",
 		time.Duration(r.Settings.Lookback))
 	m.qualityDefinitions(r)

@@ -44,6 +44,8 @@ type htmlData struct {
 	CoverageTable, Undetected, Rules, Experiments *table
 	// Changed names the experiments whose verdict changed.
 	Changed []string
+	// Disagreements say where a chaos tool's result differs from a verdict.
+	Disagreements []string
 }
 
 // tableRow is a row of the alerts' or the SEVs' table: F holds the
@@ -80,6 +82,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	d.CoverageTable, d.Undetected, d.Rules = coverageTable(r), undetectedTable(r, d.Time), rulesTable(r)
 	d.Experiments, d.Changed = experimentsTable(r, d.Time)
+	d.Disagreements = disagreements(r)
 	for _, s := range r.SEVs {
 		h := htmlSEV{SEV: s, KindText: s.Kind, Detected: "-", EndText: "open", AlertText: s.Alert}
 		if s.Fault != "" {

@@ -146,6 +146,12 @@ func experimentsTable(r *Report, at func(time.Time) string) (*table, []string) {
 		Head:    []string{"Hypothesis", "Verdict", "Judged", "Score", "Became pass", "Became fail", "Became inconclusive", r.Previous.String(), "Changed"},
 		Numeric: []bool{false, false, false, true, true, true, true, false, false},
 	}
+	// The column of the chaos tools' runs only when a verdict judged one.
+	runs := slices.ContainsFunc(r.Experiments, func(e Experiment) bool { return len(e.Runs) > 0 })
+	if runs {
+		t.Head = append(t.Head, "Chaos tool run")
+		t.Numeric = append(t.Numeric, false)
+	}
 	var changed []string
 	for i := range r.Experiments {
 		e := &r.Experiments[i]
@@ -170,7 +176,10 @@ func experimentsTable(r *Report, at func(time.Time) string) (*table, []string) {
 		}
 		row := cells(e.Hypothesis, result, at(e.At), score, strconv.Itoa(e.Counts.Pass), strconv.Itoa(e.Counts.Fail),
 			strconv.Itoa(e.Counts.Inconclusive), prev, yes)
-		row[len(row)-1].Strong = e.Changed
+		row[8].Strong = e.Changed
+		if runs {
+			row = append(row, cells(e.RunsText())...)
+		}
 		t.Rows = append(t.Rows, row)
 	}
 	return t, changed
