@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -577,4 +578,91 @@ func TestChaosToolkitValidates(t *testing.T) {
 	}
 	out, err := exec.CommandContext(t.Context(), chaos, "validate", "chaostoolkit-experiment.json").CombinedOutput()
 	require.NoError(t, err, "%s", out)
+}
+
+// crdSchema is the openAPIV3Schema of kind's CRD in the e2e test data (the
+// tools' own definitions, copied unchanged).
+func crdSchema(t *testing.T, file, kind string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "e2e", "testdata", file))
+	require.NoError(t, err)
+	for doc := range strings.SplitSeq(string(data), "\n---") {
+		var crd map[string]any
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &crd))
+		if crd == nil || dig(t, crd, "spec", "names", "kind") != kind {
+			continue
+		}
+		return dig(t, crd, "spec", "versions", 0, "schema", "openAPIV3Schema").(map[string]any)
+	}
+	require.Fail(t, "no CRD of "+kind+" in "+file)
+	return nil
+}
+
+// checkKeys reports the first key of v that its schema does not name,
+// where the schema names its properties, even where it also keeps unknown
+// fields (the apiserver would keep a misspelled key there without a word).
+func checkKeys(path string, v any, schema map[string]any) error {
+	switch v := v.(type) {
+	case map[string]any:
+		props, ok := schema["properties"].(map[string]any)
+		if !ok {
+			if add, ok := schema["additionalProperties"].(map[string]any); ok {
+				for k, e := range v {
+					if err := checkKeys(path+"."+k, e, add); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+		for k, e := range v {
+			sub, ok := props[k].(map[string]any)
+			if !ok {
+				return fmt.Errorf("%s.%s: not a field of the tool's schema", path, k)
+			}
+			if err := checkKeys(path+"."+k, e, sub); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if items, ok := schema["items"].(map[string]any); ok {
+			for i, e := range v {
+				if err := checkKeys(path+"["+strconv.Itoa(i)+"]", e, items); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func TestExampleKeysAreTheToolsSchemas(t *testing.T) {
+	for _, ex := range []struct{ example, crds, kind, misspelled string }{
+		{"litmus-chaosengine.yaml", "chaos-crds/litmus/chaos_crds.yaml", "ChaosEngine", ".spec.experiments[0].spec.probe[0].promProbe/inputs.comparatr"},
+		{"argo-rollouts-prometheus.yaml", "argo-crds/rollouts/analysis-template-crd.yaml", "AnalysisTemplate", ".spec.metrics[0].successCondtion"},
+		{"argo-rollouts-web.yaml", "argo-crds/rollouts/analysis-template-crd.yaml", "AnalysisTemplate", ".spec.metrics[0].provider.web.jsonpath"},
+	} {
+		t.Run(ex.example, func(t *testing.T) {
+			schema := crdSchema(t, ex.crds, ex.kind)
+			obj := readYAML(t, ex.example)
+			require.Equal(t, ex.kind, obj["kind"])
+			require.NoError(t, checkKeys("", obj, schema))
+
+			// The same key misspelled fails.
+			cut := strings.LastIndex(ex.misspelled, ".")
+			parent := obj
+			for p := range strings.SplitSeq(strings.TrimPrefix(ex.misspelled[:cut], "."), ".") {
+				name, index, list := strings.Cut(strings.TrimSuffix(p, "]"), "[")
+				next := parent[name]
+				if list {
+					n, err := strconv.Atoi(index)
+					require.NoError(t, err)
+					next = next.([]any)[n]
+				}
+				parent = next.(map[string]any)
+			}
+			parent[ex.misspelled[cut+1:]] = "x"
+			require.EqualError(t, checkKeys("", obj, schema), ex.misspelled+": not a field of the tool's schema")
+		})
+	}
 }
