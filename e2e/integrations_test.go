@@ -75,9 +75,31 @@ func TestIntegrationExamplesDryRun(t *testing.T) {
 	namespace(t, "pipeline")
 	installCRDsFor(t, dyn, filepath.Join("testdata", "chaos-crds", "litmus", "chaos_crds.yaml"))
 	installCRDsFor(t, dyn, filepath.Join("testdata", "argo-crds", "rollouts", "analysis-template-crd.yaml"))
+	installCRDsFor(t, dyn, filepath.Join("testdata", "chaos-crds", "chaos-mesh", "crds.yaml"))
 
 	engines := schema.GroupVersionResource{Group: "litmuschaos.io", Version: "v1alpha1", Resource: "chaosengines"}
 	templates := schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysistemplates"}
+	t.Run("the Argo Workflow's PodChaos", func(t *testing.T) {
+		// The Workflow CRD is not in testdata (see its README): the chaos
+		// the workflow creates is checked instead.
+		wf := readExample(t, "argo-workflow.yaml")
+		templates, _, err := unstructured.NestedSlice(wf.Object, "spec", "templates")
+		require.NoError(t, err)
+		var manifest string
+		for _, tmpl := range templates {
+			if m, ok, _ := unstructured.NestedString(tmpl.(map[string]any), "resource", "manifest"); ok {
+				manifest = m
+			}
+		}
+		j, err := yaml.YAMLToJSON([]byte(manifest))
+		require.NoError(t, err)
+		obj := &unstructured.Unstructured{}
+		require.NoError(t, obj.UnmarshalJSON(j))
+		require.Equal(t, "PodChaos", obj.GetKind())
+		podChaos := schema.GroupVersionResource{Group: "chaos-mesh.org", Version: "v1alpha1", Resource: "podchaos"}
+		require.NoError(t, dryRun(t, dyn, podChaos, obj))
+	})
+
 	for _, ex := range []struct {
 		file string
 		gvr  schema.GroupVersionResource
@@ -91,8 +113,9 @@ func TestIntegrationExamplesDryRun(t *testing.T) {
 		// passes the apiserver (examples/integrations checks the keys
 		// against this schema): break a pattern instead.
 		{"litmus-chaosengine.yaml", engines, func(obj map[string]any) {
-			probes, _, _ := unstructured.NestedSlice(obj, "spec", "experiments")
-			p := probes[0].(map[string]any)["spec"].(map[string]any)["probe"].([]any)[1].(map[string]any)
+			// Not NestedSlice: it returns a copy.
+			exp := obj["spec"].(map[string]any)["experiments"].([]any)[0].(map[string]any)
+			p := exp["spec"].(map[string]any)["probe"].([]any)[1].(map[string]any)
 			p["type"] = "cmdprobe"
 		}, "spec.experiments[0].spec.probe[1].type"},
 		{"argo-rollouts-prometheus.yaml", templates, func(obj map[string]any) {
