@@ -54,6 +54,7 @@ const (
 	LabelSeverity   = "severity"
 	LabelState      = "state"
 	LabelStatus     = "status"
+	LabelTool       = "tool"
 	LabelVerdict    = "verdict"
 	LabelWebhook    = "webhook"
 	LabelWorkload   = "workload"
@@ -405,6 +406,25 @@ var (
 	}
 )
 
+// Experiment metrics: the chaos tools' experiments serve records (package
+// experiment). LabelTool is bounded by the tools: litmus, chaos-mesh.
+var (
+	ExperimentsRecorded = Metric{
+		Name: name("experiments_recorded_total"), Type: Counter,
+		Help:   "Readings of chaos experiments (a start, each change, the end) saved to the store, by tool (litmus, chaos-mesh).",
+		Labels: []string{LabelTool},
+	}
+	ExperimentSaveErrors = Metric{
+		Name: name("experiment_save_errors_total"), Type: Counter,
+		Help: "Failed attempts to save a reading of a chaos experiment to the store; the latest reading of each experiment is kept and retried.",
+	}
+	ExperimentResourcesWatched = Metric{
+		Name: name("experiment_resources_watched"), Type: Gauge,
+		Help:   "Whether a chaos tool's resource (podchaos.chaos-mesh.org, chaosengines.litmuschaos.io…) is watched (1) or not (0): not served by the cluster (yet), or this serve does not lead.",
+		Labels: []string{LabelResource},
+	}
+)
+
 // Verdict metrics. Label values are bounded by the hypothesis files: one
 // series set per hypothesis and metric.
 var (
@@ -524,6 +544,7 @@ var Metrics = []Metric{
 	AlertsReceived, AlertsRejected, LabelValuesFolded, WebhookRequests, HTTPUnauthorized, WebhookRejected, WebhookInFlightBytes, WebhookRequestDuration,
 	AlertmanagerPulls, AlertmanagerPullDuration, AlertmanagerLastSuccessfulPull, AlertmanagerPullResolvedAlerts, AlertmanagerPullRejectedAlerts, AlertmanagerPullAlerts,
 	StoreQueuedWrites, StoreWriteErrors, StoreEventsDropped,
+	ExperimentsRecorded, ExperimentSaveErrors, ExperimentResourcesWatched,
 	HypothesisVerdict, HypothesisRunning, HypothesisScore, HypothesisAbort, HypothesisVerdictTimestamp,
 	HypothesisMetricResult, SteadyStateValue, HypothesisEffect, HypothesisSuperiorityRatio, HypothesisCohensEffectSize, HypothesisPValue, VerdictsTotal,
 	IncidentsOpen, WorkloadReadyRatio, InformerSynced, LastEventTimestamp,

@@ -28,6 +28,7 @@ import (
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/contract"
 	"github.com/steadywatch/steadywatch/detect"
+	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/internal/testenv/fakeclock"
 	"github.com/steadywatch/steadywatch/receiver"
@@ -273,6 +274,11 @@ func exportEverything(t *testing.T, reg prometheus.Registerer) {
 	_, err = delivery.New(delivery.Options{Config: deliveryCfg, Store: reportSource{Store: st, incidents: st}, Registerer: reg})
 	require.NoError(t, err)
 
+	// The experiments recorded, and the chaos tools' resources watched.
+	experiments := exporter.NewExperimentMetrics(reg)
+	experiments.SaveError()
+	reg.MustRegister(exporter.NewExperimentResourcesCollector(watchingNone{}))
+
 	// Leadership.
 	newLeadership(reg).set(true)
 	newReloader(config.Default(), nil, nil, nil, reg, slog.New(slog.DiscardHandler), time.Now)
@@ -312,6 +318,11 @@ func (s state) Workloads() []tracker.WorkloadStatus { return s.workloads }
 func (s state) LastEvent() time.Time                { return time.Time{} }
 
 type synced map[string]bool
+
+// watchingNone is an experiment watcher that found no chaos tool.
+type watchingNone struct{}
+
+func (watchingNone) Watching() []experiment.Resource { return nil }
 
 func (s synced) ResourcesSynced() map[string]bool { return s }
 
