@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
@@ -20,6 +21,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/detect"
+	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/store"
 	"github.com/steadywatch/steadywatch/tracker"
@@ -103,6 +105,10 @@ func newHTTPServer(o Options, reg prometheus.Registerer) (*web.Server, error) {
 // watches.
 type cluster struct {
 	client kubernetes.Interface
+	// dynamic and discovery read the chaos tools' objects (package
+	// experiment), through the rest config of client.
+	dynamic   dynamic.Interface
+	discovery experiment.Discovery
 	// election is the leader election's client (see electionConfig).
 	election kubernetes.Interface
 	address  string
@@ -140,7 +146,15 @@ func connect(o Options, reg prometheus.Registerer, metrics *exporter.Metrics, co
 	if err != nil {
 		return cluster{}, fmt.Errorf("kubernetes client for %s: %w", address, err)
 	}
-	return cluster{client: client, election: election, address: address, health: health}, nil
+	// The chaos tools' objects are read as JSON: dynamic.NewForConfig sets
+	// it over the protobuf asked for above.
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return cluster{}, fmt.Errorf("kubernetes client for %s: %w", address, err)
+	}
+	return cluster{
+		client: client, dynamic: dyn, discovery: client.Discovery(), election: election, address: address, health: health,
+	}, nil
 }
 
 // The election's rate limit: a get and an update per retry, with room.

@@ -26,6 +26,7 @@ import (
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/contract"
+	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/exporter"
 	"github.com/steadywatch/steadywatch/receiver"
 	"github.com/steadywatch/steadywatch/report/delivery"
@@ -76,9 +77,12 @@ type Server struct {
 	// incidents and events recorded before them are written.
 	Store tracker.Store
 	// DB is the durable store itself (alerts, inventory).
-	DB       store.Store
-	Watcher  *watcher.Watcher
-	Registry *prometheus.Registry
+	DB      store.Store
+	Watcher *watcher.Watcher
+	// Experiments watches the chaos tools' experiments, on the leader
+	// only.
+	Experiments *experiment.Watcher
+	Registry    *prometheus.Registry
 	// Health follows the watches; Coverage is what the verdicts are told
 	// of the times steadywatch watched (the store's spans and the live ones).
 	Health   *watcher.Health
@@ -160,6 +164,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	reg.MustRegister(exporter.NewStateCollector(incidents, w))
+	experiments, err := newExperimentWatch(o, k8s, db, reg)
+	if err != nil {
+		return err
+	}
 	verdicts := verdict.NewBoard()
 	reg.MustRegister(exporter.NewVerdictCollector(verdicts))
 	reports := reportSource{Store: db, incidents: writes}
@@ -205,6 +213,9 @@ func Run(ctx context.Context, o Options) error {
 			{Pattern: "GET " + api.VerdictsPath, Handler: listVerdicts},
 			{Pattern: "GET " + api.VerdictPath, Handler: oneVerdict},
 			{Pattern: "GET " + api.IncidentsPath, Handler: api.Incidents(writes, clusters, log.With("component", "api"))},
+			{Pattern: "GET " + api.ExperimentsPath, Handler: api.Experiments(api.ExperimentsOptions{
+				Source: db, Faults: writes, Clusters: clusters, Now: o.Now, Logger: log.With("component", "api"),
+			})},
 			{Pattern: "GET " + api.WeeklyReportPath, Handler: api.WeeklyReport(api.WeeklyReportOptions{
 				Source: reports, Base: reportOptions(&cfg), Now: o.Now,
 				Logger: log.With("component", "api"), Clusters: clusters,
@@ -217,13 +228,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Started != nil {
 		o.Started(&Server{
-			Addr: httpSrv.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Registry: gather,
+			Addr: httpSrv.Addr(), Tracker: incidents, Store: writes, DB: db, Watcher: w, Experiments: experiments.watcher, Registry: gather,
 			Health: k8s.health, Coverage: coverage, Leading: ship.Leading,
 		})
 	}
 
 	// What only the leader does: watch (and record the coverage of the
-	// watches), judge, pull Alertmanager, deliver the reports. A new
+	// watches), record the chaos tools' experiments, judge, pull
+	// Alertmanager, deliver the reports. A new
 	// leader starts from the store: run restores the inventory and the
 	// open incidents before it watches.
 	saves := &inventorySaves{Store: db}
@@ -233,6 +245,7 @@ func Run(ctx context.Context, o Options) error {
 		mine.start(ctx, func(ctx context.Context) {
 			coverage.run(ctx, time.Duration(cfg.Watch.CheckpointInterval), w.Synced)
 		})
+		mine.start(ctx, experiments.run)
 		if pull != nil {
 			mine.start(ctx, pull)
 		}
