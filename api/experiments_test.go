@@ -175,3 +175,31 @@ func TestABadExperimentsQueryIsRefusedNamingTheParameter(t *testing.T) {
 		})
 	}
 }
+
+// cluster= names another cluster of the store: its experiments, joined to
+// its own events.
+func TestAnotherClustersExperimentsAreJoinedToItsFaults(t *testing.T) {
+	db, err := store.Open(t.Context(), "", store.Options{DataDir: t.TempDir(), Cluster: "east"})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	require.NoError(t, db.SaveExperiment(t.Context(), xKill))
+	require.NoError(t, db.SaveEvent(t.Context(), deletedAt("shop", "web", x0.Add(time.Second))))
+	// The serve's own cluster, west, is elsewhere and empty: what is
+	// listed comes from the view of east.
+	own := openStore(t)
+	h := api.Experiments(api.ExperimentsOptions{
+		Source: own, Faults: own, Clusters: &api.Clusters{Own: "west", Views: db}, Now: func() time.Time { return xNow },
+	})
+
+	code, body := getExperiments(t, h, "?cluster=east")
+	require.Equal(t, http.StatusOK, code, string(body))
+	var list api.ExperimentList
+	require.NoError(t, json.Unmarshal(body, &list))
+	require.Len(t, list.Experiments, 1)
+	require.Equal(t, "east", list.Experiments[0].Cluster)
+	require.Equal(t, 1, list.Experiments[0].Observed.Events)
+
+	code, body = getExperiments(t, h, "?cluster=north")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(body), "query parameter cluster: ")
+}

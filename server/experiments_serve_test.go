@@ -139,7 +139,9 @@ func TestTheLeaderRecordsTheChaosToolsExperimentsInTheWatchedNamespaces(t *testi
 	require.InDelta(t, 1.0, gaugeOf(t, s, "steadywatch_experiment_resources_watched", "podchaos.chaos-mesh.org"), 0)
 	require.InDelta(t, 0.0, gaugeOf(t, s, "steadywatch_experiment_resources_watched", "chaosengines.litmuschaos.io"), 0)
 
-	resp, err := http.Get("http://" + s.Addr.String() + api.ExperimentsPath + "?tool=chaos-mesh") //nolint:noctx // a test
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+s.Addr.String()+api.ExperimentsPath+"?tool=chaos-mesh", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
