@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
@@ -212,4 +213,47 @@ func disagreements(r *Report) []string {
 		}
 	}
 	return out
+}
+
+// ExperimentSource is a Source that also keeps the chaos tools' runs
+// (store.Store does): the report names the run each chaos SEV started in.
+type ExperimentSource interface {
+	Experiments(ctx context.Context, f experiment.Filter) ([]experiment.Experiment, error)
+}
+
+// nameRuns sets each chaos SEV's Run: the latest started run recorded in
+// its namespace whose start and end (now while it runs), both included,
+// hold the SEV's start.
+func nameRuns(ctx context.Context, src ExperimentSource, r *Report, now time.Time) error {
+	if !slices.ContainsFunc(r.SEVs, func(s SEV) bool { return s.namespace != "" }) {
+		return nil
+	}
+	runs, err := src.Experiments(ctx, experiment.Filter{Since: r.Range.From, Until: r.Range.To.Add(time.Nanosecond)})
+	if err != nil {
+		return err
+	}
+	for i := range r.SEVs {
+		s := &r.SEVs[i]
+		if s.Kind != KindChaos || s.namespace == "" {
+			continue
+		}
+		var in *experiment.Experiment
+		for j := range runs {
+			e := &runs[j]
+			end := e.End
+			if e.Running() {
+				end = now
+			}
+			if e.Namespace != s.namespace || s.Start.Before(e.Start) || s.Start.After(end) {
+				continue
+			}
+			if in == nil || e.Start.After(in.Start) {
+				in = e
+			}
+		}
+		if in != nil {
+			s.Run = fmt.Sprintf("%s %s %s/%s %s", in.Tool, in.Kind, in.Namespace, in.Name, in.Fault)
+		}
+	}
+	return nil
 }

@@ -182,13 +182,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		row("**All services**", &r.Total.Current.SEVs)
 		m.f("\n| Start | Level | Service | Kind | Detected | End | Alert |\n|---|---|---|---|---|---|---|\n")
 		for _, s := range r.SEVs {
-			kind := s.Kind
-			if s.Fault != "" {
-				kind += " (" + s.Fault + ")"
-			}
-			if s.Missed {
-				kind += ", start inferred"
-			}
+			kind := cell(s.kindText())
 			detected := "-"
 			switch {
 			case !s.DetectedAt.IsZero():

@@ -84,13 +84,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 	d.Experiments, d.Changed = experimentsTable(r, d.Time)
 	d.Disagreements = disagreements(r)
 	for _, s := range r.SEVs {
-		h := htmlSEV{SEV: s, KindText: s.Kind, Detected: "-", EndText: "open", AlertText: s.Alert}
-		if s.Fault != "" {
-			h.KindText += " (" + s.Fault + ")"
-		}
-		if s.Missed {
-			h.KindText += ", start inferred"
-		}
+		h := htmlSEV{SEV: s, KindText: s.kindText(), Detected: "-", EndText: "open", AlertText: s.Alert}
 		switch {
 		case !s.DetectedAt.IsZero():
 			h.Detected = "after " + s.DetectedAt.Sub(s.Start).Round(time.Second).String()

@@ -200,6 +200,11 @@ func Weekly(ctx context.Context, src Source, o Options) (*Report, error) {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	r := a.report()
+	if es, ok := src.(ExperimentSource); ok {
+		if err := nameRuns(ctx, es, r, o.Now()); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+	}
 	if r.Experiments, err = experiments(ctx, src, cur); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
@@ -627,6 +632,7 @@ func (a *aggregator) report() *Report {
 		a.sevs = append(a.sevs, SEV{
 			ID: inc.ID, Kind: KindChaos, Service: serviceOf(inc), Level: level, Fault: string(inc.Kind),
 			Start: inc.Start, End: inc.End, DetectedAt: inc.Detection.At, Alert: inc.Detection.Alert, Missed: inc.Missed,
+			namespace: inc.Subject.Namespace,
 		})
 	}
 	slices.SortFunc(a.sevs, func(x, y SEV) int { return cmp.Or(x.Start.Compare(y.Start), cmp.Compare(x.ID, y.ID)) })

@@ -226,6 +226,29 @@ type SEV struct {
 	// Missed marks a chaos incident whose start was inferred: it counts,
 	// but is no sample of MTTD or MTTR.
 	Missed bool `json:"missed,omitempty"`
+	// Run names the chaos tool's run a chaos SEV started in ("litmus
+	// ChaosEngine shop/kill-web pod-delete"): one recorded in the
+	// incident's namespace whose start and end, both included (now while
+	// it runs), hold the SEV's start; the latest started of several. ""
+	// for none, and for node faults, which have no namespace.
+	Run string `json:"run,omitempty"`
+	// namespace is a chaos SEV's incident's.
+	namespace string
+}
+
+// kindText is the SEV's kind with its fault and run.
+func (s *SEV) kindText() string {
+	kind := s.Kind
+	switch {
+	case s.Fault != "" && s.Run != "":
+		kind += " (" + s.Fault + "; during " + s.Run + ")"
+	case s.Fault != "":
+		kind += " (" + s.Fault + ")"
+	}
+	if s.Missed {
+		kind += ", start inferred"
+	}
+	return kind
 }
 
 // Change is one headline figure this range and the previous one.
