@@ -34,7 +34,13 @@ func run(m *testing.M) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, log)
+	// A cold build's progress lines are at info level: half an hour of
+	// silence looks like a hang.
+	buildLog := log
+	if level > slog.LevelInfo {
+		buildLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, buildLog)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: building the testbed failed: %v\n", err)
 		return 1

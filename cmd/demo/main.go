@@ -99,7 +99,9 @@ func run(ctx context.Context, dataDir string, keep bool) error {
 		return err
 	}
 	fmt.Println("steadywatch demo: a pod-kill experiment on a local cluster, recorded, detected and judged")
-	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// At info level: a first run builds the control plane for half an hour
+	// and says, step by step, how far it got.
+	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		return err
 	}

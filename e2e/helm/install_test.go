@@ -53,7 +53,8 @@ func TestTheChartInstallsAndItsServiceAccountWatchesOnly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, log)
+	// Info level: a cold build's progress lines (or the wait for another package's build).
+	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	require.NoError(t, err)
 	bed, err := testbed.Start(ctx, testbed.Options{Binaries: bins, Log: log})
 	require.NoError(t, err)
@@ -238,7 +239,8 @@ func TestTheChartInHAElectsOneLeaderAsItsServiceAccount(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, pg.Stop()) })
 	require.NoError(t, pg.CreateDatabase(ctx, "ha"))
-	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, log)
+	// Info level: a cold build's progress lines (or the wait for another package's build).
+	bins, err := testbed.Ensure(ctx, testbed.BuildOptions{}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	require.NoError(t, err)
 	bed, err := testbed.Start(ctx, testbed.Options{Binaries: bins, Log: log})
 	require.NoError(t, err)

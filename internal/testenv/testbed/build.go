@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -156,7 +159,9 @@ func (b Binaries) complete() bool {
 	return true
 }
 
-// buildInfo is written to the completion marker, for whoever looks at the cache.
+// buildInfo is the completion marker: written last into a build, it says
+// what was built and holds the manifest Ensure checks the files against on
+// every use, so a build cut short or a file damaged since is never taken.
 type buildInfo struct {
 	K8sVersion           string    `json:"k8sVersion"`
 	EtcdVersion          string    `json:"etcdVersion"`
@@ -165,13 +170,39 @@ type buildInfo struct {
 	GoVersion            string    `json:"goVersion"`
 	Built                time.Time `json:"built"`
 	Took                 string    `json:"took"`
+	// Files maps each of manifestFiles to its size and digest. Caches built
+	// before it existed have none and are checked once by running each binary.
+	Files map[string]fileSum `json:"files,omitempty"`
+}
+
+type fileSum struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// ensureDeps are what Ensure needs from outside, so tests can replace the
+// 25-minute build and the clock its progress lines are timed on.
+type ensureDeps struct {
+	clock     clock
+	goVersion func(ctx context.Context, goCmd string) (string, error)
+	build     func(ctx context.Context, opts BuildOptions, tmp string, p *progress) (string, error)
 }
 
 // Ensure returns the testbed binaries, building them into the cache first if
 // this version set has not been built yet. Concurrent callers (several test
 // packages) serialise on a lock file; the loser waits and then reuses the
-// winner's build. A cold build takes about ten minutes on two cores.
+// winner's build. A cold build took 33 minutes on two cores (4 of them
+// downloading modules); it logs each step at info level as it goes.
+//
+// A build is made in a temporary directory beside the cache's and renamed
+// into place once its completion marker, with every file's size and
+// sha256, is written; each use checks the files against it, and a cache
+// directory that fails the check is removed and rebuilt.
 func Ensure(ctx context.Context, opts BuildOptions, log *slog.Logger) (Binaries, error) {
+	return ensure(ctx, opts, log, ensureDeps{clock: realClock{}, goVersion: goVersion, build: build})
+}
+
+func ensure(ctx context.Context, opts BuildOptions, log *slog.Logger, deps ensureDeps) (Binaries, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -180,7 +211,7 @@ func Ensure(ctx context.Context, opts BuildOptions, log *slog.Logger) (Binaries,
 	if err != nil {
 		return Binaries{}, err
 	}
-	goVersion, err := goVersion(ctx, opts.GoCommand)
+	goVersion, err := deps.goVersion(ctx, opts.GoCommand)
 	if err != nil {
 		return Binaries{}, err
 	}
@@ -189,7 +220,7 @@ func Ensure(ctx context.Context, opts BuildOptions, log *slog.Logger) (Binaries,
 	key := strings.Join([]string{opts.K8sVersion, opts.KwokVersion, opts.MetricsServerVersion, goVersion}, "-")
 	dir := filepath.Join(root, key)
 	bins := binariesIn(dir)
-	if bins.complete() {
+	if _, err := verify(dir); err == nil {
 		return bins, nil
 	}
 
@@ -201,9 +232,22 @@ func Ensure(ctx context.Context, opts BuildOptions, log *slog.Logger) (Binaries,
 		return Binaries{}, err
 	}
 	defer unlock()
-	if bins.complete() {
+	info, err := verify(dir)
+	if errors.Is(err, errNoManifest) {
+		if err = adopt(ctx, bins, info); err == nil {
+			log.Info("testbed cache has no manifest (built before there was one): each binary ran --version, manifest written", "dir", dir)
+			return bins, nil
+		}
+	}
+	switch {
+	case err == nil:
 		log.Info("testbed binaries were built by another process", "dir", dir)
 		return bins, nil
+	case !errors.Is(err, errNotBuilt):
+		log.Warn("removing testbed cache that is not a complete build; rebuilding it", "dir", dir, "reason", err.Error())
+		if err := os.RemoveAll(dir); err != nil {
+			return Binaries{}, fmt.Errorf("removing incomplete cache dir: %w", err)
+		}
 	}
 
 	// Holding the lock means no build is running, so leftovers are from killed ones.
@@ -223,37 +267,161 @@ func Ensure(ctx context.Context, opts BuildOptions, log *slog.Logger) (Binaries,
 		return Binaries{}, fmt.Errorf("creating build dir: %w", err)
 	}
 
-	start := time.Now()
-	log.Info("building testbed binaries (first run only; ~10 min on 2 cores)",
+	start := deps.clock.Now()
+	log.Info("building testbed binaries, once per version set (a first run on 2 cores took 33 min)",
 		"k8s", opts.K8sVersion, "kwok", opts.KwokVersion, "metrics-server", opts.MetricsServerVersion, "go", goVersion, "dir", dir)
-	etcdVersion, err := build(ctx, opts, tmp, log)
+	p := newProgress(log, deps.clock, buildSteps...)
+	etcdVersion, err := deps.build(ctx, opts, tmp, p)
 	if err != nil {
 		return Binaries{}, fmt.Errorf("building testbed binaries: %w", err)
 	}
-	info, err := json.MarshalIndent(buildInfo{
+	files, err := sumFiles(tmp)
+	if err != nil {
+		return Binaries{}, err
+	}
+	took := deps.clock.Now().Sub(start)
+	if err := writeMarker(tmp, buildInfo{
 		K8sVersion: opts.K8sVersion, EtcdVersion: etcdVersion, KwokVersion: opts.KwokVersion,
 		MetricsServerVersion: opts.MetricsServerVersion, GoVersion: goVersion,
-		Built: time.Now().UTC(), Took: time.Since(start).Round(time.Second).String(),
-	}, "", "  ")
-	if err != nil {
-		return Binaries{}, fmt.Errorf("encoding build info: %w", err)
+		Built: time.Now().UTC(), Took: took.Round(time.Second).String(), Files: files,
+	}); err != nil {
+		return Binaries{}, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, completeMarker), append(info, '\n'), 0o644); err != nil {
-		return Binaries{}, fmt.Errorf("writing completion marker: %w", err)
-	}
-	// An incomplete dir can only exist if someone pruned the cache by hand;
-	// rename cannot replace a non-empty directory.
+	// Only a build this process removed above, or one damaged meanwhile by
+	// hand, can be there; rename cannot replace a non-empty directory.
 	if err := os.RemoveAll(dir); err != nil {
 		return Binaries{}, fmt.Errorf("removing incomplete cache dir: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return Binaries{}, fmt.Errorf("moving build into cache: %w", err)
 	}
-	log.Info("built testbed binaries", "dir", dir, "took", time.Since(start).Round(time.Second))
-	if !bins.complete() {
-		return Binaries{}, fmt.Errorf("build finished but %s is incomplete", dir)
+	log.Info("built testbed binaries", "dir", dir, "took", elapsed(took))
+	if _, err := verify(dir); err != nil {
+		return Binaries{}, fmt.Errorf("build finished but %s is not complete: %w", dir, err)
 	}
 	return bins, nil
+}
+
+var (
+	errNotBuilt   = errors.New("not built")
+	errNoManifest = errors.New("completion marker has no manifest")
+)
+
+// manifestFiles are the files of a build the marker's manifest covers,
+// relative to its directory.
+func manifestFiles() []string {
+	b := binariesIn("")
+	out := []string{kwokStagesFile}
+	for _, p := range b.executables() {
+		out = append(out, filepath.ToSlash(p))
+	}
+	return out
+}
+
+// verify returns the marker of the complete build in dir, or why it is
+// not one: errNotBuilt if there is no dir, errNoManifest (with the marker)
+// if the marker predates manifests.
+func verify(dir string) (buildInfo, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return buildInfo{}, errNotBuilt
+	}
+	data, err := os.ReadFile(filepath.Join(dir, completeMarker))
+	if errors.Is(err, fs.ErrNotExist) {
+		return buildInfo{}, errors.New("no completion marker: the build did not finish")
+	}
+	if err != nil {
+		return buildInfo{}, fmt.Errorf("reading completion marker: %w", err)
+	}
+	var info buildInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return buildInfo{}, fmt.Errorf("reading completion marker: %w", err)
+	}
+	if len(info.Files) == 0 {
+		return info, errNoManifest
+	}
+	for _, rel := range manifestFiles() {
+		want, ok := info.Files[rel]
+		if !ok {
+			return info, fmt.Errorf("the manifest has no %s", rel)
+		}
+		got, err := sumFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return info, fmt.Errorf("%s: %w", rel, err)
+		}
+		if got.Size != want.Size {
+			return info, fmt.Errorf("%s is %d bytes, the manifest says %d", rel, got.Size, want.Size)
+		}
+		if got.SHA256 != want.SHA256 {
+			return info, fmt.Errorf("%s has sha256 %s, the manifest says %s", rel, got.SHA256, want.SHA256)
+		}
+	}
+	return info, nil
+}
+
+// adopt accepts a cache built before manifests if each binary runs and
+// prints its version, and writes the manifest it lacked: that cache took
+// most of an hour to build.
+func adopt(ctx context.Context, b Binaries, info buildInfo) error {
+	for _, p := range b.executables() {
+		vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		out, err := exec.CommandContext(vctx, p, "--version").CombinedOutput()
+		cancel()
+		if err == nil && len(bytes.TrimSpace(out)) == 0 {
+			err = errors.New("printed nothing")
+		}
+		if err != nil {
+			return fmt.Errorf("%s --version: %w", filepath.Base(p), err)
+		}
+	}
+	files, err := sumFiles(b.Dir)
+	if err != nil {
+		return err
+	}
+	info.Files = files
+	return writeMarker(b.Dir, info)
+}
+
+func sumFiles(dir string) (map[string]fileSum, error) {
+	files := map[string]fileSum{}
+	for _, rel := range manifestFiles() {
+		s, err := sumFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rel, err)
+		}
+		files[rel] = s
+	}
+	return files, nil
+}
+
+func sumFile(path string) (fileSum, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return fileSum{}, err
+	}
+	defer func() { _ = f.Close() }()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fileSum{}, err
+	}
+	return fileSum{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// writeMarker writes the completion marker into dir through a rename, so
+// a reader sees the old marker or the new one, never half of one.
+func writeMarker(dir string, info buildInfo) error {
+	data, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding build info: %w", err)
+	}
+	tmp := filepath.Join(dir, completeMarker+".tmp")
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing completion marker: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, completeMarker)); err != nil {
+		return fmt.Errorf("writing completion marker: %w", err)
+	}
+	return nil
 }
 
 // EnsureBinary returns the path of another test tool's binary, cached
@@ -306,9 +474,17 @@ func EnsureBinary(ctx context.Context, opts BuildOptions, name, version string, 
 	return bin, nil
 }
 
+// k8sStep builds the three k8s commands in one go build, which lets the go
+// tool share and parallelise their (mostly common) dependency graph.
+var k8sStep = buildStep(KubeAPIServer + ", " + KubeControllerManager + ", " + KubeScheduler)
+
+// buildSteps are build's steps, in order.
+var buildSteps = []step{downloadStep, k8sStep, buildStep(Etcd), buildStep(Kwok), buildStep(MetricsServer)}
+
 // build produces everything under tmp and returns the etcd version it used.
 // It mirrors build() in the shared testbed.sh recipe.
-func build(ctx context.Context, opts BuildOptions, tmp string, log *slog.Logger) (string, error) {
+func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (string, error) {
+	log := p.log
 	g := goRunner{goCmd: opts.GoCommand, dir: filepath.Join(tmp, "src"), log: log}
 	bin := filepath.Join(tmp, binSubdir)
 	for _, d := range []string{g.dir, bin} {
@@ -322,6 +498,77 @@ func build(ctx context.Context, opts BuildOptions, tmp string, log *slog.Logger)
 		return "", fmt.Errorf("writing wrapper go.mod: %w", err)
 	}
 
+	kcmds := []string{
+		"k8s.io/kubernetes/cmd/" + KubeAPIServer,
+		"k8s.io/kubernetes/cmd/" + KubeControllerManager,
+		"k8s.io/kubernetes/cmd/" + KubeScheduler,
+	}
+	var etcdVersion string
+	if err := p.run(downloadStep, func() error {
+		var err error
+		etcdVersion, err = resolveModules(ctx, g, opts, kcmds)
+		return err
+	}); err != nil {
+		return "", err
+	}
+
+	minor, _, _ := strings.Cut(strings.TrimPrefix(opts.K8sVersion, "v1."), ".")
+	ld := []string{"-s", "-w"}
+	for _, p := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		ld = append(ld,
+			"-X", p+".gitVersion="+opts.K8sVersion,
+			"-X", p+".gitMajor=1",
+			"-X", p+".gitMinor="+minor,
+			"-X", p+".gitTreeState=clean")
+	}
+	if err := p.run(k8sStep, func() error {
+		log.Debug("building the k8s commands", "version", opts.K8sVersion)
+		args := append([]string{"build", "-trimpath", "-ldflags", strings.Join(ld, " "), "-o", bin + string(filepath.Separator)}, kcmds...)
+		return g.run(ctx, nil, args...)
+	}); err != nil {
+		return "", err
+	}
+	if err := p.run(buildStep(Etcd), func() error {
+		log.Debug("building etcd", "version", etcdVersion)
+		return g.run(ctx, nil, "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(bin, Etcd), "go.etcd.io/etcd/server/v3")
+	}); err != nil {
+		return "", err
+	}
+	install := func(pkg string) error {
+		log.Debug("installing " + pkg)
+		return g.run(ctx, []string{"GOBIN=" + bin}, "install", "-trimpath", "-ldflags", "-s -w", pkg)
+	}
+	if err := p.run(buildStep(Kwok), func() error {
+		if err := install("sigs.k8s.io/kwok/cmd/kwok@" + opts.KwokVersion); err != nil {
+			return err
+		}
+		var kwokMod struct{ Dir, Error string }
+		if err := g.json(ctx, &kwokMod, "mod", "download", "-json", "sigs.k8s.io/kwok@"+opts.KwokVersion); err != nil {
+			return err
+		}
+		if kwokMod.Error != "" || kwokMod.Dir == "" {
+			return fmt.Errorf("downloading kwok module: %s", kwokMod.Error)
+		}
+		return writeKwokStages(filepath.Join(tmp, kwokStagesFile), kwokMod.Dir)
+	}); err != nil {
+		return "", err
+	}
+	if err := p.run(buildStep(MetricsServer), func() error {
+		return install("sigs.k8s.io/metrics-server/cmd/metrics-server@" + opts.MetricsServerVersion)
+	}); err != nil {
+		return "", err
+	}
+	return etcdVersion, nil
+}
+
+// resolveModules writes the wrapper module's requirements for the k8s
+// commands and etcd and returns the etcd version. go get -tool loads every
+// package the tools import (it adds a requirement for each), fetching the
+// modules in parallel, so this step downloads all the compile needs and its
+// time is the downloads'. A bare go mod download after it would fetch more:
+// with the module cache of a finished build and GOPROXY=off it still wanted
+// 4 modules.
+func resolveModules(ctx context.Context, g goRunner, opts BuildOptions, kcmds []string) (string, error) {
 	// `go install k8s.io/kubernetes/cmd/...@v` is refused because k8s.io/kubernetes
 	// replaces its staging repos with local paths; a wrapper module that
 	// replaces them with the published v0.X.Y tags builds the same code.
@@ -344,14 +591,9 @@ func build(ctx context.Context, opts BuildOptions, tmp string, log *slog.Logger)
 	if nrepl == 0 {
 		return "", fmt.Errorf("no ./staging replace directives found in %s", kmod.GoMod)
 	}
-	log.Debug("writing wrapper module", "staging_replaces", nrepl, "staging_version", staging)
+	g.log.Debug("writing wrapper module", "staging_replaces", nrepl, "staging_version", staging)
 	if err := os.WriteFile(filepath.Join(g.dir, "go.mod"), wrapper, 0o644); err != nil {
 		return "", fmt.Errorf("writing wrapper go.mod: %w", err)
-	}
-	kcmds := []string{
-		"k8s.io/kubernetes/cmd/" + KubeAPIServer,
-		"k8s.io/kubernetes/cmd/" + KubeControllerManager,
-		"k8s.io/kubernetes/cmd/" + KubeScheduler,
 	}
 	args := []string{"get", "-tool"}
 	for _, c := range kcmds {
@@ -367,49 +609,8 @@ func build(ctx context.Context, opts BuildOptions, tmp string, log *slog.Logger)
 		return "", err
 	}
 	etcdVersion = strings.TrimSpace(etcdVersion)
-	log.Debug("etcd version from k8s module graph", "version", etcdVersion)
+	g.log.Debug("etcd version from k8s module graph", "version", etcdVersion)
 	if err := g.run(ctx, nil, "get", "-tool", "go.etcd.io/etcd/server/v3@"+etcdVersion); err != nil {
-		return "", err
-	}
-
-	minor, _, _ := strings.Cut(strings.TrimPrefix(opts.K8sVersion, "v1."), ".")
-	ld := []string{"-s", "-w"}
-	for _, p := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
-		ld = append(ld,
-			"-X", p+".gitVersion="+opts.K8sVersion,
-			"-X", p+".gitMajor=1",
-			"-X", p+".gitMinor="+minor,
-			"-X", p+".gitTreeState=clean")
-	}
-	// One go build for the three k8s commands lets the go tool share and
-	// parallelise their (mostly common) dependency graph.
-	log.Info("building kube-apiserver, kube-controller-manager, kube-scheduler", "version", opts.K8sVersion)
-	args = append([]string{"build", "-trimpath", "-ldflags", strings.Join(ld, " "), "-o", bin + string(filepath.Separator)}, kcmds...)
-	if err := g.run(ctx, nil, args...); err != nil {
-		return "", err
-	}
-	log.Info("building etcd", "version", etcdVersion)
-	if err := g.run(ctx, nil, "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(bin, Etcd), "go.etcd.io/etcd/server/v3"); err != nil {
-		return "", err
-	}
-	for _, p := range []string{
-		"sigs.k8s.io/kwok/cmd/kwok@" + opts.KwokVersion,
-		"sigs.k8s.io/metrics-server/cmd/metrics-server@" + opts.MetricsServerVersion,
-	} {
-		log.Info("installing " + p)
-		if err := g.run(ctx, []string{"GOBIN=" + bin}, "install", "-trimpath", "-ldflags", "-s -w", p); err != nil {
-			return "", err
-		}
-	}
-
-	var kwokMod struct{ Dir, Error string }
-	if err := g.json(ctx, &kwokMod, "mod", "download", "-json", "sigs.k8s.io/kwok@"+opts.KwokVersion); err != nil {
-		return "", err
-	}
-	if kwokMod.Error != "" || kwokMod.Dir == "" {
-		return "", fmt.Errorf("downloading kwok module: %s", kwokMod.Error)
-	}
-	if err := writeKwokStages(filepath.Join(tmp, kwokStagesFile), kwokMod.Dir); err != nil {
 		return "", err
 	}
 	return etcdVersion, nil

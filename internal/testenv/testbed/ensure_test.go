@@ -1,0 +1,341 @@
+package testbed
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/steadywatch/steadywatch/internal/testenv/fakeclock"
+)
+
+const fakeGoVersion = "go1.99.0"
+
+// fakeBuilder stands in for the 25-minute control-plane build: each step
+// writes its binaries, a shell script that prints a version, into the build
+// directory.
+type fakeBuilder struct {
+	builds atomic.Int32
+	// during, if set, runs in the middle of the etcd step, after
+	// kube-apiserver and friends are written: an error fails the build.
+	during func(ctx context.Context) error
+}
+
+func (f *fakeBuilder) build(ctx context.Context, _ BuildOptions, tmp string, p *progress) (string, error) {
+	f.builds.Add(1)
+	bin := filepath.Join(tmp, binSubdir)
+	write := func(names ...string) func() error {
+		return func() error {
+			for _, n := range names {
+				if err := writeFakeBinary(filepath.Join(bin, n), "exit 0"); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := p.run(downloadStep, func() error { return os.MkdirAll(bin, 0o755) }); err != nil {
+		return "", err
+	}
+	if err := p.run(k8sStep, write(KubeAPIServer, KubeControllerManager, KubeScheduler)); err != nil {
+		return "", err
+	}
+	if err := p.run(buildStep(Etcd), func() error {
+		if err := write(Etcd)(); err != nil {
+			return err
+		}
+		if f.during != nil {
+			return f.during(ctx)
+		}
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	if err := p.run(buildStep(Kwok), func() error {
+		if err := write(Kwok)(); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(tmp, kwokStagesFile), []byte("kind: Stage\n"), 0o644)
+	}); err != nil {
+		return "", err
+	}
+	return "v3.5.0", p.run(buildStep(MetricsServer), write(MetricsServer))
+}
+
+// writeFakeBinary writes a script that prints a version, then runs tail.
+func writeFakeBinary(path, tail string) error {
+	return os.WriteFile(path, []byte("#!/bin/sh\necho \"$0 v0.0.0\"\n"+tail+"\n"), 0o755) //nolint:gosec // an executable
+}
+
+func (f *fakeBuilder) deps() ensureDeps {
+	return ensureDeps{
+		clock:     fakeclock.New(time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)),
+		goVersion: func(context.Context, string) (string, error) { return fakeGoVersion, nil },
+		build:     f.build,
+	}
+}
+
+func fakeCacheDir(opts BuildOptions) string {
+	return filepath.Join(opts.CacheDir, strings.Join([]string{DefaultK8sVersion, DefaultKwokVersion, DefaultMetricsServerVersion, fakeGoVersion}, "-"))
+}
+
+func readMarker(t *testing.T, dir string) buildInfo {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, completeMarker))
+	require.NoError(t, err)
+	var info buildInfo
+	require.NoError(t, json.Unmarshal(data, &info))
+	return info
+}
+
+// requireNothingTrusted checks that the cache root holds no build a later
+// Ensure could take: no versioned directory, no partial one left behind.
+func requireNothingTrusted(t *testing.T, opts BuildOptions) {
+	t.Helper()
+	require.NoDirExists(t, fakeCacheDir(opts))
+	tmps, err := filepath.Glob(fakeCacheDir(opts) + ".tmp-*")
+	require.NoError(t, err)
+	require.Empty(t, tmps, "partial builds left behind")
+}
+
+func TestEnsureWritesAManifestOfEveryFileAndReusesTheBuild(t *testing.T) {
+	opts := BuildOptions{CacheDir: t.TempDir()}
+	f := &fakeBuilder{}
+	rec := &lines{}
+	bins, err := ensure(t.Context(), opts, slog.New(rec), f.deps())
+	require.NoError(t, err)
+	require.Equal(t, fakeCacheDir(opts), bins.Dir)
+	require.EqualValues(t, 1, f.builds.Load())
+
+	info := readMarker(t, bins.Dir)
+	require.Equal(t, "v3.5.0", info.EtcdVersion)
+	require.Equal(t, fakeGoVersion, info.GoVersion)
+	want := map[string]fileSum{}
+	for _, rel := range manifestFiles() {
+		data, err := os.ReadFile(filepath.Join(bins.Dir, rel))
+		require.NoError(t, err)
+		want[rel] = fileSum{Size: int64(len(data)), SHA256: sha256Hex(data)}
+	}
+	require.Len(t, want, 7, "six binaries and the kwok stages")
+	require.Equal(t, want, info.Files)
+	require.Contains(t, rec.all(), "metrics-server built in 0s (0s so far; left: nothing)", "the build's progress goes to Ensure's log")
+
+	again, err := ensure(t.Context(), opts, slog.New(rec), f.deps())
+	require.NoError(t, err)
+	require.Equal(t, bins, again)
+	require.EqualValues(t, 1, f.builds.Load(), "the verified cache is reused")
+}
+
+func TestEnsureRebuildsACacheWhoseFilesDoNotMatchTheManifest(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, b Binaries)
+		reason string
+	}{{
+		name:   "a truncated binary",
+		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Truncate(b.KubeAPIServer, 10)) },
+		reason: "bin/kube-apiserver is 10 bytes, the manifest says",
+	}, {
+		name: "a binary of the same size but other bytes",
+		damage: func(t *testing.T, b Binaries) {
+			data, err := os.ReadFile(b.Etcd)
+			require.NoError(t, err)
+			data[len(data)-2] ^= 1
+			require.NoError(t, os.WriteFile(b.Etcd, data, 0o755)) //nolint:gosec // an executable
+		},
+		reason: "bin/etcd has sha256",
+	}, {
+		name:   "a missing kwok stages file",
+		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Remove(b.KwokStages)) },
+		reason: "kwok-stages.yaml:",
+	}, {
+		name:   "no completion marker",
+		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Remove(filepath.Join(b.Dir, completeMarker))) },
+		reason: "no completion marker",
+	}, {
+		name: "an unreadable completion marker",
+		damage: func(t *testing.T, b Binaries) {
+			require.NoError(t, os.WriteFile(filepath.Join(b.Dir, completeMarker), []byte(`{"k8sVersion": "v1.`), 0o644))
+		},
+		reason: "reading completion marker",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := BuildOptions{CacheDir: t.TempDir()}
+			f := &fakeBuilder{}
+			bins, err := ensure(t.Context(), opts, nil, f.deps())
+			require.NoError(t, err)
+			tc.damage(t, bins)
+
+			rec := &lines{}
+			again, err := ensure(t.Context(), opts, slog.New(rec), f.deps())
+			require.NoError(t, err)
+			require.Equal(t, bins, again)
+			require.EqualValues(t, 2, f.builds.Load(), "rebuilt")
+			removed := rec.containing("removing testbed cache that is not a complete build")
+			require.Len(t, removed, 1, "%q", rec.all())
+			require.Contains(t, removed[0], tc.reason)
+			require.Len(t, readMarker(t, again.Dir).Files, 7)
+		})
+	}
+}
+
+func TestEnsureKeepsNothingOfAnInterruptedBuild(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		during  func(ctx context.Context, cancel context.CancelFunc) error
+		wantErr string
+	}{{
+		name: "its context is cancelled mid-way",
+		during: func(ctx context.Context, cancel context.CancelFunc) error {
+			cancel()
+			<-ctx.Done()
+			return ctx.Err()
+		},
+		wantErr: "building testbed binaries: context canceled",
+	}, {
+		name:    "a step fails",
+		during:  func(context.Context, context.CancelFunc) error { return errors.New("go build: exit status 1") },
+		wantErr: "building testbed binaries: go build: exit status 1",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := BuildOptions{CacheDir: t.TempDir()}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			f := &fakeBuilder{during: func(ctx context.Context) error { return tc.during(ctx, cancel) }}
+			rec := &lines{}
+			_, err := ensure(ctx, opts, slog.New(rec), f.deps())
+			require.EqualError(t, err, tc.wantErr)
+			require.Len(t, rec.containing("building etcd failed after"), 1, "%q", rec.all())
+			requireNothingTrusted(t, opts)
+
+			f.during = nil
+			bins, err := ensure(t.Context(), opts, nil, f.deps())
+			require.NoError(t, err)
+			require.EqualValues(t, 2, f.builds.Load(), "the interrupted build left nothing to reuse")
+			require.Len(t, readMarker(t, bins.Dir).Files, 7)
+		})
+	}
+}
+
+func TestEnsureDoesNotTakeTheBuildDirOfAKilledBuild(t *testing.T) {
+	opts := BuildOptions{CacheDir: t.TempDir()}
+	f := &fakeBuilder{}
+	bins, err := ensure(t.Context(), opts, nil, f.deps())
+	require.NoError(t, err)
+	// A build killed with SIGKILL just before its rename: complete, marker and all.
+	killed := fakeCacheDir(opts) + ".tmp-123"
+	require.NoError(t, os.Rename(bins.Dir, killed))
+
+	again, err := ensure(t.Context(), opts, nil, f.deps())
+	require.NoError(t, err)
+	require.EqualValues(t, 2, f.builds.Load(), "rebuilt rather than taken from the temporary dir")
+	require.Equal(t, bins, again)
+	require.NoDirExists(t, killed)
+}
+
+// writeLegacyCache writes a cache as builds before the manifest left it:
+// the binaries, the kwok stages and a marker without files.
+func writeLegacyCache(t *testing.T, opts BuildOptions, tail map[string]string) Binaries {
+	t.Helper()
+	b := binariesIn(fakeCacheDir(opts))
+	require.NoError(t, os.MkdirAll(filepath.Join(b.Dir, binSubdir), 0o755))
+	for _, p := range b.executables() {
+		end := tail[filepath.Base(p)]
+		if end == "" {
+			end = "exit 0"
+		}
+		require.NoError(t, writeFakeBinary(p, end))
+	}
+	require.NoError(t, os.WriteFile(b.KwokStages, []byte("kind: Stage\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(b.Dir, completeMarker), []byte(`{
+  "k8sVersion": "v1.33.13",
+  "etcdVersion": "v3.5.21",
+  "kwokVersion": "v0.8.0",
+  "metricsServerVersion": "v0.9.0",
+  "goVersion": "go1.99.0",
+  "built": "2026-12-06T22:26:05.91413975Z",
+  "took": "1h2m16s"
+}
+`), 0o644))
+	return b
+}
+
+func TestEnsureAdoptsACacheBuiltBeforeManifestsOnceEachBinaryRuns(t *testing.T) {
+	opts := BuildOptions{CacheDir: t.TempDir()}
+	legacy := writeLegacyCache(t, opts, nil)
+	f := &fakeBuilder{}
+	rec := &lines{}
+	bins, err := ensure(t.Context(), opts, slog.New(rec), f.deps())
+	require.NoError(t, err)
+	require.Equal(t, legacy, bins)
+	require.Zero(t, f.builds.Load(), "a cache whose binaries all run is kept")
+	require.Len(t, rec.containing("testbed cache has no manifest"), 1, "%q", rec.all())
+
+	info := readMarker(t, bins.Dir)
+	require.Len(t, info.Files, 7)
+	require.Equal(t, "v3.5.21", info.EtcdVersion, "what the marker said is kept")
+	require.Equal(t, "1h2m16s", info.Took)
+
+	// From now on the manifest guards it like any other build.
+	require.NoError(t, os.Truncate(bins.Kwok, 5))
+	_, err = ensure(t.Context(), opts, slog.New(rec), f.deps())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, f.builds.Load())
+}
+
+func TestEnsureRebuildsACacheBuiltBeforeManifestsWhenABinaryDoesNotRun(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tail   map[string]string
+		damage func(t *testing.T, b Binaries)
+		reason string
+	}{{
+		name:   "a binary fails --version",
+		tail:   map[string]string{KubeScheduler: "exit 3"},
+		reason: "kube-scheduler --version: exit status 3",
+	}, {
+		name:   "a binary is cut short",
+		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Truncate(b.MetricsServer, 5)) },
+		reason: "metrics-server --version",
+	}, {
+		name:   "a binary is missing",
+		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Remove(b.Etcd)) },
+		reason: "etcd --version",
+	}, {
+		name:   "the kwok stages are missing",
+		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Remove(b.KwokStages)) },
+		reason: "kwok-stages.yaml",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := BuildOptions{CacheDir: t.TempDir()}
+			legacy := writeLegacyCache(t, opts, tc.tail)
+			if tc.damage != nil {
+				tc.damage(t, legacy)
+			}
+			f := &fakeBuilder{}
+			rec := &lines{}
+			bins, err := ensure(t.Context(), opts, slog.New(rec), f.deps())
+			require.NoError(t, err)
+			require.EqualValues(t, 1, f.builds.Load(), "rebuilt")
+			removed := rec.containing("removing testbed cache that is not a complete build")
+			require.Len(t, removed, 1, "%q", rec.all())
+			require.Contains(t, removed[0], tc.reason)
+			require.Len(t, readMarker(t, bins.Dir).Files, 7)
+		})
+	}
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
