@@ -46,8 +46,12 @@ func TestEnsureIsCached(t *testing.T) {
 		t.Fatalf("second Ensure: %v", err)
 	}
 	t.Logf("second Ensure took %s", took)
-	if took >= 2*time.Second {
-		t.Errorf("second Ensure took %s, want < 2s (it should not rebuild)", took)
+	// A cached Ensure hashes the cache's 420 MB against its manifest:
+	// 0.9 s at load 9–11 on the 2-core machine. A rebuild, even from a
+	// warm build cache, links three control-plane binaries: far more than
+	// 10 s. The binaries' unchanged mtimes below say it did not rebuild.
+	if took >= 10*time.Second {
+		t.Errorf("second Ensure took %s, want < 10s (it should not rebuild)", took)
 	}
 	if again != bins {
 		t.Errorf("second Ensure returned %+v, want %+v", again, bins)
