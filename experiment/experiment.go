@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Tool is the chaos tool that ran an experiment.
@@ -65,11 +67,12 @@ type Experiment struct {
 // Filter selects recorded experiments (store.Store.Experiments): those of
 // Tool, Namespace and Name where set, that ran at some time in [Since,
 // Until) (zero bounds are open): begun before Until, and running or ended
-// at or after Since.
+// at or after Since; and whose Labels Selector matches, if set.
 type Filter struct {
 	Tool            Tool
 	Namespace, Name string
 	Since, Until    time.Time
+	Selector        labels.Selector
 }
 
 // Running reports whether the experiment has not ended.
