@@ -38,9 +38,12 @@ type Experiment struct {
 	// End is null while the experiment runs.
 	End *time.Time `json:"end"`
 	// Result and Detail are the tool's own verdict (experiment.Experiment).
-	Result   string   `json:"result"`
-	Detail   string   `json:"detail,omitempty"`
-	Observed Observed `json:"observed"`
+	Result string `json:"result"`
+	Detail string `json:"detail,omitempty"`
+	// Labels are the object's, which a hypothesis window's selector is
+	// matched against; left out when it has none.
+	Labels   map[string]string `json:"labels,omitempty"`
+	Observed Observed          `json:"observed"`
 }
 
 // Observed is what steadywatch recorded in the experiment's namespace
@@ -234,7 +237,7 @@ func observe(ctx context.Context, faults tracker.Store, x experiment.Experiment,
 func toExperiment(x experiment.Experiment, observed Observed) Experiment {
 	out := Experiment{
 		Cluster: x.Cluster, Tool: x.Tool, Kind: x.Kind, Namespace: x.Namespace, Name: x.Name, UID: x.UID,
-		Fault: x.Fault, Target: x.Target, Start: x.Start.UTC(), Result: x.Result, Detail: x.Detail, Observed: observed,
+		Fault: x.Fault, Target: x.Target, Start: x.Start.UTC(), Result: x.Result, Detail: x.Detail, Labels: x.Labels, Observed: observed,
 	}
 	if !x.Running() {
 		end := x.End.UTC()

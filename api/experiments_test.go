@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ var (
 	xKill = experiment.Experiment{
 		Tool: experiment.ChaosMesh, Kind: "PodChaos", Namespace: "shop", Name: "kill-web", UID: "u1",
 		Fault: "pod-kill", Target: "mode=one namespaces=shop labels=app=web", Start: x0, End: xEnd, Result: experiment.Recovered,
+		Labels: map[string]string{"team": "shop"},
 	}
 	xRunning = experiment.Experiment{
 		Tool: experiment.Litmus, Kind: "ChaosEngine", Namespace: "shop", Name: "db-chaos", UID: "u2",
@@ -100,6 +102,7 @@ func TestAnExperimentIsJoinedToTheFaultsObservedInItsNamespaceDuringIt(t *testin
 	kill := list.Experiments[0]
 	require.Equal(t, "kill-web", kill.Name)
 	require.Equal(t, xEnd, *kill.End)
+	require.Equal(t, map[string]string{"team": "shop"}, kill.Labels, "the labels a window's selector is matched against")
 	require.Equal(t, api.Observed{
 		From: x0, To: xEnd, Events: 3, Kinds: map[chaos.Kind]int{chaos.PodDeleted: 3},
 		EventList: []api.ObservedEvent{
@@ -117,6 +120,8 @@ func TestAnExperimentIsJoinedToTheFaultsObservedInItsNamespaceDuringIt(t *testin
 	require.Equal(t, 1, running.Observed.Events)
 	require.Empty(t, running.Observed.Incidents)
 	require.Contains(t, string(body), `"end": null`)
+	require.Nil(t, running.Labels)
+	require.Equal(t, 1, strings.Count(string(body), `"labels"`), "left out when there are none")
 }
 
 func TestExperimentsFilters(t *testing.T) {

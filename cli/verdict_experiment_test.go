@@ -116,3 +116,66 @@ spec:
 		require.Equal(t, start.Add(5*time.Minute), v.Window.ChaosEnd.UTC())
 	})
 }
+
+// A window by label selector is resolved from the store's experiments
+// and their labels: of the objects it selects in the namespace, the run
+// that started latest.
+func TestVerdictTakesAnExperimentWindowBySelectorFromTheStore(t *testing.T) {
+	const doc = `apiVersion: steadywatch.io/v1alpha1
+kind: Hypothesis
+metadata: {name: kill-api}
+spec:
+  service: api
+  namespace: shop
+  groups: {control: group="control", experimental: group="experimental"}
+  window:
+    experiment: {tool: litmus, selector: "team=shop,fault in (pod-delete)", lookback: 1h, after: 5m}
+  metrics:
+    - name: latency
+      query: latency{ {{ .Group }} }
+      direction: higherIsWorse
+      allowedEffect: 20%
+`
+	file := filepath.Join(t.TempDir(), "h.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(doc), 0o600))
+	dataDir := t.TempDir()
+	start := time.Date(2026, 11, 1, 1, 0, 0, 0, time.UTC)
+	db, err := store.Open(t.Context(), "", store.Options{DataDir: dataDir})
+	require.NoError(t, err)
+	shop := map[string]string{"team": "shop", "fault": "pod-delete"}
+	runOf := func(ns, name, uid string, after time.Duration, lbls map[string]string) experiment.Experiment {
+		return experiment.Experiment{
+			Tool: experiment.Litmus, Kind: "ChaosEngine", Namespace: ns, Name: name, UID: uid, Fault: "pod-delete",
+			Start: start.Add(after), End: start.Add(after + 5*time.Minute), Result: experiment.LitmusPass, Labels: lbls,
+		}
+	}
+	for _, e := range []experiment.Experiment{
+		runOf("shop", "kill-api-1", "u1", 0, shop),
+		runOf("shop", "kill-api-2", "u2", 10*time.Minute, shop),
+		// Later, but of another team, or of another namespace.
+		runOf("shop", "kill-db", "u3", 20*time.Minute, map[string]string{"team": "db", "fault": "pod-delete"}),
+		runOf("other", "kill-api-3", "u4", 20*time.Minute, shop),
+	} {
+		require.NoError(t, db.SaveExperiment(t.Context(), e))
+	}
+	require.NoError(t, db.Close())
+	url, _ := fakePrometheus(t, "")
+
+	at := start.Add(40 * time.Minute)
+	code, out, stderr := run(t, "verdict", "-f", file, "--prometheus", url, "--scrape-interval", "15s",
+		"--data-dir", dataDir, "--at", at.Format(time.RFC3339Nano), "--output", "json")
+	require.NotEqual(t, cli.ExitUsage, code, "stderr: %s", stderr)
+	var got struct {
+		Verdicts []struct {
+			Window      struct{ ChaosStart, ChaosEnd time.Time }
+			Experiments []struct{ Name, UID string }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	require.Len(t, got.Verdicts, 1)
+	v := got.Verdicts[0]
+	require.Len(t, v.Experiments, 1, out)
+	require.Equal(t, "kill-api-2", v.Experiments[0].Name)
+	require.Equal(t, start.Add(10*time.Minute), v.Window.ChaosStart)
+	require.Equal(t, start.Add(15*time.Minute), v.Window.ChaosEnd)
+}

@@ -37,6 +37,7 @@ func FromChaosMesh(obj *unstructured.Unstructured) (Experiment, error) {
 	}
 	x := Experiment{
 		Tool: ChaosMesh, Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: string(obj.GetUID()),
+		Labels: obj.GetLabels(),
 	}
 	o := root(obj.Object)
 	var err error

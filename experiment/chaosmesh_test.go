@@ -27,6 +27,7 @@ metadata:
 	namespace: shop
 	uid: 3f1e-podchaos
 	creationTimestamp: "2026-03-01T10:00:00Z"
+	labels: {team: shop, fault: pod-kill}
 spec:
 	action: pod-kill
 	mode: one
@@ -41,6 +42,7 @@ func TestFromChaosMesh(t *testing.T) {
 	kill := experiment.Experiment{
 		Tool: experiment.ChaosMesh, Kind: "PodChaos", Namespace: "shop", Name: "kill-web", UID: "3f1e-podchaos",
 		Fault: "pod-kill", Target: "mode=one namespaces=shop labels=app=web,tier=front",
+		Labels: map[string]string{"team": "shop", "fault": "pod-kill"},
 	}
 	with := func(e experiment.Experiment, f func(*experiment.Experiment)) experiment.Experiment {
 		f(&e)

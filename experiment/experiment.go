@@ -1,8 +1,12 @@
 package experiment
 
 import (
+	"maps"
+	"reflect"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Tool is the chaos tool that ran an experiment.
@@ -54,16 +58,21 @@ type Experiment struct {
 	// Detail says more about Result: Litmus's phase, probe success and
 	// failed step; Chaos Mesh's targets and failure messages.
 	Detail string
+	// Labels are the object's metadata.labels (the ChaosEngine's, not its
+	// ChaosResults'), nil when it has none: a hypothesis window may select
+	// experiments by them (Filter.Selector).
+	Labels map[string]string
 }
 
 // Filter selects recorded experiments (store.Store.Experiments): those of
 // Tool, Namespace and Name where set, that ran at some time in [Since,
 // Until) (zero bounds are open): begun before Until, and running or ended
-// at or after Since.
+// at or after Since; and whose Labels Selector matches, if set.
 type Filter struct {
 	Tool            Tool
 	Namespace, Name string
 	Since, Until    time.Time
+	Selector        labels.Selector
 }
 
 // Running reports whether the experiment has not ended.
@@ -77,7 +86,7 @@ func (e Experiment) Key() string {
 
 // same reports whether two readings of an experiment tell the same.
 func (e Experiment) same(o Experiment) bool {
-	t1, t2 := e, o
-	t1.Start, t1.End, t2.Start, t2.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	return t1 == t2 && e.Start.Equal(o.Start) && e.End.Equal(o.End)
+	a, b := e, o
+	a.Start, a.End, a.Labels, b.Start, b.End, b.Labels = time.Time{}, time.Time{}, nil, time.Time{}, time.Time{}, nil
+	return reflect.DeepEqual(a, b) && e.Start.Equal(o.Start) && e.End.Equal(o.End) && maps.Equal(e.Labels, o.Labels)
 }

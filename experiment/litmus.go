@@ -71,7 +71,7 @@ func FromLitmus(engine *unstructured.Unstructured, results []*unstructured.Unstr
 	for _, entry := range entries {
 		x := Experiment{
 			Tool: Litmus, Kind: engine.GetKind(), Namespace: engine.GetNamespace(), Name: engine.GetName(),
-			UID: string(engine.GetUID()), Target: target, Start: created,
+			UID: string(engine.GetUID()), Target: target, Start: created, Labels: engine.GetLabels(),
 		}
 		var status, verdict string
 		var updated time.Time

@@ -2,6 +2,7 @@ package experiment_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,6 +28,9 @@ metadata:
 	namespace: shop
 	uid: 0b6f2d1e-engine
 	creationTimestamp: "2026-03-01T10:00:00Z"
+	labels:
+		team: shop
+		app.kubernetes.io/part-of: checkout
 spec:
 	engineState: active
 	appinfo:
@@ -89,6 +93,7 @@ func TestFromLitmus(t *testing.T) {
 	web := experiment.Experiment{
 		Tool: experiment.Litmus, Kind: "ChaosEngine", Namespace: "shop", Name: "web-chaos", UID: "0b6f2d1e-engine",
 		Fault: "pod-delete", Target: "appns=shop applabel=app=web appkind=deployment",
+		Labels: map[string]string{"team": "shop", "app.kubernetes.io/part-of": "checkout"},
 	}
 	with := func(e experiment.Experiment, f func(*experiment.Experiment)) experiment.Experiment {
 		f(&e)
@@ -381,4 +386,14 @@ status:
 			require.EqualError(t, err, tc.want)
 		})
 	}
+}
+
+func TestALitmusRunCarriesTheEnginesLabelsAndNotTheResults(t *testing.T) {
+	bare := strings.Replace(engine(completedPass), "\tlabels:\n\t\tteam: shop\n\t\tapp.kubernetes.io/part-of: checkout\n", "", 1)
+	require.NotEqual(t, engine(completedPass), bare, "the fixture lost its labels")
+	got, err := experiment.FromLitmus(object(t, bare),
+		[]*unstructured.Unstructured{object(t, result("web-chaos-pod-delete", "pod-delete", "2026-03-01T10:00:12Z", greenResult))})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Nil(t, got[0].Labels, "the ChaosResult's labels (name: web-chaos-pod-delete) are not the run's")
 }

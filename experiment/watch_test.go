@@ -163,16 +163,23 @@ func TestWatcherWatchesAToolInstalledLater(t *testing.T) {
 		Cluster: "eu-1", Tool: experiment.ChaosMesh, Kind: "PodChaos", Namespace: "shop", Name: "kill-web", UID: "3f1e-podchaos",
 		Fault: "pod-kill", Target: "mode=one namespaces=shop labels=app=web,tier=front",
 		Start: at("2026-03-01T10:00:02Z"), Result: experiment.Injected, Detail: "1 target",
+		Labels: map[string]string{"team": "shop", "fault": "pod-kill"},
 	}
 	require.Eventually(t, func() bool { return len(rep.get()) == 1 }, waitTime, time.Millisecond)
 	require.Equal(t, want, rep.get()[0])
 	require.Len(t, w.Watching(), 5)
 
-	// A change that tells nothing new is not reported: the next report is
-	// the recovery that follows it.
-	kill.SetLabels(map[string]string{"owner": "sre"})
+	// A change that tells nothing new (an annotation) is not reported: the
+	// next report is the relabelling that follows it, then the recovery.
+	kill.SetAnnotations(map[string]string{"owner": "sre"})
 	_, err := client.Resource(gvr).Namespace("shop").Update(t.Context(), kill, metav1.UpdateOptions{})
 	require.NoError(t, err)
+	kill.SetLabels(map[string]string{"team": "payments"})
+	_, err = client.Resource(gvr).Namespace("shop").Update(t.Context(), kill, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rep.get()) >= 2 }, waitTime, time.Millisecond)
+	want.Labels = map[string]string{"team": "payments"}
+	require.Equal(t, want, rep.get()[1], "new labels are news: a window may select the run by them")
 	records := []any{map[string]any{
 		"id": "shop/web-a", "selectorKey": ".", "phase": "Not Injected", "injectedCount": int64(1), "recoveredCount": int64(1),
 		"events": []any{
@@ -185,9 +192,9 @@ func TestWatcherWatchesAToolInstalledLater(t *testing.T) {
 	require.NoError(t, unstructured.SetNestedSlice(kill.Object, []any{map[string]any{"type": "AllRecovered", "status": "True"}}, "status", "conditions"))
 	_, err = client.Resource(gvr).Namespace("shop").Update(t.Context(), kill, metav1.UpdateOptions{})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return len(rep.get()) >= 2 }, waitTime, time.Millisecond)
+	require.Eventually(t, func() bool { return len(rep.get()) >= 3 }, waitTime, time.Millisecond)
 	want.End, want.Result = at("2026-03-01T10:00:32Z"), experiment.Recovered
-	require.Equal(t, want, rep.get()[1])
+	require.Equal(t, want, rep.get()[2])
 }
 
 func TestWatcherJoinsALitmusEngineWithItsResult(t *testing.T) {
@@ -200,6 +207,7 @@ func TestWatcherJoinsALitmusEngineWithItsResult(t *testing.T) {
 		Tool: experiment.Litmus, Kind: "ChaosEngine", Namespace: "shop", Name: "web-chaos", UID: "0b6f2d1e-engine",
 		Fault: "pod-delete", Target: "appns=shop applabel=app=web appkind=deployment",
 		Start: at("2026-03-01T10:00:00Z"), Result: "Awaited", Detail: "no ChaosResult yet; engine initialized",
+		Labels: map[string]string{"team": "shop", "app.kubernetes.io/part-of": "checkout"},
 	}
 	require.Eventually(t, func() bool { return len(rep.get()) == 1 }, waitTime, time.Millisecond)
 	require.Equal(t, web, rep.get()[0])

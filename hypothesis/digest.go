@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Digest is a hash of what h is judged by: every field but its name, its
@@ -27,13 +29,14 @@ func (h *Hypothesis) Digest() string {
 
 var (
 	timeType     = reflect.TypeFor[time.Time]()
+	selectorType = reflect.TypeFor[labels.Selector]()
 	stringerType = reflect.TypeFor[fmt.Stringer]()
 )
 
 // writeDigest writes v unambiguously: the field names of structs, the
 // lengths of slices, maps in key order, floats exactly (infinities
 // included), and the types whose fields are all unexported (time,
-// templates) as their text. A String method is used for nothing else: it
+// templates) and label selectors as their text. A String method is used for nothing else: it
 // may leave fields out (an alert expectation's says nothing of Within). A
 // pointer field tagged `digest:"omitnil"` is left out when nil: a field
 // added later leaves the digests of the hypotheses without it as they
@@ -42,6 +45,10 @@ func writeDigest(b *strings.Builder, v reflect.Value) {
 	switch {
 	case v.Type() == timeType:
 		b.WriteString(strconv.Quote(v.Interface().(time.Time).UTC().Format(time.RFC3339Nano)))
+		return
+	case v.Type() == selectorType && !v.IsNil():
+		// Its canonical text: requirements in key order, values sorted.
+		b.WriteString(strconv.Quote(v.Interface().(labels.Selector).String()))
 		return
 	case v.Kind() == reflect.Struct && !hasExported(v.Type()) && v.Type().Implements(stringerType):
 		b.WriteString(strconv.Quote(v.Interface().(fmt.Stringer).String()))

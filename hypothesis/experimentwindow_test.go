@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/steadywatch/steadywatch/experiment"
 )
@@ -65,6 +66,39 @@ func TestTheDigestsOfHypothesesWithoutAnExperimentWindowAreThoseOfBeforeIt(t *te
 	}
 }
 
+func TestTheDigestOfAnExperimentWindowByNameIsThatOfBeforeSelectors(t *testing.T) {
+	// Computed before ExperimentWindow.Selector existed.
+	hs, err := Parse([]byte(minimalWith("  namespace: shop\n  window: {experiment: {tool: litmus, name: kill-web, namespace: chaos, fault: pod-delete, lookback: 2h, before: 1m, after: 5m}}\n")), "h.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "sha256:7e8cb18a3e1c23f7ca6a9024ce912a8757d1d4ba3cebf0584cc75005abd6da3a", hs[0].Digest())
+}
+
+func TestParseReadsAnExperimentWindowsSelector(t *testing.T) {
+	hs, err := Parse([]byte(minimalWith(`
+  namespace: shop
+  window:
+    experiment: {tool: chaos-mesh, selector: "team=shop,fault in (pod-kill, pod-failure),!canary"}
+`)), "h.yaml")
+	require.NoError(t, err)
+	ew := hs[0].Window.Experiment
+	require.Empty(t, ew.Name)
+	require.NotNil(t, ew.Selector)
+	require.Equal(t, "!canary,fault in (pod-failure,pod-kill),team=shop", ew.Selector.String())
+	require.Equal(t, `chaos-mesh experiments in shop selected by "!canary,fault in (pod-failure,pod-kill),team=shop"`, ew.String())
+}
+
+func TestAnExperimentWindowsSelectorIsJudgedAsWhatItSelects(t *testing.T) {
+	digest := func(selector string) string {
+		t.Helper()
+		hs, err := Parse([]byte(minimalWith("  namespace: shop\n  window: {experiment: {tool: litmus, selector: '"+selector+"'}}\n")), "h.yaml")
+		require.NoError(t, err)
+		return hs[0].Digest()
+	}
+	require.Equal(t, digest("team=shop,fault in (a, b)"), digest("fault in (b,a), team=shop"), "the same selector written another way")
+	require.NotEqual(t, digest("team=shop"), digest("team=db"))
+	require.NotEqual(t, digest("team=shop"), digest("team!=shop"))
+}
+
 func TestAnExperimentWindowsFieldsChangeTheDigest(t *testing.T) {
 	digest := func(window string) string {
 		t.Helper()
@@ -82,6 +116,8 @@ func TestAnExperimentWindowsFieldsChangeTheDigest(t *testing.T) {
 		"lookback":  "tool: litmus, name: kill-web, lookback: 2h",
 		"before":    "tool: litmus, name: kill-web, before: 1m",
 		"after":     "tool: litmus, name: kill-web, after: 11m",
+		"selector":  "tool: litmus, selector: team=shop",
+		"another":   "tool: litmus, selector: team=db",
 	} {
 		d := digest(w)
 		require.NotContains(t, seen, d, "%s changes the digest (same as %s)", what, seen[d])
@@ -201,6 +237,57 @@ func TestAnExperimentWindowSpansTheRunAndRunsUntilItEnds(t *testing.T) {
 				ChaosStart: start, ChaosEnd: tc.chaosEnd,
 			}, s)
 			require.Equal(t, tc.running, running)
+		})
+	}
+}
+
+func TestAnExperimentWindowBySelectorIsTheLatestMatchingRunWithinItsLookback(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	sel, err := labels.Parse("team=shop,fault in (pod-delete)")
+	require.NoError(t, err)
+	w := &ExperimentWindow{Tool: experiment.Litmus, Namespace: "shop", Selector: sel, Lookback: time.Hour}
+	shop := map[string]string{"team": "shop", "fault": "pod-delete"}
+	run := func(name, uid, fault string, lbls map[string]string, start time.Time) experiment.Experiment {
+		return experiment.Experiment{
+			Tool: experiment.Litmus, Kind: "ChaosEngine", Namespace: "shop", Name: name, UID: uid, Fault: fault,
+			Start: start, End: start.Add(5 * time.Minute), Result: experiment.LitmusPass, Labels: lbls,
+		}
+	}
+	edge := now.Add(-time.Hour)
+	for _, tc := range []struct {
+		name string
+		exps []experiment.Experiment
+		want []string // name/UID/fault of the run's experiments; nil: none
+	}{
+		{"a match that started exactly a lookback ago counts", []experiment.Experiment{run("kill-a", "a", "pod-delete", shop, edge)}, []string{"kill-a/a/pod-delete"}},
+		{"a match that started just before the lookback does not", []experiment.Experiment{run("kill-a", "a", "pod-delete", shop, edge.Add(-time.Nanosecond))}, nil},
+		{"a match that starts after the time of judgement does not", []experiment.Experiment{run("kill-a", "a", "pod-delete", shop, now.Add(time.Nanosecond))}, nil},
+		{"of two objects that match, the one started later counts", []experiment.Experiment{
+			run("kill-b", "b", "pod-delete", shop, now.Add(-20*time.Minute)),
+			run("kill-a", "a", "pod-delete", shop, now.Add(-50*time.Minute)),
+		}, []string{"kill-b/b/pod-delete"}},
+		{"a later object that does not match does not count", []experiment.Experiment{
+			run("kill-a", "a", "pod-delete", shop, now.Add(-50*time.Minute)),
+			run("kill-db", "d", "pod-delete", map[string]string{"team": "db", "fault": "pod-delete"}, now.Add(-10*time.Minute)),
+			run("kill-x", "x", "pod-delete", nil, now.Add(-5*time.Minute)),
+		}, []string{"kill-a/a/pod-delete"}},
+		{"the other faults of the matching run come with it", []experiment.Experiment{
+			run("kill-a", "a", "pod-delete", shop, now.Add(-30*time.Minute)),
+			run("kill-a", "a", "pod-cpu-hog", shop, now.Add(-24*time.Minute)),
+		}, []string{"kill-a/a/pod-delete", "kill-a/a/pod-cpu-hog"}},
+		{"another tool's or namespace's match does not count", []experiment.Experiment{
+			{Tool: experiment.ChaosMesh, Namespace: "shop", Name: "kill-a", UID: "x", Start: now.Add(-time.Minute), Labels: shop},
+			{Tool: experiment.Litmus, Namespace: "other", Name: "kill-a", UID: "y", Start: now.Add(-time.Minute), Labels: shop},
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := w.Run(now, tc.exps)
+			require.Equal(t, tc.want != nil, ok)
+			var keys []string
+			for _, e := range got {
+				keys = append(keys, e.Name+"/"+e.UID+"/"+e.Fault)
+			}
+			require.Equal(t, tc.want, keys)
 		})
 	}
 }

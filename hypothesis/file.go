@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/steadywatch/steadywatch/chaos"
@@ -87,6 +88,7 @@ func (e *fileEvents) SetDefaults() {
 type fileExperiment struct {
 	Tool      string         `yaml:"tool"`
 	Name      string         `yaml:"name"`
+	Selector  *string        `yaml:"selector"`
 	Namespace string         `yaml:"namespace"`
 	Fault     string         `yaml:"fault"`
 	Lookback  model.Duration `yaml:"lookback"`
@@ -399,15 +401,29 @@ func (e *fileExperiment) build(namespace string) (*ExperimentWindow, *Error) {
 	default:
 		return nil, fieldErrorf(path+".tool", "%q is not one of %s, %s", e.Tool, experiment.Litmus, experiment.ChaosMesh)
 	}
-	if out.Name == "" {
-		return nil, fieldErrorf(path+".name", "missing: name the %s object (%s) whose run is the window", out.Tool, toolKinds(out.Tool))
-	}
-	if errs := validation.IsDNS1123Subdomain(out.Name); len(errs) > 0 {
-		return nil, fieldErrorf(path+".name", "%q is not a valid object name: %s", out.Name, strings.Join(errs, "; "))
+	switch {
+	case e.Selector != nil && out.Name != "":
+		return nil, fieldErrorf(path+".selector", "name and selector are exclusive: set one")
+	case e.Selector != nil:
+		sel, err := k8slabels.Parse(*e.Selector)
+		if err != nil {
+			return nil, fieldErrorf(path+".selector", "%q is not a label selector: %v", *e.Selector, err)
+		}
+		if sel.Empty() {
+			return nil, fieldErrorf(path+".selector", "%q selects every experiment: give at least one requirement (team=shop, fault in (pod-delete)…)", *e.Selector)
+		}
+		out.Selector = sel
+	case out.Name == "":
+		return nil, fieldErrorf(path+".name", "missing: name the %s object (%s) whose run is the window, or select objects by their labels with selector",
+			out.Tool, toolKinds(out.Tool))
+	default:
+		if errs := validation.IsDNS1123Subdomain(out.Name); len(errs) > 0 {
+			return nil, fieldErrorf(path+".name", "%q is not a valid object name: %s", out.Name, strings.Join(errs, "; "))
+		}
 	}
 	if out.Namespace == "" {
 		if namespace == "" {
-			return nil, fieldErrorf(path+".namespace", "missing: name the namespace of %s (the hypothesis has no spec.namespace to default to)", out.Name)
+			return nil, fieldErrorf(path+".namespace", "missing: name the namespace of %s (the hypothesis has no spec.namespace to default to)", out.object())
 		}
 		out.Namespace = namespace
 	} else if errs := validation.IsDNS1123Label(out.Namespace); len(errs) > 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/experiment"
@@ -145,8 +146,15 @@ type EventWindow struct {
 // runs).
 type ExperimentWindow struct {
 	Tool experiment.Tool
-	// Name is the tool's object: the ChaosEngine, the PodChaos…
+	// Name is the tool's object: the ChaosEngine, the PodChaos…; empty
+	// when Selector picks the objects.
 	Name string
+	// Selector picks the tool's objects by their labels instead of Name
+	// (spec.window.experiment.selector); nil when Name is given. Several
+	// objects may match: the run is the latest started of all of them.
+	// Left out of the digest when nil, and written there as its canonical
+	// text (requirements in key order) otherwise.
+	Selector k8slabels.Selector `digest:"omitnil"`
 	// Namespace is the object's: spec.window.experiment.namespace, or the
 	// hypothesis's namespace when it gives none.
 	Namespace string
@@ -159,18 +167,34 @@ type ExperimentWindow struct {
 }
 
 // String names the experiment as messages do: "litmus experiment
-// shop/kill-web (fault pod-delete)", the fault only when one is given.
+// shop/kill-web (fault pod-delete)", or by a selector "litmus experiments
+// in shop selected by \"team=shop\"", the fault only when one is given.
 func (w *ExperimentWindow) String() string {
-	s := string(w.Tool) + " experiment " + w.Namespace + "/" + w.Name
+	var s string
+	if w.Selector != nil {
+		s = fmt.Sprintf("%s experiments in %s selected by %q", w.Tool, w.Namespace, w.Selector)
+	} else {
+		s = string(w.Tool) + " experiment " + w.Namespace + "/" + w.Name
+	}
 	if w.Fault != "" {
 		s += " (fault " + w.Fault + ")"
 	}
 	return s
 }
 
+// object names what the window takes its run from: the object's name, or
+// the selector's "objects selected by …".
+func (w *ExperimentWindow) object() string {
+	if w.Selector != nil {
+		return fmt.Sprintf("the objects selected by %q", w.Selector)
+	}
+	return w.Name
+}
+
 // Run is the run of the experiment a window is taken from: the latest of
-// the recorded experiments matching w (tool, namespace, name and fault if
-// given) whose Start lies within Lookback before now (from now − Lookback
+// the recorded experiments matching w (tool, namespace, name or selector,
+// and fault if given; of several objects a selector matches, the latest
+// run of any of them) whose Start lies within Lookback before now (from now − Lookback
 // to now, both included), and with it the other faults of the same run
 // (same UID) among exps: a ChaosEngine runs its experiments one after
 // another under one UID, and the window spans them all unless Fault picks
@@ -180,8 +204,14 @@ func (w *ExperimentWindow) String() string {
 func (w *ExperimentWindow) Run(now time.Time, exps []experiment.Experiment) (run []experiment.Experiment, ok bool) {
 	from := now.Add(-w.Lookback)
 	match := func(e *experiment.Experiment) bool {
-		return e.Tool == w.Tool && e.Namespace == w.Namespace && e.Name == w.Name && (w.Fault == "" || e.Fault == w.Fault) &&
-			!e.Start.After(now)
+		if w.Selector != nil {
+			if !w.Selector.Matches(k8slabels.Set(e.Labels)) {
+				return false
+			}
+		} else if e.Name != w.Name {
+			return false
+		}
+		return e.Tool == w.Tool && e.Namespace == w.Namespace && (w.Fault == "" || e.Fault == w.Fault) && !e.Start.After(now)
 	}
 	latest := -1
 	for i := range exps {
@@ -197,7 +227,7 @@ func (w *ExperimentWindow) Run(now time.Time, exps []experiment.Experiment) (run
 		return nil, false
 	}
 	for i := range exps {
-		if e := &exps[i]; match(e) && e.UID == exps[latest].UID && e.Cluster == exps[latest].Cluster {
+		if e := &exps[i]; match(e) && e.UID == exps[latest].UID && e.Name == exps[latest].Name && e.Cluster == exps[latest].Cluster {
 			run = append(run, *e)
 		}
 	}

@@ -439,7 +439,7 @@ var invalidFiles = []struct {
 	{
 		"an experiment window without a name is rejected, naming the tool's kinds",
 		"invalid-experiment-missing-name.yaml",
-		`testdata/invalid-experiment-missing-name.yaml:12: spec.window.experiment.name: missing: name the chaos-mesh object (a PodChaos, NetworkChaos, StressChaos, IOChaos or TimeChaos) whose run is the window`,
+		`testdata/invalid-experiment-missing-name.yaml:12: spec.window.experiment.name: missing: name the chaos-mesh object (a PodChaos, NetworkChaos, StressChaos, IOChaos or TimeChaos) whose run is the window, or select objects by their labels with selector`,
 	},
 	{
 		"an experiment name that no Kubernetes object can have is rejected",
@@ -474,6 +474,21 @@ var invalidFiles = []struct {
 	{
 		"an unknown field of an experiment window is rejected with the fields it has",
 		"invalid-experiment-unknown-field.yaml",
-		`testdata/invalid-experiment-unknown-field.yaml:12: spec.window.experiment: unknown field "selector", want one of tool, name, namespace, fault, lookback, before, after`,
+		`testdata/invalid-experiment-unknown-field.yaml:12: spec.window.experiment: unknown field "kind", want one of tool, name, selector, namespace, fault, lookback, before, after`,
+	},
+	{
+		"an experiment window with both a name and a selector is rejected: they are exclusive",
+		"invalid-experiment-name-and-selector.yaml",
+		`testdata/invalid-experiment-name-and-selector.yaml:12: spec.window.experiment.selector: name and selector are exclusive: set one`,
+	},
+	{
+		"an experiment selector that is no label selector is rejected with the parser's word",
+		"invalid-experiment-selector.yaml",
+		`testdata/invalid-experiment-selector.yaml:12: spec.window.experiment.selector: "team=shop,fault in pod-kill" is not a label selector: unable to parse requirement: found 'pod-kill' expected: '('`,
+	},
+	{
+		"an experiment selector without a requirement is rejected: it would select every experiment of the namespace",
+		"invalid-experiment-empty-selector.yaml",
+		`testdata/invalid-experiment-empty-selector.yaml:12: spec.window.experiment.selector: " " selects every experiment: give at least one requirement (team=shop, fault in (pod-delete)…)`,
 	},
 }

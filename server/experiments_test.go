@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func (f *flakyExperiments) attemptsOf(x experiment.Experiment) int {
 	defer f.mu.Unlock()
 	n := 0
 	for _, a := range f.attempts {
-		if a == x {
+		if reflect.DeepEqual(a, x) {
 			n++
 		}
 	}
@@ -161,7 +162,7 @@ func TestAFailingStoreKeepsTheLatestReadingOfAnExperimentAndSavesItOnceItRecover
 	require.Equal(t, 1, r.pendingCount())
 
 	db.setFailing(false)
-	waitfor.True(t, 10*time.Second, "the ended reading to be saved", func() bool { return db.savedCopy()[killed.Key()] == killed })
+	waitfor.True(t, 10*time.Second, "the ended reading to be saved", func() bool { return reflect.DeepEqual(db.savedCopy()[killed.Key()], killed) })
 	waitfor.True(t, 10*time.Second, "nothing to be pending", func() bool { return r.pendingCount() == 0 })
 	require.Equal(t, triedRunning, db.attemptsOf(killing), "the replaced reading was tried again")
 	require.Equal(t, map[string]experiment.Experiment{killed.Key(): killed}, db.savedCopy())

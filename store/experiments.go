@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/store/limits"
 )
@@ -16,10 +18,10 @@ import (
 // that the verdict judge can read experiments without importing the store.
 type ExperimentFilter = experiment.Filter
 
-const upsertExperiment = `INSERT INTO experiments (cluster, tool, namespace, name, uid, fault, kind, target, start_ns, end_ns, result, detail)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+const upsertExperiment = `INSERT INTO experiments (cluster, tool, namespace, name, uid, fault, kind, target, start_ns, end_ns, result, detail, labels)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (cluster, tool, namespace, name, uid, fault) DO UPDATE SET kind = excluded.kind, target = excluded.target,
-	start_ns = excluded.start_ns, end_ns = excluded.end_ns, result = excluded.result, detail = excluded.detail`
+	start_ns = excluded.start_ns, end_ns = excluded.end_ns, result = excluded.result, detail = excluded.detail, labels = excluded.labels`
 
 // SaveExperiment implements Store.
 func (s *sqlStore) SaveExperiment(ctx context.Context, e experiment.Experiment) error {
@@ -27,11 +29,15 @@ func (s *sqlStore) SaveExperiment(ctx context.Context, e experiment.Experiment) 
 	if err != nil {
 		return fmt.Errorf("store: saving experiment %s/%s: %w", e.Namespace, e.Name, err)
 	}
+	lbls, err := encodeMap(e.Labels)
+	if err != nil {
+		return fmt.Errorf("store: saving experiment %s/%s: labels: %w", e.Namespace, e.Name, err)
+	}
 	if err := s.writable(fmt.Sprintf("saving experiment %s/%s", e.Namespace, e.Name)); err != nil {
 		return err
 	}
 	if err := s.exec(ctx, upsertExperiment, s.cluster, string(e.Tool), e.Namespace, e.Name, e.UID, e.Fault, e.Kind, e.Target,
-		start, end, e.Result, e.Detail); err != nil {
+		start, end, e.Result, e.Detail, lbls); err != nil {
 		return fmt.Errorf("store: saving experiment %s/%s: %w", e.Namespace, e.Name, err)
 	}
 	return nil
@@ -74,7 +80,8 @@ func checkExperiment(e *experiment.Experiment) (start int64, end any, err error)
 	return start, endNs, err
 }
 
-// Experiments implements Store: oldest start first.
+// Experiments implements Store: oldest start first. f.Selector is applied
+// to the rows the rest of f selects, after the query (see migration 0009).
 func (s *sqlStore) Experiments(ctx context.Context, f ExperimentFilter) ([]experiment.Experiment, error) {
 	var w where
 	s.inCluster(&w)
@@ -100,18 +107,24 @@ func (s *sqlStore) Experiments(ctx context.Context, f ExperimentFilter) ([]exper
 		w.add("start_ns < %s", ns)
 	}
 	return list(ctx, s.reader, "listing experiments", w.query(`SELECT cluster, tool, namespace, name, uid, fault, kind, target,
-	start_ns, end_ns, result, detail FROM experiments`, s.orderBy("start_ns, tool, namespace, name, uid, fault")), w.args,
+	start_ns, end_ns, result, detail, labels FROM experiments`, s.orderBy("start_ns, tool, namespace, name, uid, fault")), w.args,
 		func(rows *sql.Rows) (e experiment.Experiment, keep bool, err error) {
 			var (
-				tool  string
-				start int64
-				end   sql.NullInt64
+				tool, lbls string
+				start      int64
+				end        sql.NullInt64
 			)
-			err = rows.Scan(&e.Cluster, &tool, &e.Namespace, &e.Name, &e.UID, &e.Fault, &e.Kind, &e.Target, &start, &end, &e.Result, &e.Detail)
+			if err = rows.Scan(&e.Cluster, &tool, &e.Namespace, &e.Name, &e.UID, &e.Fault, &e.Kind, &e.Target, &start, &end,
+				&e.Result, &e.Detail, &lbls); err != nil {
+				return e, false, err
+			}
 			e.Tool, e.Start = experiment.Tool(tool), timeOf(start)
 			if end.Valid {
 				e.End = timeOf(end.Int64)
 			}
-			return e, err == nil, err
+			if e.Labels, err = decodeMap(lbls); err != nil {
+				return e, false, fmt.Errorf("experiment %s/%s: labels: %w", e.Namespace, e.Name, err)
+			}
+			return e, f.Selector == nil || f.Selector.Matches(labels.Set(e.Labels)), nil
 		})
 }

@@ -90,7 +90,7 @@ func (j *Judge) experimentWindow(ctx context.Context, h *hypothesis.Hypothesis, 
 			"give steadywatch verdict --store or --data-dir (serve judges with its own)", ew), nil
 	}
 	exps, err := j.experiments.Experiments(ctx, experiment.Filter{
-		Tool: ew.Tool, Namespace: ew.Namespace, Name: ew.Name, Since: at.Add(-ew.Lookback), Until: at.Add(time.Nanosecond),
+		Tool: ew.Tool, Namespace: ew.Namespace, Name: ew.Name, Selector: ew.Selector, Since: at.Add(-ew.Lookback), Until: at.Add(time.Nanosecond),
 	})
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -100,12 +100,25 @@ func (j *Judge) experimentWindow(ctx context.Context, h *hypothesis.Hypothesis, 
 	}
 	run, ok := ew.Run(at, exps)
 	if !ok {
+		check := "are the tool, name and namespace those of the experiment?"
+		if ew.Selector != nil {
+			check = fmt.Sprintf("does kubectl get %s -n %s -l '%s' list the experiment's object?", toolResources(ew.Tool), ew.Namespace, ew.Selector)
+		}
 		return s, nil, false, fmt.Sprintf("no run of %s started in the %s before %s: is serve watching namespace %s (watch.namespaces), "+
-			"are %s's CRDs installed, and are the tool, name and namespace those of the experiment?",
-			ew, hypothesis.FormatDuration(ew.Lookback), at.UTC().Format(time.RFC3339), ew.Namespace, ew.Tool), nil
+			"are %s's CRDs installed, and %s",
+			ew, hypothesis.FormatDuration(ew.Lookback), at.UTC().Format(time.RFC3339), ew.Namespace, ew.Tool, check), nil
 	}
 	s, running = ew.Span(at, run)
 	return s, run, running, "", nil
+}
+
+// toolResources names the tool's experiment kinds as kubectl get takes
+// them: chaosengine, or podchaos,networkchaos….
+func toolResources(t experiment.Tool) string {
+	if t == experiment.Litmus {
+		return "chaosengine"
+	}
+	return strings.ToLower(strings.Join(experiment.ChaosMeshKinds, ","))
 }
 
 // toolCheck sets what the chaos tool's own results say against v's

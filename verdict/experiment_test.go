@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/experiment"
@@ -35,7 +36,7 @@ func (f *fakeExperiments) Experiments(_ context.Context, flt experiment.Filter) 
 	for _, e := range f.exps {
 		if (flt.Tool == "" || e.Tool == flt.Tool) && (flt.Namespace == "" || e.Namespace == flt.Namespace) &&
 			(flt.Name == "" || e.Name == flt.Name) && (flt.Since.IsZero() || e.Running() || !e.End.Before(flt.Since)) &&
-			(flt.Until.IsZero() || e.Start.Before(flt.Until)) {
+			(flt.Until.IsZero() || e.Start.Before(flt.Until)) && (flt.Selector == nil || flt.Selector.Matches(labels.Set(e.Labels))) {
 			out = append(out, e)
 		}
 	}
@@ -116,6 +117,37 @@ func TestAnExperimentWindowIsTheExperimentsLatestRun(t *testing.T) {
 	require.Equal(t, v.Experiments, back.Experiments)
 }
 
+func TestAnExperimentWindowBySelectorIsTheLatestRunOfTheObjectsItSelects(t *testing.T) {
+	at := base.Add(50 * time.Minute)
+	labelled := func(name, uid string, start time.Duration, lbls map[string]string) experiment.Experiment {
+		e := litmusRun(experiment.LitmusPass, base.Add(40*time.Minute))
+		e.Name, e.UID, e.Start, e.Labels = name, uid, base.Add(start), lbls
+		return e
+	}
+	shop := map[string]string{"team": "shop", "fault": "pod-delete"}
+	src := &fakeExperiments{exps: []experiment.Experiment{
+		labelled("kill-api-1", "u1", 0, shop),
+		labelled("kill-api-2", "u2", 10*time.Minute, shop),
+		labelled("kill-db", "u3", 20*time.Minute, map[string]string{"team": "db", "fault": "pod-delete"}),
+	}}
+	f := newSource()
+	aa(f, "latency", 1, 1)
+	window := `window: {experiment: {tool: litmus, selector: "team=shop,fault in (pod-delete)", lookback: 1h, after: 5m}}`
+	v, err := newJudge(t, verdict.Options{Samples: f, Experiments: src}).Judge(t.Context(), hyp(t, window, metrics(latencyMetric)), at)
+	require.NoError(t, err)
+	require.Len(t, src.filters, 1)
+	flt := src.filters[0]
+	require.NotNil(t, flt.Selector, "the selector is asked of the store")
+	require.Equal(t, "fault in (pod-delete),team=shop", flt.Selector.String())
+	flt.Selector = nil
+	require.Equal(t, experiment.Filter{Tool: experiment.Litmus, Namespace: "shop", Since: at.Add(-time.Hour), Until: at.Add(time.Nanosecond)}, flt,
+		"no name: the selector picks the objects")
+	require.Equal(t, verdict.Pass, v.Result, v.Reason)
+	require.Len(t, v.Experiments, 1)
+	require.Equal(t, "kill-api-2", v.Experiments[0].Name, "of the two objects selected, the later run; not the later one of another team")
+	require.Equal(t, base.Add(10*time.Minute), v.Window.ChaosStart)
+}
+
 func TestAnExperimentWindowCountsARunThatStartedWithinItsLookback(t *testing.T) {
 	// The run starts at base+10m; judged an hour later it is just within
 	// the lookback, a nanosecond later just outside.
@@ -165,21 +197,37 @@ func TestAnExperimentWindowWithoutARunIsInconclusiveSayingWhatToCheck(t *testing
 	at := base.Add(50 * time.Minute)
 	other := litmusRun(experiment.LitmusPass, base.Add(40*time.Minute))
 	other.Namespace = "chaos"
+	otherTeam := litmusRun(experiment.LitmusPass, base.Add(40*time.Minute))
+	otherTeam.Labels = map[string]string{"team": "db", "fault": "pod-delete"}
+	const selectorWindow = `window: {experiment: {tool: litmus, selector: "team=shop,fault in (pod-delete)", lookback: 1h, after: 5m}}`
 	for _, tc := range []struct {
 		name   string
 		source verdict.ExperimentSource
+		window string // "": experimentWindow
 		reason string
 	}{
-		{"no store", nil, "no store: the window is the latest run of litmus experiment shop/kill-api, and there is no store of the experiments steadywatch recorded: " +
+		{"no store", nil, "", "no store: the window is the latest run of litmus experiment shop/kill-api, and there is no store of the experiments steadywatch recorded: " +
 			"give steadywatch verdict --store or --data-dir (serve judges with its own)"},
 		{
-			"a store that fails", &fakeExperiments{err: errors.New("database is locked")},
+			"a store that fails", &fakeExperiments{err: errors.New("database is locked")}, "",
 			"reading the runs of litmus experiment shop/kill-api: database is locked",
 		},
 		{
-			"no run of it, only one in another namespace", &fakeExperiments{exps: []experiment.Experiment{other}},
+			"no run of it, only one in another namespace", &fakeExperiments{exps: []experiment.Experiment{other}}, "",
 			"no run of litmus experiment shop/kill-api started in the 1h before 2026-03-01T12:50:00Z: is serve watching namespace shop (watch.namespaces), " +
 				"are litmus's CRDs installed, and are the tool, name and namespace those of the experiment?",
+		},
+		{
+			"no run the selector selects, only one of another team", &fakeExperiments{exps: []experiment.Experiment{other, otherTeam}}, selectorWindow,
+			`no run of litmus experiments in shop selected by "fault in (pod-delete),team=shop" started in the 1h before 2026-03-01T12:50:00Z: ` +
+				"is serve watching namespace shop (watch.namespaces), are litmus's CRDs installed, and does " +
+				"kubectl get chaosengine -n shop -l 'fault in (pod-delete),team=shop' list the experiment's object?",
+		},
+		{
+			"no Chaos Mesh run the selector selects", &fakeExperiments{}, `window: {experiment: {tool: chaos-mesh, selector: "!canary", lookback: 1h}}`,
+			`no run of chaos-mesh experiments in shop selected by "!canary" started in the 1h before 2026-03-01T12:50:00Z: ` +
+				"is serve watching namespace shop (watch.namespaces), are chaos-mesh's CRDs installed, and does " +
+				"kubectl get podchaos,networkchaos,stresschaos,iochaos,timechaos -n shop -l '!canary' list the experiment's object?",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,7 +237,11 @@ func TestAnExperimentWindowWithoutARunIsInconclusiveSayingWhatToCheck(t *testing
 			if tc.source != nil {
 				o.Experiments = tc.source
 			}
-			v, err := newJudge(t, o).Judge(t.Context(), hyp(t, experimentWindow, metrics(latencyMetric)+"  recovery: {mttr: 3m}\n"), at)
+			window := experimentWindow
+			if tc.window != "" {
+				window = tc.window
+			}
+			v, err := newJudge(t, o).Judge(t.Context(), hyp(t, window, metrics(latencyMetric)+"  recovery: {mttr: 3m}\n"), at)
 			require.NoError(t, err)
 			require.Equal(t, verdict.Inconclusive, v.Result)
 			require.Equal(t, tc.reason, v.Reason)

@@ -1,10 +1,12 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/store"
@@ -14,7 +16,7 @@ func newExperiment(tool experiment.Tool, name string, start, end int) experiment
 	e := experiment.Experiment{
 		Tool: tool, Kind: "PodChaos", Namespace: "shop", Name: name, UID: "uid-" + name, Fault: "pod-kill",
 		Target: "mode=one namespaces=shop labels=app=web", Start: at(start), Result: experiment.Injected,
-		Detail: "1 of 1 targets injected",
+		Detail: "1 of 1 targets injected", Labels: map[string]string{"team": "shop", "fault": "pod-kill"},
 	}
 	if end >= 0 {
 		e.End, e.Result = at(end), experiment.Recovered
@@ -34,6 +36,13 @@ func testExperiments(t *testing.T, db Database) {
 	ended.End, ended.Result, ended.Detail = at(40), experiment.Recovered, "1 of 1 targets recovered"
 	litmus := newExperiment(experiment.Litmus, "engine-db", 50, 80)
 	litmus.Kind, litmus.Fault, litmus.Result = "ChaosEngine", "pod-delete", "Pass"
+	litmus.Labels = map[string]string{"team": "db", "fault": "pod-delete", "app.kubernetes.io/part-of": "checkout"}
+	selector := func(s string) labels.Selector {
+		t.Helper()
+		sel, err := labels.Parse(s)
+		require.NoError(t, err)
+		return sel
+	}
 	list := func(f store.ExperimentFilter) []experiment.Experiment {
 		t.Helper()
 		got, err := s.Experiments(ctx, f)
@@ -58,6 +67,18 @@ func testExperiments(t *testing.T, db Database) {
 		{"ended just before since: out", store.ExperimentFilter{Since: at(40).Add(time.Microsecond)}, []experiment.Experiment{litmus}},
 		{"begun just before until: in", store.ExperimentFilter{Until: at(50).Add(time.Microsecond)}, []experiment.Experiment{ended, litmus}},
 		{"begun at until: out", store.ExperimentFilter{Until: at(50)}, []experiment.Experiment{ended}},
+		{"a selector its labels match: in", store.ExperimentFilter{Selector: selector("team=shop")}, []experiment.Experiment{ended}},
+		{"a selector its labels do not match: out", store.ExperimentFilter{Selector: selector("team=pay")}, nil},
+		{"a selector of several requirements, all met", store.ExperimentFilter{Selector: selector("team=db,app.kubernetes.io/part-of=checkout")}, []experiment.Experiment{litmus}},
+		{"a selector of several requirements, one unmet", store.ExperimentFilter{Selector: selector("team=shop,app.kubernetes.io/part-of=checkout")}, nil},
+		{"set-based: in", store.ExperimentFilter{Selector: selector("fault in (pod-delete,pod-cpu-hog)")}, []experiment.Experiment{litmus}},
+		{"set-based: notin", store.ExperimentFilter{Selector: selector("fault notin (pod-delete)")}, []experiment.Experiment{ended}},
+		{"set-based: a label absent", store.ExperimentFilter{Selector: selector("!app.kubernetes.io/part-of")}, []experiment.Experiment{ended}},
+		{"set-based: a label every one has, absent", store.ExperimentFilter{Selector: selector("!team")}, nil},
+		{"set-based: a label present", store.ExperimentFilter{Selector: selector("app.kubernetes.io/part-of")}, []experiment.Experiment{litmus}},
+		{"everything", store.ExperimentFilter{Selector: labels.Everything()}, []experiment.Experiment{ended, litmus}},
+		{"a selector and a tool: both apply", store.ExperimentFilter{Tool: experiment.ChaosMesh, Selector: selector("fault in (pod-delete)")}, nil},
+		{"a selector and a time bound: both apply", store.ExperimentFilter{Until: at(50), Selector: selector("team in (shop,db)")}, []experiment.Experiment{ended}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, list(tc.f))
@@ -84,4 +105,47 @@ func testExperiments(t *testing.T, db Database) {
 		})
 	}
 	require.Equal(t, []experiment.Experiment{ended, litmus}, list(store.ExperimentFilter{}), "nothing refused was stored")
+}
+
+// A run without labels reads back without them; a label value is kept as
+// written, quotes and all.
+func testExperimentLabels(t *testing.T, db Database) {
+	ctx := t.Context()
+	s := open(t, db)
+	bare := newExperiment(experiment.Litmus, "bare", 10, 20)
+	bare.Labels = nil
+	odd := newExperiment(experiment.Litmus, "odd", 30, 40)
+	odd.Labels = map[string]string{"note": `say "hi"\`, "empty": ""}
+	require.NoError(t, s.SaveExperiment(ctx, bare))
+	require.NoError(t, s.SaveExperiment(ctx, odd))
+	got, err := s.Experiments(ctx, store.ExperimentFilter{})
+	require.NoError(t, err)
+	require.Equal(t, []experiment.Experiment{bare, odd}, got)
+	sel, err := labels.Parse("empty=")
+	require.NoError(t, err)
+	got, err = s.Experiments(ctx, store.ExperimentFilter{Selector: sel})
+	require.NoError(t, err)
+	require.Equal(t, []experiment.Experiment{odd}, got, "an empty value is a value")
+}
+
+// A database of schema version 8 keeps its experiments through the
+// upgrade, without labels.
+func testUpgradeFromV8(t *testing.T, db Database) {
+	ctx := t.Context()
+	require.NoError(t, db.Migrate(ctx, 8))
+	require.NoError(t, db.Exec(ctx, fmt.Sprintf(`INSERT INTO experiments (cluster, tool, namespace, name, uid, fault, kind, target,
+	start_ns, end_ns, result, detail) VALUES ('', 'litmus', 'shop', 'old', 'uid-old', 'pod-delete', 'ChaosEngine', 'appns=shop', %d, %d, 'Pass', '')`,
+		at(1).UnixNano(), at(2).UnixNano())))
+	s := open(t, db)
+	got, err := s.Experiments(ctx, store.ExperimentFilter{})
+	require.NoError(t, err)
+	require.Equal(t, []experiment.Experiment{{
+		Tool: experiment.Litmus, Kind: "ChaosEngine", Namespace: "shop", Name: "old", UID: "uid-old", Fault: "pod-delete",
+		Target: "appns=shop", Start: at(1), End: at(2), Result: "Pass",
+	}}, got)
+	sel, err := labels.Parse("!team")
+	require.NoError(t, err)
+	got, err = s.Experiments(ctx, store.ExperimentFilter{Selector: sel})
+	require.NoError(t, err)
+	require.Len(t, got, 1, "an old run has no labels")
 }

@@ -66,6 +66,8 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Database) {
 		{"verdicts are kept by hypothesis and time, NaN scores as null, and read by range and as in force", testVerdicts},
 		{"a verdict the store cannot keep is refused with the field named", testInvalidVerdicts},
 		{"an experiment is one row a run, replaced by later readings, and listed by tool, name and time", testExperiments},
+		{"an experiment's labels are kept as written, none read back as none", testExperimentLabels},
+		{"a database of schema version 8 is upgraded in place, its experiments without labels", testUpgradeFromV8},
 		{"two clusters' rows that look alike are kept apart, each cluster read by its own store or a view", testClusters},
 		{"two clusters saving the same alerts at once store each once per cluster", testConcurrentClusters},
 		{"rows alike in several clusters are read from all in the clusters' order, not the order written", testClusterOrder},
