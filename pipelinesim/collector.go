@@ -19,6 +19,10 @@ var (
 		"Time the Flask API took to answer.", []string{groupLabelName, "method"}, nil)
 	commitsDesc = prometheus.NewDesc("pg_stat_database_xact_commit", // postgres_exporter names this counter without _total
 		"Transactions committed in the database.", []string{groupLabelName, "datname"}, nil)
+	completedTasksDesc = prometheus.NewDesc("metrics_executor_completedTasks_total",
+		"Spark tasks the pipeline's workers completed.", []string{groupLabelName}, nil)
+	failedTasksDesc = prometheus.NewDesc("metrics_executor_failedTasks_total",
+		"Spark tasks that failed on the pipeline's workers.", []string{groupLabelName}, nil)
 	upDesc = prometheus.NewDesc("pg_up",
 		"Whether the Postgres instance answers.", []string{groupLabelName, "pod", "role"}, nil)
 	lagDesc = prometheus.NewDesc("pg_replication_lag_seconds",
@@ -29,7 +33,7 @@ var (
 type collector struct{ s *Sim }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{requestsDesc, exceptionsDesc, durationDesc, commitsDesc, upDesc, lagDesc} {
+	for _, d := range []*prometheus.Desc{requestsDesc, exceptionsDesc, durationDesc, commitsDesc, completedTasksDesc, failedTasksDesc, upDesc, lagDesc} {
 		ch <- d
 	}
 }
@@ -52,6 +56,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(requestsDesc, t.unavailable, "GET", "503")
 		counter(exceptionsDesc, t.serverErrors, "GET", "500")
 		counter(commitsDesc, t.commits, "lmd")
+		counter(completedTasksDesc, t.sparkCompleted)
+		counter(failedTasksDesc, t.sparkFailed)
 		buckets := make(map[float64]uint64, len(t.buckets))
 		for i, b := range s.model.Buckets {
 			buckets[b] = uint64(t.buckets[i])

@@ -28,7 +28,8 @@ var t0 = time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
 
 // pipeline is one group's copy of the seeds' pipeline as the demo lays it
 // out: two nodes (zones a and b), three API replicas across them, the
-// Postgres primary in zone a and its replica in zone b.
+// Postgres primary in zone a and its replica in zone b, with the two Spark
+// workers (the seeds ran Spark in one zone).
 func pipeline(group string) []runtime.Object {
 	objs := []runtime.Object{node(group+"-a", true), node(group+"-b", true)}
 	for i, zone := range []string{"a", "b", "a"} {
@@ -36,7 +37,9 @@ func pipeline(group string) []runtime.Object {
 	}
 	return append(objs,
 		newPGPod(group, "postgres-"+group+"-primary-0", ComponentPrimary, group+"-a", true),
-		newPGPod(group, "postgres-"+group+"-replica-0", ComponentReplica, group+"-b", true))
+		newPGPod(group, "postgres-"+group+"-replica-0", ComponentReplica, group+"-b", true),
+		pod(group, "spark-worker-"+group+"-0", ComponentWorker, group+"-b", true),
+		pod(group, "spark-worker-"+group+"-1", ComponentWorker, group+"-b", true))
 }
 
 func node(name string, ready bool) *corev1.Node {
@@ -184,6 +187,7 @@ type delta struct{ before, after series }
 // group's view of a window: its counters' increases and gauges' ends.
 type view struct {
 	ok, serverErrors, unavailable, exceptions, commits, requests float64
+	sparkCompleted, sparkFailed                                  float64
 	meanLatency                                                  float64
 }
 
@@ -194,9 +198,11 @@ func (d delta) of(group string) view {
 	}
 	v := view{
 		ok: req("200"), serverErrors: req("500"), unavailable: req("503"),
-		exceptions: inc(fmt.Sprintf("flask_http_request_exceptions_total{method=GET,status=500,steadywatch_io_group=%s}", group)),
-		commits:    inc(fmt.Sprintf("pg_stat_database_xact_commit{datname=lmd,steadywatch_io_group=%s}", group)),
-		requests:   inc(fmt.Sprintf("flask_http_request_duration_seconds_count{method=GET,steadywatch_io_group=%s}", group)),
+		exceptions:     inc(fmt.Sprintf("flask_http_request_exceptions_total{method=GET,status=500,steadywatch_io_group=%s}", group)),
+		commits:        inc(fmt.Sprintf("pg_stat_database_xact_commit{datname=lmd,steadywatch_io_group=%s}", group)),
+		requests:       inc(fmt.Sprintf("flask_http_request_duration_seconds_count{method=GET,steadywatch_io_group=%s}", group)),
+		sparkCompleted: inc(fmt.Sprintf("metrics_executor_completedTasks_total{steadywatch_io_group=%s}", group)),
+		sparkFailed:    inc(fmt.Sprintf("metrics_executor_failedTasks_total{steadywatch_io_group=%s}", group)),
 	}
 	if v.requests > 0 {
 		v.meanLatency = inc(fmt.Sprintf("flask_http_request_duration_seconds_sum{method=GET,steadywatch_io_group=%s}", group)) / v.requests
@@ -215,8 +221,9 @@ func (d delta) up(group, pod, role string) (float64, bool) {
 }
 
 // steady is a group's minute with the defaults and three replicas at 10 %
-// CPU: 100 req/s, all served, ρ = 2/3 so a mean of 10 ms × 3.
-var steady = view{ok: 6000, commits: 6000, requests: 6000, meanLatency: 0.03}
+// CPU: 100 req/s, all served, ρ = 2/3 so a mean of 10 ms × 3; two Spark
+// workers completing a task a second each.
+var steady = view{ok: 6000, commits: 6000, requests: 6000, sparkCompleted: 120, meanLatency: 0.03}
 
 func requireView(t *testing.T, want, got view, msg string) {
 	t.Helper()

@@ -31,6 +31,8 @@ const (
 	ComponentPrimary = "primary"
 	// ComponentReplica is the Postgres read replica StatefulSet's pods.
 	ComponentReplica = "replica"
+	// ComponentWorker is the Spark workers' pods.
+	ComponentWorker = "worker"
 
 	// groupLabelName is GroupLabel as Prometheus' discovery sanitises it.
 	groupLabelName = "steadywatch_io_group"
@@ -62,6 +64,11 @@ type Model struct {
 	CatchUp float64
 	// Buckets are the latency histogram's upper bounds in seconds.
 	Buckets []float64
+	// TasksPerWorker is the Spark tasks a ready worker finishes per second.
+	TasksPerWorker float64
+	// InFlightTasks is the Spark tasks a worker runs at once, which fail
+	// when it stops serving.
+	InFlightTasks float64
 }
 
 // DefaultModel is the demo's model: three replicas serve the offered load
@@ -74,6 +81,8 @@ var DefaultModel = Model{
 	CommitsPerRequest: 1,
 	CatchUp:           10,
 	Buckets:           DefaultBuckets,
+	TasksPerWorker:    1,
+	InFlightTasks:     4,
 }
 
 func (m Model) withDefaults() Model {
@@ -96,6 +105,12 @@ func (m Model) withDefaults() Model {
 	if m.CatchUp > 0 {
 		d.CatchUp = m.CatchUp
 	}
+	if m.TasksPerWorker > 0 {
+		d.TasksPerWorker = m.TasksPerWorker
+	}
+	if m.InFlightTasks > 0 {
+		d.InFlightTasks = m.InFlightTasks
+	}
 	if len(m.Buckets) > 0 {
 		d.Buckets = slices.Clone(m.Buckets)
 	}
@@ -116,6 +131,11 @@ type Rates struct {
 	OK, ServerErrors, Unavailable float64
 	// Commits is Postgres commits per second.
 	Commits float64
+	// ReadyWorkers is the Spark workers that serve; their tasks complete
+	// (SparkCompleted) while the primary serves and fail (SparkFailed,
+	// writing their results) while it does not, per second.
+	ReadyWorkers                int
+	SparkCompleted, SparkFailed float64
 	// MeanLatency is each ready API replica's mean request time in
 	// seconds; requests are split evenly among the replicas and their
 	// times are exponentially distributed around it.
@@ -135,6 +155,8 @@ type groupState struct {
 	primaryReady bool
 	// postgres maps each Postgres pod's name to its role and readiness.
 	postgres map[string]pgPod
+	// workers is the names of the Spark workers that serve.
+	workers map[string]bool
 }
 
 type pgPod struct {
@@ -144,9 +166,15 @@ type pgPod struct {
 
 // rates is the model: see the package comment.
 func (m Model) rates(g groupState) Rates {
-	r := Rates{ReadyAPI: len(g.api), PrimaryReady: g.primaryReady, Postgres: map[string]bool{}}
+	r := Rates{ReadyAPI: len(g.api), PrimaryReady: g.primaryReady, Postgres: map[string]bool{}, ReadyWorkers: len(g.workers)}
 	for name, p := range g.postgres {
 		r.Postgres[name] = p.ready
+	}
+	tasks := float64(len(g.workers)) * m.TasksPerWorker
+	if g.primaryReady {
+		r.SparkCompleted = tasks
+	} else {
+		r.SparkFailed = tasks
 	}
 	n := float64(len(g.api))
 	if n == 0 {

@@ -6,7 +6,7 @@
 //
 // Label conventions (set by the demo's manifests, see the constants):
 // pods carry steadywatch.io/group=<group> and app.kubernetes.io/component=
-// api | primary | replica; an API pod's kwok.x-k8s.io/usage-cpu annotation
+// api | primary | replica | worker (Spark); an API pod's kwok.x-k8s.io/usage-cpu annotation
 // over its CPU request is its CPU utilisation. A pod serves if it is Ready,
 // not terminating, and its node is not NotReady. Every series carries
 // steadywatch_io_group="<group>", as Prometheus' pod discovery would name it.
@@ -28,6 +28,11 @@
 //   - pg_replication_lag_seconds{pod}: a replica's lag grows one second per
 //     second while it or the primary does not serve, and falls by CatchUp
 //     per second to 0 once both do.
+//   - metrics_executor_completedTasks_total, metrics_executor_failedTasks_total
+//     (Spark's Prometheus servlet): each serving worker finishes
+//     TasksPerWorker tasks a second, which complete while the primary serves
+//     and fail writing their results while it does not; a worker that stops
+//     serving fails its InFlightTasks at once.
 package pipelinesim
 
 import (
@@ -90,6 +95,7 @@ type Sim struct {
 // totals are a group's counters, as floats: they grow by rate × time.
 type totals struct {
 	ok, serverErrors, unavailable, commits float64
+	sparkCompleted, sparkFailed            float64
 	buckets                                []float64 // cumulative, per Model.Buckets
 	count, sum                             float64
 	lag                                    map[string]float64 // by replica pod
@@ -198,7 +204,7 @@ func (s *Sim) refresh() {
 	}
 	state := map[string]groupState{}
 	for _, g := range s.groups {
-		state[g] = groupState{postgres: map[string]pgPod{}}
+		state[g] = groupState{postgres: map[string]pgPod{}, workers: map[string]bool{}}
 	}
 	for _, p := range pods {
 		g, ok := state[p.Labels[GroupLabel]]
@@ -216,8 +222,21 @@ func (s *Sim) refresh() {
 			if role == ComponentPrimary && ready {
 				g.primaryReady = true
 			}
+		case ComponentWorker:
+			if ready {
+				g.workers[p.Name] = true
+			}
 		}
 		state[p.Labels[GroupLabel]] = g
+	}
+	for g, st := range state {
+		// A worker that stops serving (NotReady, its node lost, deleted)
+		// fails the tasks it was running.
+		for name := range s.state[g].workers {
+			if !st.workers[name] {
+				s.totals[g].sparkFailed += s.model.InFlightTasks
+			}
+		}
 	}
 	s.state = state
 	for g, st := range state {
@@ -239,6 +258,8 @@ func (s *Sim) advance() {
 		t.serverErrors += r.ServerErrors * dt
 		t.unavailable += r.Unavailable * dt
 		t.commits += r.Commits * dt
+		t.sparkCompleted += r.SparkCompleted * dt
+		t.sparkFailed += r.SparkFailed * dt
 		if n := len(r.MeanLatency); n > 0 {
 			perPod := (r.OK + r.ServerErrors) * dt / float64(n)
 			for _, mean := range r.MeanLatency {

@@ -64,8 +64,8 @@ func TestKillingThePrimaryFailsRequestsStopsCommitsAndLagsTheReplicaUntilItIsBac
 
 			d := b.over(time.Minute)
 			requireView(t, steady, d.of("control"), "control")
-			requireView(t, view{serverErrors: 6000, exceptions: 6000, requests: 6000, meanLatency: 0.03}, d.of("experimental"),
-				"every request fails on the database, none commits")
+			requireView(t, view{serverErrors: 6000, exceptions: 6000, requests: 6000, sparkFailed: 120, meanLatency: 0.03}, d.of("experimental"),
+				"every request and Spark task fails on the database, none commits")
 			lag, _ := d.lag("experimental", replica)
 			require.InDelta(t, 60.0, lag, 1e-9, "the replica falls behind by the minute the primary was down")
 			lag, _ = d.lag("control", "postgres-control-replica-0")
@@ -133,15 +133,18 @@ func TestTheReplicaLagsOnlyWhileItIsNotReady(t *testing.T) {
 
 func TestAHostFailureCostsItsPodsUntilTheirReplacementsAreReadyInTheOtherZone(t *testing.T) {
 	b := startBed(t)
+	before := b.scrape() // the windows start before the changes: they fail tasks at once
 	_, err := b.client.CoreV1().Nodes().UpdateStatus(t.Context(), node("experimental-b", false), metav1.UpdateOptions{})
 	require.NoError(t, err)
 	b.until("experimental", "the node's API pod is gone", func(r Rates) bool { return r.ReadyAPI == 2 })
 
 	// Two replicas at their full capacity of 100 req/s: ρ capped at 0.95,
-	// a mean of 10 ms × 20; the primary is in zone a, so no errors.
-	d := b.over(time.Minute)
+	// a mean of 10 ms × 20; the primary is in zone a, so no errors. The
+	// Spark workers' running tasks (4 each) fail and none completes.
+	b.clock.Advance(time.Minute)
+	d := delta{before: before, after: b.scrape()}
 	requireView(t, steady, d.of("control"), "control")
-	requireView(t, view{ok: 6000, commits: 6000, requests: 6000, meanLatency: 0.2}, d.of("experimental"), "two replicas left")
+	requireView(t, view{ok: 6000, commits: 6000, requests: 6000, sparkFailed: 8, meanLatency: 0.2}, d.of("experimental"), "two replicas left")
 	up, _ := d.up("experimental", replica, ComponentReplica)
 	require.Zero(t, up, "the replica on the failed node is down")
 	lag, _ := d.lag("experimental", replica)
@@ -150,7 +153,8 @@ func TestAHostFailureCostsItsPodsUntilTheirReplacementsAreReadyInTheOtherZone(t 
 	// Evicted, then rescheduled in zone a: Pending until kwok makes them
 	// Ready. The informer delivers in order: once the replica's deletion
 	// is seen, so is the API pod's before it.
-	for _, p := range []string{"scale-app-experimental-1", replica} {
+	before = b.scrape()
+	for _, p := range []string{"scale-app-experimental-1", "spark-worker-experimental-0", "spark-worker-experimental-1", replica} {
 		require.NoError(t, b.client.CoreV1().Pods(ns).Delete(t.Context(), p, metav1.DeleteOptions{}))
 	}
 	b.until("experimental", "the evictions", func(r Rates) bool {
@@ -159,6 +163,8 @@ func TestAHostFailureCostsItsPodsUntilTheirReplacementsAreReadyInTheOtherZone(t 
 	})
 	rescheduled := []*corev1.Pod{
 		newAPIPod("experimental", "scale-app-experimental-3", "experimental-a", "10m", false),
+		pod("experimental", "spark-worker-experimental-0", ComponentWorker, "experimental-a", false),
+		pod("experimental", "spark-worker-experimental-1", ComponentWorker, "experimental-a", false),
 		newPGPod("experimental", replica, ComponentReplica, "experimental-a", false),
 	}
 	for _, p := range rescheduled {
@@ -169,8 +175,10 @@ func TestAHostFailureCostsItsPodsUntilTheirReplacementsAreReadyInTheOtherZone(t 
 		ready, seen := r.Postgres[replica]
 		return seen && !ready
 	})
-	d = b.over(time.Minute)
-	requireView(t, view{ok: 6000, commits: 6000, requests: 6000, meanLatency: 0.2}, d.of("experimental"), "pending replacements serve nothing")
+	b.clock.Advance(time.Minute)
+	d = delta{before: before, after: b.scrape()}
+	requireView(t, view{ok: 6000, commits: 6000, requests: 6000, meanLatency: 0.2}, d.of("experimental"),
+		"pending replacements serve nothing; evicting workers that had stopped fails no more tasks")
 
 	for _, p := range rescheduled {
 		p.Status.Conditions[0].Status = corev1.ConditionTrue
@@ -195,7 +203,7 @@ func TestTheHPAScalingTheAPIChangesItsLatencyNotItsThroughput(t *testing.T) {
 	b.until("experimental", "six replicas", func(r Rates) bool { return r.ReadyAPI == 6 })
 	// ρ = 1/3: a mean of 10 ms × 1.5.
 	d := b.over(time.Minute)
-	requireView(t, view{ok: 6000, commits: 6000, requests: 6000, meanLatency: 0.015}, d.of("experimental"), "scaled out")
+	requireView(t, view{ok: 6000, commits: 6000, requests: 6000, sparkCompleted: 120, meanLatency: 0.015}, d.of("experimental"), "scaled out")
 	requireView(t, steady, d.of("control"), "control")
 
 	// Scaling in: the pods terminate, still Ready, before they are gone;
@@ -240,7 +248,7 @@ func TestStarvedAPIPodsAnswerSlowerFromTheCPUTargetOn(t *testing.T) {
 				return len(r.MeanLatency) == 3
 			})
 			d := b.over(time.Minute)
-			requireView(t, view{ok: 6000, commits: 6000, requests: 6000, meanLatency: tc.mean}, d.of("experimental"), "starved")
+			requireView(t, view{ok: 6000, commits: 6000, requests: 6000, sparkCompleted: 120, meanLatency: tc.mean}, d.of("experimental"), "starved")
 			requireView(t, steady, d.of("control"), "control")
 		})
 	}
@@ -253,7 +261,7 @@ func TestNoReadyAPIEndpointAnswers503ToTheWholeLoad(t *testing.T) {
 	}
 	b.until("experimental", "no replica", func(r Rates) bool { return r.ReadyAPI == 0 })
 	d := b.over(time.Minute)
-	requireView(t, view{unavailable: 6000}, d.of("experimental"), "no endpoint")
+	requireView(t, view{unavailable: 6000, sparkCompleted: 120}, d.of("experimental"), "no endpoint; Spark still writes")
 	requireView(t, steady, d.of("control"), "control")
 }
 
@@ -283,7 +291,7 @@ func TestTimeBeforeAChangeCountsAtTheOldRatesAndAfterItAtTheNew(t *testing.T) {
 	b.until("experimental", "the primary is gone", func(r Rates) bool { return !r.PrimaryReady })
 	b.clock.Advance(30 * time.Second)
 	d := delta{before: before, after: b.scrape()}
-	requireView(t, view{ok: 3000, commits: 3000, serverErrors: 3000, exceptions: 3000, requests: 6000, meanLatency: 0.03},
+	requireView(t, view{ok: 3000, commits: 3000, serverErrors: 3000, exceptions: 3000, requests: 6000, sparkCompleted: 60, sparkFailed: 60, meanLatency: 0.03},
 		d.of("experimental"), "half a minute each side of the deletion")
 	requireView(t, steady, d.of("control"), "control")
 	lag, _ := d.lag("experimental", replica)
