@@ -5,11 +5,12 @@
 // Time only advances counters at the rates the cluster's last state set.
 //
 // Label conventions (set by the demo's manifests, see the constants):
-// pods carry steadywatch.io/group=<group> and app.kubernetes.io/component=
-// api | primary | replica | worker (Spark); an API pod's kwok.x-k8s.io/usage-cpu annotation
+// pods carry steadywatch.io/group=<group> and app.kubernetes.io/component
+// set to api, primary, replica or worker (Spark); an API pod's kwok.x-k8s.io/usage-cpu annotation
 // over its CPU request is its CPU utilisation. A pod serves if it is Ready,
 // not terminating, and its node is not NotReady. Every series carries
-// steadywatch_io_group="<group>", as Prometheus' pod discovery would name it.
+// steadywatch_io_group="<group>", as Prometheus' pod discovery would name it,
+// so Prometheus scrapes Start's URL as one static target (no relabelling).
 //
 // The model, per group, with n ready API replicas:
 //   - flask_http_request_total{method,status}: the offered load is served up

@@ -3,9 +3,11 @@ package pipelinesim
 import (
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -296,4 +298,47 @@ func TestTimeBeforeAChangeCountsAtTheOldRatesAndAfterItAtTheNew(t *testing.T) {
 	requireView(t, steady, d.of("control"), "control")
 	lag, _ := d.lag("experimental", replica)
 	require.InDelta(t, 30.0, lag, 1e-9)
+}
+
+func TestTheExpositionIsNamedAndTypedAsTheExportersTheHypothesesQuery(t *testing.T) {
+	b := startBed(t)
+	b.clock.Advance(time.Minute)
+	expected := `
+# HELP flask_http_request_exceptions_total Requests that raised an exception in the Flask API.
+# TYPE flask_http_request_exceptions_total counter
+flask_http_request_exceptions_total{method="GET",status="500",steadywatch_io_group="control"} 0
+flask_http_request_exceptions_total{method="GET",status="500",steadywatch_io_group="experimental"} 0
+# HELP flask_http_request_total Requests the Flask API answered, by status.
+# TYPE flask_http_request_total counter
+flask_http_request_total{method="GET",status="200",steadywatch_io_group="control"} 6000
+flask_http_request_total{method="GET",status="200",steadywatch_io_group="experimental"} 6000
+flask_http_request_total{method="GET",status="500",steadywatch_io_group="control"} 0
+flask_http_request_total{method="GET",status="500",steadywatch_io_group="experimental"} 0
+flask_http_request_total{method="GET",status="503",steadywatch_io_group="control"} 0
+flask_http_request_total{method="GET",status="503",steadywatch_io_group="experimental"} 0
+# HELP metrics_executor_completedTasks_total Spark tasks the pipeline's workers completed.
+# TYPE metrics_executor_completedTasks_total counter
+metrics_executor_completedTasks_total{steadywatch_io_group="control"} 120
+metrics_executor_completedTasks_total{steadywatch_io_group="experimental"} 120
+# HELP pg_replication_lag_seconds How far the replica's replay is behind the primary.
+# TYPE pg_replication_lag_seconds gauge
+pg_replication_lag_seconds{pod="postgres-control-replica-0",steadywatch_io_group="control"} 0
+pg_replication_lag_seconds{pod="postgres-experimental-replica-0",steadywatch_io_group="experimental"} 0
+# HELP pg_stat_database_xact_commit Transactions committed in the database.
+# TYPE pg_stat_database_xact_commit counter
+pg_stat_database_xact_commit{datname="lmd",steadywatch_io_group="control"} 6000
+pg_stat_database_xact_commit{datname="lmd",steadywatch_io_group="experimental"} 6000
+# HELP pg_up Whether the Postgres instance answers.
+# TYPE pg_up gauge
+pg_up{pod="postgres-control-primary-0",role="primary",steadywatch_io_group="control"} 1
+pg_up{pod="postgres-control-replica-0",role="replica",steadywatch_io_group="control"} 1
+pg_up{pod="postgres-experimental-primary-0",role="primary",steadywatch_io_group="experimental"} 1
+pg_up{pod="postgres-experimental-replica-0",role="replica",steadywatch_io_group="experimental"} 1
+`
+	require.NoError(t, testutil.GatherAndCompare(b.sim.Gatherer(), strings.NewReader(expected),
+		"flask_http_request_total", "flask_http_request_exceptions_total", "metrics_executor_completedTasks_total",
+		"pg_stat_database_xact_commit", "pg_up", "pg_replication_lag_seconds"))
+	n, err := testutil.GatherAndCount(b.sim.Gatherer(), "flask_http_request_duration_seconds")
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "one latency histogram per group")
 }
