@@ -1,0 +1,79 @@
+package pipelinesim
+
+import (
+	"maps"
+	"math"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The series are named as prometheus_flask_exporter and postgres_exporter
+// name them, which the example hypotheses query.
+var (
+	requestsDesc = prometheus.NewDesc("flask_http_request_total",
+		"Requests the Flask API answered, by status.", []string{groupLabelName, "method", "status"}, nil)
+	exceptionsDesc = prometheus.NewDesc("flask_http_request_exceptions_total",
+		"Requests that raised an exception in the Flask API.", []string{groupLabelName, "method", "status"}, nil)
+	durationDesc = prometheus.NewDesc("flask_http_request_duration_seconds",
+		"Time the Flask API took to answer.", []string{groupLabelName, "method"}, nil)
+	commitsDesc = prometheus.NewDesc("pg_stat_database_xact_commit", // postgres_exporter names this counter without _total
+		"Transactions committed in the database.", []string{groupLabelName, "datname"}, nil)
+	completedTasksDesc = prometheus.NewDesc("metrics_executor_completedTasks_total",
+		"Spark tasks the pipeline's workers completed.", []string{groupLabelName}, nil)
+	failedTasksDesc = prometheus.NewDesc("metrics_executor_failedTasks_total",
+		"Spark tasks that failed on the pipeline's workers.", []string{groupLabelName}, nil)
+	upDesc = prometheus.NewDesc("pg_up",
+		"Whether the Postgres instance answers.", []string{groupLabelName, "pod", "role"}, nil)
+	lagDesc = prometheus.NewDesc("pg_replication_lag_seconds",
+		"How far the replica's replay is behind the primary.", []string{groupLabelName, "pod"}, nil)
+)
+
+// collector takes a snapshot of the Sim at scrape time.
+type collector struct{ s *Sim }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{requestsDesc, exceptionsDesc, durationDesc, commitsDesc, completedTasksDesc, failedTasksDesc, upDesc, lagDesc} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return
+	}
+	s.advance()
+	for _, g := range s.groups {
+		t := s.totals[g]
+		counter := func(d *prometheus.Desc, v float64, lv ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, math.Floor(v), append([]string{g}, lv...)...)
+		}
+		counter(requestsDesc, t.ok, "GET", "200")
+		counter(requestsDesc, t.serverErrors, "GET", "500")
+		counter(requestsDesc, t.unavailable, "GET", "503")
+		counter(exceptionsDesc, t.serverErrors, "GET", "500")
+		counter(commitsDesc, t.commits, "lmd")
+		counter(completedTasksDesc, t.sparkCompleted)
+		counter(failedTasksDesc, t.sparkFailed)
+		buckets := make(map[float64]uint64, len(t.buckets))
+		for i, b := range s.model.Buckets {
+			buckets[b] = uint64(t.buckets[i])
+		}
+		ch <- prometheus.MustNewConstHistogram(durationDesc, uint64(t.count), t.sum, buckets, g, "GET")
+		pg := s.state[g].postgres
+		for _, name := range slices.Sorted(maps.Keys(pg)) {
+			p := pg[name]
+			up := 0.0
+			if p.ready {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up, g, name, p.role)
+			if p.role == ComponentReplica {
+				ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, t.lag[name], g, name)
+			}
+		}
+	}
+}
