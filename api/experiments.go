@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/steadywatch/steadywatch/chaos"
@@ -274,22 +273,11 @@ func parseExperimentQuery(r *http.Request) (experimentQuery, error) {
 	}
 	q.filter.Namespace, q.filter.Name = values.Get("namespace"), values.Get("name")
 	var err error
-	if q.filter.Since, err = parseTime("since", values.Get("since")); err != nil {
+	if q.filter.Since, q.filter.Until, err = parseSpan(values); err != nil {
 		return q, err
 	}
-	if q.filter.Until, err = parseTime("until", values.Get("until")); err != nil {
+	if q.limit, err = parseLimit(values, q.limit); err != nil {
 		return q, err
-	}
-	if !q.filter.Since.IsZero() && !q.filter.Until.IsZero() && !q.filter.Until.After(q.filter.Since) {
-		return q, fmt.Errorf("query parameters since and until: until (%s) must be after since (%s)",
-			q.filter.Until.Format(time.RFC3339Nano), q.filter.Since.Format(time.RFC3339Nano))
-	}
-	if v := values.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxLimit {
-			return q, fmt.Errorf("query parameter limit: %q is not a number from 1 to %d", v, MaxLimit)
-		}
-		q.limit = n
 	}
 	return q, nil
 }

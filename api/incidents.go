@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,22 +195,11 @@ func parseIncidentQuery(r *http.Request) (incidentQuery, error) {
 		q.filter.OpenOnly, q.closedOnly = open, !open
 	}
 	var err error
-	if q.filter.Since, err = parseTime("since", values.Get("since")); err != nil {
+	if q.filter.Since, q.filter.Until, err = parseSpan(values); err != nil {
 		return q, err
 	}
-	if q.filter.Until, err = parseTime("until", values.Get("until")); err != nil {
+	if q.limit, err = parseLimit(values, q.limit); err != nil {
 		return q, err
-	}
-	if !q.filter.Since.IsZero() && !q.filter.Until.IsZero() && !q.filter.Until.After(q.filter.Since) {
-		return q, fmt.Errorf("query parameters since and until: until (%s) must be after since (%s)",
-			q.filter.Until.Format(time.RFC3339Nano), q.filter.Since.Format(time.RFC3339Nano))
-	}
-	if v := values.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxLimit {
-			return q, fmt.Errorf("query parameter limit: %q is not a number from 1 to %d", v, MaxLimit)
-		}
-		q.limit = n
 	}
 	return q, nil
 }
@@ -258,4 +248,34 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v) // the client went away: nothing to tell it
+}
+
+// parseSpan reads the query parameters since and until (either may be
+// absent); until must be after since.
+func parseSpan(values url.Values) (since, until time.Time, err error) {
+	if since, err = parseTime("since", values.Get("since")); err != nil {
+		return since, until, err
+	}
+	if until, err = parseTime("until", values.Get("until")); err != nil {
+		return since, until, err
+	}
+	if !since.IsZero() && !until.IsZero() && !until.After(since) {
+		return since, until, fmt.Errorf("query parameters since and until: until (%s) must be after since (%s)",
+			until.Format(time.RFC3339Nano), since.Format(time.RFC3339Nano))
+	}
+	return since, until, nil
+}
+
+// parseLimit reads the query parameter limit, from 1 to MaxLimit; def
+// without it.
+func parseLimit(values url.Values, def int) (int, error) {
+	v := values.Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxLimit {
+		return def, fmt.Errorf("query parameter limit: %q is not a number from 1 to %d", v, MaxLimit)
+	}
+	return n, nil
 }
