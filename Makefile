@@ -24,6 +24,9 @@ E2E_PKGS := ./e2e/ ./internal/testenv/testbed/
 # module): the chart's template tests, and its install test on the testbed.
 CHART_TEST_MOD := deploy/helm/test
 CHART_E2E_MOD := e2e/helm
+# Argo Workflows' types, to check the Workflow example against (a module of
+# its own: Argo's module never enters steadywatch's).
+ARGO_TYPES_MOD := examples/integrations/argotypes
 
 .DEFAULT_GOAL := help
 
@@ -47,6 +50,7 @@ image: ## build bin/steadywatch-image.tar, a docker-load-able linux image, witho
 test: ## unit tests with the race detector (no control plane; store tests start a real PostgreSQL via pgtest), and the Helm chart's
 	STEADYWATCH_SKIP_TESTBED=1 $(GO) test -race -count=1 ./...
 	cd $(CHART_TEST_MOD) && $(GO) test -race -count=1 ./...
+	cd $(ARGO_TYPES_MOD) && $(GO) test -count=1 ./...
 
 .PHONY: testbed-build
 testbed-build: ## build (once, then cached) the control-plane binaries
@@ -63,7 +67,7 @@ e2e: testbed-build ## tests against a real local control plane (etcd, kube-apise
 lint: ## golangci-lint (config in .golangci.yml) and go vet, of the main module and the Helm test modules
 	$(GO) vet ./...
 	$(TOOL) golangci-lint run ./...
-	for m in $(CHART_TEST_MOD) $(CHART_E2E_MOD); do \
+	for m in $(CHART_TEST_MOD) $(CHART_E2E_MOD) $(ARGO_TYPES_MOD); do \
 		(cd $$m && $(GO) vet ./... && $(GO) tool -modfile=$(CURDIR)/tools/go.mod golangci-lint run ./...) || exit 1; \
 	done
 
