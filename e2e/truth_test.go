@@ -685,7 +685,7 @@ func (e *truthEnv) stuckRollout(rep int) fault {
 		d, ok := obj.(*appsv1.Deployment)
 		return ok && d.Name == e.w.Name && d.Spec.Template.Spec.NodeSelector["pool"] != e.ns
 	})
-	start := e.o.degraded(t, e.w, sw.before)
+	start, seen := e.o.degraded(t, e.w, sw.before)
 	e.o.await(t, 30*time.Second, "the new pod pending", sw.before, func(s *clusterState, _ *record) bool {
 		for _, p := range s.podsOf(e.w) {
 			if p.Spec.NodeSelector["pool"] != e.ns && p.Status.Phase == corev1.PodPending {
@@ -696,7 +696,7 @@ func (e *truthEnv) stuckRollout(rep int) fault {
 	})
 	time.Sleep(2 * time.Second) // the fault's duration
 	patch(e.ns)
-	end, earliest := e.o.back(t, e.w, start, 60*time.Second)
+	end, earliest := e.o.back(t, e.w, seen, 60*time.Second)
 	return fault{
 		truth: truth{start: start, end: end, endEarliest: earliest, delay: delay},
 		// The rollout's first step deletes an old pod: a pod deletion
