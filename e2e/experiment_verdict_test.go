@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/steadywatch/steadywatch/api"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
@@ -112,16 +110,7 @@ scrape_configs:
 			Hypotheses: []string{hypotheses}, PrometheusURL: prom.URL(), Interval: model.Duration(time.Second),
 		}
 	})
-	current := func(name string) (verdict.Verdict, bool) {
-		code, body, err := httpGet(sw.url + api.VerdictsPath + "/" + name)
-		require.NoError(t, err)
-		if code != 200 {
-			return verdict.Verdict{}, false
-		}
-		var v verdict.Verdict
-		require.NoError(t, json.Unmarshal([]byte(body), &v))
-		return v, true
-	}
+	current := func(name string) (verdict.Verdict, bool) { return servedVerdict(t, sw.url, name) }
 	// No run recorded yet: inconclusive, saying what to check.
 	waitFor(t, 30*time.Second, "a first verdict", func() (bool, error) {
 		_, ok := current("web-under-litmus")

@@ -74,16 +74,7 @@ scrape_configs:
 			Interval: model.Duration(time.Second), AbortAlertmanagerURL: am.URL(),
 		}
 	})
-	current := func() (verdict.Verdict, bool) {
-		code, body, err := httpGet(sw.url + api.VerdictsPath + "/web-survives-a-pod-kill")
-		require.NoError(t, err)
-		if code != 200 {
-			return verdict.Verdict{}, false
-		}
-		var v verdict.Verdict
-		require.NoError(t, json.Unmarshal([]byte(body), &v))
-		return v, true
-	}
+	current := func() (verdict.Verdict, bool) { return servedVerdict(t, sw.url, "web-survives-a-pod-kill") }
 	// Before any chaos there is no window to judge.
 	waitFor(t, 30*time.Second, "a first verdict", func() (bool, error) {
 		_, ok := current()
@@ -198,4 +189,18 @@ func waitForAlert(t *testing.T, prom *promtest.Prometheus, name string) {
 		vec, ok := val.(model.Vector)
 		return ok && len(vec) > 0, nil
 	})
+}
+
+// servedVerdict is serve's current verdict on hypothesis name, from the
+// API; false while it has none.
+func servedVerdict(t *testing.T, url, name string) (verdict.Verdict, bool) {
+	t.Helper()
+	code, body, err := httpGet(url + api.VerdictsPath + "/" + name)
+	require.NoError(t, err)
+	if code != 200 {
+		return verdict.Verdict{}, false
+	}
+	var v verdict.Verdict
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	return v, true
 }
