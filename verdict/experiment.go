@@ -63,15 +63,18 @@ func (e *Experiment) String() string {
 
 // notApplied reports whether the tool says its fault was not applied, or
 // not as it should have been: Litmus's Error (the experiment failed
-// before or while injecting) and Stopped (aborted, or ended without a
-// verdict); Chaos Mesh's failed (an apply or recover of a target failed)
+// before or while injecting), Stopped (aborted, or ended without a
+// verdict) and Awaited on a run that ended; Chaos Mesh's failed (an apply or recover of a target failed)
 // and no result (nothing injected yet, ended or not). Judging the window
 // of a fault that did not happen would pass a hypothesis on a steady state
 // no chaos disturbed.
 func (e *Experiment) notApplied() bool {
 	switch e.Tool {
 	case experiment.Litmus:
-		return e.Result == experiment.LitmusError || e.Result == experiment.LitmusStopped
+		// Awaited once the run ended: it never gave a verdict (its
+		// experiment pod died, the engine was removed).
+		return e.Result == experiment.LitmusError || e.Result == experiment.LitmusStopped ||
+			e.Result == experiment.LitmusAwaited && !e.End.IsZero()
 	case experiment.ChaosMesh:
 		return e.Result == experiment.Failed || e.Result == ""
 	}

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -62,4 +63,31 @@ func TestToolCheckNeverPassesAFaultTheToolSaysWasNotApplied(t *testing.T) {
 		}
 	}
 	require.Equal(t, 3*(5+25+4+16), cases)
+}
+
+// A Litmus run that ended with its verdict still Awaited never gave one
+// (its experiment pod died, or the engine was removed): no evidence the
+// fault ran, so no pass. While it runs, Awaited is just not done yet.
+func TestALitmusRunEndedStillAwaitedPassesNothing(t *testing.T) {
+	start := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name  string
+		end   time.Time
+		judge Result
+		want  Result
+	}{
+		{"ended, judged pass", start.Add(time.Minute), Pass, Inconclusive},
+		{"ended, judged fail", start.Add(time.Minute), Fail, Fail},
+		{"running, judged pass", time.Time{}, Pass, Pass},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := Verdict{Result: c.judge, Reason: "judged", Experiments: []Experiment{{
+				Tool: experiment.Litmus, Kind: "ChaosEngine", Namespace: "ns", Name: "n", Fault: "pod-delete",
+				Start: start, End: c.end, Result: experiment.LitmusAwaited,
+			}}}
+			toolCheck(&v)
+			require.Equal(t, c.want, v.Result, v.Reason)
+			require.Equal(t, !c.end.IsZero(), v.ToolDisagrees != "", v.ToolDisagrees)
+		})
+	}
 }
