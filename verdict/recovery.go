@@ -35,14 +35,16 @@ func (j *Judge) recovery(ctx context.Context, h *hypothesis.Hypothesis, w hypoth
 	rc := recoveryCheck{j: j, h: h, w: w, at: at}
 	var out []Expectation
 	if r.MTTR > 0 {
-		x, err := rc.incidents(ctx, "mttr", r.MTTR, chaos.Kind.IsFailure)
+		x, err := rc.incidents(ctx, "mttr", r.MTTR, func(_ context.Context, inc *chaos.Incident) (time.Time, bool, error) {
+			return inc.Start, inc.Kind.IsFailure(), nil
+		})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, x)
 	}
 	if r.ReplacementReady > 0 {
-		x, err := rc.incidents(ctx, "replacement_ready", r.ReplacementReady, func(k chaos.Kind) bool { return k == chaos.PodDeleted })
+		x, err := rc.incidents(ctx, "replacement_ready", r.ReplacementReady, rc.replacementFrom)
 		if err != nil {
 			return nil, err
 		}
@@ -116,10 +118,43 @@ func (rc *recoveryCheck) incidentsInSpan(ctx context.Context) ([]chaos.Incident,
 	return rc.listed, err
 }
 
-// incidents checks that each incident of the kinds keep recovered within
-// bound of its start: MTTR, or a deleted pod's replacement becoming Ready
-// (a pod_deleted incident ends when its workload is ready again).
-func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.Duration, keep func(chaos.Kind) bool) (Expectation, error) {
+// replacementFrom is when the pods whose replacements an incident waits
+// for were deleted: a pod_deleted incident's start; for a node's failure
+// with evictions (they join the node's incident of the service, which ends
+// once their replacements are Ready), the first eviction of the service's
+// experimental pods on record within it — the zero time if there is none.
+// Other incidents have no replacement to wait for.
+func (rc *recoveryCheck) replacementFrom(ctx context.Context, inc *chaos.Incident) (time.Time, bool, error) {
+	switch {
+	case inc.Kind == chaos.PodDeleted:
+		return inc.Start, true, nil
+	case inc.Kind != chaos.NodeNotReady || inc.Evicted == 0:
+		return time.Time{}, false, nil
+	}
+	until := rc.at
+	if !inc.Open() && inc.End.Before(until) {
+		until = inc.End
+	}
+	events, err := rc.j.store.Events(ctx, tracker.Filter{Service: rc.h.Service, Since: inc.Start, Until: until.Add(time.Nanosecond)})
+	if err != nil {
+		return time.Time{}, true, err
+	}
+	for _, e := range events {
+		if e.Kind == chaos.PodDeleted && !e.Missed && e.Subject == inc.Subject {
+			return e.At.Best(), true, nil
+		}
+	}
+	return time.Time{}, true, nil
+}
+
+// incidents checks that each incident from counts recovered within bound
+// of the time from gives: MTTR (its start), or a deleted pod's replacement
+// becoming Ready (a pod_deleted incident ends when its workload is ready
+// again). from returns the zero time for an incident that counts but whose
+// start of the measure is not on record.
+func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.Duration,
+	from func(context.Context, *chaos.Incident) (time.Time, bool, error),
+) (Expectation, error) {
 	x := expectation(name, bound)
 	if rc.j.store == nil {
 		x.Reason = noStore("incidents")
@@ -135,10 +170,15 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 		slowestInc       string
 		failed, pendings []string
 		estimated        []string
+		unrecorded       []string
 	)
 	for i := range all {
 		inc := &all[i]
-		if !keep(inc.Kind) {
+		start, counts, err := from(ctx, inc)
+		if err != nil {
+			return x, storeFailed(ctx, &x, "chaos events", err)
+		}
+		if !counts {
 			continue
 		}
 		n++
@@ -149,9 +189,16 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 			estimated = append(estimated, what)
 			continue
 		}
-		took := inc.TimeToRecover()
+		if start.IsZero() {
+			unrecorded = append(unrecorded, what)
+			continue
+		}
+		if !start.Equal(inc.Start) {
+			what += ", from its first eviction at " + start.UTC().Format(time.RFC3339)
+		}
+		took := inc.End.Sub(start)
 		if inc.Open() || inc.End.After(rc.at) {
-			took = rc.at.Sub(inc.Start)
+			took = rc.at.Sub(start)
 			if took <= bound {
 				pendings = append(pendings, fmt.Sprintf("%s open for %s", what, took))
 				continue
@@ -180,6 +227,9 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 	case len(estimated) > 0:
 		x.Reason = fmt.Sprintf("%d of %d incidents started while steadywatch was not watching; how long they took is unknown: %s",
 			len(estimated), n, joinFirst(estimated, 3))
+	case len(unrecorded) > 0:
+		x.Reason = fmt.Sprintf("%d of %d incidents have evicted pods whose eviction is not on record; when they were deleted is unknown: %s",
+			len(unrecorded), n, joinFirst(unrecorded, 3))
 	default:
 		x.Result = Pass
 		x.Reason = fmt.Sprintf("all %d incidents recovered within %s (slowest %s: %s)", n, bound, slowest, slowestInc)

@@ -33,6 +33,23 @@ func inc(kind chaos.Kind, start, took time.Duration) chaos.Incident {
 	return i
 }
 
+// nodeIncident is the experimental api's share of a node's failure,
+// starting start after base, lasting took, with evicted pods evicted.
+func nodeIncident(start, took time.Duration, evicted int) chaos.Incident {
+	i := inc(chaos.NodeNotReady, start, took)
+	i.Object = chaos.Ref{Kind: "StatefulSet", Namespace: "shop", Name: "api"}
+	i.Evicted, i.Events = evicted, 1+evicted
+	return i
+}
+
+// eviction is the taint manager deleting a pod of the experimental api at.
+func eviction(at time.Duration) chaos.Event {
+	return chaos.Event{
+		Kind: chaos.PodDeleted, Subject: shopExperimental, Object: chaos.Ref{Kind: "Pod", Namespace: "shop", Name: "api-0"},
+		At: chaos.Timestamp{Observed: base.Add(at)}, Reason: "taint_manager",
+	}
+}
+
 func scaled3(kind chaos.Kind, at time.Duration, from, to int32) chaos.Event {
 	return chaos.Event{
 		Kind: kind, Subject: shopExperimental, Object: apiHPA, At: chaos.Timestamp{Observed: base.Add(at)},
@@ -174,6 +191,51 @@ func TestJudgeRecovery(t *testing.T) {
 			at:        after,
 			want:      []verdict.Expectation{{Name: "replacement_ready", Result: verdict.Fail, Observed: 70, Reason: "took 1m10s"}},
 			verdict:   verdict.Fail,
+		},
+		{
+			// The demo's host failure: the node's evictions join its
+			// incident, and no pod_deleted incident of their own is made.
+			name:      "a node's evicted pods count from their first eviction to the node incident's recovery",
+			recovery:  "replacementReady: 1m",
+			incidents: []chaos.Incident{nodeIncident(5*time.Minute, 80*time.Second, 2)},
+			events:    []chaos.Event{eviction(5*time.Minute + 20*time.Second), eviction(5*time.Minute + 25*time.Second)},
+			at:        after,
+			want: []verdict.Expectation{{
+				Name: "replacement_ready", Result: verdict.Pass, Observed: 60,
+				Reason: "all 1 incidents recovered within 1m0s (slowest 1m0s: node_not_ready StatefulSet/shop/api at 2026-03-01T12:05:00Z, from its first eviction at 2026-03-01T12:05:20Z)",
+			}},
+			verdict: verdict.Pass,
+		},
+		{
+			name:      "a node's evicted pods Ready a second after the bound fail",
+			recovery:  "replacementReady: 59s",
+			incidents: []chaos.Incident{nodeIncident(5*time.Minute, 80*time.Second, 2)},
+			events:    []chaos.Event{eviction(5*time.Minute + 20*time.Second)},
+			at:        after,
+			want:      []verdict.Expectation{{Name: "replacement_ready", Result: verdict.Fail, Observed: 60, Reason: "took 1m0s"}},
+			verdict:   verdict.Fail,
+		},
+		{
+			name:      "a node incident with evictions but none on record is no evidence",
+			recovery:  "replacementReady: 1m",
+			incidents: []chaos.Incident{nodeIncident(5*time.Minute, 80*time.Second, 2)},
+			at:        after,
+			want: []verdict.Expectation{{
+				Name: "replacement_ready", Result: verdict.Inconclusive, Observed: math.NaN(),
+				Reason: "1 of 1 incidents have evicted pods whose eviction is not on record; when they were deleted is unknown",
+			}},
+			verdict: verdict.Inconclusive,
+		},
+		{
+			name:      "a node incident without evictions has no replacement to wait for",
+			recovery:  "replacementReady: 1m",
+			incidents: []chaos.Incident{nodeIncident(5*time.Minute, 80*time.Second, 0)},
+			at:        after,
+			want: []verdict.Expectation{{
+				Name: "replacement_ready", Result: verdict.Inconclusive, Observed: math.NaN(),
+				Reason: "no incident of service api in namespace shop in the experimental group",
+			}},
+			verdict: verdict.Inconclusive,
 		},
 		{
 			name:     "an alert starting within its time passes with the MTTD",
