@@ -246,11 +246,29 @@ func (ad *adapter) adapt() error {
 		b := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle, Line: insertLine(spec, before)}
 		insert(spec, "baseline", b, before...)
 	}
+	// The fields written in place first, so that a change is listed
+	// under the path of its anchor rather than of an alias to it; then
+	// aliases and the defaults to write.
+	type later struct {
+		f    field
+		path string
+		m    *yaml.Node
+	}
+	var rest []later
 	for _, f := range fields {
 		for _, p := range parents(ad.root, f.parent) {
+			if v := lookup(p.node, f.key); v == nil || v.Kind == yaml.AliasNode {
+				rest = append(rest, later{f, p.path, p.node})
+				continue
+			}
 			if err := ad.scale(f, p.path, p.node); err != nil {
 				return err
 			}
+		}
+	}
+	for _, l := range rest {
+		if err := ad.scale(l.f, l.path, l.m); err != nil {
+			return err
 		}
 	}
 	for _, path := range slices.Sorted(maps.Keys(ad.a.Floors)) {

@@ -507,3 +507,79 @@ func TestAdaptScalesEveryDurationOfTheFormat(t *testing.T) {
 	require.ElementsMatch(t, inFile, scaled)
 	require.Len(t, inFile, 13)
 }
+
+func TestAdaptNamespace(t *testing.T) {
+	out, changes, err := Adapt(example(t, "kill-postgres-replica"), Adaptation{TimeScale: 1, Namespace: "demo"})
+	require.NoError(t, err)
+	require.Equal(t, "demo", load(t, out).Namespace)
+	require.Equal(t, []Change{{"spec.namespace", "pipeline", "demo", "the demo's namespace"}}, changes)
+
+	src := strings.Replace(string(example(t, "kill-postgres-replica")), "  namespace: pipeline\n", "", 1)
+	out, changes, err = Adapt([]byte(src), Adaptation{TimeScale: 1, Namespace: "demo"})
+	require.NoError(t, err)
+	require.Equal(t, "demo", load(t, out).Namespace)
+	require.Equal(t, []Change{{"spec.namespace", "(none)", "demo", "the demo's namespace"}}, changes)
+	require.Less(t, strings.Index(string(out), "service:"), strings.Index(string(out), "namespace: demo"))
+	require.Less(t, strings.Index(string(out), "namespace: demo"), strings.Index(string(out), "groups:"))
+}
+
+func TestAdaptListsTheChangesInTheFilesOrder(t *testing.T) {
+	_, changes, err := Adapt(example(t, "host-failure"), Adaptation{TimeScale: 20, Floors: stepFloor})
+	require.NoError(t, err)
+	var paths []string
+	for _, c := range changes {
+		paths = append(paths, c.Path)
+	}
+	require.Equal(t, []string{
+		"spec.window.events.lookback", "spec.window.events.before", "spec.window.events.after",
+		"spec.baseline.duration", "spec.step", // written in front of metrics
+		"spec.metrics[0].ratio.errors", "spec.metrics[0].ratio.total", "spec.metrics[1].query",
+		"spec.metrics[3].ratio.errors", "spec.metrics[3].ratio.total",
+		"spec.recovery.mttr", "spec.recovery.replacementReady", "spec.recovery.alerts[0].within",
+	}, paths)
+}
+
+const experimentWindow = `apiVersion: steadywatch.io/v1alpha1
+kind: Hypothesis
+metadata: {name: pod-delete}
+spec:
+  service: api
+  namespace: shop
+  groups: {control: group="control", experimental: group="experimental"}
+  window:
+    experiment: {tool: litmus, name: api-pod-delete, before: 1m}
+  step: 20s
+  metrics:
+    - name: latency
+      query: max_over_time(rate(x{ {{ .Group }} }[1m])[10m:1m] offset 2m)
+      slo: {max: 1}
+`
+
+func TestAdaptExperimentWindow(t *testing.T) {
+	out, changes, err := Adapt([]byte(experimentWindow), Adaptation{TimeScale: 20})
+	require.NoError(t, err)
+	w := load(t, out).Window.Experiment
+	require.Equal(t, 3*time.Minute, w.Lookback, "the default 1h, scaled")
+	require.Equal(t, 3*time.Second, w.Before)
+	require.Equal(t, 30*time.Second, w.After, "the default 10m, scaled")
+	require.Contains(t, changes, Change{"spec.window.experiment.lookback", "1h (default)", "3m", "time scale 1/20"})
+	require.Contains(t, changes, Change{"spec.metrics[0].query", "[1m], [10m:1m], offset 2m", "[3s], [30s:3s], offset 6s", "time scale 1/20 (offsets too)"})
+
+	out, changes, err = Adapt([]byte(experimentWindow), Adaptation{TimeScale: 1, Lookback: 5 * time.Minute})
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Minute, load(t, out).Window.Experiment.Lookback)
+	require.Equal(t, []Change{{"spec.window.experiment.lookback", "1h (default)", "5m", whyLookback}}, changes)
+}
+
+func TestAdaptScalesAnAliasedDurationOnce(t *testing.T) {
+	src := strings.Replace(experimentWindow, "  step: 20s\n", "  step: &d 20s\n  baseline: {duration: *d}\n", 1)
+	out, changes, err := Adapt([]byte(src), Adaptation{TimeScale: 10})
+	require.NoError(t, err)
+	h := load(t, out)
+	require.Equal(t, 2*time.Second, h.Step)
+	require.Equal(t, 2*time.Second, h.Baseline)
+	require.Contains(t, changes, Change{"spec.step", "20s", "2s", "time scale 1/10"})
+	for _, c := range changes {
+		require.NotEqual(t, "spec.baseline.duration", c.Path, "the alias shares the step's change")
+	}
+}
