@@ -429,16 +429,59 @@ func TestScaleQuery(t *testing.T) {
 func FuzzAdapt(f *testing.F) {
 	for _, name := range examples {
 		f.Add(example(f, name), 20, "spec.recovery.mttr", "1s")
+		f.Add(example(f, name), 7, "spec.step", "2s") // 15s/7 is above the minimum step, and not a whole millisecond
 	}
 	f.Add([]byte("spec: &s\n  <<: [*s]\n"), 20, "spec.step", "1s")
-	f.Add([]byte("spec:\n  step: &d 1m\n  baseline: {duration: *d}\n"), 20, "spec.baseline.duration", "x")
+	f.Add([]byte(experimentWindow), 7, "spec.metrics[0].query", "x{ {{ .Group }} }")
+	f.Add([]byte(strings.Replace(experimentWindow, "  step: 20s\n", "  step: &d 20s\n  baseline: {duration: *d}\n", 1)), 3, "spec.baseline.duration", "x")
 	f.Fuzz(func(t *testing.T, src []byte, scale int, path, value string) {
-		out, _, err := Adapt(src, Adaptation{TimeScale: scale % 100, Floors: stepFloor, Set: map[string]string{path: value}})
-		if err != nil {
+		scale %= 100
+		// No panic, and whatever Adapt returns loads.
+		if out, _, err := Adapt(src, Adaptation{TimeScale: scale, Floors: stepFloor, Set: map[string]string{path: value}}); err == nil {
+			_, err = hypothesis.Parse(out, "fuzz.yaml")
+			require.NoError(t, err)
+		}
+
+		// What loads is the original divided by the scale, rounded up to
+		// the millisecond.
+		hs, err := hypothesis.Parse(src, "fuzz.yaml")
+		if err != nil || len(hs) != 1 || scale < 1 {
 			return
 		}
-		_, err = hypothesis.Parse(out, "fuzz.yaml")
-		require.NoError(t, err)
+		out, _, err := Adapt(src, Adaptation{TimeScale: scale})
+		if err != nil {
+			return // a step scaled below the minimum, a range the adaptation does not read
+		}
+		before, after := hs[0], load(t, out)
+		div := func(d time.Duration) time.Duration {
+			ms := d.Milliseconds()
+			return time.Duration((ms+int64(scale)-1)/int64(scale)) * time.Millisecond
+		}
+		require.Equal(t, div(before.Baseline), after.Baseline)
+		require.Equal(t, div(before.Step), after.Step)
+		require.Equal(t, div(before.Recovery.MTTR), after.Recovery.MTTR)
+		require.Equal(t, div(before.Recovery.ReplacementReady), after.Recovery.ReplacementReady)
+		for i := range before.Recovery.Alerts {
+			require.Equal(t, div(before.Recovery.Alerts[i].Within), after.Recovery.Alerts[i].Within)
+		}
+		if e := before.Window.Events; e != nil {
+			require.Equal(t, []time.Duration{div(e.Lookback), div(e.Before), div(e.After)},
+				[]time.Duration{after.Window.Events.Lookback, after.Window.Events.Before, after.Window.Events.After})
+		}
+		if e := before.Window.Experiment; e != nil {
+			require.Equal(t, []time.Duration{div(e.Lookback), div(e.Before), div(e.After)},
+				[]time.Duration{after.Window.Experiment.Lookback, after.Window.Experiment.Before, after.Window.Experiment.After})
+		}
+		if hpa := before.Recovery.HPA; hpa != nil {
+			require.Equal(t, div(hpa.Within), after.Recovery.HPA.Within)
+			require.Equal(t, div(hpa.BaselineWithin), after.Recovery.HPA.BaselineWithin)
+		}
+		orig, scaled := ranges(t, before), ranges(t, after)
+		for i := range orig {
+			for j := range orig[i] {
+				require.Equal(t, div(orig[i][j]), scaled[i][j])
+			}
+		}
 	})
 }
 
