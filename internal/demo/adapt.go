@@ -477,9 +477,6 @@ func (ad *adapter) set(path, value string) error {
 	if strings.Contains(value, "\n") {
 		n.Style = yaml.LiteralStyle
 	}
-	if d, ok := ad.durs[path]; ok && d.scaled >= 0 {
-		d.scaled = -1
-	}
 	return nil
 }
 
