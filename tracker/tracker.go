@@ -422,7 +422,9 @@ func (t *Tracker) podDeletedMarked(e *podEntry, at chaos.Timestamp, reason strin
 		ev.Workload = e.workload.ref
 	}
 	t.emit(ev)
-	if n := t.nodes[e.node]; n != nil && n.incident != nil {
+	n := t.nodes[e.node]
+	evicted := n != nil && n.incident != nil
+	if evicted {
 		n.incident.Evicted++
 		n.incident.Events++
 		t.save(n.incident)
@@ -435,6 +437,12 @@ func (t *Tracker) podDeletedMarked(e *podEntry, at chaos.Timestamp, reason strin
 			return
 		}
 		t.openOrJoin(w, ev)
+		// The node's failure is the service's incident too: it counts the
+		// pods evicted from that node, whose replacements it waits for.
+		if inc := w.incident; evicted && inc != nil && inc.Kind == chaos.NodeNotReady {
+			inc.Evicted++
+			t.save(inc)
+		}
 	}
 }
 

@@ -473,6 +473,14 @@ func TestNodeReadiness(t *testing.T) {
 		}
 		require.Equal(t, 1, nodeInc.Evicted)
 		require.Equal(t, 2, nodeInc.Events)
+		var webInc chaos.Incident
+		for _, inc := range f.tr.OpenIncidents() {
+			if inc.Object != nodeRef {
+				webInc = inc
+			}
+		}
+		require.Equal(t, chaos.NodeNotReady, webInc.Kind, "the node's failure degraded web")
+		require.Equal(t, 1, webInc.Evicted, "the service's incident counts its pods evicted from the failed node (the verdict's replacementReady waits for their replacements)")
 
 		f.at(6 * time.Minute).NodeChanged(node(true, 6*time.Minute))
 		f.at(7 * time.Minute).PodChanged(deletingAt(webPod(4), 7*time.Minute))
