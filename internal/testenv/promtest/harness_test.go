@@ -151,3 +151,23 @@ func TestAPortTakenByAnotherServerIsRetried(t *testing.T) {
 	require.Equal(t, takenPort, picked[0])
 	require.Equal(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(picked[1])), am.Addr)
 }
+
+func TestCheckBinariesNamesEveryMissingOneAndHowToInstall(t *testing.T) {
+	empty := t.TempDir()
+	t.Setenv("PATH", empty)
+	err := checkBinaries(empty)
+	require.ErrorIs(t, err, ErrNotInstalled)
+	require.EqualError(t, err, "prometheus, promtool, prometheus-alertmanager or alertmanager not installed (looked on PATH and in "+empty+
+		"): install Debian's packages with `sudo apt-get install prometheus prometheus-alertmanager`, or run `sudo scripts/install-tools.sh`")
+
+	// One of them present: only the others are named.
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "alertmanager"), []byte("#!/bin/sh\n"), 0o755)) //nolint:gosec // an executable
+	err = checkBinaries(bin)
+	require.ErrorContains(t, err, "prometheus, promtool not installed")
+
+	for _, name := range []string{"prometheus", "promtool"} {
+		require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"), 0o755)) //nolint:gosec // an executable
+	}
+	require.NoError(t, checkBinaries(bin))
+}

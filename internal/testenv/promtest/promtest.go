@@ -370,3 +370,23 @@ func do(ctx context.Context, method string, a access, url string) error {
 	}
 	return nil
 }
+
+// CheckBinaries returns one error naming every binary of Prometheus'
+// and Alertmanager's that is missing, and how to install them: for a
+// program (the demo) to say so before it starts anything.
+func CheckBinaries() error { return checkBinaries("/usr/bin") }
+
+func checkBinaries(dirs ...string) error {
+	var missing []string
+	for _, names := range [][]string{prometheusBin, promtoolBin, alertmanagerBin} {
+		if _, err := lookBinary(names, dirs...); err != nil {
+			missing = append(missing, strings.Join(names, " or "))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s %w (looked on PATH and in %s): install Debian's packages with "+
+		"`sudo apt-get install prometheus prometheus-alertmanager`, or run `sudo scripts/install-tools.sh`",
+		strings.Join(missing, ", "), ErrNotInstalled, strings.Join(dirs, ", "))
+}
