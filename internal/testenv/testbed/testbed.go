@@ -58,6 +58,13 @@ type Options struct {
 	// metrics.k8s.io API, so HPAs can act on kwok's fake CPU usage.
 	MetricsServer bool
 
+	// KwokStages are kwok Stage documents added to the testbed's own (YAML,
+	// separated by "---"). A stage with a weight above 0 takes precedence
+	// over the testbed's stages of weight 0 where both match a resource, so
+	// a caller can give some pods a lifecycle of their own (say, Running
+	// but not Ready until something it runs marks them Ready).
+	KwokStages string
+
 	// Log receives progress and component failures. Default: discarded.
 	Log *slog.Logger
 
@@ -124,13 +131,13 @@ func Start(ctx context.Context, opts Options) (*Testbed, error) {
 	} else if err := os.MkdirAll(tb.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating testbed dir: %w", err)
 	}
-	if err := tb.start(ctx, opts.MetricsServer); err != nil {
+	if err := tb.start(ctx, opts); err != nil {
 		return nil, errors.Join(fmt.Errorf("starting testbed: %w", err), tb.Stop())
 	}
 	return tb, nil
 }
 
-func (tb *Testbed) start(ctx context.Context, withMetrics bool) error {
+func (tb *Testbed) start(ctx context.Context, o Options) error {
 	t0 := time.Now()
 	for _, d := range []string{"logs", "etcd"} {
 		if err := os.MkdirAll(filepath.Join(tb.dir, d), 0o755); err != nil {
@@ -229,7 +236,12 @@ func (tb *Testbed) start(ctx context.Context, withMetrics bool) error {
 	// kwok plays 4 pod stages at a time by default: ~10 pods/s turn Ready on
 	// two cores, half an hour for the 10,000-pod benchmark.
 	kwokOptions := filepath.Join(tb.dir, "kwok-options.yaml")
-	if err := os.WriteFile(kwokOptions, []byte(kwokOptionsYAML), 0o644); err != nil {
+	kwokConfig := kwokOptionsYAML
+	if o.KwokStages != "" {
+		// kwok reads its --config files as one stream of documents.
+		kwokConfig += "\n---\n" + o.KwokStages
+	}
+	if err := os.WriteFile(kwokOptions, []byte(kwokConfig), 0o644); err != nil {
 		return fmt.Errorf("writing kwok options: %w", err)
 	}
 	steps := []func(context.Context) error{
@@ -296,7 +308,7 @@ func (tb *Testbed) start(ctx context.Context, withMetrics bool) error {
 			})
 		},
 	}
-	if withMetrics {
+	if o.MetricsServer {
 		steps = append(steps, func(ctx context.Context) error {
 			ports, err := tb.launch(ctx, t0, component{
 				name: MetricsServer, bin: tb.bins.MetricsServer, ports: 1, timeout: time.Minute,
