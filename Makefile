@@ -126,13 +126,19 @@ testbed: ## start a local control plane by hand; prints export KUBECONFIG=...; C
 	$(GO) run ./cmd/testbed up
 
 .PHONY: demo
-demo: testbed-build ## the main job: a pod-kill experiment on a local cluster, recorded, detected by a real alert and judged (SQLite store in demo-data/)
+demo: testbed-build ## the main job: the seeds' four chaos experiments on a local cluster, each judged experimental against control (output in demo-out/; DEMO_ARGS=-once exits after, -broken breaks each on purpose)
 	bash scripts/install-tools.sh
-	$(GO) run ./cmd/demo -data-dir $${DEMO_DATA:-demo-data}
+	$(GO) run ./cmd/demo -out $${DEMO_OUT:-demo-out} $(DEMO_ARGS)
+
+.PHONY: e2e-demo
+e2e-demo: testbed-build ## the demo's e2e test: `demo -once` passes the four experiments, `demo -once -broken` fails each for its defect (about 10 minutes)
+	bash scripts/install-tools.sh
+	set -o pipefail; $(GO) test -count=1 -timeout 30m -v ./e2e/demo/ 2>&1 | tee e2e-demo.out | \
+		grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go:)'
 
 .PHONY: serve-local
 serve-local: build testbed-build ## start a local control plane and `steadywatch serve` against it (Ctrl-C stops both)
 	bash scripts/serve-local.sh
 
 .PHONY: ci
-ci: lint check-generated test e2e soak demo ## everything CI runs
+ci: lint check-generated test e2e soak e2e-demo ## everything CI runs

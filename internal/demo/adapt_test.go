@@ -19,7 +19,7 @@ import (
 	"github.com/steadywatch/steadywatch/hypothesis"
 )
 
-var examples = []string{"kill-postgres-replica", "host-failure", "cpu-autoscaling", "resource-exhaustion"}
+var exampleNames = []string{"kill-postgres-replica", "host-failure", "cpu-autoscaling", "resource-exhaustion"}
 
 func example(t testing.TB, name string) []byte {
 	t.Helper()
@@ -294,7 +294,7 @@ func TestAdaptSet(t *testing.T) {
 }
 
 func TestAdaptKeepsEverythingAtTimeScaleOne(t *testing.T) {
-	for _, name := range examples {
+	for _, name := range exampleNames {
 		t.Run(name, func(t *testing.T) {
 			src := example(t, name)
 			out, changes, err := Adapt(src, Adaptation{TimeScale: 1})
@@ -427,7 +427,7 @@ func TestScaleQuery(t *testing.T) {
 }
 
 func FuzzAdapt(f *testing.F) {
-	for _, name := range examples {
+	for _, name := range exampleNames {
 		f.Add(example(f, name), 20, "spec.recovery.mttr", "1s")
 		f.Add(example(f, name), 7, "spec.step", "2s") // 15s/7 is above the minimum step, and not a whole millisecond
 	}
