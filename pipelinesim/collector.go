@@ -26,7 +26,7 @@ var (
 	upDesc = prometheus.NewDesc("pg_up",
 		"Whether the Postgres instance answers.", []string{groupLabelName, "pod", "role"}, nil)
 	lagDesc = prometheus.NewDesc("pg_replication_lag_seconds",
-		"How far the replica's replay is behind the primary.", []string{groupLabelName, "pod"}, nil)
+		"How far the instance's replay is behind the primary (0 on the primary).", []string{groupLabelName, "pod"}, nil)
 )
 
 // collector takes a snapshot of the Sim at scrape time.
@@ -71,8 +71,14 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 				up = 1
 			}
 			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up, g, name, p.role)
-			if p.role == ComponentReplica {
+			switch {
+			case p.role == ComponentReplica:
 				ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, t.lag[name], g, name)
+			case p.ready:
+				// postgres_exporter's pg_replication query answers 0 on
+				// a primary (not in recovery) it can reach, and nothing
+				// on one it cannot.
+				ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, 0, g, name)
 			}
 		}
 	}

@@ -28,7 +28,10 @@
 //   - pg_up{pod,role}: 1 for a serving Postgres pod, 0 for one that is not.
 //   - pg_replication_lag_seconds{pod}: a replica's lag grows one second per
 //     second while it or the primary does not serve, and falls by CatchUp
-//     per second to 0 once both do.
+//     per second to 0 once both do. A serving primary reports 0, as
+//     postgres_exporter's pg_replication query does outside recovery (so a
+//     promoted replica reports 0 at once); a primary that does not serve
+//     reports nothing.
 //   - metrics_executor_completedTasks_total, metrics_executor_failedTasks_total
 //     (Spark's Prometheus servlet): each serving worker finishes
 //     TasksPerWorker tasks a second, which complete while the primary serves

@@ -28,6 +28,9 @@ func TestBothGroupsServeTheSteadyStateAndOnlyTimeAdvancesTheCounters(t *testing.
 		lag, ok := d.lag(g, "postgres-"+g+"-replica-0")
 		require.True(t, ok)
 		require.Zero(t, lag, "a ready replica of a ready primary has no lag")
+		lag, ok = d.lag(g, "postgres-"+g+"-primary-0")
+		require.True(t, ok, "postgres_exporter reports 0 for a primary it can query")
+		require.Zero(t, lag)
 		for _, p := range []struct{ pod, role string }{{"postgres-" + g + "-primary-0", "primary"}, {"postgres-" + g + "-replica-0", "replica"}} {
 			up, ok := d.up(g, p.pod, p.role)
 			require.True(t, ok, p.pod)
@@ -75,6 +78,8 @@ func TestKillingThePrimaryFailsRequestsStopsCommitsAndLagsTheReplicaUntilItIsBac
 			up, ok := d.up("experimental", primary, ComponentPrimary)
 			require.Equal(t, !tc.gone, ok)
 			require.Zero(t, up, "a not ready primary is down")
+			_, ok = d.lag("experimental", primary)
+			require.False(t, ok, "a primary that does not answer reports no lag")
 
 			// The StatefulSet's replacement comes up.
 			_, err := b.client.CoreV1().Pods(ns).Get(t.Context(), primary, metav1.GetOptions{})
@@ -97,6 +102,9 @@ func TestKillingThePrimaryFailsRequestsStopsCommitsAndLagsTheReplicaUntilItIsBac
 			up, ok = d.up("experimental", primary, ComponentPrimary)
 			require.True(t, ok)
 			require.InDelta(t, 1.0, up, 1e-9)
+			lag, ok = d.lag("experimental", primary)
+			require.True(t, ok, "the primary back reports its lag again")
+			require.Zero(t, lag)
 		})
 	}
 }
@@ -320,9 +328,11 @@ flask_http_request_total{method="GET",status="503",steadywatch_io_group="experim
 # TYPE metrics_executor_completedTasks_total counter
 metrics_executor_completedTasks_total{steadywatch_io_group="control"} 120
 metrics_executor_completedTasks_total{steadywatch_io_group="experimental"} 120
-# HELP pg_replication_lag_seconds How far the replica's replay is behind the primary.
+# HELP pg_replication_lag_seconds How far the instance's replay is behind the primary (0 on the primary).
 # TYPE pg_replication_lag_seconds gauge
+pg_replication_lag_seconds{pod="postgres-control-primary-0",steadywatch_io_group="control"} 0
 pg_replication_lag_seconds{pod="postgres-control-replica-0",steadywatch_io_group="control"} 0
+pg_replication_lag_seconds{pod="postgres-experimental-primary-0",steadywatch_io_group="experimental"} 0
 pg_replication_lag_seconds{pod="postgres-experimental-replica-0",steadywatch_io_group="experimental"} 0
 # HELP pg_stat_database_xact_commit Transactions committed in the database.
 # TYPE pg_stat_database_xact_commit counter
@@ -341,4 +351,23 @@ pg_up{pod="postgres-experimental-replica-0",role="replica",steadywatch_io_group=
 	n, err := testutil.GatherAndCount(b.sim.Gatherer(), "flask_http_request_duration_seconds")
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "one latency histogram per group")
+}
+
+func TestAPromotedReplicaReportsNoLagAtOnceSoTheGroupsLagNeverGoesMissing(t *testing.T) {
+	b := startBed(t)
+	require.NoError(t, b.client.CoreV1().Pods(ns).Delete(t.Context(), primary, metav1.DeleteOptions{}))
+	b.until("experimental", "the primary is gone", func(r Rates) bool { return !r.PrimaryReady })
+	d := b.over(5 * time.Second)
+	lag, ok := d.lag("experimental", replica)
+	require.True(t, ok)
+	require.InDelta(t, 5.0, lag, 1e-9, "the replica lags while there is no primary")
+
+	// The operator promotes the replica: its role label becomes primary.
+	_, err := b.client.CoreV1().Pods(ns).Update(t.Context(),
+		newPGPod("experimental", replica, ComponentPrimary, "experimental-b", true), metav1.UpdateOptions{})
+	require.NoError(t, err)
+	b.until("experimental", "the replica is promoted", func(r Rates) bool { return r.PrimaryReady })
+	lag, ok = b.over(time.Second).lag("experimental", replica)
+	require.True(t, ok, "the new primary reports its lag")
+	require.Zero(t, lag, "which is 0, as pg_is_in_recovery() is false")
 }
