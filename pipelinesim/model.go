@@ -69,6 +69,14 @@ type Model struct {
 	// InFlightTasks is the Spark tasks a worker runs at once, which fail
 	// when it stops serving.
 	InFlightTasks float64
+	// DBRetryBudget is how long a request waits for a primary that does
+	// not serve (the app's connection pool retrying with backoff) before
+	// it fails. A request arriving at t succeeds when the primary serves
+	// again at e if e − t ≤ DBRetryBudget: a 200 with its commits, counted
+	// at e, its time the wait e − t plus its service time. If not, it is a
+	// 500 at t + DBRetryBudget, its time the whole budget. Until then it
+	// counts nowhere. It waits whatever becomes of the replica that took it.
+	DBRetryBudget time.Duration
 }
 
 // DefaultModel is the demo's model: three replicas serve the offered load
@@ -83,6 +91,7 @@ var DefaultModel = Model{
 	Buckets:           DefaultBuckets,
 	TasksPerWorker:    1,
 	InFlightTasks:     4,
+	DBRetryBudget:     time.Second,
 }
 
 func (m Model) withDefaults() Model {
@@ -111,6 +120,9 @@ func (m Model) withDefaults() Model {
 	if m.InFlightTasks > 0 {
 		d.InFlightTasks = m.InFlightTasks
 	}
+	if m.DBRetryBudget > 0 {
+		d.DBRetryBudget = m.DBRetryBudget
+	}
 	if len(m.Buckets) > 0 {
 		d.Buckets = slices.Clone(m.Buckets)
 	}
@@ -126,9 +138,10 @@ type Rates struct {
 	ReadyAPI int
 	// PrimaryReady is whether the Postgres primary is Ready on a Ready node.
 	PrimaryReady bool
-	// OK, ServerErrors (500: the primary is down) and Unavailable (503: no
-	// ready API endpoint) are requests per second.
-	OK, ServerErrors, Unavailable float64
+	// OK (200, served at once), Waiting (taken while the primary is down:
+	// each waits for it, see Model.DBRetryBudget, then is a 200 or a 500)
+	// and Unavailable (503: no ready API endpoint) are requests per second.
+	OK, Waiting, Unavailable float64
 	// Commits is Postgres commits per second.
 	Commits float64
 	// ReadyWorkers is the Spark workers that serve; their tasks complete
@@ -187,7 +200,7 @@ func (m Model) rates(g groupState) Rates {
 		r.OK = served
 		r.Commits = served * m.CommitsPerRequest
 	} else {
-		r.ServerErrors = served
+		r.Waiting = served
 	}
 	slowdown := 1 / (1 - math.Min(served/capacity, maxUtilisation))
 	for _, p := range g.api {

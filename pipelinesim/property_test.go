@@ -34,18 +34,36 @@ func (r record) serving() int {
 	return n
 }
 
-// expected is a minute of requests and commits for what the record says,
-// with the default model: 100 req/s offered, 50 per serving replica.
-func (r record) expected() view {
-	n := r.serving()
-	if n == 0 {
-		return view{unavailable: 6000}
+// taken is the requests per second the API takes (the rest of the 100 req/s
+// offered get 503 at once if no replica serves): 50 per serving replica.
+func (r record) taken() float64 {
+	return min(100, 50*float64(r.serving()))
+}
+
+// expected is the minute that starts with a change from what was (which
+// held for the minute before) to what r says, with the default model.
+// Requests taken while the primary is down wait up to a second for it: a
+// minute's last second of them is settled in the next, 200s if the primary
+// is back then, 500s if not; the rest fail a second after they came.
+func (r record) expected(wasRate float64, wasPrimaryReady bool) view {
+	var v view
+	if r.serving() == 0 {
+		v.unavailable = 6000
 	}
-	served := min(6000, float64(n)*3000)
 	if r.primaryReady {
-		return view{ok: served, commits: served, requests: served}
+		v.ok = 60 * r.taken()
+	} else {
+		v.serverErrors = 59 * r.taken()
 	}
-	return view{serverErrors: served, exceptions: served, requests: served}
+	if !wasPrimaryReady {
+		if r.primaryReady {
+			v.ok += wasRate
+		} else {
+			v.serverErrors += wasRate
+		}
+	}
+	v.commits, v.exceptions, v.requests = v.ok, v.serverErrors, v.ok+v.serverErrors
+	return v
 }
 
 func TestAnyRunOfExperimentalChaosMovesOnlyTheExperimentalGroupAndAsTheClusterSays(t *testing.T) {
@@ -58,7 +76,11 @@ func TestAnyRunOfExperimentalChaosMovesOnlyTheExperimentalGroupAndAsTheClusterSa
 				rec.api[fmt.Sprintf("scale-app-experimental-%d", i)] = apiRecord{node: "experimental-" + zone, ready: true}
 			}
 			next := 3
+			// Each window starts where the last ended: requests that waited
+			// for the primary are settled when it is back, at the change.
+			last := b.scrape()
 			for step := range 25 {
+				wasRate, wasPrimaryReady := rec.taken(), rec.primaryReady
 				what := chaosStep(t, b, rng, &rec, &next)
 				// Once the informers hold the recorded cluster, no refresh
 				// can compute a state between the old and the new.
@@ -66,10 +88,12 @@ func TestAnyRunOfExperimentalChaosMovesOnlyTheExperimentalGroupAndAsTheClusterSa
 				b.until("experimental", what, func(r Rates) bool {
 					return r.ReadyAPI == rec.serving() && r.PrimaryReady == rec.primaryReady
 				})
-				d := b.over(time.Minute)
+				b.clock.Advance(time.Minute)
+				d := delta{before: last, after: b.scrape()}
+				last = d.after
 				got := d.of("experimental")
 				got.meanLatency, got.sparkCompleted, got.sparkFailed = 0, 0, 0
-				require.Equal(t, rec.expected(), got, "step %d: %s", step, what)
+				require.Equal(t, rec.expected(wasRate, wasPrimaryReady), got, "step %d: %s", step, what)
 				requireView(t, steady, d.of("control"), fmt.Sprintf("control after step %d: %s", step, what))
 			}
 		})

@@ -14,17 +14,22 @@
 //
 // The model, per group, with n ready API replicas:
 //   - flask_http_request_total{method,status}: the offered load is served up
-//     to n × ReplicaCapacity; status 200 while the primary serves, 500 while
-//     it does not; with n = 0 the whole offered load gets 503 (no endpoint).
+//     to n × ReplicaCapacity; status 200 while the primary serves; while it
+//     does not, each request waits for it up to DBRetryBudget, and is a 200
+//     when it serves again in time, a 500 when the budget runs out (so a
+//     primary down for good fails requests at the rate they arrive, a
+//     budget after it went); with n = 0 the whole offered load gets 503 (no
+//     endpoint) at once.
 //   - flask_http_request_exceptions_total{method,status}: the 500s (the
-//     database connection fails).
+//     database connection still fails after the retries).
 //   - flask_http_request_duration_seconds{method}: requests are split evenly
 //     among the replicas; each replica's times are exponential with mean
 //     BaseLatency × 1/(1−ρ) × max(1, cpu/CPUTarget), ρ = served / capacity
 //     (capped at 0.95): fewer replicas or a starved pod raise latency, the
-//     HPA adding replicas lowers it.
+//     HPA adding replicas lowers it. A request that waited for the primary
+//     adds its wait; one that failed took DBRetryBudget.
 //   - pg_stat_database_xact_commit{datname="lmd"}: CommitsPerRequest per
-//     successful request, so it advances only while the primary serves.
+//     successful request, counted when it succeeds.
 //   - pg_up{pod,role}: 1 for a serving Postgres pod, 0 for one that is not.
 //   - pg_replication_lag_seconds{pod}: a replica's lag grows one second per
 //     second while it or the primary does not serve, and falls by CatchUp
@@ -94,6 +99,17 @@ type Sim struct {
 	state   map[string]groupState
 	rates   map[string]Rates
 	totals  map[string]*totals
+	// waiting is each group's requests that wait for its primary, oldest
+	// first.
+	waiting map[string][]waiting
+}
+
+// waiting are requests that arrived at a constant rate over [from, to]
+// while the primary did not serve.
+type waiting struct {
+	from, to time.Time
+	rate     float64   // per second
+	means    []float64 // the mean service times of the replicas that took them
 }
 
 // totals are a group's counters, as floats: they grow by rate × time.
@@ -111,14 +127,15 @@ func New(opts Options) (*Sim, error) {
 		return nil, errors.New("pipelinesim: a client is required")
 	}
 	s := &Sim{
-		model:  opts.Model.withDefaults(),
-		groups: slices.Clone(opts.Groups),
-		now:    opts.Now,
-		log:    opts.Log,
-		reg:    prometheus.NewRegistry(),
-		state:  map[string]groupState{},
-		rates:  map[string]Rates{},
-		totals: map[string]*totals{},
+		model:   opts.Model.withDefaults(),
+		groups:  slices.Clone(opts.Groups),
+		now:     opts.Now,
+		log:     opts.Log,
+		reg:     prometheus.NewRegistry(),
+		state:   map[string]groupState{},
+		rates:   map[string]Rates{},
+		totals:  map[string]*totals{},
+		waiting: map[string][]waiting{},
 	}
 	if len(s.groups) == 0 {
 		s.groups = slices.Clone(DefaultGroups)
@@ -245,35 +262,36 @@ func (s *Sim) refresh() {
 	s.state = state
 	for g, st := range state {
 		s.rates[g] = s.model.rates(st)
+		if st.primaryReady {
+			s.primaryBack(g)
+		}
 	}
 }
 
 // advance grows the totals from s.last to now at the current rates.
 func (s *Sim) advance() {
-	now := s.now()
-	dt := now.Sub(s.last).Seconds()
-	if dt <= 0 {
+	now, from := s.now(), s.last
+	if !now.After(from) {
 		return
 	}
+	dt := now.Sub(from).Seconds()
 	s.last = now
 	for g, r := range s.rates {
 		t := s.totals[g]
 		t.ok += r.OK * dt
-		t.serverErrors += r.ServerErrors * dt
 		t.unavailable += r.Unavailable * dt
 		t.commits += r.Commits * dt
 		t.sparkCompleted += r.SparkCompleted * dt
 		t.sparkFailed += r.SparkFailed * dt
-		if n := len(r.MeanLatency); n > 0 {
-			perPod := (r.OK + r.ServerErrors) * dt / float64(n)
-			for _, mean := range r.MeanLatency {
-				for i, b := range s.model.Buckets {
-					t.buckets[i] += perPod * (1 - math.Exp(-b/mean))
-				}
-				t.count += perPod
-				t.sum += perPod * mean
-			}
+		if r.OK > 0 {
+			t.observe(s.model.Buckets, r.OK*dt, avg(r.MeanLatency, func(m float64) float64 { return m }), func(b float64) float64 {
+				return avg(r.MeanLatency, func(m float64) float64 { return 1 - math.Exp(-b/m) })
+			})
 		}
+		if r.Waiting > 0 {
+			s.waiting[g] = append(s.waiting[g], waiting{from: from, to: now, rate: r.Waiting, means: r.MeanLatency})
+		}
+		s.timeOut(g, now)
 		for name, p := range s.state[g].postgres {
 			if p.role != ComponentReplica {
 				continue
@@ -285,6 +303,87 @@ func (s *Sim) advance() {
 			}
 		}
 	}
+}
+
+// timeOut fails group's requests that have waited the whole retry budget
+// by now: those that arrived by now − budget.
+func (s *Sim) timeOut(group string, now time.Time) {
+	budget := s.model.DBRetryBudget
+	cutoff := now.Add(-budget)
+	t, w := s.totals[group], s.waiting[group]
+	for len(w) > 0 && w[0].from.Before(cutoff) {
+		end := w[0].to
+		if cutoff.Before(end) {
+			end = cutoff
+		}
+		n := w[0].rate * end.Sub(w[0].from).Seconds()
+		t.serverErrors += n
+		t.observe(s.model.Buckets, n, budget.Seconds(), func(b float64) float64 {
+			if b >= budget.Seconds() {
+				return 1
+			}
+			return 0
+		})
+		if end.Equal(w[0].to) {
+			w = w[1:]
+		} else {
+			w[0].from = end
+		}
+	}
+	s.waiting[group] = w
+}
+
+// primaryBack serves group's waiting requests (none has waited longer than
+// the budget: advance timed those out) now that its primary serves again.
+func (s *Sim) primaryBack(group string) {
+	t, e := s.totals[group], s.last
+	for _, w := range s.waiting[group] {
+		n := w.rate * w.to.Sub(w.from).Seconds()
+		t.ok += n
+		t.commits += n * s.model.CommitsPerRequest
+		// The waits are uniform over [e − to, e − from].
+		shortest, longest := e.Sub(w.to).Seconds(), e.Sub(w.from).Seconds()
+		t.observe(s.model.Buckets, n, (shortest+longest)/2+avg(w.means, func(m float64) float64 { return m }), func(b float64) float64 {
+			return avg(w.means, func(m float64) float64 { return waitedShare(b, shortest, longest, m) })
+		})
+	}
+	delete(s.waiting, group)
+}
+
+// waitedShare is the share of requests that take at most b seconds when
+// each waits a time uniform over [shortest, longest] and is then served in
+// an exponential time of the given mean.
+func waitedShare(b, shortest, longest, mean float64) float64 {
+	if b <= shortest {
+		return 0
+	}
+	if longest <= shortest {
+		return 1 - math.Exp(-(b-shortest)/mean)
+	}
+	// ∫ P(service ≤ b − w) dw over the waits, with u = b − w.
+	lo, hi := math.Max(0, b-longest), b-shortest
+	return (hi - lo - mean*(math.Exp(-lo/mean)-math.Exp(-hi/mean))) / (longest - shortest)
+}
+
+// observe adds n requests averaging mean seconds to the latency histogram,
+// share(b) of them at most b seconds long. It counts them at once: adding
+// each replica's share apart would floor the count one off.
+func (t *totals) observe(buckets []float64, n, mean float64, share func(b float64) float64) {
+	for i, b := range buckets {
+		t.buckets[i] += n * share(b)
+	}
+	t.count += n
+	t.sum += n * mean
+}
+
+// avg is f's mean over the replicas' mean service times: requests are split
+// evenly among them.
+func avg(means []float64, f func(float64) float64) float64 {
+	var sum float64
+	for _, m := range means {
+		sum += f(m)
+	}
+	return sum / float64(len(means))
 }
 
 // Server is a Sim serving its metrics over HTTP.

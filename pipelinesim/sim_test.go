@@ -1,7 +1,9 @@
 package pipelinesim
 
 import (
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,8 +71,8 @@ func TestKillingThePrimaryFailsRequestsStopsCommitsAndLagsTheReplicaUntilItIsBac
 
 			d := b.over(time.Minute)
 			requireView(t, steady, d.of("control"), "control")
-			requireView(t, view{serverErrors: 6000, exceptions: 6000, requests: 6000, sparkFailed: 120, meanLatency: 0.03}, d.of("experimental"),
-				"every request and Spark task fails on the database, none commits")
+			requireView(t, view{serverErrors: 5900, exceptions: 5900, requests: 5900, sparkFailed: 120, meanLatency: 1}, d.of("experimental"),
+				"every request fails on the database after waiting the retry budget (the last second's still wait), every Spark task fails, none commits")
 			lag, _ := d.lag("experimental", replica)
 			require.InDelta(t, 60.0, lag, 1e-9, "the replica falls behind by the minute the primary was down")
 			lag, _ = d.lag("control", "postgres-control-replica-0")
@@ -301,8 +303,8 @@ func TestTimeBeforeAChangeCountsAtTheOldRatesAndAfterItAtTheNew(t *testing.T) {
 	b.until("experimental", "the primary is gone", func(r Rates) bool { return !r.PrimaryReady })
 	b.clock.Advance(30 * time.Second)
 	d := delta{before: before, after: b.scrape()}
-	requireView(t, view{ok: 3000, commits: 3000, serverErrors: 3000, exceptions: 3000, requests: 6000, sparkCompleted: 60, sparkFailed: 60, meanLatency: 0.03},
-		d.of("experimental"), "half a minute each side of the deletion")
+	requireView(t, view{ok: 3000, commits: 3000, serverErrors: 2900, exceptions: 2900, requests: 5900, sparkCompleted: 60, sparkFailed: 60, meanLatency: (3000*0.03 + 2900*1) / 5900.0},
+		d.of("experimental"), "half a minute each side of the deletion; the last second's requests still wait")
 	requireView(t, steady, d.of("control"), "control")
 	lag, _ := d.lag("experimental", replica)
 	require.InDelta(t, 30.0, lag, 1e-9)
@@ -370,4 +372,95 @@ func TestAPromotedReplicaReportsNoLagAtOnceSoTheGroupsLagNeverGoesMissing(t *tes
 	lag, ok = b.over(time.Second).lag("experimental", replica)
 	require.True(t, ok, "the new primary reports its lag")
 	require.Zero(t, lag, "which is 0, as pg_is_in_recovery() is false")
+}
+
+// setPrimary makes the experimental primary ready or not and waits for the
+// sim to see it.
+func (b *bed) setPrimary(ready bool) {
+	b.t.Helper()
+	_, err := b.client.CoreV1().Pods(ns).Update(b.t.Context(),
+		newPGPod("experimental", primary, ComponentPrimary, "experimental-a", ready), metav1.UpdateOptions{})
+	require.NoError(b.t, err)
+	b.until("experimental", fmt.Sprintf("the primary ready=%v", ready), func(r Rates) bool { return r.PrimaryReady == ready })
+}
+
+func (d delta) bucket(group, le string) float64 {
+	k := fmt.Sprintf("flask_http_request_duration_seconds_bucket{method=GET,steadywatch_io_group=%s,le=%s}", group, le)
+	return d.after[k] - d.before[k]
+}
+
+func TestRequestsWaitForAPrimaryThatIsBackWithinTheRetryBudget(t *testing.T) {
+	b := startBed(t)
+	before := b.scrape()
+	b.setPrimary(false)
+	b.clock.Advance(500 * time.Millisecond)
+	d := delta{before: before, after: b.scrape()}
+	requireView(t, view{sparkFailed: 1}, d.of("experimental"), "the 50 requests so far wait: counted nowhere yet")
+
+	b.setPrimary(true)
+	d = delta{before: before, after: b.scrape()}
+	// 50 requests, their waits uniform over [0, 0.5] s, plus the usual
+	// exponential 30 ms: a mean of 0.28 s, and P(wait + service ≤ b) =
+	// (b − 0.03 (1 − e^(−b/0.03))) / 0.5 for b ≤ 0.5.
+	requireView(t, view{ok: 50, commits: 50, requests: 50, sparkFailed: 1, meanLatency: 0.28}, d.of("experimental"),
+		"every request succeeds once the primary is back, none fails")
+	require.InDelta(t, 50*(0.1-0.03*(1-math.Exp(-0.1/0.03)))/0.5, d.bucket("experimental", "0.1"), 1, "the wait shows in the buckets")
+	require.InDelta(t, 50*(0.25-0.03*(1-math.Exp(-0.25/0.03)))/0.5, d.bucket("experimental", "0.25"), 1)
+	require.InDelta(t, 50*(0.5-0.03)/0.5, d.bucket("experimental", "0.5"), 1)
+	require.InDelta(t, 50.0, d.bucket("experimental", "1"), 1)
+	requireView(t, steady, b.over(time.Minute).of("experimental"), "after the spell")
+}
+
+func TestRequestsOlderThanTheRetryBudgetFailAtTheBudgetAndTheRestWait(t *testing.T) {
+	b := startBed(t)
+	before := b.scrape()
+	b.setPrimary(false)
+	b.clock.Advance(2500 * time.Millisecond)
+	d := delta{before: before, after: b.scrape()}
+	requireView(t, view{serverErrors: 150, exceptions: 150, requests: 150, sparkFailed: 5, meanLatency: 1}, d.of("experimental"),
+		"the requests of the first 1.5 s have waited their second and failed; the last second's wait")
+	require.Zero(t, d.bucket("experimental", "0.75"), "a failed request took the whole budget")
+	require.InDelta(t, 150.0, d.bucket("experimental", "1"), 1e-9)
+
+	b.clock.Advance(500 * time.Millisecond)
+	b.setPrimary(true)
+	d = delta{before: before, after: b.scrape()}
+	// 100 waiting requests, waits uniform over [0, 1] s: a mean of 0.53 s.
+	requireView(t, view{ok: 100, commits: 100, serverErrors: 200, exceptions: 200, requests: 300, sparkFailed: 6, meanLatency: (200*1 + 100*0.53) / 300.0},
+		d.of("experimental"), "3 s down: 2 s of requests failed, the last second's succeed")
+	require.InDelta(t, 100*(0.75-0.03), d.bucket("experimental", "0.75"), 1)
+	require.InDelta(t, 200+100*(1-0.03), d.bucket("experimental", "1"), 1, "the failed ones and the waiting ones done within the second")
+}
+
+func TestAPrimaryThatStaysDownFailsRequestsAtTheRateTheyArriveAfterTheBudget(t *testing.T) {
+	b := startBed(t)
+	b.setPrimary(false)
+	b.clock.Advance(time.Second)
+	d := b.over(time.Minute)
+	requireView(t, view{serverErrors: 6000, exceptions: 6000, requests: 6000, sparkFailed: 120, meanLatency: 1}, d.of("experimental"),
+		"a steady 100 errors a second, as many as arrive")
+	requireView(t, steady, d.of("control"), "control")
+}
+
+func TestTheRetryBudgetBoundsWhichSpellsTheAPIMasks(t *testing.T) {
+	for _, tc := range []struct {
+		spell        time.Duration
+		ok, failures float64
+	}{
+		{990 * time.Millisecond, 99, 0},   // just under the 1 s budget: masked
+		{1020 * time.Millisecond, 100, 2}, // just over: the first 20 ms of requests fail
+	} {
+		t.Run(tc.spell.String(), func(t *testing.T) {
+			b := startBed(t)
+			before := b.scrape()
+			b.setPrimary(false)
+			b.clock.Advance(tc.spell)
+			b.setPrimary(true)
+			got := delta{before: before, after: b.scrape()}.of("experimental")
+			require.InDelta(t, tc.ok, got.ok, 1e-9)
+			require.InDelta(t, tc.ok, got.commits, 1e-9)
+			require.InDelta(t, tc.failures, got.serverErrors, 1e-9)
+			require.InDelta(t, tc.ok+tc.failures, got.requests, 1e-9, "every request counted once")
+		})
+	}
 }
