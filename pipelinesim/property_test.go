@@ -162,3 +162,52 @@ func chaosStep(t *testing.T, b *bed, rng *rand.Rand, rec *record, next *int) str
 		return fmt.Sprintf("added %s on %s ready=%v", name, p.node, p.ready)
 	}
 }
+
+func TestAnySpellsOfThePrimaryCountEachRequestOnceAsTheRetryBudgetSays(t *testing.T) {
+	const budget = 1.0 // seconds, the default
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 90))
+			b := startBed(t)
+			first := b.scrape()
+			// The test's own account of the experimental group at 100 req/s
+			// and a mean service time of 30 ms: served at once, waited and
+			// then served, failed at the budget, and their total time.
+			var ok, failed, seconds float64
+			ms := func(lo, hi int) time.Duration { return time.Duration(lo+rng.IntN(hi-lo+1)) * time.Millisecond }
+			for range 8 {
+				up := ms(500, 3000)
+				b.clock.Advance(up)
+				ok += 100 * up.Seconds()
+				seconds += 100 * up.Seconds() * 0.03
+
+				spell := ms(0, 2500)
+				b.setPrimary(false)
+				// Scrapes at random moments of the spell settle the failed
+				// requests in pieces.
+				for left := spell; left > 0; {
+					step := min(left, ms(1, 1500))
+					b.clock.Advance(step)
+					left -= step
+					b.scrape()
+				}
+				b.setPrimary(true)
+				waited := min(spell.Seconds(), budget)
+				ok += 100 * waited
+				seconds += 100 * waited * (waited/2 + 0.03)
+				failed += 100 * (spell.Seconds() - waited)
+				seconds += 100 * (spell.Seconds() - waited) * budget
+			}
+			d := delta{before: first, after: b.scrape()}
+			got := d.of("experimental")
+			require.InDelta(t, ok, got.ok, 1, "200s")
+			require.InDelta(t, ok, got.commits, 1, "commits")
+			require.InDelta(t, failed, got.serverErrors, 1, "500s")
+			require.Zero(t, got.unavailable)
+			require.InDelta(t, ok+failed, got.requests, 1, "each request counted once")
+			sum := d.after["flask_http_request_duration_seconds_sum{method=GET,steadywatch_io_group=experimental}"] -
+				d.before["flask_http_request_duration_seconds_sum{method=GET,steadywatch_io_group=experimental}"]
+			require.InDelta(t, seconds, sum, 1e-6, "the requests' time")
+		})
+	}
+}
