@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,28 +29,34 @@ import (
 
 var experiments = []string{"kill-postgres-replica", "host-failure", "cpu-autoscaling", "resource-exhaustion"}
 
-// runDemo builds cmd/demo and runs it with args and -once, and returns the
-// results it wrote.
-func runDemo(t *testing.T, args ...string) map[string]demo.Result {
+// buildDemo builds cmd/demo into dir.
+func buildDemo(ctx context.Context, t *testing.T, dir string) string {
 	t.Helper()
 	if os.Getenv("STEADYWATCH_SKIP_TESTBED") == "1" {
 		t.Skip("STEADYWATCH_SKIP_TESTBED=1: the demo needs the testbed")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	dir := t.TempDir()
 	bin := filepath.Join(dir, "demo")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/steadywatch/steadywatch/cmd/demo")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	return bin
+}
 
+// runDemo builds cmd/demo and runs it with args and -once, and returns the
+// results it wrote.
+func runDemo(t *testing.T, args ...string) map[string]demo.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := buildDemo(ctx, t, dir)
 	outDir := filepath.Join(dir, "out")
 	var stdout bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-once", "-out", outDir}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout
 	cmd.WaitDelay = 30 * time.Second
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	t.Logf("demo %v took %s; its output:\n%s", args, time.Since(start).Round(time.Second), stdout.String())
 	require.NoError(t, err, "the demo failed")
 	require.LessOrEqual(t, time.Since(start), 7*time.Minute, "the whole run after the first build should take at most 5 minutes (7 with -race builds and CI's load)")
@@ -149,7 +156,9 @@ func TestDemoPassesTheSeedsExperiments(t *testing.T) {
 	host := results["host-failure"]
 	repl := expectation(t, host, "replacement_ready")
 	require.Equal(t, verdict.Pass, repl.Result, repl.Reason)
-	evicted := noteSeconds(t, host, `evicted (\S+) after the failure`)
+	evicted := noteSeconds(t, host, `\) evicted (\S+) after the failure`)
+	require.Regexp(t, `its pods \(postgres-experimental-\d, spark-worker-experimental-\S+\) evicted`, strings.Join(host.Notes, "\n"),
+		"the failed node ran a Postgres pod and a Spark worker: one of each per zone")
 	rescheduled := noteSeconds(t, host, `rescheduled and Ready (\S+) after the failure`)
 	require.InDelta(t, rescheduled-evicted, repl.Observed, 0.75, "replacement time against the demo's own watch")
 	require.GreaterOrEqual(t, repl.Observed, 3.0, "the new clone is not Ready before its base backup")
@@ -179,16 +188,17 @@ func TestDemoBrokenRunsFailForTheirDefect(t *testing.T) {
 	}
 	cases := []struct {
 		experiment, expectation string
-		reason                  string
+		// reason is what the expectation's and the verdict's reasons say.
+		reason, verdictReason string
 	}{
 		// The replacement never scheduled: not recovered within 2m/20.
-		{"kill-postgres-replica", "replacement_ready", `not recovered within 6s`},
+		{"kill-postgres-replica", "replacement_ready", `not recovered within 6s: pod_deleted StatefulSet/pipeline/postgres-experimental .*\(still open\)`, `not recovered within`},
 		// The evicted pods had nowhere to go until the node came back.
-		{"host-failure", "replacement_ready", `not recovered within 15s`},
+		{"host-failure", "replacement_ready", `not recovered within 15s: node_not_ready StatefulSet/pipeline/postgres-experimental .*from its first eviction`, `not recovered within`},
 		// The HPA capped at 3 never reached 4.
-		{"cpu-autoscaling", "hpa/scale-app-experimental", `scale-app-experimental`},
+		{"cpu-autoscaling", "hpa/scale-app-experimental", `scale-app-experimental`, `hpa/scale-app-experimental`},
 		// No rule, no alert.
-		{"resource-exhaustion", "alert/ScaleAppHighLatency", `ScaleAppHighLatency`},
+		{"resource-exhaustion", "alert/ScaleAppHighLatency", `ScaleAppHighLatency`, `ScaleAppHighLatency`},
 	}
 	for _, c := range cases {
 		r := results[c.experiment]
@@ -196,10 +206,109 @@ func TestDemoBrokenRunsFailForTheirDefect(t *testing.T) {
 		require.Equal(t, verdict.Fail, x.Result, "%s %s: %s", c.experiment, c.expectation, x.Reason)
 		require.Regexp(t, c.reason, x.Reason)
 		require.Equal(t, verdict.Fail, r.Verdict.Result, "%s: %s", c.experiment, r.Verdict.Reason)
-		require.Contains(t, r.Verdict.Reason, strings.SplitN(c.expectation, "/", 2)[0], "%s: the verdict's reason names what failed", c.experiment)
+		require.Regexp(t, c.verdictReason, r.Verdict.Reason, "%s: the verdict's reason says what failed", c.experiment)
 	}
 	// The kill's replacement outlasted its bound by at least the second the
 	// demo waited beyond it.
 	kill := expectation(t, results["kill-postgres-replica"], "replacement_ready")
 	require.Greater(t, kill.Observed, 6.0, strconv.FormatFloat(kill.Observed, 'f', -1, 64))
+}
+
+// proc is a process as /proc shows it: its start time tells it from a later
+// process that reuses its PID.
+type proc struct {
+	pid, start string
+	cmd        string
+}
+
+// descendants lists the processes below pid.
+func descendants(t *testing.T, pid int) []proc {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	parent := map[string]string{}
+	info := map[string]proc{}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		p, ppid, ok := readProc(e.Name())
+		if ok {
+			parent[e.Name()], info[e.Name()] = ppid, p
+		}
+	}
+	var out []proc
+	for child := range parent {
+		for p := parent[child]; p != ""; p = parent[p] {
+			if p == strconv.Itoa(pid) {
+				out = append(out, info[child])
+				break
+			}
+		}
+	}
+	return out
+}
+
+// readProc reads a process's start time, parent and command line.
+func readProc(pid string) (proc, string, bool) {
+	stat, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	if err != nil {
+		return proc{}, "", false
+	}
+	// pid (comm) state ppid ... starttime is field 22; comm may hold spaces.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 20 {
+		return proc{}, "", false
+	}
+	cmdline, _ := os.ReadFile(filepath.Join("/proc", pid, "cmdline"))
+	return proc{pid: pid, start: fields[19], cmd: string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))}, fields[1], true
+}
+
+func TestDemoInterruptedStopsEverythingItStarted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := buildDemo(ctx, t, dir)
+	outDir := filepath.Join(dir, "out")
+	var stdout bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "-out", outDir)
+	cmd.Stdout, cmd.Stderr = &stdout, &stdout
+	require.NoError(t, cmd.Start())
+	defer func() { t.Logf("its output:\n%s", stdout.String()) }()
+
+	// Interrupted while its first experiment runs, with everything up.
+	progress := filepath.Join(outDir, "progress.log")
+	var started []proc
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		data, _ := os.ReadFile(progress)
+		if strings.Contains(string(data), "experiment 1/4") {
+			started = descendants(t, cmd.Process.Pid)
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the demo did not reach its first experiment in 5 minutes")
+		time.Sleep(200 * time.Millisecond)
+	}
+	var names []string
+	for _, p := range started {
+		names = append(names, filepath.Base(strings.Fields(p.cmd + " ?")[0]))
+	}
+	t.Logf("running under the demo: %v", names)
+	for _, want := range [][]string{{"etcd"}, {"kube-apiserver"}, {"kwok"}, {"prometheus"}, {"alertmanager", "prometheus-alertmanager"}} {
+		require.True(t, slices.ContainsFunc(want, func(w string) bool { return slices.Contains(names, w) }), "%v not among %v", want, names)
+	}
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 130, exit.ExitCode(), "Ctrl-C exits 130")
+
+	for _, p := range started {
+		now, _, ok := readProc(p.pid)
+		require.False(t, ok && now.start == p.start, "still running after the demo exited: %s %s", p.pid, p.cmd)
+	}
+	data, err := os.ReadFile(progress)
+	require.NoError(t, err)
+	require.Regexp(t, `interrupted after \S+ during experiment 1/4`, string(data), "progress.log says how far it got")
 }

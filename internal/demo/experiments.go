@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -207,15 +208,25 @@ func killPrimary(ctx context.Context, r *runner) (fault, error) {
 // node comes back once the team's KubeNodeNotReady alert has fired.
 func hostFailure(ctx context.Context, r *runner) (fault, error) {
 	c := r.tb.Client()
-	node, replica, err := replicaNode(ctx, r)
+	node, _, err := replicaNode(ctx, r)
 	if err != nil {
 		return fault{}, err
+	}
+	onNode, err := podsOf(ctx, c, pipelinesim.GroupLabel+"="+experimentalGroup)
+	if err != nil {
+		return fault{}, err
+	}
+	var names []string
+	for _, pod := range onNode {
+		if pod.Spec.NodeName == node {
+			names = append(names, pod.Name)
+		}
 	}
 	start := time.Now()
 	if err := takeNodeDown(ctx, c, node); err != nil {
 		return fault{}, err
 	}
-	r.say("node %s NotReady (it ran %s and a Spark worker); its pods are evicted after %s", node, replica, r.scaled(5*time.Minute))
+	r.say("node %s NotReady (it ran %s); its pods are evicted after %s", node, strings.Join(names, ", "), r.scaled(5*time.Minute))
 	p := pipeline{group: experimentalGroup}
 	off := func(ctx context.Context) (bool, error) { // no pod of the group left on the node
 		pods, err := podsOf(ctx, c, pipelinesim.GroupLabel+"="+experimentalGroup)
@@ -232,7 +243,7 @@ func hostFailure(ctx context.Context, r *runner) (fault, error) {
 	if err := r.wait(ctx, "the node's pods evicted", 120*time.Second, off); err != nil {
 		return fault{}, err
 	}
-	notes := []string{fmt.Sprintf("its pods evicted %s after the failure", time.Since(start).Round(100*time.Millisecond))}
+	notes := []string{fmt.Sprintf("its pods (%s) evicted %s after the failure", strings.Join(names, ", "), time.Since(start).Round(100*time.Millisecond))}
 	if r.o.Broken {
 		notes[0] += ", with nowhere to go"
 	} else {

@@ -119,21 +119,13 @@ func cpuLoad(ctx context.Context, c kubernetes.Interface, group string, totalMil
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		pods, err := podsOf(ctx, c, "app="+apiName(group))
-		if ctx.Err() != nil {
-			return nil // the load's time is up
-		}
-		if err != nil {
+		// ctx's deadline is the load's end, not the API calls': client-go's
+		// rate limiter refuses a call that might outlast it, as an error.
+		if err := loadOnce(ctx, c, group, totalMilli, perPod); err != nil {
+			if ctx.Err() != nil {
+				return nil // the load's time is up
+			}
 			return err
-		}
-		if len(pods) > 0 {
-			m := totalMilli / len(pods)
-			if perPod != nil {
-				m = perPod(len(pods))
-			}
-			if err := setCPU(ctx, c, pods, fmt.Sprintf("%dm", m)); err != nil && ctx.Err() == nil {
-				return err
-			}
 		}
 		select {
 		case <-ctx.Done():
@@ -141,4 +133,20 @@ func cpuLoad(ctx context.Context, c kubernetes.Interface, group string, totalMil
 		case <-tick.C:
 		}
 	}
+}
+
+// loadOnce sets the group's API pods' CPU usage once, each API call bounded
+// on its own.
+func loadOnce(ctx context.Context, c kubernetes.Interface, group string, totalMilli int, perPod func(n int) int) error {
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	pods, err := podsOf(callCtx, c, "app="+apiName(group))
+	if err != nil || len(pods) == 0 {
+		return err
+	}
+	m := totalMilli / len(pods)
+	if perPod != nil {
+		m = perPod(len(pods))
+	}
+	return setCPU(callCtx, c, pods, fmt.Sprintf("%dm", m))
 }

@@ -101,6 +101,21 @@ func (p pipeline) labels(service, name, component string) map[string]string {
 // podSpec is a pod of the group on nodes of role, spread over the zones.
 func (p pipeline) podSpec(role string, labels map[string]string, cpu string) corev1.PodSpec {
 	evict := int64(p.evictAfter.Seconds())
+	// One pod per zone as far as it goes: a zone's loss leaves the other
+	// zone's pods serving.
+	spread := corev1.TopologySpreadConstraint{
+		MaxSkew: 1, TopologyKey: zoneLabel, WhenUnsatisfiable: corev1.ScheduleAnyway,
+		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": labels["app"]}},
+	}
+	if role == "data" {
+		// The Postgres primary and its replica, and the two Spark workers,
+		// never share a zone (an HA operator's required anti-affinity): a
+		// zone's loss takes one of each. Nodes the pod cannot go to
+		// (cordoned, failed: taints it does not tolerate) are no zone to
+		// spread over, so a lost zone's pods go to the other one.
+		honor := corev1.NodeInclusionPolicyHonor
+		spread.WhenUnsatisfiable, spread.NodeTaintsPolicy = corev1.DoNotSchedule, &honor
+	}
 	return corev1.PodSpec{
 		NodeSelector: map[string]string{poolLabel: p.group, roleLabel: role},
 		Tolerations: []corev1.Toleration{
@@ -108,12 +123,7 @@ func (p pipeline) podSpec(role string, labels map[string]string, cpu string) cor
 			{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &evict},
 			{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &evict},
 		},
-		// One pod per zone as far as it goes: a zone's loss leaves the
-		// other zone's pods serving.
-		TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{
-			MaxSkew: 1, TopologyKey: zoneLabel, WhenUnsatisfiable: corev1.ScheduleAnyway,
-			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": labels["app"]}},
-		}},
+		TopologySpreadConstraints: []corev1.TopologySpreadConstraint{spread},
 		Containers: []corev1.Container{{
 			Name: labels[serviceLabel], Image: "fake",
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
@@ -290,6 +300,26 @@ func (p pipeline) deploy(ctx context.Context, tb *testbed.Testbed) error {
 		}
 	}
 	c := tb.Client()
+	// A node kwok reports Ready keeps the node lifecycle controller's
+	// not-ready taint a moment longer; a zone whose node has it is no zone
+	// to spread over (NodeTaintsPolicy Honor), and the data pods would all
+	// go to the other.
+	if err := tb.WaitFor(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		for name := range nodes {
+			n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			for _, t := range n.Spec.Taints {
+				if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the %s nodes' not-ready taints to go: %w", p.group, err)
+	}
 	if _, err := c.AppsV1().StatefulSets(Namespace).Create(ctx, p.postgres(), metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating %s: %w", postgresName(p.group), err)
 	}

@@ -64,9 +64,13 @@ type runner struct {
 	prom *promtest.Prometheus
 	fo   *failover
 	data string // steadywatch's data directory
+	// changes are the changes made to each example hypothesis, by name:
+	// its fault's window once it ran.
+	changes map[string][]Change
 	// lastWindowEnd is the end of the last judged window.
 	lastWindowEnd time.Time
 	progress      *os.File
+	lastStep      string // what the run was doing, for progress.log's last line
 	t0            time.Time
 }
 
@@ -98,7 +102,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{o: o, t0: time.Now(), data: filepath.Join(o.Out, "data")}
+	r := &runner{o: o, t0: time.Now(), data: filepath.Join(o.Out, "data"), lastStep: "the start"}
 	// Each run is an experiment of its own, on a cluster of its own.
 	if err := os.RemoveAll(o.Out); err != nil {
 		return err
@@ -116,9 +120,9 @@ func Run(ctx context.Context, o Options) (err error) {
 		case err == nil:
 			r.logf("done in %s", time.Since(r.t0).Round(time.Second))
 		case errors.Is(err, context.Canceled):
-			r.logf("stopped (interrupted) after %s; everything the demo started is stopped", time.Since(r.t0).Round(time.Second))
+			r.logf("interrupted after %s during %s; everything the demo started is stopped", time.Since(r.t0).Round(time.Second), r.lastStep)
 		default:
-			r.logf("failed after %s: %v; everything the demo started is stopped", time.Since(r.t0).Round(time.Second), err)
+			r.logf("failed after %s during %s: %v; everything the demo started is stopped", time.Since(r.t0).Round(time.Second), r.lastStep, err)
 		}
 		_ = r.progress.Close()
 	}()
@@ -133,6 +137,7 @@ func (r *runner) say(format string, a ...any) {
 // step prints and records a step.
 func (r *runner) step(format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
+	r.lastStep = msg
 	fmt.Fprintf(r.o.Stdout, "[%5.1fs] %s\n", time.Since(r.t0).Seconds(), msg)
 	r.logf("%s", msg)
 }
@@ -278,7 +283,7 @@ func (r *runner) run(ctx context.Context) error {
 	// The hypotheses as the demo judges them, for the generated rules and
 	// dashboards; the fixed windows are placeholders until each attack.
 	hypDir := filepath.Join(r.o.Out, "hypotheses")
-	changes := map[string][]Change{}
+	r.changes = map[string][]Change{}
 	for _, e := range r.selected() {
 		a := Adaptation{}
 		if e.adapt != nil {
@@ -290,9 +295,9 @@ func (r *runner) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		changes[e.name] = ch
+		r.changes[e.name] = ch
 	}
-	n, err := writeChanges(filepath.Join(hypDir, "ADAPTED.md"), r.selected(), changes, r.o.TimeScale)
+	n, err := r.writeChanges()
 	if err != nil {
 		return err
 	}
@@ -431,6 +436,10 @@ scrape_configs:
 			}
 		}
 		results = append(results, res)
+		r.changes[e.name] = res.Changes
+		if _, err := r.writeChanges(); err != nil {
+			return err
+		}
 		r.lastWindowEnd = res.Verdict.Window.End
 	}
 	if err := r.writeReports(ctx); err != nil {
@@ -473,8 +482,10 @@ func (r *runner) adapt(e experiment, a Adaptation) ([]Change, error) {
 const scrapeInterval = time.Second
 
 // writeChanges lists every change the demo made to each example's
-// hypothesis, as Markdown, and returns how many there are.
-func writeChanges(path string, es []experiment, changes map[string][]Change, scale int) (int, error) {
+// hypothesis in hypotheses/ADAPTED.md, and returns how many there are.
+func (r *runner) writeChanges() (int, error) {
+	es, changes, scale := r.selected(), r.changes, r.o.TimeScale
+	path := filepath.Join(r.o.Out, "hypotheses", "ADAPTED.md")
 	var b strings.Builder
 	n := 0
 	fmt.Fprintf(&b, "# The examples' hypotheses as the demo judges them\n\n"+
