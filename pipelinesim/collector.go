@@ -4,8 +4,11 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // The series are named as prometheus_flask_exporter and postgres_exporter
@@ -27,13 +30,19 @@ var (
 		"Whether the Postgres instance answers.", []string{groupLabelName, "pod", "role"}, nil)
 	lagDesc = prometheus.NewDesc("pg_replication_lag_seconds",
 		"How far the instance's replay is behind the primary (0 on the primary).", []string{groupLabelName, "pod"}, nil)
+	// nodeConditionDesc is kube-state-metrics' series of the nodes' Ready
+	// condition, which kube-prometheus' KubeNodeNotReady alerts on (the
+	// demo runs no kube-state-metrics): one series per status, 1 for the
+	// node's, with the node's name for the alert to say which.
+	nodeConditionDesc = prometheus.NewDesc("kube_node_status_condition",
+		"The condition of a cluster node.", []string{"node", "condition", "status"}, nil)
 )
 
 // collector takes a snapshot of the Sim at scrape time.
 type collector struct{ s *Sim }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{requestsDesc, exceptionsDesc, durationDesc, commitsDesc, completedTasksDesc, failedTasksDesc, upDesc, lagDesc} {
+	for _, d := range []*prometheus.Desc{requestsDesc, exceptionsDesc, durationDesc, commitsDesc, completedTasksDesc, failedTasksDesc, upDesc, lagDesc, nodeConditionDesc} {
 		ch <- d
 	}
 }
@@ -46,6 +55,23 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	s.advance()
+	if nodes, err := s.nodes.List(labels.Everything()); err == nil {
+		for _, n := range nodes {
+			status := "unknown"
+			for _, c := range n.Status.Conditions {
+				if c.Type == corev1.NodeReady {
+					status = strings.ToLower(string(c.Status))
+				}
+			}
+			for _, st := range []string{"true", "false", "unknown"} {
+				v := 0.0
+				if st == status {
+					v = 1
+				}
+				ch <- prometheus.MustNewConstMetric(nodeConditionDesc, prometheus.GaugeValue, v, n.Name, "Ready", st)
+			}
+		}
+	}
 	for _, g := range s.groups {
 		t := s.totals[g]
 		counter := func(d *prometheus.Desc, v float64, lv ...string) {

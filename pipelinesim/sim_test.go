@@ -149,6 +149,13 @@ func TestAHostFailureCostsItsPodsUntilTheirReplacementsAreReadyInTheOtherZone(t 
 	_, err := b.client.CoreV1().Nodes().UpdateStatus(t.Context(), node("experimental-b", false), metav1.UpdateOptions{})
 	require.NoError(t, err)
 	b.until("experimental", "the node's API pod is gone", func(r Rates) bool { return r.ReadyAPI == 2 })
+	// kube-state-metrics' node condition, which KubeNodeNotReady alerts on.
+	nodes := b.scrape()
+	for n, want := range map[string][3]float64{"experimental-b": {0, 0, 1}, "experimental-a": {1, 0, 0}} { // a lost kubelet: Unknown
+		for i, st := range []string{"true", "false", "unknown"} {
+			require.InDelta(t, want[i], nodes["kube_node_status_condition{condition=Ready,node="+n+",status="+st+"}"], 0, "%s %s", n, st)
+		}
+	}
 
 	// Two replicas at their full capacity of 100 req/s: ρ capped at 0.95,
 	// a mean of 10 ms × 20; the primary is in zone a, so no errors. The

@@ -21,13 +21,15 @@ func teamRules(scaled func(time.Duration) time.Duration, withLatency bool) strin
         expr: sum by (steadywatch_io_group) (pg_up) < 2
         labels: {severity: page, namespace: %[1]s, service: postgres}
         annotations: {summary: 'a Postgres instance of the {{ $labels.steadywatch_io_group }} pipeline is down'}
-      # kube-prometheus' KubeNodeNotReady, on steadywatch's own series
-      # (the demo runs no kube-state-metrics): for 15m, scaled.
+      # kube-prometheus' KubeNodeNotReady, for 15m scaled, on the node
+      # condition series the pipeline simulator serves as kube-state-metrics
+      # would (the demo runs none); its node label joins it to the node's
+      # incident.
       - alert: KubeNodeNotReady
-        expr: sum(steadywatch_incidents_open{kind="node_not_ready", service=""}) > 0
+        expr: kube_node_status_condition{condition="Ready",status="true"} == 0
         for: %[2]s
         labels: {severity: warning}
-        annotations: {summary: 'a node has been NotReady for more than %[2]s'}
+        annotations: {summary: '{{ $labels.node }} has been unready for more than %[2]s'}
 `, Namespace, promDuration(scaled(15*time.Minute)))
 	if !withLatency {
 		return rules
