@@ -44,8 +44,13 @@ func buildDemo(ctx context.Context, t *testing.T, dir string) string {
 
 // runDemo builds cmd/demo and runs it with args and -once, and returns the
 // results it wrote.
-func runDemo(t *testing.T, args ...string) map[string]demo.Result {
+func runDemo(t *testing.T, args ...string) (map[string]demo.Result, string) {
 	t.Helper()
+	if out := os.Getenv("STEADYWATCH_DEMO_CHECK_OUT"); out != "" {
+		// Check the output of a run made by hand (`demo -once -out DIR`,
+		// with the same args) instead of running one.
+		return readResults(t, out), out
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -61,6 +66,12 @@ func runDemo(t *testing.T, args ...string) map[string]demo.Result {
 	require.NoError(t, err, "the demo failed")
 	require.LessOrEqual(t, time.Since(start), 7*time.Minute, "the whole run after the first build should take at most 5 minutes (7 with -race builds and CI's load)")
 
+	return readResults(t, outDir), outDir
+}
+
+// readResults reads and checks the output folder of a finished run.
+func readResults(t *testing.T, outDir string) map[string]demo.Result {
+	t.Helper()
 	progress, err := os.ReadFile(filepath.Join(outDir, "progress.log"))
 	require.NoError(t, err)
 	require.Contains(t, string(progress), "done", "progress.log says how far the run got")
@@ -122,7 +133,7 @@ func noteSeconds(t *testing.T, r demo.Result, re string) float64 {
 }
 
 func TestDemoPassesTheSeedsExperiments(t *testing.T) {
-	results := runDemo(t)
+	results, outDir := runDemo(t)
 	for _, name := range experiments {
 		r := results[name]
 		require.Equal(t, verdict.Pass, r.Verdict.Result, "%s: %s", name, r.Verdict.Reason)
@@ -177,10 +188,17 @@ func TestDemoPassesTheSeedsExperiments(t *testing.T) {
 	require.Equal(t, verdict.Pass, alert.Result, alert.Reason)
 	require.False(t, math.IsNaN(alert.Observed))
 	require.Greater(t, alert.Observed, 0.0)
+
+	// The run's report: the node's own failure detected by KubeNodeNotReady
+	// (its node label joins it), the kill by PostgresReplicaDown.
+	report, err := os.ReadFile(filepath.Join(outDir, "report.md"))
+	require.NoError(t, err)
+	require.Regexp(t, `\| \(no service\) \| chaos \(node_not_ready\) \| after \d+s \| after \d+s \| KubeNodeNotReady \|`, string(report))
+	require.Regexp(t, `\| postgres \| chaos \(pod_deleted\) \| after \d+s \| after \d+s \| PostgresReplicaDown \|`, string(report))
 }
 
 func TestDemoBrokenRunsFailForTheirDefect(t *testing.T) {
-	results := runDemo(t, "-broken")
+	results, _ := runDemo(t, "-broken")
 	for _, name := range experiments {
 		r := results[name]
 		require.NotEmpty(t, r.Broken, "%s: the defect is written down", name)
@@ -208,6 +226,10 @@ func TestDemoBrokenRunsFailForTheirDefect(t *testing.T) {
 		require.Equal(t, verdict.Fail, r.Verdict.Result, "%s: %s", c.experiment, r.Verdict.Reason)
 		require.Regexp(t, c.verdictReason, r.Verdict.Reason, "%s: the verdict's reason says what failed", c.experiment)
 	}
+	// The defect is the only difference: the failed node ran one Postgres
+	// pod (the primary served on), as in the normal run.
+	require.Regexp(t, `its pods \(postgres-experimental-\d, spark-worker-experimental-\S+\) evicted`,
+		strings.Join(results["host-failure"].Notes, "\n"))
 	// The kill's replacement outlasted its bound by at least the second the
 	// demo waited beyond it.
 	kill := expectation(t, results["kill-postgres-replica"], "replacement_ready")

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -64,7 +67,16 @@ func cordon(ctx context.Context, r *runner, unschedulable bool, nodes ...string)
 // uncordonAll makes the experimental data nodes schedulable again and
 // waits for the pipeline to be whole.
 func uncordonAll(ctx context.Context, r *runner) error {
-	if err := cordon(ctx, r, false, dataNodes()...); err != nil {
+	// A cordoned node is no zone to spread over: the node without a
+	// Postgres pod goes first, or a pending one would join the other in
+	// its zone the moment that node is schedulable again.
+	pods, err := podsOf(ctx, r.tb.Client(), "app="+postgresName(experimentalGroup))
+	if err != nil {
+		return err
+	}
+	nodes := dataNodes()
+	sort.SliceStable(nodes, func(i, j int) bool { return !hosts(pods, nodes[i]) && hosts(pods, nodes[j]) })
+	if err := cordon(ctx, r, false, nodes...); err != nil {
 		return err
 	}
 	p := pipeline{group: experimentalGroup}
@@ -72,6 +84,11 @@ func uncordonAll(ctx context.Context, r *runner) error {
 		ok, _, err := p.ready(ctx, r.tb.Client())
 		return ok, err
 	})
+}
+
+// hosts reports whether one of pods runs on node.
+func hosts(pods []corev1.Pod, node string) bool {
+	return slices.ContainsFunc(pods, func(p corev1.Pod) bool { return p.Spec.NodeName == node })
 }
 
 // replicaNode is the node of the experimental group's Postgres replica.
