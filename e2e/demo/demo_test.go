@@ -72,13 +72,16 @@ func runDemo(t *testing.T, args ...string) (map[string]demo.Result, string) {
 // readResults reads and checks the output folder of a finished run.
 func readResults(t *testing.T, outDir string) map[string]demo.Result {
 	t.Helper()
-	progress, err := os.ReadFile(filepath.Join(outDir, "progress.log"))
+	root, err := os.OpenRoot(outDir)
+	require.NoError(t, err)
+	defer root.Close()
+	progress, err := root.ReadFile("progress.log")
 	require.NoError(t, err)
 	require.Contains(t, string(progress), "done", "progress.log says how far the run got")
 
 	results := map[string]demo.Result{}
 	for _, name := range experiments {
-		data, err := os.ReadFile(filepath.Join(outDir, "verdicts", name+".json"))
+		data, err := root.ReadFile(filepath.Join("verdicts", name+".json"))
 		require.NoError(t, err, "the verdict of %s", name)
 		var r demo.Result
 		require.NoError(t, json.Unmarshal(data, &r), "verdicts/%s.json", name)
@@ -88,7 +91,7 @@ func readResults(t *testing.T, outDir string) map[string]demo.Result {
 		results[name] = r
 	}
 	for _, f := range []string{"generated", "hypotheses/ADAPTED.md", "report.md", "report.html", "report.json"} {
-		_, err := os.Stat(filepath.Join(outDir, f))
+		_, err := root.Stat(f)
 		require.NoError(t, err, "the output folder has %s", f)
 	}
 	return results
