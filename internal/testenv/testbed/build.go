@@ -45,8 +45,15 @@ const (
 	kwokStagesFile  = "kwok-stages.yaml"
 	binSubdir       = "bin"
 	wrapperModule   = "steadywatch-testbed-bin"
+	sigsModule      = "steadywatch-testbed-sigs"
 	outputTailLines = 30
 )
+
+// buildRecipe is part of the cache key, so a cache that build made another
+// way is never taken for one of this recipe: bump it whenever build changes
+// what it produces or how. r2: the three k8s commands are one multi-call
+// binary; kwok and metrics-server are built in one module.
+const buildRecipe = "r2"
 
 // kwokStageFiles are the stage definitions (relative to the kwok module's
 // kustomize/ directory) the testbed needs: without them kwok never marks nodes
@@ -168,6 +175,7 @@ type buildInfo struct {
 	KwokVersion          string    `json:"kwokVersion"`
 	MetricsServerVersion string    `json:"metricsServerVersion"`
 	GoVersion            string    `json:"goVersion"`
+	Recipe               string    `json:"recipe,omitempty"`
 	Built                time.Time `json:"built"`
 	Took                 string    `json:"took"`
 	// Files maps each of manifestFiles to its size and digest. Caches built
@@ -217,7 +225,7 @@ func ensure(ctx context.Context, opts BuildOptions, log *slog.Logger, deps ensur
 	}
 	// The go version is part of the key because kwok and metrics-server need a
 	// recent toolchain and a toolchain upgrade should not silently keep stale binaries.
-	key := strings.Join([]string{opts.K8sVersion, opts.KwokVersion, opts.MetricsServerVersion, goVersion}, "-")
+	key := cacheKey(opts, goVersion)
 	dir := filepath.Join(root, key)
 	bins := binariesIn(dir)
 	if _, err := verify(dir); err == nil {
@@ -282,7 +290,7 @@ func ensure(ctx context.Context, opts BuildOptions, log *slog.Logger, deps ensur
 	took := deps.clock.Now().Sub(start)
 	if err := writeMarker(tmp, buildInfo{
 		K8sVersion: opts.K8sVersion, EtcdVersion: etcdVersion, KwokVersion: opts.KwokVersion,
-		MetricsServerVersion: opts.MetricsServerVersion, GoVersion: goVersion,
+		MetricsServerVersion: opts.MetricsServerVersion, GoVersion: goVersion, Recipe: buildRecipe,
 		Built: time.Now().UTC(), Took: took.Round(time.Second).String(), Files: files,
 	}); err != nil {
 		return Binaries{}, err
@@ -300,6 +308,12 @@ func ensure(ctx context.Context, opts BuildOptions, log *slog.Logger, deps ensur
 		return Binaries{}, fmt.Errorf("build finished but %s is not complete: %w", dir, err)
 	}
 	return bins, nil
+}
+
+// cacheKey names the cache directory of a build of opts' versions with
+// goVersion by this buildRecipe.
+func cacheKey(opts BuildOptions, goVersion string) string {
+	return strings.Join([]string{opts.K8sVersion, opts.KwokVersion, opts.MetricsServerVersion, goVersion, buildRecipe}, "-")
 }
 
 var (
@@ -474,40 +488,56 @@ func EnsureBinary(ctx context.Context, opts BuildOptions, name, version string, 
 	return bin, nil
 }
 
-// k8sStep builds the three k8s commands in one go build, which lets the go
-// tool share and parallelise their (mostly common) dependency graph.
+// k8sStep builds the three k8s commands as one multi-call binary: they
+// share most of their code, and one link of it takes the place of three.
 var k8sStep = buildStep(KubeAPIServer + ", " + KubeControllerManager + ", " + KubeScheduler)
 
+// sigsStep builds kwok and metrics-server in one go build, in a module of
+// their own: they need k8s.io libraries newer than the k8s commands', and
+// built together they compile those once, not once each.
+var sigsStep = buildStep(Kwok + ", " + MetricsServer)
+
 // buildSteps are build's steps, in order.
-var buildSteps = []step{downloadStep, k8sStep, buildStep(Etcd), buildStep(Kwok), buildStep(MetricsServer)}
+var buildSteps = []step{downloadStep, k8sStep, buildStep(Etcd), sigsStep}
 
 // build produces everything under tmp and returns the etcd version it used.
-// It mirrors build() in the shared testbed.sh recipe.
+// It started as build() in the shared testbed.sh recipe.
 func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (string, error) {
 	log := p.log
 	g := goRunner{goCmd: opts.GoCommand, dir: filepath.Join(tmp, "src"), log: log}
+	sigs := goRunner{goCmd: opts.GoCommand, dir: filepath.Join(tmp, "src-sigs"), log: log}
 	bin := filepath.Join(tmp, binSubdir)
-	for _, d := range []string{g.dir, bin} {
+	for _, d := range []string{g.dir, sigs.dir, bin} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
-	// A module of our own isolates the go commands from any module or
+	// Modules of our own isolate the go commands from any module or
 	// workspace the caller happens to be in.
 	if err := os.WriteFile(filepath.Join(g.dir, "go.mod"), []byte("module "+wrapperModule+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("writing wrapper go.mod: %w", err)
 	}
-
-	kcmds := []string{
-		"k8s.io/kubernetes/cmd/" + KubeAPIServer,
-		"k8s.io/kubernetes/cmd/" + KubeControllerManager,
-		"k8s.io/kubernetes/cmd/" + KubeScheduler,
+	// A go line older than any tool's, which go get raises to the newest the
+	// tools ask for: it sets the binaries' GODEBUG defaults, as each tool's
+	// own go line would in a go install.
+	if err := os.WriteFile(filepath.Join(sigs.dir, "go.mod"), []byte("module "+sigsModule+"\n\ngo 1.21\n"), 0o644); err != nil {
+		return "", fmt.Errorf("writing wrapper go.mod: %w", err)
 	}
+	if err := writeMulticallMain(g.dir); err != nil {
+		return "", err
+	}
+	sigsCmds := []string{"sigs.k8s.io/kwok/cmd/" + Kwok, "sigs.k8s.io/metrics-server/cmd/" + MetricsServer}
+
 	var etcdVersion string
 	if err := p.run(downloadStep, func() error {
+		// The two modules share no download worth waiting for: resolve them at once.
+		sigsErr := make(chan error, 1)
+		go func() {
+			sigsErr <- sigs.run(ctx, nil, "get", "-tool", sigsCmds[0]+"@"+opts.KwokVersion, sigsCmds[1]+"@"+opts.MetricsServerVersion)
+		}()
 		var err error
-		etcdVersion, err = resolveModules(ctx, g, opts, kcmds)
-		return err
+		etcdVersion, err = resolveModules(ctx, g, opts)
+		return errors.Join(err, <-sigsErr)
 	}); err != nil {
 		return "", err
 	}
@@ -523,8 +553,10 @@ func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (str
 	}
 	if err := p.run(k8sStep, func() error {
 		log.Debug("building the k8s commands", "version", opts.K8sVersion)
-		args := append([]string{"build", "-trimpath", "-ldflags", strings.Join(ld, " "), "-o", bin + string(filepath.Separator)}, kcmds...)
-		return g.run(ctx, nil, args...)
+		if err := g.run(ctx, nil, "build", "-trimpath", "-ldflags", strings.Join(ld, " "), "-o", filepath.Join(bin, KubeAPIServer), "."); err != nil {
+			return err
+		}
+		return linkCommands(bin)
 	}); err != nil {
 		return "", err
 	}
@@ -534,16 +566,13 @@ func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (str
 	}); err != nil {
 		return "", err
 	}
-	install := func(pkg string) error {
-		log.Debug("installing " + pkg)
-		return g.run(ctx, []string{"GOBIN=" + bin}, "install", "-trimpath", "-ldflags", "-s -w", pkg)
-	}
-	if err := p.run(buildStep(Kwok), func() error {
-		if err := install("sigs.k8s.io/kwok/cmd/kwok@" + opts.KwokVersion); err != nil {
+	if err := p.run(sigsStep, func() error {
+		log.Debug("building kwok and metrics-server", "kwok", opts.KwokVersion, "metrics-server", opts.MetricsServerVersion)
+		if err := sigs.run(ctx, nil, append([]string{"build", "-trimpath", "-ldflags", "-s -w", "-o", bin + string(filepath.Separator)}, sigsCmds...)...); err != nil {
 			return err
 		}
 		var kwokMod struct{ Dir, Error string }
-		if err := g.json(ctx, &kwokMod, "mod", "download", "-json", "sigs.k8s.io/kwok@"+opts.KwokVersion); err != nil {
+		if err := sigs.json(ctx, &kwokMod, "mod", "download", "-json", "sigs.k8s.io/kwok@"+opts.KwokVersion); err != nil {
 			return err
 		}
 		if kwokMod.Error != "" || kwokMod.Dir == "" {
@@ -553,12 +582,74 @@ func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (str
 	}); err != nil {
 		return "", err
 	}
-	if err := p.run(buildStep(MetricsServer), func() error {
-		return install("sigs.k8s.io/metrics-server/cmd/metrics-server@" + opts.MetricsServerVersion)
-	}); err != nil {
-		return "", err
-	}
 	return etcdVersion, nil
+}
+
+// multicallMain is the wrapper module's main package: kube-apiserver,
+// kube-controller-manager and kube-scheduler in one binary. It imports what
+// the three commands' own mains import and runs their command as they do.
+const multicallMain = `// Code generated by steadywatch's testbed build. DO NOT EDIT.
+
+// Command ` + wrapperModule + ` is kube-apiserver, kube-controller-manager
+// and kube-scheduler, linked once: it runs the one it is named as, else the
+// one its first argument names.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	_ "time/tzdata" // for CronJob time zones
+
+	"github.com/spf13/cobra"
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+)
+
+var commands = map[string]func() *cobra.Command{
+	"kube-apiserver":          apiserver.NewAPIServerCommand,
+	"kube-controller-manager": controllermanager.NewControllerManagerCommand,
+	"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
+}
+
+func main() {
+	name, args := filepath.Base(os.Args[0]), os.Args[1:]
+	if _, ok := commands[name]; !ok && len(args) > 0 {
+		name, args = args[0], args[1:]
+	}
+	newCommand, ok := commands[name]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "usage: kube-apiserver|kube-controller-manager|kube-scheduler [flags]\n   or: ` + wrapperModule + ` kube-apiserver|kube-controller-manager|kube-scheduler [flags]")
+		os.Exit(2)
+	}
+	cmd := newCommand()
+	cmd.SetArgs(args)
+	os.Exit(cli.Run(cmd))
+}
+`
+
+func writeMulticallMain(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(multicallMain), 0o644); err != nil {
+		return fmt.Errorf("writing the multi-call main: %w", err)
+	}
+	return nil
+}
+
+// linkCommands gives the multi-call binary, built as kube-apiserver, the
+// names of the other two commands. Hard links, not symlinks: each name is a
+// regular file, as complete() and the manifest expect.
+func linkCommands(bin string) error {
+	for _, name := range []string{KubeControllerManager, KubeScheduler} {
+		if err := os.Link(filepath.Join(bin, KubeAPIServer), filepath.Join(bin, name)); err != nil {
+			return fmt.Errorf("linking %s to the multi-call binary: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // resolveModules writes the wrapper module's requirements for the k8s
@@ -568,7 +659,7 @@ func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (str
 // time is the downloads'. A bare go mod download after it would fetch more:
 // with the module cache of a finished build and GOPROXY=off it still wanted
 // 4 modules.
-func resolveModules(ctx context.Context, g goRunner, opts BuildOptions, kcmds []string) (string, error) {
+func resolveModules(ctx context.Context, g goRunner, opts BuildOptions) (string, error) {
 	// `go install k8s.io/kubernetes/cmd/...@v` is refused because k8s.io/kubernetes
 	// replaces its staging repos with local paths; a wrapper module that
 	// replaces them with the published v0.X.Y tags builds the same code.
@@ -595,9 +686,11 @@ func resolveModules(ctx context.Context, g goRunner, opts BuildOptions, kcmds []
 	if err := os.WriteFile(filepath.Join(g.dir, "go.mod"), wrapper, 0o644); err != nil {
 		return "", fmt.Errorf("writing wrapper go.mod: %w", err)
 	}
+	// The commands' main packages stand for the multi-call main, which
+	// imports what they import.
 	args := []string{"get", "-tool"}
-	for _, c := range kcmds {
-		args = append(args, c+"@"+opts.K8sVersion)
+	for _, c := range []string{KubeAPIServer, KubeControllerManager, KubeScheduler} {
+		args = append(args, "k8s.io/kubernetes/cmd/"+c+"@"+opts.K8sVersion)
 	}
 	if err := g.run(ctx, nil, args...); err != nil {
 		return "", err

@@ -61,15 +61,12 @@ func (f *fakeBuilder) build(ctx context.Context, _ BuildOptions, tmp string, p *
 	}); err != nil {
 		return "", err
 	}
-	if err := p.run(buildStep(Kwok), func() error {
-		if err := write(Kwok)(); err != nil {
+	return "v3.5.0", p.run(sigsStep, func() error {
+		if err := write(Kwok, MetricsServer)(); err != nil {
 			return err
 		}
 		return os.WriteFile(filepath.Join(tmp, kwokStagesFile), []byte("kind: Stage\n"), 0o644)
-	}); err != nil {
-		return "", err
-	}
-	return "v3.5.0", p.run(buildStep(MetricsServer), write(MetricsServer))
+	})
 }
 
 // writeFakeBinary writes a script that prints a version, then runs tail.
@@ -86,7 +83,7 @@ func (f *fakeBuilder) deps() ensureDeps {
 }
 
 func fakeCacheDir(opts BuildOptions) string {
-	return filepath.Join(opts.CacheDir, strings.Join([]string{DefaultK8sVersion, DefaultKwokVersion, DefaultMetricsServerVersion, fakeGoVersion}, "-"))
+	return filepath.Join(opts.CacheDir, strings.Join([]string{DefaultK8sVersion, DefaultKwokVersion, DefaultMetricsServerVersion, fakeGoVersion, buildRecipe}, "-"))
 }
 
 func readMarker(t *testing.T, dir string) buildInfo {
@@ -128,7 +125,7 @@ func TestEnsureWritesAManifestOfEveryFileAndReusesTheBuild(t *testing.T) {
 	}
 	require.Len(t, want, 7, "six binaries and the kwok stages")
 	require.Equal(t, want, info.Files)
-	require.Contains(t, rec.all(), "metrics-server built in 0s (0s so far; left: nothing)", "the build's progress goes to Ensure's log")
+	require.Contains(t, rec.all(), "kwok, metrics-server built in 0s (0s so far; left: nothing)", "the build's progress goes to Ensure's log")
 
 	again, err := ensure(t.Context(), opts, slog.New(rec), f.deps())
 	require.NoError(t, err)
@@ -225,6 +222,26 @@ func TestEnsureKeepsNothingOfAnInterruptedBuild(t *testing.T) {
 			require.Len(t, readMarker(t, bins.Dir).Files, 7)
 		})
 	}
+}
+
+func TestEnsureTakesNoCacheOfAnEarlierRecipe(t *testing.T) {
+	opts := BuildOptions{CacheDir: t.TempDir()}
+	f := &fakeBuilder{}
+	bins, err := ensure(t.Context(), opts, nil, f.deps())
+	require.NoError(t, err)
+	// The same versions built by the first recipe (three links, kwok and
+	// metrics-server each in its own module), manifest and all: its key had
+	// no recipe.
+	r1 := filepath.Join(opts.CacheDir, strings.Join([]string{DefaultK8sVersion, DefaultKwokVersion, DefaultMetricsServerVersion, fakeGoVersion}, "-"))
+	require.NoError(t, os.Rename(bins.Dir, r1))
+
+	again, err := ensure(t.Context(), opts, nil, f.deps())
+	require.NoError(t, err)
+	require.EqualValues(t, 2, f.builds.Load(), "rebuilt rather than taken from the earlier recipe's cache")
+	require.Equal(t, bins, again)
+	require.NotEqual(t, r1, again.Dir)
+	require.Equal(t, buildRecipe, readMarker(t, again.Dir).Recipe)
+	require.FileExists(t, filepath.Join(r1, completeMarker), "the earlier recipe's cache is left as it was")
 }
 
 func TestEnsureDoesNotTakeTheBuildDirOfAKilledBuild(t *testing.T) {
