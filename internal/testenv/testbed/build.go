@@ -178,8 +178,7 @@ type buildInfo struct {
 	Recipe               string    `json:"recipe,omitempty"`
 	Built                time.Time `json:"built"`
 	Took                 string    `json:"took"`
-	// Files maps each of manifestFiles to its size and digest. Caches built
-	// before it existed have none and are checked once by running each binary.
+	// Files maps each of manifestFiles to its size and digest.
 	Files map[string]fileSum `json:"files,omitempty"`
 }
 
@@ -240,13 +239,7 @@ func ensure(ctx context.Context, opts BuildOptions, log *slog.Logger, deps ensur
 		return Binaries{}, err
 	}
 	defer unlock()
-	info, err := verify(dir)
-	if errors.Is(err, errNoManifest) {
-		if err = adopt(ctx, bins, info); err == nil {
-			log.Info("testbed cache has no manifest (built before there was one): each binary ran --version, manifest written", "dir", dir)
-			return bins, nil
-		}
-	}
+	_, err = verify(dir)
 	switch {
 	case err == nil:
 		log.Info("testbed binaries were built by another process", "dir", dir)
@@ -316,10 +309,7 @@ func cacheKey(opts BuildOptions, goVersion string) string {
 	return strings.Join([]string{opts.K8sVersion, opts.KwokVersion, opts.MetricsServerVersion, goVersion, buildRecipe}, "-")
 }
 
-var (
-	errNotBuilt   = errors.New("not built")
-	errNoManifest = errors.New("completion marker has no manifest")
-)
+var errNotBuilt = errors.New("not built")
 
 // manifestFiles are the files of a build the marker's manifest covers,
 // relative to its directory.
@@ -333,8 +323,7 @@ func manifestFiles() []string {
 }
 
 // verify returns the marker of the complete build in dir, or why it is
-// not one: errNotBuilt if there is no dir, errNoManifest (with the marker)
-// if the marker predates manifests.
+// not one: errNotBuilt if there is no dir.
 func verify(dir string) (buildInfo, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return buildInfo{}, errNotBuilt
@@ -351,7 +340,9 @@ func verify(dir string) (buildInfo, error) {
 		return buildInfo{}, fmt.Errorf("reading completion marker: %w", err)
 	}
 	if len(info.Files) == 0 {
-		return info, errNoManifest
+		// Builds before manifests wrote such markers, under keys without
+		// a recipe: this one was not written by Ensure.
+		return info, errors.New("the completion marker has no manifest")
 	}
 	for _, rel := range manifestFiles() {
 		want, ok := info.Files[rel]
@@ -370,29 +361,6 @@ func verify(dir string) (buildInfo, error) {
 		}
 	}
 	return info, nil
-}
-
-// adopt accepts a cache built before manifests if each binary runs and
-// prints its version, and writes the manifest it lacked: that cache took
-// most of an hour to build.
-func adopt(ctx context.Context, b Binaries, info buildInfo) error {
-	for _, p := range b.executables() {
-		vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		out, err := exec.CommandContext(vctx, p, "--version").CombinedOutput()
-		cancel()
-		if err == nil && len(bytes.TrimSpace(out)) == 0 {
-			err = errors.New("printed nothing")
-		}
-		if err != nil {
-			return fmt.Errorf("%s --version: %w", filepath.Base(p), err)
-		}
-	}
-	files, err := sumFiles(b.Dir)
-	if err != nil {
-		return err
-	}
-	info.Files = files
-	return writeMarker(b.Dir, info)
 }
 
 func sumFiles(dir string) (map[string]fileSum, error) {

@@ -160,6 +160,14 @@ func TestEnsureRebuildsACacheWhoseFilesDoNotMatchTheManifest(t *testing.T) {
 		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Remove(filepath.Join(b.Dir, completeMarker))) },
 		reason: "no completion marker",
 	}, {
+		// Caches built before manifests had such a marker, under keys
+		// without a recipe: one under this key was not written by Ensure.
+		name: "a completion marker without a manifest",
+		damage: func(t *testing.T, b Binaries) {
+			require.NoError(t, writeMarker(b.Dir, buildInfo{K8sVersion: DefaultK8sVersion, EtcdVersion: "v3.5.0"}))
+		},
+		reason: "the completion marker has no manifest",
+	}, {
 		name: "an unreadable completion marker",
 		damage: func(t *testing.T, b Binaries) {
 			require.NoError(t, os.WriteFile(filepath.Join(b.Dir, completeMarker), []byte(`{"k8sVersion": "v1.`), 0o644))
@@ -258,98 +266,6 @@ func TestEnsureDoesNotTakeTheBuildDirOfAKilledBuild(t *testing.T) {
 	require.EqualValues(t, 2, f.builds.Load(), "rebuilt rather than taken from the temporary dir")
 	require.Equal(t, bins, again)
 	require.NoDirExists(t, killed)
-}
-
-// writeLegacyCache writes a cache as builds before the manifest left it:
-// the binaries, the kwok stages and a marker without files.
-func writeLegacyCache(t *testing.T, opts BuildOptions, tail map[string]string) Binaries {
-	t.Helper()
-	b := binariesIn(fakeCacheDir(opts))
-	require.NoError(t, os.MkdirAll(filepath.Join(b.Dir, binSubdir), 0o755))
-	for _, p := range b.executables() {
-		end := tail[filepath.Base(p)]
-		if end == "" {
-			end = "exit 0"
-		}
-		require.NoError(t, writeFakeBinary(p, end))
-	}
-	require.NoError(t, os.WriteFile(b.KwokStages, []byte("kind: Stage\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(b.Dir, completeMarker), []byte(`{
-  "k8sVersion": "v1.33.13",
-  "etcdVersion": "v3.5.21",
-  "kwokVersion": "v0.8.0",
-  "metricsServerVersion": "v0.9.0",
-  "goVersion": "go1.99.0",
-  "built": "2026-12-06T22:26:05.91413975Z",
-  "took": "1h2m16s"
-}
-`), 0o644))
-	return b
-}
-
-func TestEnsureAdoptsACacheBuiltBeforeManifestsOnceEachBinaryRuns(t *testing.T) {
-	opts := BuildOptions{CacheDir: t.TempDir()}
-	legacy := writeLegacyCache(t, opts, nil)
-	f := &fakeBuilder{}
-	rec := &lines{}
-	bins, err := ensure(t.Context(), opts, slog.New(rec), f.deps())
-	require.NoError(t, err)
-	require.Equal(t, legacy, bins)
-	require.Zero(t, f.builds.Load(), "a cache whose binaries all run is kept")
-	require.Len(t, rec.containing("testbed cache has no manifest"), 1, "%q", rec.all())
-
-	info := readMarker(t, bins.Dir)
-	require.Len(t, info.Files, 7)
-	require.Equal(t, "v3.5.21", info.EtcdVersion, "what the marker said is kept")
-	require.Equal(t, "1h2m16s", info.Took)
-
-	// From now on the manifest guards it like any other build.
-	require.NoError(t, os.Truncate(bins.Kwok, 5))
-	_, err = ensure(t.Context(), opts, slog.New(rec), f.deps())
-	require.NoError(t, err)
-	require.EqualValues(t, 1, f.builds.Load())
-}
-
-func TestEnsureRebuildsACacheBuiltBeforeManifestsWhenABinaryDoesNotRun(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		tail   map[string]string
-		damage func(t *testing.T, b Binaries)
-		reason string
-	}{{
-		name:   "a binary fails --version",
-		tail:   map[string]string{KubeScheduler: "exit 3"},
-		reason: "kube-scheduler --version: exit status 3",
-	}, {
-		name:   "a binary is cut short",
-		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Truncate(b.MetricsServer, 5)) },
-		reason: "metrics-server --version",
-	}, {
-		name:   "a binary is missing",
-		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Remove(b.Etcd)) },
-		reason: "etcd --version",
-	}, {
-		name:   "the kwok stages are missing",
-		damage: func(t *testing.T, b Binaries) { require.NoError(t, os.Remove(b.KwokStages)) },
-		reason: "kwok-stages.yaml",
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			opts := BuildOptions{CacheDir: t.TempDir()}
-			legacy := writeLegacyCache(t, opts, tc.tail)
-			if tc.damage != nil {
-				tc.damage(t, legacy)
-			}
-			f := &fakeBuilder{}
-			rec := &lines{}
-			bins, err := ensure(t.Context(), opts, slog.New(rec), f.deps())
-			require.NoError(t, err)
-			require.EqualValues(t, 1, f.builds.Load(), "rebuilt")
-			removed := rec.containing("removing testbed cache that is not a complete build")
-			require.Len(t, removed, 1, "%q", rec.all())
-			require.Contains(t, removed[0], tc.reason)
-			require.Len(t, readMarker(t, bins.Dir).Files, 7)
-		})
-	}
 }
 
 func sha256Hex(data []byte) string {
