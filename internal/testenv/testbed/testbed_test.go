@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -59,6 +60,48 @@ func TestEnsureIsCached(t *testing.T) {
 	for p, mt := range mtimes {
 		if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(mt) {
 			t.Errorf("%s was rewritten by the second Ensure", p)
+		}
+	}
+}
+
+// Each built binary answers --version as the command it stands for, and
+// the three k8s names of the one multi-call binary each run the command
+// they name.
+func TestEveryBinaryAnswersVersionAsItsCommand(t *testing.T) {
+	SkipIfDisabled(t)
+	bins, err := Ensure(t.Context(), BuildOptions{}, TestLogger(t))
+	if err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+	info, err := verify(bins.Dir)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	run := func(bin string, args ...string) string {
+		t.Helper()
+		out, err := exec.CommandContext(t.Context(), bin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", filepath.Base(bin), args, err, out)
+		}
+		return string(out)
+	}
+	for bin, want := range map[string]string{
+		bins.Etcd:                  "etcd Version: " + strings.TrimPrefix(info.EtcdVersion, "v") + "\n",
+		bins.KubeAPIServer:         "Kubernetes " + DefaultK8sVersion + "\n",
+		bins.KubeControllerManager: "Kubernetes " + DefaultK8sVersion + "\n",
+		bins.KubeScheduler:         "Kubernetes " + DefaultK8sVersion + "\n",
+		bins.Kwok:                  "kwok version " + DefaultKwokVersion + " ",
+		// metrics-server's version is stamped by its Makefile, not go build.
+		bins.MetricsServer: "v",
+	} {
+		if out := run(bin, "--version"); !strings.HasPrefix(out, want) {
+			t.Errorf("%s --version printed %q, want it to start with %q", filepath.Base(bin), out, want)
+		}
+	}
+	for _, bin := range []string{bins.KubeAPIServer, bins.KubeControllerManager, bins.KubeScheduler} {
+		want := "Usage:\n  " + filepath.Base(bin) + " [flags]\n"
+		if out := run(bin, "--help"); !strings.Contains(out, want) {
+			t.Errorf("%s --help does not contain %q:\n%.300s", filepath.Base(bin), want, out)
 		}
 	}
 }
