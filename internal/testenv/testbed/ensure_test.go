@@ -232,6 +232,31 @@ func TestEnsureKeepsNothingOfAnInterruptedBuild(t *testing.T) {
 	}
 }
 
+// A disk that fills after the last step fails the completion marker: the
+// build, binaries and all, is not kept, and the next Ensure builds again.
+func TestEnsureKeepsNothingOfABuildWhoseMarkerCannotBeWritten(t *testing.T) {
+	opts := BuildOptions{CacheDir: t.TempDir()}
+	f := &fakeBuilder{}
+	deps := f.deps()
+	deps.build = func(ctx context.Context, opts BuildOptions, tmp string, p *progress) (string, error) {
+		v, err := f.build(ctx, opts, tmp, p)
+		if err != nil {
+			return "", err
+		}
+		// A directory where the marker is first written fails that write,
+		// as a full disk would.
+		return v, os.Mkdir(filepath.Join(tmp, completeMarker+".tmp"), 0o755)
+	}
+	_, err := ensure(t.Context(), opts, nil, deps)
+	require.ErrorContains(t, err, "writing completion marker")
+	requireNothingTrusted(t, opts)
+
+	bins, err := ensure(t.Context(), opts, nil, f.deps())
+	require.NoError(t, err)
+	require.EqualValues(t, 2, f.builds.Load(), "the failed build left nothing to reuse")
+	require.Len(t, readMarker(t, bins.Dir).Files, 7)
+}
+
 func TestEnsureTakesNoCacheOfAnEarlierRecipe(t *testing.T) {
 	opts := BuildOptions{CacheDir: t.TempDir()}
 	f := &fakeBuilder{}
