@@ -188,7 +188,7 @@ type fileSum struct {
 }
 
 // ensureDeps are what Ensure needs from outside, so tests can replace the
-// 25-minute build and the clock its progress lines are timed on.
+// 19-minute build and the clock its progress lines are timed on.
 type ensureDeps struct {
 	clock     clock
 	goVersion func(ctx context.Context, goCmd string) (string, error)
@@ -198,8 +198,9 @@ type ensureDeps struct {
 // Ensure returns the testbed binaries, building them into the cache first if
 // this version set has not been built yet. Concurrent callers (several test
 // packages) serialise on a lock file; the loser waits and then reuses the
-// winner's build. A cold build took 33 minutes on two cores (4 of them
-// downloading modules); it logs each step at info level as it goes.
+// winner's build. A cold build took 18m45s on two cores shared with other
+// work (1 minute of it downloading modules; 27 CPU-minutes in all, see
+// docs/benchmarks.md); it logs each step at info level as it goes.
 //
 // A build is made in a temporary directory beside the cache's and renamed
 // into place once its completion marker, with every file's size and
@@ -269,7 +270,7 @@ func ensure(ctx context.Context, opts BuildOptions, log *slog.Logger, deps ensur
 	}
 
 	start := deps.clock.Now()
-	log.Info("building testbed binaries, once per version set (a first run on 2 cores took 33 min)",
+	log.Info("building testbed binaries, once per version set (from empty caches on 2 busy cores: 19 min)",
 		"k8s", opts.K8sVersion, "kwok", opts.KwokVersion, "metrics-server", opts.MetricsServerVersion, "go", goVersion, "dir", dir)
 	p := newProgress(log, deps.clock, buildSteps...)
 	etcdVersion, err := deps.build(ctx, opts, tmp, p)

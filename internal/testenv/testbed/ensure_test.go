@@ -21,7 +21,7 @@ import (
 
 const fakeGoVersion = "go1.99.0"
 
-// fakeBuilder stands in for the 25-minute control-plane build: each step
+// fakeBuilder stands in for the 19-minute control-plane build: each step
 // writes its binaries, a shell script that prints a version, into the build
 // directory.
 type fakeBuilder struct {

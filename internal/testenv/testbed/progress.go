@@ -9,7 +9,7 @@ import (
 )
 
 // progressEvery is how long a step runs before a "still building" line says
-// it has not hung: a cold k8s build runs for 15 minutes in one go command.
+// it has not hung: a cold k8s build runs for 11 minutes in one go command.
 const progressEvery = 30 * time.Second
 
 // clock is the time the progress lines are measured on; tests set it by hand.
