@@ -337,6 +337,15 @@ func TestFaultsAroundAnAPIServerRestartAreMeasuredOrFlaggedMissed(t *testing.T) 
 	code, _, err := httpGet(sw.url + "/readyz")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, code, "steadywatch still cannot see the API server")
+	// A deletion delivered within LateObservation of the end of the
+	// cluster's second it is dated in counts as seen happening (a watch's
+	// delivery delay): keep steadywatch cut off past that, or a resumed
+	// watch that delivers B at once is rightly taken as live. CI's testbed
+	// came back fast enough for the restore to land 21 ms after B's DELETE.
+	seenLateFrom := bAnswered.Truncate(time.Second).Add(time.Second + chaos.LateObservation + 100*time.Millisecond)
+	waitFor(t, 5*time.Second, "fault B to be past what a live watch would deliver", func() (bool, error) {
+		return time.Now().After(seenLateFrom), nil
+	})
 	restoreAt := time.Now()
 	proxy.Restore()
 	waitFor(t, 60*time.Second, "/readyz 200 once steadywatch reaches the API server again", func() (bool, error) {
