@@ -64,7 +64,7 @@ func runDemo(t *testing.T, args ...string) (map[string]demo.Result, string) {
 	err := cmd.Run()
 	t.Logf("demo %v took %s; its output:\n%s", args, time.Since(start).Round(time.Second), stdout.String())
 	require.NoError(t, err, "the demo failed")
-	require.LessOrEqual(t, time.Since(start), 7*time.Minute, "the whole run after the first build should take at most 5 minutes (7 with -race builds and CI's load)")
+	require.LessOrEqual(t, time.Since(start), 7*time.Minute, "a guard against a wait that hangs, not the goal: runs measured 5m46s-5m56s, the issue asks for 5 minutes (docs/benchmarks.md)")
 
 	return readResults(t, outDir), outDir
 }

@@ -92,16 +92,16 @@ func hosts(pods []corev1.Pod, node string) bool {
 }
 
 // replicaNode is the node of the experimental group's Postgres replica.
-func replicaNode(ctx context.Context, r *runner) (string, string, error) {
+func replicaNode(ctx context.Context, r *runner) (string, error) {
 	sel := pipelinesim.GroupLabel + "=" + experimentalGroup + "," + pipelinesim.ComponentLabel + "=" + pipelinesim.ComponentReplica
 	replicas, err := podsOf(ctx, r.tb.Client(), sel)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	if len(replicas) == 0 || replicas[0].Spec.NodeName == "" {
-		return "", "", fmt.Errorf("no scheduled Postgres replica in the experimental group")
+		return "", fmt.Errorf("no scheduled Postgres replica in the experimental group")
 	}
-	return replicas[0].Spec.NodeName, replicas[0].Name, nil
+	return replicas[0].Spec.NodeName, nil
 }
 
 // setHPAMax sets the experimental API's HPA's maxReplicas.
@@ -141,7 +141,7 @@ func experiments() []experiment {
 			broken: breakage{
 				what: "the evicted pods kept unschedulable: the other zone's experimental data node cordoned",
 				apply: func(ctx context.Context, r *runner) error {
-					failing, _, err := replicaNode(ctx, r)
+					failing, err := replicaNode(ctx, r)
 					if err != nil {
 						return err
 					}
@@ -202,7 +202,9 @@ func killPrimary(ctx context.Context, r *runner) (fault, error) {
 	}
 	r.say("deleted pod %s (the primary)", victim)
 	if r.o.Broken {
-		return r.outlast(ctx, "kill-postgres-replica", start, "the replacement, unschedulable,")
+		f, err := r.outlast(ctx, "kill-postgres-replica", start, "the replacement, unschedulable,")
+		f.notes, _ = r.fo.did(promotions)
+		return f, err
 	}
 	p := pipeline{group: experimentalGroup}
 	if err := r.wait(ctx, "a new primary and the killed pod back as a replica", 90*time.Second, func(ctx context.Context) (bool, error) {
@@ -225,7 +227,7 @@ func killPrimary(ctx context.Context, r *runner) (fault, error) {
 // node comes back once the team's KubeNodeNotReady alert has fired.
 func hostFailure(ctx context.Context, r *runner) (fault, error) {
 	c := r.tb.Client()
-	node, _, err := replicaNode(ctx, r)
+	node, err := replicaNode(ctx, r)
 	if err != nil {
 		return fault{}, err
 	}
@@ -306,8 +308,7 @@ func (r *runner) outlast(ctx context.Context, name string, start time.Time, what
 	}); err != nil {
 		return fault{}, err
 	}
-	did, _ := r.fo.did(0)
-	return fault{start: start, end: time.Now(), notes: did[max(0, len(did)-1):]}, nil
+	return fault{start: start, end: time.Now()}, nil
 }
 
 // example is the example hypothesis of that name, as written.

@@ -19,8 +19,7 @@ import (
 )
 
 // componentClone is the role of a Postgres pod that is copying the
-// primary's data (pg_basebackup): it does not serve yet, and the pipeline
-// simulator leaves it out (no pg_up series).
+// primary's data (pg_basebackup): it does not serve yet (not Ready).
 const componentClone = "clone"
 
 // failover is the demo's stand-in for a Postgres HA operator (Patroni,
@@ -29,8 +28,8 @@ const componentClone = "clone"
 // or its node NotReady — it promotes the serving replica with the lowest
 // ordinal, and labels the old primary's pod a clone if it is still there:
 // fenced, it comes back as a new clone. A pod the StatefulSet creates
-// starts as a clone (its template's label), and becomes a replica once it
-// has served for cloneTime (its base backup).
+// starts as a clone (its template's label), Running but not Ready, and
+// becomes a Ready replica once it has run for cloneTime (its base backup).
 //
 // It promotes at once: a real operator waits its leader TTL (Patroni: 30 s)
 // before it does, which the demo leaves out.
@@ -44,8 +43,8 @@ type failover struct {
 	// informer's cache shows it: a reconcile before then must not act on
 	// the old role again.
 	labelled map[types.UID]string
-	// servingSince is when each clone was first seen serving.
-	servingSince map[types.UID]time.Time
+	// cloneStarted is when each clone was first seen running (its base backup started).
+	cloneStarted map[types.UID]time.Time
 	cloneTime    time.Duration
 	now          func() time.Time
 	mu           sync.Mutex
@@ -56,7 +55,7 @@ func newFailover(c kubernetes.Interface, log *slog.Logger, cloneTime time.Durati
 	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(Namespace))
 	fo := &failover{
 		c: c, log: log, pods: f.Core().V1().Pods().Informer(), nodes: f.Core().V1().Nodes().Informer(), kick: make(chan struct{}, 1),
-		labelled: map[types.UID]string{}, servingSince: map[types.UID]time.Time{}, cloneTime: cloneTime, now: time.Now,
+		labelled: map[types.UID]string{}, cloneStarted: map[types.UID]time.Time{}, cloneTime: cloneTime, now: time.Now,
 	}
 	h := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { fo.poke() },
@@ -142,7 +141,7 @@ func (f *failover) reconcile(ctx context.Context) error {
 }
 
 // reconcileGroup keeps one serving primary in the group, and makes each
-// clone that has served for cloneTime a replica.
+// clone that has run for cloneTime (its base backup) a replica, Ready.
 func (f *failover) reconcileGroup(ctx context.Context, group string, pods []*corev1.Pod) error {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	roles := make([]string, len(pods))
@@ -174,13 +173,13 @@ func (f *failover) reconcileGroup(ctx context.Context, group string, pods []*cor
 			// A clone copies the primary's data while it runs, not Ready
 			// (the readiness probe fails) until cloneTime has passed.
 			if !f.up(p) {
-				delete(f.servingSince, p.UID)
+				delete(f.cloneStarted, p.UID)
 				continue
 			}
-			since, ok := f.servingSince[p.UID]
+			since, ok := f.cloneStarted[p.UID]
 			if !ok {
 				since = f.now()
-				f.servingSince[p.UID] = since
+				f.cloneStarted[p.UID] = since
 			}
 			if clone == nil {
 				clone = p
