@@ -153,6 +153,11 @@ func (am *Alertmanager) Reload(ctx context.Context) error {
 	return am.proc.reload(ctx, am.URL(), am.o.access())
 }
 
+// Crashed receives, once, why the server exited if it did so by itself
+// (killed, crashed, gave up): its exit status and the end of its log.
+// Stop is not a crash.
+func (am *Alertmanager) Crashed() <-chan error { return am.proc.crashed }
+
 // Stop stops the server: SIGTERM, then SIGKILL if it has not exited within
 // 10 s. It leaves Dir alone.
 func (am *Alertmanager) Stop() error { return am.proc.stop() }

@@ -346,6 +346,11 @@ func (p *Prometheus) Reload(ctx context.Context) error {
 	return p.proc.reload(ctx, p.URL(), p.o.access())
 }
 
+// Crashed receives, once, why the server exited if it did so by itself
+// (killed, crashed, gave up): its exit status and the end of its log.
+// Stop is not a crash.
+func (p *Prometheus) Crashed() <-chan error { return p.proc.crashed }
+
 // Stop stops the server: SIGTERM, then SIGKILL if it has not exited within
 // 10 s. It leaves Dir alone.
 func (p *Prometheus) Stop() error { return p.proc.stop() }

@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -114,14 +115,24 @@ type process struct {
 	*childproc.Process
 	stopOnce sync.Once
 	stopErr  error
+	stopping atomic.Bool
+	crashed  chan error // see Prometheus.Crashed
 }
 
 func startProcess(ctx context.Context, name, logPath, bin string, args []string) (*process, error) {
-	p, err := childproc.Start(ctx, childproc.Options{Name: name, Bin: bin, Args: args, LogPath: logPath})
+	cp, err := childproc.Start(ctx, childproc.Options{Name: name, Bin: bin, Args: args, LogPath: logPath})
 	if err != nil {
 		return nil, err
 	}
-	return &process{Process: p}, nil
+	p := &process{Process: cp, crashed: make(chan error, 1)}
+	go func() {
+		<-p.Exited()
+		if !p.stopping.Load() {
+			p.crashed <- fmt.Errorf("%s exited by itself (%w)\nlast lines of its log (%s):\n%s",
+				p.Name, cmp.Or(p.WaitErr(), errors.New("exit status 0")), p.LogPath, p.logTail())
+		}
+	}()
+	return p, nil
 }
 
 // logTail returns the end of the server's log.
@@ -173,6 +184,7 @@ func (p *process) kill() { p.Kill() }
 // stop sends SIGTERM, and SIGKILL if the server is still running after
 // stopTimeout.
 func (p *process) stop() error {
+	p.stopping.Store(true)
 	p.stopOnce.Do(func() {
 		if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			<-p.Exited() // it had exited already

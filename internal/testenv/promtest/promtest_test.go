@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -334,6 +335,23 @@ func TestStopStopsTheServer(t *testing.T) {
 	require.NoError(t, am.Stop())
 	require.False(t, childproc.Alive(am.Pid()))
 	require.NoError(t, am.Stop(), "a second Stop (the test's cleanup) is harmless")
+	select {
+	case err := <-am.Crashed():
+		t.Fatalf("Stop is not a crash: %v", err)
+	default:
+	}
+}
+
+func TestAServerThatDiesByItselfIsReported(t *testing.T) {
+	p := promtest.StartPrometheus(t, promtest.PrometheusOptions{})
+	require.NoError(t, syscall.Kill(p.Pid(), syscall.SIGKILL))
+	select {
+	case err := <-p.Crashed():
+		require.ErrorContains(t, err, "prometheus exited by itself (signal: killed)")
+		require.ErrorContains(t, err, "prometheus.log")
+	case <-time.After(waitTimeout):
+		t.Fatalf("a killed Prometheus was not reported within %s", waitTimeout)
+	}
 }
 
 func TestSecuredServersAreReachedOverTLSWithTheirCredentials(t *testing.T) {

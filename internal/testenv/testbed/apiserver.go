@@ -86,7 +86,7 @@ func (tb *Testbed) StartAPIServer(ctx context.Context) error {
 	}
 	t0 := time.Now()
 	for {
-		p, err := startProcess(ctx, c.name, tb.dir, logPath, c.bin, c.args(ports), tb.log)
+		p, err := startProcess(ctx, c.name, tb.dir, logPath, c.bin, c.args(ports), tb.log, tb.crash)
 		if err != nil {
 			return err
 		}

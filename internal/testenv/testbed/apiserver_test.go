@@ -80,3 +80,40 @@ func TestAPIServerStopsAndStartsOnItsOwnPortKeepingItsObjects(t *testing.T) {
 	require.ErrorContains(t, tb.StopAPIServer(ctx), "testbed is stopped")
 	require.NoError(t, tb.Stop(), "Stop stays idempotent")
 }
+
+// A component that dies under the testbed is reported on Crashed with its
+// exit and its log; one the testbed stopped itself (StopAPIServer, Stop)
+// is not.
+func TestAComponentThatExitsByItselfIsReportedAndAStopIsNot(t *testing.T) {
+	SkipIfDisabled(t)
+	ctx := t.Context()
+	tb := New(t, Options{})
+	require.NoError(t, tb.RestartAPIServer(ctx))
+	select {
+	case err := <-tb.Crashed():
+		t.Fatalf("a restart of the kube-apiserver is not a crash: %v", err)
+	default:
+	}
+
+	var kwok *process
+	for _, p := range tb.processes() {
+		if p.name == Kwok {
+			kwok = p
+		}
+	}
+	require.NotNil(t, kwok)
+	require.NoError(t, syscall.Kill(kwok.pid(), syscall.SIGKILL))
+	select {
+	case err := <-tb.Crashed():
+		require.ErrorContains(t, err, "kwok exited by itself (signal: killed)")
+		require.ErrorContains(t, err, filepath.Join(tb.Dir(), "logs", "kwok.log"))
+	case <-time.After(10 * time.Second):
+		t.Fatal("kwok's death was not reported within 10 s")
+	}
+	require.NoError(t, tb.Stop())
+	select {
+	case err := <-tb.Crashed():
+		t.Fatalf("Stop is not a crash: %v", err)
+	default:
+	}
+}

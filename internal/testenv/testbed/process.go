@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -35,7 +36,9 @@ type process struct {
 	stopping atomic.Bool
 }
 
-func startProcess(ctx context.Context, name, workDir, logPath, bin string, args []string, log *slog.Logger) (*process, error) {
+// startProcess starts bin. crashed, if not nil, is told of an exit after
+// the process was marked healthy that stop did not cause.
+func startProcess(ctx context.Context, name, workDir, logPath, bin string, args []string, log *slog.Logger, crashed func(error)) (*process, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("creating %s log: %w", name, err)
@@ -57,7 +60,12 @@ func startProcess(ctx context.Context, name, workDir, logPath, bin string, args 
 		p.waitErr = cmd.Wait()
 		close(p.done)
 		if p.healthy.Load() && !p.stopping.Load() {
-			log.Warn("component exited", "component", name, "err", p.waitErr, "log", logPath, "tail", p.logTail(logTailLines))
+			tail := p.logTail(logTailLines)
+			log.Warn("component exited", "component", name, "err", p.waitErr, "log", logPath, "tail", tail)
+			if crashed != nil {
+				crashed(fmt.Errorf("%s exited by itself (%w)\nlast lines of its log (%s):\n%s",
+					name, cmp.Or(p.waitErr, errors.New("exit status 0")), logPath, tail))
+			}
 		}
 	}()
 	log.Debug("started component", "component", name, "pid", cmd.Process.Pid, "log", logPath)

@@ -96,6 +96,9 @@ type Testbed struct {
 	// apiMu serializes StopAPIServer, StartAPIServer and Stop.
 	apiMu   sync.Mutex
 	stopped bool // guarded by mu
+	// crashes holds the first component that exited by itself (see
+	// Crashed).
+	crashes chan error
 
 	stopOnce sync.Once
 	stopErr  error
@@ -121,7 +124,7 @@ func Start(ctx context.Context, opts Options) (*Testbed, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
 
-	tb := &Testbed{log: opts.Log, bins: opts.Binaries, dir: opts.Dir}
+	tb := &Testbed{log: opts.Log, bins: opts.Binaries, dir: opts.Dir, crashes: make(chan error, 1)}
 	if tb.dir == "" {
 		dir, err := os.MkdirTemp("", "steadywatch-testbed-")
 		if err != nil {
@@ -356,7 +359,7 @@ func (tb *Testbed) launch(ctx context.Context, t0 time.Time, c component) ([]int
 		if err != nil {
 			return nil, err
 		}
-		p, err := startProcess(ctx, c.name, tb.dir, filepath.Join(tb.dir, "logs", c.name+".log"), c.bin, c.args(ports), tb.log)
+		p, err := startProcess(ctx, c.name, tb.dir, filepath.Join(tb.dir, "logs", c.name+".log"), c.bin, c.args(ports), tb.log, tb.crash)
 		if err != nil {
 			return nil, err
 		}
@@ -376,6 +379,23 @@ func (tb *Testbed) launch(ctx context.Context, t0 time.Time, c component) ([]int
 			return nil, err
 		}
 		tb.untrack(p)
+	}
+}
+
+// Crashed receives, once, the first component (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler, kwok, metrics-server) that
+// exited by itself after it was healthy: its exit status and the last
+// lines of its log. Stop, StopAPIServer and a restart do not count.
+func (tb *Testbed) Crashed() <-chan error { return tb.crashes }
+
+// crash records a component's own exit; only the first is kept.
+func (tb *Testbed) crash(err error) {
+	if tb.closed() {
+		return
+	}
+	select {
+	case tb.crashes <- err:
+	default:
 	}
 }
 
