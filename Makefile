@@ -54,7 +54,7 @@ test: ## unit tests with the race detector (no control plane; store tests start 
 
 .PHONY: testbed-build
 testbed-build: ## build (once, then cached) the control-plane binaries
-	$(GO) run ./cmd/testbed build
+	$(GO) run -tags testbedbuildonly ./cmd/testbed build
 
 .PHONY: e2e
 e2e: testbed-build ## tests against a real local control plane (etcd, kube-apiserver, KCM, scheduler, kwok, metrics-server)
@@ -128,7 +128,7 @@ testbed: ## start a local control plane by hand; prints export KUBECONFIG=...; C
 .PHONY: demo
 demo: testbed-build ## the main job: the seeds' four chaos experiments on a local cluster, each judged experimental against control (output in demo-out/; DEMO_ARGS=-once exits after, -broken breaks each on purpose)
 	bash scripts/install-tools.sh
-	$(GO) run ./cmd/demo -out $${DEMO_OUT:-demo-out} $(DEMO_ARGS)
+	$(GO) run ./cmd/steadywatch-demo -out $${DEMO_OUT:-demo-out} $(DEMO_ARGS)
 
 .PHONY: e2e-demo
 e2e-demo: testbed-build ## the demo's e2e test: `demo -once` passes the four experiments, `demo -once -broken` fails each for its defect (about 10 minutes)

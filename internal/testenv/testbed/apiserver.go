@@ -1,3 +1,5 @@
+//go:build !testbedbuildonly
+
 package testbed
 
 import (

@@ -1,22 +1,10 @@
-// Package testbed runs a real, throwaway Kubernetes control plane on
-// 127.0.0.1 for steadywatch's tests, demo and benchmarks: etcd,
-// kube-apiserver, kube-controller-manager and kube-scheduler built from the
-// Go modules of Kubernetes, kwok standing in for kubelets, and optionally
-// metrics-server serving kwok's fake resource usage, so controllers (HPA,
-// node lifecycle, scheduler) behave as in a real cluster without containers.
-//
-// Ensure builds the binaries once per version set into a cache outside the
-// repository (see BuildOptions.CacheDir); Start runs one instance on free
-// ports with its own state directory, so several test packages can each run
-// one concurrently; New wraps both for tests.
-//
-// Environment:
-//
-//	STEADYWATCH_CACHE_DIR=dir     root of the binary cache
-//	STEADYWATCH_SKIP_TESTBED=1    New skips the test
-//	STEADYWATCH_TESTBED_LOG=debug New logs build output and component details
-//
-// Component logs are in Dir()/logs/<component>.log while the testbed runs.
+//go:build !testbedbuildonly
+
+// This file, helpers.go and apiserver.go run the control plane and use
+// client-go; the tag testbedbuildonly leaves them out, so that
+// `go run -tags testbedbuildonly ./cmd/testbed build` (make testbed-build)
+// compiles only the build, in seconds, on a machine with empty caches.
+
 package testbed
 
 import (
