@@ -53,6 +53,7 @@ func commands() []command {
 		{"store", "change the store: store adopt-cluster moves the unnamed cluster's history to a named one", runStore},
 		{"import", "turn a Chaos Toolkit experiment's Prometheus probes into a hypothesis (import chaostoolkit -h)", runImport},
 		{"generate", "write dashboards, Prometheus rules and the Alertmanager route from the configuration", runGenerate},
+		{"demo", "run the seeds' four chaos experiments on a local cluster, judged experimental against control (the program " + DemoProgram + "; demo -h)", runDemo},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,10 +1,12 @@
-// Command demo runs steadywatch's main job end to end on this machine: the
-// seeds' four chaos experiments against the experimental copy of a data
-// pipeline, each judged by its example hypothesis against the control
-// copy. See package internal/demo.
+// Command steadywatch-demo runs steadywatch's main job end to end on this
+// machine: the seeds' four chaos experiments against the experimental copy
+// of a data pipeline, each judged by its example hypothesis against the
+// control copy. See package internal/demo. `steadywatch demo` runs it; it
+// is a program of its own so that the control plane's build, the pipeline
+// simulator and the experiments stay out of the steadywatch binary.
 //
-//	go run ./cmd/demo            # or: make demo; keeps running until Ctrl-C
-//	go run ./cmd/demo -once      # exits after the experiments
+//	go run ./cmd/steadywatch-demo         # or: make demo, or steadywatch demo; keeps running until Ctrl-C
+//	go run ./cmd/steadywatch-demo -once   # exits after the experiments
 package main
 
 import (
