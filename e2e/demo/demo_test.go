@@ -1,5 +1,5 @@
 // Package demo_test runs the main job, the demo of the seeds' four chaos
-// experiments (cmd/demo), as a user does: built, run with -once on its own
+// experiments (cmd/steadywatch-demo), as a user does: built, run with -once on its own
 // control plane, Prometheus and Alertmanager, its verdicts read from the
 // JSON it writes. A normal run must pass every experiment for the reasons
 // the seeds give; a broken run (-broken) must fail each for the defect it
@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,22 +28,37 @@ import (
 	"github.com/steadywatch/steadywatch/verdict"
 )
 
+// scaled is d at the demo's default time scale, as its hypotheses have it.
+func scaled(d time.Duration) time.Duration { return d / demo.DefaultTimeScale }
+
 var experiments = []string{"kill-postgres-replica", "host-failure", "cpu-autoscaling", "resource-exhaustion"}
 
-// buildDemo builds cmd/demo into dir.
+// buildDemo builds cmd/steadywatch-demo into dir.
 func buildDemo(ctx context.Context, t *testing.T, dir string) string {
 	t.Helper()
 	if os.Getenv("STEADYWATCH_SKIP_TESTBED") == "1" {
 		t.Skip("STEADYWATCH_SKIP_TESTBED=1: the demo needs the testbed")
 	}
-	bin := filepath.Join(dir, "demo")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/steadywatch/steadywatch/cmd/demo")
+	bin := filepath.Join(dir, "steadywatch-demo")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/steadywatch/steadywatch/cmd/steadywatch-demo")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return bin
 }
 
-// runDemo builds cmd/demo and runs it with args and -once, and returns the
+// buildSteadywatch builds cmd/steadywatch and cmd/steadywatch-demo into
+// dir, side by side as `go install` puts them, and returns steadywatch.
+func buildSteadywatch(ctx context.Context, t *testing.T, dir string) string {
+	t.Helper()
+	buildDemo(ctx, t, dir)
+	bin := filepath.Join(dir, "steadywatch")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/steadywatch/steadywatch/cmd/steadywatch")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+// runDemo builds cmd/steadywatch-demo and runs it with args and -once, and returns the
 // results it wrote.
 func runDemo(t *testing.T, args ...string) (map[string]demo.Result, string) {
 	t.Helper()
@@ -151,13 +167,14 @@ func TestDemoPassesTheSeedsExperiments(t *testing.T) {
 	}
 
 	// 1. The kill: steadywatch's MTTR is the time the demo's own watch saw
-	// both Postgres pods serving again (the new clone copies for 1m/20 = 3s
-	// before it is Ready), within the resolution of its 250 ms poll (each end).
+	// both Postgres pods serving again (the new clone copies for 1m,
+	// scaled, before it is Ready), within the resolution of its 250 ms
+	// poll (each end).
 	kill := results["kill-postgres-replica"]
 	mttr := expectation(t, kill, "mttr")
 	serving := noteSeconds(t, kill, `serving again (\S+) after the kill`)
 	require.InDelta(t, serving, mttr.Observed, 0.75, "MTTR against the demo's own watch")
-	require.GreaterOrEqual(t, mttr.Observed, 3.0, "the clone is not Ready before its base backup")
+	require.GreaterOrEqual(t, mttr.Observed, scaled(time.Minute).Seconds(), "the clone is not Ready before its base backup")
 	require.Equal(t, verdict.Pass, expectation(t, kill, "alert/PostgresReplicaDown").Result)
 	// The promoted primary reports a lag of 0, as postgres_exporter does:
 	// the lag has samples throughout, with no replica for 3 s.
@@ -166,7 +183,7 @@ func TestDemoPassesTheSeedsExperiments(t *testing.T) {
 	require.Empty(t, lag.SampleGaps)
 
 	// 2. Host failure: the evicted pods' replacements were Ready within the
-	// bound, measured from their eviction (5m/20 = 15s after the failure).
+	// bound, measured from their eviction (5m, scaled, after the failure).
 	host := results["host-failure"]
 	repl := expectation(t, host, "replacement_ready")
 	require.Equal(t, verdict.Pass, repl.Result, repl.Reason)
@@ -175,7 +192,7 @@ func TestDemoPassesTheSeedsExperiments(t *testing.T) {
 		"the failed node ran a Postgres pod and a Spark worker: one of each per zone")
 	rescheduled := noteSeconds(t, host, `rescheduled and Ready (\S+) after the failure`)
 	require.InDelta(t, rescheduled-evicted, repl.Observed, 0.75, "replacement time against the demo's own watch")
-	require.GreaterOrEqual(t, repl.Observed, 3.0, "the new clone is not Ready before its base backup")
+	require.GreaterOrEqual(t, repl.Observed, scaled(time.Minute).Seconds(), "the new clone is not Ready before its base backup")
 	require.Equal(t, verdict.Pass, expectation(t, host, "alert/KubeNodeNotReady").Result)
 
 	// 3. CPU autoscaling: the HPA reached more replicas and came back.
@@ -212,10 +229,10 @@ func TestDemoBrokenRunsFailForTheirDefect(t *testing.T) {
 		// reason is what the expectation's and the verdict's reasons say.
 		reason, verdictReason string
 	}{
-		// The replacement never scheduled: not recovered within 2m/20.
-		{"kill-postgres-replica", "replacement_ready", `not recovered within 6s: pod_deleted StatefulSet/pipeline/postgres-experimental .*\(still open\)`, `not recovered within`},
+		// The replacement never scheduled: not recovered within 2m, scaled.
+		{"kill-postgres-replica", "replacement_ready", `not recovered within ` + regexp.QuoteMeta(scaled(2*time.Minute).String()) + `: pod_deleted StatefulSet/pipeline/postgres-experimental .*\(still open\)`, `not recovered within`},
 		// The evicted pods had nowhere to go until the node came back.
-		{"host-failure", "replacement_ready", `not recovered within 15s: node_not_ready StatefulSet/pipeline/postgres-experimental .*from its first eviction`, `not recovered within`},
+		{"host-failure", "replacement_ready", `not recovered within ` + regexp.QuoteMeta(scaled(5*time.Minute).String()) + `: node_not_ready StatefulSet/pipeline/postgres-experimental .*from its first eviction`, `not recovered within`},
 		// The HPA capped at 3 never reached 4.
 		{"cpu-autoscaling", "hpa/scale-app-experimental", `scale-app-experimental`, `hpa/scale-app-experimental`},
 		// No rule, no alert.
@@ -236,7 +253,7 @@ func TestDemoBrokenRunsFailForTheirDefect(t *testing.T) {
 	// The kill's replacement outlasted its bound by at least the second the
 	// demo waited beyond it.
 	kill := expectation(t, results["kill-postgres-replica"], "replacement_ready")
-	require.Greater(t, kill.Observed, 6.0, strconv.FormatFloat(kill.Observed, 'f', -1, 64))
+	require.Greater(t, kill.Observed, scaled(2*time.Minute).Seconds(), strconv.FormatFloat(kill.Observed, 'f', -1, 64))
 }
 
 // proc is a process as /proc shows it: its start time tells it from a later
@@ -289,51 +306,99 @@ func readProc(pid string) (proc, string, bool) {
 	return proc{pid: pid, start: fields[19], cmd: string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))}, fields[1], true
 }
 
-func TestDemoInterruptedStopsEverythingItStarted(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+// startDemo starts `steadywatch demo` with args and waits until
+// progress.log says it reached its first experiment, with everything up.
+// It returns the processes then running under it.
+func startDemo(ctx context.Context, t *testing.T, args ...string) (cmd *exec.Cmd, outDir string, started []proc) {
+	t.Helper()
 	dir := t.TempDir()
-	bin := buildDemo(ctx, t, dir)
-	outDir := filepath.Join(dir, "out")
+	bin := buildSteadywatch(ctx, t, dir)
+	outDir = filepath.Join(dir, "out")
 	var stdout bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "-out", outDir)
+	cmd = exec.CommandContext(ctx, bin, append([]string{"demo", "-out", outDir}, args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout
 	require.NoError(t, cmd.Start())
-	defer func() { t.Logf("its output:\n%s", stdout.String()) }()
+	t.Cleanup(func() { t.Logf("its output:\n%s", stdout.String()) })
 
-	// Interrupted while its first experiment runs, with everything up.
 	progress := filepath.Join(outDir, "progress.log")
-	var started []proc
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		data, _ := os.ReadFile(progress)
-		if strings.Contains(string(data), "experiment 1/4") {
+		if strings.Contains(string(data), "experiment 1/") {
 			started = descendants(t, cmd.Process.Pid)
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "the demo did not reach its first experiment in 5 minutes")
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // polling a file for a condition, with the deadline above
 	}
 	var names []string
 	for _, p := range started {
-		names = append(names, filepath.Base(strings.Fields(p.cmd + " ?")[0]))
+		names = append(names, p.name())
 	}
 	t.Logf("running under the demo: %v", names)
-	for _, want := range [][]string{{"etcd"}, {"kube-apiserver"}, {"kwok"}, {"prometheus"}, {"alertmanager", "prometheus-alertmanager"}} {
+	for _, want := range [][]string{{"steadywatch-demo"}, {"etcd"}, {"kube-apiserver"}, {"kwok"}, {"prometheus"}, {"alertmanager", "prometheus-alertmanager"}} {
 		require.True(t, slices.ContainsFunc(want, func(w string) bool { return slices.Contains(names, w) }), "%v not among %v", want, names)
 	}
+	return cmd, outDir, started
+}
 
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	err := cmd.Wait()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit)
-	require.Equal(t, 130, exit.ExitCode(), "Ctrl-C exits 130")
+// name is the process's program name.
+func (p proc) name() string { return filepath.Base(strings.Fields(p.cmd + " ?")[0]) }
 
+// requireAllGone fails if a process the demo started still runs.
+func requireAllGone(t *testing.T, started []proc) {
+	t.Helper()
 	for _, p := range started {
 		now, _, ok := readProc(p.pid)
 		require.False(t, ok && now.start == p.start, "still running after the demo exited: %s %s", p.pid, p.cmd)
 	}
-	data, err := os.ReadFile(progress)
+}
+
+// lastLine is the last line of progress.log.
+func lastLine(t *testing.T, outDir string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(outDir, "progress.log"))
 	require.NoError(t, err)
-	require.Regexp(t, `interrupted after \S+ during experiment 1/4`, string(data), "progress.log says how far it got")
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestDemoInterruptedStopsEverythingItStarted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd, outDir, started := startDemo(ctx, t)
+
+	// To steadywatch alone, not its process group: it passes Ctrl-C on.
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 130, exit.ExitCode(), "Ctrl-C exits 130, from the demo through steadywatch demo")
+	requireAllGone(t, started)
+	require.Regexp(t, `interrupted after \S+ during experiment 1/4`, lastLine(t, outDir), "progress.log says how far it got")
+}
+
+// A component that dies mid-run (here Prometheus, killed) ends the demo at
+// once with a message naming it, not a wait that times out minutes later
+// or a verdict without data; everything else it started is stopped.
+func TestDemoACrashedComponentEndsTheRunAndStopsEverything(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd, outDir, started := startDemo(ctx, t, "-once", "-only", "kill-postgres-replica")
+	i := slices.IndexFunc(started, func(p proc) bool { return p.name() == "prometheus" })
+	require.GreaterOrEqual(t, i, 0)
+	pid, err := strconv.Atoi(started[i].pid)
+	require.NoError(t, err)
+	killed := time.Now()
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+
+	err = cmd.Wait()
+	t.Logf("the demo exited %s after Prometheus was killed", time.Since(killed).Round(time.Millisecond))
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	require.Equal(t, 1, exit.ExitCode(), "a failed run exits 1")
+	require.Less(t, time.Since(killed), 30*time.Second, "it ends at once, not after a wait's timeout")
+	requireAllGone(t, started)
+	require.Regexp(t, `failed after \S+ during experiment 1/1: .*: a component the demo started stopped by itself: prometheus exited by itself \(signal: killed\); everything the demo started is stopped$`,
+		lastLine(t, outDir), "progress.log says how far it got and why it stopped")
 }

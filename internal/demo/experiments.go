@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -328,17 +330,59 @@ func (r *runner) example(name string) (hypothesis.Hypothesis, error) {
 }
 
 // attackLength is how long the example's attack lasted (its fixed
-// window), scaled: the statistics need the window's length in samples
-// that the example had.
-func (r *runner) attackLength(name string) (time.Duration, error) {
+// window), scaled, unless that holds fewer independent samples than the
+// example's window had: the step is floored at the demo's scrape interval
+// while the queries' ranges are scaled, so a scaled window can hold fewer
+// ranges' worth of samples than the original (10m at 1/25 is 24 s, eight
+// 3 s ranges where the example had ten 1m ones). The attack then lasts as
+// many ranges as the example's, and why says so.
+func (r *runner) attackLength(name string) (length time.Duration, why string, err error) {
 	h, err := r.example(name)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if h.Window.Fixed == nil {
-		return 0, fmt.Errorf("examples/%s.yaml: want a fixed window (the attack's schedule)", name)
+		return 0, "", fmt.Errorf("examples/%s.yaml: want a fixed window (the attack's schedule)", name)
 	}
-	return r.scaled(h.Window.Fixed.End.Sub(h.Window.Fixed.Start)), nil
+	orig := h.Window.Fixed.End.Sub(h.Window.Fixed.Start)
+	scaled := r.scaled(orig)
+	path := filepath.Join(r.o.Out, "hypotheses", name+".yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, "", err
+	}
+	ds, err := hypothesis.Parse(data, path)
+	if err != nil {
+		return 0, "", err
+	}
+	if len(ds) != 1 || len(ds[0].Metrics) != len(h.Metrics) {
+		return 0, "", fmt.Errorf("%s: not the example's metrics", path)
+	}
+	d := &ds[0]
+	length = scaled
+	for i := range h.Metrics {
+		span := independentSpan(&h, &h.Metrics[i])
+		n := orig / span // the example's window, in independent samples' spans
+		demoSpan := independentSpan(d, &d.Metrics[i])
+		if need := n * demoSpan; need > length {
+			length = need
+			why = fmt.Sprintf("the attack lasts %s, not the example's %s scaled (%s): at the demo's %s step its window holds the %d independent samples of %s's %s range that the example's had (one per %s)",
+				length, hypothesis.FormatDuration(orig), scaled, hypothesis.FormatDuration(d.Step), n, h.Metrics[i].Name,
+				hypothesis.FormatDuration(d.Metrics[i].LongestRange()), hypothesis.FormatDuration(demoSpan))
+		}
+	}
+	return length, why, nil
+}
+
+// independentSpan is how far apart the samples of m's query must be to
+// share no data: its longest range, rounded up to whole steps, as the
+// verdict thins them.
+func independentSpan(h *hypothesis.Hypothesis, m *hypothesis.Metric) time.Duration {
+	if h.Step <= 0 {
+		return time.Second
+	}
+	k := max(1, (m.LongestRange()+h.Step-1)/h.Step)
+	return k * h.Step
 }
 
 // cpuAttack is the seeds' "CPU Usage Auto-Scaling": every experimental
@@ -348,7 +392,7 @@ func (r *runner) attackLength(name string) (time.Duration, error) {
 // less on each as the HPA adds pods; then back to idle.
 func cpuAttack(ctx context.Context, r *runner) (fault, error) {
 	c := r.tb.Client()
-	attack, err := r.attackLength("cpu-autoscaling")
+	attack, why, err := r.attackLength("cpu-autoscaling")
 	if err != nil {
 		return fault{}, err
 	}
@@ -378,10 +422,16 @@ func cpuAttack(ctx context.Context, r *runner) (fault, error) {
 		return fault{}, err
 	}
 	f := fault{start: start, end: end}
+	if why != "" {
+		f.notes = append(f.notes, why)
+	}
 	f.notes = append(f.notes, fmt.Sprintf("the HPA wanted up to %d replicas during the attack", maxReplicas))
-	if err := r.wait(ctx, "the HPA back to its 3 replicas", 150*time.Second, func(ctx context.Context) (bool, error) {
-		h, err := c.AutoscalingV2().HorizontalPodAutoscalers(Namespace).Get(ctx, apiName(experimentalGroup), metav1.GetOptions{})
-		return err == nil && h.Status.CurrentReplicas == apiReplicas && h.Status.DesiredReplicas == apiReplicas, err
+	// Back when the HPA has set the Deployment to its baseline and the
+	// pod it added is gone; the HPA's own status says so only at its next
+	// sync, seconds later.
+	if err := r.wait(ctx, "the API back to its 3 replicas", 150*time.Second, func(ctx context.Context) (bool, error) {
+		d, err := c.AppsV1().Deployments(Namespace).Get(ctx, apiName(experimentalGroup), metav1.GetOptions{})
+		return err == nil && d.Spec.Replicas != nil && *d.Spec.Replicas == apiReplicas && d.Status.Replicas == apiReplicas, err
 	}); err != nil {
 		return fault{}, err
 	}
@@ -396,7 +446,7 @@ func cpuAttack(ctx context.Context, r *runner) (fault, error) {
 // the HPA adds meanwhile are not hogged.
 func cpuHog(ctx context.Context, r *runner) (fault, error) {
 	c := r.tb.Client()
-	attack, err := r.attackLength("resource-exhaustion")
+	attack, why, err := r.attackLength("resource-exhaustion")
 	if err != nil {
 		return fault{}, err
 	}
@@ -421,5 +471,9 @@ func cpuHog(ctx context.Context, r *runner) (fault, error) {
 	if err := setCPU(ctx, c, pods, apiIdleCPU); err != nil {
 		return fault{}, err
 	}
-	return fault{start: start, end: end}, nil
+	f := fault{start: start, end: end}
+	if why != "" {
+		f.notes = append(f.notes, why)
+	}
+	return f, nil
 }

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,14 +15,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/steadywatch/steadywatch/cli"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/examples"
+	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/pipelinesim"
@@ -54,8 +59,9 @@ type Options struct {
 	Log    *slog.Logger
 }
 
-// DefaultTimeScale makes the seeds' minutes the demo's 3 seconds.
-const DefaultTimeScale = 20
+// DefaultTimeScale makes the seeds' minutes the demo's 2.4 seconds: the
+// four experiments run in under 5 minutes (docs/benchmarks.md).
+const DefaultTimeScale = 25
 
 // runner is one run of the demo.
 type runner struct {
@@ -72,7 +78,22 @@ type runner struct {
 	progress      *os.File
 	lastStep      string // what the run was doing, for progress.log's last line
 	t0            time.Time
+	// crash ends the run because a component it started stopped by
+	// itself (ErrCrashed).
+	crash context.CancelCauseFunc
+	// steadiness is what watchSteady last saw (see gap).
+	steadiness struct {
+		sync.Mutex
+		since  time.Time // the first steady look after the last unsteady one; zero while unsteady
+		why    string    // what was unsteady at the last look
+		looked time.Time
+	}
 }
+
+// ErrCrashed marks a run ended by a component the demo started (the
+// control plane's, Prometheus, Alertmanager, steadywatch) that stopped
+// by itself.
+var ErrCrashed = errors.New("a component the demo started stopped by itself")
 
 // Result is what one experiment's verdict came to, as the demo's JSON
 // output (verdicts/<name>.json) holds it.
@@ -122,11 +143,36 @@ func Run(ctx context.Context, o Options) (err error) {
 		case errors.Is(err, context.Canceled):
 			r.logf("interrupted after %s during %s; everything the demo started is stopped", time.Since(r.t0).Round(time.Second), r.lastStep)
 		default:
-			r.logf("failed after %s during %s: %v; everything the demo started is stopped", time.Since(r.t0).Round(time.Second), r.lastStep, err)
+			// The last line says how it ended; a longer error (a
+			// component's log) goes above it.
+			first, _, long := strings.Cut(err.Error(), "\n")
+			if long {
+				r.logf("the error in full:\n%s", err)
+			}
+			r.logf("failed after %s during %s: %s; everything the demo started is stopped", time.Since(r.t0).Round(time.Second), r.lastStep, first)
 		}
 		_ = r.progress.Close()
 	}()
-	return r.run(ctx)
+	ctx, r.crash = context.WithCancelCause(ctx)
+	defer r.crash(nil)
+	err = r.run(ctx)
+	// Whatever the run was waiting for when a component died, the death
+	// is why it ended.
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrCrashed) {
+		err = cause
+	}
+	return err
+}
+
+// watch ends the run if a component reports it stopped by itself.
+func (r *runner) watch(ctx context.Context, crashed <-chan error) {
+	go func() {
+		select {
+		case err := <-crashed:
+			r.crash(fmt.Errorf("%w: %w", ErrCrashed, err))
+		case <-ctx.Done():
+		}
+	}()
 }
 
 // say prints a line of the story, indented under its step.
@@ -245,6 +291,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	defer r.tb.Stop() //nolint:errcheck // best effort on the way out
+	r.watch(ctx, r.tb.Crashed())
 	r.step("Kubernetes control plane up: etcd, kube-apiserver, controller manager, scheduler, kwok, metrics-server")
 
 	c := r.tb.Client()
@@ -261,6 +308,7 @@ func (r *runner) run(ctx context.Context) error {
 	foCtx, stopFO := context.WithCancel(ctx)
 	defer stopFO()
 	go r.fo.run(foCtx)
+	go r.watchSteady(foCtx)
 	for _, g := range pipelinesim.DefaultGroups {
 		p := pipeline{group: g}
 		if err := r.wait(ctx, "the "+g+" pipeline Ready", 120*time.Second, func(ctx context.Context) (bool, error) {
@@ -343,6 +391,7 @@ receivers:
 		return err
 	}
 	defer am.Stop() //nolint:errcheck // best effort on the way out
+	r.watch(ctx, am.Crashed())
 	simTarget := strings.TrimSuffix(strings.TrimPrefix(sim.URL, "http://"), "/metrics")
 	r.prom, err = promtest.NewPrometheus(ctx, promDir, promtest.PrometheusOptions{
 		Config: fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
@@ -359,6 +408,7 @@ scrape_configs:
 		return err
 	}
 	defer r.prom.Stop() //nolint:errcheck // best effort on the way out
+	r.watch(ctx, r.prom.Crashed())
 
 	cfg := config.Default()
 	cfg.Listen, cfg.DataDir = swAddr, r.data
@@ -368,11 +418,15 @@ scrape_configs:
 	swCtx, stopSW := context.WithCancel(ctx)
 	swDone := make(chan error, 1)
 	go func() {
-		swDone <- server.Run(swCtx, server.Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), RESTConfig: r.tb.RESTConfig()})
+		err := server.Run(swCtx, server.Options{Config: cfg, Logger: slog.New(slog.DiscardHandler), RESTConfig: r.tb.RESTConfig()})
+		if swCtx.Err() == nil {
+			r.crash(fmt.Errorf("%w: steadywatch serve on %s stopped: %w", ErrCrashed, swAddr, cmp.Or(err, errors.New("without an error"))))
+		}
+		swDone <- err
 	}()
 	defer func() {
 		stopSW()
-		if err := <-swDone; err != nil {
+		if err := <-swDone; err != nil && context.Cause(ctx) == nil {
 			fmt.Fprintln(r.o.Stdout, "demo: steadywatch:", err)
 		}
 	}()
@@ -384,27 +438,27 @@ scrape_configs:
 	}
 	r.step("steadywatch %s (SQLite store in %s), pipeline simulator %s, Prometheus %s, Alertmanager %s", sw, r.data, sim.URL, r.prom.URL(), am.URL())
 
-	// The first window starts window.before (5m, scaled) ahead of its
-	// fault, and its first sample needs a rate range (at most 5m, scaled)
-	// of scrapes before it.
-	steady := r.scaled(5 * time.Minute)
+	// The first window starts window.before ahead of its fault, and its
+	// first sample summarises the longest range of its queries before
+	// that: so much of steady state is scraped first.
+	first := r.selected()[0]
+	_, need, err := r.lead(first)
+	if err != nil {
+		return err
+	}
+	need = need.Round(time.Second) + time.Second
 	if err := r.wait(ctx, "a steady state in Prometheus", 120*time.Second, func(ctx context.Context) (bool, error) {
-		q := fmt.Sprintf(`min(count_over_time(flask_http_request_total{status="200"}[%ds]))`, int((2*steady + 2*time.Second).Seconds()))
-		return r.promValue(ctx, q) >= (2 * steady).Seconds(), nil
+		q := fmt.Sprintf(`min(count_over_time(flask_http_request_total{status="200"}[%ds]))`, int((need + 2*time.Second).Seconds()))
+		return r.promValue(ctx, q) >= need.Seconds(), nil
 	}); err != nil {
 		return err
 	}
-	r.step("steady state: both pipelines serving, scraped for %s", 2*steady)
+	r.step("steady state: both pipelines serving, scraped for %s (what %s's first sample needs)", need, first.name)
 
 	var results []Result
 	for i, e := range r.selected() {
-		// A window starts window.before ahead of its fault: the gap keeps
-		// the one before out of it.
 		if !r.lastWindowEnd.IsZero() {
-			until := r.lastWindowEnd.Add(steady + time.Second)
-			if err := r.wait(ctx, "the gap between experiments", time.Until(until)+time.Second, func(context.Context) (bool, error) {
-				return time.Now().After(until), nil
-			}); err != nil {
+			if err := r.gap(ctx, e); err != nil {
 				return err
 			}
 		}
@@ -454,8 +508,180 @@ scrape_configs:
 		r.step("still running: steadywatch %s/metrics and %s/api/v1/incidents, Prometheus %s, Alertmanager %s. Ctrl-C stops everything.",
 			sw, sw, r.prom.URL(), am.URL())
 		<-ctx.Done()
+		if cause := context.Cause(ctx); errors.Is(cause, ErrCrashed) {
+			return cause // Ctrl-C is how this run ends; a crash is not
+		}
 	}
 	return nil
+}
+
+// lead is what the experiment's hypothesis (as the demo judges it) needs
+// ahead of its fault: before, the part of its window before the fault
+// (window.before; none for a fixed window, the attack's own schedule),
+// and need, before plus the longest range a metric's query summarises,
+// which its window's first sample reaches back over.
+func (r *runner) lead(e experiment) (before, need time.Duration, err error) {
+	path := r.hypothesisFile(e)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	hs, err := hypothesis.Parse(data, path)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(hs) != 1 {
+		return 0, 0, fmt.Errorf("%s: want one hypothesis, got %d", path, len(hs))
+	}
+	h := &hs[0]
+	switch {
+	case h.Window.Events != nil:
+		before = h.Window.Events.Before
+	case h.Window.Experiment != nil:
+		before = h.Window.Experiment.Before
+	}
+	var reach time.Duration
+	for i := range h.Metrics {
+		reach = max(reach, h.Metrics[i].LongestRange())
+	}
+	return before, before + reach, nil
+}
+
+// gap waits until experiment e may start after the one before: its window
+// must not overlap the last one (its fault at least its window.before
+// after that window's end), and what its first sample reaches back over
+// must be steady state again (both pipelines whole at their baseline,
+// every node up: see steady), scraped. A fixed window and a short reach
+// start sooner than a uniform gap would allow; the HPA's slow return
+// after a CPU attack holds the next one back as long as it takes.
+func (r *runner) gap(ctx context.Context, e experiment) error {
+	before, need, err := r.lead(e)
+	if err != nil {
+		return err
+	}
+	for {
+		var since time.Time
+		var why string
+		asked := time.Now()
+		if err := r.wait(ctx, "both pipelines back to their steady state", 3*time.Minute, func(context.Context) (bool, error) {
+			since, why = r.steadySince(asked)
+			return !since.IsZero(), nil
+		}); err != nil {
+			return fmt.Errorf("before experiment %s: %w (at the last look: %s)", e.name, err, why)
+		}
+		// The metrics follow the cluster at the next scrape.
+		until := r.lastWindowEnd.Add(before + time.Second)
+		if t := since.Add(scrapeInterval + need + time.Second); t.After(until) {
+			until = t
+		}
+		unsteady := false
+		if err := r.wait(ctx, fmt.Sprintf("%s of steady state before %s's window", need, e.name), time.Until(until)+time.Second, func(context.Context) (bool, error) {
+			if s, _ := r.steadySince(time.Time{}); !s.Equal(since) {
+				unsteady = true // it changed meanwhile: count again
+				return true, nil
+			}
+			return time.Now().After(until), nil
+		}); err != nil || !unsteady {
+			return err
+		}
+	}
+}
+
+// steadyEvery is how often watchSteady looks.
+const steadyEvery = time.Second
+
+// watchSteady looks at the cluster every steadyEvery until ctx ends and
+// keeps when it was last found unsteady: steadiness then begins no earlier
+// than the first look after that.
+func (r *runner) watchSteady(ctx context.Context) {
+	for {
+		ok, why, err := r.steady(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			ok, why = false, err.Error()
+		}
+		r.noteSteady(time.Now(), ok, why)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(steadyEvery):
+		}
+	}
+}
+
+// noteSteady records a look at the cluster at now.
+func (r *runner) noteSteady(now time.Time, ok bool, why string) {
+	r.steadiness.Lock()
+	defer r.steadiness.Unlock()
+	switch {
+	case !ok:
+		r.steadiness.since, r.steadiness.why = time.Time{}, why
+	case r.steadiness.since.IsZero():
+		r.steadiness.since, r.steadiness.why = now, ""
+	}
+	r.steadiness.looked = now
+}
+
+// steadySince is since when the pipelines have been steady as of a look
+// after t, zero if they are not (and why not).
+func (r *runner) steadySince(t time.Time) (time.Time, string) {
+	r.steadiness.Lock()
+	defer r.steadiness.Unlock()
+	if r.steadiness.looked.Before(t) {
+		return time.Time{}, "not looked at since " + t.Format(time.TimeOnly)
+	}
+	return r.steadiness.since, r.steadiness.why
+}
+
+// steady reports whether both pipelines are as deployed: every pod Ready,
+// the APIs at their HPAs' minimum with no scaling pending, every node
+// Ready and schedulable. Else it says what differs.
+func (r *runner) steady(ctx context.Context) (bool, string, error) {
+	c := r.tb.Client()
+	for _, g := range pipelinesim.DefaultGroups {
+		ok, missing, err := pipeline{group: g}.ready(ctx, c)
+		if err != nil || !ok {
+			return false, g + ": " + missing, err
+		}
+		h, err := c.AutoscalingV2().HorizontalPodAutoscalers(Namespace).Get(ctx, apiName(g), metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		base := int32(1)
+		if h.Spec.MinReplicas != nil {
+			base = *h.Spec.MinReplicas
+		}
+		if h.Status.CurrentReplicas != base || h.Status.DesiredReplicas != base {
+			return false, fmt.Sprintf("hpa/%s at %d replicas, wanting %d (baseline %d)", h.Name, h.Status.CurrentReplicas, h.Status.DesiredReplicas, base), nil
+		}
+		pods, err := c.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{
+			LabelSelector: pipelinesim.GroupLabel + "=" + g + "," + pipelinesim.ComponentLabel + "=" + pipelinesim.ComponentAPI,
+		})
+		if err != nil {
+			return false, "", err
+		}
+		if n := len(pods.Items); int32(n) != base {
+			return false, fmt.Sprintf("%s: %d API pods, %d wanted", g, n, base), nil
+		}
+	}
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false, "", err
+	}
+	for i := range nodes.Items {
+		n := &nodes.Items[i]
+		if n.Spec.Unschedulable {
+			return false, "node " + n.Name + " cordoned", nil
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status != corev1.ConditionTrue {
+				return false, "node " + n.Name + " not Ready", nil
+			}
+		}
+	}
+	return true, "", nil
 }
 
 // adapt writes the experiment's hypothesis as the demo judges it.
