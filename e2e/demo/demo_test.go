@@ -80,7 +80,7 @@ func runDemo(t *testing.T, args ...string) (map[string]demo.Result, string) {
 	err := cmd.Run()
 	t.Logf("demo %v took %s; its output:\n%s", args, time.Since(start).Round(time.Second), stdout.String())
 	require.NoError(t, err, "the demo failed")
-	require.LessOrEqual(t, time.Since(start), 7*time.Minute, "a guard against a wait that hangs, not the goal: runs measured 5m46s-5m56s, the issue asks for 5 minutes (docs/benchmarks.md)")
+	require.LessOrEqual(t, time.Since(start), 7*time.Minute, "a guard against a wait that hangs; the normal run's 5-minute goal is checked on its progress.log")
 
 	return readResults(t, outDir), outDir
 }
@@ -153,6 +153,11 @@ func noteSeconds(t *testing.T, r demo.Result, re string) float64 {
 
 func TestDemoPassesTheSeedsExperiments(t *testing.T) {
 	results, outDir := runDemo(t)
+	// The issue's goal for the whole run after the first build, by the
+	// demo's own account of it.
+	took, err := time.ParseDuration(strings.TrimPrefix(regexp.MustCompile(`done in \S+$`).FindString(lastLine(t, outDir)), "done in "))
+	require.NoError(t, err, "progress.log's last line: %s", lastLine(t, outDir))
+	require.LessOrEqual(t, took, 5*time.Minute, "the whole run in 5 minutes (docs/benchmarks.md)")
 	for _, name := range experiments {
 		r := results[name]
 		require.Equal(t, verdict.Pass, r.Verdict.Result, "%s: %s", name, r.Verdict.Reason)

@@ -78,8 +78,27 @@ func uncordonAll(ctx context.Context, r *runner) error {
 	}
 	nodes := dataNodes()
 	sort.SliceStable(nodes, func(i, j int) bool { return !hosts(pods, nodes[i]) && hosts(pods, nodes[j]) })
-	if err := cordon(ctx, r, false, nodes...); err != nil {
-		return err
+	// One at a time: the pending pods are bound before the next node is
+	// schedulable (a broken run at 1/25 found the pending Postgres pod
+	// beside the other in its zone when both were uncordoned at once).
+	for _, n := range nodes {
+		if err := cordon(ctx, r, false, n); err != nil {
+			return err
+		}
+		if err := r.wait(ctx, "the pending experimental data pods bound after uncordoning "+n, time.Minute, func(ctx context.Context) (bool, error) {
+			pods, err := podsOf(ctx, r.tb.Client(), pipelinesim.GroupLabel+"="+experimentalGroup)
+			if err != nil {
+				return false, err
+			}
+			for _, pod := range pods {
+				if pod.Spec.NodeName == "" && pod.DeletionTimestamp == nil && pod.Labels[pipelinesim.ComponentLabel] != pipelinesim.ComponentAPI {
+					return false, nil
+				}
+			}
+			return true, nil
+		}); err != nil {
+			return err
+		}
 	}
 	p := pipeline{group: experimentalGroup}
 	return r.wait(ctx, "the experimental pipeline whole again", 2*time.Minute, func(ctx context.Context) (bool, error) {

@@ -769,7 +769,7 @@ func (r *runner) judge(ctx context.Context, e experiment, f fault) (Result, erro
 		if v.Window.Start.IsZero() && at.Before(f.end.Add(settle)) {
 			return false, nil // the fault's events may not be stored yet
 		}
-		return !v.Running && !pendingAlert(v), nil
+		return !v.Running && !pending(v), nil
 	})
 	if err != nil {
 		return res, err
@@ -800,11 +800,13 @@ func (r *runner) writeResult(res Result) error {
 // stored its events before it takes a verdict without them as final.
 const settle = 15 * time.Second
 
-// pendingAlert reports whether an expected alert may still come: the
-// verdict is final once every one has started or its time is up.
-func pendingAlert(v verdict.Verdict) bool {
+// pending reports whether a recovery expectation may still be met: an
+// alert not started yet, an HPA not at its reach or not back at its
+// baseline yet, each within its bound. The verdict is final once none
+// is: once each has happened or its time is up.
+func pending(v verdict.Verdict) bool {
 	for _, x := range v.Recovery {
-		if strings.HasPrefix(x.Name, "alert/") && x.Result == verdict.Inconclusive && strings.Contains(x.Reason, "has not started yet") {
+		if x.Result == verdict.Inconclusive && strings.Contains(x.Reason, " yet") && strings.Contains(x.Reason, "; it may until ") {
 			return true
 		}
 	}
