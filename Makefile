@@ -131,7 +131,7 @@ demo: testbed-build ## the main job: the seeds' four chaos experiments on a loca
 	$(GO) run ./cmd/steadywatch-demo -out $${DEMO_OUT:-demo-out} $(DEMO_ARGS)
 
 .PHONY: e2e-demo
-e2e-demo: testbed-build ## the demo's e2e test: `demo -once` passes the four experiments, `demo -once -broken` fails each for its defect (about 10 minutes)
+e2e-demo: testbed-build ## the demo's e2e test: `demo -once` passes the four experiments, `demo -once -broken` fails each for its defect, Ctrl-C and a killed Prometheus stop everything (about 12 minutes)
 	bash scripts/install-tools.sh
 	set -o pipefail; $(GO) test -count=1 -timeout 30m -v ./e2e/demo/ 2>&1 | tee e2e-demo.out | \
 		grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go:)'

@@ -270,7 +270,7 @@ func ensure(ctx context.Context, opts BuildOptions, log *slog.Logger, deps ensur
 	}
 
 	start := deps.clock.Now()
-	log.Info("building testbed binaries, once per version set (from empty caches on 2 busy cores: 19 min)",
+	log.Info("building testbed binaries, once per version set (from empty caches on 2 idle cores: 14 min; longer beside other work)",
 		"k8s", opts.K8sVersion, "kwok", opts.KwokVersion, "metrics-server", opts.MetricsServerVersion, "go", goVersion, "dir", dir)
 	p := newProgress(log, deps.clock, buildSteps...)
 	etcdVersion, err := deps.build(ctx, opts, tmp, p)
