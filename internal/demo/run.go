@@ -662,7 +662,7 @@ func (r *runner) steady(ctx context.Context) (bool, string, error) {
 		if err != nil {
 			return false, "", err
 		}
-		if n := len(pods.Items); int32(n) != base {
+		if n := len(pods.Items); n != int(base) {
 			return false, fmt.Sprintf("%s: %d API pods, %d wanted", g, n, base), nil
 		}
 	}
