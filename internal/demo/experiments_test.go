@@ -20,13 +20,7 @@ func adaptedRunner(t *testing.T, scale int) *runner {
 	r := &runner{o: Options{Out: t.TempDir(), TimeScale: scale}}
 	require.NoError(t, os.MkdirAll(filepath.Join(r.o.Out, "hypotheses"), 0o750))
 	for _, e := range experiments() {
-		a := Adaptation{}
-		if e.adapt != nil {
-			now := time.Now()
-			a = e.adapt(r, fault{start: now, end: now.Add(time.Minute)}, now.Add(time.Hour))
-			a.Lookback = 0
-		}
-		_, err := r.adapt(e, a)
+		_, err := r.adapt(e, r.placeholder(e))
 		require.NoError(t, err, e.name)
 	}
 	return r

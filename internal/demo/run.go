@@ -333,13 +333,7 @@ func (r *runner) run(ctx context.Context) error {
 	hypDir := filepath.Join(r.o.Out, "hypotheses")
 	r.changes = map[string][]Change{}
 	for _, e := range r.selected() {
-		a := Adaptation{}
-		if e.adapt != nil {
-			now := time.Now()
-			a = e.adapt(r, fault{start: now, end: now.Add(time.Minute)}, now.Add(time.Hour))
-			a.Lookback = 0
-		}
-		ch, err := r.adapt(e, a)
+		ch, err := r.adapt(e, r.placeholder(e))
 		if err != nil {
 			return err
 		}
@@ -513,6 +507,18 @@ scrape_configs:
 		}
 	}
 	return nil
+}
+
+// placeholder is the experiment's adaptation before it ran: its fixed
+// window (an attack's schedule) is a placeholder minute, from now.
+func (r *runner) placeholder(e experiment) Adaptation {
+	if e.adapt == nil {
+		return Adaptation{}
+	}
+	now := time.Now()
+	a := e.adapt(r, fault{start: now, end: now.Add(time.Minute)}, now.Add(time.Hour))
+	a.Lookback = 0
+	return a
 }
 
 // lead is what the experiment's hypothesis (as the demo judges it) needs
