@@ -241,6 +241,7 @@ func truthCases() []truthCase {
 			inject: func(e *truthEnv, _ int) fault {
 				return e.failNode(e.nodes[0], false)
 			},
+			settle: settleUntainted,
 		},
 		{
 			name: "node-lost", what: "node lost, its pods evicted (#4)", reps: 3,
@@ -269,6 +270,7 @@ func truthCases() []truthCase {
 			inject: func(e *truthEnv, _ int) fault {
 				return e.failNode(e.nodes[0], false)
 			},
+			settle: settleUntainted,
 		},
 		{
 			name: "hpa", what: "HPA up 3→6 and back", reps: 3,
@@ -321,6 +323,40 @@ func loseNode(e *truthEnv, _ int) fault {
 	}
 	require.NotEmpty(e.t, node)
 	return e.failNode(node, true)
+}
+
+// settleUntainted settles a node blip: the workload whole, and no node
+// still carrying the NoExecute not-ready or unreachable taint of the blip
+// before. The taint manager dates an eviction from when the taint was
+// added, so a taint the node lifecycle controller has not yet removed
+// evicts in the next blip, seconds early: CI saw a pod evicted 5 s after
+// the first blip's taint, 62 ms after the second blip ended, and
+// steadywatch rightly recorded a pod_deleted incident the case did not
+// inject.
+func settleUntainted(e *truthEnv) {
+	t := e.t
+	e.o.await(t, 60*time.Second, "the workload whole", time.Time{}, func(s *clusterState, _ *record) bool {
+		return s.whole(e.w)
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, s, _ := e.o.scan(time.Now().Add(time.Hour), func(*clusterState, *record) bool { return false })
+		var tainted []string
+		for _, n := range s.nodes {
+			for _, taint := range n.Spec.Taints {
+				if taint.Effect == corev1.TaintEffectNoExecute && (taint.Key == corev1.TaintNodeNotReady || taint.Key == corev1.TaintNodeUnreachable) {
+					tainted = append(tainted, n.Name+" "+taint.Key)
+				}
+			}
+		}
+		if len(tainted) == 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the NoExecute taints of the last blip still there after 60 s: %v", tainted)
+		time.Sleep(100 * time.Millisecond) // polling the oracle's state for a condition, with the deadline above
+	}
+	e.noOpenIncidents()
+	e.o.quiet(t, truthGap)
 }
 
 func runTruthCase(e *truthEnv, tc truthCase, table *errorTable) {
