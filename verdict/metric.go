@@ -255,6 +255,15 @@ func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) (k int, longest ti
 	return max(1, int((longest+h.Step-1)/h.Step)), longest
 }
 
+// IndependentSpan is how far apart the samples of m's query are once
+// thinned (see thinning): its longest range rounded up to whole steps,
+// one step if it has none. A window holds one independent sample per
+// span.
+func IndependentSpan(h *hypothesis.Hypothesis, m *hypothesis.Metric) time.Duration {
+	k, _ := thinning(h, m)
+	return time.Duration(k) * max(h.Step, 0)
+}
+
 // thinnedProblem says why the samples left after thinning (te and tc of
 // the raw ne and nc) are too few to compare, or "". The minimum applies to
 // the samples compared: 41 samples of a rate(…[5m]) at 15 s are 3

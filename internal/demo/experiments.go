@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/steadywatch/steadywatch/examples"
 	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/pipelinesim"
+	"github.com/steadywatch/steadywatch/verdict"
 )
 
 // experiment is one of the seeds' four experiments: a fault injected into
@@ -332,20 +332,36 @@ func (r *runner) outlast(ctx context.Context, name string, start time.Time, what
 	return fault{start: start, end: time.Now()}, nil
 }
 
+// judged is the experiment's hypothesis as the demo judges it
+// (hypotheses/<name>.yaml in the output folder).
+func (r *runner) judged(name string) (hypothesis.Hypothesis, error) {
+	path := r.hypothesisFile(experiment{name: name})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return hypothesis.Hypothesis{}, err
+	}
+	return only(data, path)
+}
+
+// only parses the one hypothesis of a file.
+func only(data []byte, path string) (hypothesis.Hypothesis, error) {
+	hs, err := hypothesis.Parse(data, path)
+	if err != nil {
+		return hypothesis.Hypothesis{}, err
+	}
+	if len(hs) != 1 {
+		return hypothesis.Hypothesis{}, fmt.Errorf("%s: want one hypothesis, found %d", path, len(hs))
+	}
+	return hs[0], nil
+}
+
 // example is the example hypothesis of that name, as written.
 func (r *runner) example(name string) (hypothesis.Hypothesis, error) {
 	src, err := fs.ReadFile(examples.Hypotheses, name+".yaml")
 	if err != nil {
 		return hypothesis.Hypothesis{}, err
 	}
-	hs, err := hypothesis.Parse(src, "examples/"+name+".yaml")
-	if err != nil {
-		return hypothesis.Hypothesis{}, err
-	}
-	if len(hs) != 1 {
-		return hypothesis.Hypothesis{}, fmt.Errorf("examples/%s.yaml: want one hypothesis, found %d", name, len(hs))
-	}
-	return hs[0], nil
+	return only(src, "examples/"+name+".yaml")
 }
 
 // attackLength is how long the example's attack lasted (its fixed
@@ -365,24 +381,18 @@ func (r *runner) attackLength(name string) (length time.Duration, why string, er
 	}
 	orig := h.Window.Fixed.End.Sub(h.Window.Fixed.Start)
 	scaled := r.scaled(orig)
-	path := filepath.Join(r.o.Out, "hypotheses", name+".yaml")
-	data, err := os.ReadFile(path)
+	d, err := r.judged(name)
 	if err != nil {
 		return 0, "", err
 	}
-	ds, err := hypothesis.Parse(data, path)
-	if err != nil {
-		return 0, "", err
+	if len(d.Metrics) != len(h.Metrics) {
+		return 0, "", fmt.Errorf("hypotheses/%s.yaml: not the example's metrics", name)
 	}
-	if len(ds) != 1 || len(ds[0].Metrics) != len(h.Metrics) {
-		return 0, "", fmt.Errorf("%s: not the example's metrics", path)
-	}
-	d := &ds[0]
 	length = scaled
 	for i := range h.Metrics {
-		span := independentSpan(&h, &h.Metrics[i])
+		span := verdict.IndependentSpan(&h, &h.Metrics[i])
 		n := orig / span // the example's window, in independent samples' spans
-		demoSpan := independentSpan(d, &d.Metrics[i])
+		demoSpan := verdict.IndependentSpan(&d, &d.Metrics[i])
 		if need := n * demoSpan; need > length {
 			length = need
 			why = fmt.Sprintf("the attack lasts %s, not the example's %s scaled (%s): at the demo's %s step its window holds the %d independent samples of %s's %s range that the example's had (one per %s)",
@@ -391,17 +401,6 @@ func (r *runner) attackLength(name string) (length time.Duration, why string, er
 		}
 	}
 	return length, why, nil
-}
-
-// independentSpan is how far apart the samples of m's query must be to
-// share no data: its longest range, rounded up to whole steps, as the
-// verdict thins them.
-func independentSpan(h *hypothesis.Hypothesis, m *hypothesis.Metric) time.Duration {
-	if h.Step <= 0 {
-		return time.Second
-	}
-	k := max(1, (m.LongestRange()+h.Step-1)/h.Step)
-	return k * h.Step
 }
 
 // cpuAttack is the seeds' "CPU Usage Auto-Scaling": every experimental

@@ -26,7 +26,6 @@ import (
 	"github.com/steadywatch/steadywatch/cli"
 	"github.com/steadywatch/steadywatch/config"
 	"github.com/steadywatch/steadywatch/examples"
-	"github.com/steadywatch/steadywatch/hypothesis"
 	"github.com/steadywatch/steadywatch/internal/testenv/promtest"
 	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/pipelinesim"
@@ -527,19 +526,10 @@ func (r *runner) placeholder(e experiment) Adaptation {
 // and need, before plus the longest range a metric's query summarises,
 // which its window's first sample reaches back over.
 func (r *runner) lead(e experiment) (before, need time.Duration, err error) {
-	path := r.hypothesisFile(e)
-	data, err := os.ReadFile(path)
+	h, err := r.judged(e.name)
 	if err != nil {
 		return 0, 0, err
 	}
-	hs, err := hypothesis.Parse(data, path)
-	if err != nil {
-		return 0, 0, err
-	}
-	if len(hs) != 1 {
-		return 0, 0, fmt.Errorf("%s: want one hypothesis, got %d", path, len(hs))
-	}
-	h := &hs[0]
 	switch {
 	case h.Window.Events != nil:
 		before = h.Window.Events.Before
