@@ -450,3 +450,59 @@ func TestARestoredInconclusiveVerdictKeepsItsUnknownNumbers(t *testing.T) {
 		require.InDelta(t, 1.0, v.Metrics[0].Weight, 0, want)
 	}
 }
+
+// TestAVerdictWithAnExpectationStillToComeIsNotFinalAfterTheWindow: an
+// HPA's return (or an alert, a recovery) may be judged after the window
+// ends, within its own bound; until it is decided the loop keeps judging,
+// and the history keeps no final verdict, nor restores one after a restart.
+func TestAVerdictWithAnExpectationStillToComeIsNotFinalAfterTheWindow(t *testing.T) {
+	hs := killPostgres(t)
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sw.db"), store.Options{})
+	require.NoError(t, err)
+	defer db.Close()
+
+	var clock sync.Mutex
+	now := time.Date(2026, 11, 21, 10, 31, 0, 0, time.UTC) // the window ended at 10:30
+	backBy := time.Date(2026, 11, 21, 10, 34, 0, 0, time.UTC)
+	notYet := verdict.Verdict{Result: verdict.Inconclusive, Score: math.NaN(), Recovery: []verdict.Expectation{{
+		Name: "hpa/api/baseline", Result: verdict.Inconclusive, Observed: math.NaN(),
+		Reason: "api is not back at its baseline of 3 replicas yet; it may until 2026-11-21T10:34:00Z", DecidedBy: backBy,
+	}}}
+	back := verdict.Verdict{Result: verdict.Pass, Score: 100, Recovery: []verdict.Expectation{{
+		Name: "hpa/api/baseline", Result: verdict.Pass, Observed: 200, Reason: "api was back at 3 replicas (baseline 3) 3m20s after the chaos end",
+	}}}
+	newLoop := func(script ...verdict.Verdict) *verdictLoop {
+		l := &verdictLoop{
+			judge: &scriptedJudge{script: script}, hypotheses: hs, verdicts: verdict.NewBoard(), history: db,
+			interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
+			now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now },
+		}
+		l.final = map[string]bool{}
+		return l
+	}
+	tick := func(l *verdictLoop) {
+		l.judgeAll(t.Context())
+		clock.Lock()
+		now = now.Add(time.Minute)
+		clock.Unlock()
+	}
+
+	l := newLoop(notYet, notYet, back)
+	tick(l) // 10:31
+	tick(l) // 10:32
+	require.Equal(t, []string{"10:31 inconclusive closed"}, history(t, db), "not final while the return may still come")
+	require.False(t, l.final["kill-postgres"])
+
+	// Restarted before it is decided: nothing final to restore, so it is
+	// judged again.
+	l = newLoop(notYet, back)
+	require.False(t, l.restoreFinal(t.Context(), &l.hypotheses[0]))
+	tick(l) // 10:33, still not back
+	tick(l) // 10:34, back
+	require.Equal(t, []string{"10:31 inconclusive closed", "10:34 pass final"}, history(t, db))
+	calls := l.judge.(*scriptedJudge).calls
+	tick(l)
+	require.Equal(t, calls, l.judge.(*scriptedJudge).calls, "a final verdict is kept, not judged again")
+	v, _ := l.verdicts.Get("kill-postgres")
+	require.Equal(t, verdict.Pass, v.Result)
+}

@@ -54,9 +54,12 @@ func NewTransition(v Verdict, final bool) (Transition, error) {
 }
 
 // IsFinal reports whether v, a verdict of h, is final: h's window is
-// fixed and v was judged after it ended. It is kept, not judged again.
+// fixed, v was judged after it ended, and none of its recovery
+// expectations may still be met (an HPA's return, an alert, a recovery
+// still within its bound after the window: see Verdict.DecidedBy). It is
+// kept, not judged again.
 func IsFinal(h *hypothesis.Hypothesis, v *Verdict) bool {
-	return h.Window.Fixed != nil && !v.Running && !v.At.Before(h.Window.Fixed.End)
+	return h.Window.Fixed != nil && !v.Running && !v.At.Before(h.Window.Fixed.End) && v.DecidedBy().IsZero()
 }
 
 // Changes reports whether t is to be kept after prev, the hypothesis's

@@ -169,6 +169,7 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 		slowest          time.Duration
 		slowestInc       string
 		failed, pendings []string
+		decidedBy        time.Time // of the pendings
 		estimated        []string
 		unrecorded       []string
 	)
@@ -201,6 +202,10 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 			took = rc.at.Sub(start)
 			if took <= bound {
 				pendings = append(pendings, fmt.Sprintf("%s open for %s", what, took))
+				// Open past its bound, it fails; closed within, it passes.
+				if by := start.Add(bound + time.Nanosecond); by.After(decidedBy) {
+					decidedBy = by
+				}
 				continue
 			}
 			what += " (still open)"
@@ -224,6 +229,7 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 		x.Reason = fmt.Sprintf("%d of %d incidents not recovered within %s: %s", len(failed), n, bound, joinFirst(failed, 3))
 	case len(pendings) > 0:
 		x.Reason = fmt.Sprintf("%d of %d incidents not recovered yet, within %s so far: %s", len(pendings), n, bound, joinFirst(pendings, 3))
+		x.DecidedBy = decidedBy
 	case len(estimated) > 0:
 		x.Reason = fmt.Sprintf("%d of %d incidents started while steadywatch was not watching; how long they took is unknown: %s",
 			len(estimated), n, joinFirst(estimated, 3))
@@ -299,6 +305,7 @@ func (rc *recoveryCheck) alert(ctx context.Context, a hypothesis.AlertExpectatio
 	if rc.at.Before(deadline.Add(AlertDelay)) {
 		x.Reason = fmt.Sprintf("%s has not started yet%s; it may until %s (and take %s to arrive)",
 			a, unmatched, deadline.UTC().Format(time.RFC3339), AlertDelay)
+		x.DecidedBy = deadline.Add(AlertDelay)
 		return x, nil
 	}
 	x.Result = Fail
@@ -375,6 +382,7 @@ func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) 
 		case rc.at.Before(upBy):
 			up.Reason = fmt.Sprintf("%s has not reached %d replicas yet (at most %d so far); it may until %s",
 				e.Name, e.MinReplicas, reached, upBy.UTC().Format(time.RFC3339))
+			up.DecidedBy = upBy
 		case firstUp == nil:
 			up.Result = Fail
 			up.Reason = fmt.Sprintf("%s did not scale up within %s of the chaos start", e.Name, e.Within)
@@ -414,6 +422,11 @@ func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) 
 	}
 	if baseline < 0 {
 		back.Reason = fmt.Sprintf("%s did not scale up: there is no baseline to return to", e.Name)
+		if rc.at.Before(upBy) {
+			// It may still scale up, and then return.
+			back.Reason = fmt.Sprintf("%s has not scaled up yet: there is no baseline to return to so far", e.Name)
+			back.DecidedBy = backBy
+		}
 		out[1] = back
 		return out, nil
 	}
@@ -445,6 +458,7 @@ func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) 
 	case rc.at.Before(backBy):
 		back.Reason = fmt.Sprintf("%s is not back at its baseline of %d replicas yet; it may until %s",
 			e.Name, baseline, backBy.UTC().Format(time.RFC3339))
+		back.DecidedBy = backBy
 	default:
 		back.Result = Fail
 		back.Reason = fmt.Sprintf("%s was not back at its baseline of %d replicas %s after the chaos end",

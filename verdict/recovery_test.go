@@ -3,6 +3,7 @@ package verdict_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,9 +124,33 @@ func TestJudgeRecovery(t *testing.T) {
 			at:        base.Add(7 * time.Minute),
 			want: []verdict.Expectation{{
 				Name: "mttr", Result: verdict.Inconclusive, Observed: math.NaN(),
-				Reason: "1 of 1 incidents not recovered yet, within 3m0s so far: pod_deleted Deployment/shop/api at 2026-03-01T12:05:00Z open for 2m0s",
+				Reason:    "1 of 1 incidents not recovered yet, within 3m0s so far: pod_deleted Deployment/shop/api at 2026-03-01T12:05:00Z open for 2m0s",
+				DecidedBy: base.Add(8*time.Minute + time.Nanosecond),
 			}},
 			verdict: verdict.Inconclusive,
+		},
+		{
+			name:      "an incident still within the MTTR after the window is pending, and the verdict not final",
+			recovery:  "mttr: 3m",
+			incidents: []chaos.Incident{inc(chaos.PodDeleted, 58*time.Minute, 0)},
+			at:        winEnd.Add(30 * time.Second),
+			want: []verdict.Expectation{{
+				Name: "mttr", Result: verdict.Inconclusive, Observed: math.NaN(),
+				Reason:    "1 of 1 incidents not recovered yet, within 3m0s so far: pod_deleted Deployment/shop/api at 2026-03-01T12:58:00Z open for 2m30s",
+				DecidedBy: base.Add(61*time.Minute + time.Nanosecond),
+			}},
+			verdict: verdict.Inconclusive,
+		},
+		{
+			name:      "an incident open past the MTTR after the window fails, finally",
+			recovery:  "mttr: 3m",
+			incidents: []chaos.Incident{inc(chaos.PodDeleted, 58*time.Minute, 0)},
+			at:        base.Add(61*time.Minute + time.Nanosecond),
+			want: []verdict.Expectation{{
+				Name: "mttr", Result: verdict.Fail, Observed: 180.000000001,
+				Reason: "1 of 1 incidents not recovered within 3m0s: pod_deleted Deployment/shop/api at 2026-03-01T12:58:00Z (still open) took 3m0.000000001s",
+			}},
+			verdict: verdict.Fail,
 		},
 		{
 			name:      "an incident that recovers after the time of judgement counts as open then",
@@ -302,7 +327,8 @@ func TestJudgeRecovery(t *testing.T) {
 			at:       base.Add(5*time.Minute + 30*time.Second),
 			want: []verdict.Expectation{{
 				Name: "alert/ApiDown", Result: verdict.Inconclusive, Observed: math.NaN(),
-				Reason: "ApiDown has not started yet; it may until 2026-03-01T12:05:00Z (and take 45s to arrive)",
+				Reason:    "ApiDown has not started yet; it may until 2026-03-01T12:05:00Z (and take 45s to arrive)",
+				DecidedBy: base.Add(5*time.Minute + verdict.AlertDelay),
 			}},
 			verdict: verdict.Inconclusive,
 		},
@@ -352,8 +378,8 @@ func TestJudgeRecovery(t *testing.T) {
 			events:   []chaos.Event{scaled3(chaos.HPAScaledUp, time.Minute, 3, 4)},
 			at:       base.Add(30 * time.Second),
 			want: []verdict.Expectation{
-				{Name: "hpa/api", Result: verdict.Inconclusive, Observed: math.NaN(), Reason: "api has not reached 4 replicas yet (at most 0 so far); it may until 2026-03-01T12:03:00Z"},
-				{Name: "hpa/api/baseline", Result: verdict.Inconclusive, Observed: math.NaN(), Reason: "api did not scale up: there is no baseline to return to"},
+				{Name: "hpa/api", Result: verdict.Inconclusive, Observed: math.NaN(), Reason: "api has not reached 4 replicas yet (at most 0 so far); it may until 2026-03-01T12:03:00Z", DecidedBy: base.Add(3 * time.Minute)},
+				{Name: "hpa/api/baseline", Result: verdict.Inconclusive, Observed: math.NaN(), Reason: "api has not scaled up yet: there is no baseline to return to so far", DecidedBy: winEnd.Add(10 * time.Minute)},
 			},
 			verdict: verdict.Inconclusive,
 		},
@@ -364,7 +390,7 @@ func TestJudgeRecovery(t *testing.T) {
 			at:       base.Add(hour + 5*time.Minute),
 			want: []verdict.Expectation{
 				{Name: "hpa/api", Result: verdict.Pass, Observed: 60, Reason: "api scaled 3→4"},
-				{Name: "hpa/api/baseline", Result: verdict.Inconclusive, Observed: math.NaN(), Reason: "api is not back at its baseline of 3 replicas yet; it may until 2026-03-01T13:10:00Z"},
+				{Name: "hpa/api/baseline", Result: verdict.Inconclusive, Observed: math.NaN(), Reason: "api is not back at its baseline of 3 replicas yet; it may until 2026-03-01T13:10:00Z", DecidedBy: winEnd.Add(10 * time.Minute)},
 			},
 			verdict: verdict.Inconclusive,
 		},
@@ -390,6 +416,7 @@ func TestJudgeRecovery(t *testing.T) {
 				require.Equal(t, want.Name, got.Name)
 				require.Equal(t, want.Result, got.Result, got.Reason)
 				require.Contains(t, got.Reason, want.Reason)
+				require.Equal(t, want.DecidedBy, got.DecidedBy, "decided by, %s", got.Reason)
 				if math.IsNaN(want.Observed) {
 					require.Truef(t, math.IsNaN(got.Observed), "observed %v", got.Observed)
 				} else {
@@ -397,6 +424,10 @@ func TestJudgeRecovery(t *testing.T) {
 				}
 			}
 			require.Equal(t, tc.verdict, v.Result, v.Reason)
+			// Final: judged after the window, with nothing that waiting
+			// may still change.
+			undecided := slices.ContainsFunc(tc.want, func(x verdict.Expectation) bool { return !x.DecidedBy.IsZero() })
+			require.Equal(t, !tc.at.Before(winEnd) && !undecided, verdict.IsFinal(h, &v), "final")
 		})
 	}
 }

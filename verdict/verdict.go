@@ -198,6 +198,26 @@ type Expectation struct {
 	Observed float64 `json:"observed_seconds"`
 	// Bound is the expected maximum, in seconds.
 	Bound float64 `json:"bound_seconds"`
+	// DecidedBy is set on an expectation that is inconclusive only because
+	// it may still be met: an alert that has not started yet, an HPA not
+	// scaled up or not back at its baseline yet, an incident not recovered
+	// yet, each within its bound. Judged at DecidedBy or later, it passes
+	// or fails. Zero on every other expectation: one decided, or one that
+	// waiting does not decide (no store, no incident, nothing to return to).
+	DecidedBy time.Time `json:"decided_by,omitzero"`
+}
+
+// DecidedBy is when the last of v's recovery expectations that may still
+// be met is decided (see Expectation.DecidedBy); zero when none may: what
+// v says of recovery will not change by waiting.
+func (v *Verdict) DecidedBy() time.Time {
+	var by time.Time
+	for _, x := range v.Recovery {
+		if x.DecidedBy.After(by) {
+			by = x.DecidedBy
+		}
+	}
+	return by
 }
 
 // JSON has no NaN: the numbers that are NaN when unknown are written as

@@ -34,6 +34,10 @@ const (
 	// settle is how long both run, once synced, before their memory is
 	// read: the first GC cycles ran, the first resync-free minute started.
 	settle = 15 * time.Second
+	// late is when, after steadywatch synced, both are read again: past
+	// the Go runtime's forced collection (every 2 minutes) and the
+	// scrapes and deletions.
+	late = 3 * time.Minute
 	// scrapes is how many scrapes of each are timed.
 	scrapes = 10
 	// deletionsEach is how many deletions each tool is timed on; the
@@ -82,17 +86,24 @@ func TestSideBySide(t *testing.T) {
 	// other's, then both run together.
 	sw = startSteadywatch(t, swBin, tb, "")
 	syncSW := waitSynced(t, sw)
+	swSyncedAt := time.Now()
 	ksm = startKSM(t, ksmBin, tb, "", f.pods, f.nodes)
 	syncKSM := waitSynced(t, ksm)
 	memSW, memKSM := settled(t, sw, ksm)
 	scrSW, scrKSM := timeScrapes(t, sw, ksm)
 	del := timeDeletions(t, c, sw, ksm)
+	// Later: once the scrapes and deletions are over, at least late from
+	// steadywatch's sync, what each holds in steady operation.
+	if wait := time.Until(swSyncedAt.Add(late)); wait > 0 {
+		time.Sleep(wait)
+	}
+	lateSW, lateKSM := readMemory(t, sw, ksm)
 
 	r := report{
 		pods: f.pods, nodes: f.nodes, readied: f.readied, fill: f.took,
 		load: [2]string{load0, loadAverage()},
-		sw:   side{base: baseSW, mem: memSW, synced: syncSW, scrapes: scrSW, deletions: del.sw},
-		ksm:  side{base: baseKSM, mem: memKSM, synced: syncKSM, scrapes: scrKSM, deletions: del.ksm},
+		sw:   side{base: baseSW, mem: memSW, late: lateSW, synced: syncSW, scrapes: scrSW, deletions: del.sw},
+		ksm:  side{base: baseKSM, mem: memKSM, late: lateKSM, synced: syncKSM, scrapes: scrKSM, deletions: del.ksm},
 		api:  del.api,
 	}
 	t.Log("\n" + r.String())
@@ -110,6 +121,12 @@ type memory struct {
 func settled(t *testing.T, tools ...*tool) (memory, memory) {
 	t.Helper()
 	time.Sleep(settle)
+	return readMemory(t, tools...)
+}
+
+// readMemory reads both tools' memory now.
+func readMemory(t *testing.T, tools ...*tool) (memory, memory) {
+	t.Helper()
 	var m [2]memory
 	for i, tl := range tools {
 		st := procmem.ReadStatus(t, tl.pid())
@@ -342,10 +359,10 @@ func loadAverage() string {
 
 // side is what was measured of one tool.
 type side struct {
-	base, mem memory
-	synced    time.Duration
-	scrapes   scrapeStats
-	deletions []time.Duration
+	base, mem, late memory
+	synced          time.Duration
+	scrapes         scrapeStats
+	deletions       []time.Duration
 }
 
 // report is the table.
@@ -370,6 +387,9 @@ func (r report) String() string {
 	row("RSS after sync, MiB", procmem.MiB(r.sw.mem.rss), procmem.MiB(r.ksm.mem.rss), "%.1f")
 	row("  of it anonymous, MiB", procmem.MiB(r.sw.mem.anon), procmem.MiB(r.ksm.mem.anon), "%.1f")
 	row("RSS on the empty namespace (baseline), MiB", procmem.MiB(r.sw.base.rss), procmem.MiB(r.ksm.base.rss), "%.1f")
+	row(fmt.Sprintf("RSS %s after steadywatch synced (after the scrapes and deletions), MiB", late), procmem.MiB(r.sw.late.rss), procmem.MiB(r.ksm.late.rss), "%.1f")
+	row("  of it anonymous, MiB", procmem.MiB(r.sw.late.anon), procmem.MiB(r.ksm.late.anon), "%.1f")
+	row("  Go heap in use then, MiB", procmem.MiB(r.sw.late.heapInuse), procmem.MiB(r.ksm.late.heapInuse), "%.1f")
 	row("RSS per pod, KiB", perPod(r.sw.mem), perPod(r.ksm.mem), "%.2f")
 	row("RSS per pod above the baseline, KiB", abovePerPod(r.sw), abovePerPod(r.ksm), "%.2f")
 	row("Go heap in use, MiB", procmem.MiB(r.sw.mem.heapInuse), procmem.MiB(r.ksm.mem.heapInuse), "%.1f")

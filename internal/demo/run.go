@@ -765,7 +765,9 @@ func (r *runner) judge(ctx context.Context, e experiment, f fault) (Result, erro
 		if v.Window.Start.IsZero() && at.Before(f.end.Add(settle)) {
 			return false, nil // the fault's events may not be stored yet
 		}
-		return !v.Running && !pending(v), nil
+		// Final once nothing may still be met: an HPA's return, an alert,
+		// a recovery within its bound.
+		return !v.Running && v.DecidedBy().IsZero(), nil
 	})
 	if err != nil {
 		return res, err
@@ -795,19 +797,6 @@ func (r *runner) writeResult(res Result) error {
 // settle is how long after a fault the demo waits for steadywatch to have
 // stored its events before it takes a verdict without them as final.
 const settle = 15 * time.Second
-
-// pending reports whether a recovery expectation may still be met: an
-// alert not started yet, an HPA not at its reach or not back at its
-// baseline yet, each within its bound. The verdict is final once none
-// is: once each has happened or its time is up.
-func pending(v verdict.Verdict) bool {
-	for _, x := range v.Recovery {
-		if x.Result == verdict.Inconclusive && strings.Contains(x.Reason, " yet") && strings.Contains(x.Reason, "; it may until ") {
-			return true
-		}
-	}
-	return false
-}
 
 // writeReports writes the week's report (the demo's run in it) with
 // `steadywatch report weekly`.
