@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/steadywatch/steadywatch/chaos"
 	"github.com/steadywatch/steadywatch/experiment"
 	"github.com/steadywatch/steadywatch/store"
@@ -120,6 +122,8 @@ type ExperimentsOptions struct {
 //
 //	tool             litmus or chaos-mesh
 //	namespace, name  exact match
+//	selector         the experiment object's labels match this label
+//	                 selector (kubectl's syntax: a=b, a!=b, a in (b,c), !a)
 //	since, until     the experiment ran at some time in [since, until):
 //	                 RFC 3339 or Unix seconds
 //	limit            at most this many (default 1000, max 10000), oldest start first
@@ -260,9 +264,9 @@ func parseExperimentQuery(r *http.Request) (experimentQuery, error) {
 	}
 	for name := range values {
 		switch name {
-		case "tool", "namespace", "name", "since", "until", "limit", ClusterParam:
+		case "tool", "namespace", "name", "selector", "since", "until", "limit", ClusterParam:
 		default:
-			return q, fmt.Errorf("unknown query parameter %q: want tool, namespace, name, since, until, limit or cluster", name)
+			return q, fmt.Errorf("unknown query parameter %q: want tool, namespace, name, selector, since, until, limit or cluster", name)
 		}
 	}
 	switch tool := experiment.Tool(values.Get("tool")); tool {
@@ -273,6 +277,11 @@ func parseExperimentQuery(r *http.Request) (experimentQuery, error) {
 	}
 	q.filter.Namespace, q.filter.Name = values.Get("namespace"), values.Get("name")
 	var err error
+	if sel := values.Get("selector"); sel != "" {
+		if q.filter.Selector, err = labels.Parse(sel); err != nil {
+			return q, fmt.Errorf("query parameter selector: %q is not a label selector: %w", sel, err)
+		}
+	}
 	if q.filter.Since, q.filter.Until, err = parseSpan(values); err != nil {
 		return q, err
 	}

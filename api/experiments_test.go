@@ -142,6 +142,12 @@ func TestExperimentsFilters(t *testing.T) {
 		{"?since=" + x0.Add(90*time.Second).Format(time.RFC3339), []string{"db-chaos"}},
 		{"?until=" + x0.Add(time.Minute).Format(time.RFC3339), []string{"kill-web"}},
 		{"?limit=1", []string{"kill-web"}},
+		// kubectl's label selector, as a hypothesis window's selector.
+		{"?selector=team%3Dshop", []string{"kill-web"}},
+		{"?selector=team+in+(shop,web)", []string{"kill-web"}},
+		{"?selector=team%21%3Dshop", []string{"db-chaos"}},
+		{"?selector=%21team", []string{"db-chaos"}},
+		{"?selector=team&tool=litmus", []string{}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			code, body := getExperiments(t, h, tc.query)
@@ -167,7 +173,8 @@ func TestABadExperimentsQueryIsRefusedNamingTheParameter(t *testing.T) {
 		{"?since=200&until=100", "query parameters since and until: until (1970-01-01T00:01:40Z) must be after since (1970-01-01T00:03:20Z)"},
 		{"?limit=0", `query parameter limit: "0" is not a number from 1 to 10000`},
 		{"?name=a&name=b", "query parameter name: given 2 times, want at most once"},
-		{"?service=web", `unknown query parameter "service": want tool, namespace, name, since, until, limit or cluster`},
+		{"?service=web", `unknown query parameter "service": want tool, namespace, name, selector, since, until, limit or cluster`},
+		{"?selector=team%3D%3D%3Dshop", `query parameter selector: "team===shop" is not a label selector: unable to parse requirement: found '=', expected: identifier`},
 		{"?cluster=*", "query parameter cluster: * is not served here: the faults are joined within one cluster; name one"},
 		{"?cluster=east", `query parameter cluster: "east" is not this serve's cluster, and it reads no other`},
 	} {
