@@ -204,7 +204,18 @@ func TestDemoPassesTheSeedsExperiments(t *testing.T) {
 	cpu := results["cpu-autoscaling"]
 	reach := expectation(t, cpu, "hpa/scale-app-experimental")
 	require.Equal(t, verdict.Pass, reach.Result, reach.Reason)
-	require.Equal(t, verdict.Pass, expectation(t, cpu, "hpa/scale-app-experimental/baseline").Result)
+	back := expectation(t, cpu, "hpa/scale-app-experimental/baseline")
+	require.Equal(t, verdict.Pass, back.Result, back.Reason)
+	// The return against the demo's own watch: steadywatch dates it by
+	// the HPA's scale-down, the demo by the Deployment back at 3 replicas
+	// with the added pod gone, polled every 250 ms and rounded to 100 ms.
+	// The demo cannot see it before the HPA scaled down (less its
+	// rounding), and sees it within a poll, the pod's removal and the HPA
+	// status's whole-second lastScaleTime after.
+	own := noteSeconds(t, cpu, `back to 3 replicas (\S+) after the attack`)
+	t.Logf("the HPA back at its baseline: steadywatch %.3f s, the demo's own watch %.1f s after the attack", back.Observed, own)
+	require.GreaterOrEqual(t, own-back.Observed, -0.35, "the demo saw the Deployment back before steadywatch's HPA scale-down")
+	require.LessOrEqual(t, own-back.Observed, 1.5, "steadywatch's return against the demo's own watch")
 
 	// 4. Resource exhaustion: the team's alert reached steadywatch through
 	// Alertmanager, within the bound.
