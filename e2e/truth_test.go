@@ -1022,6 +1022,15 @@ spec:
 		require.NoError(t, err, doc)
 		v, err := judge.Judge(t.Context(), &hs[0], time.Now())
 		require.NoError(t, err)
+		if by := v.DecidedBy(); !by.IsZero() {
+			// Decided only then (an HPA must stay back until its
+			// bound ends, a few hundred ms from now): judged then.
+			require.Less(t, time.Until(by), time.Minute, "decided by %s: %s", by, v.Reason)
+			time.Sleep(time.Until(by))
+			v, err = judge.Judge(t.Context(), &hs[0], time.Now())
+			require.NoError(t, err)
+			require.True(t, v.DecidedBy().IsZero(), "still undecided after %s: %s", by, v.Reason)
+		}
 		assert.Equal(t, c.want, v.Result, "fault #%d, true value %s–%s, bound %s: %s", i+1, lo, hi, c.bound, v.Reason)
 	}
 }

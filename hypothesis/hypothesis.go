@@ -472,7 +472,8 @@ func (a AlertExpectation) Matches(ls map[string]string) bool {
 
 // HPAExpectation is "HorizontalPodAutoscaler Name reaches at least
 // MinReplicas within Within of the chaos start, and returns to its
-// baseline replica count within BaselineWithin of the chaos end".
+// baseline replica count within BaselineWithin of the chaos end" (and is
+// still there then: back and up again within it has not returned).
 type HPAExpectation struct {
 	Name           string
 	MinReplicas    int32

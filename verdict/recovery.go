@@ -316,8 +316,10 @@ func (rc *recoveryCheck) alert(ctx context.Context, a hypothesis.AlertExpectatio
 // hpa checks that the HPA reached MinReplicas within Within of the chaos
 // start ("hpa/NAME") and, if BaselineWithin is set, that it was back at its
 // baseline — the first scale-up's FromReplicas, or the Baseline of the
-// HPA's scaling incident — within BaselineWithin of the chaos end
-// ("hpa/NAME/baseline"). Both are measured on the hpa_scaled_up and
+// HPA's scaling incident — within BaselineWithin of the chaos end, and
+// still there then ("hpa/NAME/baseline"): back and up again within it has
+// not returned, so a return is decided only once BaselineWithin has
+// passed. Both are measured on the hpa_scaled_up and
 // hpa_scaled_down events the watcher recorded since the chaos start.
 func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) ([]Expectation, error) {
 	up := expectation("hpa/"+e.Name, e.Within)
@@ -450,6 +452,13 @@ func (rc *recoveryCheck) hpa(ctx context.Context, e *hypothesis.HPAExpectation) 
 		}
 	}
 	switch {
+	case !returned.IsZero() && rc.at.Before(backBy):
+		// Back, but a scale-up before backBy would undo it: passing now
+		// could turn into a failure judged later.
+		took := max(returned.Sub(rc.w.ChaosEnd), 0)
+		back.Reason = fmt.Sprintf("%s is back at %d replicas (baseline %d) %s after the chaos end; it must stay there until %s",
+			e.Name, current, baseline, took, backBy.UTC().Format(time.RFC3339))
+		back.DecidedBy = backBy
 	case !returned.IsZero():
 		took := max(returned.Sub(rc.w.ChaosEnd), 0)
 		back.Result, back.Observed = Pass, took.Seconds()

@@ -384,6 +384,35 @@ func TestJudgeRecovery(t *testing.T) {
 			verdict: verdict.Inconclusive,
 		},
 		{
+			name:     "an HPA back before baselineWithin has passed is pending: it must stay back until then",
+			recovery: "hpa: {name: api, minReplicas: 4, within: 3m, baselineWithin: 10m}",
+			events:   []chaos.Event{scaled3(chaos.HPAScaledUp, time.Minute, 3, 4), scaled3(chaos.HPAScaledDown, hour+3*time.Minute, 4, 3)},
+			at:       base.Add(hour + 5*time.Minute),
+			want: []verdict.Expectation{
+				{Name: "hpa/api", Result: verdict.Pass, Observed: 60, Reason: "api scaled 3→4"},
+				{
+					Name: "hpa/api/baseline", Result: verdict.Inconclusive, Observed: math.NaN(),
+					Reason:    "api is back at 3 replicas (baseline 3) 3m0s after the chaos end; it must stay there until 2026-03-01T13:10:00Z",
+					DecidedBy: winEnd.Add(10 * time.Minute),
+				},
+			},
+			verdict: verdict.Inconclusive,
+		},
+		{
+			name:     "an HPA back and up again within baselineWithin fails its return",
+			recovery: "hpa: {name: api, minReplicas: 4, within: 3m, baselineWithin: 10m}",
+			events: []chaos.Event{
+				scaled3(chaos.HPAScaledUp, time.Minute, 3, 4), scaled3(chaos.HPAScaledDown, hour+3*time.Minute, 4, 3),
+				scaled3(chaos.HPAScaledUp, hour+6*time.Minute, 3, 4),
+			},
+			at: base.Add(2 * hour),
+			want: []verdict.Expectation{
+				{Name: "hpa/api", Result: verdict.Pass, Observed: 60, Reason: "api scaled 3→4"},
+				{Name: "hpa/api/baseline", Result: verdict.Fail, Observed: math.NaN(), Reason: "api was not back at its baseline of 3 replicas 10m0s after the chaos end (at 4)"},
+			},
+			verdict: verdict.Fail,
+		},
+		{
 			name:     "an HPA up in time is pending its return until baselineWithin has passed",
 			recovery: "hpa: {name: api, minReplicas: 4, within: 3m, baselineWithin: 10m}",
 			events:   []chaos.Event{scaled3(chaos.HPAScaledUp, time.Minute, 3, 4), scaled3(chaos.HPAScaledDown, hour+20*time.Minute, 4, 3)},
