@@ -21,17 +21,18 @@ import (
 // incidents (open or closed, within the window), HPA scale-ups and
 // scale-downs (during and after it) and alerts, each judged at a random
 // time after the window; the store holds the whole future and each
-// judgement sees what happened by its time, as the store does.
+// judgement sees what happened by its time, as the store does. Incidents
+// include a node's failure with its pods evicted (replacementReady).
 func TestWhatIsDecidedStaysDecided(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 16))
+	rng := rand.New(rand.NewPCG(seedA, 16))
 	minutes := func(lo, hi int) time.Duration {
 		return time.Duration(lo)*time.Minute + time.Duration(rng.Int64N(int64(hi-lo)*int64(time.Minute)))
 	}
 	undecided, decided := 0, 0
-	for i := range 400 {
+	for i := range scenarios {
 		secs := func(lo, hi int) int { return int(minutes(lo, hi) / time.Second) }
-		spec := fmt.Sprintf("mttr: %ds\n    alerts: [{name: ApiDown, within: %ds}]\n    hpa: {name: api, minReplicas: 4, within: %ds, baselineWithin: %ds}",
-			secs(1, 10), secs(1, 10), secs(1, 10), secs(1, 30))
+		spec := fmt.Sprintf("mttr: %ds\n    replacementReady: %ds\n    alerts: [{name: ApiDown, within: %ds}]\n    hpa: {name: api, minReplicas: 4, within: %ds, baselineWithin: %ds}",
+			secs(1, 10), secs(1, 5), secs(1, 10), secs(1, 10), secs(1, 30))
 		var incidents []chaos.Incident
 		for range rng.IntN(4) {
 			took := time.Duration(0) // open
@@ -41,6 +42,21 @@ func TestWhatIsDecidedStaysDecided(t *testing.T) {
 			incidents = append(incidents, inc([]chaos.Kind{chaos.PodDeleted, chaos.WorkloadDegraded}[rng.IntN(2)], minutes(0, 60), took))
 		}
 		var events []chaos.Event
+		if rng.IntN(3) == 0 {
+			// A node's failure, its pods evicted after it started.
+			start, took := minutes(0, 60), time.Duration(0)
+			if rng.IntN(3) > 0 {
+				took = minutes(1, 10)
+			}
+			n := inc(chaos.NodeNotReady, start, took)
+			n.Object = chaos.Ref{Kind: "StatefulSet", Namespace: "shop", Name: "api"}
+			n.Evicted = 1 + rng.IntN(2)
+			n.Events = 1 + n.Evicted
+			incidents = append(incidents, n)
+			for range n.Evicted {
+				events = append(events, eviction(start+minutes(0, 3)))
+			}
+		}
 		replicas := int32(3)
 		for _, at := range sortedDurations(rng, rng.IntN(5), 90) {
 			to := replicas + 1
@@ -108,3 +124,10 @@ func sortedDurations(rng *rand.Rand, n, hi int) []time.Duration {
 	}
 	return out
 }
+
+// The scenarios' seed and number: 30 other seeds of 1,000 scenarios each
+// passed once when this was written.
+var (
+	seedA     uint64 = 11
+	scenarios        = 400
+)
