@@ -29,6 +29,10 @@ type Experiment struct {
 	Reason  string         `json:"reason"`
 	Running bool           `json:"running"`
 	Final   bool           `json:"final"`
+	// DecidedBy, on a verdict judged after its window that is not final
+	// yet, is when the last of its recovery expectations that may still be
+	// met is decided (verdict.Verdict.DecidedBy); null otherwise.
+	DecidedBy *time.Time `json:"decided_by"`
 	// Counts are how many times in the range the result became pass, fail
 	// or inconclusive: a verdict counts when its result differs from the
 	// one before it (or none was before), not when only the window closed
@@ -65,8 +69,9 @@ func (e *Experiment) RunsText() string {
 
 // toolPart is the part of a stored verdict's evidence the report shows.
 type toolPart struct {
-	Experiments   []verdict.Experiment `json:"experiments"`
-	ToolDisagrees string               `json:"tool_disagrees"`
+	Experiments   []verdict.Experiment  `json:"experiments"`
+	ToolDisagrees string                `json:"tool_disagrees"`
+	Recovery      []verdict.Expectation `json:"recovery"`
 }
 
 // Counts count the changes to each result.
@@ -133,6 +138,10 @@ func experiments(ctx context.Context, src verdict.History, rg Range) ([]Experime
 				return nil, fmt.Errorf("the stored verdict of %s at %s: %w", t.Hypothesis, t.At.UTC().Format(time.RFC3339), err)
 			}
 			e.Runs, e.ToolDisagrees = tp.Experiments, tp.ToolDisagrees
+			if by := (&verdict.Verdict{Recovery: tp.Recovery}).DecidedBy(); !by.IsZero() && !e.Final && !e.Running {
+				by = by.UTC()
+				e.DecidedBy = &by
+			}
 		}
 		out = append(out, e)
 	}
@@ -186,6 +195,9 @@ func experimentRows(r *Report, row func(period string, rg Range, figure, value s
 		row("current", r.Range, name+"became_inconclusive", strconv.Itoa(e.Counts.Inconclusive), e.Verdicts)
 		row("current", r.Range, name+"final", strconv.FormatBool(e.Final), e.Verdicts)
 		row("current", r.Range, name+"changed", strconv.FormatBool(e.Changed), e.Verdicts)
+		if e.DecidedBy != nil {
+			row("current", r.Range, name+"decided_by", e.DecidedBy.UTC().Format(time.RFC3339Nano), e.Verdicts)
+		}
 		if len(e.Runs) > 0 {
 			row("current", r.Range, name+"chaos_run", e.RunsText(), e.Verdicts)
 		}

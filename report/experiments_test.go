@@ -326,3 +326,48 @@ func TestTheReportNamesTheChaosToolRunAVerdictJudgedAndWhereTheToolDisagrees(t *
 	require.Contains(t, html.String(), "Chaos tool run")
 	require.Contains(t, html.String(), "The chaos tool disagrees with kill-web")
 }
+
+// A verdict judged after its window that is not final yet (an HPA's return
+// still to come) says when it will be decided, in every format.
+func TestAVerdictNotFinalYetSaysWhenItIsDecided(t *testing.T) {
+	s := fill(t, "sqlite://"+filepath.Join(t.TempDir(), "sw.db"), fixture{})
+	w12 := report.ISOWeek(2026, 12, berlin)
+	start := time.Date(2026, 3, 17, 9, 0, 0, 0, berlin)
+	by := start.Add(34 * time.Minute)
+	for _, v := range []verdict.Verdict{
+		{
+			Hypothesis: "cpu", At: start.Add(31 * time.Minute), Result: verdict.Inconclusive, Score: 100, Reason: "not yet",
+			Recovery: []verdict.Expectation{
+				{Name: "hpa/api", Result: verdict.Pass, Observed: 60},
+				{Name: "hpa/api/baseline", Result: verdict.Inconclusive, Observed: math.NaN(), DecidedBy: by},
+			},
+		},
+		{
+			Hypothesis: "kill", At: start.Add(31 * time.Minute), Result: verdict.Pass, Score: 100, Reason: "ok",
+			Recovery: []verdict.Expectation{{Name: "mttr", Result: verdict.Pass, Observed: 3}},
+		},
+	} {
+		tr, err := verdict.NewTransition(v, v.DecidedBy().IsZero())
+		require.NoError(t, err)
+		require.NoError(t, s.SaveVerdict(t.Context(), tr))
+	}
+	r, err := report.Weekly(t.Context(), s, report.Options{Range: w12})
+	require.NoError(t, err)
+	require.Len(t, r.Experiments, 2)
+	cpu, kill := r.Experiments[0], r.Experiments[1]
+	require.False(t, cpu.Final)
+	require.NotNil(t, cpu.DecidedBy)
+	require.True(t, by.Equal(*cpu.DecidedBy))
+	require.True(t, kill.Final)
+	require.Nil(t, kill.DecidedBy)
+
+	var md, csv, js strings.Builder
+	require.NoError(t, report.WriteMarkdown(&md, r))
+	require.Contains(t, md.String(), "| cpu | inconclusive (not final: decided by 2026-03-17 09:34 CET) |")
+	require.Contains(t, md.String(), "| kill | pass (final) |")
+	require.NoError(t, report.WriteCSV(&csv, r))
+	require.Contains(t, csv.String(), ",experiment:cpu:decided_by,2026-03-17T08:34:00Z,1\n")
+	require.NotContains(t, csv.String(), "experiment:kill:decided_by")
+	require.NoError(t, report.WriteJSON(&js, r))
+	require.Contains(t, js.String(), `"decided_by": "2026-03-17T08:34:00Z"`)
+}

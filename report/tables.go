@@ -161,6 +161,8 @@ func experimentsTable(r *Report, at func(time.Time) string) (*table, []string) {
 			result += " (final)"
 		case e.Running:
 			result += " (running)"
+		case e.DecidedBy != nil:
+			result += " (not final: decided by " + at(*e.DecidedBy) + ")"
 		}
 		score := "no data"
 		if e.Score != nil {
