@@ -127,6 +127,17 @@ func TestTheVerdictLoopRaisesAndResolvesTheAbortAndStopsAtTheFinalVerdict(t *tes
 	require.False(t, v.Running)
 }
 
+// historyLoop is a serve (re)started with history, judging script, one
+// judgement a minute on the clock now.
+func historyLoop(t *testing.T, hs []hypothesis.Hypothesis, history verdictHistory, now func() time.Time, script ...verdict.Verdict) *verdictLoop {
+	l := &verdictLoop{
+		judge: &scriptedJudge{script: script}, hypotheses: hs, verdicts: verdict.NewBoard(), history: history,
+		interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)), now: now,
+	}
+	l.final = map[string]bool{}
+	return l
+}
+
 // flakyHistory is a store whose SaveVerdict fails while failing is set.
 type flakyHistory struct {
 	store.Store
@@ -171,13 +182,7 @@ func TestTheVerdictLoopRecordsTheTransitionsAndTheFinalVerdictOnceAcrossRestarts
 	// newLoop is a serve (re)started with the store, judging script, one
 	// judgement a minute.
 	newLoop := func(script ...verdict.Verdict) *verdictLoop {
-		l := &verdictLoop{
-			judge: &scriptedJudge{script: script}, hypotheses: hs, verdicts: verdict.NewBoard(), history: hist,
-			interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
-			now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now },
-		}
-		l.final = map[string]bool{}
-		return l
+		return historyLoop(t, hs, hist, func() time.Time { clock.Lock(); defer clock.Unlock(); return now }, script...)
 	}
 	judge := func(l *verdictLoop, n int) {
 		for range n {
@@ -472,13 +477,7 @@ func TestAVerdictWithAnExpectationStillToComeIsNotFinalAfterTheWindow(t *testing
 		Name: "hpa/api/baseline", Result: verdict.Pass, Observed: 200, Reason: "api was back at 3 replicas (baseline 3) 3m20s after the chaos end",
 	}}}
 	newLoop := func(script ...verdict.Verdict) *verdictLoop {
-		l := &verdictLoop{
-			judge: &scriptedJudge{script: script}, hypotheses: hs, verdicts: verdict.NewBoard(), history: db,
-			interval: time.Minute, log: slog.New(slog.NewTextHandler(t.Output(), nil)),
-			now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now },
-		}
-		l.final = map[string]bool{}
-		return l
+		return historyLoop(t, hs, db, func() time.Time { clock.Lock(); defer clock.Unlock(); return now }, script...)
 	}
 	tick := func(l *verdictLoop) {
 		l.judgeAll(t.Context())
