@@ -1004,12 +1004,16 @@ func (e *truthEnv) checkVerdict(tc truthCase, i int, f fault) {
 				tc.name, i+1, lo, hi, margin)
 			continue
 		}
+		// No metrics are judged: the step only sets how long after the
+		// window its last events are given to arrive (2 steps) before the
+		// verdict is final.
 		doc := fmt.Sprintf(`apiVersion: steadywatch.io/v1alpha1
 kind: Hypothesis
 metadata:
   name: truth-%d
 spec:
   service: %s
+  step: 1s
   groups:
     control: group="control"
     experimental: group="experimental"

@@ -72,6 +72,7 @@ type toolPart struct {
 	Experiments   []verdict.Experiment  `json:"experiments"`
 	ToolDisagrees string                `json:"tool_disagrees"`
 	Recovery      []verdict.Expectation `json:"recovery"`
+	SettledBy     time.Time             `json:"settled_by"`
 }
 
 // Counts count the changes to each result.
@@ -138,7 +139,7 @@ func experiments(ctx context.Context, src verdict.History, rg Range) ([]Experime
 				return nil, fmt.Errorf("the stored verdict of %s at %s: %w", t.Hypothesis, t.At.UTC().Format(time.RFC3339), err)
 			}
 			e.Runs, e.ToolDisagrees = tp.Experiments, tp.ToolDisagrees
-			if by := (&verdict.Verdict{Recovery: tp.Recovery}).DecidedBy(); !by.IsZero() && !e.Final && !e.Running {
+			if by := (&verdict.Verdict{Recovery: tp.Recovery, SettledBy: tp.SettledBy}).DecidedBy(); !by.IsZero() && !e.Final && !e.Running {
 				by = by.UTC()
 				e.DecidedBy = &by
 			}

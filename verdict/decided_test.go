@@ -131,3 +131,43 @@ var (
 	seedA     uint64 = 11
 	scenarios        = 400
 )
+
+// TestAVerdictJudgedRightAfterItsWindowIsNotFinalUntilItsLastDataHadTimeToArrive:
+// a judgement just after the window's end may not have its last samples
+// (scraped and ingested a scrape later) nor the watch's last events; it is
+// not final until the gap allowance (2 steps, or 2 scrape intervals if
+// longer) has passed since the end, and is from then on.
+func TestAVerdictJudgedRightAfterItsWindowIsNotFinalUntilItsLastDataHadTimeToArrive(t *testing.T) {
+	s := tracker.NewMemoryStore()
+	require.NoError(t, s.Save(t.Context(), inc(chaos.PodDeleted, 5*time.Minute, time.Minute)))
+	h := hyp(t, fixedWindow, "  recovery:\n    mttr: 3m\n")
+	for _, c := range []struct {
+		scrape, settle time.Duration
+	}{
+		{0, 2 * step},                  // 2 steps of 15s
+		{time.Minute, time.Minute * 2}, // 2 scrape intervals, longer
+	} {
+		j := newJudge(t, verdict.Options{Samples: newSource(), Store: s, ScrapeInterval: c.scrape})
+		for _, tc := range []struct {
+			at    time.Time
+			final bool
+		}{
+			{winEnd, false},
+			{winEnd.Add(c.settle - time.Nanosecond), false},
+			{winEnd.Add(c.settle), true},
+			{after.Add(time.Hour), true},
+		} {
+			v, err := j.Judge(t.Context(), h, tc.at)
+			require.NoError(t, err)
+			require.Equal(t, verdict.Pass, v.Result, v.Reason)
+			require.False(t, v.Running)
+			require.Equal(t, tc.final, verdict.IsFinal(h, &v), "scrape %s, judged at the end + %s", c.scrape, tc.at.Sub(winEnd))
+			if !tc.final {
+				require.Equal(t, winEnd.Add(c.settle), v.SettledBy)
+				require.Equal(t, winEnd.Add(c.settle), v.DecidedBy())
+			} else {
+				require.True(t, v.SettledBy.IsZero())
+			}
+		}
+	}
+}

@@ -54,7 +54,8 @@ func NewTransition(v Verdict, final bool) (Transition, error) {
 }
 
 // IsFinal reports whether v, a verdict of h, is final: h's window is
-// fixed, v was judged after it ended, and none of its recovery
+// fixed, v was judged after it ended, and nothing is still to come: the
+// window's last data has had time to arrive, and none of its recovery
 // expectations may still be met (an HPA's return, an alert, a recovery
 // still within its bound after the window: see Verdict.DecidedBy). It is
 // kept, not judged again.

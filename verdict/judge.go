@@ -279,6 +279,9 @@ func (j *Judge) judge(ctx context.Context, h *hypothesis.Hypothesis, at time.Tim
 	// An experiment still running keeps the verdict provisional even when
 	// its window has no margin after the time of judgement.
 	v.Running = at.Before(w.End) || running
+	if settle, _ := j.gapAllowance(h.Step); !v.Running && at.Before(w.End.Add(settle)) {
+		v.SettledBy = w.End.Add(settle)
+	}
 	for i := range run {
 		v.Experiments = append(v.Experiments, experimentOf(&run[i]))
 	}

@@ -55,8 +55,14 @@ type Verdict struct {
 	Score float64 `json:"score"`
 	// Running is set while the experiment window is still open: the verdict
 	// is provisional.
-	Running bool            `json:"running"`
-	Window  hypothesis.Span `json:"window"`
+	Running bool `json:"running"`
+	// SettledBy is set on a verdict judged after its window ended by less
+	// than the gap allowance (2 steps, or 2 scrape intervals if longer):
+	// the window's last samples may not be scraped and ingested yet, nor
+	// the watch's events of its last moments delivered, so judged again
+	// later it may differ. From SettledBy on they have had that long.
+	SettledBy time.Time       `json:"settled_by,omitzero"`
+	Window    hypothesis.Span `json:"window"`
 	// Experiments are the faults of the chaos tool's run the window was
 	// taken from (spec.window.experiment), one for each; none for other
 	// windows.
@@ -207,11 +213,12 @@ type Expectation struct {
 	DecidedBy time.Time `json:"decided_by,omitzero"`
 }
 
-// DecidedBy is when the last of v's recovery expectations that may still
-// be met is decided (see Expectation.DecidedBy); zero when none may: what
-// v says of recovery will not change by waiting.
+// DecidedBy is when v will not change by waiting any longer: the latest
+// of SettledBy and of the times its recovery expectations that may still
+// be met are decided (see Expectation.DecidedBy); zero when nothing is
+// still to come.
 func (v *Verdict) DecidedBy() time.Time {
-	var by time.Time
+	by := v.SettledBy
 	for _, x := range v.Recovery {
 		if x.DecidedBy.After(by) {
 			by = x.DecidedBy
