@@ -160,6 +160,7 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 		x.Reason = noStore("incidents")
 		return x, nil
 	}
+	settle, _ := rc.j.gapAllowance(rc.h.Step)
 	all, err := rc.incidentsInSpan(ctx)
 	if err != nil {
 		return x, storeFailed(ctx, &x, "incidents", err)
@@ -170,6 +171,7 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 		slowestInc       string
 		failed, pendings []string
 		decidedBy        time.Time // of the pendings
+		settledBy        time.Time // of the recoveries too recent to be sure of
 		estimated        []string
 		unrecorded       []string
 	)
@@ -198,6 +200,15 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 			what += ", from its first eviction at " + start.UTC().Format(time.RFC3339)
 		}
 		took := inc.End.Sub(start)
+		if !inc.Open() && !inc.End.After(rc.at) {
+			// A fault learnt late, dated before this recovery, would
+			// reopen the incident (the tracker's reopen): a recovery is
+			// sure once the watch's events of its time have had as long
+			// to arrive as the window's last ones (Verdict.SettledBy).
+			if by := inc.End.Add(settle); rc.at.Before(by) && by.After(settledBy) {
+				settledBy = by
+			}
+		}
 		if inc.Open() || inc.End.After(rc.at) {
 			took = rc.at.Sub(start)
 			if took <= bound {
@@ -239,6 +250,7 @@ func (rc *recoveryCheck) incidents(ctx context.Context, name string, bound time.
 	default:
 		x.Result = Pass
 		x.Reason = fmt.Sprintf("all %d incidents recovered within %s (slowest %s: %s)", n, bound, slowest, slowestInc)
+		x.DecidedBy = settledBy
 	}
 	return x, nil
 }

@@ -142,6 +142,26 @@ func TestJudgeRecovery(t *testing.T) {
 			verdict: verdict.Inconclusive,
 		},
 		{
+			name:      "a recovery after the window passes, and is decided once the watch's events of its time have had 2 steps to arrive",
+			recovery:  "mttr: 3m",
+			incidents: []chaos.Incident{inc(chaos.PodDeleted, 58*time.Minute, 150*time.Second)},
+			at:        winEnd.Add(40 * time.Second),
+			want: []verdict.Expectation{{
+				Name: "mttr", Result: verdict.Pass, Observed: 150,
+				Reason:    "all 1 incidents recovered within 3m0s",
+				DecidedBy: winEnd.Add(30*time.Second + 2*step),
+			}},
+			verdict: verdict.Pass,
+		},
+		{
+			name:      "a recovery after the window, 2 steps before the judgement, is decided",
+			recovery:  "mttr: 3m",
+			incidents: []chaos.Incident{inc(chaos.PodDeleted, 58*time.Minute, 150*time.Second)},
+			at:        winEnd.Add(30*time.Second + 2*step),
+			want:      []verdict.Expectation{{Name: "mttr", Result: verdict.Pass, Observed: 150, Reason: "all 1 incidents recovered within 3m0s"}},
+			verdict:   verdict.Pass,
+		},
+		{
 			name:      "an incident open past the MTTR after the window fails, finally",
 			recovery:  "mttr: 3m",
 			incidents: []chaos.Incident{inc(chaos.PodDeleted, 58*time.Minute, 0)},

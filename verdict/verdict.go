@@ -208,8 +208,12 @@ type Expectation struct {
 	// it may still be met: an alert that has not started yet, an HPA not
 	// scaled up or not back at its baseline yet, an incident not recovered
 	// yet, each within its bound. Judged at DecidedBy or later, it passes
-	// or fails. Zero on every other expectation: one decided, or one that
-	// waiting does not decide (no store, no incident, nothing to return to).
+	// or fails. It is set too on an MTTR or replacementReady expectation
+	// that passes on a recovery more recent than the gap allowance (see
+	// Verdict.SettledBy): a fault learnt late, dated before the recovery,
+	// would reopen its incident. Zero on every other expectation: one
+	// decided, or one that waiting does not decide (no store, no incident,
+	// nothing to return to).
 	DecidedBy time.Time `json:"decided_by,omitzero"`
 }
 
