@@ -16,6 +16,7 @@ import (
 
 	"github.com/steadywatch/steadywatch/examples"
 	"github.com/steadywatch/steadywatch/hypothesis"
+	"github.com/steadywatch/steadywatch/internal/testenv/testbed"
 	"github.com/steadywatch/steadywatch/pipelinesim"
 	"github.com/steadywatch/steadywatch/verdict"
 )
@@ -188,8 +189,8 @@ func experiments() []experiment {
 				apply:   func(ctx context.Context, r *runner) error { return setHPAMax(ctx, r, apiReplicas) },
 				restore: func(ctx context.Context, r *runner) error { return setHPAMax(ctx, r, apiMaxReplicas) },
 			},
-			adapt: func(_ *runner, f fault, _ time.Time) Adaptation {
-				return Adaptation{Window: &FixedWindow{Start: f.start, End: f.end}}
+			adapt: func(r *runner, f fault, _ time.Time) Adaptation {
+				return Adaptation{Window: &FixedWindow{Start: f.start, End: f.end}, Floors: hpaFloors(r.scaled(5 * time.Minute))}
 			},
 		},
 		{
@@ -494,4 +495,27 @@ func cpuHog(ctx context.Context, r *runner) (fault, error) {
 		f.notes = append(f.notes, why)
 	}
 	return f, nil
+}
+
+// hpaFloors keeps the HPA's bounds above what the testbed's metrics
+// pipeline takes, which does not shrink with the demo's time: the HPA
+// sees a load only once metrics-server has sampled it (every
+// testbed.MetricResolution) and its controller has looked (every
+// testbed.HPASyncPeriod), and scales back only after its scale-down
+// stabilisation (scaleDown, the example's 5m scaled) on top. A CI run saw
+// the scale-up later than 1/25 of the example's 3m (7.2s).
+func hpaFloors(scaleDown time.Duration) map[string]Floor {
+	see := testbed.MetricResolution + testbed.HPASyncPeriod
+	return map[string]Floor{
+		"spec.recovery.hpa.within": {
+			Min: see,
+			Why: fmt.Sprintf("the testbed's HPA sees a load up to %s after it starts (metrics-server samples every %s, the HPA controller looks every %s)",
+				see, testbed.MetricResolution, testbed.HPASyncPeriod),
+		},
+		"spec.recovery.hpa.baselineWithin": {
+			Min: scaleDown + see,
+			Why: fmt.Sprintf("the HPA scales back after its %s stabilisation and up to %s more for the testbed to see the load gone (metrics-server samples every %s, the HPA controller looks every %s)",
+				scaleDown, see, testbed.MetricResolution, testbed.HPASyncPeriod),
+		},
+	}
 }

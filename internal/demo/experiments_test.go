@@ -107,3 +107,25 @@ func TestSteadySinceIsTheFirstSteadyLookAfterTheLastUnsteadyOne(t *testing.T) {
 	since, _ = r.steadySince(at(4))
 	assert.Equal(t, at(5), since, "an unsteady look starts it again")
 }
+
+// The HPA's bounds are scaled with the demo's time, but not below what the
+// testbed's metrics pipeline takes to see a load come and go (15 s; 12 s of
+// scale-down stabilisation on top at 1/25): at 1/25 the example's 3m and
+// 10m are 7.2 s and 24 s, floored to 15 s and 27 s; at 1/4 they are 45 s
+// and 2m30s, above the floors, kept.
+func TestTheHPAsBoundsAreNotScaledBelowTheTestbedsMetricsPipeline(t *testing.T) {
+	for _, c := range []struct {
+		scale        int
+		within, back time.Duration
+	}{
+		{25, 15 * time.Second, 27 * time.Second},
+		{4, 45 * time.Second, 150 * time.Second},
+	} {
+		r := adaptedRunner(t, c.scale)
+		h, err := r.judged("cpu-autoscaling")
+		require.NoError(t, err)
+		require.NotNil(t, h.Recovery.HPA)
+		assert.Equal(t, c.within, h.Recovery.HPA.Within, "1/%d", c.scale)
+		assert.Equal(t, c.back, h.Recovery.HPA.BaselineWithin, "1/%d", c.scale)
+	}
+}

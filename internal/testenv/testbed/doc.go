@@ -22,3 +22,16 @@
 // standard library; the files that run the control plane are left out
 // under the build tag testbedbuildonly (see testbed.go).
 package testbed
+
+import "time"
+
+// How fast the testbed's cluster sees a load: what a time-scaled HPA
+// bound cannot go below.
+const (
+	// HPASyncPeriod is how often the controller manager's HPA controller
+	// looks at the metrics.
+	HPASyncPeriod = 5 * time.Second
+	// MetricResolution is how often metrics-server samples the pods' CPU
+	// (it refuses less than 10s).
+	MetricResolution = 10 * time.Second
+)

@@ -247,7 +247,7 @@ func (tb *Testbed) start(ctx context.Context, o Options) error {
 						// Tests of node failure want eviction in seconds, and HPA
 						// tests want scaling decisions in seconds.
 						"--node-monitor-grace-period", "20s",
-						"--horizontal-pod-autoscaler-sync-period", "5s",
+						"--horizontal-pod-autoscaler-sync-period", HPASyncPeriod.String(),
 						"--horizontal-pod-autoscaler-cpu-initialization-period", "10s",
 						"--controllers", "*,bootstrapsigner,tokencleaner",
 						// The defaults (20 QPS) make a 10,000-pod benchmark
@@ -311,7 +311,7 @@ func (tb *Testbed) start(ctx context.Context, o Options) error {
 						"--kubelet-insecure-tls", "--kubelet-use-node-status-port",
 						"--kubelet-preferred-address-types", "InternalIP",
 						// metrics-server panics unless resolution > request timeout.
-						"--metric-resolution", "10s", "--kubelet-request-timeout", "5s")
+						"--metric-resolution", MetricResolution.String(), "--kubelet-request-timeout", "5s")
 				},
 				health: func(p []int) string { return localURL("https", p[0]) + "/livez" },
 			})
