@@ -309,6 +309,29 @@ func (o *oracle) await(t *testing.T, timeout time.Duration, what string, from ti
 	}
 }
 
+// awaitNow waits until the cluster as the oracle last received it holds
+// cond: unlike await, which looks for a record after a time that holds
+// it, a state that holds it already returns at once.
+func (o *oracle) awaitNow(t *testing.T, timeout time.Duration, what string, cond func(s *clusterState) bool) {
+	t.Helper()
+	now := func(*clusterState, *record) bool { return false }
+	deadline := time.After(timeout)
+	for {
+		o.mu.Lock()
+		changed := o.changed
+		o.mu.Unlock()
+		if _, s, _ := o.scan(time.Now().Add(time.Hour), now); cond(s) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			_, s, _ := o.scan(time.Now().Add(time.Hour), now)
+			t.Fatalf("oracle: %s: not within %s\n%s", what, timeout, s.describe())
+		}
+	}
+}
+
 // quiet waits until the oracle has received no change of a pod for d:
 // what the last fault set off is over.
 func (o *oracle) quiet(t *testing.T, d time.Duration) {

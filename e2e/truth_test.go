@@ -338,23 +338,16 @@ func settleUntainted(e *truthEnv) {
 	e.o.await(t, 60*time.Second, "the workload whole", time.Time{}, func(s *clusterState, _ *record) bool {
 		return s.whole(e.w)
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		_, s, _ := e.o.scan(time.Now().Add(time.Hour), func(*clusterState, *record) bool { return false })
-		var tainted []string
+	e.o.awaitNow(t, 60*time.Second, "the NoExecute taints of the last blip gone", func(s *clusterState) bool {
 		for _, n := range s.nodes {
 			for _, taint := range n.Spec.Taints {
 				if taint.Effect == corev1.TaintEffectNoExecute && (taint.Key == corev1.TaintNodeNotReady || taint.Key == corev1.TaintNodeUnreachable) {
-					tainted = append(tainted, n.Name+" "+taint.Key)
+					return false
 				}
 			}
 		}
-		if len(tainted) == 0 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the NoExecute taints of the last blip still there after 60 s: %v", tainted)
-		time.Sleep(100 * time.Millisecond) // polling the oracle's state for a condition, with the deadline above
-	}
+		return true
+	})
 	e.noOpenIncidents()
 	e.o.quiet(t, truthGap)
 }

@@ -261,7 +261,7 @@ func thinning(h *hypothesis.Hypothesis, m *hypothesis.Metric) (k int, longest ti
 // span.
 func IndependentSpan(h *hypothesis.Hypothesis, m *hypothesis.Metric) time.Duration {
 	k, _ := thinning(h, m)
-	return time.Duration(k) * max(h.Step, 0)
+	return time.Duration(k) * h.Step
 }
 
 // thinnedProblem says why the samples left after thinning (te and tc of

@@ -353,6 +353,26 @@ func TestJudgeRecovery(t *testing.T) {
 			verdict: verdict.Inconclusive,
 		},
 		{
+			name:     "an alert not seen when its time and delivery have passed fails, decided",
+			recovery: "alerts: [{name: ApiDown, within: 5m}]",
+			at:       base.Add(5*time.Minute + verdict.AlertDelay),
+			want: []verdict.Expectation{{
+				Name: "alert/ApiDown", Result: verdict.Fail, Observed: math.NaN(),
+				Reason: "ApiDown did not start within 5m0s of the chaos start",
+			}},
+			verdict: verdict.Fail,
+		},
+		{
+			name:     "an HPA not up when its time has passed fails, decided, and has no baseline to return to",
+			recovery: "hpa: {name: api, minReplicas: 4, within: 3m, baselineWithin: 10m}",
+			at:       base.Add(3 * time.Minute),
+			want: []verdict.Expectation{
+				{Name: "hpa/api", Result: verdict.Fail, Observed: math.NaN(), Reason: "api did not scale up within 3m0s of the chaos start"},
+				{Name: "hpa/api/baseline", Result: verdict.Inconclusive, Observed: math.NaN(), Reason: "api did not scale up: there is no baseline to return to"},
+			},
+			verdict: verdict.Fail,
+		},
+		{
 			name:     "an HPA scaling up in time and back passes both",
 			recovery: "hpa: {name: api, minReplicas: 4, within: 3m, baselineWithin: 10m}",
 			events: []chaos.Event{

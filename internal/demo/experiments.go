@@ -190,7 +190,7 @@ func experiments() []experiment {
 				restore: func(ctx context.Context, r *runner) error { return setHPAMax(ctx, r, apiMaxReplicas) },
 			},
 			adapt: func(r *runner, f fault, _ time.Time) Adaptation {
-				return Adaptation{Window: &FixedWindow{Start: f.start, End: f.end}, Floors: hpaFloors(r.scaled(5 * time.Minute))}
+				return Adaptation{Window: &FixedWindow{Start: f.start, End: f.end}, Floors: hpaFloors(r.scaleDownWindow())}
 			},
 		},
 		{
@@ -502,7 +502,7 @@ func cpuHog(ctx context.Context, r *runner) (fault, error) {
 // sees a load only once metrics-server has sampled it (every
 // testbed.MetricResolution) and its controller has looked (every
 // testbed.HPASyncPeriod), and scales back only after its scale-down
-// stabilisation (scaleDown, the example's 5m scaled) on top. A CI run saw
+// stabilisation (scaleDown, runner.scaleDownWindow) on top. A CI run saw
 // the scale-up later than 1/25 of the example's 3m (7.2s).
 func hpaFloors(scaleDown time.Duration) map[string]Floor {
 	see := testbed.MetricResolution + testbed.HPASyncPeriod

@@ -196,6 +196,10 @@ func (r *runner) logf(format string, a ...any) {
 // scaled is d divided by the time scale.
 func (r *runner) scaled(d time.Duration) time.Duration { return d / time.Duration(r.o.TimeScale) }
 
+// scaleDownWindow is the HPAs' scale-down stabilisation: Kubernetes'
+// default 5m, scaled.
+func (r *runner) scaleDownWindow() time.Duration { return r.scaled(5 * time.Minute) }
+
 // wait polls cond every 250ms until it holds, saying every 15 s what it
 // still waits for.
 func (r *runner) wait(ctx context.Context, what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) error {
@@ -298,7 +302,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	for _, g := range pipelinesim.DefaultGroups {
-		p := pipeline{group: g, evictAfter: r.scaled(5 * time.Minute), scaleDownWindow: r.scaled(5 * time.Minute)}
+		p := pipeline{group: g, evictAfter: r.scaled(5 * time.Minute), scaleDownWindow: r.scaleDownWindow()}
 		if err := p.deploy(ctx, r.tb); err != nil {
 			return err
 		}
